@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
+import { compareOwned } from '../../../../test/helpers/owned-oracle.js';
+import type { OwnedRule } from '../owned.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { customCalendar, monthlyCalendar, type PeriodCalendar } from './calendar.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
@@ -189,6 +191,75 @@ describe('usage per period: a meter unchanged over a stall longer than hygiene t
     expect(line.meterAtEnd).toBe(1000);
     expect(line.periodUnits).toBe(0);
     expect(line.notes.join('; ')).not.toMatch(/later usage is not yet known/);
+  });
+});
+
+describe('usage per period: a frozen feed catching up across a period boundary', () => {
+  const h = 3_600_000;
+  // 100 h from 29 January on, the feed repeating it (stale: the machine ran); at 02:00 on 1 February
+  // it catches up to 160 h. Possible since the first 100 h (74 h before), so hygiene counts all 60 h;
+  // not since the last repeat two hours before, so the repeats did not show "no usage".
+  const t0 = Date.UTC(2026, 0, 29);
+  const frozen = [meter(t0, 100), meter(t0 + 24 * h, 100), meter(t0 + 70 * h, 100), meter(t0 + 74 * h, 160)];
+
+  it('spreads the advance from the first showing of the frozen value, so no period gets more than its time allows', () => {
+    const s = run(monthlyCalendar('UTC'), frozen);
+    // 2 of the 74 h are in February: at most ~2 h of the 60 can have been used in it (not 30).
+    expect(s.periods?.['2026-02']?.units).toBeCloseTo((60 * 2) / 74, 5);
+    expect(s.periods?.['2026-01']).toEqual({ units: expect.closeTo((60 * 72) / 74, 5), meterAtEnd: expect.closeTo(100 + (60 * 72) / 74, 5) });
+    expect(sum(s)).toBeCloseTo(60, 6);
+  });
+
+  it('the same on the owned (column) form, which leaves such a reading to the pure rule', () => {
+    const options = { calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 };
+    const owned = createUsageRule(options).owned?.() as OwnedRule;
+    // The catch-up in the same period as the latest repeat (the form's fast path), the first showing in January.
+    const inFebruary = [meter(t0, 100), meter(t0 + 73 * h, 100), meter(t0 + 75 * h, 160)];
+    compareOwned(createUsageRule(options), owned, [...inFebruary.map((event) => ({ event, asset })), { flush: undefined, asset }]);
+    expect((owned.save(0) as UsageState).periods?.['2026-02']?.units).toBeCloseTo((60 * 3) / 75, 5);
+  });
+
+  it('an advance possible since the latest unchanged reading is still spread from it (a stopped machine, a live feed)', () => {
+    const s = run(monthlyCalendar('UTC'), [meter(t0, 100), meter(t0 + 70 * h, 100), meter(t0 + 74 * h, 103)]);
+    expect(s.periods?.['2026-01']).toEqual({ units: 1.5, meterAtEnd: 101.5 });
+    expect(s.periods?.['2026-02']?.units).toBe(1.5);
+  });
+});
+
+describe('usage per period: never more than the wall clock allows', () => {
+  it('property: a feed live, frozen (repeating a stale value) or spiking: no day gets more usage than its hours (×1.05, +0.1 per reading)', () => {
+    const day = 86_400_000;
+    const start = Date.UTC(2026, 2, 1);
+    const ids = Array.from({ length: 40 }, (_, i) => new Date(start + i * day).toISOString().slice(0, 10));
+    const cal = customCalendar('UTC', ids.map((id) => ({ id, start: id })), new Date(start + 40 * day).toISOString().slice(0, 10));
+    const step = fc.record({ dtH: fc.double({ min: 0.05, max: 30, noNaN: true }), rate: fc.double({ min: 0, max: 1, noNaN: true }), mode: fc.constantFrom('live', 'live', 'frozen', 'frozen', 'spike') });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 2, maxLength: 60 }), (steps) => {
+        let t = start;
+        let real = 1000;
+        let shown = 1000;
+        const events = [meter(t, shown)];
+        for (const st of steps) {
+          t += Math.round(st.dtH * 3_600_000);
+          if (t >= start + 39 * day) break;
+          real += (st.rate * st.dtH);
+          if (st.mode === 'live') shown = Math.round(real * 100) / 100;
+          events.push(meter(t, st.mode === 'spike' ? Math.round(real + 50) : shown));
+        }
+        const s = run(cal, events);
+        const from = s.first?.[0] ?? start;
+        const to = s.last?.[0] ?? start;
+        for (const id of ids) {
+          const p = cal.period(id);
+          const units = s.periods?.[id]?.units ?? 0;
+          if (!p) continue;
+          const overlapH = Math.max(0, Math.min(p.end, to) - Math.max(p.start, from)) / 3_600_000;
+          expect(units).toBeLessThanOrEqual(overlapH * 1.05 + 0.1 * events.length + 1e-6);
+        }
+        expect(sum(s)).toBeCloseTo((s.last?.[1] ?? 0) - (s.first?.[1] ?? 0), 3);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

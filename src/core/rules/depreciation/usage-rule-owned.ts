@@ -396,6 +396,10 @@ class OwnedUsage implements OwnedUsageRule {
         hc = t;
         stall = 0;
       }
+      // More than the wall clock allows since the latest reading (a frozen feed catching up): the
+      // pure rule spreads it from the first showing (usage-rule.ts `spreadFrom`), maybe over an
+      // earlier period.
+      if (usage > ((t - lt) / HOUR_MS) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack) return false;
       // hours.ts `stepHours`, then usage-rule.ts `spread` over the one period (t0, t1] lies in.
       total = round(total + usage);
       const dt = t - lt;

@@ -205,7 +205,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
   // A stall is flagged for review, but the meter still showed its value then: no usage up to this
   // reading, so a period ending during the stall has its end reading, and the advance the meter
-  // shows later is spread from here, not back across the stall.
+  // shows later is spread from here, not back across the stall (unless it is more than the wall
+  // clock allows since: see `spreadFrom`).
   const hours = step.ok ? step.hours : (step.unchangedHours as number);
   const prev = s.last;
   // One pair for the new `last`, for spreading and for a first `first`: an array per reading fewer.
@@ -231,7 +232,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
     // the next periods were listed): filed now, from the newest period's end, before what follows.
     const unfiled = unfiledBefore(periods, prev, s.first, options.calendar);
     if (unfiled) added = spread(periods, unfiled, prev, options.calendar);
-    added = spread(periods, prev, last, options.calendar) || added;
+    added = spread(periods, spreadFrom(s, prev, last), last, options.calendar) || added;
   }
   // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
@@ -247,6 +248,22 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   // The calendar the periods are filed under: stamped again only when the periods held change.
   next.cal = s.cal !== undefined && !added && next.periods === periods ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
   return next;
+}
+
+/**
+ * Where the usage up to reading `to` is spread from: the latest reading `prev`, unless the meter
+ * advanced more since it than the wall clock allows (hygiene accepted it as a frozen feed catching
+ * up, judged from when the meter first showed `prev`'s value): then the unchanged readings since
+ * that first showing were stale, not "no usage", and the advance is spread from the first showing,
+ * so no period gets more usage than its time allows (60 h caught up an hour after a month's end
+ * is not 30 h in that hour of the new month).
+ */
+function spreadFrom(s: UsageState, prev: readonly [number, number], to: readonly [number, number]): readonly [number, number] {
+  const shown = s.hours?.hygiene.last?.eventTime;
+  if (shown === undefined || shown >= prev[0] || (s.first !== undefined && shown < s.first[0])) return prev;
+  const o = s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE;
+  const allowed = ((to[0] - prev[0]) / 3_600_000) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack;
+  return to[1] - prev[1] > allowed ? [shown, prev[1]] : prev;
 }
 
 /** Add the hours between readings `a` and `b` to the periods they span, in proportion to time (in place); whether a period was added. */
