@@ -307,3 +307,38 @@ describe('classifyMeterReading: a sustained jump', () => {
     expect(classifyMeterReading({ last: r(1000, 0), confirmedAt: T0 }, r(1101, 200)).verdict).toMatchObject({ status: 'accepted', usage: 101 });
   });
 });
+
+// After readings were set aside, the next reading is judged against the last trusted one. One
+// reading ahead of the wall clock is no evidence of a swapped meter when a later reading is
+// explained by the last trusted one (a spike the real meter has since passed); two readings
+// ahead of it that continue each other are (a sustained jump, above). Whatever is counted stays
+// within the wall clock since the last trusted reading.
+describe('classifyMeterReading: the first plausible reading after readings set aside', () => {
+  const usages = (readings: readonly MeterReading[]): (number | string)[] => run(readings).verdicts.map((v) => (v.status === 'accepted' ? v.usage : v.status));
+
+  it('a spike and back to normal counts only the real usage', () => {
+    expect(usages([r(1000, 0), r(5000, 1), r(1002, 3), r(1004, 5)])).toEqual([0, 'too-fast', 2, 2]);
+  });
+
+  it('a small spike that the next (daily) reading has passed: that reading counts from the last trusted one, within the wall clock', () => {
+    expect(usages([r(1000, 0), r(1005, 1), r(1008, 24)])).toEqual([0, 'too-fast', 8]);
+  });
+
+  it('a jump only one reading showed, then a long quiet: counted whole, as it is within the wall clock since the last trusted reading; a second reading ahead of the wall clock continuing it holds it', () => {
+    const { verdicts } = run([r(1000, 0), r(1300, 24), r(1300, 744)]);
+    expect(verdicts[2]).toEqual({ status: 'accepted', usage: 300, previous: r(1000, 0), reading: r(1300, 744) });
+    expect(usages([r(1000, 0), r(1300, 24), r(1300, 25), r(1300, 744)])).toEqual([0, 'too-fast', 'too-fast', 'too-fast']);
+  });
+
+  it('a spike, then a frozen feed that catches up: the catch-up counts its real usage, the spike nothing', () => {
+    expect(usages([r(100, 0), r(500, 1), r(100, 24), r(160, 72)])).toEqual([0, 'too-fast', 0, 60]);
+  });
+
+  it('readings set aside as backwards, then a plausible one: counted from the last trusted reading, not from the backwards ones', () => {
+    expect(usages([r(1000, 0), r(990, 5), r(995, 8), r(1003, 10)])).toEqual([0, 'backwards', 'backwards', 3]);
+  });
+
+  it('readings set aside as stalled, then a catch-up: counted from when the meter first showed the value', () => {
+    expect(usages([r(500, 0), r(500, 8 * 24), r(500, 9 * 24), r(700, 9 * 24 + 1)])).toEqual([0, 'stalled', 'stalled', 200]);
+  });
+});
