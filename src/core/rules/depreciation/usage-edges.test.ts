@@ -263,6 +263,68 @@ describe('usage per period: never more than the wall clock allows', () => {
   });
 });
 
+describe('usage per period: a messy feed replayed or reordered', () => {
+  // A feed live, frozen, spiking, going back, jumping (a meter swapped for one showing more) and
+  // declared replaced: readings sent again, or arriving in another order the window accepts.
+  const H = 3_600_000;
+  const step = fc.record({
+    dtH: fc.double({ min: 0.05, max: 60, noNaN: true }),
+    rate: fc.double({ min: 0, max: 1, noNaN: true }),
+    mode: fc.constantFrom('live', 'live', 'frozen', 'spike', 'back', 'jump', 'reset'),
+  });
+  const feed = (steps: readonly { dtH: number; rate: number; mode: string }[]): MeterEvent[] => {
+    let t = Date.UTC(2026, 0, 25);
+    let real = 1000;
+    let shown = 1000;
+    const events = [meter(t, shown)];
+    for (const st of steps) {
+      t += Math.round(st.dtH * H);
+      real += st.rate * st.dtH;
+      if (st.mode === 'reset') {
+        real = shown = Math.round(st.rate * 10);
+        events.push(meter(t, real, true));
+        continue;
+      }
+      if (st.mode === 'jump') real += 300;
+      if (st.mode === 'live' || st.mode === 'jump') shown = Math.round(real * 100) / 100;
+      events.push(meter(t, st.mode === 'spike' ? Math.round(real + 50) : st.mode === 'back' ? Math.max(0, Math.round(real - 30)) : shown));
+    }
+    return events;
+  };
+  const shuffled = <T>(list: readonly T[], picks: readonly number[]): T[] => {
+    const out = [...list];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = (picks[i % picks.length] ?? 0) % (i + 1);
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  };
+
+  it('property: the whole stream sent again, in any order, counts nothing more (any lateness)', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 2, maxLength: 30 }), fc.array(fc.nat(), { minLength: 1, maxLength: 30 }), fc.constantFrom(0, H, 1000 * H), (steps, picks, lateness) => {
+        const events = feed(steps);
+        const once = run(monthlyCalendar('UTC'), events, lateness);
+        const twice = run(monthlyCalendar('UTC'), [...events, ...shuffled(events, picks)], lateness);
+        expect({ periods: twice.periods, total: twice.hours?.total }).toEqual({ periods: once.periods, total: once.hours?.total });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('property: any arrival order within the window counts as in order', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 2, maxLength: 30 }), fc.array(fc.nat(), { minLength: 1, maxLength: 30 }), (steps, picks) => {
+        const events = feed(steps);
+        const inOrder = run(monthlyCalendar('UTC'), events, 10_000 * H);
+        const arrived = run(monthlyCalendar('UTC'), shuffled(events, picks), 10_000 * H);
+        expect({ periods: arrived.periods, total: arrived.hours?.total }).toEqual({ periods: inOrder.periods, total: inOrder.hours?.total });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('usage per period: the newest periods kept (keepPeriods)', () => {
   it('are the newest by the calendar, not by meter (idle periods share one) nor by id as text (P10 before P7)', () => {
     const cal = customCalendar('UTC', [7, 8, 9, 10, 11].map((n, i) => ({ id: `P${n}`, start: `2026-0${i + 1}-01` })), '2026-06-01');
