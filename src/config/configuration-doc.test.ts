@@ -1,7 +1,7 @@
 /**
  * docs/configuration.md and the schema stay in step: every key the schema takes is named in the
  * reference, and every default the reference's tables give (`| `key` | `default` | …`) is the
- * schema's.
+ * schema's, as the JSON Schema states it and as a config that leaves the key out is read.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -93,6 +93,30 @@ function documentedDefaults(): [string, string][] {
   return out;
 }
 
+/**
+ * A config with one entry of every list and every optional section, giving only the keys that have
+ * no default: what the schema reads it as holds every other key's default, after its transforms
+ * (durations in milliseconds), which the JSON Schema leaves out.
+ */
+const MINIMAL = {
+  sources: { mqtt: [{ name: 'm', url: 'mqtt://127.0.0.1', topics: [{ filter: 'a/#', decoder: { assetId: { path: 'id' } } }] }], http: { token: 'intake-token' } },
+  destinations: [{ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com' }],
+  telematics: [{ name: 'feed', baseUrl: 'https://aemp.example.com', auth: { type: 'bearer', token: 't' } }],
+  rules: { zones: {}, inventory: {}, depreciation: {}, maintenance: {} },
+  capture: { dir: './capture' },
+};
+
+/** The value at a documented key path (`destinations.retry.maxAttempts`) of a read config, lists at their first entry. */
+function valueAt(config: unknown, path: string): unknown {
+  let value = config;
+  for (const part of path.split('.')) {
+    if (Array.isArray(value)) value = value[0];
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
 /** A default as the reference writes it and as the schema has it are the same value (durations by their length). */
 function sameDefault(written: string, actual: unknown): boolean {
   let value: unknown = written;
@@ -101,6 +125,7 @@ function sameDefault(written: string, actual: unknown): boolean {
   } catch {
     // not YAML (`0 2 * * *`): the text itself
   }
+  if (typeof actual === 'number' && typeof value === 'string') return parseDuration(value) === actual;
   if (typeof actual === 'string' && (typeof value === 'string' || typeof value === 'number')) {
     if (String(value) === actual) return true;
     const ms = (v: string | number) => (typeof v === 'number' || /^\d+$/.test(v) ? Number(v) : parseDuration(v));
@@ -136,6 +161,18 @@ describe('docs/configuration.md', () => {
       if (defaults.length === 0) return [];
       return defaults.some((d) => sameDefault(written, d)) ? [] : [`${key}: documented ${written}, the schema has ${defaults.map((d) => JSON.stringify(d)).join(' or ')}`];
     });
+    expect(wrong).toEqual([]);
+  });
+
+  it('gives the defaults a config that leaves the key out is read with (also those behind a transform)', () => {
+    const read = configSchema.safeParse(MINIMAL);
+    expect(read.error).toBeUndefined();
+    const checked = documentedDefaults().flatMap(([key, written]) => {
+      const actual = valueAt(read.data, key);
+      return actual === undefined ? [] : [[key, written, actual] as const];
+    });
+    expect(checked.length).toBeGreaterThan(90);
+    const wrong = checked.filter(([, written, actual]) => !sameDefault(written, actual)).map(([key, written, actual]) => `${key}: documented ${written}, read as ${JSON.stringify(actual)}`);
     expect(wrong).toEqual([]);
   });
 });
