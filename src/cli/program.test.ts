@@ -22,8 +22,8 @@ function commandOptions(command: Command, path: string[] = [], out = new Map<str
  * table (a cell's later spans, `export [FILE]`, name commands of the first one's group) and every
  * `assetbridge …` code span or command line of docs/.
  */
-function documentedCommands(known: ReadonlyMap<string, string[]>): [string, string, string[]][] {
-  const out: [string, string, string[]][] = [];
+function documentedCommands(known: ReadonlyMap<string, string[]>): [string, string, string[], string[]][] {
+  const out: [string, string, string[], string[]][] = [];
   const resolveWords = (words: string[], group?: string): string | undefined => {
     const path: string[] = group ? [group] : [];
     for (const w of words) {
@@ -33,23 +33,29 @@ function documentedCommands(known: ReadonlyMap<string, string[]>): [string, stri
     return path.length > (group ? 1 : 0) ? path.join(' ') : undefined;
   };
   const flagsOf = (text: string) => [...text.matchAll(/(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b/g)].map((m) => m[1] ?? '');
+  // The options a span shows as always given: outside `[...]`, not one of `A \| B`.
+  const unbracketed = (text: string) => {
+    let rest = text;
+    for (let prev = ''; prev !== rest; ) [prev, rest] = [rest, rest.replace(/\[[^[\]]*\]/g, '')];
+    return flagsOf(rest.replace(/\S+ \\\| \S+/g, ''));
+  };
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   for (const line of readme.split('\n').filter((l) => l.startsWith('| `assetbridge '))) {
     let last: string | undefined;
     for (const [, span = ''] of (line.split(/(?<!\\)\|/)[1] ?? '').matchAll(/`([^`]+)`/g)) {
       // `--km K`, `[--at T]`: more options of the command before.
       if (/^\[?-/.test(span) && last !== undefined) {
-        out.push(['README.md', last, flagsOf(span)]);
+        out.push(['README.md', last, flagsOf(span), []]); // an alternative (`(or --km K)`) or more options
         continue;
       }
       const words = span.replace(/^assetbridge /, '').split(/\s+/);
       const command = span.startsWith('assetbridge ') ? resolveWords(words) : resolveWords(words, last?.split(' ')[0]);
       if (command === undefined) {
-        out.push(['README.md', `(no command) ${span}`, []]);
+        out.push(['README.md', `(no command) ${span}`, [], []]);
         continue;
       }
       last = command;
-      out.push(['README.md', command, flagsOf(span)]);
+      out.push(['README.md', command, flagsOf(span), unbracketed(span)]);
     }
   }
   for (const file of ['docs/operations.md', 'docs/configuration.md', 'docs/architecture.md', 'docs/adding-a-connector.md']) {
@@ -60,7 +66,7 @@ function documentedCommands(known: ReadonlyMap<string, string[]>): [string, stri
     spans.push(...lines.flatMap((l) => (/^\s*assetbridge [a-z]/.test(l) ? [l.trim().replace(/^assetbridge /, '').replace(/\s+#.*$/, '')] : [])));
     for (const span of spans) {
       const command = resolveWords(span.split(/\s+/));
-      out.push([file, command ?? `(no command) ${span}`, command === undefined ? [] : flagsOf(span)]);
+      out.push([file, command ?? `(no command) ${span}`, command === undefined ? [] : flagsOf(span), []]);
     }
   }
   return out;
@@ -123,6 +129,19 @@ describe('assetbridge --help', () => {
       return flags.filter((f) => f.startsWith('--') && !generic.includes(f) && !new RegExp(`${f}(?![\\w-])`).test(row)).map((f) => `${command} ${f}`);
     });
     expect(unnamed).toEqual([]);
+  });
+
+  it("the README's command table shows an option outside [brackets] only where the command cannot run without it", () => {
+    const program = buildProgram();
+    const find = (words: string[]) => words.reduce<Command | undefined>((c, w) => c?.commands.find((s) => s.name() === w), program);
+    // Required by the command's own check, or one of the forms the row shows (`replay ID --payload FILE`).
+    const checked = ['aemp backfill --from', 'assets reset-meter --hours', 'dlq replay --payload', 'dlq replay --new-key'];
+    const shown = documentedCommands(commandOptions(program)).filter(([file]) => file === 'README.md');
+    expect(shown.some(([, , , always]) => always.length > 0)).toBe(true);
+    const wrong = shown.flatMap(([, command, , always]) =>
+      always.filter((f) => !find(command.split(' '))?.options.find((o) => o.long === f)?.mandatory && !checked.includes(`${command} ${f}`)).map((f) => `${command} ${f}`),
+    );
+    expect(wrong).toEqual([]);
   });
 
   it('says "required" of each option a command cannot run without (commander marks none in its help)', () => {
