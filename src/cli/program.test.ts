@@ -154,6 +154,12 @@ describe('assetbridge --help', () => {
     expect([...required, ...checked].filter(([, , d]) => !d.includes('required'))).toEqual([]);
   });
 
+  it('quarantine replay --help says which entries it never replays (replayQuarantine passes them over)', async () => {
+    const { out } = await help(['quarantine', 'replay']);
+    expect(out).toContain('unreadable-page');
+    expect(out).toContain('too-large');
+  });
+
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
     const { out, err, exitCode, code } = await help([...path]);
     expect(err).toBe('');

@@ -142,6 +142,7 @@ export function registerQuarantineCommand(program: Command): void {
       .description('re-process quarantined messages through the pipeline (after adding a mapping or fixing a decoder)')
       .option('--code <code>', 'replay every open entry with this reason code')
       .option('--all', 'replay every open entry')
+      .addHelpText('after', "\nNever replayed, even when named: unreadable-page entries (pages a telematics pull could not read, not messages) and too-large ones of which only the start of the payload was kept; the summary names them.")
       .addHelpText('after', '\nExamples:\n  assetbridge quarantine replay --code unknown-asset\n  assetbridge quarantine replay 17 18'),
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
