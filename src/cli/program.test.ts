@@ -160,6 +160,11 @@ describe('assetbridge --help', () => {
     expect(out).toContain('too-large');
   });
 
+  it('maintenance status --help names every kind of rule it reports on', async () => {
+    const { out } = await help(['maintenance', 'status']);
+    for (const kind of ['service', 'calendar', 'threshold', 'fault']) expect(out).toContain(kind);
+  });
+
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
     const { out, err, exitCode, code } = await help([...path]);
     expect(err).toBe('');

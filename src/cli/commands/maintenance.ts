@@ -409,7 +409,7 @@ export function registerMaintenanceCommand(program: Command): Command {
   addConfigOption(
     maintenance
       .command('status')
-      .description('per asset: service intervals and threshold rules (due), open work orders, completed ones')
+      .description('per asset: the state of each maintenance rule (service and calendar intervals: what is due; thresholds; fault codes), open work orders, completed ones')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
