@@ -1,6 +1,7 @@
 /**
  * The files and folders README.md, docs/ and the simulators' READMEs name in code spans exist: a contributor following
- * docs/architecture.md or docs/adding-a-connector.md opens them. A span is a path when it has a
+ * docs/architecture.md or docs/adding-a-connector.md opens them; so do the code names those two give
+ * (`prepareBatch`, `ErpConnector`, `outbox_counts`), which a rename would leave behind. A span is a path when it has a
  * `/` and a file extension or a trailing `/`, and no placeholder (`<name>`, `{id}`, `*`); it may be
  * written from the root or from any folder (`rest/rest-errors.ts`, `zones/zone-tracker.ts`).
  */
@@ -42,5 +43,31 @@ describe('paths named in README.md and docs/', () => {
   it.each(DOCS)('%s names only files and folders that exist', (doc) => {
     const missing = pathSpans(readFileSync(join(root, doc), 'utf8')).filter((s) => !exists(s));
     expect([...new Set(missing)]).toEqual([]);
+  });
+});
+
+/** The code names in a doc's code spans: camelCase, PascalCase with a second capital, or snake_case words. */
+export function codeNames(text: string): string[] {
+  // A name built on a placeholder (`<name>DestinationSchema`) is no name of the code.
+  return [...text.matchAll(/`([^`\n]+)`/g)].flatMap((m) => (m[1] ?? '').replace(/<[^>]*>\w*/g, ' ').split(/[.\s(),:<>[\]{}'"=|/-]+/)).filter((w) => /^(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|[a-z0-9]+_[a-z0-9_]+)$/.test(w));
+}
+
+describe('code names in docs/architecture.md and docs/adding-a-connector.md', () => {
+  // Not the code's: an ERP's own field named as an example.
+  const ERP_WORDS = ['externalId'];
+  const code = listFiles(root)
+    .filter((f) => /^(src|simulators|test|bench)\/.*\.ts$/.test(f))
+    .map((f) => readFileSync(join(root, f), 'utf8'))
+    .join('\n');
+  const words = new Set(code.match(/\w+/g));
+
+  it('finds code names to check', () => {
+    expect(codeNames('`Ingestor.prepareBatch`, `outbox_counts`, `ErpConnector`, `rest/`, `send(items)`, `<name>DestinationSchema`')).toEqual(['prepareBatch', 'outbox_counts', 'ErpConnector']);
+  });
+
+  it.each(['docs/architecture.md', 'docs/adding-a-connector.md'])('%s names only code that exists', (doc) => {
+    const names = codeNames(readFileSync(join(root, doc), 'utf8'));
+    expect(names.length).toBeGreaterThan(10);
+    expect([...new Set(names.filter((n) => !words.has(n) && !ERP_WORDS.includes(n)))]).toEqual([]);
   });
 });
