@@ -603,8 +603,8 @@ export const configSchema = z.strictObject({
           delivered: duration('7d'),
           /**
            * Delivered facts (work orders, inventory counts, usage postings), after delivery. Their
-           * rows are what makes a replay or a second `depreciation post` add nothing, so they are
-           * kept unless this is set. @default 0 (kept)
+           * keys are kept for good (a replay or a second `depreciation post` still adds nothing);
+           * their payloads and answers go. @default 0 (kept)
            */
           deliveredFacts: duration('0ms'),
           /** Audit records, except those of deliveries still pending or dead. @default 90d */

@@ -81,12 +81,13 @@ export function prepareIngestStatements(db: Database.Database) {
     deleteAssetState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ?'),
     enqueueState: db.prepare(stateEnqueue(1)),
     enqueueStates: db.prepare(stateEnqueue(CHUNK)),
-    // Facts: one row per key, ever.
+    // Facts: one row per key, ever; a key whose row retention deleted (factPruned) is never queued again.
     enqueueFact: db.prepare(
       `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, sequence, status, attempts, created_at, updated_at, next_attempt_at, enqueued_at)
        VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?, ?)
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
+    factPruned: db.prepare('SELECT 1 FROM outbox_pruned_fact WHERE destination = ? AND operation = ? AND business_key = ?').pluck(),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // A copy sent again (retained, or redelivered) of a message set aside before: the latest entry
     // of that message (the whole payload's hash; an entry from before migration 16, by the payload
@@ -220,8 +221,9 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     for (let i = 0; i + DELIVERY_FIELDS - 1 < d.length; i += DELIVERY_FIELDS) {
       if (d[i] === 'fact') {
         updates.finish(); // keep the outbox in delivery order
-        // A fact whose key is already in the outbox adds nothing; new ones are counted per operation.
-        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now, now).changes > 0) {
+        // A fact whose key is already in the outbox, or was (retention deleted its row), adds
+        // nothing; new ones are counted per operation.
+        if (stmts.factPruned.get(d[i + 1], d[i + 2], d[i + 3]) === undefined && stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now, now).changes > 0) {
           const op = d[i + 2] as string;
           (newFacts ??= new Map()).set(op, (newFacts.get(op) ?? 0) + 1);
         }

@@ -325,4 +325,21 @@ CREATE INDEX quarantine_channel ON quarantine(channel);
 ALTER TABLE quarantine ADD COLUMN payload_sha256 TEXT;
 `,
   },
+  {
+    version: 17,
+    name: 'pruned-fact-keys',
+    // The key of each fact retention deleted (store.retention.deliveredFacts): the outbox row was
+    // what kept a fact once, so without its key a replay, a rule re-run or a second
+    // `depreciation post` would queue the same work order or posting again (invariant 3). Keys
+    // only: the payload, response and audit go.
+    sql: `
+CREATE TABLE outbox_pruned_fact (
+  destination  TEXT NOT NULL,
+  operation    TEXT NOT NULL,
+  business_key TEXT NOT NULL,
+  pruned_at    INTEGER NOT NULL,
+  PRIMARY KEY (destination, operation, business_key)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -98,6 +98,27 @@ describe('SqliteStore operations surface', () => {
     expect(await s.factKeysOfAsset('workorder.create', 'A9', 10)).toEqual([]);
   });
 
+  // Invariant 3: the outbox row was what kept a fact once; deleted by retention.deliveredFacts, a
+  // replay of the ingest log or a second `depreciation post` (which commit the same facts again)
+  // queued the work order or posting anew, and the ERP got it twice.
+  it('never queues again a fact whose row retention deleted (delivered or discarded), as a replay or a second post commits it again', async () => {
+    const s = open();
+    await commit(s, [wo('A1|hot|1'), wo('A1|hot|2')]);
+    const [first, second] = await s.claimDue('erp', now, 2, new Set());
+    await s.completeAttempts([{ id: first!.id, result: 'delivered' }, { id: second!.id, result: 'dead', error: '422 invalid plant' }], [auditOf(first!.id, now - 10 * DAY)], now - 10 * DAY);
+    expect(await s.discardDead('all', now - 10 * DAY)).toBe(1);
+    await commit(s, [wo('A1|hot|3')]); // the newest row is never pruned
+    expect(await pruneAll(s, { deliveredFactsBefore: now - 7 * DAY })).toMatchObject({ deliveredFacts: 2 });
+    const enqueued = () => s.db.prepare(`SELECT value FROM counters WHERE name = 'facts_enqueued:workorder.create'`).pluck().get();
+    const before = enqueued();
+    await commit(s, [wo('A1|hot|1'), wo('A1|hot|2'), wo('A1|hot|3')]);
+    expect((await s.listDeliveries({})).map((d) => d.businessKey)).toEqual(['A1|hot|3']);
+    expect(enqueued()).toBe(before);
+    // Another key still goes.
+    await commit(s, [wo('A1|hot|4')]);
+    expect((await s.listDeliveries({ status: 'pending' })).map((d) => d.businessKey)).toEqual(['A1|hot|4', 'A1|hot|3']);
+  });
+
   it('never gives a new delivery the id of one retention deleted, so its audit trail stays its own', async () => {
     const s = open();
     await commit(s, [wo('A1|hot|1')]);

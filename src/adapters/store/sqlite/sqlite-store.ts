@@ -1089,8 +1089,15 @@ export class SqliteStore implements Store {
       return this.tx(() => {
         const rows = this.db.prepare(`SELECT o.id, o.destination, o.status ${PRUNABLE_DELIVERIES} LIMIT ?`).all(kind, before, limit) as { id: number; destination: string; status: string }[];
         const del = this.db.prepare('DELETE FROM outbox WHERE id = ?');
+        // A fact's key outlives its row, in the same transaction: the row was what kept the fact
+        // from being queued again (a replay, a second post), so an interrupted prune loses neither.
+        const keep = this.db.prepare(
+          `INSERT OR IGNORE INTO outbox_pruned_fact (destination, operation, business_key, pruned_at) SELECT destination, operation, business_key, ? FROM outbox WHERE id = ? AND kind = 'fact'`,
+        );
         const byDestination = new Map<string, number>();
+        const now = Date.now();
         for (const r of rows) {
+          if (kind === 'fact') keep.run(now, r.id);
           del.run(r.id);
           if (r.status === 'delivered') byDestination.set(r.destination, (byDestination.get(r.destination) ?? 0) + 1);
         }
