@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { canonicalFromJson } from '../../core/normalize/canonical-decoder.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { captureFileName, expiredCaptureFiles, JsonlCapture } from './jsonl-capture.js';
+import { captureDirProblem, captureFileName, expiredCaptureFiles, JsonlCapture } from './jsonl-capture.js';
 
 const DAY = Date.UTC(2026, 10, 30, 12);
 const meter = (i: number, t = DAY): CanonicalEvent => ({ kind: 'meter', source: 'http', ids: [{ type: 'tag', value: `tag-${i}` }], eventTime: t - 60_000, receivedAt: t, operatingHours: 100 + i });
@@ -100,6 +100,16 @@ describe('event capture to daily JSONL files', () => {
     const d = dir();
     writeFileSync(join(d, 'file'), '');
     expect(() => new JsonlCapture({ dir: join(d, 'file', 'sub'), keepDays: 0, maxFileBytes: 1000 })).toThrow(/- capture\.dir: cannot create .*file\/sub/);
+  });
+
+  // An existing directory it could not write was taken, and capture only failed with the first event.
+  // sysfs: a directory no one, root included, can make a file in (permission bits do not stop root).
+  it.runIf(existsSync('/sys/kernel'))('refuses a directory it cannot write, or cannot create in, naming capture.dir and what to do', () => {
+    expect(() => new JsonlCapture({ dir: '/sys/kernel', keepDays: 0, maxFileBytes: 1000 })).toThrow(
+      /- capture\.dir: \/sys\/kernel is not writable \(E[A-Z]+\): give this user write access to it, or set capture\.dir to a directory this user can write/,
+    );
+    expect(() => new JsonlCapture({ dir: '/sys/kernel/ab-capture', keepDays: 0, maxFileBytes: 1000 })).toThrow(/- capture\.dir: cannot create \/sys\/kernel\/ab-capture: \/sys\/kernel is not writable/);
+    expect(captureDirProblem(dir())).toBeUndefined(); // a writable one passes, and is left as it was
   });
 
   it('a file it cannot write pauses capture for the day and logs it, without throwing', async () => {

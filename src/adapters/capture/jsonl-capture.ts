@@ -10,8 +10,8 @@
  * not kept (see {@link JsonlCapture.counts}).
  * @module
  */
-import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../core/errors/errors.js';
 import { canonicalLine } from '../../core/normalize/canonical-encoder.js';
@@ -47,17 +47,49 @@ export function expiredCaptureFiles(names: readonly string[], now: number, keepD
 
 /**
  * Why `dir` cannot be the capture directory, checked without creating it (as `config check` and
- * the start check it): an existing file there, or a file on its path. Undefined when it is a
- * directory, or can be created (a missing one is, at start).
+ * the start check it): an existing file there, or a file on its path, or a directory (or, for a
+ * missing one, the nearest existing directory above it, where it would be created) this process
+ * cannot write. Undefined when it is a writable directory, or can be created (a missing one is, at start).
  */
 export function captureDirProblem(dir: string): string | undefined {
   try {
-    if (statSync(dir).isDirectory()) return undefined;
+    if (!statSync(dir).isDirectory()) return `${dir} is a file, not a directory (capture writes one file a day into it): set it to a directory (created when missing), e.g. ./capture`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOTDIR' ? `cannot create ${dir}: a part of its path is a file, not a directory; set it to a directory (created when missing), e.g. ./capture` : undefined;
+    if (code === 'ENOTDIR') return `cannot create ${dir}: a part of its path is a file, not a directory; set it to a directory (created when missing), e.g. ./capture`;
+    if (code !== 'ENOENT') return `cannot read ${dir}: ${(err as Error).message}; set it to a directory this user can write, or give this user access to it`;
+    const parent = nearestExisting(dirname(resolve(dir)));
+    const why = cannotWrite(parent);
+    return why === undefined ? undefined : `cannot create ${dir}: ${parent} is not writable (${why}); create ${dir} and give this user write access to it, or set capture.dir to a directory this user can write`;
   }
-  return `${dir} is a file, not a directory (capture writes one file a day into it): set it to a directory (created when missing), e.g. ./capture`;
+  const why = cannotWrite(dir);
+  return why === undefined ? undefined : `${dir} is not writable (${why}): give this user write access to it, or set capture.dir to a directory this user can write`;
+}
+
+/** `path` or the nearest directory above it that exists. */
+function nearestExisting(path: string): string {
+  for (let p = path; ; p = dirname(p)) {
+    if (existsSync(p) || dirname(p) === p) return p;
+  }
+}
+
+/**
+ * Why a file cannot be made in directory `dir`, or undefined: by making (and removing) one, as
+ * permission bits alone do not tell (root ignores them; a read-only mount does not show in them).
+ */
+function cannotWrite(dir: string): string | undefined {
+  const probe = join(dir, `.assetbridge-capture-check-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+  try {
+    unlinkSync(probe);
+  } catch {
+    // Made, so writable; a probe left behind is harmless.
+  }
+  return undefined;
 }
 
 export class JsonlCapture implements EventCapture {

@@ -3,7 +3,7 @@
  * the warnings of rules nothing feeds, refuses a telematics feed without an address, exits 1 when
  * a connection fails, and never prints a secret.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -55,6 +55,18 @@ describe('config check', () => {
     // A directory there passes; a missing one is created at start.
     rmSync(join(cfg.dir, 'events.jsonl'));
     expect((await runCli(['config', 'check', '-c', cfg.path])).code).toBe(0);
+  });
+
+  // A capture.dir this user cannot write passed the check and the start; capture then failed with the first event.
+  it.runIf(existsSync('/sys/kernel'))('refuses a capture.dir it cannot write, naming the key and what to do, as the service refuses to start with it', async () => {
+    // sysfs: no one, root included, can make a file there.
+    const cfg = writeConfig({ destinations: [erp], store: { path: 'ab.db' }, capture: { dir: '/sys/kernel' } });
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/- capture\.dir \(line \d+\): \/sys\/kernel is not writable \(E[A-Z]+\): give this user write access to it, or set capture\.dir to a directory this user can write/);
+    const run = await runCli(['run', '-c', cfg.path]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('capture.dir: /sys/kernel is not writable');
   });
 
   it('says where the HTTP intake listens, or that no server runs for it', async () => {
