@@ -314,6 +314,11 @@ export interface Store {
    */
   newKeyForDead(ids: readonly number[], now: number, opts?: { evenIfMayHaveLanded?: boolean }): Promise<NewKeyResult[]>;
   /**
+   * {@link Store.newKeyForDead}, then {@link Store.replayDead} of those not kept for a request that
+   * may have landed, in one transaction (`dlq replay --new-key`): a crash leaves both done or neither.
+   */
+  replayDeadWithNewKey(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean }, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<{ keyed: NewKeyResult[]; moved: number }>;
+  /**
    * The outbox rows of these facts (one operation), by business key: where each stands and what
    * the ERP answered when it was delivered (what `maintenance status` shows of a work order the
    * ERP has not reported on yet).

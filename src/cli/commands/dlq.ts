@@ -235,26 +235,29 @@ export function registerDlqCommand(program: Command): void {
         }
         let dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
         let held: number[] = [];
-        if (opts.newKey) {
-          const keyed = await store.newKeyForDead(dead, Date.now(), { evenIfMayHaveLanded: opts.notInErp === true });
-          for (const k of keyed) if (k.result === 'new-key') process.stdout.write(`${k.id}: new idempotency key ${k.key} (was ${k.was})\n`);
-          held = keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id);
-          dead = dead.filter((id) => !held.includes(id));
-        }
         // A create whose last request may still land (no answer, a 5xx) waits until it can no longer
         // land, as the service's own retry does: sent at once, the ERP could be creating it twice at
         // once. Also under a new key the operator says the ERP does not hold (--not-in-erp): a
         // request still on its way is not in it yet. (`before`: read ahead of a new key's clearing.)
         const replayedAt = Date.now();
         const holds = new Map<number, HeldReplay>();
-        await store.replayDead(dead, replayedAt, (item, lastAttemptAt) => {
+        const dueAt = (item: OutboxItem, lastAttemptAt: number): number | undefined => {
           const d = config.destinations.find((x) => x.name === item.destination);
           const settleMs = d?.retry.unknownOutcomeSettleMs ?? 0;
           if (!d || settleMs <= 0 || !before.find((b) => b?.id === item.id)?.mayHaveLanded || !createsRecordOf(d).includes(item.operation)) return undefined;
           const notBefore = lastAttemptAt + settleMs;
           if (notBefore > replayedAt) holds.set(item.id, { item, lastAttemptAt, settleMs, notBefore });
           return notBefore;
-        });
+        };
+        if (opts.newKey) {
+          // New keys and the replay in one transaction: a crash between them left letters re-keyed
+          // (their may-have-landed mark cleared) but dead, and running this again then sent them
+          // without the settle wait above.
+          const { keyed } = await store.replayDeadWithNewKey(dead, replayedAt, { evenIfMayHaveLanded: opts.notInErp === true }, dueAt);
+          for (const k of keyed) if (k.result === 'new-key') process.stdout.write(`${k.id}: new idempotency key ${k.key} (was ${k.was})\n`);
+          held = keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id);
+          dead = dead.filter((id) => !held.includes(id));
+        } else await store.replayDead(dead, replayedAt, dueAt);
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
         const superseded = after.filter((d): d is OutboxItem => d?.status === 'superseded');

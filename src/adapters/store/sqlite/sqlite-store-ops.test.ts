@@ -119,6 +119,46 @@ describe('SqliteStore operations surface', () => {
     expect((await s.listDeliveries({ status: 'pending' })).map((d) => d.businessKey)).toEqual(['A1|hot|4', 'A1|hot|3']);
   });
 
+  // `dlq replay --new-key` re-keyed letters in one transaction and replayed them in another: a crash
+  // between left them re-keyed (their may-have-landed mark cleared) but dead.
+  it('replayDeadWithNewKey re-keys and replays in one transaction: a failure leaves every letter as it was', async () => {
+    const s = open();
+    await commit(s, [wo('A1|hot|1'), wo('A1|hot|2'), wo('A1|hot|3')]);
+    const [a, b, c] = await s.claimDue('erp', now, 3, new Set());
+    await s.completeAttempts(
+      [
+        { id: a!.id, result: 'dead', error: '422' },
+        { id: b!.id, result: 'dead', error: '422' },
+        { id: c!.id, result: 'dead', error: 'timeout', mayHaveLanded: true },
+      ],
+      [],
+      now,
+    );
+    const ids = [a!.id, b!.id, c!.id];
+    const keys = async () => Promise.all(ids.map(async (id) => s.getDelivery(id).then((d) => [d?.status, d?.idempotencyKey])));
+    const was = await keys();
+    // The replay fails at the second letter (a crash there): the first one's new key is undone too.
+    const crash = (item: { id: number }) => {
+      if (item.id === b!.id) throw new Error('crash');
+      return undefined;
+    };
+    await expect((async () => s.replayDeadWithNewKey(ids, now, {}, crash))()).rejects.toThrow('crash');
+    expect(await keys()).toEqual(was);
+    expect(await s.queryAudit({ deliveryId: a!.id })).toEqual([]);
+    // Done whole: re-keyed and queued, but the one that may have landed, kept dead under its key.
+    const r = await s.replayDeadWithNewKey(ids, now, {});
+    expect(r.moved).toBe(2);
+    expect(r.keyed.map((k) => [k.id, k.result])).toEqual([
+      [a!.id, 'new-key'],
+      [b!.id, 'new-key'],
+      [c!.id, 'may-have-landed'],
+    ]);
+    const after = await keys();
+    expect(after.map(([status]) => status)).toEqual(['pending', 'pending', 'dead']);
+    expect(after[0]![1]).not.toBe(was[0]![1]);
+    expect(after[2]).toEqual(was[2]);
+  });
+
   it('never gives a new delivery the id of one retention deleted, so its audit trail stays its own', async () => {
     const s = open();
     await commit(s, [wo('A1|hot|1')]);

@@ -1224,26 +1224,42 @@ export class SqliteStore implements Store {
   replayDead(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<number> {
     const refused = this.writeRefusal();
     if (refused) return refused;
+    return Promise.resolve(this.tx(() => this.replayDeadRows(ids, now, dueAt))());
+  }
 
+  replayDeadWithNewKey(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean }, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<{ keyed: NewKeyResult[]; moved: number }> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+    // One transaction: a crash (or a kill) between the two left letters re-keyed but not replayed,
+    // and a second run then replayed them without the settle wait their cleared mark called for.
+    return Promise.resolve(
+      this.tx(() => {
+        const keyed = this.newKeyRows(ids, now, opts);
+        const held = new Set(keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id));
+        return { keyed, moved: this.replayDeadRows(ids.filter((id) => !held.has(id)), now, dueAt) };
+      })(),
+    );
+  }
+
+  /** {@link SqliteStore.replayDead} within the caller's transaction. */
+  private replayDeadRows(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): number {
     let moved = 0;
-    this.tx(() => {
-      const list =
-        ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
-      // When its last attempt ended: its newest audit row but those of changes made by hand (no
-      // request). A dead letter's audit is never pruned; without one, when it went dead (or later).
-      const lastAttempt = this.db.prepare(`SELECT max(at) FROM audit WHERE delivery_id = ? AND outcome NOT IN (${HAND_OUTCOMES.map(() => '?').join(', ')})`).pluck();
-      for (const id of list) {
-        const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
-        if (row?.status !== 'dead') continue;
-        const due = dueAt?.(toItem(row), (lastAttempt.get(id, ...HAND_OUTCOMES) as number | null) ?? row.updated_at);
-        // Attempts restart from zero, and its max age (retry.maxAgeMs) from now; the idempotency
-        // key stays, so the ERP sees the same fact.
-        this.db.prepare(`UPDATE outbox SET attempts = 0, enqueued_at = ? WHERE id = ?`).run(now, id);
-        this.backToPending(id, now, due === undefined ? now : Math.max(now, due), 0, null);
-        moved++;
-      }
-    })();
-    return Promise.resolve(moved);
+    const list =
+      ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
+    // When its last attempt ended: its newest audit row but those of changes made by hand (no
+    // request). A dead letter's audit is never pruned; without one, when it went dead (or later).
+    const lastAttempt = this.db.prepare(`SELECT max(at) FROM audit WHERE delivery_id = ? AND outcome NOT IN (${HAND_OUTCOMES.map(() => '?').join(', ')})`).pluck();
+    for (const id of list) {
+      const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+      if (row?.status !== 'dead') continue;
+      const due = dueAt?.(toItem(row), (lastAttempt.get(id, ...HAND_OUTCOMES) as number | null) ?? row.updated_at);
+      // Attempts restart from zero, and its max age (retry.maxAgeMs) from now; the idempotency
+      // key stays, so the ERP sees the same fact.
+      this.db.prepare(`UPDATE outbox SET attempts = 0, enqueued_at = ? WHERE id = ?`).run(now, id);
+      this.backToPending(id, now, due === undefined ? now : Math.max(now, due), 0, null);
+      moved++;
+    }
+    return moved;
   }
 
   editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean> {
@@ -1273,34 +1289,36 @@ export class SqliteStore implements Store {
   newKeyForDead(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean } = {}): Promise<NewKeyResult[]> {
     const refused = this.writeRefusal();
     if (refused) return refused;
+    return Promise.resolve(this.tx(() => this.newKeyRows(ids, now, opts))());
+  }
 
+  /** {@link SqliteStore.newKeyForDead} within the caller's transaction. */
+  private newKeyRows(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean }): NewKeyResult[] {
     const out: NewKeyResult[] = [];
-    this.tx(() => {
-      const generations = this.db.prepare(`SELECT COUNT(*) FROM audit WHERE delivery_id = ? AND outcome = 'new-key'`).pluck();
-      const set = this.db.prepare(`UPDATE outbox SET idempotency_key = ?, may_have_landed = 0, updated_at = ? WHERE id = ? AND status = 'dead'`);
-      for (const id of ids) {
-        const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
-        if (row?.status !== 'dead') continue;
-        // A state update a newer value of its key overtook is superseded by the replay, not sent:
-        // no new key for it (nor an audit row saying it was replayed under one).
-        if (row.kind === 'state' && this.stmts.newerStateExists.get({ destination: row.destination, operation: row.operation, key: row.business_key, id: row.id, time: row.event_time })) {
-          out.push({ id, result: 'superseded', key: row.idempotency_key });
-          continue;
-        }
-        if (row.may_have_landed && !opts.evenIfMayHaveLanded) {
-          out.push({ id, result: 'may-have-landed', key: row.idempotency_key });
-          continue;
-        }
-        const key = replayKeyFor(row.idempotency_key, (generations.get(id) as number) + 1);
-        set.run(key, now, id);
-        const note = row.may_have_landed
-          ? `replayed with a new idempotency key (was ${row.idempotency_key}), though a request of it may have reached the ERP: the operator checked that the ERP does not hold it`
-          : `replayed with a new idempotency key (was ${row.idempotency_key}; no request of it reached the ERP, whose answers under the old key the replay would get again)`;
-        this.handAudit({ ...row, idempotency_key: key }, now, 'new-key', note);
-        out.push({ id, result: 'new-key', key, was: row.idempotency_key });
+    const generations = this.db.prepare(`SELECT COUNT(*) FROM audit WHERE delivery_id = ? AND outcome = 'new-key'`).pluck();
+    const set = this.db.prepare(`UPDATE outbox SET idempotency_key = ?, may_have_landed = 0, updated_at = ? WHERE id = ? AND status = 'dead'`);
+    for (const id of ids) {
+      const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+      if (row?.status !== 'dead') continue;
+      // A state update a newer value of its key overtook is superseded by the replay, not sent:
+      // no new key for it (nor an audit row saying it was replayed under one).
+      if (row.kind === 'state' && this.stmts.newerStateExists.get({ destination: row.destination, operation: row.operation, key: row.business_key, id: row.id, time: row.event_time })) {
+        out.push({ id, result: 'superseded', key: row.idempotency_key });
+        continue;
       }
-    })();
-    return Promise.resolve(out);
+      if (row.may_have_landed && !opts.evenIfMayHaveLanded) {
+        out.push({ id, result: 'may-have-landed', key: row.idempotency_key });
+        continue;
+      }
+      const key = replayKeyFor(row.idempotency_key, (generations.get(id) as number) + 1);
+      set.run(key, now, id);
+      const note = row.may_have_landed
+        ? `replayed with a new idempotency key (was ${row.idempotency_key}), though a request of it may have reached the ERP: the operator checked that the ERP does not hold it`
+        : `replayed with a new idempotency key (was ${row.idempotency_key}; no request of it reached the ERP, whose answers under the old key the replay would get again)`;
+      this.handAudit({ ...row, idempotency_key: key }, now, 'new-key', note);
+      out.push({ id, result: 'new-key', key, was: row.idempotency_key });
+    }
+    return out;
   }
 
   markDelivered(ids: readonly number[], now: number): Promise<number[]> {
