@@ -148,6 +148,23 @@ describe('inventory count plans', () => {
     expect(giveBackDiscarded(again.next, []).sent).toEqual({ cells: again.next.cells });
   });
 
+  it('a delta against a fractional on-hand quantity has its decimals, not float noise (2 − 2.3 is -0.3, not -0.2999999999999998)', () => {
+    const current = cellsOf([['WH-A', 'S1', 2], ['WH-B', 'S1', 3], ['WH-C', 'S1', 1]]);
+    const against = reconcileWithOnHand(EMPTY_SENT, [
+      { location: 'WH-A', sku: 'S1', quantity: 2.3 },
+      { location: 'WH-B', sku: 'S1', quantity: 2.7 },
+      { location: 'WH-C', sku: 'S1', quantity: 1.0000001 },
+    ]);
+    const plan = planInventoryCounts('erp', current, against, 'full', 0);
+    expect(plan.deliveries.map((d) => d.payload.delta)).toEqual([-0.3, 0.3, -1e-7]);
+    expect(plan.deliveries.map((d) => d.payload.countedQuantity)).toEqual([2, 3, 1]);
+    // Such a count discarded gives its change back as exactly what the ERP held, and the next run sends it again unchanged.
+    const [a] = plan.deliveries;
+    const back = giveBackDiscarded(plan.next, [{ id: 1, location: 'WH-A', sku: 'S1', delta: a?.payload.delta as number }]);
+    expect(back.sent.cells[cellKey('WH-A', 'S1')]?.quantity).toBe(2.3);
+    expect(compareCounts(current, back.sent).find((c) => c.location === 'WH-A')?.change).toBe(-0.3);
+  });
+
   it('a snapshot against the on-hand read sends counted − on hand as its delta and the count as its total; cells never sent start at revision 1', () => {
     const first = planInventoryCounts('erp', cellsOf([['WH-A', 'S1', 10], ['WH-B', 'S1', 4]]), EMPTY_SENT, 'changes', 0);
     // Someone set WH-A to 7 by hand; WH-C holds 3 the service never sent, and 2 are counted there now.

@@ -259,11 +259,27 @@ export function giveBackDiscarded(sent: SentCounts, discarded: readonly Discarde
     const cell = cells[key];
     // A cell the record no longer has (it was reset) owes nothing; a zero change gives nothing back.
     if (cell === undefined || d.delta === 0) continue;
-    cells[key] = { quantity: cell.quantity - d.delta, revision: cell.revision };
+    cells[key] = { quantity: countDifference(cell.quantity, d.delta), revision: cell.revision };
     given.push(d);
   }
   const repaired = [...kept, ...fresh.map((d) => d.id)].sort((a, b) => a - b);
   return { sent: { cells, ...(sent.pending ? { pending: sent.pending } : {}), ...(repaired.length ? { repaired } : {}) }, given };
+}
+
+/** Digits after the decimal point in `x` as JavaScript writes it (`2.3`: 1, `1e-7`: 7, `40`: 0). */
+function decimalsOf(x: number): number {
+  const m = /^\d+(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(Math.abs(x)));
+  return m ? Math.max(0, (m[1]?.length ?? 0) - Number(m[2] ?? 0)) : 0;
+}
+
+/**
+ * `a − b` to the decimals of the two: counts are whole, but an on-hand quantity read from the ERP
+ * may not be (2.3 kg), and the float difference (2 − 2.3 = -0.2999999999999998) would be sent as the
+ * delta, which an ERP's decimal field refuses (SAP: 3 decimals) or books as an odd remainder.
+ */
+export function countDifference(a: number, b: number): number {
+  const d = Math.min(100, Math.max(decimalsOf(a), decimalsOf(b)));
+  return d === 0 ? a - b : Number((a - b).toFixed(d));
 }
 
 export interface PlannedCounts {
@@ -311,7 +327,7 @@ export function planInventoryCounts(
         location,
         sku,
         countedQuantity: quantity,
-        delta: quantity - previous,
+        delta: countDifference(quantity, previous),
         previousQuantity: previous,
         countedAt: new Date(now).toISOString(),
         items: cell?.items ?? 0,
@@ -355,7 +371,7 @@ export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: Sen
     const sentQuantity = before?.quantity ?? 0;
     if (quantity === 0 && sentQuantity === 0) continue;
     const [location, sku] = key.split(SEP) as [string, string];
-    out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? 0, change: quantity - sentQuantity });
+    out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? 0, change: countDifference(quantity, sentQuantity) });
   }
   return out;
 }
