@@ -129,6 +129,18 @@ describe('createRules', () => {
     expect(out.map((ds) => ds.map((d) => d.payload.coordinates))).toEqual([[{ lat: 52.5, lng: 13.4 }], [], [{ lat: 52.5, lng: 13.403 }]]);
   });
 
+  it('zones.maxAccuracyM with no zone configured: an inaccurate sighting leaves an inventory item where it was, as location sync does', () => {
+    const c = rulesSchema.parse({ allowedLateness: 0, zones: { maxAccuracyM: 50 }, inventory: {} });
+    const box = asset('BOX-1', { sku: 'S-1' }, 'inventory');
+    const r = run(c, [
+      { event: at(T0, 52.5, 13.4, { accuracyM: 5, zone: 'DOCK-3' }), asset: box },
+      // A tracker's own geofence decided on a cell-tower fallback 2 km off: no location.
+      { event: at(T0 + MIN, 52.52, 13.4, { accuracyM: 3000, zone: 'GATE-9' }), asset: box },
+    ]);
+    expect(r.perStep.map((ds) => ds.map((d) => d.payload.warehouseLocation))).toEqual([['DOCK-3'], []]);
+    expect(r.states.get('BOX-1')?.inventory).toMatchObject({ location: 'DOCK-3', seenAt: T0 + MIN });
+  });
+
   it('zones.hysteresisM: a fix within that distance outside a zone is in its band', () => {
     const c = rulesSchema.parse({ zones: { hysteresisM: 100, inline: [YARD] } });
     // About 150 m north of the centre: 50 m outside the 100 m circle.

@@ -90,7 +90,16 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
     rules.push(createMaintenanceRule(maintenance));
   }
   if (config.inventory) {
-    rules.push(createInventoryRule({ skuAttribute: config.inventory.skuAttribute, allowedLatenessMs: config.allowedLateness, freshnessMs: config.inventory.freshness, ...(zones ? { zones } : {}) }));
+    rules.push(
+      createInventoryRule({
+        skuAttribute: config.inventory.skuAttribute,
+        allowedLatenessMs: config.allowedLateness,
+        freshnessMs: config.inventory.freshness,
+        ...(zones ? { zones } : {}),
+        // Without a zone configured, `zones.maxAccuracyM` still keeps an inaccurate sighting from moving an item.
+        ...(config.zones && !zones ? { maxAccuracyM: config.zones.maxAccuracyM } : {}),
+      }),
+    );
   }
   if (config.depreciation) {
     const d = config.depreciation;

@@ -33,6 +33,11 @@ export interface InventoryRuleOptions {
   readonly allowedLatenessMs: number;
   /** `rules.inventory.freshness`: an item not seen for longer was stale, and is there anew when seen again. @default never */
   readonly freshnessMs?: number;
+  /**
+   * `zones.maxAccuracyM` when no zone is configured (with zones, `zones.maxAccuracyM` of the
+   * tracking is used): a less accurate sighting only says the item was seen. @default 0 (all count)
+   */
+  readonly maxAccuracyM?: number;
 }
 
 interface Sighting {
@@ -87,7 +92,7 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       // Not inventory: leave the sub-state absent rather than store an empty one for every asset.
       if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
       const s = state ?? {};
-      const item = sightingOf(event, options.zones);
+      const item = sightingOf(event, options.zones, options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0);
       // The newest sightings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
       const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder, true);
       if (a.late) return lateResult(s);
@@ -115,9 +120,10 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
  */
 const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}|${x.inaccurate ? 1 : 0}${x.reader ? '|r' : ''}`);
 
-function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
+function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined, maxAccuracyM: number): Sighting {
   if (isZoneSighting(event)) return { t: event.eventTime, zone: event.zone, reader: true };
-  const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
+  // With no zone configured too: the zone a tracker reports with a fix 2 km off is decided on that fix.
+  const usable = maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(event as PositionFix) : undefined;
   if (hit !== undefined && (hit.inside.length > 0 || hit.band.length > 0)) {
     // Inside or near a configured zone, the source's own label is no location (see the module's
