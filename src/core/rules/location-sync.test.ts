@@ -355,6 +355,36 @@ describe('location sync after a zone is renamed in the config (same place, same 
     });
 });
 
+describe('location sync with fixes waiting for the lateness when the zones are changed', () => {
+  const bay = (name: string): Zone => ({ name, locationCode: '1000/0002', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 100 } });
+  const rule = (zs: Zone[]) =>
+    createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, allowedLatenessMs: 30_000, zones: { index: new ZoneIndex(zs, { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 } });
+
+  it('a fix located by a zone no longer configured does not enter it: the renamed zone is entered after its own dwell, not held up by the old name', () => {
+    let state: LocationSyncState | undefined;
+    const feed = (r: ReturnType<typeof rule>, events: PositionEvent[]) =>
+      events.flatMap((e) => {
+        const x = r.apply(state, e, ctx);
+        state = x.state;
+        return x.deliveries;
+      });
+    const sent = (ds: readonly DeliveryIntent[]) => ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation, d.payload.zone]);
+    // Driving in: outside, then in the bay from 0 s; the fixes of 20-40 s still wait for the lateness when the service stops.
+    const old = rule([bay('bay')]);
+    expect(sent(feed(old, [pos(-100, 52.5, eastM(2000)), pos(-60, 52.5, eastM(2000)), pos(0, 52.5, 13.4), pos(10, 52.5, 13.4), pos(20, 52.5, 13.4), pos(30, 52.5, 13.4), pos(40, 52.5, 13.4)]))).toEqual([
+      [-100, null, undefined],
+      [0, null, undefined], // moved 2 km: sent, in no zone yet
+    ]);
+    expect(state?.order?.pending.map((p) => [(p.t - T0) / 1000, p.in])).toEqual([[20, ['bay']], [30, ['bay']], [40, ['bay']]]);
+    state = JSON.parse(JSON.stringify(state)) as LocationSyncState; // stored; the service restarts with the bay renamed
+    const renamed = rule([bay('bay-2')]);
+    const out = sent([...feed(renamed, [50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150].map((t) => pos(t, 52.5, 13.4))), ...renamed.flush(state, ctx, undefined).deliveries]);
+    // The old name is never entered (it held the location sent last until it was left, 60 s after the first fix of the new name: at 110 s).
+    expect(out).toEqual([[80, '1000/0002', 'bay-2']]);
+    expect(Object.keys(state?.zones ?? {})).toEqual(['bay-2']);
+  });
+});
+
 describe('location sync after a silence longer than the exit dwell', () => {
   const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
   const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };

@@ -39,7 +39,7 @@ import { ownedLocationSync } from './location-sync-owned.js';
 import { LOCATION_UPDATE, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
-import { HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
+import { configuredHit, HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import { matchesFilter } from './maintenance/types.js';
 
 export { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState };
@@ -203,7 +203,7 @@ function processFix(
   if (options.zones) {
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
-    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
+    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? configuredHit(options.zones.index, f.in, f.near) : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
     const best = zoneOfState(options.zones.index, zones);
     if (best === HELD && state.last?.zoneName !== undefined) {
       // Still in a zone no longer configured (renamed or removed): the ERP keeps the location sent

@@ -21,7 +21,7 @@ import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRul
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
-import { HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
+import { configuredHit, HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
 
@@ -189,7 +189,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     if (options.zones) {
       // A reader's zone is entered at once (no dwell), every other one left.
       if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
-      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
+      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? configuredHit(options.zones.index, g.in, g.near) : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
       const best = zoneOfState(options.zones.index, zones);
       if (best === HELD) {
         // Still in a zone no longer configured (renamed or removed): it stays counted where it was

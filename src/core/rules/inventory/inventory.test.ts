@@ -126,6 +126,28 @@ describe('an item arriving in a zone removed from the config since', () => {
   });
 });
 
+describe('an item whose sightings in a zone wait for the lateness when that zone is removed from the config', () => {
+  it('does not enter it when they are released: having left its old bay, it no longer counts there', () => {
+    const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * 60 * MIN };
+    const dwell = { enterDwellMs: MIN, exitDwellMs: 2 * MIN };
+    const removed = new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 });
+    const asset = item('P-42', 'SKU-1', { quantity: '40' });
+    const ctx = { asset, destination: 'erp', now: 0 };
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, dwell } });
+    let s: InventoryItemState | undefined;
+    // Counted in bay A, then carried to bay B and put down there; the sightings in B still wait for the lateness.
+    for (const e of [seen(0, 50), seen(2, 50), seen(5, 50), seen(6, 50.01), seen(7.5, 50.01)]) s = before.apply(s, e, ctx).state;
+    expect(s?.order?.pending.map((p) => p.in)).toEqual([['bay-b'], ['bay-b']]);
+    // Bay B is taken out of the zones file and the service restarts; an idle watermark releases the sightings.
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, dwell, index: removed } });
+    const settled = after.flush(JSON.parse(JSON.stringify(s)) as InventoryItemState, ctx, T0 + 30 * MIN).state;
+    // They used to enter bay B (no longer configured), so the item stayed counted, 40 of them, in bay A it had left.
+    expect(settled?.zones).toEqual({});
+    expect(settled).toMatchObject({ location: null });
+    expect(countInventory([{ asset, destination: 'erp', state: withCurrentZoneCode(settled, removed) }], T0 + 30 * MIN, opts).get('erp')).toBeUndefined();
+  });
+});
+
 describe('an item leaving a zone removed from the config since, for a reader outside every zone', () => {
   it('is where that reader saw it once a watermark has it leave, as location sync sends', () => {
     const asset = item('P-42', 'SKU-1');

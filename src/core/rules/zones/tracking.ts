@@ -4,7 +4,7 @@
  * @module
  */
 import type { Zone } from './geometry.js';
-import type { ZoneIndex } from './zone-index.js';
+import type { ZoneHit, ZoneIndex } from './zone-index.js';
 import { enteredZones, type DwellOptions, type ZoneTrackState } from './zone-tracker.js';
 
 export interface ZoneTracking {
@@ -32,4 +32,17 @@ export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined)
   if (entered.length === 0) return undefined;
   for (const name of entered) if (index.zone(name) === undefined) return HELD;
   return index.best(entered);
+}
+
+const NO_NAMES: readonly string[] = [];
+
+/**
+ * A fix's zones as located on its arrival (`inside`, `band`), less those no longer configured: a
+ * fix waiting in the reorder window when the zones were changed (a restart with a renamed or
+ * removed zone) was located by the old ones, and must not enter a zone that is gone (the asset
+ * would be held at its old location until it left it again). The same arrays when all are configured.
+ */
+export function configuredHit(index: ZoneIndex, inside: readonly string[] | undefined, band: readonly string[] | undefined): ZoneHit {
+  const keep = (names: readonly string[] | undefined) => (names === undefined ? NO_NAMES : names.every(index.has) ? names : names.filter(index.has));
+  return { inside: keep(inside), band: keep(band) };
 }
