@@ -95,7 +95,14 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       const item = sightingOf(event, options.zones, options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0);
       // The newest sightings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
       const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder, true);
-      if (a.late) return lateResult(s);
+      if (a.late) {
+        // Decided on inaccurate sightings of this time alone, and nothing newer since: the accurate
+        // one of that time counts too, as it would have arriving first (they changed nothing it
+        // would have to undo), with no lateness as with any (as location sync's replacesInaccurate).
+        if (!replacesInaccurate(s.order, item)) return lateResult(s);
+        const order = s.order as ReorderState<Sighting>;
+        return processAll({ ...s, order: { ...order, last: [...(order.last ?? []), item] } }, [item], options);
+      }
       if (a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },
@@ -111,6 +118,12 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
     // does not stop a watermark from deciding: a pending dwell is always one it can settle.
     holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
   };
+}
+
+/** Whether `item` (late to `order`) is an accurate sighting of the time of the last released ones, all of them inaccurate. */
+function replacesInaccurate(order: ReorderState<Sighting> | undefined, item: Sighting): boolean {
+  const last = order?.last;
+  return item.inaccurate !== true && order?.released === item.t && last !== undefined && last.length > 0 && last.every((x) => x.inaccurate === true && x.t === item.t);
 }
 
 /**

@@ -64,6 +64,32 @@ describe('where items are', () => {
     expect(rule.flush(away, ctx, T0 + 60 * MIN).state).toMatchObject({ location: null, seenAt: T0 + 40 * MIN });
   });
 
+  it('of two sightings of one time, the accurate one counts though the inaccurate one came first, with no lateness too (as location sync)', () => {
+    const accurate = { ...zones, dwell: { enterDwellMs: 0, exitDwellMs: MIN }, maxAccuracyM: 50 };
+    const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: accurate });
+    const ctx = { asset: item('P-7', 'SKU-1'), destination: 'erp', now: 0 };
+    const bad = { ...seen(0, 40, 'GATE-9'), accuracyM: 3000 }; // a cell-tower fallback with its tracker's own geofence
+    const good = { ...seen(0, 50), accuracyM: 5 }; // in bay A
+    const where = (events: PositionEvent[]) => {
+      let s: InventoryItemState | undefined;
+      const late = events.map((e) => {
+        const r = rule.apply(s, e, ctx);
+        s = r.state;
+        return r.late === true;
+      });
+      return { late, location: s?.location, zones: s?.zones };
+    };
+    expect(where([good, bad])).toEqual({ late: [false, true], location: 'WH1-A', zones: { 'bay-a': { phase: 'inside', since: T0 } } });
+    // It used to be late (a sighting of a time already decided), leaving the item at GATE-9.
+    expect(where([bad, good])).toEqual({ late: [false, false], location: 'WH1-A', zones: { 'bay-a': { phase: 'inside', since: T0 } } });
+    // Once placed: the accurate one of the time of an inaccurate one moves it, as it would have first.
+    const moved = { ...seen(5, 50.01), accuracyM: 5 };
+    expect(where([good, { ...bad, eventTime: T0 + 5 * MIN }, moved]).location).toBe('WH1-B');
+    // Sent again, it is a duplicate; an older sighting is still late.
+    expect(where([bad, good, good]).late).toEqual([false, false, false]);
+    expect(where([bad, good, { ...seen(-1, 50.01), accuracyM: 5 }]).late).toEqual([false, false, true]);
+  });
+
   it('late sightings do not move an item back', () => {
     const s = track(item('P-3', 'SKU-1'), [seen(10, 50.01), seen(12, 50.01), seen(1, 50), seen(3, 50)]);
     expect(s).toMatchObject({ location: 'WH1-B', seenAt: T0 + 12 * MIN });
