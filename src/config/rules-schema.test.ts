@@ -281,6 +281,15 @@ describe('rules config', () => {
           '[180.01, -16.8] has longitude 180.01, beyond ±180: it is longitude -179.99 (a web map drawing across the antimeridian writes it so); give every longitude within ±180, and split a zone across the antimeridian in two at ±180 (a MultiPolygon, or two zones with the same locationCode)',
       },
     ]);
+    // Around a pole it is split at ±180 already: split at longitude 0.
+    const cap = [[-180, -89], [180, -89], [180, -90], [-180, -90]];
+    expect(problems({ zones: { inline: [{ name: 'station', locationCode: 'S', polygon: cap }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message:
+          'reaches from longitude -180 to 180 (a zone around a pole, or across the whole map); edges are straight in longitude and latitude, so no part of a zone may span more than 180° of longitude: split it at longitude 0 into two inline zones with the same locationCode (or two polygons of a MultiPolygon in a zones file), one from -180 to 0 and one from 0 to 180',
+      },
+    ]);
     // Up to the antimeridian, one side of it, is fine.
     const east = [[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79]];
     expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: east }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);

@@ -20,7 +20,7 @@ import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
-import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
+import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reachesBothEnds, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
@@ -139,7 +139,13 @@ const inlineZoneSchema = z
     const positions = z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
     // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
     if (z_.polygon !== undefined && positions && spansAntimeridian(z_.polygon))
-      ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['polygon'],
+        message: reachesBothEnds(z_.polygon)
+          ? POLE_PROBLEM('two inline zones with the same locationCode (or two polygons of a MultiPolygon in a zones file)')
+          : `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode`,
+      });
     // As in a zone file: a bowtie or a line has (about) no area and would win every overlap.
     const wrong = z_.polygon !== undefined && positions ? ringProblem(z_.polygon) : undefined;
     if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `zone "${z_.name}": the polygon ${wrong}` });

@@ -23,6 +23,20 @@ describe('GeoJSON import refuses zones nobody could ever be in', () => {
     expect(read({ type: 'Polygon', coordinates: [line.slice(0, 2)] }).problems).toEqual([message]);
   });
 
+  it('a zone around a pole (longitude -180 to 180) is told to split at longitude 0, not at ±180 where it is split already; so split, it is read', () => {
+    const cap = [[-180, 89], [180, 89], [180, 90], [-180, 90], [-180, 89]];
+    expect(read({ type: 'Polygon', coordinates: [cap] }).problems).toEqual([
+      'feature 0 ("yard"): reaches from longitude -180 to 180 (a zone around a pole, or across the whole map); edges are straight in longitude and latitude, so no part of a zone may span more than 180° of longitude: split it at longitude 0 into two polygons of a MultiPolygon, one from -180 to 0 and one from 0 to 180',
+    ]);
+    const west = [[-180, 89], [0, 89], [0, 90], [-180, 90], [-180, 89]];
+    const east = [[0, 89], [180, 89], [180, 90], [0, 90], [0, 89]];
+    expect(read({ type: 'MultiPolygon', coordinates: [[west], [east]] })).toMatchObject({ zones: [{ name: 'yard' }], problems: [] });
+    // One across the antimeridian is still told to split there.
+    expect(read({ type: 'Polygon', coordinates: [[[179, 0], [-179, 0], [-179, 1], [179, 1], [179, 0]]] }).problems).toEqual([
+      'feature 0 ("yard"): spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180 (a MultiPolygon)',
+    ]);
+  });
+
   it('a MultiPolygon without polygons is refused', () => {
     // Mutation: the empty-list check dropped (an empty MultiPolygon read as a zone with no area).
     expect(read({ type: 'MultiPolygon', coordinates: [] })).toEqual({ zones: [], problems: ['feature 0 ("yard"): MultiPolygon has no polygons'] });

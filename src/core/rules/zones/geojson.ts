@@ -224,7 +224,7 @@ function polygonOf(coords: unknown, problem: (m: string) => void, inMultiPolygon
     rings.push(ring);
   }
   if (spansAntimeridian(rings[0] ?? [])) {
-    problem(`${ANTIMERIDIAN_PROBLEM} (a MultiPolygon)`);
+    problem(reachesBothEnds(rings[0] ?? []) ? POLE_PROBLEM('two polygons of a MultiPolygon') : `${ANTIMERIDIAN_PROBLEM} (a MultiPolygon)`);
     return undefined;
   }
   // A hole outside its outer ring (a digitising slip), or the outer ring again, leaves the zone no
@@ -268,6 +268,17 @@ export function pastAntimeridianHint(lng: number): string {
 
 /** What is wrong with a ring {@link spansAntimeridian} refuses; callers add how to split it where they are. */
 export const ANTIMERIDIAN_PROBLEM = 'spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180';
+
+/** Whether a ring reaches from longitude -180 to 180: a zone around a pole, or across the whole map (split at ±180 already). */
+export const reachesBothEnds = (ring: readonly LngLat[]): boolean => ring.some(([lng]) => lng <= -180) && ring.some(([lng]) => lng >= 180);
+
+/**
+ * What is wrong with a ring {@link spansAntimeridian} refuses that {@link reachesBothEnds}: it is
+ * split at ±180 already, and needs parts of at most 180° instead. `parts`: what the parts are where
+ * the caller is (a MultiPolygon's polygons, inline zones).
+ */
+export const POLE_PROBLEM = (parts: string): string =>
+  `reaches from longitude -180 to 180 (a zone around a pole, or across the whole map); edges are straight in longitude and latitude, so no part of a zone may span more than 180° of longitude: split it at longitude 0 into ${parts}, one from -180 to 0 and one from 0 to 180`;
 
 /**
  * Whether an outer ring spans more than 180° of longitude. Edges are straight in [lng, lat], so a
