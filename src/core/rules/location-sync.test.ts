@@ -383,6 +383,22 @@ describe('location sync with fixes waiting for the lateness when the zones are c
     expect(out).toEqual([[80, '1000/0002', 'bay-2']]);
     expect(Object.keys(state?.zones ?? {})).toEqual(['bay-2']);
   });
+
+  it('a reader sighting of a zone no longer configured places nothing: its name is never sent as the location', () => {
+    const dock: Zone = { name: 'dock', locationCode: '1000/0009', priority: 0, shape: { type: 'circle', lat: 52.6, lng: 13.4, radiusM: 100 } };
+    const reader = (sec: number): PositionEvent => ({ kind: 'position', source: 'test', ids: [{ type: 'tag', value: 't1' }], eventTime: T0 + sec * 1000, receivedAt: T0 + sec * 1000, zone: 'bay' });
+    let state: LocationSyncState | undefined;
+    for (const e of [pos(0, 52.5, eastM(2000)), pos(40, 52.5, eastM(2000)), reader(50)]) state = rule([bay('bay'), dock]).apply(state, e, ctx).state;
+    expect(state?.order?.pending.at(-1)).toMatchObject({ zone: 'bay', lat: undefined });
+    // Stored; the service restarts with the bay taken out of the zones.
+    const after = rule([dock]);
+    const r = after.flush(JSON.parse(JSON.stringify(state)) as LocationSyncState, ctx, undefined);
+    // It used to send warehouseLocation "bay", the zone's name, and hold the asset in the zone that was gone.
+    expect(r.deliveries).toEqual([]);
+    expect(r.state.zones ?? {}).toEqual({});
+    expect(r.state.synced?.eventTime).toBe(T0);
+    expect(r.state.synced?.zone).toBeUndefined();
+  });
 });
 
 describe('location sync after a silence longer than the exit dwell', () => {

@@ -193,9 +193,13 @@ function locationState(last: Fix | undefined, synced: Fix | undefined, zones: Zo
 function processFix(
   options: LocationSyncOptions,
   state: LocationSyncState,
-  f: BufferedFix,
+  given: BufferedFix,
   ctx: RuleContext,
 ): { state: LocationSyncState; delivery?: DeliveryIntent } {
+  // A reader's sighting of a zone no longer configured (it waited for the lateness over a restart
+  // that removed the zone): the asset was seen, but it places nothing, as an inaccurate fix (its
+  // zone's name is no location code to send).
+  const f = options.zones && given.lat === undefined && given.zone !== undefined && !options.zones.index.has(given.zone) ? { ...given, zone: undefined, inaccurate: true as const } : given;
   let zones = state.zones;
   const label = labelOf(f);
   let zone = label;

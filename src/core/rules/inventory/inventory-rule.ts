@@ -185,7 +185,11 @@ const wasStale = (s: InventoryItemState, t: number, options: InventoryRuleOption
 
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
   let s = start;
-  for (const g of sightings) {
+  for (const given of sightings) {
+    // A reader's sighting of a zone no longer configured (it waited for the lateness over a restart
+    // that removed the zone): the item was seen, but it places nothing, as an inaccurate sighting
+    // (its zone's name is no location code to count it under, now or once a watermark falls back to it).
+    const g: Sighting = options.zones && given.reader && given.zone !== undefined && !options.zones.index.has(given.zone) ? { t: given.t, inaccurate: true } : given;
     // Too inaccurate to place the item (zones.maxAccuracyM): it was seen, but it stays where the
     // last accurate sighting put it, reader zone included (the one a watermark falls back to).
     // Only a first sighting places it, having nothing better to keep.

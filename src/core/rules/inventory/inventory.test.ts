@@ -174,6 +174,30 @@ describe('an item whose sightings in a zone wait for the lateness when that zone
   });
 });
 
+describe('an item a reader saw in a zone removed from the config while the sighting waited for the lateness', () => {
+  it('stays where it was, seen: not put in the zone that is gone', () => {
+    const dwell = { enterDwellMs: MIN, exitDwellMs: 2 * MIN };
+    const asset = item('P-43', 'SKU-1');
+    const ctx = { asset, destination: 'erp', now: 0 };
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, dwell } });
+    const reader = (min: number): PositionEvent => ({ kind: 'position', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + min * MIN, receivedAt: T0 + min * MIN, zone: 'bay-b' });
+    let s: InventoryItemState | undefined;
+    // Counted in bay A; then a reader sees it in bay B, and the service stops while that sighting waits.
+    for (const e of [seen(0, 50), seen(2, 50), seen(5, 50), reader(6)]) s = before.apply(s, e, ctx).state;
+    expect(s?.location).toBe('WH1-A');
+    expect(s?.order?.pending.at(-1)).toMatchObject({ zone: 'bay-b', reader: true });
+    // Bay B is taken out of the zones file; the service restarts, and watermarks release and settle it.
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, dwell, index: new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 }) } });
+    let t = after.flush(JSON.parse(JSON.stringify(s)) as InventoryItemState, ctx, T0 + 30 * MIN).state;
+    t = after.flush(t, ctx, T0 + 60 * MIN).state;
+    // It used to be put in the zone that was gone (zones occupancy listed it there, no longer in bay A),
+    // with the reader's zone name kept as the location to fall back to once it left it.
+    expect(t).toMatchObject({ location: 'WH1-A', seenAt: T0 + 6 * MIN, zones: { 'bay-a': { phase: 'inside' } } });
+    expect(Object.keys(t?.zones ?? {})).toEqual(['bay-a']);
+    expect(t?.reported).toBeUndefined();
+  });
+});
+
 describe('an item leaving a zone removed from the config since, for a reader outside every zone', () => {
   it('is where that reader saw it once a watermark has it leave, as location sync sends', () => {
     const asset = item('P-42', 'SKU-1');
