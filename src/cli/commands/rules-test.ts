@@ -17,7 +17,7 @@ import type { Rule } from '../../core/rules/rule.js';
 import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
-import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
+import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
@@ -130,7 +130,14 @@ export interface RulesTestLine {
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
   readonly trace?: readonly string[];
   /** Idle watermarks the service sent before this line arrived (silent assets), with what they delivered. */
-  readonly idle?: readonly { readonly erpAssetId: string; readonly silentSince: string; readonly at: string; readonly deliveries: readonly DeliveryIntent[] }[];
+  readonly idle?: readonly {
+    readonly erpAssetId: string;
+    readonly silentSince: string;
+    readonly at: string;
+    readonly deliveries: readonly DeliveryIntent[];
+    /** A rule threw on the watermark: why (the service quarantines it; the asset's held events stay undecided). */
+    readonly failed?: string;
+  }[];
 }
 
 export interface RulesTestReport {
@@ -171,6 +178,28 @@ export interface RulesTestReport {
    * (a pretty-printed JSON file, a UTF-16 file), and what to do.
    */
   readonly inputHint?: string;
+  /**
+   * When a rule threw (a bug) on a line, an idle watermark or an asset at the end of the input: how
+   * often and where. `rules test` then exits 1. With {@link RulesTestInput.compare}, the current rules'.
+   */
+  readonly ruleFailures?: RuleFailures;
+  /** With {@link RulesTestInput.compare}: the same for the second rule set. */
+  readonly compareRuleFailures?: RuleFailures;
+}
+
+/**
+ * Where the rules threw (a bug in a rule): the service quarantines the message or idle watermark
+ * concerned, with the asset's state as before it, and goes on; so does `rules test`.
+ */
+export interface RuleFailures {
+  /** Lines set aside (rejected) because a rule threw on one of their events. */
+  lines: number;
+  /** Idle watermarks between lines a rule threw on: the asset's held events stayed undecided. */
+  watermarks: number;
+  /** Assets whose end-of-input decision (as a watermark) a rule threw on: what they hold stays undecided, their state as before. */
+  atEnd: { readonly erpAssetId: string; readonly reason: string }[];
+  /** The first failure: where, and why. */
+  first?: string;
 }
 
 /** Lines one config of `--compare` rejected and the other ran: how many, and the first (where, and why). */
@@ -342,6 +371,15 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let chunk: Pending[] = [];
   /** With --compare: the lines one rule set rejected (a rule threw on them) and the other ran. */
   const oneSided = { current: { lines: 0 } as OneSidedRejections, proposed: { lines: 0 } as OneSidedRejections };
+  /** Where each rule set's rules threw (a bug): lines, idle watermarks, the end of the input. */
+  const ruleFailed = { current: { lines: 0, watermarks: 0, atEnd: [] } as RuleFailures, proposed: { lines: 0, watermarks: 0, atEnd: [] } as RuleFailures };
+  const noteFailure = (f: RuleFailures, kind: 'lines' | 'watermarks', where: string, reason: string): void => {
+    f[kind]++;
+    f.first ??= `${where}: ${reason}`;
+  };
+  const noteWatermarks = (f: RuleFailures, ws: readonly (readonly SimulatedWatermark[])[]): void => {
+    for (const w of ws.flat()) if (w.failed !== undefined) noteFailure(f, 'watermarks', `the idle watermark of ${w.erpAssetId} at ${new Date(w.at).toISOString()}`, w.failed);
+  };
   const rejectedBy = (side: OneSidedRejections, at: Where, reason: string): void => {
     side.lines++;
     side.first ??= `${whereOf(at)}: ${reason}`;
@@ -375,12 +413,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     };
     const result = simulateRules(input.rules, steps, { initial: states, messages, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
+    noteWatermarks(ruleFailed.current, result.watermarksByStep);
     /** With --compare: the lines the second rule set set aside, by index among the runs. */
     let otherFailed: ReadonlyMap<number, string> = new Map();
     if (other) {
       const o = simulateRules(other, otherRuns.flatMap((p) => p.steps), { initial: otherStates, messages: otherMessages, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
       otherFailed = o.failed;
+      noteWatermarks(ruleFailed.proposed, o.watermarksByStep);
       // In the order the service made them: a line's watermarks, then the line's own deliveries,
       // each as the service's batch keeps them (the newest value of a state key).
       const tally = (t: typeof tallies.current, r: typeof result, sizes: readonly number[]) => {
@@ -409,9 +449,23 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (p.refused?.proposed === undefined) mo++;
       const n = ranHere ? p.steps.length : 0;
       const idleHere = result.watermarksByStep.slice(k, k + n).flat();
-      const idleShown = idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: coalesceStates(w.deliveries) })) } : {};
-      const failed = p.refused?.current ?? failure(result.failed.get(m));
-      const otherFailure = other ? (p.refused?.proposed ?? failure(otherFailed.get(mo))) : undefined;
+      const idleShown = idleHere.length
+        ? {
+            idle: idleHere.map((w) => ({
+              erpAssetId: w.erpAssetId,
+              silentSince: new Date(w.silentSince).toISOString(),
+              at: new Date(w.at).toISOString(),
+              deliveries: coalesceStates(w.deliveries),
+              ...(w.failed !== undefined ? { failed: `${w.failed} (${WATERMARK_FAILURE_NOTE})` } : {}),
+            })),
+          }
+        : {};
+      const threw = ranHere ? result.failed.get(m) : undefined;
+      const otherThrew = other && p.refused?.proposed === undefined ? otherFailed.get(mo) : undefined;
+      if (threw !== undefined) noteFailure(ruleFailed.current, 'lines', whereOf(p.at), threw);
+      if (otherThrew !== undefined) noteFailure(ruleFailed.proposed, 'lines', whereOf(p.at), otherThrew);
+      const failed = p.refused?.current ?? failure(threw);
+      const otherFailure = other ? (p.refused?.proposed ?? failure(otherThrew)) : undefined;
       if (other && otherFailure === undefined) for (const s of p.steps) otherSeen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
       if (failed !== undefined) {
         // Refused by this config (a rule threw: as the service quarantines its message; the watermarks before it were sent).
@@ -525,9 +579,15 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
   // each asset counts as staying where it was last seen, so a zone dwell under way completes.
-  const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>, ran: ReadonlyMap<string, { asset: AssetRecord; destination: string }>) =>
-    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => ran.has(id))), ran, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER);
-  const end = flushAll(input.rules, states, seen);
+  // A rule that throws on an asset there leaves that asset as it was (what it holds undecided), as
+  // the service quarantines its watermark; the other assets are decided.
+  const atEnd = (f: RuleFailures) => (erpAssetId: string, reason: string) => {
+    f.atEnd.push({ erpAssetId, reason: `${reason} (${WATERMARK_FAILURE_NOTE})` });
+    f.first ??= `the end of the input, ${erpAssetId}: ${reason}`;
+  };
+  const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>, ran: ReadonlyMap<string, { asset: AssetRecord; destination: string }>, failures: RuleFailures) =>
+    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => ran.has(id))), ran, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER, atEnd(failures));
+  const end = flushAll(input.rules, states, seen, ruleFailed.current);
   const flushed = coalesceStates(end.deliveries);
   count(flushed);
   const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
@@ -536,7 +596,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // Items of the stored state the input does not touch, with sightings held or a zone entry under
   // way, are counted as the service counts them once they are silent (its idle watermarks): decided,
   // as the input's are. What that decides is not the input's doing: not shown, not counted.
-  const untouched = (from: ReadonlyMap<string, StateDoc>, rules: readonly Rule[], ran: ReadonlyMap<string, unknown>): Map<string, StateDoc> => {
+  const untouched = (from: ReadonlyMap<string, StateDoc>, rules: readonly Rule[], ran: ReadonlyMap<string, unknown>, failures: RuleFailures): Map<string, StateDoc> => {
     if (input.flush === false) return new Map(from);
     const inventoryRules = rules.filter((r) => r.name === INVENTORY_RULE);
     const items = new Map<string, { asset: AssetRecord; destination: string }>();
@@ -547,10 +607,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       items.set(asset.erpAssetId, { asset, destination: asset.destination ?? input.defaultDestination });
       docs.set(asset.erpAssetId, doc);
     }
-    const settled = inventoryRules.length && items.size ? flushRules(inventoryRules, docs, items, countAt, Number.MAX_SAFE_INTEGER).states : docs;
+    const settled = inventoryRules.length && items.size ? flushRules(inventoryRules, docs, items, countAt, Number.MAX_SAFE_INTEGER, atEnd(failures)).states : docs;
     return new Map([...from, ...settled]);
   };
-  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules, seen), ...end.states]), seen, countAt);
+  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules, seen, ruleFailed.current), ...end.states]), seen, countAt);
   // Nothing accepted and nothing even JSON: the input as a whole is of another form, said once.
   const noneAccepted = counts.accepted === 0 && counts.rejected > 0;
   const hint =
@@ -563,14 +623,16 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         : undefined;
   const inputHint = hint === undefined ? {} : { inputHint: hint };
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
-  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint };
+  const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
+  const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
+  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures };
   tallyDeliveries(tallies.current, flushed);
-  const otherEnd = flushAll(other, otherStates, otherSeen);
+  const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
-  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other, otherSeen), ...otherEnd.states]), otherSeen, countAt);
+  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other, otherSeen, ruleFailed.proposed), ...otherEnd.states]), otherSeen, countAt);
   const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
   const rejectedByOne = oneSided.current.lines + oneSided.proposed.lines > 0 ? { rejectedByOne: oneSided } : {};
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint };
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
 }
 
 /**
@@ -621,6 +683,9 @@ const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as inv
 
 /** Said with a line a rule threw on: the service would quarantine its message and go on with the others. */
 const RULE_FAILURE_NOTE = 'the service quarantines the message, with the state as before it, and goes on with the others';
+
+/** Said with an idle watermark (or the end of the input, decided as one) a rule threw on. */
+const WATERMARK_FAILURE_NOTE = "the service quarantines the watermark, with the asset's state as before it: what its rules hold stays undecided until it reports again";
 
 /** The service's `ingest.maxPayloadBytes` when the config does not set it. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
@@ -764,13 +829,19 @@ export function jsonReportWriter(write: (text: string) => void): { line: (l: Rul
   };
 }
 
+/** An idle watermark sent before a line: what it decided at, or that a rule threw on it. */
+function idleLine(w: NonNullable<RulesTestLine['idle']>[number]): string {
+  const head = `  idle: ${w.erpAssetId} silent since ${w.silentSince}, `;
+  return w.failed === undefined ? `${head}decided at ${w.at} (rules.idleAfter)` : `${head}not decided at ${w.at} (rules.idleAfter): ${w.failed}`;
+}
+
 /** One input line as `rules test` shows it: what it held, what it would deliver, and why not. */
 export function formatLine(l: RulesTestLine): string {
   const out: string[] = [];
   if (!l.accepted) {
     out.push(`${whereOf(l)}: rejected: ${l.reason ?? ''}`);
     for (const w of l.idle ?? []) {
-      out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
+      out.push(idleLine(w));
       for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
     }
     for (const t of l.trace ?? []) out.push(`  · ${t}`);
@@ -779,7 +850,7 @@ export function formatLine(l: RulesTestLine): string {
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   for (const w of l.idle ?? []) {
-    out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
+    out.push(idleLine(w));
     for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
   }
   if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (not newer than what it already decided on; rules.allowedLateness)`);
@@ -809,6 +880,7 @@ export function formatSummary(report: RulesTestReport): string {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
     for (const d of report.flushed) out.push(`  ${describeDelivery(d, [])}`);
   }
+  out.push(...notDecidedAtEnd(report.ruleFailures));
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   if (report.inventory) out.push('', ...inventoryLines(report.inventory));
   if (report.usage?.length) out.push('', ...usageLines(report.usage));
@@ -820,10 +892,28 @@ export function formatSummary(report: RulesTestReport): string {
     `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
     ...(report.inputHint !== undefined ? [report.inputHint] : []),
     ...lateNote(c.late),
+    ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** The assets a rule threw on at the end of the input (as their watermark): left as they were. */
+function notDecidedAtEnd(f: RuleFailures | undefined, under = ''): string[] {
+  if (!f?.atEnd.length) return [];
+  return ['', `not decided at the end of the input${under}: a rule failed on these assets (a bug), whose held events stay undecided:`, ...f.atEnd.map((a) => `  ${a.erpAssetId}: ${a.reason}`)];
+}
+
+/** How often the rules threw (a bug, which makes `rules test` exit 1), with the first. */
+function failureNote(f: RuleFailures | undefined, under = ''): string[] {
+  if (!f) return [];
+  const parts = [
+    ...(f.lines ? [`${f.lines} line(s) rejected`] : []),
+    ...(f.watermarks ? [`${f.watermarks} idle watermark(s) not decided`] : []),
+    ...(f.atEnd.length ? [`${f.atEnd.length} asset(s) not decided at the end of the input`] : []),
+  ];
+  return [`a rule failed${under} (a bug: please report it, with the lines concerned; exit status 1): ${parts.join(', ')}; the first, ${f.first ?? ''}`];
 }
 
 /** Counts are made by a periodic task, not by the events' rules: said wherever counts are shown, so "(no deliveries)" on a sighting is not read as nothing counted. */
@@ -853,8 +943,15 @@ function usageLines(rows: readonly UsageAtEndRow[]): string[] {
  * Whether two rule sets come out the same: the same deliveries and the same inventory counts at the
  * end, and no line that one of them would quarantine and the other run.
  */
-export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison' | 'rejectedByOne'>): boolean {
-  return (report.comparison === undefined || sameDeliveries(report.comparison)) && (report.inventoryComparison?.changed.length ?? 0) === 0 && report.rejectedByOne === undefined;
+export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison' | 'rejectedByOne' | 'ruleFailures' | 'compareRuleFailures'>): boolean {
+  // An idle watermark or end-of-input decision one config fails on and the other makes is a difference (lines are in rejectedByOne).
+  const failing = (f: RuleFailures | undefined) => stableJson({ watermarks: f?.watermarks ?? 0, atEnd: (f?.atEnd ?? []).map((a) => a.erpAssetId).sort() });
+  return (
+    (report.comparison === undefined || sameDeliveries(report.comparison)) &&
+    (report.inventoryComparison?.changed.length ?? 0) === 0 &&
+    report.rejectedByOne === undefined &&
+    failing(report.ruleFailures) === failing(report.compareRuleFailures)
+  );
 }
 
 /** A payload field's value for a one-line comparison: short, `(none)` when absent (and `null` when null: they differ). */
@@ -899,6 +996,7 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     section('inventory counts the events leave that differ (counted at the end of the input)', inv.changed.map((x) => `${x.destination} ${x.location} ${x.sku}: ${x.current} → ${x.proposed}`));
     out.push('', `${inv.same} inventory count(s) alike under both`, INVENTORY_NOTE);
   }
+  out.push(...notDecidedAtEnd(report.ruleFailures, ` under ${names.current}`), ...notDecidedAtEnd(report.compareRuleFailures, ` under ${names.proposed}`));
   const same = sameOutcome(report);
   out.push(
     '',
@@ -907,6 +1005,8 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     ...oneSidedNote(report.rejectedByOne?.current, names.current, names.proposed),
     ...oneSidedNote(report.rejectedByOne?.proposed, names.proposed, names.current),
     ...lateNote(report.counts.late),
+    ...failureNote(report.ruleFailures, ` under ${names.current}`),
+    ...failureNote(report.compareRuleFailures, ` under ${names.proposed}`),
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;

@@ -257,7 +257,7 @@ export function registerRulesCommand(program: Command): Command {
         'after',
         '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n  assetbridge rules test --events capture/ --fresh --compare proposed.yaml --exit-code   # in CI: fails when the change changes deliveries\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.' +
           '\n\nInput: one canonical event, or a JSON list of them, per line; blank lines and lines starting with # are skipped. A captured line also says when the service received it (receivedAt): the idle watermarks of rules.idleAfter fall between such lines, and ingest.maxFutureSkewMs / maxAgeMs are judged against it. A line that cannot be used is reported with its number (and file) and why, and the lines after it still run. Progress goes to stderr.' +
-          '\n\nExit status: 0 when the events ran (rejected lines are in the report); 2 when lines were read and none was accepted (the rules were tested on nothing), and on a usage or configuration error; 1 with --compare --exit-code when the two configs differ, and when --trace names no asset.',
+          '\n\nExit status: 0 when the events ran (rejected lines are in the report); 2 when lines were read and none was accepted (the rules were tested on nothing), and on a usage or configuration error; 1 when a rule failed (a bug: the report says on which line, idle watermark or asset; the run goes on past it, as the service quarantines what a rule throws on), with --compare --exit-code when the two configs differ, and when --trace names no asset.',
       ),
   ).action(
     action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; exitCode?: boolean; json?: boolean }) => {
@@ -314,10 +314,17 @@ export function registerRulesCommand(program: Command): Command {
             onProgress: progress.update,
           });
           progress.stop();
+          // A rule threw (a bug): what it threw on was set aside as the service would, and the run went
+          // on; the exit status says so, as a dry run that could not decide everything is no pass.
+          const failed = [report.ruleFailures, report.compareRuleFailures].filter((f) => f !== undefined);
+          if (failed.length) {
+            process.stderr.write(`a rule failed (a bug: please report it, with the lines concerned); the first, ${failed[0]?.first ?? ''}\n`);
+            process.exitCode = 1;
+          }
           if (compare) {
             process.stdout.write(
               opts.json
-                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}) })}\n`
+                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}) })}\n`
                 : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;

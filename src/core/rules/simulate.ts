@@ -32,6 +32,13 @@ export interface SimulatedWatermark {
   /** The watermark's time (wall clock): `idleMs` after that, or after the watermark before it. */
   readonly at: number;
   readonly deliveries: readonly DeliveryIntent[];
+  /**
+   * A rule threw on the watermark (with {@link SimulationOptions.messages}): why, as the service
+   * quarantines the watermark. The asset's state stays as before it (its held events undecided),
+   * and it is not named again until it reports: the service names it every `idleMs` while it is
+   * silent, each watermark failing alike.
+   */
+  readonly failed?: string;
 }
 
 interface Tracked {
@@ -166,7 +173,14 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       for (let t = idle.next(); t !== undefined; t = idle.next()) {
         const doc = states.get(t.id) ?? {};
         if (!holding(rules, doc)) continue; // let go until it reports again
-        const r = flushRules(rules, new Map([[t.id, doc]]), new Map([[t.id, t]]), t.due, t.due);
+        let threw: string | undefined;
+        // With messages, a rule that throws on the watermark sets it aside (the asset as before it), as the service quarantines it.
+        const onFailure = messages === undefined ? undefined : (_id: string, reason: string) => void (threw = reason);
+        const r = flushRules(rules, new Map([[t.id, doc]]), new Map([[t.id, t]]), t.due, t.due, onFailure);
+        if (threw !== undefined) {
+          watermarks.push({ erpAssetId: t.id, silentSince: t.since, at: t.due, deliveries: [], failed: threw });
+          continue; // let go until it reports again (each watermark until then would fail alike)
+        }
         const after = r.states.get(t.id) ?? doc;
         states.set(t.id, after);
         options.onStep?.(index, t.id, doc, after, t.due);
@@ -248,6 +262,12 @@ export function flushRules(
   now: number,
   /** As an idle watermark at this event time (zone dwell settles too); absent: release all held, nothing more. */
   upTo?: number,
+  /**
+   * A rule that throws on an asset: called with the service's reason (its watermark for that asset
+   * is quarantined), the asset's state left as it was and its deliveries of this flush dropped, and
+   * the other assets decided. Absent: the error is thrown.
+   */
+  onFailure?: (erpAssetId: string, reason: string) => void,
 ): { deliveries: DeliveryIntent[]; states: Map<string, StateDoc> } {
   const out = new Map(states);
   const deliveries: DeliveryIntent[] = [];
@@ -255,13 +275,25 @@ export function flushRules(
     const a = assets.get(id);
     if (!a) continue;
     let doc = start;
+    const mine: DeliveryIntent[] = [];
+    let threw = false;
     for (const rule of rules) {
       if (!isFlushable(rule) || doc[rule.name] === undefined) continue;
-      const r = rule.flush(doc[rule.name], { asset: a.asset, destination: a.destination, now }, upTo);
+      let r;
+      try {
+        r = rule.flush(doc[rule.name], { asset: a.asset, destination: a.destination, now }, upTo);
+      } catch (err) {
+        if (onFailure === undefined) throw err;
+        onFailure(id, ruleFailureReason(rule.name, 'watermark', id, err));
+        threw = true;
+        break;
+      }
       doc = { ...doc, [rule.name]: r.state };
-      deliveries.push(...r.deliveries);
+      mine.push(...r.deliveries);
     }
+    if (threw) continue; // as before: the state as it was, no deliveries
     out.set(id, doc);
+    deliveries.push(...mine);
   }
   return { deliveries, states: out };
 }
