@@ -36,6 +36,23 @@ describe('rules test: a line over ingest.maxPayloadBytes', () => {
     const at = await runRulesTest({ ...base, lines: [line], maxPayloadBytes: size });
     expect(at.counts).toMatchObject({ accepted: 1, rejected: 0 });
   });
+
+  it('measures a captured line as the message the service measured: without the receivedAt and source the capture wrote beside it', async () => {
+    // A message of exactly the limit, as the HTTP intake measures a posted event (compact JSON); the capture adds its receivedAt and source to the line.
+    const sent = { kind: 'position', erpAssetId: 'EQ-1', eventTime: '2026-10-01T08:00:00.000Z', lat: 52.5, lng: 13.4, note: 'x'.repeat(200) };
+    const limit = Buffer.byteLength(JSON.stringify(sent));
+    const captured = JSON.stringify({ ...sent, source: 'mqtt:fleet-tracker-eu-west-1', receivedAt: '2026-10-01T08:00:02.000Z' });
+    expect(Buffer.byteLength(captured)).toBeGreaterThan(limit);
+    const report = await runRulesTest({ ...base, lines: [captured], maxPayloadBytes: limit });
+    expect(report.counts).toMatchObject({ accepted: 1, rejected: 0 });
+    // One byte over: rejected, with the size the service measured, not the line's.
+    const over = await runRulesTest({ ...base, lines: [captured], maxPayloadBytes: limit - 1 });
+    expect(formatRulesTest(over)).toContain(`line 1: rejected: payload of ${limit} bytes exceeds ingest.maxPayloadBytes (${limit - 1})`);
+    // A line that does not say when it was received is the message itself, whatever fields it has.
+    const { receivedAt: _r, ...handWritten } = JSON.parse(captured) as Record<string, unknown>;
+    const plainReport = await runRulesTest({ ...base, lines: [JSON.stringify(handWritten)], maxPayloadBytes: limit });
+    expect(plainReport.counts).toMatchObject({ accepted: 0, rejected: 1 });
+  });
 });
 
 /** A rule with a bug: it throws on a fix north of 60°; otherwise it counts the fixes it saw (its state) and files each as a fact. */

@@ -528,7 +528,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       return { at, reason };
     };
     // As the service sets a message over ingest.maxPayloadBytes aside before parsing it, with its reason.
-    const size = Buffer.byteLength(raw);
+    let size = Buffer.byteLength(raw);
+    if (size > maxPayloadBytes) size = capturedMessageBytes(raw, size);
     if (size > maxPayloadBytes) return rejected(`${tooLarge(raw, size, maxPayloadBytes).reason} (${TOO_LARGE_NOTE})`);
     const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
     if (!decoded.ok) {
@@ -695,6 +696,27 @@ const TOO_LARGE_NOTE = 'the service quarantines such a message as too-large, unp
 
 /** Said with an event rejected as stale (the reason names ingest.maxAgeMs): judged at its receipt, as the service would quarantine it. */
 const STALE_NOTE = 'judged at its receivedAt: the service quarantines it as stale';
+
+/**
+ * The size of the message a captured line stands for, as the service measured it against
+ * `ingest.maxPayloadBytes`: a line of one event with `receivedAt` (the capture's form) without the
+ * fields the capture writes beside the event, `receivedAt` and `source` (the service measured the
+ * message before either was known, and the decoder ignores both), in compact JSON, as the HTTP
+ * intake measures each event it is posted. Any other line is measured as it is (`size`), and so is
+ * a captured line shorter as it is (never judged larger than it is).
+ */
+function capturedMessageBytes(raw: string, size: number): number {
+  if (!raw.includes('"receivedAt"')) return size;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return size;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !('receivedAt' in value)) return size;
+  const { receivedAt: _received, source: _source, ...event } = value as Record<string, unknown>;
+  return Math.min(size, Buffer.byteLength(JSON.stringify(event)));
+}
 
 /**
  * When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if
