@@ -136,3 +136,36 @@ describe('rules test --compare of a config that adds a reader zone', () => {
     expect(alone.lines[1]).toMatchObject({ accepted: false, reason: expect.stringContaining('unknown zone "DOCK-2"') });
   });
 });
+
+describe('rules test --compare of a config that changes rules.depreciation', () => {
+  const meter = (eventTime: string, hours: number) => JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime, operatingHours: hours });
+  const lines = [meter('2026-09-30T20:00:00Z', 100), meter('2026-10-01T04:00:00Z', 108)];
+  const rulesWith = (depreciation?: object) => createRules(rulesSchema.parse({ allowedLateness: '0s', ...(depreciation ? { depreciation } : {}) }));
+
+  it('compares the usage per period the events leave: another time zone moves hours into another month', async () => {
+    const report = await runRulesTest({ ...base, rules: rulesWith({ timeZone: 'UTC' }), compare: rulesWith({ timeZone: 'Asia/Tokyo' }), lines });
+    // The deliveries (meter readings) are alike; the usage the usage-posting task would post is not.
+    expect(report.comparison && report.comparison.onlyCurrent.length + report.comparison.onlyProposed.length + report.comparison.changed.length + report.comparison.states.length).toBe(0);
+    expect(report.usageComparison?.changed.map((x) => [x.period, x.current?.units, x.proposed?.units])).toEqual([
+      ['2026-09', 4, undefined],
+      ['2026-10', 4, 8],
+    ]);
+    expect(sameOutcome(report)).toBe(false);
+    const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
+    expect(text).toContain('usage per fiscal period the events leave that differs (rules.depreciation) (2):\n  EQ-1 2026-09: 4 h (meter at end 104 h) → (none)\n  EQ-1 2026-10: 4 h (meter at end 108 h) → 8 h (meter at end 108 h)');
+    expect(text).not.toContain('no difference');
+  });
+
+  it('a config that adds it files usage the other does not', async () => {
+    const report = await runRulesTest({ ...base, rules: rulesWith(), compare: rulesWith({ timeZone: 'UTC' }), lines });
+    expect(report.usageComparison?.changed.map((x) => [x.period, x.current, x.proposed?.units])).toEqual([
+      ['2026-09', undefined, 4],
+      ['2026-10', undefined, 4],
+    ]);
+    expect(sameOutcome(report)).toBe(false);
+    // Alike under both: no difference.
+    const same = await runRulesTest({ ...base, rules: rulesWith({ timeZone: 'UTC' }), compare: rulesWith({ timeZone: 'UTC' }), lines });
+    expect(same.usageComparison).toEqual({ changed: [], same: 2 });
+    expect(sameOutcome(same)).toBe(true);
+  });
+});

@@ -167,6 +167,8 @@ export interface RulesTestReport {
   readonly inventory?: InventoryAtEnd;
   /** With `--compare`, when either config counts inventory and the events touched an item: the cells whose count differs. */
   readonly inventoryComparison?: InventoryComparison;
+  /** With `--compare`, when either config has `rules.depreciation` and the events filed usage: the periods whose usage differs. */
+  readonly usageComparison?: UsageComparison;
   /**
    * With `rules.depreciation`, when the events filed usage: the usage per fiscal period they leave,
    * per asset, in the periods they changed. Usage is no delivery of an event (the usage-posting task
@@ -287,6 +289,24 @@ export interface InventoryAtEnd {
   readonly touched: number;
   /** Every cell with items counted, by destination, location and SKU. */
   readonly cells: readonly InventoryEndCell[];
+}
+
+export interface UsageComparison {
+  /** (asset, period) rows whose usage or meter at the end differs, or that only one config files (absent there). */
+  readonly changed: readonly { readonly erpAssetId: string; readonly period: string; readonly current?: UsageAtEndRow; readonly proposed?: UsageAtEndRow }[];
+  /** Rows alike under both. */
+  readonly same: number;
+}
+
+/** The usage rows two rule sets leave, compared by asset and period. */
+export function compareUsage(current: readonly UsageAtEndRow[], proposed: readonly UsageAtEndRow[]): UsageComparison {
+  const key = (r: UsageAtEndRow) => `${r.erpAssetId}\u001f${r.period}`;
+  const rows = new Map<string, { erpAssetId: string; period: string; current?: UsageAtEndRow; proposed?: UsageAtEndRow }>();
+  for (const r of current) rows.set(key(r), { erpAssetId: r.erpAssetId, period: r.period, current: r });
+  for (const r of proposed) rows.set(key(r), { ...(rows.get(key(r)) ?? { erpAssetId: r.erpAssetId, period: r.period }), proposed: r });
+  const all = [...rows.values()].sort((a, b) => a.erpAssetId.localeCompare(b.erpAssetId) || a.period.localeCompare(b.period));
+  const alike = (x: (typeof all)[number]) => x.current !== undefined && x.proposed !== undefined && stableJson(x.current) === stableJson(x.proposed);
+  return { changed: all.filter((x) => !alike(x)), same: all.filter(alike).length };
 }
 
 export interface InventoryComparison {
@@ -633,7 +653,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other, otherSeen, ruleFailed.proposed), ...otherEnd.states]), otherSeen, countAt);
   const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
   const rejectedByOne = oneSided.current.lines + oneSided.proposed.lines > 0 ? { rejectedByOne: oneSided } : {};
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
+  // Usage per period is no delivery of an event (the usage-posting task posts it), so it is compared as the events leave it.
+  const otherUsage = other.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys()) : [];
+  const usageComparison = usage.length || otherUsage.length ? { usageComparison: compareUsage(usage, otherUsage) } : {};
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
 }
 
 /**
@@ -957,20 +980,25 @@ function usageLines(rows: readonly UsageAtEndRow[]): string[] {
   return [
     'usage per fiscal period the events leave (rules.depreciation), in the periods they changed:',
     ...grid.trimEnd().split('\n').map((l) => `  ${l}`),
-    "(usage is no delivery of an event: the running service's usage-posting task posts each period rules.depreciation.postAfter after it ends, and 'assetbridge depreciation post' on demand; 'assetbridge depreciation preview' shows the stored usage with its depreciation)",
+    USAGE_NOTE,
   ];
 }
+
+/** Usage is posted by a periodic task, not by the events' rules: said wherever usage is shown. */
+const USAGE_NOTE =
+  "(usage is no delivery of an event: the running service's usage-posting task posts each period rules.depreciation.postAfter after it ends, and 'assetbridge depreciation post' on demand; 'assetbridge depreciation preview' shows the stored usage with its depreciation)";
 
 /**
  * Whether two rule sets come out the same: the same deliveries and the same inventory counts at the
  * end, and no line that one of them would quarantine and the other run.
  */
-export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison' | 'rejectedByOne' | 'ruleFailures' | 'compareRuleFailures'>): boolean {
+export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison' | 'usageComparison' | 'rejectedByOne' | 'ruleFailures' | 'compareRuleFailures'>): boolean {
   // An idle watermark or end-of-input decision one config fails on and the other makes is a difference (lines are in rejectedByOne).
   const failing = (f: RuleFailures | undefined) => stableJson({ watermarks: f?.watermarks ?? 0, atEnd: (f?.atEnd ?? []).map((a) => a.erpAssetId).sort() });
   return (
     (report.comparison === undefined || sameDeliveries(report.comparison)) &&
     (report.inventoryComparison?.changed.length ?? 0) === 0 &&
+    (report.usageComparison?.changed.length ?? 0) === 0 &&
     report.rejectedByOne === undefined &&
     failing(report.ruleFailures) === failing(report.compareRuleFailures)
   );
@@ -1017,6 +1045,12 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
   if (inv) {
     section('inventory counts the events leave that differ (counted at the end of the input)', inv.changed.map((x) => `${x.destination} ${x.location} ${x.sku}: ${x.current} → ${x.proposed}`));
     out.push('', `${inv.same} inventory count(s) alike under both`, INVENTORY_NOTE);
+  }
+  const use = report.usageComparison;
+  if (use) {
+    const amount = (r: UsageAtEndRow | undefined) => (r === undefined ? '(none)' : `${formatAmount(r.units)} ${r.unit} (meter at end ${formatAmount(r.meterAtEnd)} ${r.unit})`);
+    section('usage per fiscal period the events leave that differs (rules.depreciation)', use.changed.map((x) => `${x.erpAssetId} ${x.period}: ${amount(x.current)} → ${amount(x.proposed)}`));
+    out.push('', `${use.same} period usage(s) alike under both`, USAGE_NOTE);
   }
   out.push(...notDecidedAtEnd(report.ruleFailures, ` under ${names.current}`), ...notDecidedAtEnd(report.compareRuleFailures, ` under ${names.proposed}`));
   const same = sameOutcome(report);

@@ -251,7 +251,7 @@ export function registerRulesCommand(program: Command): Command {
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
-      .option('--exit-code', 'with --compare: exit with 1 when the deliveries or the inventory counts differ, or a line is rejected under one config alone (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
+      .option('--exit-code', 'with --compare: exit with 1 when the deliveries, the inventory counts or the usage per period differ, or a line is rejected under one config alone (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
       .option('--json', 'print JSON')
       .addHelpText(
         'after',
@@ -324,7 +324,7 @@ export function registerRulesCommand(program: Command): Command {
           if (compare) {
             process.stdout.write(
               opts.json
-                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}) })}\n`
+                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.usageComparison ? { usageComparison: report.usageComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}) })}\n`
                 : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;
