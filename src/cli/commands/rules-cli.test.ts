@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
@@ -288,6 +289,26 @@ describe('rules test --json', () => {
       writer.end(streamed);
       expect(text).toBe(`${toJson(whole)}\n`);
     }
+  });
+});
+
+describe('rules test --compare of a config that changes more than its rules', () => {
+  it('says which settings it does not compare (both run on the current config\'s assets and ingest limits), rather than passing them for no difference', async () => {
+    const cfg = config();
+    const proposed = parse(readFileSync(cfg.path, 'utf8')) as { assets: { inline: { attributes?: object }[] }; ingest?: object };
+    (proposed.assets.inline[0] as { attributes?: object }).attributes = { site: 'ROT' };
+    proposed.ingest = { maxAgeMs: '1h' };
+    const proposedPath = join(cfg.dir, 'proposed.yaml');
+    writeFileSync(proposedPath, stringify(proposed));
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--compare', proposedPath]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `note: --compare ${proposedPath} differs from ${cfg.path} in assets, ingest.maxAgeMs, which --compare does not compare: only the rules are, and both run on the assets and ingest limits of ${cfg.path}; to see what ${proposedPath} does with its own, run rules test -c ${proposedPath} without --compare\n`,
+    );
+    // A copy that changes nothing outside its rules: no note.
+    writeFileSync(proposedPath, readFileSync(cfg.path, 'utf8'));
+    const same = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--compare', proposedPath]);
+    expect(same.stderr).toBe('');
   });
 });
 

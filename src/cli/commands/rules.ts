@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
+import { stableJson } from '../../core/rules/compare.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
@@ -225,13 +226,32 @@ function inventoryCountOptionsOf(rules: RulesConfig): InventoryAtEndOptions | un
   return inv && { skuAttribute: inv.skuAttribute, quantityAttribute: inv.quantityAttribute, freshnessMs: inv.freshness, ...(zones ? { zones } : {}) };
 }
 
+/**
+ * The settings outside `rules` that `--compare` takes from the current config alone and in which the
+ * compared config differs: both rule sets run on the current config's assets and ingest limits, so
+ * a change there would otherwise pass for no difference.
+ */
+export function settingsNotCompared(current: Config, proposed: Config): string[] {
+  const out: string[] = [];
+  const assets = (c: Config) => {
+    try {
+      return stableJson(configuredAssets(c));
+    } catch {
+      return undefined; // a list the service would refuse: config check says why
+    }
+  };
+  if (assets(current) !== assets(proposed)) out.push('assets');
+  for (const key of ['maxFutureSkewMs', 'maxAgeMs', 'maxPayloadBytes'] as const) if (current.ingest[key] !== proposed.ingest[key]) out.push(`ingest.${key}`);
+  return out;
+}
+
 /** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
-function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined; zoneNames: ReadonlySet<string> } {
+function comparedRules(path: string): { config: Config; rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined; zoneNames: ReadonlySet<string> } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
     const config = resolveConfig(path).config;
     // Its own zones: a sighting of a reader zone it adds is judged by it, not by the current config.
-    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)), zoneNames: zoneNamesOf(rulesConfigOf(config)) ?? new Set() };
+    return { config, rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)), zoneNames: zoneNamesOf(rulesConfigOf(config)) ?? new Set() };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
     throw err;
@@ -268,6 +288,11 @@ export function registerRulesCommand(program: Command): Command {
       if (opts.trace !== undefined && opts.compare !== undefined) throw new UsageError('--trace shows one rule set at work: run it without --compare (and with -c on the other config to trace that one)');
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
       const { config, configPath } = resolveConfig(opts.config);
+      const notCompared = compare ? settingsNotCompared(config, compare.config) : [];
+      if (notCompared.length)
+        process.stderr.write(
+          `note: --compare ${opts.compare ?? ''} differs from ${configPath} in ${notCompared.join(', ')}, which --compare does not compare: only the rules are, and both run on the assets and ingest limits of ${configPath}; to see what ${opts.compare ?? ''} does with its own, run rules test -c ${opts.compare ?? ''} without --compare\n`,
+        );
       // A dry run: a store that does not exist yet is not created (an empty one would then pass for
       // what ran); the assets come from the config and the state is empty, as with --fresh.
       const dryRun = async (store: Store | undefined) => {
