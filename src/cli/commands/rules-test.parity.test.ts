@@ -169,3 +169,12 @@ describe('rules test --compare of a config that changes rules.depreciation', () 
     expect(sameOutcome(same)).toBe(true);
   });
 });
+
+describe('rules test: a line of an asset the registry here lacks', () => {
+  it('says what to do in this dry run (the registry is the config\'s assets over the store beside it), not only how to replay a quarantine it has not got', async () => {
+    const report = await runRulesTest({ ...base, lines: [position('tag-1', '2026-10-01T08:00:00Z'), position('tag-9', '2026-10-01T08:01:00Z')] });
+    expect(formatRulesTest(report)).toContain(
+      "line 2: rejected: no ERP mapping for tag tag-9; add it with 'assetbridge assets import' then replay the quarantine (the service quarantines it as unknown-asset; this dry run takes the assets from the config's assets over the store beside it, if there is one: add the asset to the config's assets or import it into that store, or run where the store that has it is, then run again)\n",
+    );
+  });
+});

@@ -585,7 +585,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       refusedCurrent ??= mine;
       refusedProposed ??= theirs;
       const r = identity.resolve(event.ids);
-      if (!r.ok) return rejected(r.reason);
+      if (!r.ok) return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
       const destination = r.asset.destination ?? input.defaultDestination;
       // The rules see each event processed when the service received it (the capture says when),
       // or, for a line that does not say, as it happened: not at the time this command runs (a
@@ -704,6 +704,13 @@ const LATEST_LINE_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as invalid';
+
+/**
+ * Said with a line whose asset the registry here lacks: the service's reason speaks of its
+ * quarantine, which a dry run has none of; what to do here, where the registry is the config's.
+ */
+const UNKNOWN_ASSET_NOTE =
+  "the service quarantines it as unknown-asset; this dry run takes the assets from the config's assets over the store beside it, if there is one: add the asset to the config's assets or import it into that store, or run where the store that has it is, then run again";
 
 /** Said with a line a rule threw on: the service would quarantine its message and go on with the others. */
 const RULE_FAILURE_NOTE = 'the service quarantines the message, with the state as before it, and goes on with the others';
