@@ -194,8 +194,12 @@ export interface ProbeResult {
   readonly ok: boolean;
   /** e.g. `GET /api/v1/work-orders?externalKey=… → 200 in 12 ms`, or why it failed. */
   readonly detail: string;
-  /** When it failed, what to look at: the address, the credentials, the path, or (no answer in time) the address and the timeout. */
-  readonly problem?: 'unreachable' | 'slow' | 'credentials' | 'path' | 'other';
+  /**
+   * When it failed, what to look at: the address, the credentials, the path, (no answer in time)
+   * the address and the timeout, or (`cut-short`: a 2xx answer whose body ended early, the
+   * connection closed or its JSON cut) the ERP and what is in front of it, not a setting.
+   */
+  readonly problem?: 'unreachable' | 'slow' | 'credentials' | 'path' | 'cut-short' | 'other';
   /** The destination's config key at fault when it is not the usual one for `problem` (a second path tried). */
   readonly key?: string;
 }

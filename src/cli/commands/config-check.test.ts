@@ -11,6 +11,8 @@ import { startTrackunitSimulator, DEFAULT_SIM_CREDENTIALS, type RunningTrackunit
 import { simulatorConfig } from '../../../simulators/trackunit/test-support.js';
 import { compileConfig } from '../../config/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
@@ -75,6 +77,42 @@ describe('config check --connect', () => {
       expect(line).not.toContain('may have applied');
     } finally {
       await slow.close();
+    }
+  });
+
+  it('an answer cut short (JSON that ends early, or the connection closed mid-body) says so and points at the ERP and what is in front of it, not the path', async () => {
+    const cutting = await startErpSimulator({ token: 'right-token' });
+    // Answers 200 with the headers of a whole body, sends part of it and closes the connection.
+    const closing = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '200' });
+      res.write('{"items":[{"id":"WO-1","externalKey":"a');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    try {
+      // The work-order lookup's JSON cut in half, then the empty batch's.
+      cutting.faults.add({ kind: 'malformed', method: 'GET', path: '/api/v1/work-orders' });
+      cutting.faults.add({ kind: 'malformed', method: 'POST', path: '/api/v1/$batch' });
+      const config = compileConfig({
+        destinations: [
+          { name: 'cutjson', type: 'rest', baseUrl: cutting.url, token: 'right-token' },
+          { name: 'cutbatch', type: 'rest', baseUrl: cutting.url, token: 'right-token', batch: { maxSize: 10 } },
+          { name: 'closed', type: 'rest', baseUrl: `http://127.0.0.1:${(closing.address() as AddressInfo).port}`, token: 'x' },
+        ],
+        log: { level: 'silent' },
+      });
+      const [cutjson, cutbatch, closed] = (await checkConnections(config)).lines;
+      const hint = "(check the ERP's logs and any proxy or load balancer in front of it, whose limit on an answer's time or size may have ended it; then try again)";
+      expect(cutjson).toMatch(/^ {2}FAILED {2}destination cutjson: GET .*\/api\/v1\/work-orders\?externalKey=assetbridge-connectivity-check → 200, but the answer is JSON cut short \(6 characters, ending "\{\\"item"\): the ERP answered at this address and path, and the answer was cut short /);
+      expect(cutjson!.endsWith(hint)).toBe(true);
+      expect(cutbatch).toMatch(/^ {2}FAILED {2}destination cutbatch: POST .*\/api\/v1\/\$batch \(an empty batch\) → 200, but the answer is JSON cut short .*: the ERP answered at this address and path, and the answer was cut short /);
+      expect(cutbatch!.endsWith(hint)).toBe(true);
+      expect(closed).toMatch(/^ {2}FAILED {2}destination closed: GET .*\/api\/v1\/work-orders\?externalKey=assetbridge-connectivity-check → 200, but the connection closed before the whole answer came \(.*\): the ERP answered at this address and path, and the answer was cut short /);
+      expect(closed!.endsWith(hint)).toBe(true);
+      for (const line of [cutjson, cutbatch, closed]) expect(line).not.toMatch(/paths\.workOrders|batch\.path|baseUrl/);
+    } finally {
+      await cutting.close();
+      await new Promise((resolve) => closing.close(resolve));
     }
   });
 

@@ -41,8 +41,8 @@ export interface ConnectionCheck {
   readonly lines: readonly string[];
 }
 
-/** The REST destination's keys to look at for each kind of failed probe. */
-const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
+/** The REST destination's keys to look at for each kind of failed probe (an answer cut short is no key's fault). */
+const HINT: Record<Exclude<NonNullable<ProbeResult['problem']>, 'cut-short'>, string> = {
   unreachable: 'baseUrl',
   slow: 'baseUrl and destinations.<i>.timeoutMs',
   credentials: 'token / auth',
@@ -51,7 +51,7 @@ const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
 };
 
 /** The same in words, for a destination of another type whose probe names no key of its own. */
-const PROBLEM_WORDS: Record<NonNullable<ProbeResult['problem']>, string> = {
+const PROBLEM_WORDS: Record<Exclude<NonNullable<ProbeResult['problem']>, 'cut-short'>, string> = {
   unreachable: 'its address',
   slow: 'its address and timeout',
   credentials: 'its credentials',
@@ -63,6 +63,7 @@ const PROBLEM_WORDS: Record<NonNullable<ProbeResult['problem']>, string> = {
 function probeHint(d: DestinationConfig, i: number, r: ProbeResult): string {
   if (r.key !== undefined) return `destinations.${i}.${r.key}`;
   const problem = r.problem ?? 'other';
+  if (problem === 'cut-short') return "the ERP's logs and any proxy or load balancer in front of it, whose limit on an answer's time or size may have ended it; then try again";
   return d.type === 'rest' ? `destinations.${i}.${HINT[problem].replaceAll('<i>', String(i))}` : `destinations.${i}, ${PROBLEM_WORDS[problem]}`;
 }
 

@@ -205,11 +205,15 @@ export class RestConnector implements ErpConnector {
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
     if (!outcome.ok) {
       if (outcome.tokenEndpoint) return tokenFailure(outcome.error, outcome.exchange?.status);
+      const cut = connectionCut(what, outcome);
+      if (cut) return cut;
       const failure = this.probeFailure(outcome.error, outcome.exchange?.status);
       // No answer in time: the address may be right and the ERP slow, or the timeout too short for it.
       return outcome.networkFailure === 'timeout' ? { ...failure, problem: 'slow' } : failure;
     }
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
+    const cut = jsonCut(what, outcome.status, outcome.body);
+    if (cut) return cut;
     let listed: readonly unknown[];
     try {
       listed = parseWorkOrderPage(outcome.body).items;
@@ -252,8 +256,12 @@ export class RestConnector implements ErpConnector {
     if (!outcome.ok) {
       const status = outcome.exchange?.status;
       if (status === 400 || status === 422) return { ok: true, detail: `${what} → ${status}: an empty batch refused, so the path is there (${outcome.error.message})` };
+      const cut = connectionCut(what, outcome);
+      if (cut) return cut;
       return { ...this.probeFailure(outcome.error, status), ...(status === 404 || status === 405 ? { key } : {}) };
     }
+    const cut = jsonCut(what, outcome.status, outcome.body);
+    if (cut) return cut;
     try {
       parseBatchResponse(outcome.body);
     } catch (err) {
@@ -274,10 +282,10 @@ export class RestConnector implements ErpConnector {
       case 'absent':
         return { ok: true, detail: `${what} → 404, read as 0 on hand (a wrong path answers so too: try it with a cell the ERP holds)` };
       case 'failed':
-        return { ...this.probeFailure(read.error, read.status), ...(read.status === 405 ? { key } : {}) };
+        return connectionCut(what, read.outcome) ?? { ...this.probeFailure(read.error, read.status), ...(read.status === 405 ? { key } : {}) };
       case 'unreadable':
         // A snapshot would take every such read as failed and send against what was last sent.
-        return { ok: false, detail: `${what} → ${read.status}, but ${read.why}`, problem: 'path', key };
+        return jsonCut(what, read.status, read.body) ?? { ok: false, detail: `${what} → ${read.status}, but ${read.why}`, problem: 'path', key };
       case 'quantity':
         return { ok: true, detail: `${what} → ${read.status} in ${Math.round(read.latencyMs)} ms` };
     }
@@ -748,13 +756,41 @@ function tokenFailure(error: Error, status: number | undefined): ProbeResult {
   return { ok: false, detail: error.message, problem, ...(problem === 'unreachable' || problem === 'path' ? { key: 'auth.tokenUrl' } : {}) };
 }
 
+/**
+ * The probe's failure when the ERP answered 2xx and closed the connection before the whole body
+ * came: the address, path and credentials were answered, and what ended the answer early is the
+ * ERP or something in front of it, not a setting (`problem: 'cut-short'`). Undefined otherwise.
+ */
+function connectionCut(what: string, outcome: RestOutcome): ProbeResult | undefined {
+  const status = outcome.ok ? undefined : outcome.exchange?.status;
+  if (outcome.ok || outcome.networkFailure !== 'connection-reset' || status === undefined || status < 200 || status > 299) return undefined;
+  const reason = /→ connection-reset: ([^;]*)/.exec(outcome.error.message)?.[1] ?? outcome.error.message;
+  return { ok: false, detail: `${what} → ${status}, but the connection closed before the whole answer came (${reason}): the ERP answered at this address and path, and the answer was cut short`, problem: 'cut-short' };
+}
+
+/**
+ * The probe's failure when a 2xx answer is JSON that ends early (`{"items":[{"id":"1","ext`): cut
+ * short, by the ERP or something in front of it, rather than an answer of the wrong kind from a
+ * wrong path. Undefined for any other body.
+ */
+function jsonCut(what: string, status: number, body: unknown): ProbeResult | undefined {
+  // parseBody keeps as text what is not JSON: text that opens as JSON does was cut.
+  if (typeof body !== 'string' || !/^\s*[[{]/.test(body)) return undefined;
+  const end = body.length > 40 ? `…${body.slice(-40)}` : body;
+  return {
+    ok: false,
+    detail: `${what} → ${status}, but the answer is JSON cut short (${body.length} characters, ending ${JSON.stringify(end)}): the ERP answered at this address and path, and the answer was cut short`,
+    problem: 'cut-short',
+  };
+}
+
 /** One cell's on-hand read: a quantity, none (404: 0 on hand), a failed request, or an answer without a quantity. */
 type CellRead = { readonly path: string } & (
   | { readonly kind: 'quantity'; readonly quantity: number; readonly status: number; readonly latencyMs: number }
   | { readonly kind: 'absent' }
   /** `tokenEndpoint`: not sent, the OAuth2 token endpoint failed. */
-  | { readonly kind: 'failed'; readonly error: DeliveryError; readonly status: number | undefined; readonly tokenEndpoint?: true }
-  | { readonly kind: 'unreadable'; readonly why: string; readonly status: number }
+  | { readonly kind: 'failed'; readonly error: DeliveryError; readonly status: number | undefined; readonly tokenEndpoint?: true; readonly outcome: RestOutcome }
+  | { readonly kind: 'unreadable'; readonly why: string; readonly status: number; readonly body: unknown }
 );
 
 async function readCell(call: PacedCall, template: string, cell: InventoryCellRef): Promise<CellRead> {
@@ -762,12 +798,12 @@ async function readCell(call: PacedCall, template: string, cell: InventoryCellRe
   const outcome = await call.request({ method: 'GET', path });
   if (!outcome.ok) {
     const status = outcome.exchange?.status;
-    return status === 404 ? { path, kind: 'absent' } : { path, kind: 'failed', error: outcome.error, status, ...(outcome.tokenEndpoint === true ? { tokenEndpoint: true as const } : {}) };
+    return status === 404 ? { path, kind: 'absent' } : { path, kind: 'failed', error: outcome.error, status, outcome, ...(outcome.tokenEndpoint === true ? { tokenEndpoint: true as const } : {}) };
   }
   try {
     return { path, kind: 'quantity', quantity: parseOnHand(outcome.body), status: outcome.status, latencyMs: outcome.exchange.latencyMs };
   } catch (err) {
-    return { path, kind: 'unreadable', why: coerceError(err).message, status: outcome.status };
+    return { path, kind: 'unreadable', why: coerceError(err).message, status: outcome.status, body: outcome.body };
   }
 }
 
