@@ -577,6 +577,24 @@ describe('faults', () => {
     expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
   });
 
+  it('a latency or Retry-After that is no delay, or given to a kind that does not use it, is refused rather than armed to no effect', async () => {
+    const s = await start();
+    for (const [spec, message] of [
+      [{ kind: 'latency', latencyMs: 'slow' }, 'fault latencyMs must be a number of milliseconds, 0 or more; got "slow"'],
+      [{ kind: 'latency', latencyMs: -100 }, 'fault latencyMs must be a number of milliseconds, 0 or more; got -100'],
+      [{ kind: 'error', status: 503, retryAfterSeconds: -5 }, 'fault retryAfterSeconds must be a whole number of seconds, 0 or more (Retry-After takes no other); got -5'],
+      [{ kind: 'error', status: 429, retryAfterSeconds: 1.5 }, 'fault retryAfterSeconds must be a whole number of seconds, 0 or more (Retry-After takes no other); got 1.5'],
+      [{ kind: 'locked', retryAfterSeconds: 30 }, 'retryAfterSeconds is for error faults (a 429 or 503 with Retry-After)'],
+      [{ kind: 'timeout', latencyMs: 500 }, 'latencyMs is for latency faults'],
+    ] as const) {
+      const refused = await call(s, 'POST', '/__sim/faults', spec);
+      expect(refused.status, JSON.stringify(spec)).toBe(400);
+      expect(refused.body.error.message).toBe(message);
+    }
+    expect((await call(s, 'GET', '/__sim/faults')).body).toEqual([]);
+    expect((await call(s, 'POST', '/__sim/faults', [{ kind: 'latency', latencyMs: 0 }, { kind: 'error', status: 429, retryAfterSeconds: 0 }])).status).toBe(201);
+  });
+
   it('reset clears records, counters and remembered keys', async () => {
     const s = await start();
     await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'k' });

@@ -164,6 +164,13 @@ function validateFault(spec: FaultSpec): void {
   if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1)) throw new Error('fault count must be a positive integer');
   if (spec.probability !== undefined && !(spec.probability >= 0 && spec.probability <= 1)) throw new Error('fault probability must be between 0 and 1');
   if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status (100-599)');
+  // A latency that is no number waited no time (setTimeout reads NaN as 0); a Retry-After that is no delay is no header a server sends.
+  if (spec.latencyMs !== undefined && !(typeof spec.latencyMs === 'number' && Number.isFinite(spec.latencyMs) && spec.latencyMs >= 0))
+    throw new Error(`fault latencyMs must be a number of milliseconds, 0 or more; got ${JSON.stringify(spec.latencyMs)}`);
+  if (spec.retryAfterSeconds !== undefined && !(Number.isSafeInteger(spec.retryAfterSeconds) && spec.retryAfterSeconds >= 0))
+    throw new Error(`fault retryAfterSeconds must be a whole number of seconds, 0 or more (Retry-After takes no other); got ${JSON.stringify(spec.retryAfterSeconds)}`);
+  if (spec.retryAfterSeconds !== undefined && spec.kind !== 'error') throw new Error('retryAfterSeconds is for error faults (a 429 or 503 with Retry-After)');
+  if (spec.latencyMs !== undefined && spec.kind !== 'latency') throw new Error('latencyMs is for latency faults');
   if (spec.kind === 'malformed' && spec.body !== undefined && typeof spec.body !== 'string') throw new Error('a malformed fault\'s body is the text to answer: give a string');
   if (spec.holdsKey === true && spec.kind !== 'latency') throw new Error('holdsKey is for latency faults: the ERP works on the write while it holds its key');
   if (spec.inBatch === true && !BATCH_KINDS.includes(spec.kind)) throw new Error(`only ${BATCH_KINDS.map((k) => `"${k}"`).join(', ')} faults can target batch sub-requests (inBatch: true)`);
