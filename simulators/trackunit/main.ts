@@ -24,7 +24,15 @@ if (parsed.help) {
   process.exit(0);
 }
 
-const sim = await startTrackunitSimulator(parsed.options);
+let sim: Awaited<ReturnType<typeof startTrackunitSimulator>>;
+try {
+  sim = await startTrackunitSimulator(parsed.options);
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  const hint = e.code === 'EADDRINUSE' ? ` — port ${parsed.options.port} is taken; pass --port <other> or --port 0` : '';
+  process.stderr.write(`trackunit simulator: cannot start: ${e.message}${hint}\n`);
+  process.exit(1);
+}
 process.stdout.write(`${JSON.stringify({ origin: sim.origin, isoBaseUrl: sim.isoBaseUrl, tokenUrl: sim.tokenUrl, tokenV2Url: sim.tokenV2Url })}\n`);
 
 let stopping = false;

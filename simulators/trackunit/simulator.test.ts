@@ -152,4 +152,10 @@ describe('Trackunit simulator: ISO export', () => {
     expect(res.status).toBe(200);
     expect(s.isoBaseUrl).toBe(`${s.origin}${ISO_BASE_PATH}`);
   });
+
+  it('rejects on a port that is taken, rather than ending the process with an unhandled error event', async () => {
+    const first = await startTrackunitSimulator({ fleetSize: 3 });
+    running.push(first);
+    await expect(startTrackunitSimulator({ fleetSize: 3, port: Number(new URL(first.origin).port) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
 });

@@ -381,11 +381,16 @@ export function createTrackunitSimulator(options: TrackunitSimulatorOptions = {}
   };
 }
 
-/** Start the simulator on `127.0.0.1` (port 0 = any free port). */
+/** Start the simulator on `127.0.0.1` (port 0 = any free port); rejects when it cannot listen there. */
 export async function startTrackunitSimulator(options: TrackunitSimulatorOptions & { port?: number } = {}): Promise<RunningTrackunitSimulator> {
   const sim = createTrackunitSimulator(options);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: sim.app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
+  // A port that is taken (EADDRINUSE) rejects, rather than ending the process with an unhandled 'error' event.
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: sim.app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
