@@ -28,8 +28,9 @@ export type FaultKind =
   | 'already-exists'
   /**
    * Do what the request asks, then answer its status (a create's 201, a list's 200) with a body
-   * that is not JSON though it says it is: the answer cut off half way (an ERP or proxy that
-   * dropped it mid-stream), or `body` (a string) as it is, such as a proxy's HTML page.
+   * that is not JSON though it says it is: the answer's JSON cut off half way (what an ERP or proxy
+   * that dropped the rest leaves), or `body` (a string) as it is, such as a proxy's HTML page. The
+   * HTTP answer is whole (its Content-Length that of the half): the connection is not closed mid-body.
    */
   | 'malformed';
 
