@@ -454,6 +454,23 @@ describe('faults', () => {
     expect(s.counters().faultsFired['lost-response']).toBe(1);
   });
 
+  it('cut-body applies the request, sends its status and half its body, and closes the connection mid-body', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'cut-body', method: 'POST' });
+    const res = await fetch(`${s.url}/api/v1/work-orders`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sim-token', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ erpAssetId: 'A', title: 'Oil', externalKey: 'A|oil|1' }),
+    });
+    expect(res.status).toBe(201);
+    expect(Number(res.headers.get('content-length'))).toBeGreaterThan(2);
+    await expect(res.text()).rejects.toThrow(/terminated/);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters().faultsFired['cut-body']).toBe(1);
+    // Over the control API too.
+    expect((await call(s, 'POST', '/__sim/faults', { kind: 'cut-body', method: 'GET' })).status).toBe(201);
+  });
+
   it('malformed applies the request and answers its status with a body that is not JSON: cut in half, or the text given', async () => {
     const s = await start();
     s.faults.add({ kind: 'malformed', method: 'POST' });

@@ -516,7 +516,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
         if (claimed !== undefined) keysInProgress.delete(claimed);
       }
     }
-    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed'], method, url.pathname, false);
+    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body'], method, url.pathname, false);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
@@ -544,6 +544,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     }
     if (fault?.kind === 'malformed') {
       writeMalformed(res, response, fault);
+      return;
+    }
+    if (fault?.kind === 'cut-body') {
+      writeCut(res, response);
       return;
     }
     write(res, response);
@@ -787,6 +791,15 @@ function writeMalformed(res: ServerResponse, response: SimResponse, fault: Fault
   const text = typeof fault.body === 'string' ? fault.body : json.slice(0, Math.max(1, Math.floor(json.length / 2)));
   res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...response.headers });
   res.end(text);
+}
+
+/** A `cut-body` fault's answer: the status and headers of the whole body, half of it, then the connection closed. */
+function writeCut(res: ServerResponse, response: SimResponse): void {
+  if (res.destroyed) return;
+  // An answer without a body (201 with only a Location) gets one to cut: an error body, as an ERP's gateway might send.
+  const text = response.body === undefined ? JSON.stringify(errorBody('Cut', 'this answer is cut short')) : JSON.stringify(response.body);
+  res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...response.headers });
+  res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))), () => res.destroy());
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {

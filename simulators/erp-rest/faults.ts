@@ -32,9 +32,15 @@ export type FaultKind =
    * that dropped the rest leaves), or `body` (a string) as it is, such as a proxy's HTML page. The
    * HTTP answer is whole (its Content-Length that of the half): the connection is not closed mid-body.
    */
-  | 'malformed';
+  | 'malformed'
+  /**
+   * Do what the request asks, then send its status, headers (the whole body's Content-Length) and
+   * the first half of its body, and close the connection: an answer cut short mid-body, as a proxy
+   * or load balancer ending it (a time or size limit) or an ERP process dying mid-answer leaves it.
+   */
+  | 'cut-body';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body'];
 
 export interface FaultSpec {
   readonly kind: FaultKind;

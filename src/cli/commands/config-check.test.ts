@@ -11,8 +11,6 @@ import { startTrackunitSimulator, DEFAULT_SIM_CREDENTIALS, type RunningTrackunit
 import { simulatorConfig } from '../../../simulators/trackunit/test-support.js';
 import { compileConfig } from '../../config/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
@@ -82,13 +80,9 @@ describe('config check --connect', () => {
 
   it('an answer cut short (JSON that ends early, or the connection closed mid-body) says so and points at the ERP and what is in front of it, not the path', async () => {
     const cutting = await startErpSimulator({ token: 'right-token' });
-    // Answers 200 with the headers of a whole body, sends part of it and closes the connection.
-    const closing = createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '200' });
-      res.write('{"items":[{"id":"WO-1","externalKey":"a');
-      setTimeout(() => res.socket?.destroy(), 20);
-    });
-    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    // Answers 200 with the headers of a whole body, sends half of it and closes the connection.
+    const closing = await startErpSimulator({ token: 'right-token' });
+    closing.faults.add({ kind: 'cut-body', method: 'GET' });
     try {
       // The work-order lookup's JSON cut in half, then the empty batch's.
       cutting.faults.add({ kind: 'malformed', method: 'GET', path: '/api/v1/work-orders' });
@@ -97,7 +91,7 @@ describe('config check --connect', () => {
         destinations: [
           { name: 'cutjson', type: 'rest', baseUrl: cutting.url, token: 'right-token' },
           { name: 'cutbatch', type: 'rest', baseUrl: cutting.url, token: 'right-token', batch: { maxSize: 10 } },
-          { name: 'closed', type: 'rest', baseUrl: `http://127.0.0.1:${(closing.address() as AddressInfo).port}`, token: 'x' },
+          { name: 'closed', type: 'rest', baseUrl: closing.url, token: 'right-token' },
         ],
         log: { level: 'silent' },
       });
@@ -112,7 +106,7 @@ describe('config check --connect', () => {
       for (const line of [cutjson, cutbatch, closed]) expect(line).not.toMatch(/paths\.workOrders|batch\.path|baseUrl/);
     } finally {
       await cutting.close();
-      await new Promise((resolve) => closing.close(resolve));
+      await closing.close();
     }
   });
 
