@@ -41,6 +41,16 @@ describe('erp simulator command line', () => {
     expect(parse([])).toMatchObject({ port: 4010, tokenTtlSeconds: 3600, maxBatchSize: 50, webhookRetries: 5, seed: 1, pageSize: 100 });
   });
 
+  it('refuses a --known-assets naming no asset (every write would be 404) and a --webhook-url that is no http(s) URL', () => {
+    for (const empty of ['', ',', ' , '])
+      expect(parse(['--known-assets', empty])).toBe(`error: --known-assets names no asset, got "${empty}"; give comma-separated asset ids, or leave it out to take writes for any asset`);
+    expect(parse(['--known-assets', 'EQ-1, EQ-2,'])).toMatchObject({ knownAssets: ['EQ-1', 'EQ-2'] });
+    expect(parse([])).not.toHaveProperty('knownAssets');
+    for (const url of ['localhost:9000/hooks', 'ftp://example.com/hooks', 'not a url'])
+      expect(parse(['--webhook-url', url])).toBe(`error: --webhook-url must be an http:// or https:// URL, got "${url}"`);
+    expect(parse(['--webhook-url', 'http://127.0.0.1:9000/hooks'])).toMatchObject({ webhookUrl: 'http://127.0.0.1:9000/hooks' });
+  });
+
   it('names the option of a word it does not know', () => {
     expect(parse(['--rate-window', 'rolling'])).toBe('error: --rate-window must be fixed or sliding, got "rolling"');
     expect(parse(['--list-order', 'random'])).toBe('error: --list-order must be oldest-first or newest-first, got "random"');

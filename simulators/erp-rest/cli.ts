@@ -35,8 +35,8 @@ export function erpSimulatorCommand(): Command {
     .option('--max-concurrent <n>', 'most /api/* requests in flight at once before 429 TooManyConcurrentRequests (0 = unlimited)', wholeNumber(0, undefined, ' (0 = unlimited)'), 0)
     .option('--no-idempotency', 'ignore the idempotency header (an ERP without idempotency support)')
     .option('--idempotency-keeps-4xx', 'store a 4xx answer under its idempotency key and replay it for that key, as Stripe-style idempotency does (default: only 2xx answers are stored)')
-    .option('--known-assets <ids>', 'comma-separated asset ids; writes for others get 404')
-    .option('--webhook-url <url>', 'POST work-order status changes here')
+    .option('--known-assets <ids>', 'comma-separated asset ids, at least one; writes for others get 404 (left out: writes for any asset)')
+    .option('--webhook-url <url>', 'POST work-order status changes to this http:// or https:// URL')
     .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
     .option('--webhook-retries <n>', 'times a webhook is sent again after a 408, 429, 5xx or no answer (after its Retry-After, else 1 s doubling; 0 = sent once)', wholeNumber(0, undefined, ' (0 = sent once, never again)'), 5)
     .option('--max-batch-size <n>', 'largest $batch accepted, 1 or more requests', wholeNumber(1), 50)
@@ -94,6 +94,13 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
     program.error(`error: --list-order must be oldest-first or newest-first, got "${opts.listOrder}"`);
   }
 
+  const knownAssets = opts.knownAssets?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // An empty list would answer every write 404: not what leaving the option out (any asset) means.
+  if (knownAssets?.length === 0) program.error(`error: --known-assets names no asset, got "${opts.knownAssets}"; give comma-separated asset ids, or leave it out to take writes for any asset`);
+  if (opts.webhookUrl !== undefined && !(URL.canParse(opts.webhookUrl) && /^https?:$/.test(new URL(opts.webhookUrl).protocol))) {
+    program.error(`error: --webhook-url must be an http:// or https:// URL, got "${opts.webhookUrl}"`);
+  }
+
   return {
     port: opts.port,
     host: opts.host,
@@ -105,7 +112,7 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
     ...(opts.maxConcurrent > 0 ? { maxConcurrent: opts.maxConcurrent } : {}),
     idempotency: opts.idempotency,
     idempotencyKeeps4xx: opts.idempotencyKeeps4xx === true,
-    ...(opts.knownAssets !== undefined ? { knownAssets: opts.knownAssets.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+    ...(knownAssets !== undefined ? { knownAssets } : {}),
     ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
     ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
     webhookRetries: opts.webhookRetries,
