@@ -79,3 +79,41 @@ describe('maintenance status with no maintenance rules', () => {
     );
   });
 });
+
+describe('maintenance status with more than one destination', () => {
+  it('gives each work order the destination it was opened at: its record, else its create in the outbox; a column with more than one destination, the JSON field always', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const workOrders = {
+      // Recorded where it was opened.
+      'EQ-1|svc|250h@b0': { status: 'requested', openedAt: T, destination: 'erp2' },
+      // Recorded before records kept it: the outbox says.
+      'EQ-1|svc|500h@b0': { status: 'open', openedAt: T + 1 },
+      'EQ-1|svc|750h@b0': { status: 'completed', openedAt: T + 2, changedAt: T + 3 },
+      // Known nowhere.
+      'EQ-1|svc|1000h@b0': { status: 'cancelled', openedAt: T + 4, changedAt: T + 5 },
+    };
+    const at = (destination: string, key: string): DeliveryIntent => ({ ...order(key), destination });
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { maintenance: { workOrders } } }], deliveries: [at('erp2', 'EQ-1|svc|250h@b0'), at('erp', 'EQ-1|svc|500h@b0'), at('erp2', 'EQ-1|svc|750h@b0')], quarantine: [], accepted: 0 });
+    const rules = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }] } });
+    const rows = await loadMaintenanceStatus(store, rules, undefined, T);
+    expect(rows.flatMap((r) => [...r.open, ...r.closed].map((w) => [w.businessKey, w.destination]))).toEqual([
+      ['EQ-1|svc|250h@b0', 'erp2'],
+      ['EQ-1|svc|500h@b0', 'erp'],
+      ['EQ-1|svc|750h@b0', 'erp2'],
+      ['EQ-1|svc|1000h@b0', undefined],
+    ]);
+    const two = formatMaintenanceStatus(rows, 5, { destinations: true });
+    expect(two).toMatch(/ASSET +DESTINATION +BUSINESS KEY +STATUS +PRIORITY/);
+    expect(two).toMatch(/EQ-1 +erp2 +EQ-1\|svc\|250h@b0 +requested \(queued\)/);
+    expect(two).toMatch(/EQ-1 +erp +EQ-1\|svc\|500h@b0 +open/);
+    expect(two).toMatch(/ASSET +DESTINATION +BUSINESS KEY +STATUS +CHANGED/);
+    expect(two).toMatch(/EQ-1 +erp2 +EQ-1\|svc\|750h@b0 +completed/);
+    expect(two).toMatch(/EQ-1 +- +EQ-1\|svc\|1000h@b0 +cancelled/);
+    // One destination: the tables as they were.
+    const one = formatMaintenanceStatus(rows, 5);
+    expect(one).not.toContain('DESTINATION');
+    expect(one).toMatch(/EQ-1 +EQ-1\|svc\|250h@b0 +requested \(queued\)/);
+  });
+});

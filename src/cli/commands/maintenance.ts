@@ -20,7 +20,7 @@ import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
-import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
+import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '../../core/rules/maintenance/status.js';
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
@@ -62,21 +62,26 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, na
 /**
  * Work orders the ERP has not reported on yet (`requested`): where their delivery stands, and the
  * ERP's id from its answer to the create once delivered, so "requested" does not read as "not sent".
+ * And the destination of each work order whose record does not say where it was opened (one the
+ * calendar task opened, or recorded before records kept it), from its create in the outbox where
+ * that holds one: only that destination's feedback changes it.
  */
 async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<AssetMaintenance[]> {
-  const keys = rows.flatMap((r) => r.open.filter((w) => w.status === 'requested').map((w) => w.businessKey));
+  const keys = rows.flatMap((r) => [...r.open, ...r.closed].filter((w) => w.status === 'requested' || w.destination === undefined).map((w) => w.businessKey));
   if (keys.length === 0) return rows;
   const found = await store.factDeliveries(WORKORDER_CREATE, keys);
   const stand = (d: FactDelivery): string =>
     d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}${d.mayHaveLanded ? ', may be in the ERP' : ''}` : d.status === 'discarded' ? 'discarded' : 'queued';
+  const located = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => (w.destination === undefined && d !== undefined ? { ...w, destination: d.destination } : w);
   return rows.map((r) => ({
     ...r,
     open: r.open.map((w) => {
-      const d = w.status === 'requested' ? found.get(w.businessKey) : undefined;
-      if (!d) return w;
+      const d = found.get(w.businessKey);
+      if (!d || w.status !== 'requested') return located(w, d);
       const erpId = w.erpWorkOrderId ?? erpIdOf(d.response);
-      return { ...w, delivery: stand(d), ...(erpId !== undefined ? { erpWorkOrderId: erpId } : {}) };
+      return located({ ...w, delivery: stand(d), ...(erpId !== undefined ? { erpWorkOrderId: erpId } : {}) }, d);
     }),
+    closed: r.closed.map((w) => located(w, found.get(w.businessKey))),
   }));
 }
 
@@ -115,7 +120,12 @@ export function stateCell(state: string): { cell: string; whole?: string } {
   return { cell: head.length > STATE_WIDTH ? `${head.slice(0, STATE_WIDTH - 1)}…` : head, whole: state };
 }
 
-export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
+/**
+ * The tables `maintenance status` prints. `destinations`: the config has more than one, so each
+ * work order's destination (where it was opened, and the only one whose feedback changes it) is
+ * shown in a DESTINATION column (`-` where neither its record nor the outbox says).
+ */
+export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number, opts: { readonly destinations?: boolean } = {}): string {
   if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
   const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'METER', 'NEXT DUE', 'TO GO']];
   // Service intervals count hours or km, calendar intervals days, whichever-first ones both.
@@ -125,8 +135,10 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   const meter = (d: Due) => withUnit(d.hours, d.km);
   const nextDue = (d: Due) => either(d.nextDueDate, withUnit(d.nextDueHours, d.nextDueKm));
   const toGo = (d: Due) => either(d.remainingDays !== undefined ? `${d.remainingDays} d` : undefined, withUnit(d.remainingHours, d.remainingKm));
-  const open: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
-  const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
+  // With more than one destination, where each work order was opened, after its asset.
+  const at = (w: { readonly destination?: string }): string[] => (opts.destinations ? [w.destination ?? '-'] : []);
+  const open: (string | number)[][] = [['ASSET', ...at({ destination: 'DESTINATION' }), 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
+  const closed: (string | number)[][] = [['ASSET', ...at({ destination: 'DESTINATION' }), 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
   const atCompletion = (w: AssetMaintenance['closed'][number]) =>
     // As the due rows show meters: to 2 decimals (the continuous counter carries float noise).
     [w.hoursAtCompletion !== undefined ? `${Math.round(w.hoursAtCompletion * 100) / 100} h` : '', w.kmAtCompletion !== undefined ? `${Math.round(w.kmAtCompletion * 100) / 100} km` : ''].filter(Boolean).join(', ') || '-';
@@ -138,9 +150,9 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
       if (whole !== undefined) notes.push(`[${notes.length + 1}] ${r.erpAssetId} ${d.rule}: ${whole}`);
       due.push([r.erpAssetId, d.rule, d.type, whole !== undefined ? `${cell} [${notes.length}]` : cell, meter(d), nextDue(d), toGo(d)]);
     }
-    for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
+    for (const w of r.open) open.push([r.erpAssetId, ...at(w), w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
     // `--closed 0` shows none (`slice(-0)` would be all of them).
-    for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
+    for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, ...at(w), w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
   // Every rule of every asset (with --due only those needing attention): what is due, and how each stands.
   // Open work orders the state no longer lists (it keeps a bounded number per asset): said, not left out silently.
@@ -433,7 +445,7 @@ export function registerMaintenanceCommand(program: Command): Command {
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
-        process.stdout.write(formatMaintenanceStatus(rows, closedLimit));
+        process.stdout.write(formatMaintenanceStatus(rows, closedLimit, { destinations: config.destinations.length > 1 }));
       }, { readOnly: true });
     }),
   );
