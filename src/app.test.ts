@@ -568,3 +568,58 @@ describe('a work-order push to another destination than the one the work order w
     }
   });
 });
+
+describe('a work-order push for a work order of an asset moved to another destination since it was opened', () => {
+  it('is taken from the destination the outbox says it was opened at, also when the rule has no record of it (the calendar task opened it, or it was forgotten); not from the one the asset routes to now', async () => {
+    const port = await freePort();
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      server: { port },
+      sources: { http: { token: 'intake-token-1' } },
+      destinations: [
+        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+      ],
+      // Moved to erp2 since its work order was opened at erp.
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp2', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+    });
+    const app = await createApp(config, { logger, sources: false });
+    const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+    const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
+    const hour = 3_600_000;
+    const t0 = Date.now() - 4 * hour;
+    const key = 'EQ-1|svc|250h@b0';
+    const state = async () => {
+      await app.ingestor.checkpoint();
+      return (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string; destination?: string }> } | undefined;
+    };
+    const push = async (destination: string) => {
+      const body = JSON.stringify([{ externalKey: key, id: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 240.5 }]);
+      const r = await fetch(url(`/v1/webhooks/${destination}/work-orders`), { method: 'POST', headers, body });
+      return { status: r.status, answer: (await r.json()) as { accepted: number; ignored?: { index: number; reason: string }[] } };
+    };
+    try {
+      await app.start();
+      // The work order's create went to erp; the rule keeps no record of it.
+      await app.store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey: key, erpAssetId: 'EQ-1', eventTime: t0, payload: {} }], quarantine: [], accepted: 0 });
+      const meters = [239.5, 240].map((h, i) => ({ kind: 'meter', erpAssetId: 'EQ-1', eventTime: new Date(t0 + i * hour).toISOString(), operatingHours: h }));
+      expect((await fetch(url('/v1/events'), { method: 'POST', headers, body: JSON.stringify(meters) })).status).toBe(202);
+      expect((await state())?.workOrders?.[key]).toBeUndefined();
+
+      // From erp2, where the asset routes now: not its work order.
+      const foreign = await push('erp2');
+      expect(foreign.answer).toEqual({ accepted: 0, ignored: [{ index: 0, reason: expect.stringContaining(`work order ${key}: it was opened at destination "erp", and an update from destination "erp2" does not change it`) as unknown }] });
+      expect((await state())?.services?.svc?.base).toBe(0);
+
+      // From erp, where it was opened: taken, and applied.
+      const own = await push('erp');
+      expect(own).toEqual({ status: 202, answer: { accepted: 1 } });
+      const done = await state();
+      expect(done?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp' });
+      expect(done?.services?.svc?.base).toBe(240.5);
+    } finally {
+      await app.stop();
+    }
+  });
+});

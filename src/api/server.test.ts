@@ -733,6 +733,8 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
       ['erp-feedback:erp2', keys[1]],
       ['erp-feedback:erp2', keys[2]],
     ]);
+    // Where the outbox says it was opened goes with the event, for the rule to hold it to (the asset's deliveries may go elsewhere since); none where the outbox holds none.
+    expect(submitted.map((m) => (JSON.parse(m.payload as string) as { openedAtDestination?: string }).openedAtDestination)).toEqual(['erp2', undefined]);
   });
 
   it('answers 503 with Retry-After, taking nothing, when where the work orders were opened cannot be read', async () => {

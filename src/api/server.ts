@@ -442,7 +442,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
           // intake items; set aside in the same commit as the rest, so a push retried after a
           // failed commit does not keep it twice.
           if ('invalid' in u) messages.push({ source, channel: c.req.path, payload: JSON.stringify(items[index]), receivedAt, setAside: { code: 'invalid', reason: u.invalid } });
-          else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+          else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))), receivedAt });
         }
       });
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };

@@ -124,6 +124,13 @@ export interface WorkOrderStatusEvent extends EventBase {
   readonly operatingHoursAtCompletion?: number;
   /** Odometer (km) recorded at completion, when the ERP reports it. */
   readonly odometerKmAtCompletion?: number;
+  /**
+   * Where the work order was opened, as the outbox said (its `workorder.create`'s destination)
+   * when the push or poll took the update; set by them, never read from the ERP's body. The
+   * maintenance rule holds feedback on a work order it has no record of to this destination when
+   * it is the one the feedback came from, rather than to where the asset's deliveries go now.
+   */
+  readonly openedAtDestination?: string;
 }
 
 /** Source of the messages assetbridge writes to its own pipeline (never an input). */

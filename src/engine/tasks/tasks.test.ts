@@ -236,6 +236,8 @@ describe('work-order feedback polling', () => {
       ['erp-feedback:erp2', 'EQ-1|service-250h|500h@b250'],
       ['erp-feedback:erp2', 'EQ-1|service-250h|750h@b500'],
     ]);
+    // Where the outbox says each was opened goes with its event, for the rule to hold it to; none where the outbox holds none.
+    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { openedAtDestination?: string }).openedAtDestination)).toEqual(['erp2', undefined]);
     expect(await store.kvGet(FEEDBACK_NS, 'erp2')).toBe(String(T0 + 3 * MIN));
     // Listed again: not warned of again.
     clock.t = T0 + 6 * MIN;

@@ -31,8 +31,14 @@ export interface WorkOrderFeedbackOptions {
   readonly initialLookbackMs: number;
 }
 
-/** The canonical JSON event for one update (what the `erp-feedback` decoder reads). */
-export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
+/**
+ * The canonical JSON event for one update (what the `erp-feedback` decoder reads); `openedAt`:
+ * where the outbox says its work order was opened ({@link openedAtOf}), carried in the event
+ * (`openedAtDestination`) so the maintenance rule holds the update to that destination too, also
+ * for a work order it has no record of (one the calendar task opened, or one forgotten), whose
+ * asset's deliveries may go elsewhere since.
+ */
+export function feedbackEvent(u: WorkOrderUpdate, openedAt?: string): Record<string, unknown> {
   return {
     kind: 'workorder',
     erpAssetId: u.erpAssetId,
@@ -42,6 +48,7 @@ export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
     status: u.status,
     ...(u.operatingHoursAtCompletion !== undefined ? { operatingHoursAtCompletion: u.operatingHoursAtCompletion } : {}),
     ...(u.odometerKmAtCompletion !== undefined ? { odometerKmAtCompletion: u.odometerKmAtCompletion } : {}),
+    ...(openedAt !== undefined ? { openedAtDestination: openedAt } : {}),
   };
 }
 
@@ -217,7 +224,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
       // Named by its destination, as a push is: the maintenance rule takes it only for the work orders opened there.
       source: feedbackSource(destination),
       channel: `workorders/${destination}`,
-      payload: JSON.stringify(feedbackEvent(u)),
+      payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))),
       receivedAt,
     }));
     await ctx.sink.submit(messages);

@@ -878,10 +878,15 @@ function applyFeedback(
   // Not ours, or another asset's (validation refuses those named by erpAssetId; this catches the rest).
   if (!key || key.erpAssetId !== asset.erpAssetId) return s;
   const prev = s.workOrders?.[event.businessKey];
-  // Only the destination it was opened at changes a work order (its record's; one not remembered,
-  // or first known by its feedback, where the asset's deliveries go). A record from before this was
-  // kept, and feedback naming no destination (an old poll's, the intake's, a hand completion), as before.
-  if (foreignFeedbackReason(feedbackDestination(event.source), prev === undefined ? destination : prev.destination) !== undefined) return s;
+  const from = feedbackDestination(event.source);
+  // One not remembered (the calendar task opened it, or its record was forgotten): where the outbox
+  // said it was opened, as the push or poll found it (the asset's deliveries may go elsewhere since);
+  // else where the asset's deliveries go. Feedback naming no destination is taken from anywhere.
+  const openedAt = (from !== undefined ? event.openedAtDestination : undefined) ?? destination;
+  // Only the destination it was opened at changes a work order (its record's, else as above). A
+  // record from before this was kept, and feedback naming no destination (an old poll's, the
+  // intake's, a hand completion), as before.
+  if (foreignFeedbackReason(from, prev === undefined ? openedAt : prev.destination) !== undefined) return s;
   // A completion that did not count (the meter then unknown) recorded again with the meter: it counts now.
   const recount = prev?.uncounted === true && event.status === 'completed' && (event.operatingHoursAtCompletion !== undefined || event.odometerKmAtCompletion !== undefined);
   // A completed work order stays completed: the service was done and its completion counted (the
@@ -914,7 +919,7 @@ function applyFeedback(
   // Its record forgotten, and older than the status the episode holds (a re-poll, a replay): changes nothing.
   if (prev === undefined && at > 0 && marked === episodes && episodes?.[key.occurrence.slice(0, at)]?.w !== undefined) return s;
   // A completion's notes are its own (one recorded again replaces them).
-  const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime, destination };
+  const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime, destination: openedAt };
   const base: WorkOrderRecord = completes ? kept : (prev ?? kept);
   let completionHours: number | undefined;
   let completionKm: number | undefined;

@@ -1095,6 +1095,19 @@ describe('work-order feedback is held to the destination the work order was open
     expect(done('erp-feedback:erp').state?.services?.['service-250h']?.base).toBe(241);
   });
 
+  it('a work order it has no record of is held to where the outbox says it was opened (carried by the push or poll), not to where the asset routes now', () => {
+    // The asset routes to erp now; the work order (the calendar task's, or one forgotten) was opened at erp2 before it moved.
+    const done = (source: string, openedAtDestination?: string) => run([meter(0, 240), { ...feedback(1, key, 'completed', 241), source, ...(openedAtDestination !== undefined ? { openedAtDestination } : {}) }], svc);
+    const moved = done('erp-feedback:erp2', 'erp2');
+    expect(moved.state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp2', hoursAtCompletion: 241 });
+    expect(moved.state?.services?.['service-250h']?.base).toBe(241);
+    // The destination it routes to now does not change it: only the one the outbox names.
+    expect(done('erp-feedback:erp', 'erp2').state?.workOrders).toBeUndefined();
+    expect(done('erp-feedback:erp', 'erp2').state?.services?.['service-250h']?.base).toBe(0);
+    // Feedback naming no destination is taken as before, held to where the asset routes, whatever the event says.
+    expect(done('http', 'erp2').state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp' });
+  });
+
   it('feedback naming no destination (a poll logged before polls named theirs, the intake, a hand completion) is taken as before', () => {
     for (const source of ['erp-feedback', 'http', 'cli']) {
       const r = run([from(source, 12, 'completed', 252)], svc, opened.doc);
