@@ -312,6 +312,20 @@ describe('rule state checkpoints', () => {
     expect((await same.listDeliveries({ limit: 100_000 })).length).toBe(deliveries);
   });
 
+  it('a replay after the assets were moved to another destination (the configuration changed) does not open their work orders again there: one business key, one destination', async () => {
+    const creates = async (s: Store) => (await s.listDeliveries({ limit: 100_000 })).filter((d) => d.operation === 'workorder.create').map((d) => `${d.destination} ${d.businessKey}`).sort();
+    const msgs = stream(60);
+    const store = await storeWithAssets(register);
+    const identity = new IdentityIndex(await store.listAssets());
+    await rulesIngestor(store, identity).submit(msgs); // logged, never checkpointed: a crash
+    const opened = await creates(store);
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened.every((c) => c.startsWith('erp '))).toBe(true);
+    // Restarted with the assets routed to erp2.
+    await rulesIngestor(store, identity, { defaultDestination: 'erp2' }).flush();
+    expect(await creates(store)).toEqual(opened);
+  });
+
   it('after a failed commit, state is rebuilt from the stored state and the log', async () => {
     const real = await storeWithAssets(register);
     const held: { commit: IngestCommit; pass: () => void; fail: (e: Error) => void }[] = [];

@@ -28,6 +28,7 @@ import { CHANGED, LATE, type OwnedRule } from '../core/rules/owned.js';
 import { RuleStates } from './rule-states.js';
 import { tooLarge } from './too-large.js';
 import { coerceError } from '../core/errors/errors.js';
+import { WORKORDER_CREATE } from '../core/rules/maintenance/work-order.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
@@ -919,7 +920,20 @@ export class Ingestor implements IngestSink {
    * committed adds nothing. One the outbox did not have (the rules changed since) is enqueued, and
    * logged with how many, since it is new work at the ERP.
    */
-  private async recommitFacts(facts: readonly DeliveryIntent[]): Promise<void> {
+  private async recommitFacts(all: readonly DeliveryIntent[]): Promise<void> {
+    // A work order the outbox holds at another destination was opened there before the crash, and
+    // its asset has been moved since (the configuration changed): it is not opened again at the new
+    // one (the outbox keeps a row per destination and key, so it would be; a second work order in
+    // the new ERP, and feedback on the key held to the first). It stays where it was opened.
+    const creates = all.filter((d) => d.operation === WORKORDER_CREATE);
+    const held = creates.length ? await this.opts.store.factDeliveries(WORKORDER_CREATE, creates.map((d) => d.businessKey)) : new Map<string, { destination: string }>();
+    const moved = new Set(creates.filter((d) => (held.get(d.businessKey)?.destination ?? d.destination) !== d.destination));
+    const facts = moved.size ? all.filter((d) => !moved.has(d)) : all;
+    if (moved.size)
+      this.opts.logger?.warn(
+        { workOrders: moved.size, examples: [...moved].slice(0, 5).map((d) => ({ businessKey: d.businessKey, openedAt: held.get(d.businessKey)?.destination, routedNow: d.destination })) },
+        'the replay of the ingest log did not open work orders again at the destination their assets route to now: they were opened at another before the configuration changed, and stay there (only its feedback changes them)',
+      );
     const enqueued = async (): Promise<number> => Object.values((await this.opts.store.counters()).factsEnqueued).reduce((a, b) => a + b, 0);
     const before = await enqueued();
     for (let i = 0; i < facts.length; i += this.maxBatch) await this.opts.store.commitIngest({ states: [], deliveries: facts.slice(i, i + this.maxBatch), quarantine: [], accepted: 0 });

@@ -1108,6 +1108,17 @@ describe('work-order feedback is held to the destination the work order was open
     expect(done('http', 'erp2').state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp' });
   });
 
+  it('an asset moved to another destination while its work order is open does not open that work order again there: one business key, one destination', () => {
+    const rule = createMaintenanceRule(svc);
+    // Opened at erp; the asset then routes to erp2 while it is open, its readings going on past the due point (and a sensor sample, which flushes).
+    const steps = [...[meter(0, 240), meter(11, 251)].map((event) => ({ event, asset, destination: 'erp' })), ...[meter(12, 252), meter(20, 260), meter(30, 300)].map((event) => ({ event, asset, destination: 'erp2' }))];
+    const r = simulateRules([rule], steps, {});
+    const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp2' }]]), 0);
+    const creates = [...r.perStep.flat(), ...f.deliveries].filter((d) => d.businessKey === key);
+    expect(creates.map((d) => d.destination)).toEqual(['erp']);
+    expect((f.states.get(asset.erpAssetId)?.maintenance as MaintenanceState | undefined)?.workOrders?.[key]).toMatchObject({ status: 'requested', destination: 'erp' });
+  });
+
   it('feedback naming no destination (a poll logged before polls named theirs, the intake, a hand completion) is taken as before', () => {
     for (const source of ['erp-feedback', 'http', 'cli']) {
       const r = run([from(source, 12, 'completed', 252)], svc, opened.doc);
