@@ -879,14 +879,16 @@ function applyFeedback(
   if (!key || key.erpAssetId !== asset.erpAssetId) return s;
   const prev = s.workOrders?.[event.businessKey];
   const from = feedbackDestination(event.source);
-  // One not remembered (the calendar task opened it, or its record was forgotten): where the outbox
-  // said it was opened, as the push or poll found it (the asset's deliveries may go elsewhere since);
+  // Where the outbox said it was opened, as the push or poll found it: that decides, also for one
+  // not remembered (the calendar task opened it, or its record was forgotten; the asset's deliveries
+  // may go elsewhere since) and over a record that says otherwise (one rebuilt by a replay after a
+  // crash, with the asset moved in the new configuration). Without it, the record's destination,
   // else where the asset's deliveries go. Feedback naming no destination is taken from anywhere.
-  const openedAt = (from !== undefined ? event.openedAtDestination : undefined) ?? destination;
-  // Only the destination it was opened at changes a work order (its record's, else as above). A
-  // record from before this was kept, and feedback naming no destination (an old poll's, the
-  // intake's, a hand completion), as before.
-  if (foreignFeedbackReason(from, prev === undefined ? openedAt : prev.destination) !== undefined) return s;
+  const vouched = from !== undefined ? event.openedAtDestination : undefined;
+  const openedAt = vouched ?? destination;
+  // Only the destination it was opened at changes a work order. A record from before this was kept,
+  // and feedback naming no destination (an old poll's, the intake's, a hand completion), as before.
+  if (foreignFeedbackReason(from, vouched ?? (prev === undefined ? destination : prev.destination)) !== undefined) return s;
   // A completion that did not count (the meter then unknown) recorded again with the meter: it counts now.
   const recount = prev?.uncounted === true && event.status === 'completed' && (event.operatingHoursAtCompletion !== undefined || event.odometerKmAtCompletion !== undefined);
   // A completed work order stays completed: the service was done and its completion counted (the
@@ -949,6 +951,8 @@ function applyFeedback(
   }
   const record: WorkOrderRecord = {
     ...base,
+    // The outbox's destination over a record's that differs (see above).
+    ...(vouched !== undefined && base.destination !== undefined && base.destination !== vouched ? { destination: vouched } : {}),
     status: event.status,
     changedAt: event.eventTime,
     ...(event.erpWorkOrderId !== undefined ? { erpWorkOrderId: event.erpWorkOrderId } : {}),

@@ -1119,6 +1119,15 @@ describe('work-order feedback is held to the destination the work order was open
     expect((f.states.get(asset.erpAssetId)?.maintenance as MaintenanceState | undefined)?.workOrders?.[key]).toMatchObject({ status: 'requested', destination: 'erp' });
   });
 
+  it('where the outbox says it was opened decides over a record that says otherwise (rebuilt by a replay after a crash, the asset moved in the new configuration)', () => {
+    // The record says erp (run's destination); the outbox, as the push found it, erp2.
+    const vouched = (source: string, status: WorkOrderStatusEvent['status']) => ({ ...from(source, 12, status, 252), openedAtDestination: 'erp2' });
+    const own = run([vouched('erp-feedback:erp2', 'completed')], svc, opened.doc);
+    expect(own.state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp2', hoursAtCompletion: 252 });
+    expect(own.state?.services?.['service-250h']).toMatchObject({ base: 252 });
+    expect(run([vouched('erp-feedback:erp', 'completed')], svc, opened.doc).state).toEqual(opened.state);
+  });
+
   it('feedback naming no destination (a poll logged before polls named theirs, the intake, a hand completion) is taken as before', () => {
     for (const source of ['erp-feedback', 'http', 'cli']) {
       const r = run([from(source, 12, 'completed', 252)], svc, opened.doc);
