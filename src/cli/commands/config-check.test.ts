@@ -11,6 +11,8 @@ import { startTrackunitSimulator, DEFAULT_SIM_CREDENTIALS, type RunningTrackunit
 import { simulatorConfig } from '../../../simulators/trackunit/test-support.js';
 import { compileConfig } from '../../config/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
@@ -63,6 +65,27 @@ describe('config check --connect', () => {
     // Reads only: nothing was created at the ERP.
     expect(erp.state().workOrders).toEqual([]);
     expect(erp.counters().applied).toEqual(before.applied);
+  });
+
+  it('an ERP answer that echoes a configured header is printed with the value scrubbed, whatever the header is named', async () => {
+    // Every header of a destination is a credential (config check never echoes one); an ERP's
+    // refusal may quote one back (`unknown tenant …`), which the probe's line must not print.
+    const echoing = createServer((req, res) => {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end(`unknown tenant ${String(req.headers['x-erp-tenant'])}`);
+    });
+    await new Promise<void>((resolve) => echoing.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = echoing.address() as AddressInfo;
+      const config = compileConfig({
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: `http://127.0.0.1:${port}`, token: 'right-token', headers: { 'X-Erp-Tenant': 'tenant-S3cret-4471' } }],
+        log: { level: 'silent' },
+      });
+      const [line] = (await checkConnections(config)).lines;
+      expect(line).toMatch(/^ {2}FAILED {2}destination erp: .* → 401 .*unknown tenant \[REDACTED\]/);
+      expect(line).not.toContain('S3cret');
+    } finally {
+      echoing.close();
+    }
   });
 
   it('a destination that does not answer in time says how long it waited and names timeoutMs beside baseUrl, not that the ERP may have applied a read', async () => {

@@ -7,7 +7,7 @@
 import { resolveProvider } from '../../adapters/telematics/vendor-profiles.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { buildConnector, configuredAssets } from '../../app.js';
+import { buildConnector, configuredAssets, redactedFor } from '../../app.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
@@ -75,6 +75,11 @@ const defaultDeps: ConnectionCheckDeps = { connector: buildConnector, mqtt: (m) 
 /** Tries every destination, MQTT source and telematics token endpoint of `config` (in parallel); never throws. */
 export async function checkConnections(config: Config, deps: ConnectionCheckDeps = defaultDeps): Promise<ConnectionCheck> {
   const logger = createLogger('silent');
+  // What a probe quotes of an answer is scrubbed of every configured credential, as a delivery's
+  // error is: the connector's own redaction knows only its credential-named headers, and an ERP
+  // may echo any header (`unknown tenant <X-Erp-Tenant>`).
+  const redact = redactedFor(config);
+  const shown = <R extends { detail: string }>(r: R): R => ({ ...r, detail: redact(r.detail) });
   const destinations = config.destinations.map(async (d, i): Promise<[boolean, string]> => {
     const connector = deps.connector(d, logger);
     try {
@@ -82,18 +87,18 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
       // Its reason is the message: how long it waited, as a delivery's timeout says it.
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${d.timeoutMs} ms`, 'TimeoutError')), d.timeoutMs);
-      const r = await connector.probe({ signal: deadline.signal }).finally(() => clearTimeout(timer));
+      const r = shown(await connector.probe({ signal: deadline.signal }).finally(() => clearTimeout(timer)));
       return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check ${probeHint(d, i, r)})`];
     } finally {
       await connector.close?.().catch(() => undefined);
     }
   });
   const sources = config.sources.mqtt.map(async (m, i): Promise<[boolean, string]> => {
-    const r = await deps.mqtt(m);
+    const r = shown(await deps.mqtt(m));
     return r.ok ? [true, `  ok      mqtt source ${m.name}: ${r.detail}`] : [false, `  FAILED  mqtt source ${m.name}: ${r.detail} (check ${r.key === undefined ? `sources.mqtt.${i}.url, username, password and TLS files` : `sources.mqtt.${i}.${r.key}`})`];
   });
   const telematics = config.telematics.map(async (t, i): Promise<[boolean, string]> => {
-    const r = await deps.telematics(t, i);
+    const r = shown(await deps.telematics(t, i));
     if (!r.tried) return [true, `  -       telematics ${t.name}: ${r.detail}; not tried (${BUDGET})`];
     // The detail names the key to fix (telematics.<i>.auth or its tokenUrl).
     return r.ok ? [true, `  ok      telematics ${t.name}: ${r.detail} (the fleet was not asked: ${BUDGET})`] : [false, `  FAILED  telematics ${t.name}: ${r.detail}`];
