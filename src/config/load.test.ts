@@ -616,12 +616,15 @@ describe('config', () => {
       ['quote.yaml', 'destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n    timeoutMs: 5s\n    token: "Literal-SECRET-123\n'],
       ['flow.yaml', 'destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n    headers: { X-Api-Key: Literal-SECRET-123 ]\n'],
       ['mqtt.yaml', 'sources:\n  mqtt:\n    - { name: m, url: "mqtt://b:1883", username: ab, password: Literal-SECRET-123 ]\n'],
+      // A broker URL may carry the password (user:password@), on a line of no credential key.
+      ['url.yaml', 'sources:\n  mqtt:\n    - name: m\n      url: mqtt://ab:Literal-SECRET-123@b:1883\n     topics: [\n'],
+      ['url-at.yaml', 'sources:\n  mqtt:\n    - name: m\n      url: mqtt://ab:Literal-SECRET@123@b:1883\n     topics: [\n'],
     ] as const) {
       writeFileSync(join(dir, name), text);
       const [p] = problems(() => loadConfigFile(join(dir, name)));
       expect(p?.key, name).toBe('(yaml)');
       expect(p?.message, name).toMatch(/ at line \d+, column \d+/);
-      expect(p?.message, name).toContain('… (not shown: it may hold a secret)');
+      expect(p?.message, name).toContain(name.startsWith('url') ? 'url: mqtt://ab:…@' : '… (not shown: it may hold a secret)');
       expect(p?.message, name).not.toContain('SECRET');
     }
     // A line without a credential is still shown, with its caret.

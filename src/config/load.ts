@@ -452,6 +452,9 @@ function unquotedReferenceHint(text: string, err: unknown): string {
 /** A line of the file that writes a credential (or a mapping of them) in place: `token: …`, `headers: { X-Api-Key: … }`. */
 const CREDENTIAL_LINE = /\b(token|password|passwd|secret|clientsecret|previoussecret|clientid|username|api[-_]?key|authorization|headers|auth|webhook)\b["']?\s*:/i;
 
+/** The password of a `scheme://user:password@` URL on a line (it may hold a `@` itself). */
+const USERINFO_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi;
+
 /**
  * The parser's message without the values of credentials it quotes: it shows the lines around the
  * mistake, and one may write a secret in place (`token: "s3cr3t` without its closing quote). The
@@ -462,7 +465,12 @@ function withoutQuotedCredentials(message: string): string {
   let masked = false;
   const shown = context.map((line) => {
     const m = CREDENTIAL_LINE.exec(line);
-    if (!m) return line;
+    if (!m) {
+      // A URL's password (`url: mqtt://user:password@broker`), to the last `@` as a URL parser reads it.
+      const hidden = line.replace(USERINFO_PASSWORD, '$1:…@');
+      if (hidden !== line) masked = true;
+      return hidden;
+    }
     masked = true;
     return `${line.slice(0, m.index + m[0].length)} … (not shown: it may hold a secret)`;
   });
