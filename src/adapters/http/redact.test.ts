@@ -80,6 +80,13 @@ describe('createRedactor', () => {
     expect(redactor.text('code: 42, key=asset-7')).toBe('code: 42, key=asset-7');
   });
 
+  it('redacts the signature of a pre-signed link (?X-Amz-Signature=, ?X-Goog-Signature=) in a URL and in text', () => {
+    const link = 'https://files.example/p2?X-Amz-Date=20261205T000000Z&X-Amz-Expires=604800&X-Amz-Signature=4f1c0aS3CR3T9b&page=2';
+    expect(redactor.url(link)).toBe(link.replace('4f1c0aS3CR3T9b', encodeURIComponent(REDACTED)));
+    expect(redactor.text(`GET ${link} failed: 403`)).toBe(`GET ${link.replace('4f1c0aS3CR3T9b', REDACTED)} failed: 403`);
+    expect(redactor.url('https://storage.example/o?X-Goog-Signature=77aaS3CR3T')).not.toContain('S3CR3T');
+  });
+
   it('scrubs a configured secret an answer echoes escaped in JSON or percent-encoded, not only as it is', () => {
     const secret = 'pa ss/w"rd+S3CR3T\\x';
     const r = createRedactor({ secrets: () => [secret] });

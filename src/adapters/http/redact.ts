@@ -33,6 +33,15 @@ const SECRET_SUFFIXES = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 't
  */
 const SECRET_QUERY_PARAMS = new Set(['key', 'sig', 'signature', 'code', 'auth', 'hmac', 'jwt', 'sas']);
 
+/**
+ * A query parameter of {@link SECRET_QUERY_PARAMS}, or the signature of a pre-signed link
+ * (`X-Amz-Signature`, `X-Goog-Signature`): whoever holds the link can use it until it expires.
+ */
+function isCredentialParam(name: string): boolean {
+  const n = normalizeName(name);
+  return SECRET_QUERY_PARAMS.has(n) || n.endsWith('signature');
+}
+
 /** Larger bodies are redacted textually instead of parsed, to bound the cost. */
 const MAX_PARSE_CHARS = 1_048_576;
 
@@ -94,7 +103,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const scrubLiterals = (text: string): string => scrubSecretValues(text, options.secrets?.() ?? []);
 
-  const isSecretParam = (name: string): boolean => isSecretField(name) || SECRET_QUERY_PARAMS.has(normalizeName(name));
+  const isSecretParam = (name: string): boolean => isSecretField(name) || isCredentialParam(name);
 
   const redactText = (body: string): string => {
     if (body === '') return body;
@@ -170,7 +179,7 @@ function redactUserInfo(text: string): string {
 /** The value of a credential query parameter ({@link SECRET_QUERY_PARAMS}) of a URL quoted in text (`…/api?key=…&page=2`). */
 function redactQueryParams(text: string): string {
   return text.replace(/([?&])([A-Za-z_-]+)=([^&\s#"'<>]+)/g, (match, sep: string, name: string) =>
-    SECRET_QUERY_PARAMS.has(normalizeName(name)) ? `${sep}${name}=${REDACTED}` : match,
+    isCredentialParam(name) ? `${sep}${name}=${REDACTED}` : match,
   );
 }
 
