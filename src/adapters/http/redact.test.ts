@@ -87,6 +87,11 @@ describe('createRedactor', () => {
     expect(redactor.url('https://storage.example/o?X-Goog-Signature=77aaS3CR3T')).not.toContain('S3CR3T');
   });
 
+  it('redacts the whole password of a URL quoted in text when it holds an @ (to the last @, as a URL parser reads it)', () => {
+    expect(redactor.text('connect to amqp://ab:S3CR3T@part@rabbit:5672/ failed')).toBe(`connect to amqp://ab:${REDACTED}@rabbit:5672/ failed`);
+    expect(redactor.url('amqp://ab:S3CR3T@part@rabbit:5672/')).not.toContain('S3CR3T');
+  });
+
   it('scrubs a configured secret an answer echoes escaped in JSON or percent-encoded, not only as it is', () => {
     const secret = 'pa ss/w"rd+S3CR3T\\x';
     const r = createRedactor({ secrets: () => [secret] });

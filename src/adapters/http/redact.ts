@@ -173,7 +173,8 @@ function echoedForms(secret: string): string[] {
  * error (`Request cannot be constructed from a URL that includes credentials: …`).
  */
 function redactUserInfo(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]+@/gi, `$1:${REDACTED}@`);
+  // To the last `@` before the path, as a URL parser reads a password holding one (`p@ss`).
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]+@/gi, `$1:${REDACTED}@`);
 }
 
 /** The value of a credential query parameter ({@link SECRET_QUERY_PARAMS}) of a URL quoted in text (`…/api?key=…&page=2`). */
