@@ -87,6 +87,14 @@ describe('createRedactor', () => {
     expect(redactor.url('https://storage.example/o?X-Goog-Signature=77aaS3CR3T')).not.toContain('S3CR3T');
   });
 
+  it('redacts an API key sent in the query (?subscription-key=, ?access_key=), not a lookup key (?externalKey=)', () => {
+    // Azure API Management in front of an ERP takes its key so; a destination's paths.* may carry it.
+    const url = 'https://apim.example/erp/api/v1/work-orders?subscription-key=9f3aS3CR3T&externalKey=wo-1';
+    expect(redactor.url(url)).toBe(url.replace('9f3aS3CR3T', encodeURIComponent(REDACTED)));
+    expect(redactor.text(`GET ${url} → 500`)).toBe(`GET ${url.replace('9f3aS3CR3T', REDACTED)} → 500`);
+    expect(redactor.url('https://h.example/x?access_key=AK-S3CR3T')).not.toContain('S3CR3T');
+  });
+
   it('redacts the whole password of a URL quoted in text when it holds an @ (to the last @, as a URL parser reads it)', () => {
     expect(redactor.text('connect to amqp://ab:S3CR3T@part@rabbit:5672/ failed')).toBe(`connect to amqp://ab:${REDACTED}@rabbit:5672/ failed`);
     expect(redactor.url('amqp://ab:S3CR3T@part@rabbit:5672/')).not.toContain('S3CR3T');

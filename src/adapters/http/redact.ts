@@ -34,12 +34,17 @@ const SECRET_SUFFIXES = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 't
 const SECRET_QUERY_PARAMS = new Set(['key', 'sig', 'signature', 'code', 'auth', 'hmac', 'jwt', 'sas']);
 
 /**
- * A query parameter of {@link SECRET_QUERY_PARAMS}, or the signature of a pre-signed link
- * (`X-Amz-Signature`, `X-Goog-Signature`): whoever holds the link can use it until it expires.
+ * Endings of query parameters that carry a credential: the signature of a pre-signed link
+ * (`X-Amz-Signature`, `X-Goog-Signature`: whoever holds the link can use it until it expires) and
+ * API keys sent in the query (`?subscription-key=` of Azure API Management, `?access_key=`). Not
+ * every `…key`: `?externalKey=` is a lookup.
  */
+const SECRET_QUERY_SUFFIXES = ['signature', 'subscriptionkey', 'accesskey', 'authkey', 'secretkey'];
+
+/** A query parameter of {@link SECRET_QUERY_PARAMS}, or one ending as {@link SECRET_QUERY_SUFFIXES} say. */
 function isCredentialParam(name: string): boolean {
   const n = normalizeName(name);
-  return SECRET_QUERY_PARAMS.has(n) || n.endsWith('signature');
+  return SECRET_QUERY_PARAMS.has(n) || SECRET_QUERY_SUFFIXES.some((s) => n.endsWith(s));
 }
 
 /** Larger bodies are redacted textually instead of parsed, to bound the cost. */
