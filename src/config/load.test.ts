@@ -366,6 +366,10 @@ describe('config', () => {
         ['http:/admin:hunter2-secret@erp.example.com', 'http:/***@erp.example.com'],
         ['erp://admin:hunter2/secret@erp.example.com', 'erp://***@erp.example.com'],
         ['admin:hunter2-secret@erp.example.com', '***@erp.example.com'],
+        // A `#` or `?` in the password (a generated one, put in through ${NAME}): the URL does not
+        // parse, and the message must not take the rest for a fragment or query and show it.
+        ['mqtt://ops:hun#ter2-secret@broker.local:1883', 'mqtt://***@broker.local:1883'],
+        ['mqtt://ops:hunter2?-secret@broker.local:1883', 'mqtt://***@broker.local:1883'],
       ] as const) {
         const [found] = problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: url }] }, {}));
         expect(found?.message).toMatch(new RegExp(`^"${shown.replace(/[*/.]/g, '\\$&')}" is not an absolute`));

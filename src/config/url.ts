@@ -21,16 +21,20 @@ function withScheme(value: string, example: string): string | undefined {
 
 /**
  * The value as a message quotes it, with the user-info part of a URL (`user:password@`) hidden:
- * everything up to the last `@` before a query or fragment, also after a malformed scheme
+ * everything up to the last `@` (a `?` or `#` may be the password's), also after a malformed scheme
  * (`http:/user:pw@host`) or in a password with a `/` in it; and a query as `?…`.
  */
 function echoUrl(value: string): string {
   return echo(hideSecrets(value));
 }
 
-/** `value` with its user-info (`user:password@`) and query hidden: a query's value is where an API key goes (`?api_key=…`). */
+/**
+ * `value` with its user-info (`user:password@`) and query hidden: a query's value is where an API key goes (`?api_key=…`).
+ * The user-info runs to the last `@`, across a `?` or `#`: in a password (a generated one, put in
+ * through `${NAME}`) they make the URL unparsable, and must not be read as a query or fragment and shown.
+ */
 function hideSecrets(value: string): string {
-  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@').replace(/\?[^#]*/, '?…');
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s]*@/, '$1***@').replace(/\?[^#]*/, '?…');
 }
 
 /**
