@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { formatWithOptions } from 'node:util';
 import type { IClientOptions, IClientSubscribeOptions } from 'mqtt';
 import type { MqttSourceConfig } from '../../../config/schema.js';
 import { coveredFilters, withShareGroup } from '../../../core/normalize/topic-match.js';
@@ -21,6 +22,18 @@ export function mqttTracing(debug: string | undefined = process.env.DEBUG): bool
   const matches = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test('mqttjs:client');
   const patterns = (debug ?? '').split(/[\s,]+/).filter((p) => p !== '');
   return patterns.some((p) => !p.startsWith('-') && matches(p)) && !patterns.some((p) => p.startsWith('-') && matches(p.slice(1)));
+}
+
+/**
+ * mqtt.js's tracing as its `debug` writes it (a line on stderr per call, `mqttjs:client` before
+ * it), with the password of the CONNECT packet it traces whole (`_writePacket :: packet: %O`)
+ * replaced: `DEBUG=mqttjs*` is how the protocol is traced, and the trace is pasted into reports.
+ */
+function tracingLog(...args: unknown[]): void {
+  const shown = args.map((arg) =>
+    arg !== null && typeof arg === 'object' && (arg as { password?: unknown }).password !== undefined ? { ...arg, password: '[REDACTED]' } : arg,
+  );
+  process.stderr.write(`${new Date().toISOString()} mqttjs:client ${formatWithOptions({ depth: 4 }, ...shown)}\n`);
 }
 
 /** Reads a PEM file; injected in tests. */
@@ -75,7 +88,7 @@ export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (
     resubscribe: false,
     queueQoSZero: false,
     manualConnect: true,
-    ...(mqttTracing() ? {} : { log: () => undefined }),
+    log: mqttTracing() ? tracingLog : () => undefined,
   };
 }
 
