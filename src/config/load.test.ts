@@ -358,6 +358,13 @@ describe('config', () => {
       expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'https://erp local' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('https://erp local', 'https://erp.example.com') }]);
       expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp.local:99999' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('erp.local:99999', 'https://erp.example.com') }]);
       expect(one(mqtt('mqtt:///broker.local'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"mqtt:///broker.local" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.example:1883' }]);
+      // A # in a broker URL (a password's, unencoded: the URL parses, with a wrong host) is refused, the password not echoed.
+      for (const url of ['mqtt://ops:S3cr@et#x@broker.local:1883', 'mqtt://broker.local:1883/#']) {
+        const [found] = one(mqtt(url));
+        expect(found?.message).toMatch(/has a # in it, which no broker URL has: a password holding #, @, \? or \/ is written percent-encoded/);
+        expect(found?.message).not.toContain('S3cr');
+        expect(found?.message).not.toContain('et#x');
+      }
       // A password in the URL is not echoed.
       const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
       expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);

@@ -83,5 +83,18 @@ export const baseUrlField = (example: string) =>
     });
   });
 
-/** An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure WebSocket). */
-export const mqttUrl = () => urlField(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883', true);
+/**
+ * An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure
+ * WebSocket). A fragment (`#…`) is refused: no broker URL has one, but a password with an
+ * unencoded `#` makes one (`mqtt://u:p@ss#w@host` connects to host `ss` and logs the rest).
+ */
+export const mqttUrl = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, ['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883', true);
+    if (problem) return void ctx.addIssue({ code: 'custom', message: problem });
+    if (!value.includes('#')) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${echoUrl(value)} has a # in it, which no broker URL has: a password holding #, @, ? or / is written percent-encoded in a URL (%23, %40, %3F, %2F), or give it in password (use \${ENV}) and the url without it`,
+    });
+  });
