@@ -246,6 +246,22 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a circle larger than half the Earth, inline and in a zones file, naming the zone and the allowed range', () => {
+    const inline = (radiusM: number) => ({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 52.5, lng: 13.4, radiusM } }] } });
+    expect(problems(inline(1e9))).toEqual([
+      { key: 'zones.inline.0.circle.radiusM', message: 'zone "yard": the circle\'s radiusM must be above 0 and at most 20000000 metres (20,000 km, half the Earth\'s circumference): 1000000000 was given' },
+    ]);
+    expect(parse(inline(20_000_000)).zones?.inline[0]?.shape).toMatchObject({ type: 'circle', radiusM: 20_000_000 });
+    const huge = join(dir, 'huge.geojson');
+    writeFileSync(huge, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 1e9 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } }] }));
+    expect(problems({ zones: { files: [huge] } })).toEqual([
+      {
+        key: 'zones.files.0',
+        message: `${huge}: feature 0 ("yard"): property "radiusM" (the radius in metres) must be above 0 and at most 20000000 (20,000 km, half the Earth's circumference): 1000000000 was given`,
+      },
+    ]);
+  });
+
   it('reports a zone name used twice in one file once, and names where a name defined elsewhere is used again', () => {
     const twice = join(dir, 'twice.geojson');
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };

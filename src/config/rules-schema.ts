@@ -21,7 +21,7 @@ import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type We
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reachesBothEnds, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
-import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
+import { MAX_CIRCLE_RADIUS_M, ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
 
@@ -135,6 +135,13 @@ const inlineZoneSchema = z
   })
   .superRefine((z_, ctx) => {
     if ((z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
+    // Beyond half the circumference a circle is the whole Earth (and its area, which ranks overlaps, is nonsense).
+    if (z_.circle !== undefined && z_.circle.radiusM > MAX_CIRCLE_RADIUS_M)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['circle', 'radiusM'],
+        message: `zone "${z_.name}": the circle's radiusM must be above 0 and at most ${MAX_CIRCLE_RADIUS_M} metres (20,000 km, half the Earth's circumference): ${z_.circle.radiusM} was given`,
+      });
     // Only for a list of positions: this refinement runs after the polygon's own problems too.
     const positions = z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
     // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.

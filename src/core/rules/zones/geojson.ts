@@ -4,7 +4,7 @@
  * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
  * @module
  */
-import { holeProblem, holesProblem, partsProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
+import { MAX_CIRCLE_RADIUS_M, holeProblem, holesProblem, partsProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
 import { isReservedName, reservedNameProblem } from '../rule.js';
 
 /** Which feature properties carry the zone's fields. */
@@ -187,6 +187,10 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       }
       if (!Number.isFinite(radius) || radius <= 0) {
         problem(`property "${radiusProperty}" (the radius in metres) must be above 0: ${radius} was given`);
+        return undefined;
+      }
+      if (radius > MAX_CIRCLE_RADIUS_M) {
+        problem(`property "${radiusProperty}" (the radius in metres) must be above 0 and at most ${MAX_CIRCLE_RADIUS_M} (20,000 km, half the Earth's circumference): ${radius} was given`);
         return undefined;
       }
       return pos ? { type: 'circle', lng: pos[0], lat: pos[1], radiusM: radius } : undefined;

@@ -42,6 +42,13 @@ export interface Zone {
   readonly shape: ZoneShape;
 }
 
+/**
+ * The largest circle radius accepted, metres: 20,000 km, just under half the circumference of the
+ * sphere {@link haversineM} measures on (about 20,015 km), beyond which a circle is the whole Earth.
+ * Circles are tested on the sphere (haversine), so containment is right up to this radius.
+ */
+export const MAX_CIRCLE_RADIUS_M = 20_000_000;
+
 /** Bounding box in degrees. */
 export interface BBox {
   readonly minLng: number;
