@@ -198,7 +198,10 @@ const shortWay = (d: number): number => (d > 180 ? d - 360 : d < -180 ? d + 360 
  */
 export type Placement = 'inside' | 'band' | 'outside';
 
-export function placement(shape: ZoneShape, lat: number, lng: number, marginM: number): Placement {
+export function placement(shape: ZoneShape, lat: number, lng0: number, marginM: number): Placement {
+  // +180 is -180 (the same meridian): a zone split at ±180° has its west part start at -180, and
+  // ray casting counts a polygon's west edge as inside but its east edge (180) as outside.
+  const lng = lng0 === 180 ? -180 : lng0;
   if (shape.type === 'circle') {
     const d = haversineM({ lat, lng }, shape);
     if (d <= shape.radiusM) return 'inside';

@@ -136,7 +136,8 @@ export class ZoneIndex {
   readonly has = (name: string): boolean => this.byNameMap.has(name);
 
   /** Zones containing the point, and zones whose hysteresis band holds it. */
-  locate(lat: number, lng: number): ZoneHit {
+  locate(lat: number, lng0: number): ZoneHit {
+    const lng = sameSide(lng0);
     const list = this.cells.get(this.keyOf(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));
     if (!list && this.large.length === 0) return EMPTY_HIT;
     let inside: Entry[] | undefined;
@@ -172,7 +173,8 @@ export class ZoneIndex {
    * {@link locate} instead. The same zones as {@link locate} to the last bit: the same arithmetic
    * on the same numbers, kept in typed arrays.
    */
-  locateNumbers(lat: number, lng: number, inside: Int32Array, band: Int32Array): number {
+  locateNumbers(lat: number, lng0: number, inside: Int32Array, band: Int32Array): number {
+    const lng = sameSide(lng0);
     const c = (this.compiled ??= compile(this));
     const x = Math.floor(lng / this.cell);
     const y = Math.floor(lat / this.cell);
@@ -352,6 +354,13 @@ function placeEntry(c: Compiled, e: number, lat: number, lng: number, marginM: n
   }
   return Math.sqrt(best) <= marginM ? 2 : 0;
 }
+
+/**
+ * Longitude +180 as -180: the same meridian. A zone split at ±180° has its east part end at 180
+ * and its west part start at -180; ray casting counts a point on a polygon's west edge as inside
+ * and one on its east edge as outside, so +180 would be in neither part (only in their bands).
+ */
+const sameSide = (lng: number): number => (lng === 180 ? -180 : lng);
 
 /** Sorts `a[0 .. n)` ascending (insertion sort: a position is in a handful of zones). */
 function sortPrefix(a: Int32Array, n: number): void {

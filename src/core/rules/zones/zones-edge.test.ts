@@ -168,3 +168,36 @@ describe('GeoJSON import of duplicate zone names', () => {
     ]);
   });
 });
+
+describe('a zone split at ±180°', () => {
+  // Taveuni (Fiji) split at the antimeridian: a MultiPolygon of an east part ending at 180 and a west part starting at -180.
+  const east = [[179.99, -16.81], [180, -16.81], [180, -16.79], [179.99, -16.79], [179.99, -16.81]];
+  const west = [[-180, -16.81], [-179.99, -16.81], [-179.99, -16.79], [-180, -16.79], [-180, -16.81]];
+  const { zones } = zonesFromGeoJson({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry: { type: 'MultiPolygon', coordinates: [[east], [west]] } });
+  const zone = zones[0] as Zone;
+
+  it('holds a point at longitude +180 as it holds one at -180 (the same meridian)', () => {
+    expect(placement(zone.shape, -16.8, 180, 25)).toBe('inside');
+    expect(placement(zone.shape, -16.8, -180, 25)).toBe('inside');
+    for (const hysteresisM of [0, 25]) {
+      const index = new ZoneIndex([zone], { hysteresisM });
+      expect(index.locate(-16.8, 180)).toEqual({ inside: ['yard'], band: [] });
+      expect(index.locate(-16.8, -180)).toEqual({ inside: ['yard'], band: [] });
+      const inside = new Int32Array(4);
+      const band = new Int32Array(4);
+      expect(index.locateNumbers(-16.8, 180, inside, band)).toBe(1);
+      expect(inside[0]).toBe(0);
+    }
+  });
+
+  it('holds a point at longitude +180 in the west part of a zone split into two zones (as inline zones must be)', () => {
+    const part = (name: string, ring: number[][]): Zone => ({ name, locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [[ring as [number, number][]]] } });
+    const index = new ZoneIndex([part('yard-east', east), part('yard-west', west)], { hysteresisM: 25 });
+    expect(index.locate(-16.8, 180)).toEqual({ inside: ['yard-west'], band: ['yard-east'] });
+    expect(index.locate(-16.8, -180)).toEqual({ inside: ['yard-west'], band: ['yard-east'] });
+    const inside = new Int32Array(4);
+    const band = new Int32Array(4);
+    expect(index.locateNumbers(-16.8, 180, inside, band)).toBe(1 + 65536);
+    expect([inside[0], band[0]]).toEqual([1, 0]);
+  });
+});
