@@ -172,11 +172,15 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     try {
       readAssetCsv(csv, 'p.csv', { quantityAttribute: 'qty' });
     } catch (err) {
-      const hint = 'the quantity attribute (rules.inventory.quantityAttribute) must be a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1; fix the cell';
+      const hint = 'the quantity attribute (rules.inventory.quantityAttribute) must be a whole number of units one tag stands for, from 0 to 1000000000 (e.g. 40), or empty for 1; fix the cell';
       expect((err as CsvError).problems).toEqual([`p.csv line 2: asset P-1 has qty "ten": ${hint}`, `p.csv line 3: asset P-2 has qty "-5": ${hint}`, `p.csv line 4: asset P-3 has qty "0x10": ${hint}`]);
     }
     expect(readAssetCsv(csv.split('\n').filter((l) => !/,(ten|-5|0x10)$/.test(l)).join('\n'), 'p.csv', { quantityAttribute: 'qty' }).map((u) => u.attributes.qty)).toEqual(['40', '', '0']);
     expect(readAssetCsv(csv, 'p.csv')).toHaveLength(6); // no inventory: the column is an attribute like any other
+    // More than a billion units on one tag: refused, as counts summed from such tags would not be exact.
+    expect(() => readAssetCsv('identifier,id_type,erp_asset_id,sku,qty\nt1,tag,P-1,S,9007199254740991\n', 'p.csv', { quantityAttribute: 'qty' })).toThrow(
+      /p\.csv line 2: asset P-1 has qty "9007199254740991": .* from 0 to 1000000000 /,
+    );
   });
 
   it('exports an asset that has no tracking identifiers, and reads it back', () => {

@@ -290,7 +290,7 @@ describe('inventory quantities of the configured assets', () => {
       ['assets.inline.0.attributes.quantity', 'asset P-9 has quantity "0x10":…; fix it in the config'],
       ['assets.files.0', `${file} line 2: asset P-1 has quantity "ten":…; fix the cell`],
     ]);
-    expect(problems[0]?.message).toContain('must be a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1');
+    expect(problems[0]?.message).toContain('must be a whole number of units one tag stands for, from 0 to 1000000000 (e.g. 40), or empty for 1');
     expect(assetFileProblems(compileConfig(base))).toEqual([]);
   });
 });

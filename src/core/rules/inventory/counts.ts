@@ -61,20 +61,29 @@ export const cellKey = (location: string, sku: string): string => `${location}${
 /** A location or SKU inside a business key: `|` (the key's separator) and `%` escaped, so two cells never share a key. */
 const keyPart = (text: string): string => text.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 
+/**
+ * The most units one tag may stand for. Counts are summed per (location, SKU) as numbers, exact only
+ * up to 2^53 − 1; with each tag at most a billion units a cell stays exact up to 9 million tags at
+ * the cap (no site holds that many), where a cap at 2^53 − 1 let two tags make a total the ERP would
+ * be sent rounded. A billion units on one tag is a typo or a misread column, not a pallet.
+ */
+export const MAX_TAG_QUANTITY = 1_000_000_000;
+
 /** What a valid quantity attribute looks like, for the messages that refuse one. */
-export const QUANTITY_HINT = 'a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1';
+export const QUANTITY_HINT = `a whole number of units one tag stands for, from 0 to ${MAX_TAG_QUANTITY} (e.g. 40), or empty for 1`;
 
 /**
  * What one tag stands for, from its quantity attribute: 1 when absent or blank, the number when it
- * is plain digits, else undefined (`ten`, `-5`, `0x10`, `1e3`, `2.5`: counts are whole units, and a
- * value read as something else would send the ERP a wrong total).
+ * is plain digits up to {@link MAX_TAG_QUANTITY}, else undefined (`ten`, `-5`, `0x10`, `1e3`, `2.5`:
+ * counts are whole units, and a value read as something else would send the ERP a wrong total;
+ * more than a billion: summed with others it would no longer be exact).
  */
 export function parseQuantity(text: string | undefined): number | undefined {
   const t = text?.trim() ?? '';
   if (t === '') return 1;
   if (!/^\d+$/.test(t)) return undefined;
   const n = Number(t);
-  return Number.isSafeInteger(n) ? n : undefined;
+  return Number.isSafeInteger(n) && n <= MAX_TAG_QUANTITY ? n : undefined;
 }
 
 /**

@@ -370,6 +370,20 @@ describe('counts and deliveries', () => {
     ]);
   });
 
+  it('refuses a quantity above a billion units per tag: summed per cell it would no longer be exact', () => {
+    expect(['1000000000', '1000000001', String(2 ** 52 + 1), String(Number.MAX_SAFE_INTEGER)].map(parseQuantity)).toEqual([1_000_000_000, undefined, undefined, undefined]);
+    // Two tags of 2^52 + 1 would have summed to 2^53 + 2 exactly, but as numbers to a neighbour of it, sent to the ERP as the count.
+    const huge = [
+      { asset: item('H-1', 'SKU-9', { quantity: String(2 ** 52 + 1) }), destination: 'erp', state: at('WH1-A', 59) },
+      { asset: item('H-2', 'SKU-9', { quantity: String(2 ** 52 + 1) }), destination: 'erp', state: at('WH1-A', 59) },
+    ];
+    expect([...(countInventory(huge, now, opts).get('erp')?.values() ?? [])]).toEqual([]);
+    expect(inventoryItemRows(huge, now, opts).map((r) => [r.erpAssetId, r.standing])).toEqual([
+      ['H-1', 'bad-quantity'],
+      ['H-2', 'bad-quantity'],
+    ]);
+  });
+
   it('sends changes as counted totals with signed deltas, each exactly once', () => {
     const first = planInventoryCounts('erp', countInventory(items(), now, opts).get('erp') ?? new Map(), EMPTY_SENT, 'changes', now);
     expect(first.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.kind, d.operation])).toEqual([
