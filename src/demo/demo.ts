@@ -274,7 +274,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say(`  accepted / quarantined        ${result.accepted} / ${result.quarantined}${stats.quarantined === badSent ? ' (every bad message quarantined with its reason)' : ' (MISMATCH with bad messages sent)'}`);
     say(`  ERP requests / location writes ${result.erpRequests} / ${result.erpLocationWrites} (batched, coalesced per asset)`);
     say(`  429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
-    say(`  faults injected / duplicates suppressed by idempotency keys  ${result.faultsFired} / ${result.duplicatesSuppressed}`);
+    say(`  ERP faults injected           ${result.faultsFired} (errors, timeouts, dropped connections, slow answers; retried)`);
+    say(`  repeated writes not re-applied ${result.duplicatesSuppressed} (a retry of a write the ERP had already done, answered from its idempotency key)`);
     say(`  dead letters / still queued   ${result.deadLetters} / ${result.pendingLeft}`);
     say(`  work orders (engine > ${OVERHEAT_ABOVE_C} °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets${perKey.size === result.workOrders ? ', none duplicated' : ' (DUPLICATES)'}`);
     say(`  ERP state vs fleet            ${result.assetsChecked - locationMismatches}/${result.assetsChecked} assets match (location)`);

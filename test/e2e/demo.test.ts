@@ -41,5 +41,9 @@ describe('assetbridge demo', () => {
     expect(result.erpPausingAnswers).toBeGreaterThanOrEqual(result.erp429);
     expect(text).toContain(`429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
     expect(text).not.toMatch(/ 429s \d/);
+    // Each count on a line of its own that says what it is (not "faults injected / duplicates suppressed … 32 / 1").
+    expect(text).toContain(`ERP faults injected           ${result.faultsFired} (`);
+    expect(text).toContain(`repeated writes not re-applied ${result.duplicatesSuppressed} (`);
+    expect(text).not.toContain('faults injected / duplicates');
   }, 120_000);
 });
