@@ -31,6 +31,7 @@ import type {
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
+import { jsonCutShort } from '../../http/cut-short.js';
 import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
 import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
 import {
@@ -775,13 +776,9 @@ function connectionCut(what: string, outcome: RestOutcome): ProbeResult | undefi
  */
 function jsonCut(what: string, status: number, body: unknown): ProbeResult | undefined {
   // parseBody keeps as text what is not JSON: text that opens as JSON does was cut.
-  if (typeof body !== 'string' || !/^\s*[[{]/.test(body)) return undefined;
-  const end = body.length > 40 ? `…${body.slice(-40)}` : body;
-  return {
-    ok: false,
-    detail: `${what} → ${status}, but the answer is JSON cut short (${body.length} characters, ending ${JSON.stringify(end)}): the ERP answered at this address and path, and the answer was cut short`,
-    problem: 'cut-short',
-  };
+  const cut = typeof body === 'string' ? jsonCutShort(body) : undefined;
+  if (cut === undefined) return undefined;
+  return { ok: false, detail: `${what} → ${status}, but the answer is ${cut}: the ERP answered at this address and path, and the answer was cut short`, problem: 'cut-short' };
 }
 
 /** One cell's on-hand read: a quantity, none (404: 0 on hand), a failed request, or an answer without a quantity. */

@@ -240,6 +240,20 @@ describe('vendor token quirks come from the profile', () => {
     await expect(creds.authorization()).rejects.toThrow(/expected a JSON token response/);
   });
 
+  it('a token answer whose JSON is cut short is retryable and names no tokenUrl', async () => {
+    const answer = (text: string) => (() => Promise.resolve(new Response(text, { status: 200 }))) as unknown as typeof fetch;
+    const source = (fetchImpl: typeof fetch) =>
+      new OAuth2TokenSource({ label: 'g', configKey: 'telematics.0.auth', tokenUrl: 'http://g/token', grant: { type: 'client_credentials' }, clientAuth: 'body', dialect: VENDOR_PROFILES.generic.token, fetch: fetchImpl });
+    const cut = await source(answer('{"access_token":"abc","expires_in":36')).authorization().then(
+      () => undefined,
+      (e: unknown) => e as TelematicsAuthError,
+    );
+    expect(cut).toBeInstanceOf(TelematicsAuthError);
+    expect(cut).toMatchObject({ retryable: true, cutShort: true, status: 200 });
+    expect(cut?.message).toMatch(/^g: client_credentials token response from http:\/\/g\/token → HTTP 200, but the token response is JSON cut short \(37 characters, .*\); the token endpoint answered at this address, and the answer was cut short/);
+    expect(cut?.message).not.toContain('tokenUrl');
+  });
+
   it("an answer that is no token (a login page at the token URL) names the feed's tokenUrl key", async () => {
     const fetchImpl = (() => Promise.resolve(new Response('<html>Sign in</html>', { status: 200, headers: { 'content-type': 'text/html' } }))) as unknown as typeof fetch;
     const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', ...legacy, tokenUrl: `${ORIGIN}/login` });

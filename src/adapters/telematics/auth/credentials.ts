@@ -30,12 +30,15 @@ export interface TelematicsCredentials {
  */
 export class TelematicsAuthError extends AssetbridgeError {
   readonly code = 'TELEMATICS_AUTH';
+  /** The token endpoint answered and its answer was cut short (JSON ended early, or the connection closed mid-body): no setting's fault. */
+  readonly cutShort: boolean;
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; cutShort?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.cutShort = options?.cutShort === true;
   }
 }

@@ -14,6 +14,10 @@ import type { TokenEndpointDialect } from '../vendor-profiles.js';
 import { TelematicsAuthError, type TelematicsCredentials } from './credentials.js';
 import { describeTokenError, parseTokenResponse, type ParsedToken } from './token-response.js';
 
+/** What an answer cut short says instead of a key: the address answered, and something ended the answer early. */
+const CUT_SHORT_HINT =
+  "the token endpoint answered at this address, and the answer was cut short (by the provider, or a proxy or load balancer in front of it, whose limit on an answer's time or size may have ended it); it will be retried";
+
 export type OAuth2Grant =
   | { readonly type: 'password'; readonly username: string; readonly password: string }
   | { readonly type: 'client_credentials' };
@@ -165,6 +169,7 @@ export class OAuth2TokenSource implements TelematicsCredentials {
       }
     }
     const timeout = AbortSignal.timeout(o.timeoutMs ?? 30_000);
+    const grant = params.grant_type ?? 'token';
     let response: Response;
     let text: string;
     try {
@@ -174,13 +179,19 @@ export class OAuth2TokenSource implements TelematicsCredentials {
         body: body.toString(),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      text = await response.text();
     } catch (err) {
       if (signal?.aborted) throw err;
       // undici's own words are 'fetch failed'; the cause says why (ECONNREFUSED, ENOTFOUND, a timeout).
       throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${classifyFetchError(err).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
     }
-    const grant = params.grant_type ?? 'token';
+    try {
+      text = await response.text();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // The status and headers came, then the connection closed mid-body: the address answered.
+      const why = `the connection closed before the whole answer came (${classifyFetchError(err).message})`;
+      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${o.tokenUrl} → HTTP ${response.status}, but ${why}; ${CUT_SHORT_HINT}`, true, response.status, { cause: err, cutShort: true });
+    }
     if (!response.ok) {
       const reason = this.scrub(describeTokenError(text, o.dialect));
       const retryable = response.status >= 500 || response.status === 429;
@@ -192,6 +203,9 @@ export class OAuth2TokenSource implements TelematicsCredentials {
       throw new TelematicsAuthError(`${o.label}: ${grant} token request refused (HTTP ${response.status}: ${reason}); ${hint}`, retryable, response.status);
     }
     const parsed = parseTokenResponse(text, o.dialect);
+    if (!parsed.ok && parsed.cutShort === true) {
+      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${o.tokenUrl} → HTTP ${response.status}, but ${parsed.reason}; ${CUT_SHORT_HINT}`, true, response.status, { cutShort: true });
+    }
     if (!parsed.ok) {
       // A 2xx that is no token is most often another page at that address (a login form, a portal).
       throw new TelematicsAuthError(

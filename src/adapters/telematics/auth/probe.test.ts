@@ -51,6 +51,34 @@ describe('probeTelematicsAuth', () => {
     expect(r.detail).toMatch(/^unexpected client_credentials token response from http:\/\/auth\.test\/token: .*; check telematics\.0\.auth\.tokenUrl: it should be the provider's token endpoint$/);
   });
 
+  it('a token answer cut short (JSON that ends early, or the connection closed mid-body) says so, retried, and blames no tokenUrl; a proxy page still does', async () => {
+    const cutJson = fakeFetch(() => Promise.resolve(new Response('{"access_token":"minted-Acc', { status: 200, headers: { 'content-type': 'application/json' } })));
+    const r = await probeTelematicsAuth(feed(), 0, { fetch: cutJson.fetch });
+    expect(r).toMatchObject({ ok: false, tried: true, problem: 'cut-short' });
+    expect(r.detail).toMatch(
+      /^client_credentials token response from http:\/\/auth\.test\/token → HTTP 200, but the token response is JSON cut short \(27 characters, ending "\{\\"access_token\\":\\"minted-Acc"\); the token endpoint answered at this address, and the answer was cut short .*; it will be retried \(check the provider's status and any proxy in front of http:\/\/auth\.test\/token; then try again\)$/,
+    );
+    // Status and headers, part of the body, then the connection closed.
+    const closed = fakeFetch(() => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"access_token":"x'));
+          controller.error(new TypeError('terminated', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }));
+        },
+      });
+      return Promise.resolve(new Response(body, { status: 200 }));
+    });
+    const c = await probeTelematicsAuth(feed(), 0, { fetch: closed.fetch });
+    expect(c).toMatchObject({ ok: false, tried: true, problem: 'cut-short' });
+    expect(c.detail).toMatch(/^client_credentials token response from http:\/\/auth\.test\/token → HTTP 200, but the connection closed before the whole answer came \(.*\); the token endpoint answered at this address/);
+    for (const detail of [r.detail, c.detail]) expect(detail).not.toMatch(/tokenUrl|not valid JSON|cannot reach/);
+    // A body that is no JSON at all is another page at that address: the tokenUrl is named.
+    const html = fakeFetch(() => Promise.resolve(new Response('<html>{"not":"json"}</html>', { status: 200 })));
+    const h = await probeTelematicsAuth(feed(), 0, { fetch: html.fetch });
+    expect(h.problem).toBeUndefined();
+    expect(h.detail).toMatch(/check telematics\.0\.auth\.tokenUrl: it should be the provider's token endpoint$/);
+  });
+
   it('a network error that quotes a secret is scrubbed', async () => {
     const f = fakeFetch(() => Promise.reject(new TypeError('fetch failed', { cause: new Error(`proxy refused client ${SECRET}`) })));
     const r = await probeTelematicsAuth(feed(), 1, { fetch: f.fetch });

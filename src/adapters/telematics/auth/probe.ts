@@ -43,6 +43,8 @@ export async function probeTelematicsAuth(config: TelematicsConfig, index: numbe
     message = message.split(auth.tokenUrl).join(tokenUrl);
     // Secret values only: the redactor's text() also blanks what follows any `secret: ` in it, our own key names included.
     message = scrubSecretValues(message, secrets());
+    // An answer cut short is no key's fault: the address answered, what ended it early is the provider or what is in front of it.
+    if (err instanceof TelematicsAuthError && err.cutShort) return { ok: false, tried: true, detail: `${message} (check the provider's status and any proxy in front of ${tokenUrl}; then try again)`, problem: 'cut-short' };
     // A failing or odd endpoint (5xx, 429, not a token answer) is named by no key: its address is the one to check.
     if (!message.includes(`telematics.${index}.`)) message += ` (check ${key}.tokenUrl)`;
     return { ok: false, tried: true, detail: message };

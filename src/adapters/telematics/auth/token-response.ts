@@ -5,6 +5,7 @@
  * @module
  */
 import { XMLParser } from 'fast-xml-parser';
+import { jsonCutShort } from '../../http/cut-short.js';
 import type { TokenEndpointDialect } from '../vendor-profiles.js';
 
 export interface ParsedToken {
@@ -15,7 +16,8 @@ export interface ParsedToken {
   readonly tokenType: string;
 }
 
-export type TokenParse = { readonly ok: true; readonly token: ParsedToken } | { readonly ok: false; readonly reason: string };
+/** `cutShort`: the body opens as JSON and ends early, an answer cut short rather than one from another page. */
+export type TokenParse = { readonly ok: true; readonly token: ParsedToken } | { readonly ok: false; readonly reason: string; readonly cutShort?: true };
 
 const TOKEN_CHARS = /^[A-Za-z0-9._~+/=-]+$/;
 
@@ -36,7 +38,8 @@ function parseJsonToken(text: string): TokenParse {
   try {
     doc = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    return { ok: false, reason: 'the token response is not valid JSON' };
+    const cut = jsonCutShort(text);
+    return cut !== undefined ? { ok: false, reason: `the token response is ${cut}`, cutShort: true } : { ok: false, reason: 'the token response is not valid JSON' };
   }
   const accessToken = doc.access_token ?? doc.accessToken ?? doc.token;
   if (typeof accessToken !== 'string' || accessToken === '') return { ok: false, reason: 'the token response has no access_token' };
