@@ -133,6 +133,24 @@ describe('config check --connect', () => {
     }
   });
 
+  it('an answer with no body at all (200, empty) says it was empty and what that likely means, not "got undefined"', async () => {
+    const empty = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '0' }).end());
+    await new Promise<void>((resolve) => empty.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = compileConfig({
+        destinations: [{ name: 'empty', type: 'rest', baseUrl: `http://127.0.0.1:${(empty.address() as AddressInfo).port}`, token: 'x' }],
+        log: { level: 'silent' },
+      });
+      const [line] = (await checkConnections(config)).lines;
+      expect(line).toMatch(
+        /^ {2}FAILED {2}destination empty: GET .*\/api\/v1\/work-orders\?externalKey=assetbridge-connectivity-check → 200, but the answer was empty \(no body at all, where a work-order list \(at least \[\]\) was expected\): most likely something other than the ERP's API answers at this path \(a gateway's or web server's default route\), else the ERP ended its answer before any of it \(check destinations\.0\.paths\.workOrders\)$/,
+      );
+      expect(line).not.toContain('undefined');
+    } finally {
+      await new Promise((resolve) => empty.close(resolve));
+    }
+  });
+
   it('tries the on-hand read too where a destination has one: a path answering without a quantity names paths.inventoryOnHand', async () => {
     const onHand = '/api/v1/inventory/on-hand?location={location}&sku={sku}';
     const config = compileConfig({

@@ -213,7 +213,7 @@ export class RestConnector implements ErpConnector {
       return outcome.networkFailure === 'timeout' ? { ...failure, problem: 'slow' } : failure;
     }
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
-    const cut = jsonCut(what, outcome.status, outcome.body);
+    const cut = jsonCut(what, outcome.status, outcome.body) ?? emptyAnswer(what, outcome.status, outcome.body, 'a work-order list (at least [])');
     if (cut) return cut;
     let listed: readonly unknown[];
     try {
@@ -261,7 +261,7 @@ export class RestConnector implements ErpConnector {
       if (cut) return cut;
       return { ...this.probeFailure(outcome.error, status), ...(status === 404 || status === 405 ? { key } : {}) };
     }
-    const cut = jsonCut(what, outcome.status, outcome.body);
+    const cut = jsonCut(what, outcome.status, outcome.body) ?? emptyAnswer(what, outcome.status, outcome.body, 'a batch answer (at least {"responses":[]})', key);
     if (cut) return cut;
     try {
       parseBatchResponse(outcome.body);
@@ -286,7 +286,7 @@ export class RestConnector implements ErpConnector {
         return connectionCut(what, read.outcome) ?? { ...this.probeFailure(read.error, read.status), ...(read.status === 405 ? { key } : {}) };
       case 'unreadable':
         // A snapshot would take every such read as failed and send against what was last sent.
-        return jsonCut(what, read.status, read.body) ?? { ok: false, detail: `${what} → ${read.status}, but ${read.why}`, problem: 'path', key };
+        return jsonCut(what, read.status, read.body) ?? emptyAnswer(what, read.status, read.body, 'an object with a quantity', key) ?? { ok: false, detail: `${what} → ${read.status}, but ${read.why}`, problem: 'path', key };
       case 'quantity':
         return { ok: true, detail: `${what} → ${read.status} in ${Math.round(read.latencyMs)} ms` };
     }
@@ -779,6 +779,22 @@ function jsonCut(what: string, status: number, body: unknown): ProbeResult | und
   const cut = typeof body === 'string' ? jsonCutShort(body) : undefined;
   if (cut === undefined) return undefined;
   return { ok: false, detail: `${what} → ${status}, but the answer is ${cut}: the ERP answered at this address and path, and the answer was cut short`, problem: 'cut-short' };
+}
+
+/**
+ * The probe's failure when a 2xx answer has no body at all (`body` undefined), where `expected`
+ * was: said as an empty answer, not as one of the wrong kind (`got undefined`). Something other
+ * than the ERP's resource most likely answers at that path (a gateway's or web server's default
+ * route), so the path (`key`, else the problem's usual one) is still the thing to look at.
+ */
+function emptyAnswer(what: string, status: number, body: unknown, expected: string, key?: string): ProbeResult | undefined {
+  if (body !== undefined) return undefined;
+  return {
+    ok: false,
+    detail: `${what} → ${status}, but the answer was empty (no body at all, where ${expected} was expected): most likely something other than the ERP's API answers at this path (a gateway's or web server's default route), else the ERP ended its answer before any of it`,
+    problem: 'path',
+    ...(key !== undefined ? { key } : {}),
+  };
 }
 
 /** One cell's on-hand read: a quantity, none (404: 0 on hand), a failed request, or an answer without a quantity. */
