@@ -395,6 +395,32 @@ describe('on-hand reads (paths.inventoryOnHand)', () => {
   });
 });
 
+describe('a 2xx answer cut short is retryable on every read', () => {
+  const ON_HAND = { paths: { inventoryOnHand: '/api/v1/inventory/on-hand?location={location}&sku={sku}' } };
+  const cell = [{ location: 'WH-1/A-01', sku: 'SKU-1' }];
+
+  it('an on-hand read whose JSON is cut short, or answered by a proxy page, is retried as a poll page or lookup is, not failed for good', async () => {
+    const s = await sim();
+    const c = connectorFor(s, ON_HAND);
+    await c.send([inventory(40)], ctx);
+    s.faults.add({ kind: 'malformed', method: 'GET', path: '/inventory/on-hand' });
+    const cut = await c.readInventory?.(cell, ctx).catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(RetryableError);
+    expect(cut).not.toBeInstanceOf(PermanentError);
+    expect((cut as Error).message).toMatch(/^GET \/api\/v1\/inventory\/on-hand\?.* \(the on-hand read of WH-1\/A-01 \/ SKU-1\) → 200, but the answer is not JSON \(cut short, or a proxy's page\): got "\{/);
+    s.faults.add({ kind: 'malformed', method: 'GET', path: '/inventory/on-hand', body: '<html><body>502 Bad Gateway</body></html>' });
+    await expect(c.readInventory?.(cell, ctx)).rejects.toBeInstanceOf(RetryableError);
+    // The connection closed mid-body: retryable too, on the on-hand read and on a poll's page.
+    s.faults.add({ kind: 'cut-body', method: 'GET', path: '/inventory/on-hand' });
+    const closed = await c.readInventory?.(cell, ctx).catch((e: unknown) => e);
+    expect(closed).toBeInstanceOf(RetryableError);
+    s.faults.add({ kind: 'cut-body', method: 'GET', path: '/work-orders' });
+    await expect(c.fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(RetryableError);
+    // Once whole, it reads.
+    expect(await c.readInventory?.(cell, ctx)).toEqual([{ location: 'WH-1/A-01', sku: 'SKU-1', quantity: 40 }]);
+  });
+});
+
 describe('failure classes as they arrive over HTTP', () => {
   it('401 for a wrong token is an AuthError, and a rotated token works', async () => {
     const s = await sim();

@@ -128,7 +128,8 @@ export class RestConnector implements ErpConnector {
 
   /**
    * One `GET {paths.inventoryOnHand}` per cell, in order, each after the first within the budget.
-   * A 404 is 0 on hand; any other failure rejects with its classified error (a 429 stops the call).
+   * A 404 is 0 on hand; any other failure rejects with its classified error (a 429 stops the call);
+   * an answer that is not JSON (cut short, a proxy's page) is retryable, one without a quantity permanent.
    * A minted token the ERP stopped taking (revoked, rotated) is minted anew and the cell read
    * again, once per call, as a work-order poll does: else the snapshot would go against what was
    * last sent, though only the token had to be renewed.
@@ -145,7 +146,13 @@ export class RestConnector implements ErpConnector {
         read = await readCell(call, template, cell);
       }
       if (read.kind === 'failed') throw read.error;
-      if (read.kind === 'unreadable') throw new PermanentError(`GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but ${read.why}`);
+      if (read.kind === 'unreadable') {
+        const what = `GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but`;
+        // Text that is not JSON (cut short, a proxy's page): a transport fault the next read may not
+        // get, retryable as for a poll's page or a lookup. JSON without a quantity is the wrong answer.
+        if (typeof read.body === 'string') throw new RetryableError(`${what} the answer is not JSON (cut short, or a proxy's page): got ${JSON.stringify(read.body.slice(0, 200))}; the next snapshot reads it again`);
+        throw new PermanentError(`${what} ${read.why}`);
+      }
       out.push({ location: cell.location, sku: cell.sku, quantity: read.kind === 'absent' ? 0 : read.quantity });
     }
     return out;
