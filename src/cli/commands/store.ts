@@ -8,7 +8,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteStore, StoreOpenError, StoreOutdatedError } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, StoreOpenError, StoreOutdatedError, type BackupProgress } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
@@ -21,7 +21,7 @@ function realPath(path: string): string {
   return existsSync(abs) ? realpathSync(abs) : resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1));
 }
 
-/** From this size on, `store backup` and `store vacuum` say on stderr what they do before the one long step that shows nothing. */
+/** From this size on, `store backup` shows its progress on stderr, and `store vacuum` says what it does before the one long step that shows nothing. */
 export const LONG_COPY_BYTES = 1_048_576;
 
 /** Bytes of the store file and its WAL. */
@@ -32,9 +32,9 @@ function storeBytes(path: string): number {
 const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
 
 /**
- * The note a backup or vacuum of a store of `bytes` prints first, or undefined for a small one: SQLite
- * copies the file in one step that reports nothing (the process waits on it), so a large store would
- * otherwise look hung for as long as the copy takes.
+ * The note a vacuum of a store of `bytes` prints first, or undefined for a small one: SQLite
+ * rewrites the file in one step that reports nothing (the process waits on it), so a large store
+ * would otherwise look hung for as long as it takes.
  */
 export function longCopyNote(what: string, bytes: number): string | undefined {
   if (bytes < LONG_COPY_BYTES) return undefined;
@@ -47,6 +47,34 @@ export function longCopyNote(what: string, bytes: number): string | undefined {
  * store moved to a new path), the copy was "in use" by it for as long as it ran, refusing a service
  * or `store vacuum` there and showing it as a service not answering.
  */
+/** Not at a terminal: a progress line at least this often, besides one at each quarter. */
+const PROGRESS_LINE_MS = 5000;
+
+/**
+ * Shows on stderr (never stdout, which has the summary) how far a backup has got: at a terminal one
+ * line updated in place; else a line at the start, at 25, 50 and 75 %, at least every
+ * {@link PROGRESS_LINE_MS} between, and at the end.
+ */
+export function backupProgress(what: string, out: NodeJS.WriteStream = process.stderr): (p: BackupProgress) => void {
+  const tty = out.isTTY === true;
+  let lastQuarter = -1;
+  let lastLine = 0;
+  return ({ written, expected, done }) => {
+    // The copy may come out a little larger than the pages counted: never over 100 % before it is done.
+    const pct = done ? 100 : Math.min(99, expected > 0 ? Math.floor((written / expected) * 100) : 0);
+    const line = `${what}: ${pct} % (${mib(done ? written : Math.min(written, expected))} of ${mib(done ? written : expected)} MiB)`;
+    if (tty) {
+      out.write(`\r${line}\x1b[K${done ? '\n' : ''}`);
+      return;
+    }
+    const quarter = Math.floor(pct / 25);
+    if (!done && quarter === lastQuarter && Date.now() - lastLine < PROGRESS_LINE_MS) return;
+    lastQuarter = quarter;
+    lastLine = Date.now();
+    out.write(`${line}\n`);
+  };
+}
+
 const NOT_COPIED = [{ namespace: LEASE_NS, key: LEASE_KEY }] as const;
 
 export function registerStoreCommand(program: Command): void {
@@ -102,7 +130,7 @@ export function registerStoreCommand(program: Command): void {
   ).action(
     action(async (file: string, opts: { config: string; force?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
-      const backUp = async (copy: (target: string) => Promise<{ bytes: number }>) => {
+      const backUp = async (copy: (target: string, onProgress: ((p: BackupProgress) => void) | undefined) => Promise<{ bytes: number }>) => {
         const target = resolve(file);
         if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) throw new UsageError(`the directory of ${target} does not exist: make it first, or give another FILE`);
         const storeFile = realPath(config.store.path);
@@ -114,12 +142,12 @@ export function registerStoreCommand(program: Command): void {
         if (existsSync(target) && statSync(target).isDirectory())
           throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assetbridge-backup.db')}`);
         if (existsSync(target) && opts.force !== true) throw new UsageError(`${target} exists: give another FILE, or --force to replace it`);
-        const note = longCopyNote(`backing up ${config.store.path} to ${target}`, storeBytes(config.store.path));
-        if (note !== undefined) process.stderr.write(note);
+        // A small store is copied in a moment: only a large one shows its progress.
+        const onProgress = storeBytes(config.store.path) >= LONG_COPY_BYTES ? backupProgress(`backing up ${config.store.path} to ${target}`) : undefined;
         const started = Date.now();
         let bytes: number;
         try {
-          ({ bytes } = await copy(target));
+          ({ bytes } = await copy(target, onProgress));
         } catch (err) {
           const code = storeErrorCode(err);
           // A store that cannot be read keeps the store's advice; anything else is about FILE.
@@ -132,13 +160,13 @@ export function registerStoreCommand(program: Command): void {
       try {
         await withConfigContext(config, configPath, async ({ store: s }) => {
           if (!(s instanceof SqliteStore)) throw new UsageError('store backup copies the embedded SQLite store; back up a PostgreSQL store with pg_dump');
-          await backUp((target) => s.backupTo(target, { omit: NOT_COPIED }));
+          await backUp((target, onProgress) => s.backupTo(target, { omit: NOT_COPIED, onProgress }));
         }, { readOnly: true });
       } catch (err) {
         // A store an older assetbridge wrote: copied as it is, not upgraded first (the copy to go back to).
         if (!(err instanceof StoreOutdatedError)) throw err;
         process.stderr.write(`the store is at schema version ${err.version} (this assetbridge expects version ${err.expected}): copied as it is, not upgraded\n`);
-        await backUp((target) => SqliteStore.backupFile(config.store.path, target, { omit: NOT_COPIED }));
+        await backUp((target, onProgress) => SqliteStore.backupFile(config.store.path, target, { omit: NOT_COPIED, onProgress }));
       }
     }),
   );

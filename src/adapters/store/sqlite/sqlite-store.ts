@@ -4,7 +4,7 @@
  * interleaving; methods are async only to share the {@link Store} contract with PostgreSQL.
  * @module
  */
-import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
@@ -38,6 +38,9 @@ import type {
 } from '../../../ports/store.js';
 import { HAND_AUDIT_OUTCOMES } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { backupDatabase, backupInWorker, expectedCopyBytes, type BackupProgress, type KvEntryName } from './sqlite-backup.js';
+
+export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 import { applyIngestCommit, configureConnection, FACTS_COUNTER, guardHolds, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
@@ -357,51 +360,6 @@ function toAsset(a: AssetRow): AssetRecord {
     ...(a.destination !== null ? { destination: a.destination } : {}),
     attributes: JSON.parse(a.attributes) as Record<string, string>,
   };
-}
-
-/** A key-value entry of the store ({@link SqliteStore.backupTo}'s `omit`). */
-export interface KvEntryName {
-  readonly namespace: string;
-  readonly key: string;
-}
-
-/**
- * A consistent, compacted copy of `db` written beside `file` and renamed to it when complete (see
- * {@link SqliteStore.backupTo}), without the key-value entries `omit` names.
- */
-function backupDatabase(db: Database.Database, file: string, omit: readonly KvEntryName[] = []): { bytes: number } {
-  const partial = `${file}.partial`;
-  rmSync(partial, { force: true });
-  // SQLite refuses VACUUM INTO on a query_only connection (a read-only open), though it writes only the copy.
-  const queryOnly = db.pragma('query_only', { simple: true }) === 1;
-  try {
-    if (queryOnly) db.pragma('query_only = OFF');
-    db.prepare('VACUUM INTO ?').run(partial);
-    if (omit.length > 0) {
-      // The copy only (in rollback-journal mode, as VACUUM INTO writes it): the store is left as it is.
-      const copy = new Database(partial, { fileMustExist: true });
-      try {
-        const del = copy.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?');
-        copy.transaction(() => omit.forEach((e) => del.run(e.namespace, e.key)))();
-      } finally {
-        copy.close();
-      }
-    }
-    const fd = openSync(partial, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(partial, file);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    rmSync(`${partial}-journal`, { force: true });
-    throw err;
-  } finally {
-    if (queryOnly) db.pragma('query_only = ON');
-  }
-  return { bytes: statSync(file).size };
 }
 
 /** Assets per state read (SQLite takes up to 32,766 parameters). */
@@ -1139,13 +1097,20 @@ export class SqliteStore implements Store {
    * A consistent copy of the store in `file`, also while the service runs: VACUUM INTO reads it in
    * one read transaction (WAL: writers go on meanwhile) and writes it compacted. Written to
    * `file.partial`, synced, then renamed, so a copy cut short (a full disk, a kill) never stands
-   * as `file`. Blocks the thread while it copies: for the CLI, never inside the service. `omit`: the
-   * key-value entries left out of the copy (the store lease of the process running on the store,
-   * which does not run on the copy).
+   * as `file`. The copy runs in a worker thread on its own read-only connection, so this thread
+   * stays free: `onProgress` hears how far it has got ({@link backupInWorker}). For the CLI, never
+   * inside the service. `omit`: the key-value entries left out of the copy (the store lease of the
+   * process running on the store, which does not run on the copy).
    */
-  backupTo(file: string, opts: { readonly omit?: readonly KvEntryName[] } = {}): Promise<{ bytes: number }> {
+  backupTo(file: string, opts: { readonly omit?: readonly KvEntryName[]; readonly onProgress?: (p: BackupProgress) => void } = {}): Promise<{ bytes: number }> {
     // Not refused after refuseCommits: it writes the copy only, never the store (harmless to its holder).
-    return Promise.resolve(backupDatabase(this.db, file, opts.omit));
+    if (this.file === undefined) return Promise.resolve(backupDatabase(this.db, file, opts.omit)); // :memory:: no file for a worker to open
+    return backupInWorker(this.copy?.file ?? this.storePath, file, {
+      omit: opts.omit,
+      expected: expectedCopyBytes(this.db),
+      onProgress: opts.onProgress,
+      openError: (err) => storeError(err, this.storePath),
+    });
   }
 
   /**
@@ -1153,7 +1118,7 @@ export class SqliteStore implements Store {
    * (a store an older assetbridge wrote, copied before this version upgrades it): opened only to
    * read, and closed again.
    */
-  static backupFile(path: string, file: string, opts: { readonly omit?: readonly KvEntryName[] } = {}): Promise<{ bytes: number }> {
+  static async backupFile(path: string, file: string, opts: { readonly omit?: readonly KvEntryName[]; readonly onProgress?: (p: BackupProgress) => void } = {}): Promise<{ bytes: number }> {
     // Read-only, as a command that only reads opens a store: in a directory this user cannot write,
     // from a copy in the temp directory ({@link readableCopy}), as a current store is read there.
     let copy: ReadableCopy | undefined;
@@ -1178,7 +1143,12 @@ export class SqliteStore implements Store {
           throw storeError(err, path);
         }
         try {
-          return Promise.resolve(backupDatabase(db, file, opts.omit));
+          return await backupInWorker(copy?.file ?? path, file, {
+            omit: opts.omit,
+            expected: expectedCopyBytes(db),
+            onProgress: opts.onProgress,
+            openError: (err) => storeError(err, path),
+          });
         } finally {
           db.close();
         }

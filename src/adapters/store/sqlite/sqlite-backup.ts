@@ -1,0 +1,149 @@
+/**
+ * A backup of an SQLite store (`assetbridge store backup`): SQLite's `VACUUM INTO` writes a
+ * consistent, compacted copy beside the target, which is renamed to it when complete. Run in a
+ * worker thread with its own read-only connection ({@link backupInWorker}), so the owner's thread
+ * stays free to report how far the copy has got (the size of the file being written).
+ * @module
+ */
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+/** A key-value entry of the store (a backup's `omit`). */
+export interface KvEntryName {
+  readonly namespace: string;
+  readonly key: string;
+}
+
+/** How far a backup has got: bytes of the copy written so far, of about `expected` (the store's pages in use); `done` once renamed. */
+export interface BackupProgress {
+  readonly written: number;
+  readonly expected: number;
+  readonly done: boolean;
+}
+
+/** How often the owner looks at the size of the copy being written. */
+export const BACKUP_POLL_MS = 500;
+
+/**
+ * A consistent, compacted copy of `db` written beside `file` and renamed to it when complete,
+ * without the key-value entries `omit` names. Blocks the thread it runs on for the whole copy.
+ */
+export function backupDatabase(db: Database.Database, file: string, omit: readonly KvEntryName[] = []): { bytes: number } {
+  const partial = `${file}.partial`;
+  rmSync(partial, { force: true });
+  // SQLite refuses VACUUM INTO on a query_only connection (a read-only open), though it writes only the copy.
+  const queryOnly = db.pragma('query_only', { simple: true }) === 1;
+  try {
+    if (queryOnly) db.pragma('query_only = OFF');
+    db.prepare('VACUUM INTO ?').run(partial);
+    if (omit.length > 0) {
+      // The copy only (in rollback-journal mode, as VACUUM INTO writes it): the store is left as it is.
+      const copy = new Database(partial, { fileMustExist: true });
+      try {
+        const del = copy.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?');
+        copy.transaction(() => omit.forEach((e) => del.run(e.namespace, e.key)))();
+      } finally {
+        copy.close();
+      }
+    }
+    const fd = openSync(partial, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, file);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    rmSync(`${partial}-journal`, { force: true });
+    throw err;
+  } finally {
+    if (queryOnly) db.pragma('query_only = ON');
+  }
+  return { bytes: statSync(file).size };
+}
+
+/** The size a copy of `db` comes to, about: its pages in use (free pages are left out of a VACUUM INTO). */
+export function expectedCopyBytes(db: Database.Database): number {
+  const pages = Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true }));
+  return Math.max(0, pages) * Number(db.pragma('page_size', { simple: true }));
+}
+
+export interface BackupWorkerData {
+  /** The file to open read-only and copy (the store, or the private copy read in its place). */
+  readonly source: string;
+  readonly file: string;
+  readonly omit: readonly KvEntryName[];
+}
+
+/** An error as it crosses from the worker: its `code` (SQLITE_BUSY, …) does not survive a structured clone. */
+export interface BackupFailure {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+/** `open`: the worker's connection could not be opened (the store's advice applies); `copy`: the copy failed. */
+export type BackupReply = { ok: true; bytes: number } | { ok: false; stage: 'open' | 'copy'; error: BackupFailure };
+
+/** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
+function workerFile(): string {
+  const sibling = fileURLToPath(new URL('./backup-worker.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  const built = sibling.replace(/([\\/])src([\\/]adapters[\\/]store[\\/]sqlite[\\/]backup-worker\.js)$/, '$1dist$1src$2');
+  if (existsSync(built)) return built;
+  throw new Error(`the SQLite backup worker is not built (looked for ${sibling} and ${built}); run 'npm run build'`);
+}
+
+function failureError(f: BackupFailure): Error & { code?: string } {
+  const err: Error & { code?: string } = new Error(f.message);
+  err.name = f.name;
+  if (f.code !== undefined) err.code = f.code;
+  if (f.stack !== undefined) err.stack = f.stack;
+  return err;
+}
+
+/**
+ * {@link backupDatabase} of the file `source` in a worker thread with its own read-only connection,
+ * while this thread calls `onProgress` with the size of the copy being written: at the start,
+ * every {@link BACKUP_POLL_MS} and once done. `openError` turns a failure to open `source` into
+ * the error to throw (the store's advice, naming store.path).
+ */
+export async function backupInWorker(
+  source: string,
+  file: string,
+  opts: { readonly omit?: readonly KvEntryName[]; readonly expected: number; readonly onProgress?: ((p: BackupProgress) => void) | undefined; readonly openError: (err: Error) => unknown },
+): Promise<{ bytes: number }> {
+  const partial = `${file}.partial`;
+  rmSync(partial, { force: true }); // not a copy cut short earlier counted as written
+  const { onProgress, expected } = opts;
+  const worker = new Worker(workerFile(), { workerData: { source, file, omit: opts.omit ?? [] } satisfies BackupWorkerData });
+  let written = 0;
+  onProgress?.({ written, expected, done: false });
+  const timer =
+    onProgress &&
+    setInterval(() => {
+      try {
+        written = statSync(partial).size;
+      } catch {
+        return; // not there yet, or renamed already
+      }
+      onProgress({ written, expected, done: false });
+    }, BACKUP_POLL_MS);
+  try {
+    const reply = await new Promise<BackupReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', (err) => reject(new Error(`SQLite backup worker failed: ${err.message}`, { cause: err })));
+      worker.once('exit', (code) => reject(new Error(`SQLite backup worker exited (code ${code}) before the copy was complete`)));
+    });
+    if (!reply.ok) throw reply.stage === 'open' ? opts.openError(failureError(reply.error)) : failureError(reply.error);
+    onProgress?.({ written: reply.bytes, expected, done: true });
+    return { bytes: reply.bytes };
+  } finally {
+    if (timer) clearInterval(timer);
+    await worker.terminate();
+  }
+}
