@@ -512,35 +512,45 @@ describe('createApp: a stop while the HTTP server opens', () => {
   });
 });
 
+/**
+ * A service with two destinations, `erp` and `erp2`, one asset (EQ-1) routed to `assetDestination`
+ * with a 250 h service interval, and what the work-order push tests use: its key, a push of its
+ * completion (at `hoursAtCompletion`) to a destination's webhook, and the maintenance state.
+ */
+async function twoDestinationApp(assetDestination: string, hoursAtCompletion: number) {
+  const port = await freePort();
+  const config = compileConfig({
+    store: { path: tempStorePath() },
+    server: { port },
+    sources: { http: { token: 'intake-token-1' } },
+    destinations: [
+      { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+      { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+    ],
+    assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: assetDestination, identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+  });
+  const app = await createApp(config, { logger, sources: false });
+  const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+  const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
+  const hour = 3_600_000;
+  const t0 = Date.now() - 4 * hour;
+  const key = 'EQ-1|svc|250h@b0';
+  const state = async () => {
+    await app.ingestor.checkpoint();
+    return (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string; destination?: string }> } | undefined;
+  };
+  const push = async (destination: string) => {
+    const body = JSON.stringify([{ externalKey: key, id: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: hoursAtCompletion }]);
+    const r = await fetch(url(`/v1/webhooks/${destination}/work-orders`), { method: 'POST', headers, body });
+    return { status: r.status, answer: (await r.json()) as { accepted: number; ignored?: { index: number; reason: string }[] } };
+  };
+  return { app, url, headers, hour, t0, key, state, push };
+}
+
 describe('a work-order push to another destination than the one the work order was opened at', () => {
   it('is answered as ignored, naming both destinations, and changes neither its status nor the baseline; the same push to its own destination does', async () => {
-    const port = await freePort();
-    const config = compileConfig({
-      store: { path: tempStorePath() },
-      server: { port },
-      sources: { http: { token: 'intake-token-1' } },
-      destinations: [
-        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-      ],
-      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
-      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
-    });
-    const app = await createApp(config, { logger, sources: false });
-    const url = (path: string) => `http://127.0.0.1:${port}${path}`;
-    const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
-    const hour = 3_600_000;
-    const t0 = Date.now() - 4 * hour;
-    const key = 'EQ-1|svc|250h@b0';
-    const state = async () => {
-      await app.ingestor.checkpoint();
-      return (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string; destination?: string }> } | undefined;
-    };
-    const push = async (destination: string) => {
-      const body = JSON.stringify([{ externalKey: key, id: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 251 }]);
-      const r = await fetch(url(`/v1/webhooks/${destination}/work-orders`), { method: 'POST', headers, body });
-      return { status: r.status, answer: (await r.json()) as { accepted: number; ignored?: { index: number; reason: string }[] } };
-    };
+    const { app, url, headers, hour, t0, key, state, push } = await twoDestinationApp('erp', 251);
     try {
       await app.start();
       const meters = [249.5, 250.5].map((h, i) => ({ kind: 'meter', erpAssetId: 'EQ-1', eventTime: new Date(t0 + i * hour).toISOString(), operatingHours: h }));
@@ -571,34 +581,8 @@ describe('a work-order push to another destination than the one the work order w
 
 describe('a work-order push for a work order of an asset moved to another destination since it was opened', () => {
   it('is taken from the destination the outbox says it was opened at, also when the rule has no record of it (the calendar task opened it, or it was forgotten); not from the one the asset routes to now', async () => {
-    const port = await freePort();
-    const config = compileConfig({
-      store: { path: tempStorePath() },
-      server: { port },
-      sources: { http: { token: 'intake-token-1' } },
-      destinations: [
-        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-      ],
-      // Moved to erp2 since its work order was opened at erp.
-      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp2', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
-      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
-    });
-    const app = await createApp(config, { logger, sources: false });
-    const url = (path: string) => `http://127.0.0.1:${port}${path}`;
-    const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
-    const hour = 3_600_000;
-    const t0 = Date.now() - 4 * hour;
-    const key = 'EQ-1|svc|250h@b0';
-    const state = async () => {
-      await app.ingestor.checkpoint();
-      return (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string; destination?: string }> } | undefined;
-    };
-    const push = async (destination: string) => {
-      const body = JSON.stringify([{ externalKey: key, id: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 240.5 }]);
-      const r = await fetch(url(`/v1/webhooks/${destination}/work-orders`), { method: 'POST', headers, body });
-      return { status: r.status, answer: (await r.json()) as { accepted: number; ignored?: { index: number; reason: string }[] } };
-    };
+    // Moved to erp2 since its work order was opened at erp.
+    const { app, url, headers, hour, t0, key, state, push } = await twoDestinationApp('erp2', 240.5);
     try {
       await app.start();
       // The work order's create went to erp; the rule keeps no record of it.
