@@ -5,15 +5,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { backupDatabase, type BackupFailure, type BackupReply, type BackupWorkerData } from './sqlite-backup.js';
+import { toWorkerFailure } from './worker-thread.js';
+import { backupDatabase, type BackupReply, type BackupWorkerData } from './sqlite-backup.js';
 
 const data = workerData as BackupWorkerData;
-
-function failure(err: unknown): BackupFailure {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const code = (e as { code?: unknown }).code;
-  return { name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}), ...(e.stack !== undefined ? { stack: e.stack } : {}) };
-}
 
 function run(): BackupReply {
   let db: Database.Database;
@@ -22,12 +17,12 @@ function run(): BackupReply {
     db = new Database(data.source, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
   } catch (err) {
-    return { ok: false, stage: 'open', error: failure(err) };
+    return { ok: false, stage: 'open', error: toWorkerFailure(err) };
   }
   try {
     return { ok: true, ...backupDatabase(db, data.file, data.omit) };
   } catch (err) {
-    return { ok: false, stage: 'copy', error: failure(err) };
+    return { ok: false, stage: 'copy', error: toWorkerFailure(err) };
   } finally {
     db.close();
   }

@@ -5,30 +5,11 @@
  * commands that never ingest never start it, and it does not keep the process alive while idle.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+import type { CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
 import { recycleLogBuffer } from './log-frame.js';
 import type { PreparedCommit, WriteGuard } from './sqlite-ingest.js';
-
-/** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
-function workerFile(): string {
-  const sibling = fileURLToPath(new URL('./commit-worker.js', import.meta.url));
-  if (existsSync(sibling)) return sibling;
-  const built = sibling.replace(/([\\/])src([\\/]adapters[\\/]store[\\/]sqlite[\\/]commit-worker\.js)$/, '$1dist$1src$2');
-  if (existsSync(built)) return built;
-  throw new Error(`the SQLite commit worker is not built (looked for ${sibling} and ${built}); run 'npm run build', or set store.commitInWorker: false`);
-}
-
-/** The worker's error as the owner's: its message, name, stack and SQLite code as they were. */
-function commitError(f: CommitFailure): Error & { code?: string } {
-  const err: Error & { code?: string } = new Error(f.message);
-  err.name = f.name;
-  if (f.code !== undefined) err.code = f.code;
-  if (f.stack !== undefined) err.stack = f.stack;
-  return err;
-}
+import { fromWorkerFailure, workerFile } from './worker-thread.js';
 
 export class CommitWorker {
   private worker: Worker | undefined;
@@ -94,7 +75,7 @@ export class CommitWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB, guard: this.guard } satisfies CommitWorkerData });
+    const worker = new Worker(workerFile('commit-worker.js', 'commit worker', "run 'npm run build', or set store.commitInWorker: false"), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB, guard: this.guard } satisfies CommitWorkerData });
     worker.unref();
     worker.on('message', (r: CommitReply) => {
       if (r.spare) recycleLogBuffer(r.spare);
@@ -102,7 +83,7 @@ export class CommitWorker {
       // Batches already queued behind a failed one are refused by the worker; new ones, computed
       // after the owner has seen this failure, may commit again. Refusals do not reset.
       if (!r.refused) worker.postMessage({ type: 'reset' } satisfies CommitRequest);
-      this.settle(r.seq, commitError(r.error));
+      this.settle(r.seq, fromWorkerFailure(r.error));
     });
     const gone = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;

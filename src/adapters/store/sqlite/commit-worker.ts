@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { refusedBehind } from './commit-line.js';
+import { toWorkerFailure, type WorkerFailure } from './worker-thread.js';
 import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, prepareIngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
@@ -17,18 +18,8 @@ export interface CommitWorkerData {
   readonly guard?: WriteGuard | undefined;
 }
 export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'guard'; guard: WriteGuard } | { type: 'reset' } | { type: 'close' };
-/**
- * A failed commit's error as it crosses to the owner: an Error's own `code` (SQLite's
- * `SQLITE_FULL`, `SQLITE_BUSY`, …, which says what to do) does not survive a structured clone.
- */
-export interface CommitFailure {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly stack?: string;
-}
 /** `spare`: the batch's log buffer, handed back (transferred) for the owner to frame later batches in. */
-export type CommitReply = ({ seq: number; ok: true } | { seq: number; ok: false; error: CommitFailure; refused: boolean }) & { spare?: ArrayBuffer };
+export type CommitReply = ({ seq: number; ok: true } | { seq: number; ok: false; error: WorkerFailure; refused: boolean }) & { spare?: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
@@ -36,14 +27,8 @@ const data = workerData as CommitWorkerData;
 const db = new Database(data.path);
 configureConnection(db, data.synchronous, data.cacheMiB, INGEST_WAL_AUTOCHECKPOINT_PAGES);
 const stmts = prepareIngestStatements(db);
-let failed: CommitFailure | undefined;
+let failed: WorkerFailure | undefined;
 let guard = data.guard;
-
-function failure(err: unknown): CommitFailure {
-  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
-  const code = (err as { code?: unknown }).code;
-  return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack !== undefined ? { stack: err.stack } : {}) };
-}
 
 port.on('message', (msg: CommitRequest) => {
   if (msg.type === 'reset') {
@@ -72,7 +57,7 @@ port.on('message', (msg: CommitRequest) => {
     applyIngestCommit(db, stmts, msg.commit, msg.now, guard);
     port.postMessage({ seq: msg.seq, ok: true, spare } satisfies CommitReply, handBack);
   } catch (err) {
-    failed = failure(err);
+    failed = toWorkerFailure(err);
     port.postMessage({ seq: msg.seq, ok: false, error: failed, refused: false, spare } satisfies CommitReply, handBack);
   }
 });

@@ -5,10 +5,10 @@
  * stays free to report how far the copy has got (the size of the file being written).
  * @module
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { fromWorkerFailure, workerFile, type WorkerFailure } from './worker-thread.js';
 
 /** A key-value entry of the store (a backup's `omit`). */
 export interface KvEntryName {
@@ -78,33 +78,8 @@ export interface BackupWorkerData {
   readonly omit: readonly KvEntryName[];
 }
 
-/** An error as it crosses from the worker: its `code` (SQLITE_BUSY, …) does not survive a structured clone. */
-export interface BackupFailure {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly stack?: string;
-}
-
 /** `open`: the worker's connection could not be opened (the store's advice applies); `copy`: the copy failed. */
-export type BackupReply = { ok: true; bytes: number } | { ok: false; stage: 'open' | 'copy'; error: BackupFailure };
-
-/** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
-function workerFile(): string {
-  const sibling = fileURLToPath(new URL('./backup-worker.js', import.meta.url));
-  if (existsSync(sibling)) return sibling;
-  const built = sibling.replace(/([\\/])src([\\/]adapters[\\/]store[\\/]sqlite[\\/]backup-worker\.js)$/, '$1dist$1src$2');
-  if (existsSync(built)) return built;
-  throw new Error(`the SQLite backup worker is not built (looked for ${sibling} and ${built}); run 'npm run build'`);
-}
-
-function failureError(f: BackupFailure): Error & { code?: string } {
-  const err: Error & { code?: string } = new Error(f.message);
-  err.name = f.name;
-  if (f.code !== undefined) err.code = f.code;
-  if (f.stack !== undefined) err.stack = f.stack;
-  return err;
-}
+export type BackupReply = { ok: true; bytes: number } | { ok: false; stage: 'open' | 'copy'; error: WorkerFailure };
 
 /**
  * {@link backupDatabase} of the file `source` in a worker thread with its own read-only connection,
@@ -120,7 +95,7 @@ export async function backupInWorker(
   const partial = `${file}.partial`;
   rmSync(partial, { force: true }); // not a copy cut short earlier counted as written
   const { onProgress, expected } = opts;
-  const worker = new Worker(workerFile(), { workerData: { source, file, omit: opts.omit ?? [] } satisfies BackupWorkerData });
+  const worker = new Worker(workerFile('backup-worker.js', 'backup worker'), { workerData: { source, file, omit: opts.omit ?? [] } satisfies BackupWorkerData });
   let written = 0;
   onProgress?.({ written, expected, done: false });
   const timer =
@@ -139,7 +114,7 @@ export async function backupInWorker(
       worker.once('error', (err) => reject(new Error(`SQLite backup worker failed: ${err.message}`, { cause: err })));
       worker.once('exit', (code) => reject(new Error(`SQLite backup worker exited (code ${code}) before the copy was complete`)));
     });
-    if (!reply.ok) throw reply.stage === 'open' ? opts.openError(failureError(reply.error)) : failureError(reply.error);
+    if (!reply.ok) throw reply.stage === 'open' ? opts.openError(fromWorkerFailure(reply.error)) : fromWorkerFailure(reply.error);
     onProgress?.({ written: reply.bytes, expected, done: true });
     return { bytes: reply.bytes };
   } finally {
