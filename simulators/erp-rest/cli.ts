@@ -6,16 +6,16 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { ErpSimulatorOptions } from './erp-simulator.js';
+import { rangeText, readWholeNumber } from '../whole-number.js';
 
 /**
  * A whole number from `min` to `max` (digits only: not `''`, `1.5`, `-1`, `1e3` or `0x10`); `what`
  * names it (`a whole number of seconds`), `meaning` says what a special value does (` (0 = unlimited)`).
  */
 export function wholeNumber(min: number, max: number = Number.MAX_SAFE_INTEGER, meaning = '', what = 'a whole number') {
-  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
   return (value: string): number => {
-    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`It takes ${what}, ${range}${meaning}, got "${value}".`);
+    const n = readWholeNumber(value, min, max);
+    if (n === undefined) throw new InvalidArgumentError(`It takes ${what}, ${rangeText(min, max)}${meaning}, got "${value}".`);
     return n;
   };
 }

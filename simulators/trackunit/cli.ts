@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { TrackunitSimulatorOptions } from './simulator.js';
+import { rangeText, readWholeNumber } from '../whole-number.js';
 
 export const TRACKUNIT_SIMULATOR_USAGE = `usage: trackunit-simulator [options]
 
@@ -31,12 +32,11 @@ export class TrackunitCliError extends Error {}
 
 export type TrackunitCliResult = { readonly help: true } | { readonly help: false; readonly options: TrackunitSimulatorOptions & { port: number } };
 
-/** A whole number from `min` to `max` (digits only: not `''`, `1.5`, `-1`, `1e3` or `0x10`). */
+/** The value of `--option` as a whole number from `min` to `max` ({@link readWholeNumber}); throws TrackunitCliError naming the option. */
 function wholeNumber(option: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER, meaning = ''): number {
-  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
-  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : min === max ? `${min}` : `from ${min} to ${max}`;
-  throw new TrackunitCliError(`--${option} takes a whole number, ${range}${meaning}, got "${value}"`);
+  const n = readWholeNumber(value, min, max);
+  if (n !== undefined) return n;
+  throw new TrackunitCliError(`--${option} takes a whole number, ${rangeText(min, max)}${meaning}, got "${value}"`);
 }
 
 /** The simulator options `argv` (the arguments after the script) asks for; throws TrackunitCliError. */
