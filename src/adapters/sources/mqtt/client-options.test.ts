@@ -38,10 +38,20 @@ describe('mqttClientOptions', () => {
     expect(v4.clean).toBe(false);
   });
 
+  it("hands mqtt.js the password as bytes, a url's too (which wins, as in mqtt.js), so its encoder never traces it as a string", () => {
+    const keys = mqttClientOptions(parse({ url: 'mqtt://broker.example:1883', username: 'u', password: 'p@ss' }));
+    expect(Buffer.isBuffer(keys.password)).toBe(true);
+    const inUrl = mqttClientOptions(parse({ url: 'mqtt://ingest%40yard:p%40ss@broker.example:1883', username: 'other', password: 'other-pw' }));
+    expect(inUrl).toMatchObject({ username: 'ingest@yard', password: Buffer.from('p@ss') });
+    // mqtt.js reads the url's user-info into username and password (strings) unless its auth is left out.
+    expect('auth' in inUrl && inUrl.auth === undefined).toBe(true);
+    expect(mqttClientOptions(parse({ url: 'mqtt://ingest@broker.example:1883' }))).not.toHaveProperty('auth');
+  });
+
   it('reads the TLS files and passes credentials', () => {
     const read = (p: string) => Buffer.from(`PEM:${p}`);
     const o = mqttClientOptions(parse({ caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', username: 'u', password: 'p', rejectUnauthorized: false }), read);
-    expect(o).toMatchObject({ username: 'u', password: 'p', rejectUnauthorized: false });
+    expect(o).toMatchObject({ username: 'u', password: Buffer.from('p'), rejectUnauthorized: false });
     expect(String(o.ca)).toBe('PEM:/ca.pem');
     expect(String(o.cert)).toBe('PEM:/c.pem');
     expect(String(o.key)).toBe('PEM:/k.pem');

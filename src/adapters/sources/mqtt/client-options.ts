@@ -36,6 +36,29 @@ function tracingLog(...args: unknown[]): void {
   process.stderr.write(`${new Date().toISOString()} mqttjs:client ${formatWithOptions({ depth: 4 }, ...shown)}\n`);
 }
 
+/**
+ * The credentials of a url with a password (`mqtt://user:password@broker`), read as mqtt.js reads
+ * them (they win over username and password, see config/mqtt-credentials.ts) but with the password
+ * as bytes, and the url's `auth` left for mqtt.js to ignore. mqtt-packet (the MQTT client's
+ * encoder) traces every string it writes (`DEBUG=mqtt-packet:*`: `writeString: %s`), the CONNECT
+ * packet's password among them; bytes it writes untraced. So the password is never handed to it as
+ * a string, whichever key it came from.
+ */
+function urlCredentials(url: string): Pick<IClientOptions, 'auth' | 'username' | 'password'> {
+  let auth: string;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return {};
+    // mqtt.js decodes the whole user-info, then splits it at its last colon.
+    auth = decodeURIComponent(`${parsed.username}:${parsed.password}`);
+  } catch {
+    return {};
+  }
+  const split = /^(.+):(.+)$/.exec(auth);
+  if (!split) return {};
+  return { auth: undefined, username: split[1], password: Buffer.from(split[2] as string, 'utf8') };
+}
+
 /** Reads a PEM file; injected in tests. */
 export type ReadPem = (path: string) => Buffer;
 
@@ -74,7 +97,8 @@ export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (
         }
       : {}),
     ...(config.username !== undefined ? { username: config.username } : {}),
-    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.password !== undefined ? { password: Buffer.from(config.password, 'utf8') } : {}),
+    ...urlCredentials(config.url),
     ...tls,
     rejectUnauthorized: config.rejectUnauthorized,
     reconnectPeriod: Math.max(1, config.reconnectDelayMs),
