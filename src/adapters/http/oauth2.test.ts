@@ -67,6 +67,21 @@ describe('ClientCredentialsTokenSource', () => {
     expect(source.currentToken()).toBe('at-2');
   });
 
+  it('says which token endpoint answered no token with its credentials hidden, a password or a key in its query', async () => {
+    const tokenUrl = 'https://idp-user:Idp-Pa55word@idp.example/token?code=Fn-Key-S3cret&tenant=t1';
+    const answering = (text: string) => (() => Promise.resolve(new Response(text, { status: 200 }))) as typeof globalThis.fetch;
+    for (const [text, why] of [
+      ['<html>Sign in</html>', 'without JSON'],
+      ['{"token_type":"bearer"}', 'without an access_token'],
+    ]) {
+      const source = new ClientCredentialsTokenSource({ ...config, tokenUrl }, createHttpClient({ fetch: answering(text as string) }), clock());
+      const outcome = await source.getToken();
+      expect(outcome).toMatchObject({ type: 'invalid-response' });
+      const message = outcome.type === 'invalid-response' ? outcome.message : '';
+      expect(message).toBe(`token endpoint https://idp-user:%5BREDACTED%5D@idp.example/token?code=%5BREDACTED%5D&tenant=t1 answered 200 ${why}`);
+    }
+  });
+
   it('sends the client credentials as form fields, and never records them or the token', async () => {
     const endpoint = tokenEndpoint(() => ({ status: 200, body: { access_token: 'at-secret-value', expires_in: 3600 } }));
     const source = new ClientCredentialsTokenSource(config, createHttpClient({ fetch: endpoint.fetch }), clock());

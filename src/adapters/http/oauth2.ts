@@ -200,11 +200,11 @@ export class ClientCredentialsTokenSource {
     try {
       parsed = JSON.parse(result.bodyText);
     } catch {
-      return { type: 'invalid-response', message: `token endpoint ${this.config.tokenUrl} answered ${result.status} without JSON`, exchange: result.exchange };
+      return { type: 'invalid-response', message: `token endpoint ${this.http.redactor.url(this.config.tokenUrl)} answered ${result.status} without JSON`, exchange: result.exchange };
     }
     const body = (parsed ?? {}) as { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
     if (typeof body.access_token !== 'string' || body.access_token === '') {
-      return { type: 'invalid-response', message: `token endpoint ${this.config.tokenUrl} answered ${result.status} without an access_token`, exchange: result.exchange };
+      return { type: 'invalid-response', message: `token endpoint ${this.http.redactor.url(this.config.tokenUrl)} answered ${result.status} without an access_token`, exchange: result.exchange };
     }
     const expiresIn = Number(body.expires_in);
     const ttlMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_TTL_MS;

@@ -254,6 +254,23 @@ describe('vendor token quirks come from the profile', () => {
     expect(cut?.message).not.toContain('tokenUrl');
   });
 
+  it('the errors quote the tokenUrl with its credentials hidden: a password in it, a key in its query', async () => {
+    const tokenUrl = 'http://gw-user:Gw-Pa55word@g/token?code=Fn-Key-S3cret&tenant=t1';
+    const source = (fetchImpl: typeof fetch) =>
+      new OAuth2TokenSource({ label: 'g', configKey: 'telematics.0.auth', tokenUrl, grant: { type: 'client_credentials' }, clientAuth: 'body', dialect: VENDOR_PROFILES.generic.token, fetch: fetchImpl });
+    const failure = (fetchImpl: typeof fetch) => source(fetchImpl).authorization().then(() => { throw new Error('a token was had'); }, (e: unknown) => e as TelematicsAuthError);
+    const answer = (text: string) => (() => Promise.resolve(new Response(text, { status: 200 }))) as unknown as typeof fetch;
+    const messages = [
+      (await failure(answer('<html>Sign in</html>'))).message, // no token: another page at that address
+      (await failure(answer('{"access_token":"ab'))).message, // cut short
+      (await failure(() => Promise.reject(new TypeError('fetch failed')))).message, // not reached
+    ];
+    for (const message of messages) {
+      expect(message).toContain('http://gw-user:%5BREDACTED%5D@g/token?code=%5BREDACTED%5D&tenant=t1');
+      expect(message).not.toMatch(/Gw-Pa55word|Fn-Key-S3cret/);
+    }
+  });
+
   it("an answer that is no token (a login page at the token URL) names the feed's tokenUrl key", async () => {
     const fetchImpl = (() => Promise.resolve(new Response('<html>Sign in</html>', { status: 200, headers: { 'content-type': 'text/html' } }))) as unknown as typeof fetch;
     const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', ...legacy, tokenUrl: `${ORIGIN}/login` });

@@ -9,7 +9,7 @@
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
 import { classifyFetchError } from '../../http/http-client.js';
-import { scrubSecretValues } from '../../http/redact.js';
+import { createRedactor, scrubSecretValues } from '../../http/redact.js';
 import type { TokenEndpointDialect } from '../vendor-profiles.js';
 import { TelematicsAuthError, type TelematicsCredentials } from './credentials.js';
 import { describeTokenError, parseTokenResponse, type ParsedToken } from './token-response.js';
@@ -182,7 +182,7 @@ export class OAuth2TokenSource implements TelematicsCredentials {
     } catch (err) {
       if (signal?.aborted) throw err;
       // undici's own words are 'fetch failed'; the cause says why (ECONNREFUSED, ENOTFOUND, a timeout).
-      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${classifyFetchError(err).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
+      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${this.shownTokenUrl()} (${classifyFetchError(err).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
     }
     try {
       text = await response.text();
@@ -190,7 +190,7 @@ export class OAuth2TokenSource implements TelematicsCredentials {
       if (signal?.aborted) throw err;
       // The status and headers came, then the connection closed mid-body: the address answered.
       const why = `the connection closed before the whole answer came (${classifyFetchError(err).message})`;
-      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${o.tokenUrl} → HTTP ${response.status}, but ${why}; ${CUT_SHORT_HINT}`, true, response.status, { cause: err, cutShort: true });
+      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${this.shownTokenUrl()} → HTTP ${response.status}, but ${why}; ${CUT_SHORT_HINT}`, true, response.status, { cause: err, cutShort: true });
     }
     if (!response.ok) {
       const reason = this.scrub(describeTokenError(text, o.dialect));
@@ -204,17 +204,25 @@ export class OAuth2TokenSource implements TelematicsCredentials {
     }
     const parsed = parseTokenResponse(text, o.dialect);
     if (!parsed.ok && parsed.cutShort === true) {
-      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${o.tokenUrl} → HTTP ${response.status}, but ${parsed.reason}; ${CUT_SHORT_HINT}`, true, response.status, { cutShort: true });
+      throw new TelematicsAuthError(`${o.label}: ${grant} token response from ${this.shownTokenUrl()} → HTTP ${response.status}, but ${parsed.reason}; ${CUT_SHORT_HINT}`, true, response.status, { cutShort: true });
     }
     if (!parsed.ok) {
       // A 2xx that is no token is most often another page at that address (a login form, a portal).
       throw new TelematicsAuthError(
-        `${o.label}: unexpected ${grant} token response from ${o.tokenUrl}: ${parsed.reason}; check ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}: it should be the provider's token endpoint`,
+        `${o.label}: unexpected ${grant} token response from ${this.shownTokenUrl()}: ${parsed.reason}; check ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}: it should be the provider's token endpoint`,
         false,
         response.status,
       );
     }
     return parsed.token;
+  }
+
+  /**
+   * The token endpoint as the errors quote it: without a password (`https://user:pw@…`) or a
+   * credential in its query (`?key=…`), so the message is safe wherever it goes.
+   */
+  private shownTokenUrl(): string {
+    return createRedactor({ secrets: () => this.secrets() }).url(this.options.tokenUrl);
   }
 
   private scrub(text: string): string {
