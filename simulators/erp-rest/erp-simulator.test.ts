@@ -471,6 +471,27 @@ describe('faults', () => {
     expect((await call(s, 'POST', '/__sim/faults', { kind: 'cut-body', method: 'GET' })).status).toBe(201);
   });
 
+  it('empty-body applies the request and answers its status and headers with no body at all', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'empty-body', method: 'POST' });
+    const res = await fetch(`${s.url}/api/v1/work-orders`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sim-token', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ erpAssetId: 'A', title: 'Oil', externalKey: 'A|oil|1' }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(res.headers.get('content-length')).toBe('0');
+    expect(res.headers.get('location')).toContain('/work-orders/');
+    expect(await res.text()).toBe('');
+    expect(s.state().workOrders).toHaveLength(1);
+    expect((await call(s, 'POST', '/__sim/faults', { kind: 'empty-body', method: 'GET' })).status).toBe(201);
+    const list = await fetch(`${s.url}/api/v1/work-orders?externalKey=A%7Coil%7C1`, { headers: { Authorization: 'Bearer sim-token' } });
+    expect(list.status).toBe(200);
+    expect(await list.text()).toBe('');
+    expect(s.counters().faultsFired['empty-body']).toBe(2);
+  });
+
   it('malformed applies the request and answers its status with a body that is not JSON: cut in half, or the text given', async () => {
     const s = await start();
     s.faults.add({ kind: 'malformed', method: 'POST' });

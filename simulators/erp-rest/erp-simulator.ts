@@ -516,7 +516,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
         if (claimed !== undefined) keysInProgress.delete(claimed);
       }
     }
-    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body'], method, url.pathname, false);
+    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body', 'empty-body'], method, url.pathname, false);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
@@ -548,6 +548,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     }
     if (fault?.kind === 'cut-body') {
       writeCut(res, response);
+      return;
+    }
+    if (fault?.kind === 'empty-body') {
+      writeEmpty(res, response);
       return;
     }
     write(res, response);
@@ -800,6 +804,13 @@ function writeCut(res: ServerResponse, response: SimResponse): void {
   const text = response.body === undefined ? JSON.stringify(errorBody('Cut', 'this answer is cut short')) : JSON.stringify(response.body);
   res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...response.headers });
   res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))), () => res.destroy());
+}
+
+/** An `empty-body` fault's answer: the response's status and headers, saying JSON, and no body at all. */
+function writeEmpty(res: ServerResponse, response: SimResponse): void {
+  if (res.destroyed) return;
+  res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': '0', ...response.headers });
+  res.end();
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {

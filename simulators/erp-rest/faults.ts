@@ -38,9 +38,15 @@ export type FaultKind =
    * the first half of its body, and close the connection: an answer cut short mid-body, as a proxy
    * or load balancer ending it (a time or size limit) or an ERP process dying mid-answer leaves it.
    */
-  | 'cut-body';
+  | 'cut-body'
+  /**
+   * Do what the request asks, then answer its status and headers (JSON, as the answer would be)
+   * with no body at all (`Content-Length: 0`): what a proxy that dropped the body, or an ERP that
+   * ended the answer before any of it, leaves.
+   */
+  | 'empty-body';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed', 'cut-body', 'empty-body'];
 
 export interface FaultSpec {
   readonly kind: FaultKind;

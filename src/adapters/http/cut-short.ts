@@ -20,3 +20,12 @@ export function jsonCutShort(text: string): string | undefined {
     return `JSON cut short (${text.length} characters, ending ${JSON.stringify(end)})`;
   }
 }
+
+/**
+ * How an answer with no body at all, where `expected` was (`a work-order list (at least [])`), is
+ * said wherever one is read (a connectivity check, a poll's page, a lookup): `the answer was empty
+ * (no body at all, where … was expected)`, not as an answer of the wrong kind (`got undefined`).
+ */
+export function emptyAnswerText(expected: string): string {
+  return `the answer was empty (no body at all, where ${expected} was expected)`;
+}

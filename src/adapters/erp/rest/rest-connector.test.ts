@@ -178,6 +178,26 @@ describe('each operation against the simulator', () => {
     await expect(resumed).rejects.toThrow('GET /api/v1/work-orders?offset=1&limit=1 → 200, but the answer is not JSON (cut short, or a proxy\'s page): got "<html><body>502 Bad Gateway</body></html>"; the next poll asks again');
   });
 
+  // Read as "not a list" (permanent, `got undefined`), a page with no body stopped the poll as if the path were wrong.
+  it('fetchWorkOrderUpdates: a page with no body at all is retryable and said to be empty, on a first or a next page', async () => {
+    const s = await sim({ pageSize: 1 });
+    const c = connectorFor(s);
+    await c.send([workOrder('EQ-1'), workOrder('EQ-2')], ctx);
+    s.faults.add({ kind: 'empty-body', method: 'GET', path: '/work-orders' });
+    const error = await c.fetchWorkOrderUpdates(T0, ctx).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).not.toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(
+      /^GET \/api\/v1\/work-orders\?updatedSince=.* → 200, but the answer was empty \(no body at all, where a work-order list \(at least \[\]\) was expected\): most likely it was cut short .*; the next poll asks again$/,
+    );
+    s.faults.add({ kind: 'empty-body', method: 'GET', path: '/work-orders' });
+    const resumed = c.fetchWorkOrderUpdates(T0, ctx, `${s.url}/api/v1/work-orders?offset=1&limit=1`);
+    await expect(resumed).rejects.toBeInstanceOf(RetryableError);
+    await expect(resumed).rejects.toThrow(/^GET \/api\/v1\/work-orders\?offset=1&limit=1 → 200, but the answer was empty/);
+    // Once it answers again, the poll reads on.
+    expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates).toHaveLength(2);
+  });
+
   describe('a work-order list longer than maxWorkOrderPages', () => {
     /** Five work orders of ours, changed a second apart, in a simulator listing two per page. */
     async function fiveOrders(options: ErpSimulatorOptions) {
@@ -416,6 +436,11 @@ describe('a 2xx answer cut short is retryable on every read', () => {
     expect(closed).toBeInstanceOf(RetryableError);
     s.faults.add({ kind: 'cut-body', method: 'GET', path: '/work-orders' });
     await expect(c.fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(RetryableError);
+    // No body at all: retryable too, said to be empty.
+    s.faults.add({ kind: 'empty-body', method: 'GET', path: '/inventory/on-hand' });
+    const empty = await c.readInventory?.(cell, ctx).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(RetryableError);
+    expect((empty as Error).message).toMatch(/ → 200, but the answer was empty \(no body at all, where an object with a quantity was expected\): .*; the next snapshot reads it again$/);
     // Once whole, it reads.
     expect(await c.readInventory?.(cell, ctx)).toEqual([{ location: 'WH-1/A-01', sku: 'SKU-1', quantity: 40 }]);
   });

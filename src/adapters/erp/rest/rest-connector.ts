@@ -31,7 +31,7 @@ import type {
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
-import { jsonCutShort } from '../../http/cut-short.js';
+import { emptyAnswerText, jsonCutShort } from '../../http/cut-short.js';
 import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
 import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
 import {
@@ -150,6 +150,7 @@ export class RestConnector implements ErpConnector {
         const what = `GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but`;
         // Text that is not JSON (cut short, a proxy's page): a transport fault the next read may not
         // get, retryable as for a poll's page or a lookup. JSON without a quantity is the wrong answer.
+        if (read.body === undefined) throw new RetryableError(`${what} ${emptyAnswerText('an object with a quantity')}: ${EMPTY_CAUSE}; the next snapshot reads it again`);
         if (typeof read.body === 'string') throw new RetryableError(`${what} the answer is not JSON (cut short, or a proxy's page): got ${JSON.stringify(read.body.slice(0, 200))}; the next snapshot reads it again`);
         throw new PermanentError(`${what} ${read.why}`);
       }
@@ -349,6 +350,8 @@ export class RestConnector implements ErpConnector {
         outcome = await call.request({ method: 'GET', ...request });
       }
       if (!outcome.ok) throw outcome.error;
+      // No body at all: cut short before any of it came, as likely as a page cut half way; not "not a list" (permanent).
+      if (outcome.body === undefined) throw new RetryableError(`GET ${pagePath(request)} → ${outcome.status}, but ${emptyAnswerText('a work-order list (at least [])')}: ${EMPTY_CAUSE}; the next poll asks again`);
       if (typeof outcome.body === 'string') {
         // Not JSON at all: a page cut short or a proxy's page, which the next poll may not get. Not
         // permanent: a poll reading on an unfinished list would start that list again.
@@ -547,6 +550,13 @@ export class RestConnector implements ErpConnector {
         // Refused for good (no such filter, path or read right): say it was the lookup, and what to set.
         const refused = outcome.error instanceof PermanentError ? this.lookupRefused(outcome.error, page === 1 ? what : undefined, item) : outcome.error;
         return { kind: 'failed', result: failed(item, refused, outcome.exchange) };
+      }
+      if (outcome.body === undefined) {
+        // No body at all: cut short before any of it came, which the next attempt may not be.
+        const error = new RetryableError(
+          `${what} → ${outcome.status}, but ${emptyAnswerText('a list (at least [])')}: ${EMPTY_CAUSE}; nothing was created, retried; should it last, ${this.lookupFix(item)}`,
+        );
+        return { kind: 'failed', result: failed(item, error, outcome.exchange) };
       }
       if (typeof outcome.body === 'string') {
         // Not JSON at all: an answer cut short or a proxy's page, which the next attempt may not get.
@@ -777,6 +787,14 @@ function connectionCut(what: string, outcome: RestOutcome): ProbeResult | undefi
 }
 
 /**
+ * Why a 2xx read (a poll's page, a lookup, an on-hand read) may come with no body at all, where
+ * JSON was expected: more often a fault in transit than a wrong path (the connectivity check, which
+ * asks once, says the path first).
+ */
+const EMPTY_CAUSE =
+  "most likely it was cut short before any of it came (by a proxy or load balancer in front of the ERP, or by the ERP), else something other than the ERP's API answers at this path";
+
+/**
  * The probe's failure when a 2xx answer is JSON that ends early (`{"items":[{"id":"1","ext`): cut
  * short, by the ERP or something in front of it, rather than an answer of the wrong kind from a
  * wrong path. Undefined for any other body.
@@ -798,7 +816,7 @@ function emptyAnswer(what: string, status: number, body: unknown, expected: stri
   if (body !== undefined) return undefined;
   return {
     ok: false,
-    detail: `${what} → ${status}, but the answer was empty (no body at all, where ${expected} was expected): most likely something other than the ERP's API answers at this path (a gateway's or web server's default route), else the ERP ended its answer before any of it`,
+    detail: `${what} → ${status}, but ${emptyAnswerText(expected)}: most likely something other than the ERP's API answers at this path (a gateway's or web server's default route), else the ERP ended its answer before any of it`,
     problem: 'path',
     ...(key !== undefined ? { key } : {}),
   };

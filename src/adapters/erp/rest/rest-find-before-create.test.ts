@@ -94,6 +94,22 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().workOrders).toHaveLength(1);
   });
 
+  it('a lookup answered with no body at all is retried, said to be empty, naming the key to check should it last; nothing is created meanwhile', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'empty-body', method: 'GET', path: '/work-orders' });
+    const wo = fact('workorder.create', 'EQ-1', 'EQ-1|oil|2026-03-02T08:00:00.000Z', { title: 'Oil' });
+    const [result] = await c.send([wo], ctx);
+    expect(result?.ok).toBe(false);
+    expect(result?.ok === false && result.error).toBeInstanceOf(RetryableError);
+    expect(result?.ok === false && result.error.message).toMatch(
+      /^GET \/api\/v1\/work-orders\?externalKey=.* \(the lookup before a create, as idempotencySupported is false\) → 200, but the answer was empty \(no body at all, where a list \(at least \[\]\) was expected\): .*; nothing was created, retried; should it last, set paths\.workOrders of destination "erp-sim"/,
+    );
+    expect(s.state().workOrders).toEqual([]);
+    // The next attempt reads the list: one work order.
+    expect((await c.send([{ ...wo, attempts: 1 }], ctx))[0]?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+  });
+
   it('a lookup the ERP refuses (it knows no externalKey filter: 400) says it was the lookup and which keys to set, not only "GET … → 400"', async () => {
     const { s, c } = await lookupSetup();
     s.faults.add({ kind: 'error', status: 400, method: 'GET', path: '/usage', body: { error: { code: 'BadRequest', message: 'unknown query option externalKey' } } });
