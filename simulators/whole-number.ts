@@ -13,3 +13,15 @@ export function readWholeNumber(value: string, min: number, max: number = Number
 export function rangeText(min: number, max: number = Number.MAX_SAFE_INTEGER): string {
   return max === Number.MAX_SAFE_INTEGER ? `${min} or more` : min === max ? `${min}` : `from ${min} to ${max}`;
 }
+
+/**
+ * An in-process option (`tokenTtlSeconds` of `startErpSimulator`) read as its command-line option
+ * is ({@link readWholeNumber}): nothing when it is not given, else it when it is a whole number from
+ * `min` to `max`; anything else is a RangeError naming the option and the range, `meaning` saying
+ * what a special value does.
+ */
+export function checkWholeNumber(name: string, value: number | undefined, min: number, max: number = Number.MAX_SAFE_INTEGER, meaning = ''): void {
+  if (value === undefined) return;
+  if (typeof value === 'number' && readWholeNumber(String(value), min, max) !== undefined) return;
+  throw new RangeError(`${name} takes a whole number, ${rangeText(min, max)}${meaning}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+}

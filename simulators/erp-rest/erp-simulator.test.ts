@@ -37,6 +37,29 @@ async function call(
 
 const loc = { warehouseLocation: 'Y', coordinates: { lat: 1, lng: 2 }, lastSeen: '2026-03-02T08:00:00Z' };
 
+describe('options', () => {
+  it('refuses a number out of its option\'s range, as the command line does, naming the option, before it listens', async () => {
+    for (const [option, value, range] of [
+      ['tokenTtlSeconds', 0, '1 or more'],
+      ['tokenTtlSeconds', 1.5, '1 or more'],
+      ['tokenTtlSeconds', Number.NaN, '1 or more'],
+      ['maxBatchSize', 0, '1 or more'],
+      ['maxBatchSize', -1, '1 or more'],
+      ['maxBatchSize', Number.POSITIVE_INFINITY, '1 or more'],
+      ['pageSize', 0, '1 or more'],
+      ['webhookRetries', -1, '0 or more (0 = sent once, never again)'],
+      ['port', 65536, 'from 0 to 65535 (0 = any free port)'],
+      ['maxConcurrent', 0, '1 or more (leave it out for no limit)'],
+    ] as const) {
+      await expect(start({ [option]: value }), `${option} ${value}`).rejects.toThrow(new RangeError(`startErpSimulator: ${option} takes a whole number, ${range}, got ${String(value)}`));
+    }
+    expect(sims).toEqual([]);
+    // The ends of each range are taken.
+    const s = await start({ tokenTtlSeconds: 1, maxBatchSize: 1, pageSize: 1, webhookRetries: 0, port: 0, maxConcurrent: 1 });
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
 describe('auth', () => {
   it('refuses a missing or wrong token with 401 and a challenge; rotation via the control API', async () => {
     const s = await start();

@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord, type CompletionReadings } from './erp-store.js';
 import { BATCH_KINDS, FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
 import { RequestRateLimiter, type RateWindow } from './rate-limit.js';
+import { checkWholeNumber } from '../whole-number.js';
 
 export interface OAuthClient {
   readonly clientId: string;
@@ -241,8 +242,25 @@ const zeroCounters = (): MutableCounters => ({
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
-/** Start the simulator; resolves once it listens. */
+/**
+ * Refuses (RangeError, naming the option) a number the command line would refuse too (cli.ts):
+ * every token expired at once, every batch refused, a limit that refuses every request, is no
+ * simulator a test wants. (`ratePerMinute` and `seed` are left as given: the demo passes its
+ * `--erp-rate`, which may have a fraction, and its `--seed` through.)
+ */
+function checkOptions(options: ErpSimulatorOptions): void {
+  const name = (option: string) => `startErpSimulator: ${option}`;
+  checkWholeNumber(name('port'), options.port, 0, 65535, ' (0 = any free port)');
+  checkWholeNumber(name('tokenTtlSeconds'), options.tokenTtlSeconds, 1);
+  checkWholeNumber(name('maxConcurrent'), options.maxConcurrent, 1, undefined, ' (leave it out for no limit)');
+  checkWholeNumber(name('webhookRetries'), options.webhookRetries, 0, undefined, ' (0 = sent once, never again)');
+  checkWholeNumber(name('maxBatchSize'), options.maxBatchSize, 1);
+  checkWholeNumber(name('pageSize'), options.pageSize, 1);
+}
+
+/** Start the simulator; resolves once it listens. Throws a RangeError for a number out of its option's range. */
 export async function startErpSimulator(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
+  checkOptions(options);
   const now = options.now ?? Date.now;
   const idempotencyHeader = (options.idempotencyHeader ?? 'X-Idempotency-Key').toLowerCase();
   const batchPath = options.batchPath ?? '/api/v1/$batch';
