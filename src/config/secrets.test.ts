@@ -57,6 +57,17 @@ describe('secrets resolved where they are used', () => {
     expect(values).not.toContain('yard');
   });
 
+  it('configuredSecretValues lists every configured header value whatever its name, but for a harmless name (Accept, User-Agent …)', () => {
+    const headers = { 'X-Tenant': 'tenant-acme-8842', 'X-Acme-Id': 'acme-id-5521', Accept: 'application/json', 'user-agent': 'fleet-sync/2.1', 'OData-Version': '4.0' };
+    const config = compileConfig({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', headers }],
+      telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'trackunit-token-v2', clientId: 'ab', clientSecret: 'tu-secret-1' }, headers: { 'X-Org': 'org-7731', 'Accept-Language': 'de-DE' } }],
+    });
+    const values = configuredSecretValues(config);
+    expect(values).toEqual(expect.arrayContaining(['tenant-acme-8842', 'acme-id-5521', 'org-7731']));
+    for (const harmless of ['application/json', 'fleet-sync/2.1', '4.0', 'de-DE']) expect(values).not.toContain(harmless);
+  });
+
   it('a secret that is not set is never read as a value: reading it throws, naming the key', () => {
     const config = compileConfig(input, {}, undefined, { deferSecrets: true });
     expect(problems(() => config.destinations[0]?.token)).toEqual([{ key: 'destinations.0.token', message: unset('AB_T_ERP') }]);

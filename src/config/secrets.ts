@@ -7,6 +7,7 @@
  * @module
  */
 import { ConfigError } from '../core/errors/errors.js';
+import { isHarmlessHeader } from '../core/harmless-headers.js';
 
 export interface SecretProblem {
   readonly key: string;
@@ -45,12 +46,16 @@ const SECRET_KEYS: readonly RegExp[] = [
   /^telematics\.\d+\.headers\.[^.]+$/,
 ];
 
+/** A configured request header's key (`destinations.0.headers.X-Tenant`). */
+const HEADER_KEY = /^(destinations|telematics)\.\d+\.headers\.[^.]+$/;
+
 export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.some((re) => re.test(key));
 }
 
 /**
- * The values of the config's credential keys ({@link isSecretKey}) that are set, and the password
+ * The values of the config's credential keys ({@link isSecretKey}) that are set (but a header's of
+ * a harmless name, `Accept`: see core/harmless-headers.ts), and the password
  * of an MQTT source's `url` (`mqtt://user:password@…`): what the logs scrub wherever a message
  * quotes them. A secret not resolved (its variable unset) is passed over, never read.
  */
@@ -58,7 +63,8 @@ export function configuredSecretValues(config: unknown): string[] {
   const out: string[] = [];
   const walk = (value: unknown, path: string): void => {
     if (typeof value === 'string') {
-      if (isSecretKey(path)) out.push(value);
+      // A header of a name that says how to talk (Accept: application/json) is no secret to scrub.
+      if (isSecretKey(path) && !(HEADER_KEY.test(path) && isHarmlessHeader(path.slice(path.lastIndexOf('.') + 1)))) out.push(value);
       else if (/^sources\.mqtt\.\d+\.url$/.test(path) && URL.canParse(value)) {
         const password = new URL(value).password;
         if (password !== '') out.push(password, decodeURIComponentSafe(password));

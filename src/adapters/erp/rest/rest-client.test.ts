@@ -68,8 +68,19 @@ describe('REST client redaction', () => {
     expect(outcome.ok).toBe(false);
     const recorded = JSON.stringify(outcome.exchange) + (outcome.ok ? '' : outcome.error.message);
     expect(recorded).not.toMatch(/hdr-pass-789|hdr-cred-012/);
-    // A header that is no credential reads as sent.
-    expect(recorded).toContain('tenant-acme');
+  });
+
+  it('scrubs the value of every configured header the ERP echoes whatever its name (X-Tenant), but for a harmless name (Accept-Language, User-Agent)', async () => {
+    const echo = ((_url: string, init: RequestInit) => Promise.resolve(Response.json({ error: { message: `rejected ${JSON.stringify(init.headers)}` } }, { status: 400 }))) as unknown as typeof fetch;
+    const headers = { 'X-Tenant': 'tenant-acme-8842', 'X-Plant': 'plant-1100-north', 'Accept-Language': 'de-DE', 'User-Agent': 'fleet-sync/2.1' };
+    const outcome = await new RestClient(restDestinationSchema.parse({ ...base, headers }), { fetch: echo }).request({ method: 'GET', path: '/x' });
+    expect(outcome.ok).toBe(false);
+    const recorded = JSON.stringify(outcome.exchange) + (outcome.ok ? '' : outcome.error.message);
+    expect(recorded).toContain('rejected');
+    expect(recorded).not.toMatch(/tenant-acme-8842|plant-1100-north/);
+    // A header that says how to talk reads as sent.
+    expect(recorded).toContain('de-DE');
+    expect(recorded).toContain('fleet-sync/2.1');
   });
 
   it('scrubs signature, HMAC and access-code headers the ERP echoes (X-Tenant-Sig, X-Hmac, X-Access-Code)', async () => {

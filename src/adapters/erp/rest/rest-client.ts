@@ -5,6 +5,7 @@
  * @module
  */
 import { AuthError, PermanentError, type DeliveryError } from '../../../core/errors/errors.js';
+import { configuredHeaderSecrets } from '../../../core/harmless-headers.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
 import type { Exchange } from '../../../ports/connector.js';
@@ -63,11 +64,6 @@ export function resolveRestAuth(config: Pick<RestDestinationConfig, 'auth' | 'to
   return undefined;
 }
 
-/**
- * Configured headers whose values are credentials, scrubbed wherever the ERP echoes them
- * (X-Password, X-Client-Credential, X-Tenant-Sig, X-Hmac, X-Access-Code too).
- */
-const SECRET_HEADER_NAME = /auth|key|token|secret|pass|cred|cookie|session|sig|hmac|jwt|code|access|private|csrf|xsrf/i;
 
 /** Transport for one REST destination. */
 export class RestClient {
@@ -93,9 +89,9 @@ export class RestClient {
     this.baseText = config.baseUrl.replace(/\/+$/, '');
     this.auth = resolveRestAuth(config);
     const auth = this.auth;
-    const configuredSecrets = Object.entries(config.headers)
-      .filter(([name]) => SECRET_HEADER_NAME.test(name))
-      .map(([, value]) => value);
+    // Every configured header's value is scrubbed wherever the ERP echoes it, whatever its name
+    // (X-Tenant as X-Api-Key), but for the few that say how to talk (Accept, User-Agent …).
+    const configuredSecrets = configuredHeaderSecrets(config.headers);
     this.http = createHttpClient({
       timeoutMs: config.timeoutMs,
       redactFields: config.redactFields,

@@ -16,6 +16,7 @@
 import { AssetbridgeError } from '../../../core/errors/errors.js';
 import { parseRetryAfter } from '../../../core/delivery/backoff.js';
 import { equipmentKey } from '../../../core/telematics/equipment-match.js';
+import { configuredHeaderSecrets } from '../../../core/harmless-headers.js';
 import type { SourceIdentifier } from '../../../core/model/events.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
@@ -178,7 +179,7 @@ export class AempClient {
     this.fetchImpl = options.fetch ?? fetch;
     this.clock = options.clock ?? systemClock;
     this.sleep = options.sleep ?? abortableSleep;
-    this.redactor = createRedactor({ secrets: () => [...options.credentials.secrets(), ...Object.values(options.provider.config.headers)] });
+    this.redactor = createRedactor({ secrets: () => [...options.credentials.secrets(), ...configuredHeaderSecrets(options.provider.config.headers)] });
   }
 
   /** A URL as error messages quote it: secret query parameters (a signed next link) redacted. */
@@ -305,7 +306,7 @@ export class AempClient {
 
   /** The page as received, but for secret values of the credentials it echoed (replaced, and counted). */
   private unreadablePage(fetched: FetchedBody, reason: string): UnreadablePage {
-    const secrets = [...this.options.credentials.secrets(), ...Object.values(this.provider.config.headers)].filter((v) => v.length >= 4);
+    const secrets = [...this.options.credentials.secrets(), ...configuredHeaderSecrets(this.provider.config.headers)].filter((v) => v.length >= 4);
     let body = fetched.bytes;
     let replaced = 0;
     if (secrets.some((v) => fetched.body.includes(v))) {
