@@ -117,3 +117,30 @@ describe('maintenance status with more than one destination', () => {
     expect(one).toMatch(/EQ-1 +EQ-1\|svc\|250h@b0 +requested \(queued\)/);
   });
 });
+
+describe('maintenance status when the record and the outbox disagree on where a work order was opened', () => {
+  it('shows what the outbox says (as ERP feedback is held to it), for open and closed work orders alike', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    // Records rebuilt by a replay after a crash, with the asset moved to erp2 in the new configuration:
+    // they say erp2, but the creates went to erp before the crash.
+    const workOrders = {
+      'EQ-1|svc|250h@b0': { status: 'open', openedAt: T, destination: 'erp2' },
+      'EQ-1|svc|500h@b0': { status: 'requested', openedAt: T + 1, destination: 'erp2' },
+      'EQ-1|svc|750h@b0': { status: 'completed', openedAt: T + 2, changedAt: T + 3, destination: 'erp2' },
+      // Not in the outbox (its create pruned by retention): the record says.
+      'EQ-1|svc|1000h@b0': { status: 'open', openedAt: T + 4, destination: 'erp2' },
+    };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { maintenance: { workOrders } } }], deliveries: [order('EQ-1|svc|250h@b0'), order('EQ-1|svc|500h@b0'), order('EQ-1|svc|750h@b0')], quarantine: [], accepted: 0 });
+    const rules = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }] } });
+    const rows = await loadMaintenanceStatus(store, rules, undefined, T);
+    expect(rows.flatMap((r) => [...r.open, ...r.closed].map((w) => [w.businessKey, w.destination]))).toEqual([
+      ['EQ-1|svc|250h@b0', 'erp'],
+      ['EQ-1|svc|500h@b0', 'erp'],
+      ['EQ-1|svc|1000h@b0', 'erp2'],
+      ['EQ-1|svc|750h@b0', 'erp'],
+    ]);
+    expect(formatMaintenanceStatus(rows, 5, { destinations: true })).toMatch(/EQ-1 +erp +EQ-1\|svc\|250h@b0 +open/);
+  });
+});

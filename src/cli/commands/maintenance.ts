@@ -62,17 +62,19 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, na
 /**
  * Work orders the ERP has not reported on yet (`requested`): where their delivery stands, and the
  * ERP's id from its answer to the create once delivered, so "requested" does not read as "not sent".
- * And the destination of each work order whose record does not say where it was opened (one the
- * calendar task opened, or recorded before records kept it), from its create in the outbox where
- * that holds one: only that destination's feedback changes it.
+ * And the destination of each work order as the feedback path decides it: where its create in the
+ * outbox went, where the outbox holds one (over a record that says otherwise: one rebuilt by a
+ * replay after a crash, with the asset moved to another destination since), else the record's.
+ * Only that destination's feedback changes it. One read of the outbox for all of them.
  */
 async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<AssetMaintenance[]> {
-  const keys = rows.flatMap((r) => [...r.open, ...r.closed].filter((w) => w.status === 'requested' || w.destination === undefined).map((w) => w.businessKey));
+  const keys = rows.flatMap((r) => [...r.open, ...r.closed].map((w) => w.businessKey));
   if (keys.length === 0) return rows;
   const found = await store.factDeliveries(WORKORDER_CREATE, keys);
   const stand = (d: FactDelivery): string =>
     d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}${d.mayHaveLanded ? ', may be in the ERP' : ''}` : d.status === 'discarded' ? 'discarded' : 'queued';
-  const located = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => (w.destination === undefined && d !== undefined ? { ...w, destination: d.destination } : w);
+  // The outbox decides, as it does for feedback (openedAtOf): the first create of the key.
+  const located = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => (d !== undefined && w.destination !== d.destination ? { ...w, destination: d.destination } : w);
   return rows.map((r) => ({
     ...r,
     open: r.open.map((w) => {
