@@ -7,6 +7,7 @@ import { waitFor } from '../../test/helpers/wait.js';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestSink } from '../ports/source.js';
 import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
+import { parseWorkOrderWebhook } from '../adapters/erp/rest/rest-mapping.js';
 import { authorizeWebhook, createHttpApp, startHttpServer, type HttpServerOptions, type RunningServer, type WebhookEndpoint } from './server.js';
 
 /** An intake (token `intake-token-1`, 1 MiB, 100 events) whose sink is `submit`. */
@@ -791,6 +792,24 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
       // Its accepted update was taken: the push is not to be sent again as it is.
       note: "its 1 accepted update was taken; the rejected ones are kept in quarantine with the reason ('assetbridge quarantine list'), to replay once the cause is fixed ('assetbridge quarantine replay'): do not send this push again unchanged",
     });
+  });
+
+  it('keeps an unreadable pushed record in quarantine without an openedAtDestination of its own, so a replay under the destination cannot say where the work order was opened', async () => {
+    const submitted: RawMessage[] = [];
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: (body) => parseWorkOrderWebhook(body) },
+      { intake, destination: 'erp2', openedAt: () => Promise.resolve(new Map([['EQ-1|service-250h|250h@b0', 'erp']])), sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: 0, quarantined: [{ index: 0, reason: 'needs id' }] })) } },
+    );
+    // Canonical in shape, but without the ERP's id: the webhook cannot read it, and keeps it.
+    const item = { kind: 'workorder', businessKey: 'EQ-1|service-250h|250h@b0', status: 'completed', eventTime: '2026-10-01T10:00:00Z', operatingHoursAtCompletion: 251, openedAtDestination: 'erp2' };
+    const r = await app.request('/v1/webhooks/erp2/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([item]) });
+    expect(r.status).toBe(400);
+    expect(submitted.map((m) => [m.source, m.setAside?.code])).toEqual([['erp-feedback:erp2', 'invalid']]);
+    const { openedAtDestination: _ours, ...kept } = item;
+    expect(JSON.parse(submitted[0]?.payload as string)).toEqual(kept);
+    // Replayed, it is read under erp2's source: the work order (opened at erp) is held to where its record says, not to erp2.
+    const replayed = createCanonicalDecoder()({ ...(submitted[0] as RawMessage), replayOf: 1 });
+    expect(replayed.ok && replayed.events.map((e) => (e as { openedAtDestination?: string }).openedAtDestination)).toEqual([undefined]);
   });
 
   it('refuses a push with 503 and Retry-After while the backlog is at sources.http.maxBacklog, taking nothing', async () => {

@@ -440,8 +440,9 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
           itemOf.push(index);
           // Ours but unreadable: kept in quarantine with the reason and answered 400, like bad
           // intake items; set aside in the same commit as the rest, so a push retried after a
-          // failed commit does not keep it twice.
-          if ('invalid' in u) messages.push({ source, channel: c.req.path, payload: JSON.stringify(items[index]), receivedAt, setAside: { code: 'invalid', reason: u.invalid } });
+          // failed commit does not keep it twice. Kept without an `openedAtDestination` of the ERP's:
+          // replayed, it is read under this destination's source, where that field is assetbridge's own.
+          if ('invalid' in u) messages.push({ source, channel: c.req.path, payload: JSON.stringify(withoutOpenedAt(items[index])), receivedAt, setAside: { code: 'invalid', reason: u.invalid } });
           else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))), receivedAt });
         }
       });
@@ -484,6 +485,18 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
   });
   return app;
+}
+
+/**
+ * A pushed record as kept in quarantine: without `openedAtDestination`, which only assetbridge sets
+ * (from the outbox, `feedbackEvent`). A quarantined push is replayed under the destination's feedback
+ * source, whose events the maintenance rule holds to the destination that field names: the ERP's
+ * own would let it change a work order opened at another destination.
+ */
+function withoutOpenedAt(item: unknown): unknown {
+  if (item === null || typeof item !== 'object' || Array.isArray(item) || !Object.hasOwn(item, 'openedAtDestination')) return item;
+  const { openedAtDestination: _dropped, ...rest } = item as Record<string, unknown>;
+  return rest;
 }
 
 /** The methods the app's routes answer at `path` (`:param` segments match any one segment; HEAD with GET), for a 405's Allow; undefined when none does. */

@@ -80,3 +80,22 @@ describe('canonicalFromJson: asset ids', () => {
     expect(canonicalFromJson({ kind: 'meter', erpAssetId: 7, eventTime: NOW }, 'http', NOW)).toBe('"erpAssetId" must be a string, got number');
   });
 });
+
+describe('canonicalFromJson: where a work order was opened (openedAtDestination)', () => {
+  const update = { kind: 'workorder', businessKey: 'EQ-1|service-250h|250h@b0', status: 'completed', eventTime: '2026-03-01T10:00:00Z', openedAtDestination: 'erp2' };
+  const openedAt = (source: string) => {
+    const e = canonicalFromJson(update, source, NOW);
+    if (typeof e === 'string') throw new Error(e);
+    return (e as { openedAtDestination?: string }).openedAtDestination;
+  };
+
+  it("reads it from a destination's feedback (its webhook or poll), which set it from the outbox", () => {
+    expect(openedAt('erp-feedback:erp2')).toBe('erp2');
+  });
+
+  it('drops it from the intake, MQTT, the command line and feedback naming no destination, taking the update without it', () => {
+    for (const source of ['http', 'mqtt:fleet', 'cli', 'erp-feedback', 'erp-feedback:']) expect(openedAt(source), source).toBeUndefined();
+    const e = canonicalFromJson(update, 'http', NOW);
+    expect(typeof e !== 'string' && validateEvent(e, NOW)).toEqual({ ok: true });
+  });
+});

@@ -9,7 +9,7 @@ import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
 import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
-import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
+import { feedbackDestination, parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
 /**
  * Epoch ms from an ISO 8601 date-time with a zone (strictly: no local-time guessing) or a number
@@ -25,6 +25,16 @@ function toTime(v: unknown): unknown {
 
 /** Fields the decoder sets itself (or that must never become own keys by assignment). */
 const OWN_FIELDS = new Set(['ids', 'assetId', 'erpAssetId', 'idType', 'eventTime', 'source', 'receivedAt', 'raw', '__proto__']);
+
+/**
+ * Where a work order was opened, as the outbox said when a push to a destination's webhook or a
+ * poll of it took the update (work-order-feedback.ts): assetbridge's own, read only from those
+ * (source `erp-feedback:<destination>`). From any other source (the HTTP intake, `rules test`,
+ * `maintenance complete`) it is dropped: such feedback is held to no destination, and an outside
+ * sender must not steer which destination's feedback changes a work order. A captured feedback
+ * event carries it, and is taken all the same (without it) when posted again or run through `rules test`.
+ */
+const OPENED_AT = 'openedAtDestination';
 
 /** Convert one parsed JSON object into a canonical event candidate (validation happens later). */
 export function canonicalFromJson(obj: unknown, source: string, receivedAt: number): CanonicalEvent | string {
@@ -47,8 +57,9 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
   }
   // A loop rather than rest/spread: this runs for every event on the ingest hot path.
   const out: Record<string, unknown> = {};
+  const vouched = o[OPENED_AT] !== undefined && feedbackDestination(source) !== undefined;
   for (const k in o) {
-    if (OWN_FIELDS.has(k) || !Object.hasOwn(o, k)) continue;
+    if (OWN_FIELDS.has(k) || !Object.hasOwn(o, k) || (k === OPENED_AT && !vouched)) continue;
     const v = o[k];
     // A reader's sighting may spell "no coordinates" as null: read as absent, like the MQTT decoder does.
     if (v === null && (k === 'lat' || k === 'lng')) continue;
