@@ -189,16 +189,31 @@ export function parseOpenWorkOrdersCell(cell: string): string[] {
 }
 
 /**
+ * The `openWorkOrderDestinations` cell of {@link maintenanceCsv}: where each work order of its
+ * `openWorkOrders` cell was opened (the one destination whose feedback changes it), in the same
+ * order and written the same way, `-` where neither its record nor the outbox says; read it with
+ * {@link parseOpenWorkOrdersCell}.
+ */
+export function openWorkOrderDestinationsCell(open: readonly { readonly destination?: string }[]): string {
+  return joinCellList(
+    open.map((w) => w.destination ?? '-'),
+    ';',
+    ' ',
+  );
+}
+
+/**
  * The due rows as CSV, one per asset and rule (for planners' spreadsheets), with the open work
- * order for the rule beside it when there is one.
+ * orders for the rule beside it when there are any, and where each was opened. Every column is
+ * there whatever the config (with one destination too), so a spreadsheet reads the same columns.
  */
 export function maintenanceCsv(rows: readonly AssetMaintenance[]): string {
-  const header = ['erpAssetId', 'rule', 'type', 'state', 'hours', 'baselineHours', 'nextDueHours', 'remainingHours', 'km', 'baselineKm', 'nextDueKm', 'remainingKm', 'baselineDate', 'nextDueDate', 'remainingDays', 'openWorkOrders'];
+  const header = ['erpAssetId', 'rule', 'type', 'state', 'hours', 'baselineHours', 'nextDueHours', 'remainingHours', 'km', 'baselineKm', 'nextDueKm', 'remainingKm', 'baselineDate', 'nextDueDate', 'remainingDays', 'openWorkOrders', 'openWorkOrderDestinations'];
   const lines: (string | number | undefined)[][] = [header];
   for (const r of rows)
     for (const d of r.due) {
       const open = r.open.filter((w) => w.rule === d.rule);
-      lines.push([d.erpAssetId, d.rule, d.type, d.state, d.hours, d.baselineHours, d.nextDueHours, d.remainingHours, d.km, d.baselineKm, d.nextDueKm, d.remainingKm, d.baselineDate, d.nextDueDate, d.remainingDays, openWorkOrdersCell(open)]);
+      lines.push([d.erpAssetId, d.rule, d.type, d.state, d.hours, d.baselineHours, d.nextDueHours, d.remainingHours, d.km, d.baselineKm, d.nextDueKm, d.remainingKm, d.baselineDate, d.nextDueDate, d.remainingDays, openWorkOrdersCell(open), openWorkOrderDestinationsCell(open)]);
     }
   return toCsv(lines);
 }
@@ -427,7 +442,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
-      .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders (every rule; with --due only those that need attention)')
+      .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders and the destination each was opened at (every rule; with --due only those that need attention)')
       .option('--out <file>', 'write that CSV to a file')
       .option('--json', 'print JSON')
       .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --due --csv --out due.csv'),

@@ -553,6 +553,19 @@ describe('maintenance status', () => {
     const [row] = parse<Record<string, string>>(maintenanceCsv(rows), { columns: true });
     expect(parseOpenWorkOrdersCell(row?.openWorkOrders ?? '')).toEqual(open.map((w) => `${w.businessKey} (${w.status})`));
     expect(row?.openWorkOrders).toBe('A\\; B|svc|250h@b0 (open); A\\; B|svc|500h@b0 (requested); A\\; B|svc|x\\\\\\; y (open)');
+  });
+
+  it('--csv: the openWorkOrderDestinations cell names where each of its open work orders was opened, in the same order; the column is there with one destination too', () => {
+    const wo = (businessKey: string, destination?: string): WorkOrderRow => ({ erpAssetId: 'EQ-1', businessKey, rule: 'svc', occurrence: '250h@b0', priority: 'MEDIUM', status: 'open', openedAt: 0, ...(destination !== undefined ? { destination } : {}) });
+    const open = [wo('EQ-1|svc|250h@b0', 'erp2'), wo('EQ-1|svc|500h@b0'), wo('EQ-1|svc|750h@b0', 'erp; old')];
+    const rows: AssetMaintenance[] = [
+      { erpAssetId: 'EQ-1', due: [{ erpAssetId: 'EQ-1', rule: 'svc', type: 'service', state: 'due' }, { erpAssetId: 'EQ-1', rule: 'hot', type: 'threshold', state: 'normal' }], open, closed: [] },
+    ];
+    const read = parse<Record<string, string>>(maintenanceCsv(rows), { columns: true });
+    expect(read.map((r) => [r.rule, parseOpenWorkOrdersCell(r.openWorkOrders ?? ''), parseOpenWorkOrdersCell(r.openWorkOrderDestinations ?? '')])).toEqual([
+      ['svc', open.map((w) => `${w.businessKey} (open)`), ['erp2', '-', 'erp; old']],
+      ['hot', [], []],
+    ]);
     expect(parseOpenWorkOrdersCell('EQ-1|svc|250h@b0 (open); EQ-1|svc|500h@b0 (requested)')).toEqual(['EQ-1|svc|250h@b0 (open)', 'EQ-1|svc|500h@b0 (requested)']);
   });
 
@@ -574,12 +587,12 @@ describe('maintenance status', () => {
     expect(text).toMatch(/EQ-1\s+EQ-1\|service-250h\|250h@b0\s+in-progress\s+MEDIUM/);
     // --csv: one line per asset and rule, the open work order beside its rule.
     const csv = maintenanceCsv(rows).split('\r\n');
-    expect(csv[0]).toBe('erpAssetId,rule,type,state,hours,baselineHours,nextDueHours,remainingHours,km,baselineKm,nextDueKm,remainingKm,baselineDate,nextDueDate,remainingDays,openWorkOrders');
+    expect(csv[0]).toBe('erpAssetId,rule,type,state,hours,baselineHours,nextDueHours,remainingHours,km,baselineKm,nextDueKm,remainingKm,baselineDate,nextDueDate,remainingDays,openWorkOrders,openWorkOrderDestinations');
     expect(csv.slice(1, -1)).toEqual([
-      'EQ-1,service-250h,service,"due soon, work order in-progress",240,0,250,10,,,,,,,,EQ-1|service-250h|250h@b0 (in-progress)',
-      'EQ-1,overheat,threshold,normal,,,,,,,,,,,,',
-      'EQ-2,service-250h,service,ok,10,0,250,240,,,,,,,,',
-      'EQ-2,overheat,threshold,normal,,,,,,,,,,,,',
+      'EQ-1,service-250h,service,"due soon, work order in-progress",240,0,250,10,,,,,,,,EQ-1|service-250h|250h@b0 (in-progress),erp',
+      'EQ-1,overheat,threshold,normal,,,,,,,,,,,,,',
+      'EQ-2,service-250h,service,ok,10,0,250,240,,,,,,,,,',
+      'EQ-2,overheat,threshold,normal,,,,,,,,,,,,,',
     ]);
     await expect(loadMaintenanceStatus(store, rules, 'NOPE')).rejects.toThrow(/no asset "NOPE"/);
     // --due: only what needs attention (EQ-1's due-soon interval and open work order; EQ-2 is fine).
