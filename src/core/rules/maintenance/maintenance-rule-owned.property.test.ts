@@ -408,6 +408,18 @@ describe('maintenance owned form: several readings released at once', () => {
     expect(r.pureRuns).toBe(1);
   });
 
+  it('opens the next due point when the work order of the one the schedule counts from is reopened after its completion', () => {
+    const hour = 3600;
+    const feedback = (at: number, status: 'completed' | 'open', hours?: number): OracleStep => ({
+      event: { kind: 'workorder', source: 's', ids, eventTime: T0 + at * hour * 1000, receivedAt: T0, businessKey: 'EQ-1|big|1000h@b0', status, ...(hours !== undefined ? { operatingHoursAtCompletion: hours } : {}) },
+      asset,
+    });
+    // 1000h@b0 opens due soon (at 990 h) and is done early, at 995 h: next due 1995 h, due soon at 1985 h.
+    // The ERP reopens it: the service was done all the same, so it stands for no later due point.
+    const r = run([meter(0, 0), meter(40, 0.001), meter(990 * hour, 990), meter(990 * hour + 40, 990.001), feedback(995, 'completed', 995), feedback(996, 'open'), meter(1985 * hour, 1985), meter(1985 * hour + 40, 1985.001), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey).filter((k) => k.includes('|big|'))).toEqual(['EQ-1|big|1000h@b0', 'EQ-1|big|1995h@b995']);
+  });
+
   it('opens no work order twice when a reading released after the one that opens it is for the pure rule', () => {
     // The first reading opens both (here, were it alone); the one 10 s after it jumps 5 h: both go
     // to the pure rule, as does the reading that clears the issue; the ones after it are taken here.

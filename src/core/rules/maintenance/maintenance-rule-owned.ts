@@ -851,7 +851,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         workOrdersRead = true;
       }
       const step = stepService(rule, current, hours);
-      const covered = step.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, step.fire.base, step.fire.due) !== undefined;
+      const covered = step.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, step.fire.base, step.fire.due, rest[a]?.completed?.[rule.name]) !== undefined;
       const stepped = covered ? current : step.state;
       schedules[k0] = 1;
       schedules[k0 + 1] = stepped.base;

@@ -710,7 +710,7 @@ function onReading(
     // Exactly one work order per service: one the schedule before the last completion opened for
     // this service (500h@b0, still open when 250h@b0 was completed late, at 255 h) stands for this
     // due point (505h@b255), which opens only once that one is closed (cancelled: not done after all).
-    const covered = r.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, r.fire.base, r.fire.due) !== undefined;
+    const covered = r.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, r.fire.base, r.fire.due, s.completed?.[rule.name]) !== undefined;
     const stepped = covered ? current : r.state;
     if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
     if (!r.fire || covered) continue;

@@ -624,6 +624,20 @@ describe('service intervals', () => {
     expect(keys(cancelled.deliveries)).toEqual(['EQ-7|service-250h|505h@b255']);
   });
 
+  it('a work order the ERP reopens after its completion counted does not stand for the next due point: that one opens', () => {
+    const o = svc({ dueSoon: 10 });
+    const key = 'EQ-7|service-250h|250h@b0';
+    // Opened due soon at 241 h, done early at 245 h: the schedule counts from 245, next due 495 h.
+    const done = run([meter(0, 0), meter(241, 241), feedback(245, key, 'completed', 245), meter(246, 246)], o);
+    expect(done.state?.services?.['service-250h']).toMatchObject({ base: 245 });
+    // The ERP reopens it (a note added, a part booked): its completion stays counted.
+    const reopened = run([feedback(247, key, 'open'), meter(486, 486)], o, done.doc);
+    expect(reopened.state?.workOrders?.[key]?.status).toBe('open');
+    expect(reopened.state?.services?.['service-250h']).toMatchObject({ base: 245 });
+    expect(keys(reopened.deliveries)).toEqual(['EQ-7|service-250h|495h@b245']);
+    expect(maintenanceStatus(asset, reopened.state, o, { now: T0 + 486 * HOUR, marks: () => ({}) }).due[0]?.state).toBe('due soon, work order requested');
+  });
+
   it('a declared meter reset continues the schedule; an undeclared drop is set aside', () => {
     const withReset = run([meter(0, 240), meter(5, 245), meter(6, 3, true), meter(20, 10)], svc()).deliveries;
     // 245 + (10 - 3) = 252 continuous hours: the 250 h service is due.

@@ -141,7 +141,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const remaining = next - reading;
     const when = remaining <= 0 ? 'due' : remaining <= rule.dueSoon ? 'due soon' : 'ok';
     // The earlier schedule's work order for this service, still open, stands for the next due point (see coveringWorkOrder).
-    const cover = !pendingWork && when !== 'ok' ? coveringWorkOrder(state?.workOrders, asset.erpAssetId, rule, s.base, next) : undefined;
+    const cover = !pendingWork && when !== 'ok' ? coveringWorkOrder(state?.workOrders, asset.erpAssetId, rule, s.base, next, state?.completed?.[rule.name]) : undefined;
     const covering = cover !== undefined ? `, work order ${state?.workOrders?.[cover]?.status ?? 'requested'} under the earlier schedule: ${cover} (this due point opens none while it is open)` : '';
     // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;

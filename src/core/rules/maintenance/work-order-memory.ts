@@ -77,15 +77,19 @@ export function openServiceWorkOrder(
  * The open work order (its key) of an interval's earlier schedule that stands for the due point
  * `due` of the schedule from `base`: opened under an earlier baseline for a due point past `base`
  * and less than one interval before `due` (the same service, counted from the earlier service).
- * Undefined when there is none.
+ * Undefined when there is none. `completed`: the occurrence the schedule counts from (the state's
+ * `completed` of the rule): that work order, or one before it, open again (the ERP reopened it
+ * after its completion counted) is the service already done, and stands for no later due point.
  */
-export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], erpAssetId: string, rule: ServiceIntervalRule, base: number, due: number): string | undefined {
+export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], erpAssetId: string, rule: ServiceIntervalRule, base: number, due: number, completed?: string): string | undefined {
   const prefix = `${erpAssetId}|${rule.name}|`;
   for (const key in workOrders) {
     if (!key.startsWith(prefix)) continue;
     const w = workOrders[key] as WorkOrderRecord;
     if (w.status === 'completed' || w.status === 'cancelled') continue;
-    const o = scheduleOrder(key.slice(prefix.length));
+    const occurrence = key.slice(prefix.length);
+    if (supersededCompletion(occurrence, completed)) continue;
+    const o = scheduleOrder(occurrence);
     if (!o || o.form !== UNIT[rule.meter]) continue;
     const [oldBase, , oldDue] = o.at;
     if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
