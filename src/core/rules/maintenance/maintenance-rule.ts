@@ -935,7 +935,9 @@ function applyFeedback(
     // The meter the rule counts (a service interval's, or a whichever-first calendar interval's): what is wrong with it is said.
     const meter = service?.meter ?? calendars.get(key.rule);
     const m = meter === 'km' ? km : meter === 'hours' ? hours : undefined;
-    if (meter !== undefined && m?.problem !== undefined) {
+    // One the schedule already counts from (reopened in the ERP and closed again) restarts nothing:
+    // no note that it was not counted, nor a call to record its meter (recorded, it would count no more).
+    if (meter !== undefined && m?.problem !== undefined && !superseded) {
       const unit = UNIT[meter];
       const at = new Date(event.eventTime).toISOString();
       // An interval counting a meter (a service interval, or a calendar interval with one) is not

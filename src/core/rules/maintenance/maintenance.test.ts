@@ -638,6 +638,20 @@ describe('service intervals', () => {
     expect(maintenanceStatus(asset, reopened.state, o, { now: T0 + 486 * HOUR, marks: () => ({}) }).due[0]?.state).toBe('due soon, work order requested');
   });
 
+  it('a work order completed again after the ERP reopened it, without the meter, says nothing of a schedule not restarted: its first completion restarted it', () => {
+    const o = svc({ dueSoon: 10 });
+    const key = 'EQ-7|service-250h|250h@b0';
+    const done = run([meter(0, 0), meter(241, 241), feedback(245, key, 'completed', 245), meter(246, 246)], o);
+    // Reopened, and closed again days later without the meter (no reading kept from then): already counted at 245 h.
+    const later = Array.from({ length: 13 }, (_, i) => meter(300 + i, 300 + i));
+    const again = run([feedback(247, key, 'open'), ...later, feedback(290, key, 'completed')], o, done.doc);
+    expect(again.state?.services?.['service-250h']).toMatchObject({ base: 245 });
+    expect(again.state?.workOrders?.[key]).toMatchObject({ status: 'completed' });
+    expect(again.state?.workOrders?.[key]?.uncounted).toBeUndefined();
+    expect(again.state?.workOrders?.[key]?.meterNote).toBeUndefined();
+    expect(maintenanceStatus(asset, again.state, o, { now: T0 + 312 * HOUR, marks: () => ({}) }).due[0]?.state).toBe('ok');
+  });
+
   it('a declared meter reset continues the schedule; an undeclared drop is set aside', () => {
     const withReset = run([meter(0, 240), meter(5, 245), meter(6, 3, true), meter(20, 10)], svc()).deliveries;
     // 245 + (10 - 3) = 252 continuous hours: the 250 h service is due.
