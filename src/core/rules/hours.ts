@@ -21,7 +21,15 @@ export interface HoursState {
 }
 
 export type HoursStep =
-  | { readonly ok: true; readonly state: HoursState; readonly hours: number }
+  | {
+      readonly ok: true;
+      readonly state: HoursState;
+      readonly hours: number;
+      /** A held reading this one confirmed (meter-hygiene.ts `holdCatchUp`): `[eventTime, continuous hours]`. */
+      readonly confirmed?: readonly [number, number];
+      /** Why a held reading this one did not confirm was set aside. */
+      readonly setAside?: string;
+    }
   | {
       readonly ok: false;
       readonly state: HoursState;
@@ -56,7 +64,9 @@ export function stepHours(
       return { ok: true, state: { hygiene: r.state, total: total ?? raw }, hours: total ?? raw };
     case 'accepted': {
       const next = total === undefined ? raw : round(total + v.usage);
-      return { ok: true, state: { hygiene: r.state, total: next }, hours: next };
+      if (v.confirmed === undefined && v.setAside === undefined) return { ok: true, state: { hygiene: r.state, total: next }, hours: next };
+      const held = v.confirmed !== undefined && v.previous !== undefined && total !== undefined ? ([v.confirmed.eventTime, round(total + v.confirmed.value - v.previous.value)] as const) : undefined;
+      return { ok: true, state: { hygiene: r.state, total: next }, hours: next, ...(held ? { confirmed: held } : {}), ...(v.setAside !== undefined ? { setAside: v.setAside } : {}) };
     }
   }
 }

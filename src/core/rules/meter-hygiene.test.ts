@@ -342,3 +342,52 @@ describe('classifyMeterReading: the first plausible reading after readings set a
     expect(usages([r(500, 0), r(500, 8 * 24), r(500, 9 * 24), r(700, 9 * 24 + 1)])).toEqual([0, 'stalled', 'stalled', 200]);
   });
 });
+
+describe('classifyMeterReading: holdCatchUp (the usage rule\'s)', () => {
+  const HOLD = { ...DEFAULT_METER_HYGIENE, holdCatchUp: true };
+  const runHeld = (readings: readonly MeterReading[]): { verdicts: MeterVerdict[]; state: MeterHygieneState } => {
+    let state: MeterHygieneState = {};
+    const verdicts: MeterVerdict[] = [];
+    for (const reading of readings) {
+      const result = classifyMeterReading(state, reading, HOLD);
+      state = result.state;
+      verdicts.push(result.verdict);
+    }
+    return { verdicts, state };
+  };
+  const idle = [r(1000, 0), r(1000, 100), r(1100, 101)];
+
+  it('holds a reading possible since the value was first shown but not since it was last shown, in `jump` with `jumpHeld`; the same reading again changes nothing', () => {
+    const { verdicts, state } = runHeld([...idle, r(1100, 101)]);
+    expect(verdicts[2]).toMatchObject({ status: 'too-fast', newFlag: true, previous: r(1000, 0) });
+    expect((verdicts[2] as { detail: string }).detail).toMatch(/^meter advanced 100 h in 1 h since it last showed 1000 .*held until the next reading/);
+    expect(verdicts[3]).toMatchObject({ status: 'too-fast', newFlag: false });
+    expect(state).toEqual({ last: r(1000, 0), confirmedAt: T0 + 100 * H, stallFlagged: false, jump: r(1100, 101), jumpHeld: true });
+    // Off (maintenance, meter sync): accepted at once, as before.
+    expect(run(idle).verdicts[2]).toMatchObject({ status: 'accepted', usage: 100 });
+  });
+
+  it('a next reading continuing from it confirms it: accepted with the whole advance from the first showing', () => {
+    expect(runHeld([...idle, r(1101, 102)]).verdicts[3]).toEqual({ status: 'accepted', usage: 101, previous: r(1000, 0), reading: r(1101, 102), confirmed: r(1100, 101) });
+    // The same value again: confirmed, and the meter first showed 1100 when the held reading came.
+    expect(runHeld([...idle, r(1100, 150)]).state).toEqual({ last: r(1100, 101), confirmedAt: T0 + 150 * H, stallFlagged: false });
+  });
+
+  it('a next reading not continuing from it sets it aside, saying so', () => {
+    for (const next of [r(1000, 102), r(1001, 102), r(5000, 102)]) {
+      const { verdicts, state } = runHeld([...idle, next]);
+      expect(JSON.stringify(verdicts[3])).toMatch(/reading 1100 at 2025-03-05T13:00:00.000Z, held .*set aside/);
+      expect(state.jumpHeld).toBeUndefined();
+    }
+    expect(runHeld([...idle, r(1001, 102)]).verdicts[3]).toMatchObject({ status: 'accepted', usage: 1 });
+    // A reading ahead of the wall clock since the first showing after it is a jump of its own, not sustained by the held one.
+    expect(runHeld([...idle, r(5000, 102)]).state).toMatchObject({ jump: r(5000, 102) });
+    expect(runHeld([...idle, r(5000, 102)]).state.jumpSustained).toBeUndefined();
+  });
+
+  it('a backwards reading leaves it held; the next one decides', () => {
+    const { verdicts } = runHeld([...idle, r(990, 102), r(1102, 103)]);
+    expect(verdicts.slice(3).map((v) => v.status)).toEqual(['backwards', 'accepted']);
+    expect(verdicts[4]).toMatchObject({ usage: 102, confirmed: r(1100, 101) });
+  });
+});

@@ -33,6 +33,15 @@ export interface MeterHygieneOptions {
   readonly resolutionSlack: number;
   /** The meter's unit, for messages. @default h */
   readonly unit?: string;
+  /**
+   * Hold a reading that is possible since the meter first showed its value but not since the
+   * latest reading that showed it (`confirmedAt`): a feed that froze and catches up, or a spike
+   * after the machine sat idle reporting live. The next reading tells: one continuing from it
+   * (as much or more, within the wall clock since) confirms it, and both are accepted (the
+   * usage counted from the first showing); any other sets it aside (`jump` with `jumpHeld`).
+   * Off: such a reading is accepted at once as a catch-up. @default false
+   */
+  readonly holdCatchUp?: boolean;
 }
 
 export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
@@ -72,6 +81,12 @@ export interface MeterHygieneState {
    * until a reset is declared or a reading below `jump` is accepted.
    */
   readonly jumpSustained?: boolean;
+  /**
+   * `jump` is a reading held (`holdCatchUp`), not one that ran ahead of the wall clock since
+   * `last`: possible since the meter first showed `last.value`, not since `confirmedAt`. The next
+   * reading confirms it (it continues from it) or sets it aside.
+   */
+  readonly jumpHeld?: true;
 }
 
 /** Reading statuses that are flagged for review and never count as usage. */
@@ -85,6 +100,10 @@ export type MeterVerdict =
       /** The base the delta was taken from; absent for the first reading (the baseline). */
       readonly previous?: MeterReading;
       readonly reading: MeterReading;
+      /** The held reading (`jumpHeld`) this one continued from, so confirmed: `usage` covers it too. */
+      readonly confirmed?: MeterReading;
+      /** Why the held reading (`jumpHeld`) this one did not continue from was set aside. */
+      readonly setAside?: string;
     }
   /** The same reading again (re-polled snapshot, replay): nothing to do, nothing to flag. */
   | { readonly status: 'duplicate'; readonly reading: MeterReading }
@@ -116,12 +135,23 @@ export function isFlagged(verdict: MeterVerdict): verdict is FlaggedMeterVerdict
   return verdict.status === 'backwards' || verdict.status === 'too-fast' || verdict.status === 'stalled' || verdict.status === 'out-of-order';
 }
 
-/** Classifies `reading` against `state`; pure. */
+/** Classifies `reading` against `state` (readings in event-time order); pure. */
 export function classifyMeterReading(
   state: MeterHygieneState,
   reading: MeterReading,
   options: MeterHygieneOptions = DEFAULT_METER_HYGIENE,
 ): MeterHygieneResult {
+  const r = classify(state, reading, options);
+  const held = state.jumpHeld === true ? state.jump : undefined;
+  // Still held (the same state, a backwards or out-of-order reading), or confirmed: nothing set aside.
+  if (held === undefined || r.state.jump === held || (r.verdict.status === 'accepted' && r.verdict.confirmed !== undefined)) return r;
+  const why = `reading ${held.value} at ${iso(held.eventTime)}, held as ahead of the wall clock since ${state.last?.value} was last shown (${iso(state.confirmedAt ?? held.eventTime)}), set aside: the next reading, ${reading.value} at ${iso(reading.eventTime)}, does not continue from it (a spike, not a frozen feed catching up)`;
+  const v = r.verdict;
+  if (v.status === 'accepted') return { state: r.state, verdict: { ...v, setAside: why } };
+  return isFlagged(v) ? { state: r.state, verdict: { ...v, detail: `${v.detail}; ${why}` } } : r;
+}
+
+function classify(state: MeterHygieneState, reading: MeterReading, options: MeterHygieneOptions): MeterHygieneResult {
   const last = state.last;
   if (!last) return { state: hygieneState(reading, reading.eventTime, false, state.lastReset), verdict: { status: 'accepted', usage: 0, reading } };
   const confirmedAt = state.confirmedAt ?? last.eventTime;
@@ -202,10 +232,36 @@ export function classifyMeterReading(
       `meter at ${reading.value} counts on from ${jump.value} (${iso(jump.eventTime)}), which ran ahead of the wall clock from ${last.value} (${iso(last.eventTime)}), and the readings since have continued from it: set aside until the jump is declared; ${declare}`,
     );
 
+  // A reading held (see below) that this one continues from: the meter did show it, so it was a
+  // frozen feed catching up. Both are accepted: the usage from the first showing of `last`.
+  const held = state.jumpHeld === true ? jump : undefined;
+  if (held !== undefined && reading.eventTime > held.eventTime && continues(held, reading, options))
+    return {
+      state: hygieneState(reading.value === held.value ? held : reading, reading.eventTime, false, state.lastReset),
+      verdict: { status: 'accepted', usage: round(delta), previous: last, reading, confirmed: held },
+    };
+
+  // Possible since the meter first showed `last.value`, but not since a reading showed it last: a
+  // frozen feed catching up (the repeats were stale) or a spike after the machine sat idle,
+  // reporting live. Held until the next reading tells (`holdCatchUp`).
+  const sinceShownH = (reading.eventTime - confirmedAt) / HOUR_MS;
+  const allowedSinceShown = sinceShownH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  if (options.holdCatchUp === true && delta > allowedSinceShown) {
+    const detail = `meter advanced ${shown(delta)} ${unit} in ${shown(sinceShownH)} h since it last showed ${last.value} (${iso(confirmedAt)}; at most ${shown(allowedSinceShown)} ${unit} possible), to ${reading.value}: held until the next reading, which confirms it as a feed that froze and caught up (counted from ${iso(last.eventTime)}, when the meter first showed ${last.value}) if it continues from it, else sets it aside as a spike`;
+    const again = held !== undefined && held.eventTime === reading.eventTime && held.value === reading.value;
+    return { state: again ? state : jumpState(state, reading, false, true), verdict: { status: 'too-fast', reading, previous: last, newFlag: !again, detail } };
+  }
+
   return {
     state: hygieneState(reading, reading.eventTime, false, state.lastReset),
     verdict: { status: 'accepted', usage: round(delta), previous: last, reading },
   };
+}
+
+/** Whether `to` continues from `from`: as much or more, by no more than the wall clock allows since. */
+function continues(from: MeterReading, to: MeterReading, options: MeterHygieneOptions): boolean {
+  const possible = ((to.eventTime - from.eventTime) / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  return to.value >= from.value && to.value - from.value <= possible;
 }
 
 /**
@@ -228,20 +284,19 @@ function hygieneState(last: MeterReading, confirmedAt: number, stallFlagged: boo
  * nothing.
  */
 function withJump(state: MeterHygieneState, reading: MeterReading, options: MeterHygieneOptions): MeterHygieneState {
-  const jump = state.jump;
+  // A held reading is no jump (it was possible since `last`): this one takes its place.
+  const jump = state.jumpHeld === true ? undefined : state.jump;
   if (jump !== undefined) {
     if (reading.eventTime === jump.eventTime) return state;
     const [from, to] = reading.eventTime > jump.eventTime ? [jump, reading] : [reading, jump];
-    const possible = ((to.eventTime - from.eventTime) / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
-    const continues = to.value >= from.value && to.value - from.value <= possible;
-    if (continues) return jumpState(state, from, true);
+    if (continues(from, to, options)) return jumpState(state, from, true);
     if (state.jumpSustained === true) return state;
   }
   return jumpState(state, reading, false);
 }
 
 /** `state` with `jump` (fields in the order a hygiene state has them). */
-function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: boolean): MeterHygieneState {
+function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: boolean, held = false): MeterHygieneState {
   const next: { -readonly [K in keyof MeterHygieneState]: MeterHygieneState[K] } = {};
   if (state.last !== undefined) next.last = state.last;
   if (state.confirmedAt !== undefined) next.confirmedAt = state.confirmedAt;
@@ -249,6 +304,7 @@ function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: bool
   if (state.lastReset !== undefined) next.lastReset = state.lastReset;
   next.jump = jump;
   if (sustained) next.jumpSustained = true;
+  if (held) next.jumpHeld = true;
   return next;
 }
 

@@ -202,27 +202,130 @@ describe('usage per period: a frozen feed catching up across a period boundary',
   const t0 = Date.UTC(2026, 0, 29);
   const frozen = [meter(t0, 100), meter(t0 + 24 * h, 100), meter(t0 + 70 * h, 100), meter(t0 + 74 * h, 160)];
 
-  it('spreads the advance from the first showing of the frozen value, so no period gets more than its time allows', () => {
-    const s = run(monthlyCalendar('UTC'), frozen);
+  it('spreads the advance from the first showing of the frozen value once the next reading confirms it, so no period gets more than its time allows', () => {
+    // Held until the next reading continues from it (see 'a spike after a live idle stretch').
+    const s = run(monthlyCalendar('UTC'), [...frozen, meter(t0 + 75 * h, 160.5)]);
     // 2 of the 74 h are in February: at most ~2 h of the 60 can have been used in it (not 30).
-    expect(s.periods?.['2026-02']?.units).toBeCloseTo((60 * 2) / 74, 5);
+    expect(s.periods?.['2026-02']?.units).toBeCloseTo((60 * 2) / 74 + 0.5, 5);
     expect(s.periods?.['2026-01']).toEqual({ units: expect.closeTo((60 * 72) / 74, 5), meterAtEnd: expect.closeTo(100 + (60 * 72) / 74, 5) });
-    expect(sum(s)).toBeCloseTo(60, 6);
+    expect(sum(s)).toBeCloseTo(60.5, 6);
   });
 
   it('the same on the owned (column) form, which leaves such a reading to the pure rule', () => {
     const options = { calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 };
     const owned = createUsageRule(options).owned?.() as OwnedRule;
     // The catch-up in the same period as the latest repeat (the form's fast path), the first showing in January.
-    const inFebruary = [meter(t0, 100), meter(t0 + 73 * h, 100), meter(t0 + 75 * h, 160)];
+    const inFebruary = [meter(t0, 100), meter(t0 + 73 * h, 100), meter(t0 + 75 * h, 160), meter(t0 + 76 * h, 160.5)];
     compareOwned(createUsageRule(options), owned, [...inFebruary.map((event) => ({ event, asset })), { flush: undefined, asset }]);
-    expect((owned.save(0) as UsageState).periods?.['2026-02']?.units).toBeCloseTo((60 * 3) / 75, 5);
+    expect((owned.save(0) as UsageState).periods?.['2026-02']?.units).toBeCloseTo((60 * 3) / 75 + 0.5, 5);
   });
 
   it('an advance possible since the latest unchanged reading is still spread from it (a stopped machine, a live feed)', () => {
     const s = run(monthlyCalendar('UTC'), [meter(t0, 100), meter(t0 + 70 * h, 100), meter(t0 + 74 * h, 103)]);
     expect(s.periods?.['2026-01']).toEqual({ units: 1.5, meterAtEnd: 101.5 });
     expect(s.periods?.['2026-02']?.units).toBe(1.5);
+  });
+});
+
+describe('usage per period: a spike after a live idle stretch is held, not taken as a frozen feed catching up', () => {
+  const h = 3_600_000;
+  const t0 = Date.UTC(2026, 2, 1);
+  // The machine sat idle, reporting 1000 live for 100 h; then 1100 an hour later: possible since
+  // the meter first showed 1000 (101 h), not since it last showed it (1 h).
+  const idle = [meter(t0, 1000), meter(t0 + 100 * h, 1000), meter(t0 + 101 * h, 1100)];
+  const held = (s: UsageState) => ({ jump: s.hours?.hygiene.jump, jumpHeld: s.hours?.hygiene.jumpHeld });
+
+  it('counts nothing of the suspect reading: it is held in the rule state, visible, until the next reading tells', () => {
+    const s = run(monthlyCalendar('UTC'), idle);
+    expect(sum(s)).toBe(0);
+    expect(s.last).toEqual([t0 + 100 * h, 1000]);
+    expect(held(s)).toEqual({ jump: { value: 1100, eventTime: t0 + 101 * h }, jumpHeld: true });
+    // Survives the store (JSON) as it is.
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+    expect(s.meterIssue).toMatch(/advanced 100 h in 1 h since it last showed 1000 .*held until the next reading/);
+    const line = usageFor({ ...asset, attributes: {} }, s, monthlyCalendar('UTC').period('2026-03')!, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 102 * h);
+    expect(line.periodUnits).toBe(0);
+    expect(line.notes.join('; ')).toMatch(/meter: .*held until the next reading/);
+  });
+
+  it('a next reading continuing from it confirms it: a frozen feed caught up, counted from the first showing', () => {
+    const s = run(monthlyCalendar('UTC'), [...idle, meter(t0 + 102 * h, 1101)]);
+    expect(sum(s)).toBeCloseTo(101, 6);
+    expect(s.last).toEqual([t0 + 102 * h, 1101]);
+    expect(held(s)).toEqual({ jump: undefined, jumpHeld: undefined });
+    expect(s.meterIssue).toBeUndefined();
+    // The same value again confirms it too (the machine stopped after catching up).
+    expect(sum(run(monthlyCalendar('UTC'), [...idle, meter(t0 + 102 * h, 1100)]))).toBeCloseTo(100, 6);
+  });
+
+  it('spread from the first showing across a period end: no period gets more than its time allows', () => {
+    const t = Date.UTC(2026, 2, 31, 20);
+    // 1000 first shown 100 h before 1 April, last shown at 20:00 on 31 March; 1100 at 01:00 on 1 April, confirmed at 02:00.
+    const s = run(monthlyCalendar('UTC'), [meter(t - 96 * h, 1000), meter(t, 1000), meter(t + 5 * h, 1100), meter(t + 6 * h, 1101)]);
+    expect(s.periods?.['2026-04']?.units).toBeCloseTo((100 * 1) / 101 + 1, 5);
+    expect(sum(s)).toBeCloseTo(101, 6);
+  });
+
+  for (const [back, counted] of [[1000, 0], [1001, 1]] as const) {
+    it(`a next reading that does not continue from it (${back}) sets it aside with the reason; only that reading's own advance counts`, () => {
+      const s = run(monthlyCalendar('UTC'), [...idle, meter(t0 + 102 * h, back)]);
+      expect(sum(s)).toBeCloseTo(counted, 6);
+      expect(held(s)).toEqual({ jump: undefined, jumpHeld: undefined });
+      expect(s.meterIssue).toMatch(/reading 1100 at 2026-03-05T05:00:00.000Z, held .* set aside: the next reading, 100\d at .* does not continue from it \(a spike/);
+    });
+  }
+
+  it('an idle watermark or a flush decides nothing: the reading stays held (silence confirms nothing), and is decided by the next reading when it comes', () => {
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: h, keepPeriods: 1000 });
+    const assets = new Map([['FA-1', { asset, destination: 'erp' }]]);
+    let states = simulateRules([rule], idle.map((event) => ({ event, asset, destination: 'erp' }))).states;
+    states = flushRules([rule], states, assets, 0, t0 + 500 * h).states;
+    states = flushRules([rule], states, assets, 0).states;
+    const s = states.get('FA-1')?.depreciation as UsageState;
+    expect(sum(s)).toBe(0);
+    expect(held(s).jumpHeld).toBe(true);
+    // A month later, the meter still shows 1100: it was real.
+    const later = simulateRules([rule], [{ event: meter(t0 + 800 * h, 1100), asset, destination: 'erp' }], { initial: states });
+    const after = flushRules([rule], later.states, assets, 0).states.get('FA-1')?.depreciation as UsageState;
+    expect(sum(after)).toBeCloseTo(100, 6);
+  });
+
+  it('the same decisions on the owned (column) form', () => {
+    const options = { calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 };
+    for (const next of [1101, 1100, 1000, 1001, 1050]) {
+      const owned = createUsageRule(options).owned?.() as OwnedRule;
+      const events = [...idle, meter(t0 + 102 * h, next), meter(t0 + 103 * h, next + 0.5)];
+      compareOwned(createUsageRule(options), owned, [...events.map((event) => ({ event, asset })), { flush: undefined, asset }]);
+    }
+  });
+
+  it('property: what is counted never runs ahead of the wall clock (×1.05, +0.1) since the last trusted reading, unless a reading continued from a held one', () => {
+    const step = fc.record({ dtH: fc.double({ min: 0.05, max: 120, noNaN: true }), rate: fc.double({ min: 0, max: 1, noNaN: true }), mode: fc.constantFrom('live', 'idle', 'idle', 'frozen', 'spike', 'back') });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 2, maxLength: 40 }), (steps) => {
+        const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 });
+        const ctx = { asset, destination: 'erp', now: 0 };
+        let t = t0;
+        let real = 1000;
+        let shown = 1000;
+        let s = rule.apply(undefined, meter(t, shown), ctx).state;
+        for (const st of steps) {
+          t += Math.round(st.dtH * h);
+          if (st.mode !== 'idle') real += st.rate * st.dtH;
+          if (st.mode === 'live' || st.mode === 'idle') shown = Math.round(real * 100) / 100;
+          const e = meter(t, st.mode === 'spike' ? Math.round(real + 20 + st.rate * 200) : st.mode === 'back' ? Math.max(0, Math.round(real - 30)) : shown);
+          const before = s;
+          s = rule.apply(before, e, ctx).state;
+          const added = sum(s) - sum(before);
+          const trusted = before.last?.[0] ?? t;
+          const h0 = before.hours?.hygiene;
+          const confirmed = h0?.jumpHeld === true && h0.jump !== undefined && e.operatingHours! >= h0.jump.value;
+          if (!confirmed) expect(added).toBeLessThanOrEqual(((t - trusted) / h) * 1.05 + 0.1 + 1e-6);
+        }
+        expect(sum(s)).toBeCloseTo((s.last?.[1] ?? 0) - (s.first?.[1] ?? 0), 3);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -270,7 +373,7 @@ describe('usage per period: a messy feed replayed or reordered', () => {
   const step = fc.record({
     dtH: fc.double({ min: 0.05, max: 60, noNaN: true }),
     rate: fc.double({ min: 0, max: 1, noNaN: true }),
-    mode: fc.constantFrom('live', 'live', 'frozen', 'spike', 'back', 'jump', 'reset'),
+    mode: fc.constantFrom('live', 'live', 'idle', 'frozen', 'spike', 'back', 'jump', 'reset'),
   });
   const feed = (steps: readonly { dtH: number; rate: number; mode: string }[]): MeterEvent[] => {
     let t = Date.UTC(2026, 0, 25);
@@ -286,6 +389,8 @@ describe('usage per period: a messy feed replayed or reordered', () => {
         continue;
       }
       if (st.mode === 'jump') real += 300;
+      // Idle, reporting live: the meter shows the same value (a spike after it is held).
+      if (st.mode === 'idle') real = shown;
       if (st.mode === 'live' || st.mode === 'jump') shown = Math.round(real * 100) / 100;
       events.push(meter(t, st.mode === 'spike' ? Math.round(real + 50) : st.mode === 'back' ? Math.max(0, Math.round(real - 30)) : shown));
     }

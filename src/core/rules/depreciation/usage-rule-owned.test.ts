@@ -60,7 +60,9 @@ type Move =
   | { readonly k: 'stall'; readonly dt: number }
   | { readonly k: 'spike' | 'rollback'; readonly by: number; readonly stays: boolean }
   | { readonly k: 'reset'; readonly to: number; readonly back: number }
-  | { readonly k: 'zero' };
+  | { readonly k: 'zero' }
+  /** Idle, reporting live for `dt`, then `by` (possible since the idle value was first shown) 10 s later: held; it `stays` (confirmed by the next reading) or was a spike. */
+  | { readonly k: 'idleJump'; readonly dt: number; readonly by: number; readonly stays: boolean };
 
 const moveArb: fc.Arbitrary<Move> = fc.oneof(
   { weight: 30, arbitrary: fc.record({ k: fc.constant('tick' as const), dt: fc.integer({ min: 1, max: 60 }).map((s) => s * SECOND), rate: fc.double({ min: 0, max: 1, noNaN: true }) }) },
@@ -69,6 +71,7 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Move>({ k: 'equalTime' }, { k: 'noMeter' }, { k: 'otherMeter' }, { k: 'resendOld' }, { k: 'zero' }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('stall' as const), dt: fc.integer({ min: 7 * 24, max: 9 * 24 }).map((h) => h * HOUR) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('spike' as const, 'rollback' as const), by: fc.integer({ min: 1, max: 5000 }), stays: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('idleJump' as const), dt: fc.integer({ min: 1, max: 200 }).map((m) => m * HOUR), by: fc.double({ min: 0.2, max: 0.95, noNaN: true }), stays: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), to: fc.integer({ min: 0, max: 50 }), back: fc.constantFrom(0, 5 * SECOND, 45 * SECOND, 20 * MINUTE, 3 * HOUR) }) },
 );
 
@@ -134,6 +137,15 @@ function readings(a: AssetRecord, km: boolean, moves: readonly Move[], calendar:
         t += m.dt;
         emit(meter(a, t, v, { km }));
         break;
+      case 'idleJump': {
+        t += m.dt;
+        emit(meter(a, t, v, { km }));
+        t += 10 * SECOND;
+        const shown = round3(v + (m.by * scale * m.dt) / HOUR);
+        if (m.stays) v = shown;
+        emit(meter(a, t, shown, { km }));
+        break;
+      }
       case 'spike':
       case 'rollback': {
         t += 10 * SECOND;

@@ -390,6 +390,9 @@ class OwnedUsage implements OwnedUsageRule {
         const elapsedH = (t - ht) / HOUR_MS;
         const allowed = elapsedH * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack;
         if (delta > allowed) return false;
+        // Ahead of the wall clock since the meter last showed its value (`hc`): held by hygiene
+        // (`holdCatchUp`, usage-rule.ts) until the next reading tells; the pure rule's.
+        if (delta > ((t - hc) / HOUR_MS) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack) return false;
         usage = round(delta);
         hv = v;
         ht = t;

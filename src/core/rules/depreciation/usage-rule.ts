@@ -21,7 +21,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
@@ -98,6 +98,15 @@ export function filedUnderOtherCalendar(state: UsageState | undefined, calendar:
 }
 
 const KM_START: UsageState = { km: true };
+
+/**
+ * Hygiene for usage: a reading ahead of the wall clock since the meter last showed its value,
+ * though possible since it first showed it, is held until the next reading confirms it (a frozen
+ * feed catching up) or sets it aside (a spike after a live idle stretch), so what is counted never
+ * runs ahead of the wall clock since the last trusted reading unless confirmed.
+ */
+export const USAGE_HOURS_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, holdCatchUp: true };
+export const USAGE_KM_HYGIENE: MeterHygieneOptions = { ...ODOMETER_HYGIENE, holdCatchUp: true };
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
   const meterOf = options.meterOf;
@@ -201,7 +210,7 @@ function lateReset(s: UsageState, r: Reading, options: UsageRuleOptions): RuleRe
 const NO_READINGS: readonly Reading[] = [];
 
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
-  const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
+  const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE);
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
   // A stall is flagged for review, but the meter still showed its value then: no usage up to this
   // reading, so a period ending during the stall has its end reading, and the advance the meter
@@ -232,7 +241,11 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
     // the next periods were listed): filed now, from the newest period's end, before what follows.
     const unfiled = unfiledBefore(periods, prev, s.first, options.calendar);
     if (unfiled) added = spread(periods, unfiled, prev, options.calendar);
-    added = spread(periods, spreadFrom(s, prev, last), last, options.calendar) || added;
+    // A held reading this one confirmed (a frozen feed caught up): its advance spread from the
+    // first showing of the frozen value, then this reading's from it.
+    const held = step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < r.t ? step.confirmed : undefined;
+    if (held) added = spread(periods, spreadFrom(s, prev, held), held, options.calendar) || added;
+    added = spread(periods, held ?? spreadFrom(s, prev, last), last, options.calendar) || added;
   }
   // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
@@ -245,6 +258,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
   if (pruned !== undefined) next.pruned = pruned;
   if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
+  else if (step.setAside !== undefined) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.setAside}`;
   // The calendar the periods are filed under: stamped again only when the periods held change.
   next.cal = s.cal !== undefined && !added && next.periods === periods ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
   return next;
@@ -252,8 +266,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
 
 /**
  * Where the usage up to reading `to` is spread from: the latest reading `prev`, unless the meter
- * advanced more since it than the wall clock allows (hygiene accepted it as a frozen feed catching
- * up, judged from when the meter first showed `prev`'s value): then the unchanged readings since
+ * advanced more since it than the wall clock allows (a held reading hygiene confirmed as a frozen
+ * feed catching up, judged from when the meter first showed `prev`'s value): then the unchanged readings since
  * that first showing were stale, not "no usage", and the advance is spread from the first showing,
  * so no period gets more usage than its time allows (60 h caught up an hour after a month's end
  * is not 30 h in that hour of the new month).
@@ -261,7 +275,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
 function spreadFrom(s: UsageState, prev: readonly [number, number], to: readonly [number, number]): readonly [number, number] {
   const shown = s.hours?.hygiene.last?.eventTime;
   if (shown === undefined || shown >= prev[0] || (s.first !== undefined && shown < s.first[0])) return prev;
-  const o = s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE;
+  const o = s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE;
   const allowed = ((to[0] - prev[0]) / 3_600_000) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack;
   return to[1] - prev[1] > allowed ? [shown, prev[1]] : prev;
 }
