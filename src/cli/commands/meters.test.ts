@@ -42,6 +42,8 @@ describe('assets meters', () => {
     expect(rows[0]?.recent).toEqual([{ status: 'backwards', detail: expect.stringMatching(/went backwards from 1001/), at: T0 + 2 * H, source: 'aemp:trackunit' }]);
     const text = formatMeterReport(rows);
     expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00Z .*went backwards from 1001/);
+    // That it is not counted, and the command to run for this asset (never reset by itself).
+    expect(text).toContain('to 900 (2026-10-01T02:00:00.000Z): set aside, not counted, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km');
     expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00Z\s+0\s+-/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
     expect(formatMeterReport([], true)).toBe('no meter reading was set aside\n');

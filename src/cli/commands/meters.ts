@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { readAmount } from '../../core/rules/depreciation/inputs.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
+import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
 import { recordOperatorEvent } from './submit-event.js';
@@ -73,7 +74,7 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
       setAside: { ...m.flagCounts },
       recent: m.flags.map((f: MeterFlag) => {
         const reset = explainingReset(f, m);
-        return { status: f.status, detail: f.detail, at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
+        return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
       }),
     };
     if (opts.flagged && Object.keys(row.setAside).length === 0) continue;
@@ -90,7 +91,7 @@ const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 /** A reading set aside, as the report's last column says it; one a declared replacement explains says so, without the advice to declare it. */
 function latestSetAside(f: MeterRow['recent'][number]): string {
   if (f.explainedByResetAt === undefined) return f.detail;
-  const what = f.detail.replace(/; if the meter or ECU was replaced, declare it: .*$/, '');
+  const what = f.detail.replace(/: set aside, not counted, as is every reading below [^;]*/, '').replace(/; if the meter or ECU was replaced, declare it: .*$/, '');
   return `${what} (set aside before the replacement at ${iso(f.explainedByResetAt)} was declared: the replacement explains it)`;
 }
 

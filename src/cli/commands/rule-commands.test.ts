@@ -610,6 +610,16 @@ describe('maintenance status', () => {
     ]);
   });
 
+  it('says an asset\'s meter went backwards (when, that it is not counted) and the reset-meter command to run for it', async () => {
+    const hours = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'service-250h', everyHours: 250 }] } });
+    const at = (iso: string, h: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse(iso), receivedAt: 0, operatingHours: h });
+    const store = await storeAfter([at('2026-10-01T00:00:00Z', 100), at('2026-10-01T10:00:00Z', 110), at('2026-10-01T11:00:00Z', 3)], hours);
+    const text = formatMaintenanceStatus(await loadMaintenanceStatus(store, hours, 'EQ-1'), 5);
+    expect(text).toContain(
+      '[1] EQ-1 service-250h: ok; latest reading set aside: 2026-10-01T11:00:00.000Z: meter went backwards from 110 (2026-10-01T10:00:00.000Z) to 3 (2026-10-01T11:00:00.000Z): set aside, not counted, as is every reading below 110 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km <new reading> --at <when>',
+    );
+  });
+
   it('shows odometer intervals in km beside hour intervals, and the meter at completion', async () => {
     const both = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'service-250h', everyHours: 250 }, { name: 'oil-15000km', everyKm: 15_000, dueSoonKm: 500 }] } });
     const odo = (iso: string, km: number, hours: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse(iso), receivedAt: 0, odometerKm: km, operatingHours: hours });

@@ -179,7 +179,8 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
       reading,
       last,
       'backwards',
-      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}); if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours or --km <new reading> --at <when>`,
+      // Said wherever it shows (depreciation preview, maintenance status, assets meters): it is not counted, and never reset by itself.
+      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}): set aside, not counted, as is every reading below ${last.value} until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours or --km <new reading> --at <when>`,
     );
 
   if (delta === 0) {
@@ -310,6 +311,16 @@ function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: bool
 
 function flag(state: MeterHygieneState, reading: MeterReading, last: MeterReading, status: MeterFlagStatus, detail: string): MeterHygieneResult {
   return { state, verdict: { status, reading, previous: last, newFlag: true, detail } };
+}
+
+/**
+ * A hygiene reason with the `<asset>` of its `reset-meter` advice filled in with `erpAssetId`
+ * (quoted for a shell when it holds anything but letters, digits and `._:@/+-`), for a report that
+ * knows the asset: the command can be run as it is said.
+ */
+export function adviceFor(detail: string, erpAssetId: string): string {
+  const arg = /^[\w.:@/+-]+$/.test(erpAssetId) ? erpAssetId : `'${erpAssetId.replaceAll("'", "'\\''")}'`;
+  return detail.replaceAll('reset-meter <asset>', () => `reset-meter ${arg}`);
 }
 
 /**

@@ -874,6 +874,24 @@ describe('period-end usage posting', () => {
   const setState = (store: SqliteStore, doc: AssetStateDoc, erpAssetId = 'FA-1') => store.commitIngest({ states: [{ erpAssetId, doc, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
   const postings = async (store: SqliteStore) => (await pending(store, 'usage.post')).filter((d) => d.erpAssetId === 'FA-1').sort((a, b) => a.eventTime - b.eventTime);
 
+  it('its log line names an asset posted while its meter went backwards (set aside, never reset by itself), when, and the command to run', async () => {
+    // FA-1's meter went from 1100 back to 4 on 20 October (a meter swapped, not declared): the readings since are set aside.
+    const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-19T00:00:00Z', 1100], ['2026-10-20T00:00:00Z', 4], ['2026-10-30T00:00:00Z', 9]]) }]);
+    const report = await task().run(context(store, { t: Date.UTC(2026, 10, 3) }));
+    expect(report).toEqual({
+      msg: 'period-end usage posted',
+      fields: {
+        periods: ['2026-10'],
+        postings: 1,
+        withoutReadings: 0,
+        meterSetAside: [
+          'FA-1: 2026-10-30T00:00:00.000Z: meter went backwards from 1100 (2026-10-19T00:00:00.000Z) to 9 (2026-10-30T00:00:00.000Z): set aside, not counted, as is every reading below 1100 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>',
+        ],
+      },
+    });
+    expect((await postings(store)).map((d) => d.payload.periodUnits)).toEqual([100]);
+  });
+
   it('usage found for a period already posted is carried into the next posting, never lost', async () => {
     const store = await withAssets([{ id: 'FA-1', attributes: { unitsAtAcquisition: '200' }, state: ruleState([['2026-10-30T00:00:00Z', 1000]]) }]);
     // October is posted on 2 Nov 23:00Z, when nothing after 30 Oct is known.

@@ -16,6 +16,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MeterSyncState } from '../../core/rules/meter-sync.js';
+import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
@@ -64,6 +65,11 @@ export interface AssetUsageLine {
    * the ERP has it, or it waits, or was refused (a dead letter).
    */
   readonly delivery?: FactDelivery;
+  /**
+   * The latest meter reading hygiene set aside for the asset's usage (went backwards, ran too fast,
+   * stalled, held), with why and, for one that went backwards, the `reset-meter` command to run.
+   */
+  readonly meterIssue?: string;
 }
 
 export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf' | 'holdBack'>;
@@ -153,7 +159,8 @@ function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerR
     ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
     ...(postedBefore ? { postedBefore } : {}),
   });
-  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
+  const issue = (doc?.[DEPRECIATION_RULE] as UsageState | undefined)?.meterIssue;
+  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc), ...(issue !== undefined ? { meterIssue: adviceFor(issue, asset.erpAssetId) } : {}) };
 }
 
 /**
@@ -253,6 +260,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       let postings = 0;
       let untracked = 0;
       const heldBack = new Set<string>();
+      const meterSetAside = new Set<string>();
       for (let i = 0; period && period.end + options.postAfterMs <= now && i < MAX_PERIODS_PER_RUN; i++) {
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
@@ -264,6 +272,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         ctx.notify?.();
         untracked += lines.filter((l) => !l.line.tracked).length;
         for (const h of heldBackAssets(lines)) heldBack.add(h);
+        for (const l of lines) if (l.meterIssue !== undefined) meterSetAside.add(`${l.asset.erpAssetId}: ${l.meterIssue}`);
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
         periods.push(period.id);
         period = options.calendar.next(period);
@@ -271,7 +280,13 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1) as string, held: [...heldBack], postings });
       // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
       // `heldBack`: assets whose postings were not made, with the invalid input (fixed, they are posted at a later check).
-      if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}) } };
+      // `meterSetAside`: assets posted while their latest meter reading was set aside (a meter gone
+      // backwards is never reset by itself: its usage stays uncounted until declared), a few named.
+      if (periods.length)
+        return {
+          msg: 'period-end usage posted',
+          fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}), ...(meterSetAside.size ? { meterSetAside: namedFew([...meterSetAside]) } : {}) },
+        };
       if (!lastPeriod || ctx.signal.aborted) return;
       // Assets with no posting yet whose usage in the last posted period became known after it was
       // posted (readings that arrived after a first run on a new store, a backfill, an asset
@@ -384,6 +399,11 @@ const POSTING_CHECK_NS = 'depreciation-task';
 const POSTING_CHECK_KEY = 'lastCheck';
 /** Assets named in a recorded check (the count is kept whole). */
 const HELD_NAMED = 10;
+
+/** The first {@link HELD_NAMED} of `list`, then how many more and where all are listed. */
+function namedFew(list: readonly string[]): string[] {
+  return list.length <= HELD_NAMED ? [...list] : [...list.slice(0, HELD_NAMED), `and ${list.length - HELD_NAMED} more ('assetbridge depreciation preview' and 'assetbridge assets meters --flagged' list them)`];
+}
 
 /**
  * The posting task's last check that read usage: when, the last period it has posted (each asset

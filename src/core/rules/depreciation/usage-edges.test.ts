@@ -329,6 +329,24 @@ describe('usage per period: a spike after a live idle stretch is held, not taken
   });
 });
 
+describe('depreciation preview: a meter that went backwards, undeclared', () => {
+  const h = 3_600_000;
+  const t0 = Date.UTC(2026, 2, 1);
+  const attributes = { cost: '1000', expectedUnits: '100', usefulLifeMonths: '10' };
+
+  it('says the asset\'s meter went backwards at what time, that its readings are set aside (not counted), and the command to run for it', () => {
+    const s = run(monthlyCalendar('UTC'), [meter(t0, 1000), meter(t0 + 10 * h, 1010), meter(t0 + 11 * h, 5), meter(t0 + 12 * h, 6)]);
+    const line = usageFor({ ...asset, attributes }, s, monthlyCalendar('UTC').period('2026-03')!, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 13 * h);
+    expect(line.periodUnits).toBe(10);
+    expect(line.notes).toContain(
+      'meter: 2026-03-01T12:00:00.000Z: meter went backwards from 1010 (2026-03-01T10:00:00.000Z) to 6 (2026-03-01T12:00:00.000Z): set aside, not counted, as is every reading below 1010 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>',
+    );
+    // An id a shell would split is quoted.
+    const odd = usageFor({ ...asset, erpAssetId: "FA 1's", attributes }, s, monthlyCalendar('UTC').period('2026-03')!, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 13 * h);
+    expect(odd.notes.join('; ')).toContain("assetbridge assets reset-meter 'FA 1'\\''s' --hours or --km");
+  });
+});
+
 describe('usage per period: never more than the wall clock allows', () => {
   it('property: a feed live, frozen (repeating a stale value) or spiking: no day gets more usage than its hours (×1.05, +0.1 per reading)', () => {
     const day = 86_400_000;

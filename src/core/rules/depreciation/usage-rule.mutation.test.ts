@@ -53,7 +53,9 @@ describe('usage rule: readings set aside', () => {
     expect(s?.meterIssue).toMatch(/^2026-10-03T00:00:00\.000Z: /);
     expect(s?.periods?.['2026-10']).toEqual({ units: 20, meterAtEnd: 520 });
     const line = usageFor(asset, s, cal.period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
-    expect(line.notes).toContain(`meter: ${s?.meterIssue ?? ''}`);
+    // With the asset's id in the command that declares a replaced meter.
+    expect(line.notes).toContain(`meter: ${(s?.meterIssue ?? '').replace('reset-meter <asset>', 'reset-meter FA-1')}`);
+    expect(line.notes.join('; ')).toContain('assetbridge assets reset-meter FA-1 --hours or --km');
     // A good reading after it clears the issue.
     expect(applyAll(rule, [meter(t0 + 72 * H, 530)], s)?.meterIssue).toBeUndefined();
   });

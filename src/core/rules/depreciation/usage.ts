@@ -17,6 +17,7 @@ import type { PeriodUsage, UsageState } from './usage-rule.js';
 import { joinCellList, splitCellList, toCsv } from '../../csv.js';
 import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
 import { zonedTimeToUtc } from '../time-zone.js';
+import { adviceFor } from '../meter-hygiene.js';
 
 export const USAGE_POST = 'usage.post';
 
@@ -323,7 +324,8 @@ export function usageFor(
         : `units-of-production charge for the ${formatAmount(left)} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
     );
   }
-  if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
+  // A reading set aside, with why and, for one that went backwards, the command that declares the replacement.
+  if (state?.meterIssue) notes.push(`meter: ${adviceFor(state.meterIssue, asset.erpAssetId)}`);
   const inService = unusable.has('inServiceDate') ? null : (asset.attributes[attributes.inServiceDate]?.trim() ?? '');
   const sl = inService === null ? { charge: null } : straightLineCharge(base, life, inService === '' ? undefined : inService, period, basis?.calendar);
   if (sl.note !== undefined) notes.push(sl.note);

@@ -7,6 +7,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
+import { adviceFor } from '../meter-hygiene.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
@@ -145,7 +146,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const covering = cover !== undefined ? `, work order ${state?.workOrders?.[cover]?.status ?? 'requested'} under the earlier schedule: ${cover} (this due point opens none while it is open)` : '';
     // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
-    const setAside = issue !== undefined ? `; latest reading set aside: ${issue}` : '';
+    const setAside = issue !== undefined ? `; latest reading set aside: ${adviceFor(issue, asset.erpAssetId)}` : '';
     // Hours (km) count on across a replaced meter and readings set aside: say how the meter's own display differs.
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
