@@ -1,5 +1,6 @@
 /** {@link replaceFile}: the file replaced whole, as it was kept (its mode, a link to it), nothing left beside it. */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +70,27 @@ describe('replaceFile: temporary files a killed writer left', () => {
     const at: Record<string, number> = { '.r.csv.7.0a1b2c3d.tmp': now - STALE_TEMP_MS - 1, '.r.csv.8.0a1b2c3d.tmp': now - STALE_TEMP_MS - 1, '.r.csv.9.0a1b2c3d.tmp': now - STALE_TEMP_MS };
     const names = [...Object.keys(at), '.r.csv.x.0a1b2c3d.tmp', '.r.csv.7.0A1B2C3D.tmp', '.r.csv.7.0a1b2c3d.tmp.keep'];
     expect(staleTempFiles('/d/r.csv', names, now, (n) => at[n] ?? now - STALE_TEMP_MS - 1, (pid) => pid === 8)).toEqual(['.r.csv.7.0a1b2c3d.tmp']);
+  });
+});
+
+// Was: a FIFO or a device named as the file (`--out /dev/stdout`, `/dev/null`) was renamed over:
+// replaced by a regular file (as root, /dev/null itself), its reader getting nothing.
+describe.skipIf(process.platform === 'win32')('replaceFile: a FIFO or a device', () => {
+  it('is written into, and stays what it was', () => {
+    const d = dir();
+    const fifo = join(d, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    // A reader already there (as a shell's `| consumer` is): the write does not wait for one.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      replaceFile(fifo, 'report\n');
+      const buf = Buffer.alloc(64);
+      const n = readSync(reader, buf);
+      expect(buf.subarray(0, n).toString()).toBe('report\n');
+    } finally {
+      closeSync(reader);
+    }
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(d)).toEqual(['pipe']);
   });
 });

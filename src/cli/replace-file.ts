@@ -27,7 +27,7 @@ export function tempPathFor(file: string): string {
 /**
  * `text` as the whole content of `file`, replaced at once (see the module). An existing file keeps
  * its permission bits; a symbolic link is written through (the file it points to is replaced, the
- * link stays). Errors are thrown as the file system gives them (`code`: ENOENT, EACCES, EISDIR, …).
+ * link stays); a FIFO or a device is written into, not replaced. Errors are thrown as the file system gives them (`code`: ENOENT, EACCES, EISDIR, …).
  */
 export function replaceFile(file: string, text: string): void {
   let target = resolve(file);
@@ -38,6 +38,9 @@ export function replaceFile(file: string, text: string): void {
   }
   const existing = statOrUndefined(target);
   if (existing?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), { code: 'EISDIR' });
+  // A FIFO or a device (`--out /dev/stdout`, `/dev/null`) is written into: renamed over, it would be
+  // replaced by a regular file (as root, /dev/null itself), and a reader of the FIFO would get nothing.
+  if (existing && !existing.isFile()) return writeInto(target, text);
   const temp = tempPathFor(target);
   let fd: number | undefined;
   try {
@@ -55,6 +58,16 @@ export function replaceFile(file: string, text: string): void {
   }
   syncDirectory(dirname(target));
   removeStaleTempFiles(target);
+}
+
+/** `text` written into the FIFO or device `target` as it is (no temporary file, nothing to fsync). */
+function writeInto(target: string, text: string): void {
+  const fd = openSync(target, 'w');
+  try {
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
