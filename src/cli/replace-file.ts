@@ -12,7 +12,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pidAlive } from '../engine/store-lease.js';
 
@@ -26,7 +26,7 @@ export function tempPathFor(file: string): string {
 
 /**
  * `text` as the whole content of `file`, replaced at once (see the module). An existing file keeps
- * its permission bits; a symbolic link is written through (the file it points to is replaced, the
+ * its permission bits, owner and group ({@link keepAccess}); a symbolic link is written through (the file it points to is replaced, the
  * link stays); a FIFO or a device is written into, not replaced. Errors are thrown as the file system gives them (`code`: ENOENT, EACCES, EISDIR, …).
  */
 export function replaceFile(file: string, text: string): void {
@@ -44,8 +44,10 @@ export function replaceFile(file: string, text: string): void {
   const temp = tempPathFor(target);
   let fd: number | undefined;
   try {
-    fd = openSync(temp, 'wx', 0o666);
-    if (existing) fchmodSync(fd, existing.mode & 0o7777);
+    // Owner-only until it has the old file's access: an open file stays readable whatever its mode
+    // becomes, so a reader who opened it at a wider mode would read the text written after.
+    fd = openSync(temp, 'wx', existing ? 0o600 : 0o666);
+    if (existing) keepAccess(fd, existing);
     writeFileSync(fd, text);
     fsyncSync(fd);
     closeSync(fd);
@@ -58,6 +60,29 @@ export function replaceFile(file: string, text: string): void {
   }
   syncDirectory(dirname(target));
   removeStaleTempFiles(target);
+}
+
+/**
+ * The old file's owner, group and permission bits given to the new one (`fd`): replaced by another
+ * user (root, say), a file kept for a group would otherwise become that user's, in that user's
+ * group with the same bits. Where the owner or group cannot be kept (not root; not in that group),
+ * the new file is this user's, and a group it now has apart from the old one gets nothing.
+ */
+function keepAccess(fd: number, old: Stats): void {
+  const made = fstatSync(fd);
+  if (made.uid !== old.uid || made.gid !== old.gid) {
+    try {
+      fchownSync(fd, old.uid, old.gid);
+    } catch {
+      try {
+        fchownSync(fd, -1, old.gid); // a group this user is in
+      } catch {
+        // Left as made: its group's bits are cleared below.
+      }
+    }
+  }
+  const sameGroup = fstatSync(fd).gid === old.gid;
+  fchmodSync(fd, old.mode & (sameGroup ? 0o7777 : 0o7707));
 }
 
 /** `text` written into the FIFO or device `target` as it is (no temporary file, nothing to fsync). */
