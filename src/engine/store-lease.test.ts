@@ -340,3 +340,38 @@ describe('releaseLeasesNow (a forced exit)', () => {
     }
   });
 });
+
+// Was: `store vacuum` ran on the lease holder's thread; run in a worker, its write lock made each
+// renewal wait on it (blocking the thread that shows its progress) and fail with a warning.
+describe('StoreLease.renewalsHeldDuring', () => {
+  it('renews nothing while the work runs, then once at once, and on every heartbeat again', async () => {
+    let writes = 0;
+    let value: string | undefined;
+    const store = {
+      kvGet: () => Promise.resolve(value),
+      kvCompareAndSet: (_ns: string, _key: string, expected: string | undefined, next: string | undefined) => {
+        if (expected !== value) return Promise.resolve(false);
+        writes++;
+        value = next;
+        return Promise.resolve(true);
+      },
+    };
+    const lease = await StoreLease.acquire(store, { command: 'assetbridge store vacuum', path: '/renewals-held.db', logger, heartbeatMs: 5 });
+    try {
+      await expect.poll(() => writes).toBeGreaterThan(2); // renewing
+      let from = -1;
+      let during = -1;
+      const result = await lease.renewalsHeldDuring(async () => {
+        from = writes;
+        await new Promise((r) => setTimeout(r, 50)); // ten heartbeats
+        during = writes - from;
+        return 'done';
+      });
+      const after = writes;
+      expect([result, during, after - from]).toEqual(['done', 0, 1]);
+      await expect.poll(() => writes).toBeGreaterThan(after + 1); // renewing again
+    } finally {
+      await lease.release();
+    }
+  });
+});

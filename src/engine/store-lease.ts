@@ -301,8 +301,7 @@ export class StoreLease {
           lease.holding = true;
           heldLeases.add(lease);
           localHolds.set(opts.path, (localHolds.get(opts.path) ?? 0) + 1);
-          lease.timer = setInterval(() => void lease.renew(), heartbeatMs);
-          lease.timer.unref();
+          lease.startTimer();
           return lease;
         }
         continue; // someone else changed it in between: look again
@@ -383,12 +382,34 @@ export class StoreLease {
     }
   }
 
-  /** Lets go: the last holder in this process removes the lease (if it is still this process's). */
+  /**
+   * `work` done with renewals held off, then one at once: for work in another thread that holds the
+   * store's write lock throughout (`store vacuum`), which a renewal would wait on, blocking this
+   * thread, and then fail. As when this thread did that work itself, the lease is not renewed meanwhile.
+   */
+  async renewalsHeldDuring<T>(work: () => Promise<T>): Promise<T> {
+    this.stopTimer();
+    try {
+      return await work();
+    } finally {
+      if (this.holding && !this.lost) {
+        await this.renew();
+        if (this.holding && !this.lost) this.startTimer();
+      }
+    }
+  }
+
+  private startTimer(): void {
+    this.timer = setInterval(() => void this.renew(), this.opts.heartbeatMs ?? HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
   private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
 
+  /** Lets go: the last holder in this process removes the lease (if it is still this process's). */
   async release(): Promise<void> {
     this.stopTimer();
     if (!this.holding) return;

@@ -8,7 +8,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteStore, StoreOpenError, StoreOutdatedError, type BackupProgress } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, StoreOpenError, StoreOutdatedError, type BackupProgress, type VacuumProgress } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
@@ -21,7 +21,7 @@ function realPath(path: string): string {
   return existsSync(abs) ? realpathSync(abs) : resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1));
 }
 
-/** From this size on, `store backup` shows its progress on stderr, and `store vacuum` says what it does before the one long step that shows nothing. */
+/** From this size on, `store backup` and `store vacuum` show their progress on stderr. */
 export const LONG_COPY_BYTES = 1_048_576;
 
 /** Bytes of the store file and its WAL. */
@@ -31,22 +31,6 @@ function storeBytes(path: string): number {
 
 const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
 
-/**
- * The note a vacuum of a store of `bytes` prints first, or undefined for a small one: SQLite
- * rewrites the file in one step that reports nothing (the process waits on it), so a large store
- * would otherwise look hung for as long as it takes.
- */
-export function longCopyNote(what: string, bytes: number): string | undefined {
-  if (bytes < LONG_COPY_BYTES) return undefined;
-  return `${what} (${mib(bytes)} MiB): SQLite copies it in one step that shows no progress; it ends with a summary line\n`;
-}
-
-/**
- * Left out of a backup: the store lease of the process running on the store (the service). In the
- * copy it would name that process as the copy's holder: restored beside it (a restore drill, a
- * store moved to a new path), the copy was "in use" by it for as long as it ran, refusing a service
- * or `store vacuum` there and showing it as a service not answering.
- */
 /** Not at a terminal: a progress line at least this often, besides one at each quarter. */
 const PROGRESS_LINE_MS = 5000;
 
@@ -75,6 +59,38 @@ export function backupProgress(what: string, out: NodeJS.WriteStream = process.s
   };
 }
 
+/**
+ * Shows on stderr (never stdout, which has the summary) what can be seen of a vacuum, as SQLite
+ * reports no progress of its own: the time taken; the temporary compacted copy it builds first
+ * (where this process's open files can be listed); the WAL it then writes the copy back through;
+ * against the pages in use (about what the file comes to) and the file's size. At a terminal one
+ * line updated in place; else a line at the start, at least every {@link PROGRESS_LINE_MS} between
+ * (by the vacuum's own clock, `elapsedMs`), and at the end.
+ */
+export function vacuumProgress(what: string, out: NodeJS.WriteStream = process.stderr): (p: VacuumProgress) => void {
+  const tty = out.isTTY === true;
+  let lastLine: number | undefined;
+  return ({ elapsedMs, fileBytes, walBytes, tempBytes, inUseBytes, done }) => {
+    const took = `${Math.round(elapsedMs / 1000)} s`;
+    const line = done
+      ? `${what}: done in ${took}, the file is ${mib(fileBytes)} MiB`
+      : `${what}: ${took}; ${tempBytes ? `temporary copy ${mib(tempBytes)} MiB, ` : ''}WAL ${mib(walBytes)} MiB, of about ${mib(inUseBytes)} MiB in use (file ${mib(fileBytes)} MiB)`;
+    if (tty) {
+      out.write(`\r${line}\x1b[K${done ? '\n' : ''}`);
+      return;
+    }
+    if (!done && lastLine !== undefined && elapsedMs - lastLine < PROGRESS_LINE_MS) return;
+    lastLine = elapsedMs;
+    out.write(`${line}\n`);
+  };
+}
+
+/**
+ * Left out of a backup: the store lease of the process running on the store (the service). In the
+ * copy it would name that process as the copy's holder: restored beside it (a restore drill, a
+ * store moved to a new path), the copy was "in use" by it for as long as it ran, refusing a service
+ * or `store vacuum` there and showing it as a service not answering.
+ */
 const NOT_COPIED = [{ namespace: LEASE_NS, key: LEASE_KEY }] as const;
 
 export function registerStoreCommand(program: Command): void {
@@ -86,7 +102,9 @@ export function registerStoreCommand(program: Command): void {
       .description('shrink the store file to what it holds (pages freed by store prune are reused, not given back): with the service stopped')
       .addHelpText(
         'after',
-        '\nIt rewrites the whole file: it needs free disk for a second copy meanwhile, and no service on the store (refused while one runs; one started meanwhile is refused).\n\n' +
+        '\nIt rewrites the whole file: it needs free disk for a second copy meanwhile, and no service on the store (refused while one runs; one started meanwhile is refused).\n' +
+          'SQLite reports no percentage: for a store of 1 MiB or more, stderr shows every second (at a terminal; else every 5 s) what can be seen of it: ' +
+          'the time taken, the temporary compacted copy (on Linux), the WAL it is written back through, against the pages in use.\n\n' +
           'Example:\n  assetbridge store prune -c assetbridge.yaml && assetbridge store vacuum -c assetbridge.yaml',
       ),
   ).action(
@@ -103,10 +121,11 @@ export function registerStoreCommand(program: Command): void {
         });
         try {
           const before = storeBytes(config.store.path);
-          const note = longCopyNote(`vacuuming ${config.store.path}`, before);
-          if (note !== undefined) process.stderr.write(note);
+          // A small store is vacuumed in a moment: only a large one shows its progress.
+          const onProgress = before >= LONG_COPY_BYTES ? vacuumProgress(`vacuuming ${config.store.path}`) : undefined;
           const started = Date.now();
-          await s.vacuum();
+          // The vacuum's worker holds the write lock throughout: a renewal would wait on it and fail.
+          await lease.renewalsHeldDuring(() => s.vacuum({ onProgress }));
           process.stdout.write(`vacuumed ${config.store.path}: ${mib(before)} MiB → ${mib(storeBytes(config.store.path))} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         } finally {
           await lease.release();

@@ -6,9 +6,8 @@
  * @module
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { fromWorkerFailure, workerFile, type WorkerFailure } from './worker-thread.js';
+import { fromWorkerFailure, oneShotWorker, type WorkerFailure } from './worker-thread.js';
 
 /** A key-value entry of the store (a backup's `omit`). */
 export interface KvEntryName {
@@ -95,30 +94,24 @@ export async function backupInWorker(
   const partial = `${file}.partial`;
   rmSync(partial, { force: true }); // not a copy cut short earlier counted as written
   const { onProgress, expected } = opts;
-  const worker = new Worker(workerFile('backup-worker.js', 'backup worker'), { workerData: { source, file, omit: opts.omit ?? [] } satisfies BackupWorkerData });
   let written = 0;
-  onProgress?.({ written, expected, done: false });
-  const timer =
+  const tick =
     onProgress &&
-    setInterval(() => {
+    (() => {
       try {
         written = statSync(partial).size;
       } catch {
         return; // not there yet, or renamed already
       }
       onProgress({ written, expected, done: false });
-    }, BACKUP_POLL_MS);
-  try {
-    const reply = await new Promise<BackupReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', (err) => reject(new Error(`SQLite backup worker failed: ${err.message}`, { cause: err })));
-      worker.once('exit', (code) => reject(new Error(`SQLite backup worker exited (code ${code}) before the copy was complete`)));
     });
-    if (!reply.ok) throw reply.stage === 'open' ? opts.openError(fromWorkerFailure(reply.error)) : fromWorkerFailure(reply.error);
-    onProgress?.({ written: reply.bytes, expected, done: true });
-    return { bytes: reply.bytes };
-  } finally {
-    if (timer) clearInterval(timer);
-    await worker.terminate();
-  }
+  const reply = await oneShotWorker<BackupReply>('backup-worker.js', 'backup worker', { source, file, omit: opts.omit ?? [] } satisfies BackupWorkerData, {
+    unfinished: 'the copy was complete',
+    started: () => onProgress?.({ written, expected, done: false }),
+    tick,
+    everyMs: BACKUP_POLL_MS,
+  });
+  if (!reply.ok) throw reply.stage === 'open' ? opts.openError(fromWorkerFailure(reply.error)) : fromWorkerFailure(reply.error);
+  onProgress?.({ written: reply.bytes, expected, done: true });
+  return { bytes: reply.bytes };
 }

@@ -39,8 +39,10 @@ import type {
 import { HAND_AUDIT_OUTCOMES } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { backupDatabase, backupInWorker, expectedCopyBytes, type BackupProgress, type KvEntryName } from './sqlite-backup.js';
+import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-vacuum.js';
 
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
+export type { VacuumProgress } from './sqlite-vacuum.js';
 import { applyIngestCommit, configureConnection, FACTS_COUNTER, guardHolds, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
@@ -1160,17 +1162,20 @@ export class SqliteStore implements Store {
 
   /**
    * Rewrites the file to what it holds (pages freed by retention are given back to the disk):
-   * needs room for a second copy meanwhile, and holds the write lock throughout. Blocks the thread:
-   * for the CLI with no service running.
+   * needs room for a second copy meanwhile, and holds the write lock throughout. Runs in a worker
+   * thread on its own connection, so this thread stays free: `onProgress` hears what can be seen of
+   * it ({@link vacuumInWorker}). For the CLI with no service running.
    */
-  vacuum(): Promise<void> {
+  vacuum(opts: { readonly onProgress?: (p: VacuumProgress) => void; readonly pollMs?: number } = {}): Promise<void> {
     const refused = this.writeRefusal();
     if (refused) return refused;
-
-    this.db.exec('VACUUM');
-    // VACUUM went through the WAL: fold it back into the file and empty it.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    return Promise.resolve();
+    if (this.file === undefined) return Promise.resolve(vacuumDatabase(this.db)); // :memory:: no file for a worker to open
+    return vacuumInWorker(this.storePath, {
+      inUseBytes: expectedCopyBytes(this.db),
+      onProgress: opts.onProgress,
+      pollMs: opts.pollMs,
+      openError: (err) => storeError(err, this.storePath),
+    });
   }
 
   getDelivery(id: number): Promise<OutboxItem | undefined> {
