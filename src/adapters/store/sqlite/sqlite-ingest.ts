@@ -88,6 +88,14 @@ export function prepareIngestStatements(db: Database.Database) {
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     factPruned: db.prepare('SELECT 1 FROM outbox_pruned_fact WHERE destination = ? AND operation = ? AND business_key = ?').pluck(),
+    anyFactPruned: db.prepare('SELECT EXISTS (SELECT 1 FROM outbox_pruned_fact)').pluck(),
+    /**
+     * Whether a fact's key has been pruned, as this connection last saw it. Once so, so for good (no
+     * key is ever removed); until then it is looked at again in each commit's transaction, as
+     * another connection may prune meanwhile (`store prune` in another process, the owner's thread
+     * beside the commit worker).
+     */
+    factPrunedSeen: { value: false },
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // A copy sent again (retained, or redelivered) of a message set aside before: the latest entry
     // of that message (the whole payload's hash; an entry from before migration 16, by the payload
@@ -218,12 +226,17 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     const updates = new Chunked(stmts.enqueueStates, stmts.enqueueState, 10);
     const d = c.deliveries;
     let newFacts: Map<string, number> | undefined;
+    // Whether the batch's facts need their keys looked up among the pruned ones: only once any
+    // was pruned (retention of delivered facts is off by default). Asked inside this transaction,
+    // which no prune can commit in the middle of.
+    let lookUpPruned: boolean | undefined;
     for (let i = 0; i + DELIVERY_FIELDS - 1 < d.length; i += DELIVERY_FIELDS) {
       if (d[i] === 'fact') {
         updates.finish(); // keep the outbox in delivery order
+        lookUpPruned ??= stmts.factPrunedSeen.value || (stmts.factPrunedSeen.value = stmts.anyFactPruned.get() === 1);
         // A fact whose key is already in the outbox, or was (retention deleted its row), adds
         // nothing; new ones are counted per operation.
-        if (stmts.factPruned.get(d[i + 1], d[i + 2], d[i + 3]) === undefined && stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now, now).changes > 0) {
+        if ((!lookUpPruned || stmts.factPruned.get(d[i + 1], d[i + 2], d[i + 3]) === undefined) && stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now, now).changes > 0) {
           const op = d[i + 2] as string;
           (newFacts ??= new Map()).set(op, (newFacts.get(op) ?? 0) + 1);
         }

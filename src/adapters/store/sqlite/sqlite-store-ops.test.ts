@@ -8,6 +8,7 @@ import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { storeBefore, tempStore } from '../../../../test/helpers/temp-store.js';
 import type { AttemptOutcome, AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
+import { applyIngestCommit, prepareCommit, prepareIngestStatements } from './sqlite-ingest.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const DAY = 86_400_000;
@@ -244,5 +245,63 @@ describe('SqliteStore outbox counts (migration 10)', () => {
     expect(await s.outboxStats(1200)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: 1000 }]);
     await commit(s, [wo('A1|hot|9')]);
     expect(await s.outboxStats(1200)).toMatchObject([{ destination: 'erp', pending: 2 }]);
+  });
+});
+
+// Was: each new fact's key was looked up among the pruned ones, also where retention of delivered
+// facts is off and none ever was. Now only once one was; the ones pruned are honoured as before.
+describe('facts whose keys retention pruned', () => {
+  const now = Date.now() + DAY;
+  const queued = (s: SqliteStore, key: string) => s.db.prepare(`SELECT count(*) FROM outbox WHERE kind = 'fact' AND business_key = ?`).pluck().get(key) as number;
+  /** k1 and k2 delivered 10 days ago and pruned (k3, the newest row, stays), by `pruner`. */
+  const pruneTwo = async (s: SqliteStore, pruner: SqliteStore = s) => {
+    await commit(s, [wo('k1'), wo('k2')]);
+    const claimed = await s.claimDue('erp', now, 100, new Set());
+    await s.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], now - 10 * DAY);
+    await commit(s, [wo('k3')]);
+    expect(await pruneAll(pruner, { deliveredFactsBefore: now - 7 * DAY })).toMatchObject({ deliveredFacts: 2 });
+    expect([queued(s, 'k1'), queued(s, 'k2')]).toEqual([0, 0]);
+  };
+
+  it('are not queued again when pruned in this process (the commit worker\'s connection beside the pruning one)', async () => {
+    const s = open();
+    await pruneTwo(s);
+    await commit(s, [wo('k1'), wo('k4'), wo('k2')]); // a replay, and one new fact
+    expect([queued(s, 'k1'), queued(s, 'k2'), queued(s, 'k4')]).toEqual([0, 0, 1]);
+  });
+
+  it('are not queued again by a store opened with keys already pruned', async () => {
+    const s = open();
+    await pruneTwo(s);
+    const path = s.db.name;
+    await stores.splice(stores.indexOf(s), 1)[0]?.close();
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    stores.push(reopened);
+    await commit(reopened, [wo('k2'), wo('k5')]);
+    expect([queued(reopened, 'k2'), queued(reopened, 'k5')]).toEqual([0, 1]);
+  });
+
+  it('are not queued again when another process pruned them after this one had committed facts (store prune beside the service)', async () => {
+    const service = open(); // commits its facts (pruneTwo's) while nothing is pruned yet
+    const pruneCommand = new SqliteStore({ path: service.db.name, synchronous: 'normal', commitInWorker: false });
+    stores.push(pruneCommand);
+    await pruneTwo(service, pruneCommand);
+    await commit(service, [wo('k1'), wo('k2'), wo('k6')]);
+    expect([queued(service, 'k1'), queued(service, 'k2'), queued(service, 'k6')]).toEqual([0, 0, 1]);
+  });
+
+  it('are looked up only once any key was pruned: never per fact before', () => {
+    const s = open();
+    const stmts = prepareIngestStatements(s.db);
+    let lookups = 0;
+    const real = stmts.factPruned;
+    Object.assign(stmts, { factPruned: { get: (...args: unknown[]) => (lookups++, real.get(...args)) } });
+    const apply = (keys: string[]) => applyIngestCommit(s.db, stmts, prepareCommit({ states: [], deliveries: keys.map(wo), quarantine: [], accepted: keys.length }), now);
+    apply(['n1', 'n2', 'n3']);
+    expect(lookups).toBe(0);
+    s.db.prepare(`INSERT INTO outbox_pruned_fact (destination, operation, business_key, pruned_at) VALUES ('erp', 'workorder.create', 'gone', 1)`).run();
+    apply(['n4', 'gone', 'n5']);
+    expect(lookups).toBe(3);
+    expect([queued(s, 'gone'), queued(s, 'n4')]).toEqual([0, 1]);
   });
 });
