@@ -277,6 +277,34 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     ]);
   });
 
+  it('on an entry whose dwell an idle watermark completes after an inaccurate last fix, as if that fix had not come', () => {
+    const a = ASSETS[0] as AssetRecord;
+    for (const name of ['zones, lateness 30 s (the benchmark’s)', 'zones, lateness 0']) {
+      const options = CONFIGS[name] as LocationSyncOptions;
+      const pure = createLocationSyncRule(options);
+      const at = (sec: number, lat: number, extra: Partial<PositionEvent> = {}): OracleStep => ({ event: position(0, T0 + sec * 1000, lat, 10, extra), asset: a });
+      // Into the depot (its south part, clear of the vip zone) from outside, a cell-tower fix (far off, and one in the depot) during the dwell, then silence.
+      const steps: OracleStep[] = [
+        at(0, 50.05),
+        at(60, 50.0085),
+        at(70, 50.0086),
+        at(75, 50.05, { accuracyM: 500, zone: 'gate-7' }),
+        { roundTrip: a },
+        { flush: T0 + 80_000, asset: a },
+        at(80, 50.0087, { accuracyM: 500 }),
+        { evict: a },
+        { flush: T0 + 200_000, asset: a },
+        { flush: T0 + 300_000, asset: a },
+        at(400, 50.0086),
+        { flush: undefined, asset: a },
+      ];
+      const r = compareOwned(pure, ownedLocationSync(pure, options), steps);
+      const entry = r.delivered.find((d) => d.payload.zone === 'depot');
+      expect(entry?.payload, name).toMatchObject({ warehouseLocation: 'D1', lastSeen: new Date(T0 + 70_000).toISOString() });
+      expect(entry?.eventTime, name).toBe(T0 + 90_000);
+    }
+  });
+
   it('keeps states its columns cannot hold as the pure form holds them, and decides on them as it does', () => {
     const options = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
     const pure = createLocationSyncRule(options);

@@ -43,6 +43,14 @@ export interface Fix {
   readonly inaccurate?: true;
   /** An inaccurate fix's: the event time of the newest fix before it that placed the asset (accurate, or a reader's). */
   readonly locatedAt?: number;
+  /**
+   * An inaccurate fix's: where that fix (at `locatedAt`) was, when it was a GPS fix, and the zone
+   * its source reported with it. An idle watermark settles a dwell there, as if the inaccurate fix
+   * had not come (states stored before these were kept settle nothing until the next accurate fix).
+   */
+  readonly locatedLat?: number;
+  readonly locatedLng?: number;
+  readonly locatedZone?: string;
 }
 
 /** A position waiting in the reorder buffer (plain JSON). */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
@@ -90,18 +91,120 @@ describe('location sync: zone changes decided by an idle watermark', () => {
     expect(state?.synced?.zone).toBeUndefined();
   });
 
-  it('no idle watermark is asked for while the last fix is too inaccurate to settle a dwell on', () => {
+  /** Deliveries as the ERP sees them: when, where, and the position and sighting they carry. */
+  const sent = (ds: readonly DeliveryIntent[]) => ds.map((d) => [d.eventTime - T0, d.payload.warehouseLocation, d.payload.coordinates, d.payload.lastSeen]);
+
+  for (const allowedLatenessMs of [0, 30_000]) {
+    it(`an inaccurate fix during an entry's dwell changes nothing: the watermark completes it as if the fix had not come (lateness ${allowedLatenessMs} ms)`, () => {
+      const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs });
+      const run = (events: PositionEvent[], watermarks: number[]) => {
+        let state: LocationSyncState | undefined;
+        const all: DeliveryIntent[] = [];
+        for (const e of events) {
+          const r = rule.apply(state, e, ctx);
+          state = r.state;
+          all.push(...r.deliveries);
+        }
+        const held = rule.holds(state);
+        for (const w of watermarks) {
+          const r = rule.flush(state, ctx, w);
+          state = r.state;
+          all.push(...r.deliveries);
+        }
+        return { all, held, state };
+      };
+      // Into the yard at 08:10 with accurate fixes; a cell-tower fix 2 km off at 08:11, then silence.
+      const entering = [pos(0, 2000), pos(600, 50)];
+      const marks = [T0 + 720_000, T0 + 1_260_000];
+      for (const inaccurate of [pos(660, 2000, { accuracyM: 500 }), pos(660, 60, { accuracyM: 500, zone: 'gate-7' })]) {
+        const withIt = run([...entering, inaccurate], marks);
+        const without = run(entering, marks);
+        // The asset is named idle (its dwell waits for a watermark)...
+        expect(withIt.held).toBe(true);
+        // ...and the entry reaches the ERP with the last accurate fix's position and time, dated to the dwell's end.
+        expect(sent(withIt.all)).toEqual(sent(without.all));
+        expect(withIt.all.at(-1)?.payload).toMatchObject({ warehouseLocation: '1000/0001', lastSeen: '2026-10-01T08:10:00.000Z' });
+        expect(withIt.all.at(-1)?.eventTime).toBe(T0 + 900_000);
+        expect(withIt.state?.synced).toEqual(without.state?.synced);
+        expect(withIt.state?.zones).toEqual(without.state?.zones);
+        // Settled: nothing is held any more, and the inaccurate fix is still the newest seen (sent again, a duplicate).
+        expect(rule.holds(withIt.state)).toBe(false);
+        expect(withIt.state?.last).toMatchObject({ eventTime: T0 + 660_000, inaccurate: true, zone: '1000/0001' });
+        const again = rule.apply(withIt.state, inaccurate, ctx);
+        expect(again.state).toBe(withIt.state);
+        expect(again.deliveries).toEqual([]);
+        // A later accurate fix moves on from the position sent, as without the inaccurate one.
+        const next = pos(1500, 50);
+        expect(sent(rule.apply(withIt.state, next, ctx).deliveries)).toEqual(sent(rule.apply(without.state, next, ctx).deliveries));
+      }
+    });
+  }
+
+  it('an inaccurate last fix stored without where the asset was placed settles nothing, and asks for no watermark', () => {
     const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones });
-    let state: LocationSyncState | undefined;
-    for (const e of [pos(0, 2000), pos(600, 50), pos(620, 60, { accuracyM: 500 })]) state = rule.apply(state, e, ctx).state;
-    // Every watermark would leave the state as it is (it settles nothing on an inaccurate fix)...
-    expect(rule.flush(state, ctx, T0 + 3_600_000).state).toBe(state);
+    const placed = { lat: 52.5, lng: eastM(50), eventTime: T0 + 600_000 };
+    // As an older version stored it: the inaccurate fix with only the time of the one before it.
+    const stored: LocationSyncState = { last: { lat: 52.5, lng: eastM(60), eventTime: T0 + 620_000, inaccurate: true, locatedAt: placed.eventTime }, synced: placed, zones: { yard: { phase: 'entering', since: placed.eventTime } } };
+    expect(rule.flush(stored, ctx, T0 + 3_600_000).state).toBe(stored);
     // ...so the asset must not be named idle again and again for ever.
-    expect(rule.holds(state)).toBe(false);
+    expect(rule.holds(stored)).toBe(false);
     // An accurate fix settles it as usual.
-    state = rule.apply(state, pos(900, 50), ctx).state;
+    const state = rule.apply(stored, pos(900, 50), ctx).state;
     expect(rule.holds(state)).toBe(false);
     expect(state.synced?.zone).toBe('1000/0001');
+  });
+
+  it('inaccurate fixes among accurate ones change nothing an idle watermark decides (property)', () => {
+    const step = fc.record({
+      dt: fc.integer({ min: 5, max: 400 }),
+      metres: fc.constantFrom(0, 150, 190, 215, 240, 2000),
+      inaccurate: fc.option(fc.record({ after: fc.integer({ min: 1, max: 4 }), metres: fc.constantFrom(0, 190, 240, 2000, 5000), zone: fc.option(fc.constantFrom('gate-7', 'yard'), { nil: undefined }) }), { nil: undefined }),
+      watermark: fc.option(fc.integer({ min: 1, max: 900 }), { nil: undefined }),
+    });
+    const dwell = { enterDwellMs: 30_000, exitDwellMs: 60_000 };
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), fc.constantFrom(0, 30_000), (steps, allowedLatenessMs) => {
+        const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 600_000, zones: { ...zones, dwell }, allowedLatenessMs });
+        type Step = { e: PositionEvent } | { upTo: number };
+        const arrived: Step[] = [];
+        const reference: Step[] = [];
+        let t = 0;
+        for (const s of steps) {
+          t += s.dt;
+          const accurate = { e: pos(t, s.metres, { accuracyM: 5 }) };
+          arrived.push(accurate);
+          reference.push(accurate);
+          if (s.inaccurate !== undefined) {
+            t += s.inaccurate.after;
+            arrived.push({ e: pos(t, s.inaccurate.metres, { accuracyM: 500, ...(s.inaccurate.zone !== undefined ? { zone: s.inaccurate.zone } : {}) }) });
+          }
+          if (s.watermark !== undefined) {
+            // Silent for a while (in event time, the lateness passed too), then reporting again after it.
+            t += s.watermark;
+            const w = { upTo: T0 + t * 1000 + allowedLatenessMs + 500 };
+            arrived.push(w);
+            reference.push(w);
+            t += 1;
+          }
+        }
+        const end = { upTo: T0 + (t + 3600) * 1000 };
+        arrived.push(end);
+        reference.push(end);
+        const run = (input: readonly Step[]) => {
+          let state: LocationSyncState | undefined;
+          const all: DeliveryIntent[] = [];
+          for (const x of input) {
+            const r = 'e' in x ? rule.apply(state, x.e, ctx) : rule.flush(state, ctx, x.upTo);
+            expect(r.late).toBeFalsy();
+            state = r.state;
+            all.push(...r.deliveries);
+          }
+          return { erp: outboxAfter(all)?.payload, synced: state?.synced, zones: state?.zones, held: rule.holds(state), ...(allowedLatenessMs === 0 ? { all: sent(all) } : {}) };
+        };
+        expect(run(arrived)).toEqual(run(reference));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -18,8 +18,9 @@
  *
  * A fix less accurate than `zones.maxAccuracyM` (zones configured or not) changes nothing the ERP is sent: not zone
  * membership, not the zone its source reported (outside configured zones that is the zone sent, and
- * a tracker decides it on the same bad fix), not the position, not the heartbeat; nor does an idle
- * watermark settle a dwell on it. The ERP keeps the last accurate fix until the next one. Only an
+ * a tracker decides it on the same bad fix), not the position, not the heartbeat. An idle watermark
+ * settles a dwell where the last fix that placed the asset was, as if the inaccurate ones after it
+ * had not come (see settleDwell). The ERP keeps the last accurate fix until the next one. Only an
  * asset's first fix is sent whatever its accuracy, there being nothing to keep (the first accurate
  * one replaces it). Of fixes with the same event time, the accurate one counts, in whatever order
  * they arrive and with any lateness (two sources reporting one asset).
@@ -98,9 +99,10 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       // quiet when parked): an entry or exit whose dwell has run its course by then counts.
       return upTo === undefined ? r : settleDwell(options, r, upTo - lateness, ctx);
     },
-    // A dwell only a watermark can settle: never on an inaccurate last fix (else the idle asset
-    // would be named again and again for a watermark that changes nothing).
-    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && state?.last !== undefined && state.last.inaccurate !== true && hasPendingDwell(state.zones)),
+    // A dwell only a watermark can settle: where the last fix that placed the asset was (an
+    // inaccurate last fix of a state stored without that position settles nothing: the idle asset
+    // would else be named again and again for a watermark that changes nothing).
+    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && state?.last !== undefined && placedAt(state.last) !== undefined && hasPendingDwell(state.zones)),
     // The same decisions with every asset's state in columns (location-sync-owned.ts).
     owned: () => ownedLocationSync(rule, options),
   };
@@ -220,7 +222,21 @@ function processFix(
     }
   }
   // The source's zone is kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
-  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? label : undefined, f.inaccurate ? true : undefined, f.inaccurate ? locatedAt(state.last) : undefined);
+  // An inaccurate fix keeps where the fix before it that placed the asset was, for an idle watermark (see settleDwell).
+  const placed = f.inaccurate ? placedAt(state.last) : undefined;
+  const fix = fixOf(
+    f.lat,
+    f.lng,
+    f.t,
+    zone,
+    zoneName,
+    zoneName !== undefined ? label : undefined,
+    f.inaccurate ? true : undefined,
+    f.inaccurate ? locatedAt(state.last) : undefined,
+    placed?.lat,
+    placed?.lng,
+    placed?.zone,
+  );
   const synced = state.synced;
   // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
@@ -247,8 +263,20 @@ function movedFar(synced: Fix, fix: Fix, minDistanceM: number): boolean {
 }
 
 /** A processed fix, every field present (undefined when absent: one object shape, see locationState). */
-function fixOf(lat: number | undefined, lng: number | undefined, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true, locatedAt?: number): Fix {
-  return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate, locatedAt };
+function fixOf(
+  lat: number | undefined,
+  lng: number | undefined,
+  eventTime: number,
+  zone: string | undefined,
+  zoneName?: string,
+  sourceZone?: string,
+  inaccurate?: true,
+  locatedAt?: number,
+  locatedLat?: number,
+  locatedLng?: number,
+  locatedZone?: string,
+): Fix {
+  return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate, locatedAt, locatedLat, locatedLng, locatedZone };
 }
 
 /**
@@ -256,6 +284,19 @@ function fixOf(lat: number | undefined, lng: number | undefined, eventTime: numb
  * the zone tracker's silence rule: the same whichever of two fixes of one time arrived first.
  */
 const locatedAt = (last: Fix | undefined): number | undefined => (last?.inaccurate ? last.locatedAt : last?.eventTime);
+
+/**
+ * The newest GPS fix up to `last` that placed the asset (an inaccurate one places nothing): its
+ * time, position and the zone its source reported. Undefined when a reader's sighting placed it
+ * (no position), when nothing has, or for an inaccurate fix stored before its position was kept.
+ */
+function placedAt(last: Fix | undefined): { t: number; lat: number; lng: number; zone: string | undefined } | undefined {
+  if (last === undefined) return undefined;
+  if (last.inaccurate) {
+    return last.locatedAt === undefined || last.locatedLat === undefined || last.locatedLng === undefined ? undefined : { t: last.locatedAt, lat: last.locatedLat, lng: last.locatedLng, zone: last.locatedZone };
+  }
+  return last.lat === undefined || last.lng === undefined ? undefined : { t: last.eventTime, lat: last.lat, lng: last.lng, zone: reportedZone(last) };
+}
 
 /** `asOf`: the event time the update holds for (a watermark's), when later than the sighting. */
 function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): DeliveryIntent {
@@ -279,28 +320,34 @@ function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): Deliv
 }
 
 /**
- * An idle asset at event time `at`: as if it were seen again where it was last seen (and only the
+ * An idle asset at event time `at`: as if it were seen again where it was last placed (and only the
  * zone can change: no heartbeat, `lastSeen` stays the real sighting). An entry or exit whose dwell
  * is over by then is confirmed, and a changed zone goes to the ERP as of the end of that dwell.
+ * Inaccurate fixes since the one that placed it changed nothing, so it is settled there, with that
+ * fix's position and time, exactly as if they had not come; the inaccurate last fix stays `last`
+ * (the release mark, a resend of it a duplicate), with the zone now decided.
  */
 function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, at: number, ctx: RuleContext): RuleResult<LocationSyncState> {
   const z = options.zones;
   const s = r.state;
   const last = s.last;
   // After a zone sighting no dwell is pending (the reader placed the asset), nor is there a fix to repeat.
-  if (!z || !last || last.inaccurate || last.lat === undefined || last.lng === undefined || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
-  const step = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell);
+  const placed = placedAt(last);
+  if (!z || !last || !placed || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
+  const step = stepZones(s.zones, at, z.index.locate(placed.lat, placed.lng), z.dwell);
   const zones = step.state;
   const best = zoneOfState(z.index, zones);
-  // The zone the source reported with the last fix: what a fix there would send outside configured zones.
-  const reported = reportedZone(last);
-  const fix =
+  // A fix at `t` with the source's zone `reported`, placed as the zones now say: what processFix makes of it.
+  const zoned = (lat: number | undefined, lng: number | undefined, t: number, reported: string | undefined): Fix =>
     best === HELD && last.zoneName !== undefined
-      ? fixOf(last.lat, last.lng, last.eventTime, last.zone, last.zoneName, reported) // in a zone no longer configured: as before
+      ? fixOf(lat, lng, t, last.zone, last.zoneName, reported) // in a zone no longer configured: as before
       : best !== undefined && best !== HELD
-        ? fixOf(last.lat, last.lng, last.eventTime, best.locationCode, best.name, reported)
-        : fixOf(last.lat, last.lng, last.eventTime, reported);
-  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(fix, s.synced, zones, s.order);
+        ? fixOf(lat, lng, t, best.locationCode, best.name, reported)
+        : fixOf(lat, lng, t, reported);
+  // The zone the source reported with the placing fix: what a fix there would send outside configured zones.
+  const fix = zoned(placed.lat, placed.lng, placed.t, placed.zone);
+  const newest = last.inaccurate ? keepPlaced(zoned(last.lat, last.lng, last.eventTime, reportedZone(last)), last) : fix;
+  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(newest, s.synced, zones, s.order);
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
   if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
@@ -312,3 +359,7 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx, dwellDueAt(s.zones, step, z.dwell) ?? at)] };
 }
 
+/** `fix` as the inaccurate fix `was` (which placed nothing), keeping where the one before it that did was. */
+function keepPlaced(fix: Fix, was: Fix): Fix {
+  return fixOf(fix.lat, fix.lng, fix.eventTime, fix.zone, fix.zoneName, fix.sourceZone, true, was.locatedAt, was.locatedLat, was.locatedLng, was.locatedZone);
+}
