@@ -38,7 +38,39 @@ describe('geometry', () => {
 
   it('computes areas close to the true value', () => {
     expect(areaM2(yard.shape) / 40_000).toBeCloseTo(1, 2);
-    expect(areaM2({ type: 'circle', lat: 0, lng: 0, radiusM: 10 })).toBeCloseTo(Math.PI * 100, 6);
+    expect(areaM2({ type: 'circle', lat: 0, lng: 0, radiusM: 10 }) / (Math.PI * 100)).toBeCloseTo(1, 2);
+    // The whole Earth at most: a circle of half its circumference covers all of it.
+    expect(areaM2({ type: 'circle', lat: 0, lng: 0, radiusM: Math.PI * 6_371_008.8 }) / (4 * Math.PI * ((111_320 * 180) / Math.PI) ** 2)).toBeCloseTo(1, 9);
+  });
+
+  it('ranks a large circle by the spherical cap it covers, not a flat disc', () => {
+    // 2,000 km around (0, 0): a flat πr² (1.2566e13 m²) is 0.8% more than the cap it covers.
+    const circle: Zone = { name: 'region', locationCode: 'C', priority: 0, shape: { type: 'circle', lat: 0, lng: 0, radiusM: 2_000_000 } };
+    // 10° by 101.2° across the equator: 1.2541e13 m² measured, 1.2525e13 m² on the sphere: larger than the cap, smaller than the disc.
+    const band: Zone = { name: 'band', locationCode: 'P', priority: 0, shape: { type: 'polygon', polygons: [[[[-50.6, -5], [50.6, -5], [50.6, 5], [-50.6, 5], [-50.6, -5]]]] } };
+    expect(areaM2(circle.shape)).toBeLessThan(areaM2(band.shape));
+    expect(areaM2(band.shape)).toBeLessThan(Math.PI * 2_000_000 ** 2);
+    // The smaller zone wins where both hold a position, in either configured order.
+    for (const zones of [[circle, band], [band, circle]]) {
+      const index = new ZoneIndex(zones, { hysteresisM: 0 });
+      expect(index.locate(0, 0).inside.slice().sort()).toEqual(['band', 'region']);
+      expect(index.best(['band', 'region'])?.name).toBe('region');
+    }
+  });
+
+  it('ranks a polygon traced inside a circle as the smaller zone (both measured on one sphere)', () => {
+    // 64 positions 100 m from the centre (on the sphere circles are tested on): inside the circle, 0.16% less area.
+    const [lat0, lng0] = [52.5, 13.4];
+    const d = 100 / haversineM({ lat: 0, lng: 0 }, { lat: 1, lng: 0 });
+    const ring = Array.from({ length: 65 }, (_, k): [number, number] => {
+      const a = (2 * Math.PI * (k % 64)) / 64;
+      return [lng0 + (d * Math.cos(a)) / Math.cos((lat0 * Math.PI) / 180), lat0 + d * Math.sin(a)];
+    });
+    for (const [lng, lat] of ring) expect(haversineM({ lat: lat0, lng: lng0 }, { lat, lng })).toBeLessThan(100.5);
+    const circle: Zone = { name: 'bay', locationCode: 'C', priority: 0, shape: { type: 'circle', lat: lat0, lng: lng0, radiusM: 100 } };
+    const traced: Zone = { name: 'bay-drawn', locationCode: 'P', priority: 0, shape: { type: 'polygon', polygons: [[ring]] } };
+    expect(areaM2(traced.shape)).toBeLessThan(areaM2(circle.shape));
+    expect(new ZoneIndex([circle, traced], { hysteresisM: 0 }).best(['bay', 'bay-drawn'])?.name).toBe('bay-drawn');
   });
 });
 
