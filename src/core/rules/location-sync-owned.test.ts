@@ -305,6 +305,38 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     }
   });
 
+  it('on states stored before a zone’s location code was changed: the watermark the restart asks for sends the new code, once', () => {
+    const a = ASSETS[0] as AssetRecord;
+    const before = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
+    const previous = createLocationSyncRule(before);
+    // Parked in the depot's south part (code D1), the fixes held for the lateness decided.
+    let stored: LocationSyncState | undefined;
+    const c = { asset: a, destination: 'erp', now: 0 };
+    for (const sec of [0, 40, 80, 120]) stored = previous.apply(stored, position(0, T0 + sec * 1000, 50.0085, 10), c).state;
+    stored = previous.flush(stored, c, T0 + 200_000).state;
+    expect(stored.synced?.zone).toBe('D1');
+    for (const allowedLatenessMs of [30_000, 0]) {
+      const after: LocationSyncOptions = { ...before, zones: zoneTracking(ZONES.map((z) => (z.name === 'depot' ? { ...z, locationCode: 'D2' } : z)), 30_000, 60_000, 50), allowedLatenessMs };
+      const pure = createLocationSyncRule(after);
+      const owned = ownedLocationSync(pure, after);
+      const r = compareOwned(pure, owned, [
+        { load: a, state: JSON.parse(JSON.stringify(stored)) as unknown },
+        { flush: T0 + 3_600_000, asset: a },
+        { roundTrip: a },
+        { flush: T0 + 7_200_000, asset: a },
+        { event: position(0, T0 + 7_300_000, 50.0086, 10), asset: a },
+        { flush: undefined, asset: a },
+      ]);
+      // The new code once (no second watermark sends it again), then the next fix's heartbeat.
+      expect(r.delivered.map((d) => [d.payload.warehouseLocation, d.eventTime])).toEqual([
+        ['D2', stored.synced?.eventTime],
+        ['D2', T0 + 7_300_000],
+      ]);
+      // Recoded, the state is one the columns hold again.
+      expect(owned.holds(0)).toBe(false);
+    }
+  });
+
   it('keeps states its columns cannot hold as the pure form holds them, and decides on them as it does', () => {
     const options = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
     const pure = createLocationSyncRule(options);

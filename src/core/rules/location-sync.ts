@@ -13,7 +13,8 @@
  * processed as if the source had reported none (see bufferedFix), so while its enter dwell runs the
  * asset keeps what it had (no tracker label is sent in between, then the zone's code). While the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
- * that zone (exit dwell): see zoneOfState. With `allowedLatenessMs` > 0, positions wait that long
+ * that zone (exit dwell): see zoneOfState. One in a zone whose `locationCode` was changed is sent
+ * the new code at its next idle watermark (see recode). With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  *
  * A fix less accurate than `zones.maxAccuracyM` (zones configured or not) changes nothing the ERP is sent: not zone
@@ -41,6 +42,7 @@ import { LOCATION_UPDATE, roundCoordinate, type BufferedFix, type Fix, type Loca
 import type { ZoneHit } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import { configuredHit, HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
+import type { Zone } from './zones/geometry.js';
 import { matchesFilter } from './maintenance/types.js';
 
 export { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState };
@@ -96,13 +98,18 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
       const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, locationState(s.last, s.synced, s.zones, d.state), d.released, ctx);
       // A watermark also says the asset stayed where it was last seen until then (trackers go
-      // quiet when parked): an entry or exit whose dwell has run its course by then counts.
-      return upTo === undefined ? r : settleDwell(options, r, upTo - lateness, ctx);
+      // quiet when parked): an entry or exit whose dwell has run its course by then counts. And
+      // the zone it is in may have a new location code since its state was stored (see recode).
+      return upTo === undefined ? r : recode(options, settleDwell(options, r, upTo - lateness, ctx), ctx);
     },
     // A dwell only a watermark can settle: where the last fix that placed the asset was (an
     // inaccurate last fix of a state stored without that position settles nothing: the idle asset
     // would else be named again and again for a watermark that changes nothing).
-    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && state?.last !== undefined && placedAt(state.last) !== undefined && hasPendingDwell(state.zones)),
+    // And a location sent under a zone's old code (see recode): so the service's start names the
+    // assets in a zone whose code was changed, and their watermark sends the new one.
+    holds: (state) =>
+      holdsAny(state?.order) ||
+      (options.zones !== undefined && ((state?.last !== undefined && placedAt(state.last) !== undefined && hasPendingDwell(state.zones)) || recodedZone(options.zones, state) !== undefined)),
     // The same decisions with every asset's state in columns (location-sync-owned.ts).
     owned: () => ownedLocationSync(rule, options),
   };
@@ -362,4 +369,40 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
 /** `fix` as the inaccurate fix `was` (which placed nothing), keeping where the one before it that did was. */
 function keepPlaced(fix: Fix, was: Fix): Fix {
   return fixOf(fix.lat, fix.lng, fix.eventTime, fix.zone, fix.zoneName, fix.sourceZone, true, was.locatedAt, was.locatedLat, was.locatedLng, was.locatedZone);
+}
+
+/**
+ * The zone whose location code the ERP was last sent under an old code: `synced` names a zone
+ * configured now, the one the asset is in, whose `locationCode` was changed in the config since
+ * (same name, new ERP code). Undefined otherwise (a zone no longer configured is HELD: see
+ * zoneOfState).
+ */
+function recodedZone(zones: ZoneTracking, s: LocationSyncState | undefined): Zone | undefined {
+  const synced = s?.synced;
+  if (synced?.zoneName === undefined || synced.inaccurate) return undefined;
+  const best = zoneOfState(zones.index, s?.zones);
+  return best !== undefined && best !== HELD && best.name === synced.zoneName && best.locationCode !== synced.zone ? best : undefined;
+}
+
+/**
+ * A zone's `locationCode` changed in the config (a restart with the new one): the ERP holds the
+ * old code for the assets in it, and would until each one's next fix. A watermark (the service's
+ * start names these assets: see `holds`) sends the location sent last again with the new code,
+ * dated as it was (event time: it replaces a pending update of the old code, never a newer
+ * location, invariant 8), so its idempotency key is the same on every replay and restart; once
+ * stored, the state has the new code and nothing is sent again.
+ */
+function recode(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, ctx: RuleContext): RuleResult<LocationSyncState> {
+  const zone = options.zones === undefined ? undefined : recodedZone(options.zones, r.state);
+  const s = r.state;
+  const synced = s.synced;
+  if (zone === undefined || synced === undefined) return r;
+  const fix = fixOf(synced.lat, synced.lng, synced.eventTime, zone.locationCode, zone.name, synced.sourceZone);
+  const last = s.last;
+  // The newest fix too, placed in that zone under its old code (what the next one is compared with, and the owned form's columns check).
+  const newest =
+    last === undefined || last.zoneName !== zone.name
+      ? last
+      : fixOf(last.lat, last.lng, last.eventTime, zone.locationCode, last.zoneName, last.sourceZone, last.inaccurate, last.locatedAt, last.locatedLat, last.locatedLng, last.locatedZone);
+  return { state: locationState(newest, fix, s.zones, s.order), deliveries: [...r.deliveries, locationUpdate(fix, ctx)] };
 }

@@ -1,0 +1,99 @@
+/**
+ * A zone's `locationCode` changed in the config (same name, a new ERP code): the assets in it are
+ * sent the new code after the restart, by the idle watermark their stored state asks for, not at
+ * each one's next fix; once, with the update the ERP had dated as it was.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../model/assets.js';
+import type { PositionEvent } from '../model/events.js';
+import { idempotencyKeyFor } from '../delivery/idempotency.js';
+import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
+import { ZoneIndex, type Zone } from './zones/index.js';
+
+const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+const ctx = { asset, destination: 'erp', now: 0 };
+const T0 = Date.UTC(2026, 9, 1, 8);
+const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
+const pos = (sec: number, m: number, extra: Partial<PositionEvent> = {}): PositionEvent => ({ kind: 'position', source: 'test', ids: [{ type: 'tag', value: 't1' }], eventTime: T0 + sec * 1000, receivedAt: T0 + sec * 1000, lat: 52.5, lng: eastM(m), ...extra });
+
+const yard = (locationCode: string): Zone => ({ name: 'yard', locationCode, priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } });
+const depot: Zone = { name: 'depot', locationCode: '2000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: eastM(3000), radiusM: 200 } };
+const options = (zones: readonly Zone[], allowedLatenessMs = 0): LocationSyncOptions => ({
+  minDistanceM: 100,
+  heartbeatMs: 86_400_000,
+  allowedLatenessMs,
+  zones: { index: new ZoneIndex(zones, { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 },
+});
+
+/** The state `events` leave under `before`, as stored (JSON), with the fixes held for the lateness decided (the asset idle before the stop). */
+function storedAfter(before: LocationSyncOptions, events: readonly PositionEvent[]): LocationSyncState {
+  const rule = createLocationSyncRule(before);
+  let state: LocationSyncState | undefined;
+  for (const e of events) state = rule.apply(state, e, ctx).state;
+  const newest = Math.max(...events.map((e) => e.eventTime));
+  if ((before.allowedLatenessMs ?? 0) > 0) state = rule.flush(state, ctx, newest + (before.allowedLatenessMs ?? 0) + 1).state;
+  return JSON.parse(JSON.stringify(state)) as LocationSyncState;
+}
+
+describe('location sync: a zone whose location code was changed in the config', () => {
+  for (const allowedLatenessMs of [0, 30_000]) {
+    it(`sends the assets in it the new code at the watermark the restart asks for, once, dated as the update the ERP has (lateness ${allowedLatenessMs} ms)`, () => {
+      // Parked in the yard (entered 08:01), then a fix in it that sent nothing (08:10), stored under code 1000/0001.
+      const stored = storedAfter(options([yard('1000/0001'), depot], allowedLatenessMs), [pos(0, 2000), pos(60, 50), pos(100, 55), pos(600, 60), pos(700, 60)]);
+      expect(stored.synced).toMatchObject({ zone: '1000/0001', zoneName: 'yard', eventTime: T0 + 100_000 });
+      const after = options([yard('1000/0002'), depot], allowedLatenessMs);
+      const rule = createLocationSyncRule(after);
+      // The start names the asset idle (it has no event to wait for, nor a dwell)...
+      expect(rule.holds(stored)).toBe(true);
+      // ...and its watermark sends where the ERP has it, under the new code.
+      const r = rule.flush(stored, ctx, T0 + 3_600_000);
+      expect(r.deliveries).toHaveLength(1);
+      const d = r.deliveries[0];
+      expect(d?.payload).toEqual({ erpAssetId: 'EQ-1', erpModule: 'maintenance', warehouseLocation: '1000/0002', coordinates: { lat: stored.synced?.lat, lng: stored.synced?.lng }, lastSeen: '2026-10-01T08:01:40.000Z', zone: 'yard' });
+      // Dated as the update it corrects: it replaces that one still pending, never a newer location (invariant 8).
+      expect(d?.eventTime).toBe(T0 + 100_000);
+      // The same stored state and watermark again (a replay after a crash): the same idempotency key.
+      const again = rule.flush(JSON.parse(JSON.stringify(stored)) as LocationSyncState, ctx, T0 + 3_600_000 + 5_000);
+      expect(again.deliveries.map(idempotencyKeyFor)).toEqual(r.deliveries.map(idempotencyKeyFor));
+      // Stored after it: a second restart asks for nothing, and sends nothing.
+      const next = JSON.parse(JSON.stringify(r.state)) as LocationSyncState;
+      expect(rule.holds(next)).toBe(false);
+      expect(rule.flush(next, ctx, T0 + 7_200_000).deliveries).toEqual([]);
+      expect(next.last).toMatchObject({ zone: '1000/0002', zoneName: 'yard', eventTime: T0 + 700_000 });
+      // The next fix there is no change: nothing sent.
+      expect(rule.apply(next, pos(800, 55), ctx).deliveries).toEqual([]);
+      // Moving on, the asset is sent from where it is, as usual.
+      const first = rule.apply(next, pos(900, 3000), ctx);
+      const second = rule.apply(first.state, pos(960, 3000), ctx);
+      const moved = [...first.deliveries, ...second.deliveries, ...rule.flush(second.state, ctx).deliveries];
+      expect(moved.at(-1)?.payload.warehouseLocation).toBe('2000/0001');
+    });
+  }
+
+  it('leaves alone the assets in other zones, outside every zone, in a zone only being entered, or in one no longer configured', () => {
+    const before = options([yard('1000/0001'), depot]);
+    const after = createLocationSyncRule(options([yard('1000/0002'), depot]));
+    const elsewhere = [
+      storedAfter(before, [pos(0, 3000), pos(60, 3000)]), // in the depot
+      storedAfter(before, [pos(0, 2000)]), // in no zone
+      storedAfter(before, [pos(0, 2000), pos(60, 50)]), // arriving in the yard: its dwell, not the code, is what a watermark decides
+    ];
+    for (const s of elsewhere.slice(0, 2)) {
+      expect(after.holds(s)).toBe(false);
+      expect(after.flush(s, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+    }
+    // The arrival is entered by the watermark under the new code (nothing was sent under the old one).
+    expect(after.flush(elsewhere[2], ctx, T0 + 3_600_000).deliveries.map((d) => d.payload.warehouseLocation)).toEqual(['1000/0002']);
+    // Renamed (no zone "yard" now, one of the same place under another name): held at the location sent last until it leaves.
+    const renamed = createLocationSyncRule(options([{ ...yard('1000/0002'), name: 'yard-north' }, depot]));
+    const inYard = storedAfter(before, [pos(0, 2000), pos(60, 50), pos(100, 55)]);
+    expect(renamed.flush(inYard, ctx, T0 + 3_600_000).deliveries.map((d) => d.payload.warehouseLocation)).not.toContain('1000/0002');
+  });
+
+  it('after a zone sighting, sends the new code without coordinates, as the sighting was sent', () => {
+    const before = options([yard('1000/0001'), depot]);
+    const stored = storedAfter(before, [{ kind: 'position', source: 'reader', ids: [{ type: 'tag', value: 't1' }], eventTime: T0, receivedAt: T0, zone: 'yard' }]);
+    const r = createLocationSyncRule(options([yard('1000/0002'), depot])).flush(stored, ctx, T0 + 3_600_000);
+    expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.coordinates, d.eventTime])).toEqual([['1000/0002', null, T0]]);
+  });
+});
