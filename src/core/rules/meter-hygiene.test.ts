@@ -343,7 +343,7 @@ describe('classifyMeterReading: the first plausible reading after readings set a
   });
 });
 
-describe('classifyMeterReading: holdCatchUp (the usage rule\'s)', () => {
+describe('classifyMeterReading: holdCatchUp (the rules\' hygiene: service intervals, meter sync, usage per period)', () => {
   const HOLD = { ...DEFAULT_METER_HYGIENE, holdCatchUp: true };
   const runHeld = (readings: readonly MeterReading[]): { verdicts: MeterVerdict[]; state: MeterHygieneState } => {
     let state: MeterHygieneState = {};
@@ -363,7 +363,7 @@ describe('classifyMeterReading: holdCatchUp (the usage rule\'s)', () => {
     expect((verdicts[2] as { detail: string }).detail).toMatch(/^meter advanced 100 h in 1 h since it last showed 1000 .*held until the next reading/);
     expect(verdicts[3]).toMatchObject({ status: 'too-fast', newFlag: false });
     expect(state).toEqual({ last: r(1000, 0), confirmedAt: T0 + 100 * H, stallFlagged: false, jump: r(1100, 101), jumpHeld: true });
-    // Off (maintenance, meter sync): accepted at once, as before.
+    // Off (the default): accepted at once.
     expect(run(idle).verdicts[2]).toMatchObject({ status: 'accepted', usage: 100 });
   });
 

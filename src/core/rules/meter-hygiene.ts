@@ -57,6 +57,15 @@ export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
  */
 export const ODOMETER_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, maxRatePerHour: 200, resolutionSlack: 1, unit: 'km' };
 
+/**
+ * What the rules judge meters with (service intervals, meter sync, usage per period): a reading
+ * ahead of the wall clock since the meter last showed its value, though possible since it first
+ * showed it, is held until the next reading confirms it (a frozen feed catching up) or sets it
+ * aside (a spike after a live idle stretch), so none of them acts on a spike (`holdCatchUp`).
+ */
+export const HELD_METER_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, holdCatchUp: true };
+export const HELD_ODOMETER_HYGIENE: MeterHygieneOptions = { ...ODOMETER_HYGIENE, holdCatchUp: true };
+
 /** What hygiene remembers per meter. Plain data, safe to persist as JSON. */
 export interface MeterHygieneState {
   /** Base for the next delta: the newest accepted value and when the meter first showed it. */

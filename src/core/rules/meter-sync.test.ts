@@ -223,3 +223,59 @@ describe('meter sync rule', () => {
     expect(state.flags.map((f) => f.status)).toEqual(['stalled']);
   });
 });
+
+describe('meter sync: a spike after a live idle stretch is held until the next reading tells it from a frozen feed catching up', () => {
+  // 1000 live for 100 h (the machine idle), then 1100 an hour later: possible since the meter first
+  // showed 1000 (101 h), not since it last showed it (1 h). One reading cannot tell a glitch from a
+  // feed that froze and caught up.
+  const idle = [meter(1000, 0), meter(1000, 100), meter(1100, 101)];
+
+  it('sends nothing for it: it is held, and shown as such among the flags', () => {
+    const { deliveries, state } = run([...idle, idle[2] as MeterEvent]);
+    expect(deliveries).toEqual([record(1000, 0)]);
+    expect(state.synced).toEqual({ operatingHours: 1000, eventTime: at(0) });
+    expect(state.hygiene).toMatchObject({ jump: { value: 1100, eventTime: at(101) }, jumpHeld: true });
+    // Flagged once, the same reading again (a replay) not anew.
+    expect(state.flags.map((f) => [f.status, f.value])).toEqual([['too-fast', 1100]]);
+    expect(state.flags[0]?.detail).toMatch(/held until the next reading/);
+    expect(state.acceptedUsageH).toBe(0);
+  });
+
+  it('a next reading that does not continue from it sets it aside: nothing of it is sent, and later readings are not flagged as going backwards', () => {
+    const { deliveries, state } = run([...idle, meter(1000, 102), meter(1000.8, 103), meter(1001.8, 104)]);
+    expect(deliveries).toEqual([record(1000, 0), record(1000.8, 103), record(1001.8, 104)]);
+    expect(state.flags.map((f) => f.status)).toEqual(['too-fast']);
+    expect(state.flagCounts).toEqual({ 'too-fast': 1 });
+    expect(state.hygiene.jumpHeld).toBeUndefined();
+    expect(state.acceptedUsageH).toBe(1.8);
+  });
+
+  it('a next reading continuing from it confirms it: sent then, the usage counted from the first showing', () => {
+    const on = run([...idle, meter(1101, 102, { idleHours: 40 })]);
+    expect(on.deliveries).toEqual([record(1000, 0), record(1101, 102, { idleHours: 40 })]);
+    expect(on.state.acceptedUsageH).toBe(101);
+    expect(on.state.hygiene.jumpHeld).toBeUndefined();
+    // The same value again (the machine stopped after catching up): the meter shows 1100, sent with that reading's time.
+    const same = run([...idle, meter(1100, 150), meter(1100, 151)]);
+    expect(same.deliveries).toEqual([record(1000, 0), record(1100, 150)]);
+    expect(same.state.acceptedUsageH).toBe(100);
+    // A backwards reading between leaves it held; the next one decides.
+    expect(run([...idle, meter(990, 102), meter(1102, 103)]).deliveries).toEqual([record(1000, 0), record(1102, 103)]);
+  });
+
+  it('an odometer the same: held, then set aside or confirmed', () => {
+    const odo = (value: number, hours: number) => ({ ...record(0, hours), businessKey: 'EQ-1001|km', payload: { erpAssetId: 'EQ-1001', odometerKm: value, readingTime: iso(hours), unit: 'km' } });
+    const km = (value: number, hours: number) => meter(undefined, hours, { odometerKm: value });
+    // 5000 km in an hour after 100 h parked: possible since 30 000 was first shown, not since it was last.
+    const parked = [km(30_000, 0), km(30_000, 100), km(35_000, 101)];
+    expect(run([...parked, km(30_010, 102)]).deliveries).toEqual([odo(30_000, 0), odo(30_010, 102)]);
+    expect(run([...parked, km(35_050, 102)]).deliveries).toEqual([odo(30_000, 0), odo(35_050, 102)]);
+    // Beside the hours: not sent with them while held.
+    const both = (h: number, value: number, hours: number) => meter(h, hours, { odometerKm: value });
+    expect(run([both(1000, 30_000, 0), both(1000, 30_000, 100), both(1001, 35_000, 101), both(1002, 30_020, 102)]).deliveries).toEqual([
+      record(1000, 0, { odometerKm: 30_000 }),
+      record(1001, 101),
+      record(1002, 102, { odometerKm: 30_020 }),
+    ]);
+  });
+});

@@ -8,13 +8,17 @@
  * their reason so `status` can show them. A declared reset (`MeterEvent.declaredReset`) sets a new
  * baseline that later readings continue from; it reaches the ERP as a reading carrying
  * `meterResetAt`, and every later reading carries it too, so a coalesced outbox cannot hide it.
+ * A reading ahead of the wall clock since the meter last showed its value, though possible since
+ * it first showed it (a frozen feed catching up, or a spike after a live idle stretch), is held
+ * (flagged as such) and sent only when the next reading continues from it; any other sets it
+ * aside, so a spike is never sent nor makes the readings after it look backwards (`holdCatchUp`).
  * @module
  */
 import type { MeterEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import {
-  DEFAULT_METER_HYGIENE,
-  ODOMETER_HYGIENE,
+  HELD_METER_HYGIENE,
+  HELD_ODOMETER_HYGIENE,
   classifyMeterReading,
   declareMeterReset,
   isFlagged,
@@ -30,7 +34,7 @@ import type { Rule, RuleContext, RuleResult } from './rule.js';
 export const METER_RECORD = 'meter.record';
 
 export interface MeterSyncOptions {
-  /** Hygiene thresholds; unset fields use {@link DEFAULT_METER_HYGIENE}. @default DEFAULT_METER_HYGIENE */
+  /** Hygiene thresholds; unset fields use {@link HELD_METER_HYGIENE}. @default HELD_METER_HYGIENE */
   readonly hygiene?: Partial<MeterHygieneOptions>;
   /** Recent flags kept in the rule state for `status` (older ones only count). @default 20 */
   readonly maxFlags?: number;
@@ -83,7 +87,7 @@ const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, accepted
 
 /** The meter rule (`name: 'meter'`) for the engine's rule set. */
 export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterSyncState> {
-  const hygiene: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, ...options.hygiene };
+  const hygiene: MeterHygieneOptions = { ...HELD_METER_HYGIENE, ...options.hygiene };
   const maxFlags = options.maxFlags ?? 20;
   return {
     name: 'meter',
@@ -197,7 +201,7 @@ function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status
 function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): { state: MeterSyncState; status: MeterVerdict['status']; send: boolean } {
   const od = state.odometer ?? { hygiene: {} };
   const reading = { value: km, eventTime: event.eventTime };
-  const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading, ODOMETER_HYGIENE) : classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
+  const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading, HELD_ODOMETER_HYGIENE) : classifyMeterReading(od.hygiene, reading, HELD_ODOMETER_HYGIENE);
   const verdict = result.verdict;
   let odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
@@ -216,7 +220,7 @@ function applyOdometer(prior: MeterSyncState, event: MeterEvent, km: number, ctx
   // A replaced odometer declared after its readings came: the newest of them is sent (see applyMeter).
   let sent: MeterReading = { value: km, eventTime: event.eventTime };
   const shown = judged.status === 'reset' && resetRebases(prior.odometer?.hygiene, event.eventTime) ? setAsideSince(prior.flags, event.eventTime, true) : undefined;
-  const rejudged = shown && classifyMeterReading(odometer.hygiene, shown, ODOMETER_HYGIENE);
+  const rejudged = shown && classifyMeterReading(odometer.hygiene, shown, HELD_ODOMETER_HYGIENE);
   if (rejudged && rejudged.verdict.status === 'accepted') {
     odometer = { ...odometer, hygiene: rejudged.state };
     state = { ...state, odometer };

@@ -21,7 +21,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
+import { HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
@@ -103,10 +103,11 @@ const KM_START: UsageState = { km: true };
  * Hygiene for usage: a reading ahead of the wall clock since the meter last showed its value,
  * though possible since it first showed it, is held until the next reading confirms it (a frozen
  * feed catching up) or sets it aside (a spike after a live idle stretch), so what is counted never
- * runs ahead of the wall clock since the last trusted reading unless confirmed.
+ * runs ahead of the wall clock since the last trusted reading unless confirmed. The same hygiene
+ * as service intervals and meter sync.
  */
-export const USAGE_HOURS_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, holdCatchUp: true };
-export const USAGE_KM_HYGIENE: MeterHygieneOptions = { ...ODOMETER_HYGIENE, holdCatchUp: true };
+export const USAGE_HOURS_HYGIENE: MeterHygieneOptions = HELD_METER_HYGIENE;
+export const USAGE_KM_HYGIENE: MeterHygieneOptions = HELD_ODOMETER_HYGIENE;
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
   const meterOf = options.meterOf;
