@@ -6,7 +6,8 @@
  * configurations and streams with every case the fast path leaves to the pure rule: breaches and
  * episodes, repeats, flagged meter readings, declared resets, odometers, alerts, ERP
  * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
- * round trips through JSON, evictions and idle watermarks; and on states stored by older versions.
+ * round trips through JSON, evictions and idle watermarks, idle stretches ending in a jump held
+ * until the next reading confirms it or sets it aside; and on states stored by older versions.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -201,7 +202,7 @@ const value = fc.oneof(
 );
 
 const item = fc.record({
-  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry'),
+  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry', 'idleJump'),
   asset: fc.constantFrom(0, 0, 1, 2),
   step: fc.integer({ min: -7, max: 4 }),
   a: fc.option(value, { nil: undefined }),
@@ -216,6 +217,10 @@ const item = fc.record({
   status: fc.constantFrom('completed', 'completed', 'in-progress', 'cancelled'),
   withHours: fc.boolean(),
   upTo: fc.constantFrom(undefined, 0, 30_000, 120_000),
+  /** `idleJump`: hours the meter sat idle, reporting live; the jump 10 s later as a share of them (held); whether the meter stays there (confirmed by the next reading). */
+  idleH: fc.integer({ min: 1, max: 150 }),
+  by: fc.double({ min: 0.2, max: 0.95, noNaN: true }),
+  stays: fc.boolean(),
 });
 type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
 
@@ -265,6 +270,17 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
       case 'registry':
         registry = [serviced, ...assets.slice(1)];
         continue;
+      case 'idleJump': {
+        // Idle, reporting its value live for hours, then a jump possible since it first showed it, not since it last did.
+        const i = it.asset;
+        t += it.idleH * 3_600_000;
+        steps.push({ event: { kind: 'meter', source: 's', ids, eventTime: t, receivedAt: t, operatingHours: hours[i] as number }, asset, now: t });
+        t += 10_000;
+        const shown = Math.round(((hours[i] as number) + it.by * it.idleH) * 1e4) / 1e4;
+        if (it.stays) hours[i] = shown;
+        event = { kind: 'meter', source: 's', ids, eventTime: t, receivedAt: t, operatingHours: shown };
+        break;
+      }
       case 'again':
         event = previous[it.asset];
         break;
@@ -395,6 +411,19 @@ describe('maintenance owned form: several readings released at once', () => {
     const r = run([meter(0, 995.5), meter(10, 995.501), meter(40, 995.502), meter(50, 995.503), meter(60, 995.504), meter(120, 995.505), meter(18_000, 999.95), meter(18_010, 1000), meter(18_050, 1000.001), { flush: undefined, asset }]);
     expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|750h@b0', 'EQ-1|big|1000h@b0', 'EQ-1|s|1000h@b0']);
     expect(r.pureRuns).toBe(0);
+  });
+
+  it('holds a jump after a live idle stretch until the next reading: the work order opens on confirmation, none on a spike (both forms)', () => {
+    const hour = 3600;
+    // 240 h live for 100 h, then 260 h 10 s later (past 250 h): held; the next reading decides.
+    const idle = [meter(0, 240), meter(40, 240), meter(100 * hour, 240), meter(100 * hour + 10, 260)];
+    const tail = (h: number) => [meter(100 * hour + 60, h), meter(100 * hour + 120, h + 0.001), { flush: undefined, asset }];
+    expect(run([...idle, ...tail(260.01)]).deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0']);
+    expect(run([...idle, ...tail(260.01)]).deliveries[0]).toMatchObject({ eventTime: T0 + (100 * hour + 10) * 1000, payload: { trigger: { readingHours: 260 } } });
+    expect(run([...idle, ...tail(240.01)]).deliveries).toEqual([]);
+    // Idle for 1000 h, then 1000 h more 10 s later (both intervals): confirmed by the same value.
+    const long = [meter(0, 240), meter(40, 240), meter(1000 * hour, 240), meter(1000 * hour + 10, 1240), meter(1000 * hour + 60, 1240), { flush: undefined, asset }];
+    expect(run(long).deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|1000h@b0', 'EQ-1|big|1000h@b0']);
   });
 
   it('opens no work order for a due point one of the schedule before the last completion stands for', () => {

@@ -28,7 +28,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
-import { DEFAULT_METER_HYGIENE } from '../meter-hygiene.js';
+import { HELD_METER_HYGIENE } from '../meter-hygiene.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
@@ -147,7 +147,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   const S = 2 + W;
   const HIST = HEADER + services.length * SERVICE_FIELDS;
   const RING = HIST + history.max * 2;
-  const hygiene = DEFAULT_METER_HYGIENE;
+  const hygiene = HELD_METER_HYGIENE;
 
   const profileOf = (asset: AssetRecord): Profile => {
     const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
@@ -810,6 +810,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         usage = 0;
       } else {
         if (!(delta > 0) || delta > ((t - lastTime) / HOUR_MS) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack) return false;
+        // Ahead of the wall clock since the meter last showed its value: held by hygiene
+        // (`holdCatchUp`) until the next reading tells; the pure rule's.
+        if (confirmed === confirmed && delta > ((t - confirmed) / HOUR_MS) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack) return false;
         nextValue = raw;
         nextTime = t;
         nextStall = 1;

@@ -22,7 +22,7 @@ import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from
 import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
@@ -687,7 +687,7 @@ function onReading(
   out: DeliveryIntent[],
 ): Mutable {
   const km = meter === 'km';
-  const step = km ? stepHours(s.km, t, raw, declaredReset, ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset);
+  const step = km ? stepHours(s.km, t, raw, declaredReset, HELD_ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset, HELD_METER_HYGIENE);
   if (!step.ok) {
     const issue = `${new Date(t).toISOString()}: ${step.reason}`;
     if (km) {
@@ -699,32 +699,49 @@ function onReading(
     }
     return s;
   }
-  const reading = step.hours;
   let services = s.services;
   let workOrders = s.workOrders;
-  for (const rule of rules) {
-    // The asset's baseline attribute, when it records a later service than the schedule's baseline, restarts it there.
-    const stored = services?.[rule.name];
-    const current = stored !== undefined ? withAttributeBaseline(rule, stored, ctx.asset.attributes) : { base: initialBaseline(rule, ctx.asset.attributes, reading) };
-    const r = stepService(rule, current, reading);
-    // Exactly one work order per service: one the schedule before the last completion opened for
-    // this service (500h@b0, still open when 250h@b0 was completed late, at 255 h) stands for this
-    // due point (505h@b255), which opens only once that one is closed (cancelled: not done after all).
-    const covered = r.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, r.fire.base, r.fire.due, s.completed?.[rule.name]) !== undefined;
-    const stepped = covered ? current : r.state;
-    if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
-    if (!r.fire || covered) continue;
-    workOrders = openServiceWorkOrder(rule, r.fire, t, reading, workOrders, ctx, options, out, forgotten);
+  let history = km ? s.kmHistory : s.history;
+  // A reading hygiene held (ahead of the wall clock since the meter last showed its value) that
+  // this one continues from: a frozen feed that caught up. Counted now as it would have been had
+  // it been taken at once, at its own time and meter (the same due points, work orders and keys),
+  // then this reading.
+  const held = step.confirmed !== undefined && step.confirmed[0] < t ? step.confirmed : undefined;
+  let at = held !== undefined ? held[0] : t;
+  let reading = held !== undefined ? held[1] : step.hours;
+  for (;;) {
+    for (const rule of rules) {
+      // The asset's baseline attribute, when it records a later service than the schedule's baseline, restarts it there.
+      const stored = services?.[rule.name];
+      const current = stored !== undefined ? withAttributeBaseline(rule, stored, ctx.asset.attributes) : { base: initialBaseline(rule, ctx.asset.attributes, reading) };
+      const r = stepService(rule, current, reading);
+      // Exactly one work order per service: one the schedule before the last completion opened for
+      // this service (500h@b0, still open when 250h@b0 was completed late, at 255 h) stands for this
+      // due point (505h@b255), which opens only once that one is closed (cancelled: not done after all).
+      const covered = r.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, r.fire.base, r.fire.due, s.completed?.[rule.name]) !== undefined;
+      const stepped = covered ? current : r.state;
+      if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
+      if (!r.fire || covered) continue;
+      workOrders = openServiceWorkOrder(rule, r.fire, at, reading, workOrders, ctx, options, out, forgotten);
+    }
+    // A reset declared late, older than the latest entry, adds no usage: the history stays in time order.
+    if (!olderThanLatest(history, at)) history = addHistory(history, at, reading);
+    if (at === t) break;
+    at = t;
+    reading = step.hours;
   }
-  // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down).
+  // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down),
+  // unless it set aside a reading held: then that is the issue, until the next good one.
   const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
-  // A reset declared late, older than the latest entry, adds no usage: the history stays in time order.
+  const setAside = step.setAside !== undefined ? `${new Date(t).toISOString()}: ${step.setAside}` : undefined;
   if (km) {
     next.km = step.state;
-    if (!olderThanLatest(s.kmHistory, t)) next.kmHistory = addHistory(s.kmHistory, t, reading);
+    next.kmHistory = history;
+    if (setAside !== undefined) next.odometerIssue = setAside;
   } else {
     next.hours = step.state;
-    if (!olderThanLatest(s.history, t)) next.history = addHistory(s.history, t, reading);
+    next.history = history;
+    if (setAside !== undefined) next.meterIssue = setAside;
   }
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;

@@ -706,6 +706,80 @@ describe('service intervals', () => {
   });
 });
 
+describe('service intervals: a spike after a live idle stretch is held until the next reading tells it from a frozen feed catching up', () => {
+  const svc = options({ thresholds: [], serviceIntervals: [service250] });
+  // 240 h live for 100 h (the machine idle), then 260 h an hour later, past the 250 h service:
+  // possible since the meter first showed 240 (101 h), not since it last showed it (1 h).
+  const idle = [meter(0, 240), meter(100, 240), meter(101, 260)];
+  // The same readings without the idle repeat: 260 h is possible since 240 was last shown, taken at once.
+  const live = [meter(0, 240), meter(101, 260)];
+
+  it('opens nothing for it: it is held (in the hour counter’s hygiene), and maintenance status says why', () => {
+    const r = run(idle, svc);
+    expect(r.deliveries).toEqual([]);
+    expect(r.state?.hours?.hygiene).toMatchObject({ jump: { value: 260, eventTime: T0 + 101 * HOUR }, jumpHeld: true });
+    expect(r.state?.meterIssue).toMatch(/advanced 20 h in 1 h since it last showed 240 .*held until the next reading/);
+    expect(latestHours(r.state)).toEqual([T0 + 100 * HOUR, 240]);
+    const row = maintenanceStatus(asset, r.state, svc, { now: T0 + 101 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
+    expect(row?.state).toMatch(/^ok; latest reading set aside: 2026-10-05T13:00:00.000Z: meter advanced 20 h .*held until the next reading/);
+  });
+
+  it('a next reading not continuing from it sets it aside: no work order, the readings after it counted on from 240 h, not as going backwards', () => {
+    const r = run([...idle, meter(102, 240)], svc);
+    expect(r.deliveries).toEqual([]);
+    expect(r.state?.meterIssue).toMatch(/reading 260 at .*, held .* set aside: the next reading, 240 at .* does not continue from it/);
+    const on = run([...idle, meter(102, 240), meter(103, 240.9), meter(104, 241.8)], svc);
+    expect(on.deliveries).toEqual([]);
+    expect(on.state?.meterIssue).toBeUndefined();
+    expect(on.state?.hours).toMatchObject({ total: 241.8, hygiene: { last: { value: 241.8 } } });
+    // The service opens when the meter really gets there.
+    expect(keys(run([...idle, meter(102, 240), meter(112, 250)], svc).deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+  });
+
+  it('a next reading continuing from it confirms it: the work order opens then, as it would have at once (the held reading’s time and meter, the same key)', () => {
+    const atOnce = run([...live, meter(102, 261)], svc);
+    expect(keys(atOnce.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    expect(atOnce.deliveries[0]).toMatchObject({ eventTime: T0 + 101 * HOUR, payload: { trigger: { readingHours: 260, dueAtHours: 250 } } });
+    const confirmed = run([...idle, meter(102, 261)], svc);
+    expect(confirmed.deliveries).toEqual(atOnce.deliveries);
+    expect(confirmed.state?.meterIssue).toBeUndefined();
+    expect(confirmed.state?.history?.slice(-2)).toEqual([[T0 + 101 * HOUR, 260], [T0 + 102 * HOUR, 261]]);
+    // Confirmed by the same value later (the machine stopped after catching up): the same work order.
+    expect(run([...idle, meter(150, 260)], svc).deliveries).toEqual(atOnce.deliveries);
+    // A backwards reading between leaves it held; the next one decides.
+    expect(run([...idle, meter(101.5, 230), meter(102, 261)], svc).deliveries).toEqual(atOnce.deliveries);
+  });
+
+  it('the same work order under replay, reordering within the lateness and any batching', () => {
+    const late = options({ thresholds: [], serviceIntervals: [service250], allowedLatenessMs: 2 * HOUR });
+    const inOrder = [...idle, meter(102, 261), meter(105, 263)];
+    const expected = run(inOrder, late).deliveries;
+    expect(keys(expected)).toEqual(['EQ-7|service-250h|250h@b0']);
+    const reordered = [meter(0, 240), meter(100, 240), meter(102, 261), meter(101, 260), meter(105, 263)];
+    const replayed = [meter(0, 240), meter(100, 240), meter(101, 260), meter(101, 260), meter(102, 261), meter(101, 260), meter(102, 261), meter(105, 263)];
+    for (const events of [inOrder, reordered, replayed]) {
+      expect(run(events, late).deliveries).toEqual(expected);
+      expect(run(events, late, undefined, [1, 3, 2, 5]).deliveries).toEqual(expected);
+    }
+    // And nothing for the spike, however it arrives.
+    const spike = [meter(0, 240), meter(100, 240), meter(102, 240.5), meter(101, 260), meter(101, 260), meter(105, 243)];
+    expect(run(spike, late).deliveries).toEqual([]);
+    expect(run(spike, late, undefined, [2, 4]).deliveries).toEqual([]);
+  });
+
+  it('the odometer the same: a parked vehicle’s jump is held, then set aside or confirmed', () => {
+    const km = options({ thresholds: [], serviceIntervals: [oil15k] });
+    // 600 km in an hour after 100 h parked at 14 900 km: possible since 14 900 was first shown, not since it was last.
+    const parked = [odometer(0, 14_900), odometer(100, 14_900), odometer(101, 15_500)];
+    expect(run(parked, km).deliveries).toEqual([]);
+    expect(run(parked, km).state?.odometerIssue).toMatch(/held until the next reading/);
+    expect(run([...parked, odometer(102, 14_950)], km).deliveries).toEqual([]);
+    const confirmed = run([...parked, odometer(102, 15_550)], km).deliveries;
+    expect(keys(confirmed)).toEqual(['EQ-7|oil-15000km|15000km@b0']);
+    expect(confirmed[0]).toMatchObject({ eventTime: T0 + 101 * HOUR, payload: { trigger: { readingKm: 15_500 } } });
+  });
+});
+
 describe('service intervals: a later baseline attribute (a service done outside the ERP loop)', () => {
   const svc = options({ thresholds: [], serviceIntervals: [{ ...service250, baselineAttribute: 'lastServiceHours' }] });
   const at = (lastServiceHours: string | undefined): AssetRecord => ({ ...asset, attributes: { site: 'BER', ...(lastServiceHours !== undefined ? { lastServiceHours } : {}) } });
