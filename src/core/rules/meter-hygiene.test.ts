@@ -385,6 +385,16 @@ describe('classifyMeterReading: holdCatchUp (the rules\' hygiene: service interv
     expect(runHeld([...idle, r(5000, 102)]).state.jumpSustained).toBeUndefined();
   });
 
+  it('a reading older than the held one, or of its time with another value, is out of order and decides nothing, as had the held one been taken at once', () => {
+    const { verdicts, state } = runHeld([...idle, r(1000.5, 100.5), r(1050, 101)]);
+    expect(verdicts.slice(3).map((v) => v.status)).toEqual(['out-of-order', 'out-of-order']);
+    expect((verdicts[3] as { detail: string }).detail).toMatch(/^reading 1000.5 at .* is older than the reading 1100 at .*, held until the next reading$/);
+    expect(state).toMatchObject({ jump: r(1100, 101), jumpHeld: true });
+    expect(run([...idle, r(1000.5, 100.5), r(1050, 101)]).verdicts.slice(3).map((v) => v.status)).toEqual(['out-of-order', 'out-of-order']);
+    // The next reading in event time decides.
+    expect(runHeld([...idle, r(1000.5, 100.5), r(1101, 102)]).verdicts[4]).toMatchObject({ status: 'accepted', usage: 101, confirmed: r(1100, 101) });
+  });
+
   it('a backwards reading leaves it held; the next one decides', () => {
     const { verdicts } = runHeld([...idle, r(990, 102), r(1102, 103)]);
     expect(verdicts.slice(3).map((v) => v.status)).toEqual(['backwards', 'accepted']);

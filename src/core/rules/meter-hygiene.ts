@@ -180,6 +180,17 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
     );
   }
   if (reading.eventTime === confirmedAt) return { state, verdict: { status: 'duplicate', reading } };
+  // Older than a reading held (`holdCatchUp`, below), or of its time with another value: out of
+  // order, as it would be had the held reading been taken at once. Only a later reading decides it.
+  const held = state.jumpHeld === true ? state.jump : undefined;
+  if (held !== undefined && (reading.eventTime < held.eventTime || (reading.eventTime === held.eventTime && reading.value !== held.value)))
+    return flag(
+      state,
+      reading,
+      last,
+      'out-of-order',
+      `reading ${reading.value} at ${iso(reading.eventTime)} is ${reading.eventTime === held.eventTime ? 'of the time of' : 'older than'} the reading ${held.value} at ${iso(held.eventTime)}, held until the next reading`,
+    );
 
   const delta = reading.value - last.value;
   if (delta < 0)
@@ -244,7 +255,6 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
 
   // A reading held (see below) that this one continues from: the meter did show it, so it was a
   // frozen feed catching up. Both are accepted: the usage from the first showing of `last`.
-  const held = state.jumpHeld === true ? jump : undefined;
   if (held !== undefined && reading.eventTime > held.eventTime && continues(held, reading, options))
     return {
       state: hygieneState(reading.value === held.value ? held : reading, reading.eventTime, false, state.lastReset),

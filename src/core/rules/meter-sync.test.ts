@@ -263,6 +263,13 @@ describe('meter sync: a spike after a live idle stretch is held until the next r
     expect(run([...idle, meter(990, 102), meter(1102, 103)]).deliveries).toEqual([record(1000, 0), record(1102, 103)]);
   });
 
+  it('a reading older than the held one arriving after it (meter sync has no reorder buffer) is out of order and decides nothing', () => {
+    // Taken in, it would set the held reading aside, and a real catch-up would then run ahead of it: set aside as a meter jump.
+    const { deliveries, state } = run([...idle, meter(1000.5, 100.5), meter(1101, 102), meter(1102, 103)]);
+    expect(deliveries).toEqual([record(1000, 0), record(1101, 102), record(1102, 103)]);
+    expect(state.flags.map((f) => f.status)).toEqual(['too-fast', 'out-of-order']);
+  });
+
   it('an odometer the same: held, then set aside or confirmed', () => {
     const odo = (value: number, hours: number) => ({ ...record(0, hours), businessKey: 'EQ-1001|km', payload: { erpAssetId: 'EQ-1001', odometerKm: value, readingTime: iso(hours), unit: 'km' } });
     const km = (value: number, hours: number) => meter(undefined, hours, { odometerKm: value });
