@@ -23,6 +23,7 @@ import { createHttpApp } from './api/server.js';
 import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints, type AppOptions } from './app.js';
 import { compileConfig, loadConfigFile } from './config/load.js';
 import { ConfigError } from './core/errors/errors.js';
+import { QUARANTINE_REPLAY_JOB, requestJob } from './engine/engine.js';
 
 const logger = createLogger('silent');
 
@@ -604,6 +605,106 @@ describe('a work-order push for a work order of an asset moved to another destin
       expect(done?.services?.svc?.base).toBe(240.5);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('quarantine replay of a work-order push the webhook could not read', () => {
+  const hour = 3_600_000;
+  const key = 'EQ-1|svc|250h@b0';
+  /** A service on the store at `path`, its destinations as given, one asset (EQ-1) routed to erp with a 250 h service interval. */
+  const serviceConfig = (path: string, port: number, destinations: object[]) =>
+    compileConfig({
+      store: { path },
+      server: { port },
+      sources: { http: { token: 'intake-token-1' } },
+      destinations,
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+    });
+
+  it('reads it again as the webhook does, under the config fixed since: the work order completes and its baseline resets', async () => {
+    // Mutation: replayed through the canonical decoder (set aside again, "no kind", for good).
+    const path = tempStorePath();
+    const port = await freePort();
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' };
+    const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
+    const t0 = Date.now() - 4 * hour;
+    // The ERP names the work order's id WorkOrderNo, which the destination does not map yet.
+    const record = { externalKey: key, WorkOrderNo: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 251 };
+    const app = await createApp(serviceConfig(path, port, [erp]), { logger, sources: false });
+    try {
+      await app.start();
+      const meters = [249.5, 250.5].map((h, i) => ({ kind: 'meter', erpAssetId: 'EQ-1', eventTime: new Date(t0 + i * hour).toISOString(), operatingHours: h }));
+      expect((await fetch(`http://127.0.0.1:${port}/v1/events`, { method: 'POST', headers, body: JSON.stringify(meters) })).status).toBe(202);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`, { method: 'POST', headers, body: JSON.stringify([record]) });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { rejected: { reason: string }[] }).rejected[0]?.reason).toContain(`work order ${key} needs id`);
+      const kept = await app.store.listQuarantine({ status: 'open' });
+      expect(kept.map((q) => [q.source, JSON.parse(String(q.payload))])).toEqual([['erp-feedback:erp', record]]);
+    } finally {
+      await app.stop();
+    }
+
+    // The config fixed: the destination reads the id from WorkOrderNo.
+    const fixed = await createApp(serviceConfig(path, port, [{ ...erp, workOrderFields: { id: 'WorkOrderNo' } }]), { logger, sources: false, http: false });
+    try {
+      await fixed.start();
+      const result = await requestJob(fixed.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20 });
+      expect(result).toEqual({ exitCode: 0, output: 'replayed 1: 1 accepted, 0 quarantined again\n' });
+      await fixed.ingestor.checkpoint();
+      const state = (await fixed.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string }> } | undefined;
+      expect(state?.workOrders?.[key]?.status).toBe('completed');
+      expect(state?.services?.svc?.base).toBe(251);
+      expect(await fixed.store.countQuarantine({ status: 'open' })).toBe(0);
+    } finally {
+      await fixed.stop();
+    }
+  });
+
+  it('with no service running: keeps a work order opened at another destination from changing, and leaves open, saying so, what was pushed to a destination no longer configured', async () => {
+    // Mutation: the ERP's record taken without the outbox's check (completing a work order opened elsewhere); or the entries of a gone destination replayed (set aside again) or passed over unsaid.
+    const { path: configPath, dir } = writeConfig((d) => ({
+      store: { path: join(d, 'ab.db') },
+      destinations: [
+        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_PUSHQ_UNSET_TOKEN}', workOrderFields: { id: 'WorkOrderNo' } },
+        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_PUSHQ_UNSET_TOKEN}' },
+      ],
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+    }));
+    const t0 = Date.now() - 4 * hour;
+    const other = 'EQ-1|svc|500h@b0';
+    const record = (k: string, more: object = {}) => ({ externalKey: k, WorkOrderNo: 'WO-1', status: 'completed', updatedAt: new Date(t0).toISOString(), ...more });
+    const pushed = (destination: string, payload: object) => ({ source: `erp-feedback:${destination}`, channel: `/v1/webhooks/${destination}/work-orders`, payload: JSON.stringify(payload), receivedAt: t0, code: 'invalid' as const, reason: `work order ${key} needs id` });
+    const seed = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      // Opened at erp2; pushed to erp, naming erp as where it was opened (the ERP's word, not the outbox's).
+      await seed.commitIngest({ states: [], deliveries: [{ destination: 'erp2', operation: 'workorder.create', kind: 'fact', businessKey: other, erpAssetId: 'EQ-1', eventTime: t0, payload: {} }], quarantine: [], accepted: 0 });
+      await seed.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [pushed('erp', record(other, { openedAtDestination: 'erp' })), pushed('erp-old', record(key))] });
+    } finally {
+      await seed.close();
+    }
+    const r = await runCli(['quarantine', 'replay', '--all', '-c', configPath]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      'replayed 1: 0 accepted, 1 quarantined again\n' +
+        `  1 × not taken as pushed to destination "erp": work order ${other}: it was opened at destination "erp2", and an update from destination "erp" does not change it (only updates from "erp2", pushed to /v1/webhooks/erp2/work-orders or polled from it, do)\n` +
+        'not replayed (work orders pushed to destination "erp-old", which is no longer in the config or takes no work-order pushes, so nothing reads them: put the destination back under its old name (destinations[].name) and replay them, or discard them): 2\n',
+    );
+    expect(r.code).toBe(0);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      const rows = await store.listQuarantine({ limit: 10 });
+      expect(rows.map((q) => [q.id, q.status, q.source, q.replayOf])).toEqual([
+        [1, 'replayed', 'erp-feedback:erp', undefined],
+        [2, 'open', 'erp-feedback:erp-old', undefined],
+        [3, 'open', 'erp-feedback:erp', 1],
+      ]);
+      // Kept again as the ERP sent it, but without its own word on where the work order was opened.
+      expect(JSON.parse(String(rows[2]?.payload))).toEqual(record(other));
+    } finally {
+      await store.close();
     }
   });
 });

@@ -18,6 +18,7 @@ import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
 import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import { openedAtOf } from './engine/tasks/work-order-feedback.js';
+import type { PushReader } from './engine/work-order-push.js';
 import { FEEDBACK_SOURCE } from './core/rules/maintenance/work-order.js';
 import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
@@ -29,7 +30,7 @@ import { defaultDestinationOf, type Config, type DestinationConfig } from './con
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
-import { createRestConnector, REST_CREATES_RECORD } from './adapters/erp/rest/rest-connector.js';
+import { createRestConnector, REST_CREATES_RECORD, restPushReader } from './adapters/erp/rest/rest-connector.js';
 import { createLogger, exitWhenLogged, redactString } from './adapters/log/logger.js';
 import { scrubSecretValues } from './adapters/http/redact.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
@@ -88,6 +89,8 @@ export interface App {
   readonly ingestor: Ingestor;
   readonly dispatcher: Dispatcher;
   readonly connectors: ReadonlyMap<string, ErpConnector>;
+  /** How each destination reads its ERP's work-order pushes (its webhook's reading), for `quarantine replay`: by its connector, or without one from the config alone. */
+  readonly pushReaders: ReadonlyMap<string, PushReader>;
   readonly logger: Logger;
   server?: RunningServer;
   start(): Promise<void>;
@@ -298,6 +301,22 @@ export function buildSources(config: Config, logger: Logger, store?: Pick<Store,
   );
 }
 
+/**
+ * How each destination reads its ERP's work-order pushes, from the config alone (no connector is
+ * built, no secret read), for `quarantine replay` by a command with no connectors: what the
+ * destination's connector does ({@link webhookEndpoints}).
+ */
+export function pushReadersOf(destinations: readonly DestinationConfig[]): Map<string, PushReader> {
+  const out = new Map<string, PushReader>();
+  for (const d of destinations) {
+    switch (d.type) {
+      case 'rest':
+        out.set(d.name, restPushReader(d));
+    }
+  }
+  return out;
+}
+
 /** The work-order webhook of each destination whose connector reads its ERP's pushes. */
 export function webhookEndpoints(destinations: readonly DestinationConfig[], connectors: ReadonlyMap<string, ErpConnector>): Map<string, WebhookEndpoint> {
   const out = new Map<string, WebhookEndpoint>();
@@ -487,7 +506,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const closers: (() => Promise<void>)[] = [];
     // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
     const feeds = telematicsFeeds(config.telematics);
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, connectors: [...connectors.values()], lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
+    // The pushes each destination's webhook takes, read by its connector; without connectors, from
+    // the config alone (the same reading): `quarantine replay` runs an unread push through it again.
+    const webhooks = webhookEndpoints(config.destinations, connectors);
+    const pushReaders: ReadonlyMap<string, PushReader> = deliver ? webhooks : pushReadersOf(config.destinations);
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, connectors: [...connectors.values()], lease, pushReaders, redact: redactedFor(config), ...(capture ? { capture } : {}) });
     made = engine;
     // Lost while the app was being made (before there was an engine to halt).
     if (lease.isLost) engine.halt(halted);
@@ -520,6 +543,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ingestor,
       dispatcher,
       connectors,
+      pushReaders,
       logger,
       async start() {
         if (!deliver) throw new Error('createApp: an app made with deliver: false has no connectors and cannot start the service');
@@ -533,7 +557,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             sink: wrappedSink,
             now: () => clock.now(),
             ...(config.sources.http ? { intake: config.sources.http } : {}),
-            webhooks: webhookEndpoints(config.destinations, connectors),
+            webhooks,
             openedAt: (keys) => openedAtOf(store, keys),
             logger: logger.child({ component: 'http' }),
             secrets: () => configuredSecretValues(config),

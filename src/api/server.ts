@@ -18,9 +18,8 @@ import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js
 import type { RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
 import { durationText } from '../config/duration.js';
-import { feedbackEvent, foreignUpdateReason, strayUpdateReason } from '../engine/tasks/work-order-feedback.js';
-import { feedbackSource, parseWorkOrderKey } from '../core/rules/maintenance/work-order.js';
-import type { WebhookItem } from '../ports/connector.js';
+import { pushedKeys, readPushedRecords, type PushReader } from '../engine/work-order-push.js';
+import { feedbackSource } from '../core/rules/maintenance/work-order.js';
 import type { IngestSink } from '../ports/source.js';
 import { RefusalLog } from './refusal-log.js';
 import { checkWebhookSignature, type SignatureFault } from './webhook-signature.js';
@@ -60,7 +59,7 @@ export interface HttpServerOptions {
   readonly secrets?: () => Iterable<string | undefined>;
 }
 
-export interface WebhookEndpoint {
+export interface WebhookEndpoint extends PushReader {
   /**
    * HMAC-SHA256 key: bodies must be signed in `signatureHeader` (hex or base64, `sha256=` prefix
    * optional). Absent: the intake bearer token is required.
@@ -75,10 +74,6 @@ export interface WebhookEndpoint {
   readonly toleranceMs?: number;
   /** Where its settings are in the config (`destinations.0.webhook`), for messages. @default webhook */
   readonly configKey?: string;
-  /** The records a push's items hold (a list in an envelope: its records); absent: each item is one. */
-  records?(items: readonly unknown[]): unknown[];
-  /** The destination connector's reading of its ERP's push format. */
-  parse(body: unknown): WebhookItem[];
 }
 
 /** An HTTP header name (RFC 9110 token). */
@@ -417,7 +412,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const ignored: { index: number; reason: string }[] = [];
       const parsed = hook.parse(items);
       // Where the work orders named were opened: one opened at another destination is not this ERP's to change.
-      const keys = parsed.flatMap((u) => ('businessKey' in u && parseWorkOrderKey(u.businessKey) !== undefined ? [u.businessKey] : []));
+      const keys = pushedKeys(parsed);
       let openedAt: ReadonlyMap<string, string> = new Map();
       if (opts.openedAt !== undefined && keys.length > 0) {
         const found = await opts.openedAt(keys).catch(asError);
@@ -430,22 +425,19 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const behindNow = opts.sink.backlog?.() ?? 0;
         if (webhookMaxBacklog !== undefined && behindNow >= webhookMaxBacklog) return behind(behindNow);
       }
-      parsed.forEach((u, index) => {
-        const stray = 'ignored' in u || 'invalid' in u ? undefined : (strayUpdateReason(u) ?? foreignUpdateReason(u.businessKey, destination, openedAt));
-        if ('ignored' in u) ignored.push({ index, reason: u.ignored });
-        // A key of our form naming no work order a rule opens, or one opened at another destination:
-        // not taken (its completion would reset a baseline).
-        else if (stray !== undefined && 'businessKey' in u) ignored.push({ index, reason: `work order ${u.businessKey}: ${stray}` });
-        else {
-          itemOf.push(index);
-          // Ours but unreadable: kept in quarantine with the reason and answered 400, like bad
-          // intake items; set aside in the same commit as the rest, so a push retried after a
-          // failed commit does not keep it twice. Kept without an `openedAtDestination` of the ERP's:
-          // replayed, it is read under this destination's source, where that field is assetbridge's own.
-          if ('invalid' in u) messages.push({ source, channel: c.req.path, payload: JSON.stringify(withoutOpenedAt(items[index])), receivedAt, setAside: { code: 'invalid', reason: u.invalid } });
-          else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))), receivedAt });
+      for (const r of readPushedRecords(parsed, items, destination, openedAt)) {
+        if ('ignored' in r) {
+          ignored.push({ index: r.index, reason: r.ignored });
+          continue;
         }
-      });
+        itemOf.push(r.index);
+        // Ours but unreadable: kept in quarantine with the reason and answered 400, like bad
+        // intake items; set aside in the same commit as the rest, so a push retried after a
+        // failed commit does not keep it twice. Kept without an `openedAtDestination` of the ERP's:
+        // replayed, it is read under this destination's source, where that field is assetbridge's own.
+        if ('invalid' in r) messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.record), receivedAt, setAside: { code: 'invalid', reason: r.invalid } });
+        else messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.event), receivedAt });
+      }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
       const rejected = result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }));
@@ -485,18 +477,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
   });
   return app;
-}
-
-/**
- * A pushed record as kept in quarantine: without `openedAtDestination`, which only assetbridge sets
- * (from the outbox, `feedbackEvent`). A quarantined push is replayed under the destination's feedback
- * source, whose events the maintenance rule holds to the destination that field names: the ERP's
- * own would let it change a work order opened at another destination.
- */
-function withoutOpenedAt(item: unknown): unknown {
-  if (item === null || typeof item !== 'object' || Array.isArray(item) || !Object.hasOwn(item, 'openedAtDestination')) return item;
-  const { openedAtDestination: _dropped, ...rest } = item as Record<string, unknown>;
-  return rest;
 }
 
 /** The methods the app's routes answer at `path` (`:param` segments match any one segment; HEAD with GET), for a 405's Allow; undefined when none does. */

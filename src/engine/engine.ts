@@ -19,6 +19,7 @@ import type { DestinationMetrics, Dispatcher } from './dispatcher.js';
 import type { Ingestor, IngestStats } from './ingestor.js';
 import type { TaskScheduler, TaskStats } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
+import type { PushReader } from './work-order-push.js';
 import type { EventCapture } from '../ports/capture.js';
 import { pidAlive, pidSpace, samePidSpace, storedHolder, type IsAlive } from './store-lease.js';
 
@@ -247,6 +248,11 @@ export interface EngineParts {
   /** The store lease (one pipeline per embedded store), let go just before the store closes. */
   readonly lease?: { release(): Promise<void> };
   /**
+   * How each destination reads its ERP's work-order pushes (its webhook's reading), by name:
+   * `quarantine replay` runs a pushed record the webhook could not read through it again.
+   */
+  readonly pushReaders?: ReadonlyMap<string, PushReader>;
+  /**
    * The ingestor's event capture, when there is one: the snapshot's captured and not-kept counts are
    * its own, which count an event as captured only once its write finished (the ingestor counts
    * what the capture took, a write that fails later included).
@@ -291,7 +297,7 @@ export class Engine {
     this.registerJob(QUARANTINE_REPLAY_JOB, async (filter, signal, progress) => {
       // Ctrl-C on the command stops it between two chunks, with what was replayed until then.
       // How far it got goes to the command (a million entries take minutes), as the command's own replay shows it.
-      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string }, (done, total) => progress?.(`replaying ${done}/${total}`), signal);
+      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string }, (done, total) => progress?.(`replaying ${done}/${total}`), signal, parts.pushReaders);
       // Ids named that were not open, or stopped part-way: 1, as `dlq replay`, `quarantine discard` and an interrupted `aemp pull` do.
       return { exitCode: summary.interrupted || summary.skipped?.length ? 1 : 0, output: formatReplaySummary(summary) };
     });

@@ -1,13 +1,19 @@
 /**
  * Replaying quarantined messages through the pipeline once their cause is fixed (a mapping added,
  * a decoder corrected). The original bytes go through decode → validate → identify → rules again;
- * a message that fails again is quarantined anew with its current reason, so nothing is lost.
+ * a message that fails again is quarantined anew with its current reason, so nothing is lost. A
+ * work-order record an ERP pushed that its webhook could not read, kept as the ERP sent it, is read
+ * again as the webhook reads it: by the destination's connector under the current config, then
+ * held to the same feedback checks ({@link pushedMessages}).
  * @module
  */
-import type { QuarantineCode } from '../core/model/messages.js';
+import type { QuarantineCode, RawMessage } from '../core/model/messages.js';
+import { feedbackDestination } from '../core/rules/maintenance/work-order.js';
 import type { IngestSink } from '../ports/source.js';
 import type { QuarantineRow, Store } from '../ports/store.js';
+import { openedAtOf } from './tasks/work-order-feedback.js';
 import { keptOnlyPrefix } from './too-large.js';
+import { pushedKeys, readPushedRecords, withoutOpenedAt, type PushReader } from './work-order-push.js';
 
 export interface ReplaySummary {
   readonly replayed: number;
@@ -24,6 +30,11 @@ export interface ReplaySummary {
   readonly pages?: readonly number[];
   /** Open `too-large` entries passed over: only the start of each payload was kept, nothing whole to run again. */
   readonly prefixes?: readonly number[];
+  /**
+   * Open entries of work orders an ERP pushed, passed over (left open) by the destination they were
+   * pushed to: no destination of that name in the config reads pushes, so nothing can read them.
+   */
+  readonly noDestination?: Readonly<Record<string, readonly number[]>>;
   /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
   readonly interrupted?: { readonly total: number };
 }
@@ -50,6 +61,8 @@ export function formatReplaySummary(s: ReplaySummary): string {
     out += `not replayed (pages a telematics pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out, the aemp command that met it asks for it again when run again; discard them when done): ${s.pages.join(', ')}\n`;
   if (s.prefixes?.length)
     out += `not replayed (too large: only the start of each payload was kept, nothing whole to run again; 'assetbridge quarantine show ID' says what sent it: fix the sender, then discard them): ${s.prefixes.join(', ')}\n`;
+  for (const [destination, ids] of Object.entries(s.noDestination ?? {}))
+    out += `not replayed (work orders pushed to destination "${destination}", which is no longer in the config or takes no work-order pushes, so nothing reads them: put the destination back under its old name (destinations[].name) and replay them, or discard them): ${ids.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
@@ -85,9 +98,15 @@ export function replayQuarantine(
   onProgress?: (done: number, total: number) => void,
   /** Stops the replay between two chunks (each chunk's entries close with its outcome, so none is replayed twice). */
   signal?: AbortSignal,
+  /**
+   * How each destination reads its ERP's work-order pushes, by name (the config's, as its webhook
+   * reads them): a pushed record its webhook could not read is read again by it. Absent: such a
+   * record is replayed as any other entry, through the decoder of its source.
+   */
+  pushReaders?: ReadonlyMap<string, PushReader>,
 ): Promise<ReplaySummary> {
   // Two replays at once (two CLI requests to one service) would both read the same open entries.
-  const next = (running.get(store) ?? Promise.resolve()).catch(() => undefined).then(() => replayOpen(store, sink, filter, onProgress, signal));
+  const next = (running.get(store) ?? Promise.resolve()).catch(() => undefined).then(() => replayOpen(store, sink, filter, onProgress, signal, pushReaders));
   running.set(store, next);
   return next;
 }
@@ -101,6 +120,7 @@ async function replayOpen(
   filter: { ids?: readonly number[]; code?: string },
   onProgress?: (done: number, total: number) => void,
   signal?: AbortSignal,
+  pushReaders?: ReadonlyMap<string, PushReader>,
 ): Promise<ReplaySummary> {
   const code = filter.code ? { code: filter.code as QuarantineCode } : {};
   let named: QuarantineRow[] | undefined;
@@ -122,6 +142,7 @@ async function replayOpen(
   let interrupted = false;
   const pages: number[] = [];
   const prefixes: number[] = [];
+  const noDestination: Record<string, number[]> = {};
   for await (const all of named ? slices(named) : openEntries(store, code, done)) {
     if (signal?.aborted) {
       interrupted = true;
@@ -129,12 +150,17 @@ async function replayOpen(
     }
     // A page a telematics pull could not read is no message: run through a decoder it would only be set aside again.
     // Nor is the start of a too-large payload, all its entry keeps: run again it would be set aside as something else.
-    const part = all.filter((r) => (r.code !== 'unreadable-page' || (pages.push(r.id), false)) && (!keptOnlyPrefix(r) || (prefixes.push(r.id), false)));
+    const readable = all.filter((r) => (r.code !== 'unreadable-page' || (pages.push(r.id), false)) && (!keptOnlyPrefix(r) || (prefixes.push(r.id), false)));
+    // Pushed work orders are read by their destination's connector; those of a destination that reads none stay open.
+    const { messages, passedOver } = pushReaders ? await pushedMessages(store, readable, pushReaders) : { messages: readable.map(asMessage), passedOver: [] };
+    for (const { destination, id } of passedOver) (noDestination[destination] ??= []).push(id);
+    const left = new Set(passedOver.map((p) => p.id));
+    const part = readable.filter((r) => !left.has(r.id));
     if (part.length === 0) continue;
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
     // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
     // cannot leave it open to be replayed a second time.
-    const result = await sink.submit(part.map((r) => ({ source: r.source, channel: r.channel, payload: r.payload, receivedAt: r.receivedAt, replayOf: r.id })));
+    const result = await sink.submit(messages);
     accepted += result.accepted;
     still += result.quarantined.length;
     for (const q of result.quarantined) reasons[q.reason] = (reasons[q.reason] ?? 0) + 1;
@@ -153,8 +179,75 @@ async function replayOpen(
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
     ...(pages.length ? { pages } : {}),
     ...(prefixes.length ? { prefixes } : {}),
+    ...(Object.keys(noDestination).length ? { noDestination } : {}),
     ...(interrupted ? { interrupted: { total } } : {}),
   };
+}
+
+/** An entry run again as it was kept, through the decoder of its source. */
+const asMessage = (r: QuarantineRow): RawMessage => ({ source: r.source, channel: r.channel, payload: r.payload, receivedAt: r.receivedAt, replayOf: r.id });
+
+/**
+ * The messages `rows` are run again as. A work-order record an ERP pushed that its webhook could
+ * not read ({@link pushedRecord}) is read as the webhook reads it, by the reader of the destination
+ * it was pushed to (the current config's), and held to the same checks: an update of a work order
+ * opened at another destination (the outbox says where), or of a key no rule makes, is not taken;
+ * `openedAtDestination` comes from the outbox only. What is still not taken is set aside again,
+ * with why, as the ERP sent it (without an `openedAtDestination` of its own). A destination with no
+ * reader (gone from the config): its entries are `passedOver`, left open.
+ */
+async function pushedMessages(store: Pick<Store, 'factDeliveries'>, rows: readonly QuarantineRow[], readers: ReadonlyMap<string, PushReader>): Promise<{ messages: RawMessage[]; passedOver: { destination: string; id: number }[] }> {
+  const passedOver: { destination: string; id: number }[] = [];
+  const read = rows.map((row) => {
+    const pushed = pushedRecord(row);
+    if (pushed === undefined) return { row };
+    const reader = readers.get(pushed.destination);
+    if (reader === undefined) {
+      passedOver.push({ destination: pushed.destination, id: row.id });
+      return undefined;
+    }
+    const records = reader.records ? reader.records([pushed.record]) : [pushed.record];
+    return { row, destination: pushed.destination, record: pushed.record, records, parsed: reader.parse(records) };
+  });
+  const openedAt = await openedAtOf(store, [...new Set(read.flatMap((r) => (r?.parsed ? pushedKeys(r.parsed) : [])))]);
+  const messages: RawMessage[] = [];
+  for (const r of read) {
+    if (r === undefined) continue;
+    if (r.parsed === undefined) {
+      messages.push(asMessage(r.row));
+      continue;
+    }
+    const { row } = r;
+    const kept = (payload: unknown, reason: string): RawMessage => ({ ...asMessage(row), payload: JSON.stringify(withoutOpenedAt(payload)), setAside: { code: 'invalid', reason } });
+    if (r.records.length === 0) messages.push(kept(r.record, 'the pushed body holds no work-order record'));
+    for (const p of readPushedRecords(r.parsed, r.records, r.destination, openedAt)) {
+      if ('event' in p) messages.push({ ...asMessage(row), payload: JSON.stringify(p.event) });
+      else if ('invalid' in p) messages.push(kept(p.record, p.invalid));
+      else messages.push(kept(r.records[p.index], `not taken as pushed to destination "${r.destination}": ${p.ignored}`));
+    }
+  }
+  return { messages, passedOver };
+}
+
+/**
+ * The work-order record an ERP pushed to a destination's webhook, kept as the ERP sent it as the
+ * webhook could not read it (source `erp-feedback:<destination>`, a JSON object that is no
+ * canonical `workorder` event); undefined for any other entry: a feedback event the webhook or a
+ * poll made (quarantined later: an unknown asset, a late event), a body that was no JSON, or input
+ * from any other source.
+ */
+function pushedRecord(row: QuarantineRow): { destination: string; record: object } | undefined {
+  const destination = feedbackDestination(row.source);
+  // A whole body set aside before it was read (no JSON, not UTF-8, nested too deep) is no record.
+  if (destination === undefined || row.code === 'undecodable' || typeof row.payload !== 'string') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(row.payload);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'workorder') return undefined;
+  return { destination, record: value };
 }
 
 function* slices(rows: readonly QuarantineRow[]): Generator<QuarantineRow[]> {

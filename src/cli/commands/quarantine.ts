@@ -143,6 +143,10 @@ export function registerQuarantineCommand(program: Command): void {
       .option('--code <code>', 'replay every open entry with this reason code')
       .option('--all', 'replay every open entry')
       .addHelpText('after', "\nNever replayed, even when named: unreadable-page entries (pages a telematics pull could not read, not messages) and too-large ones of which only the start of the payload was kept; the summary names them.")
+      .addHelpText(
+        'after',
+        "\nA work order an ERP pushed that its webhook could not read is read again as the webhook reads it, by its destination's settings as they are now (workOrderFields, workOrderStatuses); one pushed to a destination no longer in the config stays open, and the summary says so.",
+      )
       .addHelpText('after', '\nExamples:\n  assetbridge quarantine replay --code unknown-asset\n  assetbridge quarantine replay 17 18'),
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
@@ -174,9 +178,16 @@ export function registerQuarantineCommand(program: Command): void {
       const { config } = resolveConfig(opts.config);
       const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command: 'assetbridge quarantine replay' });
       try {
-        const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
-          if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
-        });
+        const summary = await replayQuarantine(
+          app.store,
+          app.ingestor,
+          filter,
+          (done, total) => {
+            if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
+          },
+          undefined,
+          app.pushReaders,
+        );
         if (process.stderr.isTTY) process.stderr.write('\n');
         await app.ingestor.flush(); // store the rule state the replay changed (a checkpoint)
         process.stdout.write(formatReplaySummary(summary));

@@ -75,6 +75,18 @@ export interface RestConnectorOptions {
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
+/**
+ * How a `type: rest` destination reads its ERP's work-order pushes, from its config alone (no
+ * client is built, no secret read): what its connector's `parseWorkOrderWebhook` and
+ * `workOrderWebhookRecords` do, for `quarantine replay` without a running service.
+ */
+export function restPushReader(config: Pick<RestDestinationConfig, 'workOrderStatuses' | 'workOrderFields'>): { records(body: readonly unknown[]): unknown[]; parse(body: unknown): WebhookItem[] } {
+  return {
+    records: (body) => webhookRecords(body),
+    parse: (body) => parseWorkOrderWebhook(body, config.workOrderStatuses, config.workOrderFields),
+  };
+}
+
 /** Build the connector for a `type: rest` destination. */
 export function createRestConnector(config: RestDestinationConfig, options: RestConnectorOptions = {}): RestConnector {
   return new RestConnector(config, options);
@@ -408,12 +420,12 @@ export class RestConnector implements ErpConnector {
     return `${raise} to read it in fewer polls`;
   }
 
-  workOrderWebhookRecords(body: unknown): unknown[] {
-    return webhookRecords(body);
+  workOrderWebhookRecords(body: readonly unknown[]): unknown[] {
+    return restPushReader(this.config).records(body);
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {
-    return parseWorkOrderWebhook(body, this.config.workOrderStatuses, this.config.workOrderFields);
+    return restPushReader(this.config).parse(body);
   }
 
   close(): Promise<void> {
