@@ -738,6 +738,44 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(submitted.map((m) => (JSON.parse(m.payload as string) as { openedAtDestination?: string }).openedAtDestination)).toEqual(['erp2', undefined]);
   });
 
+  it('logs the updates it ignores as of a work order opened at another destination, as a poll does: once a minute per destination, with how many more since; not those it takes, nor a push it could not store', async () => {
+    // Mutation: ignored updates said only in the answer (the operator never sees an ERP closing another's work orders); or logged once per push (a flood).
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    let now = 0;
+    const keys = ['EQ-1|service-250h|250h@b0', 'EQ-1|service-250h|500h@b250'];
+    const opened = new Map([[keys[0] as string, 'erp']]);
+    let store = true;
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: (items) => (items as { i: number }[]).map(({ i }) => ({ businessKey: keys[i] as string, erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) },
+      {
+        intake,
+        destination: 'erp2',
+        now: () => now,
+        logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+        openedAt: () => Promise.resolve(opened),
+        sink: { submit: (m) => (store ? Promise.resolve({ accepted: m.length, quarantined: [] }) : Promise.reject(new Error('disk I/O error'))) },
+      },
+    );
+    const push = (items: object[]) => app.request('/v1/webhooks/erp2/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify(items) });
+    const line =
+      'work-order push to erp2 ignored EQ-1|service-250h|250h@b0 (completed): it was opened at destination "erp", and an update from destination "erp2" does not change it (only updates from "erp", pushed to /v1/webhooks/erp/work-orders or polled from it, do) (not taken, so no baseline was reset)';
+    // Ours only: nothing said.
+    expect((await push([{ i: 1 }])).status).toBe(202);
+    expect(warnings).toEqual([]);
+    // Not stored (503, the ERP pushes it again): not said until it is.
+    store = false;
+    expect((await push([{ i: 0 }, { i: 1 }])).status).toBe(503);
+    expect(warnings).toEqual([]);
+    store = true;
+    expect((await push([{ i: 0 }, { i: 1 }])).status).toBe(202);
+    expect(warnings).toEqual([{ fields: { destination: 'erp2', ignored: 1 }, message: line }]);
+    for (let n = 0; n < 3; n++) await push([{ i: 0 }]);
+    expect(warnings).toHaveLength(1);
+    now = 60_000;
+    await push([{ i: 0 }]);
+    expect(warnings[1]).toEqual({ fields: { destination: 'erp2', ignored: 1, notLogged: 3, since: '1970-01-01T00:00:00.000Z' }, message: `${line} (3 more like it since 1970-01-01T00:00:00.000Z, not logged one by one)` });
+  });
+
   it('answers 503 with Retry-After, taking nothing, when where the work orders were opened cannot be read', async () => {
     let submits = 0;
     const app = webhookAppWith(

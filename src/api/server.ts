@@ -50,7 +50,7 @@ export interface HttpServerOptions {
    */
   readonly openedAt?: (businessKeys: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   readonly now: () => number;
-  /** Where refused webhook pushes and intake POSTs refused for their token are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
+  /** Where refused webhook pushes, intake POSTs refused for their token and pushed updates ignored as not this destination's are logged (a warning per kind, at most once a minute: see {@link RefusalLog}). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
   /**
    * The config's credential values (`configuredSecretValues`): scrubbed, as in the service log,
@@ -425,9 +425,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const behindNow = opts.sink.backlog?.() ?? 0;
         if (webhookMaxBacklog !== undefined && behindNow >= webhookMaxBacklog) return behind(behindNow);
       }
+      // Updates of work orders of ours not taken: said in the log too, as a poll says them.
+      const notTaken: { businessKey: string; status: string; reason: string }[] = [];
       for (const r of readPushedRecords(parsed, items, destination, openedAt)) {
         if ('ignored' in r) {
           ignored.push({ index: r.index, reason: r.ignored });
+          if (r.ours) notTaken.push(r.ours);
           continue;
         }
         itemOf.push(r.index);
@@ -440,6 +443,13 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
+      // Once a minute per destination, with how many more since (an ERP pushing another's work orders
+      // does so on every change), and only once the push is answered as taken (not again at its retry).
+      if (notTaken.length) {
+        const named = notTaken.slice(0, IGNORED_LOGGED).map((u) => `${u.businessKey} (${u.status}): ${u.reason}`);
+        const more = notTaken.length > IGNORED_LOGGED ? `; and ${notTaken.length - IGNORED_LOGGED} more` : '';
+        refusals.warn(`ignored ${destination}`, { destination, ignored: notTaken.length, ...clientField(c) }, `work-order push to ${destination} ignored ${named.join('; ')}${more} (not taken, so no baseline was reset)`);
+      }
       const rejected = result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }));
       const answer = { accepted: result.accepted, ...listedAtMost('ignored', ignored), ...listedAtMost('rejected', rejected) };
       // A 400 for the rejected items: the ERP (or whoever reads its delivery log) must not push it all again.
@@ -565,6 +575,9 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
   }
 }
+
+/** How many ignored updates of work orders of ours a push's log line names; the rest are counted. */
+const IGNORED_LOGGED = 10;
 
 /** How many ignored (or rejected) items a push's answer lists by index; the rest are counted. */
 export const WEBHOOK_ITEMS_LISTED = 50;
