@@ -17,6 +17,7 @@ import { scrubSecretValues } from '../adapters/http/redact.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
+import { itemPayload, jsonItems } from '../core/normalize/json-items.js';
 import { durationText } from '../config/duration.js';
 import { pushedKeys, readPushedRecords, type PushReader } from '../engine/work-order-push.js';
 import { feedbackSource } from '../core/rules/maintenance/work-order.js';
@@ -316,7 +317,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         if (r instanceof Error) return notStored(r);
         return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_POST_NOTE }, 400);
       }
-      const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify(item), receivedAt }));
+      const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: itemPayload(item), receivedAt }));
       const result = await opts.sink.submit(messages).catch(asError);
       if (result instanceof Error) return notStored(result);
       if (result.quarantined.length) {
@@ -537,43 +538,18 @@ async function readIntakeBody(
 }
 
 /**
- * How deep a POST's or push's JSON may nest arrays and objects within each other: far deeper than
- * any event or work order, and shallow enough that each item can be written out again as its own
- * message (`JSON.stringify` recurses: a body of `[[[…]]]` a few thousand deep, well within the body
- * limit, would overflow the call stack and be answered 500, kept nowhere, and sent again and again).
- */
-export const MAX_JSON_DEPTH = 1000;
-
-/** Whether `value` nests arrays and objects more than `max` deep (the value itself is level 1); without recursion. */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    if (top.value === null || typeof top.value !== 'object') continue;
-    if (top.depth > max) return true;
-    for (const child of Array.isArray(top.value) ? top.value : Object.values(top.value)) if (child !== null && typeof child === 'object') stack.push({ value: child, depth: top.depth + 1 });
-  }
-  return false;
-}
-
-/**
  * A JSON body as a list of items (a single object counts as a list of one), or why it is not read:
- * no JSON, or JSON nested deeper than {@link MAX_JSON_DEPTH} (then `setAside`: the reason its
+ * no JSON, or JSON nested too deep (`jsonItems`; then `setAside`: the reason its
  * quarantine entry keeps, as the decoder would read such a body as JSON).
  */
 async function readJsonItems(body: Promise<string>, now: () => number): Promise<{ text: string; items: unknown[]; error?: string; setAside?: string; receivedAt: number }> {
   const text = await body;
   const receivedAt = now();
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
-      const reason = `body nests JSON arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no event or work order does`;
-      return { text, items: [], error: `${reason}: send the events as a JSON array of flat objects ([{…}, {…}])`, setAside: reason, receivedAt };
-    }
-    return { text, items: Array.isArray(parsed) ? parsed : [parsed], receivedAt };
-  } catch (err) {
-    const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : notJsonHint(text);
-    return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
-  }
+  const read = jsonItems(text);
+  if (read.ok) return { text, items: read.items, receivedAt };
+  if (read.tooDeep !== undefined) return { text, items: [], error: `${read.tooDeep}: send the events as a JSON array of flat objects ([{…}, {…}])`, setAside: read.tooDeep, receivedAt };
+  const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : notJsonHint(text);
+  return { text, items: [], error: `body is not JSON: ${read.notJson ?? ''}${hint}`, receivedAt };
 }
 
 /** How many ignored updates of work orders of ours a push's log line names; the rest are counted. */

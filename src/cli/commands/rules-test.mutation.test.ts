@@ -296,19 +296,20 @@ describe('rules test deliveries', () => {
   });
 
   it('of one line holding two fixes are one location update, the newest, as the service\'s batch keeps it (shown, counted and compared so)', async () => {
-    // The bug the property above found, without the service: a line is one message, decided in one batch.
+    // The bug the property above found, without the service: a line's array is one POST, its items decided in one batch.
     const c = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 } });
     const line = `[${position('tag-1', '2026-10-01T08:00:00Z', 52.5)},${position('tag-1', '2026-10-01T08:01:00Z', 52.6)}]`; // 11 km apart: each alone would be sent
     const input = { lines: [line], rules: createRules(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() };
     const report = await runRulesTest(input);
-    expect(report.lines[0]?.deliveries.map((d) => d.payload.coordinates)).toEqual([{ lat: 52.6, lng: 13.4 }]);
+    // Each item is its own message (as POST /v1/events takes it), the newest fix's update shown on its item.
+    expect(report.lines.map((l) => l.deliveries.map((d) => d.payload.coordinates))).toEqual([[], [{ lat: 52.6, lng: 13.4 }]]);
     expect(report.totals).toEqual({ 'location.update (state)': 1 });
     const compared = await runRulesTest({ ...input, compare: createRules(c) });
     expect(compared.comparison?.totals).toEqual({ 'location.update (state)': { current: 1, proposed: 1 } });
     // Both held for the lateness (location sync holds fixes where zones are configured) and decided at the end of the input: the same.
     const zoned = rulesSchema.parse({ allowedLateness: '5m', location: { minDistanceM: 100 }, zones: { inline: [{ name: 'far', locationCode: 'F', circle: { lat: 0, lng: 0, radiusM: 10 } }] } });
     const held = await runRulesTest({ ...input, rules: createRules(zoned) });
-    expect(held.lines[0]?.deliveries).toEqual([]);
+    expect(held.lines.flatMap((l) => l.deliveries)).toEqual([]);
     expect(held.flushed.map((d) => d.payload.coordinates)).toEqual([{ lat: 52.6, lng: 13.4 }]);
   });
 

@@ -69,22 +69,27 @@ const buggy: Rule = {
 describe('rules test: a line a rule throws on', () => {
   const lines = [
     position('tag-1', '2026-10-01T08:00:00Z'),
-    // One message of two events: the rule throws on the second, after the first changed the state.
+    // An array: each item its own message, as POST /v1/events takes it; the rule throws on the second alone.
     `[${position('tag-1', '2026-10-01T08:01:00Z')},${position('tag-1', '2026-10-01T08:02:00Z', 61)}]`,
     position('tag-1', '2026-10-01T08:03:00Z'),
   ];
 
   it('is rejected with the reason the service quarantines its message under; the lines after it run on the state as before it', async () => {
     const report = await runRulesTest({ ...base, rules: [buggy], lines });
-    expect(report.lines.map((l) => l.accepted)).toEqual([true, false, true]);
-    expect(report.lines[1]?.reason).toBe(
+    expect(report.lines.map((l) => [l.line, l.item, l.accepted])).toEqual([
+      [1, undefined, true],
+      [2, 0, true],
+      [2, 1, false],
+      [3, undefined, true],
+    ]);
+    expect(report.lines[2]?.reason).toBe(
       'rule "buggy" failed on this position event of EQ-1: cannot place it (a bug: please report it; replay the message after the fix) (the service quarantines the message, with the state as before it, and goes on with the others)',
     );
-    // The first event of the rejected line counts for nothing: the third line is the second fix counted.
-    expect(report.lines[2]?.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|2']);
-    expect(report.counts).toMatchObject({ lines: 3, accepted: 2, rejected: 1 });
-    expect(report.totals).toEqual({ 'fix.count (fact)': 2 });
-    expect(formatRulesTest(report)).toContain('line 2: rejected: rule "buggy" failed on this position event of EQ-1: cannot place it');
+    // The item before the rejected one counts; the rejected one changes nothing: the third line is the third fix counted.
+    expect(report.lines[3]?.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|3']);
+    expect(report.counts).toMatchObject({ lines: 3, messages: 4, accepted: 3, rejected: 1 });
+    expect(report.totals).toEqual({ 'fix.count (fact)': 3 });
+    expect(formatRulesTest(report)).toContain('line 2 item 1: rejected: rule "buggy" failed on this position event of EQ-1: cannot place it');
   });
 
   it('is the service\'s reason, word for word, as simulateRules gives it per message', () => {
@@ -100,10 +105,10 @@ describe('rules test: a line a rule throws on', () => {
 
   it('with --compare, rejected under one config alone, is run under the other and said in the comparison', async () => {
     const report = await runRulesTest({ ...base, rules: [buggy], compare: [{ ...buggy, apply: (st, e, ctx) => buggy.apply(st, e.kind === 'position' ? { ...e, lat: 0 } : e, ctx) }], lines });
-    expect(report.counts).toMatchObject({ lines: 3, accepted: 3, rejected: 0 });
-    expect(report.rejectedByOne?.current).toEqual({ lines: 1, first: expect.stringMatching(/^line 2: rule "buggy" failed/) });
-    expect(report.comparison?.onlyProposed.map((d) => d.businessKey)).toEqual(['EQ-1|3', 'EQ-1|4']);
-    expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 of them rejected under a.yaml alone (run under b.yaml), the first line 2: rule "buggy" failed');
+    expect(report.counts).toMatchObject({ lines: 3, messages: 4, accepted: 4, rejected: 0 });
+    expect(report.rejectedByOne?.current).toEqual({ lines: 1, first: expect.stringMatching(/^line 2 item 1: rule "buggy" failed/) });
+    expect(report.comparison?.onlyProposed.map((d) => d.businessKey)).toEqual(['EQ-1|4']);
+    expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 of them rejected under a.yaml alone (run under b.yaml), the first line 2 item 1: rule "buggy" failed');
   });
 });
 

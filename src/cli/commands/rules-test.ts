@@ -10,6 +10,7 @@ import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
+import { itemPayload, jsonItems } from '../../core/normalize/json-items.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { DEFAULT_VALIDATION, validateEvent } from '../../core/normalize/validate.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
@@ -37,8 +38,8 @@ export interface FileStart {
 
 export interface RulesTestInput {
   /**
-   * JSONL lines: one canonical event (or an array of them) per line; blank lines and `#` comments
-   * skipped. Several files in one stream are told apart by a {@link FileStart} before each.
+   * JSONL lines: one canonical event (or an array of them, each item its own message, as `POST
+   * /v1/events` takes an array) per line; blank lines and `#` comments skipped. Several files in one stream are told apart by a {@link FileStart} before each.
    */
   readonly lines: Iterable<string | FileStart> | AsyncIterable<string | FileStart>;
   readonly rules: readonly Rule[];
@@ -121,6 +122,8 @@ export interface RulesTestLine {
   readonly line: number;
   /** The file the line is in, when the input is several files. */
   readonly file?: string;
+  /** For a line holding a JSON array: the item's index in it (from 0), each item being its own message, as `POST /v1/events` takes them. */
+  readonly item?: number;
   readonly accepted: boolean;
   readonly reason?: string;
   readonly events: readonly { kind: string; erpAssetId: string; eventTime: string }[];
@@ -147,9 +150,13 @@ export interface RulesTestReport {
   readonly flushed: readonly DeliveryIntent[];
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
-  /** Event lines read (not blank, not comments), accepted and rejected; and how many of them were shown. */
-  /** `late`: accepted lines a rule dropped as not newer than what it had decided on (with stored state: what the service decided). */
-  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
+  /**
+   * Event lines read (not blank, not comments); the messages they hold, when a line holds a JSON
+   * array (each item is its own message, as `POST /v1/events` takes it; absent: one per line);
+   * messages accepted and rejected; and how many of them were shown.
+   * `late`: accepted messages a rule dropped as not newer than what it had decided on (with stored state: what the service decided).
+   */
+  readonly counts: { readonly lines: number; readonly messages?: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
   /**
@@ -316,11 +323,49 @@ export interface InventoryComparison {
   readonly same: number;
 }
 
-/** Where an input line is: its number, in its file when the input is several. */
-type Where = { readonly line: number; readonly file?: string };
+/** Where an input message is: its line's number, in its file when the input is several; its index in the line's array when the line holds one. */
+type Where = { readonly line: number; readonly file?: string; readonly item?: number };
 
-/** `line 12`, or `events-2026-11-30.jsonl:12` for input of several files. */
-const whereOf = (l: Where): string => (l.file !== undefined ? `${l.file}:${l.line}` : `line ${l.line}`);
+/** `line 12`, or `events-2026-11-30.jsonl:12` for input of several files; `line 12 item 3` for an item of a line's array. */
+const whereOf = (l: Where): string => `${l.file !== undefined ? `${l.file}:${l.line}` : `line ${l.line}`}${l.item !== undefined ? ` item ${l.item}` : ''}`;
+
+/**
+ * The items of one line's array are the messages of one POST, which the service submits, and so
+ * decides, in one batch: of each state key the line delivers, only the newest delivery is kept (on
+ * the item that made it), as the batch keeps it; facts are all kept.
+ */
+function coalesceArrayItems(decided: readonly RulesTestLine[]): RulesTestLine[] {
+  const out = [...decided];
+  for (let i = 0; i < out.length; ) {
+    const first = out[i] as RulesTestLine;
+    let j = i + 1;
+    if (first.item !== undefined) while (j < out.length && sameLine(out[j] as RulesTestLine, first)) j++;
+    if (j - i > 1) {
+      const kept = new Set(coalesceStates(out.slice(i, j).flatMap((l) => l.deliveries)));
+      for (let g = i; g < j; g++) {
+        const l = out[g] as RulesTestLine;
+        const deliveries = l.deliveries.filter((d) => kept.has(d));
+        if (deliveries.length !== l.deliveries.length) out[g] = { ...l, deliveries };
+      }
+    }
+    i = j;
+  }
+  return out;
+}
+
+/** Whether two messages are items of the array of one line. */
+const sameLine = (a: Where, b: Where): boolean => a.item !== undefined && b.item !== undefined && a.line === b.line && a.file === b.file;
+
+/** The steps of each batch the service decides `runs` in: a line's own, the items of a line's array together (see {@link coalesceArrayItems}). */
+function batchSizes(runs: readonly { readonly at: Where; readonly steps: readonly unknown[] }[]): number[] {
+  const sizes: number[] = [];
+  runs.forEach((r, i) => {
+    const previous = runs[i - 1];
+    if (previous !== undefined && sameLine(previous.at, r.at)) sizes[sizes.length - 1] = (sizes[sizes.length - 1] ?? 0) + r.steps.length;
+    else sizes.push(r.steps.length);
+  });
+  return sizes;
+}
 
 /** Lines decided together: the rules run once per chunk, not once per line (state is copied per run). */
 const CHUNK_LINES = 1000;
@@ -343,7 +388,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherPolicy = input.compare === undefined ? undefined : { ...policy, ...(compareZones ? { zoneNames: compareZones } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
-  const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
+  const counts: { lines: number; messages?: number; accepted: number; rejected: number; shown: number; late: number } = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
+  /** Messages the lines held (each item of a line's array one, as the HTTP intake takes them). */
+  let messageCount = 0;
   /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
   const notJson = { lines: 0, utf16: 0 };
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
@@ -410,7 +457,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     const currentRuns = runs.filter((p) => p.refused?.current === undefined);
     const otherRuns = runs.filter((p) => p.refused?.proposed === undefined);
     const steps = currentRuns.flatMap((p) => p.steps);
-    // Each line is one message: a rule that throws on it sets it aside, as the service quarantines it.
+    // Each line (each item of a line's array) is one message: a rule that throws on it sets it aside, as the service quarantines it.
     const messages = currentRuns.map((p) => p.steps.length);
     const otherMessages = otherRuns.map((p) => p.steps.length);
     // The traced asset's changes, by step.
@@ -451,17 +498,18 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
           k += n;
         }
       };
-      tally(tallies.current, result, messages);
-      tally(tallies.proposed, o, otherMessages);
+      tally(tallies.current, result, batchSizes(currentRuns));
+      tally(tallies.proposed, o, batchSizes(otherRuns));
     }
     // Per config: the index of the line among the lines it ran (-1: not run), and where its steps start.
     let k = 0;
     let m = -1;
     let mo = -1;
+    const decided: RulesTestLine[] = [];
     const failure = (f: string | undefined) => (f === undefined ? undefined : `${f} (${RULE_FAILURE_NOTE})`);
     for (const p of chunk) {
       if (!('steps' in p)) {
-        keep({ ...p.at, accepted: false, reason: p.reason, events: [], deliveries: [] });
+        decided.push({ ...p.at, accepted: false, reason: p.reason, events: [], deliveries: [] });
         continue;
       }
       const ranHere = p.refused?.current === undefined;
@@ -494,7 +542,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
           rejectedBy(oneSided.current, p.at, failed);
         } else counts.rejected++;
         const watermarkTrace = p.steps.flatMap((_, j) => (ranHere ? (changes.get(k + j) ?? []) : []));
-        keep({ ...p.at, accepted: false, reason: failed, events: [], deliveries: [], ...idleShown, ...(watermarkTrace.length ? { trace: watermarkTrace } : {}) });
+        decided.push({ ...p.at, accepted: false, reason: failed, events: [], deliveries: [], ...idleShown, ...(watermarkTrace.length ? { trace: watermarkTrace } : {}) });
         k += n;
         continue;
       }
@@ -504,7 +552,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
-      keep({
+      decided.push({
         ...p.at,
         accepted: true,
         events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
@@ -516,6 +564,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       });
       k += n;
     }
+    for (const l of coalesceArrayItems(decided)) keep(l);
     chunk = [];
   };
 
@@ -533,7 +582,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     const text = raw.trim();
     if (text === '' || text.startsWith('#')) continue;
     counts.lines++;
-    chunk.push(parseLine(raw, text, file === undefined ? { line: lineNo } : { line: lineNo, file }));
+    const at = file === undefined ? { line: lineNo } : { line: lineNo, file };
+    for (const message of splitLine(raw, text, at)) {
+      messageCount++;
+      if ('reason' in message) {
+        counts.rejected++;
+        chunk.push(message);
+      } else chunk.push(parseLine(message.raw, message.text, message.at));
+    }
     if (chunk.length >= CHUNK_LINES) {
       decide();
       input.onProgress?.(read);
@@ -541,6 +597,24 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   }
   decide();
   input.onProgress?.(read);
+  if (messageCount !== counts.lines) counts.messages = messageCount;
+
+  /**
+   * A line as the messages the service takes it as: a JSON array's items each its own (as the HTTP
+   * intake splits a POST, with the same code), named by its index; any other line one message.
+   */
+  function splitLine(raw: string, text: string, at: Where): ({ raw: string; text: string; at: Where } | { at: Where; reason: string })[] {
+    if (!text.startsWith('[')) return [{ raw, text, at }];
+    const split = jsonItems(text);
+    // Nested too deep: set aside whole, with the intake's reason; no JSON (or an empty list): one
+    // message, rejected with the decoder's reason, as the intake keeps a body it cannot read.
+    if (!split.ok && split.tooDeep !== undefined) return [{ at, reason: split.tooDeep }];
+    if (!split.ok || split.items.length === 0) return [{ raw, text, at }];
+    return split.items.map((item, i) => {
+      const payload = itemPayload(item);
+      return { raw: payload, text: payload, at: { ...at, item: i } };
+    });
+  }
 
   function parseLine(raw: string, text: string, at: Where): Pending {
     const rejected = (reason: string): Pending => {
@@ -938,10 +1012,10 @@ export function formatSummary(report: RulesTestReport): string {
   if (report.usage?.length) out.push('', ...usageLines(report.usage));
   const totals = Object.entries(report.totals);
   const c = report.counts;
-  const quiet = c.lines - c.shown;
+  const quiet = (c.messages ?? c.lines) - c.shown;
   out.push(
     '',
-    `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
+    `${linesRead(c)}: ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} ${c.messages !== undefined ? 'message' : 'line'}(s) without deliveries not shown)` : ''}`,
     ...(report.inputHint !== undefined ? [report.inputHint] : []),
     ...lateNote(c.late),
     ...failureNote(report.ruleFailures),
@@ -949,6 +1023,11 @@ export function formatSummary(report: RulesTestReport): string {
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** `3 event line(s)`, and the messages they hold when a line holds a JSON array (accepted and rejected count those). */
+function linesRead(c: RulesTestReport['counts']): string {
+  return `${c.lines} event line(s)${c.messages !== undefined ? ` holding ${c.messages} message(s) (each item of a JSON array its own, as POST /v1/events takes it)` : ''}`;
 }
 
 /** The assets a rule threw on at the end of the input (as their watermark): left as they were. */
@@ -1034,7 +1113,7 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
   const c = report.comparison;
   if (!c) return formatRulesTest(report);
   const out: string[] = [
-    `the same ${report.counts.accepted} accepted event line(s), assets and starting state, through the rules of ${names.current} (current) and of ${names.proposed} (proposed):`,
+    `the same ${report.counts.accepted} accepted ${report.counts.messages !== undefined ? 'message' : 'event line'}(s), assets and starting state, through the rules of ${names.current} (current) and of ${names.proposed} (proposed):`,
     '',
   ];
   const rows: (string | number)[][] = [['DELIVERIES', 'CURRENT', 'PROPOSED', 'CHANGE']];
@@ -1064,7 +1143,7 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
   out.push(
     '',
     same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,
-    `${report.counts.lines} event line(s): ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
+    `${linesRead(report.counts)}: ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
     ...oneSidedNote(report.rejectedByOne?.current, names.current, names.proposed),
     ...oneSidedNote(report.rejectedByOne?.proposed, names.proposed, names.current),
     ...lateNote(report.counts.late),
