@@ -50,6 +50,7 @@ import { processMetrics, renderMetrics, ServiceTimings, startProcessMetrics } fr
 import { ConfigError } from './core/errors/errors.js';
 import { configuredSecretValues, requireSecrets } from './config/secrets.js';
 import { withConfigLines } from './config/load.js';
+import { unreadableConfigFile } from './config/unreadable-file.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -152,7 +153,7 @@ function configuredAssetUpdates(config: Config, warnings?: { key: string; messag
     try {
       bytes = readFileSync(file);
     } catch (err) {
-      problems.push({ key, message: `cannot read ${file}: ${(err as Error).message}` });
+      problems.push({ key, message: unreadableConfigFile('asset CSV', file, err) });
       return [];
     }
     // Cells that read like dates a spreadsheet made of an id, as `config check` and `assets import` say.

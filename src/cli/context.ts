@@ -212,18 +212,7 @@ export function writeOut(file: string, text: string, storePath?: string): void {
   }
 }
 
-/**
- * Why a file named on the command line cannot be read, in words (`no such file or directory`,
- * `permission denied`, `it is a directory`) rather than Node's `ENOENT: no such file or directory,
- * open '…'`; another error's own message.
- */
-export function whyUnreadable(err: unknown): string {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
-  return err instanceof Error ? err.message : String(err);
-}
+export { whyUnreadable } from '../config/unreadable-file.js';
 
 /** A `--destination` the config does not name: refused (exit 1, {@link NotFoundError}) with the names it does. */
 export function checkDestination(config: Config, name: string): void {

@@ -223,7 +223,8 @@ describe('rules config', () => {
     expect(p[1]?.message).toBe(
       `${zonesFile}: feature 1 ("gate"): property "locationCode" (the ERP location code) is missing or empty (its properties: name, code); if another property holds it, name that one in rules.zones.properties.locationCode`,
     );
-    expect(p[3]?.message).toMatch(/^cannot read GeoJSON .*missing\.geojson: ENOENT/);
+    // Why in words and what to do, not Node's "ENOENT: no such file or directory, open '…'".
+    expect(p[3]?.message).toBe(`cannot read the GeoJSON zones file ${join(dir, 'missing.geojson')} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry`);
   });
 
   it('reads a zone file with a byte order mark, and says the line and column of a syntax error', () => {

@@ -24,6 +24,7 @@ import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reaches
 import { MAX_CIRCLE_RADIUS_M, ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
+import { unreadableConfigFile } from './unreadable-file.js';
 
 const dur = duration;
 /** How often a scheduled task runs: at least 100 ms (0 would run it without pause). */
@@ -216,7 +217,7 @@ export const zonesSchema = z
       try {
         text = readFileSync(file, 'utf8');
       } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['files', i], message: `cannot read GeoJSON ${file}: ${(err as Error).message}` });
+        ctx.addIssue({ code: 'custom', path: ['files', i], message: unreadableConfigFile('GeoJSON zones file', file, err) });
         return;
       }
       try {

@@ -284,6 +284,15 @@ describe('asset CSVs named in the config', () => {
     expect(() => configuredAssets(config)).toThrow(/sap/);
   });
 
+  it('one that cannot be read is named with why in words and what to do, not Node\'s ENOENT', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-assets-'));
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { files: [join(dir, 'mapping.csv'), dir] } });
+    expect(assetFileProblems(config)).toEqual([
+      { key: 'assets.files.0', message: `cannot read the asset CSV ${join(dir, 'mapping.csv')} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry` },
+      { key: 'assets.files.1', message: `cannot read the asset CSV ${dir} (it is a directory): name the asset CSV itself, not its directory` },
+    ]);
+  });
+
   it('codes a spreadsheet turned into dates are warned of under the file, with its line and column', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-assets-'));
     const file = join(dir, 'mapping.csv');

@@ -620,7 +620,7 @@ describe('config check', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     // Each under its key and the config line that names the file (line 7 and 8 of the config as written), as a problem found at load.
-    expect(r.stderr).toContain(`  - assets.files.0 (line 7): cannot read ${join(cfg.dir, 'missing.csv')}`);
+    expect(r.stderr).toContain(`  - assets.files.0 (line 7): cannot read the asset CSV ${join(cfg.dir, 'missing.csv')} (no such file or directory): fix the path`);
     expect(r.stderr).toContain(`  - assets.files.1 (line 8): ${join(cfg.dir, 'mapping.csv')} line 2: id_type "tagg" is not one of tag,`);
     // The service refuses to start on them in the same words.
     const run = await runCli(['run', '-c', cfg.path]);

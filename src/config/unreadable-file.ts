@@ -1,0 +1,31 @@
+/**
+ * Why a file cannot be read, in words, for the messages of the config and the CLI.
+ * @module
+ */
+
+/**
+ * Why a file cannot be read, in words (`no such file or directory`, `permission denied`, `it is a
+ * directory`) rather than Node's `ENOENT: no such file or directory, open '…'`; another error's own message.
+ */
+export function whyUnreadable(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A file the config names (`assets.files`, `rules.zones.files`; `what`: "asset CSV") that cannot be read: why, and what to
+ * do. The path is the resolved one, so a relative path in the config is shown as it was read.
+ */
+export function unreadableConfigFile(what: string, file: string, err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const fix =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'give the user the service runs as read access to it'
+      : code === 'EISDIR'
+        ? `name the ${what} itself, not its directory`
+        : "fix the path (a relative one is taken from the config file's directory), or remove the entry";
+  return `cannot read the ${what} ${file} (${whyUnreadable(err)}): ${fix}`;
+}
