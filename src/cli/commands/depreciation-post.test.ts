@@ -275,6 +275,11 @@ describe('depreciation preview and post of a period posted already', () => {
       'queued nothing for 2026-09\n' +
         '1 asset(s) have no posting of 2026-09 but one of a later period (2026-10): 2026-09 is not posted for them, as postings are made in period order, once each (its units are in the life-to-date of their later postings)\n',
     );
+    // The preview says the same: its units were not "carried into the next" posting (October's carried only October's).
+    const preview = await runCli(['depreciation', 'preview', '--period', '2026-09', '--json', '-c', cfg.path]);
+    const [line] = JSON.parse(preview.stdout) as { periodUnits: number; notes: string[] }[];
+    expect(line?.periodUnits).toBe(50);
+    expect(line?.notes).toContain('not posted: postings are made in period order, once each, and this asset\'s are made through 2026-10: its units are in the life-to-date of its later postings');
   });
 
   it('says a posting the ERP refused (a dead letter) or not yet delivered is not in the ERP, with the command to replay it', async () => {

@@ -134,10 +134,11 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   // end (it straddles the posting, and was re-filed with only the units after it) or starting there.
   const foreignEnd = ledger && !last ? postedThrough(ledger, calendar)?.end : undefined;
   if (ledger && ((last && last.start > period.start) || (foreignEnd !== undefined && foreignEnd >= period.end))) {
-    // Posted before the last posting: shown as posted, with what it carried.
+    // Posted before the last posting: shown as posted, with what it carried. Never posted (before the
+    // asset's first posting): its units are in the later postings' life-to-date, in none's period units.
     if (input.postedBefore) return { kind: 'covered', through: ledger.period, line: usageFor(asset, state, period, attributes, now, configured, { posted: input.postedBefore, calendar }) };
     const line = lineFor(period);
-    return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made through ${ledger.period}, and usage found later is carried into the next one`] } };
+    return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made in period order, once each, and this asset's are made through ${ledger.period}: its units are in the life-to-date of its later postings`] } };
   }
   // The periods between the last posting and this one are posted first, each in turn.
   const periods: Period[] = [];
