@@ -257,6 +257,11 @@ describe('rules test on a file that is not JSON Lines', () => {
     // Nothing accepted is nothing tested: a script must not take it for a pass.
     expect(pretty.code).toBe(2);
     expect(pretty.stderr).toMatch(/no event line of .*events\.json was accepted \(\d+ read, \d+ rejected\), so the rules were tested on nothing/);
+    // Pointing at the summary's word on the input, not at unknown assets, which no line got as far as.
+    expect(pretty.stderr).toMatch(/tested on nothing; the summary says what the input is and what to do\n$/);
+    const compared = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.json'), '--fresh', '--compare', cfg.path, '--exit-code']);
+    expect(compared.code).toBe(2);
+    expect(compared.stderr).toContain(`so the two configs were not compared on anything; ${INPUT_HINTS.notJsonLines}`);
     expect(pretty.stdout).toContain(`event line(s): 0 accepted, `);
     expect(pretty.stdout).toContain(`\n${INPUT_HINTS.notJsonLines}\n`);
     // Windows PowerShell 5's `>`: UTF-16LE with a BOM.

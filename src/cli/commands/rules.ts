@@ -357,7 +357,7 @@ export function registerRulesCommand(program: Command): Command {
             // (assets only in a store this run has not got, a file of something else).
             if (opts.exitCode && report.counts.accepted === 0)
               throw new UsageError(
-                `--exit-code: no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the two configs were not compared on anything; run without --compare to see why each line is rejected (an asset unknown here: import the assets, or run where the store is)`,
+                `--exit-code: no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the two configs were not compared on anything; ${report.inputHint !== undefined ? report.inputHint : 'run without --compare to see why each line is rejected (an asset unknown here: import the assets, or run where the store is)'}`,
               );
             return;
           }
@@ -367,7 +367,7 @@ export function registerRulesCommand(program: Command): Command {
           // (a file of something else, assets only in a store this run has not got).
           if (report.counts.lines > 0 && report.counts.accepted === 0) {
             process.stderr.write(
-              `no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the rules were tested on nothing; the report says why each line was rejected (an asset unknown here: import the assets, or run where the store is)\n`,
+              `no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the rules were tested on nothing; ${report.inputHint !== undefined ? 'the summary says what the input is and what to do' : 'the report says why each line was rejected (an asset unknown here: import the assets, or run where the store is)'}\n`,
             );
             process.exitCode = 2;
           }
