@@ -13,6 +13,8 @@ describe('parseJsonText', () => {
     expect(() => parseJsonText('\uFEFF{"a": 1}}')).toThrow(/^line 1, column 10: /);
     expect(() => parseJsonText('{"a": tru}')).toThrow(/^line 1, column 10: /);
     expect(() => parseJsonText('{"a": 1')).toThrow(/^line 1, column 8: /);
+    // The text V8 quotes stays on the message's one line: its line breaks are written as \n.
+    expect(() => parseJsonText('not json\n')).toThrow('line 1, column 2: Unexpected token \'o\', "not json\\n" is not valid JSON');
   });
 
   it('finds no error in valid JSON (the scanner agrees with JSON.parse)', () => {

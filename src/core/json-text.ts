@@ -18,7 +18,8 @@ export function parseJsonText(text: string): unknown {
     if (at === undefined) throw err;
     // Positions count from the file's start, BOM included, as an editor shows them.
     const { line, column } = lineColumn(text, at + (body === text ? 0 : 1));
-    throw new SyntaxError(`line ${line}, column ${column}: ${err.message}`);
+    // V8 quotes the text around the error as it is: its line breaks would break the one-line message.
+    throw new SyntaxError(`line ${line}, column ${column}: ${err.message.replace(/\r?\n|\r/g, (b) => (b === '\n' ? '\\n' : b === '\r' ? '\\r' : '\\r\\n'))}`);
   }
 }
 
