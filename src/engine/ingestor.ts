@@ -335,12 +335,14 @@ export class Ingestor implements IngestSink {
     // that took no turns would not have named anyone here either.
     if (this.needsRecovery) return [];
     const out: string[] = [];
+    // Each asset's registry record: a rule that does not apply to it (`appliesTo`) holds nothing for it.
+    const identity = this.opts.identity();
     for (const [id, seen] of this.lastSeen) {
       if (now - seen < idleMs) continue;
       const named = this.lastNamed.get(id);
       if (named !== undefined && named > seen && now - named < idleMs) continue;
       const a = this.held.indexOf(id);
-      if (a === undefined || this.held.holds(a)) {
+      if (a === undefined || this.held.holds(a, identity.asset(id))) {
         out.push(id);
         this.lastNamed.set(id, now);
       } else {
@@ -944,11 +946,13 @@ export class Ingestor implements IngestSink {
   /** At start: the assets whose stored rule state holds events (read in chunks, not cached). */
   private async storedHolding(): Promise<string[]> {
     if (this.held.holding.length === 0) return [];
-    const ids = (await this.opts.store.listAssetRecords()).map((a) => a.erpAssetId).filter((id) => !this.lastSeen.has(id));
+    // By registry record: a rule that does not apply to an asset (`appliesTo`, changed since its state was stored) holds nothing for it.
+    const records = new Map((await this.opts.store.listAssetRecords()).filter((a) => !this.lastSeen.has(a.erpAssetId)).map((a) => [a.erpAssetId, a]));
+    const ids = [...records.keys()];
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
       if (i > 0) await nextTurn(); // a large fleet's states are read in turns, as the replay's chunks
-      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.held.docHolds(doc)) out.push(id);
+      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.held.docHolds(doc, records.get(id))) out.push(id);
     }
     return out;
   }
@@ -1135,7 +1139,7 @@ export class Ingestor implements IngestSink {
         // A watermark after which nothing is held: the asset is not idle-checked again until it reports.
         if (event.kind === 'watermark') {
           watermarked = true;
-          if (!this.held.holds(a)) {
+          if (!this.held.holds(a, asset)) {
             this.lastSeen.delete(id);
             this.lastNamed.delete(id);
           }

@@ -72,11 +72,11 @@ describe('rule state held in memory', () => {
   it('tells whether a held asset, or a stored document, holds events', () => {
     const held = new RuleStates([adding('count', 1), holding]);
     const a = held.load('A', undefined);
-    expect(held.holds(a)).toBe(false);
+    expect(held.holds(a, undefined)).toBe(false);
     (held.forms[1] as (typeof held.forms)[number]).apply(a, event, ctx, []);
-    expect(held.holds(a)).toBe(true);
-    expect(held.docHolds({ held: { held: true } })).toBe(true);
-    expect(held.docHolds({ count: { n: 1 } })).toBe(false);
-    expect(held.docHolds(undefined)).toBe(false);
+    expect(held.holds(a, undefined)).toBe(true);
+    expect(held.docHolds({ held: { held: true } }, undefined)).toBe(true);
+    expect(held.docHolds({ count: { n: 1 } }, undefined)).toBe(false);
+    expect(held.docHolds(undefined, undefined)).toBe(false);
   });
 });

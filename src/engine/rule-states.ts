@@ -8,6 +8,7 @@
  * through the pure adapter over one array, so each sees what the other left.
  * @module
  */
+import type { AssetRecord } from '../core/model/assets.js';
 import { StateJson, type AssetStateDoc } from '../ports/store.js';
 import { isFlushable } from '../core/rules/event-time.js';
 import { ownedForm, ownedFromPure, type OwnedRule } from '../core/rules/owned.js';
@@ -106,17 +107,20 @@ export class RuleStates {
     this.next = 0;
   }
 
-  /** Some rule that holds events holds some for held asset `a`. */
-  holds(a: number): boolean {
-    for (const i of this.holding) if ((this.forms[i] as OwnedRule).holds(a)) return true;
+  /**
+   * Some rule that holds events holds some for held asset `a`: one its watermark could decide.
+   * `asset`: its registry record (undefined: not known), so a rule it does not apply to (`appliesTo`) holds nothing.
+   */
+  holds(a: number, asset: AssetRecord | undefined): boolean {
+    for (const i of this.holding) if ((this.forms[i] as OwnedRule).holds(a, asset)) return true;
     return false;
   }
 
-  /** Some rule that holds events holds some in a stored document (read without holding the asset). */
-  docHolds(doc: AssetStateDoc | undefined): boolean {
+  /** Some rule that holds events holds some in a stored document (read without holding the asset), for `asset` as {@link holds}. */
+  docHolds(doc: AssetStateDoc | undefined, asset: AssetRecord | undefined): boolean {
     for (const i of this.holding) {
       const rule = this.pure[i] as Rule;
-      if (isFlushable(rule) && rule.holds(doc?.[rule.name])) return true;
+      if (isFlushable(rule) && rule.holds(doc?.[rule.name], asset)) return true;
     }
     return false;
   }

@@ -131,6 +131,8 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     if (n % 64 === 63) checkKept(n);
     if ((flags & CHANGED) === 0 && !isDeepStrictEqual(asJson(before), asJson(expected.state))) fail(n, 'CHANGED flags (the state changed)', true, false);
     if (isFlushable(pure) && pure.holds(expected.state) !== owned.holds(a)) fail(n, 'holds', pure.holds(expected.state), owned.holds(a));
+    // With the asset's record: what the engine asks (a rule that does not apply to it holds nothing).
+    if (isFlushable(pure) && pure.holds(expected.state, step.asset) !== owned.holds(a, step.asset)) fail(n, 'holds for the asset', pure.holds(expected.state, step.asset), owned.holds(a, step.asset));
     if ((flags & LATE) !== 0) late++;
     for (const d of out) delivered.push(d);
   });

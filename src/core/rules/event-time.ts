@@ -14,6 +14,7 @@
  * The state is plain JSON (it is stored in the asset's state document) and never mutated.
  * @module
  */
+import type { AssetRecord } from '../model/assets.js';
 import type { Rule, RuleContext, RuleResult } from './rule.js';
 
 /** Items carry their event time as `t`. */
@@ -189,8 +190,12 @@ export const holdsAny = (order: ReorderState<Timed> | undefined): boolean => (or
  */
 export interface FlushableRule<S = unknown> extends Rule<S> {
   flush(state: S | undefined, ctx: RuleContext, upTo?: number): RuleResult<S>;
-  /** Whether the state holds events not yet decided. */
-  holds(state: S | undefined): boolean;
+  /**
+   * Whether the state holds events not yet decided (what an idle watermark's `flush` could decide).
+   * `asset`, the asset's registry record where the caller has it: a rule that does not apply to
+   * that asset (its `appliesTo`) decides nothing for it, on a watermark as on an event, so it holds nothing.
+   */
+  holds(state: S | undefined, asset?: AssetRecord): boolean;
 }
 
 export function isFlushable(rule: Rule): rule is FlushableRule {

@@ -22,6 +22,7 @@
  * hold the fast path to it: the same deliveries, late events and saved state.
  * @module
  */
+import type { AssetRecord } from '../model/assets.js';
 import type { CanonicalEvent, PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
@@ -298,8 +299,10 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.reset(a);
   }
 
-  holds(a: number): boolean {
+  holds(a: number, asset?: AssetRecord): boolean {
     if (a >= this.cap) return false;
+    // Not synced for this asset: its watermark decides nothing (see flush), so nothing is held.
+    if (asset !== undefined && !this.applies(asset)) return false;
     if (this.mode[a] === PURE) return this.pure.holds(this.pureStates[a]);
     if ((this.head[a] as number) !== -1) return true;
     return this.tracking && ((this.has[a] as number) & LAST) !== 0 && this.pendingDwell(a);
@@ -316,7 +319,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const accuracy = e.accuracyM;
     if (!(this.maxAccuracyM <= 0 || accuracy === undefined || accuracy <= this.maxAccuracyM)) return this.applyPure(a, event, ctx, out);
     // Not synced for this asset: its state stays as it is (the pure form's answer).
-    if (this.options.appliesTo !== undefined && !matchesFilter(ctx.asset, this.options.appliesTo)) return 0;
+    if (!this.applies(ctx.asset)) return 0;
     const t = e.eventTime;
     const lat = roundCoordinate(rawLat);
     const lng = roundCoordinate(rawLng);
@@ -405,6 +408,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
 
   flush(a: number, ctx: RuleContext, upTo: number | undefined, out: DeliveryIntent[]): number {
     if (a >= this.cap) this.grow(a);
+    // Not synced for this asset: a watermark decides nothing either (the pure form's answer).
+    if (!this.applies(ctx.asset)) return 0;
     if (this.mode[a] === COLUMNS && this.flushDecidesNothing(a, upTo)) return 0;
     this.fallbacks++;
     const before = this.mode[a] === PURE ? this.pureStates[a] : (this.save(a) as LocationSyncState | undefined);
@@ -414,6 +419,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.reset(a);
     if (r.state !== undefined) this.keep(a, r.state);
     return CHANGED;
+  }
+
+  /** Whether location sync applies to `asset` (`appliesTo`, absent: every asset). */
+  private applies(asset: AssetRecord): boolean {
+    return this.options.appliesTo === undefined || matchesFilter(asset, this.options.appliesTo);
   }
 
   /** Whether the pure flush would return the state it was given (nothing released, no dwell settled). */

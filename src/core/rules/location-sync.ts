@@ -14,7 +14,9 @@
  * asset keeps what it had (no tracker label is sent in between, then the zone's code). While the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
  * that zone (exit dwell): see zoneOfState. One in a zone whose `locationCode` was changed is sent
- * the new code at its next idle watermark (see recode). With `allowedLatenessMs` > 0, positions wait that long
+ * the new code at its next idle watermark (see recode). An asset `appliesTo` does not match is
+ * left alone by its fixes and by idle watermarks alike (its state as it was: see flush and holds).
+ * With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  *
  * A fix less accurate than `zones.maxAccuracyM` (zones configured or not) changes nothing the ERP is sent: not zone
@@ -55,12 +57,13 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
   // `zones.maxAccuracyM` set without any zone (a fleet synced by position alone) still keeps a
   // cell-tower fix kilometres off from being sent as where the asset is.
   const maxAccuracyM = options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0;
+  const appliesTo = options.appliesTo;
   const rule: FlushableRule<LocationSyncState> = {
     name: 'location',
     kinds: ['position'],
     apply(state, event, ctx) {
       if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
-      if (options.appliesTo !== undefined && !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
+      if (appliesTo !== undefined && !matchesFilter(ctx.asset, appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state ?? {};
       const item = bufferedFix(event, options.zones, maxAccuracyM);
       // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
@@ -93,7 +96,9 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
     },
     flush(state, ctx, upTo) {
       // Nothing held and no zone dwell: nothing to decide (and no state made for an asset without one).
-      if (state?.order === undefined && state?.zones === undefined) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
+      // Nor for an asset `appliesTo` leaves out (the config changed since its state was stored): no
+      // dwell settled, no fix released, no new zone code sent; its state stays as it is, as on an event.
+      if ((state?.order === undefined && state?.zones === undefined) || (appliesTo !== undefined && !matchesFilter(ctx.asset, appliesTo))) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
       const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, locationState(s.last, s.synced, s.zones, d.state), d.released, ctx);
@@ -107,9 +112,11 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
     // would else be named again and again for a watermark that changes nothing).
     // And a location sent under a zone's old code (see recode): so the service's start names the
     // assets in a zone whose code was changed, and their watermark sends the new one.
-    holds: (state) =>
-      holdsAny(state?.order) ||
-      (options.zones !== undefined && ((state?.last !== undefined && placedAt(state.last) !== undefined && hasPendingDwell(state.zones)) || recodedZone(options.zones, state) !== undefined)),
+    // Nothing for an asset `appliesTo` leaves out (its watermark decides nothing: see flush).
+    holds: (state, asset) =>
+      (asset === undefined || appliesTo === undefined || matchesFilter(asset, appliesTo)) &&
+      (holdsAny(state?.order) ||
+        (options.zones !== undefined && ((state?.last !== undefined && placedAt(state.last) !== undefined && hasPendingDwell(state.zones)) || recodedZone(options.zones, state) !== undefined))),
     // The same decisions with every asset's state in columns (location-sync-owned.ts).
     owned: () => ownedLocationSync(rule, options),
   };

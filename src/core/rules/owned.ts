@@ -17,6 +17,7 @@
  * {@link ownedFromPure}, which keeps each asset's pure sub-state in an array.
  * @module
  */
+import type { AssetRecord } from '../model/assets.js';
 import type { CanonicalEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import { isFlushable } from './event-time.js';
@@ -74,8 +75,8 @@ export interface OwnedRule {
    * (undefined). Flags as for {@link apply}.
    */
   flush(a: number, ctx: RuleContext, upTo: number | undefined, out: DeliveryIntent[]): number;
-  /** Whether asset `a`'s state holds events not yet decided (the pure form's `holds`). */
-  holds(a: number): boolean;
+  /** Whether asset `a`'s state holds events not yet decided (the pure form's `holds`, with `asset` its registry record where known). */
+  holds(a: number, asset?: AssetRecord): boolean;
 }
 
 /**
@@ -118,7 +119,7 @@ export function ownedFromPure(rule: Rule, states: unknown[] = []): OwnedRule {
       states[a] = r.state;
       return CHANGED;
     },
-    holds: (a) => flushable?.holds(states[a]) ?? false,
+    holds: (a, asset) => flushable?.holds(states[a], asset) ?? false,
   };
 }
 

@@ -102,8 +102,8 @@ const first = <V>(m: Map<string, V>): V | undefined => {
   return undefined;
 };
 
-/** Whether a rule of `rules` holds events (or a dwell) in this state document: what a watermark can decide. */
-const holding = (rules: readonly Rule[], doc: StateDoc): boolean => rules.some((r) => isFlushable(r) && r.holds(doc[r.name]));
+/** Whether a rule of `rules` holds events (or a dwell) in this state document of `asset`: what a watermark can decide. */
+const holding = (rules: readonly Rule[], doc: StateDoc, asset: AssetRecord): boolean => rules.some((r) => isFlushable(r) && r.holds(doc[r.name], asset));
 
 export interface SimulationOptions {
   /** State documents to start from (by ERP asset id); absent assets start empty. */
@@ -172,7 +172,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       idle.tick(step.receivedAt);
       for (let t = idle.next(); t !== undefined; t = idle.next()) {
         const doc = states.get(t.id) ?? {};
-        if (!holding(rules, doc)) continue; // let go until it reports again
+        if (!holding(rules, doc, t.asset)) continue; // let go until it reports again
         let threw: string | undefined;
         // With messages, a rule that throws on the watermark sets it aside (the asset as before it), as the service quarantines it.
         const onFailure = messages === undefined ? undefined : (_id: string, reason: string) => void (threw = reason);
@@ -185,7 +185,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
         states.set(t.id, after);
         options.onStep?.(index, t.id, doc, after, t.due);
         if (r.deliveries.length) watermarks.push({ erpAssetId: t.id, silentSince: t.since, at: t.due, deliveries: r.deliveries });
-        if (holding(rules, after)) idle.again(t);
+        if (holding(rules, after, t.asset)) idle.again(t);
       }
     }
     watermarksByStep.push(watermarks);
