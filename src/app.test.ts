@@ -708,3 +708,131 @@ describe('quarantine replay of a work-order push the webhook could not read', ()
     }
   });
 });
+
+describe('a work order of ours in a status the destination does not map (workOrderStatuses)', () => {
+  const hour = 3_600_000;
+  const key = 'EQ-1|svc|250h@b0';
+  const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
+  /** A service on the store at `path`, destination erp at `baseUrl` with `statuses`, one asset (EQ-1) with a 250 h service interval, polled every `pollEvery`. */
+  const serviceConfig = (path: string, port: number, baseUrl: string, statuses: Record<string, string>, pollEvery: string | number) =>
+    compileConfig({
+      store: { path },
+      server: { port },
+      sources: { http: { token: 'intake-token-1' } },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl, workOrderStatuses: statuses }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery } } },
+    });
+  const meters = (port: number, t0: number) =>
+    fetch(`http://127.0.0.1:${port}/v1/events`, { method: 'POST', headers, body: JSON.stringify([249.5, 250.5].map((h, i) => ({ kind: 'meter', erpAssetId: 'EQ-1', eventTime: new Date(t0 + i * hour).toISOString(), operatingHours: h }))) });
+  /** Replays the open quarantine with the mapping fixed (no poll, no HTTP): the work order completes and its baseline resets. */
+  const replayFixed = async (path: string, port: number, baseUrl: string) => {
+    const fixed = await createApp(serviceConfig(path, port, baseUrl, { Fertig: 'completed' }, 0), { logger, sources: false, http: false });
+    try {
+      await fixed.start();
+      const result = await requestJob(fixed.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20 });
+      expect(result).toEqual({ exitCode: 0, output: 'replayed 1: 1 accepted, 0 quarantined again\n' });
+      await fixed.ingestor.checkpoint();
+      const state = (await fixed.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string }> } | undefined;
+      expect(state?.workOrders?.[key]?.status).toBe('completed');
+      expect(state?.services?.svc?.base).toBe(251);
+      expect(await fixed.store.countQuarantine({ status: 'open' })).toBe(0);
+    } finally {
+      await fixed.stop();
+    }
+  };
+  const reasonParts = ['work order EQ-1|svc|250h@b0: unknown status "Fertig"', 'destinations.0.workOrderStatuses (destination "erp")', "'assetbridge quarantine replay'"];
+
+  it('pushed: rejected (400) and kept in quarantine with the status, destination and key to add it to; replayed once mapped, the work order completes', async () => {
+    // Mutation: an unknown status answered ignored (202) and kept nowhere: the completion lost.
+    const path = tempStorePath();
+    const port = await freePort();
+    const baseUrl = 'http://127.0.0.1:9';
+    const t0 = Date.now() - 4 * hour;
+    const record = { externalKey: key, id: 'WO-1', status: 'Fertig', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 251 };
+    const app = await createApp(serviceConfig(path, port, baseUrl, {}, 0), { logger, sources: false });
+    try {
+      await app.start();
+      expect((await meters(port, t0)).status).toBe(202);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`, { method: 'POST', headers, body: JSON.stringify([record]) });
+      expect(r.status).toBe(400);
+      const answer = (await r.json()) as { accepted: number; rejected: { index: number; reason: string }[]; ignored?: unknown };
+      expect(answer.accepted).toBe(0);
+      expect(answer.ignored).toBeUndefined();
+      expect(answer.rejected).toHaveLength(1);
+      for (const part of reasonParts) expect(answer.rejected[0]?.reason).toContain(part);
+      const kept = await app.store.listQuarantine({ status: 'open' });
+      expect(kept.map((q) => [q.source, q.code, JSON.parse(String(q.payload))])).toEqual([['erp-feedback:erp', 'invalid', record]]);
+      expect(kept[0]?.reason).toBe(answer.rejected[0]?.reason);
+    } finally {
+      await app.stop();
+    }
+    await replayFixed(path, port, baseUrl);
+  });
+
+  it('pushed in a status mapped to ignore: acknowledged as ignored, nothing kept, nothing changed', async () => {
+    // Mutation: a status mapped to ignore kept in quarantine (or refused by the config, or read as a status).
+    const path = tempStorePath();
+    const port = await freePort();
+    const t0 = Date.now() - 4 * hour;
+    const app = await createApp(serviceConfig(path, port, 'http://127.0.0.1:9', { PRINTED: 'ignore' }, 0), { logger, sources: false });
+    try {
+      await app.start();
+      expect((await meters(port, t0)).status).toBe(202);
+      const record = { externalKey: key, id: 'WO-1', status: 'printed', updatedAt: new Date(t0 + 2 * hour).toISOString() };
+      const r = await fetch(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`, { method: 'POST', headers, body: JSON.stringify([record]) });
+      expect(r.status).toBe(202);
+      expect(await r.json()).toEqual({ accepted: 0, ignored: [{ index: 0, reason: 'status "printed" is one the destination\'s workOrderStatuses says to ignore' }] });
+      expect(await app.store.countQuarantine({})).toBe(0);
+      await app.ingestor.checkpoint();
+      const state = (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { workOrders?: Record<string, { status: string }> } | undefined;
+      expect(state?.workOrders?.[key]?.status).toBe('requested');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('polled: kept in quarantine once (not again at every poll that lists it), the cursor moves past it; replayed once mapped, the work order completes', async () => {
+    // Mutation: passed over (logged) and the cursor moved past it: the completion lost for good; or kept again at every poll.
+    const t0 = Date.now() - 4 * hour;
+    const record = { externalKey: key, id: 'WO-1', status: 'Fertig', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 251 };
+    // The ERP lists the record at every poll (at or after the cursor, its change time), once the meters are in.
+    let listed: object[] = [];
+    let polls = 0;
+    const erp = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.includes('updatedSince')) polls++;
+      res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.method === 'GET' ? (req.url?.includes('updatedSince') ? listed : []) : { id: 'WO-1' }));
+    });
+    await new Promise<void>((resolve) => erp.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(erp.address() as AddressInfo).port}`;
+    const path = tempStorePath();
+    const port = await freePort();
+    try {
+      const app = await createApp(serviceConfig(path, port, baseUrl, {}, '50ms'), { logger, sources: false });
+      try {
+        await app.start();
+        expect((await meters(port, t0)).status).toBe(202);
+        await app.ingestor.checkpoint();
+        listed = [record];
+        const kept = await waitFor(async () => {
+          const rows = await app.store.listQuarantine({ status: 'open' });
+          return rows.length > 0 ? rows : undefined;
+        }, 'the polled record in quarantine');
+        expect(kept.map((q) => [q.source, q.code, JSON.parse(String(q.payload))])).toEqual([['erp-feedback:erp', 'invalid', record]]);
+        for (const part of reasonParts) expect(kept[0]?.reason).toContain(part);
+        // Listed again at the next polls: still one entry.
+        const after = polls;
+        await waitFor(() => polls >= after + 3, 'three more polls');
+        await waitFor(async () => ((await app.store.listQuarantine({})).at(0)?.repeats ?? 0) > 0, 'the copy listed again counted on its entry');
+        expect(await app.store.countQuarantine({})).toBe(1);
+        expect(await app.store.kvGet('maintenance.feedback', 'erp')).toBe(String(t0 + 2 * hour));
+      } finally {
+        await app.stop();
+      }
+      await replayFixed(path, port, baseUrl);
+    } finally {
+      await new Promise((resolve) => erp.close(resolve));
+    }
+  });
+});

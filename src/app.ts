@@ -309,12 +309,12 @@ export function buildSources(config: Config, logger: Logger, store?: Pick<Store,
  */
 export function pushReadersOf(destinations: readonly DestinationConfig[]): Map<string, PushReader> {
   const out = new Map<string, PushReader>();
-  for (const d of destinations) {
+  destinations.forEach((d, i) => {
     switch (d.type) {
       case 'rest':
-        out.set(d.name, restPushReader(d));
+        out.set(d.name, restPushReader(d, `destinations.${i}`));
     }
-  }
+  });
   return out;
 }
 

@@ -493,9 +493,11 @@ export const restDestinationSchema = z
     /**
      * The ERP's own work-order status values → the statuses the service follows (`TECO: completed`,
      * `"690970004": completed`), read before the built-in words (open, new, in-progress, started,
-     * completed, closed, done, cancelled, ...). Compared trimmed and in any case. @default {}
+     * completed, closed, done, cancelled, ...). Compared trimmed and in any case. `ignore`: a status
+     * that changes nothing (`PRINTED: ignore`), passed over; a status neither names is kept in
+     * quarantine (it may be the ERP's word for completed), to replay once it is mapped. @default {}
      */
-    workOrderStatuses: z.record(z.string().min(1), z.enum(['open', 'in-progress', 'completed', 'cancelled'])).default({}),
+    workOrderStatuses: z.record(z.string().min(1), z.enum(['open', 'in-progress', 'completed', 'cancelled', 'ignore'])).default({}),
     /**
      * Where a listed or pushed work order holds what the service reads, as dotted paths
      * (`WorkOrderId`, `meter.hours`), for those the ERP names otherwise. @default the names themselves

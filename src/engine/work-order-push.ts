@@ -8,7 +8,9 @@
  */
 import type { WebhookItem } from '../ports/connector.js';
 import { parseWorkOrderKey } from '../core/rules/maintenance/work-order.js';
-import { feedbackEvent, foreignUpdateReason, strayUpdateReason } from './tasks/work-order-feedback.js';
+import { feedbackEvent, foreignUpdateReason, strayUpdateReason, withoutOpenedAt } from './tasks/work-order-feedback.js';
+
+export { withoutOpenedAt };
 
 /** How a destination's connector reads its ERP's work-order pushes (`ErpConnector.parseWorkOrderWebhook`). */
 export interface PushReader {
@@ -50,16 +52,4 @@ export function readPushedRecords(parsed: readonly WebhookItem[], records: reado
     if (stray !== undefined) return { index, ignored: `work order ${u.businessKey}: ${stray}`, ours: { businessKey: u.businessKey, status: u.status, reason: stray } };
     return { index, event: feedbackEvent(u, openedAt.get(u.businessKey)) };
   });
-}
-
-/**
- * A pushed record as kept in quarantine: without `openedAtDestination`, which only assetbridge sets
- * (from the outbox, `feedbackEvent`). A quarantined push is replayed under the destination's feedback
- * source, whose events the maintenance rule holds to the destination that field names: the ERP's
- * own would let it change a work order opened at another destination.
- */
-export function withoutOpenedAt(item: unknown): unknown {
-  if (item === null || typeof item !== 'object' || Array.isArray(item) || !Object.hasOwn(item, 'openedAtDestination')) return item;
-  const { openedAtDestination: _dropped, ...rest } = item as Record<string, unknown>;
-  return rest;
 }

@@ -105,8 +105,17 @@ export interface WorkOrderPoll {
   /**
    * Work orders assetbridge opened that the connector could not read (a status it does not
    * follow, no asset or time), each with why. The cursor moves past them like past any record.
+   * Prefer {@link setAside}: a record said only here is lost once the cursor has moved on.
    */
   readonly passedOver?: readonly string[];
+  /**
+   * Work orders assetbridge opened that the connector could not read (a status its mapping does
+   * not name, no id or time), as the ERP listed them, each with why: the poller keeps them in
+   * quarantine (source `erp-feedback:<destination>`, as a push the webhook could not read), so
+   * `quarantine replay` reads them again, as a push, once the destination's config is fixed. The
+   * cursor moves past them like past any record.
+   */
+  readonly setAside?: readonly { readonly record: unknown; readonly reason: string }[];
   /**
    * The records read were listed oldest change first, and the destination asks its ERP for that
    * order: pages not read hold no change older than `readUpTo`. Absent: in no known order.
@@ -140,10 +149,10 @@ export interface ErpConnector {
   /**
    * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
    * ERP's own format: one update per item, or why an item is not one. `ignored`: not a change the
-   * service tracks (a work order assetbridge did not open, a status it does not follow), and
-   * acknowledged. `invalid`: a change to a work order assetbridge opened that cannot be read (no
-   * asset, id or time), quarantined with the reason (invariant 6), since losing a completion would
-   * leave a service baseline unreset. Optional: without it the destination's webhook answers 404.
+   * service tracks (a work order assetbridge did not open, a status the destination's config
+   * says to ignore), and acknowledged. `invalid`: a change to a work order assetbridge opened that
+   * cannot be read (a status the config does not map, no asset, id or time), quarantined with the
+   * reason (invariant 6), since losing a completion would leave a service baseline unreset. Optional: without it the destination's webhook answers 404.
    */
   parseWorkOrderWebhook?(body: unknown): WebhookItem[];
   /**

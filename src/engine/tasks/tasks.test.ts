@@ -196,6 +196,31 @@ describe('work-order feedback polling', () => {
     expect(ctx.submitted).toEqual([]);
   });
 
+  it('keeps a work order of ours the connector could not read in quarantine (setAside, with the reason, as listed, without the ERP\'s openedAtDestination) with the updates, before the cursor moves past it; warned once per reason', async () => {
+    // Mutation: set-aside records dropped (the cursor moved past them: lost for good); or kept as a new entry at every poll that lists them.
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const record = { externalKey: 'EQ-1|service-250h|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: new Date(T0 + MIN).toISOString(), openedAtDestination: 'elsewhere' };
+    const reason = 'work order EQ-1|service-250h|250h@b0: unknown status "Fertig", which destinations.0.workOrderStatuses (destination "erp") does not map: …';
+    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 2 * MIN)], readUpTo: T0 + 2 * MIN, setAside: [{ record, reason }] }));
+    const clock = { t: T0 + 3 * MIN };
+    const ctx = context(store, clock, { connector: () => connector });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
+    const report = await task.run(ctx);
+    expect(report).toMatchObject({ level: 'warn' });
+    expect(report && report.msg).toBe(`work-order poll of erp could not read 1 work order assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${reason}`);
+    const { openedAtDestination: _o, ...kept } = record;
+    expect(ctx.submitted.map((m) => [m.source, JSON.parse(m.payload as string), m.setAside, m.retained])).toEqual([
+      ['erp-feedback:erp', expect.objectContaining({ kind: 'workorder', businessKey: 'EQ-1|service-250h|500h@b0' }), undefined, undefined],
+      // A copy the poll may list again: counted on its open entry by the store, not kept twice.
+      ['erp-feedback:erp', kept, { code: 'invalid', reason }, true],
+    ]);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 2 * MIN));
+    // Listed again: submitted again (the store counts it on its entry), not warned of again.
+    clock.t = T0 + 4 * MIN;
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    expect(ctx.submitted.filter((m) => m.setAside !== undefined)).toHaveLength(2);
+  });
+
   it('does not submit an update whose key names no work order a rule opens (EQ-1|service-250h|garbage): warned once per key, the cursor moves past it, ours still go in', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     let changes = [update('EQ-1|service-250h|garbage', 'completed', T0 + MIN), update('EQ-1|service-250h|250h@b0', 'completed', T0 + 2 * MIN)];

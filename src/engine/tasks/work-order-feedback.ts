@@ -52,6 +52,19 @@ export function feedbackEvent(u: WorkOrderUpdate, openedAt?: string): Record<str
   };
 }
 
+/**
+ * A work-order record the ERP sent (pushed or listed) as kept in quarantine: without
+ * `openedAtDestination`, which only assetbridge sets (from the outbox, {@link feedbackEvent}). A
+ * kept record is replayed under the destination's feedback source, whose events the maintenance
+ * rule holds to the destination that field names: the ERP's own would let it change a work order
+ * opened at another destination.
+ */
+export function withoutOpenedAt(item: unknown): unknown {
+  if (item === null || typeof item !== 'object' || Array.isArray(item) || !Object.hasOwn(item, 'openedAtDestination')) return item;
+  const { openedAtDestination: _dropped, ...rest } = item as Record<string, unknown>;
+  return rest;
+}
+
 /** Keys of ignored updates (per destination) a task remembers having warned of (then it forgets them all, and may warn again). */
 const MAX_WARNED = 1000;
 
@@ -70,8 +83,9 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
         try {
           const passedOver: string[] = [];
           const ignored: IgnoredUpdate[] = [];
-          await pollOne(ctx, destination, options, passedOver, notes, ignored);
-          if (warned.size + ignored.length > MAX_WARNED) warned.clear();
+          const kept: string[] = [];
+          await pollOne(ctx, destination, options, passedOver, notes, ignored, kept);
+          if (warned.size + ignored.length + kept.length > MAX_WARNED) warned.clear();
           const fresh: IgnoredUpdate[] = [];
           for (const i of ignored) {
             const id = `${destination}\u0000${i.businessKey}`;
@@ -81,6 +95,18 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
           }
           if (fresh.length)
             notes.push({ level: 'warn', msg: `work-order poll of ${destination} ignored ${fresh.map((i) => `${i.businessKey} (${i.status}): ${i.reason}`).join('; ')} (not taken, so no baseline was reset; said once per key)` });
+          // Kept in quarantine (once: a record listed again is counted on its entry), said once per reason.
+          const freshKept = kept.filter((reason) => {
+            const id = `${destination}\u0001${reason}`;
+            if (warned.has(id)) return false;
+            warned.add(id);
+            return true;
+          });
+          if (freshKept.length)
+            notes.push({
+              level: 'warn',
+              msg: `work-order poll of ${destination} could not read ${freshKept.length} work order${freshKept.length === 1 ? '' : 's'} assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${freshKept.join('; ')}`,
+            });
           // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
           if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
@@ -172,7 +198,12 @@ interface UnfinishedList {
  * connector's reasons for work orders of ours it could not read, and to `notes` what an operator
  * should know of a list longer than one poll reads, and to `ignored` the updates with a key of our
  * form whose occurrence no rule makes, or whose work order was opened at another destination (not
- * submitted: a completion of one must reset no baseline).
+ * submitted: a completion of one must reset no baseline). Records of ours the connector could not
+ * read (a status its mapping does not name, no id or time: its `setAside`) are kept in quarantine
+ * with the updates' submit, before the cursor moves past them, under the destination's feedback
+ * source (so `quarantine replay` reads them as a push, once the config is fixed), and their
+ * reasons added to `kept`. A record listed again (at the cursor's instant, or by an ERP that lists
+ * it on every poll) is counted on its open entry, not kept twice.
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
  * when the list came oldest change first (as the destination asks), to the newest change read;
@@ -180,7 +211,7 @@ interface UnfinishedList {
  * Read through, the cursor goes to the newest change the list's first poll read: a change the
  * pages already read missed while later ones were read is newer, and listed again.
  */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = [], ignored: IgnoredUpdate[] = []): Promise<number> {
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: string[] = []): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -217,7 +248,8 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     }
     return !(u.changedAt === since && seenAtCursor.has(updateId(u)));
   });
-  if (ours.length > 0) {
+  const unread = poll.setAside ?? [];
+  if (ours.length > 0 || unread.length > 0) {
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone.
     const messages: RawMessage[] = ours.map((u) => ({
@@ -227,7 +259,13 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
       payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))),
       receivedAt,
     }));
+    // Ours but unreadable: kept as listed (never dropped, as the cursor moves past it), in the same
+    // commit. Marked as a copy the source may hand over again (as a pull's snapshot), so the same
+    // record listed at a later poll is counted on its open entry instead of kept once more.
+    for (const u of unread)
+      messages.push({ source: feedbackSource(destination), channel: `workorders/${destination}`, payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason }, retained: true });
     await ctx.sink.submit(messages);
+    kept.push(...unread.map((u) => u.reason));
   }
   // The ERP's own work orders move the cursor too, so they are not read again on every poll. The
   // connector's readUpTo is where the next poll must start (it may hold back for a record that

@@ -258,12 +258,19 @@ describe('each operation against the simulator', () => {
     const expected = { businessKey: record.externalKey, erpAssetId: 'EQ-5', erpWorkOrderId: '4000123', status: 'completed', changedAt: Date.parse(record.updatedAt), operatingHoursAtCompletion: 251.3 };
     expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates).toEqual([expected]);
     expect(c.parseWorkOrderWebhook({ ...record, status: 'rel' })).toEqual([{ ...expected, status: 'in-progress' }]);
-    // Without the mapping the poll says which of ours it passed over, and why; the ERP's own work orders are no concern.
-    const unmapped = createRestConnector(restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test' }), { fetch: fake });
+    // Without the mapping the poll gives which of ours it could not read, as listed, and why (to be
+    // kept in quarantine): the status, the destination and the key to add it to; the ERP's own work orders are no concern.
+    const unmapped = createRestConnector(restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test' }), { fetch: fake, configKey: 'destinations.1' });
     expect(await unmapped.fetchWorkOrderUpdates(T0, ctx)).toEqual({
       updates: [],
       readUpTo: Date.parse(record.updatedAt),
-      passedOver: ['work order EQ-5|svc-250h|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)'],
+      setAside: [
+        {
+          record,
+          reason:
+            "work order EQ-5|svc-250h|250h@b0: unknown status \"TECO\", which destinations.1.workOrderStatuses (destination \"s4\") does not map: add it there with the status it means (e.g. { \"TECO\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')",
+        },
+      ],
     });
   });
 
@@ -299,7 +306,7 @@ describe('each operation against the simulator', () => {
     expect(await createRestConnector(config, { fetch: fake }).fetchWorkOrderUpdates(T0, ctx)).toEqual({
       updates: [{ businessKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', erpWorkOrderId: '4000126', status: 'completed', changedAt: Date.parse(at) }],
       readUpTo: Date.parse(at),
-      passedOver: ['work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)'],
+      setAside: [{ record: records[0], reason: 'work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' }],
     });
   });
 

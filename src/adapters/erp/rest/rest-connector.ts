@@ -80,10 +80,14 @@ export interface RestConnectorOptions {
  * client is built, no secret read): what its connector's `parseWorkOrderWebhook` and
  * `workOrderWebhookRecords` do, for `quarantine replay` without a running service.
  */
-export function restPushReader(config: Pick<RestDestinationConfig, 'workOrderStatuses' | 'workOrderFields'>): { records(body: readonly unknown[]): unknown[]; parse(body: unknown): WebhookItem[] } {
+export function restPushReader(
+  config: Pick<RestDestinationConfig, 'name' | 'workOrderStatuses' | 'workOrderFields'>,
+  configKey?: string,
+): { records(body: readonly unknown[]): unknown[]; parse(body: unknown): WebhookItem[] } {
+  const place = { destination: config.name, ...(configKey === undefined ? {} : { configKey }) };
   return {
     records: (body) => webhookRecords(body),
-    parse: (body) => parseWorkOrderWebhook(body, config.workOrderStatuses, config.workOrderFields),
+    parse: (body) => parseWorkOrderWebhook(body, config.workOrderStatuses, config.workOrderFields, place),
   };
 }
 
@@ -334,7 +338,8 @@ export class RestConnector implements ErpConnector {
    */
   async fetchWorkOrderUpdates(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
-    const passedOver: string[] = [];
+    const setAside: { record: unknown; reason: string }[] = [];
+    const place = { destination: this.name, ...(this.options.configKey === undefined ? {} : { configKey: this.options.configKey }) };
     let readUpTo: number | undefined;
     // A record read twice changed while the poll paged: with offset paging the records after it
     // moved up a place, so one at a page's edge may not have been read. Its change time is at or
@@ -387,8 +392,10 @@ export class RestConnector implements ErpConnector {
         const update = toWorkOrderUpdate(raw, this.config.workOrderStatuses);
         if (update) updates.push(update);
         else {
-          const why = whyPassedOver(raw, this.config.workOrderStatuses);
-          if (why !== undefined) passedOver.push(why);
+          // One of ours it cannot read (a status the mapping does not name, no id or time): kept as
+          // listed, for the poller to quarantine; the cursor moves past it.
+          const why = whyPassedOver(raw, this.config.workOrderStatuses, place, this.config.workOrderFields);
+          if (why !== undefined) setAside.push({ record: listed, reason: why });
         }
       }
       more = undefined;
@@ -403,7 +410,7 @@ export class RestConnector implements ErpConnector {
     return {
       updates,
       ...(readUpTo !== undefined ? { readUpTo } : {}),
-      ...(passedOver.length > 0 ? { passedOver } : {}),
+      ...(setAside.length > 0 ? { setAside } : {}),
       ...(inOrder ? { ascending: true } : {}),
       ...(more !== undefined ? { more: { resume: more, pages: maxPages, advice: this.pageCapAdvice(ascending) } } : {}),
     };
@@ -421,11 +428,11 @@ export class RestConnector implements ErpConnector {
   }
 
   workOrderWebhookRecords(body: readonly unknown[]): unknown[] {
-    return restPushReader(this.config).records(body);
+    return restPushReader(this.config, this.options.configKey).records(body);
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {
-    return restPushReader(this.config).parse(body);
+    return restPushReader(this.config, this.options.configKey).parse(body);
   }
 
   close(): Promise<void> {

@@ -217,12 +217,15 @@ describe('parseWorkOrderWebhook', () => {
     expect(parseWorkOrderWebhook({ occurredAt: '2026-11-01T10:00:00Z', workOrder: { ...rest, id: 'WO-7', externalKey: update.businessKey } })).toEqual([update]);
   });
 
-  it('says why an item is ignored: not ours, an unknown status, not an object; ours but unreadable is invalid', () => {
+  it('says why an item is ignored: not ours, not an object; ours but unreadable (an unknown status too) is invalid', () => {
     const { externalKey: _k, ...notOurs } = record;
     const { updatedAt: _u, ...timeless } = record;
     expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, 'x', timeless, { ...record, externalKey: 'PM-2026-17', erpAssetId: undefined }])).toEqual([
       { ignored: 'no externalKey: not a work order assetbridge opened' },
-      { ignored: 'unknown status "parked" (map it in the destination\'s workOrderStatuses)' },
+      {
+        invalid:
+          "work order EQ-1|svc-10h|10h@b0: unknown status \"parked\", which the workOrderStatuses of the destination does not map: add it there with the status it means (e.g. { \"parked\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')",
+      },
       { ignored: 'not a JSON object' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
       // Another system's key in the same field: not ours, so not kept.
@@ -255,6 +258,24 @@ describe('parseWorkOrderWebhook', () => {
     expect(whyPassedOver({ ...record, id: 'WO-7', updatedAt: '2026-12-04T22:34:00' })).toBe(
       'work order EQ-1|svc-10h|10h@b0: needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)',
     );
+  });
+
+  it('a status the destination does not map is kept (invalid), naming it, the destination and the key to add it to; one mapped to ignore is ignored, pushed or polled', () => {
+    // Mutation: an unknown status answered ignored (the ERP's word for completed lost); or one mapped to ignore kept, or read.
+    const place = { destination: 's4', configKey: 'destinations.2' };
+    const reason =
+      "work order EQ-1|svc-10h|10h@b0: unknown status \"Fertig\", which destinations.2.workOrderStatuses (destination \"s4\") does not map: add it there with the status it means (e.g. { \"Fertig\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')";
+    expect(parseWorkOrderWebhook({ ...record, status: 'Fertig' }, { PRINTED: 'ignore' }, {}, place)).toEqual([{ invalid: reason }]);
+    expect(whyPassedOver({ ...record, id: 'WO-7', status: 'Fertig' }, { PRINTED: 'ignore' }, place)).toBe(reason);
+    expect(parseWorkOrderWebhook({ ...record, status: ' printed ' }, { PRINTED: 'ignore' }, {}, place)).toEqual([{ ignored: 'status " printed " is one the destination\'s workOrderStatuses says to ignore' }]);
+    expect(whyPassedOver({ ...record, id: 'WO-7', status: 'printed' }, { PRINTED: 'ignore' }, place)).toBeUndefined();
+    expect(toWorkOrderUpdate({ ...record, id: 'WO-7', status: 'printed' }, { PRINTED: 'ignore' })).toBeUndefined();
+    // A mapping to ignore overrides a built-in word; without a status, the field to set is named.
+    expect(normalizeWorkOrderStatus('Closed', { closed: 'ignore' })).toBe('ignore');
+    const { status: _s, ...statusless } = record;
+    expect(parseWorkOrderWebhook(statusless, {}, { status: 'Stat' }, place)).toEqual([
+      { invalid: "work order EQ-1|svc-10h|10h@b0 has no status (field \"Stat\"): set where the ERP's record holds it in destinations.2.workOrderFields (destination \"s4\") ({ status: ... }), then replay it ('assetbridge quarantine replay')" },
+    ]);
   });
 
   it('a status the destination maps is known: ours without a time is invalid (kept), not ignored as an unknown status', () => {

@@ -235,15 +235,19 @@ const STATUS_ALIASES: Readonly<Record<string, WorkOrderStatus>> = {
   canceled: 'cancelled',
 };
 
-/** The ERP's own status values (`TECO`, `690970004`) → canonical statuses, from the destination's `workOrderStatuses`. */
-export type WorkOrderStatusMap = Readonly<Record<string, WorkOrderStatus>>;
+/**
+ * The ERP's own status values (`TECO`, `690970004`) → canonical statuses, from the destination's
+ * `workOrderStatuses`; `ignore`: a status that changes nothing (`PRINTED`), passed over on purpose.
+ */
+export type WorkOrderStatusMap = Readonly<Record<string, WorkOrderStatus | 'ignore'>>;
 
 /**
  * The canonical status for an ERP's status value: the destination's `workOrderStatuses` first
  * (trimmed, any case; a numeric code as its digits), then the built-in words (`In_Progress`,
- * `closed`, `canceled` ...).
+ * `closed`, `canceled` ...). `ignore`: the mapping says to pass it over; undefined: no mapping
+ * names it (a completion the ERP spells its own way would be lost: see {@link unknownStatusReason}).
  */
-export function normalizeWorkOrderStatus(status: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderStatus | undefined {
+export function normalizeWorkOrderStatus(status: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderStatus | 'ignore' | undefined {
   const text = typeof status === 'string' ? status.trim() : typeof status === 'number' && Number.isFinite(status) ? String(status) : undefined;
   if (text === undefined) return undefined;
   const lower = text.toLowerCase();
@@ -310,7 +314,7 @@ export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {
   const erpAssetId = key?.erpAssetId;
   const status = normalizeWorkOrderStatus(wo.status, statuses);
   const changedAt = workOrderChangedAt(raw);
-  if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || changedAt === undefined) return undefined;
+  if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || status === 'ignore' || changedAt === undefined) return undefined;
   const hours = readingOf(wo.operatingHoursAtCompletion);
   const km = readingOf(wo.odometerKmAtCompletion);
   return {
@@ -346,15 +350,38 @@ function valueAt(raw: unknown, path: string): unknown {
   return at;
 }
 
+/** Which destination reads a work-order record, and where the config has it (`destinations.0`), for reasons that name the key to fix. */
+export interface StatusMappingPlace {
+  readonly destination?: string;
+  readonly configKey?: string;
+}
+
+/**
+ * Why work order `externalKey`'s record, whose status no mapping names, is not read: the status,
+ * the destination and the key to add it to, and what then (its record is kept in quarantine).
+ */
+export function unknownStatusReason(externalKey: string, status: unknown, place: StatusMappingPlace = {}, fields: WorkOrderFieldMap = {}): string {
+  const of = place.destination === undefined ? 'the destination' : `destination "${place.destination}"`;
+  const key = (name: string): string => (place.configKey === undefined ? `the ${name} of ${of}` : `${place.configKey}.${name} (${of})`);
+  const replay = "then replay it ('assetbridge quarantine replay')";
+  if (status === undefined || status === null || status === '')
+    return `work order ${externalKey} has no status (field ${JSON.stringify(fields.status ?? 'status')}): set where the ERP's record holds it in ${key('workOrderFields')} ({ status: ... }), ${replay}`;
+  const shown = (JSON.stringify(status) as string | undefined)?.slice(0, 100) ?? typeof status;
+  return `work order ${externalKey}: unknown status ${shown}, which ${key('workOrderStatuses')} does not map: add it there with the status it means (e.g. { ${shown}: completed }, or ignore for one that changes nothing), ${replay}`;
+}
+
 /**
  * Why a listed work order that {@link toWorkOrderUpdate} could not read was passed over, when it is
- * one assetbridge opened (its `externalKey` is one of our work-order keys); undefined otherwise.
+ * one assetbridge opened (its `externalKey` is one of our work-order keys); undefined otherwise,
+ * and for a status the mapping says to ignore.
  */
-export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): string | undefined {
+export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}, place: StatusMappingPlace = {}, fields: WorkOrderFieldMap = {}): string | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
   if (typeof wo.externalKey !== 'string' || parseWorkOrderKey(wo.externalKey) === undefined) return undefined;
-  if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return `work order ${wo.externalKey}: unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)`;
+  const status = normalizeWorkOrderStatus(wo.status, statuses);
+  if (status === 'ignore') return undefined;
+  if (status === undefined) return unknownStatusReason(wo.externalKey, wo.status, place, fields);
   const missing = [
     typeof wo.id !== 'string' && typeof wo.id !== 'number' ? 'id' : '',
     workOrderChangedAt(raw) === undefined ? timeNeeded(wo) : '',
@@ -389,7 +416,7 @@ function listInEnvelope(item: unknown): unknown[] | undefined {
  * work orders (renamed by `fields` as polled ones are); `businessKey`, `erpWorkOrderId` and
  * `changedAt` are accepted for `externalKey`, `id` and `updatedAt`.
  */
-export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMap = {}, fields: WorkOrderFieldMap = {}): WebhookItem[] {
+export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMap = {}, fields: WorkOrderFieldMap = {}, place: StatusMappingPlace = {}): WebhookItem[] {
   const items = Array.isArray(body) ? (body as unknown[]) : [body];
   return items.map((item) => {
     if (item === null || typeof item !== 'object') return { ignored: 'not a JSON object' };
@@ -407,7 +434,11 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
     // Another system's reference in the field: no rule would read it, and its asset may be one not tracked.
     if (parseWorkOrderKey(record.externalKey) === undefined)
       return { ignored: `externalKey ${JSON.stringify(record.externalKey.slice(0, 100))} is no work-order key assetbridge makes (asset|rule|occurrence): not a work order it opened` };
-    if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
+    const status = normalizeWorkOrderStatus(wo.status, statuses);
+    // Passed over on purpose: the destination's workOrderStatuses maps it to ignore.
+    if (status === 'ignore') return { ignored: `status ${JSON.stringify(wo.status)} is one the destination's workOrderStatuses says to ignore` };
+    // A status no mapping names may be the ERP's word for completed: kept, not acknowledged as ignored (the completion lost).
+    if (status === undefined) return { invalid: unknownStatusReason(record.externalKey, wo.status, place, fields) };
     // One of ours names its asset in its key.
     const missing = [record.id === undefined ? 'id' : '', workOrderChangedAt(record) === undefined ? timeNeeded(record) : ''].filter(Boolean);
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
