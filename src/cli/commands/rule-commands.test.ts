@@ -16,7 +16,7 @@ import type { WorkOrderRow } from '../../core/rules/maintenance/status.js';
 import { parse } from 'csv-parse/sync';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
-import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome, thresholdGaps } from './rules-test.js';
+import { describeDelivery, formatComparison, formatRulesTest, plannedZoneOf, runRulesTest, sameOutcome, thresholdGaps } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv, unknownZoneMessage } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -77,6 +77,14 @@ describe('rules test', () => {
     // No window to plan it into: said, not left to a missing "planned".
     expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C", not planned: no maintenance window for an asset without a site (rules.maintenance.windows)');
     expect(describeDelivery({ ...report.flushed[1]!, payload: { ...report.flushed[1]!.payload, site: 'BER' } })).toMatch(/, not planned: no maintenance window for site BER \(rules.maintenance.windows\)$/);
+    // A planned start in the site's time as its maintenance calendar reads it, beside the UTC the ERP gets (CEST is UTC+2).
+    const planned = { ...report.flushed[1]!, payload: { ...report.flushed[1]!.payload, site: 'AMS', plannedStart: '2026-10-03T04:00:00.000Z' } };
+    const calendars = { '*': { timeZone: 'UTC', windows: [] }, AMS: { timeZone: 'Europe/Amsterdam', windows: [] } };
+    expect(describeDelivery(planned, [], plannedZoneOf(calendars))).toMatch(/: HIGH "overheat: coolantTemp 99 °C" planned 2026-10-03 06:00 Europe\/Amsterdam \(2026-10-03T04:00:00\.000Z\)$/);
+    expect(formatRulesTest({ ...report, flushed: [planned] }, plannedZoneOf(calendars))).toContain(' planned 2026-10-03 06:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)\n');
+    // Another site: the default calendar's zone; no calendars at all: the UTC alone.
+    expect(describeDelivery({ ...planned, payload: { ...planned.payload, site: 'BER' } }, [], plannedZoneOf(calendars))).toMatch(/ planned 2026-10-03 04:00 UTC \(2026-10-03T04:00:00\.000Z\)$/);
+    expect(describeDelivery(planned, [], plannedZoneOf(undefined))).toMatch(/ planned 2026-10-03T04:00:00\.000Z$/);
     expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
     // A fixed reader's zone sighting carries no coordinates: said so, not "at null".
     const sighting = { ...report.flushed[0]!, payload: { ...report.flushed[0]!.payload, coordinates: null } };

@@ -23,6 +23,8 @@ import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
+import type { WindowCalendar } from '../../core/rules/maintenance/windows.js';
+import { localDate, zonedParts } from '../../core/rules/time-zone.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { formatAmount, roundUnits } from '../../core/rules/depreciation/usage.js';
 import { coalesceStates } from '../../engine/ingestor.js';
@@ -906,18 +908,42 @@ function shortJson(operation: string, p: DeliveryIntent['payload']): string {
 }
 
 /**
+ * The time zone of a work order's planned dates, by the site its payload names: that site's
+ * maintenance calendar's, else the default calendar's (`rules.maintenance.windows`), as the rules
+ * pick the window; undefined where neither is configured.
+ */
+export type PlannedZone = (site: unknown) => string | undefined;
+
+/** The {@link PlannedZone} of a config's `rules.maintenance.windows`. */
+export function plannedZoneOf(windows: Readonly<Record<string, WindowCalendar>> | undefined): PlannedZone {
+  return (site) => ((typeof site === 'string' && windows !== undefined && Object.hasOwn(windows, site) ? windows[site] : undefined) ?? windows?.['*'])?.timeZone;
+}
+
+/**
+ * A planned time as the site's calendar reads it, then as the ERP gets it (UTC):
+ * `2026-10-03 06:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)`; the UTC alone without a zone.
+ */
+export function plannedTime(iso: string, timeZone: string | undefined): string {
+  const t = Date.parse(iso);
+  if (timeZone === undefined || Number.isNaN(t)) return iso;
+  const p = zonedParts(t, timeZone);
+  return `${localDate(t, timeZone)} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')} ${timeZone} (${iso})`;
+}
+
+/**
  * One line per delivery: operation, destination, business key and the essentials of the payload.
  * `decidedBy`: the event times of the line it is shown under; a location update of another fix (one
- * the lateness held, or an idle watermark's) says which.
+ * the lateness held, or an idle watermark's) says which. `zoneOf`: the zone a work order's planned
+ * start is shown in as well (its site's maintenance calendar's).
  */
-export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[]): string {
+export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[], zoneOf?: PlannedZone): string {
   const p = d.payload;
   const fixOf = decidedBy !== undefined && typeof p.lastSeen === 'string' && !decidedBy.includes(p.lastSeen) ? `, the ${p.coordinates === null ? 'sighting' : 'fix'} of ${p.lastSeen}` : '';
   const detail =
     d.operation === 'location.update'
       ? `location ${txt(p.warehouseLocation ?? '(none)')} ${p.coordinates === null ? 'from a zone sighting (no coordinates)' : `at ${JSON.stringify(p.coordinates)}`}${fixOf}`
       : d.operation === 'workorder.create'
-        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
+        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${typeof p.plannedStart === 'string' ? plannedTime(p.plannedStart, zoneOf?.(p.site)) : txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
         : d.operation === 'inventory.count'
           ? `${txt(p.location)} ${txt(p.sku)} = ${txt(p.countedQuantity)} (${Number(p.delta) >= 0 ? '+' : ''}${txt(p.delta)})`
           : d.operation === 'usage.post'
@@ -962,13 +988,13 @@ function idleLine(w: NonNullable<RulesTestLine['idle']>[number]): string {
 }
 
 /** One input line as `rules test` shows it: what it held, what it would deliver, and why not. */
-export function formatLine(l: RulesTestLine): string {
+export function formatLine(l: RulesTestLine, zoneOf?: PlannedZone): string {
   const out: string[] = [];
   if (!l.accepted) {
     out.push(`${whereOf(l)}: rejected: ${l.reason ?? ''}`);
     for (const w of l.idle ?? []) {
       out.push(idleLine(w));
-      for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
+      for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [], zoneOf)}`);
     }
     for (const t of l.trace ?? []) out.push(`  · ${t}`);
     return `${out.join('\n')}\n`;
@@ -977,17 +1003,17 @@ export function formatLine(l: RulesTestLine): string {
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   for (const w of l.idle ?? []) {
     out.push(idleLine(w));
-    for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
+    for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [], zoneOf)}`);
   }
   if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (not newer than what it already decided on; rules.allowedLateness)`);
   const times = l.events.map((x) => x.eventTime);
-  for (const d of l.deliveries) out.push(`  ${describeDelivery(d, times)}`);
+  for (const d of l.deliveries) out.push(`  ${describeDelivery(d, times, zoneOf)}`);
   for (const t of l.trace ?? []) out.push(`  · ${t}`);
   return `${out.join('\n')}\n`;
 }
 
-export function formatRulesTest(report: RulesTestReport): string {
-  return `${report.lines.map(formatLine).join('')}${formatSummary(report)}`;
+export function formatRulesTest(report: RulesTestReport, zoneOf?: PlannedZone): string {
+  return `${report.lines.map((l) => formatLine(l, zoneOf)).join('')}${formatSummary(report, zoneOf)}`;
 }
 
 /**
@@ -1000,11 +1026,11 @@ function lateNote(late: number): string[] {
 }
 
 /** What follows the lines: what the end of the input decided, and the counts. */
-export function formatSummary(report: RulesTestReport): string {
+export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): string {
   const out: string[] = [];
   if (report.flushed.length) {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
-    for (const d of report.flushed) out.push(`  ${describeDelivery(d, [])}`);
+    for (const d of report.flushed) out.push(`  ${describeDelivery(d, [], zoneOf)}`);
   }
   out.push(...notDecidedAtEnd(report.ruleFailures));
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
@@ -1109,9 +1135,13 @@ export function sameDeliveries(c: DeliveryComparison): boolean {
 }
 
 /** `rules test --compare`: the deliveries of two rule sets over the same events, side by side. */
-export function formatComparison(report: RulesTestReport, names: { readonly current: string; readonly proposed: string }): string {
+export function formatComparison(
+  report: RulesTestReport,
+  names: { readonly current: string; readonly proposed: string },
+  zones: { readonly current?: PlannedZone; readonly proposed?: PlannedZone } = {},
+): string {
   const c = report.comparison;
-  if (!c) return formatRulesTest(report);
+  if (!c) return formatRulesTest(report, zones.current);
   const out: string[] = [
     `the same ${report.counts.accepted} accepted ${report.counts.messages !== undefined ? 'message' : 'event line'}(s), assets and starting state, through the rules of ${names.current} (current) and of ${names.proposed} (proposed):`,
     '',
@@ -1123,8 +1153,8 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     if (items.length === 0) return;
     out.push('', `${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
   };
-  section(`facts only with ${names.proposed}`, c.onlyProposed.map((d) => describeDelivery(d)));
-  section(`facts only with ${names.current}`, c.onlyCurrent.map((d) => describeDelivery(d)));
+  section(`facts only with ${names.proposed}`, c.onlyProposed.map((d) => describeDelivery(d, undefined, zones.proposed)));
+  section(`facts only with ${names.current}`, c.onlyCurrent.map((d) => describeDelivery(d, undefined, zones.current)));
   section('facts both would send, with another payload', c.changed.map((f) => `${f.current.operation} → ${f.current.destination} ${f.current.businessKey}: ${fieldChanges(f.current.payload, f.proposed.payload)}`));
   section('state updates that would end on another value', c.states.map((st) => `${st.operation} → ${st.destination} ${st.businessKey}: ${fieldChanges(st.current, st.proposed)}`));
   const inv = report.inventoryComparison;

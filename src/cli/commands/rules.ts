@@ -34,7 +34,7 @@ import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
-import { formatComparison, formatLine, formatSummary, jsonReportWriter, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, jsonReportWriter, plannedZoneOf, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -307,6 +307,8 @@ export function registerRulesCommand(program: Command): Command {
         const defaultDestination = defaultDestinationOf(config);
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
+        // A work order's planned start is shown in its site's time too, as its maintenance calendar reads it.
+        const zoneOf = plannedZoneOf(rulesConfigOf(config).maintenance?.windows);
         const traceZones = opts.trace !== undefined ? zoneTrackingOf(rulesConfigOf(config))?.index : undefined;
         const reading = stdin ? undefined : readFiles(files);
         // Typed at a terminal, not piped: say what it waits for, rather than seeming to hang.
@@ -335,7 +337,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
-            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : json ? { onLine: json.line } : {}),
+            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l, zoneOf)) } : json ? { onLine: json.line } : {}),
             onProgress: progress.update,
           });
           progress.stop();
@@ -350,7 +352,7 @@ export function registerRulesCommand(program: Command): Command {
             process.stdout.write(
               opts.json
                 ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.usageComparison ? { usageComparison: report.usageComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}) })}\n`
-                : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
+                : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }, { current: zoneOf, proposed: plannedZoneOf(rulesConfigOf(compare.config).maintenance?.windows) }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;
             // Nothing compared is no "no difference": a review check would pass on input the rules never saw
@@ -362,7 +364,7 @@ export function registerRulesCommand(program: Command): Command {
             return;
           }
           if (json) json.end(report);
-          else process.stdout.write(formatSummary(report));
+          else process.stdout.write(formatSummary(report, zoneOf));
           // Lines read and none accepted: nothing was tested, which a script must not take for a pass
           // (a file of something else, assets only in a store this run has not got).
           if (report.counts.lines > 0 && report.counts.accepted === 0) {
