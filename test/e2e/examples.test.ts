@@ -38,6 +38,7 @@ describe('examples/rules', () => {
     expect(out).toContain('line 22: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
     // The 09:06 reading resent: a duplicate, not counted as late (its comment says so).
     expect(out).toMatch(/line 13: sensor EX-100 @ 2026-10-01T09:06:00\.000Z \(no deliveries\)\n(?! {2}late)/);
+    expect(out).toContain('line 13: sensor EX-100 @ 2026-10-01T09:06:00.000Z (no deliveries)\n  duplicate of line 10: dropped by the rules (the same event sent again; not counted as late)\n');
     expect(out).toContain('1 line(s) dropped as late');
     expect(readFileSync(join(dir, 'events.jsonl'), 'utf8')).toContain('# The 09:06 reading resent after it was decided on: a duplicate, dropped but not counted as late.');
     expect(out).toContain('line 26: rejected: no ERP mapping for tag tag-999');

@@ -101,6 +101,30 @@ describe('rules test', () => {
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
   });
 
+  it('says of a line sent again exactly which line it repeats, as the rules drop it as a duplicate (not late)', async () => {
+    const sample = '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97,"unit":"°C"}}}';
+    const events = [
+      sample,
+      '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:03:00Z","values":{"coolantTemp":{"value":80,"unit":"°C"}}}',
+      sample, // resent after it was decided on: a duplicate
+      // The same time with another value: no resend, but late (not newer than what was decided on).
+      '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":96,"unit":"°C"}}}',
+      `[${sample}]`, // in a list: its item 0
+    ];
+    const report = await runRulesTest({ lines: events, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.lines.map((l) => [l.line, l.item, l.duplicateOf, l.late])).toEqual([
+      [1, undefined, undefined, undefined],
+      [2, undefined, undefined, undefined],
+      [3, undefined, 'line 1', undefined],
+      [4, undefined, undefined, ['maintenance']],
+      [5, 0, 'line 1', undefined],
+    ]);
+    const text = formatRulesTest(report);
+    expect(text).toContain('line 3: sensor EQ-1 @ 2026-10-01T08:00:00.000Z (no deliveries)\n  duplicate of line 1: dropped by the rules (the same event sent again; not counted as late)\n');
+    expect(text).not.toMatch(/line 4: .*\n {2}duplicate/);
+    expect(report.counts.late).toBe(1);
+  });
+
   it('--compare runs the same events through a second rule set and says what the change would change', async () => {
     const proposed = rulesSchema.parse({
       allowedLateness: '1m',

@@ -5,6 +5,7 @@
  * prints. The command itself (files, progress, options) is in rules.ts.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../core/errors/errors.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -132,6 +133,11 @@ export interface RulesTestLine {
   readonly deliveries: readonly DeliveryIntent[];
   /** Rules that dropped an event of this line as late (older than `rules.allowedLateness` allows). */
   readonly late?: readonly string[];
+  /**
+   * The line's events were sent before, exactly (a client's retry, a device repeating itself): where
+   * (`line 10`), when the rules dropped them as duplicates (no delivery, not late).
+   */
+  readonly duplicateOf?: string;
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
   readonly trace?: readonly string[];
   /** Idle watermarks the service sent before this line arrived (silent assets), with what they delivered. */
@@ -355,6 +361,21 @@ function coalesceArrayItems(decided: readonly RulesTestLine[]): RulesTestLine[] 
   return out;
 }
 
+/**
+ * How many of each asset's latest distinct events a resend is recognised among: the rules take one
+ * for a duplicate only while it is among the events they hold or released last, so a retry follows
+ * its original closely (a resend not recognised is shown as before, with no deliveries).
+ */
+const RECENT_EVENTS = 8;
+
+/** An event as the rules judge a resend of it: all it says, not when it was received or the raw payload; hashed, as one is kept per recent event of every asset. */
+function eventKey(event: SimulationStep['event']): string {
+  const { raw, receivedAt, ...fact } = event;
+  void raw;
+  void receivedAt;
+  return createHash('sha1').update(stableJson(fact)).digest('base64');
+}
+
 /** Whether two messages are items of the array of one line. */
 const sameLine = (a: Where, b: Where): boolean => a.item !== undefined && b.item !== undefined && a.line === b.line && a.file === b.file;
 
@@ -418,6 +439,19 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     counts.shown++;
     if (input.onLine) input.onLine(l);
     else lines.push(l);
+  };
+  // Where each asset's latest events were first seen (their last few), so a line sent again exactly,
+  // which the rules drop as a duplicate, can say of which line (only for the lines shown).
+  const recent = new Map<string, Map<string, string>>();
+  const firstSeen = (s: SimulationStep, where: string): string | undefined => {
+    let mine = recent.get(s.asset.erpAssetId);
+    if (!mine) recent.set(s.asset.erpAssetId, (mine = new Map()));
+    const key = eventKey(s.event);
+    const before = mine.get(key);
+    if (before !== undefined) return before;
+    mine.set(key, where);
+    if (mine.size > RECENT_EVENTS) mine.delete(mine.keys().next().value as string);
+    return undefined;
   };
   const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);
@@ -554,13 +588,17 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
+      const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
+      const before = keepLines ? p.steps.map((s) => firstSeen(s, whereOf(p.at))) : [];
+      const duplicateOf = deliveries.length === 0 && late.length === 0 && before.length > 0 && before.every((b) => b !== undefined) ? before[0] : undefined;
       decided.push({
         ...p.at,
         accepted: true,
         events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
         // One message (or watermark) is decided in one batch, which keeps only the newest value of each state key.
-        deliveries: coalesceStates(result.perStep.slice(k, k + n).flat()),
+        deliveries,
         ...(late.length ? { late } : {}),
+        ...(duplicateOf !== undefined ? { duplicateOf } : {}),
         ...(trace.length ? { trace } : {}),
         ...idleShown,
       });
@@ -1001,6 +1039,7 @@ export function formatLine(l: RulesTestLine, zoneOf?: PlannedZone): string {
   }
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
+  if (l.duplicateOf !== undefined) out.push(`  duplicate of ${l.duplicateOf}: dropped by the rules (the same event sent again; not counted as late)`);
   for (const w of l.idle ?? []) {
     out.push(idleLine(w));
     for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [], zoneOf)}`);
