@@ -27,7 +27,7 @@ describe('inventory counts: the snapshot line', () => {
     const now = Date.UTC(2026, 10, 24, 2);
     const report: InventoryReport = { now, destinations: [], items: { total: 0, counted: 0, stale: 0, unplaced: 0, unseen: 0, 'bad-quantity': 0, 'no-sku': 0 }, lastFullAt: Date.UTC(2026, 10, 23, 2), nextFullAt: now };
     const options = { freshnessMs: 86_400_000, changesEveryMs: 60_000 };
-    expect(formatCounts(report, options)).toContain('last full snapshot 2026-11-23T02:00:00Z, next with the next run');
-    expect(formatCounts({ ...report, nextFullAt: now + 1000 }, options)).toContain('next 2026-11-24T02:00:01Z');
+    expect(formatCounts(report, options)).toContain('last full snapshot 2026-11-23T02:00:00.000Z, next with the next run');
+    expect(formatCounts({ ...report, nextFullAt: now + 1000 }, options)).toContain('next 2026-11-24T02:00:01.000Z');
   });
 });

@@ -34,8 +34,10 @@ describe('inventory counts output', () => {
     expect(lines[3]?.split(/\s{2,}/)).toEqual(['erp', '1000/0002', 'DRUM, "blue"', '1', '1', '1', '1']); // unchanged: no change shown
     expect(lines[4]?.split(/\s{2,}/)).toEqual(['wms', 'B-7', 'PAL-40', '40', '1', '0', '-', '+40']); // never sent
     expect(text).toContain('items: 7 with a SKU; 4 counted, 1 last seen over 24 h ago, 1 last seen outside every location, 1 not seen yet (or only within rules.allowedLateness)');
-    expect(text).toContain('last full snapshot 2026-11-23T02:00:00Z, next 2026-11-24T02:00:00Z');
-    expect(formatCounts({ ...report, snapshotRequestedAt: T }, options)).toContain('a full snapshot was asked for at 2026-11-23T09:00:00Z');
+    expect(text).toContain('last full snapshot 2026-11-23T02:00:00.000Z, next 2026-11-24T02:00:00.000Z');
+    // A snapshot taken at some millisecond beside a cron time on the second: both in one form.
+    expect(formatCounts({ ...report, lastFullAt: Date.parse('2026-12-05T23:51:35.859Z'), nextFullAt: Date.parse('2026-12-06T02:00:00Z') }, options)).toContain('last full snapshot 2026-12-05T23:51:35.859Z, next 2026-12-06T02:00:00.000Z');
+    expect(formatCounts({ ...report, snapshotRequestedAt: T }, options)).toContain('a full snapshot was asked for at 2026-11-23T09:00:00.000Z');
     expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
   });
 
