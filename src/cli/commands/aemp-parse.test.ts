@@ -94,8 +94,15 @@ describe('runAempParse', () => {
     const err = lines(io.err);
     expect(err[0]).toMatch(/^broken\.json: rejected: invalid JSON: .*truncated/);
     expect(err[2]).toMatch(/^page\.html: rejected: body is an HTML page/);
-    expect(err[3]).toMatch(/^missing\.xml: rejected: cannot read the file \(ENOENT/);
+    // Why in words, and what to do; not Node's "ENOENT: no such file or directory, open 'missing.xml'".
+    expect(err[3]).toBe('missing.xml: rejected: cannot read the file (no such file or directory): check the path (a relative one is taken from the current directory): give saved AEMP documents, JSON or XML');
     expect(lines(io.out)).toHaveLength(4);
+  });
+
+  it('a directory given for a file: says so, and to name the files in it', async () => {
+    const io = memoryIo();
+    expect(await runAempParse([fixturePath('.')], { source: 's' }, io)).toBe(1);
+    expect(lines(io.err)).toEqual([`${fixturePath('.')}: rejected: cannot read the file (it is a directory): name the files in it (a shell glob such as dir/*.json does)`]);
   });
 
   it('refuses a file over the size limit naming --max-bytes, the option that raises it, and parses it with a larger one', async () => {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { AEMP_PARSE_LIMITS, parseAempDocument, type AempDocument, type AempEquipment, type AempParseOptions } from '../../adapters/telematics/aemp/aemp-parser.js';
+import { whyUnreadable } from '../../config/unreadable-file.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { IDENTIFIER_TYPES, type CanonicalEvent, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
 import { validateEvent } from '../../core/normalize/validate.js';
@@ -62,7 +63,7 @@ export async function runAempParse(files: readonly string[], opts: AempParseComm
     try {
       body = await io.readFile(file);
     } catch (err) {
-      io.stderr(`${file}: rejected: cannot read the file (${err instanceof Error ? err.message : String(err)})\n`);
+      io.stderr(`${file}: rejected: cannot read the file (${whyUnreadable(err)}): ${unreadableFix(err)}\n`);
       rejected++;
       continue;
     }
@@ -136,6 +137,14 @@ function parseIdentifier(input: string): SourceIdentifier {
   if (at <= 0 || value === '' || !IDENTIFIER_TYPES.includes(type as IdentifierType))
     throw new UsageError(`--id "${input}" must be TYPE:VALUE with TYPE one of ${IDENTIFIER_TYPES.join(', ')} (e.g. pin:VCEC220EP00312874)`);
   return { type: type as IdentifierType, value };
+}
+
+/** What to do about a file that cannot be read, by why (see {@link whyUnreadable}). */
+function unreadableFix(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return 'give your user read access to it';
+  if (code === 'EISDIR') return 'name the files in it (a shell glob such as dir/*.json does)';
+  return 'check the path (a relative one is taken from the current directory): give saved AEMP documents, JSON or XML';
 }
 
 function parseExpect(input: string): 'fleet' | 'timeseries' {
