@@ -268,6 +268,12 @@ describe('depreciation preview and post of a period posted already', () => {
     };
     await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
     await store.close();
+    // Before any posting, the preview says so while it can still be done, naming the command (the service's first posting is of the latest period only).
+    const before = await runCli(['depreciation', 'preview', '--period', '2026-09', '--json', '-c', cfg.path]);
+    const [unposted] = JSON.parse(before.stdout) as { notes: string[] }[];
+    expect(unposted?.notes.at(-1)).toMatch(
+      /^not posted yet, and the service's first posting is of \d{4}-\d{2}, not earlier periods: this period's units would then be in the life-to-date of later postings only; to post it as its own period, run 'assetbridge depreciation post --period 2026-09' before then \(each earlier period first, oldest first\)$/,
+    );
     expect((await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path])).stdout).toContain('queued usage for 1 asset(s) for 2026-10');
     const r = await runCli(['depreciation', 'post', '--period', '2026-09', '-c', cfg.path]);
     expect(r.code).toBe(0);
@@ -280,6 +286,7 @@ describe('depreciation preview and post of a period posted already', () => {
     const [line] = JSON.parse(preview.stdout) as { periodUnits: number; notes: string[] }[];
     expect(line?.periodUnits).toBe(50);
     expect(line?.notes).toContain('not posted: postings are made in period order, once each, and this asset\'s are made through 2026-10: its units are in the life-to-date of its later postings');
+    expect(line?.notes.join('|')).not.toContain('not posted yet'); // too late for the command: not named
   });
 
   it('says a posting the ERP refused (a dead letter) or not yet delivered is not in the ERP, with the command to replay it', async () => {

@@ -22,7 +22,7 @@ import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/deprec
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, USAGE_NS, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -109,7 +109,21 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
   if (asset !== undefined && lines.length === 0) throw new NotFoundError(`depreciation does not apply to asset ${asset} (rules.depreciation.appliesTo)`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
-  return lines;
+  const first = await firstPostingNote(store, d, period, now);
+  return first === undefined ? lines : lines.map((l) => (l.plan.kind === 'new' && l.ledgerRaw === undefined && l.line.tracked ? { ...l, line: { ...l.line, notes: [...l.line.notes, first] } } : l));
+}
+
+/**
+ * On a store the service has not posted from yet, of a period before the one its first check posts
+ * (the latest whose rules.depreciation.postAfter has passed; not older history): that it will not be
+ * posted as its own period unless posted on demand first, and the command that does, for the lines of
+ * assets with no posting yet. Undefined otherwise.
+ */
+async function firstPostingNote(store: Store, d: DepreciationConfig, period: Period, now: number): Promise<string | undefined> {
+  if ((await store.kvGet(USAGE_NS, 'lastPosted')) !== undefined) return undefined;
+  const first = latestPostable(calendarOf(d), now, d.postAfter);
+  if (first === undefined || period.start >= first.start) return undefined;
+  return `not posted yet, and the service's first posting is of ${first.id}, not earlier periods: this period's units would then be in the life-to-date of later postings only; to post it as its own period, run 'assetbridge depreciation post --period ${period.id}' before then (each earlier period first, oldest first)`;
 }
 
 /**
