@@ -246,6 +246,50 @@ export function latestPostable(calendar: PeriodCalendar, now: number, postAfterM
   return ended;
 }
 
+/** Usage in periods the service's first posting leaves out: see {@link unpostedEarlierUsage}. */
+export interface UnpostedEarlierUsage {
+  /** The period the first check posts. */
+  readonly first: string;
+  /** The earlier periods with usage, oldest first. */
+  readonly periods: readonly string[];
+  /** Assets with usage in them and no posting yet. */
+  readonly assets: number;
+}
+
+/**
+ * On a store the task has not posted from yet (no `lastPosted`): the periods before the one its
+ * first check posts (the latest past `postAfter`; not older history) in which assets with no
+ * posting yet have usage. That check posts none of them: their units are in the life-to-date of
+ * later postings only, unless `depreciation post --period` posts each first, oldest first.
+ * Undefined when there are none, or once the task has posted.
+ */
+export async function unpostedEarlierUsage(store: Store, options: Pick<UsagePostingOptions, 'calendar' | 'postAfterMs' | 'appliesTo'>, now: number): Promise<UnpostedEarlierUsage | undefined> {
+  if ((await store.kvGet(USAGE_NS, 'lastPosted')) !== undefined) return undefined;
+  const first = latestPostable(options.calendar, now, options.postAfterMs);
+  if (!first) return undefined;
+  const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, options.appliesTo));
+  const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
+  const unposted = assets.filter((a) => ledgers.get(ledgerKey(a.erpAssetId)) === undefined).map((a) => a.erpAssetId);
+  const states = await store.loadRuleStates(unposted, [DEPRECIATION_RULE]);
+  const periods = new Map<string, number>();
+  let count = 0;
+  for (const doc of states.values()) {
+    const state = doc[DEPRECIATION_RULE] as UsageState | undefined;
+    const used = [...Object.entries(state?.periods ?? {}).map(([id, u]) => [id, u.units] as const), ...Object.entries(state?.pruned ?? {})];
+    let earlier = false;
+    for (const [id, units] of used) {
+      const p = units > 0 ? options.calendar.period(id) : undefined;
+      if (p && p.start < first.start) {
+        periods.set(id, p.start);
+        earlier = true;
+      }
+    }
+    if (earlier) count++;
+  }
+  if (count === 0) return undefined;
+  return { first: first.id, periods: [...periods].sort((a, b) => a[1] - b[1]).map(([id]) => id), assets: count };
+}
+
 export function createUsagePostingTask(options: UsagePostingOptions): ScheduledTask {
   return {
     name: USAGE_TASK,
