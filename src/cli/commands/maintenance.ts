@@ -29,6 +29,7 @@ import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
+import { plannedTime, plannedZoneOf, type PlannedZone } from './rules-test.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
   readonly erpAssetId: string;
@@ -56,7 +57,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, na
     if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0 && s.openForgotten === undefined) continue;
     out.push({ erpAssetId: a.erpAssetId, ...s });
   }
-  return withDeliveries(store, out);
+  return withDeliveries(store, out, plannedZoneOf(rules.maintenance?.windows));
 }
 
 /**
@@ -67,7 +68,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, na
  * replay after a crash, with the asset moved to another destination since), else the record's.
  * Only that destination's feedback changes it. One read of the outbox for all of them.
  */
-async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<AssetMaintenance[]> {
+async function withDeliveries(store: Store, rows: AssetMaintenance[], zoneOf: PlannedZone): Promise<AssetMaintenance[]> {
   const keys = rows.flatMap((r) => [...r.open, ...r.closed].map((w) => w.businessKey));
   if (keys.length === 0) return rows;
   const found = await store.factDeliveries(WORKORDER_CREATE, keys);
@@ -75,10 +76,18 @@ async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<A
     d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}${d.mayHaveLanded ? ', may be in the ERP' : ''}` : d.status === 'discarded' ? 'discarded' : 'queued';
   // The outbox decides, as it does for feedback (openedAtOf): the first create of the key.
   const located = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => (d !== undefined && w.destination !== d.destination ? { ...w, destination: d.destination } : w);
+  // When an open one is planned, as `rules test` shows it: in its site's time, beside the UTC the ERP got.
+  const planned = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => {
+    const start = d?.payload.plannedStart;
+    if (typeof start !== 'string') return w;
+    const zone = zoneOf(d?.payload.site);
+    return { ...w, plannedStart: start, ...(zone !== undefined ? { plannedTimeZone: zone } : {}) };
+  };
   return rows.map((r) => ({
     ...r,
-    open: r.open.map((w) => {
-      const d = found.get(w.businessKey);
+    open: r.open.map((o) => {
+      const d = found.get(o.businessKey);
+      const w = planned(o, d);
       if (!d || w.status !== 'requested') return located(w, d);
       const erpId = w.erpWorkOrderId ?? erpIdOf(d.response);
       return located({ ...w, delivery: stand(d), ...(erpId !== undefined ? { erpWorkOrderId: erpId } : {}) }, d);
@@ -105,7 +114,8 @@ export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
   return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0 || r.openForgotten !== undefined);
 }
 
-const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000Z', 'Z'));
+// With milliseconds always, as the PLANNED column and the other commands write times: not '.000' dropped when it happens to be zero.
+const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString());
 
 /** The widest STATE the table shows; a longer state (and any with details after `; `) is numbered and given whole below the table. */
 export const STATE_WIDTH = 60;
@@ -139,7 +149,7 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   const toGo = (d: Due) => either(d.remainingDays !== undefined ? `${d.remainingDays} d` : undefined, withUnit(d.remainingHours, d.remainingKm));
   // With more than one destination, where each work order was opened, after its asset.
   const at = (w: { readonly destination?: string }): string[] => (opts.destinations ? [w.destination ?? '-'] : []);
-  const open: (string | number)[][] = [['ASSET', ...at({ destination: 'DESTINATION' }), 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
+  const open: (string | number)[][] = [['ASSET', ...at({ destination: 'DESTINATION' }), 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID', 'PLANNED']];
   const closed: (string | number)[][] = [['ASSET', ...at({ destination: 'DESTINATION' }), 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
   const atCompletion = (w: AssetMaintenance['closed'][number]) =>
     // As the due rows show meters: to 2 decimals (the continuous counter carries float noise).
@@ -152,7 +162,7 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
       if (whole !== undefined) notes.push(`[${notes.length + 1}] ${r.erpAssetId} ${d.rule}: ${whole}`);
       due.push([r.erpAssetId, d.rule, d.type, whole !== undefined ? `${cell} [${notes.length}]` : cell, meter(d), nextDue(d), toGo(d)]);
     }
-    for (const w of r.open) open.push([r.erpAssetId, ...at(w), w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
+    for (const w of r.open) open.push([r.erpAssetId, ...at(w), w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-', w.plannedStart !== undefined ? plannedTime(w.plannedStart, w.plannedTimeZone) : '-']);
     // `--closed 0` shows none (`slice(-0)` would be all of them).
     for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, ...at(w), w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }

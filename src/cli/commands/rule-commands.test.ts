@@ -601,6 +601,23 @@ describe('maintenance status', () => {
     expect(parseOpenWorkOrdersCell('EQ-1|svc|250h@b0 (open); EQ-1|svc|500h@b0 (requested)')).toEqual(['EQ-1|svc|250h@b0 (open)', 'EQ-1|svc|500h@b0 (requested)']);
   });
 
+  it('shows when an open work order is planned as rules test does: in its site\'s time, beside the UTC the ERP got', async () => {
+    const windowed = rulesSchema.parse({
+      maintenance: {
+        serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 20 }],
+        windows: { timeZone: 'Europe/Amsterdam', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
+      },
+    });
+    const store = await storeAfter([meter('2026-10-01T00:00:00Z', 200), meter('2026-10-03T00:00:00Z', 240)], windowed);
+    const rows = await loadMaintenanceStatus(store, windowed);
+    const open = rows.find((r) => r.erpAssetId === 'EQ-1')?.open ?? [];
+    expect(open.map((w) => [w.businessKey, w.plannedStart, w.plannedTimeZone])).toEqual([['EQ-1|service-250h|250h@b0', '2026-10-03T04:00:00.000Z', 'Europe/Amsterdam']]);
+    const text = formatMaintenanceStatus(rows, 0);
+    expect(text).toMatch(/ERP ID +PLANNED\n/);
+    // OPENED in the same form as the UTC of PLANNED (with milliseconds, not '.000' dropped).
+    expect(text).toMatch(/EQ-1\|service-250h\|250h@b0 +requested \(queued\) +MEDIUM +2026-10-03T00:00:00\.000Z +- +2026-10-03 06:00 Europe\/Amsterdam \(2026-10-03T04:00:00\.000Z\)\n/);
+  });
+
   it('shows due intervals, open and completed work orders per asset', async () => {
     const store = await storeAfter([
       meter('2026-10-01T00:00:00Z', 200),

@@ -75,6 +75,10 @@ export interface WorkOrderRow extends WorkOrderRecord {
    * `sent`, `dead letter <id>` or `discarded` (filled in from the outbox by the CLI).
    */
   readonly delivery?: string;
+  /** The window its create planned it into (UTC), from the outbox (filled in by the CLI); absent when none was (or the outbox no longer holds it). */
+  readonly plannedStart?: string;
+  /** The time zone of that window: its site's maintenance calendar's, as configured now (filled in by the CLI). */
+  readonly plannedTimeZone?: string;
 }
 
 export interface MaintenanceStatus {
