@@ -6,16 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
-import { ENGINE_SOURCE } from '../core/model/events.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
-import type { RawMessage } from '../core/model/messages.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createLocationSyncRule, type LocationSyncOptions } from '../core/rules/location-sync.js';
-import { ZoneIndex, type Zone } from '../core/rules/zones/index.js';
+import type { LocationSyncOptions } from '../core/rules/location-sync.js';
 import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
-import { observeCommits } from '../../test/helpers/ingestor.js';
-import { DecoderRegistry, Ingestor } from './ingestor.js';
+import { IN_YARD, MIN, T0, startYardService as start, yardFix as fix } from '../../test/helpers/yard-service.js';
 import { watermarkMessage } from './tasks/idle-watermark.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -23,19 +18,8 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-const T0 = Date.parse('2026-11-20T08:00:00Z');
-const MIN = 60_000;
 const IDLE = 2 * MIN;
-const IN_YARD = 52.5;
 const OFF = 52.52; // 2 km north of the yard
-
-const yard = (locationCode: string): Zone => ({ name: 'yard', locationCode, priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } });
-const fix = (tag: string, minute: number, lat: number): RawMessage => ({
-  source: 'http',
-  channel: '/v1/events',
-  payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: new Date(T0 + minute * MIN).toISOString(), lat, lng: 13.4 }),
-  receivedAt: T0 + minute * MIN,
-});
 /** Trucks only (the change: pallets are no longer synced). */
 const TRUCKS: LocationSyncOptions['appliesTo'] = { attributes: { class: ['truck'] } };
 
@@ -46,29 +30,6 @@ async function fleet(): Promise<{ store: Store; identity: IdentityIndex }> {
   const classOf = { '1': 'pallet', '2': 'truck' } as const;
   await store.upsertAssets((['1', '2'] as const).map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: { class: classOf[n] } }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })));
   return { store, identity: new IdentityIndex(await store.listAssets()) };
-}
-
-/** The service started with the yard's code `code` and `appliesTo`: an ingestor on `store`, and the deliveries it commits. */
-function start(store: Store, identity: IdentityIndex, code: string, clock: { t: number }, appliesTo?: LocationSyncOptions['appliesTo']) {
-  const deliveries: DeliveryIntent[] = [];
-  const rule = createLocationSyncRule({
-    minDistanceM: 100,
-    heartbeatMs: 86_400_000,
-    zones: { index: new ZoneIndex([yard(code)], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 },
-    ...(appliesTo ? { appliesTo } : {}),
-  });
-  const ingestor = new Ingestor({
-    store: observeCommits(store, (c) => deliveries.push(...c.deliveries)),
-    clock: { now: () => clock.t },
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()).register(ENGINE_SOURCE, createCanonicalDecoder()),
-    rules: [rule],
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxWaitMs: 1,
-    checkpointMs: 86_400_000,
-  });
-  return { ingestor, deliveries };
 }
 
 const sent = (deliveries: readonly DeliveryIntent[]) => deliveries.map((d) => [d.erpAssetId, d.payload.warehouseLocation]);

@@ -5,16 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
-import { ENGINE_SOURCE } from '../core/model/events.js';
-import type { DeliveryIntent } from '../core/model/delivery.js';
-import type { RawMessage } from '../core/model/messages.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createLocationSyncRule } from '../core/rules/location-sync.js';
-import { ZoneIndex, type Zone } from '../core/rules/zones/index.js';
-import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
-import { observeCommits } from '../../test/helpers/ingestor.js';
-import { DecoderRegistry, Ingestor } from './ingestor.js';
+import { MIN, T0, startYardService as start, yardFix as fix } from '../../test/helpers/yard-service.js';
 import { watermarkMessage } from './tasks/idle-watermark.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -22,39 +14,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-const T0 = Date.parse('2026-11-20T08:00:00Z');
-const MIN = 60_000;
 const IDLE = 2 * MIN;
-
-const yard = (locationCode: string): Zone => ({ name: 'yard', locationCode, priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } });
-const fix = (tag: string, minute: number, lat: number): RawMessage => ({
-  source: 'http',
-  channel: '/v1/events',
-  payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: new Date(T0 + minute * MIN).toISOString(), lat, lng: 13.4 }),
-  receivedAt: T0 + minute * MIN,
-});
-
-/** The service started with the yard's code `code`: an ingestor on `store`, and the deliveries it commits. */
-function start(store: Store, identity: IdentityIndex, code: string, clock: { t: number }) {
-  const deliveries: DeliveryIntent[] = [];
-  const rule = createLocationSyncRule({
-    minDistanceM: 100,
-    heartbeatMs: 86_400_000,
-    zones: { index: new ZoneIndex([yard(code)], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 },
-  });
-  const ingestor = new Ingestor({
-    store: observeCommits(store, (c) => deliveries.push(...c.deliveries)),
-    clock: { now: () => clock.t },
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()).register(ENGINE_SOURCE, createCanonicalDecoder()),
-    rules: [rule],
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxWaitMs: 1,
-    checkpointMs: 86_400_000,
-  });
-  return { ingestor, deliveries };
-}
 
 describe('a restart with a zone’s location code changed', () => {
   it('sends the assets in the zone the new code at their idle watermark, once, dated as the update the ERP has', async () => {
