@@ -425,8 +425,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // A listed fiscal calendar is remembered, so usage filed under it can be re-filed once the list is edited.
     const dep = config.rules.depreciation;
     if (dep) await recordCalendar(store, calendarOf(dep), dep.periods, dep.periodsEnd);
-    // Usage of periods before the first posting is posted as those periods' own only on demand, before it: said once while it can be.
-    const earlier = dep ? await unpostedEarlierUsage(store, { calendar: calendarOf(dep), postAfterMs: dep.postAfter, ...(dep.appliesTo ? { appliesTo: dep.appliesTo } : {}) }, clock.now()) : undefined;
+    // Usage of periods before the first posting is posted as those periods' own only on demand, before it: said once while it can be,
+    // by the service (whose task posts), not by a command that runs no source.
+    const earlier = dep && options.sources !== false ? await unpostedEarlierUsage(store, { calendar: calendarOf(dep), postAfterMs: dep.postAfter, ...(dep.appliesTo ? { appliesTo: dep.appliesTo } : {}) }, clock.now()) : undefined;
     if (earlier)
       logger.warn(
         { first: earlier.first, periods: earlier.periods, assets: earlier.assets },
