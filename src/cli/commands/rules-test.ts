@@ -24,7 +24,7 @@ import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
-import type { WindowCalendar } from '../../core/rules/maintenance/windows.js';
+import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { localDate, zonedParts } from '../../core/rules/time-zone.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { formatAmount, roundUnits } from '../../core/rules/depreciation/usage.js';
@@ -954,7 +954,7 @@ export type PlannedZone = (site: unknown) => string | undefined;
 
 /** The {@link PlannedZone} of a config's `rules.maintenance.windows`. */
 export function plannedZoneOf(windows: Readonly<Record<string, WindowCalendar>> | undefined): PlannedZone {
-  return (site) => ((typeof site === 'string' && windows !== undefined && Object.hasOwn(windows, site) ? windows[site] : undefined) ?? windows?.['*'])?.timeZone;
+  return (site) => (windows === undefined ? undefined : calendarForSite(windows, site)?.timeZone);
 }
 
 /**

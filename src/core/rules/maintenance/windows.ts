@@ -36,6 +36,14 @@ export function commonTimeZone(windows: Readonly<Record<string, WindowCalendar>>
   return commonZones.get(windows) ?? windows['*']?.timeZone;
 }
 
+/**
+ * The calendar a work order for an asset at `site` is planned by: the site's own, else the default
+ * (`*`); undefined with neither. A site name that is no calendar's (`constructor` included) is none.
+ */
+export function calendarForSite(windows: Readonly<Record<string, WindowCalendar>>, site: unknown): WindowCalendar | undefined {
+  return (typeof site === 'string' && Object.hasOwn(windows, site) ? windows[site] : undefined) ?? (Object.hasOwn(windows, '*') ? windows['*'] : undefined);
+}
+
 export interface WindowCalendar {
   readonly timeZone: string;
   readonly windows: readonly WeeklyWindow[];

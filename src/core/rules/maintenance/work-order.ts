@@ -13,7 +13,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { SensorValue, Severity, WorkOrderStatus } from '../../model/events.js';
 import { isoTime } from '../iso-format.js';
 import type { RuleContext } from '../rule.js';
-import { nextWindow, type WindowCalendar } from './windows.js';
+import { calendarForSite, nextWindow, type WindowCalendar } from './windows.js';
 import type { WorkOrderExtras } from './types.js';
 
 export const WORKORDER_CREATE = 'workorder.create';
@@ -182,7 +182,7 @@ export const WORK_ORDER_FIELDS: readonly string[] = [
 /** The `workorder.create` fact for a spec, scheduled into the site's next maintenance window. */
 export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, scheduling: SchedulingOptions): DeliveryIntent {
   const site = ctx.asset.attributes[scheduling.siteAttribute];
-  const calendar = (site !== undefined ? scheduling.windows[site] : undefined) ?? scheduling.windows['*'];
+  const calendar = calendarForSite(scheduling.windows, site);
   // The next window from when the work is found, or from now when that is later (a reading processed
   // late, a replay): a window already over when the ERP gets the order plans nothing.
   const slot = calendar ? nextWindow(calendar, Math.max(spec.detectedAt, ctx.now)) : undefined;
