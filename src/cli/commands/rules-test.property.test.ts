@@ -117,9 +117,15 @@ describe('rules test over arbitrary streams', () => {
         expect(many.totals).toEqual(one.totals);
         expect(many.flushed).toEqual(one.flushed);
         expect(many.counts).toEqual(one.counts);
-        expect(many.lines.map(({ file: _f, line: _l, ...rest }) => rest)).toEqual(one.lines.map(({ file: _f, line: _l, ...rest }) => rest));
-        // Each line is named by its own file and its number in it.
+        expect(many.lines.map(({ file: _f, line: _l, duplicateOf: _d, ...rest }) => rest)).toEqual(one.lines.map(({ file: _f, line: _l, duplicateOf: _d, ...rest }) => rest));
+        // Each line is named by its own file and its number in it, and so is the line one repeats.
         many.lines.forEach((l, i) => expect({ file: l.file, line: l.line }).toEqual(where[(one.lines[i]?.line ?? 0) - 1]));
+        const named = (d: string | undefined): string | undefined =>
+          d?.replace(/^line (\d+)/, (_, n: string) => {
+            const w = where[Number(n) - 1];
+            return w === undefined ? `unknown line ${n}` : `${w.file}:${w.line}`;
+          });
+        expect(many.lines.map((l) => l.duplicateOf)).toEqual(one.lines.map((l) => named(l.duplicateOf)));
         const c1 = (await runRulesTest({ ...input(lines), compare: rules() })).comparison;
         const c2 = (await runRulesTest({ ...input(split), compare: rules() })).comparison;
         expect(c2).toEqual(c1);
