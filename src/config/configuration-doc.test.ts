@@ -3,7 +3,7 @@
  * reference, and every default the reference's tables give (`| `key` | `default` | …`) is the
  * schema's, as the JSON Schema states it and as a config that leaves the key out is read.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -11,7 +11,21 @@ import { describe, expect, it } from 'vitest';
 import { parseDuration } from './duration.js';
 import { configSchema } from './schema.js';
 
-const doc = readFileSync(join(resolve(import.meta.dirname, '../..'), 'docs/configuration.md'), 'utf8');
+const root = resolve(import.meta.dirname, '../..');
+const doc = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
+
+/** The anchors of a Markdown file's headings, as GitHub makes them (`## \`sources.mqtt[]\`` → `sourcesmqtt`). */
+function anchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const [, heading] of text.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#{1,6} (.*)$/gm)) {
+    const slug = (heading ?? '').toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
 
 interface JsonSchema {
   properties?: Record<string, JsonSchema>;
@@ -49,48 +63,102 @@ function schemaKeys(): Map<string, unknown[]> {
   return keys;
 }
 
-/** The words in the reference's code spans and YAML examples. */
-function documentedWords(): Set<string> {
-  const text = doc.replace(/^```.*$/gm, '');
-  const words = new Set<string>();
-  for (const [, span] of text.matchAll(/`([^`]+)`/g)) for (const [word] of (span ?? '').matchAll(/[A-Za-z][A-Za-z0-9]*/g)) words.add(word);
-  for (const [, block] of doc.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)) for (const [word] of (block ?? '').matchAll(/[A-Za-z][A-Za-z0-9]*/g)) words.add(word);
-  return words;
-}
-
 const codeSpans = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
 
+/** The words (`erpModules`, `path`) in code spans of `text`. */
+const spanWords = (text: string): Set<string> => new Set(codeSpans(text).flatMap((span) => span.match(/[A-Za-z][A-Za-z0-9]*/g) ?? []));
+
+/** A key as the reference writes it (`topics[].decoder`, `sensors.<name>`) as a schema path: lists and chosen names folded in. */
+const keyPath = (written: string): string =>
+  written
+    .replace(/\[\]/g, '')
+    .split('.')
+    .filter((part) => !/^<.*>$/.test(part))
+    .join('.');
+
+/** A key the reference's heading or table cell writes: `store`, `inline[].circle.lat`, `sensors.<name>`. */
+const KEY = /^[A-Za-z][\w.[\]<>]*$/;
+
+interface Row {
+  /** The full schema paths the row's key cell names. */
+  keys: string[];
+  /** The words in the row's code spans: the keys below the row's own that it names. */
+  words: Set<string>;
+  /** The default cell, when the table has a `default` column. */
+  defaults?: string;
+  line: string;
+}
+
 /**
- * The defaults the reference's key tables give: `[key path, default as written]`, for rows whose
- * key cell names keys in code spans (`a.b`, `c` meaning `a.c`) and whose default cell gives one
- * code span per key.
+ * The rows of the reference's key tables. A `##` heading that names one key (`## \`store\``) is
+ * its section, whose keys the rows give relative to it; a `###` heading that names one key (in
+ * full: `### \`rules.zones\``) is the section of the rows under it, another one returns to the
+ * `##` section. A key cell names keys in code spans, `a.b`, `c` meaning `a.c`.
  */
-function documentedDefaults(): [string, string][] {
-  const out: [string, string][] = [];
+function documentedRows(text: string): Row[] {
+  const rows: Row[] = [];
+  let section = '';
   let prefix = '';
-  let withDefaults = false;
-  for (const line of doc.split('\n')) {
-    const heading = /^## (.*)$/.exec(line);
+  let defaultColumn: number | undefined;
+  let inTable = false;
+  const headingKey = (heading: string): string => {
+    const names = codeSpans(heading).filter((n) => KEY.test(n));
+    return names.length === 1 ? `${keyPath(names[0] ?? '')}.` : '';
+  };
+  for (const line of text.split('\n')) {
+    const heading = /^(##|###) (.*)$/.exec(line);
     if (heading) {
-      // `## \`store\`` sets the section's prefix; a heading naming several sections lists full keys.
-      const names = codeSpans(heading[1] ?? '').filter((n) => /^[\w.[\]]+$/.test(n));
-      prefix = names.length === 1 ? `${(names[0] ?? '').replace(/\[\]$/, '')}.` : '';
+      const key = headingKey(heading[2] ?? '');
+      if (heading[1] === '##') section = prefix = key;
+      else prefix = key || section;
+      continue;
+    }
+    if (!line.startsWith('|')) {
+      inTable = false;
       continue;
     }
     const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
-    if (cells[1] === 'key') withDefaults = cells[2] === 'default';
-    if (!withDefaults || cells.length < 5 || !cells[1]?.startsWith('`')) continue;
-    const names = codeSpans(cells[1]);
-    const values = codeSpans(cells[2] ?? '');
-    if (names.length === 0 || names.length !== values.length || names.some((n) => !/^[A-Za-z][\w.[\]]*$/.test(n))) continue;
+    if (cells[1] === 'key') {
+      inTable = true;
+      const d = cells.indexOf('default');
+      defaultColumn = d > 0 ? d : undefined;
+      continue;
+    }
+    if (!inTable) continue;
+    const names = codeSpans(cells[1] ?? '');
+    if (names.length === 0 || names.some((n) => !KEY.test(n))) continue;
     const first = names[0] ?? '';
     const parent = first.includes('.') ? first.slice(0, first.lastIndexOf('.') + 1) : '';
-    names.forEach((name, i) => {
-      const key = i === 0 || name.includes('.') ? name : `${parent}${name}`;
-      out.push([`${prefix}${key}`.replace(/\[\]/g, ''), values[i] ?? '']);
-    });
+    const keys = names.map((name, i) => keyPath(`${prefix}${i === 0 || name.includes('.') ? name : `${parent}${name}`}`));
+    rows.push({ keys, words: spanWords(line), ...(defaultColumn === undefined ? {} : { defaults: cells[defaultColumn] ?? '' }), line });
   }
-  return out;
+  return rows;
+}
+
+/**
+ * The schema's keys the reference leaves out: a key is given when a row names it, when it holds
+ * keys rows name (`store.retention`), or when a row names a key above it and, in code spans, each
+ * key on the way down (`decoder.assetId` with `{ path: tagId }` gives `decoder.assetId.path`).
+ */
+function undocumentedKeys(text: string, keys: Iterable<string>): string[] {
+  const rows = documentedRows(text);
+  const named = new Set(rows.flatMap((r) => r.keys));
+  return [...keys].filter((key) => {
+    if (named.has(key) || [...named].some((n) => n.startsWith(`${key}.`))) return false;
+    return !rows.some((r) => r.keys.some((n) => key.startsWith(`${n}.`) && key.slice(n.length + 1).split('.').every((part) => r.words.has(part))));
+  });
+}
+
+/**
+ * The defaults the reference's key tables give: `[key path, default as written]`, for rows whose
+ * default cell gives one code span per key.
+ */
+function documentedDefaults(): [string, string][] {
+  return documentedRows(doc).flatMap((row) => {
+    const values = codeSpans(row.defaults ?? '');
+    if (row.keys.length !== values.length) return [];
+    return row.keys.map((key, i): [string, string] => [key, values[i] ?? '']);
+  });
 }
 
 /**
@@ -138,17 +206,34 @@ function sameDefault(written: string, actual: unknown): boolean {
 describe('docs/configuration.md', () => {
   const keys = schemaKeys();
 
-  it('names every key the schema takes', () => {
-    const words = documentedWords();
-    expect(keys.size).toBeGreaterThan(200);
-    const missing = [...keys.keys()].filter((path) => !words.has(path.split('.').at(-1) ?? ''));
-    expect(missing).toEqual([]);
+  it('gives every key the schema takes a row in its section\'s table', () => {
+    expect(keys.size).toBeGreaterThan(300);
+    expect(undocumentedKeys(doc, keys.keys())).toEqual([]);
   });
 
-  it('every top-level and second-level key is named in full or under its section', () => {
-    const words = documentedWords();
-    const missing = [...keys.keys()].filter((path) => path.split('.').length <= 2 && !path.split('.').every((part) => words.has(part)));
-    expect(missing).toEqual([]);
+  it('finds a key left out (a row dropped, or a key below a row not named in it)', () => {
+    expect(undocumentedKeys(doc.replace(/^\| `maxInflight` .*\n/m, ''), keys.keys())).toEqual(['sources.mqtt.maxInflight']);
+    expect(undocumentedKeys(doc.replace(/^(\| `sensors\.<name>` .*)`\{path, unit\}`/m, '$1mapping'), keys.keys())).toEqual(['sources.mqtt.topics.decoder.sensors.path']);
+    expect(undocumentedKeys(doc.replace(/^## `capture`\n[\s\S]*?(?=^## )/m, ''), keys.keys())).toEqual(['capture', 'capture.dir', 'capture.keepDays', 'capture.maxFileMiB']);
+  });
+
+  it('names in its tables only keys the schema has', () => {
+    const rows = documentedRows(doc);
+    expect(rows.length).toBeGreaterThan(150);
+    const unknown = rows.flatMap((r) => r.keys.filter((k) => !keys.has(k)).map((k) => `${k}: ${r.line.slice(0, 80)}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it('has a heading for every anchor the reference, the other docs and the code link to', () => {
+    const own = anchors(doc);
+    expect(own.has('sourcesmqtttopicsdecoder')).toBe(true);
+    const files = ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`), ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `src/${f}`)];
+    const links = [
+      ...[...doc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => ['docs/configuration.md', m[1] ?? ''] as const),
+      ...files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/configuration\.md#([\w-]+)/g)].map((m) => [f, m[1] ?? ''] as const)),
+    ];
+    expect(links.length).toBeGreaterThan(15);
+    expect(links.filter(([, anchor]) => !own.has(anchor)).map(([f, anchor]) => `${f}: #${anchor}`)).toEqual([]);
   });
 
   it("gives the schema's defaults, for keys the schema has", () => {

@@ -63,28 +63,38 @@ describe('configurations shown in the docs', () => {
     expect(ruleInputWarnings(config)).toEqual([]);
   });
 
+  const ZONES = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'QUAY', erpLocation: '1000/0002', site: 'ROT', radiusM: 50 }, geometry: { type: 'Point', coordinates: [4.06, 51.95] } }] };
+  // The file listed with its own property names (a QGIS export's NAME and SLOC).
+  const QGIS = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'BERTH-7', SLOC: '1000/0007', radiusM: 40 }, geometry: { type: 'Point', coordinates: [4.07, 51.95] } }] };
+  const zoneFiles = { 'zones.geojson': JSON.stringify(ZONES), 'qgis-export.geojson': JSON.stringify(QGIS) };
+
   it("docs/configuration.md's rules and telematics sections, with a zones file of the properties it names", () => {
     const blocks = yamlBlocks('docs/configuration.md');
     const rules = blocks.find((b) => b.startsWith('rules:'));
     const telematics = blocks.find((b) => b.startsWith('telematics:'));
     expect(rules).toBeDefined();
     expect(telematics).toBeDefined();
-    const zones = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'QUAY', erpLocation: '1000/0002', site: 'ROT', radiusM: 50 }, geometry: { type: 'Point', coordinates: [4.06, 51.95] } }] };
-    // The file listed with its own property names (a QGIS export's NAME and SLOC).
-    const qgis = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'BERTH-7', SLOC: '1000/0007', radiusM: 40 }, geometry: { type: 'Point', coordinates: [4.07, 51.95] } }] };
-    const withRules = load(configDir(`${DEST}${rules ?? ''}`, { 'zones.geojson': JSON.stringify(zones), 'qgis-export.geojson': JSON.stringify(qgis) }));
+    const withRules = load(configDir(`${DEST}${rules ?? ''}`, zoneFiles));
     expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['BERTH-7', 'QUAY', 'YARD-A']);
     expect(withRules.rules.maintenance?.thresholds.map((t) => t.name)).toEqual(['engine-temp', 'pressure-spikes']);
     expect(load(configDir(`${DEST}${telematics ?? ''}`)).telematics.map((t) => t.vendor)).toEqual(['trackunit']);
   });
 
-  it("docs/configuration.md's webhook example, in a destination; and no block this file does not test", () => {
-    const blocks = yamlBlocks('docs/configuration.md');
-    expect(blocks.filter((b) => !/^(rules|telematics|webhook):/.test(b))).toEqual([]); // a new example: test it here
-    const webhook = blocks.find((b) => b.startsWith('webhook:')) ?? '';
+  it("docs/configuration.md's webhook example, in a destination", () => {
+    const webhook = yamlBlocks('docs/configuration.md').find((b) => b.startsWith('webhook:')) ?? '';
     const dest = `destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n${webhook.replace(/^/gm, '    ')}`;
     const config = load(configDir(dest));
     expect(config.destinations[0]?.webhook).toMatchObject({ timestampHeader: 'X-Signature-Timestamp', toleranceMs: 300_000 });
+  });
+
+  it("docs/configuration.md's other section examples, each in a config of its own (with a destination when it has none)", () => {
+    const blocks = yamlBlocks('docs/configuration.md').filter((b) => !b.startsWith('webhook:'));
+    expect(blocks.length).toBeGreaterThan(8);
+    for (const block of blocks) {
+      expect(block).toMatch(/^[a-z]+:/); // a section of the config, as a reader copies it
+      const config = load(configDir(/^destinations:/m.test(block) ? block : `${DEST}${block}`, zoneFiles));
+      expect(ruleInputWarnings(config), block).toEqual([]);
+    }
   });
 
   it('the inline YAML in the README and docs/ is YAML as written (a reader copies it into the config)', () => {
