@@ -71,3 +71,55 @@ describe('code names in docs/architecture.md and docs/adding-a-connector.md', ()
     expect([...new Set(names.filter((n) => !words.has(n) && !ERP_WORDS.includes(n)))]).toEqual([]);
   });
 });
+
+/** The anchors of a Markdown file's headings, as GitHub makes them (`## Work-order webhooks` → `work-order-webhooks`). */
+function headingAnchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const heading of headingTexts(text)) {
+    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
+
+/** A Markdown file's headings as read (`### \`assetbridge status\`` → `assetbridge status`), outside code blocks. */
+function headingTexts(text: string): string[] {
+  return [...text.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#{1,6} (.*)$/gm)].map((m) => (m[1] ?? '').trim());
+}
+
+/** The sections a doc names in prose after `operations.md, ` (`operations.md, "Large fleets" and "Data"`): each quoted name. */
+export function quotedSections(text: string, file: string): string[] {
+  const at = new RegExp(`${file.replace('.', '\\.')},\\s+((?:"[^"\\n]+"(?:,\\s*|\\s+and\\s+|;\\s*[^"\\n;]*?:\\s*)?)+)`, 'g');
+  return [...text.matchAll(at)].flatMap((m) => [...(m[1] ?? '').matchAll(/"([^"\n]+)"/g)].map((q) => q[1] ?? ''));
+}
+
+describe('links and pointers to docs/operations.md', () => {
+  const ops = readFileSync(join(root, 'docs/operations.md'), 'utf8');
+  const anchors = headingAnchors(ops);
+  const headings = new Set(headingTexts(ops).map((h) => h.replace(/`/g, '')));
+
+  it('finds what it checks (the patterns still match how the docs write them)', () => {
+    expect(quotedSections('see operations.md, "Large fleets" and "Data"; keys: x', 'operations.md')).toEqual(['Large fleets', 'Data']);
+    expect(quotedSections('operations.md, "Maintenance rules"; trying a change: "Changing a rule"; meter hygiene: "Meter readings set aside".', 'operations.md')).toEqual(['Maintenance rules', 'Changing a rule', 'Meter readings set aside']);
+    expect(anchors.has('work-order-webhooks')).toBe(true);
+  });
+
+  it('every #anchor into it (its own table of contents, README.md, docs/, src/) is a heading of it', () => {
+    const files = ['README.md', ...DOCS.filter((d) => d.startsWith('docs/')), ...listFiles(join(root, 'src')).filter((f) => f.endsWith('.ts'))];
+    const links = [
+      ...[...ops.matchAll(/\]\(#([^)]+)\)/g)].map((m) => ['docs/operations.md', m[1] ?? ''] as const),
+      ...files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/operations\.md#([\w-]+)/g)].map((m) => [f, m[1] ?? ''] as const)),
+    ];
+    expect(links.length).toBeGreaterThan(20);
+    expect(links.filter(([, a]) => !anchors.has(a)).map(([f, a]) => `${f}: #${a}`)).toEqual([]);
+  });
+
+  it('every section docs/configuration.md and README.md name by its heading ("operations.md, \\"Large fleets\\"") is one', () => {
+    const named = ['docs/configuration.md', 'README.md'].flatMap((f) => quotedSections(readFileSync(join(root, f), 'utf8'), 'operations.md').map((s) => [f, s] as const));
+    expect(named.length).toBeGreaterThan(8);
+    expect(named.filter(([, s]) => !headings.has(s)).map(([f, s]) => `${f}: "${s}"`)).toEqual([]);
+  });
+});
