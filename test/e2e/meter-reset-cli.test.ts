@@ -32,7 +32,7 @@ describe('assets reset-meter', () => {
 
     // Run again (now, 5 h later): the km read in between would count on both odometers.
     const twice = await runCli(['assets', 'reset-meter', 'TRUCK-7', '--km', '12', '-c', cfg.path]);
-    expect({ code: twice.code, stderr: twice.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`a replaced odometer of TRUCK-7 was already declared at ${replaced.replace('.000Z', 'Z')}`) as unknown });
+    expect({ code: twice.code, stderr: twice.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`a replaced odometer of TRUCK-7 was already declared at ${replaced}`) as unknown });
     expect(twice.stderr).toContain('add --again');
     // Another meter's replacement is not a repeat, and --again declares a second replacement.
     expect((await runCli(['assets', 'reset-meter', 'TRUCK-7', '--hours', '0', '-c', cfg.path])).code).toBe(0);

@@ -41,10 +41,10 @@ describe('assets meters', () => {
     ]);
     expect(rows[0]?.recent).toEqual([{ status: 'backwards', detail: expect.stringMatching(/went backwards from 1001/), at: T0 + 2 * H, source: 'aemp:trackunit' }]);
     const text = formatMeterReport(rows);
-    expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00Z .*went backwards from 1001/);
+    expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00.000Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00.000Z .*went backwards from 1001/);
     // That it is not counted, and the command to run for this asset (never reset by itself).
     expect(text).toContain('to 900 (2026-10-01T02:00:00.000Z): set aside, not counted, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km');
-    expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00Z\s+0\s+-/);
+    expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00.000Z\s+0\s+-/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
     expect(formatMeterReport([], true)).toBe('no meter reading was set aside\n');
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
@@ -66,9 +66,9 @@ describe('assets meters', () => {
     // It counts on the new meter now (the ERP was sent 0.5 h).
     expect(row?.hours).toMatchObject({ value: 0.5, at: T0 + 3 * H });
     const explained = formatMeterReport([{ ...row!, recent: row!.recent.slice(0, 1) }]);
-    expect(explained).toContain('2026-10-01T03:00:00Z meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 0.5 (2026-10-01T03:00:00.000Z) (set aside before the replacement at 2026-10-01T02:00:00Z was declared: the replacement explains it)');
+    expect(explained).toContain('2026-10-01T03:00:00.000Z meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 0.5 (2026-10-01T03:00:00.000Z) (set aside before the replacement at 2026-10-01T02:00:00.000Z was declared: the replacement explains it)');
     expect(explained).not.toContain('declare it:');
-    expect(formatMeterReport([row!])).toMatch(/2026-10-01T04:00:00Z meter advanced .*declare it: assetbridge assets reset-meter/);
+    expect(formatMeterReport([row!])).toMatch(/2026-10-01T04:00:00.000Z meter advanced .*declare it: assetbridge assets reset-meter/);
   });
 
   it('shows the newer odometer: one sent beside the hours after a replacement declared alone', async () => {
@@ -77,7 +77,7 @@ describe('assets meters', () => {
       { ...meter('EQ-9', 1, { odometerKm: 12 }), odometerReset: true } as CanonicalEvent, // assets reset-meter EQ-9 --km 12
       meter('EQ-9', 2, { operatingHours: 1001, odometerKm: 70 }),
     ]);
-    expect(formatMeterReport(await loadMeterReport(store))).toMatch(/EQ-9\s+1001 h\s+70 km\s+2026-10-01T02:00:00Z/);
+    expect(formatMeterReport(await loadMeterReport(store))).toMatch(/EQ-9\s+1001 h\s+70 km\s+2026-10-01T02:00:00.000Z/);
   });
 });
 

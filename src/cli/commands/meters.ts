@@ -86,7 +86,8 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
 /** A replacement declared this soon after another of the same meter is refused without --again (a command run twice). */
 const RECENT_RESET_H = 24;
 
-const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+/** Times as the other commands print them (audit, quarantine, inventory, maintenance): full ISO 8601, milliseconds included. */
+const iso = (t: number): string => new Date(t).toISOString();
 
 /** A reading set aside, as the report's last column says it; one a declared replacement explains says so, without the advice to declare it. */
 function latestSetAside(f: MeterRow['recent'][number]): string {

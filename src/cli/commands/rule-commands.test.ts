@@ -783,15 +783,15 @@ describe('zones commands', () => {
     expect(formatOccupancy(occupancy, undefined, unconfigured)).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nyard\s+1000\/0001\s+1\s+1\s+0\n$/);
     const one = formatOccupancy(occupancy, 'yard');
     expect(one).toContain('yard (1000/0001): 1 inside, 1 arriving');
-    expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00Z/); // since its arrival; confirmed once the 30 s dwell had passed
-    expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00Z/);
+    expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00.000Z/); // since its arrival; confirmed once the 30 s dwell had passed
+    expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00.000Z/);
     expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
     // Zone names compare exactly: one that differs in case (or by a typo) is suggested.
     expect(() => formatOccupancy(occupancy, 'YARD')).toThrow('no zone "YARD" is configured (did you mean yard? zone names are case-sensitive); zones: yard');
     // A thousand bays are not all listed on one line: where to see them is.
     const bays = Array.from({ length: 1000 }, (_, i) => `BAY-${String(i).padStart(3, '0')}`);
     expect(unknownZoneMessage('BAY-1000', bays)).toBe("no zone \"BAY-1000\" is configured (did you mean BAY-000 or BAY-100 or BAY-001?); 1000 zones are configured: 'assetbridge zones list' names them");
-    expect(occupancyCsv(occupancy)).toBe('zone,locationCode,erpAssetId,state,since\r\nyard,1000/0001,EQ-1,inside,2026-10-01T08:00:00Z\r\nyard,1000/0001,EQ-2,entering,2026-10-01T08:00:00Z\r\n');
+    expect(occupancyCsv(occupancy)).toBe('zone,locationCode,erpAssetId,state,since\r\nyard,1000/0001,EQ-1,inside,2026-10-01T08:00:00.000Z\r\nyard,1000/0001,EQ-2,entering,2026-10-01T08:00:00.000Z\r\n');
     await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);
     // The zone renamed in the config: its assets are shown under the stored name, as no longer configured.
     const renamed = rulesSchema.parse({ zones: { inline: [{ name: 'north-yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] } });

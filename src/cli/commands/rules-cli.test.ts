@@ -118,7 +118,7 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     const one = await runCli(['zones', 'occupancy', '--zone', 'OLD-YARD', '-c', cfg.path]);
     expect(one.stdout).toMatch(/^OLD-YARD \(no longer configured\): 1 inside, 0 arriving/);
     const csv = await runCli(['zones', 'occupancy', '--csv', '-c', cfg.path]);
-    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nOLD-YARD,,EQ-1,inside,2026-10-01T08:00:00Z\r\n');
+    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nOLD-YARD,,EQ-1,inside,2026-10-01T08:00:00.000Z\r\n');
     // --out writes the same rows and counts them all (before: "wrote 0 row(s)", the old zone's row left out of the count).
     const out = await runCli(['zones', 'occupancy', '--out', join(cfg.dir, 'occ.csv'), '-c', cfg.path]);
     expect(out.stdout).toBe(`wrote 1 row(s) to ${join(cfg.dir, 'occ.csv')}\n`);
@@ -152,9 +152,9 @@ describe('zones occupancy where zones overlap', () => {
     expect(text.stdout).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nYARD\s+1000\/0001\s+1\s+0\s+0\nWORKSHOP\s+1000\/0009\s+1\s+0\s+0\n/);
     expect(text.stdout).toContain('an asset inside overlapping zones counts once, in the zone whose location code location sync sends');
     const yard = await runCli(['zones', 'occupancy', '--zone', 'YARD', '-c', cfg.path]);
-    expect(yard.stdout).toMatch(/^YARD \(1000\/0001\): 1 inside, 0 arriving\nASSET\s+STATE\s+SINCE\nEQ-2\s+inside\s+2026-10-01T08:00:00Z\nalso inside YARD \(counted in the overlapping zone whose location code location sync sends\): EQ-1 in WORKSHOP\n/);
+    expect(yard.stdout).toMatch(/^YARD \(1000\/0001\): 1 inside, 0 arriving\nASSET\s+STATE\s+SINCE\nEQ-2\s+inside\s+2026-10-01T08:00:00.000Z\nalso inside YARD \(counted in the overlapping zone whose location code location sync sends\): EQ-1 in WORKSHOP\n/);
     const csv = await runCli(['zones', 'occupancy', '--csv', '-c', cfg.path]);
-    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nYARD,1000/0001,EQ-2,inside,2026-10-01T08:00:00Z\r\nWORKSHOP,1000/0009,EQ-1,inside,2026-10-01T08:00:00Z\r\n');
+    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nYARD,1000/0001,EQ-2,inside,2026-10-01T08:00:00.000Z\r\nWORKSHOP,1000/0009,EQ-1,inside,2026-10-01T08:00:00.000Z\r\n');
   });
 });
 

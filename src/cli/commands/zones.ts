@@ -143,7 +143,8 @@ export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{
   return { zones: zoneOccupancy(index, tracking, lastZone), unconfigured: unconfiguredZoneOccupancy(index, tracking, lastZone) };
 }
 
-const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+/** Times as the other commands print them (audit, quarantine, inventory, maintenance): full ISO 8601, milliseconds included. */
+const iso = (t: number): string => new Date(t).toISOString();
 const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering: 'arriving (enter dwell)' } as const;
 
 export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string, unconfigured: readonly UnconfiguredZone[] = []): string {
