@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
-import { MIN, T0, startYardService as start, yardFix as fix } from '../../test/helpers/yard-service.js';
+import type { Zone } from '../core/rules/zones/index.js';
+import { IN_YARD, MIN, T0, startYardService as start, yard, yardFix as fix } from '../../test/helpers/yard-service.js';
 import { watermarkMessage } from './tasks/idle-watermark.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -51,5 +52,36 @@ describe('a restart with a zone’s location code changed', () => {
     await third.ingestor.submitInternal([watermarkMessage('EQ-1', clock.t)]);
     await third.ingestor.flush();
     expect(third.deliveries).toEqual([]);
+  });
+
+  it('sends, after a restart that ranks the zones an asset is in otherwise, the code of the zone that ranks first now, once', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const identity = new IdentityIndex(await store.listAssets());
+    const clock = { t: T0 + 10 * MIN };
+    // A 50 m bay in the middle of the yard; the yard ranked first by its priority, then not (the config changed).
+    const bay = (priority: number): Zone[] => [{ ...yard('1000/0001'), priority }, { name: 'bay', locationCode: '1000/0009', priority: 0, shape: { type: 'circle', lat: IN_YARD, lng: 13.4, radiusM: 50 } }];
+    const first = start(store, identity, '', clock, undefined, bay(1));
+    await first.ingestor.submit([fix('tag-1', 0, IN_YARD), fix('tag-1', 1, IN_YARD + 0.0000001)]);
+    await first.ingestor.flush();
+    expect(first.deliveries.at(-1)?.payload.warehouseLocation).toBe('1000/0001');
+
+    // Restarted with the yard's priority 0: the bay (the smaller) ranks first where the asset is parked.
+    clock.t = T0 + 60 * MIN;
+    const second = start(store, identity, '', clock, undefined, bay(0));
+    await second.ingestor.flush();
+    clock.t += IDLE;
+    expect(second.ingestor.idleHolding(clock.t, IDLE)).toEqual(['EQ-1']);
+    await second.ingestor.submitInternal([watermarkMessage('EQ-1', clock.t)]);
+    await second.ingestor.flush();
+    expect(second.deliveries.map((d) => [d.erpAssetId, d.payload.warehouseLocation, d.payload.zone, d.eventTime])).toEqual([['EQ-1', '1000/0009', 'bay', T0 + MIN]]);
+    clock.t += IDLE;
+    expect(second.ingestor.idleHolding(clock.t, IDLE)).toEqual([]);
+    // Its next fix there sends nothing more.
+    await second.ingestor.submit([fix('tag-1', 64, IN_YARD)]);
+    expect(second.ingestor.idleHolding(clock.t, IDLE)).toEqual([]);
+    await second.ingestor.flush();
+    expect(second.deliveries).toHaveLength(1);
   });
 });

@@ -30,12 +30,13 @@ export const yardFix = (tag: string, minute: number, lat: number): RawMessage =>
 });
 
 /** The service started with the yard's code `code` (and `appliesTo`): an ingestor on `store`, and the deliveries it commits. */
-export function startYardService(store: Store, identity: IdentityIndex, code: string, clock: { t: number }, appliesTo?: LocationSyncOptions['appliesTo']) {
+/** `zones`: the zones configured instead of the yard alone (then `code` is not used). */
+export function startYardService(store: Store, identity: IdentityIndex, code: string, clock: { t: number }, appliesTo?: LocationSyncOptions['appliesTo'], zones?: readonly Zone[]) {
   const deliveries: DeliveryIntent[] = [];
   const rule = createLocationSyncRule({
     minDistanceM: 100,
     heartbeatMs: 86_400_000,
-    zones: { index: new ZoneIndex([yard(code)], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 },
+    zones: { index: new ZoneIndex(zones ?? [yard(code)], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 },
     ...(appliesTo ? { appliesTo } : {}),
   });
   const ingestor = new Ingestor({

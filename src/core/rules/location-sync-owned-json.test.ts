@@ -13,7 +13,7 @@ import type { AssetRecord } from '../model/assets.js';
 import type { PositionEvent } from '../model/events.js';
 import { createLocationSyncRule, type LocationSyncOptions } from './location-sync.js';
 import { ownedLocationSync } from './location-sync-owned.js';
-import { coordinateJson, roundCoordinate } from './location-sync-state.js';
+import { coordinateJson, recodedZone, roundCoordinate, type LocationSyncState } from './location-sync-state.js';
 import type { OwnedRule } from './owned.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
@@ -140,13 +140,19 @@ describe('location sync, owned form: saveJson writes JSON.stringify(save) to the
       fc.property(storedState, (state) => {
         owned.load(0, state);
         expectSameText(owned, 0);
+        // One whose code sent last is not what its zones send now (a recode pending) stays as stored: the pure form sends it.
+        if (recodedZone(WITH_LATENESS.zones as NonNullable<LocationSyncOptions['zones']>, state as LocationSyncState) !== undefined) {
+          expect(owned.save(0)).toBe(state);
+          return;
+        }
         runs++;
         // A fresh object: the columns' (in pure mode save returns the stored state itself).
         if (owned.save(0) !== state) columns++;
       }),
-      { numRuns: 5_000 },
+      { numRuns: 7_500 },
     );
-    // All of them the columns' text, none kept as stored.
+    // All the others the columns' text, none kept as stored.
+    expect(runs).toBeGreaterThan(3_000);
     expect(columns).toBe(runs);
   });
 

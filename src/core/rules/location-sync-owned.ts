@@ -28,7 +28,7 @@ import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
 import { fartherThanM } from './geo.js';
 import { isoTime } from './iso-format.js';
-import { coordinateJson, LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
+import { coordinateJson, LOCATION_UPDATE, recodedZone, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
@@ -703,9 +703,15 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     return out;
   }
 
-  /** Takes `s` (a state the pure form holds, not undefined) into the columns when they hold it exactly, else keeps it as it is. */
+  /**
+   * Takes `s` (a state the pure form holds, not undefined) into the columns when they hold it
+   * exactly, else keeps it as it is. Nor into the columns a state whose zone code sent last is not
+   * the one location sync would send now (a zone's code changed, or the zones it is in ranked
+   * otherwise, since it was stored): the columns have no recode, and the pure form's `holds` and
+   * watermark send the new code (see recodedZone); the state it stores after is taken in.
+   */
   private keep(a: number, s: LocationSyncState): void {
-    if (this.fast && this.toColumns(a, s)) return;
+    if (this.fast && (this.options.zones === undefined || recodedZone(this.options.zones, s) === undefined) && this.toColumns(a, s)) return;
     this.reset(a);
     this.mode[a] = PURE;
     this.pureStates[a] = s;

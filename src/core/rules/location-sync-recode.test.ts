@@ -96,4 +96,54 @@ describe('location sync: a zone whose location code was changed in the config', 
     const r = createLocationSyncRule(options([yard('1000/0002'), depot])).flush(stored, ctx, T0 + 3_600_000);
     expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.coordinates, d.eventTime])).toEqual([['1000/0002', null, T0]]);
   });
+
+  describe('zones ranked otherwise since the state was stored', () => {
+    // A 50 m bay in the middle of the yard; parked there, the asset has entered both.
+    const bay = (locationCode = '1000/0009'): Zone => ({ name: 'bay', locationCode, priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 50 } });
+    const parked = [pos(0, 2000), pos(60, 5), pos(100, 6), pos(600, 5), pos(700, 5)];
+    for (const allowedLatenessMs of [0, 30_000]) {
+      it(`sends the code of the zone that ranks first now, at the watermark, once, never an exit (lateness ${allowedLatenessMs} ms)`, () => {
+        // Stored with the yard first (its priority), then restarted with the bay first (the smaller, at equal priority).
+        const stored = storedAfter(options([{ ...yard('1000/0001'), priority: 1 }, bay(), depot], allowedLatenessMs), [...parked]);
+        expect(stored.synced).toMatchObject({ zone: '1000/0001', zoneName: 'yard', eventTime: T0 + 100_000 });
+        const rule = createLocationSyncRule(options([yard('1000/0001'), bay(), depot], allowedLatenessMs));
+        expect(rule.holds(stored)).toBe(true);
+        const r = rule.flush(stored, ctx, T0 + 3_600_000);
+        expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.zone, d.eventTime, d.payload.lastSeen])).toEqual([['1000/0009', 'bay', T0 + 100_000, '2026-10-01T08:01:40.000Z']]);
+        // The same on a replay; then decided: a second restart asks for nothing, and the next fix there sends nothing.
+        expect(rule.flush(JSON.parse(JSON.stringify(stored)) as LocationSyncState, ctx, T0 + 3_600_000 + 5_000).deliveries.map(idempotencyKeyFor)).toEqual(r.deliveries.map(idempotencyKeyFor));
+        const next = JSON.parse(JSON.stringify(r.state)) as LocationSyncState;
+        expect(rule.holds(next)).toBe(false);
+        expect(rule.flush(next, ctx, T0 + 7_200_000).deliveries).toEqual([]);
+        expect(next.last).toMatchObject({ zone: '1000/0009', zoneName: 'bay', eventTime: T0 + 700_000 });
+        const again = rule.apply(next, pos(800, 5), ctx);
+        expect([...again.deliveries, ...rule.flush(again.state, ctx, T0 + 800_000 + allowedLatenessMs + 1).deliveries]).toEqual([]);
+      });
+    }
+
+    it('sends nothing when the zone ranked first now has the code sent, and waits for the fixes for a zone added since', () => {
+      // The bay has the yard's code: location sync would send the same code.
+      const sameCode = storedAfter(options([{ ...yard('1000/0001'), priority: 1 }, bay('1000/0001'), depot]), [...parked]);
+      const ranked = createLocationSyncRule(options([yard('1000/0001'), bay('1000/0001'), depot]));
+      expect(ranked.holds(sameCode)).toBe(false);
+      expect(ranked.flush(sameCode, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+      // The bay added since: the asset has not entered it (a watermark enters no zone), so the yard still places it...
+      const before = storedAfter(options([yard('1000/0001'), depot]), [...parked]);
+      const added = createLocationSyncRule(options([yard('1000/0001'), bay(), depot]));
+      expect(added.holds(before)).toBe(false);
+      expect(added.flush(before, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+      // ...until its next fixes there enter it, after the enter dwell.
+      const a = added.apply(before, pos(800, 5), ctx);
+      const b = added.apply(a.state, pos(840, 5), ctx);
+      expect([...a.deliveries, ...b.deliveries].map((d) => d.payload.warehouseLocation)).toEqual(['1000/0009']);
+    });
+
+    it('never sends an exit: a state placing the asset in no zone it has entered is left as it is', () => {
+      const stored = storedAfter(options([yard('1000/0001'), depot]), [...parked]);
+      const none: LocationSyncState = { ...stored, zones: {} };
+      const rule = createLocationSyncRule(options([yard('1000/0002'), depot]));
+      expect(rule.holds(none)).toBe(false);
+      expect(rule.flush(none, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+    });
+  });
 });

@@ -6,7 +6,8 @@
  */
 import type { ReorderState } from './event-time.js';
 import type { ZoneTrackState } from './zones/zone-tracker.js';
-import type { ZoneTracking } from './zones/tracking.js';
+import { HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
+import type { Zone } from './zones/geometry.js';
 import type { AssetFilter } from './maintenance/types.js';
 import { jsonNumber } from './state-json.js';
 
@@ -115,4 +116,23 @@ export function coordinateJson(x: number): string {
   }
   const digits = `${f}`;
   return `${sign}${whole}.${ZEROS[places - digits.length] as string}${digits}`;
+}
+
+/**
+ * The zone whose location code location sync would send now for where the asset is, when the ERP
+ * was last sent another code from a zone: `synced` names a zone (configured or not) and the best
+ * configured zone the asset has entered, ranked as configured now, has a code other than the one
+ * sent. So after a restart either its zone's `locationCode` was changed in the config (same name,
+ * new ERP code), or another zone it is in ranks first now (a `priority` changed, or the areas that
+ * rank zones of equal priority): what its next fix would send, sent by its idle watermark instead.
+ * Undefined otherwise: in no zone entered (never an exit: only a fix decides that), in a zone no
+ * longer configured (HELD: see zoneOfState), or with the code sent still the best zone's. A zone
+ * added since (a smaller one where the asset is parked) is not one it has entered: its next fixes
+ * enter it, after the enter dwell, as any arrival.
+ */
+export function recodedZone(zones: ZoneTracking, s: LocationSyncState | undefined): Zone | undefined {
+  const synced = s?.synced;
+  if (synced?.zoneName === undefined || synced.inaccurate) return undefined;
+  const best = zoneOfState(zones.index, s?.zones);
+  return best !== undefined && best !== HELD && best.locationCode !== synced.zone ? best : undefined;
 }

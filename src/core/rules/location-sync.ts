@@ -13,8 +13,9 @@
  * processed as if the source had reported none (see bufferedFix), so while its enter dwell runs the
  * asset keeps what it had (no tracker label is sent in between, then the zone's code). While the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
- * that zone (exit dwell): see zoneOfState. One in a zone whose `locationCode` was changed is sent
- * the new code at its next idle watermark (see recode). An asset `appliesTo` does not match is
+ * that zone (exit dwell): see zoneOfState. One in a zone whose `locationCode` was changed, or in
+ * zones ranked otherwise since (the code sent last no longer the best one's), is sent the code of
+ * the zone that places it now at its next idle watermark (see recode). An asset `appliesTo` does not match is
  * left alone by its fixes and by idle watermarks alike (its state as it was: see flush and holds).
  * With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
@@ -40,11 +41,10 @@ import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRul
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import { ownedLocationSync } from './location-sync-owned.js';
-import { LOCATION_UPDATE, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
+import { LOCATION_UPDATE, recodedZone, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import { configuredHit, HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
-import type { Zone } from './zones/geometry.js';
 import { matchesFilter } from './maintenance/types.js';
 
 export { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState };
@@ -379,25 +379,13 @@ function keepPlaced(fix: Fix, was: Fix): Fix {
 }
 
 /**
- * The zone whose location code the ERP was last sent under an old code: `synced` names a zone
- * configured now, the one the asset is in, whose `locationCode` was changed in the config since
- * (same name, new ERP code). Undefined otherwise (a zone no longer configured is HELD: see
- * zoneOfState).
- */
-function recodedZone(zones: ZoneTracking, s: LocationSyncState | undefined): Zone | undefined {
-  const synced = s?.synced;
-  if (synced?.zoneName === undefined || synced.inaccurate) return undefined;
-  const best = zoneOfState(zones.index, s?.zones);
-  return best !== undefined && best !== HELD && best.name === synced.zoneName && best.locationCode !== synced.zone ? best : undefined;
-}
-
-/**
- * A zone's `locationCode` changed in the config (a restart with the new one): the ERP holds the
- * old code for the assets in it, and would until each one's next fix. A watermark (the service's
- * start names these assets: see `holds`) sends the location sent last again with the new code,
- * dated as it was (event time: it replaces a pending update of the old code, never a newer
- * location, invariant 8), so its idempotency key is the same on every replay and restart; once
- * stored, the state has the new code and nothing is sent again.
+ * A zone's `locationCode` changed in the config, or the zones an asset is in ranked otherwise (a
+ * restart with the new config): the ERP holds a code location sync would not send now, and would
+ * until each asset's next fix. A watermark (the service's start names these assets: see `holds`)
+ * sends the location sent last again with the code of the zone that places the asset now (see
+ * recodedZone in location-sync-state.ts), dated as it was (event time: it replaces a pending update of the old code, never a
+ * newer location, invariant 8), so its idempotency key is the same on every replay and restart;
+ * once stored, the state has the new code and nothing is sent again.
  */
 function recode(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, ctx: RuleContext): RuleResult<LocationSyncState> {
   const zone = options.zones === undefined ? undefined : recodedZone(options.zones, r.state);
@@ -406,10 +394,10 @@ function recode(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, 
   if (zone === undefined || synced === undefined) return r;
   const fix = fixOf(synced.lat, synced.lng, synced.eventTime, zone.locationCode, zone.name, synced.sourceZone);
   const last = s.last;
-  // The newest fix too, placed in that zone under its old code (what the next one is compared with, and the owned form's columns check).
+  // The newest fix too, placed in that zone as a fix now would be (what the next one is compared with, and the owned form's columns check).
   const newest =
-    last === undefined || last.zoneName !== zone.name
+    last === undefined || last.zoneName === undefined
       ? last
-      : fixOf(last.lat, last.lng, last.eventTime, zone.locationCode, last.zoneName, last.sourceZone, last.inaccurate, last.locatedAt, last.locatedLat, last.locatedLng, last.locatedZone);
+      : fixOf(last.lat, last.lng, last.eventTime, zone.locationCode, zone.name, last.sourceZone, last.inaccurate, last.locatedAt, last.locatedLat, last.locatedLng, last.locatedZone);
   return { state: locationState(newest, fix, s.zones, s.order), deliveries: [...r.deliveries, locationUpdate(fix, ctx)] };
 }
