@@ -205,6 +205,15 @@ describe('rules.idleAfter below rules.allowedLateness', () => {
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '30s' } }))).toEqual([]);
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: 0 } }))).toEqual([]);
   });
+
+  it('says, for 0 with zones configured, that a silent asset\'s zone dwell and a changed zone code wait for its next fix', () => {
+    const zones = { inline: [{ name: 'yard', locationCode: 'L1', circle: { lat: 51.9, lng: 4, radiusM: 200 } }] };
+    const w = ruleInputWarnings(config({}, { rules: { idleAfter: 0, zones } }));
+    expect(w).toEqual([{ key: 'rules.idleAfter', message: expect.stringContaining('0 sends no idle watermarks: with rules.zones') as unknown }]);
+    expect(w[0]?.message).toContain("a zone's changed locationCode or ranking, decided only at its next fix; set idleAfter (the default is 2m)");
+    // Not with idle watermarks on (the default), and not for 0 without zones (above).
+    expect(ruleInputWarnings(config({}, { rules: { zones } }))).toEqual([]);
+  });
 });
 
 describe('settings that select none of the assets known', () => {

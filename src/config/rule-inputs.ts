@@ -12,7 +12,9 @@
  * - an asset id read from a topic level the filter fixes, or does not have;
  * - a decoder that maps `zone` alone (a fixed reader's zone sightings) with no zones configured:
  *   every sighting would be quarantined;
- * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
+ * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness; and 0 (no idle
+ *   watermarks) with zones configured, where a silent asset's zone dwell and a changed zone code wait
+ *   for its next fix;
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
  *   nothing: a typo, most likely);
@@ -125,9 +127,24 @@ function fixedOffsetZoneWarnings(config: Config): RuleInputWarning[] {
   ];
 }
 
-/** `idleAfter` below `allowedLateness` runs as the lateness (held events are not decided sooner): said, not refused. */
+/**
+ * `idleAfter` below `allowedLateness` runs as the lateness (held events are not decided sooner):
+ * said, not refused. And `idleAfter: 0` (no idle watermarks, as documented: "only its next event
+ * decides them") with zones configured: what only a watermark decides for a silent asset waits for
+ * its next fix (an entry or exit whose dwell is running; after a restart, a zone's changed
+ * `locationCode`), which a tracker that goes quiet when parked may never send: said, not refused
+ * (0 is right where every tracker reports while parked).
+ */
 function idleAfterWarnings(config: Config): RuleInputWarning[] {
   const r = (config as unknown as { rules: RulesConfig }).rules;
+  if (r.idleAfter <= 0 && (r.zones?.zones.length ?? 0) > 0)
+    return [
+      {
+        key: 'rules.idleAfter',
+        message:
+          "0 sends no idle watermarks: with rules.zones, an asset that falls silent (a tracker that stops reporting when parked) has a zone entry or exit whose dwell is running, and after a restart a zone's changed locationCode or ranking, decided only at its next fix; set idleAfter (the default is 2m) to have them decided after that much silence, or keep 0 if every tracker reports while parked",
+      },
+    ];
   if (r.idleAfter <= 0 || r.idleAfter >= r.allowedLateness) return [];
   const lateness = formatDuration(r.allowedLateness);
   return [

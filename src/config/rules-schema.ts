@@ -756,7 +756,9 @@ export const rulesSchema = z.strictObject({
   /**
    * An asset silent this long (wall clock; at least `allowedLateness`) has the events its rules
    * still hold decided, so the last reading before it goes quiet (parked, switched off, broken
-   * down) is not kept back until it reports again. 0: only its next event decides them. @default 2m
+   * down) is not kept back until it reports again; zone dwell and, after a restart, a zone's changed
+   * `locationCode` too. 0 turns idle watermarks off (not "at once"): only its next event decides
+   * them; with zones, `config check` warns of it. @default 2m
    */
   idleAfter: ruleDuration('2m'),
   location: locationRuleSchema.prefault({}),
