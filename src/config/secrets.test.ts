@@ -68,6 +68,20 @@ describe('secrets resolved where they are used', () => {
     for (const harmless of ['application/json', 'fleet-sync/2.1', '4.0', 'de-DE']) expect(values).not.toContain(harmless);
   });
 
+  it('a header name holding any RFC 9110 token character (a `.`, `~`, `!` …) is a secret key like any other: deferred, scrubbed, not echoed', () => {
+    const headers = { 'X.Tenant': 'tenant-dot-8842', 'X~Org!Id': 'org-tilde-5521', "X#$%&'*+^_`|Key": 'odd-chars-7731', 'Foo.Accept': 'dotted-accept-1234', Accept: 'application/json' };
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', headers }] });
+    const values = configuredSecretValues(config);
+    expect(values).toEqual(expect.arrayContaining(['tenant-dot-8842', 'org-tilde-5521', 'odd-chars-7731', 'dotted-accept-1234']));
+    expect(values).not.toContain('application/json');
+    // Deferred where its variable is not set, as every other header's, rather than refused at load.
+    const deferred = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', headers: { 'X.Api-Key': '${AB_T_DOT}' } }] }, {}, undefined, { deferSecrets: true });
+    expect(unresolvedSecrets(deferred)).toEqual([{ key: 'destinations.0.headers.X.Api-Key', message: unset('AB_T_DOT') }]);
+    // A value of the wrong type is not echoed in the problem.
+    const wrong = problems(() => compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', headers: { 'X.Tenant': 98765432101 } }] }));
+    expect(wrong).toEqual([{ key: 'destinations.0.headers.X.Tenant', message: 'the value given is a number: use text (put it in quotes)' }]);
+  });
+
   it('a secret that is not set is never read as a value: reading it throws, naming the key', () => {
     const config = compileConfig(input, {}, undefined, { deferSecrets: true });
     expect(problems(() => config.destinations[0]?.token)).toEqual([{ key: 'destinations.0.token', message: unset('AB_T_ERP') }]);

@@ -41,16 +41,23 @@ const SECRET_KEYS: readonly RegExp[] = [
   /^sources\.http\.token$/,
   /^sources\.mqtt\.\d+\.password$/,
   /^destinations\.\d+\.(token|auth\.token|auth\.clientSecret|webhook\.secret|webhook\.previousSecret)$/,
-  /^destinations\.\d+\.headers\.[^.]+$/,
   /^telematics\.\d+\.auth\.(username|password|clientId|clientSecret|token)$/,
-  /^telematics\.\d+\.headers\.[^.]+$/,
 ];
 
-/** A configured request header's key (`destinations.0.headers.X-Tenant`). */
-const HEADER_KEY = /^(destinations|telematics)\.\d+\.headers\.[^.]+$/;
+/**
+ * A configured request header's key (`destinations.0.headers.X-Tenant`); the name is the rest of
+ * the key whatever it holds: a header name may hold a `.` (and any RFC 9110 token character), so
+ * `headers.X.Tenant` is the header `X.Tenant`, not a key below one.
+ */
+const HEADER_KEY = /^(?:destinations|telematics)\.\d+\.headers\.([\s\S]+)$/;
+
+/** The header name of a configured request header's key, else undefined. */
+function headerNameOf(key: string): string | undefined {
+  return HEADER_KEY.exec(key)?.[1];
+}
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.some((re) => re.test(key));
+  return headerNameOf(key) !== undefined || SECRET_KEYS.some((re) => re.test(key));
 }
 
 /**
@@ -64,7 +71,8 @@ export function configuredSecretValues(config: unknown): string[] {
   const walk = (value: unknown, path: string): void => {
     if (typeof value === 'string') {
       // A header of a name that says how to talk (Accept: application/json) is no secret to scrub.
-      if (isSecretKey(path) && !(HEADER_KEY.test(path) && isHarmlessHeader(path.slice(path.lastIndexOf('.') + 1)))) out.push(value);
+      const header = headerNameOf(path);
+      if (isSecretKey(path) && !(header !== undefined && isHarmlessHeader(header))) out.push(value);
       else if (/^sources\.mqtt\.\d+\.url$/.test(path) && URL.canParse(value)) {
         const password = new URL(value).password;
         if (password !== '') out.push(password, decodeURIComponentSafe(password));
