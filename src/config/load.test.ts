@@ -365,6 +365,16 @@ describe('config', () => {
         expect(found?.message).not.toContain('S3cr');
         expect(found?.message).not.toContain('et#x');
       }
+      // A : or @ in the password (or an @ in the user name) not percent-encoded: refused, naming the key, saying to percent-encode, the password not echoed.
+      for (const url of ['mqtt://ops:pa:ss-S3CR3T@broker.local:1883', 'mqtt://ops:pa@ss-S3CR3T@broker.local:1883', 'mqtt://o@ps:ss-S3CR3T@broker.local:1883', 'mqtts://ops:S3CR3T:@broker.local/x']) {
+        const found = one(mqtt(url));
+        expect(found, url).toHaveLength(1);
+        expect(found[0]?.key).toBe('sources.mqtt.0.url');
+        expect(found[0]?.message).toMatch(/^"mqtts?:\/\/\*\*\*@broker\.local(:1883|\/x)" has a (password holding a : or @|user name holding an @) as written: .*percent-encode it \(each : as %3A, each @ as %40\)/);
+        expect(found[0]?.message).not.toContain('S3CR3T');
+      }
+      // Percent-encoded, or a colon only between user name and password: as before.
+      for (const url of ['mqtt://ops:pa%3Ass%40x@broker.local:1883', 'mqtt://o%40ps:pw@broker.local:1883', 'mqtt://ops@broker.local:1883']) expect(compileConfig({ destinations: [erp], ...mqtt(url) }, {}).sources.mqtt[0]?.url, url).toBe(url);
       // A password in the URL is not echoed.
       const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
       expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);

@@ -84,6 +84,22 @@ export const baseUrlField = (example: string) =>
   });
 
 /**
+ * The part of a URL's user-info (`user:password@`) that holds, as written, a character that must be
+ * percent-encoded there: a `:` or `@` in the password (after the first `:`), an `@` in the user
+ * name; else undefined. The user-info runs to the last `@` before the path, as the URL standard
+ * reads it.
+ */
+export function unencodedUserInfo(value: string): 'password' | 'username' | undefined {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value)?.[1] ?? '';
+  const at = authority.lastIndexOf('@');
+  if (at < 0) return undefined;
+  const userInfo = authority.slice(0, at);
+  const colon = userInfo.indexOf(':');
+  if (colon >= 0 && /[:@]/.test(userInfo.slice(colon + 1))) return 'password';
+  return userInfo.slice(0, colon < 0 ? undefined : colon).includes('@') ? 'username' : undefined;
+}
+
+/**
  * An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure
  * WebSocket). A fragment (`#…`) is refused: no broker URL has one, but a password with an
  * unencoded `#` makes one (`mqtt://u:p@ss#w@host` connects to host `ss` and logs the rest).
@@ -92,6 +108,13 @@ export const mqttUrl = () =>
   z.string().superRefine((value, ctx) => {
     const problem = urlProblem(value, ['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883', true);
     if (problem) return void ctx.addIssue({ code: 'custom', message: problem });
+    const unencoded = unencodedUserInfo(value);
+    if (unencoded !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${echoUrl(value)} has ${unencoded === 'password' ? 'a password holding a : or @' : 'a user name holding an @'} as written: the URL standard reads the user name to the first : and the password to the last @, and MQTT tools split it elsewhere (mqtt.js at the last :), so it would not say which one is meant; percent-encode it (each : as %3A, each @ as %40), or give the credentials in username and password (use \${ENV}) and the url without them`,
+      });
+    }
     if (!value.includes('#')) return;
     ctx.addIssue({
       code: 'custom',

@@ -48,6 +48,19 @@ describe('mqttClientOptions', () => {
     expect(mqttClientOptions(parse({ url: 'mqtt://ingest@broker.example:1883' }))).not.toHaveProperty('auth');
   });
 
+  it("reads a url's user name to its first colon and the password from there, each decoded apart, as the URL standard does (not at the last colon, as mqtt.js would)", () => {
+    // The password `pa:ss` percent-encoded: mqtt.js, decoding the whole user-info first, would connect as user "ingest:pa" with password "ss".
+    const o = mqttClientOptions(parse({ url: 'mqtt://ingest:pa%3Ass@broker.example:1883' }));
+    expect(o).toMatchObject({ username: 'ingest', password: Buffer.from('pa:ss') });
+    expect('auth' in o && o.auth === undefined).toBe(true);
+    // A colon in the user name, percent-encoded, stays the user name's.
+    expect(mqttClientOptions(parse({ url: 'mqtt://in%3Agest:p%40ss%3A@broker.example:1883' }))).toMatchObject({ username: 'in:gest', password: Buffer.from('p@ss:') });
+    // What URL standard and we agree on, whatever mqtt.js would split.
+    const url = new URL('mqtt://ingest:pa%3Ass%40x@broker.example:1883');
+    expect(o.username).toBe(decodeURIComponent(url.username));
+    expect(mqttClientOptions(parse({ url: url.toString() })).password).toEqual(Buffer.from(decodeURIComponent(url.password)));
+  });
+
   it('reads the TLS files and passes credentials', () => {
     const read = (p: string) => Buffer.from(`PEM:${p}`);
     const o = mqttClientOptions(parse({ caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', username: 'u', password: 'p', rejectUnauthorized: false }), read);
@@ -118,5 +131,7 @@ describe('redactedUrl', () => {
     expect(redactedUrl('mqtt://user:s3cret@host:1883')).toBe('mqtt://user:***@host:1883');
     expect(redactedUrl('mqtts://host:8883')).toBe('mqtts://host:8883');
     expect(redactedUrl('mqtt://user:s3cret@[bad')).not.toContain('s3cret');
+    // Unparsable with an @ (or # ? /) in the password: none of it is left.
+    for (const bad of ['mqtt://user:s3c@ret-pw@[bad', 'mqtt://user:s3c#ret-pw@[bad', 'mqtt://user:s3c/ret-pw@[bad']) expect(redactedUrl(bad)).not.toMatch(/ret-pw/);
   });
 });

@@ -37,26 +37,31 @@ function tracingLog(...args: unknown[]): void {
 }
 
 /**
- * The credentials of a url with a password (`mqtt://user:password@broker`), read as mqtt.js reads
- * them (they win over username and password, see config/mqtt-credentials.ts) but with the password
- * as bytes, and the url's `auth` left for mqtt.js to ignore. mqtt-packet (the MQTT client's
- * encoder) traces every string it writes (`DEBUG=mqtt-packet:*`: `writeString: %s`), the CONNECT
- * packet's password among them; bytes it writes untraced. So the password is never handed to it as
- * a string, whichever key it came from.
+ * The credentials of a url with a password (`mqtt://user:password@broker`), read as the URL
+ * standard (WHATWG) reads them: the user name to the first `:`, the password from there to the
+ * last `@`, each percent-decoded on its own (`%3A` in a password is its colon, not a separator).
+ * mqtt.js would decode the whole user-info and split it at its LAST colon, so a password holding a
+ * colon would lose its start to the user name; its `auth` is left out, for mqtt.js to ignore. The
+ * config refuses a `:` or `@` not percent-encoded there (config/url.ts), so no reader can differ.
+ * They win over username and password, as in mqtt.js (see config/mqtt-credentials.ts), and the
+ * password goes as bytes: mqtt-packet (the MQTT client's encoder) traces every string it writes
+ * (`DEBUG=mqtt-packet:*`: `writeString: %s`), the CONNECT packet's password among them; bytes it
+ * writes untraced. So the password is never handed to it as a string, whichever key it came from.
  */
-function urlCredentials(url: string): Pick<IClientOptions, 'auth' | 'username' | 'password'> {
-  let auth: string;
+export function urlCredentials(url: string): Pick<IClientOptions, 'auth' | 'username' | 'password'> {
+  if (!URL.canParse(url)) return {};
+  const parsed = new URL(url);
+  if (parsed.password === '') return {};
+  return { auth: undefined, username: decodeSafe(parsed.username), password: Buffer.from(decodeSafe(parsed.password), 'utf8') };
+}
+
+/** Percent-decoded, or as it is where it holds a `%` that starts no escape. */
+function decodeSafe(text: string): string {
   try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return {};
-    // mqtt.js decodes the whole user-info, then splits it at its last colon.
-    auth = decodeURIComponent(`${parsed.username}:${parsed.password}`);
+    return decodeURIComponent(text);
   } catch {
-    return {};
+    return text;
   }
-  const split = /^(.+):(.+)$/.exec(auth);
-  if (!split) return {};
-  return { auth: undefined, username: split[1], password: Buffer.from(split[2] as string, 'utf8') };
 }
 
 /** Reads a PEM file; injected in tests. */
@@ -167,6 +172,7 @@ export function redactedUrl(url: string): string {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString().replace(/\/$/, '');
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    // To the last `@` (a password may hold an `@`, `/`, `?` or `#` that made the URL unparsable), so no part of it is left.
+    return url.replace(/\/\/\S*@/, '//***@');
   }
 }
