@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors/errors.js';
-import { debugOn, defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson } from './context.js';
+import { debugOn, defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson, writeOut } from './context.js';
 
 describe('toJson (--json output)', () => {
   it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
@@ -134,5 +134,23 @@ describe('the config file', () => {
     expect(() => resolveConfig(dir)).toThrow(new UsageError(`${dir} is a directory, not a config file: pass the file itself (--config <dir>/assetbridge.yaml)`));
     writeFileSync(join(dir, 'assetbridge.yaml'), 'destinations: []\n');
     expect(() => resolveConfig(dir)).toThrow(new UsageError(`${dir} is a directory, not a config file: pass the file itself (--config ${join(dir, 'assetbridge.yaml')})`));
+  });
+});
+
+describe('writeOut (--out)', () => {
+  it.skipIf(process.platform === 'win32')('refuses a file with other hard links as a usage error naming --out and what to do, the file left as it was', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ab-out-'));
+    const f = join(d, 'report.csv');
+    writeFileSync(f, 'old\n');
+    linkSync(f, join(d, 'kept.csv'));
+    let thrown: unknown;
+    try {
+      writeOut(f, 'new\n');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(UsageError);
+    expect((thrown as Error).message).toMatch(new RegExp(`^--out ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has 2 hard links .*give a path of its own`));
+    expect([readFileSync(f, 'utf8'), readFileSync(join(d, 'kept.csv'), 'utf8')]).toEqual(['old\n', 'old\n']);
   });
 });

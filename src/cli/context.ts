@@ -5,7 +5,7 @@
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { replaceFile } from './replace-file.js';
+import { HardLinkedFileError, replaceFile } from './replace-file.js';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
@@ -188,11 +188,18 @@ export function parseSince(input: string, now = Date.now()): number {
 }
 
 /**
+ * What `--out` says of the file it writes, in each command's option help: it is replaced whole by
+ * another file (see {@link replaceFile}), which a file's other hard links and its ACL cannot follow.
+ */
+export const OUT_FILE_HELP = 'replaced whole, so a file with other hard links is refused, and its POSIX ACL and extended attributes are not kept';
+
+/**
  * `text` written to the `--out` file; a file that cannot be written is a usage error (exit 2) naming
  * --out and why. With `storePath` (the config's `store.path`), the store itself (or its WAL) is
  * refused: the report would replace every record in it. The file is replaced whole
  * ({@link replaceFile}: written beside it, flushed, renamed), so a run cut short leaves the previous
- * report as it was, not a truncated one.
+ * report as it was, not a truncated one. A file with other hard links is refused (a usage error
+ * saying what to do); a file's ACL and extended attributes are not kept ({@link OUT_FILE_HELP}).
  */
 export function writeOut(file: string, text: string, storePath?: string): void {
   if (storePath !== undefined && existsSync(file)) {
@@ -203,6 +210,7 @@ export function writeOut(file: string, text: string, storePath?: string): void {
   try {
     replaceFile(file, text);
   } catch (err) {
+    if (err instanceof HardLinkedFileError) throw new UsageError(`--out ${err.message}`);
     const code = (err as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     // Written beside it and renamed: a file that was there is left as it was.

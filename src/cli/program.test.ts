@@ -175,6 +175,15 @@ describe('assetbridge --help', () => {
     for (const kind of ['service', 'calendar', 'threshold', 'fault']) expect(out).toContain(kind);
   });
 
+  it('every --out says in its help that a file with other hard links is refused and that its ACL is not kept (replaceFile renames a new file over it)', async () => {
+    const withOut = paths.filter((p) => findCommand(buildProgram(), p)?.options.some((o) => o.long === '--out'));
+    expect(withOut.length).toBeGreaterThan(3);
+    for (const p of withOut) {
+      const { out } = await help(p);
+      expect(out.replace(/\s+/g, ' '), p.join(' ')).toMatch(/--out <file> .*hard links is refused, and its POSIX ACL and extended attributes are not kept/);
+    }
+  });
+
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
     const { out, err, exitCode, code } = await help([...path]);
     expect(err).toBe('');
@@ -182,3 +191,10 @@ describe('assetbridge --help', () => {
     expect(out).toContain(`Usage: assetbridge${path.length ? ' ' + path.join(' ') : ''} `);
   });
 });
+
+/** The command `path` names in `program`. */
+function findCommand(program: Command, path: readonly string[]): Command | undefined {
+  let command: Command | undefined = program;
+  for (const name of path) command = command?.commands.find((c) => c.name() === name);
+  return command;
+}

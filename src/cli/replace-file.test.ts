@@ -1,10 +1,10 @@
 /** {@link replaceFile}: the file replaced whole, as it was kept (its mode, a link to it), nothing left beside it. */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replaceFile, STALE_TEMP_MS, staleTempFiles } from './replace-file.js';
+import { HardLinkedFileError, replaceFile, STALE_TEMP_MS, staleTempFiles } from './replace-file.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'ab-replace-'));
 
@@ -29,6 +29,29 @@ describe('replaceFile', () => {
     expect(lstatSync(join(d, 'link.csv')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(d, 'real', 'r.csv'), 'utf8')).toBe('new\n');
     expect([readdirSync(d).sort(), readdirSync(join(d, 'real'))]).toEqual([['link.csv', 'real'], ['r.csv']]);
+  });
+
+  // Was: renamed over, a file with another hard link had the new text under the name given and the
+  // old one under its other name(s), silently.
+  it.skipIf(process.platform === 'win32')('refuses a file with other hard links, leaving it (and every link) as it was, and says what to do', () => {
+    const d = dir();
+    const f = join(d, 'r.csv');
+    writeFileSync(f, 'old\n');
+    linkSync(f, join(d, 'other.csv'));
+    let thrown: unknown;
+    try {
+      replaceFile(f, 'new\n');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(HardLinkedFileError);
+    expect((thrown as Error).message).toMatch(/has 2 hard links .*so it is left as it was; give a path of its own, or remove the other links first .*or write another file and copy it over/);
+    expect([readFileSync(f, 'utf8'), readFileSync(join(d, 'other.csv'), 'utf8'), statSync(f).ino]).toEqual(['old\n', 'old\n', statSync(join(d, 'other.csv')).ino]);
+    expect(readdirSync(d).sort()).toEqual(['other.csv', 'r.csv']);
+    // With the other link gone, it is replaced as any file.
+    rmSync(join(d, 'other.csv'));
+    replaceFile(f, 'new\n');
+    expect(readFileSync(f, 'utf8')).toBe('new\n');
   });
 
   it('refuses a directory (EISDIR) and a missing directory (ENOENT), leaving nothing behind', () => {

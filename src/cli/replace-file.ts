@@ -6,6 +6,18 @@
  * A process killed midway (kill -9, the OOM killer, a power loss) cannot remove its temporary file:
  * the next write of the same file removes those left so ({@link staleTempFiles}).
  *
+ * What a rename cannot keep: the new file is another file (inode) that takes over the name.
+ * - Hard links: the file's other names would go on naming the old one, with the old text, so a file
+ *   with more than one link is refused ({@link HardLinkedFileError}), left as it was. (A symbolic
+ *   link is written through: the file it names is replaced, the link stays.)
+ * - POSIX ACLs (`setfacl`) and other extended attributes (`user.*`, an SELinux or SMACK label) of
+ *   the file are not carried over: the new file has the ACL its directory gives new files (its
+ *   default ACL) and the label new files get there. Node has no API to read or write extended
+ *   attributes, and copying them would take a native dependency; so where a report's readers are
+ *   let in by an ACL on the file itself, give the directory a default ACL
+ *   (`setfacl -d -m u:reader:r DIR`) instead, which every new file there gets.
+ *   Permission bits, owner and group are kept ({@link keepAccess}).
+ *
  * Not `write-file-atomic`: its temporary file is `<file>.<hash>` (not hidden, no writer's pid to
  * tell a dead writer's from a live one's) and it removes it on exit through `signal-exit`, which no
  * SIGKILL reaches, so it leaves the same leftovers, with nothing to clear them.
@@ -25,8 +37,28 @@ export function tempPathFor(file: string): string {
 }
 
 /**
+ * A file with more than one hard link, which {@link replaceFile} refuses: replaced by rename, only
+ * the name given would have the new text, its other names the old. Left as it was.
+ */
+export class HardLinkedFileError extends Error {
+  readonly code = 'EHARDLINKED';
+  constructor(
+    readonly file: string,
+    readonly links: number,
+  ) {
+    super(
+      `${file} has ${links} hard links (other names for the same file): it is written beside it and renamed over it, which would give only this name the new text and leave the others with the old, so it is left as it was; ` +
+        `give a path of its own, or remove the other links first (find DIR -samefile ${file} lists them), or write another file and copy it over (cp writes into the file, so every link sees it)`,
+    );
+    this.name = 'HardLinkedFileError';
+  }
+}
+
+/**
  * `text` as the whole content of `file`, replaced at once (see the module). An existing file keeps
- * its permission bits, owner and group ({@link keepAccess}); a symbolic link is written through (the file it points to is replaced, the
+ * its permission bits, owner and group ({@link keepAccess}), but not its ACL or extended attributes
+ * (see the module); one with more than one hard link is refused ({@link HardLinkedFileError});
+ * a symbolic link is written through (the file it points to is replaced, the
  * link stays); a FIFO or a device is written into, not replaced. Errors are thrown as the file system gives them (`code`: ENOENT, EACCES, EISDIR, …).
  */
 export function replaceFile(file: string, text: string): void {
@@ -41,6 +73,7 @@ export function replaceFile(file: string, text: string): void {
   // A FIFO or a device (`--out /dev/stdout`, `/dev/null`) is written into: renamed over, it would be
   // replaced by a regular file (as root, /dev/null itself), and a reader of the FIFO would get nothing.
   if (existing && !existing.isFile()) return writeInto(target, text);
+  if (existing && existing.nlink > 1) throw new HardLinkedFileError(file, existing.nlink);
   const temp = tempPathFor(target);
   let fd: number | undefined;
   try {

@@ -11,7 +11,7 @@ import { runningService } from './status.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { depreciationInputWarnings } from '../../config/rule-inputs.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson, whyUnreadable } from '../context.js';
-import { replaceFile } from '../replace-file.js';
+import { HardLinkedFileError, replaceFile } from '../replace-file.js';
 
 /** Identifiers that `rows` give to another asset than the registry did. */
 function movedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: readonly AssetWithIdentifiers[]): { type: string; value: string; from: string; to: string }[] {
@@ -164,7 +164,7 @@ naming the line, asset and attribute.`,
       .command('export [file]')
       .description('export the registry as CSV (stdout when no file)')
       .option('--force', 'replace FILE if it exists (an asset CSV the config imports has columns the registry may not hold)')
-      .addHelpText('after', '\nThe CSV is written beside FILE first, flushed to disk and renamed when complete, so an export cut short never stands as FILE (a FILE that was there is left as it was). A FILE starts with the UTF-8 byte-order mark (Excel reads it as UTF-8); printed, the CSV has none.\n\nExample:\n  assetbridge assets export assets-export.csv -c assetbridge.yaml'),
+      .addHelpText('after', '\nThe CSV is written beside FILE first, flushed to disk and renamed when complete, so an export cut short never stands as FILE (a FILE that was there is left as it was). As a new file takes its name, a FILE with other hard links is refused, and its POSIX ACL and extended attributes are not kept (a default ACL on its directory is what a new file gets). A FILE starts with the UTF-8 byte-order mark (Excel reads it as UTF-8); printed, the CSV has none.\n\nExample:\n  assetbridge assets export assets-export.csv -c assetbridge.yaml'),
   ).action(
     action(async (file: string | undefined, opts: { config: string; force?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
@@ -188,6 +188,7 @@ naming the line, asset and attribute.`,
         try {
           replaceFile(target, CSV_FILE_BOM + csv);
         } catch (err) {
+          if (err instanceof HardLinkedFileError) throw new UsageError(err.message);
           const code = (err as { code?: unknown }).code;
           const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
           throw new UsageError(`cannot write ${target} (${why}): give a path in an existing directory you can write to`);

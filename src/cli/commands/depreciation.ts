@@ -26,7 +26,7 @@ import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
@@ -264,7 +264,7 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--period <id>', 'fiscal period, e.g. 2026-10 (default: the most recent closed period of the configured calendar)')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--csv', 'print CSV instead of a table')
-      .option('--out <file>', 'write the CSV to a file')
+      .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; period?: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {

@@ -17,7 +17,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
+import { action, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
@@ -215,7 +215,7 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--location <code>', 'one ERP location code only')
       .option('--sku <sku>', 'one SKU only')
       .option('--csv', 'print CSV instead of a table')
-      .option('--out <file>', 'write the CSV to a file')
+      .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; destination?: string; location?: string; sku?: string; csv?: boolean; out?: string; json?: boolean }) => {
@@ -253,7 +253,7 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--sku <sku>', 'one SKU only')
       .option('--standing <standing>', 'only items with this standing: counted, stale (last seen before the freshness window), unplaced (last seen outside every location), unseen, or bad-quantity (quantity attribute not a whole number: not counted)')
       .option('--csv', 'print CSV instead of a table')
-      .option('--out <file>', 'write the CSV to a file')
+      .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON')
       .addHelpText('after', '\nExamples:\n  assetbridge inventory items --location 1000/0001 --sku PAL-40\n  assetbridge inventory items --standing stale --csv --out stale.csv'),
   ).action(

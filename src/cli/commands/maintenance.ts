@@ -24,7 +24,7 @@ import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '..
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -453,7 +453,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
       .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders and the destination each was opened at (every rule; with --due only those that need attention)')
-      .option('--out <file>', 'write that CSV to a file')
+      .option('--out <file>', `write that CSV to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON')
       .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --due --csv --out due.csv'),
   ).action(

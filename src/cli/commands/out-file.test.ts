@@ -3,7 +3,7 @@
  * README says for every command with `--out`, not a bare ENOENT (exit 1).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -49,6 +49,34 @@ describe('--out naming the store', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: --out ${store} is the store itself (store.path): give another path\n`);
     expect(readFileSync(store).equals(before)).toBe(true);
+  });
+});
+
+// Was: renamed over, a report with another hard link had the new text under the name given and
+// the old one under the other name, silently.
+describe.skipIf(process.platform === 'win32')('--out (and assets export FILE) naming a file with other hard links', () => {
+  it('is refused (exit 2) saying what to do, every link left as it was', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+      server: { port: 0 },
+    }));
+    await new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false }).close();
+    const report = join(cfg.dir, 'report.csv');
+    writeFileSync(report, 'old\n');
+    linkSync(report, join(cfg.dir, 'shared.csv'));
+    for (const [args, prefix] of [
+      [['maintenance', 'status', '--csv', '--out', report], `error: --out ${report}`],
+      [['assets', 'export', report, '--force'], `error: ${report}`],
+    ] as const) {
+      const r = await runCli([...args, '-c', cfg.path]);
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr.startsWith(`${prefix} has 2 hard links (other names for the same file)`), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(/so it is left as it was; give a path of its own, or remove the other links first/);
+      expect([readFileSync(report, 'utf8'), readFileSync(join(cfg.dir, 'shared.csv'), 'utf8')]).toEqual(['old\n', 'old\n']);
+    }
   });
 });
 

@@ -21,7 +21,7 @@ import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '..
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
@@ -259,7 +259,7 @@ export function registerZonesCommand(program: Command): Command {
       .command('list')
       .description('list the configured zones (inline and from files)')
       .option('--geojson', 'print them as one GeoJSON FeatureCollection (to see them on a map, or to move inline zones into a file)')
-      .option('--out <file>', 'write that GeoJSON to a file')
+      .option('--out <file>', `write that GeoJSON to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON')
       .addHelpText('after', '\nExamples:\n  assetbridge zones list\n  assetbridge zones list --geojson --out all-zones.geojson'),
   ).action(
@@ -312,7 +312,7 @@ export function registerZonesCommand(program: Command): Command {
       .description('which assets are in each zone now (entries and exits after dwell), from the stored rule state')
       .option('--zone <name>', 'list the assets in one zone')
       .option('--csv', 'print one row per asset in a zone (zone, location code, asset, state, since) as CSV')
-      .option('--out <file>', 'write that CSV to a file')
+      .option('--out <file>', `write that CSV to a file (${OUT_FILE_HELP})`)
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
