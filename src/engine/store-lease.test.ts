@@ -375,3 +375,69 @@ describe('StoreLease.renewalsHeldDuring', () => {
     }
   });
 });
+
+// Was: renewals were only held off during `store vacuum`, whose lock keeps the lease (a row of the
+// store) from being renewed: 30 s into a long vacuum the lease looked lapsed, and a process on
+// another host took the store over the moment the vacuum let go of the lock.
+describe('StoreLease.renewalsHeldDuring with a bound', () => {
+  it('renews the lease that far ahead before the work: another host sees it held, not lapsed, until then; after, renewed as before', async () => {
+    let clock = NOW;
+    let value: string | undefined;
+    const store = {
+      kvGet: () => Promise.resolve(value),
+      kvCompareAndSet: (_ns: string, _key: string, expected: string | undefined, next: string | undefined) => {
+        if (expected !== value) return Promise.resolve(false);
+        value = next;
+        return Promise.resolve(true);
+      },
+    };
+    const common = { path: '/renewed-ahead.db', logger, now: () => clock, heartbeatMs: 60_000, pidSpace: null };
+    const lease = await StoreLease.acquire(store, { ...common, command: 'assetbridge store vacuum', host: 'vacuum-host', instance: 'v1' });
+    const other = () => StoreLease.acquire(store, { ...common, command: 'assetbridge run', host: 'other-host', instance: 'o1', maxWaitMs: 0, sleep: () => Promise.resolve() });
+    const holdMs = 10 * 60_000;
+    try {
+      let refused: unknown;
+      await lease.renewalsHeldDuring(async () => {
+        expect((JSON.parse(value ?? '{}') as LeaseHolder).heartbeat).toBe(NOW + holdMs);
+        // A long vacuum: past STALE_MS with no renewal, but within its bound.
+        clock = NOW + STALE_MS + 5 * 60_000;
+        refused = await other().then(
+          () => 'taken over',
+          (err: unknown) => err,
+        );
+      }, holdMs);
+      expect(refused).toBeInstanceOf(StoreBusyError);
+      expect((refused as Error).message).toContain(`in use by assetbridge store vacuum (pid ${process.pid} on vacuum-host, since ${new Date(NOW).toISOString()}, holding it without renewals until ${new Date(NOW + holdMs).toISOString()}, as work that locks the store does)`);
+      // Renewed at once after the work, to now.
+      expect(lease.isLost).toBe(false);
+      expect((JSON.parse(value ?? '{}') as LeaseHolder).heartbeat).toBe(clock);
+    } finally {
+      await lease.release();
+    }
+    expect(value).toBeUndefined();
+  });
+
+  it('does not start the work when the lease is no longer this process\'s', async () => {
+    let value: string | undefined;
+    const store = {
+      kvGet: () => Promise.resolve(value),
+      kvCompareAndSet: (_ns: string, _key: string, expected: string | undefined, next: string | undefined) => {
+        if (expected !== value) return Promise.resolve(false);
+        value = next;
+        return Promise.resolve(true);
+      },
+    };
+    let lost = 0;
+    const lease = await StoreLease.acquire(store, { command: 'assetbridge store vacuum', path: '/taken.db', logger, heartbeatMs: 60_000, onLost: () => lost++ });
+    value = JSON.stringify(holder({ host: 'elsewhere', heartbeat: Date.now() }));
+    let ran = false;
+    await expect(
+      lease.renewalsHeldDuring(() => {
+        ran = true;
+        return Promise.resolve();
+      }, 60_000),
+    ).rejects.toThrow(/the store lease of \/taken\.db \(store\.path\) is no longer this process's \(another process took it over\): nothing was done/);
+    expect([ran, lost, lease.isLost]).toEqual([false, 1, true]);
+    await lease.release();
+  });
+});

@@ -81,7 +81,8 @@ export class StoreBusyError extends AssetbridgeError {
     /** What was refused: a second service (`assetbridge run`) is not told to wait for the first to take its work. */
     command?: string,
   ) {
-    const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago)`;
+    const seen = holder.heartbeat > now ? `holding it without renewals until ${new Date(holder.heartbeat).toISOString()}, as work that locks the store does` : `last seen ${Math.round((now - holder.heartbeat) / 1000)} s ago`;
+    const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, ${seen})`;
     const starting = startStep === undefined ? '' : `, which is still starting: ${startStep}`;
     super(
       startStep !== undefined && !(command !== undefined && RUNS_ITS_OWN_PIPELINE.has(command))
@@ -385,11 +386,20 @@ export class StoreLease {
   /**
    * `work` done with renewals held off, then one at once: for work in another thread that holds the
    * store's write lock throughout (`store vacuum`), which a renewal would wait on, blocking this
-   * thread, and then fail. As when this thread did that work itself, the lease is not renewed meanwhile.
+   * thread, and then fail. The lease is a row of that same store, so no thread can renew it while
+   * the work runs. So, with `holdForMs` (a bound on how long the work may take), the lease is first
+   * renewed that far ahead (its heartbeat set to now + `holdForMs`): another process reading it
+   * meanwhile (a WAL store can be read under the lock) sees a holder renewed just now until then,
+   * and only {@link STALE_MS} after that a lapsed one, rather than one that lapsed 30 s into the
+   * work, which it would take over the moment the lock is let go. A holder that dies meanwhile is
+   * still recognised at once where its pid can be checked (this host, same pid namespace); from
+   * elsewhere it keeps the store for up to `holdForMs` longer. Throws, without running `work`, when
+   * the lease is no longer this process's.
    */
-  async renewalsHeldDuring<T>(work: () => Promise<T>): Promise<T> {
+  async renewalsHeldDuring<T>(work: () => Promise<T>, holdForMs = 0): Promise<T> {
     this.stopTimer();
     try {
+      if (holdForMs > 0) await this.renewAhead(holdForMs);
       return await work();
     } finally {
       if (this.holding && !this.lost) {
@@ -397,6 +407,20 @@ export class StoreLease {
         if (this.holding && !this.lost) this.startTimer();
       }
     }
+  }
+
+  /** The lease renewed `ms` ahead (see {@link renewalsHeldDuring}); throws when it is not this process's any more. */
+  private async renewAhead(ms: number): Promise<void> {
+    const now = this.opts.now ?? Date.now;
+    // A failed compare-and-set is a sibling in this process renewing at the same moment: read again.
+    for (let tries = 0; tries < 5; tries++) {
+      const raw = await this.store.kvGet(LEASE_NS, LEASE_KEY);
+      const current = raw === undefined ? undefined : parseHolder(raw);
+      if (!current || !same(current, this.me) || this.lost || !this.holding) break;
+      if (await this.store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, JSON.stringify({ ...current, heartbeat: now() + ms }))) return;
+    }
+    await this.renew(); // says it was lost, and calls onLost
+    throw new Error(`the store lease of ${this.opts.path} (store.path) is no longer this process's (another process took it over): nothing was done; try again once that one has ended`);
   }
 
   private startTimer(): void {

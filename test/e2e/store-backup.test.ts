@@ -189,6 +189,10 @@ describe('assetbridge store vacuum', () => {
     expect(r.stderr).not.toContain('\r');
     const lines = r.stderr.split('\n');
     expect(lines.at(-1)).toBe('');
+    // First, that the store lease (a row of the store the vacuum locks) is renewed ahead, for a bound from the store's size.
+    expect(lines.shift()).toBe(
+      'the store lease cannot be renewed while the vacuum locks the store: it is held for up to 2 min ahead (should this process be killed, a process on another host can take the store over only after that)',
+    );
     const start = /^vacuuming (.*): 0 s; (?:temporary copy [\d.]+ MiB, )?WAL [\d.]+ MiB, of about ([\d.]+) MiB in use \(file ([\d.]+) MiB\)$/.exec(lines[0] ?? '');
     expect(start?.slice(1)).toEqual([file, expect.any(String), String(mib)]);
     expect(Number(start?.[2])).toBeLessThan(mib / 4); // the pages in use: the deleted rows' are free

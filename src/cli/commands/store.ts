@@ -8,7 +8,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteStore, StoreOpenError, StoreOutdatedError, type BackupProgress, type VacuumProgress } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, StoreOpenError, StoreOutdatedError, vacuumLeaseMs, type BackupProgress, type VacuumProgress } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
@@ -104,7 +104,8 @@ export function registerStoreCommand(program: Command): void {
         'after',
         '\nIt rewrites the whole file: it needs free disk for a second copy meanwhile, and no service on the store (refused while one runs; one started meanwhile is refused).\n' +
           'SQLite reports no percentage: for a store of 1 MiB or more, stderr shows every second (at a terminal; else every 5 s) what can be seen of it: ' +
-          'the time taken, the temporary compacted copy (on Linux), the WAL it is written back through, against the pages in use.\n\n' +
+          'the time taken, the temporary compacted copy (on Linux), the WAL it is written back through, against the pages in use.\n' +
+          "The store lease (kept in the store, which the vacuum locks) cannot be renewed meanwhile: it is renewed ahead first, for a minute and a minute more per 480 MiB of store, so that no process takes the store over while it runs; killed, a vacuum's lease is taken over at once on this host, from another after that time.\n\n" +
           'Example:\n  assetbridge store prune -c assetbridge.yaml && assetbridge store vacuum -c assetbridge.yaml',
       ),
   ).action(
@@ -124,8 +125,15 @@ export function registerStoreCommand(program: Command): void {
           // A small store is vacuumed in a moment: only a large one shows its progress.
           const onProgress = before >= LONG_COPY_BYTES ? vacuumProgress(`vacuuming ${config.store.path}`) : undefined;
           const started = Date.now();
-          // The vacuum's worker holds the write lock throughout: a renewal would wait on it and fail.
-          await lease.renewalsHeldDuring(() => s.vacuum({ onProgress }));
+          // The vacuum's worker holds the write lock throughout, and the lease is a row of the
+          // store: no renewal can be written meanwhile (one would wait on the lock and fail). So it
+          // is renewed ahead, for as long as a vacuum of this size may take on a slow disk.
+          const holdMs = vacuumLeaseMs(before);
+          if (onProgress)
+            process.stderr.write(
+              `the store lease cannot be renewed while the vacuum locks the store: it is held for up to ${Math.ceil(holdMs / 60_000)} min ahead (should this process be killed, a process on another host can take the store over only after that)\n`,
+            );
+          await lease.renewalsHeldDuring(() => s.vacuum({ onProgress }), holdMs);
           process.stdout.write(`vacuumed ${config.store.path}: ${mib(before)} MiB → ${mib(storeBytes(config.store.path))} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         } finally {
           await lease.release();

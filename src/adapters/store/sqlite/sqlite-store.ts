@@ -43,6 +43,7 @@ import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-va
 
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 export type { VacuumProgress } from './sqlite-vacuum.js';
+export { vacuumLeaseMs } from './sqlite-vacuum.js';
 import { applyIngestCommit, configureConnection, FACTS_COUNTER, guardHolds, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';

@@ -7,7 +7,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore, type VacuumProgress } from './sqlite-store.js';
-import { sqliteTempBytes } from './sqlite-vacuum.js';
+import { sqliteTempBytes, VACUUM_LEASE_MIN_MS, vacuumLeaseMs } from './sqlite-vacuum.js';
+import { createLogger } from '../../log/logger.js';
+import { LEASE_KEY, LEASE_NS, StoreLease, type LeaseHolder } from '../../../engine/store-lease.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -58,6 +60,58 @@ describe('SqliteStore.vacuum', () => {
     expect(seen.at(-1)).toMatchObject({ fileBytes: after, walBytes: 0 });
     expect(s.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(s.db.prepare('SELECT count(*) FROM outbox').pluck().get()).toBe(1500);
+  });
+});
+
+// Was: the lease (a row of this same store) could not be renewed while VACUUM held the write lock,
+// and nothing said for how long it would stay unrenewed: a long vacuum's lease looked lapsed.
+describe('the store lease over a vacuum', () => {
+  it('cannot be renewed while the vacuum holds the lock, but can be read: renewed ahead first, readers see it held', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    await s.commitIngest({ states: [], deliveries: Array.from({ length: 3000 }, (_, i) => loc(`A${i}`)), quarantine: [], accepted: 1 });
+    const lease = await StoreLease.acquire(s, { command: 'assetbridge store vacuum', path, logger: createLogger('silent'), heartbeatMs: 60_000 });
+    const holdMs = vacuumLeaseMs(statSync(path).size);
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    const during: { heartbeat: number; write: string }[] = [];
+    try {
+      const started = Date.now();
+      await lease.renewalsHeldDuring(
+        () =>
+          s.vacuum({
+            pollMs: 5,
+            onProgress: (p) => {
+              if (p.done) return;
+              const row = other.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').get(LEASE_NS, LEASE_KEY) as { value: string };
+              let write = 'written';
+              try {
+                other.prepare('UPDATE kv SET value = value WHERE namespace = ? AND key = ?').run(LEASE_NS, LEASE_KEY);
+              } catch (err) {
+                write = (err as { code?: string }).code ?? 'error';
+              }
+              during.push({ heartbeat: (JSON.parse(row.value) as LeaseHolder).heartbeat, write });
+            },
+          }),
+        holdMs,
+      );
+      expect(during.length).toBeGreaterThan(0);
+      for (const d of during) expect(d.heartbeat).toBeGreaterThanOrEqual(started + holdMs);
+      // While the vacuum holds the lock, the lease cannot be written (renewed) by anyone.
+      expect(during.map((d) => d.write)).toContain('SQLITE_BUSY');
+      expect((JSON.parse((await s.kvGet(LEASE_NS, LEASE_KEY)) ?? '{}') as LeaseHolder).heartbeat).toBeLessThanOrEqual(Date.now());
+    } finally {
+      other.close();
+      await lease.release();
+    }
+  });
+
+  it('is held ahead for at least a minute, and a minute more per 480 MiB of store', () => {
+    expect(vacuumLeaseMs(0)).toBe(VACUUM_LEASE_MIN_MS);
+    expect(vacuumLeaseMs(1_048_576)).toBe(VACUUM_LEASE_MIN_MS + 1000);
+    expect(vacuumLeaseMs(480 * 1_048_576)).toBe(2 * 60_000);
+    expect(vacuumLeaseMs(10 * 1024 * 1_048_576)).toBe(60_000 + 1280 * 1000);
   });
 });
 

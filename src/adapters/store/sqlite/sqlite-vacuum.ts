@@ -28,6 +28,27 @@ export interface VacuumProgress {
 /** How often the owner looks at the files a vacuum writes. */
 export const VACUUM_POLL_MS = 1000;
 
+/**
+ * The slowest a vacuum is taken to get through a store, in bytes of the store a second: it reads
+ * the store, writes a compacted copy to a temporary file, writes that back through the WAL and
+ * folds the WAL into the file, each flushed (synchronous = FULL); on a slow or busy disk (a
+ * network volume, a cloud disk with burst credits spent) a few tens of MB/s, so a quarter of that.
+ */
+export const VACUUM_SLOWEST_BYTES_PER_S = 8 * 1_048_576;
+
+/** What {@link vacuumLeaseMs} gives at least: opening, the checks and the flushes of a small store. */
+export const VACUUM_LEASE_MIN_MS = 60_000;
+
+/**
+ * How long a vacuum of a store of `bytes` (file and WAL) may take, as a bound, for the store lease:
+ * VACUUM locks the store, where the lease is kept, so the lease cannot be renewed while it runs
+ * and is renewed this far ahead before it starts (`StoreLease.renewalsHeldDuring`). At
+ * {@link VACUUM_SLOWEST_BYTES_PER_S}, and {@link VACUUM_LEASE_MIN_MS} at least.
+ */
+export function vacuumLeaseMs(bytes: number): number {
+  return VACUUM_LEASE_MIN_MS + Math.ceil(Math.max(0, bytes) / VACUUM_SLOWEST_BYTES_PER_S) * 1000;
+}
+
 /** VACUUM on `db`, and the WAL it went through folded back into the file and emptied. Blocks the thread it runs on. */
 export function vacuumDatabase(db: Database.Database): void {
   db.exec('VACUUM');
