@@ -26,6 +26,29 @@ describe('createRedactor', () => {
     expect(parsed.ssn).toBe(REDACTED);
   });
 
+  // Was: only `-`, `_` and white space were separators, so a name with a `.` or another character
+  // an HTTP header name may hold (X.Api.Key, X~Api~Key) escaped the secret suffixes, in a body, in
+  // text and as a header (Proxy.Authorization).
+  it('takes a name with any character an HTTP header name may hold (. ~ ! | …) as its spelling with - does', () => {
+    for (const name of ['X.Api.Key', 'X~Api~Key', 'X!Api!Key', 'X|Api|Key', 'X^Auth^Token', 'Client.Secret', 'Proxy.Authorization', 'X.Session.Cookie', 'Db.Password', "X#Api$Key%&'*+`Y.Token"]) {
+      expect(redactor.isSecretHeader(name), name).toBe(true);
+      expect(redactor.headers({ [name]: 'H-S3CR3T-1' }), name).toEqual({ [name]: REDACTED });
+    }
+    expect(redactor.value({ 'api.key': 'k1', 'client.secret': 'c1', 'x~auth~token': 't1', 'db.password': 'p1', 'user.name': 'alice' })).toEqual({
+      'api.key': REDACTED,
+      'client.secret': REDACTED,
+      'x~auth~token': REDACTED,
+      'db.password': REDACTED,
+      'user.name': 'alice',
+    });
+    const text = redactor.text('the upstream refused X.Api.Key: TXT-S3CR3T-1, X~Auth~Token=TXT-S3CR3T-2 and X|Secret: "TXT-S3CR3T-3"');
+    expect(text).not.toMatch(/TXT-S3CR3T/);
+    expect(text).toContain('X.Api.Key: [REDACTED]');
+    // Names that are no secret's stay as they were.
+    expect(redactor.isSecretHeader('X.Tenant.Id')).toBe(false);
+    expect(redactor.text('X.Tenant.Id: acme-7')).toBe('X.Tenant.Id: acme-7');
+  });
+
   it('covers each documented built-in name', () => {
     for (const name of BUILTIN_SECRET_FIELDS) expect(redactor.isSecretField(name.toUpperCase())).toBe(true);
     expect(redactor.isSecretField('title')).toBe(false);

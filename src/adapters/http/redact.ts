@@ -2,7 +2,8 @@
  * Secret redaction for anything that leaves the process as text: audit exchanges, logs, error
  * messages (invariant 7). Pure: no I/O, so the audit trail and the logger reuse it as is.
  *
- * Field names match case-insensitively and ignore `_` and `-`, so `client_secret`,
+ * Field names match case-insensitively and ignore `_`, `-` and the other punctuation of an HTTP
+ * header name (`.`, `~`, `!` …), so `client_secret`,
  * `clientSecret` and `Client-Secret` are one name. The built-in names also match as a suffix
  * (`sessionToken`, `dbPassword`, `x-api-key`, `Set-Cookie`); configured names match exactly.
  * @module
@@ -78,8 +79,13 @@ export interface Redactor {
   headers(headers: Readonly<Record<string, string>>): Record<string, string>;
 }
 
+/**
+ * A name as compared: lower case, without white space and the punctuation an HTTP header name (an
+ * RFC 9110 token) may hold besides letters and digits (`-`, `_`, `.`, `~`, `!` …), so `X.Api.Key`,
+ * `X~Api~Key` and `x-api-key` are one name, and none escapes a suffix (`…apikey`) by its separators.
+ */
 function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_\s]/g, '');
+  return name.toLowerCase().replace(/[\s!#$%&'*+\-.^_`|~]/g, '');
 }
 
 /** Header names that carry credentials even though their names are not secret-looking. */
@@ -259,7 +265,8 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
 
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
   // Names and values quoted with " (JSON) or ' (a Python dict or repr an error quotes).
-  const pairs = /(["']?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,&;}\]]+)/g;
+  // A name of the characters of an HTTP header name (an RFC 9110 token), but the quotes: `X.Api~Key: …`.
+  const pairs = /(["']?)([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,&;}\]]+)/g;
   return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string, offset: number) => {
     if (isSecretField(name)) {
       if (isProse(quote, sep, value)) return match;
