@@ -14,6 +14,14 @@ describe('metrics', () => {
     expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_late_events_total\{/);
   });
 
+  it('exposes the events each rule dropped as duplicates as a labelled counter (a snapshot of an older version has none)', () => {
+    const text = renderMetrics({ ingest: { received: 10, duplicateEvents: { location: 3, maintenance: 1 } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_rule_duplicate_events_total counter\n');
+    expect(text).toContain('assetbridge_rule_duplicate_events_total{rule="location"} 3\n');
+    expect(text).toContain('assetbridge_rule_duplicate_events_total{rule="maintenance"} 1\n');
+    expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_duplicate_events_total\{/);
+  });
+
   it('exposes each scheduled task’s runs, failures, failing streak and last success, so a task failing run after run can be alerted on', () => {
     const text = renderMetrics(
       { tasks: { 'maintenance-feedback': { runs: 12, failures: 10, failingRuns: 10, error: 'ECONNREFUSED', lastSuccessAt: 1_767_225_600_500 }, 'store-retention': { runs: 0, failures: 0, failingRuns: 0 } } },
@@ -109,7 +117,7 @@ describe('metrics', () => {
     // Values from the store (kept across restarts) are 1000 and up; those the process counts are below.
     const stored: Counters = { eventsAccepted: 1001, quarantined: 1002, quarantineOpen: 1003, quarantineRepeats: 1006, ingestLog: 1004, factsEnqueued: { 'workorder.create': 1005 } };
     const m = { attempts: 1, delivered: 2, retried: 3, deadLettered: 4, rateLimited: 5, authRefreshes: 6, pauses: 7, circuit: 'closed' as const, circuitOpened: 8, inFlight: 9, pausedForMs: 0 };
-    const snapshot = { ingest: { received: 11, checkpoints: 12, watermarks: 13, captured: 14, captureDropped: 15, lateEvents: { location: 16 } }, destinations: { erp: m } };
+    const snapshot = { ingest: { received: 11, checkpoints: 12, watermarks: 13, captured: 14, captureDropped: 15, lateEvents: { location: 16 }, duplicateEvents: { location: 17 } }, destinations: { erp: m } };
     const text = renderMetrics(snapshot, [{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: 0 }], stored);
     const help = new Map<string, string>();
     const fromStore = new Map<string, boolean>();
@@ -119,7 +127,7 @@ describe('metrics', () => {
       const sample = /^(\w+_total)(?:\{[^}]*\})? (\d+)$/.exec(line);
       if (sample) fromStore.set(sample[1]!, Number(sample[2]) >= 1000);
     }
-    expect(fromStore.size).toBe(16);
+    expect(fromStore.size).toBe(17);
     for (const [name, stored] of fromStore) {
       expect(help.get(name), name).toMatch(stored ? /, over the store's life \(kept across restarts\)\.$/ : /, since the process started\.$/);
     }

@@ -122,6 +122,12 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
     'Events a rule dropped as late, by rule: not newer than what it had decided on (held longer than rules.allowedLateness, resent after it was decided, or another reading with the same time as one decided), since the process started.',
     Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
+  metric(
+    'assetbridge_rule_duplicate_events_total',
+    'counter',
+    'Events a rule dropped as duplicates, by rule: the same as one it held or had decided on last (an MQTT redelivery, a retried HTTP POST, a device repeating itself; not counted as late, nothing delivered), since the process started.',
+    Object.entries(ingest.duplicateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
+  );
   metric('assetbridge_idle_watermarks_total', 'counter', 'Idle watermarks: silent assets whose held events were decided (rules.idleAfter), since the process started.', [[{}, ingest.watermarks ?? 0]]);
   metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since the process started.', [[{}, ingest.captured ?? 0]]);
   metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since the process started.', [[{}, ingest.captureDropped ?? 0]]);

@@ -144,6 +144,35 @@ describe('ingest pipeline', () => {
     const r = await ingestor.submit([at(3, 53), at(5, 52), at(4, 54)]); // two older than 08:05, one the same
     expect(r).toEqual({ accepted: 3, quarantined: [] });
     expect(ingestor.stats.lateEvents).toEqual({ location: 2 });
+    // The one of the same time and place is the same event sent again: counted as a duplicate.
+    expect(ingestor.stats.duplicateEvents).toEqual({ location: 1 });
+  });
+
+  it('counts the events the rules drop as duplicates, a redelivery (MQTT DUP) too, and logs each batch that had any at debug', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+    const debug = (fields: object, msg: string) => void lines.push({ fields: fields as Record<string, unknown>, msg });
+    const noop = () => undefined;
+    const logger = { error: noop, warn: noop, info: noop, debug } as unknown as IngestorOptions['logger'];
+    const ingestor = locationIngestor(real, new IdentityIndex(await real.listAssets()), { logger });
+    await ingestor.submit([at(5, 52)]);
+    expect(lines).toEqual([]);
+    expect(ingestor.stats.duplicateEvents).toEqual({});
+    // Its ack lost: the broker sends it again, marked DUP. The same event: a duplicate, not late.
+    await ingestor.submit([{ ...at(5, 52), redelivered: true as const }]);
+    expect(ingestor.stats.duplicateEvents).toEqual({ location: 1 });
+    expect(ingestor.stats.lateEvents).toEqual({});
+    // A client retrying its POST, twice in one batch.
+    await ingestor.submit([at(5, 52), at(5, 52)]);
+    expect(ingestor.stats.duplicateEvents).toEqual({ location: 3 });
+    expect(lines.map((l) => l.fields)).toEqual([{ duplicates: { location: 1 } }, { duplicates: { location: 2 } }]);
+    expect(lines[0]?.msg).toMatch(/duplicates/);
+    // An older event is late, not a duplicate.
+    await ingestor.submit([at(4, 52)]);
+    expect(ingestor.stats.duplicateEvents).toEqual({ location: 3 });
+    expect(ingestor.stats.lateEvents).toEqual({ location: 1 });
   });
 
   it('does not count a redelivered message (MQTT DUP) a rule drops as late: it was most likely taken before', async () => {

@@ -24,7 +24,7 @@ import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { NO_DELIVERIES, ruleFailureReason, type Rule, type RuleContext } from '../core/rules/rule.js';
-import { CHANGED, LATE, type OwnedRule } from '../core/rules/owned.js';
+import { CHANGED, DUPLICATE, LATE, type OwnedRule } from '../core/rules/owned.js';
 import { RuleStates } from './rule-states.js';
 import { tooLarge } from './too-large.js';
 import { coerceError } from '../core/errors/errors.js';
@@ -211,6 +211,11 @@ export interface IngestStats {
   logged: number;
   /** Events each rule dropped as later than its allowed lateness, since start (by rule name). */
   lateEvents: Record<string, number>;
+  /**
+   * Events each rule dropped as a duplicate (the same event as one it holds or decided on last: an
+   * MQTT redelivery, a retried POST, a device repeating itself), since start (by rule name).
+   */
+  duplicateEvents: Record<string, number>;
   /** Idle watermarks processed since start (the engine's own messages for silent assets). */
   watermarks: number;
   /**
@@ -230,7 +235,7 @@ export interface IngestStats {
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, watermarks: 0, captured: 0, captureDropped: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, watermarks: 0, captured: 0, captureDropped: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -553,11 +558,16 @@ export class Ingestor implements IngestSink {
       now = this.opts.clock.now();
       const result = await this.processIsolated(messages, now, epoch);
       ran = true;
-      const { outcomes, changed, deliveries, quarantine, stateful, late } = result;
+      const { outcomes, changed, deliveries, quarantine, stateful, late, duplicates } = result;
       // Counted here, once per batch (a run repeated without a failed message counts once), and
       // not by the replay of the log after a crash or a failed commit: those were counted when
       // the messages first came.
       if (late) for (const name in late) this.stats.lateEvents[name] = (this.stats.lateEvents[name] ?? 0) + (late[name] ?? 0);
+      if (duplicates) {
+        for (const name in duplicates) this.stats.duplicateEvents[name] = (this.stats.duplicateEvents[name] ?? 0) + (duplicates[name] ?? 0);
+        // Once per batch that had any (not per event): a resent batch is one line.
+        this.opts.logger?.debug({ duplicates }, 'events dropped by the rules as duplicates (sent again: an MQTT redelivery, a retried POST, a device repeating itself); not late, nothing delivered');
+      }
       captured = result.captured;
       touched = result.touched;
       this.markDirty(changed, now);
@@ -1020,6 +1030,8 @@ export class Ingestor implements IngestSink {
     captured: CapturedEvent[];
     /** Events the rules dropped as late, per rule (undefined: none). The caller counts them: a replay of the log does not. */
     late: Record<string, number> | undefined;
+    /** Events the rules dropped as duplicates, per rule (undefined: none). Counted by the caller, as `late`. */
+    duplicates: Record<string, number> | undefined;
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
@@ -1086,6 +1098,7 @@ export class Ingestor implements IngestSink {
     /** A watermark came earlier in this batch: an asset's later events must count as it reporting again. */
     let watermarked = false;
     let late: Record<string, number> | undefined;
+    let duplicates: Record<string, number> | undefined;
     k = 0;
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i] as Decoded | SetAside;
@@ -1130,6 +1143,8 @@ export class Ingestor implements IngestSink {
             throw new MessageFailure(i, ruleFailureReason(name, event.kind, id, err), err, true);
           }
           if ((flags & LATE) !== 0 && m.redelivered !== true) (late ??= {})[name] = (late[name] ?? 0) + 1;
+          // A redelivery counts here too: the same event sent again is what this counts.
+          else if ((flags & DUPLICATE) !== 0) (duplicates ??= {})[name] = (duplicates[name] ?? 0) + 1;
           if ((flags & CHANGED) !== 0) mask |= bit;
         }
         if (mask !== 0) {
@@ -1156,7 +1171,7 @@ export class Ingestor implements IngestSink {
       changed.ids.push(touched[t] as string);
       changed.masks.push(mask);
     }
-    return { outcomes, touched, changed, deliveries, quarantine, stateful, captured, late };
+    return { outcomes, touched, changed, deliveries, quarantine, stateful, captured, late, duplicates };
   }
 
   /** Room in the per-batch marks for asset index `a`. */

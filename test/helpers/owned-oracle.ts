@@ -1,7 +1,7 @@
 /**
  * The oracle for a rule's owned form (src/core/rules/owned.ts): folds the same steps through the
  * pure form and the owned form and throws at the first step where they differ — in deliveries
- * (order included), in the late flag, in the state the owned form saves (compared as JSON, with the
+ * (order included), in the late and duplicate flags, in the state the owned form saves (compared as JSON, with the
  * pure state), in `holds`, or where the pure state changed and the owned form did not say CHANGED.
  * Steps can also put an asset's state through JSON into both (a checkpoint and a restart), or evict
  * it from the owned form and load it back (the engine's cache), so the owned form's `load` and
@@ -15,7 +15,7 @@ import type { DeliveryIntent } from '../../src/core/model/delivery.js';
 import type { CanonicalEvent } from '../../src/core/model/events.js';
 import { createCanonicalDecoder } from '../../src/core/normalize/canonical-decoder.js';
 import { isFlushable } from '../../src/core/rules/event-time.js';
-import { CHANGED, LATE, type OwnedRule } from '../../src/core/rules/owned.js';
+import { CHANGED, DUPLICATE, LATE, type OwnedRule } from '../../src/core/rules/owned.js';
 import type { Rule, RuleContext } from '../../src/core/rules/rule.js';
 
 export type OracleStep =
@@ -33,6 +33,8 @@ export interface OracleResult {
   readonly steps: number;
   readonly deliveries: number;
   readonly late: number;
+  /** Events the pure form called duplicates (and the owned form flagged so). */
+  readonly duplicates: number;
   /** Each delivery, for a test to look at. */
   readonly delivered: readonly DeliveryIntent[];
 }
@@ -49,6 +51,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
   const states = new Map<string, unknown>();
   const delivered: DeliveryIntent[] = [];
   let late = 0;
+  let duplicates = 0;
   /** Every value `save` returned, with its JSON then: a checkpoint may serialise it later, so the rule must not change it afterwards. */
   const savedValues: { readonly n: number; readonly value: unknown; readonly json: string | undefined }[] = [];
   const keep = (n: number, value: unknown): void => {
@@ -108,7 +111,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     const id = step.asset.erpAssetId;
     const ctx: RuleContext = { asset: step.asset, destination: step.asset.destination ?? destination, now: step.now ?? 0 };
     const before = states.get(id);
-    let expected: { state: unknown; deliveries: readonly DeliveryIntent[]; late?: true };
+    let expected: { state: unknown; deliveries: readonly DeliveryIntent[]; late?: true; duplicate?: true };
     const out: DeliveryIntent[] = [];
     let flags: number;
     if ('event' in step) {
@@ -123,6 +126,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     states.set(id, expected.state);
     if (!isDeepStrictEqual(asJson(out), asJson(expected.deliveries))) fail(n, 'deliveries', expected.deliveries, out);
     if ((expected.late === true) !== ((flags & LATE) !== 0)) fail(n, 'late flags', expected.late === true, (flags & LATE) !== 0);
+    if ((expected.duplicate === true) !== ((flags & DUPLICATE) !== 0)) fail(n, 'duplicate flags', expected.duplicate === true, (flags & DUPLICATE) !== 0);
     const value = owned.save(a);
     keep(n, value);
     const saved = asJson(value);
@@ -134,10 +138,11 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     // With the asset's record: what the engine asks (a rule that does not apply to it holds nothing).
     if (isFlushable(pure) && pure.holds(expected.state, step.asset) !== owned.holds(a, step.asset)) fail(n, 'holds for the asset', pure.holds(expected.state, step.asset), owned.holds(a, step.asset));
     if ((flags & LATE) !== 0) late++;
+    if ((flags & DUPLICATE) !== 0) duplicates++;
     for (const d of out) delivered.push(d);
   });
   checkKept(steps.length);
-  return { steps: steps.length, deliveries: delivered.length, late, delivered };
+  return { steps: steps.length, deliveries: delivered.length, late, duplicates, delivered };
 }
 
 /**

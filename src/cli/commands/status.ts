@@ -292,6 +292,8 @@ export function registerStatusCommand(program: Command): void {
         const heldMessages = counters.ingestLog;
         // Since the (last) run started.
         const lateEvents = snap?.ingest?.lateEvents ?? {};
+        // The same events sent again (redeliveries, retries) that the rules dropped, since the run started.
+        const duplicateEvents = snap?.ingest?.duplicateEvents ?? {};
         // Silent assets whose held events the service decided (rules.idleAfter), since the run started.
         const idleWatermarks = snap?.ingest?.watermarks ?? 0;
         // Event capture (capture.dir), since the run started.
@@ -327,7 +329,7 @@ export function registerStatusCommand(program: Command): void {
             return { name: t.name, last: last?.error === undefined ? last : { ...last, error: redact(last.error) } };
           }),
         );
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: new Date(onDemand.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, duplicateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: new Date(onDemand.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -355,6 +357,8 @@ export function registerStatusCommand(program: Command): void {
               `${idleWatermarks > 0 ? ' or than rules.idleAfter' : ''}\n`,
           );
         }
+        const duplicates = Object.entries(duplicateEvents).filter(([, n]) => n > 0);
+        if (duplicates.length > 0) process.stdout.write(`duplicate events dropped by rules${up || stopping ? '' : ' (last run)'}: ${duplicates.map(([rule, n]) => `${rule} ${n}`).join(', ')}; the same event sent again (an MQTT redelivery, a retried POST, a device repeating itself): not late, nothing delivered\n`);
         if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${up || stopping ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
         process.stdout.write(depreciationLine(depreciation, onDemand, now));
         if (capture.captured + capture.dropped > 0) {

@@ -39,8 +39,11 @@ describe('late events', () => {
     // 10 is decided once 20 arrives (1 min lateness); 20 itself still waits.
     const events = [0, 10, 20].flatMap((m) => [position(m), sensor(m), meter(m, 100 + m / 60)]);
     const resent = [position(10), sensor(10), meter(10, 100 + 10 / 60)];
-    const { lateByStep, perStep, states } = simulateRules(rules, steps([...events, ...resent]));
+    const { lateByStep, duplicateByStep, perStep, states } = simulateRules(rules, steps([...events, ...resent]));
     expect(lateByStep.flat()).toEqual([]);
+    // Each rule that took the event says so (what the engine counts, and `rules test` names).
+    expect(duplicateByStep.slice(0, events.length).flat()).toEqual([]);
+    expect(duplicateByStep.slice(events.length)).toEqual([['location', 'inventory'], ['maintenance'], ['maintenance', 'depreciation']]);
     // Nothing delivered or changed again.
     expect(perStep.slice(events.length).flat()).toEqual([]);
     expect(states).toEqual(simulateRules(rules, steps(events)).states);
@@ -58,6 +61,7 @@ describe('late events', () => {
     const flushed = flushRules(rules, held, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 30 * MIN, upTo);
     const resent = simulateRules(rules, steps([position(20), sensor(20), meter(20, 100 + 20 / 60)]), { initial: flushed.states });
     expect(resent.lateByStep.flat()).toEqual([]);
+    expect(resent.duplicateByStep).toEqual([['location', 'inventory'], ['maintenance'], ['maintenance', 'depreciation']]);
     expect(resent.perStep.flat()).toEqual([]);
     // An older one sent again is late, as before.
     expect(simulateRules(rules, steps([meter(10, 100 + 10 / 60)]), { initial: flushed.states }).lateByStep).toEqual([['maintenance', 'depreciation']]);
@@ -65,6 +69,8 @@ describe('late events', () => {
 
   it('an event within the lateness, or a duplicate, is not late', () => {
     const events = [position(0), position(10), position(9.5), position(10), sensor(10), sensor(10)];
-    expect(simulateRules(rules, steps(events)).lateByStep.flat()).toEqual([]);
+    const r = simulateRules(rules, steps(events));
+    expect(r.lateByStep.flat()).toEqual([]);
+    expect(r.duplicateByStep).toEqual([[], [], [], ['location', 'inventory'], [], ['maintenance']]);
   });
 });

@@ -30,7 +30,7 @@ import { fartherThanM } from './geo.js';
 import { isoTime } from './iso-format.js';
 import { coordinateJson, LOCATION_UPDATE, recodedZone, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import { matchesFilter } from './maintenance/types.js';
-import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
+import { CHANGED, DUPLICATE, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
 import { jsonNumber, jsonString, jsonValue, plainKey } from './state-json.js';
 import { areaM2, type Zone } from './zones/geometry.js';
@@ -327,7 +327,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     // The newest fix processed sent again: a duplicate (the last one is accurate, as this one). Its
     // reported zone counts only outside configured zones and their bands (see srcOf): located here,
     // only when there is one (rare: the same time and place).
-    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng && this.lastSrc[a] === (label === undefined ? NO_NAME : this.srcOf(label, this.hitsOf(rawLat, rawLng)))) return 0;
+    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng && this.lastSrc[a] === (label === undefined ? NO_NAME : this.srcOf(label, this.hitsOf(rawLat, rawLng)))) return DUPLICATE;
     const L = this.lateness;
     const waiting = (this.head[a] as number) !== -1;
     if (L === 0) {
@@ -446,7 +446,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const before = this.mode[a] === PURE ? this.pureStates[a] : (this.save(a) as LocationSyncState | undefined);
     const r = this.pure.apply(before, event, ctx);
     for (let k = 0; k < r.deliveries.length; k++) out.push(r.deliveries[k] as DeliveryIntent);
-    let flags = r.late === true ? LATE : 0;
+    let flags = r.late === true ? LATE : r.duplicate === true ? DUPLICATE : 0;
     if (r.state !== before) {
       flags |= CHANGED;
       this.reset(a);

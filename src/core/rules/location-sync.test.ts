@@ -284,7 +284,7 @@ describe('location sync: a resent fix (MQTT redelivery) is a duplicate, not late
       state = rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'B' }), ctx).state;
       if (allowedLatenessMs > 0) state = rule.apply(state, pos(120, 52.5, eastM(900), { zone: 'B' }), ctx).state; // releases 60
       const redelivered = rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'B' }), ctx);
-      expect(redelivered).toEqual({ state, deliveries: [] });
+      expect(redelivered).toEqual({ state, deliveries: [], duplicate: true });
       // Not the same fix: at the same time elsewhere, or in another reported zone, or older.
       expect(rule.apply(state, pos(60, 52.5, eastM(800), { zone: 'B' }), ctx).late).toBe(true);
       expect(rule.apply(state, pos(60, 52.501, eastM(500), { zone: 'B' }), ctx).late).toBe(true); // only the latitude differs

@@ -39,7 +39,7 @@ import { isZoneSighting, type PositionEvent, type PositionFix } from '../model/e
 import type { DeliveryIntent } from '../model/delivery.js';
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
-import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
+import { duplicateResult, lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import { ownedLocationSync } from './location-sync-owned.js';
 import { LOCATION_UPDATE, recodedZone, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import type { ZoneHit } from './zones/zone-index.js';
@@ -69,7 +69,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
       // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
       // an older released fix sent again cannot be told from a late one, and counts as late.
-      if (s.last !== undefined && isSameFix(s.last, item)) return { state: s, deliveries: NO_DELIVERIES };
+      if (s.last !== undefined && isSameFix(s.last, item)) return duplicateResult(s);
       if (replacesInaccurate(s, item)) {
         // Decided on an inaccurate fix, and nothing newer since: the accurate one of that time counts instead.
         const r = processFix(options, lateness === 0 && s.order !== undefined && s.order.pending.length === 0 ? withoutOrder(s) : s, item, ctx);
@@ -91,7 +91,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       const order = twin !== undefined && stored ? { ...stored, pending: stored.pending.filter((p) => p.t !== item.t || p.inaccurate !== true) } : stored;
       const a = admit(order, item, lateness, tiebreakOf);
       if (a.late) return lateResult(s);
-      if (a.duplicate) return { state: s, deliveries: [] };
+      if (a.duplicate) return duplicateResult(s);
       return processAll(options, locationState(s.last, s.synced, s.zones, a.state), a.released, ctx);
     },
     flush(state, ctx, upTo) {

@@ -27,6 +27,8 @@ import type { Rule, RuleContext } from './rule.js';
 export const CHANGED = 1;
 /** {@link OwnedRule.apply} flag: the event was dropped as later than the allowed lateness (counted per rule). */
 export const LATE = 2;
+/** {@link OwnedRule.apply} flag: the event was dropped as a duplicate (the pure form's `duplicate`; counted per rule). */
+export const DUPLICATE = 4;
 
 /**
  * The most an owned form's per-asset buffer columns (a ring or slot of the same size for every
@@ -64,7 +66,7 @@ export interface OwnedRule {
   drop(a: number): void;
   /**
    * Applies one event to asset `a`'s state, in place; deliveries are pushed to `out`. Returns
-   * {@link CHANGED} | {@link LATE} flags. CHANGED must be set whenever {@link save} could now
+   * {@link CHANGED} | {@link LATE} | {@link DUPLICATE} flags. CHANGED must be set whenever {@link save} could now
    * return something else (a spurious CHANGED only logs a message needlessly; a missing one loses
    * state after a crash). `ctx` is valid only during the call.
    */
@@ -103,7 +105,7 @@ export function ownedFromPure(rule: Rule, states: unknown[] = []): OwnedRule {
       const before = states[a];
       const r = rule.apply(before, event, ctx);
       deliver(r.deliveries, out);
-      let flags = r.late === true ? LATE : 0;
+      let flags = r.late === true ? LATE : r.duplicate === true ? DUPLICATE : 0;
       if (r.state !== before) {
         states[a] = r.state;
         flags |= CHANGED;

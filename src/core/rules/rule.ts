@@ -40,11 +40,24 @@ export interface RuleResult<S> {
    * (`assetbridge_rule_late_events_total`, `status`), so a lateness set too tight shows.
    */
   readonly late?: true;
+  /**
+   * The event was the same as one the rule holds or decided on last (the same event time and all
+   * the rule looks at: an MQTT redelivery, an HTTP client's retried POST, a device repeating
+   * itself) and was dropped: not late, nothing delivered. The one place a duplicate is recognised:
+   * the engine counts these per rule (`assetbridge_rule_duplicate_events_total`), and `rules test`
+   * names the line a duplicate repeats from them.
+   */
+  readonly duplicate?: true;
 }
 
 /** The result for an event dropped as late: state unchanged, nothing delivered, counted. */
 export function lateResult<S>(state: S): RuleResult<S> {
   return { state, deliveries: NO_DELIVERIES, late: true };
+}
+
+/** The result for an event dropped as a duplicate: state unchanged, nothing delivered, counted. */
+export function duplicateResult<S>(state: S): RuleResult<S> {
+  return { state, deliveries: NO_DELIVERIES, duplicate: true };
 }
 
 export interface Rule<S = unknown> {

@@ -133,6 +133,8 @@ export interface SimulationResult {
   readonly perStep: readonly (readonly DeliveryIntent[])[];
   /** Per input step, the rules that dropped its event as late (older than their allowed lateness). */
   readonly lateByStep: readonly (readonly string[])[];
+  /** Per input step, the rules that dropped its event as a duplicate (the same event sent again: the rules' `duplicate`). */
+  readonly duplicateByStep: readonly (readonly string[])[];
   /** Per input step, the idle watermarks sent before it that delivered something (with {@link SimulationOptions.idle}). */
   readonly watermarksByStep: readonly (readonly SimulatedWatermark[])[];
   /** With {@link SimulationOptions.messages}: the messages set aside because a rule threw, by index, with the service's reason (their steps deliver nothing). */
@@ -144,6 +146,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   let states = new Map<string, StateDoc>(options.initial ?? []);
   const perStep: DeliveryIntent[][] = [];
   const lateByStep: string[][] = [];
+  const duplicateByStep: string[][] = [];
   const watermarksByStep: SimulatedWatermark[][] = [];
   const failed = new Map<number, string>();
   const idle = options.idle;
@@ -195,10 +198,12 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt };
     const out: DeliveryIntent[] = [];
     const late: string[] = [];
+    const duplicate: string[] = [];
     if (idle && step.receivedAt !== undefined && rules.some((r) => r.kinds.includes(step.event.kind))) idle.heard(step.asset, step.destination);
     if (messages !== undefined && failed.has(message)) {
       perStep.push(out);
       lateByStep.push(late);
+      duplicateByStep.push(duplicate);
     } else {
       if (messages !== undefined && !undo.has(id)) undo.set(id, states.get(id));
       let threw: string | undefined;
@@ -213,6 +218,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
           break;
         }
         if (result.late === true) late.push(rule.name);
+        if (result.duplicate === true) duplicate.push(rule.name);
         if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
         out.push(...result.deliveries);
       }
@@ -226,9 +232,11 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
         for (let j = start; j < index; j++) {
           perStep[j] = [];
           lateByStep[j] = [];
+          duplicateByStep[j] = [];
         }
         perStep.push([]);
         lateByStep.push([]);
+        duplicateByStep.push([]);
       } else {
         states.set(id, doc);
         const onStep = options.onStep;
@@ -236,6 +244,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
         else onStep?.(index, id, before, doc);
         perStep.push(out);
         lateByStep.push(late);
+        duplicateByStep.push(duplicate);
       }
     }
     if (messages !== undefined && left === 0 && !failed.has(message)) for (const t of traced) t();
@@ -248,7 +257,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     }
   }
   if (messages !== undefined && left > 0 && !failed.has(message)) for (const t of traced) t();
-  return { perStep, lateByStep, watermarksByStep, failed, states };
+  return { perStep, lateByStep, duplicateByStep, watermarksByStep, failed, states };
 }
 
 /**

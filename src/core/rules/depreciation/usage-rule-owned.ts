@@ -25,7 +25,7 @@ import type { CanonicalEvent } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { matchesFilter } from '../maintenance/types.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
-import { BUFFER_GROWTH_BUDGET_BYTES, CHANGED, grown, LATE, type OwnedRule } from '../owned.js';
+import { BUFFER_GROWTH_BUDGET_BYTES, CHANGED, DUPLICATE, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString } from '../state-json.js';
 import { periodStamp, type Period } from './calendar.js';
@@ -264,7 +264,7 @@ class OwnedUsage implements OwnedUsageRule {
 
     // The reorder buffer (event-time.ts `admit`, keepLast): late, a duplicate, or where it goes.
     const released = this.released[a] as number;
-    if (t <= released) return this.relCount[a] === 1 && this.relT[a] === t && this.relH[a] === h ? 0 : LATE;
+    if (t <= released) return this.relCount[a] === 1 && this.relT[a] === t && this.relH[a] === h ? DUPLICATE : LATE;
     let base = a * this.slot;
     const n = this.pend[a] as number;
     let i = n;
@@ -272,7 +272,7 @@ class OwnedUsage implements OwnedUsageRule {
       const pt = this.pendT[base + i - 1] as number;
       if (pt < t) break;
       if (pt === t) {
-        if (this.pendH[base + i - 1] === h) return 0;
+        if (this.pendH[base + i - 1] === h) return DUPLICATE;
         // Equal times, other values: ordered by the values as text (the pure tiebreak).
         return this.slowApply(a, event, ctx, out);
       }
@@ -471,7 +471,7 @@ class OwnedUsage implements OwnedUsageRule {
   private take(a: number, before: UsageState | undefined, r: RuleResult<UsageState>, out: DeliveryIntent[]): number {
     this.fallbacks++;
     for (let k = 0; k < r.deliveries.length; k++) out.push(r.deliveries[k] as DeliveryIntent);
-    let flags = r.late === true ? LATE : 0;
+    let flags = r.late === true ? LATE : r.duplicate === true ? DUPLICATE : 0;
     if (r.state !== before) {
       this.store(a, r.state);
       flags |= CHANGED;

@@ -22,7 +22,7 @@ import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
 import { HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
-import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
+import { duplicateResult, lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
 import type { UsageMeterKind } from './usage.js';
@@ -146,7 +146,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       // A declared reset comes after the readings that showed the new meter (set aside as
       // backwards): taken now, never dropped as late, so the readings after it count again.
       if (a.late) return r.reset === true ? lateReset(s, r, options) : lateResult(s);
-      if (a.duplicate) return { state: s, deliveries: [] };
+      if (a.duplicate) return duplicateResult(s);
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
       if (s.km) next.km = true;

@@ -18,7 +18,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import { isZoneSighting, type PositionEvent, type PositionFix } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from '../event-time.js';
-import { lateResult, type RuleResult } from '../rule.js';
+import { duplicateResult, lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import { configuredHit, HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
@@ -103,7 +103,7 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
         const order = s.order as ReorderState<Sighting>;
         return processAll({ ...s, order: { ...order, last: [...(order.last ?? []), item] } }, [item], options);
       }
-      if (a.duplicate) return { state: s, deliveries: [] };
+      if (a.duplicate) return duplicateResult(s);
       return processAll({ ...s, order: a.state }, a.released, options);
     },
     flush(state, _ctx, upTo) {

@@ -29,7 +29,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { HELD_METER_HYGIENE } from '../meter-hygiene.js';
-import { CHANGED, LATE, type OwnedRule } from '../owned.js';
+import { CHANGED, DUPLICATE, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
 import { BUFFER_GROWTH_BUDGET_BYTES } from '../owned.js';
@@ -702,7 +702,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   const settle = (a: number, before: MaintenanceState | undefined, r: RuleResult<MaintenanceState>, out: DeliveryIntent[]): number => {
     const made = r.deliveries;
     for (let k = 0; k < made.length; k++) out.push(made[k] as DeliveryIntent);
-    let flags = r.late === true ? LATE : 0;
+    let flags = r.late === true ? LATE : r.duplicate === true ? DUPLICATE : 0;
     if (r.state !== before) {
       adopt(a, r.state);
       flags |= CHANGED;
@@ -978,7 +978,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     const lastCount = data[o + B_LAST] as number;
     if (t <= (data[o + B_RELEASED] as number)) {
       // One of the samples released last, sent again: a duplicate; anything else here is late (or taken late).
-      for (let j = 0; j < lastCount; j++) if (sameAsScratch(at(o, (data[o + B_START] as number) + j))) return 0;
+      for (let j = 0; j < lastCount; j++) if (sameAsScratch(at(o, (data[o + B_START] as number) + j))) return DUPLICATE;
       return pureApply(a, event, ctx, out);
     }
     const pendingCount = data[o + B_PENDING] as number;
@@ -998,7 +998,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         const pk = d[off + 1] as number;
         if ((pk === METER) === (scratch[1] === METER)) {
           // Of one time and kind: the same sample (a duplicate), or ordered by JSON.
-          if (sameAsScratch(off)) return 0;
+          if (sameAsScratch(off)) return DUPLICATE;
           return pureApply(a, event, ctx, out);
         }
         // A meter reading before a sensor sample of its time.

@@ -23,7 +23,7 @@ import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAl
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
-import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
+import { duplicateResult, lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
@@ -243,7 +243,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         if (s.order.last !== undefined) next.order = { ...s.order, last: [...s.order.last, sample] };
         return processSamples(next, [sample], a, ctx, options);
       }
-      if (adm.duplicate) return { state: s, deliveries: [] };
+      if (adm.duplicate) return duplicateResult(s);
       return processSamples(withOrder(s, adm.state, adm.released), adm.released, a, ctx, options);
     },
     flush(state, ctx, upTo) {
