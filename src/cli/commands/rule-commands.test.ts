@@ -125,6 +125,36 @@ describe('rules test', () => {
     expect(report.counts.late).toBe(1);
   });
 
+  it('names a duplicate as the rules decide it: one resent however many events back while they hold it, and not a resend they drop as late', async () => {
+    // Samples 5 s apart, all within the minute of lateness: the rules hold all eleven when the first is sent again.
+    const sample = (s: number, value = 80) => `{"kind":"sensor","assetId":"tag-1","eventTime":"${new Date(Date.parse('2026-10-01T08:00:00Z') + s * 1000).toISOString()}","values":{"coolantTemp":{"value":${value},"unit":"°C"}}}`;
+    const held = Array.from({ length: 11 }, (_, i) => sample(i * 5, 80 + i));
+    const report = await runRulesTest({ lines: [...held, held[0]!], rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    // Ten other events came between: more than the last few a command could remember by itself.
+    expect(report.lines.map((l) => [l.line, l.duplicateOf, l.late])).toEqual([...held.map((_, i) => [i + 1, undefined, undefined]), [12, 'line 1', undefined]]);
+    expect(formatRulesTest(report)).toContain('line 12: sensor EQ-1 @ 2026-10-01T08:00:00.000Z (no deliveries)\n  duplicate of line 1: dropped by the rules');
+    // Once the minute has passed and more came, the first sample is decided and no longer the newest: sent again, it is late, not a duplicate.
+    const later = await runRulesTest({ lines: [...held, sample(120), sample(130), held[0]!], rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(later.lines.at(-1)).toMatchObject({ line: 14, late: ['maintenance'] });
+    expect(later.lines.at(-1)?.duplicateOf).toBeUndefined();
+    // An event no rule looks at (a fault, with no alert rule configured) sent twice: no rule dropped it.
+    const fault = '{"kind":"alert","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","reason":"low oil","severity":"critical"}';
+    const unlooked = await runRulesTest({ lines: [fault, fault], rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(unlooked.lines.map((l) => [l.line, l.accepted, l.duplicateOf])).toEqual([[1, true, undefined], [2, true, undefined]]);
+  });
+
+  it('a duplicate whose original came before the input (the stored state) is named as an earlier event', async () => {
+    const sample = '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97,"unit":"°C"}}}';
+    const input = { rules: createRules(rules), assets, defaultDestination: 'erp', now: Date.parse('2026-10-02T00:00:00Z'), flush: false };
+    const first = await runRulesTest({ ...input, lines: [sample], states: new Map() });
+    expect(first.lines[0]?.duplicateOf).toBeUndefined();
+    // The service took it (held for the lateness): the state it stored.
+    const taken: CanonicalEvent = { kind: 'sensor', source: 't', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: Date.parse('2026-10-01T08:00:00Z'), receivedAt: 0, values: { coolantTemp: { value: 97, unit: '°C' } } };
+    const stored = simulateRules(input.rules, [{ event: taken, asset: (assets[0] as AssetWithIdentifiers).asset, destination: 'erp' }]).states;
+    const again = await runRulesTest({ ...input, lines: [sample], states: stored });
+    expect(again.lines.map((l) => [l.line, l.duplicateOf])).toEqual([[1, 'an earlier event']]);
+  });
+
   it('--compare runs the same events through a second rule set and says what the change would change', async () => {
     const proposed = rulesSchema.parse({
       allowedLateness: '1m',

@@ -20,7 +20,7 @@ import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from 
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
-import { heldEvents, stateChanges } from '../../core/rules/trace.js';
+import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
@@ -134,8 +134,9 @@ export interface RulesTestLine {
   /** Rules that dropped an event of this line as late (older than `rules.allowedLateness` allows). */
   readonly late?: readonly string[];
   /**
-   * The line's events were sent before, exactly (a client's retry, a device repeating itself): where
-   * (`line 10`), when the rules dropped them as duplicates (no delivery, not late).
+   * The rules dropped the line's events as duplicates (the same events sent again: a client's retry,
+   * a device repeating itself; no delivery, not late): where they were first (`line 10`, `a.jsonl
+   * line 10`), or `an earlier event` when that is not in the input (the stored state).
    */
   readonly duplicateOf?: string;
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
@@ -361,14 +362,10 @@ function coalesceArrayItems(decided: readonly RulesTestLine[]): RulesTestLine[] 
   return out;
 }
 
-/**
- * How many of each asset's latest distinct events a resend is recognised among: the rules take one
- * for a duplicate only while it is among the events they hold or released last, so a retry follows
- * its original closely (a resend not recognised is shown as before, with no deliveries).
- */
-const RECENT_EVENTS = 8;
+/** What a duplicate is said to repeat when its original is not in the input (it came before: the stored state), or differs only in what no rule looks at. */
+const EARLIER_EVENT = 'an earlier event';
 
-/** An event as the rules judge a resend of it: all it says, not when it was received or the raw payload; hashed, as one is kept per recent event of every asset. */
+/** An event as a resend of it says it: all it says, not when it was received or the raw payload; hashed, as one is kept per event the rules may still call a duplicate. */
 function eventKey(event: SimulationStep['event']): string {
   const { raw, receivedAt, ...fact } = event;
   void raw;
@@ -440,18 +437,38 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     if (input.onLine) input.onLine(l);
     else lines.push(l);
   };
-  // Where each asset's latest events were first seen (their last few), so a line sent again exactly,
-  // which the rules drop as a duplicate, can say of which line (only for the lines shown).
-  const recent = new Map<string, Map<string, string>>();
+  // The rules decide what is a duplicate (their `duplicate`); this only finds where its original
+  // was, for the lines shown: where each asset's events were first seen, kept while a rule may
+  // still call one sent again a duplicate (see duplicateFloor), so memory follows what the rules hold.
+  const recent = new Map<string, Map<string, { readonly where: string; readonly t: number; readonly kind: string }>>();
   const firstSeen = (s: SimulationStep, where: string): string | undefined => {
     let mine = recent.get(s.asset.erpAssetId);
     if (!mine) recent.set(s.asset.erpAssetId, (mine = new Map()));
     const key = eventKey(s.event);
     const before = mine.get(key);
-    if (before !== undefined) return before;
-    mine.set(key, where);
-    if (mine.size > RECENT_EVENTS) mine.delete(mine.keys().next().value as string);
+    if (before !== undefined) return before.where;
+    mine.set(key, { where, t: s.event.eventTime, kind: s.event.kind });
     return undefined;
+  };
+  /** Forget the events of `ids` no rule can call a duplicate any more (older than all its rules of that kind hold or released last). */
+  const forgetDecided = (ids: Iterable<string>): void => {
+    for (const id of ids) {
+      const mine = recent.get(id);
+      if (!mine) continue;
+      const doc = states.get(id) ?? {};
+      const floors = new Map<string, number>();
+      const floorOf = (kind: string): number => {
+        let f = floors.get(kind);
+        if (f === undefined) {
+          f = Infinity;
+          for (const r of input.rules) if (r.kinds.includes(kind as (typeof r.kinds)[number])) f = Math.min(f, duplicateFloor(doc[r.name]));
+          floors.set(kind, f);
+        }
+        return f;
+      };
+      for (const [key, e] of mine) if (e.t < floorOf(e.kind)) mine.delete(key);
+      if (mine.size === 0) recent.delete(id);
+    }
   };
   const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);
@@ -590,7 +607,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
       const before = keepLines ? p.steps.map((s) => firstSeen(s, whereOf(p.at))) : [];
-      const duplicateOf = deliveries.length === 0 && late.length === 0 && before.length > 0 && before.every((b) => b !== undefined) ? before[0] : undefined;
+      // A duplicate as the rules decided it (as the service counts it): each of the line's events
+      // dropped as one by a rule, none late, nothing delivered. Named by the line first seen with it,
+      // or, when that is not in the input (stored state; a copy differing only in what no rule looks at), as earlier.
+      const dropped = n > 0 && late.length === 0 && deliveries.length === 0 && result.duplicateByStep.slice(k, k + n).every((d) => d.length > 0);
+      const duplicateOf = keepLines && dropped ? (before[0] ?? EARLIER_EVENT) : undefined;
       decided.push({
         ...p.at,
         accepted: true,
@@ -605,6 +626,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       k += n;
     }
     for (const l of coalesceArrayItems(decided)) keep(l);
+    if (keepLines) forgetDecided(new Set(runs.flatMap((p) => p.steps.map((s) => s.asset.erpAssetId))));
     chunk = [];
   };
 

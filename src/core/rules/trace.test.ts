@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldEvents, stateChanges } from './trace.js';
+import { duplicateFloor, heldEvents, stateChanges } from './trace.js';
 
 const T = Date.UTC(2026, 9, 1, 9);
 
@@ -42,5 +42,17 @@ describe('rule state changes under names of the buffers left out', () => {
       'maintenance.services.history.base: 0 → 250',
       'maintenance.thresholds.order.phase: pending → active',
     ]);
+  });
+
+  it('the earliest event time a rule can still call a resend of a duplicate: what its buffer holds or released last, or location\'s newest fix', () => {
+    expect(duplicateFloor(undefined)).toBe(Infinity);
+    expect(duplicateFloor({ synced: { zone: 'Y1' } })).toBe(Infinity); // nothing held or released: nothing to repeat
+    expect(duplicateFloor({ order: { pending: [{ t: T + 5 }, { t: T + 9 }] } })).toBe(T + 5);
+    expect(duplicateFloor({ order: { released: T, newest: T + 9, pending: [{ t: T + 9 }], last: [{ t: T }] } })).toBe(T);
+    // Location sync without lateness keeps no buffer: the newest fix processed is what a resend repeats.
+    expect(duplicateFloor({ last: { eventTime: T + 3, lat: 52 } })).toBe(T + 3);
+    expect(duplicateFloor({ order: { released: T + 7, pending: [] }, last: { eventTime: T + 3 } })).toBe(T + 3);
+    // Usage's `last` is a reading pair, not an event.
+    expect(duplicateFloor({ order: { released: T + 7, pending: [] }, last: [T, 100] })).toBe(T + 7);
   });
 });

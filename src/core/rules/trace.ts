@@ -59,6 +59,27 @@ export function heldEvents(doc: StateDoc): Record<string, number> {
   return out;
 }
 
+/**
+ * The earliest event time a rule could still drop an event of as a duplicate, from its sub-state:
+ * the rules do so only for an event the same as one their reorder buffer holds (`order.pending`)
+ * or released last (`order.last`, at `order.released`), or as the newest fix processed (location's
+ * `last`). Infinity: none (no sub-state, nothing held or released).
+ */
+export function duplicateFloor(sub: unknown): number {
+  if (!isObject(sub)) return Infinity;
+  let floor = Infinity;
+  const order = sub.order;
+  if (isObject(order)) {
+    if (typeof order.released === 'number') floor = Math.min(floor, order.released);
+    for (const items of [order.pending, order.last]) {
+      const t: unknown = Array.isArray(items) && isObject(items[0]) ? items[0].t : undefined;
+      if (typeof t === 'number') floor = Math.min(floor, t);
+    }
+  }
+  if (isObject(sub.last) && typeof sub.last.eventTime === 'number') floor = Math.min(floor, sub.last.eventTime);
+  return floor;
+}
+
 /** The changes from `before` to `after`, one line each, by rule (sorted). */
 export function stateChanges(before: StateDoc, after: StateDoc): string[] {
   const out: string[] = [];
