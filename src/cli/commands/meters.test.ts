@@ -71,6 +71,28 @@ describe('assets meters', () => {
     expect(formatMeterReport([row!])).toMatch(/2026-10-01T04:00:00.000Z meter advanced .*declare it: assetbridge assets reset-meter/);
   });
 
+  it('shows a held reading the next reading confirmed as a confirmed catch-up, not as set aside; one set aside stays flagged', async () => {
+    // 1000 shown live for 100 h, then 1100 an hour later: held (possible since 1000 was first shown, not since it was last).
+    const idle = (id: string) => [meter(id, 0, { operatingHours: 1000 }), meter(id, 100, { operatingHours: 1000 }), meter(id, 101, { operatingHours: 1100 })];
+    const km = [meter('TR-5', 0, { odometerKm: 30_000 }), meter('TR-5', 100, { odometerKm: 30_000 }), meter('TR-5', 101, { odometerKm: 35_000 }), meter('TR-5', 102, { odometerKm: 35_050 })];
+    const store = await storeAfter([...idle('EQ-1'), meter('EQ-1', 102, { operatingHours: 1101 }), ...idle('EQ-9'), meter('EQ-9', 102, { operatingHours: 1000.5 }), ...km]);
+    const rows = await loadMeterReport(store);
+    const [eq1, eq9, tr5] = rows;
+    expect(eq1?.hours).toMatchObject({ value: 1101 });
+    expect(eq1?.setAside).toEqual({});
+    expect(eq1?.recent).toEqual([{ status: 'confirmed catch-up', detail: expect.stringMatching(/^reading 1100 h, .*held until the next reading, which continued from it .*counted and sent from 1000 h .*not set aside$/), at: T0 + 101 * H, source: 'aemp:trackunit' }]);
+    // The odometer the same.
+    expect(tr5?.setAside).toEqual({});
+    expect(tr5?.recent.map((r) => [r.status, r.detail.startsWith('odometer: reading 35000 km')])).toEqual([['confirmed catch-up', true]]);
+    // Refuted by the next reading: set aside, still flagged.
+    expect(eq9?.setAside).toEqual({ 'too-fast': 1 });
+    expect(eq9?.recent.map((r) => r.status)).toEqual(['too-fast']);
+    const text = formatMeterReport(rows);
+    expect(text).toMatch(/EQ-1\s+1101 h\s+-\s+2026-10-05T06:00:00Z\s+0\s+-\n/);
+    expect(text).toMatch(/EQ-9\s+1000.5 h\s+-\s+2026-10-05T06:00:00Z\s+1 \(too-fast 1\)\s+2026-10-05T05:00:00Z meter advanced 100 h/);
+    expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-9']);
+  });
+
   it('shows the newer odometer: one sent beside the hours after a replacement declared alone', async () => {
     const store = await storeAfter([
       meter('EQ-9', 0, { operatingHours: 1000, odometerKm: 182_000 }),

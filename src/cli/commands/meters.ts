@@ -24,7 +24,11 @@ export interface MeterRow {
   readonly odometer?: { readonly value: number; readonly at: number };
   /** Readings set aside, all time, by reason. */
   readonly setAside: Readonly<Record<string, number>>;
-  /** The newest ones, newest last. */
+  /**
+   * The newest ones, newest last; with them a reading held as a catch-up (ahead of the wall clock
+   * since the meter last showed its value) that the next reading confirmed: `confirmed catch-up`,
+   * counted and sent, not set aside (not in `setAside`).
+   */
   readonly recent: readonly {
     readonly status: string;
     readonly detail: string;
@@ -51,6 +55,16 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
   return reset !== undefined && f.previousEventTime < reset && f.eventTime >= reset ? reset : undefined;
 }
 
+/** The status of a held reading the next reading confirmed (a frozen feed catching up): counted, not set aside. */
+export const CONFIRMED = 'confirmed catch-up';
+
+/** What a confirmed catch-up says: what was held, and that it counted. */
+function confirmedDetail(f: MeterFlag): string {
+  const odometer = f.detail.startsWith(ODOMETER_FLAG);
+  const unit = odometer ? 'km' : 'h';
+  return `${odometer ? ODOMETER_FLAG : ''}reading ${f.value} ${unit}, ahead of the wall clock since ${f.previousValue} ${unit} was last shown, held until the next reading, which continued from it (${iso(f.confirmedAt as number)}): a feed that froze and caught up, counted and sent from ${f.previousValue} ${unit} (${iso(f.previousEventTime)}), not set aside`;
+}
+
 /** The meter report from the `meter` rule's state of each asset (or one). */
 export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
   let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
@@ -73,6 +87,7 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
       ...(od ? { odometer: { value: od.odometerKm, at: od.eventTime } } : {}),
       setAside: { ...m.flagCounts },
       recent: m.flags.map((f: MeterFlag) => {
+        if (f.confirmedAt !== undefined) return { status: CONFIRMED, detail: confirmedDetail(f), at: f.eventTime, source: f.source };
         const reset = explainingReset(f, m);
         return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
       }),
@@ -105,7 +120,8 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
     const last = Math.max(r.hours?.at ?? -Infinity, r.odometer?.at ?? -Infinity);
     const counts = Object.entries(r.setAside);
     const total = counts.reduce((n, [, c]) => n + c, 0);
-    const latest = r.recent.at(-1);
+    // A confirmed catch-up was not set aside: not shown as such.
+    const latest = r.recent.findLast((f) => f.status !== CONFIRMED);
     lines.push([
       r.erpAssetId,
       r.hours ? `${r.hours.value} h` : '-',

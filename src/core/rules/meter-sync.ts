@@ -51,6 +51,16 @@ export interface MeterFlag {
   readonly source: string;
   /** Processing time when the flag was raised. */
   readonly flaggedAt: number;
+  /**
+   * The reading was held (`holdCatchUp`: ahead of the wall clock since the meter last showed its
+   * value, possible since it first showed it) until the next reading told.
+   */
+  readonly held?: true;
+  /**
+   * Event time of the reading that continued from this held one, so confirmed it (a frozen feed
+   * catching up): it was counted and sent after all, not set aside (no longer in `flagCounts`).
+   */
+  readonly confirmedAt?: number;
 }
 
 /** The last reading handed to the outbox. */
@@ -117,9 +127,11 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
     // lost PUBACK that made the broker send it again: set aside as before, but not flagged anew.
     if (redeliveredAgain(verdict, ctx)) return { state: km === undefined ? prior : next, deliveries: [] };
     if (!verdict.newFlag) return { state: next, deliveries: [] };
-    return { state: withFlag(next, verdict, '', event, ctx, maxFlags), deliveries: [] };
+    return { state: withFlag(next, verdict, '', event, ctx, maxFlags, heldNow(result.state, reading)), deliveries: [] };
   }
   if (verdict.status === 'duplicate') return { state: next, deliveries: [] };
+  // The held reading this one continued from was a frozen feed catching up: no longer a flag.
+  if (verdict.status === 'accepted' && verdict.confirmed !== undefined) next = withConfirmed(next, verdict.confirmed, reading.eventTime, false);
   // What goes to the ERP: this reading, or the newest the new meter showed since a reset declared late.
   let sent: MeterReading = reading;
   if (verdict.status === 'reset') {
@@ -178,8 +190,29 @@ function redeliveredAgain(verdict: MeterVerdict, ctx: RuleContext): boolean {
   return ctx.redelivered === true && verdict.status === 'out-of-order';
 }
 
+/** Whether hygiene now holds `reading` itself (`holdCatchUp`), awaiting the next reading. */
+function heldNow(hygiene: MeterHygieneState, reading: MeterReading): boolean {
+  return hygiene.jumpHeld === true && hygiene.jump?.eventTime === reading.eventTime && hygiene.jump.value === reading.value;
+}
+
+/**
+ * `state` with the flag of the held reading `held` (of the odometer, or the hour meter) marked
+ * confirmed by the reading at `at`, and no longer counted as too fast: it was counted and sent.
+ */
+function withConfirmed(state: MeterSyncState, held: MeterReading, at: number, odometer: boolean): MeterSyncState {
+  const i = state.flags.findIndex((f) => f.status === 'too-fast' && f.confirmedAt === undefined && f.eventTime === held.eventTime && f.value === held.value && f.detail.startsWith(ODOMETER_FLAG) === odometer);
+  if (i === -1) return state;
+  const flags = [...state.flags];
+  flags[i] = { ...(flags[i] as MeterFlag), confirmedAt: at };
+  const counts: Partial<Record<MeterFlagStatus, number>> = { ...state.flagCounts };
+  const n = (counts['too-fast'] ?? 0) - 1;
+  if (n > 0) counts['too-fast'] = n;
+  else delete counts['too-fast'];
+  return { ...state, flags, flagCounts: counts };
+}
+
 /** `state` with a new flag for a reading hygiene refused (newest last, at most `maxFlags`), counted by status. */
-function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status: MeterFlagStatus }>, prefix: string, event: MeterEvent, ctx: RuleContext, maxFlags: number): MeterSyncState {
+function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status: MeterFlagStatus }>, prefix: string, event: MeterEvent, ctx: RuleContext, maxFlags: number, held = false): MeterSyncState {
   const flag: MeterFlag = {
     status: verdict.status,
     value: verdict.reading.value,
@@ -189,6 +222,7 @@ function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status
     detail: `${prefix}${verdict.detail}`,
     source: event.source,
     flaggedAt: ctx.now,
+    ...(held ? { held: true as const } : {}),
   };
   return { ...state, flags: [...state.flags, flag].slice(-maxFlags), flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 } };
 }
@@ -206,9 +240,9 @@ function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   let odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
   const next = { ...state, odometer };
-  if (!isFlagged(verdict)) return { state: next, status: verdict.status, send: true };
+  if (!isFlagged(verdict)) return { state: verdict.status === 'accepted' && verdict.confirmed !== undefined ? withConfirmed(next, verdict.confirmed, reading.eventTime, true) : next, status: verdict.status, send: true };
   const flagged = verdict.newFlag && !redeliveredAgain(verdict, ctx);
-  return { state: flagged ? withFlag(next, verdict, ODOMETER_FLAG, event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
+  return { state: flagged ? withFlag(next, verdict, ODOMETER_FLAG, event, ctx, maxFlags, heldNow(result.state, reading)) : next, status: verdict.status, send: verdict.status === 'stalled' };
 }
 
 /** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
