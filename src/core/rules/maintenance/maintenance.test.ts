@@ -721,7 +721,15 @@ describe('service intervals: a spike after a live idle stretch is held until the
     expect(r.state?.meterIssue).toMatch(/advanced 20 h in 1 h since it last showed 240 .*held until the next reading/);
     expect(latestHours(r.state)).toEqual([T0 + 100 * HOUR, 240]);
     const row = maintenanceStatus(asset, r.state, svc, { now: T0 + 101 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
-    expect(row?.state).toMatch(/^ok; latest reading set aside: 2026-10-05T13:00:00.000Z: meter advanced 20 h .*held until the next reading/);
+    // Held, not set aside (yet): the next reading decides.
+    expect(row?.state).toMatch(/^ok; latest reading held, awaiting the next reading: 2026-10-05T13:00:00.000Z: meter advanced 20 h .*held until the next reading/);
+    // A reading set aside while it is held (gone backwards) is said as set aside.
+    const between = run([...idle, meter(101.5, 230)], svc);
+    expect(between.state?.hours?.hygiene.jumpHeld).toBe(true);
+    const status = (st: typeof r.state) => maintenanceStatus(asset, st, svc, { now: T0 + 102 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h')?.state;
+    expect(status(between.state)).toMatch(/^ok; latest reading set aside: 2026-10-05T13:30:00.000Z: meter went backwards/);
+    // Refuted by the next reading: set aside.
+    expect(status(run([...idle, meter(102, 240)], svc).state)).toMatch(/^ok; latest reading set aside: 2026-10-05T14:00:00.000Z: reading 260 at .* set aside: the next reading, 240/);
   });
 
   it('a next reading not continuing from it sets it aside: no work order, the readings after it counted on from 240 h, not as going backwards', () => {

@@ -7,7 +7,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { adviceFor } from '../meter-hygiene.js';
+import { adviceFor, type MeterHygieneState } from '../meter-hygiene.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
@@ -24,7 +24,8 @@ export interface DueRow {
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open (`, work order with the next meter reading` while none is
    * opened for it yet: the interval or the baseline changed since the last reading), and `; latest reading set aside: <why>` when meter
-   * hygiene did not count the newest reading, and `; the meter itself shows N h less (…)` when the
+   * hygiene did not count the newest reading (`; latest reading held, awaiting the next reading: <why>` while it holds it, a catch-up
+   * the next reading confirms or sets aside), and `; the meter itself shows N h less (…)` when the
    * count runs on across a replaced meter or readings set aside. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
    * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
    * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
@@ -95,6 +96,17 @@ export interface MaintenanceStatus {
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
+/**
+ * Whether `issue` (the rule's `meterIssue` or `odometerIssue`, `<time>: <why>`) is that of the
+ * reading hygiene holds now (`holdCatchUp`): ahead of the wall clock since the meter last showed
+ * its value, until the next reading confirms it or sets it aside. Not one set aside while it is
+ * held (a reading gone backwards, or out of order at its time).
+ */
+function isHeldIssue(issue: string, hygiene: MeterHygieneState | undefined): boolean {
+  const held = hygiene?.jumpHeld === true ? hygiene.jump : undefined;
+  return held !== undefined && issue.startsWith(`${new Date(held.eventTime).toISOString()}: meter advanced `);
+}
+
 /** The meter columns of a row: the reading (when there is one), the baseline, the next due point, what is left. */
 function meterColumns(meter: ServiceMeter, reading: number | undefined, base: number, next: number): Partial<DueRow> {
   const left = reading === undefined ? undefined : r2(next - reading);
@@ -150,7 +162,9 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const covering = cover !== undefined ? `, work order ${state?.workOrders?.[cover]?.status ?? 'requested'} under the earlier schedule: ${cover} (this due point opens none while it is open)` : '';
     // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
-    const setAside = issue !== undefined ? `; latest reading set aside: ${adviceFor(issue, asset.erpAssetId)}` : '';
+    // One hygiene holds (a catch-up, awaiting the next reading) is not set aside (yet): only one the next reading refuted is.
+    const held = issue !== undefined && isHeldIssue(issue, (rule.meter === 'km' ? state?.km : state?.hours)?.hygiene);
+    const setAside = issue !== undefined ? `; latest reading ${held ? 'held, awaiting the next reading' : 'set aside'}: ${adviceFor(issue, asset.erpAssetId)}` : '';
     // Hours (km) count on across a replaced meter and readings set aside: say how the meter's own display differs.
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
