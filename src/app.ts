@@ -10,14 +10,13 @@ import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
 import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource, type SubscriptionMemory } from './adapters/sources/mqtt/mqtt-source.js';
-import { durationText } from './config/duration.js';
 import { sharedGroupWarnings } from './config/shared-group.js';
 import { mqttCredentialWarnings } from './config/mqtt-credentials.js';
 import { noInputWarnings, webhookWarnings } from './config/inputs.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
-import { lastPostingCheck, recordCalendar, unpostedEarlierUsage } from './engine/tasks/usage-posting.js';
+import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import { openedAtOf } from './engine/tasks/work-order-feedback.js';
 import type { PushReader } from './engine/work-order-push.js';
 import { FEEDBACK_SOURCE } from './core/rules/maintenance/work-order.js';
@@ -425,14 +424,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // A listed fiscal calendar is remembered, so usage filed under it can be re-filed once the list is edited.
     const dep = config.rules.depreciation;
     if (dep) await recordCalendar(store, calendarOf(dep), dep.periods, dep.periodsEnd);
-    // Usage of periods before the first posting is posted as those periods' own only on demand, before it: said once while it can be,
-    // by the service (whose task posts), not by a command that runs no source.
-    const earlier = dep && options.sources !== false ? await unpostedEarlierUsage(store, { calendar: calendarOf(dep), postAfterMs: dep.postAfter, ...(dep.appliesTo ? { appliesTo: dep.appliesTo } : {}) }, clock.now()) : undefined;
-    if (earlier)
-      logger.warn(
-        { first: earlier.first, periods: earlier.periods, assets: earlier.assets },
-        `${earlier.assets} asset(s) have usage in periods before ${earlier.first} (${earlier.periods.length > 6 ? `${earlier.periods.length} periods, ${earlier.periods[0] ?? ''} to ${earlier.periods.at(-1) ?? ''}` : earlier.periods.join(', ')}), which the service's first period-end posting (of ${earlier.first}, within ${durationText(Math.min(dep?.checkEvery ?? 0, 600_000))} of this start) does not post: their units are then in the life-to-date of later postings only. To post them as their own periods, run 'assetbridge depreciation post --period ${earlier.periods[0] ?? ''}' and so on for each, oldest first, before then`,
-      );
     const identity = { current: new IdentityIndex(await store.listAssets()) };
     const defaultDestination = defaultDestinationOf(config);
     const capture = config.capture

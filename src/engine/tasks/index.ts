@@ -72,6 +72,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         defaultDestination: options.defaultDestination,
         holdBack: d.holdBack,
         ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
       }),
     );
   }

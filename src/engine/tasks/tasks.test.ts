@@ -816,6 +816,31 @@ describe('period-end usage posting', () => {
     expect(await pending(store, 'usage.post')).toHaveLength(4);
   });
 
+  it('the first posting says which earlier periods with usage it leaves out, of the period it posts and on the state it posts from; later checks say nothing', async () => {
+    const periods = { '2026-09': { units: 50, meterAtEnd: 1000 }, '2026-10': { units: 62.5, meterAtEnd: 1062.5 }, '2026-11': { units: 10, meterAtEnd: 1072.5 } };
+    const doc: AssetStateDoc = { depreciation: { first: [Date.UTC(2026, 8, 20), 950], last: [Date.UTC(2026, 10, 30), 1072.5], periods } satisfies UsageState };
+    const store = await withAssets([
+      { id: 'EQ-1', attributes: { expectedUnits: '10000' }, state: doc },
+      { id: 'EQ-2', attributes: { expectedUnits: '10000' } },
+    ]);
+    const warned: { obj: { first?: string; periods?: string[]; assets?: number }; msg: string }[] = [];
+    const logger = { warn: (obj: object, msg: string) => void warned.push({ obj, msg }) };
+    const first = () =>
+      createUsagePostingTask({ calendar: monthlyCalendar('UTC'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, postAfterMs: 2 * 86_400_000, checkEveryMs: 3_600_000, defaultDestination: 'erp', logger });
+    // A service started at 2 December 23:55 (October the latest postable then) checks first at 3 December 00:05,
+    // once November's grace has passed: that check posts November, and says so of September and October.
+    const clock = { t: Date.UTC(2026, 11, 3, 0, 5) };
+    await first().run(context(store, clock));
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBe('2026-11');
+    expect(warned.map((w) => w.obj)).toEqual([{ first: '2026-11', periods: ['2026-09', '2026-10'], assets: 1 }]);
+    expect(warned[0]?.msg).toBe(
+      "1 asset(s) have usage in periods before 2026-11 (2026-09, 2026-10), which the service's first period-end posting, of 2026-11 now, does not post: their units are in the life-to-date of later postings only ('assetbridge depreciation preview --period 2026-09' shows them). To post such periods as their own on another store, run 'assetbridge depreciation post --period <period>' for each, oldest first, before the service's first posting",
+    );
+    clock.t += 3_600_000;
+    await first().run(context(store, clock));
+    expect(warned).toHaveLength(1);
+  });
+
   it('a period posted on demand before its check (depreciation post) is not counted again as postings the check queued', async () => {
     const store = await withAssets([
       { id: 'FA-1', attributes: { expectedUnits: '10000' }, state: usage(120, 1100) },

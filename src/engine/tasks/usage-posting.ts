@@ -50,6 +50,8 @@ export interface UsagePostingOptions {
   readonly defaultDestination: string;
   /** Hold back postings whose inputs are invalid (`rules.depreciation.holdBack`). @default true */
   readonly holdBack?: boolean;
+  /** Where the first posting says which earlier periods it leaves out (see {@link unpostedEarlierUsage}). */
+  readonly logger?: { warn(obj: object, msg: string): void };
 }
 
 export interface AssetUsageLine {
@@ -257,16 +259,16 @@ export interface UnpostedEarlierUsage {
 }
 
 /**
- * On a store the task has not posted from yet (no `lastPosted`): the periods before the one its
- * first check posts (the latest past `postAfter`; not older history) in which assets with no
- * posting yet have usage. That check posts none of them: their units are in the life-to-date of
- * later postings only, unless `depreciation post --period` posts each first, oldest first.
- * Undefined when there are none, or once the task has posted.
+ * On a store the task has not posted from yet (no `lastPosted`): the periods before `first`, the
+ * one its first check posts (the latest past `postAfter`; not older history), in which assets with
+ * no posting yet have usage. That check posts none of them: their units are in the life-to-date of
+ * later postings only, unless `depreciation post --period` posted each before, oldest first.
+ * Undefined when there are none, or once the task has posted. Asked by that first check itself,
+ * before it posts, so it names the period that check posts, from the same state (not the one a
+ * start some minutes before would have posted, on state the ingestor had not checkpointed yet).
  */
-export async function unpostedEarlierUsage(store: Store, options: Pick<UsagePostingOptions, 'calendar' | 'postAfterMs' | 'appliesTo'>, now: number): Promise<UnpostedEarlierUsage | undefined> {
+export async function unpostedEarlierUsage(store: Store, options: Pick<UsagePostingOptions, 'calendar' | 'appliesTo'>, first: Period): Promise<UnpostedEarlierUsage | undefined> {
   if ((await store.kvGet(USAGE_NS, 'lastPosted')) !== undefined) return undefined;
-  const first = latestPostable(options.calendar, now, options.postAfterMs);
-  if (!first) return undefined;
   const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, options.appliesTo));
   const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
   const unposted = assets.filter((a) => ledgers.get(ledgerKey(a.erpAssetId)) === undefined).map((a) => a.erpAssetId);
@@ -290,6 +292,18 @@ export async function unpostedEarlierUsage(store: Store, options: Pick<UsagePost
   return { first: first.id, periods: [...periods].sort((a, b) => a[1] - b[1]).map(([id]) => id), assets: count };
 }
 
+/** The first posting's warning of usage in earlier periods it does not post (see {@link unpostedEarlierUsage}), if any. */
+async function warnEarlierUsage(store: Store, options: UsagePostingOptions, first: Period): Promise<void> {
+  if (!options.logger) return;
+  const earlier = await unpostedEarlierUsage(store, options, first);
+  if (!earlier) return;
+  const { periods } = earlier;
+  options.logger.warn(
+    { first: earlier.first, periods, assets: earlier.assets },
+    `${earlier.assets} asset(s) have usage in periods before ${earlier.first} (${periods.length > 6 ? `${periods.length} periods, ${periods[0] ?? ''} to ${periods.at(-1) ?? ''}` : periods.join(', ')}), which the service's first period-end posting, of ${earlier.first} now, does not post: their units are in the life-to-date of later postings only ('assetbridge depreciation preview --period ${periods[0] ?? ''}' shows them). To post such periods as their own on another store, run 'assetbridge depreciation post --period <period>' for each, oldest first, before the service's first posting`,
+  );
+}
+
 export function createUsagePostingTask(options: UsagePostingOptions): ScheduledTask {
   return {
     name: USAGE_TASK,
@@ -307,7 +321,11 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const meterSetAside = new Set<string>();
       for (let i = 0; period && period.end + options.postAfterMs <= now && i < MAX_PERIODS_PER_RUN; i++) {
         if (ctx.signal.aborted) return;
-        if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
+        if (i === 0) {
+          await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
+          // The service's first posting: which earlier periods it leaves out, said as it decides (of this period, on this state).
+          if (lastPeriod === undefined) await warnEarlierUsage(ctx.store, options, period);
+        }
         const lines = await loadUsageLines(ctx.store, options, period, now);
         // Facts decided before (a `depreciation post` of this period ran first) are committed again,
         // which adds nothing: not counted as postings this check queued.
