@@ -22,6 +22,14 @@ describe('metrics', () => {
     expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_duplicate_events_total\{/);
   });
 
+  it('exposes the meter readings held and set aside by meter, with no asset label', () => {
+    const text = renderMetrics({ ingest: { meterReadings: { held: { hours: 3, km: 1 }, setAside: { hours: 2, km: 0 } } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_meter_readings_held_total counter\n');
+    expect(text).toContain('assetbridge_meter_readings_held_total{meter="hours"} 3\nassetbridge_meter_readings_held_total{meter="km"} 1\n');
+    expect(text).toContain('# TYPE assetbridge_meter_readings_set_aside_total counter\n');
+    expect(text).toContain('assetbridge_meter_readings_set_aside_total{meter="hours"} 2\nassetbridge_meter_readings_set_aside_total{meter="km"} 0\n');
+  });
+
   it('exposes each scheduled task’s runs, failures, failing streak and last success, so a task failing run after run can be alerted on', () => {
     const text = renderMetrics(
       { tasks: { 'maintenance-feedback': { runs: 12, failures: 10, failingRuns: 10, error: 'ECONNREFUSED', lastSuccessAt: 1_767_225_600_500 }, 'store-retention': { runs: 0, failures: 0, failingRuns: 0 } } },

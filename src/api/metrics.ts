@@ -128,6 +128,20 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
     'Events a rule dropped as duplicates, by rule: the same as one it held or had decided on last (an MQTT redelivery, a retried HTTP POST, a device repeating itself; not counted as late, nothing delivered), since the process started.',
     Object.entries(ingest.duplicateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
+  // Meter hygiene's held catch-ups (a frozen feed catching up, or a spike after a live idle stretch): by meter, never by asset ('assets meters' names those).
+  const meters = ingest.meterReadings;
+  metric(
+    'assetbridge_meter_readings_held_total',
+    'counter',
+    "Meter readings held by meter hygiene, by meter (hours, km): ahead of the wall clock since the meter last showed its value, though possible since it first showed it; neither counted nor sent until the asset's next reading confirms them (a feed that froze and caught up) or sets them aside (assetbridge_meter_readings_set_aside_total), since the process started. 'assetbridge assets meters' names the assets.",
+    meters ? [[{ meter: 'hours' }, meters.held.hours], [{ meter: 'km' }, meters.held.km]] : [],
+  );
+  metric(
+    'assetbridge_meter_readings_set_aside_total',
+    'counter',
+    "Held meter readings (assetbridge_meter_readings_held_total) the asset's next reading did not continue from, so set aside as a spike and never counted, by meter (hours, km), since the process started. 'assetbridge assets meters --flagged' names the assets.",
+    meters ? [[{ meter: 'hours' }, meters.setAside.hours], [{ meter: 'km' }, meters.setAside.km]] : [],
+  );
   metric('assetbridge_idle_watermarks_total', 'counter', 'Idle watermarks: silent assets whose held events were decided (rules.idleAfter), since the process started.', [[{}, ingest.watermarks ?? 0]]);
   metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since the process started.', [[{}, ingest.captured ?? 0]]);
   metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since the process started.', [[{}, ingest.captureDropped ?? 0]]);

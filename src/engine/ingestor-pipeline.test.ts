@@ -220,6 +220,33 @@ describe('ingest pipeline', () => {
     expect(after.flags.map((f) => f.status)).toEqual(['out-of-order', 'out-of-order']);
   });
 
+  it('counts the meter readings hygiene held as a possible catch-up and those set aside, by meter, once (not a replay, not a redelivery)', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets(['1', '2'].map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })));
+    const ingestor = locationIngestor(real, new IdentityIndex(await real.listAssets()), { rules: [createMeterSyncRule()] });
+    const T = Date.parse('2026-11-01T00:00:00Z');
+    const reading = (tag: string, hour: number, fields: { operatingHours?: number; odometerKm?: number }) => ({
+      source: 'http',
+      channel: '/v1/events',
+      payload: JSON.stringify({ kind: 'meter', assetId: tag, eventTime: new Date(T + hour * 3_600_000).toISOString(), ...fields }),
+      receivedAt: Date.now(),
+    });
+    // EQ-1: 1000 h live for 100 h, then 1100 an hour later (held), then 1000.5 (sets it aside).
+    // EQ-2: 30 000 km parked for 100 h, then 35 000 an hour later (held), then 35 050 (confirms it).
+    await ingestor.submit([reading('tag-1', 0, { operatingHours: 1000 }), reading('tag-1', 100, { operatingHours: 1000 }), reading('tag-2', 0, { odometerKm: 30_000 }), reading('tag-2', 100, { odometerKm: 30_000 })]);
+    expect(ingestor.stats.meterReadings).toEqual({ held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } });
+    const held = [reading('tag-1', 101, { operatingHours: 1100 }), reading('tag-2', 101, { odometerKm: 35_000 })];
+    await ingestor.submit(held);
+    expect(ingestor.stats.meterReadings).toEqual({ held: { hours: 1, km: 1 }, setAside: { hours: 0, km: 0 } });
+    // The same readings again (a replay), or redelivered: not held anew.
+    await ingestor.submit(held);
+    await ingestor.submit(held.map((m) => ({ ...m, redelivered: true as const })));
+    expect(ingestor.stats.meterReadings).toEqual({ held: { hours: 1, km: 1 }, setAside: { hours: 0, km: 0 } });
+    await ingestor.submit([reading('tag-1', 102, { operatingHours: 1000.5 }), reading('tag-2', 102, { odometerKm: 35_050 })]);
+    expect(ingestor.stats.meterReadings).toEqual({ held: { hours: 1, km: 1 }, setAside: { hours: 1, km: 0 } });
+  });
+
   it('after a failed commit rejects what was built on it, and starts again from the store', async () => {
     const { real, g, ingestor } = await setup();
     const first = ingestor.submit([at(0, 52)]);

@@ -24,7 +24,7 @@ import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { NO_DELIVERIES, ruleFailureReason, type Rule, type RuleContext } from '../core/rules/rule.js';
-import { CHANGED, DUPLICATE, LATE, type OwnedRule } from '../core/rules/owned.js';
+import { CHANGED, DUPLICATE, LATE, METER_FLAGS, METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM, type OwnedRule } from '../core/rules/owned.js';
 import { RuleStates } from './rule-states.js';
 import { tooLarge } from './too-large.js';
 import { coerceError } from '../core/errors/errors.js';
@@ -216,6 +216,11 @@ export interface IngestStats {
    * MQTT redelivery, a retried POST, a device repeating itself), since start (by rule name).
    */
   duplicateEvents: Record<string, number>;
+  /**
+   * Meter readings hygiene held as a possible catch-up (awaiting the next reading), and held ones
+   * the next reading set aside (a spike), since start, by meter (as the meter rule judged them).
+   */
+  meterReadings: MeterReadingCounts;
   /** Idle watermarks processed since start (the engine's own messages for silent assets). */
   watermarks: number;
   /**
@@ -234,8 +239,22 @@ export interface IngestStats {
   lastCheckpoint?: { storedAt: number; ms: number; assets: number; parts?: number };
 }
 
+/** Meter readings held and set aside, by meter (see {@link IngestStats.meterReadings}). */
+export interface MeterReadingCounts {
+  readonly held: { hours: number; km: number };
+  readonly setAside: { hours: number; km: number };
+}
+
+/** `counts` plus the readings one rule's `METER_*` flags say were held or set aside. */
+function countMeterReadings(counts: MeterReadingCounts, flags: number): void {
+  if ((flags & METER_HELD_HOURS) !== 0) counts.held.hours++;
+  if ((flags & METER_HELD_KM) !== 0) counts.held.km++;
+  if ((flags & METER_SET_ASIDE_HOURS) !== 0) counts.setAside.hours++;
+  if ((flags & METER_SET_ASIDE_KM) !== 0) counts.setAside.km++;
+}
+
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, watermarks: 0, captured: 0, captureDropped: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, meterReadings: { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }, watermarks: 0, captured: 0, captureDropped: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -567,6 +586,15 @@ export class Ingestor implements IngestSink {
         for (const name in duplicates) this.stats.duplicateEvents[name] = (this.stats.duplicateEvents[name] ?? 0) + (duplicates[name] ?? 0);
         // Once per batch that had any (not per event): a resent batch is one line.
         this.opts.logger?.debug({ duplicates }, 'events dropped by the rules as duplicates (sent again: an MQTT redelivery, a retried POST, a device repeating itself); not late, nothing delivered');
+      }
+      // The same for meter readings held and set aside.
+      if (result.meterReadings) {
+        const m = this.stats.meterReadings;
+        const r = result.meterReadings;
+        m.held.hours += r.held.hours;
+        m.held.km += r.held.km;
+        m.setAside.hours += r.setAside.hours;
+        m.setAside.km += r.setAside.km;
       }
       captured = result.captured;
       touched = result.touched;
@@ -1032,6 +1060,8 @@ export class Ingestor implements IngestSink {
     late: Record<string, number> | undefined;
     /** Events the rules dropped as duplicates, per rule (undefined: none). Counted by the caller, as `late`. */
     duplicates: Record<string, number> | undefined;
+    /** Meter readings the rules held or set aside (undefined: none); counted by the caller, as `late`. */
+    meterReadings: MeterReadingCounts | undefined;
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
@@ -1099,6 +1129,7 @@ export class Ingestor implements IngestSink {
     let watermarked = false;
     let late: Record<string, number> | undefined;
     let duplicates: Record<string, number> | undefined;
+    let meterReadings: MeterReadingCounts | undefined;
     k = 0;
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i] as Decoded | SetAside;
@@ -1145,6 +1176,7 @@ export class Ingestor implements IngestSink {
           if ((flags & LATE) !== 0 && m.redelivered !== true) (late ??= {})[name] = (late[name] ?? 0) + 1;
           // A redelivery counts here too: the same event sent again is what this counts.
           else if ((flags & DUPLICATE) !== 0) (duplicates ??= {})[name] = (duplicates[name] ?? 0) + 1;
+          if ((flags & METER_FLAGS) !== 0 && m.redelivered !== true) countMeterReadings((meterReadings ??= { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }), flags);
           if ((flags & CHANGED) !== 0) mask |= bit;
         }
         if (mask !== 0) {
@@ -1171,7 +1203,7 @@ export class Ingestor implements IngestSink {
       changed.ids.push(touched[t] as string);
       changed.masks.push(mask);
     }
-    return { outcomes, touched, changed, deliveries, quarantine, stateful, captured, late, duplicates };
+    return { outcomes, touched, changed, deliveries, quarantine, stateful, captured, late, duplicates, meterReadings };
   }
 
   /** Room in the per-batch marks for asset index `a`. */

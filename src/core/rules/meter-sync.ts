@@ -26,9 +26,11 @@ import {
   type MeterFlagStatus,
   type MeterReading,
   type MeterHygieneOptions,
+  type MeterHygieneResult,
   type MeterHygieneState,
   type MeterVerdict,
 } from './meter-hygiene.js';
+import { METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM } from './owned.js';
 import type { Rule, RuleContext, RuleResult } from './rule.js';
 
 export const METER_RECORD = 'meter.record';
@@ -104,9 +106,33 @@ export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterS
     kinds: ['meter'],
     apply(state, event, ctx) {
       if (event.kind !== 'meter') return { state: state ?? EMPTY, deliveries: [] };
-      return applyMeter(state ?? EMPTY, event, ctx, hygiene, maxFlags);
+      judged = 0;
+      const r = applyMeter(state ?? EMPTY, event, ctx, hygiene, maxFlags);
+      // Rare (a reading held or set aside): only then a result of its own.
+      return judged === 0 ? r : { ...r, meterReadings: judged };
     },
   };
+}
+
+/**
+ * The owned.ts `METER_*` bits of the {@link createMeterSyncRule} apply call at hand: readings held,
+ * or held ones set aside (it never re-enters; reset at its start, as maintenance-rule.ts's
+ * `collected` is): no object per reading for what is rare.
+ */
+let judged = 0;
+
+/**
+ * The bits of one hygiene step from `prior` to `result` for `reading`: held (hygiene holds it now,
+ * newly), and set aside (the reading held before is no longer, and was not confirmed), as
+ * {@link classifyMeterReading} says them. A declared reset holds and sets aside nothing.
+ */
+function heldBits(prior: MeterHygieneState, result: MeterHygieneResult, reading: MeterReading, heldBit: number, setAsideBit: number): number {
+  const v = result.verdict;
+  if (v.status === 'reset') return 0;
+  let bits = isFlagged(v) && v.newFlag && heldNow(result.state, reading) ? heldBit : 0;
+  const held = prior.jumpHeld === true ? prior.jump : undefined;
+  if (held !== undefined && result.state.jump !== held && !(v.status === 'accepted' && v.confirmed !== undefined)) bits |= setAsideBit;
+  return bits;
 }
 
 function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, hygiene: MeterHygieneOptions, maxFlags: number): RuleResult<MeterSyncState> {
@@ -120,6 +146,7 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
   const reading = { value: event.operatingHours, eventTime: event.eventTime };
   const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading, hygiene) : classifyMeterReading(state.hygiene, reading, hygiene);
   const verdict: MeterVerdict = result.verdict;
+  judged |= heldBits(state.hygiene, result, reading, METER_HELD_HOURS, METER_SET_ASIDE_HOURS);
   let next: MeterSyncState = { ...state, hygiene: result.state };
 
   if (isFlagged(verdict)) {
@@ -237,6 +264,7 @@ function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   const reading = { value: km, eventTime: event.eventTime };
   const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading, HELD_ODOMETER_HYGIENE) : classifyMeterReading(od.hygiene, reading, HELD_ODOMETER_HYGIENE);
   const verdict = result.verdict;
+  judged |= heldBits(od.hygiene, result, reading, METER_HELD_KM, METER_SET_ASIDE_KM);
   let odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
   const next = { ...state, odometer };

@@ -29,6 +29,18 @@ export const CHANGED = 1;
 export const LATE = 2;
 /** {@link OwnedRule.apply} flag: the event was dropped as a duplicate (the pure form's `duplicate`; counted per rule). */
 export const DUPLICATE = 4;
+/**
+ * {@link OwnedRule.apply} flags (and the bits of a pure rule's `RuleResult.meterReadings`): the event's hour-meter
+ * (odometer) reading was held by meter hygiene as a possible catch-up, awaiting the next reading
+ * (`holdCatchUp`), or it set a held one aside (a spike). Counted by the engine
+ * (`assetbridge_meter_readings_held_total`, `assetbridge_meter_readings_set_aside_total`).
+ */
+export const METER_HELD_HOURS = 8;
+export const METER_HELD_KM = 16;
+export const METER_SET_ASIDE_HOURS = 32;
+export const METER_SET_ASIDE_KM = 64;
+/** All the meter flags above. */
+export const METER_FLAGS = METER_HELD_HOURS | METER_HELD_KM | METER_SET_ASIDE_HOURS | METER_SET_ASIDE_KM;
 
 /**
  * The most an owned form's per-asset buffer columns (a ring or slot of the same size for every
@@ -106,6 +118,7 @@ export function ownedFromPure(rule: Rule, states: unknown[] = []): OwnedRule {
       const r = rule.apply(before, event, ctx);
       deliver(r.deliveries, out);
       let flags = r.late === true ? LATE : r.duplicate === true ? DUPLICATE : 0;
+      if (r.meterReadings !== undefined) flags |= r.meterReadings & METER_FLAGS;
       if (r.state !== before) {
         states[a] = r.state;
         flags |= CHANGED;

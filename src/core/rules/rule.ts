@@ -48,6 +48,12 @@ export interface RuleResult<S> {
    * names the line a duplicate repeats from them.
    */
   readonly duplicate?: true;
+  /**
+   * Meter hygiene held the event's reading as a possible catch-up, or set a held one aside: the
+   * owned.ts `METER_*` bits (hour meter, odometer). The engine counts them
+   * (`assetbridge_meter_readings_held_total`, `assetbridge_meter_readings_set_aside_total`).
+   */
+  readonly meterReadings?: number;
 }
 
 /** The result for an event dropped as late: state unchanged, nothing delivered, counted. */
