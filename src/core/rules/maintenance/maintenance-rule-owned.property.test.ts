@@ -7,7 +7,8 @@
  * episodes, repeats, flagged meter readings, declared resets, odometers, alerts, ERP
  * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
  * round trips through JSON, evictions and idle watermarks, idle stretches ending in a jump held
- * until the next reading confirms it or sets it aside; and on states stored by older versions.
+ * until the next reading confirms it or sets it aside (with a completion between them, applied
+ * after the held reading); and on states stored by older versions.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -221,6 +222,8 @@ const item = fc.record({
   idleH: fc.integer({ min: 1, max: 150 }),
   by: fc.double({ min: 0.2, max: 0.95, noNaN: true }),
   stays: fc.boolean(),
+  /** `idleJump`: the ERP completes a work order between the held reading and the next (event time wins: after the held reading, if confirmed). */
+  completeAfter: fc.boolean(),
 });
 type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
 
@@ -279,6 +282,13 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
         const shown = Math.round(((hours[i] as number) + it.by * it.idleH) * 1e4) / 1e4;
         if (it.stays) hours[i] = shown;
         event = { kind: 'meter', source: 's', ids, eventTime: t, receivedAt: t, operatingHours: shown };
+        if (it.completeAfter) {
+          steps.push({ event, asset, now: t });
+          t += 5_000;
+          const keys = opened?.[i] ?? [];
+          const key = keys.length > 0 ? (keys[it.pick % keys.length] as string) : `${asset.erpAssetId}|s0|0.2h@b0`;
+          event = { kind: 'workorder', source: 's', ids, eventTime: t, receivedAt: t, businessKey: key, status: 'completed', ...(it.withHours ? { operatingHoursAtCompletion: shown } : {}) };
+        }
         break;
       }
       case 'again':
@@ -424,6 +434,19 @@ describe('maintenance owned form: several readings released at once', () => {
     // Idle for 1000 h, then 1000 h more 10 s later (both intervals): confirmed by the same value.
     const long = [meter(0, 240), meter(40, 240), meter(1000 * hour, 240), meter(1000 * hour + 10, 1240), meter(1000 * hour + 60, 1240), { flush: undefined, asset }];
     expect(run(long).deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|1000h@b0', 'EQ-1|big|1000h@b0']);
+  });
+
+  it('applies a completion after a held reading, arriving before the reading that confirms it, after the held reading: as in event-time order (both forms)', () => {
+    const hour = 3600;
+    const done = (s: number): OracleStep => ({ event: { kind: 'workorder', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, businessKey: 'EQ-1|s|250h@b0', status: 'completed', operatingHoursAtCompletion: 260 }, asset });
+    // The reading released (an idle watermark past the lateness), then the service done at 260 h,
+    // 40 s after it, and the next reading: the schedule restarts at 260 h (next due 510 h).
+    const after = [{ flush: T0 + (100 * hour + 45) * 1000, asset }, done(100 * hour + 50), meter(100 * hour + 120, 260.01), meter(400 * hour, 510), { flush: undefined, asset }];
+    // Taken at once (no idle repeat before it), and held after a live idle stretch, then confirmed.
+    const live = run([meter(0, 240), meter(40, 240), meter(100 * hour + 10, 260), ...after]).deliveries;
+    expect(live.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0', 'EQ-1|s|510h@b260']);
+    const held = run([meter(0, 240), meter(40, 240), meter(100 * hour, 240), meter(100 * hour + 10, 260), ...after]).deliveries;
+    expect(held).toEqual(live);
   });
 
   it('opens no work order for a due point one of the schedule before the last completion stands for', () => {

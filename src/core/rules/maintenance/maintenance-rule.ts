@@ -9,7 +9,9 @@
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped, except a meter reading newer than every reading of its
  * meters (hours pulled from a telematics feed arrive behind live sensor samples), and a fault not
- * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once:
+ * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once
+ * (a completion later than a meter reading hygiene holds waits for the next reading to decide it, so
+ * it applies after the held reading, as in event-time order: `feedbackHeld`):
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
  * later service (more hours or km) than the baseline in force; it is read as each reading is
@@ -88,6 +90,13 @@ export interface MaintenanceState {
    * `MAX_OPEN_REMEMBERED`, work-order-memory.ts): `maintenance status` says so, as it cannot list them.
    */
   readonly openForgotten?: number;
+  /**
+   * ERP completions later than a meter reading hygiene holds (`holdCatchUp`, until the asset's next
+   * reading confirms or sets it aside), in arrival order: applied once that reading is decided, in
+   * event-time order with it and the reading deciding it (see {@link releaseFeedback}), so the held
+   * reading, confirmed, counts before a completion after it, as it would have taken at once.
+   */
+  readonly feedbackHeld?: readonly WorkOrderStatusEvent[];
 }
 
 /** The history covers about four hours: ERP feedback on a completion arrives well within that. */
@@ -212,7 +221,11 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, ctx.destination, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
+      if (event.kind === 'workorder') {
+        // A completion after a reading hygiene holds waits for it to be decided: event time wins (see feedbackHeld).
+        if (event.status === 'completed' && heldBefore(s, event.eventTime)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+        return { state: applyFeedback(s, event, ctx.asset, ctx.destination, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
+      }
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -329,7 +342,51 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     alerts: s.alerts,
     completed: s.completed,
     openForgotten: s.openForgotten,
+    feedbackHeld: s.feedbackHeld,
   };
+}
+
+/** Whether a meter (hours or km) holds a reading (`holdCatchUp`) older than `t`. */
+function heldBefore(s: MaintenanceState, t: number): boolean {
+  return heldIn(s.hours, t) || heldIn(s.km, t);
+}
+
+function heldIn(counter: HoursState | undefined, t: number): boolean {
+  const hy = counter?.hygiene;
+  return hy?.jumpHeld === true && hy.jump !== undefined && hy.jump.eventTime < t;
+}
+
+/** What applyFeedback needs of the options, once per options object. */
+interface FeedbackRules {
+  readonly services: ReadonlyMap<string, ServiceIntervalRule>;
+  readonly calendars: ReadonlyMap<string, ServiceMeter | undefined>;
+  readonly thresholds: ReadonlySet<string>;
+}
+const feedbackRules = new WeakMap<MaintenanceOptions, FeedbackRules>();
+
+/**
+ * `s` after the completions it holds back (`feedbackHeld`) of event time `upTo` or before, oldest
+ * first (those after stay held): once no meter holds a reading any longer.
+ */
+function releaseFeedback(s: Mutable, upTo: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
+  const held = s.feedbackHeld ?? [];
+  const due = held.filter((e) => e.eventTime <= upTo).sort((x, y) => x.eventTime - y.eventTime);
+  if (due.length === 0) return s;
+  const rest = held.filter((e) => e.eventTime > upTo);
+  s.feedbackHeld = rest.length > 0 ? rest : undefined;
+  let r = feedbackRules.get(options);
+  if (!r) {
+    r = {
+      services: new Map(options.serviceIntervals.map((x) => [x.name, x])),
+      calendars: new Map((options.calendarIntervals ?? []).map((x) => [x.name, x.orMeter?.meter])),
+      thresholds: new Set(options.thresholds.map((x) => x.name)),
+    };
+    feedbackRules.set(options, r);
+  }
+  let next: MaintenanceState = s;
+  const zone = r.calendars.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC';
+  for (const e of due) next = applyFeedback(next, e, ctx.asset, ctx.destination, r.services, r.calendars, r.thresholds, options.keepClosed ?? 20, zone);
+  return copy(next);
 }
 
 /**
@@ -697,7 +754,8 @@ function onReading(
       s.hours = step.state;
       s.meterIssue = issue;
     }
-    return s;
+    // The held reading decided (replaced by one too fast): completions that waited for it apply now.
+    return s.feedbackHeld !== undefined && !heldBefore(s, Infinity) ? releaseFeedback(s, Infinity, ctx, options) : s;
   }
   let services = s.services;
   let workOrders = s.workOrders;
@@ -709,7 +767,16 @@ function onReading(
   const held = step.confirmed !== undefined && step.confirmed[0] < t ? step.confirmed : undefined;
   let at = held !== undefined ? held[0] : t;
   let reading = held !== undefined ? held[1] : step.hours;
+  // Completions that waited for a held reading now decided (no meter holds one any longer): applied
+  // after it (confirmed, at its time) and around this reading by event time, as had they come in order.
+  const release = s.feedbackHeld !== undefined && !heldIn(step.state, Infinity) && !heldIn(km ? s.hours : s.km, Infinity);
   for (;;) {
+    if (release && at === t) {
+      s = withCounted(s, km, step.state, history, services, workOrders);
+      s = releaseFeedback(s, t, ctx, options);
+      ({ services, workOrders } = s);
+      history = km ? s.kmHistory : s.history;
+    }
     for (const rule of rules) {
       // The asset's baseline attribute, when it records a later service than the schedule's baseline, restarts it there.
       const stored = services?.[rule.name];
@@ -730,6 +797,11 @@ function onReading(
     at = t;
     reading = step.hours;
   }
+  if (release && s.feedbackHeld !== undefined) {
+    s = releaseFeedback(withCounted(s, km, step.state, history, services, workOrders), Infinity, ctx, options);
+    ({ services, workOrders } = s);
+    history = km ? s.kmHistory : s.history;
+  }
   // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down),
   // unless it set aside a reading held: then that is the issue, until the next good one.
   const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
@@ -746,6 +818,20 @@ function onReading(
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
+}
+
+/** The draft `s` with what {@link onReading} has counted so far (before completions apply on it). */
+function withCounted(s: Mutable, km: boolean, counter: HoursState, history: MaintenanceState['history'], services: MaintenanceState['services'], workOrders: MaintenanceState['workOrders']): Mutable {
+  if (km) {
+    s.km = counter;
+    s.kmHistory = history;
+  } else {
+    s.hours = counter;
+    s.history = history;
+  }
+  s.services = services;
+  s.workOrders = workOrders;
+  return s;
 }
 
 function olderThanLatest(history: MaintenanceState['history'], t: number): boolean {

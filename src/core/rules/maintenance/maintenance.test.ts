@@ -758,6 +758,33 @@ describe('service intervals: a spike after a live idle stretch is held until the
     expect(run([...idle, meter(101.5, 230), meter(102, 261)], svc).deliveries).toEqual(atOnce.deliveries);
   });
 
+  it('a completion after the held reading, arriving before the reading that confirms it, is applied after the held reading (event time wins)', () => {
+    const key = 'EQ-7|service-250h|250h@b0';
+    // The service done at 101.5 h (the meter at 260): in event-time order the held reading (101 h)
+    // opened its work order and the completion then restarted the schedule at 260 h.
+    const done = feedback(101.5, key, 'completed', 260);
+    const atOnce = run([...live, done, meter(102, 261)], svc);
+    expect(keys(atOnce.deliveries)).toEqual([key]);
+    expect(atOnce.state?.services?.['service-250h']).toMatchObject({ base: 260, baseAt: T0 + 101.5 * HOUR });
+    const held = run([...idle, done, meter(102, 261)], svc);
+    expect(held.deliveries).toEqual(atOnce.deliveries);
+    expect(held.state?.services).toEqual(atOnce.state?.services);
+    expect(held.state?.workOrders).toEqual(atOnce.state?.workOrders);
+    expect(held.state?.completed).toEqual(atOnce.state?.completed);
+    // Until then it waits with the held reading (not lost, not applied against the meter without it).
+    const waiting = run([...idle, done], svc);
+    expect(waiting.state?.workOrders).toBeUndefined();
+    // Without its meter (the readings tell it): the same.
+    const bare = feedback(101.5, key, 'completed');
+    expect(run([...idle, bare, meter(102, 261)], svc).state?.services).toEqual(run([...live, bare, meter(102, 261)], svc).state?.services);
+    // The held reading set aside instead: the completion is applied before the reading that set it aside, as in order.
+    const refuted = run([...idle, done, meter(102, 240)], svc);
+    expect(refuted.deliveries).toEqual([]);
+    expect(refuted.state?.workOrders?.[key]).toMatchObject({ status: 'completed', changedAt: T0 + 101.5 * HOUR });
+    // A completion older than the held reading is applied at once.
+    expect(run([...idle, feedback(100.5, key, 'completed', 240)], svc).state?.workOrders?.[key]).toMatchObject({ status: 'completed' });
+  });
+
   it('the same work order under replay, reordering within the lateness and any batching', () => {
     const late = options({ thresholds: [], serviceIntervals: [service250], allowedLatenessMs: 2 * HOUR });
     const inOrder = [...idle, meter(102, 261), meter(105, 263)];
