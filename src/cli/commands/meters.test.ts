@@ -88,8 +88,8 @@ describe('assets meters', () => {
     expect(eq9?.setAside).toEqual({ 'too-fast': 1 });
     expect(eq9?.recent.map((r) => r.status)).toEqual(['too-fast']);
     const text = formatMeterReport(rows);
-    expect(text).toMatch(/EQ-1\s+1101 h\s+-\s+2026-10-05T06:00:00Z\s+0\s+-\n/);
-    expect(text).toMatch(/EQ-9\s+1000.5 h\s+-\s+2026-10-05T06:00:00Z\s+1 \(too-fast 1\)\s+2026-10-05T05:00:00Z meter advanced 100 h/);
+    expect(text).toMatch(/EQ-1\s+1101 h\s+-\s+2026-10-05T06:00:00.000Z\s+0\s+-\n/);
+    expect(text).toMatch(/EQ-9\s+1000.5 h\s+-\s+2026-10-05T06:00:00.000Z\s+1 \(too-fast 1\)\s+2026-10-05T05:00:00.000Z meter advanced 100 h/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-9']);
   });
 
