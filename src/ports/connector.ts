@@ -103,17 +103,12 @@ export interface WorkOrderPoll {
    */
   readonly readUpTo?: number;
   /**
-   * Work orders assetbridge opened that the connector could not read (a status it does not
-   * follow, no asset or time), each with why. The cursor moves past them like past any record.
-   * Prefer {@link setAside}: a record said only here is lost once the cursor has moved on.
-   */
-  readonly passedOver?: readonly string[];
-  /**
    * Work orders assetbridge opened that the connector could not read (a status its mapping does
    * not name, no id or time), as the ERP listed them, each with why: the poller keeps them in
    * quarantine (source `erp-feedback:<destination>`, as a push the webhook could not read), so
    * `quarantine replay` reads them again, as a push, once the destination's config is fixed. The
-   * cursor moves past them like past any record.
+   * cursor moves past them like past any record, so this is the only way to say one: a record of
+   * ours named without the record itself would be lost once the cursor has moved on.
    */
   readonly setAside?: readonly { readonly record: unknown; readonly reason: string }[];
   /**

@@ -81,10 +81,9 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
       for (const destination of options.destinations) {
         if (ctx.signal.aborted) return;
         try {
-          const passedOver: string[] = [];
           const ignored: IgnoredUpdate[] = [];
           const kept: string[] = [];
-          await pollOne(ctx, destination, options, passedOver, notes, ignored, kept);
+          await pollOne(ctx, destination, options, notes, ignored, kept);
           if (warned.size + ignored.length + kept.length > MAX_WARNED) warned.clear();
           const fresh: IgnoredUpdate[] = [];
           for (const i of ignored) {
@@ -107,8 +106,6 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
               level: 'warn',
               msg: `work-order poll of ${destination} could not read ${freshKept.length} work order${freshKept.length === 1 ? '' : 's'} assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${freshKept.join('; ')}`,
             });
-          // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
-          if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
           // A 429 paused the destination (logged as such, once per streak), or it is still paused and was
           // not asked: the next poll asks again from the same cursor.
@@ -194,8 +191,7 @@ interface UnfinishedList {
 }
 
 /**
- * Poll one destination; returns how many updates were submitted, adds to `passedOver` the
- * connector's reasons for work orders of ours it could not read, and to `notes` what an operator
+ * Poll one destination; returns how many updates were submitted, adds to `notes` what an operator
  * should know of a list longer than one poll reads, and to `ignored` the updates with a key of our
  * form whose occurrence no rule makes, or whose work order was opened at another destination (not
  * submitted: a completion of one must reset no baseline). Records of ours the connector could not
@@ -211,7 +207,7 @@ interface UnfinishedList {
  * Read through, the cursor goes to the newest change the list's first poll read: a change the
  * pages already read missed while later ones were read is newer, and listed again.
  */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: string[] = []): Promise<number> {
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: string[] = []): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -235,7 +231,6 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     );
   }
   const { updates } = poll;
-  passedOver.push(...(poll.passedOver ?? []));
   // Only work orders we opened carry our business key (`asset|rule|occurrence`), with an occurrence a rule makes.
   const keyed = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined);
   // Of those, the ones opened at another destination are not this ERP's to change.

@@ -331,7 +331,7 @@ export class RestConnector implements ErpConnector {
    * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
    * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
    * `externalKey` of ours) or with unknown statuses are left out of `updates`, but their change times
-   * count in `readUpTo`; those of ours are named in `passedOver`, with why. A record listed twice
+   * count in `readUpTo`; those of ours it cannot read are in `setAside`, as listed, with why. A record listed twice
    * (it changed while the pages were read) holds `readUpTo` at its first change time. Past
    * `maxWorkOrderPages` pages it stops, saying in `more` where the list goes on (`resume`), and
    * `ascending` says whether what it read came oldest change first as `workOrderOrder` asks.
