@@ -709,6 +709,55 @@ describe('quarantine replay of a work-order push the webhook could not read', ()
   });
 });
 
+describe('quarantine replay of a work-order record a poll could not read', () => {
+  it('says where it came from: polled from its destination, not pushed (not taken, and left open with its destination gone); set aside again, it still says so', async () => {
+    // Mutation: a polled record described as pushed ('not taken as pushed to destination', 'work orders pushed to destination').
+    const { path: configPath, dir } = writeConfig((d) => ({
+      store: { path: join(d, 'ab.db') },
+      destinations: [
+        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_POLLQ_UNSET_TOKEN}', workOrderFields: { id: 'WorkOrderNo' } },
+        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_POLLQ_UNSET_TOKEN}' },
+      ],
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+    }));
+    const t0 = Date.now() - 4 * 3_600_000;
+    const key = 'EQ-1|svc|250h@b0';
+    const other = 'EQ-1|svc|500h@b0';
+    const record = (k: string) => ({ externalKey: k, WorkOrderNo: 'WO-1', status: 'completed', updatedAt: new Date(t0).toISOString() });
+    // As the poll keeps them: channel workorders/<destination>.
+    const polled = (destination: string, payload: object) => ({ source: `erp-feedback:${destination}`, channel: `workorders/${destination}`, payload: JSON.stringify(payload), receivedAt: t0, code: 'invalid' as const, reason: `work order ${key} needs id` });
+    const seed = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      await seed.commitIngest({ states: [], deliveries: [{ destination: 'erp2', operation: 'workorder.create', kind: 'fact', businessKey: other, erpAssetId: 'EQ-1', eventTime: t0, payload: {} }], quarantine: [], accepted: 0 });
+      await seed.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [polled('erp', record(other)), polled('erp-old', record(key))] });
+    } finally {
+      await seed.close();
+    }
+    const notTaken = `not taken as polled from destination "erp": work order ${other}: it was opened at destination "erp2", and an update from destination "erp" does not change it (only updates from "erp2", pushed to /v1/webhooks/erp2/work-orders or polled from it, do)`;
+    const gone = 'not replayed (work orders polled from destination "erp-old", which is no longer in the config or reads no work orders, so nothing reads them: put the destination back under its old name (destinations[].name) and replay them, or discard them): ';
+    const r = await runCli(['quarantine', 'replay', '--all', '-c', configPath]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`replayed 1: 0 accepted, 1 quarantined again\n  1 × ${notTaken}\n${gone}2\n`);
+    expect(r.code).toBe(0);
+    // Set aside again as polled (its channel kept): the next replay says so too.
+    const again = await runCli(['quarantine', 'replay', '--all', '-c', configPath]);
+    expect(again.stdout).toBe(`replayed 1: 0 accepted, 1 quarantined again\n  1 × ${notTaken}\n${gone}2\n`);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      const rows = await store.listQuarantine({ limit: 10 });
+      expect(rows.map((q) => [q.id, q.status, q.channel, q.reason])).toEqual([
+        [1, 'replayed', 'workorders/erp', `work order ${key} needs id`],
+        [2, 'open', 'workorders/erp-old', `work order ${key} needs id`],
+        [3, 'replayed', 'workorders/erp', notTaken],
+        [4, 'open', 'workorders/erp', notTaken],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('a work order of ours in a status the destination does not map (workOrderStatuses)', () => {
   const hour = 3_600_000;
   const key = 'EQ-1|svc|250h@b0';

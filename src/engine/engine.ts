@@ -249,7 +249,8 @@ export interface EngineParts {
   readonly lease?: { release(): Promise<void> };
   /**
    * How each destination reads its ERP's work-order pushes (its webhook's reading), by name:
-   * `quarantine replay` runs a pushed record the webhook could not read through it again.
+   * `quarantine replay` runs a pushed record the webhook could not read (or a polled one the poll
+   * could not read) through it again.
    */
   readonly pushReaders?: ReadonlyMap<string, PushReader>;
   /**

@@ -2,13 +2,14 @@
  * Replaying quarantined messages through the pipeline once their cause is fixed (a mapping added,
  * a decoder corrected). The original bytes go through decode → validate → identify → rules again;
  * a message that fails again is quarantined anew with its current reason, so nothing is lost. A
- * work-order record an ERP pushed that its webhook could not read, kept as the ERP sent it, is read
- * again as the webhook reads it: by the destination's connector under the current config, then
- * held to the same feedback checks ({@link pushedMessages}).
+ * work-order record an ERP pushed that its webhook could not read, or one a poll listed and could
+ * not read, kept as the ERP sent it, is read again as the webhook reads it: by the destination's
+ * connector under the current config, then held to the same feedback checks ({@link pushedMessages});
+ * what is said of it names where it came from (its entry's channel: {@link feedbackOrigin}).
  * @module
  */
 import type { QuarantineCode, RawMessage } from '../core/model/messages.js';
-import { feedbackDestination } from '../core/rules/maintenance/work-order.js';
+import { feedbackOrigin, originText, type FeedbackOrigin } from '../core/rules/maintenance/work-order.js';
 import type { IngestSink } from '../ports/source.js';
 import type { QuarantineRow, Store } from '../ports/store.js';
 import { openedAtOf } from './tasks/work-order-feedback.js';
@@ -35,6 +36,8 @@ export interface ReplaySummary {
    * pushed to: no destination of that name in the config reads pushes, so nothing can read them.
    */
   readonly noDestination?: Readonly<Record<string, readonly number[]>>;
+  /** As {@link noDestination}, of work orders a poll of the destination listed and could not read. */
+  readonly noPolledDestination?: Readonly<Record<string, readonly number[]>>;
   /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
   readonly interrupted?: { readonly total: number };
 }
@@ -63,6 +66,8 @@ export function formatReplaySummary(s: ReplaySummary): string {
     out += `not replayed (too large: only the start of each payload was kept, nothing whole to run again; 'assetbridge quarantine show ID' says what sent it: fix the sender, then discard them): ${s.prefixes.join(', ')}\n`;
   for (const [destination, ids] of Object.entries(s.noDestination ?? {}))
     out += `not replayed (work orders pushed to destination "${destination}", which is no longer in the config or takes no work-order pushes, so nothing reads them: put the destination back under its old name (destinations[].name) and replay them, or discard them): ${ids.join(', ')}\n`;
+  for (const [destination, ids] of Object.entries(s.noPolledDestination ?? {}))
+    out += `not replayed (work orders polled from destination "${destination}", which is no longer in the config or reads no work orders, so nothing reads them: put the destination back under its old name (destinations[].name) and replay them, or discard them): ${ids.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
@@ -143,6 +148,7 @@ async function replayOpen(
   const pages: number[] = [];
   const prefixes: number[] = [];
   const noDestination: Record<string, number[]> = {};
+  const noPolledDestination: Record<string, number[]> = {};
   for await (const all of named ? slices(named) : openEntries(store, code, done)) {
     if (signal?.aborted) {
       interrupted = true;
@@ -153,7 +159,7 @@ async function replayOpen(
     const readable = all.filter((r) => (r.code !== 'unreadable-page' || (pages.push(r.id), false)) && (!keptOnlyPrefix(r) || (prefixes.push(r.id), false)));
     // Pushed work orders are read by their destination's connector; those of a destination that reads none stay open.
     const { messages, passedOver } = pushReaders ? await pushedMessages(store, readable, pushReaders) : { messages: readable.map(asMessage), passedOver: [] };
-    for (const { destination, id } of passedOver) (noDestination[destination] ??= []).push(id);
+    for (const { origin, id } of passedOver) ((origin.via === 'polled' ? noPolledDestination : noDestination)[origin.destination] ??= []).push(id);
     const left = new Set(passedOver.map((p) => p.id));
     const part = readable.filter((r) => !left.has(r.id));
     if (part.length === 0) continue;
@@ -180,6 +186,7 @@ async function replayOpen(
     ...(pages.length ? { pages } : {}),
     ...(prefixes.length ? { prefixes } : {}),
     ...(Object.keys(noDestination).length ? { noDestination } : {}),
+    ...(Object.keys(noPolledDestination).length ? { noPolledDestination } : {}),
     ...(interrupted ? { interrupted: { total } } : {}),
   };
 }
@@ -189,25 +196,27 @@ const asMessage = (r: QuarantineRow): RawMessage => ({ source: r.source, channel
 
 /**
  * The messages `rows` are run again as. A work-order record an ERP pushed that its webhook could
- * not read ({@link pushedRecord}) is read as the webhook reads it, by the reader of the destination
- * it was pushed to (the current config's), and held to the same checks: an update of a work order
- * opened at another destination (the outbox says where), or of a key no rule makes, is not taken;
- * `openedAtDestination` comes from the outbox only. What is still not taken is set aside again,
- * with why, as the ERP sent it (without an `openedAtDestination` of its own). A destination with no
- * reader (gone from the config): its entries are `passedOver`, left open.
+ * not read, or one a poll listed and could not read ({@link pushedRecord}), is read as the webhook
+ * reads it, by the reader of the destination it came from (the current config's), and held to the
+ * same checks: an update of a work order opened at another destination (the outbox says where), or
+ * of a key no rule makes, is not taken; `openedAtDestination` comes from the outbox only. What is
+ * still not taken is set aside again, with why (naming where it came from: polled or pushed), as
+ * the ERP sent it (without an `openedAtDestination` of its own). A destination with no reader (gone
+ * from the config): its entries are `passedOver`, left open.
  */
-async function pushedMessages(store: Pick<Store, 'factDeliveries'>, rows: readonly QuarantineRow[], readers: ReadonlyMap<string, PushReader>): Promise<{ messages: RawMessage[]; passedOver: { destination: string; id: number }[] }> {
-  const passedOver: { destination: string; id: number }[] = [];
+async function pushedMessages(store: Pick<Store, 'factDeliveries'>, rows: readonly QuarantineRow[], readers: ReadonlyMap<string, PushReader>): Promise<{ messages: RawMessage[]; passedOver: { origin: FeedbackOrigin; id: number }[] }> {
+  const passedOver: { origin: FeedbackOrigin; id: number }[] = [];
   const read = rows.map((row) => {
     const pushed = pushedRecord(row);
     if (pushed === undefined) return { row };
-    const reader = readers.get(pushed.destination);
+    const { origin } = pushed;
+    const reader = readers.get(origin.destination);
     if (reader === undefined) {
-      passedOver.push({ destination: pushed.destination, id: row.id });
+      passedOver.push({ origin, id: row.id });
       return undefined;
     }
     const records = reader.records ? reader.records([pushed.record]) : [pushed.record];
-    return { row, destination: pushed.destination, record: pushed.record, records, parsed: reader.parse(records) };
+    return { row, origin, record: pushed.record, records, parsed: reader.parse(records) };
   });
   const openedAt = await openedAtOf(store, [...new Set(read.flatMap((r) => (r?.parsed ? pushedKeys(r.parsed) : [])))]);
   const messages: RawMessage[] = [];
@@ -219,27 +228,27 @@ async function pushedMessages(store: Pick<Store, 'factDeliveries'>, rows: readon
     }
     const { row } = r;
     const kept = (payload: unknown, reason: string): RawMessage => ({ ...asMessage(row), payload: JSON.stringify(withoutOpenedAt(payload)), setAside: { code: 'invalid', reason } });
-    if (r.records.length === 0) messages.push(kept(r.record, 'the pushed body holds no work-order record'));
-    for (const p of readPushedRecords(r.parsed, r.records, r.destination, openedAt)) {
+    if (r.records.length === 0) messages.push(kept(r.record, `the ${r.origin.via === 'polled' ? 'record' : 'body'} ${originText(r.origin)} holds no work-order record`));
+    for (const p of readPushedRecords(r.parsed, r.records, r.origin.destination, openedAt)) {
       if ('event' in p) messages.push({ ...asMessage(row), payload: JSON.stringify(p.event) });
       else if ('invalid' in p) messages.push(kept(p.record, p.invalid));
-      else messages.push(kept(r.records[p.index], `not taken as pushed to destination "${r.destination}": ${p.ignored}`));
+      else messages.push(kept(r.records[p.index], `not taken as ${originText(r.origin)}: ${p.ignored}`));
     }
   }
   return { messages, passedOver };
 }
 
 /**
- * The work-order record an ERP pushed to a destination's webhook, kept as the ERP sent it as the
- * webhook could not read it (source `erp-feedback:<destination>`, a JSON object that is no
- * canonical `workorder` event); undefined for any other entry: a feedback event the webhook or a
- * poll made (quarantined later: an unknown asset, a late event), a body that was no JSON, or input
- * from any other source.
+ * The work-order record an ERP pushed to a destination's webhook, or a poll of it listed, kept as
+ * the ERP sent it as the webhook or the poll could not read it (source `erp-feedback:<destination>`,
+ * a JSON object that is no canonical `workorder` event), and where it came from (its channel);
+ * undefined for any other entry: a feedback event the webhook or a poll made (quarantined later: an
+ * unknown asset, a late event), a body that was no JSON, or input from any other source.
  */
-function pushedRecord(row: QuarantineRow): { destination: string; record: object } | undefined {
-  const destination = feedbackDestination(row.source);
+function pushedRecord(row: QuarantineRow): { origin: FeedbackOrigin; record: object } | undefined {
+  const origin = feedbackOrigin(row.source, row.channel);
   // A whole body set aside before it was read (no JSON, not UTF-8, nested too deep) is no record.
-  if (destination === undefined || row.code === 'undecodable' || typeof row.payload !== 'string') return undefined;
+  if (origin === undefined || row.code === 'undecodable' || typeof row.payload !== 'string') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(row.payload);
@@ -247,7 +256,7 @@ function pushedRecord(row: QuarantineRow): { destination: string; record: object
     return undefined;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'workorder') return undefined;
-  return { destination, record: value };
+  return { origin, record: value };
 }
 
 function* slices(rows: readonly QuarantineRow[]): Generator<QuarantineRow[]> {

@@ -145,7 +145,7 @@ export function registerQuarantineCommand(program: Command): void {
       .addHelpText('after', "\nNever replayed, even when named: unreadable-page entries (pages a telematics pull could not read, not messages) and too-large ones of which only the start of the payload was kept; the summary names them.")
       .addHelpText(
         'after',
-        "\nA work order an ERP pushed that its webhook could not read, or one a poll listed and could not read (a status workOrderStatuses does not map, no id or time), is read again as the webhook reads it, by its destination's settings as they are now (workOrderFields, workOrderStatuses); one pushed to a destination no longer in the config stays open, and the summary says so.",
+        "\nA work order an ERP pushed that its webhook could not read, or one a poll listed and could not read (a status workOrderStatuses does not map, no id or time), is read again as the webhook reads it, by its destination's settings as they are now (workOrderFields, workOrderStatuses); one pushed to or polled from a destination no longer in the config stays open, and the summary says so (naming which: pushed or polled).",
       )
       .addHelpText('after', '\nExamples:\n  assetbridge quarantine replay --code unknown-asset\n  assetbridge quarantine replay 17 18'),
   ).action(

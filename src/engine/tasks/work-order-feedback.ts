@@ -13,7 +13,7 @@
 import { coerceError, PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
-import { FEEDBACK_SOURCE, feedbackSource, foreignFeedbackReason, occurrenceProblem, parseWorkOrderKey, WORKORDER_CREATE } from '../../core/rules/maintenance/work-order.js';
+import { FEEDBACK_SOURCE, feedbackSource, foreignFeedbackReason, occurrenceProblem, parseWorkOrderKey, polledChannel, WORKORDER_CREATE } from '../../core/rules/maintenance/work-order.js';
 import type { Store } from '../../ports/store.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 
@@ -250,7 +250,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     const messages: RawMessage[] = ours.map((u) => ({
       // Named by its destination, as a push is: the maintenance rule takes it only for the work orders opened there.
       source: feedbackSource(destination),
-      channel: `workorders/${destination}`,
+      channel: polledChannel(destination),
       payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))),
       receivedAt,
     }));
@@ -258,7 +258,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     // commit. Marked as a copy the source may hand over again (as a pull's snapshot), so the same
     // record listed at a later poll is counted on its open entry instead of kept once more.
     for (const u of unread)
-      messages.push({ source: feedbackSource(destination), channel: `workorders/${destination}`, payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason }, retained: true });
+      messages.push({ source: feedbackSource(destination), channel: polledChannel(destination), payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason }, retained: true });
     await ctx.sink.submit(messages);
     kept.push(...unread.map((u) => u.reason));
   }

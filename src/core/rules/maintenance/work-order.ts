@@ -85,6 +85,31 @@ export const FEEDBACK_SOURCE = 'erp-feedback';
 export const feedbackSource = (destination: string): string => `${FEEDBACK_SOURCE}:${destination}`;
 
 /**
+ * The channel of what a poll of `destination` submits (its updates, and the records it could not
+ * read, kept in quarantine): a kept record's channel says it was listed by a poll, where one pushed
+ * to the webhook has the webhook's path (`/v1/webhooks/<destination>/work-orders`).
+ */
+export const polledChannel = (destination: string): string => `workorders/${destination}`;
+
+/** Where a feedback message came from: a poll of `destination` listed it, or it was pushed to its webhook. */
+export interface FeedbackOrigin {
+  readonly destination: string;
+  readonly via: 'polled' | 'pushed';
+}
+
+/** Where a feedback message (or its quarantine entry) came from, by its source and channel; undefined for one that names no destination. */
+export function feedbackOrigin(source: string, channel: string): FeedbackOrigin | undefined {
+  const destination = feedbackDestination(source);
+  if (destination === undefined) return undefined;
+  return { destination, via: channel === polledChannel(destination) ? 'polled' : 'pushed' };
+}
+
+/** An origin in words: `polled from destination "erp"`, `pushed to destination "erp"`. */
+export function originText(origin: FeedbackOrigin): string {
+  return origin.via === 'polled' ? `polled from destination "${origin.destination}"` : `pushed to destination "${origin.destination}"`;
+}
+
+/**
  * The destination a feedback event came from, by its source; undefined for one that names none:
  * a poll's from before polls named theirs (bare `erp-feedback`), a `workorder` event posted to the
  * intake (`http`), a completion recorded by hand (`cli`). Those are taken as before, from anywhere.
