@@ -886,6 +886,80 @@ describe('a work order of ours in a status the destination does not map (workOrd
   });
 });
 
+describe('a work order of ours a poll cannot read, listed again and again', () => {
+  const hour = 3_600_000;
+  it('is kept in quarantine once per version (destination, record, status and time), for an unmapped status and an unreadable record alike, however the ERP orders its fields or stamps each listing; across a restart too', async () => {
+    // Mutation: copies told apart by their bytes (a field the ERP fills at each read, its fields in another order): a new entry at every poll.
+    const t0 = Date.now() - 4 * hour;
+    const at = new Date(t0 + 2 * hour).toISOString();
+    // An unmapped status, and one with no id: both of ours, neither readable.
+    const unmapped = { externalKey: 'EQ-1|svc|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: at, operatingHoursAtCompletion: 251 };
+    const noId = { externalKey: 'EQ-1|svc|500h@b0', status: 'completed', updatedAt: at };
+    let listing = false;
+    let listings = 0;
+    // The ERP lists both at every poll, stamped with when it listed them, its fields in another order each time.
+    const listed = () => {
+      listings++;
+      return [unmapped, noId].map((r) => {
+        const fields = Object.entries({ ...r, listedAt: new Date().toISOString() });
+        return Object.fromEntries(listings % 2 === 0 ? fields.reverse() : fields);
+      });
+    };
+    const erp = createServer((req, res) => {
+      const poll = req.method === 'GET' && req.url?.includes('updatedSince') === true;
+      res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(poll ? (listing ? listed() : []) : req.method === 'GET' ? [] : { id: 'WO-1' }));
+    });
+    await new Promise<void>((resolve) => erp.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(erp.address() as AddressInfo).port}`;
+    const path = tempStorePath();
+    const config = async () =>
+      compileConfig({
+        store: { path },
+        server: { port: await freePort() },
+        sources: { http: { token: 'intake-token-1' } },
+        destinations: [{ name: 'erp', type: 'rest', baseUrl }],
+        assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+        rules: { maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: '50ms' } } },
+      });
+    /** Waits until the store holds `n` listings of each (entries and the copies counted on them), then says what it holds. */
+    const kept = async (store: Pick<SqliteStore, 'listQuarantine'>, n: number) => {
+      const rows = await waitFor(async () => {
+        const all = await store.listQuarantine({ limit: 100 });
+        return all.reduce((sum, q) => sum + 1 + (q.repeats ?? 0), 0) >= 2 * n ? all : undefined;
+      }, `${n} listings of each kept`);
+      return rows.map((q) => [q.status, q.channel, JSON.parse(String(q.payload)) as { externalKey: string }]).map(([status, channel, p]) => [status, channel, (p as { externalKey: string }).externalKey]);
+    };
+    try {
+      const app = await createApp(await config(), { logger, sources: false });
+      try {
+        await app.start();
+        listing = true;
+        // Three polls list them: one entry each, the other listings counted on it.
+        expect(await kept(app.store, 3)).toEqual([
+          ['open', 'workorders/erp', unmapped.externalKey],
+          ['open', 'workorders/erp', noId.externalKey],
+        ]);
+      } finally {
+        await app.stop();
+      }
+      const before = listings;
+      // The service started again (the task's memory gone): three more polls list them, still one entry each.
+      const again = await createApp(await config(), { logger, sources: false });
+      try {
+        await again.start();
+        await waitFor(() => listings >= before + 3, 'three more polls');
+        expect(await kept(again.store, 6)).toHaveLength(2);
+        expect(await again.store.countQuarantine({})).toBe(2);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await new Promise((resolve) => erp.close(resolve));
+    }
+  });
+});
+
 describe('createApp and usage of periods before the first posting', () => {
   it('says nothing of them at its start: the first period-end posting says it, of the period it posts (usage-posting task)', async () => {
     const path = tempStorePath();

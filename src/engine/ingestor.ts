@@ -128,6 +128,8 @@ interface SetAside {
   readonly payload?: Uint8Array | string;
   /** SHA-256 of the whole payload, when `payload` keeps only its start. */
   readonly payloadSha256?: string;
+  /** Which version of a record its source lists again (`RawMessage.setAside`): its copies are told by it. */
+  readonly version?: string;
 }
 
 /** A message's events, and the asset of each (in the same order). */
@@ -1135,7 +1137,7 @@ export class Ingestor implements IngestSink {
       const d = decoded[i] as Decoded | SetAside;
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
-        quarantine.push({ source: m.source, channel: m.channel, payload: d.payload ?? m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(d.payloadSha256 !== undefined ? { payloadSha256: d.payloadSha256 } : {}), ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}), ...(m.retained || m.redelivered ? { resent: true as const } : {}) });
+        quarantine.push({ source: m.source, channel: m.channel, payload: d.payload ?? m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(d.payloadSha256 !== undefined ? { payloadSha256: d.payloadSha256 } : {}), ...(d.version !== undefined ? { version: d.version } : {}), ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}), ...(m.retained || m.redelivered ? { resent: true as const } : {}) });
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
         continue;
       }

@@ -108,9 +108,12 @@ export interface WorkOrderPoll {
    * quarantine (source `erp-feedback:<destination>`, as a push the webhook could not read), so
    * `quarantine replay` reads them again, as a push, once the destination's config is fixed. The
    * cursor moves past them like past any record, so this is the only way to say one: a record of
-   * ours named without the record itself would be lost once the cursor has moved on.
+   * ours named without the record itself would be lost once the cursor has moved on. `version`:
+   * which version of the record it is (its id, key, status and change time as read): listed again
+   * at that version, however else its fields come, it is kept once (counted on its entry); absent,
+   * its bytes tell it from another.
    */
-  readonly setAside?: readonly { readonly record: unknown; readonly reason: string }[];
+  readonly setAside?: readonly { readonly record: unknown; readonly reason: string; readonly version?: string }[];
   /**
    * The records read were listed oldest change first, and the destination asks its ERP for that
    * order: pages not read hold no change older than `readUpTo`. Absent: in no known order.

@@ -38,8 +38,10 @@ export interface RawMessage {
    * Set aside by its source before decoding (a pushed work order the destination's connector
    * cannot read): quarantined with this code and reason, in the same transaction as the rest of
    * its submit. So a submit whose commit fails, sent again, keeps it once, not once per attempt.
+   * `version`: which version of a record the source lists again (a polled work order: its id, key,
+   * status and change time), for a copy ({@link retained}) to be told by it ({@link QuarantineEntry.version}).
    */
-  readonly setAside?: { readonly code: QuarantineCode; readonly reason: string };
+  readonly setAside?: { readonly code: QuarantineCode; readonly reason: string; readonly version?: string };
 }
 
 /** Where and why input was set aside (invariant 6). */
@@ -70,6 +72,14 @@ export interface QuarantineEntry {
    * bytes are two entries. Absent: the store hashes `payload`, which is then the whole message.
    */
   readonly payloadSha256?: string;
+  /**
+   * Which version of a record this is, when its source lists the record again as long as it is
+   * there (a polled work order: its id, key, status and change time as read): a copy ({@link resent})
+   * is told by it rather than by its bytes, which may differ where nothing read does (a field the
+   * ERP fills at each read, the order of its fields), so each version is kept once. Its hash is kept
+   * as the entry's; a copy also matches an entry by its whole payload (those kept before).
+   */
+  readonly version?: string;
 }
 
 /**

@@ -9,3 +9,8 @@ import { createHash } from 'node:crypto';
 export function payloadSha256(payload: Uint8Array | string): string {
   return createHash('sha256').update(payload).digest('hex');
 }
+
+/** The hash a quarantine entry keeps for a record's version (`QuarantineEntry.version`), apart from any payload's. */
+export function versionSha256(version: string): string {
+  return createHash('sha256').update('version\u0000').update(version).digest('hex');
+}

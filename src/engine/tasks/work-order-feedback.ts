@@ -199,7 +199,8 @@ interface UnfinishedList {
  * with the updates' submit, before the cursor moves past them, under the destination's feedback
  * source (so `quarantine replay` reads them as a push, once the config is fixed), and their
  * reasons added to `kept`. A record listed again (at the cursor's instant, or by an ERP that lists
- * it on every poll) is counted on its open entry, not kept twice.
+ * it on every poll) is counted on its open entry, not kept twice, across restarts too: told by its
+ * version when the connector gives one (id, key, status, change time), else by its bytes.
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
  * when the list came oldest change first (as the destination asks), to the newest change read;
@@ -258,7 +259,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     // commit. Marked as a copy the source may hand over again (as a pull's snapshot), so the same
     // record listed at a later poll is counted on its open entry instead of kept once more.
     for (const u of unread)
-      messages.push({ source: feedbackSource(destination), channel: polledChannel(destination), payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason }, retained: true });
+      messages.push({ source: feedbackSource(destination), channel: polledChannel(destination), payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason, ...(u.version !== undefined ? { version: u.version } : {}) }, retained: true });
     await ctx.sink.submit(messages);
     kept.push(...unread.map((u) => u.reason));
   }

@@ -269,6 +269,8 @@ describe('each operation against the simulator', () => {
           record,
           reason:
             "work order EQ-5|svc-250h|250h@b0: unknown status \"TECO\", which destinations.1.workOrderStatuses (destination \"s4\") does not map: add it there with the status it means (e.g. { \"TECO\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')",
+          // Its id, key, status and change time: what makes a listing of it again the same record.
+          version: JSON.stringify(['4000123', record.externalKey, 'TECO', Date.parse(record.updatedAt)]),
         },
       ],
     });
@@ -306,7 +308,14 @@ describe('each operation against the simulator', () => {
     expect(await createRestConnector(config, { fetch: fake }).fetchWorkOrderUpdates(T0, ctx)).toEqual({
       updates: [{ businessKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', erpWorkOrderId: '4000126', status: 'completed', changedAt: Date.parse(at) }],
       readUpTo: Date.parse(at),
-      setAside: [{ record: records[0], reason: 'work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' }],
+      setAside: [
+        {
+          record: records[0],
+          reason: 'work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)',
+          // No time to read: the time fields as listed stand for it.
+          version: JSON.stringify(['4000124', 'EQ-6|svc-250h|250h@b0', 'TECO', [null, null, null]]),
+        },
+      ],
     });
   });
 

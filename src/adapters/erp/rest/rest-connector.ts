@@ -47,6 +47,7 @@ import {
   webhookRecords,
   toWorkOrderUpdate,
   whyPassedOver,
+  workOrderVersion,
   withCreatedId,
   withQuery,
   withWorkOrderFields,
@@ -338,7 +339,7 @@ export class RestConnector implements ErpConnector {
    */
   async fetchWorkOrderUpdates(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
-    const setAside: { record: unknown; reason: string }[] = [];
+    const setAside: { record: unknown; reason: string; version?: string }[] = [];
     const place = { destination: this.name, ...(this.options.configKey === undefined ? {} : { configKey: this.options.configKey }) };
     let readUpTo: number | undefined;
     // A record read twice changed while the poll paged: with offset paging the records after it
@@ -395,7 +396,9 @@ export class RestConnector implements ErpConnector {
           // One of ours it cannot read (a status the mapping does not name, no id or time): kept as
           // listed, for the poller to quarantine; the cursor moves past it.
           const why = whyPassedOver(raw, this.config.workOrderStatuses, place, this.config.workOrderFields);
-          if (why !== undefined) setAside.push({ record: listed, reason: why });
+          // Its version (id, key, status, time as read): listed again so, it is the same record, kept once.
+          const version = workOrderVersion(raw);
+          if (why !== undefined) setAside.push({ record: listed, reason: why, ...(version !== undefined ? { version } : {}) });
         }
       }
       more = undefined;

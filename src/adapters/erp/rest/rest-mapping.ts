@@ -390,6 +390,19 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}, p
 }
 
 /**
+ * Which version of a work order a listed record (its fields as workOrderFields names them) is: its
+ * id, key, status and change time as read (the time fields as listed, when none can be read). The
+ * same version listed again, whatever else the ERP put in it or in what order, is the same record,
+ * kept once in quarantine; a new status or change time is another.
+ */
+export function workOrderVersion(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const wo = raw as Record<string, unknown>;
+  const at = workOrderChangedAt(raw) ?? [wo.updatedAt ?? null, wo.completedAt ?? null, wo.createdAt ?? null];
+  return JSON.stringify([wo.id ?? null, wo.externalKey ?? null, wo.status ?? null, at]);
+}
+
+/**
  * The work-order records a push body holds, each item of a list alike: a list in the envelope the
  * ERP lists work orders in (`items`, `value`, `workOrders`, OData V2 `d.results`, as a poll reads
  * it: {@link parseWorkOrderPage}) is those records; anything else is one record (or not one, for

@@ -8,7 +8,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import { payloadSha256 } from '../../../core/model/payload-hash.js';
+import { payloadSha256, versionSha256 } from '../../../core/model/payload-hash.js';
 import { StateJson, type IngestCommit, type WriteGuard } from '../../../ports/store.js';
 import { encodeLogBatch } from './log-frame.js';
 
@@ -98,13 +98,14 @@ export function prepareIngestStatements(db: Database.Database) {
     factPrunedSeen: { value: false },
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // A copy sent again (retained, or redelivered) of a message set aside before: the latest entry
-    // of that message (the whole payload's hash; an entry from before migration 16, by the payload
-    // it holds) counts it while still held (open, or discarded by an operator). When that entry was
-    // replayed since, the copy is set aside afresh, not counted on an older entry of the same bytes:
-    // that is another message, whose fate was decided apart.
+    // of that message (its version's hash, or the whole payload's; an entry from before migration
+    // 16, by the payload it holds) counts it while still held (open, or discarded by an operator).
+    // When that entry was replayed since, the copy is set aside afresh, not counted on an older
+    // entry of the same bytes: that is another message, whose fate was decided apart. The entry
+    // takes a copy's version (its hash): one kept by its bytes before its version was known is told by it since.
     repeatResent: db.prepare(
-      `UPDATE quarantine SET repeats = repeats + 1 WHERE status IN ('open', 'discarded') AND id = (
-         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 = ? OR (payload_sha256 IS NULL AND payload = ?))
+      `UPDATE quarantine SET repeats = repeats + 1, payload_sha256 = COALESCE(?, payload_sha256) WHERE status IN ('open', 'discarded') AND id = (
+         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 IN (?, ?) OR (payload_sha256 IS NULL AND payload = ?))
          ORDER BY id DESC LIMIT 1)`,
     ),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
@@ -248,9 +249,12 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     for (const q of c.quarantine) {
       const isText = typeof q.payload === 'string' ? 1 : 0;
       const payload = Buffer.from(q.payload);
-      const hash = q.payloadSha256 ?? payloadSha256(payload);
-      // The broker resending a message already held (a retained copy, a redelivery): counted on its entry, not kept again.
-      if (q.resent && stmts.repeatResent.run(q.channel, q.source, isText, hash, payload).changes > 0) repeats++;
+      const whole = q.payloadSha256 ?? payloadSha256(payload);
+      // A record's version (a polled work order's): its copies are told by it, whatever their bytes.
+      const hash = q.version !== undefined ? versionSha256(q.version) : whole;
+      // The broker resending a message already held (a retained copy, a redelivery), or a poll
+      // listing a record again: counted on its entry, not kept again.
+      if (q.resent && stmts.repeatResent.run(q.version !== undefined ? hash : null, q.channel, q.source, isText, hash, whole, payload).changes > 0) repeats++;
       else {
         stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null, hash);
         quarantined++;

@@ -378,6 +378,25 @@ describe('SqliteStore outbox', () => {
     expect(await s.counters()).toMatchObject({ quarantined: 6, quarantineRepeats: 4 });
   });
 
+  it('tells a copy of a record its source lists again by its version when it has one (a polled work order): other bytes of that version count on its entry, another version is a new entry; an entry kept by its bytes takes its version at its first identical copy', async () => {
+    // Mutation: copies told by their bytes alone (a polled record stamped at each listing kept again at every poll); or the version ignored for an entry kept before.
+    const s = open();
+    const wo = (payload: string, version?: string) => ({ source: 'erp-feedback:erp', channel: 'workorders/erp', payload, receivedAt: 1, code: 'invalid' as const, reason: 'unknown status "Fertig"', resent: true as const, ...(version !== undefined ? { version } : {}) });
+    const quarantine = (...entries: ReturnType<typeof wo>[]) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: entries });
+    const v1 = JSON.stringify(['WO-1', 'EQ-1|svc|250h@b0', 'Fertig', 1]);
+    // Kept before versions were (by its bytes); then listed again, the same bytes, with its version.
+    await quarantine(wo('{"id":"WO-1","status":"Fertig"}'));
+    await quarantine(wo('{"id":"WO-1","status":"Fertig"}', v1));
+    // The same version in other bytes (its fields in another order, stamped when listed): counted on it too.
+    await quarantine(wo('{"status":"Fertig","id":"WO-1","listedAt":"2026-12-06T02:00:00Z"}', v1), wo('{"id":"WO-1","status":"Fertig","listedAt":"2026-12-06T02:01:00Z"}', v1));
+    let rows = await s.listQuarantine({});
+    expect(rows.map((r) => [r.payload, r.repeats])).toEqual([['{"id":"WO-1","status":"Fertig"}', 3]]);
+    // Another version (a new change time): a new entry.
+    await quarantine(wo('{"id":"WO-1","status":"Fertig","at":2}', JSON.stringify(['WO-1', 'EQ-1|svc|250h@b0', 'Fertig', 2])));
+    rows = await s.listQuarantine({});
+    expect(rows.map((r) => r.repeats)).toEqual([3, undefined]);
+  });
+
   it('counts a copy on the latest entry of its message only: when that one was replayed since, an older open entry of the same bytes (another message) does not take it', async () => {
     // Bug: the newest entry still open or discarded took the copy, so with the latest replayed, a
     // redelivery (DUP) was counted on an earlier message's entry instead of being set aside afresh.

@@ -16,7 +16,7 @@ import { editedKeyFor, idempotencyKeyFor, replayKeyFor, resendKeyFor, stableStri
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
 import type { QuarantineCode, QuarantineEntry, RawMessage } from '../../../core/model/messages.js';
-import { payloadSha256 } from '../../../core/model/payload-hash.js';
+import { payloadSha256, versionSha256 } from '../../../core/model/payload-hash.js';
 import type {
   AssetStateDoc,
   AssetWithIdentifiers,
@@ -1443,7 +1443,7 @@ export class SqliteStore implements Store {
 
     const r = this.db
       .prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(q.source, q.channel, Buffer.from(q.payload), typeof q.payload === 'string' ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null, q.payloadSha256 ?? payloadSha256(q.payload));
+      .run(q.source, q.channel, Buffer.from(q.payload), typeof q.payload === 'string' ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null, q.version !== undefined ? versionSha256(q.version) : (q.payloadSha256 ?? payloadSha256(q.payload)));
     return Promise.resolve(Number(r.lastInsertRowid));
   }
 
