@@ -15,7 +15,7 @@ import { mqttCredentialWarnings } from './config/mqtt-credentials.js';
 import { noInputWarnings, webhookWarnings } from './config/inputs.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
-import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
+import { calendarOf, createRules, sensorUnitsOf, zoneNamesOf } from './core/rules/index.js';
 import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import { openedAtOf } from './engine/tasks/work-order-feedback.js';
 import type { PushReader } from './engine/work-order-push.js';
@@ -211,7 +211,8 @@ export function configuredAssets(config: Config, existing: readonly AssetWithIde
 /** How ingest validates events: time bounds, and the zones a reader's zone sighting may name. */
 export function validationPolicyOf(config: Config): ValidationPolicy {
   const zoneNames = zoneNamesOf(config.rules);
-  return { maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs, ...(zoneNames ? { zoneNames } : {}) };
+  const sensorUnits = sensorUnitsOf(config.rules);
+  return { maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs, ...(zoneNames ? { zoneNames } : {}), ...(sensorUnits ? { sensorUnits } : {}) };
 }
 
 export function buildRules(config: Config): Rule[] {

@@ -10,6 +10,7 @@
  * @module
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
+import { sameUnit } from '../core/normalize/sensor-units.js';
 import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
@@ -253,6 +254,12 @@ export const thresholdSchema = z
     name: ruleName,
     /** Sensor name as the decoder reports it (`values.<sensor>`). */
     sensor: z.string().min(1),
+    /**
+     * The unit `above`/`below` are in (`°C`, `bar`, …). A reading in another unit is converted when
+     * both are temperatures (°C, °F, K) or pressures (kPa, bar, psi, Pa, mbar), else quarantined,
+     * not compared. @default none (every reading is compared as it comes)
+     */
+    unit: z.string().trim().min(1, 'give the unit the threshold is in, e.g. °C or bar, or leave unit out').optional(),
     /** Breach when the value is strictly above this. Give `above` or `below`. */
     above: z.number().optional(),
     below: z.number().optional(),
@@ -299,6 +306,7 @@ export const thresholdSchema = z
     return {
       name: r.name,
       sensor: r.sensor,
+      ...(r.unit !== undefined ? { unit: r.unit } : {}),
       direction: above ? 'above' : 'below',
       threshold,
       clearAt: (above ? r.clearBelow : r.clearAbove) ?? threshold,
@@ -585,6 +593,15 @@ export const maintenanceSchema = z
         if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
         names.add(r.name);
       });
+    // One sensor, one unit: a reading is converted to (or refused for) the unit of the rules that read it.
+    const units = new Map<string, { unit: string; rule: string }>();
+    m.thresholds.forEach((r, i) => {
+      if (r.unit === undefined) return;
+      const first = units.get(r.sensor);
+      if (first === undefined) units.set(r.sensor, { unit: r.unit, rule: r.name });
+      else if (!sameUnit(first.unit, r.unit))
+        ctx.addIssue({ code: 'custom', path: ['thresholds', i, 'unit'], message: `sensor ${r.sensor} is compared in ${JSON.stringify(first.unit)} by rule ${first.rule} but in ${JSON.stringify(r.unit)} here: give the rules on one sensor the same unit (convert this rule's above/below)` });
+    });
   });
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Decoder } from '../core/normalize/decoder.js';
 import { validateEvent, type ValidationPolicy } from '../core/normalize/validate.js';
+import { alignSensorUnits } from '../core/normalize/sensor-units.js';
 import type { IdentityIndex } from '../core/identity/resolver.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
@@ -1243,10 +1244,17 @@ export class Ingestor implements IngestSink {
     // The events of one message usually share their identifiers (the same array): resolved once.
     let ids: CanonicalEvent['ids'] | undefined;
     let asset: AssetRecord | undefined;
+    let events: CanonicalEvent[] | undefined;
     for (let e = 0; e < result.events.length; e++) {
       const event = result.events[e] as CanonicalEvent;
       const v = validateEvent(event, now, this.opts.validation);
       if (!v.ok) return { code: v.code, reason: v.reason };
+      // A reading in another unit than its threshold rules' (°F for a rule in °C): converted (validation refused the rest).
+      const units = this.opts.validation.sensorUnits;
+      if (units !== undefined && event.kind === 'sensor') {
+        const aligned = alignSensorUnits(event, units);
+        if (aligned.ok && aligned.event !== event) (events ??= [...result.events])[e] = aligned.event;
+      }
       if (event.ids !== ids || asset === undefined) {
         const r = identity.resolve(event.ids);
         if (!r.ok) return { code: 'unknown-asset', reason: r.reason };
@@ -1255,7 +1263,7 @@ export class Ingestor implements IngestSink {
       }
       assets[e] = asset;
     }
-    return { events: result.events, assets };
+    return { events: events ?? result.events, assets };
   }
 
   /**

@@ -13,7 +13,8 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { itemPayload, jsonItems } from '../../core/normalize/json-items.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
-import { DEFAULT_VALIDATION, validateEvent } from '../../core/normalize/validate.js';
+import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../core/normalize/validate.js';
+import { alignSensorUnits, type SensorUnits } from '../../core/normalize/sensor-units.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
@@ -68,6 +69,10 @@ export interface RulesTestInput {
    * @default zoneNames
    */
   readonly compareZoneNames?: ReadonlySet<string>;
+  /** The unit each sensor's threshold rules compare in: a reading in another is converted, or rejected when it does not convert (as the service does). */
+  readonly sensorUnits?: SensorUnits;
+  /** The same for the {@link compare} rule set's config (absent: none). */
+  readonly compareSensorUnits?: SensorUnits;
   /** The time of the run: what the end of an input with no event time is decided at. The rules see each event processed when it was received (captured lines) or happened. @default now */
   readonly now?: number;
   /**
@@ -390,6 +395,12 @@ function batchSizes(runs: readonly { readonly at: Where; readonly steps: readonl
 /** Lines decided together: the rules run once per chunk, not once per line (state is copied per run). */
 const CHUNK_LINES = 1000;
 
+/** `policy` without its sensor units (the compared config gives its own). */
+function withoutSensorUnits(policy: ValidationPolicy): ValidationPolicy {
+  const { sensorUnits: _units, ...rest } = policy;
+  return rest;
+}
+
 /** Run a JSONL event stream through the rules without storing or sending anything. */
 export async function runRulesTest(input: RulesTestInput): Promise<RulesTestReport> {
   const now = input.now ?? Date.now();
@@ -400,12 +411,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // The service's validation, its future skew (ingest.maxFutureSkewMs) and staleness (maxAgeMs)
   // judged against when a line was received; a line that does not say is not judged stale: a dry
   // run is of past events, taken when fresh.
-  const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
+  const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}), ...(input.sensorUnits ? { sensorUnits: input.sensorUnits } : {}) };
   const receivedPolicy = { ...policy, maxAgeMs: input.maxAgeMs ?? DEFAULT_VALIDATION.maxAgeMs };
   const maxPayloadBytes = input.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   // With --compare: the second config's zones, which its sightings may name.
   const compareZones = input.compareZoneNames ?? input.zoneNames;
-  const otherPolicy = input.compare === undefined ? undefined : { ...policy, ...(compareZones ? { zoneNames: compareZones } : {}) };
+  const otherPolicy = input.compare === undefined ? undefined : { ...withoutSensorUnits(policy), ...(compareZones ? { zoneNames: compareZones } : {}), ...(input.compareSensorUnits ? { sensorUnits: input.compareSensorUnits } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts: { lines: number; messages?: number; accepted: number; rejected: number; shown: number; late: number } = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
@@ -728,7 +739,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       // work order's planned window would then follow today, not the event).
       const processedAt = receivedAt ?? event.eventTime;
       if (processedAt > lastProcessed) lastProcessed = processedAt;
-      steps.push({ event: { ...event, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+      // A reading in another unit than its threshold rules' is converted to theirs, as the service converts it.
+      const aligned = alignSensorUnits(event, mine === undefined ? input.sensorUnits : input.compareSensorUnits);
+      const taken = aligned.ok ? aligned.event : event;
+      steps.push({ event: { ...taken, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
     }
     const refused = refusedCurrent !== undefined || refusedProposed !== undefined ? { refused: { ...(refusedCurrent !== undefined ? { current: refusedCurrent } : {}), ...(refusedProposed !== undefined ? { proposed: refusedProposed } : {}) } } : {};
     return { at, steps, ...refused };

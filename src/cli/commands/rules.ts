@@ -30,7 +30,8 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
-import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
+import { sensorUnitsOf, zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
+import type { SensorUnits } from '../../core/normalize/sensor-units.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
@@ -246,12 +247,12 @@ export function settingsNotCompared(current: Config, proposed: Config): string[]
 }
 
 /** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
-function comparedRules(path: string): { config: Config; rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined; zoneNames: ReadonlySet<string> } {
+function comparedRules(path: string): { config: Config; rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined; zoneNames: ReadonlySet<string>; sensorUnits: SensorUnits | undefined } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
     const config = resolveConfig(path).config;
     // Its own zones: a sighting of a reader zone it adds is judged by it, not by the current config.
-    return { config, rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)), zoneNames: zoneNamesOf(rulesConfigOf(config)) ?? new Set() };
+    return { config, rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)), zoneNames: zoneNamesOf(rulesConfigOf(config)) ?? new Set(), sensorUnits: sensorUnitsOf(rulesConfigOf(config)) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
     throw err;
@@ -307,6 +308,7 @@ export function registerRulesCommand(program: Command): Command {
         const defaultDestination = defaultDestinationOf(config);
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
+        const sensorUnits = sensorUnitsOf(rulesConfigOf(config));
         // A work order's planned start is shown in its site's time too, as its maintenance calendar reads it.
         const zoneOf = plannedZoneOf(rulesConfigOf(config).maintenance?.windows);
         const traceZones = opts.trace !== undefined ? zoneTrackingOf(rulesConfigOf(config))?.index : undefined;
@@ -323,6 +325,7 @@ export function registerRulesCommand(program: Command): Command {
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
             rules: buildRules(config),
             ...(zoneNames ? { zoneNames } : {}),
+            ...(sensorUnits ? { sensorUnits } : {}),
             assets,
             defaultDestination,
             states,
@@ -333,7 +336,7 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),

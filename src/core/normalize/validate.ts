@@ -8,6 +8,7 @@ import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/e
 import { ZONELESS_ISO } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 import { editDistance } from '../edit-distance.js';
+import { sensorUnitProblem, type SensorUnits } from './sensor-units.js';
 import { isReservedName, reservedNameProblem } from '../rules/rule.js';
 
 export interface ValidationPolicy {
@@ -20,6 +21,11 @@ export interface ValidationPolicy {
    * coordinates) must name one. Absent: no zones are configured, and every zone sighting is refused.
    */
   readonly zoneNames?: ReadonlySet<string>;
+  /**
+   * The unit each sensor's threshold rules compare in (`unit` on a threshold rule): a reading in a
+   * unit that does not convert to it is refused, naming the rule and both units. Absent: none given.
+   */
+  readonly sensorUnits?: SensorUnits;
 }
 
 export const DEFAULT_VALIDATION: ValidationPolicy = { maxFutureSkewMs: 5 * 60_000, maxAgeMs: 0 };
@@ -141,6 +147,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
           else if (problem === undefined && !inRange(entry.value, -1e9, 1e9)) problem = checkNumber(`sensor ${name}`, entry.value, -1e9, 1e9, false);
         }
       if (count === 0) problem = 'sensor reading has no values';
+      else if (problem === undefined && policy.sensorUnits !== undefined) problem = sensorUnitProblem(event, policy.sensorUnits);
       break;
     }
     case 'alert':

@@ -13,6 +13,7 @@ import { createLocationSyncRule } from './location-sync.js';
 import { createMaintenanceRule } from './maintenance/maintenance-rule.js';
 import type { MaintenanceOptions } from './maintenance/types.js';
 import type { Rule } from './rule.js';
+import type { SensorUnits } from '../normalize/sensor-units.js';
 import { ZoneIndex } from './zones/zone-index.js';
 import type { ZoneTracking } from './zones/tracking.js';
 
@@ -38,6 +39,21 @@ export function zoneTrackingOf(config: RulesConfig): ZoneTracking | undefined {
 export function zoneNamesOf(config: RulesConfig): ReadonlySet<string> | undefined {
   const zones = config.zones?.zones;
   return zones && zones.length > 0 ? new Set(zones.map((z) => z.name)) : undefined;
+}
+
+/**
+ * The unit each sensor's threshold rules compare in (their `unit`), which readings are converted to
+ * or refused for before the rules (see normalize/sensor-units); undefined when no rule gives one.
+ */
+export function sensorUnitsOf(config: RulesConfig): SensorUnits | undefined {
+  const units = new Map<string, { unit: string; rules: string[] }>();
+  for (const r of config.maintenance?.thresholds ?? []) {
+    if (r.unit === undefined) continue;
+    const entry = units.get(r.sensor);
+    if (entry === undefined) units.set(r.sensor, { unit: r.unit, rules: [r.name] });
+    else entry.rules.push(r.name);
+  }
+  return units.size > 0 ? units : undefined;
 }
 
 /** The maintenance rule's options from the `maintenance` block (undefined when absent). */

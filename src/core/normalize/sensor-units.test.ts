@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { rulesSchema } from '../../config/rules-schema.js';
+import type { CanonicalEvent, SensorEvent } from '../model/events.js';
+import { createRules, sensorUnitsOf } from '../rules/index.js';
+import { runRulesTest } from '../../cli/commands/rules-test.js';
+import { alignSensorUnits, sameUnit, type SensorUnits } from './sensor-units.js';
+import { validateEvent, DEFAULT_VALIDATION } from './validate.js';
+
+const t0 = Date.parse('2026-10-01T09:00:00Z');
+const reading = (value: number, unit?: string, name = 'engineTemp'): SensorEvent => ({
+  kind: 'sensor', source: 'http', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: t0, receivedAt: t0,
+  values: { [name]: unit === undefined ? { value } : { value, unit } },
+});
+const units: SensorUnits = new Map([
+  ['engineTemp', { unit: '°C', rules: ['engine-hot'] }],
+  ['hydPressure', { unit: 'bar', rules: ['hyd-spike', 'hyd-low'] }],
+]);
+const valueOf = (e: CanonicalEvent, name = 'engineTemp') => (e as SensorEvent).values[name];
+
+describe('sensor readings against their threshold rules\' unit', () => {
+  it('converts temperatures and pressures exactly to the rule\'s unit', () => {
+    const at = (value: number, unit: string, name = 'engineTemp') => {
+      const r = alignSensorUnits(reading(value, unit, name), units);
+      if (!r.ok) throw new Error(r.reason);
+      const v = valueOf(r.event, name);
+      if (v === undefined) throw new Error(`no ${name}`);
+      return v;
+    };
+    expect(at(212, '°F')).toEqual({ value: 100, unit: '°C' });
+    expect(at(203, 'F')).toEqual({ value: 95, unit: '°C' });
+    expect(at(373.15, 'K')).toEqual({ value: 100, unit: '°C' });
+    expect(at(2500, 'kPa', 'hydPressure')).toEqual({ value: 25, unit: 'bar' });
+    expect(at(1450.377377302092, 'psi', 'hydPressure').value).toBeCloseTo(100, 6);
+    expect(at(100, 'psi', 'hydPressure')).toEqual({ value: 6.894757293, unit: 'bar' });
+  });
+
+  it('leaves a reading in the rule\'s unit, however spelled, or without a unit, as it is (the same event)', () => {
+    for (const e of [reading(96, 'Cel'), reading(96, 'degC'), reading(96, '°C'), reading(96), reading(5, 'mA', 'other')]) expect(alignSensorUnits(e, units)).toEqual({ ok: true, event: e });
+    expect(sameUnit('Cel', 'celsius')).toBe(true);
+    expect(sameUnit('bar', 'kPa')).toBe(false);
+    expect(sameUnit('mA', 'MA')).toBe(true);
+  });
+
+  it('refuses a reading whose unit does not convert, naming the sensor, the rule and both units, and what to do', () => {
+    const r = alignSensorUnits(reading(12, 'mA', 'hydPressure'), units);
+    expect(r.ok).toBe(false);
+    const reason = r.ok ? '' : r.reason;
+    expect(reason).toContain('sensor hydPressure is in "mA"');
+    expect(reason).toContain('threshold rules hyd-spike, hyd-low compare it in "bar"');
+    expect(reason).toContain('send hydPressure in bar (or in ');
+    expect(reason).toContain('psi');
+    // A temperature to a pressure rule does not convert either.
+    expect(alignSensorUnits(reading(90, '°F', 'hydPressure'), units).ok).toBe(false);
+  });
+
+  it('is refused by validation (so quarantined, counted) when the policy gives the rules\' units', () => {
+    const v = validateEvent(reading(90, 'psi'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units });
+    expect(v).toMatchObject({ ok: false, code: 'invalid' });
+    expect(v.ok ? '' : v.reason).toMatch(/sensor engineTemp is in "psi" but threshold rule engine-hot compares it in "°C"/);
+    expect(validateEvent(reading(200, '°F'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units })).toEqual({ ok: true });
+    expect(validateEvent(reading(90, 'psi'), t0, DEFAULT_VALIDATION)).toEqual({ ok: true });
+  });
+});
+
+describe('threshold rule `unit` in the configuration', () => {
+  const config = (thresholds: unknown[]) => ({ allowedLateness: 0, maintenance: { thresholds } });
+
+  it('gives each sensor its rules\' unit', () => {
+    const rules = rulesSchema.parse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 5, unit: 'Cel' }, { name: 'plain', sensor: 'x', above: 1 }]));
+    expect(sensorUnitsOf(rules)).toEqual(new Map([['engineTemp', { unit: '°C', rules: ['engine-hot', 'engine-cold'] }]]));
+  });
+
+  it('refuses rules on one sensor in different units, naming the key', () => {
+    const r = rulesSchema.safeParse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 41, unit: '°F' }]));
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]).toMatchObject({ path: ['maintenance', 'thresholds', 1, 'unit'] });
+    expect(r.error?.issues[0]?.message).toMatch(/sensor engineTemp is compared in "°C" by rule engine-hot but in "°F" here/);
+  });
+});
+
+describe('rules test with a threshold in °C', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const rules = rulesSchema.parse({ allowedLateness: 0, maintenance: { thresholds: [{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }] } });
+  const line = (minute: number, value: number, unit: string) => JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: `2026-10-01T09:0${minute}:00Z`, values: { engineTemp: { value, unit } } });
+  const run = (lines: string[]) => runRulesTest({ lines, rules: createRules(rules), sensorUnits: sensorUnitsOf(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+
+  it('does not open a work order for 150 °F (65.6 °C), which as a number is above 95', async () => {
+    const report = await run([line(0, 150, '°F'), line(1, 150, '°F')]);
+    expect(report.counts.accepted).toBe(2);
+    expect(report.lines.flatMap((l) => l.deliveries)).toEqual([]);
+  });
+
+  it('opens one for 212 °F (100 °C)', async () => {
+    const report = await run([line(0, 212, '°F')]);
+    expect(report.lines.flatMap((l) => l.deliveries).map((d) => d.operation)).toEqual(['workorder.create']);
+  });
+
+  it('rejects a reading in a unit that does not convert, naming the rule and both units', async () => {
+    const report = await run([line(0, 400, 'mA')]);
+    expect(report.counts.rejected).toBe(1);
+    expect(report.lines[0]?.reason).toMatch(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Sensor readings against the unit their threshold rules are written in (`unit` on a threshold
+ * rule). A sensor value's unit is otherwise only a label: a reading sent in °F to a rule in °C
+ * would be compared as if it were °C. Here a reading in another unit is converted when both are
+ * temperatures (°C, °F, K) or pressures (kPa, bar, psi, Pa, mbar), exactly as defined; a reading
+ * in any other unit is refused (quarantined with a reason naming the rule and both units), never
+ * compared. A reading without a unit is taken to be in the rule's unit, as before.
+ * @module
+ */
+import type { CanonicalEvent, SensorEvent, SensorValue } from '../model/events.js';
+import { normalizeUnitName } from './units.js';
+
+/** What the threshold rules on one sensor expect. */
+export interface SensorUnitExpectation {
+  /** The unit the rules compare in, as configured (`°C`, `bar`, ...). */
+  readonly unit: string;
+  /** The rules on this sensor that gave it (for the reason). */
+  readonly rules: readonly string[];
+}
+
+export type SensorUnits = ReadonlyMap<string, SensorUnitExpectation>;
+
+type Quantity = 'temperature' | 'pressure';
+
+/** A known unit: its quantity, and how to take a value to (and from) that quantity's base unit (°C, kPa). */
+interface KnownUnit {
+  readonly quantity: Quantity;
+  readonly symbol: string;
+  readonly toBase: (v: number) => number;
+  readonly fromBase: (v: number) => number;
+}
+
+const CELSIUS: KnownUnit = { quantity: 'temperature', symbol: '°C', toBase: (v) => v, fromBase: (v) => v };
+const FAHRENHEIT: KnownUnit = { quantity: 'temperature', symbol: '°F', toBase: (v) => ((v - 32) * 5) / 9, fromBase: (v) => (v * 9) / 5 + 32 };
+const KELVIN: KnownUnit = { quantity: 'temperature', symbol: 'K', toBase: (v) => v - 273.15, fromBase: (v) => v + 273.15 };
+const linear = (symbol: string, kPa: number): KnownUnit => ({ quantity: 'pressure', symbol, toBase: (v) => v * kPa, fromBase: (v) => v / kPa });
+/** 1 psi = 1 lbf/in² = 0.45359237 kg × 9.80665 m/s² / (0.0254 m)², exactly by definition. */
+const PSI_KPA = (0.45359237 * 9.80665) / (0.0254 * 0.0254) / 1000;
+
+/** Keyed by the normalised spelling ({@link normalizeUnitName}): lower case, no spaces, dots, `_` or `-`. */
+const KNOWN: Readonly<Record<string, KnownUnit>> = {
+  c: CELSIUS, '°c': CELSIUS, '℃': CELSIUS, degc: CELSIUS, cel: CELSIUS, celsius: CELSIUS, degreec: CELSIUS, degreesc: CELSIUS, degreecelsius: CELSIUS, degreescelsius: CELSIUS,
+  f: FAHRENHEIT, '°f': FAHRENHEIT, '℉': FAHRENHEIT, degf: FAHRENHEIT, fahrenheit: FAHRENHEIT, degreef: FAHRENHEIT, degreesf: FAHRENHEIT, degreefahrenheit: FAHRENHEIT, degreesfahrenheit: FAHRENHEIT,
+  k: KELVIN, kelvin: KELVIN, kelvins: KELVIN,
+  kpa: linear('kPa', 1), kilopascal: linear('kPa', 1), kilopascals: linear('kPa', 1),
+  pa: linear('Pa', 0.001), pascal: linear('Pa', 0.001), pascals: linear('Pa', 0.001),
+  bar: linear('bar', 100), bars: linear('bar', 100),
+  mbar: linear('mbar', 0.1), millibar: linear('millibar', 0.1), millibars: linear('millibar', 0.1),
+  psi: linear('psi', PSI_KPA),
+};
+
+function known(unit: string): KnownUnit | undefined {
+  return KNOWN[normalizeUnitName(unit)];
+}
+
+/** The same unit, however spelled (`Cel`, `°C`, `degC`), or the same text when the unit is not one of those known. */
+export function sameUnit(a: string, b: string): boolean {
+  const ka = known(a);
+  const kb = known(b);
+  if (ka !== undefined || kb !== undefined) return ka !== undefined && kb !== undefined && ka.quantity === kb.quantity && ka.toBase(1) === kb.toBase(1) && ka.toBase(0) === kb.toBase(0);
+  return normalizeUnitName(a) === normalizeUnitName(b);
+}
+
+/** The units a reading may come in for a rule in `unit` (for the reason), or undefined when it is not a known one. */
+function convertibleFrom(unit: string): string | undefined {
+  const k = known(unit);
+  if (k === undefined) return undefined;
+  return [...new Set(Object.values(KNOWN).filter((o) => o.quantity === k.quantity).map((o) => o.symbol))].join(', ');
+}
+
+/** 9 decimals, far below any sensor's resolution: (212 − 32) × 5 / 9 is 100, not 99.99999999999999. */
+const round = (v: number): number => Math.round(v * 1e9) / 1e9;
+
+export type SensorUnitCheck = { readonly ok: true; readonly event: CanonicalEvent } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Why `event` cannot be compared by the threshold rules on one of its sensors (its unit is neither
+ * the rule's nor convertible to it), or undefined. Validation asks this: such an event is
+ * quarantined with the reason, counted, and can be replayed once the source or the rule is fixed.
+ */
+export function sensorUnitProblem(event: CanonicalEvent, units: SensorUnits | undefined): string | undefined {
+  const r = alignSensorUnits(event, units, false);
+  return r.ok ? undefined : r.reason;
+}
+
+/**
+ * `event` with each sensor value a threshold rule reads in that rule's unit: the same event when
+ * nothing needed converting, a copy with the values converted, or the reason the event cannot be
+ * compared (its unit is neither the rule's nor convertible to it).
+ */
+export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined, convert = true): SensorUnitCheck {
+  if (units === undefined || units.size === 0 || event.kind !== 'sensor') return { ok: true, event };
+  let values: Record<string, SensorValue> | undefined;
+  for (const name in event.values) {
+    if (!Object.hasOwn(event.values, name)) continue;
+    const expected = units.get(name);
+    const v = event.values[name] as SensorValue;
+    if (expected === undefined || typeof v.unit !== 'string' || v.unit.trim() === '' || sameUnit(v.unit, expected.unit)) continue;
+    const from = known(v.unit);
+    const to = known(expected.unit);
+    if (from === undefined || to === undefined || from.quantity !== to.quantity) {
+      const rules = expected.rules.length === 1 ? `threshold rule ${expected.rules[0] ?? ''} compares` : `threshold rules ${expected.rules.join(', ')} compare`;
+      const alternatives = convertibleFrom(expected.unit);
+      return {
+        ok: false,
+        reason:
+          `sensor ${name} is in ${JSON.stringify(v.unit)} but ${rules} it in ${JSON.stringify(expected.unit)} (the rule's unit), ` +
+          `which ${JSON.stringify(v.unit)} does not convert to, so it is not compared: send ${name} in ${expected.unit}` +
+          `${alternatives !== undefined ? ` (or in ${alternatives}: converted)` : ''}, or correct the rule's unit, then replay the message`,
+      };
+    }
+    if (!convert) continue;
+    values ??= { ...event.values };
+    values[name] = { value: round(to.fromBase(from.toBase(v.value))), unit: expected.unit };
+  }
+  return values === undefined ? { ok: true, event } : { ok: true, event: { ...event, values } satisfies SensorEvent };
+}
+
+/** Whether `unit` is one the threshold rules convert readings to and from (for config check). */
+export function isConvertibleUnit(unit: string): boolean {
+  return known(unit) !== undefined;
+}

@@ -1,0 +1,43 @@
+/**
+ * A sensor reading in another unit than its threshold rules' reaches them converted (°F to a rule
+ * in °C), or is quarantined with the rule and both units named, never compared as if the same.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { IdentityIndex } from '../core/identity/resolver.js';
+import type { CanonicalEvent, SensorEvent } from '../core/model/events.js';
+import type { Rule } from '../core/rules/rule.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+describe('ingest of sensor readings in another unit than the threshold rules\'', () => {
+  it('converts what converts, and quarantines what does not with the rule and both units named', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const seen: SensorEvent['values'][] = [];
+    const recorder: Rule<number> = {
+      name: 'recorder',
+      kinds: ['sensor'],
+      apply(state, event: CanonicalEvent) {
+        if (event.kind === 'sensor') seen.push(event.values);
+        return { state: (state ?? 0) + 1, deliveries: [] };
+      },
+    };
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
+      rules: [recorder],
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: ['engine-hot'] }]]) },
+    });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const msg = (value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: at, values: { engineTemp: { value, unit } } }), receivedAt: Date.now() });
+    const result = await ingestor.submit([msg(212, '°F'), msg(96, 'Cel'), msg(12, 'mA')]);
+    await ingestor.flush();
+    expect(result).toEqual({ accepted: 2, quarantined: [{ index: 2, reason: expect.stringMatching(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/) as unknown }] });
+    expect(seen).toEqual([{ engineTemp: { value: 100, unit: '°C' } }, { engineTemp: { value: 96, unit: 'Cel' } }]);
+    expect(await store.countQuarantine({ status: 'open', code: 'invalid' })).toBe(1);
+  });
+});
