@@ -414,6 +414,11 @@ describe('rules test', () => {
     expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 1 h, clears below 240, cooldown 1 h');
   });
 
+  it('lists a threshold with the unit it is in', () => {
+    const hot = rulesSchema.parse({ maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTemp', unit: '°C', above: 95, clearBelow: 90 }] } });
+    expect(describeRules(hot).find((r) => r[0] === 'hot')?.[2]).toBe('engineTemp above 95 °C for 0 s, clears below 90 °C, cooldown 1 h');
+  });
+
   it('says which fix a location update is of, when the line that decided it is another (the lateness held it)', async () => {
     const lines = ['{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:00:00Z","lat":52.6,"lng":13.4}', '{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:01:00Z","lat":52.6,"lng":13.4}'];
     const report = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });

@@ -101,9 +101,10 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   const only = (f: AssetFilter | undefined) => (f ? ` (${describeFilter(f)})` : '');
   const action = (severity: string) => `workorder.create ${severity === 'critical' ? 'HIGH' : 'MEDIUM'}`;
   for (const t of rules.maintenance?.thresholds ?? []) {
-    const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';
+    const unit = t.unit !== undefined ? ` ${t.unit}` : '';
+    const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}${unit}` : '';
     const repeat = t.repeat ? `, ${t.repeat.count} times within ${formatDuration(t.repeat.withinMs)}` : '';
-    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${formatDuration(t.durationMs)}${repeat}${clear}, cooldown ${formatDuration(t.cooldownMs)}${only(t.appliesTo)}`, action(t.severity)]);
+    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold}${unit} for ${formatDuration(t.durationMs)}${repeat}${clear}, cooldown ${formatDuration(t.cooldownMs)}${only(t.appliesTo)}`, action(t.severity)]);
   }
   for (const s of rules.maintenance?.serviceIntervals ?? []) {
     const unit = s.meter === 'km' ? 'km' : 'h';

@@ -95,6 +95,13 @@ describe('rules test with a threshold in °C', () => {
     expect(report.lines.flatMap((l) => l.deliveries).map((d) => d.operation)).toEqual(['workorder.create']);
   });
 
+  it('writes the rule\'s unit in the work order of a reading sent without one', async () => {
+    const report = await run([JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: '2026-10-01T09:00:00Z', values: { engineTemp: { value: 97 } } })]);
+    const wo = report.lines.flatMap((l) => l.deliveries)[0]?.payload as { title: string; description: string };
+    expect(wo.title).toBe('engine-hot: engineTemp 97 °C');
+    expect(wo.description).toMatch(/^engineTemp above 95 °C for 0 s \(since .*, peak 97 °C, now 97 °C;/);
+  });
+
   it('rejects a reading in a unit that does not convert, naming the rule and both units', async () => {
     const report = await run([line(0, 400, 'mA')]);
     expect(report.counts.rejected).toBe(1);

@@ -563,7 +563,8 @@ function onSensor(
     if (!step.fire) continue;
     const v: SensorValue = typeof cv === 'number' ? { value: cv } : { value: cv[0], unit: cv[1] };
     const occurrence = new Date(step.fire.start).toISOString();
-    const unit = v.unit ? ` ${v.unit}` : '';
+    // A reading without a unit is in the rule's (one in another unit was converted to it before the rules).
+    const unit = v.unit ? ` ${v.unit}` : rule.unit !== undefined ? ` ${rule.unit}` : '';
     const cmp = rule.direction === 'above' ? 'above' : 'below';
     const held = Math.round((t - step.fire.start) / 1000);
     // A repeating rule: the episodes it counted, and the window they fell in.
