@@ -47,6 +47,31 @@ describe('a telematics reserve kept back whole', () => {
   });
 });
 
+describe('a decoder\'s sensor unit against its threshold rules\'', () => {
+  const withUnit = (unit: string) =>
+    ruleInputWarnings(
+      compileConfig({
+        sources: mqtt({ sensors: { engineTemp: { path: 't', unit }, batteryV: { path: 'v', unit: 'V' } } }),
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+        rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTemp', unit: '°C', above: 95 }] } },
+      }),
+    );
+
+  it('names the decoder\'s unit when it does not convert to the rule\'s: every such message would be quarantined', () => {
+    expect(withUnit('V')).toEqual([
+      {
+        key: 'sources.mqtt.0.topics.0.decoder.sensors.engineTemp.unit',
+        message: '"V" does not convert to "°C", the unit threshold rule(s) hot compare engineTemp in, so every message of this topic with engineTemp would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule\'s unit',
+      },
+    ]);
+  });
+
+  it('says nothing of a unit that is the rule\'s or converts to it', () => {
+    expect(withUnit('Cel')).toEqual([]);
+    expect(withUnit('degF')).toEqual([]);
+  });
+});
+
 describe('rules nothing configured feeds', () => {
   it('names the threshold on a sensor no MQTT decoder maps, and the interval on a meter none reads', () => {
     const w = ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' } }, meters: { operatingHours: 'h' } })));

@@ -12,6 +12,8 @@
  * - an asset id read from a topic level the filter fixes, or does not have;
  * - a decoder that maps `zone` alone (a fixed reader's zone sightings) with no zones configured:
  *   every sighting would be quarantined;
+ * - a decoder's sensor `unit` that does not convert to the unit of the threshold rules on that
+ *   sensor: every message of that topic carrying it would be quarantined;
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness; and 0 (no idle
  *   watermarks) with zones configured, where a silent asset's zone dwell and a changed zone code wait
  *   for its next fix;
@@ -25,6 +27,8 @@
  * @module
  */
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
+import { sensorUnitProblem } from '../core/normalize/sensor-units.js';
+import { sensorUnitsOf } from '../core/rules/index.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
@@ -41,7 +45,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...sensorUnitWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
 }
 
 /**
@@ -217,6 +221,31 @@ function calendarEndWarnings(config: Config, now: number): RuleInputWarning[] {
   if (Number.isNaN(end) || days > CALENDAR_END_WARNING_DAYS) return [];
   const what = 'usage after it falls in no period and is not posted until the next periods are listed in rules.depreciation.periods (and periodsEnd moved)';
   return [{ key: 'rules.depreciation.periodsEnd', message: days <= 0 ? `the fiscal calendar ended on ${d.periodsEnd}: ${what}` : `the fiscal calendar ends on ${d.periodsEnd}, in ${days} day(s): ${what}` }];
+}
+
+/**
+ * An MQTT decoder labels a sensor with a unit that does not convert to the unit its threshold rules
+ * are in (`V` for a rule in °C): each of its messages with that sensor would be quarantined.
+ */
+function sensorUnitWarnings(config: Config): RuleInputWarning[] {
+  const units = sensorUnitsOf((config as unknown as { rules: RulesConfig }).rules);
+  if (units === undefined) return [];
+  const out: RuleInputWarning[] = [];
+  config.sources.mqtt.forEach((source, s) =>
+    source.topics.forEach((topic, t) => {
+      for (const [name, sensor] of Object.entries(topic.decoder.sensors)) {
+        const expected = units.get(name);
+        if (expected === undefined || sensor.unit === undefined) continue;
+        const problem = sensorUnitProblem({ kind: 'sensor', source: source.name, ids: [], eventTime: 0, receivedAt: 0, values: { [name]: { value: 0, unit: sensor.unit } } }, units);
+        if (problem === undefined) continue;
+        out.push({
+          key: `sources.mqtt.${s}.topics.${t}.decoder.sensors.${name}.unit`,
+          message: `"${sensor.unit}" does not convert to ${JSON.stringify(expected.unit)}, the unit threshold rule(s) ${expected.rules.join(', ')} compare ${name} in, so every message of this topic with ${name} would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule's unit`,
+        });
+      }
+    }),
+  );
+  return out;
 }
 
 function unfedRuleWarnings(config: Config): RuleInputWarning[] {
