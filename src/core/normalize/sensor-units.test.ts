@@ -49,6 +49,9 @@ describe('sensor readings against their threshold rules\' unit', () => {
     expect(reason).toContain('threshold rules hyd-spike, hyd-low compare it in "bar"');
     expect(reason).toContain('send hydPressure in bar (or in ');
     expect(reason).toContain('psi');
+    // A unit that is no text says nothing of the value.
+    const odd = alignSensorUnits({ ...reading(90), values: { engineTemp: { value: 90, unit: 5 as unknown as string } } }, units);
+    expect(odd.ok ? '' : odd.reason).toBe('sensor engineTemp unit must be text such as "°C" (threshold rule engine-hot compares it in that unit), got 5');
     // A temperature to a pressure rule does not convert either.
     expect(alignSensorUnits(reading(90, '°F', 'hydPressure'), units).ok).toBe(false);
   });

@@ -95,7 +95,10 @@ export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | und
     if (!Object.hasOwn(event.values, name)) continue;
     const expected = units.get(name);
     const v = event.values[name] as SensorValue;
-    if (expected === undefined || typeof v.unit !== 'string' || v.unit.trim() === '' || sameUnit(v.unit, expected.unit)) continue;
+    if (expected === undefined || v.unit === undefined || v.unit === null) continue;
+    // Unchecked JSON: a unit sent as a number says nothing of what the value is in.
+    if (typeof v.unit !== 'string') return { ok: false, reason: `sensor ${name} unit must be text such as ${JSON.stringify(expected.unit)} (threshold rule ${expected.rules.join(', ')} compares it in that unit), got ${JSON.stringify(v.unit)}` };
+    if (v.unit.trim() === '' || sameUnit(v.unit, expected.unit)) continue;
     const from = known(v.unit);
     const to = known(expected.unit);
     if (from === undefined || to === undefined || from.quantity !== to.quantity) {
