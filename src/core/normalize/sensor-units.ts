@@ -45,7 +45,7 @@ const KNOWN: Readonly<Record<string, KnownUnit>> = {
   kpa: linear('kPa', 1), kilopascal: linear('kPa', 1), kilopascals: linear('kPa', 1),
   pa: linear('Pa', 0.001), pascal: linear('Pa', 0.001), pascals: linear('Pa', 0.001),
   bar: linear('bar', 100), bars: linear('bar', 100),
-  mbar: linear('mbar', 0.1), millibar: linear('millibar', 0.1), millibars: linear('millibar', 0.1),
+  mbar: linear('mbar', 0.1), millibar: linear('mbar', 0.1), millibars: linear('mbar', 0.1),
   psi: linear('psi', PSI_KPA),
 };
 
@@ -65,7 +65,8 @@ export function sameUnit(a: string, b: string): boolean {
 function convertibleFrom(unit: string): string | undefined {
   const k = known(unit);
   if (k === undefined) return undefined;
-  return [...new Set(Object.values(KNOWN).filter((o) => o.quantity === k.quantity).map((o) => o.symbol))].join(', ');
+  const others = [...new Set(Object.values(KNOWN).filter((o) => o.quantity === k.quantity && !sameUnit(o.symbol, unit)).map((o) => o.symbol))];
+  return others.length > 0 ? others.join(', ') : undefined;
 }
 
 /** 9 decimals, far below any sensor's resolution: (212 − 32) × 5 / 9 is 100, not 99.99999999999999. */
