@@ -76,7 +76,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(body.accepted).toBe(1);
     expect(body.rejected).toEqual([
       { index: 1, reason: 'lat 91 is out of range [-90, 90]' },
-      { index: 2, reason: 'event time must be a valid timestamp, got string "not a time"' },
+      { index: 2, reason: 'event time must be a valid timestamp, got string "not a time"; give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds' },
       { index: 3, reason: "no ERP mapping for tag tag-2; add it with 'assetbridge assets import' then replay the quarantine" },
     ]);
     const garbage = await post('{"kind": "position", ');

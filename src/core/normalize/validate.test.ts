@@ -22,7 +22,9 @@ describe('validateEvent', () => {
     [{ lat: 0, lng: 0 }, 'null island'],
     [{ eventTime: Date.parse('1999-12-31T23:59:59Z') }, 'before 2000-01-01'],
     [{ eventTime: now + 3_600_000 }, 'in the future'],
-    [{ eventTime: 'yesterday' }, 'event time must be a valid timestamp'],
+    // What to send instead is said (was: no more than 'event time must be a valid timestamp, got string "yesterday"').
+    [{ eventTime: 'yesterday' }, 'event time must be a valid timestamp, got string "yesterday"; give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds'],
+    [{ eventTime: '01/10/2026' }, 'event time must be a valid timestamp, got string "01/10/2026"; give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds'],
     [{ eventTime: undefined }, 'event has no eventTime: give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds'],
     [{ ids: [] }, 'no asset identifier'],
     [{ ids: [{ type: 'tag', value: '  ' }] }, 'non-empty string'],

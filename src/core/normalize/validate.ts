@@ -95,7 +95,9 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
   }
   if (e.eventTime === undefined) return fail('event has no eventTime: give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds');
   if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime))
-    return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : ''}`);
+    return fail(
+      `event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : `; give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds`}`,
+    );
   if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01${epochUnitHint(e.eventTime * 1000, now, policy, 'seconds since 1970', 'eventTime is read as epoch milliseconds: send them (seconds × 1000) or ISO 8601 text')}`);
   if (e.eventTime > now + policy.maxFutureSkewMs)
     return fail(
