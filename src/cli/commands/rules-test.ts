@@ -15,6 +15,7 @@ import { itemPayload, jsonItems } from '../../core/normalize/json-items.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../core/normalize/validate.js';
 import { alignSensorUnits, type SensorUnits } from '../../core/normalize/sensor-units.js';
+import type { CanonicalEvent } from '../../core/model/events.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
@@ -497,7 +498,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
   /** A line accepted by at least one config; `refused`: why the other (with --compare) would quarantine it. */
-  type Run = { readonly at: Where; readonly steps: SimulationStep[]; readonly refused?: { readonly current?: string; readonly proposed?: string } };
+  type Run = { readonly at: Where; readonly steps: SimulationStep[]; readonly otherSteps?: SimulationStep[]; readonly refused?: { readonly current?: string; readonly proposed?: string } };
   type Pending = { readonly at: Where; readonly reason: string } | Run;
   let chunk: Pending[] = [];
   /** With --compare: the lines one rule set rejected (a rule threw on them) and the other ran. */
@@ -548,7 +549,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     /** With --compare: the lines the second rule set set aside, by index among the runs. */
     let otherFailed: ReadonlyMap<number, string> = new Map();
     if (other) {
-      const o = simulateRules(other, otherRuns.flatMap((p) => p.steps), { initial: otherStates, messages: otherMessages, ...(otherIdle ? { idle: otherIdle } : {}) });
+      const o = simulateRules(other, otherRuns.flatMap((p) => p.otherSteps ?? p.steps), { initial: otherStates, messages: otherMessages, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
       otherFailed = o.failed;
       noteWatermarks(ruleFailed.proposed, o.watermarksByStep);
@@ -711,6 +712,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     // With --compare: why one config alone would quarantine the line (the other accepts it).
     let refusedCurrent: string | undefined;
     let refusedProposed: string | undefined;
+    /** With --compare: the steps as the proposed config's rules see them, where its sensor units convert a reading otherwise. */
+    let otherSteps: SimulationStep[] | undefined;
     for (const event of decoded.events) {
       const received = receivedAtOf(event.raw);
       if (typeof received === 'object') return rejected(received.problem);
@@ -739,13 +742,19 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       // work order's planned window would then follow today, not the event).
       const processedAt = receivedAt ?? event.eventTime;
       if (processedAt > lastProcessed) lastProcessed = processedAt;
-      // A reading in another unit than its threshold rules' is converted to theirs, as the service converts it.
-      const aligned = alignSensorUnits(event, mine === undefined ? input.sensorUnits : input.compareSensorUnits);
-      const taken = aligned.ok ? aligned.event : event;
-      steps.push({ event: { ...taken, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+      // A reading in another unit than its threshold rules' is converted to theirs, as the service
+      // converts it: with --compare, each config's rules see it in their own units.
+      const aligned = alignSensorUnits(event, input.sensorUnits);
+      const step = (e: CanonicalEvent): SimulationStep => ({ event: { ...e, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+      steps.push(step(aligned.ok ? aligned.event : event));
+      if (input.compare !== undefined) {
+        const theirsAligned = alignSensorUnits(event, input.compareSensorUnits);
+        const theirEvent = theirsAligned.ok ? theirsAligned.event : event;
+        if (otherSteps !== undefined || theirEvent !== (aligned.ok ? aligned.event : event)) (otherSteps ??= steps.slice(0, -1)).push(step(theirEvent));
+      }
     }
     const refused = refusedCurrent !== undefined || refusedProposed !== undefined ? { refused: { ...(refusedCurrent !== undefined ? { current: refusedCurrent } : {}), ...(refusedProposed !== undefined ? { proposed: refusedProposed } : {}) } } : {};
-    return { at, steps, ...refused };
+    return { at, steps, ...(otherSteps !== undefined ? { otherSteps } : {}), ...refused };
   }
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and

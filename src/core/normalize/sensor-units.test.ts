@@ -109,4 +109,11 @@ describe('rules test with a threshold in °C', () => {
     expect(report.counts.rejected).toBe(1);
     expect(report.lines[0]?.reason).toMatch(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/);
   });
+
+  it('with --compare, each config\'s rules see a reading in their own units', async () => {
+    const bare = rulesSchema.parse({ allowedLateness: 0, maintenance: { thresholds: [{ name: 'engine-hot', sensor: 'engineTemp', above: 95 }] } });
+    // 150 °F is 65.6 °C: over 95 only as a bare number.
+    const report = await runRulesTest({ lines: [line(0, 150, '°F')], rules: createRules(bare), compare: createRules(rules), compareSensorUnits: sensorUnitsOf(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.comparison?.totals).toMatchObject({ 'workorder.create (fact)': { current: 1, proposed: 0 } });
+  });
 });
