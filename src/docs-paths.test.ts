@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { anchorLinks, headingAnchors, headingTexts } from '../test/helpers/doc-anchors.js';
 
 const root = resolve(import.meta.dirname, '..');
 const DOCS = ['README.md', 'docs/architecture.md', 'docs/adding-a-connector.md', 'docs/configuration.md', 'docs/operations.md', 'simulators/README.md', 'simulators/erp-rest/README.md'];
@@ -72,24 +73,6 @@ describe('code names in docs/architecture.md and docs/adding-a-connector.md', ()
   });
 });
 
-/** The anchors of a Markdown file's headings, as GitHub makes them (`## Work-order webhooks` → `work-order-webhooks`). */
-function headingAnchors(text: string): Set<string> {
-  const seen = new Map<string, number>();
-  const out = new Set<string>();
-  for (const heading of headingTexts(text)) {
-    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
-    const n = seen.get(slug) ?? 0;
-    seen.set(slug, n + 1);
-    out.add(n === 0 ? slug : `${slug}-${n}`);
-  }
-  return out;
-}
-
-/** A Markdown file's headings as read (`### \`assetbridge status\`` → `assetbridge status`), outside code blocks. */
-function headingTexts(text: string): string[] {
-  return [...text.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#{1,6} (.*)$/gm)].map((m) => (m[1] ?? '').trim());
-}
-
 /** The sections a doc names in prose after `operations.md, ` (`operations.md, "Large fleets" and "Data"`): each quoted name. */
 export function quotedSections(text: string, file: string): string[] {
   const at = new RegExp(`${file.replace('.', '\\.')},\\s+((?:"[^"\\n]+"(?:,\\s*|\\s+and\\s+|;\\s*[^"\\n;]*?:\\s*)?)+)`, 'g');
@@ -109,10 +92,7 @@ describe('links and pointers to docs/operations.md', () => {
 
   it('every #anchor into it (its own table of contents, README.md, docs/, src/) is a heading of it', () => {
     const files = ['README.md', ...DOCS.filter((d) => d.startsWith('docs/')), ...listFiles(join(root, 'src')).filter((f) => f.endsWith('.ts'))];
-    const links = [
-      ...[...ops.matchAll(/\]\(#([^)]+)\)/g)].map((m) => ['docs/operations.md', m[1] ?? ''] as const),
-      ...files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/operations\.md#([\w-]+)/g)].map((m) => [f, m[1] ?? ''] as const)),
-    ];
+    const links = anchorLinks(root, 'docs/operations.md', files);
     expect(links.length).toBeGreaterThan(20);
     expect(links.filter(([, a]) => !anchors.has(a)).map(([f, a]) => `${f}: #${a}`)).toEqual([]);
   });

@@ -8,24 +8,12 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
+import { anchorLinks, headingAnchors } from '../../test/helpers/doc-anchors.js';
 import { parseDuration } from './duration.js';
 import { configSchema } from './schema.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const doc = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
-
-/** The anchors of a Markdown file's headings, as GitHub makes them (`## \`sources.mqtt[]\`` → `sourcesmqtt`). */
-function anchors(text: string): Set<string> {
-  const seen = new Map<string, number>();
-  const out = new Set<string>();
-  for (const [, heading] of text.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#{1,6} (.*)$/gm)) {
-    const slug = (heading ?? '').toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
-    const n = seen.get(slug) ?? 0;
-    seen.set(slug, n + 1);
-    out.add(n === 0 ? slug : `${slug}-${n}`);
-  }
-  return out;
-}
 
 interface JsonSchema {
   properties?: Record<string, JsonSchema>;
@@ -225,13 +213,10 @@ describe('docs/configuration.md', () => {
   });
 
   it('has a heading for every anchor the reference, the other docs and the code link to', () => {
-    const own = anchors(doc);
+    const own = headingAnchors(doc);
     expect(own.has('sourcesmqtttopicsdecoder')).toBe(true);
     const files = ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`), ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `src/${f}`)];
-    const links = [
-      ...[...doc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => ['docs/configuration.md', m[1] ?? ''] as const),
-      ...files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/configuration\.md#([\w-]+)/g)].map((m) => [f, m[1] ?? ''] as const)),
-    ];
+    const links = anchorLinks(root, 'docs/configuration.md', files);
     expect(links.length).toBeGreaterThan(15);
     expect(links.filter(([, anchor]) => !own.has(anchor)).map(([f, anchor]) => `${f}: #${anchor}`)).toEqual([]);
   });

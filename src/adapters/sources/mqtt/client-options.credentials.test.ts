@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import { connectOnce } from '../../../../test/helpers/mqtt-connect.js';
 import { expect, it } from 'vitest';
 import { mqttSourceSchema } from '../../../config/schema.js';
 import { mqttClientOptions, redactedUrl } from './client-options.js';
@@ -22,14 +22,9 @@ it("a url's password with a percent-encoded colon reaches the broker whole, unde
   const { port } = server.address() as AddressInfo;
   const url = `mqtt://ingest:pa%3Ass%40w0rd-9@127.0.0.1:${port}`;
   const config = mqttSourceSchema.parse({ name: 'yard', url, clientId: 'ab-url-creds', protocolVersion: 4, topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] });
-  const client = mqtt.connect(config.url, { ...mqttClientOptions(config), manualConnect: false, reconnectPeriod: 0 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
+    await connectOnce(config.url, mqttClientOptions(config));
   } finally {
-    await client.endAsync(true);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => broker.close(() => resolve()));
   }

@@ -10,7 +10,7 @@ vi.hoisted(() => {
 });
 
 import { createRequire } from 'node:module';
-import mqtt from 'mqtt';
+import { connectOnce } from '../../../../test/helpers/mqtt-connect.js';
 import { startEmbeddedBroker } from '../../../../simulators/mqtt-broker/embedded-broker.js';
 import { mqttSourceSchema } from '../../../config/schema.js';
 import { mqttClientOptions, mqttTracing } from './client-options.js';
@@ -39,14 +39,9 @@ it('with mqtt.js tracing on, the CONNECT packet is traced without its password',
     protocolVersion: 4,
     topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }],
   });
-  const client = mqtt.connect(broker.url, { ...mqttClientOptions(config), manualConnect: false, reconnectPeriod: 0 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
+    await connectOnce(broker.url, mqttClientOptions(config));
   } finally {
-    await client.endAsync(true);
     vi.restoreAllMocks();
     await broker.close();
   }
