@@ -46,7 +46,6 @@ describe('assets meters', () => {
     expect(text).toContain('to 900 (2026-10-01T02:00:00.000Z): set aside, not counted, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km');
     expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00.000Z\s+0\s+-/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
-    expect(formatMeterReport([], true)).toBe('no meter reading was set aside\n');
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
   });
@@ -91,6 +90,31 @@ describe('assets meters', () => {
     expect(text).toMatch(/EQ-1\s+1101 h\s+-\s+2026-10-05T06:00:00.000Z\s+0\s+-\n/);
     expect(text).toMatch(/EQ-9\s+1000.5 h\s+-\s+2026-10-05T06:00:00.000Z\s+1 \(too-fast 1\)\s+2026-10-05T05:00:00.000Z meter advanced 100 h/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-9']);
+  });
+
+  it('shows a reading still held (awaiting the next reading) as held: not set aside, listed by --flagged as held', async () => {
+    // 1000 shown live for 100 h, then 1100 an hour later: held, and no reading after it yet. TR-5's odometer the same.
+    const store = await storeAfter([
+      meter('EQ-1', 0, { operatingHours: 1000 }),
+      meter('EQ-1', 100, { operatingHours: 1000 }),
+      meter('EQ-1', 101, { operatingHours: 1100 }),
+      meter('TR-5', 0, { odometerKm: 30_000 }),
+      meter('TR-5', 100, { odometerKm: 30_000 }),
+      meter('TR-5', 101, { odometerKm: 35_000 }),
+    ]);
+    const rows = await loadMeterReport(store);
+    const [eq1, tr5] = rows;
+    expect(eq1?.setAside).toEqual({});
+    expect(eq1?.recent).toEqual([{ status: 'held', detail: expect.stringMatching(/^meter advanced 100 h /), at: T0 + 101 * H, source: 'aemp:trackunit' }]);
+    expect(tr5?.setAside).toEqual({});
+    expect(tr5?.recent.map((r) => [r.status, r.detail.startsWith('odometer: ')])).toEqual([['held', true]]);
+    const text = formatMeterReport(rows);
+    expect(text).toMatch(/EQ-1\s+1000 h\s+-\s+2026-10-01T00:00:00.000Z\s+0, 1 held\s+held, awaiting the next reading: 2026-10-05T05:00:00.000Z meter advanced 100 h/);
+    expect(text).toMatch(/TR-5\s+-\s+30000 km\s+2026-10-01T00:00:00.000Z\s+0, 1 held\s+held, awaiting the next reading: 2026-10-05T05:00:00.000Z odometer: /);
+    expect(text).not.toContain('too-fast');
+    // Listed by --flagged: an operator may want to see it, held, not set aside.
+    expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1', 'TR-5']);
+    expect(formatMeterReport([], true)).toBe('no meter reading was set aside or is held\n');
   });
 
   it('shows the newer odometer: one sent beside the hours after a replacement declared alone', async () => {

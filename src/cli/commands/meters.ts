@@ -22,12 +22,13 @@ export interface MeterRow {
   readonly hours?: { readonly value: number; readonly idleHours?: number; readonly odometerKm?: number; readonly at: number };
   /** The last odometer-only reading sent (vehicles without an hour meter). */
   readonly odometer?: { readonly value: number; readonly at: number };
-  /** Readings set aside, all time, by reason. */
+  /** Readings set aside, all time, by reason (not one still held: see `recent`). */
   readonly setAside: Readonly<Record<string, number>>;
   /**
    * The newest ones, newest last; with them a reading held as a catch-up (ahead of the wall clock
-   * since the meter last showed its value) that the next reading confirmed: `confirmed catch-up`,
-   * counted and sent, not set aside (not in `setAside`).
+   * since the meter last showed its value): `held` while it awaits the next reading, `confirmed
+   * catch-up` once the next reading continued from it (counted and sent); neither is set aside
+   * (not in `setAside`). One the next reading refuted is `too-fast`, set aside.
    */
   readonly recent: readonly {
     readonly status: string;
@@ -58,6 +59,23 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
 /** The status of a held reading the next reading confirmed (a frozen feed catching up): counted, not set aside. */
 export const CONFIRMED = 'confirmed catch-up';
 
+/** The status of a reading hygiene holds as a possible catch-up, awaiting the next reading: not set aside (yet). */
+export const HELD = 'held';
+
+/** What the report says of a held reading, as `maintenance status` does. */
+const HELD_NOTE = 'held, awaiting the next reading';
+
+/**
+ * Whether hygiene still holds the reading of `f` (`holdCatchUp`), awaiting the next reading: not
+ * confirmed, and the meter's (or odometer's) hygiene holds that very reading.
+ */
+function stillHeld(f: MeterFlag, m: MeterSyncState): boolean {
+  if (f.held !== true || f.confirmedAt !== undefined) return false;
+  const hygiene = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.hygiene : m.hygiene;
+  const jump = hygiene?.jumpHeld === true ? hygiene.jump : undefined;
+  return jump !== undefined && jump.eventTime === f.eventTime && jump.value === f.value;
+}
+
 /** What a confirmed catch-up says: what was held, and that it counted. */
 function confirmedDetail(f: MeterFlag): string {
   const odometer = f.detail.startsWith(ODOMETER_FLAG);
@@ -81,18 +99,28 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
     if (!m) continue;
     const s = m.synced;
     const od = m.odometer?.synced;
+    // A held reading is counted among the flags (as too fast) until the next reading tells: not set aside yet.
+    const setAside: Record<string, number> = { ...m.flagCounts };
+    const held = m.flags.filter((f) => stillHeld(f, m));
+    for (const f of held) {
+      const n = (setAside[f.status] ?? 0) - 1;
+      if (n > 0) setAside[f.status] = n;
+      else delete setAside[f.status];
+    }
     const row: MeterRow = {
       erpAssetId: id,
       ...(s ? { hours: { value: s.operatingHours, ...(s.idleHours !== undefined ? { idleHours: s.idleHours } : {}), ...(s.odometerKm !== undefined ? { odometerKm: s.odometerKm } : {}), at: s.eventTime } } : {}),
       ...(od ? { odometer: { value: od.odometerKm, at: od.eventTime } } : {}),
-      setAside: { ...m.flagCounts },
+      setAside,
       recent: m.flags.map((f: MeterFlag) => {
         if (f.confirmedAt !== undefined) return { status: CONFIRMED, detail: confirmedDetail(f), at: f.eventTime, source: f.source };
+        if (held.includes(f)) return { status: HELD, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source };
         const reset = explainingReset(f, m);
         return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
       }),
     };
-    if (opts.flagged && Object.keys(row.setAside).length === 0) continue;
+    // A held reading is listed too (an operator may want to see it), as held, not as set aside.
+    if (opts.flagged && Object.keys(row.setAside).length === 0 && held.length === 0) continue;
     rows.push(row);
   }
   return rows;
@@ -112,7 +140,7 @@ function latestSetAside(f: MeterRow['recent'][number]): string {
 }
 
 export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
-  if (rows.length === 0) return flagged ? 'no meter reading was set aside\n' : 'no meter readings yet\n';
+  if (rows.length === 0) return flagged ? 'no meter reading was set aside or is held\n' : 'no meter readings yet\n';
   const lines: (string | number)[][] = [['ASSET', 'HOURS', 'ODOMETER', 'LAST READING', 'SET ASIDE', 'LATEST SET ASIDE']];
   for (const r of rows) {
     // The newer of the odometer sent alone and the one sent with the hours (a vehicle may send both ways: a declared replacement goes alone).
@@ -120,15 +148,17 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
     const last = Math.max(r.hours?.at ?? -Infinity, r.odometer?.at ?? -Infinity);
     const counts = Object.entries(r.setAside);
     const total = counts.reduce((n, [, c]) => n + c, 0);
-    // A confirmed catch-up was not set aside: not shown as such.
-    const latest = r.recent.findLast((f) => f.status !== CONFIRMED);
+    // A confirmed catch-up was not set aside, nor (yet) one still held: not shown as such; a held one is said apart.
+    const latest = r.recent.findLast((f) => f.status !== CONFIRMED && f.status !== HELD);
+    const held = r.recent.filter((f) => f.status === HELD);
+    const notes = [...(latest ? [`${iso(latest.at)} ${latestSetAside(latest)}`] : []), ...held.map((f) => `${HELD_NOTE}: ${iso(f.at)} ${f.detail}`)];
     lines.push([
       r.erpAssetId,
       r.hours ? `${r.hours.value} h` : '-',
       km !== undefined ? `${km} km` : '-',
       Number.isFinite(last) ? iso(last) : '-',
-      total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0',
-      latest ? `${iso(latest.at)} ${latestSetAside(latest)}` : '-',
+      `${total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0'}${held.length ? `, ${held.length} held` : ''}`,
+      notes.length ? notes.join('; ') : '-',
     ]);
   }
   return table(lines);
@@ -141,8 +171,12 @@ export function registerMetersCommand(program: Command): void {
       .command('meters')
       .description('per asset: the meter readings last sent to the ERP (hours, odometer) and the readings meter hygiene set aside, with why')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
-      .option('--flagged', 'only assets with readings set aside')
-      .option('--json', 'print JSON (with the newest readings set aside, up to 20 per asset)'),
+      .option('--flagged', 'only assets with readings set aside, or with one held as a possible catch-up (awaiting the next reading)')
+      .option('--json', 'print JSON (with the newest readings set aside or held, up to 20 per asset)')
+      .addHelpText(
+        'after',
+        `\nSET ASIDE counts the readings set aside (not counted, not sent), by reason; a reading ahead of the wall clock that could be a frozen feed catching up is held until the next reading tells: "N held" there and "${HELD_NOTE}: ..." in the last column, not set aside (the next reading confirms it, counted and sent, or sets it aside as too fast). LATEST SET ASIDE is the newest reading set aside, with why.`,
+      ),
   ).action(
     action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {
       await withContext(opts.config, async ({ store }) => {
