@@ -373,6 +373,14 @@ describe('config', () => {
         expect(found[0]?.message).toMatch(/^"mqtts?:\/\/\*\*\*@broker\.local(:1883|\/x)" has a (password holding a : or @|user name holding an @) as written: .*percent-encode it \(each : as %3A, each @ as %40\)/);
         expect(found[0]?.message).not.toContain('S3CR3T');
       }
+      // A password without a user name (mqtt.js would send an empty one): refused under the url's key, saying to give one, the password not echoed.
+      for (const url of ['mqtt://:S3CR3T-pw@broker.local:1883', 'mqtts://:S3CR3T@broker.local/x']) {
+        const found = one(mqtt(url));
+        expect(found, url).toHaveLength(1);
+        expect(found[0]?.key).toBe('sources.mqtt.0.url');
+        expect(found[0]?.message).toMatch(/^"mqtts?:\/\/\*\*\*@broker\.local(:1883|\/x)" has a password but no user name \(:password@\): .*write the user name before the : \(mqtt:\/\/user:password@host\), or give the credentials in username and password/);
+        expect(found[0]?.message).not.toContain('S3CR3T');
+      }
       // Percent-encoded, or a colon only between user name and password: as before.
       for (const url of ['mqtt://ops:pa%3Ass%40x@broker.local:1883', 'mqtt://o%40ps:pw@broker.local:1883', 'mqtt://ops@broker.local:1883']) expect(compileConfig({ destinations: [erp], ...mqtt(url) }, {}).sources.mqtt[0]?.url, url).toBe(url);
       // A password in the URL is not echoed.

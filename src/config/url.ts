@@ -99,6 +99,13 @@ export function unencodedUserInfo(value: string): 'password' | 'username' | unde
   return userInfo.slice(0, colon < 0 ? undefined : colon).includes('@') ? 'username' : undefined;
 }
 
+/** A URL whose user-info is a password without a user name (`mqtt://:password@host`). */
+function passwordWithoutUser(value: string): boolean {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value)?.[1] ?? '';
+  const at = authority.lastIndexOf('@');
+  return at >= 0 && authority.startsWith(':') && at > 1;
+}
+
 /**
  * An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure
  * WebSocket). A fragment (`#…`) is refused: no broker URL has one, but a password with an
@@ -113,6 +120,12 @@ export const mqttUrl = () =>
       ctx.addIssue({
         code: 'custom',
         message: `${echoUrl(value)} has ${unencoded === 'password' ? 'a password holding a : or @' : 'a user name holding an @'} as written: the URL standard reads the user name to the first : and the password to the last @, and MQTT tools split it elsewhere (mqtt.js at the last :), so it would not say which one is meant; percent-encode it (each : as %3A, each @ as %40), or give the credentials in username and password (use \${ENV}) and the url without them`,
+      });
+    }
+    if (passwordWithoutUser(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${echoUrl(value)} has a password but no user name (:password@): the broker would be sent an empty user name, which it refuses or takes as another user; write the user name before the : (mqtt://user:password@host), or give the credentials in username and password (use \${ENV}) and the url without them`,
       });
     }
     if (!value.includes('#')) return;
