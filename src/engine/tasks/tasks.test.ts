@@ -5,6 +5,9 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
+import { IdentityIndex } from '../../core/identity/resolver.js';
+import { locationIngestor } from '../../../test/helpers/ingestor.js';
+import { DecoderRegistry } from '../ingestor.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { customCalendar, monthlyCalendar } from '../../core/rules/depreciation/calendar.js';
 import { DEFAULT_DEPRECIATION_ATTRIBUTES } from '../../core/rules/depreciation/usage.js';
@@ -207,7 +210,7 @@ describe('work-order feedback polling', () => {
     expect(report && report.msg).toBe(`work-order poll of erp could not read 1 work order assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${reason}`);
     const { openedAtDestination: _o, ...kept } = record;
     expect(ctx.submitted.map((m) => [m.source, JSON.parse(m.payload as string), m.setAside, m.retained])).toEqual([
-      ['erp-feedback:erp', expect.objectContaining({ kind: 'workorder', businessKey: 'EQ-1|service-250h|500h@b0' }), undefined, undefined],
+      ['erp-feedback:erp', expect.objectContaining({ kind: 'workorder', businessKey: 'EQ-1|service-250h|500h@b0' }), undefined, true],
       // A copy the poll may list again: counted on its open entry by the store, not kept twice.
       ['erp-feedback:erp', kept, { code: 'invalid', reason }, true],
     ]);
@@ -216,6 +219,23 @@ describe('work-order feedback polling', () => {
     clock.t = T0 + 4 * MIN;
     await expect(task.run(ctx)).resolves.toBeUndefined();
     expect(ctx.submitted.filter((m) => m.setAside !== undefined)).toHaveLength(2);
+  });
+
+  it('an update the ingestor quarantines (unknown asset) listed again at a later poll is counted on its entry, not kept once per poll', async () => {
+    // Mutation: polled updates not marked retained — each poll that lists it opens another entry.
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
+    // The connector holds its cursor back (readUpTo before the change), so the next poll lists it again.
+    const stray = { ...update('EQ-404|service-250h|250h@b0', 'completed', T0 + MIN), erpAssetId: 'EQ-404' };
+    const connector = polled(() => Promise.resolve({ updates: [stray], readUpTo: T0 - 2 * MIN }));
+    const clock = { t: T0 + 3 * MIN };
+    const ctx = context(store, clock, { connector: () => connector, sink: ingestor });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 5 * MIN })).toBe(1);
+    await ingestor.flush();
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 5 * MIN })).toBe(1);
+    await ingestor.flush();
+    const entries = await store.listQuarantine({});
+    expect(entries.map((q) => [q.source, q.code, q.repeats])).toEqual([['erp-feedback:erp', 'unknown-asset', 1]]);
   });
 
   it('does not submit an update whose key names no work order a rule opens (EQ-1|service-250h|garbage): warned once per key, the cursor moves past it, ours still go in', async () => {

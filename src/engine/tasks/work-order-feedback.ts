@@ -247,13 +247,17 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   const unread = poll.setAside ?? [];
   if (ours.length > 0 || unread.length > 0) {
     const receivedAt = ctx.clock.now();
-    // One message per update: an update for an unknown asset is quarantined alone.
+    // One message per update: an update for an unknown asset is quarantined alone. Each is marked
+    // as a copy the source may hand over again (a list read through again after a page-capped,
+    // unsorted poll; a cursor the connector held back): one the ingestor sets aside (an unknown
+    // asset) is counted on its open entry when listed again, not kept once more per poll.
     const messages: RawMessage[] = ours.map((u) => ({
       // Named by its destination, as a push is: the maintenance rule takes it only for the work orders opened there.
       source: feedbackSource(destination),
       channel: polledChannel(destination),
       payload: JSON.stringify(feedbackEvent(u, openedAt.get(u.businessKey))),
       receivedAt,
+      retained: true,
     }));
     // Ours but unreadable: kept as listed (never dropped, as the cursor moves past it), in the same
     // commit. Marked as a copy the source may hand over again (as a pull's snapshot), so the same
