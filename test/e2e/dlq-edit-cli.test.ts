@@ -103,6 +103,37 @@ describe('assetbridge dlq show', () => {
   });
 });
 
+describe('assetbridge dlq show of a delivery that is not a dead letter', () => {
+  // It printed a delivered or pending delivery as it prints a dead letter, with nothing to say it was not one.
+  it('says its actual status first (delivered at …, pending with its next attempt) and fails (exit 1), showing it all the same', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const deliveredAt = Date.UTC(2026, 10, 2, 9, 30);
+    let sent: number, queued: number, nextAt: number;
+    try {
+      const fact = (n: number) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: `EQ-1|engine-temp|t${n}`, erpAssetId: 'EQ-1', eventTime: n, payload: { erpAssetId: 'EQ-1', title: `t${n}` } });
+      await store.commitIngest({ states: [], deliveries: [fact(1)], quarantine: [], accepted: 1 });
+      const [d] = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+      if (!d) throw new Error('nothing claimed');
+      sent = d.id;
+      await store.completeAttempts([{ id: d.id, result: 'delivered' }], [{ at: deliveredAt, deliveryId: d.id, destination: 'erp', operation: d.operation, erpAssetId: 'EQ-1', idempotencyKey: d.idempotencyKey, attempt: 1, latencyMs: 1, outcome: 'delivered' }], deliveredAt);
+      await store.commitIngest({ states: [], deliveries: [fact(2)], quarantine: [], accepted: 1 });
+      const pending = (await store.listDeliveries({ status: 'pending' }))[0];
+      if (!pending) throw new Error('nothing pending');
+      queued = pending.id;
+      nextAt = pending.nextAttemptAt;
+    } finally {
+      await store.close();
+    }
+    const delivered = await runCli(['dlq', 'show', String(sent), '-c', path]);
+    expect({ code: delivered.code, stderr: delivered.stderr }).toEqual({ code: 1, stderr: `not a dead letter: delivery ${sent} is delivered at 2026-11-02T09:30:00.000Z; shown all the same; 'assetbridge dlq list' lists the dead letters\n` });
+    expect(JSON.parse(delivered.stdout)).toMatchObject({ delivery: { id: sent, status: 'delivered' } });
+    const pending = await runCli(['dlq', 'show', String(queued), '--payload', '-c', path]);
+    expect({ code: pending.code, stderr: pending.stderr }).toEqual({ code: 1, stderr: `not a dead letter: delivery ${queued} is pending: queued to be sent, next attempt at ${new Date(nextAt).toISOString()} (replayed already, or not failed yet); shown all the same; 'assetbridge dlq list' lists the dead letters\n` });
+    expect(JSON.parse(pending.stdout)).toEqual({ erpAssetId: 'EQ-1', title: 't2' });
+  });
+});
+
 describe('assetbridge dlq replay --payload (edit & replay)', () => {
   // The edited payload went out under the old key: an ERP that keeps its 400 under the key, or
   // refuses a key reused with another body (422), refused the corrected payload every time.

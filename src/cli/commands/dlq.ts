@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
-import type { Store } from '../../ports/store.js';
+import type { AuditRecord, Store } from '../../ports/store.js';
 import { createsRecordOf } from '../../app.js';
 import { resendableAt } from '../../engine/tasks/inventory-sync.js';
 import { durationText } from '../../config/duration.js';
@@ -72,6 +72,23 @@ export function notDeadState(d: Pick<OutboxItem, 'status'> | undefined): string 
     case 'dead':
       return 'dead';
   }
+}
+
+/** Outcomes of an audit record that delivered its delivery (sent, resent, or recorded as delivered by hand). */
+const DELIVERED_OUTCOMES = new Set(['delivered', 'resent', 'marked-delivered']);
+
+/**
+ * What `dlq show` says first of a delivery that is not a dead letter: its actual status, with when
+ * it was delivered (its newest audit record that delivered it) or is next tried.
+ * `history`: its audit records, oldest first.
+ */
+export function notDeadLetterText(d: Pick<OutboxItem, 'id' | 'status' | 'nextAttemptAt'>, history: readonly Pick<AuditRecord, 'at' | 'outcome'>[]): string {
+  let state = notDeadState(d);
+  if (d.status === 'delivered') {
+    const at = history.findLast((r) => DELIVERED_OUTCOMES.has(r.outcome))?.at;
+    if (at !== undefined) state = `delivered at ${new Date(at).toISOString()}`;
+  } else if (d.status === 'pending') state = `pending: queued to be sent, next attempt at ${new Date(d.nextAttemptAt).toISOString()} (replayed already, or not failed yet)`;
+  return `not a dead letter: delivery ${d.id} is ${state}; shown all the same; 'assetbridge dlq list' lists the dead letters`;
 }
 
 /** Dead letters `dlq replay` keeps because the config names no destination of theirs: nothing would send them. */
@@ -180,8 +197,14 @@ export function registerDlqCommand(program: Command): void {
         const d = await store.getDelivery(n as number);
         // An id that names nothing fails (exit 1), as in replay, discard and mark-delivered: a fact of the store, not a usage error.
         if (!d) return noneFound(`no delivery ${id}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried`);
-        if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: SHOW_HISTORY });
+        // Shown all the same (its payload and history are what one looks for), but said first, and
+        // failed (exit 1) as replay and discard fail an id that is not a dead letter.
+        if (d.status !== 'dead') {
+          process.stderr.write(`${notDeadLetterText(d, history)}\n`);
+          process.exitCode = 1;
+        }
+        if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         // The newest are shown: say how many older ones were left out, and where they are, so none go unseen.
         const all = history.length < SHOW_HISTORY ? history.length : await store.countAudit({ deliveryId: d.id });
         const leftOut = all - history.length;
