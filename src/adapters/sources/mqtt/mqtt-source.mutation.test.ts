@@ -380,7 +380,8 @@ describe('MQTT source: QoS 0 messages it cannot store', () => {
   // Mutation: the failed commit's QoS 0 messages counted as redelivered; those of the recovery not said.
   it('in a failed commit or arriving during the recovery: the error says the failed ones are lost, the reconnect says the others', async () => {
     const log = logs();
-    const { source, sink, client } = await started({}, { logger: log.logger });
+    // A reconnect delay no slow turn of a loaded machine outlasts: messages 3 and 4 must come while it recovers.
+    const { source, sink, client } = await started({ reconnectDelayMs: 300 }, { logger: log.logger });
     client.deliver(1);
     qos0(client, 2);
     await turn();
