@@ -518,6 +518,20 @@ describe('createApp: a stop while the HTTP server opens', () => {
  * with a 250 h service interval, and what the work-order push tests use: its key, a push of its
  * completion (at `hoursAtCompletion`) to a destination's webhook, and the maintenance state.
  */
+/**
+ * The service `fixed` (started, with the destination's config fixed) replays the one open quarantine
+ * entry: accepted, work order `key` of EQ-1 completed, its `svc` baseline reset to 251 h, nothing left open.
+ */
+async function expectReplayCompletes(fixed: Awaited<ReturnType<typeof createApp>>, key: string): Promise<void> {
+      const result = await requestJob(fixed.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20 });
+      expect(result).toEqual({ exitCode: 0, output: 'replayed 1: 1 accepted, 0 quarantined again\n' });
+      await fixed.ingestor.checkpoint();
+      const state = (await fixed.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string }> } | undefined;
+      expect(state?.workOrders?.[key]?.status).toBe('completed');
+      expect(state?.services?.svc?.base).toBe(251);
+      expect(await fixed.store.countQuarantine({ status: 'open' })).toBe(0);
+}
+
 async function twoDestinationApp(assetDestination: string, hoursAtCompletion: number) {
   const port = await freePort();
   const config = compileConfig({
@@ -650,13 +664,7 @@ describe('quarantine replay of a work-order push the webhook could not read', ()
     const fixed = await createApp(serviceConfig(path, port, [{ ...erp, workOrderFields: { id: 'WorkOrderNo' } }]), { logger, sources: false, http: false });
     try {
       await fixed.start();
-      const result = await requestJob(fixed.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20 });
-      expect(result).toEqual({ exitCode: 0, output: 'replayed 1: 1 accepted, 0 quarantined again\n' });
-      await fixed.ingestor.checkpoint();
-      const state = (await fixed.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string }> } | undefined;
-      expect(state?.workOrders?.[key]?.status).toBe('completed');
-      expect(state?.services?.svc?.base).toBe(251);
-      expect(await fixed.store.countQuarantine({ status: 'open' })).toBe(0);
+      await expectReplayCompletes(fixed, key);
     } finally {
       await fixed.stop();
     }
@@ -779,13 +787,7 @@ describe('a work order of ours in a status the destination does not map (workOrd
     const fixed = await createApp(serviceConfig(path, port, baseUrl, { Fertig: 'completed' }, 0), { logger, sources: false, http: false });
     try {
       await fixed.start();
-      const result = await requestJob(fixed.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20 });
-      expect(result).toEqual({ exitCode: 0, output: 'replayed 1: 1 accepted, 0 quarantined again\n' });
-      await fixed.ingestor.checkpoint();
-      const state = (await fixed.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string }> } | undefined;
-      expect(state?.workOrders?.[key]?.status).toBe('completed');
-      expect(state?.services?.svc?.base).toBe(251);
-      expect(await fixed.store.countQuarantine({ status: 'open' })).toBe(0);
+      await expectReplayCompletes(fixed, key);
     } finally {
       await fixed.stop();
     }

@@ -29,8 +29,10 @@ export const yardFix = (tag: string, minute: number, lat: number): RawMessage =>
   receivedAt: T0 + minute * MIN,
 });
 
-/** The service started with the yard's code `code` (and `appliesTo`): an ingestor on `store`, and the deliveries it commits. */
-/** `zones`: the zones configured instead of the yard alone (then `code` is not used). */
+/**
+ * The service started with the yard's code `code` (and `appliesTo`): an ingestor on `store`, and the
+ * deliveries it commits. `zones`: the zones configured instead of the yard alone (then `code` is not used).
+ */
 export function startYardService(store: Store, identity: IdentityIndex, code: string, clock: { t: number }, appliesTo?: LocationSyncOptions['appliesTo'], zones?: readonly Zone[]) {
   const deliveries: DeliveryIntent[] = [];
   const rule = createLocationSyncRule({
