@@ -209,10 +209,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     }
     return a;
   };
-  const serviceByName = new Map(options.serviceIntervals.map((r) => [r.name, r]));
-  /** Calendar intervals by name, with the meter a whichever-first one counts. */
-  const calendarNames = new Map((options.calendarIntervals ?? []).map((r) => [r.name, r.orMeter?.meter]));
-  const thresholdNames = new Set(options.thresholds.map((r) => r.name));
+  const feedback = feedbackRulesOf(options);
   const lateness = options.allowedLatenessMs;
 
   const rule: FlushableRule<MaintenanceState> = {
@@ -224,7 +221,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
       if (event.kind === 'workorder') {
         // A completion after a reading hygiene holds waits for it to be decided: event time wins (see feedbackHeld).
         if (event.status === 'completed' && heldBefore(s, event.eventTime)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
-        return { state: applyFeedback(s, event, ctx.asset, ctx.destination, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
+        return { state: applyFeedbackOf(s, event, ctx, options, feedback), deliveries: [] };
       }
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
@@ -359,10 +356,29 @@ function heldIn(counter: HoursState | undefined, t: number): boolean {
 /** What applyFeedback needs of the options, once per options object. */
 interface FeedbackRules {
   readonly services: ReadonlyMap<string, ServiceIntervalRule>;
+  /** Calendar intervals by name, with the meter a whichever-first one counts. */
   readonly calendars: ReadonlyMap<string, ServiceMeter | undefined>;
   readonly thresholds: ReadonlySet<string>;
 }
 const feedbackRules = new WeakMap<MaintenanceOptions, FeedbackRules>();
+
+function feedbackRulesOf(options: MaintenanceOptions): FeedbackRules {
+  let r = feedbackRules.get(options);
+  if (!r) {
+    r = {
+      services: new Map(options.serviceIntervals.map((x) => [x.name, x])),
+      calendars: new Map((options.calendarIntervals ?? []).map((x) => [x.name, x.orMeter?.meter])),
+      thresholds: new Set(options.thresholds.map((x) => x.name)),
+    };
+    feedbackRules.set(options, r);
+  }
+  return r;
+}
+
+/** `s` after the ERP's work-order event `e` (see applyFeedback). */
+function applyFeedbackOf(s: MaintenanceState, e: WorkOrderStatusEvent, ctx: RuleContext, options: MaintenanceOptions, r: FeedbackRules): MaintenanceState {
+  return applyFeedback(s, e, ctx.asset, ctx.destination, r.services, r.calendars, r.thresholds, options.keepClosed ?? 20, r.calendars.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC');
+}
 
 /**
  * `s` after the completions it holds back (`feedbackHeld`) of event time `upTo` or before, oldest
@@ -374,18 +390,9 @@ function releaseFeedback(s: Mutable, upTo: number, ctx: RuleContext, options: Ma
   if (due.length === 0) return s;
   const rest = held.filter((e) => e.eventTime > upTo);
   s.feedbackHeld = rest.length > 0 ? rest : undefined;
-  let r = feedbackRules.get(options);
-  if (!r) {
-    r = {
-      services: new Map(options.serviceIntervals.map((x) => [x.name, x])),
-      calendars: new Map((options.calendarIntervals ?? []).map((x) => [x.name, x.orMeter?.meter])),
-      thresholds: new Set(options.thresholds.map((x) => x.name)),
-    };
-    feedbackRules.set(options, r);
-  }
+  const r = feedbackRulesOf(options);
   let next: MaintenanceState = s;
-  const zone = r.calendars.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC';
-  for (const e of due) next = applyFeedback(next, e, ctx.asset, ctx.destination, r.services, r.calendars, r.thresholds, options.keepClosed ?? 20, zone);
+  for (const e of due) next = applyFeedbackOf(next, e, ctx, options, r);
   return copy(next);
 }
 
