@@ -66,6 +66,17 @@ describe('a decoder\'s sensor unit against its threshold rules\'', () => {
     ]);
   });
 
+  it('says the messages are those of the assets the rules apply to when each rule has an appliesTo', () => {
+    const w = ruleInputWarnings(
+      compileConfig({
+        sources: mqtt({ sensors: { engineTemp: { path: 't', unit: 'V' } } }),
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+        rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTemp', unit: '°C', above: 95, appliesTo: { attributes: { fleet: 'cranes' } } }] } },
+      }),
+    );
+    expect(w.map((x) => x.message)).toEqual([expect.stringContaining('so every message of this topic with engineTemp from an asset those rules apply to (their appliesTo) would be quarantined') as unknown]);
+  });
+
   it('says nothing of a unit that is the rule\'s or converts to it', () => {
     expect(withUnit('Cel')).toEqual([]);
     expect(withUnit('degF')).toEqual([]);

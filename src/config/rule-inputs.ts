@@ -27,7 +27,7 @@
  * @module
  */
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
-import { sensorUnitProblem } from '../core/normalize/sensor-units.js';
+import { convertsTo } from '../core/normalize/sensor-units.js';
 import { sensorUnitsOf } from '../core/rules/index.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
@@ -225,7 +225,9 @@ function calendarEndWarnings(config: Config, now: number): RuleInputWarning[] {
 
 /**
  * An MQTT decoder labels a sensor with a unit that does not convert to the unit its threshold rules
- * are in (`V` for a rule in °C): each of its messages with that sensor would be quarantined.
+ * are in (`V` for a rule in °C): each of its messages with that sensor would be quarantined, those
+ * of an asset the rules apply to when each of them has an `appliesTo` (the ingestor judges the unit
+ * against the rules of the message's asset).
  */
 function sensorUnitWarnings(config: Config): RuleInputWarning[] {
   const units = sensorUnitsOf((config as unknown as { rules: RulesConfig }).rules);
@@ -236,11 +238,12 @@ function sensorUnitWarnings(config: Config): RuleInputWarning[] {
       for (const [name, sensor] of Object.entries(topic.decoder.sensors)) {
         const expected = units.get(name);
         if (expected === undefined || sensor.unit === undefined) continue;
-        const problem = sensorUnitProblem({ kind: 'sensor', source: source.name, ids: [], eventTime: 0, receivedAt: 0, values: { [name]: { value: 0, unit: sensor.unit } } }, units);
-        if (problem === undefined) continue;
+        if (convertsTo(sensor.unit, expected.unit)) continue;
+        // A rule without appliesTo applies to every asset: then every such message.
+        const filtered = expected.rules.every((r) => r.appliesTo !== undefined);
         out.push({
           key: `sources.mqtt.${s}.topics.${t}.decoder.sensors.${name}.unit`,
-          message: `"${sensor.unit}" does not convert to ${JSON.stringify(expected.unit)}, the unit threshold rule(s) ${expected.rules.join(', ')} compare ${name} in, so every message of this topic with ${name} would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule's unit`,
+          message: `"${sensor.unit}" does not convert to ${JSON.stringify(expected.unit)}, the unit threshold rule(s) ${expected.rules.map((r) => r.name).join(', ')} compare ${name} in, so every message of this topic with ${name}${filtered ? ' from an asset those rules apply to (their appliesTo)' : ''} would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule's unit`,
         });
       }
     }),

@@ -257,7 +257,8 @@ export const thresholdSchema = z
     /**
      * The unit `above`/`below` are in (`°C`, `bar`, …). A reading in another unit is converted when
      * both are temperatures (°C, °F, K) or pressures (kPa, bar, psi, Pa, mbar), else quarantined,
-     * not compared. @default none (every reading is compared as it comes)
+     * not compared; judged only for the assets the rule applies to (`appliesTo`), once identity has
+     * named the reading's asset. @default none (every reading is compared as it comes)
      */
     unit: z.string().trim().min(1, 'give the unit the threshold is in, e.g. °C or bar, or leave unit out').optional(),
     /** Breach when the value is strictly above this. Give `above` or `below`. */

@@ -30,7 +30,7 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
     };
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
       rules: [recorder],
-      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: ['engine-hot'] }]]) },
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }] }]]) },
     });
     const at = new Date(Date.now() - 60_000).toISOString();
     const msg = (value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: at, values: { engineTemp: { value, unit } } }), receivedAt: Date.now() });
@@ -38,6 +38,40 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
     await ingestor.flush();
     expect(result).toEqual({ accepted: 2, quarantined: [{ index: 2, reason: expect.stringMatching(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/) as unknown }] });
     expect(seen).toEqual([{ engineTemp: { value: 100, unit: '°C' } }, { engineTemp: { value: 96, unit: 'Cel' } }]);
+    expect(await store.countQuarantine({ status: 'open', code: 'invalid' })).toBe(1);
+  });
+
+  it('judges the unit against the rules that apply to the message\'s asset: one no such rule applies to is accepted as sent', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { fleet: 'cranes' } }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] },
+      { asset: { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'trucks' } }, identifiers: [{ type: 'tag' as const, value: 'tag-2', erpAssetId: 'EQ-2' }] },
+    ]);
+    const seen: { asset: string; values: SensorEvent['values'] }[] = [];
+    const recorder: Rule<number> = {
+      name: 'recorder',
+      kinds: ['sensor'],
+      apply(state, event: CanonicalEvent, ctx) {
+        if (event.kind === 'sensor') seen.push({ asset: ctx.asset.erpAssetId, values: event.values });
+        return { state: (state ?? 0) + 1, deliveries: [] };
+      },
+    };
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
+      rules: [recorder],
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]) },
+    });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const msg = (tag: string, value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: tag, eventTime: at, values: { engineTemp: { value, unit } } }), receivedAt: Date.now() });
+    const result = await ingestor.submit([msg('tag-2', 12, 'mA'), msg('tag-2', 212, '°F'), msg('tag-1', 12, 'mA'), msg('tag-1', 212, '°F')]);
+    await ingestor.flush();
+    // The truck's readings reach the rules as sent (no rule with a unit applies to it); the crane's in mA is quarantined naming the rule, its °F converted.
+    expect(result).toEqual({ accepted: 3, quarantined: [{ index: 2, reason: expect.stringMatching(/^sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C".*then replay the message$/) as unknown }] });
+    expect(seen).toEqual([
+      { asset: 'EQ-2', values: { engineTemp: { value: 12, unit: 'mA' } } },
+      { asset: 'EQ-2', values: { engineTemp: { value: 212, unit: '°F' } } },
+      { asset: 'EQ-1', values: { engineTemp: { value: 100, unit: '°C' } } },
+    ]);
     expect(await store.countQuarantine({ status: 'open', code: 'invalid' })).toBe(1);
   });
 });

@@ -1249,12 +1249,6 @@ export class Ingestor implements IngestSink {
       const event = result.events[e] as CanonicalEvent;
       const v = validateEvent(event, now, this.opts.validation);
       if (!v.ok) return { code: v.code, reason: v.reason };
-      // A reading in another unit than its threshold rules' (°F for a rule in °C): converted (validation refused the rest).
-      const units = this.opts.validation.sensorUnits;
-      if (units !== undefined && event.kind === 'sensor') {
-        const aligned = alignSensorUnits(event, units);
-        if (aligned.ok && aligned.event !== event) (events ??= [...result.events])[e] = aligned.event;
-      }
       if (event.ids !== ids || asset === undefined) {
         const r = identity.resolve(event.ids);
         if (!r.ok) return { code: 'unknown-asset', reason: r.reason };
@@ -1262,6 +1256,15 @@ export class Ingestor implements IngestSink {
         asset = r.asset;
       }
       assets[e] = asset;
+      // A reading in another unit than the threshold rules that apply to its asset (°F for a rule
+      // in °C) is converted; one that does not convert is refused. Judged here, once the asset is
+      // known: a rule that does not apply to it refuses nothing.
+      const units = this.opts.validation.sensorUnits;
+      if (units !== undefined && event.kind === 'sensor') {
+        const aligned = alignSensorUnits(event, units, asset);
+        if (!aligned.ok) return { code: 'invalid', reason: aligned.reason };
+        if (aligned.event !== event) (events ??= [...result.events])[e] = aligned.event;
+      }
     }
     return { events: events ?? result.events, assets };
   }

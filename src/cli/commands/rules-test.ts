@@ -70,7 +70,7 @@ export interface RulesTestInput {
    * @default zoneNames
    */
   readonly compareZoneNames?: ReadonlySet<string>;
-  /** The unit each sensor's threshold rules compare in: a reading in another is converted, or rejected when it does not convert (as the service does). */
+  /** The unit each sensor's threshold rules compare in: a reading in another, of an asset such a rule applies to, is converted, or rejected when it does not convert (as the service does). */
   readonly sensorUnits?: SensorUnits;
   /** The same for the {@link compare} rule set's config (absent: none). */
   readonly compareSensorUnits?: SensorUnits;
@@ -729,28 +729,33 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         return receivedAt === undefined ? v.reason : event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.code === 'stale' ? `${v.reason} (${STALE_NOTE})` : v.reason;
       };
       // Each config judges the line as the service with it would (the zones a sighting may name are its own).
-      const mine = judge(policy);
-      const theirs = otherPolicy === undefined ? mine : judge(otherPolicy);
+      const valid = judge(policy);
+      const validTheirs = otherPolicy === undefined ? valid : judge(otherPolicy);
+      if (valid !== undefined && validTheirs !== undefined) return rejected(valid);
+      const r = identity.resolve(event.ids);
+      if (!r.ok) return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
+      // A reading in another unit than the threshold rules that apply to its asset is converted to
+      // theirs, or refused when it does not convert, as the service does once it knows the asset:
+      // with --compare, each config's rules see it in their own units.
+      const aligned = alignSensorUnits(event, input.sensorUnits, r.asset);
+      const theirsAligned = input.compare === undefined ? aligned : alignSensorUnits(event, input.compareSensorUnits, r.asset);
+      const mine = valid ?? (aligned.ok ? undefined : aligned.reason);
+      const theirs = validTheirs ?? (theirsAligned.ok ? undefined : theirsAligned.reason);
       if (mine !== undefined && theirs !== undefined) return rejected(mine);
       refusedCurrent ??= mine;
       refusedProposed ??= theirs;
-      const r = identity.resolve(event.ids);
-      if (!r.ok) return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
       const destination = r.asset.destination ?? input.defaultDestination;
       // The rules see each event processed when the service received it (the capture says when),
       // or, for a line that does not say, as it happened: not at the time this command runs (a
       // work order's planned window would then follow today, not the event).
       const processedAt = receivedAt ?? event.eventTime;
       if (processedAt > lastProcessed) lastProcessed = processedAt;
-      // A reading in another unit than its threshold rules' is converted to theirs, as the service
-      // converts it: with --compare, each config's rules see it in their own units.
-      const aligned = alignSensorUnits(event, input.sensorUnits);
       const step = (e: CanonicalEvent): SimulationStep => ({ event: { ...e, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
-      steps.push(step(aligned.ok ? aligned.event : event));
+      const myEvent = aligned.ok ? aligned.event : event;
+      steps.push(step(myEvent));
       if (input.compare !== undefined) {
-        const theirsAligned = alignSensorUnits(event, input.compareSensorUnits);
         const theirEvent = theirsAligned.ok ? theirsAligned.event : event;
-        if (otherSteps !== undefined || theirEvent !== (aligned.ok ? aligned.event : event)) (otherSteps ??= steps.slice(0, -1)).push(step(theirEvent));
+        if (otherSteps !== undefined || theirEvent !== myEvent) (otherSteps ??= steps.slice(0, -1)).push(step(theirEvent));
       }
     }
     const refused = refusedCurrent !== undefined || refusedProposed !== undefined ? { refused: { ...(refusedCurrent !== undefined ? { current: refusedCurrent } : {}), ...(refusedProposed !== undefined ? { proposed: refusedProposed } : {}) } } : {};

@@ -3,8 +3,9 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import type { CanonicalEvent, SensorEvent } from '../model/events.js';
 import { createRules, sensorUnitsOf } from '../rules/index.js';
 import { runRulesTest } from '../../cli/commands/rules-test.js';
-import { alignSensorUnits, sameUnit, type SensorUnits } from './sensor-units.js';
-import { validateEvent, DEFAULT_VALIDATION } from './validate.js';
+import type { AssetRecord } from '../model/assets.js';
+import { alignSensorUnits, convertsTo, mayRefuseSensorUnits, sameUnit, type SensorUnits } from './sensor-units.js';
+import { validateEvent, mayBeSetAside, DEFAULT_VALIDATION } from './validate.js';
 
 const t0 = Date.parse('2026-10-01T09:00:00Z');
 const reading = (value: number, unit?: string, name = 'engineTemp'): SensorEvent => ({
@@ -12,15 +13,16 @@ const reading = (value: number, unit?: string, name = 'engineTemp'): SensorEvent
   values: { [name]: unit === undefined ? { value } : { value, unit } },
 });
 const units: SensorUnits = new Map([
-  ['engineTemp', { unit: '°C', rules: ['engine-hot'] }],
-  ['hydPressure', { unit: 'bar', rules: ['hyd-spike', 'hyd-low'] }],
+  ['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }] }],
+  ['hydPressure', { unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low' }] }],
 ]);
+const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { fleet: 'cranes' } };
 const valueOf = (e: CanonicalEvent, name = 'engineTemp') => (e as SensorEvent).values[name];
 
 describe('sensor readings against their threshold rules\' unit', () => {
   it('converts temperatures and pressures exactly to the rule\'s unit', () => {
     const at = (value: number, unit: string, name = 'engineTemp') => {
-      const r = alignSensorUnits(reading(value, unit, name), units);
+      const r = alignSensorUnits(reading(value, unit, name), units, asset);
       if (!r.ok) throw new Error(r.reason);
       const v = valueOf(r.event, name);
       if (v === undefined) throw new Error(`no ${name}`);
@@ -35,32 +37,68 @@ describe('sensor readings against their threshold rules\' unit', () => {
   });
 
   it('leaves a reading in the rule\'s unit, however spelled, or without a unit, as it is (the same event)', () => {
-    for (const e of [reading(96, 'Cel'), reading(96, 'degC'), reading(96, '°C'), reading(96), reading(5, 'mA', 'other')]) expect(alignSensorUnits(e, units)).toEqual({ ok: true, event: e });
+    for (const e of [reading(96, 'Cel'), reading(96, 'degC'), reading(96, '°C'), reading(96), reading(5, 'mA', 'other')]) expect(alignSensorUnits(e, units, asset)).toEqual({ ok: true, event: e });
     expect(sameUnit('Cel', 'celsius')).toBe(true);
     expect(sameUnit('bar', 'kPa')).toBe(false);
     expect(sameUnit('mA', 'MA')).toBe(true);
   });
 
   it('refuses a reading whose unit does not convert, naming the sensor, the rule and both units, and what to do', () => {
-    const r = alignSensorUnits(reading(12, 'mA', 'hydPressure'), units);
+    const r = alignSensorUnits(reading(12, 'mA', 'hydPressure'), units, asset);
     expect(r.ok).toBe(false);
     const reason = r.ok ? '' : r.reason;
     expect(reason).toContain('sensor hydPressure is in "mA"');
     expect(reason).toContain('threshold rules hyd-spike, hyd-low compare it in "bar"');
     expect(reason).toContain('send hydPressure in bar (or in kPa, Pa, mbar, psi: converted)');
     // A unit that is no text says nothing of the value.
-    const odd = alignSensorUnits({ ...reading(90), values: { engineTemp: { value: 90, unit: 5 as unknown as string } } }, units);
+    const odd = alignSensorUnits({ ...reading(90), values: { engineTemp: { value: 90, unit: 5 as unknown as string } } }, units, asset);
     expect(odd.ok ? '' : odd.reason).toBe('sensor engineTemp unit must be text such as "°C" (threshold rule engine-hot compares it in that unit), got 5');
     // A temperature to a pressure rule does not convert either.
-    expect(alignSensorUnits(reading(90, '°F', 'hydPressure'), units).ok).toBe(false);
+    expect(alignSensorUnits(reading(90, '°F', 'hydPressure'), units, asset).ok).toBe(false);
   });
 
-  it('is refused by validation (so quarantined, counted) when the policy gives the rules\' units', () => {
-    const v = validateEvent(reading(90, 'psi'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units });
-    expect(v).toMatchObject({ ok: false, code: 'invalid' });
-    expect(v.ok ? '' : v.reason).toMatch(/sensor engineTemp is in "psi" but threshold rule engine-hot compares it in "°C"/);
-    expect(validateEvent(reading(200, '°F'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units })).toEqual({ ok: true });
-    expect(validateEvent(reading(90, 'psi'), t0, DEFAULT_VALIDATION)).toEqual({ ok: true });
+  it('is not judged by validation, which does not know the asset; a source grouping events before identity is told it may be refused', () => {
+    expect(validateEvent(reading(90, 'psi'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units })).toEqual({ ok: true });
+    expect(mayBeSetAside(reading(90, 'psi'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units })).toBe(true);
+    expect(mayBeSetAside(reading(200, '°F'), t0, { ...DEFAULT_VALIDATION, sensorUnits: units })).toBe(false);
+    expect(mayBeSetAside(reading(90, 'psi'), t0, DEFAULT_VALIDATION)).toBe(false);
+    expect(convertsTo('degF', '°C')).toBe(true);
+    expect(convertsTo('V', '°C')).toBe(false);
+  });
+});
+
+describe('sensor units of threshold rules with appliesTo', () => {
+  // engine-hot only on cranes; hyd-spike on every asset, hyd-low only on cranes.
+  const filtered: SensorUnits = new Map([
+    ['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }],
+    ['hydPressure', { unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low', appliesTo: { attributes: { fleet: ['cranes'] } } }] }],
+  ]);
+  const truck: AssetRecord = { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'trucks' } };
+
+  it('accepts a reading in a unit that does not convert for an asset no rule with a unit applies to, as sent', () => {
+    const e = reading(12, 'mA');
+    expect(alignSensorUnits(e, filtered, truck)).toEqual({ ok: true, event: e });
+    // Nor is it converted there: no rule on that asset compares it.
+    const f = reading(212, '°F');
+    expect(alignSensorUnits(f, filtered, truck)).toEqual({ ok: true, event: f });
+    const odd = { ...reading(90), values: { engineTemp: { value: 90, unit: 5 as unknown as string } } };
+    expect(alignSensorUnits(odd, filtered, truck).ok).toBe(true);
+    // Only for grouping: some asset's rule would refuse it.
+    expect(mayRefuseSensorUnits(e, filtered)).toBe(true);
+  });
+
+  it('still refuses it for an asset a rule applies to, and converts there', () => {
+    const r = alignSensorUnits(reading(12, 'mA'), filtered, asset);
+    expect(r.ok ? '' : r.reason).toMatch(/^sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C" \(the rule's unit\).*send engineTemp in °C.*then replay the message$/);
+    const f = alignSensorUnits(reading(212, '°F'), filtered, asset);
+    expect(f.ok ? valueOf(f.event) : undefined).toEqual({ value: 100, unit: '°C' });
+  });
+
+  it('names only the rules that apply to the asset', () => {
+    const truckReason = alignSensorUnits(reading(12, 'mA', 'hydPressure'), filtered, truck);
+    expect(truckReason.ok ? '' : truckReason.reason).toContain('but threshold rule hyd-spike compares it in "bar"');
+    const craneReason = alignSensorUnits(reading(12, 'mA', 'hydPressure'), filtered, asset);
+    expect(craneReason.ok ? '' : craneReason.reason).toContain('but threshold rules hyd-spike, hyd-low compare it in "bar"');
   });
 });
 
@@ -68,8 +106,8 @@ describe('threshold rule `unit` in the configuration', () => {
   const config = (thresholds: unknown[]) => ({ allowedLateness: 0, maintenance: { thresholds } });
 
   it('gives each sensor its rules\' unit', () => {
-    const rules = rulesSchema.parse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 5, unit: 'Cel' }, { name: 'plain', sensor: 'x', above: 1 }]));
-    expect(sensorUnitsOf(rules)).toEqual(new Map([['engineTemp', { unit: '°C', rules: ['engine-hot', 'engine-cold'] }]]));
+    const rules = rulesSchema.parse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 5, unit: 'Cel', appliesTo: { attributes: { fleet: ['cranes'] } } }, { name: 'plain', sensor: 'x', above: 1 }]));
+    expect(sensorUnitsOf(rules)).toEqual(new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }, { name: 'engine-cold', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]));
   });
 
   it('refuses rules on one sensor in different units, naming the key', () => {
@@ -108,6 +146,17 @@ describe('rules test with a threshold in °C', () => {
     const report = await run([line(0, 400, 'mA')]);
     expect(report.counts.rejected).toBe(1);
     expect(report.lines[0]?.reason).toMatch(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/);
+  });
+
+  it('accepts a reading whose unit does not convert from an asset the rule does not apply to, and rejects it from one it does, as the service', async () => {
+    const twoAssets = [...assets, { asset: { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'trucks' } }, identifiers: [{ type: 'tag' as const, value: 'tag-2', erpAssetId: 'EQ-2' }] }];
+    const cranesOnly = rulesSchema.parse({ allowedLateness: 0, maintenance: { thresholds: [{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C', appliesTo: { attributes: { fleet: 'cranes' } } }] } });
+    const craneAssets = twoAssets.map((a) => (a.asset.erpAssetId === 'EQ-1' ? { ...a, asset: { ...a.asset, attributes: { fleet: 'cranes' } } } : a));
+    const truckLine = line(0, 400, 'mA').replace('tag-1', 'tag-2');
+    const report = await runRulesTest({ lines: [truckLine, line(1, 400, 'mA')], rules: createRules(cranesOnly), sensorUnits: sensorUnitsOf(cranesOnly), assets: craneAssets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.counts).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(report.lines.map((l) => l.accepted)).toEqual([true, false]);
+    expect(report.lines[1]?.reason).toMatch(/sensor engineTemp is in "mA" but threshold rule engine-hot compares it in "°C"/);
   });
 
   it('with --compare, each config\'s rules see a reading in their own units', async () => {

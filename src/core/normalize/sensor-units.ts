@@ -5,17 +5,30 @@
  * temperatures (°C, °F, K) or pressures (kPa, bar, psi, Pa, mbar), exactly as defined; a reading
  * in any other unit is refused (quarantined with a reason naming the rule and both units), never
  * compared. A reading without a unit is taken to be in the rule's unit, as before.
+ *
+ * Only the rules that apply to the reading's asset (their `appliesTo`) count: a reading is judged
+ * once its asset is known (the ingestor does it after identity), so a unit no rule on that asset
+ * compares in refuses nothing, and nothing is converted for an asset no such rule applies to.
  * @module
  */
+import type { AssetRecord } from '../model/assets.js';
 import type { CanonicalEvent, SensorEvent, SensorValue } from '../model/events.js';
+import { matchesFilter, type AssetFilter } from '../rules/maintenance/types.js';
 import { normalizeUnitName } from './units.js';
+
+/** A threshold rule that gives its sensor a unit: its name (for the reason) and the assets it applies to. */
+export interface SensorUnitRule {
+  readonly name: string;
+  /** Absent: every asset. */
+  readonly appliesTo?: AssetFilter;
+}
 
 /** What the threshold rules on one sensor expect. */
 export interface SensorUnitExpectation {
   /** The unit the rules compare in, as configured (`°C`, `bar`, ...). */
   readonly unit: string;
-  /** The rules on this sensor that gave it (for the reason). */
-  readonly rules: readonly string[];
+  /** The rules on this sensor that gave it. */
+  readonly rules: readonly SensorUnitRule[];
 }
 
 export type SensorUnits = ReadonlyMap<string, SensorUnitExpectation>;
@@ -74,22 +87,36 @@ const round = (v: number): number => Math.round(v * 1e9) / 1e9;
 
 export type SensorUnitCheck = { readonly ok: true; readonly event: CanonicalEvent } | { readonly ok: false; readonly reason: string };
 
-/**
- * Why `event` cannot be compared by the threshold rules on one of its sensors (its unit is neither
- * the rule's nor convertible to it), or undefined. Validation asks this: such an event is
- * quarantined with the reason, counted, and can be replayed once the source or the rule is fixed.
- */
-export function sensorUnitProblem(event: CanonicalEvent, units: SensorUnits | undefined): string | undefined {
-  const r = alignSensorUnits(event, units, false);
-  return r.ok ? undefined : r.reason;
+/** Whether a reading in `from` is compared by a rule in `to`: the same unit, or one that converts to it (for config check). */
+export function convertsTo(from: string, to: string): boolean {
+  if (sameUnit(from, to)) return true;
+  const a = known(from);
+  const b = known(to);
+  return a !== undefined && b !== undefined && a.quantity === b.quantity;
 }
 
 /**
- * `event` with each sensor value a threshold rule reads in that rule's unit: the same event when
- * nothing needed converting, a copy with the values converted, or the reason the event cannot be
- * compared (its unit is neither the rule's nor convertible to it).
+ * `event` with each sensor value a threshold rule that applies to `asset` reads in that rule's
+ * unit: the same event when nothing needed converting, a copy with the values converted, or the
+ * reason the event cannot be compared (its unit is neither the rule's nor convertible to it). The
+ * ingestor asks this once the asset is known; such an event is quarantined (`invalid`) with the
+ * reason, counted, and can be replayed once the source or the rule is fixed.
  */
-export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined, convert = true): SensorUnitCheck {
+export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined, asset: AssetRecord): SensorUnitCheck {
+  return align(event, units, (r) => matchesFilter(asset, r.appliesTo), true);
+}
+
+/**
+ * Whether the unit of one of `event`'s sensor values may be refused for some asset (any rule with a
+ * unit counts, whatever its `appliesTo`): for a source that groups events before their asset is
+ * known (an AEMP snapshot's blocks), so such a reading goes in a message of its own. Only grouping:
+ * {@link alignSensorUnits} decides.
+ */
+export function mayRefuseSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined): boolean {
+  return !align(event, units, () => true, false).ok;
+}
+
+function align(event: CanonicalEvent, units: SensorUnits | undefined, applies: (rule: SensorUnitRule) => boolean, convert: boolean): SensorUnitCheck {
   if (units === undefined || units.size === 0 || event.kind !== 'sensor') return { ok: true, event };
   let values: Record<string, SensorValue> | undefined;
   for (const name in event.values) {
@@ -97,18 +124,22 @@ export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | und
     const expected = units.get(name);
     const v = event.values[name] as SensorValue;
     if (expected === undefined || v.unit === undefined || v.unit === null) continue;
+    const isText = typeof v.unit === 'string';
+    if (isText && (v.unit.trim() === '' || sameUnit(v.unit, expected.unit))) continue;
+    // Only now (a unit other than the rules'), whose rules apply to this asset: none, nothing to judge.
+    const rules = expected.rules.filter(applies).map((r) => r.name);
+    if (rules.length === 0) continue;
     // Unchecked JSON: a unit sent as a number says nothing of what the value is in.
-    if (typeof v.unit !== 'string') return { ok: false, reason: `sensor ${name} unit must be text such as ${JSON.stringify(expected.unit)} (threshold rule ${expected.rules.join(', ')} compares it in that unit), got ${JSON.stringify(v.unit)}` };
-    if (v.unit.trim() === '' || sameUnit(v.unit, expected.unit)) continue;
+    if (!isText) return { ok: false, reason: `sensor ${name} unit must be text such as ${JSON.stringify(expected.unit)} (threshold rule ${rules.join(', ')} compares it in that unit), got ${JSON.stringify(v.unit)}` };
     const from = known(v.unit);
     const to = known(expected.unit);
     if (from === undefined || to === undefined || from.quantity !== to.quantity) {
-      const rules = expected.rules.length === 1 ? `threshold rule ${expected.rules[0] ?? ''} compares` : `threshold rules ${expected.rules.join(', ')} compare`;
+      const which = rules.length === 1 ? `threshold rule ${rules[0] ?? ''} compares` : `threshold rules ${rules.join(', ')} compare`;
       const alternatives = convertibleFrom(expected.unit);
       return {
         ok: false,
         reason:
-          `sensor ${name} is in ${JSON.stringify(v.unit)} but ${rules} it in ${JSON.stringify(expected.unit)} (the rule's unit), ` +
+          `sensor ${name} is in ${JSON.stringify(v.unit)} but ${which} it in ${JSON.stringify(expected.unit)} (the rule's unit), ` +
           `which ${JSON.stringify(v.unit)} does not convert to, so it is not compared: send ${name} in ${expected.unit}` +
           `${alternatives !== undefined ? ` (or in ${alternatives}: converted)` : ''}, or correct the rule's unit, then replay the message`,
       };

@@ -8,7 +8,7 @@ import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/e
 import { ZONELESS_ISO } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 import { editDistance } from '../edit-distance.js';
-import { sensorUnitProblem, type SensorUnits } from './sensor-units.js';
+import { mayRefuseSensorUnits, type SensorUnits } from './sensor-units.js';
 import { isReservedName, reservedNameProblem } from '../rules/rule.js';
 
 export interface ValidationPolicy {
@@ -22,8 +22,10 @@ export interface ValidationPolicy {
    */
   readonly zoneNames?: ReadonlySet<string>;
   /**
-   * The unit each sensor's threshold rules compare in (`unit` on a threshold rule): a reading in a
-   * unit that does not convert to it is refused, naming the rule and both units. Absent: none given.
+   * The unit each sensor's threshold rules compare in (`unit` on a threshold rule), and the assets
+   * each rule applies to. Not judged here (the asset is not known yet): the ingestor converts a
+   * reading, or refuses one that does not convert, once identity has named its asset (see
+   * normalize/sensor-units). Absent: none given.
    */
   readonly sensorUnits?: SensorUnits;
 }
@@ -81,6 +83,16 @@ function describe(v: unknown): string {
 function shortJson(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/**
+ * Whether ingest may set `event` aside, judged before its asset is known: it fails validation, or
+ * a sensor value's unit does not convert to that of a threshold rule on it (for some asset). For a
+ * source that groups an element's events by this so a bad one does not take the good ones into
+ * quarantine; the ingestor still decides (a rule that does not apply to the asset refuses nothing).
+ */
+export function mayBeSetAside(event: CanonicalEvent, now: number, policy: ValidationPolicy = DEFAULT_VALIDATION): boolean {
+  return !validateEvent(event, now, policy).ok || mayRefuseSensorUnits(event, policy.sensorUnits);
 }
 
 export function validateEvent(event: CanonicalEvent, now: number, policy: ValidationPolicy = DEFAULT_VALIDATION): Validation {
@@ -149,7 +161,6 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
           else if (problem === undefined && !inRange(entry.value, -1e9, 1e9)) problem = checkNumber(`sensor ${name}`, entry.value, -1e9, 1e9, false);
         }
       if (count === 0) problem = 'sensor reading has no values';
-      else if (problem === undefined && policy.sensorUnits !== undefined) problem = sensorUnitProblem(event, policy.sensorUnits);
       break;
     }
     case 'alert':

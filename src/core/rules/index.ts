@@ -13,7 +13,7 @@ import { createLocationSyncRule } from './location-sync.js';
 import { createMaintenanceRule } from './maintenance/maintenance-rule.js';
 import type { MaintenanceOptions } from './maintenance/types.js';
 import type { Rule } from './rule.js';
-import type { SensorUnits } from '../normalize/sensor-units.js';
+import type { SensorUnitRule, SensorUnits } from '../normalize/sensor-units.js';
 import { ZoneIndex } from './zones/zone-index.js';
 import type { ZoneTracking } from './zones/tracking.js';
 
@@ -42,16 +42,18 @@ export function zoneNamesOf(config: RulesConfig): ReadonlySet<string> | undefine
 }
 
 /**
- * The unit each sensor's threshold rules compare in (their `unit`), which readings are converted to
- * or refused for before the rules (see normalize/sensor-units); undefined when no rule gives one.
+ * The unit each sensor's threshold rules compare in (their `unit`), with the rules and the assets
+ * each applies to: a reading of an asset one of them applies to is converted to it or refused for
+ * it before the rules (see normalize/sensor-units); undefined when no rule gives one.
  */
 export function sensorUnitsOf(config: RulesConfig): SensorUnits | undefined {
-  const units = new Map<string, { unit: string; rules: string[] }>();
+  const units = new Map<string, { unit: string; rules: SensorUnitRule[] }>();
   for (const r of config.maintenance?.thresholds ?? []) {
     if (r.unit === undefined) continue;
+    const rule: SensorUnitRule = r.appliesTo !== undefined ? { name: r.name, appliesTo: r.appliesTo } : { name: r.name };
     const entry = units.get(r.sensor);
-    if (entry === undefined) units.set(r.sensor, { unit: r.unit, rules: [r.name] });
-    else entry.rules.push(r.name);
+    if (entry === undefined) units.set(r.sensor, { unit: r.unit, rules: [rule] });
+    else entry.rules.push(rule);
   }
   return units.size > 0 ? units : undefined;
 }

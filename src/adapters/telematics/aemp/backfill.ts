@@ -12,7 +12,7 @@
  */
 import { coerceError } from '../../../core/errors/errors.js';
 import type { CanonicalEvent, SourceIdentifier } from '../../../core/model/events.js';
-import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../../core/normalize/validate.js';
+import { DEFAULT_VALIDATION, mayBeSetAside, type ValidationPolicy } from '../../../core/normalize/validate.js';
 import { EquipmentMatcher, equipmentKey, type EquipmentMatch } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
@@ -299,7 +299,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       [again, true],
       [fresh, false],
     ] as const) {
-      const bad = readings.filter((e) => !validateEvent(e, receivedAt, policy).ok);
+      const bad = readings.filter((e) => mayBeSetAside(e, receivedAt, policy));
       const good = bad.length === 0 ? readings : readings.filter((e) => !bad.includes(e));
       for (const part of [good, bad]) if (part.length > 0) parts.push({ readings: part, redelivered });
     }

@@ -6,7 +6,7 @@ import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
-import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, splitElement, type PullProgress } from './fleet-pull.js';
+import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, splitByValidity, splitElement, type PullProgress } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
@@ -797,6 +797,24 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     expect(of(2)).toEqual([expect.objectContaining({ kind: 'meter', operatingHours: 1234 })]);
     expect(await t.store.countQuarantine({ status: 'open' })).toBe(0);
     expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 0 });
+  });
+
+  it('sends a sensor block in a unit a threshold rule cannot convert as a message of its own, so the machine\'s position does not go with it (the ingestor judges it for the asset)', () => {
+    const location = { datetime: '2025-03-04T01:00:00Z', Latitude: 50, Longitude: 7 };
+    const temp = { datetime: '2025-03-04T01:00:00Z', EngineTemp: 5, Unit: 'mA' };
+    const element = { EquipmentHeader: { PIN: 'PIN-1' }, Location: location, EngineTemp: temp };
+    const ids = [{ type: 'pin' as const, value: 'PIN-1' }];
+    const events: CanonicalEvent[] = [
+      { kind: 'position', source: 'aemp:t', ids, eventTime: T0 - MIN, receivedAt: T0, lat: 50, lng: 7, raw: { Location: location } },
+      { kind: 'sensor', source: 'aemp:t', ids, eventTime: T0 - MIN, receivedAt: T0, values: { engineTemp: { value: 5, unit: 'mA' } }, raw: { EngineTemp: temp } },
+    ];
+    const message: RawMessage = { source: 'aemp:t', channel: 'Fleet/1', payload: JSON.stringify(element), receivedAt: T0 };
+    const sensorUnits = new Map([['engineTemp', { unit: '°C', rules: [{ name: 'hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]);
+    expect(splitByValidity(message, element, events, { ...DEFAULT_VALIDATION, sensorUnits }).map((m) => JSON.parse(m.payload as string) as unknown)).toEqual([
+      { EquipmentHeader: { PIN: 'PIN-1' }, Location: location },
+      { EquipmentHeader: { PIN: 'PIN-1' }, EngineTemp: temp },
+    ]);
+    expect(splitByValidity(message, element, events, DEFAULT_VALIDATION)).toEqual([message]);
   });
 
   it('sets aside one unusable block of a wrapped list on its own: the other fixes stay with the machine, and no emptied wrapper is left to read as a block', () => {

@@ -12,7 +12,7 @@ import { coerceError } from '../../../core/errors/errors.js';
 import { formatDuration } from '../../../core/rules/maintenance/maintenance-rule.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
-import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../../core/normalize/validate.js';
+import { DEFAULT_VALIDATION, mayBeSetAside, type ValidationPolicy } from '../../../core/normalize/validate.js';
 import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
@@ -191,7 +191,7 @@ export function splitByValidity(message: RawMessage, raw: unknown, events: reado
   const bad = new Set<unknown>();
   const good = new Set<unknown>();
   for (const event of events) {
-    const into = validateEvent(event, now, policy).ok ? good : bad;
+    const into = mayBeSetAside(event, now, policy) ? bad : good;
     if (event.raw !== null && typeof event.raw === 'object') for (const block of Object.values(event.raw as Record<string, unknown>)) into.add(block);
   }
   if (bad.size === 0 || good.size === 0) return [drop.size === 0 ? message : { ...message, payload: JSON.stringify(withoutBlocks(raw, drop)) }];

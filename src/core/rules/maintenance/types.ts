@@ -32,7 +32,7 @@ export type WorkOrderExtras = Readonly<Record<string, string | number | boolean>
 export interface ThresholdRule {
   readonly name: string;
   readonly sensor: string;
-  /** The unit the threshold is in; readings in another are converted or quarantined before the rules (normalize/sensor-units). */
+  /** The unit the threshold is in; readings in another of an asset the rule applies to are converted or quarantined before the rules (normalize/sensor-units). */
   readonly unit?: string;
   readonly direction: 'above' | 'below';
   /** Trigger threshold: strictly above / below it is a breach. */
