@@ -28,21 +28,30 @@ import { messages, rulesConfig } from '../../../../bench/rules.js';
 import { thresholdRule } from '../../../../test/helpers/threshold-arbitrary.js';
 
 
-/** The owned form, counting the events and flushes it hands to the pure rule. */
-function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions, bufferBudgetBytes?: number): { owned: OwnedRule; pureRuns: () => number } {
+/** Whether `state` holds back the completion `event` for a meter reading not newer than it still in its buffer (no meter holding one). */
+function waitsForBuffered(state: MaintenanceState | undefined, event: CanonicalEvent): boolean {
+  const held = (m: MaintenanceState['hours']) => m?.hygiene.jumpHeld === true;
+  return event.kind === 'workorder' && state?.feedbackHeld?.includes(event) === true && !held(state.hours) && !held(state.km) && state.order?.pending.some((x) => x.k === 'm' && x.t <= event.eventTime) === true;
+}
+
+/** The owned form, counting the events and flushes it hands to the pure rule, and the completions that wait for a buffered reading. */
+function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions, bufferBudgetBytes?: number): { owned: OwnedRule; pureRuns: () => number; waited: () => number } {
   let runs = 0;
+  let waited = 0;
   const spy = {
     ...pure,
     apply: (...args: Parameters<typeof pure.apply>) => {
       runs++;
-      return pure.apply(...args);
+      const r = pure.apply(...args);
+      if (waitsForBuffered(r.state, args[1])) waited++;
+      return r;
     },
     flush: (...args: Parameters<typeof pure.flush>) => {
       runs++;
       return pure.flush(...args);
     },
   };
-  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }, bufferBudgetBytes), pureRuns: () => runs };
+  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }, bufferBudgetBytes), pureRuns: () => runs, waited: () => waited };
 }
 
 describe('maintenance owned form: the benchmark stream', () => {
@@ -354,6 +363,7 @@ describe('maintenance owned form: generated configurations and streams', () => {
     let late = 0;
     let events = 0;
     let pureRuns = 0;
+    let waited = 0;
     fc.assert(
       fc.property(config, fc.array(item, { minLength: 20, maxLength: 120 }), (c, items) => {
         const options = optionsOf(c);
@@ -368,6 +378,7 @@ describe('maintenance owned form: generated configurations and streams', () => {
         late += r.late;
         events += steps.filter((s) => 'event' in s).length;
         pureRuns += owned.pureRuns();
+        waited += owned.waited();
       }),
       { numRuns: 300 },
     );
@@ -376,6 +387,8 @@ describe('maintenance owned form: generated configurations and streams', () => {
     // Both forms were compared: the fast path decided many events, the pure rule many others.
     expect(pureRuns).toBeGreaterThan(events * 0.2);
     expect(pureRuns).toBeLessThan(events * 0.8);
+    // Completions dated after a reading still in the buffer waited for it (event time wins), in both forms.
+    expect(waited).toBeGreaterThan(10);
   });
 });
 
@@ -447,6 +460,15 @@ describe('maintenance owned form: several readings released at once', () => {
     expect(live.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0', 'EQ-1|s|510h@b260']);
     const held = run([meter(0, 240), meter(40, 240), meter(100 * hour, 240), meter(100 * hour + 10, 260), ...after]).deliveries;
     expect(held).toEqual(live);
+  });
+
+  it('applies a completion dated after a reading still in the buffer once the reading is released: the meter at completion is that reading (both forms)', () => {
+    const hour = 3600;
+    const done: OracleStep = { event: { kind: 'workorder', source: 's', ids, eventTime: T0 + (100 * hour + 20) * 1000, receivedAt: T0, businessKey: 'EQ-1|s|250h@b0', status: 'completed' }, asset };
+    // 260 h at 100 h + 10 s waits in the buffer (30 s) when the service done 10 s later is reported:
+    // counted at 260 h (next due 510 h), not at 240 h, the last reading released (next due 490 h).
+    const r = run([meter(0, 240), meter(40, 240.01), meter(100 * hour + 10, 260), done, meter(100 * hour + 60, 260.01), meter(349 * hour, 500), meter(349 * hour + 40, 500.01), meter(360 * hour, 510), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0', 'EQ-1|s|510h@b260']);
   });
 
   it('opens no work order for a due point one of the schedule before the last completion stands for', () => {

@@ -9,9 +9,10 @@
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped, except a meter reading newer than every reading of its
  * meters (hours pulled from a telematics feed arrive behind live sensor samples), and a fault not
- * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once
- * (a completion later than a meter reading hygiene holds waits for the next reading to decide it, so
- * it applies after the held reading, as in event-time order: `feedbackHeld`):
+ * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once,
+ * but a completion dated after a meter reading still in the reorder buffer, or after one hygiene holds,
+ * waits (`feedbackHeld`) until that reading is released, or decided by the next one, and then applies
+ * in event-time order with the samples around it:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
  * later service (more hours or km) than the baseline in force; it is read as each reading is
@@ -91,10 +92,13 @@ export interface MaintenanceState {
    */
   readonly openForgotten?: number;
   /**
-   * ERP completions later than a meter reading hygiene holds (`holdCatchUp`, until the asset's next
-   * reading confirms or sets it aside), in arrival order: applied once that reading is decided, in
-   * event-time order with it and the reading deciding it (see {@link releaseFeedback}), so the held
-   * reading, confirmed, counts before a completion after it, as it would have taken at once.
+   * ERP completions not older than a meter reading still in the reorder buffer (`order`), or later
+   * than one hygiene holds (`holdCatchUp`, until the asset's next reading confirms or sets it aside),
+   * in arrival order, with the feedback after them (not to overtake them): applied once no such
+   * reading is left, oldest first (arrival order at one time), in event-time order with the samples
+   * (see {@link releaseFeedback}), so the meter at completion is read from the readings up to it, as
+   * had they come in order (event time wins), and a held reading, confirmed, counts before a
+   * completion after it, as it would have taken at once.
    */
   readonly feedbackHeld?: readonly WorkOrderStatusEvent[];
 }
@@ -219,8 +223,10 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     apply(state, event, ctx) {
       const s = state ?? {};
       if (event.kind === 'workorder') {
-        // A completion after a reading hygiene holds waits for it to be decided: event time wins (see feedbackHeld).
-        if (event.status === 'completed' && heldBefore(s, event.eventTime)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+        // A completion after a reading still buffered, or one hygiene holds, waits for it: event time
+        // wins (see feedbackHeld). Feedback not older than one waiting waits behind it (a reopening
+        // after the completion is not applied before it).
+        if ((event.status === 'completed' && feedbackWaits(s, event.eventTime)) || s.feedbackHeld?.some((e) => e.eventTime <= event.eventTime) === true) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
         return { state: applyFeedbackOf(s, event, ctx, options, feedback), deliveries: [] };
       }
       const a = applicable(ctx.asset);
@@ -343,6 +349,23 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
   };
 }
 
+/**
+ * Whether a completion at `t` waits (see `feedbackHeld`): a meter reading of `t` or before is still
+ * in the reorder buffer, or a meter holds one (`holdCatchUp`) older than `t`.
+ */
+function feedbackWaits(s: MaintenanceState, t: number): boolean {
+  return heldBefore(s, t) || bufferedReadingBy(s.order, t);
+}
+
+/** Whether the reorder buffer still holds a meter reading of time `t` or before (pending is oldest first). */
+function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t: number): boolean {
+  for (const x of order?.pending ?? []) {
+    if (x.t > t) return false;
+    if (x.k === 'm') return true;
+  }
+  return false;
+}
+
 /** Whether a meter (hours or km) holds a reading (`holdCatchUp`) older than `t`. */
 function heldBefore(s: MaintenanceState, t: number): boolean {
   return heldIn(s.hours, t) || heldIn(s.km, t);
@@ -381,14 +404,21 @@ function applyFeedbackOf(s: MaintenanceState, e: WorkOrderStatusEvent, ctx: Rule
 }
 
 /**
- * `s` after the completions it holds back (`feedbackHeld`) of event time `upTo` or before, oldest
- * first (those after stay held): once no meter holds a reading any longer.
+ * `s` after the feedback it holds back (`feedbackHeld`) of event time before `before`, oldest first
+ * (in arrival order at one time), up to the first completion that still waits (see
+ * {@link feedbackWaits}): that one and all after it stay held.
  */
-function releaseFeedback(s: Mutable, upTo: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
-  const held = s.feedbackHeld ?? [];
-  const due = held.filter((e) => e.eventTime <= upTo).sort((x, y) => x.eventTime - y.eventTime);
-  if (due.length === 0) return s;
-  const rest = held.filter((e) => e.eventTime > upTo);
+function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
+  // A stable sort: arrival order at equal times.
+  const held = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
+  let n = 0;
+  for (; n < held.length; n++) {
+    const e = held[n] as WorkOrderStatusEvent;
+    if (!(e.eventTime < before) || (e.status === 'completed' && feedbackWaits(s, e.eventTime))) break;
+  }
+  if (n === 0) return s;
+  const due = held.slice(0, n);
+  const rest = held.slice(n);
   s.feedbackHeld = rest.length > 0 ? rest : undefined;
   const r = feedbackRulesOf(options);
   let next: MaintenanceState = s;
@@ -500,6 +530,8 @@ function processSamples(
   deliveries.length = 0;
   forgotten.open = 0;
   for (const sample of samples) {
+    // Completions that waited for readings now counted apply in event-time order with the samples.
+    if (s.feedbackHeld !== undefined) s = releaseFeedback(s, sample.t, ctx, options);
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
     else if (sample.k === 'a') s = onAlert(s, sample, a, ctx, options, deliveries);
     else {
@@ -507,6 +539,8 @@ function processSamples(
       if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, sample.kmReset === true, a.kmServices, ctx, options, deliveries);
     }
   }
+  // And those after the last of them, unless a reading still buffered (or held) is not older.
+  if (s.feedbackHeld !== undefined) s = releaseFeedback(s, Infinity, ctx, options);
   if (forgotten.open > 0) {
     s.openForgotten = (s.openForgotten ?? 0) + forgotten.open;
     forgotten.open = 0;
@@ -762,8 +796,9 @@ function onReading(
       s.hours = step.state;
       s.meterIssue = issue;
     }
-    // The held reading decided (replaced by one too fast): completions that waited for it apply now.
-    return s.feedbackHeld !== undefined && !heldBefore(s, Infinity) ? releaseFeedback(s, Infinity, ctx, options) : s;
+    // The held reading decided (replaced by one too fast): completions that waited for it apply
+    // now, those after this reading's time with the samples after it (processSamples).
+    return s.feedbackHeld !== undefined && !heldBefore(s, Infinity) ? releaseFeedback(s, t, ctx, options) : s;
   }
   let services = s.services;
   let workOrders = s.workOrders;
@@ -776,7 +811,8 @@ function onReading(
   let at = held !== undefined ? held[0] : t;
   let reading = held !== undefined ? held[1] : step.hours;
   // Completions that waited for a held reading now decided (no meter holds one any longer): applied
-  // after it (confirmed, at its time) and around this reading by event time, as had they come in order.
+  // after it (confirmed, at its time) and before this reading by event time, as had they come in
+  // order; those not older than this reading with the samples after it (processSamples).
   const release = s.feedbackHeld !== undefined && !heldIn(step.state, Infinity) && !heldIn(km ? s.hours : s.km, Infinity);
   for (;;) {
     if (release && at === t) {
@@ -804,11 +840,6 @@ function onReading(
     if (at === t) break;
     at = t;
     reading = step.hours;
-  }
-  if (release && s.feedbackHeld !== undefined) {
-    s = releaseFeedback(withCounted(s, km, step.state, history, services, workOrders), Infinity, ctx, options);
-    ({ services, workOrders } = s);
-    history = km ? s.kmHistory : s.history;
   }
   // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down),
   // unless it set aside a reading held: then that is the issue, until the next good one.

@@ -1189,6 +1189,40 @@ describe('alert rules (fault codes)', () => {
   });
 });
 
+describe('work-order feedback and the reorder buffer: event time wins', () => {
+  const svc = options({ thresholds: [], serviceIntervals: [service250] });
+
+  it('a completion dated after a reading still in the reorder buffer waits for it: the baseline is the meter at completion, as in event-time order', () => {
+    const late = options({ thresholds: [], serviceIntervals: [service250], allowedLatenessMs: 2 * HOUR });
+    const inTime = { ...svc, allowedLatenessMs: 0 };
+    const key = 'EQ-7|service-250h|250h@b0';
+    // The reading at 11 h (251 h) waits in the buffer (2 h) when the completion at 11.5 h arrives.
+    const events = [meter(0, 240), meter(10, 250), meter(11, 251), feedback(11.5, key, 'completed'), meter(14, 254), meter(15, 255)];
+    const inOrder = run(events, inTime);
+    expect(inOrder.state?.services?.['service-250h']).toMatchObject({ base: 251, baseAt: T0 + 11.5 * HOUR });
+    for (const batches of [undefined, [1, 1, 1, 1, 1, 1], [3, 3], [6]]) {
+      const buffered = run(events, late, undefined, batches);
+      expect(buffered.state?.services).toEqual(inOrder.state?.services);
+      expect(buffered.state?.workOrders?.[key]).toEqual(inOrder.state?.workOrders?.[key]);
+      expect(buffered.deliveries).toEqual(inOrder.deliveries);
+    }
+    // With the hours at completion reported: taken (not refused as more than the meter can have shown without the buffered reading).
+    const reported = [meter(0, 240), meter(10, 250), meter(11, 251), feedback(11.5, key, 'completed', 251.4), meter(14, 254)];
+    expect(run(reported, late).state?.services?.['service-250h']).toMatchObject({ base: 251.4 });
+    expect(run(reported, late).state?.workOrders?.[key]?.meterNote).toBeUndefined();
+    // Until the buffer releases the reading, the completion waits (not applied against the readings without it).
+    const rule = createMaintenanceRule(late);
+    const sim = simulateRules([rule], events.slice(0, 4).map((event) => ({ event, asset, destination: 'erp' })));
+    const waiting = sim.states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
+    expect(waiting.feedbackHeld?.map((e) => e.businessKey)).toEqual([key]);
+    expect(waiting.workOrders?.[key]).toBeUndefined();
+    // An idle watermark releasing the reading applies it (the rule holds events until then).
+    expect(rule.holds(waiting)).toBe(true);
+    const idle = flushRules([rule], sim.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 20 * HOUR, T0 + 20 * HOUR);
+    expect((idle.states.get(asset.erpAssetId)?.maintenance as MaintenanceState).services).toEqual(run(events.slice(0, 4), inTime).state?.services);
+  });
+});
+
 describe('work-order feedback is held to the destination the work order was opened at', () => {
   const svc = options({ thresholds: [], serviceIntervals: [service250] });
   const key = 'EQ-7|service-250h|250h@b0';
