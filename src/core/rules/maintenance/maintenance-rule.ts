@@ -366,6 +366,23 @@ function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t
   return false;
 }
 
+/**
+ * What feedback held back (`feedbackHeld`) waits for, for `maintenance status`: the reading a
+ * meter holds before it, the reading of its time or before still in the reorder buffer, or (feedback
+ * after a completion that waits) that completion.
+ */
+export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent): string {
+  const iso = (t: number): string => new Date(t).toISOString();
+  for (const [counter, what] of [[s.hours, 'hour-meter'], [s.km, 'odometer']] as const) {
+    const jump = heldIn(counter, e.eventTime) ? counter?.hygiene.jump : undefined;
+    if (jump !== undefined) return `the ${what} reading of ${iso(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
+  }
+  const buffered = s.order?.pending.find((x) => x.t <= e.eventTime && x.k === 'm');
+  if (buffered !== undefined) return `the meter reading of ${iso(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
+  const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e);
+  return first !== undefined ? `the completion of ${first.businessKey} at ${iso(first.eventTime)} before it` : 'the next event of the asset';
+}
+
 /** Whether a meter (hours or km) holds a reading (`holdCatchUp`) older than `t`. */
 function heldBefore(s: MaintenanceState, t: number): boolean {
   return heldIn(s.hours, t) || heldIn(s.km, t);

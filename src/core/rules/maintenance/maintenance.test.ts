@@ -774,6 +774,11 @@ describe('service intervals: a spike after a live idle stretch is held until the
     // Until then it waits with the held reading (not lost, not applied against the meter without it).
     const waiting = run([...idle, done], svc);
     expect(waiting.state?.workOrders).toBeUndefined();
+    // And maintenance status says so, and what it waits for.
+    const row = maintenanceStatus(asset, waiting.state, svc, { now: T0 + 102 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
+    expect(row?.state).toContain(
+      `; ERP completion of ${key} at 2026-10-05T13:30:00.000Z not applied yet: waits for the hour-meter reading of 2026-10-05T13:00:00.000Z held as a possible catch-up, until the asset's next reading confirms it or sets it aside`,
+    );
     // Without its meter (the readings tell it): the same.
     const bare = feedback(101.5, key, 'completed');
     expect(run([...idle, bare, meter(102, 261)], svc).state?.services).toEqual(run([...live, bare, meter(102, 261)], svc).state?.services);
@@ -1216,6 +1221,9 @@ describe('work-order feedback and the reorder buffer: event time wins', () => {
     const waiting = sim.states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
     expect(waiting.feedbackHeld?.map((e) => e.businessKey)).toEqual([key]);
     expect(waiting.workOrders?.[key]).toBeUndefined();
+    // maintenance status says so, and what it waits for.
+    const row = maintenanceStatus(asset, waiting, late, { now: T0 + 12 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
+    expect(row?.state).toContain(`; ERP completion of ${key} at 2026-10-01T19:30:00.000Z not applied yet: waits for the meter reading of 2026-10-01T18:00:00.000Z still in the reorder buffer, until it is released`);
     // An idle watermark releasing the reading applies it (the rule holds events until then).
     expect(rule.holds(waiting)).toBe(true);
     const idle = flushRules([rule], sim.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 20 * HOUR, T0 + 20 * HOUR);

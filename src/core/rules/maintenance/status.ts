@@ -9,7 +9,7 @@ import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
 import { adviceFor, type MeterHygieneState } from '../meter-hygiene.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
-import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { calendarMeterOf, feedbackWaitsFor, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
 import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, wallClockIn } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
@@ -37,6 +37,10 @@ export interface DueRow {
    * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown; one
    * whose work order the ERP closed says so, and that its reports within the cooldown open none;
    * `more than 500 faults at once since <time> (N distinct faults not tracked on their own, …)` for the faults past the cap, which share one work order).
+   * Any rule: `; ERP completion of <key> at <time> not applied yet: waits for <what>` for each
+   * completion of its work orders held back until a meter reading of its time or before is released
+   * from the reorder buffer, or decided by the next reading (held as a possible catch-up), and
+   * likewise feedback held behind one.
    */
   readonly state: string;
   /**
@@ -135,6 +139,22 @@ function completionNote(state: MaintenanceState | undefined, rule: string, baseA
   return latest !== undefined && (baseAt === undefined || (latest.changedAt as number) >= baseAt) ? `; ${latest.meterNote as string}` : '';
 }
 
+/**
+ * `; ERP completion of <key> at <time> not applied yet: waits for <what>` (likewise other feedback
+ * held behind one) for each of the rule's work-order events the state holds back (`feedbackHeld`),
+ * oldest first; else empty.
+ */
+function waitingNote(state: MaintenanceState | undefined, rule: string): string {
+  let note = '';
+  const held = [...(state?.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
+  for (const e of held) {
+    if (parseWorkOrderKey(e.businessKey)?.rule !== rule) continue;
+    const what = e.status === 'completed' ? 'completion' : `feedback (${e.status})`;
+    note += `; ERP ${what} of ${e.businessKey} at ${iso(e.eventTime)} not applied yet: waits for ${feedbackWaitsFor(state as MaintenanceState, e)}`;
+  }
+  return note;
+}
+
 export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
   const due: DueRow[] = [];
   /** Work orders the calendar task opened that no ERP feedback has mentioned yet. */
@@ -145,7 +165,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const stored = state?.services?.[rule.name];
     const reading = latest[rule.meter];
     if (!stored || reading === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: 'no readings' });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: `no readings${waitingNote(state, rule.name)}` });
       continue;
     }
     // The baseline in force: a baseline attribute changed since the last reading counts already.
@@ -169,7 +189,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
     const display = offset !== undefined ? `; the meter itself shows ${Math.abs(offset)} ${unit} ${offset > 0 ? 'less' : 'more'} (a replaced meter or readings set aside)` : '';
-    const note = completionNote(state, rule.name, s.baseAt);
+    const note = completionNote(state, rule.name, s.baseAt) + waitingNote(state, rule.name);
     // Due with no work order for it yet (a changed interval, a new baseline attribute): the rule opens
     // it when it steps, on the asset's next counted reading, not now; say so, as calendar rows do.
     const waiting = !pendingWork && when !== 'ok' && cover === undefined ? `, work order with the next ${rule.meter === 'km' ? 'odometer' : 'meter'} reading` : '';
@@ -186,13 +206,13 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const marks = calendar.marks(rule.name);
     const problem = baselineProblem(rule, asset);
     if (problem !== undefined && state?.calendars?.[rule.name] === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}` });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}${waitingNote(state, rule.name)}` });
       continue;
     }
     const zone = calendarTimeZone(asset, options);
     const base = checkedBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked, zone, marks.fired?.key);
     if (base === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)` });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)${waitingNote(state, rule.name)}` });
       continue;
     }
     const now = calendar.now;
@@ -211,7 +231,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'calendar',
-      state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}`,
+      state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}${waitingNote(state, rule.name)}`,
       baselineDate: isoDay(base),
       nextDueDate: isoDay(next),
       remainingDays: Math.round(((next - wallClockIn(now, zone)) / DAY_MS) * 10) / 10,
@@ -252,7 +272,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
           ? `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)`
           : `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): the next sample ends this episode (a breaching one starts a new one)`
         : '';
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}` });
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}${waitingNote(state, rule.name)}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
@@ -280,7 +300,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
         }
         return `${code} since ${new Date(e.start).toISOString()}${closed}`;
       });
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: active.length ? `active: ${active.join(', ')}` : 'quiet' });
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: `${active.length ? `active: ${active.join(', ')}` : 'quiet'}${waitingNote(state, rule.name)}` });
   }
   const severity = new Map<string, Severity>([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
   for (const r of options.alerts ?? []) if (r.severity) severity.set(r.name, r.severity);
