@@ -20,7 +20,7 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import type { Source } from './ports/source.js';
 import type { AssetWithIdentifiers } from './ports/store.js';
 import { createHttpApp } from './api/server.js';
-import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints, type AppOptions } from './app.js';
+import { buildConnector, buildSources, configuredAssets, createApp, pushReadersOf, webhookEndpoints, type AppOptions } from './app.js';
 import { compileConfig, loadConfigFile } from './config/load.js';
 import { ConfigError } from './core/errors/errors.js';
 import { QUARANTINE_REPLAY_JOB, requestJob } from './engine/engine.js';
@@ -105,6 +105,16 @@ describe('buildSources', () => {
 });
 
 describe('webhookEndpoints', () => {
+  it('tells a polled record\'s version as the poll does, a service\'s replay as a command\'s (pushReadersOf): set aside again, it keeps the entry its next listing counts on', () => {
+    // Mutation: the service's readers without the connector's version — its replay of a polled record opens one more entry at the next poll.
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com', workOrderFields: { status: 'Stat' } }] });
+    const connectors = new Map(config.destinations.map((d) => [d.name, buildConnector(d, logger)]));
+    const record = { externalKey: 'EQ-1|svc|250h@b0', id: 'WO-1', Stat: 'Fertig', updatedAt: '2026-03-02T09:00:00Z', listedAt: 'each listing its own' };
+    const version = JSON.stringify(['WO-1', record.externalKey, 'Fertig', Date.parse(record.updatedAt)]);
+    expect(webhookEndpoints(config.destinations, connectors).get('erp')?.version?.(record)).toBe(version);
+    expect(pushReadersOf(config.destinations).get('erp')?.version?.(record)).toBe(version);
+  });
+
   it('takes each destination\'s webhook settings, secrets by reference: a stale push is refused and logged by its key, without the secret', async () => {
     const secret = 'shared-secret-0123456789';
     const old = 'the-old-secret-0123456789';

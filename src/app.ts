@@ -327,6 +327,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
     if (!connector?.parseWorkOrderWebhook) return;
     const parse = connector.parseWorkOrderWebhook.bind(connector);
     const records = connector.workOrderWebhookRecords?.bind(connector);
+    const version = connector.workOrderVersion?.bind(connector);
     const hook = d.webhook;
     out.set(d.name, {
       ...(hook?.secret !== undefined ? { secret: hook.secret } : {}),
@@ -336,6 +337,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
       ...(hook !== undefined ? { toleranceMs: hook.toleranceMs } : {}),
       configKey: `destinations.${i}.webhook`,
       ...(records !== undefined ? { records } : {}),
+      ...(version !== undefined ? { version } : {}),
       parse,
     });
   });

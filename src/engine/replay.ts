@@ -227,11 +227,15 @@ async function pushedMessages(store: Pick<Store, 'factDeliveries'>, rows: readon
       continue;
     }
     const { row } = r;
-    const kept = (payload: unknown, reason: string): RawMessage => ({ ...asMessage(row), payload: JSON.stringify(withoutOpenedAt(payload)), setAside: { code: 'invalid', reason } });
+    const kept = (payload: unknown, reason: string, version?: string): RawMessage => ({ ...asMessage(row), payload: JSON.stringify(withoutOpenedAt(payload)), setAside: { code: 'invalid', reason, ...(version !== undefined ? { version } : {}) } });
+    // A polled record that still cannot be read keeps the version its poll tells it by: the next
+    // poll listing it (its bytes may differ, as the ERP stamps each listing) counts it on the entry
+    // this opens, which the store finds by that version, instead of keeping it once more.
+    const versionOf = (index: number): string | undefined => (r.origin.via === 'polled' ? readers.get(r.origin.destination)?.version?.(r.records[index]) : undefined);
     if (r.records.length === 0) messages.push(kept(r.record, `the ${r.origin.via === 'polled' ? 'record' : 'body'} ${originText(r.origin)} holds no work-order record`));
     for (const p of readPushedRecords(r.parsed, r.records, r.origin.destination, openedAt)) {
       if ('event' in p) messages.push({ ...asMessage(row), payload: JSON.stringify(p.event) });
-      else if ('invalid' in p) messages.push(kept(p.record, p.invalid));
+      else if ('invalid' in p) messages.push(kept(p.record, p.invalid, versionOf(p.index)));
       else messages.push(kept(r.records[p.index], `not taken as ${originText(r.origin)}: ${p.ignored}`));
     }
   }

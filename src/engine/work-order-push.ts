@@ -18,6 +18,12 @@ export interface PushReader {
   records?(items: readonly unknown[]): unknown[];
   /** The destination connector's reading of its ERP's push format. */
   parse(body: unknown): WebhookItem[];
+  /**
+   * Which version of a record a poll of the destination lists it as (`ErpConnector.workOrderVersion`):
+   * a polled record replayed and set aside again keeps it, so the next poll listing it counts it on
+   * that entry. Absent: it is told by its bytes.
+   */
+  version?(record: unknown): string | undefined;
 }
 
 /** One record of a push, as read: taken (its canonical feedback event), unreadable (kept with why), or ignored (why). */

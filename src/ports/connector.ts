@@ -160,6 +160,13 @@ export interface ErpConnector {
    */
   workOrderWebhookRecords?(body: readonly unknown[]): unknown[];
   /**
+   * Which version of a work-order record a poll listed it as (its `setAside[].version`): what
+   * `quarantine replay` sets such a record aside again with, when it still cannot be read, so the
+   * next poll that lists it counts it on that entry rather than opening another. Optional: without
+   * it, such a record is told by its bytes.
+   */
+  workOrderVersion?(record: unknown): string | undefined;
+  /**
    * The ERP's on-hand quantity of each (location, SKU) cell, one per cell in the order given: a
    * full inventory snapshot sends its deltas against these instead of what was last sent, so an
    * ERP that takes deltas and was edited by hand ends at the count. A cell the ERP does not know

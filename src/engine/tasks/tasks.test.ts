@@ -22,6 +22,9 @@ import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, resendableAt, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, decidedMeanwhile, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne, type PollNote } from './work-order-feedback.js';
+import { replayQuarantine } from '../replay.js';
+import { createRestConnector, restPushReader } from '../../adapters/erp/rest/rest-connector.js';
+import { restDestinationSchema } from '../../config/schema.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -236,6 +239,48 @@ describe('work-order feedback polling', () => {
     await ingestor.flush();
     const entries = await store.listQuarantine({});
     expect(entries.map((q) => [q.source, q.code, q.repeats])).toEqual([['erp-feedback:erp', 'unknown-asset', 1]]);
+  });
+
+  it('a record a poll could not read, replayed unfixed while the ERP still lists it (stamped anew at each listing), has one open entry whatever the order of poll and replay', async () => {
+    // Mutation: the replay sets the record aside again told by its bytes, not its version — the next poll
+    // (other bytes, same version) finds only the replayed entry and opens another: two open for one version.
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
+    const record = { externalKey: 'EQ-1|service-250h|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: new Date(T0 + MIN).toISOString() };
+    let listings = 0;
+    // The ERP lists the record at every poll, stamped with the listing (its bytes differ each time).
+    const erp = (() => Promise.resolve(new Response(JSON.stringify([{ ...record, listing: ++listings }]), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test' });
+    const connector = createRestConnector(config, { fetch: erp });
+    const ctx = context(store, { t: T0 + 3 * MIN }, { connector: () => connector, sink: ingestor });
+    const readers = new Map([['erp', restPushReader(config, 'destinations.0')]]);
+    const poll = async () => {
+      await pollOne(ctx, 'erp', { initialLookbackMs: 5 * MIN });
+      await ingestor.flush();
+    };
+    const replay = async () => {
+      // Unfixed: read again under the same config, set aside again.
+      expect(await replayQuarantine(store, ingestor, {}, undefined, undefined, readers)).toMatchObject({ replayed: 1, accepted: 0, stillQuarantined: 1 });
+      await ingestor.flush();
+    };
+    const open = async () => (await store.listQuarantine({ status: 'open' })).map((q) => [q.channel, (JSON.parse(String(q.payload)) as { externalKey: string }).externalKey]);
+    const one = [['workorders/erp', record.externalKey]];
+    await poll();
+    expect(await open()).toEqual(one);
+    await replay();
+    expect(await open()).toEqual(one);
+    // Listed again as it was: counted on the entry the replay opened, not kept once more.
+    await poll();
+    expect(await open()).toEqual(one);
+    await replay();
+    await replay();
+    await poll();
+    await poll();
+    expect(await open()).toEqual(one);
+    const rows = await store.listQuarantine({});
+    expect(rows.map((q) => q.status)).toEqual(['replayed', 'replayed', 'replayed', 'open']);
+    // Every listing is kept: each entry or a copy counted on one.
+    expect(rows.reduce((n, q) => n + (q.replayOf === undefined ? 1 : 0) + (q.repeats ?? 0), 0)).toBe(listings);
   });
 
   it('does not submit an update whose key names no work order a rule opens (EQ-1|service-250h|garbage): warned once per key, the cursor moves past it, ours still go in', async () => {

@@ -84,11 +84,13 @@ export interface RestConnectorOptions {
 export function restPushReader(
   config: Pick<RestDestinationConfig, 'name' | 'workOrderStatuses' | 'workOrderFields'>,
   configKey?: string,
-): { records(body: readonly unknown[]): unknown[]; parse(body: unknown): WebhookItem[] } {
+): { records(body: readonly unknown[]): unknown[]; parse(body: unknown): WebhookItem[]; version(record: unknown): string | undefined } {
   const place = { destination: config.name, ...(configKey === undefined ? {} : { configKey }) };
   return {
     records: (body) => webhookRecords(body),
     parse: (body) => parseWorkOrderWebhook(body, config.workOrderStatuses, config.workOrderFields, place),
+    // As a poll tells it (fetchWorkOrderUpdates' setAside): its fields as workOrderFields names them.
+    version: (record) => workOrderVersion(withWorkOrderFields(record, config.workOrderFields)),
   };
 }
 
@@ -436,6 +438,10 @@ export class RestConnector implements ErpConnector {
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {
     return restPushReader(this.config, this.options.configKey).parse(body);
+  }
+
+  workOrderVersion(record: unknown): string | undefined {
+    return restPushReader(this.config, this.options.configKey).version(record);
   }
 
   close(): Promise<void> {
