@@ -900,8 +900,9 @@ describe('a work order of ours in a status the destination does not map (workOrd
 
 describe('a work order of ours a poll cannot read, listed again and again', () => {
   const hour = 3_600_000;
-  it('is kept in quarantine once per version (destination, record, status and time), for an unmapped status and an unreadable record alike, however the ERP orders its fields or stamps each listing; across a restart too', async () => {
+  it('is kept in quarantine once per version (destination, record, status and time), for an unmapped status and an unreadable record alike, however the ERP orders its fields or stamps each listing; across a restart too, and said once (not again by the service started again)', async () => {
     // Mutation: copies told apart by their bytes (a field the ERP fills at each read, its fields in another order): a new entry at every poll.
+    // Mutation: "could not read" said again after every restart for the records quarantine holds (told by the task's memory, not by their entries).
     const t0 = Date.now() - 4 * hour;
     const at = new Date(t0 + 2 * hour).toISOString();
     // An unmapped status, and one with no id: both of ours, neither readable.
@@ -942,8 +943,12 @@ describe('a work order of ours a poll cannot read, listed again and again', () =
       }, `${n} listings of each kept`);
       return rows.map((q) => [q.status, q.channel, JSON.parse(String(q.payload)) as { externalKey: string }]).map(([status, channel, p]) => [status, channel, (p as { externalKey: string }).externalKey]);
     };
+    // The service's log: what its polls said of the records they could not read.
+    const lines: string[] = [];
+    const logs = createLogger('debug', 'assetbridge', { write: (line: string) => void lines.push(line) });
+    const couldNotRead = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('could not read'));
     try {
-      const app = await createApp(await config(), { logger, sources: false });
+      const app = await createApp(await config(), { logger: logs, sources: false });
       try {
         await app.start();
         listing = true;
@@ -955,9 +960,12 @@ describe('a work order of ours a poll cannot read, listed again and again', () =
       } finally {
         await app.stop();
       }
+      // Said once, by the poll that kept them: not by those that listed them again.
+      expect(couldNotRead().map((l) => [l.level, l.msg.slice(0, l.msg.indexOf(','))])).toEqual([[40, 'work-order poll of erp could not read 2 work orders assetbridge opened']]);
+      lines.length = 0;
       const before = listings;
-      // The service started again (the task's memory gone): three more polls list them, still one entry each.
-      const again = await createApp(await config(), { logger, sources: false });
+      // The service started again (the task's memory gone): three more polls list them, still one entry each, and say nothing of them.
+      const again = await createApp(await config(), { logger: logs, sources: false });
       try {
         await again.start();
         await waitFor(() => listings >= before + 3, 'three more polls');
@@ -966,6 +974,7 @@ describe('a work order of ours a poll cannot read, listed again and again', () =
       } finally {
         await again.stop();
       }
+      expect(couldNotRead()).toEqual([]);
     } finally {
       await new Promise((resolve) => erp.close(resolve));
     }

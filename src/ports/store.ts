@@ -358,6 +358,13 @@ export interface Store {
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; afterId?: number; limit?: number }): Promise<QuarantineRow[]>;
   /** Sets one entry aside outside an ingest batch (a page a telematics pull could not read); returns its id. */
   addQuarantine(entry: QuarantineEntry): Promise<number>;
+  /**
+   * For each message, whether quarantine holds it already: a copy of it ({@link QuarantineEntry.resent},
+   * told by its `version` when it has one, else by its whole payload) committed now would be counted
+   * on that entry, open or discarded, rather than kept afresh. What a poll asks before it keeps a
+   * record it could not read, to say it once per version, across restarts too.
+   */
+  quarantineHolds(messages: readonly Pick<QuarantineEntry, 'source' | 'channel' | 'payload' | 'payloadSha256' | 'version'>[]): Promise<boolean[]>;
   /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;
 

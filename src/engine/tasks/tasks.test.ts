@@ -199,20 +199,31 @@ describe('work-order feedback polling', () => {
     expect([namesOnly.updates, kept.setAside?.length]).toEqual([[], 1]);
   });
 
-  it('keeps a work order of ours the connector could not read in quarantine (setAside, with the reason, as listed, without the ERP\'s openedAtDestination) with the updates, before the cursor moves past it; warned once per reason', async () => {
+  it('keeps a work order of ours the connector could not read in quarantine (setAside, with the reason, as listed, without the ERP\'s openedAtDestination) with the updates, before the cursor moves past it; warned once (listed again, it is in quarantine already)', async () => {
     // Mutation: set-aside records dropped (the cursor moved past them: lost for good); or kept as a new entry at every poll that lists them.
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     const record = { externalKey: 'EQ-1|service-250h|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: new Date(T0 + MIN).toISOString(), openedAtDestination: 'elsewhere' };
     const reason = 'work order EQ-1|service-250h|250h@b0: unknown status "Fertig", which destinations.0.workOrderStatuses (destination "erp") does not map: …';
     const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 2 * MIN)], readUpTo: T0 + 2 * MIN, setAside: [{ record, reason }] }));
     const clock = { t: T0 + 3 * MIN };
-    const ctx = context(store, clock, { connector: () => connector });
+    // Submitted to the pipeline (recorded here too): the store keeps what it sets aside.
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
+    const submitted: RawMessage[] = [];
+    const ctx = context(store, clock, {
+      connector: () => connector,
+      sink: {
+        submit: (m) => {
+          submitted.push(...m);
+          return ingestor.submit(m);
+        },
+      },
+    });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
     const report = await task.run(ctx);
     expect(report).toMatchObject({ level: 'warn' });
     expect(report && report.msg).toBe(`work-order poll of erp could not read 1 work order assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${reason}`);
     const { openedAtDestination: _o, ...kept } = record;
-    expect(ctx.submitted.map((m) => [m.source, JSON.parse(m.payload as string), m.setAside, m.retained])).toEqual([
+    expect(submitted.map((m) => [m.source, JSON.parse(m.payload as string), m.setAside, m.retained])).toEqual([
       ['erp-feedback:erp', expect.objectContaining({ kind: 'workorder', businessKey: 'EQ-1|service-250h|500h@b0' }), undefined, true],
       // A copy the poll may list again: counted on its open entry by the store, not kept twice.
       ['erp-feedback:erp', kept, { code: 'invalid', reason }, true],
@@ -221,7 +232,41 @@ describe('work-order feedback polling', () => {
     // Listed again: submitted again (the store counts it on its entry), not warned of again.
     clock.t = T0 + 4 * MIN;
     await expect(task.run(ctx)).resolves.toBeUndefined();
-    expect(ctx.submitted.filter((m) => m.setAside !== undefined)).toHaveLength(2);
+    expect(submitted.filter((m) => m.setAside !== undefined)).toHaveLength(2);
+    expect((await store.listQuarantine({})).map((q) => [q.code, q.repeats])).toEqual([['invalid', 1]]);
+  });
+
+  it('says a record of ours it could not read once per version, across restarts too (told by its entry in quarantine, open or discarded, not by the task\'s memory); a new version is said again', async () => {
+    // Mutation: told apart by what the task remembers — said again by every task started anew (a restart), for records long in quarantine.
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
+    const key = 'EQ-1|service-250h|250h@b0';
+    const reason = (status: string) => `work order ${key}: unknown status "${status}", which destinations.0.workOrderStatuses (destination "erp") does not map: …`;
+    const listing = (status: string, at: number) => ({ record: { externalKey: key, id: 'WO-1', status, updatedAt: new Date(at).toISOString(), listedAt: Math.random() }, reason: reason(status), version: JSON.stringify(['WO-1', key, status, at]) });
+    let setAside = [listing('Fertig', T0 + MIN)];
+    const connector = polled(() => Promise.resolve({ updates: [], readUpTo: T0 + MIN, setAside }));
+    const ctx = context(store, { t: T0 + 3 * MIN }, { connector: () => connector, sink: ingestor });
+    /** One run of a task started afresh (as by a restart: nothing remembered), what it said. */
+    const restarted = async () => (await createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN }).run(ctx))?.msg;
+    const said = (...reasons: string[]) => `work-order poll of erp could not read ${reasons.length} work order${reasons.length === 1 ? '' : 's'} assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${reasons.join('; ')}`;
+    expect(await restarted()).toBe(said(reason('Fertig')));
+    // Listed again, by a task started again: in quarantine already, counted on its entry, not said again.
+    expect(await restarted()).toBeUndefined();
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    // Discarded by an operator: still counted on its entry, not said again.
+    const [entry] = await store.listQuarantine({ status: 'open' });
+    await store.markQuarantine([entry?.id ?? 0], 'discarded');
+    expect(await restarted()).toBeUndefined();
+    // A new version (another status the mapping does not name) is another record: said once, with the count of those already kept.
+    setAside = [listing('Abgenommen', T0 + MIN), listing('Fertig', T0 + MIN)];
+    expect(await restarted()).toBe(`${said(reason('Abgenommen'))} (and 1 listed again that quarantine holds already, counted on its entry)`);
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    expect(await restarted()).toBeUndefined();
+    expect((await store.listQuarantine({})).map((q) => [q.status, q.repeats])).toEqual([
+      ['discarded', 6],
+      ['open', 2],
+    ]);
   });
 
   it('an update the ingestor quarantines (unknown asset) listed again at a later poll is counted on its entry, not kept once per poll', async () => {

@@ -82,9 +82,9 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
         if (ctx.signal.aborted) return;
         try {
           const ignored: IgnoredUpdate[] = [];
-          const kept: string[] = [];
+          const kept: KeptRecords = { fresh: [], held: 0 };
           await pollOne(ctx, destination, options, notes, ignored, kept);
-          if (warned.size + ignored.length + kept.length > MAX_WARNED) warned.clear();
+          if (warned.size + ignored.length > MAX_WARNED) warned.clear();
           const fresh: IgnoredUpdate[] = [];
           for (const i of ignored) {
             const id = `${destination}\u0000${i.businessKey}`;
@@ -94,17 +94,16 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
           }
           if (fresh.length)
             notes.push({ level: 'warn', msg: `work-order poll of ${destination} ignored ${fresh.map((i) => `${i.businessKey} (${i.status}): ${i.reason}`).join('; ')} (not taken, so no baseline was reset; said once per key)` });
-          // Kept in quarantine (once: a record listed again is counted on its entry), said once per reason.
-          const freshKept = kept.filter((reason) => {
-            const id = `${destination}\u0001${reason}`;
-            if (warned.has(id)) return false;
-            warned.add(id);
-            return true;
-          });
-          if (freshKept.length)
+          // Kept in quarantine (once: a record listed again is counted on its entry), said once per
+          // version: when it is first kept. One quarantine holds already (listed again, before a
+          // restart too) is only counted, beside a record said now.
+          const { fresh: keptNow, held } = kept;
+          if (keptNow.length)
             notes.push({
               level: 'warn',
-              msg: `work-order poll of ${destination} could not read ${freshKept.length} work order${freshKept.length === 1 ? '' : 's'} assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${freshKept.join('; ')}`,
+              msg:
+                `work-order poll of ${destination} could not read ${keptNow.length} work order${keptNow.length === 1 ? '' : 's'} assetbridge opened, kept in quarantine ('assetbridge quarantine list'; replay them once the config is fixed: 'assetbridge quarantine replay'): ${keptNow.join('; ')}` +
+                (held ? ` (and ${held} listed again that quarantine holds already, counted on ${held === 1 ? 'its entry' : 'their entries'})` : ''),
             });
         } catch (err) {
           // A 429 paused the destination (logged as such, once per streak), or it is still paused and was
@@ -163,6 +162,16 @@ export function foreignUpdateReason(businessKey: string, from: string, openedAt:
   return foreignFeedbackReason(from, openedAt.get(businessKey));
 }
 
+/**
+ * The records of ours a poll could not read, kept in quarantine: the reasons of those kept afresh
+ * (a version quarantine did not hold: said), and how many it holds already (listed again, counted
+ * on their entries: not said again, before a restart or after).
+ */
+export interface KeptRecords {
+  readonly fresh: string[];
+  held: number;
+}
+
 /** What a poll has to say that is no failure: a list longer than a poll reads (warn), and when it is read through (info). */
 export interface PollNote {
   readonly level: 'info' | 'warn';
@@ -197,10 +206,11 @@ interface UnfinishedList {
  * submitted: a completion of one must reset no baseline). Records of ours the connector could not
  * read (a status its mapping does not name, no id or time: its `setAside`) are kept in quarantine
  * with the updates' submit, before the cursor moves past them, under the destination's feedback
- * source (so `quarantine replay` reads them as a push, once the config is fixed), and their
- * reasons added to `kept`. A record listed again (at the cursor's instant, or by an ERP that lists
- * it on every poll) is counted on its open entry, not kept twice, across restarts too: told by its
- * version when the connector gives one (id, key, status, change time), else by its bytes.
+ * source (so `quarantine replay` reads them as a push, once the config is fixed). A record listed
+ * again (at the cursor's instant, or by an ERP that lists it on every poll) is counted on its open
+ * entry, not kept twice, across restarts too: told by its version when the connector gives one
+ * (id, key, status, change time), else by its bytes. The reasons of those quarantine did not hold
+ * before this poll go to `kept.fresh` (to be said), the others are counted in `kept.held`.
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
  * when the list came oldest change first (as the destination asks), to the newest change read;
@@ -208,7 +218,7 @@ interface UnfinishedList {
  * Read through, the cursor goes to the newest change the list's first poll read: a change the
  * pages already read missed while later ones were read is newer, and listed again.
  */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: string[] = []): Promise<number> {
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: KeptRecords = { fresh: [], held: 0 }): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -262,10 +272,22 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     // Ours but unreadable: kept as listed (never dropped, as the cursor moves past it), in the same
     // commit. Marked as a copy the source may hand over again (as a pull's snapshot), so the same
     // record listed at a later poll is counted on its open entry instead of kept once more.
-    for (const u of unread)
-      messages.push({ source: feedbackSource(destination), channel: polledChannel(destination), payload: JSON.stringify(withoutOpenedAt(u.record)), receivedAt, setAside: { code: 'invalid', reason: u.reason, ...(u.version !== undefined ? { version: u.version } : {}) }, retained: true });
+    const copies = unread.map((u) => ({ source: feedbackSource(destination), channel: polledChannel(destination), payload: JSON.stringify(withoutOpenedAt(u.record)), reason: u.reason, version: u.version }));
+    for (const { reason, version, ...copy } of copies) messages.push({ ...copy, receivedAt, setAside: { code: 'invalid', reason, ...(version !== undefined ? { version } : {}) }, retained: true });
+    // Those quarantine holds already (an earlier poll kept them, before a restart too): counted on
+    // their entries by the commit, and not said again. Asked of the store, which keeps the entries.
+    const held = await ctx.store.quarantineHolds(copies.map(({ reason: _r, version, ...copy }) => ({ ...copy, ...(version !== undefined ? { version } : {}) })));
     await ctx.sink.submit(messages);
-    kept.push(...unread.map((u) => u.reason));
+    const said = new Set<string>();
+    copies.forEach((c, i) => {
+      // A version listed twice in one poll (it changed while the pages were read) is kept, and said, once.
+      const id = c.version ?? c.payload;
+      if (held[i] === true || said.has(id)) kept.held++;
+      else {
+        said.add(id);
+        kept.fresh.push(c.reason);
+      }
+    });
   }
   // The ERP's own work orders move the cursor too, so they are not read again on every poll. The
   // connector's readUpTo is where the next poll must start (it may hold back for a record that

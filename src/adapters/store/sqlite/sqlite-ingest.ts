@@ -103,11 +103,7 @@ export function prepareIngestStatements(db: Database.Database) {
     // When that entry was replayed since, the copy is set aside afresh, not counted on an older
     // entry of the same bytes: that is another message, whose fate was decided apart. The entry
     // takes a copy's version (its hash): one kept by its bytes before its version was known is told by it since.
-    repeatResent: db.prepare(
-      `UPDATE quarantine SET repeats = repeats + 1, payload_sha256 = COALESCE(?, payload_sha256) WHERE status IN ('open', 'discarded') AND id = (
-         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 IN (?, ?) OR (payload_sha256 IS NULL AND payload = ?))
-         ORDER BY id DESC LIMIT 1)`,
-    ),
+    repeatResent: db.prepare(`UPDATE quarantine SET repeats = repeats + 1, payload_sha256 = COALESCE(?, payload_sha256) WHERE status IN ('open', 'discarded') AND id = (${LATEST_ENTRY_OF_COPY})`),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
     guardRow: db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck(),
@@ -197,6 +193,21 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
 }
 
+/**
+ * The latest quarantine entry of a message (bound: channel, source, is_text, its hash (its
+ * version's, else its whole payload's), its whole payload's hash, its payload): what a copy of it
+ * sent again is counted on while that entry is held (open or discarded). The commit
+ * ({@link applyIngestCommit}) and the store's `quarantineHolds` ask the same.
+ */
+export const LATEST_ENTRY_OF_COPY = `SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 IN (?, ?) OR (payload_sha256 IS NULL AND payload = ?)) ORDER BY id DESC LIMIT 1`;
+
+/** The arguments {@link LATEST_ENTRY_OF_COPY} binds for a message (`version`: a polled record's, by which its copies are told). */
+export function copyArgs(q: { readonly source: string; readonly channel: string; readonly payload: Uint8Array | string; readonly payloadSha256?: string; readonly version?: string }): [string, string, number, string, string, Buffer] {
+  const payload = Buffer.from(q.payload);
+  const whole = q.payloadSha256 ?? payloadSha256(payload);
+  return [q.channel, q.source, typeof q.payload === 'string' ? 1 : 0, q.version !== undefined ? versionSha256(q.version) : whole, whole, payload];
+}
+
 /** Counter of copies sent again (retained, redelivered) of messages quarantine holds, counted on their entry. */
 export const REPEATS_COUNTER = 'quarantine_repeats';
 
@@ -247,14 +258,12 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     let quarantined = 0;
     let repeats = 0;
     for (const q of c.quarantine) {
-      const isText = typeof q.payload === 'string' ? 1 : 0;
-      const payload = Buffer.from(q.payload);
-      const whole = q.payloadSha256 ?? payloadSha256(payload);
       // A record's version (a polled work order's): its copies are told by it, whatever their bytes.
-      const hash = q.version !== undefined ? versionSha256(q.version) : whole;
+      const args = copyArgs(q);
+      const [, , isText, hash, , payload] = args;
       // The broker resending a message already held (a retained copy, a redelivery), or a poll
       // listing a record again: counted on its entry, not kept again.
-      if (q.resent && stmts.repeatResent.run(q.version !== undefined ? hash : null, q.channel, q.source, isText, hash, whole, payload).changes > 0) repeats++;
+      if (q.resent && stmts.repeatResent.run(q.version !== undefined ? hash : null, ...args).changes > 0) repeats++;
       else {
         stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null, hash);
         quarantined++;

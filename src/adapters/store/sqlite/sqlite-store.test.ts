@@ -397,6 +397,32 @@ describe('SqliteStore outbox', () => {
     expect(rows.map((r) => r.repeats)).toEqual([3, undefined]);
   });
 
+  it('says which messages quarantine holds as a commit would count a copy of them: by version or bytes, the latest entry open or discarded; not once it was replayed', async () => {
+    // Mutation: held told otherwise than the commit counts (any entry of the bytes, a replayed one too; the version ignored).
+    const s = open();
+    const wo = (payload: string, version?: string) => ({ source: 'erp-feedback:erp', channel: 'workorders/erp', payload, ...(version !== undefined ? { version } : {}) });
+    const keep = (...entries: ReturnType<typeof wo>[]) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: entries.map((e) => ({ ...e, receivedAt: 1, code: 'invalid' as const, reason: 'unknown status "Fertig"', resent: true as const })) });
+    const v1 = JSON.stringify(['WO-1', 'EQ-1|svc|250h@b0', 'Fertig', 1]);
+    const listed = (at: string) => wo(`{"id":"WO-1","status":"Fertig","listedAt":"${at}"}`, v1);
+    const noVersion = wo('{"status":"Fertig"}');
+    expect(await s.quarantineHolds([])).toEqual([]);
+    expect(await s.quarantineHolds([listed('a'), noVersion])).toEqual([false, false]);
+    await keep(listed('a'), noVersion);
+    // The same version in other bytes, the same bytes without one: held; another version, another channel, other bytes: not.
+    expect(await s.quarantineHolds([listed('b'), noVersion, wo('{"id":"WO-1"}', JSON.stringify(['WO-1', 'EQ-1|svc|250h@b0', 'Fertig', 2])), { ...listed('b'), channel: 'workorders/erp2' }, wo('{"status":"Fertig "}')])).toEqual([true, true, false, false, false]);
+    const [first, second] = await s.listQuarantine({});
+    await s.markQuarantine([first?.id ?? 0], 'discarded');
+    await s.markQuarantine([second?.id ?? 0], 'replayed');
+    // Discarded: still held (a copy counts on it); replayed: not (a copy is kept afresh).
+    expect(await s.quarantineHolds([listed('c'), noVersion])).toEqual([true, false]);
+    await keep(listed('c'), noVersion);
+    expect((await s.listQuarantine({})).map((r) => [r.status, r.repeats])).toEqual([
+      ['discarded', 1],
+      ['replayed', undefined],
+      ['open', undefined],
+    ]);
+  });
+
   it('counts a copy on the latest entry of its message only: when that one was replayed since, an older open entry of the same bytes (another message) does not take it', async () => {
     // Bug: the newest entry still open or discarded took the copy, so with the latest replayed, a
     // redelivery (DUP) was counted on an earlier message's entry instead of being set aside afresh.

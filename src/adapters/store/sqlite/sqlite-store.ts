@@ -44,7 +44,7 @@ import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-va
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 export type { VacuumProgress } from './sqlite-vacuum.js';
 export { vacuumLeaseMs } from './sqlite-vacuum.js';
-import { applyIngestCommit, configureConnection, FACTS_COUNTER, guardHolds, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, copyArgs, FACTS_COUNTER, guardHolds, LATEST_ENTRY_OF_COPY, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -1445,6 +1445,13 @@ export class SqliteStore implements Store {
       .prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(q.source, q.channel, Buffer.from(q.payload), typeof q.payload === 'string' ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null, q.version !== undefined ? versionSha256(q.version) : (q.payloadSha256 ?? payloadSha256(q.payload)));
     return Promise.resolve(Number(r.lastInsertRowid));
+  }
+
+  quarantineHolds(messages: readonly Pick<QuarantineEntry, 'source' | 'channel' | 'payload' | 'payloadSha256' | 'version'>[]): Promise<boolean[]> {
+    if (messages.length === 0) return Promise.resolve([]);
+    // As the commit counts a copy on its entry (repeatResent): the latest entry of it, while held.
+    const held = this.db.prepare(`SELECT 1 FROM quarantine WHERE status IN ('open', 'discarded') AND id = (${LATEST_ENTRY_OF_COPY})`).pluck();
+    return Promise.resolve(messages.map((m) => held.get(...copyArgs(m)) !== undefined));
   }
 
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]> {
