@@ -203,6 +203,66 @@ describe('createRedactor', () => {
     for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
   });
 
+  // Was: the value of an ordinary name took the next name and its colon (`said: X-Api-Key:`), found
+  // no pair in it, and the secret after it was never read; `InvalidToken: password: …` took
+  // `password:` for the token and left the password; a JSON string or a form field holding a pair
+  // was not read at all.
+  it('redacts a secret pair in free text whatever precedes it (an ordinary name, nested names, a secret-named heading, JSON, a form)', () => {
+    const cases: [string, string][] = [
+      ['said: X-Api-Key: secret', `said: X-Api-Key: ${REDACTED}`],
+      ['error: password: hunter2', `error: password: ${REDACTED}`],
+      ['upstream said: password: hunter2', `upstream said: password: ${REDACTED}`],
+      ['a: b: c: password: hunter2 rejected', `a: b: c: password: ${REDACTED} rejected`],
+      ['InvalidToken: password: hunter2', `InvalidToken: password: ${REDACTED}`],
+      ['InvalidToken: "password": "hunter2"', `InvalidToken: "password": "${REDACTED}"`],
+      ['said: "X-Api-Key: secret" and left', `said: "X-Api-Key: ${REDACTED}" and left`],
+      ['upstream said: {"error": "bad", "token": "abc"}', `upstream said: {"error": "bad", "token": "${REDACTED}"}`],
+      ['{"error":"password: hunter2","m":"InvalidToken: the access token has expired"}', `{"error":"password: ${REDACTED}","m":"InvalidToken: the access token has expired"}`],
+      ['reason=token=abc', `reason=${encodeURIComponent(`token=${REDACTED}`)}`],
+      ['body was "{\\"password\\": \\"hunter2 x\\", \\"user\\": \\"svc\\"}"', `body was "{\\"password\\": \\"${REDACTED}\\", \\"user\\": \\"svc\\"}"`],
+      // Prose stays prose after a prefix.
+      ['error: password: required', 'error: password: required'],
+      ['InvalidToken: password: required', 'InvalidToken: password: required'],
+    ];
+    for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
+  });
+
+  // Was: each ordinary name's value was read again by recursion, so a long chain of them (`a=a=a=…`)
+  // overflowed the stack and the redactor threw instead of returning the text.
+  it('reads a long chain of ordinary names without running out of stack or time', () => {
+    const chain = `note: ${'a='.repeat(50_000)}b, then token: T0K-S3CR3T`;
+    const out = redactor.text(chain);
+    expect(out).toBe(chain.replace('T0K-S3CR3T', REDACTED));
+  });
+
+  it('leaves no built-in secret name\'s value in text, whatever prefix, pair form or container it comes in', () => {
+    const value = 'S3CR3T-v4l';
+    const names = [...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'sessionToken', 'InvalidToken'];
+    const pairForms = (name: string): string[] => [`${name}: ${value}`, `${name}=${value}`, `${name}:${value}`, `${name} = ${value}`, `"${name}": "${value}"`, `'${name}': '${value}'`];
+    const prefixes = ['', 'said ', 'said: ', 'error: ', 'upstream said: ', 'a: b: ', 'a: b: c: ', 'reason=', 'error=', 'x-request-id: 7; ', 'InvalidToken: ', 'password: ', 'error: password: ', '"error": '];
+    const containers = (pair: string): string[] => [
+      pair,
+      `${pair}, then more`,
+      `said: {"error": "bad", "detail": ${JSON.stringify(pair)}}`,
+      JSON.stringify({ error: pair }),
+      JSON.stringify([{ detail: { reason: `upstream said: ${pair}` } }]),
+      `reason=${encodeURIComponent(pair)}&page=2`,
+    ];
+    const leaks: string[] = [];
+    for (const name of names)
+      for (const form of pairForms(name))
+        for (const prefix of prefixes)
+          for (const text of containers(`${prefix}${form}`)) {
+            const out = redactor.text(text);
+            if (out.includes('S3CR3T') || out.includes(encodeURIComponent(value))) leaks.push(`${text} -> ${out}`);
+          }
+    for (const name of names) {
+      for (const prefix of ['said: ', 'a: b: ', 'InvalidToken: '])
+        for (const text of [`${prefix}{"error": "bad", "${name}": "${value}"}`, `${prefix}"${name}": "${value}"`]) if (redactor.text(text).includes('S3CR3T')) leaks.push(text);
+    }
+    expect(leaks).toEqual([]);
+  });
+
   it('scrubs literal secret values wherever they appear, using the current values', () => {
     let current = 'rotating-token-1';
     const r = createRedactor({ secrets: () => [current, undefined, 'ab'] });

@@ -203,7 +203,7 @@ function redactStructured(
   const trimmed = body.trimStart();
   if (body.length <= MAX_PARSE_CHARS && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
     try {
-      return JSON.stringify(redactValue(JSON.parse(body)));
+      return JSON.stringify(redactStrings(redactValue(JSON.parse(body)), isSecretField));
     } catch {
       // Not valid JSON (truncated, or merely starts with a brace): fall through to patterns.
     }
@@ -211,12 +211,26 @@ function redactStructured(
   // A URL (`https://u:pw@host/?token=…`) is no form, though it may look like one.
   if (/^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/.test(body) && !body.includes('://')) {
     const params = new URLSearchParams(body);
-    for (const key of [...params.keys()]) {
+    for (const [key, value] of [...params.entries()]) {
+      // An ordinary field's value is text like any other (`reason=token=…`, `note=password%3D…`).
       if (isSecretField(key)) params.set(key, REDACTED);
+      else params.set(key, redactByPattern(value, isSecretField));
     }
     return params.toString();
   }
   return redactByPattern(body, isSecretField);
+}
+
+/** A JSON value with the secrets in its strings redacted by pattern (`{"error": "password: …"}`). */
+function redactStrings(value: unknown, isSecretField: (name: string) => boolean): unknown {
+  if (typeof value === 'string') return redactByPattern(value, isSecretField);
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, isSecretField));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = redactStrings(v, isSecretField);
+    return out;
+  }
+  return value;
 }
 
 /**
@@ -263,26 +277,92 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
   return redactPairs(elements, isSecretField);
 }
 
+/**
+ * The values of secret-named pairs in `text`. A value that is not redacted (an ordinary name's, a
+ * prose word) is read again, for the pair it may hold or begin: `said: X-Api-Key: …`,
+ * `error: password=…`, `a: b: token: …`, `InvalidToken: password: …`.
+ */
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
-  // Names and values quoted with " (JSON) or ' (a Python dict or repr an error quotes).
-  // A name of the characters of an HTTP header name (an RFC 9110 token), but the quotes: `X.Api~Key: …`.
-  const pairs = /(["']?)([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,&;}\]]+)/g;
-  return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string, offset: number) => {
+  const heads = new RegExp(PAIR_HEAD.source, 'g');
+  let out = '';
+  let from = 0;
+  for (let m = heads.exec(text); m !== null; m = heads.exec(text)) {
+    const [head, quote = '', name = '', sep = ''] = m;
+    const valueAt = m.index + head.length;
     if (isSecretField(name)) {
-      if (isProse(quote, sep, value)) return match;
-      // `Authorization: Bearer <placeholder>`, `Authorization: ApiKey [REDACTED]`: the scheme alone
-      // (a credential after it was redacted above).
-      if (quote === '' && normalizeName(name) === 'authorization') {
-        if (/^(bearer|basic)$/i.test(value)) return match;
-        const after = text.slice(offset + match.length);
-        if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(after)) return match;
+      const value = valueFrom(text, valueAt);
+      if (!isSecretKept(text, valueAt + value.length, quote, name, sep, value, isSecretField)) {
+        const quoted = /^\\?["']/.exec(value)?.[0] ?? '';
+        out += `${text.slice(from, valueAt)}${quoted}${REDACTED}${quoted}`;
+        from = valueAt + value.length;
+        heads.lastIndex = from;
+        continue;
       }
-      const replacement = value.startsWith('"') || value.startsWith("'") ? `${value.charAt(0)}${REDACTED}${value.charAt(0)}` : REDACTED;
-      return `${quote}${name}${quote}${sep}${replacement}`;
+    } else {
+      const open = text.charAt(valueAt);
+      if ((open === '"' || open === "'") && pairAt(text, valueAt) === undefined) {
+        // A quoted value is read on its own, so a pair in it cannot take its closing quote for part
+        // of its value (`said: "X-Api-Key: …"`); a quoted name is the next pair's (`said: "token": …`).
+        const value = valueFrom(text, valueAt);
+        const closed = value.length > 1 && value.endsWith(open);
+        out += `${text.slice(from, valueAt)}${open}${redactPairs(value.slice(1, closed ? -1 : undefined), isSecretField)}${closed ? open : ''}`;
+        from = valueAt + value.length;
+        heads.lastIndex = from;
+        continue;
+      }
     }
-    // The value of an ordinary name may hold a pair itself (`error: password=hunter2`).
-    return `${quote}${name}${quote}${sep}${redactPairs(value, isSecretField)}`;
-  });
+    // The value may be the next pair's name, or hold a pair (`said: X-Api-Key: …`,
+    // `reason=token=…`, `InvalidToken: "password": …`): read on from it, not past it.
+    out += text.slice(from, valueAt);
+    from = valueAt;
+    heads.lastIndex = valueAt;
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * A name and its separator as {@link redactPairs} reads them, before a value ({@link PAIR_VALUE}).
+ * Names quoted with " (JSON) or ' (a Python dict or repr an error quotes), or with \" (JSON quoted
+ * in a string of text: `body: "{\"password\": \"…\"}"`); of the characters of an HTTP header name
+ * (an RFC 9110 token), but the quotes: `X.Api~Key: …`; `:` or `=` after.
+ */
+const PAIR_HEAD = /(\\?["']|)([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)(?=[^\s,&;}\]])/;
+
+/** A value after {@link PAIR_HEAD}: quoted with ", ' or \" (to the closing quote, or the end), or bare. */
+const PAIR_VALUE = /"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\\"(?:[^"\\]|\\[^"])*(?:\\")?|[^\s,&;}\]]+/y;
+
+/** The value ({@link PAIR_VALUE}) that starts at `index` of `text`. */
+function valueFrom(text: string, index: number): string {
+  PAIR_VALUE.lastIndex = index;
+  return PAIR_VALUE.exec(text)?.[0] ?? '';
+}
+
+/**
+ * True when the value after a secret name is no credential, and is kept: an ordinary word of
+ * prose (`password: required`), the scheme of an `Authorization` whose credential was redacted or
+ * is a placeholder, or the start of another secret pair after a heading (`InvalidToken: password: …`,
+ * whose own value is then redacted). `end` is where the value ends in `text`.
+ */
+function isSecretKept(text: string, end: number, quote: string, name: string, sep: string, value: string, isSecretField: (name: string) => boolean): boolean {
+  if (isProse(quote, sep, value)) return true;
+  // `Authorization: Bearer <placeholder>`, `Authorization: ApiKey [REDACTED]`: the scheme alone
+  // (a credential after it was redacted above).
+  if (quote === '' && normalizeName(name) === 'authorization') {
+    if (/^(bearer|basic)$/i.test(value)) return true;
+    if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(text.slice(end))) return true;
+  }
+  if (quote === '' && sep.includes(':') && /\s$/.test(sep)) {
+    const inner = pairAt(text, end - value.length);
+    if (inner !== undefined && isSecretField(inner)) return true;
+  }
+  return false;
+}
+
+/** The name of the pair ({@link PAIR_HEAD}) that starts at `index` of `text`, if one does. */
+function pairAt(text: string, index: number): string | undefined {
+  const head = new RegExp(PAIR_HEAD.source, 'y');
+  head.lastIndex = index;
+  return head.exec(text)?.[2];
 }
 
 /** `name: word` with a bare, ordinary word: the start of a sentence, not a value. */
