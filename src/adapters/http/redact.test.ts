@@ -269,6 +269,9 @@ describe('createRedactor', () => {
     expect(r.text('error: token rotating-token-1 is invalid')).toBe(`error: token ${REDACTED} is invalid`);
     current = 'rotating-token-2';
     expect(r.text('rotating-token-2 again')).toBe(`${REDACTED} again`);
+    // Was: the pattern redacted the scrubbed value again and left its bracket (`token: [REDACTED]] x`).
+    expect(r.text('token: rotating-token-2 rejected')).toBe(`token: ${REDACTED} rejected`);
+    expect(r.text('said: X-Api-Key: rotating-token-2, retry')).toBe(`said: X-Api-Key: ${REDACTED}, retry`);
     // Too short to scrub safely: left alone.
     expect(r.text('ab cd')).toBe('ab cd');
   });

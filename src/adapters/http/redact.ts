@@ -341,9 +341,12 @@ function valueFrom(text: string, index: number): string {
  * True when the value after a secret name is no credential, and is kept: an ordinary word of
  * prose (`password: required`), the scheme of an `Authorization` whose credential was redacted or
  * is a placeholder, or the start of another secret pair after a heading (`InvalidToken: password: …`,
- * whose own value is then redacted). `end` is where the value ends in `text`.
+ * whose own value is then redacted), or {@link REDACTED} itself. `end` is where the value ends in `text`.
  */
 function isSecretKept(text: string, end: number, quote: string, name: string, sep: string, value: string, isSecretField: (name: string) => boolean): boolean {
+  // Redacted already (a configured secret's value, a credential after an Authorization's name):
+  // a bare value stops at its `]`, and would be redacted again as `[REDACTED]]`.
+  if (text.startsWith(REDACTED, end - value.length)) return true;
   if (isProse(quote, sep, value)) return true;
   // `Authorization: Bearer <placeholder>`, `Authorization: ApiKey [REDACTED]`: the scheme alone
   // (a credential after it was redacted above).
