@@ -170,6 +170,11 @@ describe('createRedactor', () => {
       ['Authorization: Token TOK-S3CR3T-5', `Authorization: Token ${REDACTED}`],
       ['Authorization: ApiKey KEY-S3CR3T-6', `Authorization: ApiKey ${REDACTED}`],
       ['Proxy-Authorization: Digest username="u", response="DIG-S3CR3T-7"\nnext line', `Proxy-Authorization: Digest ${REDACTED}\nnext line`],
+      ['Authorization: AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=SIG-S3CR3T-8', `Authorization: AWS4-HMAC-SHA256 ${REDACTED}`],
+      // Was: a credential sent without a scheme was taken for one, and only the words after it redacted.
+      ['said: Authorization: sk_live_S3CR3T9 was rejected\nnext line', `said: Authorization: ${REDACTED}\nnext line`],
+      ['authorization=S3CR3T-10 expired', `authorization=${REDACTED}`],
+      ['"Authorization": "Custom S3CR3T-11"', `"Authorization": "${REDACTED}"`],
     ];
     for (const [input, expected] of cases) {
       expect(redactor.text(input)).toBe(expected);
@@ -243,6 +248,7 @@ describe('createRedactor', () => {
     const containers = (pair: string): string[] => [
       pair,
       `${pair}, then more`,
+      `${pair} was rejected`,
       `said: {"error": "bad", "detail": ${JSON.stringify(pair)}}`,
       JSON.stringify({ error: pair }),
       JSON.stringify([{ detail: { reason: `upstream said: ${pair}` } }]),

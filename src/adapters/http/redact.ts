@@ -250,6 +250,19 @@ const PROSE_WORDS = new Set(
 );
 
 /**
+ * Authorization schemes other than Bearer and Basic (lower case): those of the IANA HTTP
+ * Authentication Scheme Registry and those APIs commonly define (`Token`, `ApiKey`, `SSWS`,
+ * `AWS4-HMAC-SHA256`, `SharedKey` …). After an Authorization header's name, another word is taken
+ * for the credential.
+ */
+const AUTH_SCHEMES = new Set(
+  (
+    'digest negotiate ntlm kerberos hoba mutual oauth dpop gnap concealed privatetoken scram-sha-1 scram-sha-256 vapid ' +
+    'token apikey api-key key jwt hawk mac signature ssws sso-key aws aws4-hmac-sha256 sharedkey sharedkeylite googlelogin splunk'
+  ).split(' '),
+);
+
+/**
  * Last resort for text we cannot parse: `"name": "value"`, `name=value` and `Bearer <token>`
  * forms. It over-redacts rather than under-redacts, but for an ordinary word after `name: ` (an
  * error message: `InvalidToken: the access token has expired`).
@@ -264,11 +277,16 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
     PROSE_WORDS.has(value.toLowerCase()) || `${open}${value}` === REDACTED.slice(0, -1) ? match : `${scheme}${space}${open}${REDACTED}`,
   );
   // Other schemes after an Authorization header's name (`Authorization: Token abc`, `ApiKey abc`,
-  // `Digest username="u", response="…"`): everything after the scheme, to the end of the line.
+  // `Digest username="u", response="…"`): everything after the scheme, to the end of the line. A
+  // word that is no scheme we know may be the credential itself (`Authorization: sk_live_… was
+  // rejected`): it goes with the rest.
   const otherSchemes = schemes.replace(
     /\b((?:Proxy-)?Authorization["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)([A-Za-z][A-Za-z0-9_-]*)([ \t]+)([^\r\n]+)/gi,
-    (match, head: string, scheme: string, space: string, rest: string) =>
-      rest.startsWith(REDACTED) || (PROSE_WORDS.has(scheme.toLowerCase()) && scheme.toLowerCase() !== 'token') ? match : `${head}${scheme}${space}${REDACTED}`,
+    (match, head: string, scheme: string, space: string, rest: string) => {
+      const word = scheme.toLowerCase();
+      if (rest.startsWith(REDACTED) || (PROSE_WORDS.has(word) && word !== 'token')) return match;
+      return AUTH_SCHEMES.has(word) ? `${head}${scheme}${space}${REDACTED}` : `${head}${REDACTED}`;
+    },
   );
   // An XML element of a secret name (`<password>…</password>`, `<ns:Token a="1">…</ns:Token>`).
   const elements = otherSchemes.replace(/<((?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*))(\s[^<>]*)?>([^<]*)<\/\1>/g, (match, tag: string, local: string, attrs: string | undefined, value: string) =>
