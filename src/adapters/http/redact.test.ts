@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_SECRET_FIELDS, REDACTED, createRedactor, truncateText } from './redact.js';
 
@@ -224,6 +225,9 @@ describe('createRedactor', () => {
       ['upstream said: {"error": "bad", "token": "abc"}', `upstream said: {"error": "bad", "token": "${REDACTED}"}`],
       ['{"error":"password: hunter2","m":"InvalidToken: the access token has expired"}', `{"error":"password: ${REDACTED}","m":"InvalidToken: the access token has expired"}`],
       ['reason=token=abc', `reason=${encodeURIComponent(`token=${REDACTED}`)}`],
+      // A name with a colon is no form's (a form percent-encodes it): `said:` is a prefix.
+      ['said:authorization=S3CR3T-12', `said:authorization=${REDACTED}`],
+      ['said:token=abc&page=2', `said:token=${REDACTED}&page=2`],
       ['body was "{\\"password\\": \\"hunter2 x\\", \\"user\\": \\"svc\\"}"', `body was "{\\"password\\": \\"${REDACTED}\\", \\"user\\": \\"svc\\"}"`],
       // Prose stays prose after a prefix.
       ['error: password: required', 'error: password: required'],
@@ -267,6 +271,25 @@ describe('createRedactor', () => {
         for (const text of [`${prefix}{"error": "bad", "${name}": "${value}"}`, `${prefix}"${name}": "${value}"`]) if (redactor.text(text).includes('S3CR3T')) leaks.push(text);
     }
     expect(leaks).toEqual([]);
+  });
+
+  it('leaves no secret value behind any run of ordinary names, words and separators (property)', () => {
+    const ordinary = fc.constantFrom('said', 'error', 'reason', 'upstream', 'x-request-id', 'detail', 'a', 'msg', '"error"', "'detail'", 'key', 'code', '7');
+    const sep = fc.constantFrom(': ', ':', '=', ' = ', ' ', '; ', ', ', ' - ');
+    const prefix = fc.array(fc.tuple(ordinary, sep).map(([n, s]) => `${n}${s}`), { maxLength: 6 }).map((parts) => parts.join(''));
+    const name = fc.constantFrom(...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'InvalidToken');
+    // No word of prose: the value a pattern must take for a credential.
+    const value = fc.stringMatching(/^[A-Za-z0-9_.~+/-]{4,24}$/).map((v) => `S3CR3T${v}`);
+    const form = fc.constantFrom('N: V', 'N=V', 'N:V', '"N": "V"', "'N': 'V'", 'N = V');
+    const tail = fc.constantFrom('', ' was rejected', ', retry', '; next: 1', '"}');
+    fc.assert(
+      fc.property(prefix, name, value, form, tail, (p, n, v, f, t) => {
+        const text = `${p}${f.replace('N', n).replace('V', v)}${t}`;
+        const out = redactor.text(text);
+        expect(out, text).not.toContain('S3CR3T');
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('scrubs literal secret values wherever they appear, using the current values', () => {

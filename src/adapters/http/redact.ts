@@ -208,8 +208,9 @@ function redactStructured(
       // Not valid JSON (truncated, or merely starts with a brace): fall through to patterns.
     }
   }
-  // A URL (`https://u:pw@host/?token=…`) is no form, though it may look like one.
-  if (/^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/.test(body) && !body.includes('://')) {
+  // A URL (`https://u:pw@host/?token=…`) is no form, though it may look like one; nor is a name
+  // with a colon (`said:token=…`), which a form would have percent-encoded.
+  if (/^[^=&\s:]+=[^&\s]*(&[^=&\s:]+=[^&\s]*)*$/.test(body) && !body.includes('://')) {
     const params = new URLSearchParams(body);
     for (const [key, value] of [...params.entries()]) {
       // An ordinary field's value is text like any other (`reason=token=…`, `note=password%3D…`).
