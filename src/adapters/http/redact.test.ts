@@ -222,6 +222,9 @@ describe('createRedactor', () => {
       ['InvalidToken: password: hunter2', `InvalidToken: password: ${REDACTED}`],
       ['InvalidToken: "password": "hunter2"', `InvalidToken: "password": "${REDACTED}"`],
       ['said: "X-Api-Key: secret" and left', `said: "X-Api-Key: ${REDACTED}" and left`],
+      // A stray quote pairs the wrong quotes: the text is read on, not skipped as a quoted value.
+      ['msg=": "password": "S3CR3T-13"', `msg=": "password": "${REDACTED}"`],
+      ['msg=": password: "S3CR3T-14"', `msg=": password: "${REDACTED}"`],
       ['upstream said: {"error": "bad", "token": "abc"}', `upstream said: {"error": "bad", "token": "${REDACTED}"}`],
       ['{"error":"password: hunter2","m":"InvalidToken: the access token has expired"}', `{"error":"password: ${REDACTED}","m":"InvalidToken: the access token has expired"}`],
       ['reason=token=abc', `reason=${encodeURIComponent(`token=${REDACTED}`)}`],

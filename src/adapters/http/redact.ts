@@ -312,26 +312,17 @@ function redactPairs(text: string, isSecretField: (name: string) => boolean): st
       const value = valueFrom(text, valueAt);
       if (!isSecretKept(text, valueAt + value.length, quote, name, sep, value, isSecretField)) {
         const quoted = /^\\?["']/.exec(value)?.[0] ?? '';
-        out += `${text.slice(from, valueAt)}${quoted}${REDACTED}${quoted}`;
-        from = valueAt + value.length;
-        heads.lastIndex = from;
-        continue;
-      }
-    } else {
-      const open = text.charAt(valueAt);
-      if ((open === '"' || open === "'") && pairAt(text, valueAt) === undefined) {
-        // A quoted value is read on its own, so a pair in it cannot take its closing quote for part
-        // of its value (`said: "X-Api-Key: …"`); a quoted name is the next pair's (`said: "token": …`).
-        const value = valueFrom(text, valueAt);
-        const closed = value.length > 1 && value.endsWith(open);
-        out += `${text.slice(from, valueAt)}${open}${redactPairs(value.slice(1, closed ? -1 : undefined), isSecretField)}${closed ? open : ''}`;
+        // A bare value's one quote, at its end, closes the quoted text it is in (`said: "token: …"`).
+        const closing = quoted === '' && /^[^"']*["']$/.test(value) ? value.slice(-1) : '';
+        out += `${text.slice(from, valueAt)}${quoted}${REDACTED}${quoted}${closing}`;
         from = valueAt + value.length;
         heads.lastIndex = from;
         continue;
       }
     }
     // The value may be the next pair's name, or hold a pair (`said: X-Api-Key: …`,
-    // `reason=token=…`, `InvalidToken: "password": …`): read on from it, not past it.
+    // `reason=token=…`, `said: "password": …`, `said: "token=…"`): read on from it, not past it,
+    // though it be quoted (a stray quote would pair the wrong quotes: `msg=": password: "…"`).
     out += text.slice(from, valueAt);
     from = valueAt;
     heads.lastIndex = valueAt;
