@@ -222,6 +222,11 @@ describe('createRedactor', () => {
       ['InvalidToken: password: hunter2', `InvalidToken: password: ${REDACTED}`],
       ['InvalidToken: "password": "hunter2"', `InvalidToken: "password": "${REDACTED}"`],
       ['said: "X-Api-Key: secret" and left', `said: "X-Api-Key: ${REDACTED}" and left`],
+      // A path or a name stuck to what precedes it: its last word is a secret's.
+      ['said|authorization: S3CR3T-15', `said|authorization: ${REDACTED}`],
+      ['patient.ssn=123-45-6789 x', `patient.ssn=${REDACTED} x`],
+      ['sources.http.headers.Authorization: S3CR3T-16', `sources.http.headers.Authorization: ${REDACTED}`],
+      ['cfg.headers.Authorization: Bearer S3CR3T-17', `cfg.headers.Authorization: Bearer ${REDACTED}`],
       // A stray quote pairs the wrong quotes: the text is read on, not skipped as a quoted value.
       ['msg=": "password": "S3CR3T-13"', `msg=": "password": "${REDACTED}"`],
       ['msg=": password: "S3CR3T-14"', `msg=": password: "${REDACTED}"`],

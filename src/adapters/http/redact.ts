@@ -302,15 +302,18 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
  * `error: password=…`, `a: b: token: …`, `InvalidToken: password: …`.
  */
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
+  // In text, a name may be a path (`headers.Authorization`, `sources.http.token`) or stuck to what
+  // precedes it (`said|authorization`): its last word counts too.
+  const isSecretName = (name: string): boolean => isSecretField(name) || isSecretField(lastWord(name));
   const heads = new RegExp(PAIR_HEAD.source, 'g');
   let out = '';
   let from = 0;
   for (let m = heads.exec(text); m !== null; m = heads.exec(text)) {
     const [head, quote = '', name = '', sep = ''] = m;
     const valueAt = m.index + head.length;
-    if (isSecretField(name)) {
+    if (isSecretName(name)) {
       const value = valueFrom(text, valueAt);
-      if (!isSecretKept(text, valueAt + value.length, quote, name, sep, value, isSecretField)) {
+      if (!isSecretKept(text, valueAt + value.length, quote, name, sep, value, isSecretName)) {
         const quoted = /^\\?["']/.exec(value)?.[0] ?? '';
         // A bare value's one quote, at its end, closes the quoted text it is in (`said: "token: …"`).
         const closing = quoted === '' && /^[^"']*["']$/.test(value) ? value.slice(-1) : '';
@@ -360,7 +363,7 @@ function isSecretKept(text: string, end: number, quote: string, name: string, se
   if (isProse(quote, sep, value)) return true;
   // `Authorization: Bearer <placeholder>`, `Authorization: ApiKey [REDACTED]`: the scheme alone
   // (a credential after it was redacted above).
-  if (quote === '' && normalizeName(name) === 'authorization') {
+  if (quote === '' && normalizeName(lastWord(name)) === 'authorization') {
     if (/^(bearer|basic)$/i.test(value)) return true;
     if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(text.slice(end))) return true;
   }
@@ -369,6 +372,11 @@ function isSecretKept(text: string, end: number, quote: string, name: string, se
     if (inner !== undefined && isSecretField(inner)) return true;
   }
   return false;
+}
+
+/** The last word of a name: what follows its last character that is no letter or digit. */
+function lastWord(name: string): string {
+  return /[A-Za-z0-9]*$/.exec(name)?.[0] ?? '';
 }
 
 /** The name of the pair ({@link PAIR_HEAD}) that starts at `index` of `text`, if one does. */
