@@ -228,7 +228,7 @@ describe('cross-field checks', () => {
 
   it('refuse an inline asset naming a destination that is not configured', () => {
     const asset = { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }], destination: 'sap' };
-    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}))).toEqual([{ key: 'assets.inline.0.destination', message: 'no destination named "sap"' }]);
+    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}))).toEqual([{ key: 'assets.inline.0.destination', message: 'no destination named "sap"; configured: erp' }]);
     expect(compileConfig({ destinations: [erp], assets: { inline: [{ ...asset, destination: 'erp' }] } }, {}).assets.inline[0]?.destination).toBe('erp');
   });
 

@@ -347,7 +347,7 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   const inlineAssets = new Map<string, number>();
   config.assets.inline.forEach((a, i) => {
     if (a.destination !== undefined && !names.has(a.destination))
-      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"` });
+      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"; configured: ${[...names].join(', ')}` });
     // Applied one after the other, the later entry's module, destination and attributes replaced the earlier's, silently.
     const first = inlineAssets.get(a.erpAssetId);
     if (first === undefined) inlineAssets.set(a.erpAssetId, i);
