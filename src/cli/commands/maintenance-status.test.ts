@@ -144,3 +144,21 @@ describe('maintenance status when the record and the outbox disagree on where a 
     expect(formatMaintenanceStatus(rows, 5, { destinations: true })).toMatch(/EQ-1 +erp +EQ-1\|svc\|250h@b0 +open/);
   });
 });
+
+describe('maintenance status --asset for an asset no maintenance rule applies to', () => {
+  // It said "no assets with maintenance rules or work orders", as if the fleet had none.
+  it('says that no rule applies to that asset, and where to see whom each applies to', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] },
+      { asset: { erpAssetId: 'PAL-7', erpModule: 'inventory', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-p7', erpAssetId: 'PAL-7' }] },
+    ]);
+    const rules = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250, appliesTo: { erpModules: ['maintenance'] } }] } });
+    expect(await loadMaintenanceStatus(store, rules, 'tag-p7', T)).toEqual([]);
+    const text = formatMaintenanceStatus([], 5, { asset: 'tag-p7' });
+    expect(text).toContain('no maintenance rule applies to asset tag-p7 and it has no work orders');
+    expect(text).toContain("'assetbridge rules list'");
+    expect(formatMaintenanceStatus([], 5)).toBe('no assets with maintenance rules or work orders\n');
+  });
+});

@@ -137,8 +137,13 @@ export function stateCell(state: string): { cell: string; whole?: string } {
  * work order's destination (where it was opened, and the only one whose feedback changes it) is
  * shown in a DESTINATION column (`-` where neither its record nor the outbox says).
  */
-export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number, opts: { readonly destinations?: boolean } = {}): string {
-  if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
+export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number, opts: { readonly destinations?: boolean; readonly asset?: string } = {}): string {
+  if (rows.length === 0) {
+    // One asset asked for (`--asset`): it is that no rule selects it, not that the fleet has none.
+    return opts.asset === undefined
+      ? 'no assets with maintenance rules or work orders\n'
+      : `no maintenance rule applies to asset ${opts.asset} and it has no work orders: the appliesTo of every rule in rules.maintenance leaves it out ('assetbridge rules list' shows whom each applies to)\n`;
+  }
   const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'METER', 'NEXT DUE', 'TO GO']];
   // Service intervals count hours or km, calendar intervals days, whichever-first ones both.
   type Due = AssetMaintenance['due'][number];
@@ -471,6 +476,7 @@ export function registerMaintenanceCommand(program: Command): Command {
           writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
+        if (opts.asset !== undefined && all.length === 0) return void process.stdout.write(formatMaintenanceStatus([], closedLimit, { asset: opts.asset }));
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
         process.stdout.write(formatMaintenanceStatus(rows, closedLimit, { destinations: config.destinations.length > 1 }));
       }, { readOnly: true });
