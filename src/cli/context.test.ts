@@ -129,6 +129,15 @@ describe('the config file', () => {
     expect(() => resolveConfig(undefined)).toThrow(/^config file assetbridge\.yaml not found/);
   });
 
+  // It said "Pass --config <file>, set ASSETBRIDGE_CONFIG, …" when the variable was set, to a path that is not there.
+  it('says a missing config file is the one ASSETBRIDGE_CONFIG names, when it is', () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'ab-ctx-')), 'nope.yaml');
+    vi.stubEnv('ASSETBRIDGE_CONFIG', missing);
+    expect(() => resolveConfig(missing)).toThrow(new UsageError(`config file ${missing} not found: it is what ASSETBRIDGE_CONFIG names; fix or unset that variable, or pass --config <file>`));
+    // Another file given with --config: the usual advice.
+    expect(() => resolveConfig(`${missing}.other`)).toThrow(/^config file .*nope\.yaml\.other not found\. Pass --config <file>, set ASSETBRIDGE_CONFIG/);
+  });
+
   it('says a directory given as the config is one, naming the config file in it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-ctx-'));
     expect(() => resolveConfig(dir)).toThrow(new UsageError(`${dir} is a directory, not a config file: pass the file itself (--config <dir>/assetbridge.yaml)`));

@@ -51,6 +51,10 @@ export function addConfigOption(cmd: Command): Command {
 export function resolveConfig(configPath: string | undefined): { config: Config; configPath: string } {
   const path = configPath ?? defaultConfigPath();
   if (!existsSync(path)) {
+    // The path $ASSETBRIDGE_CONFIG named (the default of --config): "set ASSETBRIDGE_CONFIG" would read as if it were not set.
+    const fromEnv = process.env.ASSETBRIDGE_CONFIG;
+    if (fromEnv !== undefined && fromEnv.trim() !== '' && fromEnv === path)
+      throw new UsageError(`config file ${path} not found: it is what ASSETBRIDGE_CONFIG names; fix or unset that variable, or pass --config <file>`);
     throw new UsageError(
       `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
     );
