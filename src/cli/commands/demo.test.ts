@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { howToRun } from './demo.js';
+import { howToRun, prepareDemoDataDir } from './demo.js';
 
 describe('howToRun: the command the demo tells a newcomer to run next', () => {
   it('is `node <script>` from the working directory in a checkout (`npm run demo`), where no assetbridge is on the PATH', () => {
@@ -15,5 +18,15 @@ describe('howToRun: the command the demo tells a newcomer to run next', () => {
     expect(howToRun('/usr/local/bin/assetbridge', '/home/me')).toBe('assetbridge');
     expect(howToRun('/srv/app/node_modules/.bin/assetbridge', '/srv/app')).toBe('assetbridge');
     expect(howToRun(undefined, '/home/me')).toBe('assetbridge');
+  });
+});
+
+describe('demo --data-dir', () => {
+  it('is made when missing; one holding an earlier run\'s store is refused', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ab-demo-dir-')), 'new');
+    expect(() => prepareDemoDataDir(dir)).not.toThrow();
+    expect(existsSync(dir)).toBe(true);
+    writeFileSync(join(dir, 'assetbridge.db'), 'x');
+    expect(() => prepareDemoDataDir(dir)).toThrow(/holds the store of an earlier demo run/);
   });
 });

@@ -24,6 +24,21 @@ export function howToRun(script: string | undefined, cwd: string): string {
   return `node ${/\s/.test(path) ? JSON.stringify(path) : path}`;
 }
 
+/** Makes `--data-dir` (it may not exist yet) and refuses one holding an earlier run's store. */
+export function prepareDemoDataDir(dir: string): void {
+  // Made here, so a path that cannot be a directory names the option rather than a bare errno.
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`--data-dir ${dir} cannot hold the demo's store: ${(err as Error).message}; name a directory (it is created if missing) or leave --data-dir out for a new temporary one`);
+  }
+  // An earlier run's store: its work orders count as sent already, so a new ERP simulator
+  // would never get them and the check would fail.
+  const earlier = join(dir, 'assetbridge.db');
+  if (existsSync(earlier))
+    throw new UsageError(`--data-dir ${dir} holds the store of an earlier demo run (${earlier}): its work orders count as sent, so this run's new ERP simulator would not get them; name a new or empty directory, or delete that store first`);
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -47,19 +62,7 @@ export function registerDemoCommand(program: Command): void {
         if (o.mqttUrl !== undefined && !/^mqtts?:\/\//.test(o.mqttUrl)) throw new UsageError(`--mqtt-url "${o.mqttUrl}" must start with mqtt:// or mqtts://, e.g. mqtt://127.0.0.1:1883`);
         const badShare = Number(o.badShare);
         if (!(badShare >= 0 && badShare < 1)) throw new UsageError('--bad-share must be between 0 and 1');
-        // Made here, so a path that cannot be a directory names the option rather than a bare errno.
-        if (o.dataDir !== undefined) {
-          try {
-            mkdirSync(o.dataDir, { recursive: true });
-          } catch (err) {
-            throw new UsageError(`--data-dir ${o.dataDir} cannot hold the demo's store: ${(err as Error).message}; name a directory (it is created if missing) or leave --data-dir out for a new temporary one`);
-          }
-          // An earlier run's store: its work orders count as sent already, so a new ERP simulator
-          // would never get them and the check would fail.
-          const earlier = join(o.dataDir, 'assetbridge.db');
-          if (existsSync(earlier))
-            throw new UsageError(`--data-dir ${o.dataDir} holds the store of an earlier demo run (${earlier}): its work orders count as sent, so this run's new ERP simulator would not get them; name a new or empty directory, or delete that store first`);
-        }
+        if (o.dataDir !== undefined) prepareDemoDataDir(o.dataDir);
         const result = await runDemo({
           assets: Math.round(positive('assets', o.assets)),
           durationMs,
