@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../core/errors/errors.js';
 import { howToRun, prepareDemoDataDir } from './demo.js';
 
 describe('howToRun: the command the demo tells a newcomer to run next', () => {
@@ -28,5 +29,15 @@ describe('demo --data-dir', () => {
     expect(existsSync(dir)).toBe(true);
     writeFileSync(join(dir, 'assetbridge.db'), 'x');
     expect(() => prepareDemoDataDir(dir)).toThrow(/holds the store of an earlier demo run/);
+  });
+
+  // `--data-dir .` in a project directory: the demo wrote its own assetbridge.yaml over the user's config.
+  it('refuses a directory holding an assetbridge.yaml, which the demo would replace, and leaves the file as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-demo-dir-'));
+    const mine = join(dir, 'assetbridge.yaml');
+    writeFileSync(mine, 'destinations: [] # mine\n');
+    expect(() => prepareDemoDataDir(dir)).toThrow(UsageError);
+    expect(() => prepareDemoDataDir(dir)).toThrow(`--data-dir ${dir} holds ${mine}, which the demo would replace with the config it writes for inspecting its run`);
+    expect(readFileSync(mine, 'utf8')).toBe('destinations: [] # mine\n');
   });
 });

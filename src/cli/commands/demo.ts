@@ -24,7 +24,11 @@ export function howToRun(script: string | undefined, cwd: string): string {
   return `node ${/\s/.test(path) ? JSON.stringify(path) : path}`;
 }
 
-/** Makes `--data-dir` (it may not exist yet) and refuses one holding an earlier run's store. */
+/**
+ * Makes `--data-dir` (it may not exist yet) and refuses one the demo would spoil: an earlier run's
+ * store, or a config file named as the demo's own (assetbridge.yaml, which it writes beside the
+ * store for inspecting the run): `--data-dir .` in a project directory replaced the user's config.
+ */
 export function prepareDemoDataDir(dir: string): void {
   // Made here, so a path that cannot be a directory names the option rather than a bare errno.
   try {
@@ -37,6 +41,9 @@ export function prepareDemoDataDir(dir: string): void {
   const earlier = join(dir, 'assetbridge.db');
   if (existsSync(earlier))
     throw new UsageError(`--data-dir ${dir} holds the store of an earlier demo run (${earlier}): its work orders count as sent, so this run's new ERP simulator would not get them; name a new or empty directory, or delete that store first`);
+  const config = join(dir, 'assetbridge.yaml');
+  if (existsSync(config))
+    throw new UsageError(`--data-dir ${dir} holds ${config}, which the demo would replace with the config it writes for inspecting its run; name a new or empty directory, or leave --data-dir out for a new temporary one`);
 }
 
 export function registerDemoCommand(program: Command): void {
