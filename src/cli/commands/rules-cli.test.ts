@@ -189,6 +189,18 @@ describe('zones list --geojson with no zones configured', () => {
   });
 });
 
+describe('zones list with no zones configured', () => {
+  // It printed "no zones configured" alone, where zones locate and occupancy say where zones go in the config.
+  it('says where zones go in the config, and how to check a zones file first', async () => {
+    const cfg = zonesConfig();
+    const r = await runCli(['zones', 'list', '-c', cfg.path]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({
+      code: 0,
+      stdout: "no zones are configured (add rules.zones.files or rules.zones.inline to the config); 'assetbridge zones check FILE' checks a zones file before the config names it\n",
+    });
+  });
+});
+
 describe('--out beside --json, and an --out file that cannot be written', () => {
   it('are refused as usage errors naming --out (not --out silently ignored, nor a bare ENOENT)', async () => {
     const cfg = config();

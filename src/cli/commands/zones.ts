@@ -104,9 +104,14 @@ export interface LocateResult {
   readonly swapped?: { readonly name: string; readonly locationCode: string };
 }
 
+/** What the zone commands say with no zones configured: where they go in the config. */
+const NO_ZONES = 'no zones are configured (add rules.zones.files or rules.zones.inline to the config)';
+/** `zones list` with none: said as the other zone commands say it, with what to do, and 'zones check' for a file to be. */
+const NO_ZONES_LISTED = `${NO_ZONES}; 'assetbridge zones check FILE' checks a zones file before the config names it`;
+
 export function locate(rules: RulesConfig, lat: number, lng: number): LocateResult {
   const tracking = zoneTrackingOf(rules);
-  if (!tracking) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
+  if (!tracking) throw new UsageError(NO_ZONES);
   const hit = tracking.index.locate(lat, lng);
   const best = tracking.index.best(hit.inside);
   if (best) return { ...hit, zone: { name: best.name, locationCode: best.locationCode } };
@@ -124,7 +129,7 @@ export type UnconfiguredZone = ReturnType<typeof unconfiguredZoneOccupancy>[numb
  */
 export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{ zones: ZoneOccupancy[]; unconfigured: UnconfiguredZone[] }> {
   const index = zoneTrackingOf(rules)?.index;
-  if (!index) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
+  if (!index) throw new UsageError(NO_ZONES);
   const assets = await store.listAssetRecords();
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), ['location', INVENTORY_RULE]);
   const tracking = new Map<string, ZoneTrackState | undefined>();
@@ -289,7 +294,7 @@ export function registerZonesCommand(program: Command): Command {
         }
         return Promise.resolve();
       }
-      process.stdout.write(opts.json ? `${toJson(list)}\n` : list.length ? table(zoneRows(list)) : 'no zones configured\n');
+      process.stdout.write(opts.json ? `${toJson(list)}\n` : list.length ? table(zoneRows(list)) : `${NO_ZONES_LISTED}\n`);
       return Promise.resolve();
     }),
   );
