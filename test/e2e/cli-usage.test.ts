@@ -29,7 +29,7 @@ describe('commands that only look at what ran', () => {
     expect(existsSync(join(dir, 'ab.db'))).toBe(false);
     // The README's CLI section lists them among the commands that refuse it.
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
-    expect(readme.includes('`assets list`, `export`, `meters` and `unmatched`') && readme.includes('and `assets reset-meter` and `depreciation preview`'), 'README names them').toBe(true);
+    expect(readme.includes('`assets list`, `export`, `meters` and `unmatched`') && readme.includes('and `assets reset-meter` and `confirm`, `depreciation preview`'), 'README names them').toBe(true);
   });
 
   it('a store.path naming a file that is not a store is called that, not a store at "schema version 0"; an empty file is no store yet; neither is changed', async () => {
@@ -48,6 +48,14 @@ describe('commands that only look at what ran', () => {
       expect(r.stderr).not.toContain('schema version');
     }
     expect(readFileSync(store, 'utf8')).toBe('root:x:0:0:root:/root:/bin/bash\n');
+  });
+
+  // It made an empty store for a wrong --config, then said there was no such review entry (as if the feed had none).
+  it('assets confirm refuses a store that does not exist (a wrong --config: no machine was pulled into it), naming store.path, and creates none', async () => {
+    const { path, dir } = writeConfig(base);
+    const r = await runCli(['assets', 'confirm', 'trackunit|pin:X1', 'EQ-1', '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`there is no store at ${join(dir, 'ab.db')} (store.path in ${path})`) as unknown });
+    expect(existsSync(join(dir, 'ab.db'))).toBe(false);
   });
 
   it('rules list, zones list and zones locate read the config only: they leave no empty store behind for the commands above to take for one that ran', async () => {

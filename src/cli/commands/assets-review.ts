@@ -139,7 +139,8 @@ export function registerAssetReviewCommands(program: Command): Command {
     action(async (id: string, erpAssetId: string, opts: { config: string; force?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
       const out = (t: string): void => void process.stdout.write(t);
-      await replayLeftIngestLog(config, configPath, 'assetbridge assets confirm');
+      // Only a store that has pulled machines has review entries: a wrong --config is said, not answered from a new empty store.
+      await replayLeftIngestLog(config, configPath, 'assetbridge assets confirm', undefined, { existingStore: true });
       let app: App | undefined;
       try {
         await withContext(opts.config, async ({ store }) => {
@@ -160,7 +161,7 @@ export function registerAssetReviewCommands(program: Command): Command {
           await confirmCommand({ store, ...(sink ? { sink } : {}), out, now: Date.now() }, id, erpAssetId, opts.force ? { force: true } : {});
           const gen = await bumpIdentityGeneration(store);
           if (running) await reportIdentityReload(store, gen, out);
-        });
+        }, { existingStore: true });
       } finally {
         await app?.close();
       }
