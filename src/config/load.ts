@@ -15,7 +15,8 @@ import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './sche
 import { telematicsConfigProblems } from './telematics-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
-import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, withLine, type SecretProblem } from './secrets.js';
+import { unreadableSecretFile } from './unreadable-file.js';
+import { deferSecret, isSecretKey, notSetProblem, recordSecretSources, UNRESOLVED_PLACEHOLDER, withLine, type SecretProblem, type SecretSource } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,6 +30,8 @@ export interface DeferredSecret {
 interface SecretFromEnv {
   readonly path: readonly string[];
   readonly variables: readonly string[];
+  /** Each variable, with the file a `NAME_FILE` named. */
+  readonly sources: readonly SecretSource[];
 }
 
 /**
@@ -62,6 +65,7 @@ export function interpolateEnv(
     }
     const own: SecretProblem[] = [];
     const variables: string[] = [];
+    const sources: SecretSource[] = [];
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const direct = env[name];
       const file = env[`${name}_FILE`];
@@ -73,15 +77,17 @@ export function interpolateEnv(
       }
       if (!hasFile && direct !== undefined) {
         variables.push(name);
+        sources.push({ variable: name });
         return direct;
       }
       if (hasFile) {
         try {
           const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
           variables.push(`${name}_FILE`);
+          sources.push({ variable: `${name}_FILE`, file });
           return text;
         } catch (err) {
-          own.push({ key, message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}` });
+          own.push({ key, message: unreadableSecretFile(`${name}_FILE`, file, err) });
           return '';
         }
       }
@@ -89,7 +95,7 @@ export function interpolateEnv(
       return '';
     });
     if (own.length === 0) {
-      if (variables.length && fromEnv && isSecretKey(key)) fromEnv.set(key, { path, variables });
+      if (variables.length && fromEnv && isSecretKey(key)) fromEnv.set(key, { path, variables, sources });
       return out;
     }
     if (deferred && isSecretKey(key)) {
@@ -384,6 +390,7 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   }
   if (problems.length) throw new ConfigError(problems);
   for (const zone of config.rules.zones?.zones ?? []) freezeShape(zone.shape);
+  recordSecretSources(config, new Map([...fromEnv].map(([key, f]) => [key, f.sources])));
   return deepFreeze(config);
 }
 

@@ -111,7 +111,24 @@ describe('secrets resolved where they are used', () => {
   it('a secret file that cannot be read (readable by the service user only) is deferred too', () => {
     const config = compileConfig(input, { AB_T_INTAKE_FILE: '/nonexistent/intake', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' }, undefined, { deferSecrets: true });
     expect(unresolvedSecrets(config).map((p) => p.key)).toEqual(['sources.http.token']);
-    expect(unresolvedSecrets(config)[0]?.message).toMatch(/^cannot read AB_T_INTAKE_FILE \(\/nonexistent\/intake\)/);
+    expect(unresolvedSecrets(config)[0]?.message).toBe(
+      'cannot read /nonexistent/intake, the file AB_T_INTAKE_FILE names (it does not exist): set AB_T_INTAKE_FILE to the path of the file holding the secret (a relative one is taken from the working directory), or set AB_T_INTAKE to the secret itself instead',
+    );
+  });
+
+  // Was Node's own `ENOENT: no such file or directory, open '…'` / `EISDIR: …`: why in words, and what to do.
+  it('a secret file that cannot be read says which variable names it, why, and what to do', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secret-dir-'));
+    const env = { AB_T_INTAKE: 'intake-token-1', AB_T_MQTT: 'p', AB_T_KEY: 'k', AB_T_TU: 't' };
+    expect(problems(() => compileConfig(input, { ...env, AB_T_ERP_FILE: join(dir, 'missing') }))).toEqual([
+      {
+        key: 'destinations.0.token',
+        message: `cannot read ${join(dir, 'missing')}, the file AB_T_ERP_FILE names (it does not exist): set AB_T_ERP_FILE to the path of the file holding the secret (a relative one is taken from the working directory), or set AB_T_ERP to the secret itself instead`,
+      },
+    ]);
+    expect(problems(() => compileConfig(input, { ...env, AB_T_ERP_FILE: dir }))).toEqual([
+      { key: 'destinations.0.token', message: `cannot read ${dir}, the file AB_T_ERP_FILE names (it is a directory): set AB_T_ERP_FILE to the file holding the secret, not its directory` },
+    ]);
   });
 });
 
@@ -238,8 +255,21 @@ describe('a destination token whose variable is empty', () => {
   it('is warned of, naming the key and that requests go without credentials; a token that is set or not set is not', () => {
     const empty = compileConfig(input, { ...all, AB_T_ERP: '' }, undefined, { deferSecrets: true });
     expect(emptyTokenWarnings(empty)).toEqual([
-      { key: 'destinations.0.token', message: 'is empty, so every request to erp goes without credentials: set its variable to the token, or leave token out for an ERP that takes none' },
+      { key: 'destinations.0.token', message: 'is empty, so every request to erp goes without credentials: AB_T_ERP is set to nothing: set it to the token, or leave token out for an ERP that takes none' },
     ]);
+    // An empty secret file: the file and the variable naming it, not "its variable".
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secret-empty-'));
+    writeFileSync(join(dir, 'erp-token'), '\n');
+    const { AB_T_ERP: _erp, ...rest } = all;
+    expect(emptyTokenWarnings(compileConfig(input, { ...rest, AB_T_ERP_FILE: join(dir, 'erp-token') }, undefined, { deferSecrets: true }))).toEqual([
+      {
+        key: 'destinations.0.token',
+        message: `is empty, so every request to erp goes without credentials: the file ${join(dir, 'erp-token')} that AB_T_ERP_FILE names is empty: write the token into it, or leave token out for an ERP that takes none`,
+      },
+    ]);
+    // Two variables in one value: which one is empty is not told apart.
+    const two = { ...input, destinations: [{ ...input.destinations[0], token: '${AB_T_ERP}${AB_T_ERP2}' }] };
+    expect(emptyTokenWarnings(compileConfig(two, { ...all, AB_T_ERP: '', AB_T_ERP2: '' }, undefined, { deferSecrets: true }))[0]?.message).toContain(': set its variable to the token, or');
     expect(emptyTokenWarnings(compileConfig(input, all, undefined, { deferSecrets: true }))).toEqual([]);
     expect(emptyTokenWarnings(compileConfig(input, {}, undefined, { deferSecrets: true }))).toEqual([]); // not set: a secret warning of its own, and never read
   });

@@ -142,17 +142,40 @@ export function requireSecrets(value: unknown, parts?: readonly string[]): void 
   if (missing.length) throw new ConfigError(missing);
 }
 
+/** A variable a secret key's value was read from: `NAME`, or `NAME_FILE` with the file it names. */
+export interface SecretSource {
+  readonly variable: string;
+  readonly file?: string;
+}
+
+/** A loaded config → its secret keys' variables, for messages about their values. */
+const SOURCES = new WeakMap<object, ReadonlyMap<string, readonly SecretSource[]>>();
+
+/** Records, for {@link emptyTokenWarnings}, the variables (and files) the secret keys of `config` were read from. */
+export function recordSecretSources(config: object, sources: ReadonlyMap<string, readonly SecretSource[]>): void {
+  SOURCES.set(config, sources);
+}
+
+/** What to set so that a key read from `sources` holds the token: the file to write it into, else the variable. */
+function whereToSet(sources: readonly SecretSource[] | undefined): string {
+  const [only, ...more] = sources ?? [];
+  if (only === undefined || more.length) return 'set its variable to the token';
+  if (only.file !== undefined) return `the file ${only.file} that ${only.variable} names is empty: write the token into it`;
+  return `${only.variable} is set to nothing: set it to the token`;
+}
+
 /**
  * Destinations whose `token` is empty (`ERP_TOKEN=` in an env file with no `ERP_TOKEN_FILE`, an empty secret file): valid,
  * for an ERP that takes no credentials, but every request then goes without any, which a 401 per
  * delivery would otherwise be the first sign of. A token not set (deferred) is not read here.
  */
 export function emptyTokenWarnings(config: { readonly destinations: readonly object[] }): SecretProblem[] {
+  const sources = SOURCES.get(config);
   return config.destinations.flatMap((d, i) => {
     const token = Object.getOwnPropertyDescriptor(d, 'token');
     const name = (d as { name?: string }).name ?? String(i);
     return token !== undefined && 'value' in token && token.value === ''
-      ? [{ key: `destinations.${i}.token`, message: `is empty, so every request to ${name} goes without credentials: set its variable to the token, or leave token out for an ERP that takes none` }]
+      ? [{ key: `destinations.${i}.token`, message: `is empty, so every request to ${name} goes without credentials: ${whereToSet(sources?.get(`destinations.${i}.token`))}, or leave token out for an ERP that takes none` }]
       : [];
   });
 }

@@ -29,3 +29,22 @@ export function unreadableConfigFile(what: string, file: string, err: unknown): 
         : "fix the path (a relative one is taken from the config file's directory), or remove the entry";
   return `cannot read the ${what} ${file} (${whyUnreadable(err)}): ${fix}`;
 }
+
+/**
+ * A secret's `NAME_FILE` (`variable`) naming a file that cannot be read: which variable, which
+ * file, why, and what to do. The config key that uses it is the problem's key.
+ */
+export function unreadableSecretFile(variable: string, file: string, err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const direct = variable.replace(/_FILE$/, '');
+  const fix =
+    code === 'ENOENT'
+      ? `set ${variable} to the path of the file holding the secret (a relative one is taken from the working directory), or set ${direct} to the secret itself instead`
+      : code === 'EACCES' || code === 'EPERM'
+        ? `give the user this runs as read access to it (a secret readable by the service's user alone: check the config as that user)`
+        : code === 'EISDIR'
+          ? `set ${variable} to the file holding the secret, not its directory`
+          : `set ${variable} to a readable file holding the secret`;
+  const why = code === 'ENOENT' ? 'it does not exist' : whyUnreadable(err);
+  return `cannot read ${file}, the file ${variable} names (${why}): ${fix}`;
+}

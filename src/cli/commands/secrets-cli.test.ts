@@ -87,7 +87,7 @@ describe('secrets resolved where they are used', () => {
     const erp = lines.find((l) => l.startsWith('warning: destinations.0.token (line 29): '));
     expect(erp).toBe("warning: destinations.0.token (line 29): both AB_SC_ERP and AB_SC_ERP_FILE are set: set only one (AB_SC_ERP to the value itself, or AB_SC_ERP_FILE to the path of a file holding it); 'assetbridge run' and 'config check --connect' refuse to start until that is fixed");
     const mqtt = lines.find((l) => l.startsWith('warning: sources.mqtt.0.password (line 10): '));
-    expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password \(line 10\): cannot read AB_SC_MQTT_FILE \(.*no-such-file\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
+    expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password \(line 10\): cannot read \S*no-such-file, the file AB_SC_MQTT_FILE names \(it does not exist\): set AB_SC_MQTT_FILE to the path of the file holding the secret .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
     expect(r.stdout).not.toContain('set it where the service runs');
     expect(r.stdout).not.toContain(SECRETS.AB_SC_ERP);
   });
