@@ -162,6 +162,16 @@ describe('config', () => {
     ]);
   });
 
+  // Was also `destinations.0.oauth2.clientSecret: environment variable SEC is not set` beside the unknown key: moot there.
+  it('says only the unknown key, not the variables written under it', () => {
+    const config = { destinations: [{ ...minimal.destinations[0], oauth2: { clientSecret: '${SEC}', tokenUrl: 'x${URL_VAR}' } }] };
+    for (const deferSecrets of [false, true])
+      expect(problems(() => compileConfig(config, { ERP_TOKEN: 'erp-token' }, undefined, { deferSecrets }))).toEqual([{ key: 'destinations.0.oauth2', message: 'unknown key: did you mean auth?' }]);
+    // A variable beside the unknown key, not under it, is still said.
+    const beside = { destinations: [{ ...minimal.destinations[0], oauth2: {} }] };
+    expect(problems(() => compileConfig(beside, {})).map((p) => p.key)).toEqual(['destinations.0.token', 'destinations.0.oauth2']);
+  });
+
   it('refuses a credential written as a shell variable ($ERP_TOKEN), which would be sent as written, without echoing it', () => {
     const shell = { destinations: [{ ...minimal.destinations[0], token: '$ERP_TOKEN', headers: { 'X-Key': '$API_KEY' } }] };
     const p = problems(() => compileConfig(shell, { ERP_TOKEN: 't', API_KEY: 'k' }));

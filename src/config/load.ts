@@ -339,7 +339,12 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       }
       parsed = parse();
     }
-    if (!parsed.success) throw new ConfigError([...problems, ...naming(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+    if (!parsed.success) {
+      // A variable under a key the schema does not know (`oauth2: {clientSecret: ${SEC}}`) is moot: only the unknown key is said.
+      const unknown = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => keyOf([...i.path, k])) : []));
+      const under = (key: string) => unknown.some((u) => key === u || key.startsWith(`${u}.`));
+      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...naming(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+    }
   }
   const config = parsed.data;
   const names = new Set<string>();
