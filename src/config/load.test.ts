@@ -172,6 +172,35 @@ describe('config', () => {
     expect(problems(() => compileConfig(beside, {})).map((p) => p.key)).toEqual(['destinations.0.token', 'destinations.0.oauth2']);
   });
 
+  // Were said only once the schema's problems were fixed: a second `config check` with new problems.
+  it('says the checks across entries with the schema problems, on what was given', () => {
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
+    const source = (name: string) => ({ name, url: 'mqtt://127.0.0.1:1883', topics: [{ filter: `${name}/#`, decoder: { assetId: { path: 'tag' } } }] });
+    const config = {
+      stor: {},
+      destinations: [erp, { ...erp, baseUrl: 'http://127.0.0.1:4011' }, { type: 'rest', baseUrl: 'http://127.0.0.1:4012' }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 't1' }], destination: 'sap' }] },
+      sources: { mqtt: [source('yard'), source('yard')] },
+      telematics: [
+        { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } },
+        { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } },
+      ],
+    };
+    const p = problems(() => compileConfig(config, {}));
+    expect(p).toContainEqual({ key: 'stor', message: 'unknown key: did you mean store?' });
+    expect(p).toContainEqual({ key: 'destinations.1.name', message: 'duplicate destination name "erp"' });
+    expect(p).toContainEqual({ key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' });
+    expect(p).toContainEqual({ key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' });
+    // destinations.2 has no name: which destination "sap" was meant to be cannot be told, so that is not said.
+    expect(p.map((x) => x.key)).not.toContain('assets.inline.0.destination');
+    // With every destination named, an unknown one is said beside the schema's problems.
+    const named = { ...config, destinations: config.destinations.slice(0, 2) };
+    expect(problems(() => compileConfig(named, {}))).toContainEqual({ key: 'assets.inline.0.destination', message: 'no destination named "sap"; configured: erp' });
+    // Not again at a key the schema refuses already.
+    const badName = { stor: {}, destinations: [erp, { ...erp, name: 'erp', baseUrl: 'not a url' }, { ...erp, name: 5 }] };
+    expect(problems(() => compileConfig(badName, {})).filter((x) => x.key === 'destinations.2.name')).toHaveLength(1);
+  });
+
   it('refuses a credential written as a shell variable ($ERP_TOKEN), which would be sent as written, without echoing it', () => {
     const shell = { destinations: [{ ...minimal.destinations[0], token: '$ERP_TOKEN', headers: { 'X-Key': '$API_KEY' } }] };
     const p = problems(() => compileConfig(shell, { ERP_TOKEN: 't', API_KEY: 'k' }));

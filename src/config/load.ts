@@ -1,7 +1,9 @@
 /**
  * Loading config: YAML → `${ENV}` interpolation (with the `ENV_FILE` variant for secrets kept in
  * files) → schema validation → frozen config. Every problem names its key, and all problems are
- * reported at once.
+ * reported at once: the checks across entries ({@link crossFieldProblems}) too, on what was given,
+ * when the schema refuses the config (a schema refinement across one section's keys runs once
+ * none of that section's values is refused).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -343,50 +345,15 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       // A variable under a key the schema does not know (`oauth2: {clientSecret: ${SEC}}`) is moot: only the unknown key is said.
       const unknown = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => keyOf([...i.path, k])) : []));
       const under = (key: string) => unknown.some((u) => key === u || key.startsWith(`${u}.`));
-      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...naming(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+      const schemaProblems = naming(parsed.error.issues).filter((i) => !unset.has(i.key));
+      // The checks across entries, on what is there to check (a name used twice beside a misspelled key), but not again at a key already at fault.
+      const faulty = new Set([...problems, ...schemaProblems].map((p) => p.key));
+      const across = crossFieldProblems(interpolated, false).filter((p) => !faulty.has(p.key) && !under(p.key));
+      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...schemaProblems, ...across]);
     }
   }
   const config = parsed.data;
-  const names = new Set<string>();
-  config.destinations.forEach((d, i) => {
-    if (names.has(d.name)) problems.push({ key: `destinations.${i}.name`, message: `duplicate destination name "${d.name}"` });
-    names.add(d.name);
-  });
-  if (config.defaultDestination !== undefined && !names.has(config.defaultDestination))
-    problems.push({ key: 'defaultDestination', message: `no destination named "${config.defaultDestination}"; configured: ${[...names].join(', ')}` });
-  /** erpAssetId → the first inline entry listing it. */
-  const inlineAssets = new Map<string, number>();
-  config.assets.inline.forEach((a, i) => {
-    if (a.destination !== undefined && !names.has(a.destination))
-      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"; configured: ${[...names].join(', ')}` });
-    // Applied one after the other, the later entry's module, destination and attributes replaced the earlier's, silently.
-    const first = inlineAssets.get(a.erpAssetId);
-    if (first === undefined) inlineAssets.set(a.erpAssetId, i);
-    else
-      problems.push({
-        key: `assets.inline.${i}.erpAssetId`,
-        message: `asset "${a.erpAssetId}" is listed by assets.inline.${first} too: list each asset once, with all its identifiers and attributes (as two entries, the module, destination and attributes of the later one would replace those of the earlier one)`,
-      });
-  });
-  const sourceNames = new Set<string>();
-  /** `host:port client id` → the source index that uses it: a broker lets one connection hold a client id. */
-  const sessions = new Map<string, number>();
-  config.sources.mqtt.forEach((s, i) => {
-    if (sourceNames.has(s.name)) {
-      problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${s.name}"` });
-      return;
-    }
-    sourceNames.add(s.name);
-    const broker = brokerAddress(s.url);
-    const first = sessions.get(`${broker} ${s.clientId}`);
-    if (first === undefined) sessions.set(`${broker} ${s.clientId}`, i);
-    else
-      problems.push({
-        key: `sources.mqtt.${i}.clientId`,
-        message: `client id "${s.clientId}"${s.clientId === 'assetbridge' ? ' (the default)' : ''} is also used by sources.mqtt.${first} on the same broker ${broker}: the broker takes the session from one connection for the other, over and over; give each source its own clientId`,
-      });
-  });
-  problems.push(...telematicsConfigProblems(config.telematics));
+  problems.push(...crossFieldProblems(config, true));
   // A placeholder the schema moved elsewhere would be sent as a credential: refused instead.
   const lineOf = options.lineOf;
   for (const d of deferred ?? []) {
@@ -397,6 +364,88 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   for (const zone of config.rules.zones?.zones ?? []) freezeShape(zone.shape);
   recordSecretSources(config, new Map([...fromEnv].map(([key, f]) => [key, f.sources])));
   return deepFreeze(config);
+}
+
+/** A list's items, or none when `value` is not a list. */
+const itemsOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+/** `value[key]` when `value` is a mapping. */
+const fieldOf = (value: unknown, key: string): unknown => (isDoc(value) ? value[key] : undefined);
+
+/**
+ * The checks across entries: a destination, MQTT source or telematics provider name used twice, a
+ * destination named that is not configured, an asset listed twice inline, two MQTT sources taking one
+ * session. On the parsed config (`valid`), or, when the schema refused it, on what was given, so they
+ * are reported with the schema's problems: an entry whose keys they read are not of the kind they
+ * take is passed over (and "no destination named" is said only when every destination has a name).
+ */
+function crossFieldProblems(config: unknown, valid: boolean): { key: string; message: string }[] {
+  const problems: { key: string; message: string }[] = [];
+  const names = new Set<string>();
+  const destinations = itemsOf(fieldOf(config, 'destinations'));
+  destinations.forEach((d, i) => {
+    const name = fieldOf(d, 'name');
+    if (typeof name !== 'string') return;
+    if (names.has(name)) problems.push({ key: `destinations.${i}.name`, message: `duplicate destination name "${name}"` });
+    names.add(name);
+  });
+  const allNamed = destinations.every((d) => typeof fieldOf(d, 'name') === 'string');
+  const defaultDestination = fieldOf(config, 'defaultDestination');
+  if (allNamed && typeof defaultDestination === 'string' && !names.has(defaultDestination))
+    problems.push({ key: 'defaultDestination', message: `no destination named "${defaultDestination}"; configured: ${[...names].join(', ')}` });
+  /** erpAssetId → the first inline entry listing it. */
+  const inlineAssets = new Map<string, number>();
+  itemsOf(fieldOf(fieldOf(config, 'assets'), 'inline')).forEach((a, i) => {
+    const named = fieldOf(a, 'destination');
+    // Read without spaces at either end, as the schema reads it.
+    const destination = typeof named === 'string' ? named.trim() : undefined;
+    if (allNamed && destination !== undefined && !names.has(destination))
+      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${destination}"; configured: ${[...names].join(', ')}` });
+    const given = fieldOf(a, 'erpAssetId');
+    const erpAssetId = typeof given === 'string' ? given.trim() : '';
+    if (erpAssetId === '') return;
+    // Applied one after the other, the later entry's module, destination and attributes replaced the earlier's, silently.
+    const first = inlineAssets.get(erpAssetId);
+    if (first === undefined) inlineAssets.set(erpAssetId, i);
+    else
+      problems.push({
+        key: `assets.inline.${i}.erpAssetId`,
+        message: `asset "${erpAssetId}" is listed by assets.inline.${first} too: list each asset once, with all its identifiers and attributes (as two entries, the module, destination and attributes of the later one would replace those of the earlier one)`,
+      });
+  });
+  const sourceNames = new Set<string>();
+  /** `host:port client id` → the source index that uses it: a broker lets one connection hold a client id. */
+  const sessions = new Map<string, number>();
+  itemsOf(fieldOf(fieldOf(config, 'sources'), 'mqtt')).forEach((s, i) => {
+    const name = fieldOf(s, 'name');
+    if (typeof name !== 'string') return;
+    if (sourceNames.has(name)) {
+      problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${name}"` });
+      return;
+    }
+    sourceNames.add(name);
+    const url = fieldOf(s, 'url');
+    const clientId = fieldOf(s, 'clientId') ?? 'assetbridge';
+    if (typeof url !== 'string' || !URL.canParse(url) || typeof clientId !== 'string' || clientId === '') return;
+    const broker = brokerAddress(url);
+    const first = sessions.get(`${broker} ${clientId}`);
+    if (first === undefined) sessions.set(`${broker} ${clientId}`, i);
+    else
+      problems.push({
+        key: `sources.mqtt.${i}.clientId`,
+        message: `client id "${clientId}"${clientId === 'assetbridge' ? ' (the default)' : ''} is also used by sources.mqtt.${first} on the same broker ${broker}: the broker takes the session from one connection for the other, over and over; give each source its own clientId`,
+      });
+  });
+  if (valid) problems.push(...telematicsConfigProblems((config as Config).telematics));
+  else {
+    const seen = new Set<string>();
+    itemsOf(fieldOf(config, 'telematics')).forEach((entry, i) => {
+      const name = fieldOf(entry, 'name');
+      if (typeof name !== 'string') return;
+      if (seen.has(name)) problems.push({ key: `telematics.${i}.name`, message: `duplicate telematics provider name "${name}"` });
+      seen.add(name);
+    });
+  }
+  return problems;
 }
 
 /**
