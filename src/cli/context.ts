@@ -283,3 +283,10 @@ export function table(rows: readonly (readonly (string | number)[])[]): string {
 }
 
 export { toJson } from '../core/iso-json.js';
+/**
+ * The one way a command prints a time for people (tables, messages, notes): ISO 8601 in UTC with
+ * milliseconds always, `2026-10-01T12:00:00.000Z`, as `--json` writes times. A command with a
+ * formatter of its own printed some times without the milliseconds (or the seconds), so two
+ * commands (or two times of one line) showed one instant in two forms.
+ */
+export { isoTime } from '../core/rules/iso-format.js';

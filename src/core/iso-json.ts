@@ -4,6 +4,7 @@
  * `jq` users need no conversion.
  * @module
  */
+import { isoTime } from './rules/iso-format.js';
 
 /** The largest epoch-ms value a Date can hold (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
@@ -21,6 +22,6 @@ export function toJson(value: unknown, indent = 2): string {
 const NOT_TIMES: ReadonlySet<string> = new Set(['clearAt']);
 
 function isoTimes(this: unknown, key: string, v: unknown): unknown {
-  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && !NOT_TIMES.has(key) && (key === 'at' || key === 'since' || key === 'now' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return new Date(v).toISOString();
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && !NOT_TIMES.has(key) && (key === 'at' || key === 'since' || key === 'now' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return isoTime(v);
   return v;
 }

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AssetbridgeError } from '../core/errors/errors.js';
+import { isoTime } from '../core/rules/iso-format.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Store, WriteGuard } from '../ports/store.js';
 
@@ -81,8 +82,8 @@ export class StoreBusyError extends AssetbridgeError {
     /** What was refused: a second service (`assetbridge run`) is not told to wait for the first to take its work. */
     command?: string,
   ) {
-    const seen = holder.heartbeat > now ? `holding it without renewals until ${new Date(holder.heartbeat).toISOString()}, as work that locks the store does` : `last seen ${Math.round((now - holder.heartbeat) / 1000)} s ago`;
-    const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, ${seen})`;
+    const seen = holder.heartbeat > now ? `holding it without renewals until ${isoTime(holder.heartbeat)}, as work that locks the store does` : `last seen ${Math.round((now - holder.heartbeat) / 1000)} s ago`;
+    const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${isoTime(holder.since)}, ${seen})`;
     const starting = startStep === undefined ? '' : `, which is still starting: ${startStep}`;
     super(
       startStep !== undefined && !(command !== undefined && RUNS_ITS_OWN_PIPELINE.has(command))
@@ -116,7 +117,7 @@ export class StoreUpgradeBusyError extends AssetbridgeError {
     const service = command === 'assetbridge run';
     super(
       `the store ${path} (store.path) is at schema version ${version}, and this assetbridge needs version ${expected}, but ${holder.command} ` +
-        `(pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago), ` +
+        `(pid ${holder.pid} on ${holder.host}, since ${isoTime(holder.since)}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago), ` +
         'an older assetbridge, still runs on it: upgrading the store under it would break it, so the store is left as it is. ' +
         `To upgrade: stop ${holder.command === 'assetbridge run' ? 'that service' : 'it (or let it finish)'} ('assetbridge store backup FILE' first keeps a copy to go back to), then start ${service ? 'this one again' : "this version's service ('assetbridge run')"}, which upgrades the store` +
         (service ? '' : '; or run this command with the version that is running') +

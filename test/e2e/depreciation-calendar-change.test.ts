@@ -67,7 +67,7 @@ describe('a service started after the depreciation calendar changed', () => {
     expect(r.stderr).toContain('a running assetbridge service owns this store: asked it to re-file');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('EQ-1: re-filed from monthly Europe/Berlin under monthly UTC');
-    expect(r.stdout).toMatch(/2026-11\s+2026-11-01T00:00Z\s+2026-12-01T00:00Z\s+295\s+1,605/);
+    expect(r.stdout).toMatch(/2026-11\s+2026-11-01T00:00:00\.000Z\s+2026-12-01T00:00:00\.000Z\s+295\s+1,605/);
     expect((await meter('2026-12-02T12:00:00Z', 1625)).status).toBe(202);
     expect((await meter('2026-12-02T12:01:00Z', 1625.1)).status).toBe(202); // releases the one before (rules.allowedLateness)
     const unknown = await runCli(['depreciation', 'refile', '--asset', 'NOPE', '-c', cfg.path]);

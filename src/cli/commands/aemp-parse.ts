@@ -13,7 +13,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { IDENTIFIER_TYPES, type CanonicalEvent, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
-import { action, toJson } from '../context.js';
+import { action, isoTime, toJson } from '../context.js';
 
 /** Where the command reads and writes; injectable for tests. */
 export interface AempParseIo {
@@ -93,7 +93,7 @@ function report(file: string, doc: AempDocument, opts: AempParseCommandOptions, 
       io.stdout(`${toJson(opts.raw ? event : withoutRaw(event), 0)}\n`);
       if (opts.validate !== false) {
         const v = validateEvent(event, now);
-        if (!v.ok) io.stderr(`${file}: ${where}would be quarantined (${v.code}): ${event.kind} at ${new Date(event.eventTime).toISOString()}: ${v.reason}\n`);
+        if (!v.ok) io.stderr(`${file}: ${where}would be quarantined (${v.code}): ${event.kind} at ${isoTime(event.eventTime)}: ${v.reason}\n`);
       }
     }
     return events.length;

@@ -156,7 +156,7 @@ describe('aemp pull', () => {
     expect(lines.join('')).toBe(
       'tu: resuming an interrupted pull at http://x/Fleet/3\n' +
         'tu: 1/10 pages, 100 machines\n' +
-        'tu: waiting until 2025-03-04T03:00:00Z for the per-URL budget of http://x/Fleet/2 (or stop and rerun with --use-reserve; 45 reserve requests left)\n',
+        'tu: waiting until 2025-03-04T03:00:00.000Z for the per-URL budget of http://x/Fleet/2 (or stop and rerun with --use-reserve; 45 reserve requests left)\n',
     );
   });
 });
@@ -169,7 +169,7 @@ describe('aemp backfill, equipment and budget', () => {
     t.out.length = 0;
     const code = await aempBackfillCommand(t.deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] });
     expect(code).toBe(0);
-    expect(t.text()).toMatch(/backfill 2025-03-03T00:00:00Z → 2025-03-04T00:00:00Z of CumulativeOperatingHours for 2 machine\(s\)/);
+    expect(t.text()).toMatch(/backfill 2025-03-03T00:00:00\.000Z → 2025-03-04T00:00:00\.000Z of CumulativeOperatingHours for 2 machine\(s\)/);
     expect(t.text()).toMatch(/series 2\/2 done/);
     expect(t.text()).toMatch(/50 reading\(s\): 50 accepted, 0 quarantined/);
   });
@@ -197,7 +197,7 @@ describe('aemp backfill, equipment and budget', () => {
     expect(await aempBackfillCommand(deps, args)).toBe(0);
     expect(JSON.parse(t.text())).toMatchObject({ to: first.to, seriesSkipped: 2, seriesDone: 2, complete: true });
     expect(series - requestsBefore).toBe(2); // machine 1's two series only
-    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00Z to .*give --to \(or --restart\)/);
+    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00\.000Z to .*give --to \(or --restart\)/);
     // Finished: the next run without --to ends now again.
     t.out.length = 0;
     t.clock.advance(16 * 60_000);
@@ -234,7 +234,7 @@ describe('aemp backfill, equipment and budget', () => {
     expect(await aempBackfillCommand(rerun, args)).toBe(0);
     expect(JSON.parse(t.text())).toMatchObject({ to: expect.stringMatching(/^2025-03-04T03:00:00\./) as unknown, seriesSkipped: 1, seriesDone: 1, complete: true });
     expect(requests).toBe(1); // machine 1's series only
-    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00Z to 2025-03-04T03:00:00Z;/);
+    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00\.000Z to 2025-03-04T03:00:00\.\d{3}Z;/);
   });
 
   it('a backfill stopped mid-series says how many readings it fetched but had not submitted', async () => {
@@ -314,7 +314,7 @@ describe('aemp backfill, equipment and budget', () => {
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-01', to: '2025-02-31' })).rejects.toThrow(/--to "2025-02-31" is not a date/);
     // A range ending later than now would be remembered as finished without the readings still to come.
     await expect(aempBackfillCommand(t.deps, { from: '2025-03-01', to: '2025-03-05' })).rejects.toThrow(
-      /^--to \(2025-03-05T00:00:00Z\) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now$/,
+      /^--to \(2025-03-05T00:00:00\.000Z\) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now$/,
     );
   });
 
@@ -412,14 +412,14 @@ describe('aemp backfill, equipment and budget', () => {
     await aempPullCommand(t.deps, {});
     t.out.length = 0;
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
-    expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00Z, complete/);
-    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00Z\s+2025-03-04T03:15:00Z\s+45/);
+    expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00\.000Z, complete/);
+    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00\.000Z\s+2025-03-04T03:15:00\.000Z\s+45/);
     // A pull that spends the reserve requests again: the last request is that one, marked; the ordinary slot is unchanged.
     t.clock.advance(60_000);
     await aempPullCommand(t.deps, { useReserve: true });
     t.out.length = 0;
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
-    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:01:00Z \(reserve\)\s+2025-03-04T03:15:00Z\s+44/);
+    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:01:00\.\d{3}Z \(reserve\)\s+2025-03-04T03:15:00\.000Z\s+44/);
   });
 
   it('says so when a pull after the last summary was stopped mid-pull (no summary of its own), and when its cursor is too old to resume', async () => {
@@ -431,7 +431,7 @@ describe('aemp backfill, equipment and budget', () => {
     await t.store.kvSet(CURSOR_NAMESPACE, 'trackunit', JSON.stringify({ startedAt, nextUrl: 'http://x/Fleet/2?addMetadata=true', pages: 1, equipment: 100, complete: false, updatedAt: startedAt + 1000 }));
     t.out.length = 0;
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
-    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const iso = (ms: number): string => new Date(ms).toISOString();
     expect(t.text().split('\n')[0]).toMatch(/^trackunit: last pull \S+, complete; /);
     expect(t.text().split('\n')[0]).toMatch(
       `; a pull started ${iso(startedAt)} stored 1 page(s) and has not finished (it was stopped mid-pull, or it runs now); the next pull resumes at http://x/Fleet/2?addMetadata=true if it starts before ${iso(startedAt + 12 * 60 * 60_000)}`,
@@ -462,6 +462,8 @@ describe('assets unmatched / confirm', () => {
     await unmatchedCommand({ store: t.store, out: t.deps.out }, {});
     const pin = machineHeader(8).pin!;
     expect(t.text()).toMatch(new RegExp(`trackunit\\|machine-id:\\S+\\s+unmatched\\s+.*pin=${pin}`));
+    // LAST SEEN as every command prints a time: ISO 8601 UTC with milliseconds (it dropped them).
+    expect(t.text()).toMatch(new RegExp(`pin=${pin}.*\\s\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\s+\\d+\\n`));
     t.out.length = 0;
     const result = await confirmCommand({ store: t.store, sink: t.sink, out: t.deps.out, now: T0 }, pin, '10004711');
     expect(result.addedIdentifiers.map((i) => i.type)).toContain('pin');

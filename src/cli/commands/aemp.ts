@@ -30,7 +30,7 @@ import { runServiceJob } from '../service-job.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createRedactor } from '../../adapters/http/redact.js';
 import { logLevel } from '../../adapters/log/logger.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { requireSecrets } from '../../config/secrets.js';
 import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
@@ -121,12 +121,11 @@ function maxWaitOf(opts: { wait?: boolean; maxWait?: string }, config: Telematic
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The line a pull or backfill prints while it waits for the request budget: until when, for what, and the way out. */
 function waitNote(label: string, wait: BudgetWait): string {
   return (
-    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${shownUrl(wait.key)}` +
+    `${label}: waiting until ${isoTime(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${shownUrl(wait.key)}` +
     (wait.reason === 'interval' && wait.reserveLeft > 0 ? ` (or stop and rerun with --use-reserve; ${wait.reserveLeft} reserve requests left)` : '') +
     '\n'
   );
@@ -257,7 +256,7 @@ function nothingBackfilled(s: BackfillSummary): boolean {
 export function formatBackfillSummary(s: BackfillSummary): string {
   const notSubmitted = s.readings - s.accepted - s.quarantined;
   const lines = [
-    `${s.provider}: backfill ${at(s.from)} → ${at(s.to)} of ${s.elements.join(', ')} for ${fmt(s.equipment)} machine(s) in ${secs(s.elapsedMs)}`,
+    `${s.provider}: backfill ${isoTime(s.from)} → ${isoTime(s.to)} of ${s.elements.join(', ')} for ${fmt(s.equipment)} machine(s) in ${secs(s.elapsedMs)}`,
     `  series ${fmt(s.seriesDone)}/${fmt(s.series)} done${s.seriesSkipped ? `, ${fmt(s.seriesSkipped)} already done earlier` : ''}${s.notFound ? `, ${fmt(s.notFound)} not offered by the provider (404)` : ''}`,
     // A stopped run fetched readings it had not submitted yet (a machine's merged chunk goes at its window's end): a rerun fetches them again.
     `  ${fmt(s.pages)} page(s), ${fmt(s.readings)} reading(s): ${fmt(s.accepted)} accepted, ${fmt(s.quarantined)} quarantined${notSubmitted > 0 ? `, ${fmt(notSubmitted)} not submitted (fetched before the run stopped; the rerun fetches them again)` : ''}`,
@@ -299,13 +298,13 @@ export async function aempBackfillCommand(
   const openTo = opts.to === undefined && !opts.restart ? Number(await deps.store.kvGet(backfillNamespace(config.name), openKey)) : Number.NaN;
   const continued = Number.isFinite(openTo) && openTo > from;
   const to = opts.to !== undefined ? parseDate(opts.to, '--to') : continued ? openTo : (deps.clock?.now() ?? Date.now());
-  if (!(to > from)) throw new UsageError(`--to (${at(to)}) must be after --from (${at(from)})`);
+  if (!(to > from)) throw new UsageError(`--to (${isoTime(to)}) must be after --from (${isoTime(from)})`);
   // A series finished for a range is not fetched again for it: one ending later than now would be
   // remembered as finished without the readings the provider has yet to get.
   const now = deps.clock?.now() ?? Date.now();
   if (opts.to !== undefined && to > now)
-    throw new UsageError(`--to (${at(to)}) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now`);
-  if (continued) deps.err(`${config.name}: continuing the unfinished backfill from ${at(from)} to ${at(to)}; give --to (or --restart) to choose another end\n`);
+    throw new UsageError(`--to (${isoTime(to)}) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now`);
+  if (continued) deps.err(`${config.name}: continuing the unfinished backfill from ${isoTime(from)} to ${isoTime(to)}; give --to (or --restart) to choose another end\n`);
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_TIME_SERIES_CONCURRENCY))
     throw new UsageError(`--concurrency "${opts.concurrency}" must be a whole number from 1 to ${MAX_TIME_SERIES_CONCURRENCY} (the most the config's timeSeries.concurrency allows); leave it out to use that`);
@@ -370,7 +369,7 @@ export async function aempBackfillCommand(
       if (summary.complete || nothingBackfilled(summary)) await deps.store.kvDelete(backfillNamespace(config.name), openKey);
       else await deps.store.kvSet(backfillNamespace(config.name), openKey, String(to));
     }
-    deps.out(opts.json ? `${toJson({ ...summary, from: new Date(summary.from).toISOString(), to: new Date(summary.to).toISOString() })}\n` : formatBackfillSummary(summary));
+    deps.out(opts.json ? `${toJson({ ...summary, from: isoTime(summary.from), to: isoTime(summary.to) })}\n` : formatBackfillSummary(summary));
     if (summary.complete) return 0;
     return /may not be requested before/.test(summary.error ?? '') ? EXIT_TRY_LATER : 1;
   } finally {
@@ -419,7 +418,7 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
       `${h.oemName ?? '?'} ${h.model ?? ''} ${h.equipmentId ? `"${h.equipmentId}"` : ''}`.replace(/\s+/g, ' ').trim(),
       `  identifiers: ${snap.equipment.ids.map((i) => `${i.type} ${i.value}`).join(', ') || '(none)'}`,
       `  matches: ${matchText}`,
-      ...snap.equipment.events.map((e) => `  ${at(e.eventTime)} ${e.kind} ${describeEvent(e)}`),
+      ...snap.equipment.events.map((e) => `  ${isoTime(e.eventTime)} ${e.kind} ${describeEvent(e)}`),
       ...(snap.accepted !== undefined ? [`  submitted: ${snap.accepted} accepted`] : opts.submit ? ['  not submitted: it does not match exactly one ERP asset'] : []),
     ].join('\n') + '\n',
   );
@@ -453,17 +452,17 @@ function describeEvent(e: CanonicalEvent): string {
  */
 function cursorText(cursor: PullCursor | undefined, last: PullSummary | undefined, resumeWithin: number, now: number): string {
   if (!cursor || cursor.complete || cursor.nextUrl === undefined) return '';
-  const since = last === undefined || cursor.updatedAt > last.finishedAt ? `; a pull started ${at(cursor.startedAt)} stored ${cursor.pages} page(s) and has not finished (it was stopped mid-pull, or it runs now)` : '';
+  const since = last === undefined || cursor.updatedAt > last.finishedAt ? `; a pull started ${isoTime(cursor.startedAt)} stored ${cursor.pages} page(s) and has not finished (it was stopped mid-pull, or it runs now)` : '';
   const resumeBy = cursor.startedAt + resumeWithin;
   return now <= resumeBy
-    ? `${since}; the next pull resumes at ${shownUrl(cursor.nextUrl)} if it starts before ${at(resumeBy)}`
+    ? `${since}; the next pull resumes at ${shownUrl(cursor.nextUrl)} if it starts before ${isoTime(resumeBy)}`
     : `${since}; the next pull starts over at the first page (the unfinished one started more than resumeWithin, ${formatDuration(resumeWithin)}, ago)`;
 }
 
 /** The LAST REQUEST cell: the later of the last ordinary and the last reserve request, the latter marked. */
 function lastRequestText(u: { lastAt?: number; lastReserveAt?: number }): string {
-  if (u.lastReserveAt !== undefined && (u.lastAt === undefined || u.lastReserveAt > u.lastAt)) return `${at(u.lastReserveAt)} (reserve)`;
-  return u.lastAt !== undefined ? at(u.lastAt) : '-';
+  if (u.lastReserveAt !== undefined && (u.lastAt === undefined || u.lastReserveAt > u.lastAt)) return `${isoTime(u.lastReserveAt)} (reserve)`;
+  return u.lastAt !== undefined ? isoTime(u.lastAt) : '-';
 }
 
 /** `aemp budget`: per-URL budget, last pull and cursor of each provider. */
@@ -485,13 +484,13 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
   for (const r of report) {
     const last = r.lastPull;
     const resumeWithin = chosen.find((c) => c.config.name === r.provider)?.config.resumeWithin ?? 0;
-    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${cursorText(r.cursor, last, resumeWithin, now)}\n`);
+    deps.out(`${r.provider}: ${last ? `last pull ${isoTime(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${cursorText(r.cursor, last, resumeWithin, now)}\n`);
     if (!r.urls.length) continue;
     deps.out(
       table([
         ['URL', 'LAST REQUEST', 'NEXT ORDINARY', 'RESERVE LEFT', 'COOLDOWN UNTIL'],
         // A reserve request is a request too: the column showed only the last ordinary one.
-        ...r.urls.map((u) => [shownUrl(u.key), lastRequestText(u), u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
+        ...r.urls.map((u) => [shownUrl(u.key), lastRequestText(u), u.nextOrdinaryAt !== undefined ? isoTime(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? isoTime(u.cooldownUntil) : '-']),
       ]),
     );
   }

@@ -13,14 +13,12 @@ import { logLevel } from '../../adapters/log/logger.js';
 import { bumpIdentityGeneration, createApp, type App, configLogger } from '../../app.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
 import { reportIdentityReload } from './assets.js';
 import { NotFoundError } from '../../core/errors/errors.js';
-
-const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function describeMachine(e: ReviewEntry): string {
   const h = e.header;
@@ -76,7 +74,7 @@ export async function unmatchedCommand(
         describeMachine(e),
         shownIdentifiers(e),
         e.candidates.map((c) => `${c.erpAssetId} (${c.via.map((v) => v.type).join('+')})`).join(', ') || '-',
-        at(e.lastSeenAt),
+        isoTime(e.lastSeenAt),
         e.seenCount,
       ]),
     ]),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../core/errors/errors.js';
-import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 import { resolveAssetArg } from './asset-name.js';
 
 /**
@@ -64,13 +64,13 @@ export function registerAuditCommand(program: Command): void {
             return void process.stdout.write(`no attempts for delivery ${deliveryId} ${why}\n`);
           }
           // Say which window: without --since it is the last day, which a first look does not know.
-          const window = opts.since === undefined ? "in the last 24h (--since 7d, say, looks further back)" : `since ${new Date(since).toISOString()} (--since ${opts.since})`;
+          const window = opts.since === undefined ? "in the last 24h (--since 7d, say, looks further back)" : `since ${isoTime(since)} (--since ${opts.since})`;
           return void process.stdout.write(`no attempts ${window}\n`);
         }
         process.stdout.write(
           table([
             ['TIME', 'DESTINATION', 'OPERATION', 'ASSET', 'TRY', 'STATUS', 'MS', 'OUTCOME', 'REQUEST', 'ERROR'],
-            ...rows.map((r) => [new Date(r.at).toISOString(), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim(), errorCell(r.error)]),
+            ...rows.map((r) => [isoTime(r.at), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim(), errorCell(r.error)]),
           ]),
         );
       }, { readOnly: true });

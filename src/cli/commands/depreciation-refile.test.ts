@@ -44,9 +44,9 @@ describe('depreciation refile', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('EQ-1: would re-file from monthly Europe/Berlin under monthly UTC');
     expect(r.stdout).toMatch(/OLD PERIOD\s+UNITS\s+METER AT END\n\s+2026-10\s+309\.583\s+1,309\.583\n\s+2026-11\s+295\.417\s+1,605/);
-    expect(r.stdout).toMatch(/2026-10\s+2026-10-01T00:00Z\s+2026-11-01T00:00Z\s+0\.417\s+1,310\s+covered/);
-    expect(r.stdout).toMatch(/2026-11\s+2026-11-01T00:00Z\s+2026-12-01T00:00Z\s+295\s+1,605\s*\n/);
-    expect(r.stdout).toContain('note: 2026-10 straddles the end of 2026-10 (2026-10-31T23:00Z), the last period posted, and a period of that id was posted under the old calendar: its 0.417 units after that are carried into the next posting');
+    expect(r.stdout).toMatch(/2026-10\s+2026-10-01T00:00:00\.000Z\s+2026-11-01T00:00:00\.000Z\s+0\.417\s+1,310\s+covered/);
+    expect(r.stdout).toMatch(/2026-11\s+2026-11-01T00:00:00\.000Z\s+2026-12-01T00:00:00\.000Z\s+295\s+1,605\s*\n/);
+    expect(r.stdout).toContain('note: 2026-10 straddles the end of 2026-10 (2026-10-31T23:00:00.000Z), the last period posted, and a period of that id was posted under the old calendar: its 0.417 units after that are carried into the next posting');
     expect(r.stdout).toContain('1 other asset(s) not held');
     const post = await runCli(['depreciation', 'post', '--period', '2026-11', '--dry-run', '-c', cfg.path]);
     expect(post.stdout).toContain('  EQ-1: its usage is filed in periods of another calendar (monthly Europe/Berlin)');
@@ -133,8 +133,8 @@ describe('depreciation refile from a list of periods that was edited since', () 
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('EQ-1: re-filed from custom UTC under custom UTC');
     // The meter's advance across the new boundaries: 11 days to 1 October, 19 days to the last reading.
-    expect(r.stdout).toMatch(/FY27-P01\s+2026-09-01T00:00Z\s+2026-10-01T00:00Z\s+110\s+1,110/);
-    expect(r.stdout).toMatch(/FY27-P02\s+2026-10-01T00:00Z\s+2026-11-02T00:00Z\s+190\s+1,300/);
+    expect(r.stdout).toMatch(/FY27-P01\s+2026-09-01T00:00:00\.000Z\s+2026-10-01T00:00:00\.000Z\s+110\s+1,110/);
+    expect(r.stdout).toMatch(/FY27-P02\s+2026-10-01T00:00:00\.000Z\s+2026-11-02T00:00:00\.000Z\s+190\s+1,300/);
     const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
     try {
       const fingerprints = (await store.kvList(CALENDARS_NS)).map((e) => e.key).sort();

@@ -28,7 +28,7 @@ import { matchesFilter } from '../../core/rules/maintenance/types.js';
 import type { DepreciationConfig } from '../../config/rules-schema.js';
 import { ledgerKey, recordedCalendars, USAGE_NS, type RecordedCalendar } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withConfigContext } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, withConfigContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { runServiceJob } from '../service-job.js';
 import { rulesConfigOf } from './rules.js';
@@ -206,7 +206,6 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' |
   };
 }
 
-const day = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');
 const amount = (v: number | null): string => (v === null ? '-' : formatAmount(v));
 
 /** Held assets up to which a re-file prints each one's periods by default (`--details` for more). */
@@ -235,7 +234,7 @@ export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: 
     text += table([['OLD PERIOD', 'UNITS', 'METER AT END'], ...res.old.map((p) => [p.id, amount(p.units), amount(p.meterAtEnd)])]).replace(/^(?=.)/gm, '  ');
     text += table([
       ['NEW PERIOD', 'START', 'END', 'UNITS', 'METER AT END', 'POSTED'],
-      ...res.periods.map((p) => [p.id, day(p.start), day(p.end), amount(p.units), amount(p.meterAtEnd), p.posted === 'covered' ? 'covered' : p.posted === 'straddles' ? 'after the last posting only' : '']),
+      ...res.periods.map((p) => [p.id, isoTime(p.start), isoTime(p.end), amount(p.units), amount(p.meterAtEnd), p.posted === 'covered' ? 'covered' : p.posted === 'straddles' ? 'after the last posting only' : '']),
     ]).replace(/^(?=.)/gm, '  ');
     for (const n of res.notes) text += `  note: ${n}\n`;
   }

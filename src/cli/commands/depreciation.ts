@@ -26,7 +26,7 @@ import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
@@ -131,7 +131,7 @@ async function firstPostingNote(store: Store, d: DepreciationConfig, period: Per
  * times here, as toJson writes those (a blanket `…End` rule would take `meterAtEnd` for a time).
  */
 export function previewJson(lines: readonly AssetUsageLine[]): string {
-  return toJson(lines.map(({ line }) => ({ ...line, periodStart: new Date(line.periodStart).toISOString(), periodEnd: new Date(line.periodEnd).toISOString() })));
+  return toJson(lines.map(({ line }) => ({ ...line, periodStart: isoTime(line.periodStart), periodEnd: isoTime(line.periodEnd) })));
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : formatAmount(v, digits));
@@ -230,7 +230,6 @@ export function latenessWarning(period: Period, now: number, rules: Pick<RulesCo
   const idle = lateness > 0 && rules.idleAfter > 0 ? Math.max(rules.idleAfter, lateness) : 0;
   const until = period.end + Math.max(lateness, idle) + 2 * ingest.checkpointMs;
   if (now >= until) return undefined;
-  const at = (t: number) => new Date(t).toISOString();
   const held =
     lateness === 0
       ? `the rule state a running service holds in memory is stored at its next checkpoint (ingest.checkpointMs ${durationText(ingest.checkpointMs)})`
@@ -240,9 +239,9 @@ export function latenessWarning(period: Period, now: number, rules: Pick<RulesCo
   return {
     key: lateness === 0 ? 'ingest.checkpointMs' : idle > 0 ? 'rules.allowedLateness, rules.idleAfter' : 'rules.allowedLateness',
     message:
-      `${period.id} ended at ${at(period.end)}, ${durationText(Math.max(0, Math.round((now - period.end) / 1000)) * 1000)} ago, and readings of it may still arrive until about ${at(until)}: ${held}. ` +
+      `${period.id} ended at ${isoTime(period.end)}, ${durationText(Math.max(0, Math.round((now - period.end) / 1000)) * 1000)} ago, and readings of it may still arrive until about ${isoTime(until)}: ${held}. ` +
       `Those are not in ${dryRun ? 'what this would post' : 'this posting'}: they go into each asset's next posting as a prior-period adjustment. ` +
-      `To have them in ${period.id}'s posting, post after ${at(until)} (the service posts it itself rules.depreciation.postAfter after the period ends)`,
+      `To have them in ${period.id}'s posting, post after ${isoTime(until)} (the service posts it itself rules.depreciation.postAfter after the period ends)`,
   };
 }
 
@@ -300,7 +299,7 @@ export function registerDepreciationCommand(program: Command): Command {
   ).action(
     action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean }) => {
       const ended = (period: Period, now: number): void => {
-        if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
+        if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${isoTime(period.end)}); usage is posted once per period, after it ends`);
       };
       // With no service running, readings a crash left in the ingest log are replayed into the
       // stored state first (under the store lease, as a start does): they belong to this period by

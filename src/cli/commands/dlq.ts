@@ -8,7 +8,7 @@ import { createsRecordOf } from '../../app.js';
 import { resendableAt } from '../../engine/tasks/inventory-sync.js';
 import { durationText } from '../../config/duration.js';
 import { runningService } from './status.js';
-import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
 /** At most this many audit records in `dlq show` (the newest); it says how many older ones it left out. */
 const SHOW_HISTORY = 1000;
@@ -49,7 +49,7 @@ export function queuedAgainText(n: number, service: { readonly pid: number } | u
   if (!later.length) return first;
   const lines = later.map(
     (h) =>
-      `  ${h.item.id}  ${h.item.operation} ${h.item.businessKey}: sent no sooner than ${new Date(h.notBefore).toISOString()} (its last request ended ${new Date(h.lastAttemptAt).toISOString()}; retry.unknownOutcomeSettleMs of ${h.item.destination}: ${durationText(h.settleMs)})\n`,
+      `  ${h.item.id}  ${h.item.operation} ${h.item.businessKey}: sent no sooner than ${isoTime(h.notBefore)} (its last request ended ${isoTime(h.lastAttemptAt)}; retry.unknownOutcomeSettleMs of ${h.item.destination}: ${durationText(h.settleMs)})\n`,
   );
   return `${first}${later.length} wait until their last request can no longer land: a request of each got no answer or a 5xx, so the ERP may still be creating the record, and sent again before then it could be created twice:\n${lines.join('')}`;
 }
@@ -86,8 +86,8 @@ export function notDeadLetterText(d: Pick<OutboxItem, 'id' | 'status' | 'nextAtt
   let state = notDeadState(d);
   if (d.status === 'delivered') {
     const at = history.findLast((r) => DELIVERED_OUTCOMES.has(r.outcome))?.at;
-    if (at !== undefined) state = `delivered at ${new Date(at).toISOString()}`;
-  } else if (d.status === 'pending') state = `pending: queued to be sent, next attempt at ${new Date(d.nextAttemptAt).toISOString()} (replayed already, or not failed yet)`;
+    if (at !== undefined) state = `delivered at ${isoTime(at)}`;
+  } else if (d.status === 'pending') state = `pending: queued to be sent, next attempt at ${isoTime(d.nextAttemptAt)} (replayed already, or not failed yet)`;
   return `not a dead letter: delivery ${d.id} is ${state}; shown all the same; 'assetbridge dlq list' lists the dead letters`;
 }
 
@@ -290,7 +290,7 @@ export function registerDlqCommand(program: Command): void {
           process.stdout.write(
             `${superseded.length} not sent (superseded): a newer value of the same record was already sent or is queued, and the ERP keeps that one; nothing to do, they leave the dead letters:\n`,
           );
-          for (const d of superseded) process.stdout.write(`  ${d.id}  ${d.operation} ${d.businessKey} as of ${new Date(d.eventTime).toISOString()}\n`);
+          for (const d of superseded) process.stdout.write(`  ${d.id}  ${d.operation} ${d.businessKey} as of ${isoTime(d.eventTime)}\n`);
         }
         if (unsendable.length) {
           process.stderr.write(unsendableText(unsendable, names));
@@ -348,7 +348,7 @@ export function registerDlqCommand(program: Command): void {
         if (later.length)
           process.stdout.write(
             `${later.length} may have reached the ERP (a request got no answer or a 5xx): sent again before that request can no longer land, an ERP that takes deltas could count the change twice:\n` +
-              later.map((h) => `  ${h.id}  sent again no sooner than ${new Date(h.at).toISOString()} (its last request ended ${new Date(h.at - h.settleMs).toISOString()}; retry.unknownOutcomeSettleMs of ${h.destination}: ${durationText(h.settleMs)})\n`).join(''),
+              later.map((h) => `  ${h.id}  sent again no sooner than ${isoTime(h.at)} (its last request ended ${isoTime(h.at - h.settleMs)}; retry.unknownOutcomeSettleMs of ${h.destination}: ${durationText(h.settleMs)})\n`).join(''),
           );
         if (held.length) {
           const list = held.map((d) => d.id).join(' ');

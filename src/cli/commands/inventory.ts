@@ -17,7 +17,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
@@ -55,9 +55,6 @@ export function filterReport(report: InventoryReport, filter: CountFilter): Inve
   };
 }
 
-// As the other commands write times (rules test, audit, quarantine, dlq): always with milliseconds, so two
-// times of one line never come in two forms (a snapshot taken at .859 s beside a cron time at .000).
-const iso = (t: number) => new Date(t).toISOString();
 /** `changesEvery` as said: `60 s`, `1.5 s`, under a second `500 ms` (at least 100 ms is allowed: rounded to seconds, `0 s`). */
 const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${ms / 1000} s`);
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
@@ -83,7 +80,7 @@ export function tagsOf(assets: readonly AssetWithIdentifiers[]): Map<string, str
 const ITEM_COLUMNS = ['destination', 'item', 'tag', 'sku', 'quantity', 'location', 'standing', 'lastSeen', 'thereSince'] as const;
 
 function itemCells(r: ItemRow, tags: ReadonlyMap<string, string>): (string | number)[] {
-  return [r.destination, r.erpAssetId, tags.get(r.erpAssetId) ?? '', r.sku, r.quantity ?? r.badQuantity ?? '', r.location ?? '', r.standing, r.seenAt !== undefined ? iso(r.seenAt) : '', r.since !== undefined ? iso(r.since) : ''];
+  return [r.destination, r.erpAssetId, tags.get(r.erpAssetId) ?? '', r.sku, r.quantity ?? r.badQuantity ?? '', r.location ?? '', r.standing, r.seenAt !== undefined ? isoTime(r.seenAt) : '', r.since !== undefined ? isoTime(r.since) : ''];
 }
 
 export function itemsCsv(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>): string {
@@ -181,8 +178,8 @@ export function formatCounts(
     `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
     `changes go out every ${seconds(options.changesEveryMs)} in a running service; ` +
       (report.snapshotRequestedAt !== undefined
-        ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
-        : `last full snapshot ${report.lastFullAt === undefined ? 'never' : iso(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : iso(report.nextFullAt)}`),
+        ? `a full snapshot was asked for at ${isoTime(report.snapshotRequestedAt)} and goes with the next run`
+        : `last full snapshot ${report.lastFullAt === undefined ? 'never' : isoTime(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : isoTime(report.nextFullAt)}`),
     'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
     ...(i['bad-quantity'] ? [badQuantityWarning(i['bad-quantity'], options.quantityAttribute ?? 'quantity')] : []),
     ...(report.unconfiguredDestinations?.length ? [`warning: ${unconfiguredDestinationsWarning(report.unconfiguredDestinations)}`] : []),

@@ -24,7 +24,7 @@ import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '..
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -114,8 +114,8 @@ export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
   return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0 || r.openForgotten !== undefined);
 }
 
-// With milliseconds always, as the PLANNED column and the other commands write times: not '.000' dropped when it happens to be zero.
-const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString());
+// A time as every command prints it (isoTime), '-' for none.
+const iso = (t: number | undefined) => (t === undefined ? '-' : isoTime(t));
 
 /** The widest STATE the table shows; a longer state (and any with details after `; `) is numbered and given whole below the table. */
 export const STATE_WIDTH = 60;
@@ -364,7 +364,7 @@ export function checkNotAlreadyClosed(businessKey: string, known: Pick<WorkOrder
   if (record?.status !== status) return;
   // Completed without the meter then, it did not count: recorded again with the meter, it does.
   if (status === 'completed' && record.uncounted === true) return;
-  const when = record.changedAt !== undefined ? ` on ${new Date(record.changedAt).toISOString()}` : '';
+  const when = record.changedAt !== undefined ? ` on ${isoTime(record.changedAt)}` : '';
   const meter = [record.hoursAtCompletion !== undefined ? `${formatNumber(record.hoursAtCompletion)} h` : '', record.kmAtCompletion !== undefined ? `${formatNumber(record.kmAtCompletion)} km` : ''].filter(Boolean).join(', ');
   throw new UsageError(
     `${businessKey} is already recorded as ${status}${when}${meter ? ` at ${meter}` : ''}; recording it again would change nothing. ` +
@@ -395,7 +395,7 @@ export function parseAtOption(text: string, limits?: AtLimits): number {
   if (typeof t !== 'number') throw new UsageError(`--at must be an ISO date-time with its zone, e.g. 2026-11-30T14:00:00Z; got "${text}"`);
   if (limits && t > limits.now + limits.maxFutureSkewMs)
     throw new UsageError(
-      `--at ${text} is in the future (more than ${formatDuration(limits.maxFutureSkewMs)} after this host's clock, ${new Date(limits.now).toISOString()}; ingest.maxFutureSkewMs): give the time the work was completed, or leave --at out for now`,
+      `--at ${text} is in the future (more than ${formatDuration(limits.maxFutureSkewMs)} after this host's clock, ${isoTime(limits.now)}; ingest.maxFutureSkewMs): give the time the work was completed, or leave --at out for now`,
     );
   if (limits?.maxAgeMs !== undefined && limits.maxAgeMs > 0 && t < limits.now - limits.maxAgeMs)
     throw new UsageError(`--at ${text} is older than ingest.maxAgeMs (${formatDuration(limits.maxAgeMs)}), so the completion would be refused as stale: raise ingest.maxAgeMs, or record it in the ERP`);
@@ -437,7 +437,7 @@ export function checkCompletionMeter(businessKey: string, rules: RulesConfig, st
     if (given !== undefined && m.problem !== undefined)
       throw new UsageError(`${option} ${m.problem}; check the value: the ${meter === 'km' ? 'odometer' : 'hour meter'} as it showed at the completion (--at)`);
     if (given === undefined && m.value === undefined)
-      throw new UsageError(`${businessKey} at ${new Date(input.at).toISOString()}: ${m.problem}, so the ${meter === 'km' ? 'odometer' : 'hour meter'} at completion is not known; pass ${option} <the reading at completion>`);
+      throw new UsageError(`${businessKey} at ${isoTime(input.at)}: ${m.problem}, so the ${meter === 'km' ? 'odometer' : 'hour meter'} at completion is not known; pass ${option} <the reading at completion>`);
   }
 }
 

@@ -11,7 +11,7 @@ import { readAmount } from '../../core/rules/depreciation/inputs.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
@@ -80,7 +80,7 @@ function stillHeld(f: MeterFlag, m: MeterSyncState): boolean {
 function confirmedDetail(f: MeterFlag): string {
   const odometer = f.detail.startsWith(ODOMETER_FLAG);
   const unit = odometer ? 'km' : 'h';
-  return `${odometer ? ODOMETER_FLAG : ''}reading ${f.value} ${unit}, ahead of the wall clock since ${f.previousValue} ${unit} was last shown, held until the next reading, which continued from it (${iso(f.confirmedAt as number)}): a feed that froze and caught up, counted and sent from ${f.previousValue} ${unit} (${iso(f.previousEventTime)}), not set aside`;
+  return `${odometer ? ODOMETER_FLAG : ''}reading ${f.value} ${unit}, ahead of the wall clock since ${f.previousValue} ${unit} was last shown, held until the next reading, which continued from it (${isoTime(f.confirmedAt as number)}): a feed that froze and caught up, counted and sent from ${f.previousValue} ${unit} (${isoTime(f.previousEventTime)}), not set aside`;
 }
 
 /** The meter report from the `meter` rule's state of each asset (or one). */
@@ -129,14 +129,11 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
 /** A replacement declared this soon after another of the same meter is refused without --again (a command run twice). */
 const RECENT_RESET_H = 24;
 
-/** Times as the other commands print them (audit, quarantine, inventory, maintenance): full ISO 8601, milliseconds included. */
-const iso = (t: number): string => new Date(t).toISOString();
-
 /** A reading set aside, as the report's last column says it; one a declared replacement explains says so, without the advice to declare it. */
 function latestSetAside(f: MeterRow['recent'][number]): string {
   if (f.explainedByResetAt === undefined) return f.detail;
   const what = f.detail.replace(/: set aside, not counted, as is every reading below [^;]*/, '').replace(/; if the meter or ECU was replaced, declare it: .*$/, '');
-  return `${what} (set aside before the replacement at ${iso(f.explainedByResetAt)} was declared: the replacement explains it)`;
+  return `${what} (set aside before the replacement at ${isoTime(f.explainedByResetAt)} was declared: the replacement explains it)`;
 }
 
 export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
@@ -151,12 +148,12 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
     // A confirmed catch-up was not set aside, nor (yet) one still held: not shown as such; a held one is said apart.
     const latest = r.recent.findLast((f) => f.status !== CONFIRMED && f.status !== HELD);
     const held = r.recent.filter((f) => f.status === HELD);
-    const notes = [...(latest ? [`${iso(latest.at)} ${latestSetAside(latest)}`] : []), ...held.map((f) => `${HELD_NOTE}: ${iso(f.at)} ${f.detail}`)];
+    const notes = [...(latest ? [`${isoTime(latest.at)} ${latestSetAside(latest)}`] : []), ...held.map((f) => `${HELD_NOTE}: ${isoTime(f.at)} ${f.detail}`)];
     lines.push([
       r.erpAssetId,
       r.hours ? `${r.hours.value} h` : '-',
       km !== undefined ? `${km} km` : '-',
-      Number.isFinite(last) ? iso(last) : '-',
+      Number.isFinite(last) ? isoTime(last) : '-',
       `${total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0'}${held.length ? `, ${held.length} held` : ''}`,
       notes.length ? notes.join('; ') : '-',
     ]);
@@ -206,7 +203,7 @@ export function registerMetersCommand(program: Command): void {
       if (lastReset !== undefined && !opts.again && Math.abs(t - lastReset) < RECENT_RESET_H * 3_600_000) {
         const meter = opts.hours !== undefined ? 'hour meter' : 'odometer';
         throw new UsageError(
-          `a replaced ${meter} of ${erpAssetId} was already declared at ${iso(lastReset)}; declaring another at ${iso(t)} counts what was read in between on both (service intervals and usage would run ahead). ` +
+          `a replaced ${meter} of ${erpAssetId} was already declared at ${isoTime(lastReset)}; declaring another at ${isoTime(t)} counts what was read in between on both (service intervals and usage would run ahead). ` +
             `If it was replaced a second time, add --again; 'assetbridge assets meters --asset ${erpAssetId}' shows the readings since`,
         );
       }

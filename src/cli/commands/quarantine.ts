@@ -8,7 +8,7 @@ import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import type { QuarantineCode } from '../../core/model/messages.js';
-import { action, addConfigOption, noneFound, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, noneFound, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large', 'unreadable-page'];
@@ -107,7 +107,7 @@ export function registerQuarantineCommand(program: Command): void {
         process.stdout.write(
           table([
             ['ID', 'RECEIVED', 'SOURCE', 'CODE', 'STATUS', 'REASON', 'PAYLOAD'],
-            ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, r.reason, preview(r.payload)]),
+            ...rows.map((r) => [r.id, isoTime(r.receivedAt), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, r.reason, preview(r.payload)]),
           ]),
         );
       }, { readOnly: true });

@@ -233,10 +233,10 @@ describe('status: telematics feeds', () => {
   // status said nothing of the feeds: a pull failing every night (credentials expired) or leaving machines unmatched showed nowhere.
   it("shows each feed's last pull: when, what it matched, and that it stopped and why", () => {
     expect(telematicsLines([{ name: 'trackunit', last: pull({}) }])).toBe(
-      "telematics trackunit: last pull 2026-12-01T12:00:00Z, 3 page(s), 250 machine(s): 3 matched, 247 waiting for review ('assetbridge assets unmatched'); complete\n",
+      "telematics trackunit: last pull 2026-12-01T12:00:00.000Z, 3 page(s), 250 machine(s): 3 matched, 247 waiting for review ('assetbridge assets unmatched'); complete\n",
     );
     expect(telematicsLines([{ name: 'trackunit', last: pull({ complete: false, stop: 'error', error: 'password token request refused (HTTP 400)', pages: 0, equipment: 0, matched: 0, unmatched: 0, ambiguous: 0 }) }])).toBe(
-      "telematics trackunit: last pull 2026-12-01T12:00:00Z, 0 page(s), 0 machine(s): 0 matched; STOPPED (error: password token request refused (HTTP 400); 'assetbridge aemp budget' says where the next pull resumes)\n",
+      "telematics trackunit: last pull 2026-12-01T12:00:00.000Z, 0 page(s), 0 machine(s): 0 matched; STOPPED (error: password token request refused (HTTP 400); 'assetbridge aemp budget' says where the next pull resumes)\n",
     );
     expect(telematicsLines([{ name: 'cat' }])).toBe("telematics cat: never pulled ('assetbridge aemp pull --provider cat', or the service's schedule)\n");
     expect(telematicsLines([])).toBe('');

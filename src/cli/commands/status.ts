@@ -11,7 +11,7 @@ import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/f
 import type { TaskStats } from '../../engine/scheduler.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import { redactedFor } from '../../app.js';
-import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
 
@@ -188,7 +188,7 @@ export function telematicsLines(feeds: readonly { readonly name: string; readonl
   return feeds
     .map(({ name, last }) => {
       if (!last) return `telematics ${name}: never pulled ('assetbridge aemp pull --provider ${name}', or the service's schedule)\n`;
-      const when = new Date(last.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const when = isoTime(last.startedAt);
       const review = last.unmatched + last.ambiguous;
       const what = `${last.pages} page(s), ${last.equipment} machine(s): ${last.matched} matched${review ? `, ${review} waiting for review ('assetbridge assets unmatched')` : ''}`;
       // A stop that is no error (the hop cap) says what to change instead.
@@ -329,7 +329,7 @@ export function registerStatusCommand(program: Command): void {
             return { name: t.name, last: last?.error === undefined ? last : { ...last, error: redact(last.error) } };
           }),
         );
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, duplicateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: new Date(onDemand.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: isoTime(holder.since) } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, duplicateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: isoTime(depreciation.at) } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: isoTime(onDemand.at) } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -340,7 +340,7 @@ export function registerStatusCommand(program: Command): void {
             : `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : stopping ? `stopping (pid ${snap.pid}): finishing in-flight work (deliveries under way get shutdown.graceMs), then the last checkpoint` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, at)})` : 'not running'))}\n`);
-        if (holder && !((up || stopping || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
+        if (holder && !((up || stopping || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${isoTime(holder.since)})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
         process.stdout.write(telematicsLines(telematics));

@@ -21,7 +21,7 @@ import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '..
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
@@ -148,8 +148,6 @@ export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{
   return { zones: zoneOccupancy(index, tracking, lastZone), unconfigured: unconfiguredZoneOccupancy(index, tracking, lastZone) };
 }
 
-/** Times as the other commands print them (audit, quarantine, inventory, maintenance): full ISO 8601, milliseconds included. */
-const iso = (t: number): string => new Date(t).toISOString();
 const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering: 'arriving (enter dwell)' } as const;
 
 export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string, unconfigured: readonly UnconfiguredZone[] = []): string {
@@ -202,11 +200,11 @@ function elsewhereLine(o: Pick<ZoneOccupancy, 'zone' | 'elsewhere'>): string {
   return `also inside ${o.zone} (counted in the overlapping zone whose location code location sync sends): ${o.elsewhere.map((a) => `${a.erpAssetId} in ${a.locatedIn}`).join(', ')}\n`;
 }
 
-const assetTable = (assets: ZoneOccupancy['assets']): string => table([['ASSET', 'STATE', 'SINCE'], ...assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])]);
+const assetTable = (assets: ZoneOccupancy['assets']): string => table([['ASSET', 'STATE', 'SINCE'], ...assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], isoTime(a.since)])]);
 
 /** One row per asset in a zone (arriving and leaving ones too, with their state); zones no longer configured after, with no location code. */
 export function occupancyCsv(occupancy: readonly ZoneOccupancy[], unconfigured: readonly UnconfiguredZone[] = []): string {
-  const rows = [...occupancy, ...unconfigured.map((o) => ({ ...o, locationCode: '' }))].flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, iso(a.since)]));
+  const rows = [...occupancy, ...unconfigured.map((o) => ({ ...o, locationCode: '' }))].flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, isoTime(a.since)]));
   return toCsv([['zone', 'locationCode', 'erpAssetId', 'state', 'since'], ...rows]);
 }
 

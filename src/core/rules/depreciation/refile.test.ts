@@ -122,8 +122,8 @@ describe('refileUsage', () => {
     ]);
     expect(r.coveredThrough).toBe('Q1');
     expect(r.notes).toEqual([
-      'Q1 end by the end of 2026-02 (2026-03-01T00:00Z), the last period posted: covered by the postings made, not posted again',
-      'Q2 straddles the end of 2026-02 (2026-03-01T00:00Z), the last period posted: only its 70 units after that are counted',
+      'Q1 end by the end of 2026-02 (2026-03-01T00:00:00.000Z), the last period posted: covered by the postings made, not posted again',
+      'Q2 straddles the end of 2026-02 (2026-03-01T00:00:00.000Z), the last period posted: only its 70 units after that are counted',
     ]);
   });
 

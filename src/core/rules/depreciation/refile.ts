@@ -18,6 +18,7 @@ import { periodStamp, sameStamp, type Period, type PeriodCalendar } from './cale
 import type { UsageLedger } from './posting.js';
 import { formatAmount, periodUsage } from './usage.js';
 import type { PeriodUsage, UsageState } from './usage-rule.js';
+import { isoTime } from '../iso-format.js';
 
 /** A period of the re-filed state. */
 export interface RefiledPeriod extends PeriodUsage {
@@ -122,7 +123,7 @@ export function refileUsage(state: UsageState, from: PeriodCalendar, to: PeriodC
   const coveredList = periods.filter((p) => p.posted === 'covered');
   const covered = coveredList.at(-1);
   if (posted) {
-    const end = `the end of ${posted.period} (${iso(posted.end)}), the last period posted`;
+    const end = `the end of ${posted.period} (${isoTime(posted.end)}), the last period posted`;
     const before = coveredList.filter((p) => p.end <= posted.end);
     if (before.length) notes.push(`${before.map((p) => p.id).join(', ')} end by ${end}: covered by the postings made, not posted again`);
     for (const p of periods) {
@@ -165,5 +166,3 @@ export function postedThrough(ledger: UsageLedger, from: PeriodCalendar): Posted
   const end = Number.isFinite(said) ? said : from.period(ledger.period)?.end;
   return end === undefined ? undefined : { period: typeof fact?.payload.period === 'string' ? fact.payload.period : ledger.period, end };
 }
-
-const iso = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');

@@ -18,6 +18,7 @@ import { joinCellList, splitCellList, toCsv } from '../../csv.js';
 import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
 import { zonedTimeToUtc } from '../time-zone.js';
 import { adviceFor } from '../meter-hygiene.js';
+import { isoTime } from '../iso-format.js';
 
 export const USAGE_POST = 'usage.post';
 
@@ -307,7 +308,7 @@ export function usageFor(
   // A period in the future has no usage "so far": it has not begun (a typo in --period, often).
   if (now < period.start) notes.push('period not begun yet: no usage can be known');
   else if (now < period.end) notes.push('period still open: usage so far');
-  else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
+  else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${isoTime(last[0])} is before the period end: later usage is not yet known`);
   const given = (input: DepreciationInputProblem['input']): boolean => invalid.some((p) => p.input === input);
   if (cost === null && !given('cost')) notes.push(`attribute "${attributes.cost}" missing`);
   if (total === null && !given('totalExpectedUnits')) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);

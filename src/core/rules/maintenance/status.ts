@@ -8,6 +8,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
 import { adviceFor, type MeterHygieneState } from '../meter-hygiene.js';
+import { isoTime } from '../iso-format.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, feedbackWaitsFor, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
@@ -108,7 +109,7 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
  */
 function isHeldIssue(issue: string, hygiene: MeterHygieneState | undefined): boolean {
   const held = hygiene?.jumpHeld === true ? hygiene.jump : undefined;
-  return held !== undefined && issue.startsWith(`${new Date(held.eventTime).toISOString()}: meter advanced `);
+  return held !== undefined && issue.startsWith(`${isoTime(held.eventTime)}: meter advanced `);
 }
 
 /** The meter columns of a row: the reading (when there is one), the baseline, the next due point, what is left. */
@@ -119,7 +120,6 @@ function meterColumns(meter: ServiceMeter, reading: number | undefined, base: nu
     : { ...(reading !== undefined ? { hours: r2(reading) } : {}), baselineHours: r2(base), nextDueHours: r2(next), ...(left !== undefined ? { remainingHours: left } : {}) };
 }
 
-const iso = (t: number): string => new Date(t).toISOString();
 /** A span for status text: whole minutes, seconds below one. */
 const minutes = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 /** A cooldown for status text: hours when whole hours, else minutes. */
@@ -248,11 +248,11 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const cooldownEnds = th?.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
     const heldBack =
       repeat && hits.length >= repeat.count && cooldownEnds !== undefined && (calendar === undefined || calendar.now < cooldownEnds)
-        ? `: the count is reached, but no work order opens before the cooldown after the last one (${iso(th?.firedAt as number)}) ends ${iso(cooldownEnds)}; then the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
+        ? `: the count is reached, but no work order opens before the cooldown after the last one (${isoTime(th?.firedAt as number)}) ends ${isoTime(cooldownEnds)}; then the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
         : '';
-    const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}${heldBack}` : '';
+    const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${isoTime(hits[0] as number)}${heldBack}` : '';
     // Completed in the ERP while still breaching: the next breach starts a new episode.
-    const rearmed = th?.rearmAt !== undefined ? `, work order completed ${new Date(th.rearmAt).toISOString()}: the next breach starts a new episode` : '';
+    const rearmed = th?.rearmAt !== undefined ? `, work order completed ${isoTime(th.rearmAt)}: the next breach starts a new episode` : '';
     // A pending breach: how long it has held, or, held long enough, until when the cooldown keeps it waiting.
     let pending = '';
     if (th?.phase === 'pending' && th.start !== undefined) {
@@ -260,8 +260,8 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       const cooldownEnds = th.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
       pending =
         heldFor >= rule.durationMs && cooldownEnds !== undefined
-          ? ` since ${iso(th.start)}, held long enough: waits for the cooldown after the last work order (${iso(th.firedAt as number)}) to end ${iso(cooldownEnds)}`
-          : ` since ${iso(th.start)}, held ${minutes(heldFor)} of ${minutes(rule.durationMs)}`;
+          ? ` since ${isoTime(th.start)}, held long enough: waits for the cooldown after the last work order (${isoTime(th.firedAt as number)}) to end ${isoTime(cooldownEnds)}`
+          : ` since ${isoTime(th.start)}, held ${minutes(heldFor)} of ${minutes(rule.durationMs)}`;
     }
     // No sample for longer than maxGap (a device gone quiet, or one that reports less often): the
     // breach or episode is over, whatever status said before; the next sample decides afresh.
@@ -269,8 +269,8 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const quiet =
       calendar !== undefined && th !== undefined && th.phase !== 'normal' && last !== undefined && calendar.now - last > rule.maxGapMs
         ? th.phase === 'pending'
-          ? `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)`
-          : `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): the next sample ends this episode (a breaching one starts a new one)`
+          ? `; no sample since ${isoTime(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)`
+          : `; no sample since ${isoTime(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): the next sample ends this episode (a breaching one starts a new one)`
         : '';
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}${waitingNote(state, rule.name)}` });
   }
@@ -283,12 +283,12 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       .map(([code, e]) => {
         // The ERP closed the episode's work order while the fault is still reported: reports within the cooldown are still that fault, and open none.
         // Its record, or, once that is forgotten (keepClosed), the status kept with the episode: the later of the two.
-        const wo = state?.workOrders?.[workOrderKey(asset.erpAssetId, rule.name, `${code}@${iso(e.start)}`)];
+        const wo = state?.workOrders?.[workOrderKey(asset.erpAssetId, rule.name, `${code}@${isoTime(e.start)}`)];
         const fromRecord = wo?.changedAt !== undefined && wo.status !== 'requested' ? ([wo.status, wo.changedAt] as const) : undefined;
         const erp = fromRecord !== undefined && (e.w === undefined || fromRecord[1] >= e.w[1]) ? fromRecord : e.w;
         const closed =
           erp !== undefined && (erp[0] === 'completed' || erp[0] === 'cancelled')
-            ? ` (work order ${erp[0]} ${iso(erp[1])}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${iso(e.last)}, is still this fault and opens no work order)`
+            ? ` (work order ${erp[0]} ${isoTime(erp[1])}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${isoTime(e.last)}, is still this fault and opens no work order)`
             : '';
         if (code === OVERFLOW_KEY) {
           const took = overflowFaults(e);
@@ -296,9 +296,9 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
             took.legacyReports !== undefined
               ? `${took.legacyReports} report${took.legacyReports === 1 ? '' : 's'} of faults not tracked on their own`
               : `${took.atLeast ? 'at least ' : ''}${took.count} distinct fault${took.count === 1 && !took.atLeast ? '' : 's'} not tracked on their own`;
-          return `more than ${MAX_EPISODES} faults at once since ${iso(e.start)} (${faults}, the last reported ${iso(e.last)}: all covered by work order ${OVERFLOW_KEY}@${iso(e.start)}, none opens its own until none has been reported for ${formatMinutesOrHours(rule.cooldownMs)})${closed}`;
+          return `more than ${MAX_EPISODES} faults at once since ${isoTime(e.start)} (${faults}, the last reported ${isoTime(e.last)}: all covered by work order ${OVERFLOW_KEY}@${isoTime(e.start)}, none opens its own until none has been reported for ${formatMinutesOrHours(rule.cooldownMs)})${closed}`;
         }
-        return `${code} since ${new Date(e.start).toISOString()}${closed}`;
+        return `${code} since ${isoTime(e.start)}${closed}`;
       });
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: `${active.length ? `active: ${active.join(', ')}` : 'quiet'}${waitingNote(state, rule.name)}` });
   }
