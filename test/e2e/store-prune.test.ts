@@ -35,6 +35,14 @@ describe('assetbridge store prune', () => {
       await store.close();
     }
 
+    // --json: JSON only on stdout, the retention applied in ms (0: kept) and the counts by kind.
+    const dryJson = await runCli(['store', 'prune', '--dry-run', '--json', '-c', path]);
+    expect(dryJson.code).toBe(0);
+    expect(JSON.parse(dryJson.stdout)).toEqual({
+      dryRun: true,
+      retentionMs: { delivered: 7 * 86_400_000, deliveredFacts: 0, audit: 90 * 86_400_000, quarantine: 30 * 86_400_000 },
+      wouldDelete: { delivered: 2, deliveredFacts: 0, audit: 0, quarantine: 0 },
+    });
     const dry = await runCli(['store', 'prune', '--dry-run', '-c', path]);
     expect(dry.stdout).toContain('would delete 2 delivered state update(s), 0 delivered fact(s), 0 audit record(s), 0 closed quarantine entries (dry run: nothing deleted)');
     const r = await runCli(['store', 'prune', '-c', path]);
@@ -48,6 +56,9 @@ describe('assetbridge store prune', () => {
     expect((JSON.parse(status.stdout) as { outbox: unknown[] }).outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 4, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
     // Nothing left to delete.
     expect((await runCli(['store', 'prune', '-c', path])).stdout).toContain('deleted 0 delivered state update(s)');
+    const again = await runCli(['store', 'prune', '--json', '-c', path]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ dryRun: false, deleted: { delivered: 0, deliveredFacts: 0, audit: 0, quarantine: 0 } });
   });
 
   it('inspection commands refuse a store that does not exist rather than create an empty one', async () => {

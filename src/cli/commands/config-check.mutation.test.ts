@@ -27,6 +27,31 @@ describe('config check', () => {
     expect(r.stdout).toContain(': no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire');
   });
 
+  it('--json prints what is configured and the warnings as JSON only; with --connect each connection, exit 1 when one fails; an invalid config is an error on stderr (exit 2)', async () => {
+    const cfg = writeConfig({
+      destinations: [erp],
+      sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTemp: { path: 't' } } } }] }] },
+      rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTempC', above: 95 }] } },
+    });
+    const r = await runCli(['config', 'check', '--json', '-c', cfg.path]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const out = JSON.parse(r.stdout) as { warnings: { key: string; line?: number; message: string }[] };
+    expect(out).toMatchObject({ configPath: cfg.path, valid: true, destinations: ['erp'], mqttSources: ['yard'], httpIntake: { state: 'off' }, telematics: [] });
+    expect(out.warnings).toContainEqual({ key: 'rules.maintenance.thresholds.0.sensor', line: expect.any(Number) as number, message: expect.stringContaining('no MQTT decoder maps a sensor "engineTempC"') as string });
+
+    const down = writeConfig({ destinations: [{ ...erp, timeoutMs: '2s' }] });
+    const connect = await runCli(['config', 'check', '--connect', '--json', '-c', down.path]);
+    expect(connect.code).toBe(1);
+    expect((JSON.parse(connect.stdout) as { connections: unknown[] }).connections).toEqual([
+      { kind: 'destination', name: 'erp', status: 'failed', detail: expect.stringContaining('(check destinations.0.baseUrl') as string },
+    ]);
+
+    const bad = writeConfig({ destinations: [{ ...erp, type: 'nope' }] });
+    const invalid = await runCli(['config', 'check', '--json', '-c', bad.path]);
+    expect([invalid.code, invalid.stdout]).toEqual([2, '']);
+    expect(invalid.stderr).toMatch(/^error: .*destinations\.0\.type/s);
+  });
+
   it('warns of an MQTT sharedGroup, naming its key, as the service warns at its start (the store serves one process)', async () => {
     // Mutation: the warning said only by the service's start, after the config passed its check.
     const source = { name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] };

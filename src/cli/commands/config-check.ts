@@ -15,7 +15,7 @@ import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/
 import type { TelematicsConfig } from '../../config/telematics-schema.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
-import { action, addConfigOption, resolveConfig } from '../context.js';
+import { action, addConfigOption, resolveConfig, toJson } from '../context.js';
 import { readFileSync } from 'node:fs';
 import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
@@ -35,11 +35,25 @@ export interface ConnectionCheckDeps {
   readonly telematics: (t: TelematicsConfig, index: number) => Promise<TelematicsProbeResult>;
 }
 
+/** What one connection tried gave: `detail` is what its line says after the name (with the key to check when it failed). */
+export interface ConnectionResult {
+  readonly kind: 'destination' | 'mqtt' | 'telematics';
+  readonly name: string;
+  readonly status: 'ok' | 'failed' | 'not-tried';
+  readonly detail: string;
+}
+
 export interface ConnectionCheck {
   readonly ok: boolean;
   /** One line per destination, MQTT source and telematics provider. */
   readonly lines: readonly string[];
+  /** The same, one entry each (`config check --connect --json`). */
+  readonly results: readonly ConnectionResult[];
 }
+
+const STATUS_LABEL: Record<ConnectionResult['status'], string> = { ok: 'ok      ', failed: 'FAILED  ', 'not-tried': '-       ' };
+const KIND_LABEL: Record<ConnectionResult['kind'], string> = { destination: 'destination', mqtt: 'mqtt source', telematics: 'telematics' };
+const connectionLine = (r: ConnectionResult): string => `  ${STATUS_LABEL[r.status]}${KIND_LABEL[r.kind]} ${r.name}: ${r.detail}`;
 
 /** The REST destination's keys to look at for each kind of failed probe (an answer cut short is no key's fault). */
 const HINT: Record<Exclude<NonNullable<ProbeResult['problem']>, 'cut-short'>, string> = {
@@ -80,31 +94,34 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
   // may echo any header (`unknown tenant <X-Erp-Tenant>`).
   const redact = redactedFor(config);
   const shown = <R extends { detail: string }>(r: R): R => ({ ...r, detail: redact(r.detail) });
-  const destinations = config.destinations.map(async (d, i): Promise<[boolean, string]> => {
+  const destinations = config.destinations.map(async (d, i): Promise<ConnectionResult> => {
     const connector = deps.connector(d, logger);
+    const result = (status: ConnectionResult['status'], detail: string): ConnectionResult => ({ kind: 'destination', name: d.name, status, detail });
     try {
-      if (!connector.probe) return [true, `  -       destination ${d.name}: this connector has no connectivity check`];
+      if (!connector.probe) return result('not-tried', 'this connector has no connectivity check');
       // Its reason is the message: how long it waited, as a delivery's timeout says it.
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${d.timeoutMs} ms`, 'TimeoutError')), d.timeoutMs);
       const r = shown(await connector.probe({ signal: deadline.signal }).finally(() => clearTimeout(timer)));
-      return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check ${probeHint(d, i, r)})`];
+      return r.ok ? result('ok', r.detail) : result('failed', `${r.detail} (check ${probeHint(d, i, r)})`);
     } finally {
       await connector.close?.().catch(() => undefined);
     }
   });
-  const sources = config.sources.mqtt.map(async (m, i): Promise<[boolean, string]> => {
+  const sources = config.sources.mqtt.map(async (m, i): Promise<ConnectionResult> => {
     const r = shown(await deps.mqtt(m));
-    return r.ok ? [true, `  ok      mqtt source ${m.name}: ${r.detail}`] : [false, `  FAILED  mqtt source ${m.name}: ${r.detail} (check ${r.key === undefined ? `sources.mqtt.${i}.url, username, password and TLS files` : `sources.mqtt.${i}.${r.key}`})`];
+    const result = (status: ConnectionResult['status'], detail: string): ConnectionResult => ({ kind: 'mqtt', name: m.name, status, detail });
+    return r.ok ? result('ok', r.detail) : result('failed', `${r.detail} (check ${r.key === undefined ? `sources.mqtt.${i}.url, username, password and TLS files` : `sources.mqtt.${i}.${r.key}`})`);
   });
-  const telematics = config.telematics.map(async (t, i): Promise<[boolean, string]> => {
+  const telematics = config.telematics.map(async (t, i): Promise<ConnectionResult> => {
     const r = shown(await deps.telematics(t, i));
-    if (!r.tried) return [true, `  -       telematics ${t.name}: ${r.detail}; not tried (${BUDGET})`];
+    const result = (status: ConnectionResult['status'], detail: string): ConnectionResult => ({ kind: 'telematics', name: t.name, status, detail });
+    if (!r.tried) return result('not-tried', `${r.detail}; not tried (${BUDGET})`);
     // The detail names the key to fix (telematics.<i>.auth or its tokenUrl).
-    return r.ok ? [true, `  ok      telematics ${t.name}: ${r.detail} (the fleet was not asked: ${BUDGET})`] : [false, `  FAILED  telematics ${t.name}: ${r.detail}`];
+    return r.ok ? result('ok', `${r.detail} (the fleet was not asked: ${BUDGET})`) : result('failed', r.detail);
   });
   const results = await Promise.all([...destinations, ...sources, ...telematics]);
-  return { ok: results.every(([ok]) => ok), lines: results.map(([, line]) => line) };
+  return { ok: results.every((r) => r.status !== 'failed'), lines: results.map(connectionLine), results };
 }
 
 /**
@@ -168,6 +185,13 @@ export function telematicsProblems(config: Config): { key: string; message: stri
   });
 }
 
+/** A warning of the check: its key, the config-file line it is on when known, and what is wrong. */
+interface CheckWarning {
+  readonly key: string;
+  readonly line?: number;
+  readonly message: string;
+}
+
 /** A problem's key with the config-file line it is written on, as a load problem names it: `destinations.0.token (line 12)`. */
 const keyAt = (p: { readonly key: string; readonly line?: number }): string => (p.line === undefined ? p.key : `${p.key} (line ${p.line})`);
 
@@ -193,9 +217,14 @@ export function registerConfigCommand(program: Command): void {
       .command('check')
       .description("validate the configuration file and print the result; with --connect, also try each destination, MQTT broker and telematics feed's token endpoint")
       .option('--connect', "try each destination (a harmless read with its credentials), MQTT broker (connect and disconnect) and telematics feed's token endpoint (one token; the fleet is not asked, which spends the request budget)")
-      .addHelpText('after', '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid or, with --connect, a secret it connects with is not set.'),
+      .option('--json', 'print JSON: what is configured, the warnings (key, line, message) and, with --connect, each connection tried (kind, name, status: ok, failed or not-tried, detail)')
+      .addHelpText(
+        'after',
+        '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid or, with --connect, a secret it connects with is not set.' +
+          ' With --json an invalid config prints no JSON: the problems go to stderr, naming each key, with exit code 2, as without it.',
+      ),
   ).action(
-    action(async (opts: { config: string; connect?: boolean }) => {
+    action(async (opts: { config: string; connect?: boolean; json?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
       // ASSETBRIDGE_LOG_LEVEL, which overrides log.level: one that is no level makes 'run' (and every
       // command that opens the store) refuse to start, so the check that says "valid" refuses it too.
@@ -206,41 +235,60 @@ export function registerConfigCommand(program: Command): void {
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
       const intake = !config.sources.http ? 'off' : port > 0 ? `on at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
-      process.stdout.write(
-        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${intake}` +
-          `${telematicsSummary(config.telematics)}` +
-          `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
-      );
+      // With --json the lines are kept for the one JSON document printed at the end (an error meanwhile prints none).
+      const warnings: CheckWarning[] = [];
+      const warn = (list: readonly CheckWarning[], separator = ':'): void => {
+        for (const w of list) {
+          if (opts.json) warnings.push({ key: w.key, ...(w.line !== undefined ? { line: w.line } : {}), message: w.message });
+          else process.stdout.write(`warning: ${keyAt(w)}${separator} ${w.message}\n`);
+        }
+      };
+      if (!opts.json)
+        process.stdout.write(
+          `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${intake}` +
+            `${telematicsSummary(config.telematics)}` +
+            `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
+        );
       // Nothing configured to take events in at all: valid, but the service would take in nothing.
-      for (const w of withConfigLines(config, noInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, noInputWarnings(config)));
       // A webhook that can take no push (no secret nor intake token, no server): as the service's start says.
-      for (const w of withConfigLines(config, webhookWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, webhookWarnings(config)));
       // Rules nothing configured feeds: said, not refused (a source may come later).
-      for (const w of withConfigLines(config, ruleInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, ruleInputWarnings(config)));
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
-      for (const w of withConfigLines(config, assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config'))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')));
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
-      for (const w of withConfigLines(config, configuredAssetInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, configuredAssetInputWarnings(config)));
       // Codes in the asset CSVs a spreadsheet may have turned into dates: said, not refused (they may be real).
-      for (const w of withConfigLines(config, assetFileWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, assetFileWarnings(config)));
       // MQTT shared subscriptions with a store that serves one process: as the service's start says.
-      for (const w of withConfigLines(config, sharedGroupWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
+      warn(withConfigLines(config, sharedGroupWarnings(config)), '');
       // Credentials in an MQTT url and in username/password: the url's are used (mqtt.js), the keys not.
-      for (const w of withConfigLines(config, mqttCredentialWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
+      warn(withConfigLines(config, mqttCredentialWarnings(config)), '');
       // A token variable set to nothing: valid (an ERP without auth), but said.
-      for (const w of withConfigLines(config, emptyTokenWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      warn(withConfigLines(config, emptyTokenWarnings(config)));
       // Said, not refused: this check may run where the service's secrets are not (a deploy
       // pipeline, an operator's shell); the service refuses to start without them.
-      const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) => {
-        for (const s of secrets)
-          process.stdout.write(
-            isNotSet(s)
-              ? `warning: ${keyAt(s)}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`
-              : `warning: ${keyAt(s)}: ${s.message}; ${needingSecret(s.key)} to start until that is fixed\n`,
-          );
+      const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) =>
+        warn(
+          secrets.map((s) => ({
+            ...s,
+            message: isNotSet(s) ? `${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it` : `${s.message}; ${needingSecret(s.key)} to start until that is fixed`,
+          })),
+        );
+      const summary = {
+        configPath,
+        valid: true,
+        destinations: config.destinations.map((d) => d.name),
+        mqttSources: config.sources.mqtt.map((m) => m.name),
+        httpIntake: !config.sources.http ? { state: 'off' } : port > 0 ? { state: 'on', url: `${serverUrl(host, port)}/v1/events` } : { state: 'no-server', problem: 'server.port is 0: no server runs to take events' },
+        telematics: config.telematics.map((t) => ({ name: t.name, scheduled: t.schedule.enabled, ...(t.schedule.enabled ? { cron: t.schedule.cron, timeZone: t.schedule.timeZone } : {}) })),
+        ...(config.capture ? { captureDir: config.capture.dir } : {}),
+        warnings,
       };
       if (!opts.connect) {
         warnSecrets(unresolvedSecrets(config));
+        if (opts.json) process.stdout.write(`${toJson(summary)}\n`);
         return;
       }
       // What --connect tries: the destinations, MQTT brokers and telematics feeds (their token endpoints; the service needs all of a feed's secrets).
@@ -254,9 +302,9 @@ export function registerConfigCommand(program: Command): void {
       // The secrets --connect does not use but the service does (the HTTP intake's token): said as
       // without --connect, or a check that passed would hide why 'assetbridge run' then refuses to start.
       warnSecrets(unresolvedSecrets(config));
-      process.stdout.write('connections:\n');
+      if (!opts.json) process.stdout.write('connections:\n');
       const check = await checkConnections(config);
-      process.stdout.write(`${check.lines.join('\n')}\n`);
+      process.stdout.write(opts.json ? `${toJson({ ...summary, connections: check.results })}\n` : `${check.lines.join('\n')}\n`);
       if (!check.ok) process.exitCode = 1;
     }),
   );

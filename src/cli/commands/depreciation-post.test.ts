@@ -50,6 +50,28 @@ describe('depreciation post', () => {
     expect(r.stdout).toContain('1 asset(s) without meter readings in or before 2026-10, so nothing to post for them: EQ-2\n');
   });
 
+  it('--json prints what it queued (or would queue) and what it left out, as JSON only', async () => {
+    const cfg = await setup();
+    const dry = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '--json', '-c', cfg.path]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      period: '2026-10',
+      dryRun: true,
+      wouldQueue: [{ erpAssetId: 'EQ-1', destination: 'erp', businessKey: 'EQ-1|usage|2026-10', period: '2026-10', periodUnits: 62.5, periodStart: '2026-10-01T00:00:00.000Z' }],
+      postedAlready: [],
+      heldBack: [],
+    });
+    const posted = await runCli(['depreciation', 'post', '--period', '2026-10', '--json', '-c', cfg.path]);
+    expect(posted.code).toBe(0);
+    expect(JSON.parse(posted.stdout)).toMatchObject({ dryRun: false, queued: [{ erpAssetId: 'EQ-1', periodUnits: 62.5 }] });
+    const again = await runCli(['depreciation', 'post', '--period', '2026-10', '--json', '-c', cfg.path]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ queued: [], postedAlready: [{ erpAssetId: 'EQ-1', delivery: { status: 'pending' } }] });
+    // An unknown period is an error on stderr (exit 1), no JSON, as the other --json commands do.
+    const unknown = await runCli(['depreciation', 'post', '--period', '2026-13', '--json', '-c', cfg.path]);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^error: /);
+  });
+
   it('a second post says the period was posted already and queued nothing new', async () => {
     const cfg = await setup();
     const first = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);

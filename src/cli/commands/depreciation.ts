@@ -245,6 +245,33 @@ export function latenessWarning(period: Period, now: number, rules: Pick<RulesCo
   };
 }
 
+/** What `depreciation post --json` prints: what the text says, one entry per asset. */
+export function postJson(r: {
+  readonly period: string;
+  readonly dryRun: boolean;
+  readonly deliveries: readonly DeliveryIntent[];
+  readonly decided: readonly AssetUsageLine[];
+  readonly meanwhile: number;
+  readonly covered: readonly AssetUsageLine[];
+  readonly lines: readonly AssetUsageLine[];
+  readonly units: UsageUnits;
+}): string {
+  const postings = r.deliveries.map((x) => ({ erpAssetId: x.erpAssetId, destination: x.destination, businessKey: x.businessKey, ...x.payload }));
+  return toJson({
+    period: r.period,
+    dryRun: r.dryRun,
+    [r.dryRun ? 'wouldQueue' : 'queued']: postings,
+    postedAlready: r.decided.map((l) => ({ erpAssetId: l.asset.erpAssetId, ...(l.delivery ? { delivery: { id: l.delivery.id, status: l.delivery.status } } : {}) })),
+    postedMeanwhile: r.meanwhile,
+    postedForLaterPeriod: r.covered.map((l) => ({ erpAssetId: l.asset.erpAssetId, through: l.plan.kind === 'covered' ? l.plan.through : null })),
+    heldBack: r.lines.flatMap((l) => (l.plan.kind === 'held' ? [{ erpAssetId: l.asset.erpAssetId, reason: l.plan.reason }] : [])),
+    withoutReadings: r.lines.filter((l) => l.plan.kind === 'new' && !l.line.tracked).map((l) => l.asset.erpAssetId),
+    adjustments: r.lines
+      .filter((l) => l.plan.kind !== 'covered' && l.plan.kind !== 'held' && l.line.adjustmentUnits > 0)
+      .map(({ line: l }) => ({ erpAssetId: l.erpAssetId, period: l.period, units: l.adjustmentUnits, unit: r.units[l.meter], from: l.adjustmentPeriods })),
+  });
+}
+
 /** The usage postings `post` queued (or would queue), one row each. */
 function postingRows(deliveries: readonly DeliveryIntent[]): string {
   const num = (v: unknown, unit: unknown) => (typeof v === 'number' ? `${fmt(v, 3)} ${String(unit)}` : '-');
@@ -295,9 +322,10 @@ export function registerDepreciationCommand(program: Command): Command {
       .description('post the period’s usage to the ERP now (exactly once per asset and period, whoever posts first)')
       .requiredOption('--period <id>', 'a fiscal period that has ended (required), e.g. 2026-10')
       .option('--dry-run', 'show what would be posted')
-      .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)'),
+      .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)')
+      .option('--json', 'print JSON: the postings queued (with --dry-run, that would be), the assets that posted it already, held back (with why), posted for a later period or without readings, and the adjustments carried; warnings stay on stderr'),
   ).action(
-    action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean }) => {
+    action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean; json?: boolean }) => {
       const ended = (period: Period, now: number): void => {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${isoTime(period.end)}); usage is posted once per period, after it ends`);
       };
@@ -344,6 +372,7 @@ export function registerDepreciationCommand(program: Command): Command {
         // closed period, not older history): said as not posted, not as posted before. Those without readings had nothing to post.
         const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery && l.line.tracked);
         const coveredThrough = [...new Set(covered.map((l) => (l.plan.kind === 'covered' ? l.plan.through : '')))];
+        if (opts.json) return void process.stdout.write(`${postJson({ period: period.id, dryRun: opts.dryRun === true, deliveries, decided, meanwhile, covered, lines, units: { hours: d.unit, km: d.kmUnit } })}\n`);
         const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
         process.stdout.write(
           (deliveries.length === 0 && (decided.length > 0 || meanwhile > 0)

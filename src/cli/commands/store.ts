@@ -13,7 +13,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
 import { LEASE_KEY, LEASE_NS, StoreBusyError, StoreLease } from '../../engine/store-lease.js';
-import { action, addConfigOption, resolveConfig, withConfigContext, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, toJson, withConfigContext, withContext } from '../context.js';
 
 /** `path` with symlinks resolved as far as it exists (the file itself may not yet). */
 function realPath(path: string): string {
@@ -203,15 +203,18 @@ export function registerStoreCommand(program: Command): void {
       .command('prune')
       .description('delete finished records older than store.retention now (delivered state updates, audit records, closed quarantine entries; delivered facts only when set)')
       .option('--dry-run', 'count what would be deleted, and delete nothing')
+      .option('--json', 'print JSON: the retention applied (in ms, 0: kept) and the records deleted (with --dry-run, that would be), by kind')
       .addHelpText('after', '\nPending, in-flight and dead deliveries and open quarantine entries are never deleted.\n\nExample:\n  assetbridge store prune -c assetbridge.yaml'),
   ).action(
-    action(async (opts: { config: string; dryRun?: boolean }) => {
+    action(async (opts: { config: string; dryRun?: boolean; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store: s }) => {
         const r = config.store.retention;
+        const retentionMs = { delivered: r.delivered, deliveredFacts: r.deliveredFacts, audit: r.audit, quarantine: r.quarantine };
         const days = (ms: number) => (ms > 0 ? `${Math.round((ms / 86_400_000) * 10) / 10} d` : 'kept');
-        process.stdout.write(`retention: delivered ${days(r.delivered)}, delivered facts ${days(r.deliveredFacts)}, audit ${days(r.audit)}, closed quarantine ${days(r.quarantine)} (store.retention)\n`);
+        if (!opts.json) process.stdout.write(`retention: delivered ${days(r.delivered)}, delivered facts ${days(r.deliveredFacts)}, audit ${days(r.audit)}, closed quarantine ${days(r.quarantine)} (store.retention)\n`);
         if (opts.dryRun) {
-          process.stdout.write(`would delete ${describePrune(await s.countPrunable(cutoffsAt(r, Date.now())))} (dry run: nothing deleted)\n`);
+          const counted = await s.countPrunable(cutoffsAt(r, Date.now()));
+          process.stdout.write(opts.json ? `${toJson({ dryRun: true, retentionMs, wouldDelete: counted })}\n` : `would delete ${describePrune(counted)} (dry run: nothing deleted)\n`);
           return;
         }
         let last = Date.now();
@@ -222,7 +225,7 @@ export function registerStoreCommand(program: Command): void {
             process.stderr.write(`… ${describePrune(t)} so far\n`);
           },
         });
-        process.stdout.write(`deleted ${describePrune(total)}\n`);
+        process.stdout.write(opts.json ? `${toJson({ dryRun: false, retentionMs, deleted: total })}\n` : `deleted ${describePrune(total)}\n`);
       }, { existingStore: true, readOnly: opts.dryRun === true });
     }),
   );
