@@ -127,11 +127,16 @@ describe('names that match nothing', () => {
     const listed = writeConfig({ ...base, rules: { depreciation: { periods, periodsEnd: '2026-12-01' } } });
     for (const command of ['preview', 'post']) {
       const r = await runCli(['depreciation', command, '--period', 'FY27-P1', '-c', listed.path]);
-      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: 'error: --period "FY27-P1" is not in the configured calendar (rules.depreciation.periods); periods: FY 27:P1, FY 27:P2\n' });
+      // What the calendar's ids look like, the one meant, and (the calendar over) the last period ended.
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 1,
+        stderr: 'error: --period "FY27-P1" is not in the configured calendar (rules.depreciation.periods: a list of 2 period(s), named by their ids as written); did you mean "FY 27:P1"?; periods: FY 27:P1, FY 27:P2; the last ended is FY 27:P2\n',
+      });
     }
     const monthly = writeConfig({ ...base, rules: { depreciation: {} } });
     const r = await runCli(['depreciation', 'preview', '--period', '2026-13', '-c', monthly.path]);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --period "2026-13" is not a month; write YYYY-MM, e.g. 2026-10\n' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --period "2026-13" is not a month; the calendar is monthly \(rules\.depreciation\.periods\) in UTC: write YYYY-MM, e\.g\. \d{4}-\d\d \(the current period is \d{4}-\d\d, the last ended is \d{4}-\d\d\)\n$/);
   }, 60_000);
 });
 

@@ -11,7 +11,8 @@ import { createLogger } from '../../adapters/log/logger.js';
 import { loadConfigFile } from '../../config/load.js';
 import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
-import { defaultPreviewPeriod } from './depreciation.js';
+import { defaultPreviewPeriod, PERIOD_HELP, resolvePeriod, unknownPeriodText } from './depreciation.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 
 function depreciation(d: object): DepreciationConfig {
   const parsed = rulesSchema.parse({ depreciation: d }).depreciation;
@@ -50,4 +51,39 @@ describe('depreciation preview without --period', () => {
     const help = await runCli(['depreciation', 'preview', '--help']);
     expect(help.stdout.replace(/\s+/g, ' ')).toContain('(default: the most recent closed period of the configured calendar)');
   }, 60_000);
+});
+
+describe('--period of a calendar that is not monthly', () => {
+  const at = (t: string) => Date.parse(t);
+  const fiscal = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `FY27-P${String(i + 1).padStart(2, '0')}`, start: `${2026 + Math.floor((9 + i) / 12)}-${String(((9 + i) % 12) + 1).padStart(2, '0')}-01` }));
+
+  it('--help says what a period id is for both calendar kinds, not only months', () => {
+    expect(PERIOD_HELP).toContain('with periods: monthly, a month YYYY-MM');
+    expect(PERIOD_HELP).toContain('with a list of periods, one of the listed ids as written (e.g. FY27-P01)');
+  });
+
+  it('an unknown id of a monthly calendar says the form, the time zone and the current and last ended periods (a usage error)', () => {
+    const monthly = depreciation({ timeZone: 'Europe/Berlin' });
+    expect(() => resolvePeriod(monthly, '2026/11', at('2026-12-06T05:00:00Z'))).toThrow(UsageError);
+    expect(unknownPeriodText(monthly, '2026/11', at('2026-12-06T05:00:00Z'))).toBe(
+      '--period "2026/11" is not a month; the calendar is monthly (rules.depreciation.periods) in Europe/Berlin: write YYYY-MM, e.g. 2026-11 (the current period is 2026-12, the last ended is 2026-11)',
+    );
+  });
+
+  it('an unknown id of a listed calendar names the ids near the current period, the one meant, and the current and last ended (names nothing: exit 1)', () => {
+    const listed = depreciation({ timeZone: 'UTC', periods: fiscal(24), periodsEnd: '2028-10-01' });
+    expect(() => resolvePeriod(listed, '2026-12', at('2027-09-15T00:00:00Z'))).toThrow(NotFoundError);
+    const text = unknownPeriodText(listed, 'fy27 p07', at('2027-09-15T00:00:00Z'));
+    expect(text).toContain('is not in the configured calendar (rules.depreciation.periods: a list of 24 period(s), named by their ids as written)');
+    expect(text).toContain('did you mean "FY27-P07"?');
+    // Twelve around the current one (FY27-P12), not all 24, with the calendar's range.
+    expect(text).toContain('periods: …, FY27-P06, FY27-P07, ');
+    expect(text).toContain(', FY27-P17, … (FY27-P01 to FY27-P24)');
+    expect(text).not.toContain('FY27-P05,');
+    expect(text).toContain('; the current period is FY27-P12, the last ended is FY27-P11');
+    const laterNow = unknownPeriodText(listed, 'nope', at('2028-09-15T00:00:00Z'));
+    expect(laterNow).toContain('periods: …, FY27-P13, ');
+    expect(laterNow).toContain(', FY27-P24 (FY27-P01 to FY27-P24)');
+    expect(laterNow).not.toContain('did you mean');
+  });
 });

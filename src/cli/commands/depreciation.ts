@@ -36,12 +36,47 @@ function depreciationOf(rules: RulesConfig): DepreciationConfig {
   return rules.depreciation;
 }
 
-export function resolvePeriod(d: DepreciationConfig, id: string): Period {
-  const period = calendarOf(d).period(id);
+/** What `--period` takes, for --help (the config is not read there): a period id of either calendar kind. */
+export const PERIOD_HELP =
+  'a fiscal period id of the configured calendar (rules.depreciation.periods): with periods: monthly, a month YYYY-MM in rules.depreciation.timeZone (e.g. 2026-10); with a list of periods, one of the listed ids as written (e.g. FY27-P01)';
+
+/** Listed periods an unknown id's error names all of; a longer list is shown around the current period. */
+const PERIODS_SHOWN = 12;
+
+export function resolvePeriod(d: DepreciationConfig, id: string, now = Date.now()): Period {
+  const calendar = calendarOf(d);
+  const period = calendar.period(id);
   if (period) return period;
   // Not a month at all: written wrong (2). A listed calendar's id it does not list: a name that names nothing (1).
-  if (d.periods === 'monthly') throw new UsageError(`--period "${id}" is not a month; write YYYY-MM, e.g. 2026-10`);
-  throw new NotFoundError(`--period "${id}" is not in the configured calendar (rules.depreciation.periods); periods: ${d.periods.map((p) => p.id).join(', ')}`);
+  if (d.periods === 'monthly') throw new UsageError(unknownPeriodText(d, id, now));
+  throw new NotFoundError(unknownPeriodText(d, id, now));
+}
+
+/**
+ * Why `--period` names no period, with what the configured calendar's ids look like and the ones
+ * near now: the current period and the last one ended (a monthly calendar), or the listed ids (around
+ * the current one for a long list) and one that differs from the id given only in case, spaces or
+ * punctuation. Pure.
+ */
+export function unknownPeriodText(d: DepreciationConfig, id: string, now: number): string {
+  const calendar = calendarOf(d);
+  const current = calendar.periodAt(now);
+  const ended = latestPostable(calendar, now, 0);
+  const near = [current ? `the current period is ${current.id}` : '', ended ? `the last ended is ${ended.id}` : ''].filter(Boolean).join(', ');
+  if (d.periods === 'monthly') return `--period "${id}" is not a month; the calendar is monthly (rules.depreciation.periods) in ${d.timeZone}: write YYYY-MM, e.g. ${ended?.id ?? current?.id ?? '2026-10'}${near ? ` (${near})` : ''}`;
+  const ids = d.periods.map((p) => p.id);
+  const squash = (t: string) => t.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+  const like = ids.find((p) => squash(p) === squash(id));
+  let shown = ids;
+  if (ids.length > PERIODS_SHOWN) {
+    const at = Math.max(0, ids.indexOf((current ?? ended)?.id ?? ids[0] ?? ''));
+    const from = Math.max(0, Math.min(at - PERIODS_SHOWN / 2, ids.length - PERIODS_SHOWN));
+    shown = [...(from > 0 ? ['…'] : []), ...ids.slice(from, from + PERIODS_SHOWN), ...(from + PERIODS_SHOWN < ids.length ? ['…'] : [])];
+  }
+  return (
+    `--period "${id}" is not in the configured calendar (rules.depreciation.periods: a list of ${ids.length} period(s), named by their ids as written)` +
+    `${like !== undefined ? `; did you mean "${like}"?` : ''}; periods: ${shown.join(', ')}${ids.length > PERIODS_SHOWN ? ` (${ids[0]} to ${ids.at(-1)})` : ''}${near ? `; ${near}` : ''}`
+  );
 }
 
 /**
@@ -87,7 +122,7 @@ const POST_REPLAYS = "'depreciation post' replays them into it before it posts (
 /** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
 export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, name?: string, force = false): Promise<AssetUsageLine[]> {
   const d = depreciationOf(rules);
-  const period = resolvePeriod(d, periodId);
+  const period = resolvePeriod(d, periodId, now);
   // Named by its ERP id or any identifier the registry maps to it.
   const asset = name === undefined ? undefined : await resolveAssetArg(store, name);
   if (name !== undefined && asset === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
@@ -287,7 +322,7 @@ export function registerDepreciationCommand(program: Command): Command {
     dep
       .command('preview')
       .description('per asset: (cost − salvage) × period units ÷ total expected units, beside straight line')
-      .option('--period <id>', 'fiscal period, e.g. 2026-10 (default: the most recent closed period of the configured calendar)')
+      .option('--period <id>', `${PERIOD_HELP} (default: the most recent closed period of the configured calendar)`)
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
@@ -320,7 +355,7 @@ export function registerDepreciationCommand(program: Command): Command {
     dep
       .command('post')
       .description('post the period’s usage to the ERP now (exactly once per asset and period, whoever posts first)')
-      .requiredOption('--period <id>', 'a fiscal period that has ended (required), e.g. 2026-10')
+      .requiredOption('--period <id>', `a fiscal period that has ended (required): ${PERIOD_HELP}`)
       .option('--dry-run', 'show what would be posted')
       .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)')
       .option('--json', 'print JSON: the postings queued (with --dry-run, that would be), the assets that posted it already, held back (with why), posted for a later period or without readings, and the adjustments carried; warnings stay on stderr'),

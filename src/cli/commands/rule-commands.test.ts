@@ -750,7 +750,7 @@ describe('depreciation preview', () => {
     // Amounts always with 2 decimals (a column of money): 1,500.00, not 1,500 beside 1,666.67.
     expect(text).toMatch(/EQ-1\s+2026-10\s+150 h\s+1,150 h\s+10,000 h\s+120,000\.00\s+20,000\.00\s+1,500\.00\s+1,666\.67/);
     expect(text).toMatch(/TOTAL\s+1,500\.00\s+1,666\.67/);
-    await expect(previewDepreciation(store, rules, 'October', 'erp', 0)).rejects.toThrow(/not a month; write YYYY-MM/);
+    await expect(previewDepreciation(store, rules, 'October', 'erp', 0)).rejects.toThrow(/not a month; the calendar is monthly \(rules\.depreciation\.periods\) in \S+: write YYYY-MM/);
   });
 
   it('shows usage found after a period was posted as a prior-period adjustment of the next', async () => {
