@@ -150,7 +150,7 @@ function waitingNote(state: MaintenanceState | undefined, rule: string): string 
   for (const e of held) {
     if (parseWorkOrderKey(e.businessKey)?.rule !== rule) continue;
     const what = e.status === 'completed' ? 'completion' : `feedback (${e.status})`;
-    note += `; ERP ${what} of ${e.businessKey} at ${iso(e.eventTime)} not applied yet: waits for ${feedbackWaitsFor(state as MaintenanceState, e)}`;
+    note += `; ERP ${what} of ${e.businessKey} at ${isoTime(e.eventTime)} not applied yet: waits for ${feedbackWaitsFor(state as MaintenanceState, e)}`;
   }
   return note;
 }
