@@ -19,8 +19,26 @@ export function parseJsonText(text: string): unknown {
     // Positions count from the file's start, BOM included, as an editor shows them.
     const { line, column } = lineColumn(text, at + (body === text ? 0 : 1));
     // V8 quotes the text around the error as it is: its line breaks would break the one-line message.
-    throw new SyntaxError(`line ${line}, column ${column}: ${err.message.replace(/\r?\n|\r/g, (b) => (b === '\n' ? '\\n' : b === '\r' ? '\\r' : '\\r\\n'))}`);
+    throw new SyntaxError(`line ${line}, column ${column}: ${withoutV8Position(err.message).replace(/\r?\n|\r/g, (b) => (b === '\n' ? '\\n' : b === '\r' ? '\\r' : '\\r\\n'))}`);
   }
+}
+
+/**
+ * A JSON.parse error's message without V8's own offset: "at position 98" counts characters from
+ * the text's start (from 0), and Node 22 adds "(line 1 column 99)"; beside the line and column
+ * this module gives, it would only disagree with them.
+ */
+export function withoutV8Position(message: string): string {
+  return message.replace(/ at position \d+(?: \(line \d+ column \d+\))?/, '');
+}
+
+/**
+ * Where the syntax error of a JSON text that JSON.parse refused is, as an editor shows it (1-based
+ * line and column); undefined when there is none.
+ */
+export function jsonErrorAt(text: string): { line: number; column: number } | undefined {
+  const at = jsonErrorOffset(text);
+  return at === undefined ? undefined : lineColumn(text, at);
 }
 
 /** 1-based line and column of an offset (a column counts characters, a line break is \n, \r\n or \r). */
