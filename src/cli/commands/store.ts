@@ -21,12 +21,27 @@ function realPath(path: string): string {
   return existsSync(abs) ? realpathSync(abs) : resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1));
 }
 
-/** From this size on, `store backup` and `store vacuum` show their progress on stderr. */
+/**
+ * From this size on, `store backup` and `store vacuum` show their progress on stderr: for a backup,
+ * of what it copies (the database pages in use, {@link longCopiesOnly}); for a vacuum, of the store
+ * file and its WAL, which it rewrites.
+ */
 export const LONG_COPY_BYTES = 1_048_576;
 
 /** Bytes of the store file and its WAL. */
 function storeBytes(path: string): number {
   return ['', '-wal'].reduce((n, suffix) => n + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
+}
+
+/**
+ * `show` for a backup that copies {@link LONG_COPY_BYTES} or more (`expected`: the database pages
+ * the copy reads), else nothing: not the file sizes, which count freed pages and the WAL (megabytes
+ * while a service runs, though a small store is copied in a moment).
+ */
+export function longCopiesOnly(show: (p: BackupProgress) => void): (p: BackupProgress) => void {
+  return (p) => {
+    if (p.expected >= LONG_COPY_BYTES) show(p);
+  };
 }
 
 const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
@@ -151,6 +166,7 @@ export function registerStoreCommand(program: Command): void {
       .addHelpText(
         'after',
         '\nThe copy is written beside FILE first and renamed when complete, so a copy cut short never stands as FILE.\n' +
+          'A copy of 1 MiB or more (the pages in use; freed pages and the -wal file are not copied) shows its progress on stderr.\n' +
           'To restore it: stop the service, delete the store file and its -wal and -shm files (store.path), copy FILE there, start the service.\n\n' +
           'Example:\n  assetbridge store backup /backups/assetbridge-$(date +%F).db -c assetbridge.yaml',
       ),
@@ -169,8 +185,8 @@ export function registerStoreCommand(program: Command): void {
         if (existsSync(target) && statSync(target).isDirectory())
           throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assetbridge-backup.db')}`);
         if (existsSync(target) && opts.force !== true) throw new UsageError(`${target} exists: give another FILE, or --force to replace it`);
-        // A small store is copied in a moment: only a large one shows its progress.
-        const onProgress = storeBytes(config.store.path) >= LONG_COPY_BYTES ? backupProgress(`backing up ${config.store.path} to ${target}`) : undefined;
+        // A small store is copied in a moment: only a large copy shows its progress.
+        const onProgress = longCopiesOnly(backupProgress(`backing up ${config.store.path} to ${target}`));
         const started = Date.now();
         let bytes: number;
         try {
