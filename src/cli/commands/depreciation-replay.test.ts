@@ -14,6 +14,8 @@ import { loadConfigFile } from '../../config/load.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { serviceIsRunning } from './quarantine.js';
+import { readRuntimeSnapshot } from '../../engine/engine.js';
+import { storedRuleStateNote } from './submit-event.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
@@ -85,6 +87,39 @@ describe('depreciation commands after a crash left readings in the ingest log', 
     expect(r.stderr).toContain('warning: 1 message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures');
     expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+0 h\s+1,000 h/); // the stored state's figures, said to be short
     expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(1); // read-only: nothing replayed
+  }, 60_000);
+});
+
+describe('depreciation preview while a service runs', () => {
+  it('says its usage is as of the service\'s last checkpoint (when), as zones occupancy does: a reading held in memory is not in it yet', async () => {
+    // Was: nothing said the figures were the stored state's, so right after intake they disagreed
+    // with `assets meters` (the latest reading) with no word of why.
+    const cfg = usageConfig();
+    const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
+    try {
+      await app.start();
+      await readingsOneUnstored(app); // the second reading only in the service's memory (checkpointMs: 1 h)
+      const checkpointAt = app.ingestor.stats.lastCheckpoint?.storedAt;
+      expect(checkpointAt).toBeDefined();
+      await waitFor(async () => (await serviceIsRunning(app.store)) && (await readRuntimeSnapshot(app.store))?.ingest?.lastCheckpoint !== undefined, 'the service says it runs, and its checkpoint');
+      const r = await runCli(['depreciation', 'preview', '--period', '2026-10', '-c', cfg.path]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+0 h\s+1,000 h/); // the stored state's: not the 1,070 h held in memory
+      const note = storedRuleStateNote(checkpointAt);
+      expect(note).toContain(`as of the running service's last checkpoint at ${new Date(checkpointAt ?? 0).toISOString()}`);
+      expect(r.stdout.endsWith(note)).toBe(true);
+    } finally {
+      await app.stop();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('with no service running, says so as zones occupancy does', async () => {
+    const cfg = await crashedWithUnfoldedReading();
+    const r = await runCli(['depreciation', 'preview', '--period', '2026-10', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
+    expect(storedRuleStateNote(undefined)).toBe('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
   }, 60_000);
 });
 

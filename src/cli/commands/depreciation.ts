@@ -24,7 +24,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, USAGE_NS, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
+import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog, storedRuleStateAsOf } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -326,7 +326,11 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        '\nUsage comes from the stored rule state: a running service stores it at its checkpoints (ingest.checkpointMs), so right after intake it can be behind the latest reading that assets meters and maintenance status show; the table ends saying as of when.',
+      ),
   ).action(
     action(async (opts: { config: string; period?: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, CSV_OUTPUT);
@@ -348,6 +352,8 @@ export function registerDepreciationCommand(program: Command): Command {
         const dep = depreciationOf(rules);
         if (lines.length === 0) return void process.stdout.write(noAssetsText((await store.listAssetRecords()).length));
         process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
+        // Usage comes from the stored rule state, which may be behind the latest reading `assets meters` shows.
+        process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });
     }),
   );

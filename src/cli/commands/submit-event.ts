@@ -10,7 +10,7 @@
 import { createApp, configLogger } from '../../app.js';
 import { logLevel } from '../../adapters/log/logger.js';
 import type { Config } from '../../config/schema.js';
-import { CHECKPOINT_JOB, SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
+import { CHECKPOINT_JOB, SUBMIT_EVENTS_JOB, readRuntimeSnapshot, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { withConfigContext, type StoreAccess } from '../context.js';
@@ -103,6 +103,22 @@ export async function leftIngestLogWarning(store: Store, replayedBy?: string, la
     `warning: ${left} message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures: ${lacks}. ` +
     (replayedBy === undefined ? "starting the service ('assetbridge run') replays them into it" : `${replayedBy}, as 'assetbridge run' does at its start`)
   );
+}
+
+/**
+ * The note after the figures of a command that reads the stored rule state (`zones occupancy`,
+ * `depreciation preview`): as of when they are. `lastCheckpointAt`: when the running service last
+ * stored the rule state it holds (a checkpoint); undefined when none runs, or it has not said yet.
+ */
+export function storedRuleStateNote(lastCheckpointAt: number | undefined): string {
+  if (lastCheckpointAt === undefined) return '(from the stored rule state: at most ingest.checkpointMs behind a running service)\n';
+  return `(from the stored rule state, as of the running service's last checkpoint at ${new Date(lastCheckpointAt).toISOString()}: what it ingested since shows from its next one, within ingest.checkpointMs)\n`;
+}
+
+/** {@link storedRuleStateNote} for this store: the running service's last checkpoint, from its runtime snapshot. */
+export async function storedRuleStateAsOf(store: Store): Promise<string> {
+  const at = (await serviceIsRunning(store)) ? (await readRuntimeSnapshot(store))?.ingest?.lastCheckpoint?.storedAt : undefined;
+  return storedRuleStateNote(at);
 }
 
 /** {@link leftIngestLogWarning} on stderr, for a command that only reads stored rule state (only a start replays the log). */

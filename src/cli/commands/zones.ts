@@ -22,7 +22,7 @@ import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
-import { warnOfLeftIngestLog } from './submit-event.js';
+import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. `propertiesKey`: the config key that names the properties read, for the hint after a missing one. */
@@ -339,7 +339,7 @@ export function registerZonesCommand(program: Command): Command {
           return;
         }
         process.stdout.write(formatOccupancy(occupancy, opts.zone, unconfigured));
-        process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
+        process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });
     }),
   );
