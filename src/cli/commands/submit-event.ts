@@ -13,7 +13,7 @@ import type { Config } from '../../config/schema.js';
 import { CHECKPOINT_JOB, SUBMIT_EVENTS_JOB, readRuntimeSnapshot, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
-import { withConfigContext, type StoreAccess } from '../context.js';
+import { isoTime, withConfigContext, type StoreAccess } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 
 /**
@@ -112,7 +112,7 @@ export async function leftIngestLogWarning(store: Store, replayedBy?: string, la
  */
 export function storedRuleStateNote(lastCheckpointAt: number | undefined): string {
   if (lastCheckpointAt === undefined) return '(from the stored rule state: at most ingest.checkpointMs behind a running service)\n';
-  return `(from the stored rule state, as of the running service's last checkpoint at ${new Date(lastCheckpointAt).toISOString()}: what it ingested since shows from its next one, within ingest.checkpointMs)\n`;
+  return `(from the stored rule state, as of the running service's last checkpoint at ${isoTime(lastCheckpointAt)}: what it ingested since shows from its next one, within ingest.checkpointMs)\n`;
 }
 
 /** {@link storedRuleStateNote} for this store: the running service's last checkpoint, from its runtime snapshot. */
