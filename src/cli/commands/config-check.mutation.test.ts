@@ -96,12 +96,12 @@ describe('config check', () => {
 
   it('says where the HTTP intake listens, or that no server runs for it', async () => {
     const on = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { host: '0.0.0.0', port: 8090 } });
-    expect((await runCli(['config', 'check', '-c', on.path])).stdout).toContain(`${on.path} is valid: 1 destination(s), 0 MQTT source(s), HTTP intake on at http://0.0.0.0:8090/v1/events\n`);
+    expect((await runCli(['config', 'check', '-c', on.path])).stdout).toContain(`${on.path} is valid: 1 destination(s), 0 MQTT source(s), HTTP intake at http://0.0.0.0:8090/v1/events\n`);
     const off = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { port: 0 } });
     expect((await runCli(['config', 'check', '-c', off.path])).stdout).toContain('HTTP intake configured, but server.port is 0: no server runs to take events (set server.port)\n');
-    // An IPv6 host in brackets, as a URL writes it (was http://:::8090/v1/events, which no client reads).
+    // "HTTP intake at URL" (it said "HTTP intake on at URL"). An IPv6 host in brackets, as a URL writes it (was http://:::8090/v1/events, which no client reads).
     const v6 = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { host: '::', port: 8090 } });
-    expect((await runCli(['config', 'check', '-c', v6.path])).stdout).toContain('HTTP intake on at http://[::]:8090/v1/events\n');
+    expect((await runCli(['config', 'check', '-c', v6.path])).stdout).toContain('HTTP intake at http://[::]:8090/v1/events\n');
   });
 
   it('names the telematics feeds on the "is valid" line, with when the service pulls each, or that it does not', async () => {

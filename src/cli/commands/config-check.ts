@@ -234,7 +234,7 @@ export function registerConfigCommand(program: Command): void {
       const startProblems = [...assetFileProblems(config), ...telematicsProblems(config), ...(captureDir === undefined ? [] : [{ key: 'capture.dir', message: captureDir }])];
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
-      const intake = !config.sources.http ? 'off' : port > 0 ? `on at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
+      const intake = !config.sources.http ? 'off' : port > 0 ? `at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
       // With --json the lines are kept for the one JSON document printed at the end (an error meanwhile prints none).
       const warnings: CheckWarning[] = [];
       const warn = (list: readonly CheckWarning[], separator = ':'): void => {
