@@ -51,6 +51,20 @@ describe('depreciation preview without --period', () => {
     const help = await runCli(['depreciation', 'preview', '--help']);
     expect(help.stdout.replace(/\s+/g, ' ')).toContain('(default: the most recent closed period of the configured calendar)');
   }, 60_000);
+
+  // The note on the period came first, then the real error: a store that does not exist is said alone.
+  it('a store that does not exist is said alone, without the note on the period', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'none.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      log: { level: 'silent' },
+      rules: { depreciation: { timeZone: 'UTC' } },
+    }));
+    const r = await runCli(['depreciation', 'preview', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^[^\n]*there is no store/);
+    expect(r.stderr).not.toContain('the most recent closed period');
+  }, 60_000);
 });
 
 describe('--period of a calendar that is not monthly', () => {

@@ -104,16 +104,20 @@ async function withDepreciationPeriod(
   const { config, configPath: path } = resolveConfig(configPath);
   const d = depreciationOf(rulesConfigOf(config));
   // No --period (preview only): the most recent closed period, said on stderr so the output is not taken for another's.
-  let period: Period;
-  if (periodId !== undefined) period = resolvePeriod(d, periodId);
-  else {
-    period = defaultPreviewPeriod(d, Date.now());
-    process.stderr.write(`period ${period.id}: the most recent closed period of the configured calendar (--period for another)\n`);
-  }
+  const period = periodId !== undefined ? resolvePeriod(d, periodId) : defaultPreviewPeriod(d, Date.now());
   await before?.(config, path, period);
   // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
-  // would preview or post nothing and say so as if all were well.
-  return withConfigContext(config, path, (ctx) => fn(ctx, period), { existingStore: true, ...access });
+  // would preview or post nothing and say so as if all were well. The default period is said once
+  // the store is open, so that error comes alone (the note came before it).
+  return withConfigContext(
+    config,
+    path,
+    (ctx) => {
+      if (periodId === undefined) process.stderr.write(`period ${period.id}: the most recent closed period of the configured calendar (--period for another)\n`);
+      return fn(ctx, period);
+    },
+    { existingStore: true, ...access },
+  );
 }
 
 /** What {@link leftIngestLogWarning} says replays the log for `preview` and `post --dry-run`. */
