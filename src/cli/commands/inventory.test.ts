@@ -85,6 +85,22 @@ describe('inventory counts output', () => {
     expect(noCountsText({ ...report, destinations: [] }, typo)).toMatch(/^no counts: no item has been seen/);
   });
 
+  // With no count at all, a --sku or --location no item has was said as "no item has been seen at a location within the freshness window".
+  it('with no count at all, a location or SKU no item has is said so, with those there are, as inventory items says it', () => {
+    const none = { ...report, destinations: [] };
+    const items: ItemRow[] = [
+      { erpAssetId: 'PAL-1', destination: 'erp', sku: 'SKU-A', quantity: 1, standing: 'stale', location: 'ROT/0001' },
+      { erpAssetId: 'PAL-2', destination: 'erp', sku: 'SKU-B', quantity: 1, standing: 'unseen' },
+    ];
+    const nope = { sku: 'NOPE' };
+    expect(formatCounts(none, options, nope, none, items)).toMatch(/^no counts match: no item has SKU "NOPE"; SKUs: SKU-A, SKU-B\n/);
+    expect(noCountsText(none, { location: 'nowhere' }, items)).toBe('no counts match: no item is at location "nowhere"; locations with items: ROT/0001');
+    expect(noCountsText(none, nope, [])).toBe('no counts match: there are no inventory items (assets with the SKU attribute) yet');
+    // The SKU is one an item has, but none is counted now: that is what is said.
+    expect(noCountsText(none, { sku: 'SKU-A' }, items)).toMatch(/^no counts: no item has been seen/);
+    expect(noCountsText(none, {}, items)).toMatch(/^no counts: no item has been seen/);
+  });
+
   it('the items line says which items it counts when a filter is given', () => {
     const f = { location: '1000/0001', sku: 'PAL-40' };
     expect(formatCounts(filterReport(report, f), options, f, report)).toContain('items (--location 1000/0001, --sku PAL-40): 7 with a SKU; 4 counted');

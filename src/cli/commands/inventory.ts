@@ -92,15 +92,21 @@ export function itemsCsv(rows: readonly ItemRow[], tags: ReadonlyMap<string, str
  * has, with those there are (a typo, or the ERP's code for another site), from `all` (unfiltered).
  */
 export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string {
-  if (all.length === 0) return 'no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n';
+  const why = itemFilterMiss(all, filter);
+  return `no inventory items match${why === undefined ? '' : `: ${why}`}\n`;
+}
+
+/** Why no item of `all` (before the location and SKU filter) is at `filter.location` or has `filter.sku`, with those there are; undefined when some is and has. */
+function itemFilterMiss(all: readonly ItemRow[], filter: Pick<ItemFilter, 'location' | 'sku'>): string | undefined {
+  if (all.length === 0) return 'there are no inventory items (assets with the SKU attribute) yet';
   const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
   if (filter.location !== undefined && !all.some((r) => r.location === filter.location)) {
     const locations = listed(all.flatMap((r) => (r.location !== undefined ? [r.location] : [])));
     // No item placed anywhere yet (none seen, or only outside every zone): an empty list would read as cut off.
-    return `no inventory items match: no item is at location "${filter.location}"; ${locations ? `locations with items: ${locations}` : 'no item is at any location yet (not seen, or seen only outside every zone): see them without --location'}\n`;
+    return `no item is at location "${filter.location}"; ${locations ? `locations with items: ${locations}` : 'no item is at any location yet (not seen, or seen only outside every zone): see them without --location'}`;
   }
-  if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no inventory items match: no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}\n`;
-  return 'no inventory items match\n';
+  if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}`;
+  return undefined;
 }
 
 /**
@@ -144,23 +150,29 @@ export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, 
 /**
  * What to say when `inventory counts` shows no cell: the location or SKU asked for that no count
  * has, with those there are (a typo, or the ERP's code for another site), from `all` (the report
- * before the location and SKU filter), as {@link noItemsText} does for items.
+ * before the location and SKU filter), as {@link noItemsText} does for items. With no count at all,
+ * `items` (the items of the destination asked for, before the location and SKU filter) says whether
+ * the location or SKU is one no item has: that is said, not that no item has been seen.
  */
-export function noCountsText(all: InventoryReport, filter: CountFilter): string {
+export function noCountsText(all: InventoryReport, filter: CountFilter, items?: readonly ItemRow[]): string {
   const cells = all.destinations.filter((d) => filter.destination === undefined || d.destination === filter.destination).flatMap((d) => d.cells);
-  if (cells.length === 0) return 'no counts: no item has been seen at a location within the freshness window, and none was sent';
+  if (cells.length === 0) {
+    const why = items !== undefined && (filter.location !== undefined || filter.sku !== undefined) ? itemFilterMiss(items, filter) : undefined;
+    return why !== undefined ? `no counts match: ${why}` : 'no counts: no item has been seen at a location within the freshness window, and none was sent';
+  }
   const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
   if (filter.location !== undefined && !cells.some((c) => c.location === filter.location)) return `no counts match: no count is at location "${filter.location}"; locations with counts: ${listed(cells.map((c) => c.location))}`;
   if (filter.sku !== undefined && !cells.some((c) => c.sku === filter.sku)) return `no counts match: no count has SKU "${filter.sku}"; SKUs with counts: ${listed(cells.map((c) => c.sku))}`;
   return 'no counts match';
 }
 
-/** `filter` and `all`: what was asked for and the report before the location and SKU filter (see {@link noCountsText}); `report.items` is then about those items only. */
+/** `filter`, `all` and `items`: what was asked for, the report and the items before the location and SKU filter (see {@link noCountsText}); `report.items` is then about those items only. */
 export function formatCounts(
   report: InventoryReport,
   options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'> & Partial<Pick<InventorySyncOptions, 'quantityAttribute'>>,
   filter: CountFilter = {},
   all: InventoryReport = report,
+  items?: readonly ItemRow[],
 ): string {
   const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']];
   for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision || '-', c.change ? signed(c.change) : '']);
@@ -173,7 +185,7 @@ export function formatCounts(
     ...(filter.sku !== undefined ? [`--sku ${filter.sku}`] : []),
   ].join(', ');
   const lines = [
-    rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter),
+    rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter, items),
     '',
     `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
     `changes go out every ${seconds(options.changesEveryMs)} in a running service; ` +
@@ -237,7 +249,13 @@ export function registerInventoryCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        process.stdout.write(formatCounts(report, options, filter, all));
+        // No count shown for a --location or --sku: the items say whether it is one no item has.
+        const noCells = report.destinations.every((d) => d.cells.length === 0);
+        const items =
+          noCells && (filter.location !== undefined || filter.sku !== undefined)
+            ? inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones), Date.now(), options, filter.destination !== undefined ? { destination: filter.destination } : {})
+            : undefined;
+        process.stdout.write(formatCounts(report, options, filter, all, items));
       }, { readOnly: true });
     }),
   );
