@@ -30,7 +30,7 @@ import { runServiceJob } from '../service-job.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createRedactor } from '../../adapters/http/redact.js';
 import { logLevel } from '../../adapters/log/logger.js';
-import { action, isoTime, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { requireSecrets } from '../../config/secrets.js';
 import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
@@ -688,8 +688,12 @@ Example:
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; provider?: string; json?: boolean }) => {
-      await withContext(
-        opts.config,
+      // No provider configured (or a mistyped --provider) is said first: "there is no store" read as the fault.
+      const { config: checked, configPath } = resolveConfig(opts.config);
+      pickProviders(telematicsConfigs(checked), opts.provider, true);
+      await withConfigContext(
+        checked,
+        configPath,
         async ({ config, store }) => {
           const noSink: IngestSink = { submit: () => Promise.reject(new Error('aemp budget does not submit')) };
           process.exitCode = await aempBudgetCommand(
