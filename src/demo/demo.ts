@@ -50,6 +50,8 @@ export interface DemoResult {
   readonly badSent: number;
   readonly erpRequests: number;
   readonly erpLocationWrites: number;
+  /** Every write the ERP applied (locations, meter readings, work orders…): what the progress line's "ERP writes applied" counts. */
+  readonly erpWrites: number;
   /** 429s the ERP simulator answered. */
   readonly erp429: number;
   /** 429 and 503 answers, each of which paused the destination: what `status` counts as 429/503. */
@@ -177,7 +179,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const m = live.dispatcher.metrics().erp;
       // The publisher reports every 250 ms: what arrived was published, whatever its last report said.
       const writes = Object.values(c.applied).reduce((n, v) => n + v, 0);
-      const line = `${phase} published ${Math.max(published, stats.received)}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes ${writes}  requests ${c.requests}  429/503 ${m?.rateLimited ?? 0}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
+      const line = `${phase} published ${Math.max(published, stats.received)}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes applied ${writes}  requests ${c.requests}  429/503 ${m?.rateLimited ?? 0}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
       if (tty) opts.out.write(`\r${line.padEnd(150)}`);
       else if (Date.now() - lastLine >= 5000) {
         lastLine = Date.now();
@@ -256,6 +258,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       badSent,
       erpRequests: c.requests,
       erpLocationWrites: c.applied.location,
+      erpWrites: Object.values(c.applied).reduce((n, v) => n + v, 0),
       erp429: c.rateLimited,
       erpPausingAnswers: live.dispatcher.metrics().erp?.rateLimited ?? 0,
       duplicatesSuppressed: c.duplicatesSuppressed,
@@ -270,17 +273,27 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     };
     say('');
     say('summary');
-    say(`  messages published            ${result.published} (${badSent} deliberately bad)`);
-    say(`  accepted / quarantined        ${result.accepted} / ${result.quarantined}${stats.quarantined === badSent ? ' (every bad message quarantined with its reason)' : ' (MISMATCH with bad messages sent)'}`);
-    say(`  ERP requests / location writes ${result.erpRequests} / ${result.erpLocationWrites} (batched, coalesced per asset)`);
-    say(`  429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
-    say(`  ERP faults injected           ${result.faultsFired} (errors, timeouts, dropped connections, slow answers; retried)`);
-    say(`  repeated writes not re-applied ${result.duplicatesSuppressed} (a retry of a write the ERP had already done, answered from its idempotency key)`);
-    say(`  dead letters / still queued   ${result.deadLetters} / ${result.pendingLeft}`);
-    say(`  work orders (engine > ${OVERHEAT_ABOVE_C} °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets${perKey.size === result.workOrders ? ', none duplicated' : ' (DUPLICATES)'}`);
-    say(`  ERP state vs fleet            ${result.assetsChecked - locationMismatches}/${result.assetsChecked} assets match (location)`);
-    if (telematics)
-      say(`  Trackunit machines            ${telematics.machines} pulled, ${telematics.matched} matched by external reference, ${telematics.synced} with location and hours at the ERP, ${telematics.machines - telematics.matched} awaiting review`);
+    // Per kind, as the ERP simulator counts them: the total is the progress line's "ERP writes applied".
+    const kinds = Object.entries(c.applied)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(', ');
+    const rows: [string, string][] = [
+      ['messages published', `${result.published} (${badSent} deliberately bad)`],
+      ['accepted / quarantined', `${result.accepted} / ${result.quarantined}${stats.quarantined === badSent ? ' (every bad message quarantined with its reason)' : ' (MISMATCH with bad messages sent)'}`],
+      ['ERP requests', `${result.erpRequests} (batched)`],
+      ['ERP writes applied', `${result.erpWrites}${kinds ? ` (${kinds}; locations coalesced per asset)` : ''}`],
+      ['429/503 answers from the ERP', `${result.erpPausingAnswers} (each paused the destination; nothing lost)`],
+      ['ERP faults injected', `${result.faultsFired} (errors, timeouts, dropped connections, slow answers; retried)`],
+      ['repeated writes not re-applied', `${result.duplicatesSuppressed} (a retry of a write the ERP had already done, answered from its idempotency key)`],
+      ['dead letters / still queued', `${result.deadLetters} / ${result.pendingLeft}`],
+      [`work orders (engine > ${OVERHEAT_ABOVE_C} °C)`, `${result.workOrders} for ${result.overheatedAssets} overheating assets${perKey.size === result.workOrders ? ', none duplicated' : ' (DUPLICATES)'}`],
+      ['ERP state vs fleet', `${result.assetsChecked - locationMismatches}/${result.assetsChecked} assets match (location)`],
+      ...(telematics
+        ? [['Trackunit machines', `${telematics.machines} pulled, ${telematics.matched} matched by external reference, ${telematics.synced} with location and hours at the ERP, ${telematics.machines - telematics.matched} awaiting review`] as [string, string]]
+        : []),
+    ];
+    for (const line of summaryTable(rows)) say(line);
     for (const m of mismatches.slice(0, 10)) say(`    ${m}`);
     say(result.ok ? 'demo OK: the ERP matches the fleet, nothing was lost or duplicated' : 'demo FAILED: see above');
     say(`inspect the run: ${opts.cli ?? 'assetbridge'} status --config ${configFile}   (also: audit, quarantine list, dlq list, maintenance status)`);
@@ -291,6 +304,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (broker) await broker.close();
     if (trackunit) await trackunit.close();
   }
+}
+
+/** The demo's summary as a table: each label padded to the longest, so every value starts in one column. */
+export function summaryTable(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(0, ...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -34,16 +34,24 @@ describe('assetbridge demo', () => {
     expect(result.badSent).toBeGreaterThan(0);
     expect(result.overheatedAssets).toBeGreaterThan(0);
     expect(result.workOrders).toBe(result.overheatedAssets);
-    expect(text).toContain(`work orders (engine > 96.5 °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets, none duplicated`);
+    expect(text).toMatch(new RegExp(`work orders \\(engine > 96\\.5 °C\\) +${result.workOrders} for ${result.overheatedAssets} overheating assets, none duplicated`));
     expect(text).toContain('demo OK');
     // What paused the destination, counted as `status` counts it (its 429/503 column): the ERP's
     // 429s and its injected 503s, so a "(paused)" line never stands beside "0".
     expect(result.erpPausingAnswers).toBeGreaterThanOrEqual(result.erp429);
-    expect(text).toContain(`429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
+    expect(text).toMatch(new RegExp(`429/503 answers from the ERP +${result.erpPausingAnswers} \\(each paused the destination; nothing lost\\)`));
     expect(text).not.toMatch(/ 429s \d/);
     // Each count on a line of its own that says what it is (not "faults injected / duplicates suppressed … 32 / 1").
-    expect(text).toContain(`ERP faults injected           ${result.faultsFired} (`);
-    expect(text).toContain(`repeated writes not re-applied ${result.duplicatesSuppressed} (`);
+    expect(text).toMatch(new RegExp(`ERP faults injected +${result.faultsFired} \\(`));
+    expect(text).toMatch(new RegExp(`repeated writes not re-applied +${result.duplicatesSuppressed} \\(`));
     expect(text).not.toContain('faults injected / duplicates');
+    // The summary is a table: every value in one column (labels were padded by hand, some values a column off).
+    const summary = text.slice(text.indexOf('\nsummary\n') + '\nsummary\n'.length, text.indexOf('\ndemo OK')).split('\n').filter((l) => /^ {2}\S/.test(l));
+    expect(summary.length).toBeGreaterThan(8);
+    expect(new Set(summary.map((l) => l.length - (/^ {2}\S.*?\S {2,}(\S.*)$/.exec(l)?.[1]?.length ?? -1000)))).toHaveProperty('size', 1);
+    // The writes the summary counts are those the progress line counts ("ERP writes applied"), not the location writes alone.
+    expect(result.erpWrites).toBeGreaterThanOrEqual(result.erpLocationWrites);
+    expect(text).toMatch(new RegExp(`ERP writes applied +${result.erpWrites} \\(location ${result.erpLocationWrites}[,;]`));
+    expect(text).not.toContain('location writes');
   }, 120_000);
 });

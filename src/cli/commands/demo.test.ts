@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors/errors.js';
 import { howToRun, prepareDemoDataDir } from './demo.js';
+import { summaryTable } from '../../demo/demo.js';
 
 describe('howToRun: the command the demo tells a newcomer to run next', () => {
   it('is `node <script>` from the working directory in a checkout (`npm run demo`), where no assetbridge is on the PATH', () => {
@@ -39,5 +40,17 @@ describe('demo --data-dir', () => {
     expect(() => prepareDemoDataDir(dir)).toThrow(UsageError);
     expect(() => prepareDemoDataDir(dir)).toThrow(`--data-dir ${dir} holds ${mine}, which the demo would replace with the config it writes for inspecting its run`);
     expect(readFileSync(mine, 'utf8')).toBe('destinations: [] # mine\n');
+  });
+});
+
+// The summary's labels were padded by hand: some values stood a column off ("repeated writes not re-applied 2").
+describe('the demo summary', () => {
+  it('puts every value in one column, two spaces after the longest label', () => {
+    const lines = summaryTable([
+      ['messages published', '10'],
+      ['repeated writes not re-applied', '2 (a retry)'],
+      ['work orders (engine > 96.5 °C)', '16 for 16'],
+    ]);
+    expect(lines).toEqual(['  messages published              10', '  repeated writes not re-applied  2 (a retry)', '  work orders (engine > 96.5 °C)  16 for 16']);
   });
 });
