@@ -27,6 +27,7 @@ import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState 
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { duplicateResult, lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
+import { isoTime } from '../iso-format.js';
 import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
@@ -372,15 +373,14 @@ function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t
  * after a completion that waits) that completion.
  */
 export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent): string {
-  const iso = (t: number): string => new Date(t).toISOString();
   for (const [counter, what] of [[s.hours, 'hour-meter'], [s.km, 'odometer']] as const) {
     const jump = heldIn(counter, e.eventTime) ? counter?.hygiene.jump : undefined;
-    if (jump !== undefined) return `the ${what} reading of ${iso(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
+    if (jump !== undefined) return `the ${what} reading of ${isoTime(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
   }
   const buffered = s.order?.pending.find((x) => x.t <= e.eventTime && x.k === 'm');
-  if (buffered !== undefined) return `the meter reading of ${iso(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
+  if (buffered !== undefined) return `the meter reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
   const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e);
-  return first !== undefined ? `the completion of ${first.businessKey} at ${iso(first.eventTime)} before it` : 'the next event of the asset';
+  return first !== undefined ? `the completion of ${first.businessKey} at ${isoTime(first.eventTime)} before it` : 'the next event of the asset';
 }
 
 /** Whether a meter (hours or km) holds a reading (`holdCatchUp`) older than `t`. */
@@ -991,7 +991,6 @@ export function completionMeter(s: MaintenanceState | undefined, meter: ServiceM
   const unit = UNIT[meter];
   const fromReadings = readingAt(history, t);
   const r2 = (v: number) => formatReading(v);
-  const iso = (x: number) => new Date(x).toISOString();
   let why: string | undefined;
   // A reading dated before the meter's last declared replacement is of the old meter, which the
   // current one's offset does not convert: the hours our own readings show for that time count.
@@ -1002,12 +1001,12 @@ export function completionMeter(s: MaintenanceState | undefined, meter: ServiceM
     // In the meter's own display (the continuous count runs ahead of it after a replacement).
     const shift = continuousHours(counter, 0);
     const latest = history?.[history.length - 1] as readonly [number, number];
-    const before = latest[0] >= t ? ` (it read ${r2(latest[1] - shift)} ${unit} at ${iso(latest[0])})` : `: it read ${r2(latest[1] - shift)} ${unit} at ${iso(latest[0])}, and can advance ${km ? '~200 km' : '1 h'} per hour at most`;
-    why = `${r2(raw)} ${unit} is more than the ${km ? 'odometer' : 'meter'} can have shown at ${iso(t)}, at most ${r2(max - shift)} ${unit}${before}`;
+    const before = latest[0] >= t ? ` (it read ${r2(latest[1] - shift)} ${unit} at ${isoTime(latest[0])})` : `: it read ${r2(latest[1] - shift)} ${unit} at ${isoTime(latest[0])}, and can advance ${km ? '~200 km' : '1 h'} per hour at most`;
+    why = `${r2(raw)} ${unit} is more than the ${km ? 'odometer' : 'meter'} can have shown at ${isoTime(t)}, at most ${r2(max - shift)} ${unit}${before}`;
   }
   if (fromReadings !== undefined) return why !== undefined ? { value: fromReadings, problem: why } : { value: fromReadings };
   const first = history?.[0];
-  const none = first === undefined ? `no ${km ? 'odometer' : 'meter'} reading is kept yet` : `the ${km ? 'odometer' : 'meter'} readings kept start ${iso(first[0])}, after it`;
+  const none = first === undefined ? `no ${km ? 'odometer' : 'meter'} reading is kept yet` : `the ${km ? 'odometer' : 'meter'} readings kept start ${isoTime(first[0])}, after it`;
   return { problem: why ?? `no ${unit} reading at completion was reported, and ${none}` };
 }
 
