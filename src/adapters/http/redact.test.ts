@@ -252,6 +252,26 @@ describe('createRedactor', () => {
     expect(out).toBe(chain.replace('T0K-S3CR3T', REDACTED));
   });
 
+  // Was: a name was tried from each character of a run of name characters (a long word, a base64
+  // blob, `a.a.a.…`) and read to the run's end each time, as were a URL's scheme and the stops
+  // after a prose word: quadratic, seconds for 50,000 characters, and minutes for a large answer.
+  it('redacts long runs of name, scheme and stop characters in linear time', () => {
+    const n = 50_000;
+    const cases: [string, string][] = [
+      ['a'.repeat(n), 'a'.repeat(n)],
+      ['a.'.repeat(n / 2), 'a.'.repeat(n / 2)],
+      [`"${'a'.repeat(n)}`, `"${'a'.repeat(n)}`],
+      ['Bearer'.repeat(n / 6), 'Bearer'.repeat(n / 6)],
+      [`${'a.'.repeat(n / 2)}://u:S3CR3T@h`, `${'a.'.repeat(n / 2)}://u:${REDACTED}@h`],
+      [`password: ${'.'.repeat(n)}S3CR3T`, `password: ${REDACTED}`],
+      [`${'b'.repeat(n)}.password: S3CR3T`, `${'b'.repeat(n)}.password: ${REDACTED}`],
+    ];
+    const started = performance.now();
+    for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
+    // Some tens of milliseconds in all; quadratic, it was more than a minute.
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
   it('leaves no built-in secret name\'s value in text, whatever prefix, pair form or container it comes in', () => {
     const value = 'S3CR3T-v4l';
     const names = [...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'sessionToken', 'InvalidToken'];

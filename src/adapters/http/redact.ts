@@ -184,8 +184,10 @@ function echoedForms(secret: string): string[] {
  * error (`Request cannot be constructed from a URL that includes credentials: …`).
  */
 function redactUserInfo(text: string): string {
-  // To the last `@` before the path, as a URL parser reads a password holding one (`p@ss`).
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]+@/gi, `$1:${REDACTED}@`);
+  // To the last `@` before the path, as a URL parser reads a password holding one (`p@ss`). The
+  // scheme is the whole run of scheme characters before `://` (`-http://`, `x.http://`), read from
+  // its start only: tried from each of its characters, a long run (`a.a.a.…`) took quadratic time.
+  return text.replace(/(?<![a-z0-9+.-])([a-z0-9+.-]+:\/\/[^\s/?#@:]*):[^\s/?#]+@/gi, `$1:${REDACTED}@`);
 }
 
 /** The value of a credential query parameter ({@link SECRET_QUERY_PARAMS}) of a URL quoted in text (`…/api?key=…&page=2`). */
@@ -337,9 +339,11 @@ function redactPairs(text: string, isSecretField: (name: string) => boolean): st
  * A name and its separator as {@link redactPairs} reads them, before a value ({@link PAIR_VALUE}).
  * Names quoted with " (JSON) or ' (a Python dict or repr an error quotes), or with \" (JSON quoted
  * in a string of text: `body: "{\"password\": \"…\"}"`); of the characters of an HTTP header name
- * (an RFC 9110 token), but the quotes: `X.Api~Key: …`; `:` or `=` after.
+ * (an RFC 9110 token), but the quotes: `X.Api~Key: …`; `:` or `=` after. A name begins where a run
+ * of those characters does: tried from each character of a long run (a base64 blob, `a.a.a.…`),
+ * it was read to the run's end each time, in quadratic time.
  */
-const PAIR_HEAD = /(\\?["']|)([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)(?=[^\s,&;}\]])/;
+const PAIR_HEAD = /(\\?["']|)(?<![A-Za-z0-9!#$%&*+.^_`|~-])([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)(?=[^\s,&;}\]])/;
 
 /** A value after {@link PAIR_HEAD}: quoted with ", ' or \" (to the closing quote, or the end), or bare. */
 const PAIR_VALUE = /"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\\"(?:[^"\\]|\\[^"])*(?:\\")?|[^\s,&;}\]]+/y;
@@ -365,7 +369,7 @@ function isSecretKept(text: string, end: number, quote: string, name: string, se
   // (a credential after it was redacted above).
   if (quote === '' && normalizeName(lastWord(name)) === 'authorization') {
     if (/^(bearer|basic)$/i.test(value)) return true;
-    if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(text.slice(end))) return true;
+    if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && redactedAt(text, end)) return true;
   }
   if (quote === '' && sep.includes(':') && /\s$/.test(sep)) {
     const inner = pairAt(text, end - value.length);
@@ -374,9 +378,19 @@ function isSecretKept(text: string, end: number, quote: string, name: string, se
   return false;
 }
 
+/** True when white space and {@link REDACTED} (maybe quoted or bracketed) follow `index` of `text`. */
+function redactedAt(text: string, index: number): boolean {
+  const after = /\s+["'([]?\[REDACTED\]/y;
+  after.lastIndex = index;
+  return after.test(text);
+}
+
 /** The last word of a name: what follows its last character that is no letter or digit. */
 function lastWord(name: string): string {
-  return /[A-Za-z0-9]*$/.exec(name)?.[0] ?? '';
+  // By hand: `/[A-Za-z0-9]*$/` tries each letter of a long word, and reads on to its end each time.
+  let start = name.length;
+  while (start > 0 && /[A-Za-z0-9]/.test(name.charAt(start - 1))) start--;
+  return name.slice(start);
 }
 
 /** The name of the pair ({@link PAIR_HEAD}) that starts at `index` of `text`, if one does. */
@@ -388,7 +402,11 @@ function pairAt(text: string, index: number): string | undefined {
 
 /** `name: word` with a bare, ordinary word: the start of a sentence, not a value. */
 function isProse(quote: string, sep: string, value: string): boolean {
-  return quote === '' && sep.includes(':') && /\s$/.test(sep) && PROSE_WORDS.has(value.replace(/[.!?:]+$/, '').toLowerCase());
+  if (quote !== '' || !sep.includes(':') || !/\s$/.test(sep)) return false;
+  // The word without the stops after it, cut by hand: `/[.!?:]+$/` reads a long run of them from each.
+  let end = value.length;
+  while (end > 0 && '.!?:'.includes(value.charAt(end - 1))) end--;
+  return PROSE_WORDS.has(value.slice(0, end).toLowerCase());
 }
 
 const encoder = new TextEncoder();
