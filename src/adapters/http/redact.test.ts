@@ -244,6 +244,33 @@ describe('createRedactor', () => {
     for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
   });
 
+  // Was: a name was one word, so a name of two whose last word is no secret's (`API key`,
+  // `Private Key`) was read as `key`, and its value kept; a quoted one (`"API key": …`) was no name
+  // at all; `bearer token: x` took `token:` for the bearer credential and left `x`.
+  it('redacts the value of a secret name of two words, and keeps the name', () => {
+    const cases: [string, string][] = [
+      ['API key: TW-S3CR3T-1', `API key: ${REDACTED}`],
+      ['api key=TW-S3CR3T-2, retry', `api key=${REDACTED}, retry`],
+      ['Private Key: TW-S3CR3T-3', `Private Key: ${REDACTED}`],
+      ['client secret: TW-S3CR3T-4', `client secret: ${REDACTED}`],
+      ['access token: TW-S3CR3T-5 expired', `access token: ${REDACTED} expired`],
+      ['api key = TW-S3CR3T-6', `api key = ${REDACTED}`],
+      ['upstream said API key: TW-S3CR3T-7', `upstream said API key: ${REDACTED}`],
+      ['InvalidToken: API key: TW-S3CR3T-8', `InvalidToken: API key: ${REDACTED}`],
+      ['said "API key: TW-S3CR3T-9" and left', `said "API key: ${REDACTED}" and left`],
+      ['"API key": "TW-S3CR3T-10", "user": "svc"', `"API key": "${REDACTED}", "user": "svc"`],
+      ["{'Private Key': 'TW-S3CR3T-11', 'user': 'svc'}", `{'Private Key': '${REDACTED}', 'user': 'svc'}`],
+      ['bearer token: TW-S3CR3T-12', `bearer token: ${REDACTED}`],
+      // A configured name after a word of prose is still that name.
+      ['the patient ssn: 123-45-6789', `the patient ssn: ${REDACTED}`],
+      // Prose stays prose; a name that is no secret's stays as it is.
+      ['API key: required', 'API key: required'],
+      ['Public Key: MFkwEwYH', 'Public Key: MFkwEwYH'],
+      ['user name: alice', 'user name: alice'],
+    ];
+    for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
+  });
+
   // Was: each ordinary name's value was read again by recursion, so a long chain of them (`a=a=a=…`)
   // overflowed the stack and the redactor threw instead of returning the text.
   it('reads a long chain of ordinary names without running out of stack or time', () => {
@@ -265,6 +292,10 @@ describe('createRedactor', () => {
       [`${'a.'.repeat(n / 2)}://u:S3CR3T@h`, `${'a.'.repeat(n / 2)}://u:${REDACTED}@h`],
       [`password: ${'.'.repeat(n)}S3CR3T`, `password: ${REDACTED}`],
       [`${'b'.repeat(n)}.password: S3CR3T`, `${'b'.repeat(n)}.password: ${REDACTED}`],
+      // Names of words: a quoted one of any number, a bare one of two.
+      [`'${'word '.repeat(n / 5)}`, `'${'word '.repeat(n / 5)}`],
+      [`"${'a \t'.repeat(n / 3)}": x`, `"${'a \t'.repeat(n / 3)}": x`],
+      [`${'a '.repeat(n / 2)}API key: S3CR3T`, `${'a '.repeat(n / 2)}API key: ${REDACTED}`],
     ];
     const started = performance.now();
     for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
@@ -274,7 +305,7 @@ describe('createRedactor', () => {
 
   it('leaves no built-in secret name\'s value in text, whatever prefix, pair form or container it comes in', () => {
     const value = 'S3CR3T-v4l';
-    const names = [...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'sessionToken', 'InvalidToken'];
+    const names = [...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'sessionToken', 'InvalidToken', 'API key', 'Private Key', 'client secret'];
     const pairForms = (name: string): string[] => [`${name}: ${value}`, `${name}=${value}`, `${name}:${value}`, `${name} = ${value}`, `"${name}": "${value}"`, `'${name}': '${value}'`];
     const prefixes = ['', 'said ', 'said: ', 'error: ', 'upstream said: ', 'a: b: ', 'a: b: c: ', 'reason=', 'error=', 'x-request-id: 7; ', 'InvalidToken: ', 'password: ', 'error: password: ', '"error": '];
     const containers = (pair: string): string[] => [
@@ -305,7 +336,7 @@ describe('createRedactor', () => {
     const ordinary = fc.constantFrom('said', 'error', 'reason', 'upstream', 'x-request-id', 'detail', 'a', 'msg', '"error"', "'detail'", 'key', 'code', '7');
     const sep = fc.constantFrom(': ', ':', '=', ' = ', ' ', '; ', ', ', ' - ');
     const prefix = fc.array(fc.tuple(ordinary, sep).map(([n, s]) => `${n}${s}`), { maxLength: 6 }).map((parts) => parts.join(''));
-    const name = fc.constantFrom(...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'InvalidToken');
+    const name = fc.constantFrom(...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'InvalidToken', 'API key', 'api key', 'Private Key', 'access token');
     // No word of prose: the value a pattern must take for a credential.
     const value = fc.stringMatching(/^[A-Za-z0-9_.~+/-]{4,24}$/).map((v) => `S3CR3T${v}`);
     const form = fc.constantFrom('N: V', 'N=V', 'N:V', '"N": "V"', "'N': 'V'", 'N = V');

@@ -272,12 +272,17 @@ const AUTH_SCHEMES = new Set(
  */
 function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
   // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind; but
-  // "bearer token" is prose (`missing or wrong bearer token`), no credential.
+  // "bearer token" is prose (`missing or wrong bearer token`), no credential, and with a colon a
+  // secret's name (`bearer token: x`), whose value the pairs below redact.
   // The credential may be quoted or bracketed (`Bearer "abc…"`, `Bearer (abc…)`) and hold any
   // character a sloppy client puts there, so it runs to the next space, quote or bracket; a
   // `<placeholder>` (`Bearer <sources.http.token>`) is a hint of what to send, and kept.
   const schemes = body.replace(/\b(Bearer|Basic)(\s+)(["'([]?)([^\s"'<>()[\]{},;]+)/gi, (match, scheme: string, space: string, open: string, value: string) =>
-    PROSE_WORDS.has(value.toLowerCase()) || `${open}${value}` === REDACTED.slice(0, -1) ? match : `${scheme}${space}${open}${REDACTED}`,
+    PROSE_WORDS.has(value.toLowerCase()) ||
+    `${open}${value}` === REDACTED.slice(0, -1) ||
+    (open === '' && /^[^:]+:$/.test(value) && isSecretField(`${scheme}${value.slice(0, -1)}`))
+      ? match
+      : `${scheme}${space}${open}${REDACTED}`,
   );
   // Other schemes after an Authorization header's name (`Authorization: Token abc`, `ApiKey abc`,
   // `Digest username="u", response="…"`): everything after the scheme, to the end of the line. A
@@ -305,13 +310,15 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
  */
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
   // In text, a name may be a path (`headers.Authorization`, `sources.http.token`) or stuck to what
-  // precedes it (`said|authorization`): its last word counts too.
-  const isSecretName = (name: string): boolean => isSecretField(name) || isSecretField(lastWord(name));
+  // precedes it (`said|authorization`): its last word counts too. A name of two words or more
+  // (`API key`, `Private Key`) counts as one (`apikey`), and its last one alone (`patient ssn`).
+  const isSecretName = (name: string): boolean => isSecretField(name) || isSecretField(lastPart(name)) || isSecretField(lastWord(name));
   const heads = new RegExp(PAIR_HEAD.source, 'g');
   let out = '';
   let from = 0;
   for (let m = heads.exec(text); m !== null; m = heads.exec(text)) {
-    const [head, quote = '', name = '', sep = ''] = m;
+    const [head, quote = '', quotedName, bareName, sep = ''] = m;
+    const name = quotedName ?? bareName ?? '';
     const valueAt = m.index + head.length;
     if (isSecretName(name)) {
       const value = valueFrom(text, valueAt);
@@ -335,15 +342,25 @@ function redactPairs(text: string, isSecretField: (name: string) => boolean): st
   return out + text.slice(from);
 }
 
+/** The characters of a name in text: those of an HTTP header name (an RFC 9110 token) but the quotes. */
+const NAME_CHARS = 'A-Za-z0-9!#$%&*+.^_`|~-';
+const NAME = `[${NAME_CHARS}]+`;
+
 /**
  * A name and its separator as {@link redactPairs} reads them, before a value ({@link PAIR_VALUE}).
  * Names quoted with " (JSON) or ' (a Python dict or repr an error quotes), or with \" (JSON quoted
  * in a string of text: `body: "{\"password\": \"…\"}"`); of the characters of an HTTP header name
- * (an RFC 9110 token), but the quotes: `X.Api~Key: …`; `:` or `=` after. A name begins where a run
- * of those characters does: tried from each character of a long run (a base64 blob, `a.a.a.…`),
- * it was read to the run's end each time, in quadratic time.
+ * (an RFC 9110 token), but the quotes: `X.Api~Key: …`; `:` or `=` after. A name of two words is
+ * read too (`API key: …`, `Private Key=…`), and a quoted one of any number (`"API key": …`).
+ * Groups: the quote, the quoted name, the bare name, the separator.
+ *
+ * A bare name begins where a run of those characters does: tried from each character of a long run
+ * (a base64 blob, `a.a.a.…`), it was read to the run's end each time, in quadratic time. Nor does
+ * a bare name take more than two words: from each word of a sentence, it would be read to its end.
  */
-const PAIR_HEAD = /(\\?["']|)(?<![A-Za-z0-9!#$%&*+.^_`|~-])([A-Za-z0-9!#$%&*+.^_`|~-]+)\1(\s*[:=]\s*)(?=[^\s,&;}\]])/;
+const PAIR_HEAD = new RegExp(
+  `(?:(\\\\?["'])(${NAME}(?:[ \\t]+${NAME})*)\\1|(?<![${NAME_CHARS}])(${NAME}(?:[ \\t]+${NAME})?))(\\s*[:=]\\s*)(?=[^\\s,&;}\\]])`,
+);
 
 /** A value after {@link PAIR_HEAD}: quoted with ", ' or \" (to the closing quote, or the end), or bare. */
 const PAIR_VALUE = /"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\\"(?:[^"\\]|\\[^"])*(?:\\")?|[^\s,&;}\]]+/y;
@@ -385,6 +402,11 @@ function redactedAt(text: string, index: number): boolean {
   return after.test(text);
 }
 
+/** The last part of a name of words (`API key`: `key`), or the name. */
+function lastPart(name: string): string {
+  return name.slice(Math.max(name.lastIndexOf(' '), name.lastIndexOf('\t')) + 1);
+}
+
 /** The last word of a name: what follows its last character that is no letter or digit. */
 function lastWord(name: string): string {
   // By hand: `/[A-Za-z0-9]*$/` tries each letter of a long word, and reads on to its end each time.
@@ -397,7 +419,8 @@ function lastWord(name: string): string {
 function pairAt(text: string, index: number): string | undefined {
   const head = new RegExp(PAIR_HEAD.source, 'y');
   head.lastIndex = index;
-  return head.exec(text)?.[2];
+  const m = head.exec(text);
+  return m === null ? undefined : (m[2] ?? m[3]);
 }
 
 /** `name: word` with a bare, ordinary word: the start of a sentence, not a value. */
