@@ -271,6 +271,31 @@ describe('createRedactor', () => {
     for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
   });
 
+  // Was: a bare value ended at its first comma, so `password: abc,def` left `def`.
+  it('takes a comma inside a bare value for part of it, and a comma before white space for the end of it', () => {
+    const cases: [string, string][] = [
+      ['password: abc,S3CR3T', `password: ${REDACTED}`],
+      ['password=abc,S3CR3T, user=bob', `password=${REDACTED}, user=bob`],
+      ['password=x, user=bob', `password=${REDACTED}, user=bob`],
+      ['password: abc,S3CR3T, retry', `password: ${REDACTED}, retry`],
+      ['login failed: token=ab,,S3CR3T; retry', `login failed: token=${REDACTED}; retry`],
+      ['said: {token: ab,S3CR3T}', `said: {token: ${REDACTED}}`],
+      ['password: abc,S3CR3T,', `password: ${REDACTED},`],
+      ['API key: ab,S3CR3T was refused', `API key: ${REDACTED} was refused`],
+      // A quoted value ends at its closing quote, commas and all.
+      ['password: "a, S3CR3T", user=bob', `password: "${REDACTED}", user=bob`],
+      ["{'password': 'a,S3CR3T', 'user': 'bob'}", `{'password': '${REDACTED}', 'user': 'bob'}`],
+      // What follows a comma without a space may be the password's: it goes with it.
+      ['said token=abc,page=2', `said token=${REDACTED}`],
+      // A `+` in a form is a space, but in a value no form encoder wrote (a raw `=`), a plus.
+      ['said=password=ab+S3CR3T,x', `said=${encodeURIComponent(`password=${REDACTED}`)}`],
+      ['said=password:ab+S3CR3T/x', `said=${encodeURIComponent(`password:${REDACTED}`)}`],
+      ['note=password%3Dab+was+wrong', `note=${encodeURIComponent(`password=${REDACTED}`)}+was+wrong`],
+      ['a=1&a=2&token=S3CR3T', `a=1&a=2&token=${encodeURIComponent(REDACTED)}`],
+    ];
+    for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
+  });
+
   // Was: each ordinary name's value was read again by recursion, so a long chain of them (`a=a=a=…`)
   // overflowed the stack and the redactor threw instead of returning the text.
   it('reads a long chain of ordinary names without running out of stack or time', () => {
@@ -296,6 +321,7 @@ describe('createRedactor', () => {
       [`'${'word '.repeat(n / 5)}`, `'${'word '.repeat(n / 5)}`],
       [`"${'a \t'.repeat(n / 3)}": x`, `"${'a \t'.repeat(n / 3)}": x`],
       [`${'a '.repeat(n / 2)}API key: S3CR3T`, `${'a '.repeat(n / 2)}API key: ${REDACTED}`],
+      [`password: a${','.repeat(n)}S3CR3T`, `password: ${REDACTED}`],
     ];
     const started = performance.now();
     for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
@@ -304,7 +330,7 @@ describe('createRedactor', () => {
   });
 
   it('leaves no built-in secret name\'s value in text, whatever prefix, pair form or container it comes in', () => {
-    const value = 'S3CR3T-v4l';
+    const value = 'S3CR3T-v4l,S3CR3T-2';
     const names = [...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'sessionToken', 'InvalidToken', 'API key', 'Private Key', 'client secret'];
     const pairForms = (name: string): string[] => [`${name}: ${value}`, `${name}=${value}`, `${name}:${value}`, `${name} = ${value}`, `"${name}": "${value}"`, `'${name}': '${value}'`];
     const prefixes = ['', 'said ', 'said: ', 'error: ', 'upstream said: ', 'a: b: ', 'a: b: c: ', 'reason=', 'error=', 'x-request-id: 7; ', 'InvalidToken: ', 'password: ', 'error: password: ', '"error": '];
@@ -338,7 +364,10 @@ describe('createRedactor', () => {
     const prefix = fc.array(fc.tuple(ordinary, sep).map(([n, s]) => `${n}${s}`), { maxLength: 6 }).map((parts) => parts.join(''));
     const name = fc.constantFrom(...BUILTIN_SECRET_FIELDS, 'X-Api-Key', 'Client-Secret', 'dbPassword', 'InvalidToken', 'API key', 'api key', 'Private Key', 'access token');
     // No word of prose: the value a pattern must take for a credential.
-    const value = fc.stringMatching(/^[A-Za-z0-9_.~+/-]{4,24}$/).map((v) => `S3CR3T${v}`);
+    // Of one or more parts joined by commas: all of a bare value (`password: abc,def`).
+    const value = fc
+      .array(fc.stringMatching(/^[A-Za-z0-9_.~+/-]{4,24}$/), { minLength: 1, maxLength: 3 })
+      .map((parts) => parts.map((v) => `S3CR3T${v}`).join(','));
     const form = fc.constantFrom('N: V', 'N=V', 'N:V', '"N": "V"', "'N': 'V'", 'N = V');
     const tail = fc.constantFrom('', ' was rejected', ', retry', '; next: 1', '"}');
     fc.assert(

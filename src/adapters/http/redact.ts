@@ -213,15 +213,32 @@ function redactStructured(
   // A URL (`https://u:pw@host/?token=…`) is no form, though it may look like one; nor is a name
   // with a colon (`said:token=…`), which a form would have percent-encoded.
   if (/^[^=&\s:]+=[^&\s]*(&[^=&\s:]+=[^&\s]*)*$/.test(body) && !body.includes('://')) {
-    const params = new URLSearchParams(body);
-    for (const [key, value] of [...params.entries()]) {
+    // Built anew, field by field: `set` on the parsed form kept one of fields of the same name.
+    const out = new URLSearchParams();
+    const raw = body.split('&');
+    [...new URLSearchParams(body)].forEach(([key, value], i) => {
+      if (isSecretField(key)) return out.append(key, REDACTED);
       // An ordinary field's value is text like any other (`reason=token=…`, `note=password%3D…`).
-      if (isSecretField(key)) params.set(key, REDACTED);
-      else params.set(key, redactByPattern(value, isSecretField));
-    }
-    return params.toString();
+      // A form encoder writes a space as `+`, and `=`, `:`, `/` … percent-encoded: in a value with
+      // one of those as it is, which no encoder wrote (`said=password=ab+cd`), a `+` is a plus as
+      // written, part of a secret, not a space that would end it.
+      const rawValue = (raw[i] ?? '').slice((raw[i] ?? '').indexOf('=') + 1);
+      const text = rawValue.includes('+') && /[^A-Za-z0-9!'()*._~%+-]/.test(rawValue) ? (decodeLiteral(rawValue) ?? value) : value;
+      const redacted = redactByPattern(text, isSecretField);
+      out.append(key, redacted === text ? value : redacted);
+    });
+    return out.toString();
   }
   return redactByPattern(body, isSecretField);
+}
+
+/** Percent-decoded, a `+` kept as it is; undefined when malformed (`%zz`). */
+function decodeLiteral(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A JSON value with the secrets in its strings redacted by pattern (`{"error": "password: …"}`). */
@@ -362,8 +379,14 @@ const PAIR_HEAD = new RegExp(
   `(?:(\\\\?["'])(${NAME}(?:[ \\t]+${NAME})*)\\1|(?<![${NAME_CHARS}])(${NAME}(?:[ \\t]+${NAME})?))(\\s*[:=]\\s*)(?=[^\\s,&;}\\]])`,
 );
 
-/** A value after {@link PAIR_HEAD}: quoted with ", ' or \" (to the closing quote, or the end), or bare. */
-const PAIR_VALUE = /"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\\"(?:[^"\\]|\\[^"])*(?:\\")?|[^\s,&;}\]]+/y;
+/**
+ * A value after {@link PAIR_HEAD}: quoted with ", ' or \" (to the closing quote, or the end), or
+ * bare: to white space, `;`, `&`, `}`, `]`, or a comma that ends a value of a list (before white
+ * space: `password=x, user=bob`, or at the end). A comma inside a bare value is part of it
+ * (`password: abc,def`); so is what follows it, a pair or not (`token=abc,page=2`): the value may
+ * be a password that holds one.
+ */
+const PAIR_VALUE = /"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\\"(?:[^"\\]|\\[^"])*(?:\\")?|(?:[^\s,&;}\]]|,+(?=[^\s,&;}\]]))+/y;
 
 /** The value ({@link PAIR_VALUE}) that starts at `index` of `text`. */
 function valueFrom(text: string, index: number): string {
