@@ -400,6 +400,62 @@ describe('createRedactor', () => {
     expect(out).toContain('page=2');
   });
 
+  // Was: a copy assigned each field, so an own `__proto__` field (JSON.parse makes one) set the
+  // copy's prototype instead: the audit text lost the field, and its fields were inherited.
+  it('keeps an own __proto__ field as an ordinary field, redacted like any other, in a body, a value and headers', () => {
+    const body = '{"__proto__":{"password":"PR-S3CR3T-1","a":1},"b":[{"__proto__":{"token":"PR-S3CR3T-2"}}],"c":"x"}';
+    expect(redactor.text(body)).toBe(`{"__proto__":{"password":"${REDACTED}","a":1},"b":[{"__proto__":{"token":"${REDACTED}"}}],"c":"x"}`);
+    const value = redactor.value(JSON.parse(body)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__', 'b', 'c']);
+    expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({ password: REDACTED, a: 1 });
+    expect('password' in value).toBe(false);
+    expect(JSON.stringify(value)).toBe(`{"__proto__":{"password":"${REDACTED}","a":1},"b":[{"__proto__":{"token":"${REDACTED}"}}],"c":"x"}`);
+    const headers = redactor.headers(JSON.parse('{"__proto__":"h1","Authorization":"Bearer PR-S3CR3T-3"}') as Record<string, string>);
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.entries(headers)).toEqual([
+      ['__proto__', 'h1'],
+      ['Authorization', REDACTED],
+    ]);
+  });
+
+  it('keeps every field of a JSON body, whatever its name (__proto__, constructor …), and redacts just the secret ones (property)', () => {
+    type Json = string | number | Json[] | { readonly entries: readonly (readonly [string, Json])[] };
+    const key = fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'note', 'a', 'password', 'token', 'apiKey');
+    const { node } = fc.letrec<{ node: Json }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constantFrom('alice', 'ok', '7 items', ''),
+        fc.integer(),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.uniqueArray(fc.tuple(key, tie('node')), { maxLength: 4, selector: ([k]) => k }).map((entries) => ({ entries })),
+      ),
+    }));
+    const secret = new Set(['password', 'token', 'apiKey']);
+    // The JSON of a tree, with the secret fields' values redacted or not.
+    const write = (n: Json, redacted: boolean): string => {
+      if (typeof n === 'string' || typeof n === 'number') return JSON.stringify(n);
+      if (Array.isArray(n)) return `[${n.map((v) => write(v, redacted)).join(',')}]`;
+      const { entries } = n as { entries: readonly (readonly [string, Json])[] };
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${redacted && secret.has(k) ? JSON.stringify(REDACTED) : write(v, redacted)}`).join(',')}}`;
+    };
+    const isPlain = (v: unknown): boolean =>
+      v === null || typeof v !== 'object' || (Array.isArray(v) ? v.every(isPlain) : Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isPlain));
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(key, node), { minLength: 1, maxLength: 4, selector: ([k]) => k }).map((entries) => ({ entries })),
+        (root) => {
+          const body = write(root, false);
+          expect(redactor.text(body), body).toBe(write(root, true));
+          const value = redactor.value(JSON.parse(body));
+          expect(JSON.stringify(value), body).toBe(write(root, true));
+          expect(isPlain(value), body).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('takes a URL given as text whole for a URL, not a form', () => {
     // Mutation: a lone URL with one query parameter parsed as a form (one long, ordinary name).
     expect(redactor.text('https://svc:pa55word@erp.example/api?access_token=abc123')).toBe(`https://svc:${REDACTED}@erp.example/api?access_token=${REDACTED}`);

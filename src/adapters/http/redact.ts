@@ -104,9 +104,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (Array.isArray(input)) return input.map(redactValue);
     if (input !== null && typeof input === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
-        out[k] = isSecretField(k) ? REDACTED : redactValue(v);
-      }
+      for (const [k, v] of Object.entries(input as Record<string, unknown>)) setOwn(out, k, isSecretField(k) ? REDACTED : redactValue(v));
       return out;
     }
     return input;
@@ -146,11 +144,20 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) out[k] = isSecretHeader(k) ? REDACTED : scrubLiterals(v);
+    for (const [k, v] of Object.entries(headers)) setOwn(out, k, isSecretHeader(k) ? REDACTED : scrubLiterals(v));
     return out;
   };
 
   return { isSecretField, isSecretHeader, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+}
+
+/**
+ * `obj[key] = value` as an own, enumerable property, whatever the key: assigned, a `__proto__` key
+ * (JSON.parse makes it an own property of what it reads) set the object's prototype instead, and
+ * the audit text lost it.
+ */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -247,7 +254,7 @@ function redactStrings(value: unknown, isSecretField: (name: string) => boolean)
   if (Array.isArray(value)) return value.map((v) => redactStrings(v, isSecretField));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = redactStrings(v, isSecretField);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, redactStrings(v, isSecretField));
     return out;
   }
   return value;
