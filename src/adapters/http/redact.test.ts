@@ -456,6 +456,22 @@ describe('createRedactor', () => {
     );
   });
 
+  // Was: a body was walked twice (field names, then the strings), each by recursion, then written by
+  // JSON.stringify: nested deep, it overflowed the stack, and was redacted by pattern as text
+  // (`"secret":[REDACTED]`, no longer JSON); value() threw.
+  it('walks a deep body once, by a stack of its own: field by field, and the text still JSON', () => {
+    const depth = 50_000;
+    const body = `${'{"a":['.repeat(depth)}{"secret":1234,"note":"password: DP-S3CR3T"}${']}'.repeat(depth)}`;
+    expect(redactor.text(body)).toBe(`${'{"a":['.repeat(depth)}{"secret":"${REDACTED}","note":"password: ${REDACTED}"}${']}'.repeat(depth)}`);
+    let value = redactor.value(JSON.parse(body));
+    for (let i = 0; i < depth; i++) value = (value as { a: unknown[] }).a[0];
+    expect(value).toEqual({ secret: REDACTED, note: 'password: DP-S3CR3T' });
+    // An object on its own path is written as such, not walked for ever.
+    const cyclic: Record<string, unknown> = { token: 'x', name: 'n', list: [] };
+    (cyclic.list as unknown[]).push(cyclic);
+    expect(redactor.value(cyclic)).toEqual({ token: REDACTED, name: 'n', list: ['[Circular]'] });
+  });
+
   it('takes a URL given as text whole for a URL, not a form', () => {
     // Mutation: a lone URL with one query parameter parsed as a form (one long, ordinary name).
     expect(redactor.text('https://svc:pa55word@erp.example/api?access_token=abc123')).toBe(`https://svc:${REDACTED}@erp.example/api?access_token=${REDACTED}`);

@@ -69,7 +69,10 @@ export interface Redactor {
   isSecretField(name: string): boolean;
   /** True when a header of this name carries a credential (Authorization, Cookie, *-Token, *-Key ...). */
   isSecretHeader(name: string): boolean;
-  /** A deep copy of a JSON-like value with secret fields replaced by {@link REDACTED}. */
+  /**
+   * A deep copy of a JSON-like value (its own enumerable fields, in plain objects and arrays) with
+   * secret fields replaced by {@link REDACTED}; strings as they are; an object inside itself as `[Circular]`.
+   */
   value(input: unknown): unknown;
   /** A body as text: JSON and form-encoded bodies field by field, anything else by pattern. */
   text(body: string): string;
@@ -101,13 +104,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 
   const redactValue = (input: unknown): unknown => {
-    if (Array.isArray(input)) return input.map(redactValue);
-    if (input !== null && typeof input === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(input as Record<string, unknown>)) setOwn(out, k, isSecretField(k) ? REDACTED : redactValue(v));
-      return out;
-    }
-    return input;
+    const copy = copySink();
+    walkJson(input, isSecretField, (text) => text, copy);
+    return copy.result();
   };
 
   const scrubLiterals = (text: string): string => scrubSecretValues(text, options.secrets?.() ?? []);
@@ -119,7 +118,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // The secrets' values first, whole: a pattern could redact a part of one (the first word of a
     // token with a space in it, after `Bearer`) and leave the rest; and again after parsing, which
     // may have decoded one (a `\u0041` escape).
-    return scrubLiterals(redactQueryParams(redactUserInfo(redactStructured(scrubLiterals(body), isSecretField, redactValue))));
+    return scrubLiterals(redactQueryParams(redactUserInfo(redactStructured(scrubLiterals(body), isSecretField))));
   };
 
   const redactUrl = (raw: string): string => {
@@ -204,15 +203,15 @@ function redactQueryParams(text: string): string {
   );
 }
 
-function redactStructured(
-  body: string,
-  isSecretField: (name: string) => boolean,
-  redactValue: (v: unknown) => unknown,
-): string {
+function redactStructured(body: string, isSecretField: (name: string) => boolean): string {
   const trimmed = body.trimStart();
   if (body.length <= MAX_PARSE_CHARS && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
     try {
-      return JSON.stringify(redactStrings(redactValue(JSON.parse(body)), isSecretField));
+      // One walk: the secret fields by name, and the secrets in the other strings by pattern
+      // (`{"error": "password: …"}`), written as JSON text as it goes.
+      const json = jsonTextSink();
+      walkJson(JSON.parse(body), isSecretField, (text) => redactByPattern(text, isSecretField), json);
+      return json.result();
     } catch {
       // Not valid JSON (truncated, or merely starts with a brace): fall through to patterns.
     }
@@ -248,16 +247,126 @@ function decodeLiteral(raw: string): string | undefined {
   }
 }
 
-/** A JSON value with the secrets in its strings redacted by pattern (`{"error": "password: …"}`). */
-function redactStrings(value: unknown, isSecretField: (name: string) => boolean): unknown {
-  if (typeof value === 'string') return redactByPattern(value, isSecretField);
-  if (Array.isArray(value)) return value.map((v) => redactStrings(v, isSecretField));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, redactStrings(v, isSecretField));
-    return out;
+/** What {@link walkJson} tells as it walks a value, in order: JSON's tokens, but for punctuation. */
+interface JsonSink {
+  /** A string (redacted), number, boolean, null, or anything else no array or object. */
+  scalar(value: unknown): void;
+  /** An array or an object begins; its items or fields follow, then {@link close}. */
+  open(array: boolean): void;
+  /** The name of an object's field; its value follows. */
+  field(name: string): void;
+  close(): void;
+}
+
+/** What an object on its own path (a cycle) is written as, by {@link walkJson}. */
+const CIRCULAR = '[Circular]';
+
+/**
+ * Walk `root` (a JSON-like value: what JSON.parse returns, or any object's own enumerable
+ * fields) once, telling `sink` of it with the value of every secret-named field replaced by
+ * {@link REDACTED}, and every other string by `redactString`'s. Depth first, by a stack of its
+ * own: a body nested a hundred thousand deep overflowed the call stack, as did JSON.stringify. A
+ * field's name is its own (`Object.keys`), nothing inherited; an object on its own path is
+ * {@link CIRCULAR}.
+ */
+function walkJson(root: unknown, isSecretField: (name: string) => boolean, redactString: (text: string) => string, sink: JsonSink): void {
+  const path: { readonly node: object; readonly fields: readonly string[] | undefined; next: number }[] = [];
+  const onPath = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') sink.scalar(redactString(value));
+    else if (value === null || typeof value !== 'object') sink.scalar(value);
+    else if (onPath.has(value)) sink.scalar(CIRCULAR);
+    else {
+      const array = Array.isArray(value);
+      sink.open(array);
+      onPath.add(value);
+      path.push({ node: value, fields: array ? undefined : Object.keys(value), next: 0 });
+    }
+  };
+  visit(root);
+  for (let top = path.at(-1); top !== undefined; top = path.at(-1)) {
+    const { node, fields } = top;
+    const i = top.next++;
+    if (i === (fields ?? (node as unknown[])).length) {
+      sink.close();
+      onPath.delete(node);
+      path.pop();
+    } else if (fields === undefined) {
+      visit((node as unknown[])[i]);
+    } else {
+      const name = fields[i] as string;
+      sink.field(name);
+      if (isSecretField(name)) sink.scalar(REDACTED);
+      else visit((node as Record<string, unknown>)[name]);
+    }
   }
-  return value;
+}
+
+/** A {@link JsonSink} that builds a copy of what it is told: plain arrays and objects, each field an own one. */
+function copySink(): JsonSink & { result(): unknown } {
+  const open: (unknown[] | Record<string, unknown>)[] = [];
+  let name = '';
+  let root: unknown;
+  const put = (value: unknown): void => {
+    const parent = open.at(-1);
+    if (parent === undefined) root = value;
+    else if (Array.isArray(parent)) parent.push(value);
+    else setOwn(parent, name, value);
+  };
+  return {
+    scalar: put,
+    open(array) {
+      const container = array ? [] : {};
+      put(container);
+      open.push(container);
+    },
+    field(field) {
+      name = field;
+    },
+    close() {
+      open.pop();
+    },
+    result: () => root,
+  };
+}
+
+/**
+ * A {@link JsonSink} that writes what it is told as JSON text, as JSON.stringify writes what
+ * JSON.parse returns (no space; a value JSON has no word for, `undefined`, as null).
+ */
+function jsonTextSink(): JsonSink & { result(): string } {
+  const parts: string[] = [];
+  // The arrays and objects open: how each ends, and whether an item is written in it (a comma is due).
+  const open: { readonly end: ']' | '}'; written: boolean }[] = [];
+  let afterName = false;
+  const separate = (): void => {
+    const parent = open.at(-1);
+    if (afterName) afterName = false;
+    else if (parent !== undefined) {
+      if (parent.written) parts.push(',');
+      parent.written = true;
+    }
+  };
+  return {
+    scalar(value) {
+      separate();
+      parts.push(JSON.stringify(value) ?? 'null');
+    },
+    open(array) {
+      separate();
+      parts.push(array ? '[' : '{');
+      open.push({ end: array ? ']' : '}', written: false });
+    },
+    field(name) {
+      separate();
+      parts.push(JSON.stringify(name), ':');
+      afterName = true;
+    },
+    close() {
+      parts.push(open.pop()?.end ?? '');
+    },
+    result: () => parts.join(''),
+  };
 }
 
 /**
