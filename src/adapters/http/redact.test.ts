@@ -261,6 +261,10 @@ describe('createRedactor', () => {
       ['"API key": "TW-S3CR3T-10", "user": "svc"', `"API key": "${REDACTED}", "user": "svc"`],
       ["{'Private Key': 'TW-S3CR3T-11', 'user': 'svc'}", `{'Private Key': '${REDACTED}', 'user': 'svc'}`],
       ['bearer token: TW-S3CR3T-12', `bearer token: ${REDACTED}`],
+      // A secret key is the secret half of a key pair, whatever its spelling.
+      ['Secret Key: TW-S3CR3T-13', `Secret Key: ${REDACTED}`],
+      ['refused: secret_key=TW-S3CR3T-14', `refused: secret_key=${REDACTED}`],
+      ['{"awsSecretKey": "TW-S3CR3T-15"}', `{"awsSecretKey":"${REDACTED}"}`],
       // A configured name after a word of prose is still that name.
       ['the patient ssn: 123-45-6789', `the patient ssn: ${REDACTED}`],
       // Prose stays prose; a name that is no secret's stays as it is.

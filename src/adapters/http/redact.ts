@@ -24,8 +24,11 @@ export const BUILTIN_SECRET_FIELDS: readonly string[] = [
   'authorization',
 ];
 
-/** Suffixes that make any field name secret (normalized form); a cookie is a session's credential. */
-const SECRET_SUFFIXES = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey', 'clientassertion', 'cookie'];
+/**
+ * Suffixes that make any field name secret (normalized form); a cookie is a session's credential,
+ * a secret key (`secret_key`, `awsSecretKey`) a signing key's secret half.
+ */
+const SECRET_SUFFIXES = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey', 'secretkey', 'clientassertion', 'cookie'];
 
 /**
  * Query parameters that carry a credential though their names are no secret field's: an API key
