@@ -83,6 +83,40 @@ describe('a decoder\'s sensor unit against its threshold rules\'', () => {
   });
 });
 
+describe('threshold rules on one sensor in °C for group EU and °F for group US', () => {
+  const thresholds = (usFilter: object | null) => [
+    { name: 'coolant-hot-eu', sensor: 'coolantTemp', unit: 'degC', above: 95, appliesTo: { attributes: { group: 'EU' } } },
+    { name: 'coolant-hot-us', sensor: 'coolantTemp', unit: 'degF', above: 203, ...(usFilter ? { appliesTo: usFilter } : {}) },
+  ];
+  const compile = (unit: string, usFilter: object | null = { attributes: { group: 'US' } }) =>
+    compileConfig({
+      sources: mqtt({ sensors: { coolantTemp: { path: 't', unit } } }),
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { maintenance: { thresholds: thresholds(usFilter) } },
+    });
+
+  it('is accepted; config check says nothing of a decoder unit that converts to both, and names each unit one does not convert to', () => {
+    expect(ruleInputWarnings(compile('°F'))).toEqual([]);
+    expect(ruleInputWarnings(compile('K'))).toEqual([]);
+    const w = ruleInputWarnings(compile('V'));
+    expect(w.map((x) => x.key)).toEqual(['sources.mqtt.0.topics.0.decoder.sensors.coolantTemp.unit', 'sources.mqtt.0.topics.0.decoder.sensors.coolantTemp.unit']);
+    expect(w.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^"V" does not convert to "degC", the unit threshold rule\(s\) coolant-hot-eu compare coolantTemp in, so every message of this topic with coolantTemp from an asset those rules apply to/) as unknown,
+      expect.stringMatching(/^"V" does not convert to "degF", the unit threshold rule\(s\) coolant-hot-us compare coolantTemp in, so every message of this topic with coolantTemp from an asset those rules apply to/) as unknown,
+    ]);
+  });
+
+  it('is refused under the second rule\'s key when both can apply to one asset', () => {
+    let problems: readonly { key: string; message: string }[] = [];
+    try {
+      compile('°F', null);
+    } catch (err) {
+      problems = (err as { problems: readonly { key: string; message: string }[] }).problems;
+    }
+    expect(problems).toEqual([{ key: 'rules.maintenance.thresholds.1.unit', message: expect.stringMatching(/^sensor coolantTemp is compared in "degC" by rule coolant-hot-eu \(rules\.maintenance\.thresholds\.0\.unit\) but in "degF" by rule coolant-hot-us here, and both apply to every asset with group EU:/) as unknown }]);
+  });
+});
+
 describe('rules nothing configured feeds', () => {
   it('names the threshold on a sensor no MQTT decoder maps, and the interval on a meter none reads', () => {
     const w = ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' } }, meters: { operatingHours: 'h' } })));

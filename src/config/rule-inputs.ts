@@ -224,10 +224,11 @@ function calendarEndWarnings(config: Config, now: number): RuleInputWarning[] {
 }
 
 /**
- * An MQTT decoder labels a sensor with a unit that does not convert to the unit its threshold rules
+ * An MQTT decoder labels a sensor with a unit that does not convert to a unit its threshold rules
  * are in (`V` for a rule in °C): each of its messages with that sensor would be quarantined, those
  * of an asset the rules apply to when each of them has an `appliesTo` (the ingestor judges the unit
- * against the rules of the message's asset).
+ * against the rules of the message's asset). Rules in different units for different assets: one
+ * warning per unit it does not convert to.
  */
 function sensorUnitWarnings(config: Config): RuleInputWarning[] {
   const units = sensorUnitsOf((config as unknown as { rules: RulesConfig }).rules);
@@ -236,15 +237,17 @@ function sensorUnitWarnings(config: Config): RuleInputWarning[] {
   config.sources.mqtt.forEach((source, s) =>
     source.topics.forEach((topic, t) => {
       for (const [name, sensor] of Object.entries(topic.decoder.sensors)) {
-        const expected = units.get(name);
-        if (expected === undefined || sensor.unit === undefined) continue;
-        if (convertsTo(sensor.unit, expected.unit)) continue;
-        // A rule without appliesTo applies to every asset: then every such message.
-        const filtered = expected.rules.every((r) => r.appliesTo !== undefined);
-        out.push({
-          key: `sources.mqtt.${s}.topics.${t}.decoder.sensors.${name}.unit`,
-          message: `"${sensor.unit}" does not convert to ${JSON.stringify(expected.unit)}, the unit threshold rule(s) ${expected.rules.map((r) => r.name).join(', ')} compare ${name} in, so every message of this topic with ${name}${filtered ? ' from an asset those rules apply to (their appliesTo)' : ''} would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule's unit`,
-        });
+        if (sensor.unit === undefined) continue;
+        // Each unit the rules on this sensor give (for different assets, by their appliesTo).
+        for (const expected of units.get(name) ?? []) {
+          if (convertsTo(sensor.unit, expected.unit)) continue;
+          // A rule without appliesTo applies to every asset: then every such message.
+          const filtered = expected.rules.every((r) => r.appliesTo !== undefined);
+          out.push({
+            key: `sources.mqtt.${s}.topics.${t}.decoder.sensors.${name}.unit`,
+            message: `"${sensor.unit}" does not convert to ${JSON.stringify(expected.unit)}, the unit threshold rule(s) ${expected.rules.map((r) => r.name).join(', ')} compare ${name} in, so every message of this topic with ${name}${filtered ? ' from an asset those rules apply to (their appliesTo)' : ''} would be quarantined; give the unit the device sends (°C, °F and K convert to each other, as do kPa, bar, psi, Pa and mbar), or correct the rule's unit`,
+          });
+        }
       }
     }),
   );

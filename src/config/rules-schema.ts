@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar, customCalendarProblems } from '../core/rules/depreciation/calendar.js';
-import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
+import { commonFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type ServiceIntervalRule, type ThresholdRule } from '../core/rules/maintenance/types.js';
 import { isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
@@ -258,7 +258,8 @@ export const thresholdSchema = z
      * The unit `above`/`below` are in (`°C`, `bar`, …). A reading in another unit is converted when
      * both are temperatures (°C, °F, K) or pressures (kPa, bar, psi, Pa, mbar), else quarantined,
      * not compared; judged only for the assets the rule applies to (`appliesTo`), once identity has
-     * named the reading's asset. @default none (every reading is compared as it comes)
+     * named the reading's asset. Rules on one sensor may give different units for different assets;
+     * two that can apply to one asset give the same. @default none (every reading is compared as it comes)
      */
     unit: z.string().trim().min(1, 'give the unit the threshold is in, e.g. °C or bar, or leave unit out').optional(),
     /** Breach when the value is strictly above this. Give `above` or `below`. */
@@ -594,16 +595,40 @@ export const maintenanceSchema = z
         if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
         names.add(r.name);
       });
-    // One sensor, one unit: a reading is converted to (or refused for) the unit of the rules that read it.
-    const units = new Map<string, { unit: string; rule: string }>();
+    // One unit per sensor per asset: each asset's reading is converted to (or refused for) the unit
+    // of the rules on that sensor that apply to it, so two that can apply to one asset give one unit.
+    // Rules in different units for different assets (°C for group EU, °F for group US) are fine.
+    const bySensor = new Map<string, number[]>();
     m.thresholds.forEach((r, i) => {
       if (r.unit === undefined) return;
-      const first = units.get(r.sensor);
-      if (first === undefined) units.set(r.sensor, { unit: r.unit, rule: r.name });
-      else if (!sameUnit(first.unit, r.unit))
-        ctx.addIssue({ code: 'custom', path: ['thresholds', i, 'unit'], message: `sensor ${r.sensor} is compared in ${JSON.stringify(first.unit)} by rule ${first.rule} but in ${JSON.stringify(r.unit)} here: give the rules on one sensor the same unit (convert this rule's above/below)` });
+      const earlier = bySensor.get(r.sensor) ?? [];
+      bySensor.set(r.sensor, [...earlier, i]);
+      for (const j of earlier) {
+        const other = m.thresholds[j] as ThresholdRule & { unit: string };
+        if (sameUnit(other.unit, r.unit)) continue;
+        const common = commonFilter(other.appliesTo, r.appliesTo);
+        if (common === undefined) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['thresholds', i, 'unit'],
+          message:
+            `sensor ${r.sensor} is compared in ${JSON.stringify(other.unit)} by rule ${other.name} (rules.maintenance.thresholds.${j}.unit) but in ${JSON.stringify(r.unit)} by rule ${r.name} here, ` +
+            `and both apply to ${describeAssets(common)}: a reading is converted to one unit per asset, so give these rules the same unit (convert this rule's above/below), ` +
+            `or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)`,
+        });
+        break;
+      }
     });
   });
+
+/** The assets a filter takes, in words: `every asset`, or `every asset with erpModule maintenance and group EU or US`. */
+function describeAssets(filter: AssetFilter): string {
+  const parts = [
+    ...(filter.erpModules !== undefined ? [`erpModule ${filter.erpModules.join(' or ')}`] : []),
+    ...Object.entries(filter.attributes ?? {}).map(([k, values]) => `${k} ${values.join(' or ')}`),
+  ];
+  return parts.length > 0 ? `every asset with ${parts.join(' and ')}` : 'every asset';
+}
 
 // ---------------------------------------------------------------------------------------------
 // Inventory

@@ -8,6 +8,8 @@ import type { CanonicalEvent, SensorEvent } from '../core/model/events.js';
 import type { Rule } from '../core/rules/rule.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { rulesSchema } from '../config/rules-schema.js';
+import { sensorUnitsOf } from '../core/rules/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,7 +32,7 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
     };
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
       rules: [recorder],
-      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }] }]]) },
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot' }] }]]]) },
     });
     const at = new Date(Date.now() - 60_000).toISOString();
     const msg = (value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: at, values: { engineTemp: { value, unit } } }), receivedAt: Date.now() });
@@ -59,7 +61,7 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
     };
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
       rules: [recorder],
-      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]) },
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]]) },
     });
     const at = new Date(Date.now() - 60_000).toISOString();
     const msg = (tag: string, value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: tag, eventTime: at, values: { engineTemp: { value, unit } } }), receivedAt: Date.now() });
@@ -73,5 +75,45 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
       { asset: 'EQ-1', values: { engineTemp: { value: 100, unit: '°C' } } },
     ]);
     expect(await store.countQuarantine({ status: 'open', code: 'invalid' })).toBe(1);
+  });
+
+  it('converts each asset\'s reading to the unit of its own rules: °C for group EU, °F for group US on one sensor', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-EU', erpModule: 'maintenance', attributes: { group: 'EU' } }, identifiers: [{ type: 'tag' as const, value: 'tag-eu', erpAssetId: 'EQ-EU' }] },
+      { asset: { erpAssetId: 'EQ-US', erpModule: 'maintenance', attributes: { group: 'US' } }, identifiers: [{ type: 'tag' as const, value: 'tag-us', erpAssetId: 'EQ-US' }] },
+    ]);
+    const rules = rulesSchema.parse({
+      allowedLateness: 0,
+      maintenance: {
+        thresholds: [
+          { name: 'coolant-hot-eu', sensor: 'coolantTemp', above: 95, unit: 'degC', appliesTo: { attributes: { group: 'EU' } } },
+          { name: 'coolant-hot-us', sensor: 'coolantTemp', above: 203, unit: 'degF', appliesTo: { attributes: { group: 'US' } } },
+        ],
+      },
+    });
+    const seen: { asset: string; values: SensorEvent['values'] }[] = [];
+    const recorder: Rule<number> = {
+      name: 'recorder',
+      kinds: ['sensor'],
+      apply(state, event: CanonicalEvent, ctx) {
+        if (event.kind === 'sensor') seen.push({ asset: ctx.asset.erpAssetId, values: event.values });
+        return { state: (state ?? 0) + 1, deliveries: [] };
+      },
+    };
+    const units = sensorUnitsOf(rules);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { rules: [recorder], validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, ...(units ? { sensorUnits: units } : {}) } });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const msg = (tag: string, value: number, unit: string) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'sensor', assetId: tag, eventTime: at, values: { coolantTemp: { value, unit } } }), receivedAt: Date.now() });
+    const result = await ingestor.submit([msg('tag-us', 212, '°F'), msg('tag-us', 100, '°C'), msg('tag-eu', 100, '°C'), msg('tag-eu', 212, '°F'), msg('tag-us', 12, 'mA')]);
+    await ingestor.flush();
+    expect(result).toEqual({ accepted: 4, quarantined: [{ index: 4, reason: expect.stringMatching(/^sensor coolantTemp is in "mA" but threshold rule coolant-hot-us compares it in "degF"/) as unknown }] });
+    expect(seen).toEqual([
+      { asset: 'EQ-US', values: { coolantTemp: { value: 212, unit: '°F' } } },
+      { asset: 'EQ-US', values: { coolantTemp: { value: 212, unit: 'degF' } } },
+      { asset: 'EQ-EU', values: { coolantTemp: { value: 100, unit: '°C' } } },
+      { asset: 'EQ-EU', values: { coolantTemp: { value: 100, unit: 'degC' } } },
+    ]);
   });
 });

@@ -13,8 +13,8 @@ const reading = (value: number, unit?: string, name = 'engineTemp'): SensorEvent
   values: { [name]: unit === undefined ? { value } : { value, unit } },
 });
 const units: SensorUnits = new Map([
-  ['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }] }],
-  ['hydPressure', { unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low' }] }],
+  ['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot' }] }]],
+  ['hydPressure', [{ unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low' }] }]],
 ]);
 const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { fleet: 'cranes' } };
 const valueOf = (e: CanonicalEvent, name = 'engineTemp') => (e as SensorEvent).values[name];
@@ -70,8 +70,8 @@ describe('sensor readings against their threshold rules\' unit', () => {
 describe('sensor units of threshold rules with appliesTo', () => {
   // engine-hot only on cranes; hyd-spike on every asset, hyd-low only on cranes.
   const filtered: SensorUnits = new Map([
-    ['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }],
-    ['hydPressure', { unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low', appliesTo: { attributes: { fleet: ['cranes'] } } }] }],
+    ['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]],
+    ['hydPressure', [{ unit: 'bar', rules: [{ name: 'hyd-spike' }, { name: 'hyd-low', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]],
   ]);
   const truck: AssetRecord = { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'trucks' } };
 
@@ -107,14 +107,99 @@ describe('threshold rule `unit` in the configuration', () => {
 
   it('gives each sensor its rules\' unit', () => {
     const rules = rulesSchema.parse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 5, unit: 'Cel', appliesTo: { attributes: { fleet: ['cranes'] } } }, { name: 'plain', sensor: 'x', above: 1 }]));
-    expect(sensorUnitsOf(rules)).toEqual(new Map([['engineTemp', { unit: '°C', rules: [{ name: 'engine-hot' }, { name: 'engine-cold', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]));
+    expect(sensorUnitsOf(rules)).toEqual(new Map([['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot' }, { name: 'engine-cold', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]]));
   });
 
   it('refuses rules on one sensor in different units, naming the key', () => {
     const r = rulesSchema.safeParse(config([{ name: 'engine-hot', sensor: 'engineTemp', above: 95, unit: '°C' }, { name: 'engine-cold', sensor: 'engineTemp', below: 41, unit: '°F' }]));
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]).toMatchObject({ path: ['maintenance', 'thresholds', 1, 'unit'] });
-    expect(r.error?.issues[0]?.message).toMatch(/sensor engineTemp is compared in "°C" by rule engine-hot but in "°F" here/);
+    expect(r.error?.issues[0]?.message).toMatch(/^sensor engineTemp is compared in "°C" by rule engine-hot \(rules\.maintenance\.thresholds\.0\.unit\) but in "°F" by rule engine-cold here, and both apply to every asset: .*give these rules the same unit/);
+  });
+});
+
+describe('threshold rules on one sensor in different units for different assets', () => {
+  const eu = { attributes: { group: 'EU' } };
+  const us = { attributes: { group: ['US'] } };
+  const config = (thresholds: unknown[]) => ({ allowedLateness: 0, maintenance: { thresholds } });
+  const euUs = rulesSchema.parse(config([
+    { name: 'coolant-hot-eu', sensor: 'coolantTemp', above: 95, unit: 'degC', appliesTo: eu },
+    { name: 'coolant-hot-us', sensor: 'coolantTemp', above: 203, unit: 'degF', appliesTo: us },
+  ]));
+  const euAsset: AssetRecord = { erpAssetId: 'EQ-EU', erpModule: 'maintenance', attributes: { group: 'EU' } };
+  const usAsset: AssetRecord = { erpAssetId: 'EQ-US', erpModule: 'maintenance', attributes: { group: 'US' } };
+  const otherAsset: AssetRecord = { erpAssetId: 'EQ-AU', erpModule: 'maintenance', attributes: { group: 'AU' } };
+  const at = (value: number, unit: string, a: AssetRecord) => {
+    const r = alignSensorUnits(reading(value, unit, 'coolantTemp'), sensorUnitsOf(euUs), a);
+    if (!r.ok) throw new Error(r.reason);
+    return valueOf(r.event, 'coolantTemp');
+  };
+
+  it('are accepted, each unit with its rules', () => {
+    expect(sensorUnitsOf(euUs)).toEqual(new Map([['coolantTemp', [
+      { unit: 'degC', rules: [{ name: 'coolant-hot-eu', appliesTo: { attributes: { group: ['EU'] } } }] },
+      { unit: 'degF', rules: [{ name: 'coolant-hot-us', appliesTo: { attributes: { group: ['US'] } } }] },
+    ]]]));
+  });
+
+  it('convert each asset\'s reading to the unit of the rules that apply to it', () => {
+    expect(at(212, '°F', usAsset)).toEqual({ value: 212, unit: '°F' });
+    expect(at(100, '°C', usAsset)).toEqual({ value: 212, unit: 'degF' });
+    expect(at(100, '°C', euAsset)).toEqual({ value: 100, unit: '°C' });
+    expect(at(212, '°F', euAsset)).toEqual({ value: 100, unit: 'degC' });
+    // An asset neither applies to: as sent.
+    expect(at(212, '°F', otherAsset)).toEqual({ value: 212, unit: '°F' });
+  });
+
+  it('refuse a reading that does not convert naming the rule of the asset only; grouping before identity knows it may be refused', () => {
+    const refused = alignSensorUnits(reading(12, 'mA', 'coolantTemp'), sensorUnitsOf(euUs), usAsset);
+    expect(refused.ok ? '' : refused.reason).toMatch(/^sensor coolantTemp is in "mA" but threshold rule coolant-hot-us compares it in "degF" \(the rule's unit\)/);
+    expect(alignSensorUnits(reading(12, 'mA', 'coolantTemp'), sensorUnitsOf(euUs), otherAsset).ok).toBe(true);
+    expect(mayRefuseSensorUnits(reading(12, 'mA', 'coolantTemp'), sensorUnitsOf(euUs))).toBe(true);
+    expect(mayRefuseSensorUnits(reading(12, 'K', 'coolantTemp'), sensorUnitsOf(euUs))).toBe(false);
+    // A unit one of them converts and the other does not: some asset's rule would refuse it.
+    const mixed: SensorUnits = new Map([['x', [{ unit: '°C', rules: [{ name: 'a', appliesTo: { attributes: { group: ['EU'] } } }] }, { unit: 'mA', rules: [{ name: 'b', appliesTo: { attributes: { group: ['US'] } } }] }]]]);
+    expect(mayRefuseSensorUnits(reading(1, '°F', 'x'), mixed)).toBe(true);
+  });
+
+  it('are refused where both can apply to one asset, naming both rules, both units and the key', () => {
+    const refused = (a: unknown, b: unknown) => {
+      const r = rulesSchema.safeParse(config([
+        { name: 'coolant-hot-eu', sensor: 'coolantTemp', above: 95, unit: '°C', ...(a ? { appliesTo: a } : {}) },
+        { name: 'coolant-hot-us', sensor: 'coolantTemp', above: 203, unit: '°F', ...(b ? { appliesTo: b } : {}) },
+      ]));
+      return r.success ? undefined : r.error.issues.map((i) => ({ path: i.path, message: i.message }));
+    };
+    // One without appliesTo applies to the other's assets too.
+    expect(refused(undefined, us)).toEqual([{
+      path: ['maintenance', 'thresholds', 1, 'unit'],
+      message: 'sensor coolantTemp is compared in "°C" by rule coolant-hot-eu (rules.maintenance.thresholds.0.unit) but in "°F" by rule coolant-hot-us here, and both apply to every asset with group US: ' +
+        'a reading is converted to one unit per asset, so give these rules the same unit (convert this rule\'s above/below), or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)',
+    }]);
+    // Filters on different attributes, or values in common: an asset can match both.
+    expect(refused(eu, { attributes: { fleet: 'cranes' } })?.[0]?.message).toContain('both apply to every asset with group EU and fleet cranes');
+    expect(refused({ attributes: { group: ['EU', 'UK'] } }, { erpModules: ['maintenance'], attributes: { group: ['UK', 'US'] } })?.[0]?.message).toContain('both apply to every asset with erpModule maintenance and group UK');
+    // Disjoint: accepted.
+    expect(refused(eu, us)).toBeUndefined();
+    expect(refused({ erpModules: ['maintenance'] }, { erpModules: ['fixedAssets'] })).toBeUndefined();
+    // Same unit however spelled: accepted whatever they apply to.
+    expect(rulesSchema.safeParse(config([{ name: 'a', sensor: 't', above: 1, unit: '°C' }, { name: 'b', sensor: 't', above: 2, unit: 'Cel' }])).success).toBe(true);
+  });
+
+  it('in rules test: a US asset\'s reading is compared in °F and an EU asset\'s in °C', async () => {
+    const assets = [
+      { asset: euAsset, identifiers: [{ type: 'tag' as const, value: 'tag-eu', erpAssetId: 'EQ-EU' }] },
+      { asset: usAsset, identifiers: [{ type: 'tag' as const, value: 'tag-us', erpAssetId: 'EQ-US' }] },
+    ];
+    const line = (tag: string, minute: number, value: number, unit: string) => JSON.stringify({ kind: 'sensor', assetId: tag, eventTime: `2026-10-01T09:0${minute}:00Z`, values: { coolantTemp: { value, unit } } });
+    const report = await runRulesTest({
+      // EU: 200 °F is 93.3 °C (not above 95), then 96 °C. US: 200 °F (not above 203), then 96 °C (204.8 °F).
+      lines: [line('tag-eu', 0, 200, '°F'), line('tag-us', 0, 200, '°F'), line('tag-eu', 1, 96, '°C'), line('tag-us', 1, 96, '°C')],
+      rules: createRules(euUs), sensorUnits: sensorUnitsOf(euUs), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'),
+    });
+    expect(report.counts.accepted).toBe(4);
+    const opened = report.lines.map((l) => l.deliveries.map((d) => (d.payload as { title: string }).title));
+    expect(opened).toEqual([[], [], ['coolant-hot-eu: coolantTemp 96 °C'], ['coolant-hot-us: coolantTemp 204.8 degF']]);
   });
 });
 

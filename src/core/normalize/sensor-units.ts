@@ -8,7 +8,10 @@
  *
  * Only the rules that apply to the reading's asset (their `appliesTo`) count: a reading is judged
  * once its asset is known (the ingestor does it after identity), so a unit no rule on that asset
- * compares in refuses nothing, and nothing is converted for an asset no such rule applies to.
+ * compares in refuses nothing, and nothing is converted for an asset no such rule applies to. Rules
+ * on one sensor may give different units for different assets (°C for the EU fleet, °F for the US
+ * one): each asset's reading is converted to the unit of the rules that apply to it. Rules that
+ * can apply to one asset give one unit (config validation refuses others).
  * @module
  */
 import type { AssetRecord } from '../model/assets.js';
@@ -23,15 +26,20 @@ export interface SensorUnitRule {
   readonly appliesTo?: AssetFilter;
 }
 
-/** What the threshold rules on one sensor expect. */
+/** What the threshold rules on one sensor that give one unit expect. */
 export interface SensorUnitExpectation {
-  /** The unit the rules compare in, as configured (`°C`, `bar`, ...). */
+  /** The unit the rules compare in, as the first of them spells it (`°C`, `bar`, ...). */
   readonly unit: string;
-  /** The rules on this sensor that gave it. */
+  /** The rules on this sensor that gave it (however spelled). */
   readonly rules: readonly SensorUnitRule[];
 }
 
-export type SensorUnits = ReadonlyMap<string, SensorUnitExpectation>;
+/**
+ * Sensor → what its threshold rules expect, one entry per unit they give (the common case: one).
+ * The rules of two entries apply to no asset in common (config validation); an asset the rules of
+ * more than one did apply to would be judged by the first.
+ */
+export type SensorUnits = ReadonlyMap<string, readonly SensorUnitExpectation[]>;
 
 type Quantity = 'temperature' | 'pressure';
 
@@ -103,37 +111,31 @@ export function convertsTo(from: string, to: string): boolean {
  * reason, counted, and can be replayed once the source or the rule is fixed.
  */
 export function alignSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined, asset: AssetRecord): SensorUnitCheck {
-  return align(event, units, (r) => matchesFilter(asset, r.appliesTo), true);
-}
-
-/**
- * Whether the unit of one of `event`'s sensor values may be refused for some asset (any rule with a
- * unit counts, whatever its `appliesTo`): for a source that groups events before their asset is
- * known (an AEMP snapshot's blocks), so such a reading goes in a message of its own. Only grouping:
- * {@link alignSensorUnits} decides.
- */
-export function mayRefuseSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined): boolean {
-  return !align(event, units, () => true, false).ok;
-}
-
-function align(event: CanonicalEvent, units: SensorUnits | undefined, applies: (rule: SensorUnitRule) => boolean, convert: boolean): SensorUnitCheck {
   if (units === undefined || units.size === 0 || event.kind !== 'sensor') return { ok: true, event };
   let values: Record<string, SensorValue> | undefined;
   for (const name in event.values) {
     if (!Object.hasOwn(event.values, name)) continue;
-    const expected = units.get(name);
+    const expectations = units.get(name);
     const v = event.values[name] as SensorValue;
-    if (expected === undefined || v.unit === undefined || v.unit === null) continue;
+    if (expectations === undefined || v.unit === undefined || v.unit === null) continue;
     const isText = typeof v.unit === 'string';
-    if (isText && (v.unit.trim() === '' || sameUnit(v.unit, expected.unit))) continue;
-    // Only now (a unit other than the rules'), whose rules apply to this asset: none, nothing to judge.
-    const rules = expected.rules.filter(applies).map((r) => r.name);
-    if (rules.length === 0) continue;
+    if (isText && v.unit.trim() === '') continue;
+    let expected = expectations.length === 1 ? expectations[0] : undefined;
+    if (expected !== undefined) {
+      // One unit on this sensor (the common case): a reading in it needs no asset's rules.
+      if (isText && sameUnit(v.unit, expected.unit)) continue;
+      if (!appliesToAsset(expected, asset)) continue;
+    } else {
+      // Units by asset: those of the rules that apply to this one (none: nothing to judge).
+      expected = expectationFor(expectations, asset);
+      if (expected === undefined || (isText && sameUnit(v.unit, expected.unit))) continue;
+    }
     // Unchecked JSON: a unit sent as a number says nothing of what the value is in.
-    if (!isText) return { ok: false, reason: `sensor ${name} unit must be text such as ${JSON.stringify(expected.unit)} (threshold rule ${rules.join(', ')} compares it in that unit), got ${JSON.stringify(v.unit)}` };
+    if (!isText) return { ok: false, reason: `sensor ${name} unit must be text such as ${JSON.stringify(expected.unit)} (threshold rule ${rulesOf(expected, asset).join(', ')} compares it in that unit), got ${JSON.stringify(v.unit)}` };
     const from = known(v.unit);
     const to = known(expected.unit);
     if (from === undefined || to === undefined || from.quantity !== to.quantity) {
+      const rules = rulesOf(expected, asset);
       const which = rules.length === 1 ? `threshold rule ${rules[0] ?? ''} compares` : `threshold rules ${rules.join(', ')} compare`;
       const alternatives = convertibleFrom(expected.unit);
       return {
@@ -144,11 +146,51 @@ function align(event: CanonicalEvent, units: SensorUnits | undefined, applies: (
           `${alternatives !== undefined ? ` (or in ${alternatives}: converted)` : ''}, or correct the rule's unit, then replay the message`,
       };
     }
-    if (!convert) continue;
     values ??= { ...event.values };
     values[name] = { value: round(to.fromBase(from.toBase(v.value))), unit: expected.unit };
   }
   return values === undefined ? { ok: true, event } : { ok: true, event: { ...event, values } satisfies SensorEvent };
+}
+
+/** The names of `expected`'s rules that apply to `asset`, for a reason (only when refusing). */
+function rulesOf(expected: SensorUnitExpectation, asset: AssetRecord): string[] {
+  return expected.rules.filter((r) => matchesFilter(asset, r.appliesTo)).map((r) => r.name);
+}
+
+/** Whether one of `expected`'s rules applies to `asset` (a plain loop: asked per reading). */
+function appliesToAsset(expected: SensorUnitExpectation, asset: AssetRecord): boolean {
+  const rules = expected.rules;
+  for (let i = 0; i < rules.length; i++) if (matchesFilter(asset, (rules[i] as SensorUnitRule).appliesTo)) return true;
+  return false;
+}
+
+/** The first of `expectations` with a rule that applies to `asset` (config validation leaves at most one). */
+function expectationFor(expectations: readonly SensorUnitExpectation[], asset: AssetRecord): SensorUnitExpectation | undefined {
+  for (let i = 0; i < expectations.length; i++) {
+    const e = expectations[i] as SensorUnitExpectation;
+    if (appliesToAsset(e, asset)) return e;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the unit of one of `event`'s sensor values may be refused for some asset (any rule with a
+ * unit counts, whatever its `appliesTo`, in each unit the rules on that sensor give): for a source
+ * that groups events before their asset is known (an AEMP snapshot's blocks), so such a reading
+ * goes in a message of its own. Only grouping: {@link alignSensorUnits} decides.
+ */
+export function mayRefuseSensorUnits(event: CanonicalEvent, units: SensorUnits | undefined): boolean {
+  if (units === undefined || units.size === 0 || event.kind !== 'sensor') return false;
+  for (const name in event.values) {
+    if (!Object.hasOwn(event.values, name)) continue;
+    const expectations = units.get(name);
+    const v = event.values[name] as SensorValue;
+    if (expectations === undefined || v.unit === undefined || v.unit === null) continue;
+    if (typeof v.unit !== 'string') return true;
+    if (v.unit.trim() === '') continue;
+    for (const expected of expectations) if (!convertsTo(v.unit, expected.unit)) return true;
+  }
+  return false;
 }
 
 /** Whether `unit` is one the threshold rules convert readings to and from (for config check). */

@@ -13,7 +13,7 @@ import { createLocationSyncRule } from './location-sync.js';
 import { createMaintenanceRule } from './maintenance/maintenance-rule.js';
 import type { MaintenanceOptions } from './maintenance/types.js';
 import type { Rule } from './rule.js';
-import type { SensorUnitRule, SensorUnits } from '../normalize/sensor-units.js';
+import { sameUnit, type SensorUnitRule, type SensorUnits } from '../normalize/sensor-units.js';
 import { ZoneIndex } from './zones/zone-index.js';
 import type { ZoneTracking } from './zones/tracking.js';
 
@@ -42,18 +42,23 @@ export function zoneNamesOf(config: RulesConfig): ReadonlySet<string> | undefine
 }
 
 /**
- * The unit each sensor's threshold rules compare in (their `unit`), with the rules and the assets
- * each applies to: a reading of an asset one of them applies to is converted to it or refused for
- * it before the rules (see normalize/sensor-units); undefined when no rule gives one.
+ * The unit(s) each sensor's threshold rules compare in (their `unit`), with the rules and the
+ * assets each applies to: a reading of an asset one of them applies to is converted to its unit or
+ * refused for it before the rules (see normalize/sensor-units). One entry per unit, however spelled
+ * (°C and Cel are one), in the order the rules give them; rules on one sensor in different units
+ * apply to different assets (config validation). Undefined when no rule gives a unit.
  */
 export function sensorUnitsOf(config: RulesConfig): SensorUnits | undefined {
-  const units = new Map<string, { unit: string; rules: SensorUnitRule[] }>();
+  const units = new Map<string, { unit: string; rules: SensorUnitRule[] }[]>();
   for (const r of config.maintenance?.thresholds ?? []) {
-    if (r.unit === undefined) continue;
+    const unit = r.unit;
+    if (unit === undefined) continue;
     const rule: SensorUnitRule = r.appliesTo !== undefined ? { name: r.name, appliesTo: r.appliesTo } : { name: r.name };
-    const entry = units.get(r.sensor);
-    if (entry === undefined) units.set(r.sensor, { unit: r.unit, rules: [rule] });
-    else entry.rules.push(rule);
+    const entries = units.get(r.sensor);
+    const entry = entries?.find((e) => sameUnit(e.unit, unit));
+    if (entry !== undefined) entry.rules.push(rule);
+    else if (entries !== undefined) entries.push({ unit, rules: [rule] });
+    else units.set(r.sensor, [{ unit, rules: [rule] }]);
   }
   return units.size > 0 ? units : undefined;
 }

@@ -809,7 +809,7 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
       { kind: 'sensor', source: 'aemp:t', ids, eventTime: T0 - MIN, receivedAt: T0, values: { engineTemp: { value: 5, unit: 'mA' } }, raw: { EngineTemp: temp } },
     ];
     const message: RawMessage = { source: 'aemp:t', channel: 'Fleet/1', payload: JSON.stringify(element), receivedAt: T0 };
-    const sensorUnits = new Map([['engineTemp', { unit: '°C', rules: [{ name: 'hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]);
+    const sensorUnits = new Map([['engineTemp', [{ unit: '°C', rules: [{ name: 'hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]]);
     expect(splitByValidity(message, element, events, { ...DEFAULT_VALIDATION, sensorUnits }).map((m) => JSON.parse(m.payload as string) as unknown)).toEqual([
       { EquipmentHeader: { PIN: 'PIN-1' }, Location: location },
       { EquipmentHeader: { PIN: 'PIN-1' }, EngineTemp: temp },

@@ -25,6 +25,27 @@ export function matchesFilter(asset: AssetRecord, filter: AssetFilter | undefine
   return true;
 }
 
+/**
+ * The assets both filters take, as one filter (the erpModules and each attribute's values they
+ * have in common; `{}`: every asset), or undefined when no asset can match both. Decided from the
+ * filters alone, for config validation: an attribute only one names can hold its value.
+ */
+export function commonFilter(a: AssetFilter | undefined, b: AssetFilter | undefined): AssetFilter | undefined {
+  if (a === undefined) return b ?? {};
+  if (b === undefined) return a;
+  const both = (x: readonly string[] | undefined, y: readonly string[] | undefined): readonly string[] | undefined => (x === undefined ? y : y === undefined ? x : x.filter((v) => y.includes(v)));
+  const erpModules = both(a.erpModules, b.erpModules);
+  if (erpModules !== undefined && erpModules.length === 0) return undefined;
+  const attribute = (f: AssetFilter, k: string): readonly string[] | undefined => (f.attributes !== undefined && Object.hasOwn(f.attributes, k) ? f.attributes[k] : undefined);
+  const attributes: [string, readonly string[]][] = [];
+  for (const k of new Set([...Object.keys(a.attributes ?? {}), ...Object.keys(b.attributes ?? {})])) {
+    const values = both(attribute(a, k), attribute(b, k)) as readonly string[];
+    if (values.length === 0) return undefined;
+    attributes.push([k, values]);
+  }
+  return { ...(erpModules !== undefined ? { erpModules } : {}), ...(attributes.length > 0 ? { attributes: Object.fromEntries(attributes) } : {}) };
+}
+
 /** Extra fields merged into the work-order payload (order type, planner group, work centre, …). */
 export type WorkOrderExtras = Readonly<Record<string, string | number | boolean>>;
 
