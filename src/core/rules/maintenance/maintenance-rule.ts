@@ -14,7 +14,11 @@
  * waits (`feedbackHeld`) until that reading is released, or decided by the next one, and then applies
  * in event-time order with the samples around it:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
- * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
+ * baseline in force (event time wins). Only a completion whose rule counts a meter (a service interval,
+ * a whichever-first calendar interval) waits, and only for a reading of that meter: a threshold's,
+ * an alert's or a plain calendar interval's records the meters only, from the readings applied
+ * when it arrives, and applies at once (a silent meter feed would keep it waiting for nothing).
+ * The asset's baseline attribute resets it too, when it holds a
  * later service (more hours or km) than the baseline in force; it is read as each reading is
  * counted and each completion applied, so a changed registry counts from the asset's next event.
  * @module
@@ -93,7 +97,8 @@ export interface MaintenanceState {
    */
   readonly openForgotten?: number;
   /**
-   * ERP completions not older than a meter reading still in the reorder buffer (`order`), or later
+   * ERP completions of a rule counting a meter (a service interval, a whichever-first calendar
+   * interval) not older than a reading of that meter still in the reorder buffer (`order`), or later
    * than one hygiene holds (`holdCatchUp`, until the asset's next reading confirms or sets it aside),
    * in arrival order, with the feedback after them (not to overtake them): applied once no such
    * reading is left, oldest first (arrival order at one time), in event-time order with the samples
@@ -224,10 +229,10 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     apply(state, event, ctx) {
       const s = state ?? {};
       if (event.kind === 'workorder') {
-        // A completion after a reading still buffered, or one hygiene holds, waits for it: event time
-        // wins (see feedbackHeld). Feedback not older than one waiting waits behind it (a reopening
-        // after the completion is not applied before it).
-        if ((event.status === 'completed' && feedbackWaits(s, event.eventTime)) || s.feedbackHeld?.some((e) => e.eventTime <= event.eventTime) === true) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+        // A completion after a reading of its rule's meter still buffered, or one hygiene holds, waits
+        // for it: event time wins (see feedbackHeld). Feedback not older than one waiting waits behind
+        // it (a reopening after the completion is not applied before it).
+        if (completionWaits(s, event, feedback) || s.feedbackHeld?.some((e) => e.eventTime <= event.eventTime) === true) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
         return { state: applyFeedbackOf(s, event, ctx, options, feedback), deliveries: [] };
       }
       const a = applicable(ctx.asset);
@@ -351,41 +356,57 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
 }
 
 /**
- * Whether a completion at `t` waits (see `feedbackHeld`): a meter reading of `t` or before is still
- * in the reorder buffer, or a meter holds one (`holdCatchUp`) older than `t`.
+ * The meter a completion of `e`'s work order restarts its rule from: a service interval's, or a
+ * whichever-first calendar interval's. Undefined for other feedback, and for a completion of a
+ * rule that counts none (a threshold, an alert, a plain calendar interval, a rule not configured):
+ * that one records the meters at completion only (from the readings applied when it applies).
  */
-function feedbackWaits(s: MaintenanceState, t: number): boolean {
-  return heldBefore(s, t) || bufferedReadingBy(s.order, t);
-}
-
-/** Whether the reorder buffer still holds a meter reading of time `t` or before (pending is oldest first). */
-function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t: number): boolean {
-  for (const x of order?.pending ?? []) {
-    if (x.t > t) return false;
-    if (x.k === 'm') return true;
-  }
-  return false;
+function countedMeterOf(e: WorkOrderStatusEvent, r: FeedbackRules): ServiceMeter | undefined {
+  if (e.status !== 'completed') return undefined;
+  const rule = parseWorkOrderKey(e.businessKey)?.rule;
+  if (rule === undefined) return undefined;
+  return r.services.get(rule)?.meter ?? r.calendars.get(rule);
 }
 
 /**
- * What feedback held back (`feedbackHeld`) waits for, for `maintenance status`: the reading a
- * meter holds before it, the reading of its time or before still in the reorder buffer, or (feedback
- * after a completion that waits) that completion.
+ * Whether the completion `e` waits (see `feedbackHeld`): its rule counts a meter, and a reading of
+ * that meter of `e`'s time or before is still in the reorder buffer, or the meter holds one
+ * (`holdCatchUp`) older than it. Never other feedback, nor a completion of a rule counting no meter.
  */
-export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent): string {
-  for (const [counter, what] of [[s.hours, 'hour-meter'], [s.km, 'odometer']] as const) {
-    const jump = heldIn(counter, e.eventTime) ? counter?.hygiene.jump : undefined;
-    if (jump !== undefined) return `the ${what} reading of ${isoTime(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
-  }
-  const buffered = s.order?.pending.find((x) => x.t <= e.eventTime && x.k === 'm');
-  if (buffered !== undefined) return `the meter reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
-  const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e);
-  return first !== undefined ? `the completion of ${first.businessKey} at ${isoTime(first.eventTime)} before it` : 'the next event of the asset';
+function completionWaits(s: MaintenanceState, e: WorkOrderStatusEvent, r: FeedbackRules): boolean {
+  const meter = countedMeterOf(e, r);
+  if (meter === undefined) return false;
+  return heldIn(meter === 'km' ? s.km : s.hours, e.eventTime) || bufferedReadingBy(s.order, e.eventTime, meter) !== undefined;
 }
 
-/** Whether a meter (hours or km) holds a reading (`holdCatchUp`) older than `t`. */
-function heldBefore(s: MaintenanceState, t: number): boolean {
-  return heldIn(s.hours, t) || heldIn(s.km, t);
+/** The first reading of `meter` of time `t` or before the reorder buffer still holds (pending is oldest first). */
+function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t: number, meter: ServiceMeter): MaintenanceSample | undefined {
+  for (const x of order?.pending ?? []) {
+    if (x.t > t) return undefined;
+    if (x.k === 'm' && (meter === 'km' ? x.km : x.h) !== undefined) return x;
+  }
+  return undefined;
+}
+
+
+/**
+ * What feedback held back (`feedbackHeld`) waits for, for `maintenance status`: for a completion of
+ * a rule counting a meter, the reading that meter holds before it, or the reading of that meter of
+ * its time or before still in the reorder buffer; else (feedback after a completion that waits) that
+ * completion; else (nothing left to wait for) the asset's next event, which applies it.
+ */
+export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent, options: MaintenanceOptions): string {
+  const meter = countedMeterOf(e, feedbackRulesOf(options));
+  if (meter !== undefined) {
+    const counter = meter === 'km' ? s.km : s.hours;
+    const what = meter === 'km' ? 'odometer' : 'hour-meter';
+    const jump = heldIn(counter, e.eventTime) ? counter?.hygiene.jump : undefined;
+    if (jump !== undefined) return `the ${what} reading of ${isoTime(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
+    const buffered = bufferedReadingBy(s.order, e.eventTime, meter);
+    if (buffered !== undefined) return `the ${what} reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
+  }
+  const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e);
+  return first !== undefined ? `the completion of ${first.businessKey} at ${isoTime(first.eventTime)} before it` : 'the next event of the asset';
 }
 
 function heldIn(counter: HoursState | undefined, t: number): boolean {
@@ -423,21 +444,21 @@ function applyFeedbackOf(s: MaintenanceState, e: WorkOrderStatusEvent, ctx: Rule
 /**
  * `s` after the feedback it holds back (`feedbackHeld`) of event time before `before`, oldest first
  * (in arrival order at one time), up to the first completion that still waits (see
- * {@link feedbackWaits}): that one and all after it stay held.
+ * {@link completionWaits}): that one and all after it stay held.
  */
 function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
+  const r = feedbackRulesOf(options);
   // A stable sort: arrival order at equal times.
   const held = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
   let n = 0;
   for (; n < held.length; n++) {
     const e = held[n] as WorkOrderStatusEvent;
-    if (!(e.eventTime < before) || (e.status === 'completed' && feedbackWaits(s, e.eventTime))) break;
+    if (!(e.eventTime < before) || completionWaits(s, e, r)) break;
   }
   if (n === 0) return s;
   const due = held.slice(0, n);
   const rest = held.slice(n);
   s.feedbackHeld = rest.length > 0 ? rest : undefined;
-  const r = feedbackRulesOf(options);
   let next: MaintenanceState = s;
   for (const e of due) next = applyFeedbackOf(next, e, ctx, options, r);
   return copy(next);
@@ -815,7 +836,7 @@ function onReading(
     }
     // The held reading decided (replaced by one too fast): completions that waited for it apply
     // now, those after this reading's time with the samples after it (processSamples).
-    return s.feedbackHeld !== undefined && !heldBefore(s, Infinity) ? releaseFeedback(s, t, ctx, options) : s;
+    return s.feedbackHeld !== undefined && !heldIn(step.state, Infinity) ? releaseFeedback(s, t, ctx, options) : s;
   }
   let services = s.services;
   let workOrders = s.workOrders;
@@ -827,10 +848,11 @@ function onReading(
   const held = step.confirmed !== undefined && step.confirmed[0] < t ? step.confirmed : undefined;
   let at = held !== undefined ? held[0] : t;
   let reading = held !== undefined ? held[1] : step.hours;
-  // Completions that waited for a held reading now decided (no meter holds one any longer): applied
+  // Completions that waited for a held reading now decided (this meter holds none any longer): applied
   // after it (confirmed, at its time) and before this reading by event time, as had they come in
-  // order; those not older than this reading with the samples after it (processSamples).
-  const release = s.feedbackHeld !== undefined && !heldIn(step.state, Infinity) && !heldIn(km ? s.hours : s.km, Infinity);
+  // order; those not older than this reading with the samples after it (processSamples). Those of
+  // the other meter's rules still wait while it holds one (releaseFeedback).
+  const release = s.feedbackHeld !== undefined && !heldIn(step.state, Infinity);
   for (;;) {
     if (release && at === t) {
       s = withCounted(s, km, step.state, history, services, workOrders);

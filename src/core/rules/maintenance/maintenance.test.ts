@@ -1223,11 +1223,66 @@ describe('work-order feedback and the reorder buffer: event time wins', () => {
     expect(waiting.workOrders?.[key]).toBeUndefined();
     // maintenance status says so, and what it waits for.
     const row = maintenanceStatus(asset, waiting, late, { now: T0 + 12 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
-    expect(row?.state).toContain(`; ERP completion of ${key} at 2026-10-01T19:30:00.000Z not applied yet: waits for the meter reading of 2026-10-01T18:00:00.000Z still in the reorder buffer, until it is released`);
+    expect(row?.state).toContain(`; ERP completion of ${key} at 2026-10-01T19:30:00.000Z not applied yet: waits for the hour-meter reading of 2026-10-01T18:00:00.000Z still in the reorder buffer, until it is released`);
     // An idle watermark releasing the reading applies it (the rule holds events until then).
     expect(rule.holds(waiting)).toBe(true);
     const idle = flushRules([rule], sim.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 20 * HOUR, T0 + 20 * HOUR);
     expect((idle.states.get(asset.erpAssetId)?.maintenance as MaintenanceState).services).toEqual(run(events.slice(0, 4), inTime).state?.services);
+  });
+});
+
+describe('work-order feedback of rules that count no meter waits for no meter reading', () => {
+  // Hours are tracked (a service interval counts them): 240 h live for 100 h, then 260 h an hour
+  // later, held as a possible catch-up until the asset's next hour reading, which never comes (the
+  // meter feed is silent while the sensors keep reporting).
+  const idle = [meter(0, 240), meter(100, 240), meter(101, 260)];
+  const first = 'EQ-7|engine-overheat|2026-10-05T13:05:00.000Z';
+  const hot = (from: number, to: number) => temps(Array.from({ length: (to - from) / 5 + 1 }, (_, i) => [6060 + from + i * 5, 97] as [number, number]));
+  /** The threshold's work order completed at 101 h 15 min (after the held reading), while it is still hot. */
+  const done = { ...feedback(101.25, first, 'completed'), erpWorkOrderId: 'WO-2' };
+  const service = 'EQ-7|service-250h|250h@b0';
+
+  it('a threshold completion after a held hour reading, with only sensor samples after it, is applied at once: re-armed, its hours the latest reading applied', () => {
+    const r = run([...idle, ...hot(5, 10), done, ...hot(20, 80)]);
+    // Applied: the completion re-armed the rule, and the breach going on opens the next work order once the cooldown (60 min from 13:10) is over.
+    expect(r.state?.feedbackHeld).toBeUndefined();
+    expect(r.state?.workOrders?.[first]).toMatchObject({ status: 'completed', changedAt: T0 + 101.25 * HOUR, hoursAtCompletion: 240 });
+    expect(keys(r.deliveries)).toEqual([first, 'EQ-7|engine-overheat|2026-10-05T13:20:00.000Z']);
+    // The hour reading is still held (nothing decided it), and the threshold's row says nothing waits.
+    expect(r.state?.hours?.hygiene.jumpHeld).toBe(true);
+    const rows = maintenanceStatus(asset, r.state, options(), { now: T0 + 102.5 * HOUR, marks: () => ({}) }).due;
+    expect(rows.find((d) => d.rule === 'engine-overheat')?.state).not.toContain('not applied yet');
+  });
+
+  it('an alert completion after an hour reading still in the reorder buffer is applied at once; a service completion waits for it', () => {
+    const faults: AlertRule = { name: 'faults', minSeverity: 'warning', cooldownMs: 60 * MIN, severity: 'critical' };
+    const late = options({ thresholds: [], alerts: [faults], allowedLatenessMs: 2 * HOUR });
+    const fault = (at: number): AlertEvent => ({ kind: 'alert', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + at * HOUR, receivedAt: T0 + at * HOUR, severity: 'warning', reason: 'overheat', code: 'SPN1' });
+    const rule = createMaintenanceRule(late);
+    const events = [meter(0, 240), fault(5), meter(10, 250), meter(11, 251)];
+    const opened = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+    const key = opened.perStep.flat()[0]?.businessKey as string;
+    expect(parseWorkOrderKey(key)?.rule).toBe('faults');
+    // The readings at 10 h and 11 h are in the buffer (2 h) when both completions at 11.5 h arrive (the alert's first: the one waiting holds back all feedback after it).
+    const sim = simulateRules([rule], [feedback(11.5, key, 'completed'), feedback(11.5, service, 'completed')].map((event) => ({ event, asset, destination: 'erp' })), { initial: opened.states });
+    const state = sim.states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
+    expect(state.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 240 });
+    expect(state.feedbackHeld?.map((e) => e.businessKey)).toEqual([service]);
+    const rows = maintenanceStatus(asset, state, late, { now: T0 + 12 * HOUR, marks: () => ({}) }).due;
+    expect(rows.find((d) => d.rule === 'faults')?.state).not.toContain('not applied yet');
+    expect(rows.find((d) => d.rule === 'service-250h')?.state).toContain(`waits for the hour-meter reading of 2026-10-01T18:00:00.000Z still in the reorder buffer`);
+  });
+
+  it('an odometer service completion waits for no held hour reading', () => {
+    const both = options({ thresholds: [], serviceIntervals: [service250, oil15k] });
+    const oil = 'EQ-7|oil-15000km|15000km@b0';
+    const r = run([odometer(0, 1000, 240), odometer(100, 1100, 240), meter(101, 260), feedback(101.5, oil, 'completed'), odometer(102, 1150)], both);
+    expect(r.state?.hours?.hygiene.jumpHeld).toBe(true);
+    expect(r.state?.feedbackHeld).toBeUndefined();
+    expect(r.state?.services?.['oil-15000km']).toMatchObject({ base: 1100, baseAt: T0 + 101.5 * HOUR });
+    // An hour-meter service's completion then still waits for it.
+    const svc = run([odometer(0, 1000, 240), odometer(100, 1100, 240), meter(101, 260), feedback(101.5, service, 'completed'), odometer(102, 1150)], both);
+    expect(svc.state?.feedbackHeld?.map((e) => e.businessKey)).toEqual([service]);
   });
 });
 

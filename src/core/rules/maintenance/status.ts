@@ -144,13 +144,13 @@ function completionNote(state: MaintenanceState | undefined, rule: string, baseA
  * held behind one) for each of the rule's work-order events the state holds back (`feedbackHeld`),
  * oldest first; else empty.
  */
-function waitingNote(state: MaintenanceState | undefined, rule: string): string {
+function waitingNote(state: MaintenanceState | undefined, rule: string, options: MaintenanceOptions): string {
   let note = '';
   const held = [...(state?.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
   for (const e of held) {
     if (parseWorkOrderKey(e.businessKey)?.rule !== rule) continue;
     const what = e.status === 'completed' ? 'completion' : `feedback (${e.status})`;
-    note += `; ERP ${what} of ${e.businessKey} at ${isoTime(e.eventTime)} not applied yet: waits for ${feedbackWaitsFor(state as MaintenanceState, e)}`;
+    note += `; ERP ${what} of ${e.businessKey} at ${isoTime(e.eventTime)} not applied yet: waits for ${feedbackWaitsFor(state as MaintenanceState, e, options)}`;
   }
   return note;
 }
@@ -165,7 +165,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const stored = state?.services?.[rule.name];
     const reading = latest[rule.meter];
     if (!stored || reading === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: `no readings${waitingNote(state, rule.name)}` });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: `no readings${waitingNote(state, rule.name, options)}` });
       continue;
     }
     // The baseline in force: a baseline attribute changed since the last reading counts already.
@@ -189,7 +189,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
     const display = offset !== undefined ? `; the meter itself shows ${Math.abs(offset)} ${unit} ${offset > 0 ? 'less' : 'more'} (a replaced meter or readings set aside)` : '';
-    const note = completionNote(state, rule.name, s.baseAt) + waitingNote(state, rule.name);
+    const note = completionNote(state, rule.name, s.baseAt) + waitingNote(state, rule.name, options);
     // Due with no work order for it yet (a changed interval, a new baseline attribute): the rule opens
     // it when it steps, on the asset's next counted reading, not now; say so, as calendar rows do.
     const waiting = !pendingWork && when !== 'ok' && cover === undefined ? `, work order with the next ${rule.meter === 'km' ? 'odometer' : 'meter'} reading` : '';
@@ -206,13 +206,13 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const marks = calendar.marks(rule.name);
     const problem = baselineProblem(rule, asset);
     if (problem !== undefined && state?.calendars?.[rule.name] === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}${waitingNote(state, rule.name)}` });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}${waitingNote(state, rule.name, options)}` });
       continue;
     }
     const zone = calendarTimeZone(asset, options);
     const base = checkedBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked, zone, marks.fired?.key);
     if (base === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)${waitingNote(state, rule.name)}` });
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)${waitingNote(state, rule.name, options)}` });
       continue;
     }
     const now = calendar.now;
@@ -231,7 +231,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'calendar',
-      state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}${waitingNote(state, rule.name)}`,
+      state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}${waitingNote(state, rule.name, options)}`,
       baselineDate: isoDay(base),
       nextDueDate: isoDay(next),
       remainingDays: Math.round(((next - wallClockIn(now, zone)) / DAY_MS) * 10) / 10,
@@ -272,7 +272,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
           ? `; no sample since ${isoTime(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)`
           : `; no sample since ${isoTime(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): the next sample ends this episode (a breaching one starts a new one)`
         : '';
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}${waitingNote(state, rule.name)}` });
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}${waitingNote(state, rule.name, options)}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
@@ -300,7 +300,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
         }
         return `${code} since ${isoTime(e.start)}${closed}`;
       });
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: `${active.length ? `active: ${active.join(', ')}` : 'quiet'}${waitingNote(state, rule.name)}` });
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: `${active.length ? `active: ${active.join(', ')}` : 'quiet'}${waitingNote(state, rule.name, options)}` });
   }
   const severity = new Map<string, Severity>([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
   for (const r of options.alerts ?? []) if (r.severity) severity.set(r.name, r.severity);
