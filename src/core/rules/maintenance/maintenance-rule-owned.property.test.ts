@@ -8,7 +8,8 @@
  * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
  * round trips through JSON, evictions and idle watermarks, idle stretches ending in a jump held
  * until the next reading confirms it or sets it aside (with a completion between them, applied
- * after the held reading); and on states stored by older versions.
+ * after the held reading, and feedback on another rule's work order after it, not held behind it);
+ * and on states stored by older versions.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,15 @@ function waitsForBuffered(state: MaintenanceState | undefined, event: CanonicalE
   return event.kind === 'workorder' && state?.feedbackHeld?.includes(event) === true && !held(state.hours) && !held(state.km) && state.order?.pending.some((x) => x.k === 'm' && x.t <= event.eventTime) === true;
 }
 
+/** The rule a work-order business key names. */
+const ruleOf = (e: WorkOrderStatusEvent): string | undefined => e.businessKey.split('|')[1];
+
+/** Whether `e` is a completion of a rule restarting from a meter (a service interval, a whichever-first calendar interval): only such a completion waits for a reading. */
+function countsMeter(e: WorkOrderStatusEvent, options: MaintenanceOptions): boolean {
+  const rule = ruleOf(e);
+  return e.status === 'completed' && (options.serviceIntervals.some((r) => r.name === rule) || (options.calendarIntervals ?? []).some((r) => r.name === rule && r.orMeter !== undefined));
+}
+
 /**
  * Whether `event` is the completion of a rule that counts no meter (a threshold, an alert, a
  * calendar interval without one) while `state` has a meter reading of its time or before still in
@@ -41,33 +51,41 @@ function waitsForBuffered(state: MaintenanceState | undefined, event: CanonicalE
  * and waits for neither.
  */
 function uncountedWithMeterPending(state: MaintenanceState | undefined, event: CanonicalEvent, options: MaintenanceOptions): boolean {
-  if (event.kind !== 'workorder' || event.status !== 'completed') return false;
-  const rule = event.businessKey.split('|')[1];
-  const countsMeter = options.serviceIntervals.some((r) => r.name === rule) || (options.calendarIntervals ?? []).some((r) => r.name === rule && r.orMeter !== undefined);
-  if (countsMeter) return false;
+  if (event.kind !== 'workorder' || event.status !== 'completed' || countsMeter(event, options)) return false;
   const jump = state?.hours?.hygiene.jumpHeld === true ? state.hours.hygiene.jump : undefined;
   return (jump !== undefined && jump.eventTime < event.eventTime) || state?.order?.pending.some((x) => x.k === 'm' && x.t <= event.eventTime) === true;
 }
 
 /**
  * The owned form, counting the events and flushes it hands to the pure rule, the completions that
- * wait for a buffered reading, and the completions of rules counting no meter that did not wait
- * for a meter reading pending (see uncountedWithMeterPending; one held then is held behind other feedback).
+ * wait for a buffered reading, the completions of rules counting no meter that did not wait for a
+ * meter reading pending (see uncountedWithMeterPending), and the feedback applied at once while
+ * feedback of another rule not newer than it was held. Feedback held is a completion counting a
+ * meter, or held behind feedback of its own rule.
  */
-function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions, bufferBudgetBytes?: number): { owned: OwnedRule; pureRuns: () => number; waited: () => number; notWaited: () => number } {
+function counted(
+  pure: ReturnType<typeof createMaintenanceRule>,
+  options: MaintenanceOptions,
+  bufferBudgetBytes?: number,
+): { owned: OwnedRule; pureRuns: () => number; waited: () => number; notWaited: () => number; overtook: () => number } {
   let runs = 0;
   let waited = 0;
   let notWaited = 0;
+  let overtook = 0;
   const spy = {
     ...pure,
     apply: (...args: Parameters<typeof pure.apply>) => {
       runs++;
       const r = pure.apply(...args);
       if (waitsForBuffered(r.state, args[1])) waited++;
-      if (uncountedWithMeterPending(args[0], args[1], options)) {
-        const before = args[0]?.feedbackHeld ?? [];
-        if (r.state?.feedbackHeld?.includes(args[1] as WorkOrderStatusEvent) === true) expect(before.some((e) => e.eventTime <= args[1].eventTime)).toBe(true);
-        else notWaited++;
+      const e = args[1];
+      if (e.kind === 'workorder') {
+        const before = (args[0]?.feedbackHeld ?? []).filter((x) => x.eventTime <= e.eventTime);
+        const held = r.state?.feedbackHeld?.includes(e) === true;
+        const behindOwn = before.some((x) => ruleOf(x) === ruleOf(e));
+        if (held) expect(behindOwn || countsMeter(e, options)).toBe(true);
+        if (uncountedWithMeterPending(args[0], e, options) && !held) notWaited++;
+        if (!held && before.length > 0) overtook++;
       }
       return r;
     },
@@ -76,7 +94,13 @@ function counted(pure: ReturnType<typeof createMaintenanceRule>, options: Mainte
       return pure.flush(...args);
     },
   };
-  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }, bufferBudgetBytes), pureRuns: () => runs, waited: () => waited, notWaited: () => notWaited };
+  return {
+    owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }, bufferBudgetBytes),
+    pureRuns: () => runs,
+    waited: () => waited,
+    notWaited: () => notWaited,
+    overtook: () => overtook,
+  };
 }
 
 describe('maintenance owned form: the benchmark stream', () => {
@@ -258,6 +282,8 @@ const item = fc.record({
   stays: fc.boolean(),
   /** `idleJump`: the ERP completes a work order between the held reading and the next (event time wins: after the held reading, if confirmed). */
   completeAfter: fc.boolean(),
+  /** `idleJump` with `completeAfter`: the ERP then reports on a work order of another rule (`status`). */
+  thenOther: fc.boolean(),
 });
 type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
 
@@ -322,6 +348,14 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
           const keys = opened?.[i] ?? [];
           const key = keys.length > 0 ? (keys[it.pick % keys.length] as string) : `${asset.erpAssetId}|s0|0.2h@b0`;
           event = { kind: 'workorder', source: 's', ids, eventTime: t, receivedAt: t, businessKey: key, status: 'completed', ...(it.withHours ? { operatingHoursAtCompletion: shown } : {}) };
+          // Then feedback on a work order of another rule (one opened, else of a rule no longer configured), while the first may still wait (not held behind it).
+          const rule = key.split('|')[1];
+          const other = keys.find((k, j) => j > it.pick % keys.length && k.split('|')[1] !== rule) ?? keys.find((k) => k.split('|')[1] !== rule) ?? `${asset.erpAssetId}|gone|${new Date(T0).toISOString()}`;
+          if (it.thenOther) {
+            steps.push({ event, asset, now: t });
+            t += 5_000;
+            event = { kind: 'workorder', source: 's', ids, eventTime: t, receivedAt: t, businessKey: other, status: it.status };
+          }
         }
         break;
       }
@@ -390,6 +424,7 @@ describe('maintenance owned form: generated configurations and streams', () => {
     let pureRuns = 0;
     let waited = 0;
     let notWaited = 0;
+    let overtook = 0;
     fc.assert(
       fc.property(config, fc.array(item, { minLength: 20, maxLength: 120 }), (c, items) => {
         const options = optionsOf(c);
@@ -406,6 +441,7 @@ describe('maintenance owned form: generated configurations and streams', () => {
         pureRuns += owned.pureRuns();
         waited += owned.waited();
         notWaited += owned.notWaited();
+        overtook += owned.overtook();
       }),
       { numRuns: 300 },
     );
@@ -418,6 +454,8 @@ describe('maintenance owned form: generated configurations and streams', () => {
     expect(waited).toBeGreaterThan(10);
     // Completions of thresholds, alerts and plain calendar intervals with such a reading pending applied at once (they count no meter), in both forms.
     expect(notWaited).toBeGreaterThan(10);
+    // Feedback of a rule applied at once while another rule's completion waited (not held behind it).
+    expect(overtook).toBeGreaterThan(10);
   });
 });
 

@@ -100,7 +100,8 @@ export interface MaintenanceState {
    * ERP completions of a rule counting a meter (a service interval, a whichever-first calendar
    * interval) not older than a reading of that meter still in the reorder buffer (`order`), or later
    * than one hygiene holds (`holdCatchUp`, until the asset's next reading confirms or sets it aside),
-   * in arrival order, with the feedback after them (not to overtake them): applied once no such
+   * in arrival order, with the feedback of the same rule after them (not to overtake them; other
+   * rules' feedback does not wait behind them): applied once no such
    * reading is left, oldest first (arrival order at one time), in event-time order with the samples
    * (see {@link releaseFeedback}), so the meter at completion is read from the readings up to it, as
    * had they come in order (event time wins), and a held reading, confirmed, counts before a
@@ -230,9 +231,11 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
       const s = state ?? {};
       if (event.kind === 'workorder') {
         // A completion after a reading of its rule's meter still buffered, or one hygiene holds, waits
-        // for it: event time wins (see feedbackHeld). Feedback not older than one waiting waits behind
-        // it (a reopening after the completion is not applied before it).
-        if (completionWaits(s, event, feedback) || s.feedbackHeld?.some((e) => e.eventTime <= event.eventTime) === true) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+        // for it: event time wins (see feedbackHeld). The rule's feedback not older than one waiting
+        // waits behind it (a reopening after the completion is not applied before it).
+        if (s.feedbackHeld !== undefined || event.status === 'completed') {
+          if (completionWaits(s, event, feedback) || heldBehind(s.feedbackHeld, event)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+        }
         return { state: applyFeedbackOf(s, event, ctx, options, feedback), deliveries: [] };
       }
       const a = applicable(ctx.asset);
@@ -388,12 +391,23 @@ function bufferedReadingBy(order: ReorderState<MaintenanceSample> | undefined, t
   return undefined;
 }
 
+/** The rule a work-order event is about (its business key when that names none): feedback waits behind held feedback of its rule only. */
+function feedbackRuleOf(e: WorkOrderStatusEvent): string {
+  return parseWorkOrderKey(e.businessKey)?.rule ?? e.businessKey;
+}
+
+/** Whether feedback of `e`'s rule not newer than `e` is held (`e` waits behind it). */
+function heldBehind(held: MaintenanceState['feedbackHeld'], e: WorkOrderStatusEvent): boolean {
+  if (held === undefined) return false;
+  const rule = feedbackRuleOf(e);
+  return held.some((x) => x.eventTime <= e.eventTime && feedbackRuleOf(x) === rule);
+}
 
 /**
  * What feedback held back (`feedbackHeld`) waits for, for `maintenance status`: for a completion of
  * a rule counting a meter, the reading that meter holds before it, or the reading of that meter of
- * its time or before still in the reorder buffer; else (feedback after a completion that waits) that
- * completion; else (nothing left to wait for) the asset's next event, which applies it.
+ * its time or before still in the reorder buffer; else (feedback after a completion of its rule that
+ * waits) that completion; else (nothing left to wait for) the asset's next event, which applies it.
  */
 export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent, options: MaintenanceOptions): string {
   const meter = countedMeterOf(e, feedbackRulesOf(options));
@@ -405,7 +419,8 @@ export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent, o
     const buffered = bufferedReadingBy(s.order, e.eventTime, meter);
     if (buffered !== undefined) return `the ${what} reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
   }
-  const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e);
+  const rule = feedbackRuleOf(e);
+  const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e && x.eventTime <= e.eventTime && feedbackRuleOf(x) === rule);
   return first !== undefined ? `the completion of ${first.businessKey} at ${isoTime(first.eventTime)} before it` : 'the next event of the asset';
 }
 
@@ -443,21 +458,24 @@ function applyFeedbackOf(s: MaintenanceState, e: WorkOrderStatusEvent, ctx: Rule
 
 /**
  * `s` after the feedback it holds back (`feedbackHeld`) of event time before `before`, oldest first
- * (in arrival order at one time), up to the first completion that still waits (see
- * {@link completionWaits}): that one and all after it stay held.
+ * (in arrival order at one time), each rule's up to its first completion that still waits (see
+ * {@link completionWaits}): that one and the rule's feedback after it stay held.
  */
 function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
   const r = feedbackRulesOf(options);
   // A stable sort: arrival order at equal times.
   const held = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
-  let n = 0;
-  for (; n < held.length; n++) {
-    const e = held[n] as WorkOrderStatusEvent;
-    if (!(e.eventTime < before) || completionWaits(s, e, r)) break;
+  const due: WorkOrderStatusEvent[] = [];
+  const rest: WorkOrderStatusEvent[] = [];
+  let waiting: Set<string> | undefined;
+  for (const e of held) {
+    const rule = feedbackRuleOf(e);
+    if (!(e.eventTime < before) || waiting?.has(rule) === true || completionWaits(s, e, r)) {
+      (waiting ??= new Set()).add(rule);
+      rest.push(e);
+    } else due.push(e);
   }
-  if (n === 0) return s;
-  const due = held.slice(0, n);
-  const rest = held.slice(n);
+  if (due.length === 0) return s;
   s.feedbackHeld = rest.length > 0 ? rest : undefined;
   let next: MaintenanceState = s;
   for (const e of due) next = applyFeedbackOf(next, e, ctx, options, r);

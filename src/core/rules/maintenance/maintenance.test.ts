@@ -1254,6 +1254,30 @@ describe('work-order feedback of rules that count no meter waits for no meter re
     expect(rows.find((d) => d.rule === 'engine-overheat')?.state).not.toContain('not applied yet');
   });
 
+  it('nor behind a service completion of the same asset that waits for the held reading; feedback of that service waits behind it, and status says what each waits for', () => {
+    const serviceDone = feedback(101.2, service, 'completed');
+    const serviceStarted = feedback(101.3, service, 'in-progress');
+    const r = run([...idle, ...hot(5, 10), serviceDone, done, serviceStarted, ...hot(20, 80)]);
+    expect(r.state?.workOrders?.[first]).toMatchObject({ status: 'completed', hoursAtCompletion: 240 });
+    expect(keys(r.deliveries)).toEqual([first, 'EQ-7|engine-overheat|2026-10-05T13:20:00.000Z']);
+    // The service's completion waits for the held reading (its baseline is the meter then), and its later feedback behind it.
+    expect(r.state?.feedbackHeld?.map((e) => [e.businessKey, e.status])).toEqual([
+      [service, 'completed'],
+      [service, 'in-progress'],
+    ]);
+    const rows = maintenanceStatus(asset, r.state, options(), { now: T0 + 102.5 * HOUR, marks: () => ({}) }).due;
+    expect(rows.find((d) => d.rule === 'engine-overheat')?.state).not.toContain('not applied yet');
+    const svc = rows.find((d) => d.rule === 'service-250h')?.state;
+    expect(svc).toContain(
+      `; ERP completion of ${service} at 2026-10-05T13:12:00.000Z not applied yet: waits for the hour-meter reading of 2026-10-05T13:00:00.000Z held as a possible catch-up, until the asset's next reading confirms it or sets it aside`,
+    );
+    expect(svc).toContain(`; ERP feedback (in-progress) of ${service} at 2026-10-05T13:18:00.000Z not applied yet: waits for the completion of ${service} at 2026-10-05T13:12:00.000Z before it`);
+    // The next hour reading confirms the held one: the service's feedback applies then, in event-time order.
+    const confirmed = run([...idle, ...hot(5, 10), serviceDone, done, serviceStarted, ...hot(20, 80), meter(102.5, 261.5)]);
+    expect(confirmed.state?.feedbackHeld).toBeUndefined();
+    expect(confirmed.state?.services?.['service-250h']).toMatchObject({ base: 260, baseAt: T0 + 101.2 * HOUR });
+  });
+
   it('an alert completion after an hour reading still in the reorder buffer is applied at once; a service completion waits for it', () => {
     const faults: AlertRule = { name: 'faults', minSeverity: 'warning', cooldownMs: 60 * MIN, severity: 'critical' };
     const late = options({ thresholds: [], alerts: [faults], allowedLatenessMs: 2 * HOUR });
@@ -1263,8 +1287,8 @@ describe('work-order feedback of rules that count no meter waits for no meter re
     const opened = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
     const key = opened.perStep.flat()[0]?.businessKey as string;
     expect(parseWorkOrderKey(key)?.rule).toBe('faults');
-    // The readings at 10 h and 11 h are in the buffer (2 h) when both completions at 11.5 h arrive (the alert's first: the one waiting holds back all feedback after it).
-    const sim = simulateRules([rule], [feedback(11.5, key, 'completed'), feedback(11.5, service, 'completed')].map((event) => ({ event, asset, destination: 'erp' })), { initial: opened.states });
+    // The readings at 10 h and 11 h are in the buffer (2 h) when both completions at 11.5 h arrive.
+    const sim = simulateRules([rule], [feedback(11.5, service, 'completed'), feedback(11.5, key, 'completed')].map((event) => ({ event, asset, destination: 'erp' })), { initial: opened.states });
     const state = sim.states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
     expect(state.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 240 });
     expect(state.feedbackHeld?.map((e) => e.businessKey)).toEqual([service]);
