@@ -212,7 +212,7 @@ describe('cross-field checks', () => {
     expect(problems(() => compileConfig({ destinations: [erp, { ...erp, baseUrl: 'http://127.0.0.1:4011' }], sources: { mqtt: [source('yard'), source('yard')] }, telematics: [feed, feed] }, {}))).toEqual([
       { key: 'destinations.1.name', message: 'duplicate destination name "erp"' },
       { key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' },
-      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' },
+      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu" (telematics.0 has it too): give each provider its own name; it keys the provider\'s request budget, pull cursor and review list in the store' },
     ]);
   });
 

@@ -183,14 +183,18 @@ describe('config', () => {
       sources: { mqtt: [source('yard'), source('yard')] },
       telematics: [
         { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } },
-        { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } },
+        { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { timeZone: 'Europe/Berln' } },
       ],
     };
     const p = problems(() => compileConfig(config, {}));
     expect(p).toContainEqual({ key: 'stor', message: 'unknown key: did you mean store?' });
     expect(p).toContainEqual({ key: 'destinations.1.name', message: 'duplicate destination name "erp"' });
     expect(p).toContainEqual({ key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' });
-    expect(p).toContainEqual({ key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' });
+    // The telematics checks, as on a valid config (one check, said once): the name used twice and the time zone the runtime does not know.
+    expect(p.filter((x) => x.key.startsWith('telematics.'))).toEqual([
+      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu" (telematics.0 has it too): give each provider its own name; it keys the provider\'s request budget, pull cursor and review list in the store' },
+      { key: 'telematics.1.schedule.timeZone', message: '"Europe/Berln" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York (did you mean Europe/Berlin?)' },
+    ]);
     // destinations.2 has no name: which destination "sap" was meant to be cannot be told, so that is not said.
     expect(p.map((x) => x.key)).not.toContain('assets.inline.0.destination');
     // With every destination named, an unknown one is said beside the schema's problems.

@@ -348,12 +348,12 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       const schemaProblems = naming(parsed.error.issues).filter((i) => !unset.has(i.key));
       // The checks across entries, on what is there to check (a name used twice beside a misspelled key), but not again at a key already at fault.
       const faulty = new Set([...problems, ...schemaProblems].map((p) => p.key));
-      const across = crossFieldProblems(interpolated, false).filter((p) => !faulty.has(p.key) && !under(p.key));
+      const across = crossFieldProblems(interpolated).filter((p) => !faulty.has(p.key) && !under(p.key));
       throw new ConfigError([...problems.filter((p) => !under(p.key)), ...schemaProblems, ...across]);
     }
   }
   const config = parsed.data;
-  problems.push(...crossFieldProblems(config, true));
+  problems.push(...crossFieldProblems(config));
   // A placeholder the schema moved elsewhere would be sent as a credential: refused instead.
   const lineOf = options.lineOf;
   for (const d of deferred ?? []) {
@@ -374,11 +374,12 @@ const fieldOf = (value: unknown, key: string): unknown => (isDoc(value) ? value[
 /**
  * The checks across entries: a destination, MQTT source or telematics provider name used twice, a
  * destination named that is not configured, an asset listed twice inline, two MQTT sources taking one
- * session. On the parsed config (`valid`), or, when the schema refused it, on what was given, so they
- * are reported with the schema's problems: an entry whose keys they read are not of the kind they
- * take is passed over (and "no destination named" is said only when every destination has a name).
+ * session, a telematics schedule's unknown time zone. On the parsed config, or, when the schema
+ * refused it, on what was given, so they are reported with the schema's problems: an entry whose
+ * keys they read are not of the kind they take is passed over (and "no destination named" is said
+ * only when every destination has a name).
  */
-function crossFieldProblems(config: unknown, valid: boolean): { key: string; message: string }[] {
+function crossFieldProblems(config: unknown): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
   const names = new Set<string>();
   const destinations = itemsOf(fieldOf(config, 'destinations'));
@@ -435,16 +436,8 @@ function crossFieldProblems(config: unknown, valid: boolean): { key: string; mes
         message: `client id "${clientId}"${clientId === 'assetbridge' ? ' (the default)' : ''} is also used by sources.mqtt.${first} on the same broker ${broker}: the broker takes the session from one connection for the other, over and over; give each source its own clientId`,
       });
   });
-  if (valid) problems.push(...telematicsConfigProblems((config as Config).telematics));
-  else {
-    const seen = new Set<string>();
-    itemsOf(fieldOf(config, 'telematics')).forEach((entry, i) => {
-      const name = fieldOf(entry, 'name');
-      if (typeof name !== 'string') return;
-      if (seen.has(name)) problems.push({ key: `telematics.${i}.name`, message: `duplicate telematics provider name "${name}"` });
-      seen.add(name);
-    });
-  }
+  // One check for both: on the parsed entries, or on what was given.
+  problems.push(...telematicsConfigProblems(itemsOf(fieldOf(config, 'telematics'))));
   return problems;
 }
 

@@ -31,8 +31,10 @@ describe('telematicsSchema', () => {
     const a = telematicsSchema.parse(base);
     const b = telematicsSchema.parse({ ...base, schedule: { timeZone: 'Mars/Olympus' } });
     expect(telematicsConfigProblems([a, b])).toEqual([
-      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' },
+      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu" (telematics.0 has it too): give each provider its own name; it keys the provider\'s request budget, pull cursor and review list in the store' },
       { key: 'telematics.1.schedule.timeZone', message: '"Mars/Olympus" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
     ]);
+    // The same check on what was given, where the schema refused the config: an entry's value of the wrong kind is passed over.
+    expect(telematicsConfigProblems([base, { ...base, vendor: 'nope', schedule: { timeZone: 'Mars/Olympus' } }, { name: 7, schedule: 'daily' }, null])).toEqual(telematicsConfigProblems([a, b]));
   });
 });

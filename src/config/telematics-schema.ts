@@ -237,15 +237,28 @@ export type TelematicsConfigInput = z.input<typeof telematicsSchema>;
 
 /**
  * Cross-entry checks for `telematics:` (call from config compilation): names must be unique, since
- * they key the request budget, cursor and review list in the store.
+ * they key the request budget, cursor and review list in the store; a schedule's time zone must be
+ * one the runtime knows. On the parsed entries, or, when the schema refused the config, on what was
+ * given (so they are said with the schema's problems): a value of the wrong kind is passed over.
  */
-export function telematicsConfigProblems(entries: readonly TelematicsConfig[]): { key: string; message: string }[] {
+export function telematicsConfigProblems(entries: readonly unknown[]): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
-  const seen = new Set<string>();
+  /** name → the first entry that has it. */
+  const seen = new Map<string, number>();
+  const field = (value: unknown, key: string): unknown => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined);
   entries.forEach((entry, i) => {
-    if (seen.has(entry.name)) problems.push({ key: `telematics.${i}.name`, message: `duplicate telematics provider name "${entry.name}"` });
-    seen.add(entry.name);
-    if (!isValidTimeZone(entry.schedule.timeZone)) problems.push({ key: `telematics.${i}.schedule.timeZone`, message: timeZoneProblem(entry.schedule.timeZone) });
+    const name = field(entry, 'name');
+    if (typeof name === 'string') {
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, i);
+      else
+        problems.push({
+          key: `telematics.${i}.name`,
+          message: `duplicate telematics provider name "${name}" (telematics.${first} has it too): give each provider its own name; it keys the provider's request budget, pull cursor and review list in the store`,
+        });
+    }
+    const timeZone = field(field(entry, 'schedule'), 'timeZone');
+    if (typeof timeZone === 'string' && !isValidTimeZone(timeZone)) problems.push({ key: `telematics.${i}.schedule.timeZone`, message: timeZoneProblem(timeZone) });
   });
   return problems;
 }
