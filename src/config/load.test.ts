@@ -205,6 +205,59 @@ describe('config', () => {
     expect(problems(() => compileConfig(badName, {})).filter((x) => x.key === 'destinations.2.name')).toHaveLength(1);
   });
 
+  // Were said only once every value of the rules section passed: a duplicate rule name after an unrelated typo in another rule was fixed.
+  it("says the rules section's checks across entries beside a value the schema refuses in that section, each once", () => {
+    const circle = { lat: 52.5, lng: 13.4, radiusM: 50 };
+    const rules = {
+      allowedLateness: '1h',
+      inventory: { freshness: '30m' },
+      zones: { inline: [{ name: 'yard', locationCode: 'Y', circle }, { name: ' yard', locationCode: 'Y2', circle }, { name: 'gate', locationCode: 'G', circle, priority: 'high' }] },
+      maintenance: {
+        thresholds: [
+          { name: 'hot', sensor: 'engineTemp', above: 95, unit: '°C' },
+          { name: 'cold', sensor: 'engineTemp', below: 'zero' },
+          { name: 'hot', sensor: 'engineTemp', above: 120, unit: 'bar' },
+        ],
+        alerts: [{ name: 'cold' }],
+      },
+    };
+    const used = 'names identify work orders and must be unique';
+    const expected = [
+      { key: 'rules.zones.inline.2.priority', message: '"high" is text: use a number' },
+      { key: 'rules.maintenance.thresholds.1.below', message: '"zero" is text: use a number' },
+      { key: 'rules.maintenance.thresholds.2.name', message: `rule name "hot" is used twice; ${used}` },
+      { key: 'rules.maintenance.alerts.0.name', message: `rule name "cold" is used twice; ${used}` },
+      {
+        key: 'rules.maintenance.thresholds.2.unit',
+        message: 'sensor engineTemp is compared in "°C" by rule hot but in "bar" here: give the rules on one sensor the same unit (convert this rule\'s above/below)',
+      },
+      { key: 'rules.zones.inline.1.name', message: 'zone "yard" is defined more than once (inline or in files); names must be unique' },
+      {
+        key: 'rules.inventory.freshness',
+        message: '30m is not longer than rules.allowedLateness (1h): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h',
+      },
+    ];
+    expect(problems(() => compileConfig({ ...minimal, rules }, { ERP_TOKEN: 't' }))).toEqual(expected);
+    // With every value of the section fixed, the section's own checks say the same, once each, on a config that is otherwise valid or not.
+    const fixed = {
+      ...rules,
+      zones: { inline: rules.zones.inline.map((z) => (z.priority === undefined ? z : { ...z, priority: 2 })) },
+      maintenance: { ...rules.maintenance, thresholds: rules.maintenance.thresholds.map((t) => (t.below === undefined ? t : { ...t, below: 0 })) },
+    };
+    const across = expected.slice(2);
+    const sorted = (list: readonly { key: string }[]) => [...list].sort((a, b) => a.key.localeCompare(b.key));
+    expect(sorted(problems(() => compileConfig({ ...minimal, rules: fixed }, { ERP_TOKEN: 't' })))).toEqual(sorted(across));
+    expect(sorted(problems(() => compileConfig({ ...minimal, stor: {}, rules: fixed }, { ERP_TOKEN: 't' })))).toEqual(sorted([{ key: 'stor', message: 'unknown key: did you mean store?' }, ...across]));
+    // A rule or zone whose name is not text is passed over (its name is what the schema says is wrong), not taken for one.
+    const unnamed = { maintenance: { thresholds: [{ name: 5, sensor: 's', above: 1 }, { name: 5, sensor: 's', above: 1 }] }, zones: { inline: [{ name: null, locationCode: 'Y', circle }, { name: null, locationCode: 'Y', circle }] } };
+    expect(problems(() => compileConfig({ ...minimal, rules: unnamed }, { ERP_TOKEN: 't' })).map((p) => p.key)).toEqual([
+      'rules.zones.inline.0.name',
+      'rules.zones.inline.1.name',
+      'rules.maintenance.thresholds.0.name',
+      'rules.maintenance.thresholds.1.name',
+    ]);
+  });
+
   it('refuses a credential written as a shell variable ($ERP_TOKEN), which would be sent as written, without echoing it', () => {
     const shell = { destinations: [{ ...minimal.destinations[0], token: '$ERP_TOKEN', headers: { 'X-Key': '$API_KEY' } }] };
     const p = problems(() => compileConfig(shell, { ERP_TOKEN: 't', API_KEY: 'k' }));

@@ -2,8 +2,9 @@
  * Loading config: YAML → `${ENV}` interpolation (with the `ENV_FILE` variant for secrets kept in
  * files) → schema validation → frozen config. Every problem names its key, and all problems are
  * reported at once: the checks across entries ({@link crossFieldProblems}) too, on what was given,
- * when the schema refuses the config (a schema refinement across one section's keys runs once
- * none of that section's values is refused).
+ * when the schema refuses the config, and so are the rules section's refinements across its
+ * entries ({@link rulesCrossProblems}), which the schema makes only once none of that section's
+ * values is refused.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { editDistance } from '../core/edit-distance.js';
 import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
+import { rulesCrossProblems } from './rules-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
 import { unreadableSecretFile } from './unreadable-file.js';
@@ -348,7 +350,9 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       const schemaProblems = naming(parsed.error.issues).filter((i) => !unset.has(i.key));
       // The checks across entries, on what is there to check (a name used twice beside a misspelled key), but not again at a key already at fault.
       const faulty = new Set([...problems, ...schemaProblems].map((p) => p.key));
-      const across = crossFieldProblems(interpolated).filter((p) => !faulty.has(p.key) && !under(p.key));
+      // And the rules section's own checks across entries, which the schema skips while any value of that section is refused.
+      const sections = rulesCrossProblems(fieldOf(interpolated, 'rules')).map((p) => ({ key: keyOf(['rules', ...p.path]), message: p.message }));
+      const across = [...crossFieldProblems(interpolated), ...sections].filter((p) => !faulty.has(p.key) && !under(p.key));
       throw new ConfigError([...problems.filter((p) => !under(p.key)), ...schemaProblems, ...across]);
     }
   }

@@ -232,13 +232,15 @@ export const zonesSchema = z
       for (const p of result.problems) ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${p}` });
       for (const zone of result.zones) found.push({ zone, key: ['files', i] });
     });
-    // Zone name → the inline zones and files defining it; each further one is reported once (a name
+    // An inline zone's name used by an earlier one: the check the config's load also makes on what was given.
+    for (const p of inlineZoneNameProblems(cfg.inline)) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
+    // Zone name → the inline zones and files defining it; each further file is reported once (a name
     // repeated within one file is reported by zonesFromGeoJson already, with its features).
     const sources = new Map<string, Set<string>>();
     for (const { zone, key } of found) {
       const source = key.slice(0, 2).join('.');
       const seen = sources.get(zone.name) ?? new Set<string>();
-      if (seen.size > 0 && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: `zone "${zone.name}" is defined more than once (inline or in files); names must be unique` });
+      if (key[0] === 'files' && seen.size > 0 && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: zoneDefinedTwice(zone.name) });
       sources.set(zone.name, seen.add(source));
     }
     return { ...cfg, zones: found.map((f) => f.zone) };
@@ -589,36 +591,7 @@ export const maintenanceSchema = z
     keepClosed: z.number().int().min(1).default(20),
   })
   .superRefine((m, ctx) => {
-    const names = new Set<string>();
-    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals], ['calendarIntervals', m.calendarIntervals], ['alerts', m.alerts]] as const)
-      items.forEach((r, i) => {
-        if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
-        names.add(r.name);
-      });
-    // One unit per sensor per asset: each asset's reading is converted to (or refused for) the unit
-    // of the rules on that sensor that apply to it, so two that can apply to one asset give one unit.
-    // Rules in different units for different assets (°C for group EU, °F for group US) are fine.
-    const bySensor = new Map<string, number[]>();
-    m.thresholds.forEach((r, i) => {
-      if (r.unit === undefined) return;
-      const earlier = bySensor.get(r.sensor) ?? [];
-      bySensor.set(r.sensor, [...earlier, i]);
-      for (const j of earlier) {
-        const other = m.thresholds[j] as ThresholdRule & { unit: string };
-        if (sameUnit(other.unit, r.unit)) continue;
-        const common = commonFilter(other.appliesTo, r.appliesTo);
-        if (common === undefined) continue;
-        ctx.addIssue({
-          code: 'custom',
-          path: ['thresholds', i, 'unit'],
-          message:
-            `sensor ${r.sensor} is compared in ${JSON.stringify(other.unit)} by rule ${other.name} (rules.maintenance.thresholds.${j}.unit) but in ${JSON.stringify(r.unit)} by rule ${r.name} here, ` +
-            `and both apply to ${describeAssets(common)}: a reading is converted to one unit per asset, so give these rules the same unit (convert this rule's above/below), ` +
-            `or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)`,
-        });
-        break;
-      }
-    });
+    for (const p of maintenanceCrossProblems(m)) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
   });
 
 /** The assets a filter takes, in words: `every asset`, or `every asset with erpModule maintenance and group EU or US`. */
@@ -811,16 +784,149 @@ export const rulesSchema = z.strictObject({
   inventory: inventorySchema.optional(),
   depreciation: depreciationSchema.optional(),
 }).superRefine((r, ctx) => {
-  // A sighting is decided only once the lateness has passed, so it is at least that old when the
-  // inventory task looks: a freshness no longer than that would count no item, ever (and a full
-  // snapshot would send every count as 0).
-  if (r.inventory && r.inventory.freshness <= r.allowedLateness)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['inventory', 'freshness'],
-      message: `${durationText(r.inventory.freshness)} is not longer than rules.allowedLateness (${durationText(r.allowedLateness)}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`,
-    });
+  const fresh = r.inventory ? freshnessProblem(r.inventory.freshness, r.allowedLateness) : undefined;
+  if (fresh !== undefined) ctx.addIssue({ code: 'custom', path: ['inventory', 'freshness'], message: fresh });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Checks across entries: refinements of a section, which the schema makes only once none of that
+// section's values is refused. {@link rulesCrossProblems} makes them on what was given, so that a
+// config the schema refuses has them said with its other problems (a rule name used twice beside a
+// typo in another rule), not only once those are fixed.
+
+/** A problem of a check across entries: its path below the section checked, and what is wrong. */
+export interface SectionProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+const fieldOf = (value: unknown, key: string): unknown => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined);
+const itemsOf = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
+
+const MAINTENANCE_LISTS = ['thresholds', 'serviceIntervals', 'calendarIntervals', 'alerts'] as const;
+
+/**
+ * An `appliesTo` as given or parsed, as a filter: undefined when absent (every asset), null when it
+ * is not one (the schema says what is wrong with it).
+ */
+function filterOf(given: unknown): AssetFilter | undefined | null {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) return null;
+  const texts = (v: unknown): string[] | null => (typeof v === 'string' ? [v] : Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string') ? v : null);
+  const erp = fieldOf(given, 'erpModules');
+  const erpModules = erp === undefined ? undefined : texts(erp);
+  if (erpModules === null) return null;
+  const attrs = fieldOf(given, 'attributes');
+  let attributes: Record<string, readonly string[]> | undefined;
+  if (attrs !== undefined) {
+    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) return null;
+    attributes = {};
+    for (const [k, v] of Object.entries(attrs)) {
+      const values = texts(v);
+      if (values === null) return null;
+      attributes[k] = values;
+    }
+  }
+  return { ...(erpModules !== undefined ? { erpModules } : {}), ...(attributes !== undefined ? { attributes } : {}) };
+}
+
+/**
+ * A rule name used twice (across thresholds, service and calendar intervals and alerts: names
+ * identify work orders), and one sensor compared in two units by its threshold rules. On the parsed
+ * `maintenance` section, or on what was given: an entry whose name, sensor or unit is not text is
+ * passed over (the schema says what is wrong with it).
+ */
+function maintenanceCrossProblems(maintenance: unknown): SectionProblem[] {
+  const problems: SectionProblem[] = [];
+  const names = new Set<string>();
+  for (const list of MAINTENANCE_LISTS)
+    itemsOf(fieldOf(maintenance, list)).forEach((r, i) => {
+      const name = fieldOf(r, 'name');
+      if (typeof name !== 'string') return;
+      if (names.has(name)) problems.push({ path: [list, i, 'name'], message: `rule name "${name}" is used twice; names identify work orders and must be unique` });
+      names.add(name);
+    });
+  // One unit per sensor per asset: each asset's reading is converted to (or refused for) the unit
+  // of the rules on that sensor that apply to it, so two that can apply to one asset give one unit.
+  // Rules in different units for different assets (°C for group EU, °F for group US) are fine.
+  const bySensor = new Map<string, { index: number; unit: string; rule: string; appliesTo: AssetFilter | undefined }[]>();
+  itemsOf(fieldOf(maintenance, 'thresholds')).forEach((r, i) => {
+    const sensor = fieldOf(r, 'sensor');
+    const given = fieldOf(r, 'unit');
+    // Read without spaces at either end, as the schema reads it.
+    const unit = typeof given === 'string' ? given.trim() : '';
+    const appliesTo = filterOf(fieldOf(r, 'appliesTo'));
+    if (typeof sensor !== 'string' || unit === '' || appliesTo === null) return;
+    const name = fieldOf(r, 'name');
+    const rule = typeof name === 'string' ? name : `maintenance.thresholds.${i}`;
+    const earlier = bySensor.get(sensor) ?? [];
+    bySensor.set(sensor, [...earlier, { index: i, unit, rule, appliesTo }]);
+    for (const other of earlier) {
+      if (sameUnit(other.unit, unit)) continue;
+      const common = commonFilter(other.appliesTo, appliesTo);
+      if (common === undefined) continue;
+      problems.push({
+        path: ['thresholds', i, 'unit'],
+        message:
+          `sensor ${sensor} is compared in ${JSON.stringify(other.unit)} by rule ${other.rule} (rules.maintenance.thresholds.${other.index}.unit) but in ${JSON.stringify(unit)} by rule ${rule} here, ` +
+          `and both apply to ${describeAssets(common)}: a reading is converted to one unit per asset, so give these rules the same unit (convert this rule's above/below), ` +
+          `or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)`,
+      });
+      break;
+    }
+  });
+  return problems;
+}
+
+const zoneDefinedTwice = (name: string): string => `zone "${name}" is defined more than once (inline or in files); names must be unique`;
+
+/**
+ * An inline zone whose name an earlier one has (read without spaces at either end, as the schema
+ * reads it), at its name. On the parsed `zones` section's `inline`, or on what was given. A name
+ * an inline zone shares with a zones file's zone is said by the section's own check, which reads
+ * the files.
+ */
+function inlineZoneNameProblems(inline: unknown): SectionProblem[] {
+  const problems: SectionProblem[] = [];
+  const seen = new Set<string>();
+  itemsOf(inline).forEach((zone, i) => {
+    const given = fieldOf(zone, 'name');
+    const name = typeof given === 'string' ? given.trim() : '';
+    if (name === '') return;
+    if (seen.has(name)) problems.push({ path: ['inline', i, 'name'], message: zoneDefinedTwice(name) });
+    seen.add(name);
+  });
+  return problems;
+}
+
+/**
+ * Why an inventory `freshness` no longer than `rules.allowedLateness` is refused: a sighting is
+ * decided only once the lateness has passed, so it is at least that old when the inventory task
+ * looks, and no item would ever count (a full snapshot would send every count as 0).
+ */
+function freshnessProblem(freshness: number, allowedLateness: number): string | undefined {
+  if (freshness > allowedLateness) return undefined;
+  return `${durationText(freshness)} is not longer than rules.allowedLateness (${durationText(allowedLateness)}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`;
+}
+
+/**
+ * The checks across entries of the `rules` section as given (before the schema: call it when the
+ * schema refused the config): rule names used twice, a sensor in two units, inline zone names used
+ * twice, an inventory freshness not longer than the lateness. Paths are below `rules`.
+ */
+export function rulesCrossProblems(rules: unknown): SectionProblem[] {
+  const problems: SectionProblem[] = [];
+  for (const p of maintenanceCrossProblems(fieldOf(rules, 'maintenance'))) problems.push({ path: ['maintenance', ...p.path], message: p.message });
+  for (const p of inlineZoneNameProblems(fieldOf(fieldOf(rules, 'zones'), 'inline'))) problems.push({ path: ['zones', ...p.path], message: p.message });
+  const inventory = fieldOf(rules, 'inventory');
+  if (inventory !== null && typeof inventory === 'object' && !Array.isArray(inventory)) {
+    const freshness = inventorySchema.shape.freshness.safeParse(fieldOf(inventory, 'freshness'));
+    const lateness = rulesSchema.shape.allowedLateness.safeParse(fieldOf(rules, 'allowedLateness'));
+    const fresh = freshness.success && lateness.success ? freshnessProblem(freshness.data, lateness.data) : undefined;
+    if (fresh !== undefined) problems.push({ path: ['inventory', 'freshness'], message: fresh });
+  }
+  return problems;
+}
 
 /** How the depreciation block picks each asset's meter (its attribute, else `meter`); lives in the core, re-exported here. */
 export { depreciationMeterOf } from '../core/rules/depreciation/usage.js';
