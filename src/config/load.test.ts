@@ -46,8 +46,11 @@ describe('config', () => {
     expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't', MQTT_PASSWORD: 'secret-pw' }))).toEqual([
       { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: .*set username as well/) },
     ]);
-    // Also while the secret is not set where the command runs (it is deferred, not dropped).
-    expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't' }, undefined, { deferSecrets: true })).map((p) => p.key)).toEqual(['sources.mqtt.0.password']);
+    // Also while the secret is not set where the command runs (it is deferred, not dropped), with that said too.
+    expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't' }, undefined, { deferSecrets: true }))).toEqual([
+      { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^environment variable MQTT_PASSWORD is not set .*; set it where the service runs: /) },
+      { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: /) },
+    ]);
     expect(compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, username: 'ab', password: 'secret-pw' }] } }, { ERP_TOKEN: 't' }).sources.mqtt[0]?.username).toBe('ab');
   });
 
@@ -274,6 +277,40 @@ describe('config', () => {
   it('reports a missing variable together with the other problems, and not again as an empty value', () => {
     const p = problems(() => compileConfig({ ...minimal, ingest: { maxBatch: 0 } }, {}));
     expect(p.map((x) => x.key)).toEqual(['destinations.0.token', 'ingest.maxBatch']);
+  });
+
+  // Load defers a secret it cannot resolve (for the commands that do not connect), and a config the schema refused said only the schema's problems: the secret was news a run later.
+  it('says a secret that cannot be resolved beside the problems of a config the schema refuses, as config check says it on a valid one, never its value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secrets-'));
+    const config = {
+      destinations: [
+        { ...minimal.destinations[0], headers: { 'X-Api-Key': '${ERP_KEY}' } },
+        { name: 'b', type: 'rest', baseUrl: 'http://127.0.0.1:4011', token: '${B_TOKEN}', auth: { type: 'bearer', token: '${B_TOKEN}' } },
+      ],
+      sources: { http: { token: '${INTAKE_TOKEN}' } },
+      telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: '${TU_TOKEN}' } }],
+      ingest: { maxBatch: 0 },
+    };
+    const env = { ERP_KEY: 'erp-Key-4471', ERP_KEY_FILE: join(dir, 'key'), INTAKE_TOKEN_FILE: join(dir, 'no-such-file'), B_TOKEN: 'b-Token-4471' };
+    const p = problems(() => compileConfig(config, env, undefined, { deferSecrets: true }));
+    expect(p).toEqual([
+      { key: 'destinations.0.token', message: "environment variable ERP_TOKEN is not set (set ERP_TOKEN or ERP_TOKEN_FILE); set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it" },
+      {
+        key: 'destinations.0.headers.X-Api-Key',
+        message: `both ERP_KEY and ERP_KEY_FILE are set: set only one (ERP_KEY to the value itself, or ERP_KEY_FILE to the path of a file holding it); 'assetbridge run' and 'config check --connect' refuse to start until that is fixed`,
+      },
+      { key: 'sources.http.token', message: expect.stringMatching(/^cannot read \S*no-such-file, the file INTAKE_TOKEN_FILE names \(it does not exist\): .*; 'assetbridge run' \(its HTTP intake\) refuses to start until that is fixed$/) },
+      { key: 'telematics.0.auth.token', message: "environment variable TU_TOKEN is not set (set TU_TOKEN or TU_TOKEN_FILE); set it where the service runs: 'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse to start without it" },
+      { key: 'ingest.maxBatch', message: '0 is too small: use a whole number of at least 1' },
+      { key: 'destinations.1.auth', message: expect.stringMatching(/^set either `token` or `auth`, not both/) },
+    ]);
+    expect(JSON.stringify(p)).not.toMatch(/4471/);
+    // Without deferring (every secret is needed here), each is refused as it was, once.
+    expect(problems(() => compileConfig(config, env)).map((x) => x.key)).toEqual(['destinations.0.token', 'destinations.0.headers.X-Api-Key', 'sources.http.token', 'telematics.0.auth.token', 'ingest.maxBatch', 'destinations.1.auth']);
+    // On a config the schema takes, they load deferred, as before: for the commands that connect to refuse.
+    const { ingest: _refused, ...valid } = config;
+    const loaded = compileConfig({ ...valid, destinations: [config.destinations[0]] }, env, undefined, { deferSecrets: true });
+    expect(() => loaded.destinations[0]?.type === 'rest' && loaded.destinations[0].token).toThrow(/ERP_TOKEN is not set/);
   });
 
   it('names every bad key at once', () => {

@@ -20,7 +20,7 @@ import { rulesCrossProblems } from './rules-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
 import { unreadableSecretFile } from './unreadable-file.js';
-import { deferSecret, isSecretKey, notSetProblem, recordSecretSources, UNRESOLVED_PLACEHOLDER, withLine, type SecretProblem, type SecretSource } from './secrets.js';
+import { deferSecret, isSecretKey, notSetProblem, recordSecretSources, UNRESOLVED_PLACEHOLDER, unresolvedSecretMessage, withLine, type SecretProblem, type SecretSource } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -299,7 +299,8 @@ function withoutExtensions(input: unknown): unknown {
 export interface CompileOptions {
   /**
    * Load without it: the secret throws when read, and the commands that connect refuse to start
-   * ({@link requireSecrets}). Without this, it is refused here with every other problem.
+   * ({@link requireSecrets}). Without this, it is refused here with every other problem. With it,
+   * a config refused for other problems says it among them (what to set, which commands need it).
    */
   readonly deferSecrets?: boolean;
   /**
@@ -353,7 +354,11 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       // And the rules section's own checks across entries, which the schema skips while any value of that section is refused.
       const sections = rulesCrossProblems(fieldOf(interpolated, 'rules')).map((p) => ({ key: keyOf(['rules', ...p.path]), message: p.message }));
       const across = [...crossFieldProblems(interpolated), ...sections].filter((p) => !faulty.has(p.key) && !under(p.key));
-      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...schemaProblems, ...across]);
+      // The secrets not resolved here (a variable not set, a NAME_FILE that cannot be read), which
+      // load deferred: said with the rest, as a valid config's check says them, or they would be
+      // news only once the schema's problems are fixed. Named by key and variable, never by value.
+      const secrets = (deferred ?? []).flatMap((d) => d.problems).filter((p) => !under(p.key)).map((p) => ({ key: p.key, message: unresolvedSecretMessage(p) }));
+      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...secrets, ...schemaProblems, ...across]);
     }
   }
   const config = parsed.data;

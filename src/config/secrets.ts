@@ -36,6 +36,22 @@ export function withLine(p: SecretProblem, line: number | undefined): SecretProb
   return out;
 }
 
+/** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`config check --connect` does not take the HTTP intake's). */
+export function needingSecret(key: string): string {
+  if (key.startsWith('sources.http.')) return "'assetbridge run' (its HTTP intake) refuses";
+  if (key.startsWith('telematics.')) return "'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse";
+  return "'assetbridge run' and 'config check --connect' refuse";
+}
+
+/**
+ * A secret's problem as said where the config is read apart from the service (`config check`, a
+ * deploy pipeline, an operator's shell): what to do, and which commands refuse to start until then.
+ * Names the variable or file, never a value.
+ */
+export function unresolvedSecretMessage(p: SecretProblem): string {
+  return isNotSet(p) ? `${p.message}; set it where the service runs: ${needingSecret(p.key)} to start without it` : `${p.message}; ${needingSecret(p.key)} to start until that is fixed`;
+}
+
 /** The keys that hold credentials: only these may load unresolved. */
 const SECRET_KEYS: readonly RegExp[] = [
   /^sources\.http\.token$/,

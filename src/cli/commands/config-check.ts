@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
-import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
+import { emptyTokenWarnings, requireSecrets, unresolvedSecretMessage, unresolvedSecrets } from '../../config/secrets.js';
 import { sharedGroupWarnings } from '../../config/shared-group.js';
 import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
@@ -195,13 +195,6 @@ interface CheckWarning {
 /** A problem's key with the config-file line it is written on, as a load problem names it: `destinations.0.token (line 12)`. */
 const keyAt = (p: { readonly key: string; readonly line?: number }): string => (p.line === undefined ? p.key : `${p.key} (line ${p.line})`);
 
-/** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`--connect` does not take the HTTP intake's). */
-function needingSecret(key: string): string {
-  if (key.startsWith('sources.http.')) return "'assetbridge run' (its HTTP intake) refuses";
-  if (key.startsWith('telematics.')) return "'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse";
-  return "'assetbridge run' and 'config check --connect' refuse";
-}
-
 /** The telematics feeds for the "is valid" line, with whether and when the service pulls each; '' without any. */
 export function telematicsSummary(feeds: readonly TelematicsConfig[]): string {
   if (feeds.length === 0) return '';
@@ -269,13 +262,8 @@ export function registerConfigCommand(program: Command): void {
       warn(withConfigLines(config, emptyTokenWarnings(config)));
       // Said, not refused: this check may run where the service's secrets are not (a deploy
       // pipeline, an operator's shell); the service refuses to start without them.
-      const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) =>
-        warn(
-          secrets.map((s) => ({
-            ...s,
-            message: isNotSet(s) ? `${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it` : `${s.message}; ${needingSecret(s.key)} to start until that is fixed`,
-          })),
-        );
+      // (An invalid config says them the same way beside its problems: config/load.ts.)
+      const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) => warn(secrets.map((s) => ({ ...s, message: unresolvedSecretMessage(s) })));
       const summary = {
         configPath,
         valid: true,

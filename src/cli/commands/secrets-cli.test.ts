@@ -20,7 +20,8 @@ const LINE: Readonly<Record<string, number>> = { 'sources.http.token': 5, 'sourc
 const unset = (key: string, name: string) => `${key} (line ${LINE[key] ?? '?'}): environment variable ${name} is not set (set ${name} or ${name}_FILE)`;
 const SECRETS = { AB_SC_INTAKE: 'intake-Secret-8817', AB_SC_MQTT: 'mqtt-Secret-8817', AB_SC_ERP: 'erp-Secret-8817' };
 
-function serviceConfig(port = 0) {
+/** `extra`: keys written after all the others, so the lines above hold. */
+function serviceConfig(port = 0, extra: object = {}) {
   return writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     sources: {
@@ -30,6 +31,7 @@ function serviceConfig(port = 0) {
     rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTempC', above: 95 }] } },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_SC_ERP}', timeoutMs: '2s' }],
     server: { port },
+    ...extra,
   }));
 }
 
@@ -90,6 +92,26 @@ describe('secrets resolved where they are used', () => {
     expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password \(line 10\): cannot read \S*no-such-file, the file AB_SC_MQTT_FILE names \(it does not exist\): set AB_SC_MQTT_FILE to the path of the file holding the secret .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
     expect(r.stdout).not.toContain('set it where the service runs');
     expect(r.stdout).not.toContain(SECRETS.AB_SC_ERP);
+  });
+
+  // Were left out of the problems of a config the schema refuses: news only on the run after those were fixed.
+  it('config check of a config the schema refuses says each secret it cannot resolve among its problems (exit 2), as it says them of a valid one, --json the same; no secret printed', async () => {
+    const cfg = serviceConfig(0, { ingest: { maxBatch: 0 } });
+    const env = { AB_SC_INTAKE: SECRETS.AB_SC_INTAKE, AB_SC_MQTT_FILE: join(cfg.dir, 'no-such-file') };
+    const r = await runCli(['config', 'check', '-c', cfg.path], env);
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    const lines = r.stderr.split('\n');
+    expect(lines[0]).toBe('error: Invalid configuration:');
+    expect(lines).toContain(`  - ${unset('destinations.0.token', 'AB_SC_ERP')}; set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it`);
+    expect(lines.find((l) => l.startsWith('  - sources.mqtt.0.password (line 10): '))).toMatch(
+      /: cannot read \S*no-such-file, the file AB_SC_MQTT_FILE names \(it does not exist\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/,
+    );
+    expect(lines.find((l) => l.startsWith('  - ingest.maxBatch (line '))).toMatch(/: 0 is too small: use a whole number of at least 1$/);
+    // The one that is set is not named, and no value is printed.
+    expect(r.stderr).not.toContain('sources.http.token');
+    expect(r.stderr).not.toContain(SECRETS.AB_SC_INTAKE);
+    // --json prints no JSON for a config it refuses: the same problems on stderr.
+    expect(await runCli(['config', 'check', '--json', '-c', cfg.path], env)).toEqual(r);
   });
 
   it('config check --connect refuses to try anything without the secrets it connects with (exit 2), naming each key', async () => {
