@@ -232,7 +232,9 @@ describe('config', () => {
       { key: 'rules.maintenance.alerts.0.name', message: `rule name "cold" is used twice; ${used}` },
       {
         key: 'rules.maintenance.thresholds.2.unit',
-        message: 'sensor engineTemp is compared in "°C" by rule hot but in "bar" here: give the rules on one sensor the same unit (convert this rule\'s above/below)',
+        message:
+          'sensor engineTemp is compared in "°C" by rule hot (rules.maintenance.thresholds.0.unit) but in "bar" by rule hot here, and both apply to every asset: ' +
+          "a reading is converted to one unit per asset, so give these rules the same unit (convert this rule's above/below), or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)",
       },
       { key: 'rules.zones.inline.1.name', message: 'zone "yard" is defined more than once (inline or in files); names must be unique' },
       {
@@ -251,6 +253,21 @@ describe('config', () => {
     const sorted = (list: readonly { key: string }[]) => [...list].sort((a, b) => a.key.localeCompare(b.key));
     expect(sorted(problems(() => compileConfig({ ...minimal, rules: fixed }, { ERP_TOKEN: 't' })))).toEqual(sorted(across));
     expect(sorted(problems(() => compileConfig({ ...minimal, stor: {}, rules: fixed }, { ERP_TOKEN: 't' })))).toEqual(sorted([{ key: 'stor', message: 'unknown key: did you mean store?' }, ...across]));
+    // On what was given, as on the parsed section: rules in different units for assets no one asset is
+    // among both of (group EU, group US) are fine, whether appliesTo's value is a list or one text.
+    const perGroup = (us: unknown) => ({
+      maintenance: {
+        thresholds: [
+          { name: 'hot-eu', sensor: 'engineTemp', above: 95, unit: '°C', appliesTo: { attributes: { group: ['EU'] } } },
+          { name: 'hot-us', sensor: 'engineTemp', above: 203, unit: '°F', appliesTo: us },
+          { name: 'cold', sensor: 'engineTemp', below: 'zero' },
+        ],
+      },
+    });
+    const unitKeys = (us: unknown) => problems(() => compileConfig({ ...minimal, rules: perGroup(us) }, { ERP_TOKEN: 't' })).map((x) => x.key);
+    expect(unitKeys({ attributes: { group: 'US' } })).toEqual(['rules.maintenance.thresholds.2.below']);
+    expect(unitKeys({ attributes: { group: ['US', 'EU'] } })).toEqual(['rules.maintenance.thresholds.2.below', 'rules.maintenance.thresholds.1.unit']);
+    expect(unitKeys(undefined)).toEqual(['rules.maintenance.thresholds.2.below', 'rules.maintenance.thresholds.1.unit']);
     // A rule or zone whose name is not text is passed over (its name is what the schema says is wrong), not taken for one.
     const unnamed = { maintenance: { thresholds: [{ name: 5, sensor: 's', above: 1 }, { name: 5, sensor: 's', above: 1 }] }, zones: { inline: [{ name: null, locationCode: 'Y', circle }, { name: null, locationCode: 'Y', circle }] } };
     expect(problems(() => compileConfig({ ...minimal, rules: unnamed }, { ERP_TOKEN: 't' })).map((p) => p.key)).toEqual([
