@@ -199,7 +199,23 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
  * sent again is counted on while that entry is held (open or discarded). The commit
  * ({@link applyIngestCommit}) and the store's `quarantineHolds` ask the same.
  */
-export const LATEST_ENTRY_OF_COPY = `SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 IN (?, ?) OR (payload_sha256 IS NULL AND payload = ?)) ORDER BY id DESC LIMIT 1`;
+export const LATEST_ENTRY_OF_COPY = latestEntryOf(['?', '?', '?', '?', '?', '?']);
+
+/**
+ * {@link LATEST_ENTRY_OF_COPY} with each bound value read from a column of an outer row instead
+ * (`prefix`: its table's name then a dot, columns named as {@link COPY_COLUMNS}): the same entry,
+ * for many messages in one statement.
+ */
+export function latestEntryOfRow(prefix: string): string {
+  return latestEntryOf(COPY_COLUMNS.map((c) => `${prefix}${c}`) as [string, string, string, string, string, string]);
+}
+
+/** The names of {@link copyArgs}'s values, in its order, as {@link latestEntryOfRow} reads them. */
+export const COPY_COLUMNS = ['channel', 'source', 'is_text', 'hash', 'whole', 'payload'] as const;
+
+function latestEntryOf([channel, source, isText, hash, whole, payload]: readonly [string, string, string, string, string, string]): string {
+  return `SELECT id FROM quarantine WHERE channel = ${channel} AND source = ${source} AND is_text = ${isText} AND (payload_sha256 IN (${hash}, ${whole}) OR (payload_sha256 IS NULL AND payload = ${payload})) ORDER BY id DESC LIMIT 1`;
+}
 
 /** The arguments {@link LATEST_ENTRY_OF_COPY} binds for a message (`version`: a polled record's, by which its copies are told). */
 export function copyArgs(q: { readonly source: string; readonly channel: string; readonly payload: Uint8Array | string; readonly payloadSha256?: string; readonly version?: string }): [string, string, number, string, string, Buffer] {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
 import { schemaVersionOf, storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { AuditRecord } from '../../../ports/store.js';
@@ -421,6 +421,35 @@ describe('SqliteStore outbox', () => {
       ['replayed', undefined],
       ['open', undefined],
     ]);
+  });
+
+  it('asks whether quarantine holds a poll\'s records in one statement per chunk of 500, not one per record, with the same answers', async () => {
+    // Was: one query per unreadable polled record (a poll listing 2,000 of them ran 2,000).
+    const s = open();
+    const record = (n: number) => ({ source: 'erp-feedback:erp', channel: 'workorders/erp', payload: `{"id":"WO-${n}","status":"Fertig"}`, version: JSON.stringify([`WO-${n}`, 'EQ-1|svc|250h@b0', 'Fertig', 1]) });
+    const keep = (ns: number[]) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: ns.map((n) => ({ ...record(n), receivedAt: 1, code: 'invalid' as const, reason: 'unknown status "Fertig"', resent: true as const })) });
+    // Every third record kept; the 300th replayed since (no longer held), the 600th discarded (still held).
+    const kept = Array.from({ length: 1200 }, (_, n) => n).filter((n) => n % 3 === 0);
+    await keep(kept);
+    const ids = new Map((await s.listQuarantine({ limit: 5000 })).map((r) => [r.payload, r.id]));
+    await s.markQuarantine([ids.get(record(300).payload) ?? 0], 'replayed');
+    await s.markQuarantine([ids.get(record(600).payload) ?? 0], 'discarded');
+    // Listed again in other bytes of the same version: told by it.
+    const asked = Array.from({ length: 1200 }, (_, n) => ({ ...record(n), payload: `{"status":"Fertig","id":"WO-${n}","listedAt":"b"}` }));
+    let statements = 0;
+    const prepare = s.db.prepare.bind(s.db);
+    const spy = vi.spyOn(s.db, 'prepare').mockImplementation((sql: string) => {
+      const stmt = prepare(sql);
+      for (const run of ['get', 'all', 'run', 'iterate'] as const) {
+        const original = stmt[run].bind(stmt) as (...a: unknown[]) => unknown;
+        Object.assign(stmt, { [run]: (...a: unknown[]) => (statements++, original(...a)) });
+      }
+      return stmt;
+    });
+    const held = await s.quarantineHolds(asked);
+    spy.mockRestore();
+    expect(statements).toBe(3); // 1,200 records: 500 + 500 + 200
+    expect(held).toEqual(asked.map((_, n) => n % 3 === 0 && n !== 300));
   });
 
   it('counts a copy on the latest entry of its message only: when that one was replayed since, an older open entry of the same bytes (another message) does not take it', async () => {

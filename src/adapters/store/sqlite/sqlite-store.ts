@@ -44,7 +44,7 @@ import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-va
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 export type { VacuumProgress } from './sqlite-vacuum.js';
 export { vacuumLeaseMs } from './sqlite-vacuum.js';
-import { applyIngestCommit, configureConnection, copyArgs, FACTS_COUNTER, guardHolds, LATEST_ENTRY_OF_COPY, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, COPY_COLUMNS, copyArgs, FACTS_COUNTER, guardHolds, latestEntryOfRow, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -367,6 +367,8 @@ function toAsset(a: AssetRow): AssetRecord {
 
 /** Assets per state read (SQLite takes up to 32,766 parameters). */
 const STATE_CHUNK = 500;
+/** Messages {@link SqliteStore.quarantineHolds} asks about in one statement (7 values each, well under SQLite's 32,766). */
+const HOLDS_CHUNK = 500;
 /** Logged messages decoded per turn of the event loop when the ingest log is read (5 batches of the default 1,000). */
 const LOG_MESSAGES_PER_TURN = 5000;
 /** Assets per page of {@link SqliteStore.listAssetRecords}. */
@@ -1448,10 +1450,19 @@ export class SqliteStore implements Store {
   }
 
   quarantineHolds(messages: readonly Pick<QuarantineEntry, 'source' | 'channel' | 'payload' | 'payloadSha256' | 'version'>[]): Promise<boolean[]> {
-    if (messages.length === 0) return Promise.resolve([]);
     // As the commit counts a copy on its entry (repeatResent): the latest entry of it, while held.
-    const held = this.db.prepare(`SELECT 1 FROM quarantine WHERE status IN ('open', 'discarded') AND id = (${LATEST_ENTRY_OF_COPY})`).pluck();
-    return Promise.resolve(messages.map((m) => held.get(...copyArgs(m)) !== undefined));
+    // One statement per HOLDS_CHUNK messages (a poll's unreadable records), not one per message.
+    const held: boolean[] = [];
+    for (let start = 0; start < messages.length; start += HOLDS_CHUNK) {
+      const chunk = messages.slice(start, start + HOLDS_CHUNK);
+      const row = `(${new Array(COPY_COLUMNS.length + 1).fill('?').join(', ')})`;
+      const sql =
+        `WITH m(i, ${COPY_COLUMNS.join(', ')}) AS (VALUES ${new Array(chunk.length).fill(row).join(', ')}) ` +
+        `SELECT m.i FROM m WHERE EXISTS (SELECT 1 FROM quarantine WHERE status IN ('open', 'discarded') AND id = (${latestEntryOfRow('m.')}))`;
+      const hits = new Set(this.db.prepare(sql).pluck().all(chunk.flatMap((m, i) => [i, ...copyArgs(m)])) as number[]);
+      for (let i = 0; i < chunk.length; i++) held.push(hits.has(i));
+    }
+    return Promise.resolve(held);
   }
 
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]> {
