@@ -18,7 +18,7 @@ import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, isoTime, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
-import { warnOfLeftIngestLog } from './submit-event.js';
+import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
@@ -192,7 +192,6 @@ export function formatCounts(
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${isoTime(report.snapshotRequestedAt)} and goes with the next run`
         : `last full snapshot ${report.lastFullAt === undefined ? 'never' : isoTime(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : isoTime(report.nextFullAt)}`),
-    'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
     ...(i['bad-quantity'] ? [badQuantityWarning(i['bad-quantity'], options.quantityAttribute ?? 'quantity')] : []),
     ...(report.unconfiguredDestinations?.length ? [`warning: ${unconfiguredDestinationsWarning(report.unconfiguredDestinations)}`] : []),
     ...[deadCountsWarning(report)].filter((w) => w !== undefined),
@@ -256,6 +255,8 @@ export function registerInventoryCommand(program: Command): Command {
             ? inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones), Date.now(), options, filter.destination !== undefined ? { destination: filter.destination } : {})
             : undefined;
         process.stdout.write(formatCounts(report, options, filter, all, items));
+        // As `zones occupancy` and `depreciation preview` say it: the sightings are the stored rule state's, as of when.
+        process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });
     }),
   );

@@ -12,6 +12,10 @@ import { createLogger } from '../../adapters/log/logger.js';
 import { ingestLogLength } from '../../../test/helpers/temp-store.js';
 import { loadConfigFile } from '../../config/load.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { readRuntimeSnapshot } from '../../engine/engine.js';
+import { serviceIsRunning } from './quarantine.js';
+import { storedRuleStateNote } from './submit-event.js';
 
 const event = (e: Record<string, unknown>) => ({ source: 'cli', channel: 'cli', payload: JSON.stringify({ ids: [{ type: 'tag', value: 'tag-1' }], ...e }), receivedAt: Date.now() });
 
@@ -77,5 +81,32 @@ describe('read commands after a crash left messages in the ingest log', () => {
     await app.ingestor.flush(); // what a start does first: the replay, then a checkpoint
     await app.close();
     for (const args of [['zones', 'occupancy'], ['inventory', 'counts'], ['maintenance', 'status']]) expect((await runCli([...args, '-c', cfg.path])).stderr).toBe('');
+  }, 60_000);
+});
+
+describe('inventory counts: the note of what it reads', () => {
+  it('ends with the shared stored-rule-state note, as zones occupancy and depreciation preview do: as of the running service\'s last checkpoint (when), or at most ingest.checkpointMs behind one', async () => {
+    // Was: its own line ("counts come from the stored rule state: a running service stores
+    // sightings at its checkpoints"), which never said which checkpoint the counts are as of.
+    const cfg = await crashedWithUnfoldedMessages();
+    const idle = await runCli(['inventory', 'counts', '-c', cfg.path]);
+    expect(idle.code).toBe(0);
+    expect(idle.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
+    expect(idle.stdout).not.toContain('counts come from the stored rule state');
+    const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
+    try {
+      await app.start(); // replays the log, then a checkpoint
+      await waitFor(async () => (await serviceIsRunning(app.store)) && (await readRuntimeSnapshot(app.store))?.ingest?.lastCheckpoint !== undefined, 'the service says it runs, and its checkpoint');
+      const checkpointAt = (await readRuntimeSnapshot(app.store))?.ingest?.lastCheckpoint?.storedAt;
+      expect(checkpointAt).toBeDefined();
+      const r = await runCli(['inventory', 'counts', '-c', cfg.path]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('items: 1 with a SKU');
+      expect(r.stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
+      expect(storedRuleStateNote(checkpointAt)).toContain(`as of the running service's last checkpoint at ${new Date(checkpointAt ?? 0).toISOString()}`);
+    } finally {
+      await app.stop();
+      await app.close();
+    }
   }, 60_000);
 });

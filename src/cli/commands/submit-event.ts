@@ -107,7 +107,7 @@ export async function leftIngestLogWarning(store: Store, replayedBy?: string, la
 
 /**
  * The note after the figures of a command that reads the stored rule state (`zones occupancy`,
- * `depreciation preview`): as of when they are. `lastCheckpointAt`: when the running service last
+ * `depreciation preview`, `inventory counts`): as of when they are. `lastCheckpointAt`: when the running service last
  * stored the rule state it holds (a checkpoint); undefined when none runs, or it has not said yet.
  */
 export function storedRuleStateNote(lastCheckpointAt: number | undefined): string {
