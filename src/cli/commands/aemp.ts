@@ -30,7 +30,7 @@ import { runServiceJob } from '../service-job.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createRedactor } from '../../adapters/http/redact.js';
 import { logLevel } from '../../adapters/log/logger.js';
-import { action, isoTime, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, resolveConfig, table, withConfigContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { requireSecrets } from '../../config/secrets.js';
 import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
@@ -548,12 +548,14 @@ export function aempJobs(deps: JobDeps): [string, Job][] {
 /**
  * When a service owns the store, hand the command to it and print its result (no live progress
  * bar: the service's log shows the work as it goes). Returns false when no service runs. A provider
- * the config does not have (none at all, or a mistyped `--provider`) is refused here, before a
- * service is asked and waited for.
+ * the config does not have (none at all, or a mistyped `--provider`) is refused here, before the
+ * store is opened (so not created for a config that never ran) and a service asked and waited for.
  */
 async function throughService<A extends { readonly provider?: string }>(configPath: string | undefined, job: string, args: A, what: string, timeoutMs: number, allProviders: boolean): Promise<boolean> {
-  return withContext(configPath, async ({ config, store }) => {
-    pickProviders(telematicsConfigs(config), args.provider, allProviders);
+  // Before the store is opened (or created, for a config that never ran): the fault is the config's.
+  const { config: checked, configPath: path } = resolveConfig(configPath);
+  pickProviders(telematicsConfigs(checked), args.provider, allProviders);
+  return withConfigContext(checked, path, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return false;
     process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result (Ctrl-C stops it)…\n`);
     const result = await runServiceJob(store, job, args, what, timeoutMs);
