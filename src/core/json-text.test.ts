@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonErrorOffset, parseJsonText } from './json-text.js';
+import { jsonErrorOffset, jsonSyntaxErrorText, parseJsonText } from './json-text.js';
 
 describe('parseJsonText', () => {
   it('skips a UTF-8 byte order mark (Windows GIS exports start with one)', () => {
@@ -23,5 +23,16 @@ describe('parseJsonText', () => {
       expect(jsonErrorOffset(text)).toBeUndefined();
     }
     for (const text of ['[01]', '{"a" 1}', '[1 2]', '"\\x"', '[', '{,}', '-', '1 2']) expect(jsonErrorOffset(text)).toBeTypeOf('number');
+  });
+});
+
+describe('jsonSyntaxErrorText', () => {
+  it('puts where before the parser\'s message, without V8\'s offset in either form', () => {
+    expect(jsonSyntaxErrorText('{"a": 1,}', 'Expected double-quoted property name in JSON at position 8')).toBe('column 9: Expected double-quoted property name in JSON');
+    expect(jsonSyntaxErrorText('{"a": 1,}', 'Expected double-quoted property name in JSON at position 8 (line 1 column 9)')).toBe('column 9: Expected double-quoted property name in JSON');
+    // A trailing line break does not make a text of several lines.
+    expect(jsonSyntaxErrorText('{"a": 1,}\r\n', 'x at position 8')).toBe('column 9: x');
+    expect(jsonSyntaxErrorText('{\r\n"a": x}', 'Unexpected token \'x\', "{\r\n"a": x}" is not valid JSON')).toBe('line 2, column 6: Unexpected token \'x\', "{\\r\\n"a": x}" is not valid JSON');
+    expect(jsonSyntaxErrorText('  ', 'Unexpected end of JSON input')).toBe('Unexpected end of JSON input');
   });
 });

@@ -18,9 +18,37 @@ export function parseJsonText(text: string): unknown {
     if (at === undefined) throw err;
     // Positions count from the file's start, BOM included, as an editor shows them.
     const { line, column } = lineColumn(text, at + (body === text ? 0 : 1));
-    // V8 quotes the text around the error as it is: its line breaks would break the one-line message.
-    throw new SyntaxError(`line ${line}, column ${column}: ${withoutV8Position(err.message).replace(/\r?\n|\r/g, (b) => (b === '\n' ? '\\n' : b === '\r' ? '\\r' : '\\r\\n'))}`);
+    throw new SyntaxError(`line ${line}, column ${column}: ${oneLine(withoutV8Position(err.message))}`);
   }
+}
+
+/** V8 quotes the text around the error as it is: its line breaks, written as `\n`, would break a one-line message. */
+function oneLine(message: string): string {
+  return message.replace(/\r?\n|\r/g, (b) => (b === '\n' ? '\\n' : b === '\r' ? '\\r' : '\\r\\n'));
+}
+
+/**
+ * Where the syntax error of a JSON text JSON.parse refused is, as a person finds it: `column C` in
+ * a text of one line (a message's payload, a JSON Lines line), `line L, column C` in one of more
+ * (1-based, as an editor shows them); undefined for blank text (nothing to point at) or when the
+ * scanner finds no error.
+ */
+export function jsonErrorWhere(text: string): string | undefined {
+  if (text.trim() === '') return undefined;
+  const at = jsonErrorAt(text);
+  if (at === undefined) return undefined;
+  return /[\r\n]/.test(text.trimEnd()) ? `line ${at.line}, column ${at.column}` : `column ${at.column}`;
+}
+
+/**
+ * A JSON.parse error of `text` as a reason people read (a quarantine entry's, an HTTP answer's):
+ * where it is ({@link jsonErrorWhere}), then the parser's message without V8's offset from 0
+ * ("at position 98") and on one line: `column 37: Unexpected token 'N', "…" is not valid JSON`.
+ */
+export function jsonSyntaxErrorText(text: string, message: string): string {
+  const where = jsonErrorWhere(text);
+  const said = oneLine(withoutV8Position(message));
+  return where === undefined ? said : `${where}: ${said}`;
 }
 
 /**

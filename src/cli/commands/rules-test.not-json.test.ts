@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
-import { formatLine, notJsonReason, runRulesTest } from './rules-test.js';
+import { formatLine, notJsonReasonInLine, runRulesTest } from './rules-test.js';
 
 const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
 const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({ allowedLateness: 0 })), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
@@ -21,9 +21,9 @@ describe('rules test: a line that is not JSON', () => {
     expect(formatLine(line!)).toMatch(new RegExp(`^line 2: rejected: payload is not JSON: column ${column}: `));
   });
 
-  it('takes out V8\'s position in either form (Node 22 adds its own line and column), and keeps other reasons', () => {
-    expect(notJsonReason('payload is not JSON: Unexpected token } in JSON at position 8', '{"a": 1,}')).toBe('payload is not JSON: column 9: Unexpected token } in JSON');
-    expect(notJsonReason('events: not a list', '{"a": 1,}')).toBe('events: not a list');
-    expect(notJsonReason('payload is not JSON: Unexpected token } in JSON at position 9 (line 1 column 10)', '{"a": 1,}')).toBe('payload is not JSON: column 9: Unexpected token } in JSON');
+  it('counts the column in the line as read (the decoder was given it trimmed), and keeps other reasons', () => {
+    expect(notJsonReasonInLine('payload is not JSON: column 9: Expected double-quoted property name in JSON', '   {"a": 1,}')).toBe('payload is not JSON: column 12: Expected double-quoted property name in JSON');
+    expect(notJsonReasonInLine('payload is not JSON: column 9: Expected double-quoted property name in JSON', '{"a": 1,}')).toBe('payload is not JSON: column 9: Expected double-quoted property name in JSON');
+    expect(notJsonReasonInLine('events: not a list', '{"a": 1,}')).toBe('events: not a list');
   });
 });

@@ -11,8 +11,9 @@ import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
+import { NOT_JSON } from '../../core/normalize/decoder.js';
 import { itemPayload, jsonItems } from '../../core/normalize/json-items.js';
-import { jsonErrorAt, withoutV8Position } from '../../core/json-text.js';
+import { jsonErrorWhere } from '../../core/json-text.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../core/normalize/validate.js';
 import { alignSensorUnits, type SensorUnits } from '../../core/normalize/sensor-units.js';
@@ -243,16 +244,17 @@ export const INPUT_HINTS = {
     'no line of the input is a canonical event (none has a "kind"): --events reads events as the capture writes them (capture.dir) and POST /v1/events takes them, e.g. {"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":51.95,"lng":4.05}, not payloads as devices send them over MQTT (the sources\' decoders are not applied); see docs/configuration.md, sources.http',
 } as const;
 
-const NOT_JSON = 'payload is not JSON: ';
-
 /**
- * The decoder's reason for a line that is not JSON, with where in the line the error is as a zone
- * file's says it (`column C:`; the line is the report's), not V8's offset from 0 ("at position 98").
+ * The decoder's reason for a line that is not JSON (where, {@link jsonErrorWhere}, in the text it
+ * was given: the line trimmed) with the column in the line as read, leading blanks and all, as a
+ * zone file's error says it (`column C:`; the line is the report's); other reasons as they are.
  */
-export function notJsonReason(reason: string, line: string): string {
-  const at = jsonErrorAt(line);
-  if (at === undefined || !reason.startsWith(NOT_JSON)) return reason;
-  return `${NOT_JSON}column ${at.column}: ${withoutV8Position(reason.slice(NOT_JSON.length))}`;
+export function notJsonReasonInLine(reason: string, line: string): string {
+  const given = jsonErrorWhere(line.trim());
+  const asRead = jsonErrorWhere(line);
+  const prefix = `${NOT_JSON}${given}: `;
+  if (given === undefined || asRead === undefined || !reason.startsWith(prefix)) return reason;
+  return `${NOT_JSON}${asRead}: ${reason.slice(prefix.length)}`;
 }
 
 /** Whether a line is JSON objects (one, or a list) none of which has a `kind`: a device's payload rather than a canonical event. */
@@ -717,7 +719,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (decoded.reason.startsWith(NOT_JSON)) {
         notJson.lines++;
         if (text.includes('\u0000')) notJson.utf16++;
-        return rejected(notJsonReason(decoded.reason, raw)); // the column in the line as read, leading blanks and all
+        return rejected(notJsonReasonInLine(decoded.reason, raw)); // the column in the line as read, leading blanks and all
       }
       if (withoutKind(text)) noKind++;
       return rejected(decoded.reason);

@@ -99,3 +99,28 @@ describe('canonicalFromJson: where a work order was opened (openedAtDestination)
     expect(typeof e !== 'string' && validateEvent(e, NOW)).toEqual({ ok: true });
   });
 });
+
+describe('createCanonicalDecoder: a payload that is not JSON', () => {
+  const decode = createCanonicalDecoder();
+  const reasonOf = (payload: string | Uint8Array) => {
+    const r = decode({ source: 'http', channel: '/v1/events', payload, receivedAt: NOW });
+    if (r.ok) throw new Error('decoded');
+    return r.reason;
+  };
+
+  it('says where, as a person finds it (column; line and column in a text of several lines), not V8\'s "at position N" from 0', () => {
+    // Was: "payload is not JSON: Expected double-quoted property name in JSON at position 97" in the quarantine entry.
+    const one = '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:01:00Z","lat":51.95,"lng":4.05,}';
+    expect(reasonOf(one)).toBe(`payload is not JSON: column ${one.length}: Expected double-quoted property name in JSON`);
+    expect(reasonOf(Buffer.from(one))).toBe(`payload is not JSON: column ${one.length}: Expected double-quoted property name in JSON`);
+    // Pretty-printed, with a bare word (read as a misspelt true, as V8 does): the text V8 quotes stays on the reason's one line.
+    const several = '{\n  "kind": "position",\n  "assetId": tag-1\n}';
+    expect(reasonOf(several)).toBe('payload is not JSON: line 3, column 15: Unexpected token \'a\', ..."ssetId": tag-1\\n}" is not valid JSON');
+    for (const p of [one, several, '{"a": NaN}', '{"a"', '[1,]']) expect(reasonOf(p)).not.toMatch(/position \d+|\(line \d+ column \d+\)/);
+  });
+
+  it('says no place in a blank payload, and keeps the cause told (UTF-16 text)', () => {
+    expect(reasonOf(' \n')).toBe('payload is not JSON: Unexpected end of JSON input; the payload is empty');
+    expect(reasonOf('{\u0000"\u0000a')).toMatch(/^payload is not JSON: column 2: .*; it has NUL characters, as UTF-16 text has: the sender must send UTF-8$/);
+  });
+});

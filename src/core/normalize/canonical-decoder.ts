@@ -7,7 +7,7 @@
  */
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
+import { notJsonReason, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { feedbackDestination, parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
@@ -82,7 +82,7 @@ export function createCanonicalDecoder(): Decoder {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      return { ok: false, reason: `payload is not JSON: ${(err as Error).message}${notJsonHint(text)}` };
+      return { ok: false, reason: notJsonReason(text, err) };
     }
     if (!Array.isArray(parsed)) {
       // One event (the usual payload): an array of exactly one, not an empty one pushed to, which reserves room for 17.

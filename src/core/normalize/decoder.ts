@@ -6,6 +6,7 @@
  */
 import type { CanonicalEvent } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
+import { jsonSyntaxErrorText } from '../json-text.js';
 
 export type DecodeResult =
   | { readonly ok: true; readonly events: readonly CanonicalEvent[] }
@@ -33,6 +34,17 @@ export function utf8Text(payload: Uint8Array | string): { readonly ok: true; rea
     const first = Array.from(payload.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     return { ok: false, reason: `payload is not UTF-8 text (${payload.byteLength} bytes starting ${first})` };
   }
+}
+
+/** How a decoder's reason for a payload that is not JSON starts. */
+export const NOT_JSON = 'payload is not JSON: ';
+
+/**
+ * A decoder's reason for a payload `text` that JSON.parse refused with `err`: where (line and
+ * column, {@link jsonSyntaxErrorText}), what, and the cause when it can be told ({@link notJsonHint}).
+ */
+export function notJsonReason(text: string, err: unknown): string {
+  return `${NOT_JSON}${jsonSyntaxErrorText(text, err instanceof Error ? err.message : String(err))}${notJsonHint(text)}`;
 }
 
 /**

@@ -126,7 +126,7 @@ describe('createJsonDecoder: the fleet payload', () => {
 
 describe('createJsonDecoder: input that cannot become events', () => {
   it.each<[string, RawMessage, RegExp]>([
-    ['invalid JSON', msg('{"tagId": "tag-0001", "engineTempC": NaN}'), /^payload is not JSON: Unexpected token 'N'/],
+    ['invalid JSON', msg('{"tagId": "tag-0001", "engineTempC": NaN}'), /^payload is not JSON: column 38: Unexpected token 'N'/],
     ['truncated JSON', msg('{"tagId": "tag-0'), /^payload is not JSON: /],
     ['bytes that are not UTF-8', msg(new Uint8Array([0xff, 0xfe, 0x00, 0x41])), /^payload is not UTF-8 text \(4 bytes starting ff fe 00 41\)$/],
     ['an empty payload (a retained message cleared)', msg(new Uint8Array(0)), /^payload is empty \(zero bytes\): nothing to take; an MQTT publish that clears a retained message on "fleet\/tag-0001\/telemetry" looks so: discard it/],

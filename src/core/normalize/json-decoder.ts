@@ -19,7 +19,7 @@ import { unitFactor, type UnitDimension } from './units.js';
 import type { JsonDecoderConfig } from '../../config/schema.js';
 import type { AlertEvent, CanonicalEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
+import { notJsonReason, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { compileTopicFilter, type TopicMatcher } from './topic-match.js';
 import { editDistance } from '../edit-distance.js';
@@ -90,7 +90,7 @@ export function createJsonDecoder(source: string, topics: readonly JsonTopicDeco
       try {
         root = JSON.parse(text);
       } catch (err) {
-        return fail(`payload is not JSON: ${err instanceof Error ? err.message : String(err)}${notJsonHint(text)}`);
+        return fail(notJsonReason(text, err));
       }
       if (root === null || typeof root !== 'object' || Array.isArray(root))
         return fail(`payload must be a JSON object, got ${root === null ? 'null' : Array.isArray(root) ? 'an array' : typeof root}`);

@@ -4,6 +4,7 @@
  * own, named by its index), any other value one message.
  * @module
  */
+import { jsonSyntaxErrorText } from '../json-text.js';
 
 /**
  * How deep a POST's or push's JSON may nest arrays and objects within each other: far deeper than
@@ -30,7 +31,7 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
 export type JsonItems =
   /** `array`: the text was a JSON array, whose items are named by their index. */
   | { readonly ok: true; readonly items: unknown[]; readonly array: boolean }
-  /** No JSON (`notJson`: the parser's message), or JSON nested too deep (`tooDeep`: {@link TOO_DEEP_REASON}). */
+  /** No JSON (`notJson`: where and what, {@link jsonSyntaxErrorText}), or JSON nested too deep (`tooDeep`: {@link TOO_DEEP_REASON}). */
   | { readonly ok: false; readonly notJson?: string; readonly tooDeep?: string };
 
 /** A JSON text as the list of its messages' items: an array's items, or the one value (a list of one). */
@@ -39,7 +40,7 @@ export function jsonItems(text: string): JsonItems {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return { ok: false, notJson: (err as Error).message };
+    return { ok: false, notJson: jsonSyntaxErrorText(text, (err as Error).message) };
   }
   if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) return { ok: false, tooDeep: TOO_DEEP_REASON };
   return Array.isArray(parsed) ? { ok: true, items: parsed, array: true } : { ok: true, items: [parsed], array: false };
