@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Counters } from '../ports/store.js';
 import { processMetrics, renderMetrics, ServiceTimings } from './metrics.js';
 
-const counters: Counters = { eventsAccepted: 10, quarantined: 1, quarantineOpen: 1, quarantineRepeats: 4, ingestLog: 0, factsEnqueued: { 'workorder.create': 3 } };
+const counters: Counters = { eventsAccepted: 10, workOrderUpdatesPolled: 0, quarantined: 1, quarantineOpen: 1, quarantineRepeats: 4, ingestLog: 0, factsEnqueued: { 'workorder.create': 3 } };
 
 describe('metrics', () => {
   it('exposes late events per rule as a labelled counter', () => {
@@ -123,7 +123,7 @@ describe('metrics', () => {
 
   it("says in each counter's HELP what it counts from: the process's start, or the store's life (kept across restarts)", () => {
     // Values from the store (kept across restarts) are 1000 and up; those the process counts are below.
-    const stored: Counters = { eventsAccepted: 1001, quarantined: 1002, quarantineOpen: 1003, quarantineRepeats: 1006, ingestLog: 1004, factsEnqueued: { 'workorder.create': 1005 } };
+    const stored: Counters = { eventsAccepted: 1001, workOrderUpdatesPolled: 1007, quarantined: 1002, quarantineOpen: 1003, quarantineRepeats: 1006, ingestLog: 1004, factsEnqueued: { 'workorder.create': 1005 } };
     const m = { attempts: 1, delivered: 2, retried: 3, deadLettered: 4, rateLimited: 5, authRefreshes: 6, pauses: 7, circuit: 'closed' as const, circuitOpened: 8, inFlight: 9, pausedForMs: 0 };
     const snapshot = { ingest: { received: 11, checkpoints: 12, watermarks: 13, captured: 14, captureDropped: 15, lateEvents: { location: 16 }, duplicateEvents: { location: 17 } }, destinations: { erp: m } };
     const text = renderMetrics(snapshot, [{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: 0 }], stored);
@@ -182,7 +182,7 @@ describe('metrics', () => {
 });
 
 describe('the period-end usage posting', () => {
-  const zero: Counters = { eventsAccepted: 0, quarantined: 0, quarantineOpen: 0, quarantineRepeats: 0, factsEnqueued: {}, ingestLog: 0 };
+  const zero: Counters = { eventsAccepted: 0, workOrderUpdatesPolled: 0, quarantined: 0, quarantineOpen: 0, quarantineRepeats: 0, factsEnqueued: {}, ingestLog: 0 };
   it('gauges the assets held back and when it last checked, only with rules.depreciation', () => {
     const text = renderMetrics({}, [], zero, { at: Date.parse('2026-12-03T08:00:00Z'), heldCount: 3 });
     expect(text).toContain('# TYPE assetbridge_depreciation_held_back_assets gauge\nassetbridge_depreciation_held_back_assets 3\n');

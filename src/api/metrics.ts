@@ -146,7 +146,7 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since the process started.', [[{}, ingest.captured ?? 0]]);
   metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since the process started.', [[{}, ingest.captureDropped ?? 0]]);
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages in the ingest log: their rule-state changes are not in the stored rule state until the next checkpoint.', [[{}, counters.ingestLog]]);
-  metric('assetbridge_events_accepted_total', 'counter', "Messages accepted (stored and run through the rules), over the store's life (kept across restarts).", [[{}, counters.eventsAccepted]]);
+  metric('assetbridge_events_accepted_total', 'counter', "Intake messages accepted (stored and run through the rules): MQTT, HTTP, telematics, CLI, not the work-order updates ERP polls list, over the store's life (kept across restarts).", [[{}, counters.eventsAccepted]]);
   metric(
     'assetbridge_facts_enqueued_total',
     'counter',

@@ -29,7 +29,7 @@ import { CHANGED, DUPLICATE, LATE, METER_FLAGS, METER_HELD_HOURS, METER_HELD_KM,
 import { RuleStates } from './rule-states.js';
 import { tooLarge } from './too-large.js';
 import { coerceError } from '../core/errors/errors.js';
-import { WORKORDER_CREATE } from '../core/rules/maintenance/work-order.js';
+import { FEEDBACK_SOURCE, feedbackOrigin, WORKORDER_CREATE } from '../core/rules/maintenance/work-order.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
@@ -606,16 +606,25 @@ export class Ingestor implements IngestSink {
       const due = !asked && this.round === undefined && (this.stats.logged + stateful.length > this.logLimit() || (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs));
       if (due && this.spreadMin > 0 && this.dirty.size > this.spreadMin) this.startRound(now, stateful.length);
       const checkpoint = asked || (due && this.round === undefined);
+      // The intake's messages accepted; the work-order updates an ERP poll listed are counted apart.
       let accepted = 0;
+      let polledUpdates = 0;
       let at = 0;
       for (const p of batch) {
-        if (!p.internal) for (let i = at; i < at + p.messages.length; i++) if ((outcomes[i] as MessageOutcome).accepted) accepted++;
+        if (!p.internal)
+          for (let i = at; i < at + p.messages.length; i++) {
+            if (!(outcomes[i] as MessageOutcome).accepted) continue;
+            const m = messages[i] as RawMessage;
+            // Most messages are not ERP feedback: told by the prefix alone.
+            if (m.source.startsWith(FEEDBACK_SOURCE) && feedbackOrigin(m.source, m.channel)?.via === 'polled') polledUpdates++;
+            else accepted++;
+          }
         at += p.messages.length;
       }
       // Quarantine entries run again in this batch close with it (none outside a replay).
       let replayed: number[] | undefined;
       for (const m of messages) if (m.replayOf !== undefined) (replayed ??= []).push(m.replayOf);
-      const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(replayed ? { replayed } : {}) };
+      const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(polledUpdates ? { polledUpdates } : {}), ...(replayed ? { replayed } : {}) };
       const stored = checkpoint ? this.checkpointStates() : undefined;
       const spread = stored || !this.round ? undefined : this.spreadPart(this.round);
       commit = this.opts.store.commitIngest(

@@ -72,8 +72,14 @@ export interface IngestCommit {
   readonly states: readonly { erpAssetId: string; doc: AssetStateDoc; changed?: readonly string[] }[];
   readonly deliveries: readonly DeliveryIntent[];
   readonly quarantine: readonly QuarantineEntry[];
-  /** Messages accepted by the pipeline in this batch (for counters; one message may hold several events). */
+  /**
+   * Intake messages (MQTT, HTTP, telematics, CLI) accepted by the pipeline in this batch (for
+   * counters; one message may hold several events). Work-order updates an ERP poll listed are not
+   * among them: they are `polledUpdates`.
+   */
   readonly accepted: number;
+  /** Work-order updates listed by an ERP poll (`assetbridge status`: apart from the messages accepted) and accepted in this batch. */
+  readonly polledUpdates?: number;
   /**
    * Messages to append to the ingest log, in order, decided at processing time `now`: their
    * rule-state changes are not in `states` (the ingestor keeps them in memory and writes them at a
@@ -192,8 +198,10 @@ export interface AuditQuery {
 }
 
 export interface Counters {
-  /** Messages accepted (all time). */
+  /** Intake messages accepted (all time): MQTT, HTTP, telematics, CLI; not the work-order updates ERP polls list. */
   readonly eventsAccepted: number;
+  /** Work-order updates listed by ERP polls and accepted (all time), counted apart from {@link eventsAccepted}. */
+  readonly workOrderUpdatesPolled: number;
   readonly quarantined: number;
   /** Quarantine entries still open (not replayed or discarded). */
   readonly quarantineOpen: number;

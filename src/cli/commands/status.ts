@@ -345,6 +345,8 @@ export function registerStatusCommand(program: Command): void {
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
         process.stdout.write(telematicsLines(telematics));
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
+        // The intake's messages above; the ERP's own work-order updates, listed by its polls, apart.
+        if (counters.workOrderUpdatesPolled > 0) process.stdout.write(`work-order updates polled from the ERP (accepted, all time): ${counters.workOrderUpdatesPolled}\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) process.stdout.write(heldMessagesText(heldMessages, stopping ? 'stopping' : stalled?.stopping ? 'stalled-stopping' : up || stalled ? 'running' : 'stopped'));

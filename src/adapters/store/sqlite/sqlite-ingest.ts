@@ -124,6 +124,7 @@ export interface PreparedCommit {
   readonly deliveries: readonly (string | number)[];
   readonly quarantine: IngestCommit['quarantine'];
   readonly accepted: number;
+  readonly polledUpdates: number;
   /**
    * The batch's logged messages framed in one buffer (log-frame.ts), so handing a batch to the
    * commit worker moves one buffer instead of cloning fields per message; with their processing
@@ -190,7 +191,7 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
   }
   const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
   const spread = commit.spread ? { assets: commit.states.map((s) => s.erpAssetId), start: commit.spread.start, end: commit.spread.end } : undefined;
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, polledUpdates: commit.polledUpdates ?? 0, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
 }
 
 /**
@@ -223,6 +224,9 @@ export function copyArgs(q: { readonly source: string; readonly channel: string;
   const whole = q.payloadSha256 ?? payloadSha256(payload);
   return [q.channel, q.source, typeof q.payload === 'string' ? 1 : 0, q.version !== undefined ? versionSha256(q.version) : whole, whole, payload];
 }
+
+/** Counter of the work-order updates ERP polls listed and the pipeline accepted (not among `events_accepted`, the intake's messages). */
+export const POLLED_UPDATES_COUNTER = 'work_order_updates_polled';
 
 /** Counter of copies sent again (retained, redelivered) of messages quarantine holds, counted on their entry. */
 export const REPEATS_COUNTER = 'quarantine_repeats';
@@ -290,6 +294,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     if (c.spread) applySpread(stmts, c.spread);
     if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
+    if (c.polledUpdates) stmts.bumpCounter.run(POLLED_UPDATES_COUNTER, c.polledUpdates);
     if (quarantined) stmts.bumpCounter.run('quarantined', quarantined);
     if (repeats) stmts.bumpCounter.run(REPEATS_COUNTER, repeats);
   }).immediate();

@@ -44,7 +44,7 @@ import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-va
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 export type { VacuumProgress } from './sqlite-vacuum.js';
 export { vacuumLeaseMs } from './sqlite-vacuum.js';
-import { applyIngestCommit, configureConnection, COPY_COLUMNS, copyArgs, FACTS_COUNTER, guardHolds, latestEntryOfRow, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, COPY_COLUMNS, copyArgs, FACTS_COUNTER, guardHolds, latestEntryOfRow, POLLED_UPDATES_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -835,7 +835,7 @@ export class SqliteStore implements Store {
     const quarantineOpen = this.db.prepare("SELECT count(*) FROM quarantine WHERE status = 'open'").pluck().get() as number;
     const factsEnqueued: Record<string, number> = {};
     for (const r of rows) if (r.name.startsWith(FACTS_COUNTER)) factsEnqueued[r.name.slice(FACTS_COUNTER.length)] = r.value;
-    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, quarantineRepeats: get(REPEATS_COUNTER), ingestLog, factsEnqueued });
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, workOrderUpdatesPolled: get(POLLED_UPDATES_COUNTER), quarantineRepeats: get(REPEATS_COUNTER), ingestLog, factsEnqueued });
   }
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]> {
