@@ -755,6 +755,21 @@ describe('config', () => {
     expect(loadConfigFile(join(dir, 'x.yaml'), { ERP_TOKEN: 's3cret' }).destinations.map((d) => [d.name, d.rateLimit.requestsPerMinute])).toEqual([['erp', 60]]);
   });
 
+  it('keeps a key written as a number as written: windows for plant 0001 are site "0001", not site 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    const file = join(dir, 'plants.yaml');
+    writeFileSync(
+      file,
+      'destinations: [{ name: erp, type: rest, baseUrl: "https://erp.example.com" }]\n' +
+        'rules:\n  maintenance:\n    windows:\n      default: [{ days: [sat], from: "06:00", to: "14:00" }]\n      sites:\n' +
+        '        0001: [{ days: [sun], from: "01:00", to: "03:00" }]\n        1000: [{ days: [mon], from: "01:00", to: "03:00" }]\n        01.50: [{ days: [tue], from: "01:00", to: "03:00" }]\n',
+    );
+    const windows = loadConfigFile(file, {}).rules.maintenance?.windows ?? {};
+    expect(Object.keys(windows).sort()).toEqual(['*', '0001', '01.50', '1000']);
+    expect(windows['0001']?.windows[0]?.days).toEqual([0]);
+    expect(windows['1']).toBeUndefined();
+  });
+
   it('says on which line of the file each problem\'s key is written (a missing key: its entry\'s line)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     const file = join(dir, 'lines.yaml');

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { editDistance } from '../core/edit-distance.js';
@@ -497,7 +497,26 @@ function parseConfigDocument(text: string): { value: unknown; lineOf: (key: stri
   // A tag warning too (an unknown tag such as `!env ERP_TOKEN`, whose text would be taken as the value): refused, not passed over.
   const [error] = [...doc.errors, ...doc.warnings.filter((w) => REFUSED_YAML_WARNINGS.has(w.code))];
   if (error) throw error;
+  keysAsWritten(doc);
   return { value: doc.toJS(), lineOf: (key) => lineOfKey(doc, lines, key) };
+}
+
+/**
+ * Mapping keys are names (a site, an attribute, an ERP status), so a plain key YAML reads as a
+ * number keeps the text it was written with: `0001:` under `windows.sites` is the SAP plant
+ * `0001`, not `1` (whose windows no asset at plant 0001 would get: it fell back to the default
+ * calendar without a word). A number written as JavaScript prints it (`1000:`) reads as before.
+ */
+function keysAsWritten(doc: Document): void {
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      for (const pair of map.items) {
+        const key = pair.key;
+        if (isScalar(key) && typeof key.value === 'number' && typeof key.source === 'string' && key.source !== String(key.value)) key.value = key.source;
+      }
+    },
+  });
 }
 
 /**
