@@ -692,7 +692,8 @@ function onSensor(
           ...(episodes ? { repeat: { count: episodes.length, withinMs: within, breachesAt: episodes.map((e) => new Date(e).toISOString()) } } : {}),
           peak: step.fire.peak,
           value: v.value,
-          ...(v.unit ? { unit: v.unit } : {}),
+          // The unit the threshold, peak and value are in: the reading's, else the rule's (a reading without one is in it).
+          ...(v.unit ? { unit: v.unit } : rule.unit !== undefined ? { unit: rule.unit } : {}),
         },
         detectedAt: t,
         snapshot: expand(values),

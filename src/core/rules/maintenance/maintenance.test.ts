@@ -101,6 +101,15 @@ describe('threshold rules', () => {
     expect(d.payload.description).toMatch(/coolantTemp above 95 °C for 5 min/);
   });
 
+  it("a reading sent without a unit: the trigger's threshold, peak and value are in the rule's unit, and say so", () => {
+    const plain = (min: number, v: number): SensorEvent => ({ ...sensor(min, {}), values: { coolantTemp: { value: v } } });
+    const [d] = run([plain(0, 96), plain(5, 97)], options({ thresholds: [{ ...overheat, unit: '°C' }] })).deliveries;
+    expect(d?.payload.trigger).toMatchObject({ threshold: 95, peak: 97, value: 97, unit: '°C' });
+    // Without a unit on the rule either, there is none to give.
+    const [n] = run([plain(0, 96), plain(5, 97)]).deliveries;
+    expect(n?.payload.trigger).not.toHaveProperty('unit');
+  });
+
   it('a breach that does not hold for the duration opens nothing', () => {
     expect(run(temps([[0, 96], [2, 97], [4, 94], [6, 96], [8, 97], [10, 98]])).deliveries).toEqual([]);
     // A gap longer than maxGap is not a continuous breach either.
