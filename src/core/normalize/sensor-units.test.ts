@@ -34,6 +34,9 @@ describe('sensor readings against their threshold rules\' unit', () => {
     expect(at(2500, 'kPa', 'hydPressure')).toEqual({ value: 25, unit: 'bar' });
     expect(at(1450.377377302092, 'psi', 'hydPressure').value).toBeCloseTo(100, 6);
     expect(at(100, 'psi', 'hydPressure')).toEqual({ value: 6.894757293, unit: 'bar' });
+    // The UCUM codes, as a decoder that writes `Cel` for °C writes the others.
+    expect(at(212, '[degF]')).toEqual({ value: 100, unit: '°C' });
+    expect(at(100, '[psi]', 'hydPressure')).toEqual({ value: 6.894757293, unit: 'bar' });
   });
 
   it('leaves a reading in the rule\'s unit, however spelled, or without a unit, as it is (the same event)', () => {

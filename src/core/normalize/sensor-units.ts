@@ -61,13 +61,14 @@ const PSI_KPA = (0.45359237 * 9.80665) / (0.0254 * 0.0254) / 1000;
 /** Keyed by the normalised spelling ({@link normalizeUnitName}): lower case, no spaces, dots, `_` or `-`. */
 const KNOWN: Readonly<Record<string, KnownUnit>> = {
   c: CELSIUS, '°c': CELSIUS, '℃': CELSIUS, degc: CELSIUS, cel: CELSIUS, celsius: CELSIUS, degreec: CELSIUS, degreesc: CELSIUS, degreecelsius: CELSIUS, degreescelsius: CELSIUS,
-  f: FAHRENHEIT, '°f': FAHRENHEIT, '℉': FAHRENHEIT, degf: FAHRENHEIT, fahrenheit: FAHRENHEIT, degreef: FAHRENHEIT, degreesf: FAHRENHEIT, degreefahrenheit: FAHRENHEIT, degreesfahrenheit: FAHRENHEIT,
+  // UCUM (as `Cel` is): `[degF]` and `[psi]`.
+  f: FAHRENHEIT, '[degf]': FAHRENHEIT, '°f': FAHRENHEIT, '℉': FAHRENHEIT, degf: FAHRENHEIT, fahrenheit: FAHRENHEIT, degreef: FAHRENHEIT, degreesf: FAHRENHEIT, degreefahrenheit: FAHRENHEIT, degreesfahrenheit: FAHRENHEIT,
   k: KELVIN, kelvin: KELVIN, kelvins: KELVIN,
   kpa: linear('kPa', 1), kilopascal: linear('kPa', 1), kilopascals: linear('kPa', 1),
   pa: linear('Pa', 0.001), pascal: linear('Pa', 0.001), pascals: linear('Pa', 0.001),
   bar: linear('bar', 100), bars: linear('bar', 100),
   mbar: linear('mbar', 0.1), millibar: linear('mbar', 0.1), millibars: linear('mbar', 0.1),
-  psi: linear('psi', PSI_KPA),
+  psi: linear('psi', PSI_KPA), '[psi]': linear('psi', PSI_KPA),
 };
 
 function known(unit: string): KnownUnit | undefined {
