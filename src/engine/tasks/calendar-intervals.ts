@@ -16,7 +16,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
-import { calendarMeterOf, latestHours, latestKm, MAINTENANCE_RULE, meterSnapshot, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { calendarMeterOf, MAINTENANCE_RULE, meterSnapshot, meterSnapshotTime, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -94,18 +94,13 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
       trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
       snapshot: meterSnapshot(state),
-      ...snapshotTime(state),
+      // As old as its readings, not as the check: a parked machine's may be months old.
+      ...meterSnapshotTime(state),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     { asset, destination, now },
     scheduling,
   );
-}
-
-/** The latest meter snapshot is as old as its readings, not as the check: a parked machine's may be months old. */
-function snapshotTime(state: MaintenanceState | undefined): { snapshotAt?: number } {
-  const times = [latestHours(state)?.[0], latestKm(state)?.[0]].filter((t): t is number => t !== undefined);
-  return times.length ? { snapshotAt: Math.max(...times) } : {};
 }
 
 /** One check at `now`: commits the work orders coming due and returns them. */

@@ -250,7 +250,7 @@ describe('work orders opened by a fault code', () => {
     expect(keys(r)).toEqual(['EQ-7|faults|E-17@2026-10-01T10:00:00.000Z']);
     expect(r.deliveries[0]?.payload).toMatchObject({
       reason: expect.stringContaining('ECU fault'),
-      sensorSnapshot: { at: '2026-10-01T10:00:00.000Z', values: { operatingHours: { value: 241.5, unit: 'h' } } },
+      sensorSnapshot: { at: '2026-10-01T09:30:00.000Z', values: { operatingHours: { value: 241.5, unit: 'h' } } },
     });
   });
 });

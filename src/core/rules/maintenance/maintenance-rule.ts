@@ -756,6 +756,7 @@ function onAlert(
             trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
             snapshot: meterSnapshot(s),
+            ...meterSnapshotTime(s),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           }
         : {
@@ -768,6 +769,7 @@ function onAlert(
             trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
             snapshot: meterSnapshot(s),
+            ...meterSnapshotTime(s),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           },
       ctx,
@@ -963,6 +965,18 @@ export function meterSnapshot(state: MaintenanceState | undefined): Record<strin
     ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
     ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
   };
+}
+
+/**
+ * When the {@link meterSnapshot}'s readings were taken (the later of the two), for the work order's
+ * `sensorSnapshot.at`: a snapshot is as old as its readings, not as what opened the work order (a
+ * fault reported days after the last meter reading, a calendar check on a parked machine).
+ */
+export function meterSnapshotTime(state: MaintenanceState | undefined): { snapshotAt?: number } {
+  const hours = latestHours(state)?.[0];
+  const km = latestKm(state)?.[0];
+  const at = hours === undefined ? km : km === undefined ? hours : Math.max(hours, km);
+  return at === undefined ? {} : { snapshotAt: at };
 }
 
 /** The latest accepted odometer reading `[eventTime, km]`. */

@@ -539,6 +539,20 @@ describe('service intervals', () => {
     expect(reactivated.state?.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 254 });
   });
 
+  it("a fault's work order dates its meter snapshot by the readings in it, not by the fault (reported two days after the last reading)", () => {
+    const opts = options({ thresholds: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: 24 * HOUR }], serviceIntervals: [service250, oil15k] });
+    const fault: AlertEvent = { kind: 'alert', source: 'telematics', ids: [{ type: 'erp', value: asset.erpAssetId }], eventTime: T0 + 50 * HOUR, receivedAt: T0 + 50 * HOUR, severity: 'critical', reason: 'hydraulic pressure', code: 'HYD-1' };
+    const [d, ...more] = run([odometer(1, 10_000), meter(2, 120), fault], opts).deliveries;
+    expect(more).toEqual([]);
+    expect(d?.payload).toMatchObject({
+      detectedAt: '2026-10-03T10:00:00.000Z',
+      sensorSnapshot: { at: '2026-10-01T10:00:00.000Z', values: { operatingHours: { value: 120, unit: 'h' }, odometerKm: { value: 10_000, unit: 'km' } } },
+    });
+    // With no reading before it, the snapshot is empty and dated by the fault.
+    const [alone] = run([fault], opts).deliveries;
+    expect(alone?.payload.sensorSnapshot).toEqual({ at: '2026-10-03T10:00:00.000Z', values: {} });
+  });
+
   it('a fault episode keeps its work order completed when a cancellation comes after the completion, or before it with a later time', () => {
     const opts = options({ thresholds: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: 24 * HOUR, severity: 'warning' }], serviceIntervals: [] });
     const fault: AlertEvent = { kind: 'alert', source: 'telematics', ids: [{ type: 'erp', value: asset.erpAssetId }], eventTime: T0, receivedAt: T0, severity: 'critical', reason: 'hydraulic pressure', code: 'HYD-1' };
