@@ -559,6 +559,17 @@ function compact(values: Readonly<Record<string, SensorValue>>): CompactValues {
   return out;
 }
 
+/**
+ * A reading as the 40-character short text shows it: to 4 significant digits, but with 2 decimals
+ * at least (`98.89` for 210 °F converted to 98.888888889 °C, whose digits cut the unit off the
+ * title; `1234.5` as sent). The description, trigger and snapshot keep the value whole.
+ */
+export function shortValue(value: number): string {
+  if (!Number.isFinite(value) || value === 0) return String(value);
+  const decimals = Math.min(9, Math.max(2, 3 - Math.floor(Math.log10(Math.abs(value)))));
+  return String(Number(value.toFixed(decimals)));
+}
+
 /** The full sensor values of a buffered sample (a work order's snapshot). */
 function expand(values: CompactValues): Record<string, SensorValue> {
   const out: Record<string, SensorValue> = {};
@@ -679,7 +690,7 @@ function onSensor(
         occurrence,
         severity: rule.severity,
         // A repeating rule's point is the count, which the 40-character short text keeps.
-        title: episodes ? `${rule.title ?? rule.name} (${episodes.length}× in ${formatDuration(within)})` : `${rule.title ?? rule.name}: ${rule.sensor} ${v.value}${unit}`,
+        title: episodes ? `${rule.title ?? rule.name} (${episodes.length}× in ${formatDuration(within)})` : `${rule.title ?? rule.name}: ${rule.sensor} ${shortValue(v.value)}${unit}`,
         description,
         trigger: {
           type: 'threshold',

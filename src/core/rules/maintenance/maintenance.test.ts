@@ -4,7 +4,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent, CanonicalEvent, MeterEvent, SensorEvent, Severity, WorkOrderStatusEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
-import { createMaintenanceRule, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { createMaintenanceRule, latestHours, latestKm, shortValue, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
 import type { AlertRule, MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 import { nextWindow } from './windows.js';
@@ -108,6 +108,14 @@ describe('threshold rules', () => {
     // Without a unit on the rule either, there is none to give.
     const [n] = run([plain(0, 96), plain(5, 97)]).deliveries;
     expect(n?.payload.trigger).not.toHaveProperty('unit');
+  });
+
+  it('the title shows a converted reading to 4 significant digits (2 decimals at least), so the unit is not cut off (the trigger keeps it whole)', () => {
+    const hot = (min: number, v: number): SensorEvent => ({ ...sensor(min, {}), values: { coolantTemp: { value: v, unit: '°C' } } });
+    const [d] = run([hot(0, 98.888888889)], options({ thresholds: [{ ...overheat, title: 'Engine overheating', durationMs: 0 }] })).deliveries;
+    expect(d?.payload.title).toBe('Engine overheating: coolantTemp 98.89 °C');
+    expect(d?.payload.trigger).toMatchObject({ value: 98.888888889 });
+    expect([shortValue(98), shortValue(6.894757293), shortValue(0.0012346), shortValue(12345.678), shortValue(-40.55555), shortValue(1234.5)]).toEqual(['98', '6.895', '0.001235', '12345.68', '-40.56', '1234.5']);
   });
 
   it('a breach that does not hold for the duration opens nothing', () => {
