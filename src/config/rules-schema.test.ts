@@ -203,6 +203,13 @@ describe('rules config', () => {
     ]);
   });
 
+  it('says how to write a window to midnight when one is written to 24:00', () => {
+    expect(problems({ maintenance: { windows: { default: [{ days: ['fri'], from: '18:00', to: '24:00' }] } } })).toEqual([
+      { key: 'maintenance.windows.default.0.to', message: '"24:00" is not a time of day: use HH:MM (24-hour), e.g. 06:00; for a window to midnight write to: "00:00" (a to at or before from ends the next day)' },
+    ]);
+    expect(parse({ maintenance: { windows: { default: [{ days: ['fri'], from: '18:00', to: '00:00' }] } } }).maintenance?.windows['*']?.windows).toEqual([{ days: [5], startMinute: 1080, durationMinutes: 360 }]);
+  });
+
   it('refuses a blank depreciation attribute name (the input would always be missing) and a periodsEnd beside monthly (it would be ignored)', () => {
     expect(problems({ depreciation: { attributes: { cost: '', salvage: ' ' } } })).toEqual([
       { key: 'depreciation.attributes.cost', message: 'is empty or blank: name the asset attribute that holds this input, or leave the key out for the default (cost)' },

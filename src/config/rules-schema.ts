@@ -473,7 +473,11 @@ export const calendarIntervalSchema = z
   });
 
 const weekday = z.enum(WEEKDAY_NAMES);
-const clock = z.string().refine((s) => parseClock(s) !== undefined, { error: echoed('is not a time of day: use HH:MM (24-hour), e.g. 06:00') });
+const notAClock = echoed('is not a time of day: use HH:MM (24-hour), e.g. 06:00');
+/** `24:00`, as a window to the end of the day is often written: midnight is `00:00`, and a `to` at or before `from` ends the next day. */
+const clock = z.string().refine((s) => parseClock(s) !== undefined, {
+  error: (iss) => `${notAClock(iss)}${typeof iss.input === 'string' && /^24:00$/.test(iss.input.trim()) ? '; for a window to midnight write to: "00:00" (a to at or before from ends the next day)' : ''}`,
+});
 
 /** One weekly slot: `{days: [sat, sun], from: "06:00", to: "14:00"}`; `to` ≤ `from` crosses midnight. */
 const slotSchema = z.strictObject({ days: z.array(weekday).min(1), from: clock, to: clock }).transform(
