@@ -203,6 +203,12 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a site named * (the default calendar is kept under that name: its slots replaced the default ones)', () => {
+    expect(problems({ maintenance: { windows: { default: [{ days: ['sat'], from: '06:00', to: '14:00' }], sites: { '*': [{ days: ['mon'], from: '01:00', to: '02:00' }] } } } })).toEqual([
+      { key: 'maintenance.windows.sites.*', message: '"*" is no site name: the windows of every site without its own go in rules.maintenance.windows.default; move these slots there' },
+    ]);
+  });
+
   it('says how to write a window to midnight when one is written to 24:00', () => {
     expect(problems({ maintenance: { windows: { default: [{ days: ['fri'], from: '18:00', to: '24:00' }] } } })).toEqual([
       { key: 'maintenance.windows.default.0.to', message: '"24:00" is not a time of day: use HH:MM (24-hour), e.g. 06:00; for a window to midnight write to: "00:00" (a to at or before from ends the next day)' },

@@ -554,6 +554,11 @@ const windowsSchema = z
       .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone: timeZoneName.optional(), slots: z.array(slotSchema), closed: closedSchema })], { error: echoed('is neither form: give the site a list of slots, or { timeZone, slots, closed }') }))
       .default({}),
   })
+  .superRefine((w, ctx) => {
+    // The compiled calendars keep the default under `*`: a site of that name would replace it.
+    if (Object.hasOwn(w.sites, '*'))
+      ctx.addIssue({ code: 'custom', path: ['sites', '*'], message: '"*" is no site name: the windows of every site without its own go in rules.maintenance.windows.default; move these slots there' });
+  })
   .transform((w): Record<string, WindowCalendar> => {
     const out: Record<string, WindowCalendar> = {};
     const closed = (own: readonly ClosedDays[] = []) => {
