@@ -237,8 +237,9 @@ const NOT_LANDED = ['pending', 'inflight', 'dead'] as const;
 /**
  * The on-hand quantity of every cell a full snapshot sends to `destination`, within its limits;
  * undefined when its connector cannot read them (or there is no cell to read). Cells with a count
- * pending, in flight or dead there are not read: the ERP may not hold that change yet, and a
- * delta against its quantity would send the change a second time. A failed read is returned, not
+ * pending, in flight or dead there are not read, nor those with a discarded count whose change is
+ * not given back yet: the ERP may not hold that change yet, and a delta against its quantity would
+ * send the change a second time. A failed read is returned, not
  * thrown: the snapshot then goes against what was last sent (unless the task is stopping).
  */
 async function readOnHand(
@@ -252,7 +253,13 @@ async function readOnHand(
   const read = connector.readInventory.bind(connector);
   // One read of all three: a count moving between them (claimed, retried) is not missed.
   const held = await ctx.store.listDeliveries({ status: NOT_LANDED, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
-  const cells = snapshotCells(current, sent, cellsOfCounts(held));
+  // A discarded count whose change was not given back yet (its request may still land: it waits
+  // out unknownOutcomeSettleMs) is not in the ERP's on-hand either: a delta against it would send
+  // the change now, and the give-back once settled would send it again.
+  const given = new Set(sent.repaired ?? []);
+  const discarded = discardedCountsOf(await ctx.store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+  const owed = discarded.filter((d) => !given.has(d.id)).map((d) => cellKey(d.location, d.sku));
+  const cells = snapshotCells(current, sent, new Set([...cellsOfCounts(held), ...owed]));
   if (cells.length === 0) return undefined;
   // In calls of a few cells each: a call holds one of the destination's concurrency slots
   // throughout, and deliveries to it take turns with the reads between calls. The first call that

@@ -590,6 +590,52 @@ describe('inventory sync task', () => {
     expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: {}, deliveries: { erp: 0 } });
   });
 
+  // A count discarded with --send-again whose request may still land waits unknownOutcomeSettleMs
+  // before its change is given back. A snapshot in between read its cell's on-hand quantity (which
+  // lacks the change) and sent counted − on hand, the change included; once settled, the change was
+  // given back and sent again: an ERP taking deltas counted it twice.
+  it('a snapshot does not read a cell whose discarded count may still land, so its change is not sent twice', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    const settling = { ...options, settleMs: { erp: 10 * MIN } };
+    await runInventorySync(context(store, clock), settling);
+    // An ERP that takes deltas: WH-B's count lands, WH-A's gets no answer and is discarded with --send-again.
+    const erp = new Map<string, number>();
+    const claimed = await store.claimDue('erp', Date.now() + 60_000, 10, new Set());
+    const count = claimed.find((d) => d.payload.location === 'WH-A');
+    const other = claimed.find((d) => d.payload.location === 'WH-B');
+    if (!count || !other) throw new Error('counts not claimed');
+    erp.set('WH-B', 1);
+    const audit = { deliveryId: count.id, destination: 'erp', operation: count.operation, erpAssetId: count.erpAssetId, idempotencyKey: count.idempotencyKey, attempt: 1, latencyMs: 30_000, outcome: 'dead' };
+    await store.completeAttempts([{ id: count.id, result: 'dead', error: 'timed out', mayHaveLanded: true }, { id: other.id, result: 'delivered' }], [{ ...audit, at: clock.t }], clock.t);
+    expect(await store.discardDead([count.id], clock.t + MIN)).toBe(1);
+    const asked: string[] = [];
+    const connector = readingConnector((cells) => {
+      asked.push(...cells.map((c) => c.location));
+      return Promise.resolve(cells.map((c) => ({ ...c, quantity: erp.get(c.location) ?? 0 })));
+    });
+    const deliverToErp = async () => {
+      const due = await store.claimDue('erp', Date.now() + 60_000, 1000, new Set());
+      for (const d of due) erp.set(d.payload.location as string, (erp.get(d.payload.location as string) ?? 0) + (d.payload.delta as number));
+      await store.completeAttempts(due.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    };
+    await requestFullSnapshot(store, clock.t);
+    clock.t += 2 * MIN; // within the settle time
+    await runInventorySync(context(store, clock, { connector: () => connector }), settling);
+    expect(asked).toEqual(['WH-B']); // WH-A not read: its discarded count may still land
+    await deliverToErp();
+    clock.t = T0 + 11 * MIN; // settled: its change is given back and sent again, once
+    await runInventorySync(context(store, clock, { connector: () => connector }), settling);
+    await deliverToErp();
+    clock.t += MIN;
+    await runInventorySync(context(store, clock, { connector: () => connector }), settling);
+    await deliverToErp();
+    expect(Object.fromEntries(erp)).toEqual({ 'WH-A': 1, 'WH-B': 1 });
+  });
+
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only
