@@ -5,7 +5,7 @@ import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { AuditRecord, Store } from '../../ports/store.js';
 import { createsRecordOf } from '../../app.js';
-import { resendableAt } from '../../engine/tasks/inventory-sync.js';
+import { noteReplayedCounts, resendableAt } from '../../engine/tasks/inventory-sync.js';
 import { durationText } from '../../config/duration.js';
 import { runningService } from './status.js';
 import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
@@ -272,6 +272,9 @@ export function registerDlqCommand(program: Command): void {
           if (notBefore > replayedAt) holds.set(item.id, { item, lastAttemptAt, settleMs, notBefore });
           return notBefore;
         };
+        // An inventory count replayed after a newer one of its cell was sent lands last: the
+        // inventory task sends the cell's current total after it (an ERP taking totals keeps the last).
+        await noteReplayedCounts(store, before.filter((d): d is OutboxItem => d !== undefined && dead.includes(d.id)), replayedAt);
         if (opts.newKey) {
           // New keys and the replay in one transaction: a crash between them left letters re-keyed
           // (their may-have-landed mark cleared) but dead, and running this again then sent them

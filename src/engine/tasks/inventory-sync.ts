@@ -26,6 +26,7 @@ import {
   discardedCountsOf,
   type DiscardedCount,
   giveBackDiscarded,
+  overtakenCells,
   planInventoryCounts,
   reconcileWithOnHand,
   snapshotCells,
@@ -45,10 +46,24 @@ import { HAND_AUDIT_OUTCOMES, type Store } from '../../ports/store.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
-/** kv namespace: `sent:<destination>` records, `lastFullAt` and `snapshotRequestedAt`. */
+/** kv namespace: `sent:<destination>` records, `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes. */
 export const INVENTORY_NS = 'inventory';
 /** kv key: when a full snapshot was asked for on demand (`assetbridge inventory snapshot`). */
 const SNAPSHOT_REQUESTED = 'snapshotRequestedAt';
+/** kv key prefix: `replayed:<outbox id>`, a count `dlq replay` queued again (see {@link noteReplayedCounts}). */
+const REPLAYED = 'replayed:';
+
+/**
+ * Note inventory counts about to be queued again from dead letters (`dlq replay`), before they
+ * are: the next inventory run sends the current total of each cell after any of them older than a
+ * count of its cell sent since ({@link overtakenCells}). The service may deliver a replayed count
+ * before that run, so it cannot be told by what is still queued. A note for one not replayed after
+ * all costs a count with delta 0 at most.
+ */
+export async function noteReplayedCounts(store: Store, items: readonly Pick<OutboxItem, 'id' | 'operation'>[], now: number): Promise<void> {
+  const counts = items.filter((d) => d.operation === INVENTORY_COUNT);
+  if (counts.length) await store.kvSetMany(INVENTORY_NS, counts.map((d) => [`${REPLAYED}${d.id}`, String(now)] as const));
+}
 
 export interface InventorySyncOptions extends InventoryCountOptions {
   readonly changesEveryMs: number;
@@ -91,6 +106,11 @@ export interface InventoryRunSummary {
   readonly badQuantity: number;
   /** Destinations no longer configured that have counts (sent before, or of items naming them): skipped. */
   readonly unconfigured: readonly string[];
+  /**
+   * Cells whose current total was sent again (delta 0) after an older count of theirs queued again
+   * (a dead letter replayed) that lands after a newer one, per destination; absent when none.
+   */
+  readonly resent?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -105,6 +125,11 @@ export function unconfiguredDestinationsWarning(names: readonly string[]): strin
   );
 }
 
+/** What to say of cells sent their current total again after a replayed older count of theirs. */
+function resentNote(resent: Readonly<Record<string, number>>): string {
+  return `inventory counts sent again (delta 0): ${Object.entries(resent).map(([d, n]) => `${n} cell(s) of ${d}`).join(', ')} had an older count replayed from dead letters after a newer one was sent; the current total follows it, for an ERP that takes totals`;
+}
+
 export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
   let warned = false;
   return {
@@ -115,7 +140,13 @@ export function createInventorySyncTask(options: InventorySyncOptions): Schedule
       // Destinations no longer configured: said at the first run after a start and with each snapshot.
       const skipped = r.unconfigured.length > 0 && (r.mode === 'full' || !warned);
       warned ||= r.unconfigured.length > 0;
-      if (r.mode !== 'full') return skipped ? { msg: unconfiguredDestinationsWarning(r.unconfigured), fields: { unconfiguredDestinations: r.unconfigured } } : undefined;
+      if (r.mode !== 'full') {
+        const notes = [
+          ...(r.resent ? [resentNote(r.resent)] : []),
+          ...(skipped ? [unconfiguredDestinationsWarning(r.unconfigured)] : []),
+        ];
+        return notes.length ? { msg: notes.join('; '), fields: { ...(r.resent ? { resent: r.resent } : {}), ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}) } } : undefined;
+      }
       // A snapshot is daily: said at info, with how its on-hand reads went.
       const failed = Object.entries(r.readFailed);
       const msg =
@@ -181,11 +212,16 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
   const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination, options.zones);
   const counts = countInventory(items, now, options);
-  const records = await sentRecords(ctx.store);
+  const kv = await ctx.store.kvList(INVENTORY_NS);
+  const records = sentRecordsOf(kv);
+  // Counts `dlq replay` queued again since the last run (see noteReplayedCounts).
+  const marks = kv.filter((r) => r.key.startsWith(REPLAYED));
+  const replayed = (await Promise.all(marks.map((m) => ctx.store.getDelivery(Number(m.key.slice(REPLAYED.length)))))).filter((d): d is OutboxItem => d?.operation === INVENTORY_COUNT);
   const committed: Record<string, number> = {};
   const givenBack: Record<string, number> = {};
   const reconciled: Record<string, number> = {};
   const readFailed: Record<string, { cells: number; error: string }> = {};
+  const resent: Record<string, number> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     const key = `sent:${destination}`;
@@ -213,7 +249,11 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       }
       if (read?.failed) readFailed[destination] = read.failed;
     }
-    const plan = planInventoryCounts(destination, current, against, mode, now);
+    // A count replayed from dead letters after a newer one of its cell was sent: the current total
+    // again after it (a snapshot sends every cell's anyway).
+    const again = mode === 'changes' ? overtakenCells(replayed.filter((d) => d.destination === destination), against) : new Set<string>();
+    if (again.size) resent[destination] = again.size;
+    const plan = planInventoryCounts(destination, current, against, mode, now, again);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ ...plan.next, pending: plan.deliveries } satisfies SentCounts));
@@ -224,8 +264,10 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
+  // Followed by their cells' totals where needed (committed above): done with.
+  for (const m of marks) await ctx.store.kvDelete(INVENTORY_NS, m.key);
   const badQuantity = items.filter((i) => standingOf(i, now, options) === 'bad-quantity').length;
-  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured };
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}) };
 }
 
 /** Cells read per connector call (see {@link readOnHand}). */
@@ -315,8 +357,13 @@ export async function resendableAt(store: Store, item: Pick<OutboxItem, 'id' | '
 
 /** What each destination was last sent (the `sent:<destination>` records). */
 async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
+  return sentRecordsOf(await store.kvList(INVENTORY_NS));
+}
+
+/** {@link sentRecords} from a listing of the namespace already read. */
+function sentRecordsOf(kv: readonly { key: string; value: string }[]): Map<string, SentCounts> {
   const out = new Map<string, SentCounts>();
-  for (const r of await store.kvList(INVENTORY_NS)) if (r.key.startsWith('sent:') && r.value !== '') out.set(r.key.slice('sent:'.length), JSON.parse(r.value) as SentCounts);
+  for (const r of kv) if (r.key.startsWith('sent:') && r.value !== '') out.set(r.key.slice('sent:'.length), JSON.parse(r.value) as SentCounts);
   return out;
 }
 

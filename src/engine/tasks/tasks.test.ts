@@ -19,7 +19,7 @@ import { PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { ErpConnector, WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
-import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, resendableAt, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, createInventorySyncTask, inventoryReport, noteReplayedCounts, requestFullSnapshot, resendableAt, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, decidedMeanwhile, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne, type PollNote } from './work-order-feedback.js';
 import { replayQuarantine } from '../replay.js';
@@ -634,6 +634,54 @@ describe('inventory sync task', () => {
     await runInventorySync(context(store, clock, { connector: () => connector }), settling);
     await deliverToErp();
     expect(Object.fromEntries(erp)).toEqual({ 'WH-A': 1, 'WH-B': 1 });
+  });
+
+  // `inventory counts` says of a count in dead letters: fix the cause, then `dlq replay` it. Replayed
+  // after a newer count of its cell had landed, it landed last: an ERP that takes totals was left at
+  // the older total (1 where 2 are), and nothing set it right before the next full snapshot.
+  it('a count replayed after a newer one of its cell landed is followed by the current total again (delta 0)', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' } },
+    ]);
+    await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only
+    const clock = { t: T0 + MIN };
+    // Two ERPs, one taking totals, one deltas: each delivery is applied to both, in the order claimed.
+    const erp = { total: 0, byDelta: 0 };
+    const deliver = async (refuse = false) => {
+      const due = await store.claimDue('erp', Date.now() + 60_000, 1000, new Set());
+      if (!refuse)
+        for (const d of due) {
+          erp.total = d.payload.countedQuantity as number;
+          erp.byDelta += d.payload.delta as number;
+        }
+      await store.completeAttempts(due.map((d) => (refuse ? { id: d.id, result: 'dead' as const, error: '400 bin locked' } : { id: d.id, result: 'delivered' as const })), [], clock.t);
+      return due;
+    };
+    await runInventorySync(context(store, clock), options);
+    const [r1] = await deliver(true); // refused: a dead letter
+    await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-A', 1) }], deliveries: [], quarantine: [], accepted: 0 });
+    clock.t += MIN;
+    await runInventorySync(context(store, clock), options);
+    await deliver(); // r2, the newer total, lands
+    expect(erp).toEqual({ total: 2, byDelta: 1 });
+    // The cause fixed, `dlq replay` queues it again; the service delivers it before the next inventory run.
+    await noteReplayedCounts(store, [r1!], clock.t);
+    expect(await store.replayDead([r1!.id], clock.t)).toBe(1);
+    expect((await deliver()).map((d) => d.businessKey)).toEqual(['WH-A|S|r1']);
+    expect(erp).toEqual({ total: 1, byDelta: 2 });
+    clock.t += MIN;
+    expect(await createInventorySyncTask(options).run(context(store, clock))).toEqual({
+      msg: 'inventory counts sent again (delta 0): 1 cell(s) of erp had an older count replayed from dead letters after a newer one was sent; the current total follows it, for an ERP that takes totals',
+      fields: { resent: { erp: 1 } },
+    });
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([['WH-A|S|r3', 2, 0]]);
+    await deliver();
+    expect(erp).toEqual({ total: 2, byDelta: 2 });
+    // Once: the note is done with.
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 0 });
+    expect((await store.kvList(INVENTORY_NS)).map((r) => r.key).filter((k) => !k.startsWith('sent:'))).toEqual(['lastFullAt']);
   });
 
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { EMPTY_SENT, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
+import { EMPTY_SENT, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, overtakenCells, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -128,6 +128,16 @@ describe('inventory count plans', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('replayed counts older than the newest revision of their cell have its total sent again, delta 0; a replay of the newest one does not', () => {
+    const sent: SentCounts = { cells: { [cellKey('A', 'S')]: { quantity: 7, revision: 3 }, [cellKey('B', 'S')]: { quantity: 2, revision: 2 } } };
+    const count = (cell: string, r: number) => ({ operation: 'inventory.count', sequence: cell, businessKey: `${cell}|r${r}` });
+    // A's r1 was overtaken by r3; B's r1 and r2 were both replayed, r2 the newest: it lands last.
+    const again = overtakenCells([count('A|S', 1), count('B|S', 1), count('B|S', 2), { operation: 'location.update', businessKey: 'EQ-1' }], sent);
+    expect([...again]).toEqual([cellKey('A', 'S')]);
+    const plan = planInventoryCounts('erp', new Map([[cellKey('A', 'S'), { location: 'A', sku: 'S', quantity: 7, items: 7 }], [cellKey('B', 'S'), { location: 'B', sku: 'S', quantity: 2, items: 2 }]]), sent, 'changes', 0, again);
+    expect(plan.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([['A|S|r4', 7, 0]]);
   });
 
   it('a discarded count gives its change back to its cell, read from its sequence (an edited payload keeps it), once', () => {

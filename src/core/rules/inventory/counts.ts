@@ -299,7 +299,8 @@ export interface PlannedCounts {
 
 /**
  * Plan the `inventory.count` deliveries for one destination. `changes`: only cells whose count
- * differs from what was sent. `full`: every cell counted now or sent before with a non-zero
+ * differs from what was sent, and those in `again` (keys as {@link cellKey} makes them; delta 0
+ * when unchanged). `full`: every cell counted now or sent before with a non-zero
  * count (a periodic snapshot, so an ERP adjusted by hand is corrected; delta 0 when unchanged).
  */
 export function planInventoryCounts(
@@ -308,6 +309,7 @@ export function planInventoryCounts(
   sent: SentCounts,
   mode: 'changes' | 'full',
   now: number,
+  again: ReadonlySet<string> = new Set(),
 ): PlannedCounts {
   const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
   const deliveries: DeliveryIntent[] = [];
@@ -316,7 +318,7 @@ export function planInventoryCounts(
     const before = sent.cells[key];
     const quantity = cell?.quantity ?? 0;
     const previous = before?.quantity ?? 0;
-    if (mode === 'changes' && quantity === previous) continue;
+    if (mode === 'changes' && quantity === previous && !(again.has(key) && before !== undefined)) continue;
     // A full snapshot sends every cell ever sent, an empty one as 0 too (an ERP edited by hand is set
     // right); a cell never sent and empty now is nothing to send.
     if (mode === 'full' && quantity === 0 && before === undefined) continue;
@@ -347,6 +349,33 @@ export function planInventoryCounts(
   }
   // Cells stay even at zero: their revision must only move forward, or a key would repeat.
   return { deliveries, next: { cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
+}
+
+/** The revision a count's business key carries (`…|r<n>`), undefined for a key without one. */
+const revisionOf = (businessKey: string): number | undefined => {
+  const m = /\|r(\d+)$/.exec(businessKey);
+  return m ? Number(m[1]) : undefined;
+};
+
+/**
+ * Cells (keys as {@link cellKey} makes them) of `replayed` (counts queued again from dead letters)
+ * whose newest replayed revision is older than the newest planned (`sent`): such a count lands
+ * after a newer one of its cell did (or will, as it was claimed first), and an ERP that takes
+ * totals is left at its older total. The current total sent once more after it (delta 0) sets that
+ * right, and is nothing to an ERP that takes deltas.
+ */
+export function overtakenCells(replayed: readonly { readonly operation: string; readonly sequence?: string; readonly businessKey: string }[], sent: SentCounts): Set<string> {
+  const newest = new Map<string, number>();
+  for (const item of replayed) {
+    const cell = cellOfCount(item);
+    const revision = revisionOf(item.businessKey);
+    if (cell === undefined || revision === undefined) continue;
+    const key = cellKey(cell.location, cell.sku);
+    newest.set(key, Math.max(newest.get(key) ?? 0, revision));
+  }
+  const out = new Set<string>();
+  for (const [key, revision] of newest) if (revision < (sent.cells[key]?.revision ?? 0)) out.add(key);
+  return out;
 }
 
 /** One (location, SKU) as counted now, beside what its destination was last sent. */
