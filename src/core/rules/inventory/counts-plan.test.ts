@@ -130,6 +130,19 @@ describe('inventory count plans', () => {
     );
   });
 
+  it('a changes run that changes nothing keeps the record as it was, not a copy of every cell (the run each minute, over 100,000s of cells with many SKUs)', () => {
+    const current = new Map([[cellKey('A', 'S'), { location: 'A', sku: 'S', quantity: 3, items: 3 }]]);
+    const sent: SentCounts = { cells: { [cellKey('A', 'S')]: { quantity: 3, revision: 2 }, [cellKey('B', 'S')]: { quantity: 0, revision: 4 } }, repaired: [7] };
+    const plan = planInventoryCounts('erp', current, sent, 'changes', 0);
+    expect(plan.deliveries).toEqual([]);
+    expect(plan.next).toEqual({ cells: sent.cells, repaired: [7] });
+    expect(plan.next.cells).toBe(sent.cells);
+    // A change: only that cell is planned, the others kept.
+    const moved = planInventoryCounts('erp', new Map(), sent, 'changes', 0);
+    expect(moved.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([['A|S|r3', 0, -3]]);
+    expect(moved.next.cells).toEqual({ [cellKey('A', 'S')]: { quantity: 0, revision: 3 }, [cellKey('B', 'S')]: { quantity: 0, revision: 4 } });
+  });
+
   it('replayed counts older than the newest revision of their cell have its total sent again, delta 0; a replay of the newest one does not', () => {
     const sent: SentCounts = { cells: { [cellKey('A', 'S')]: { quantity: 7, revision: 3 }, [cellKey('B', 'S')]: { quantity: 2, revision: 2 } } };
     const count = (cell: string, r: number) => ({ operation: 'inventory.count', sequence: cell, businessKey: `${cell}|r${r}` });

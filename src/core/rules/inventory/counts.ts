@@ -209,6 +209,21 @@ function cellKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts): 
   return [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort();
 }
 
+/**
+ * The cells a `changes` run sends, sorted as {@link cellKeysOf} sorts them: those whose count differs
+ * from what was last sent, and those of `again` that were sent before. Sorts only these, not every cell.
+ */
+function changedKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts, again: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const [key, cell] of current) if (cell.quantity !== (sent.cells[key]?.quantity ?? 0) || (again.has(key) && sent.cells[key] !== undefined)) out.push(key);
+  for (const key in sent.cells) {
+    if (current.has(key)) continue;
+    const before = sent.cells[key] as { readonly quantity: number };
+    if (before.quantity !== 0 || again.has(key)) out.push(key);
+  }
+  return out.sort();
+}
+
 /** One (location, SKU) with the quantity an ERP holds on hand there. */
 export interface OnHandCell {
   readonly location: string;
@@ -311,14 +326,16 @@ export function planInventoryCounts(
   now: number,
   again: ReadonlySet<string> = new Set(),
 ): PlannedCounts {
-  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
   const deliveries: DeliveryIntent[] = [];
-  for (const key of cellKeysOf(current, sent)) {
+  const keys = mode === 'changes' ? changedKeysOf(current, sent, again) : cellKeysOf(current, sent);
+  // The usual run changes nothing: the record as it was, not a copy of every cell (a fleet of many SKUs has 100,000s).
+  if (keys.length === 0) return { deliveries, next: { cells: sent.cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
+  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  for (const key of keys) {
     const cell = current.get(key);
     const before = sent.cells[key];
     const quantity = cell?.quantity ?? 0;
     const previous = before?.quantity ?? 0;
-    if (mode === 'changes' && quantity === previous && !(again.has(key) && before !== undefined)) continue;
     // A full snapshot sends every cell ever sent, an empty one as 0 too (an ERP edited by hand is set
     // right); a cell never sent and empty now is nothing to send.
     if (mode === 'full' && quantity === 0 && before === undefined) continue;
