@@ -33,7 +33,7 @@ describe('inventory counts output', () => {
     expect(lines[2]?.split(/\s{2,}/)).toEqual(['erp', '1000/0002', 'PAL-40', '0', '0', '40', '1', '-40']);
     expect(lines[3]?.split(/\s{2,}/)).toEqual(['erp', '1000/0002', 'DRUM, "blue"', '1', '1', '1', '1']); // unchanged: no change shown
     expect(lines[4]?.split(/\s{2,}/)).toEqual(['wms', 'B-7', 'PAL-40', '40', '1', '0', '-', '+40']); // never sent
-    expect(text).toContain('items: 7 with a SKU; 4 counted, 1 last seen over 24 h ago, 1 last seen outside every location, 1 not seen yet (or only within rules.allowedLateness)');
+    expect(text).toContain('items: 7 with a SKU; 4 counted, 1 last seen over 24 h ago, 1 last seen outside every location, 1 not seen yet (or only just: a sighting is held rules.allowedLateness, and rules.idleAfter when none follows it)');
     expect(text).toContain('last full snapshot 2026-11-23T02:00:00.000Z, next 2026-11-24T02:00:00.000Z');
     // A snapshot taken at some millisecond beside a cron time on the second: both in one form.
     expect(formatCounts({ ...report, lastFullAt: Date.parse('2026-12-05T23:51:35.859Z'), nextFullAt: Date.parse('2026-12-06T02:00:00Z') }, options)).toContain('last full snapshot 2026-12-05T23:51:35.859Z, next 2026-12-06T02:00:00.000Z');
@@ -134,6 +134,13 @@ describe('inventory items', () => {
     expect(text).toContain('2 item(s): 1 counted (quantity 10)');
     expect(text).toContain('warning: 1 item(s) not counted: their quantity attribute');
     expect(formatItems(rows.slice(0, 1), new Map(), 86_400_000)).not.toContain('warning');
+  });
+
+  // A tag read once is held until the asset is quiet for rules.idleAfter (2 min), not allowedLateness
+  // alone: the summary named only the lateness, so a pallet scanned a minute ago read as a miss.
+  it('says a tag just read can still be unseen: its sighting is held, until idleAfter when none follows', () => {
+    const rows: ItemRow[] = [{ erpAssetId: 'PAL-2', destination: 'erp', sku: 'SKU-A', quantity: 1, standing: 'unseen' }];
+    expect(formatItems(rows, new Map(), 86_400_000)).toContain('1 not seen yet (or only just: a sighting is held rules.allowedLateness, and rules.idleAfter when none follows it)');
   });
 });
 

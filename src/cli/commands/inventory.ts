@@ -65,6 +65,13 @@ export function countsCsv(report: InventoryReport): string {
   return toCsv(rows);
 }
 
+/**
+ * Why an item just seen can still be `unseen`: its sighting waits rules.allowedLateness for later
+ * ones to sort it among, and when none follows (a tag read once), until the asset has been quiet
+ * for rules.idleAfter (2 min by default), not the allowed lateness alone.
+ */
+const UNSEEN_NOTE = 'or only just: a sighting is held rules.allowedLateness, and rules.idleAfter when none follows it';
+
 const STANDINGS: readonly ItemRow['standing'][] = ['counted', 'stale', 'unplaced', 'unseen', 'bad-quantity'];
 
 /** Per ERP asset, the identifier to look for on the item: its tag, else its first identifier. */
@@ -142,7 +149,7 @@ export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, 
   const hours = Math.round((freshnessMs / 3_600_000) * 100) / 100;
   const summary =
     `${rows.length} item(s): ${counted.length} counted (quantity ${counted.reduce((n, r) => n + (r.quantity ?? 0), 0)}), ` +
-    `${by('stale').length} stale (last seen over ${hours} h ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet`;
+    `${by('stale').length} stale (last seen over ${hours} h ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet${by('unseen').length ? ` (${UNSEEN_NOTE})` : ''}`;
   const bad = by('bad-quantity').length;
   return `${table_.trimEnd()}\n\n${summary}\n${bad ? `${badQuantityWarning(bad, quantityAttribute)}\n` : ''}`;
 }
@@ -187,7 +194,7 @@ export function formatCounts(
   const lines = [
     rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter, items),
     '',
-    `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
+    `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (${UNSEEN_NOTE})`,
     `changes go out every ${seconds(options.changesEveryMs)} in a running service; ` +
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${isoTime(report.snapshotRequestedAt)} and goes with the next run`
