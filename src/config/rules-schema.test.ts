@@ -276,6 +276,25 @@ describe('rules config', () => {
     ]);
   });
 
+  it('reads a zones file in UTF-8 or UTF-16 with its BOM, and refuses another encoding, which would mangle the location codes sent', () => {
+    const doc = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'Lager Süd', locationCode: 'LAGER-SÜD' }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } }] };
+    const text = JSON.stringify({ ...doc, features: [{ ...doc.features[0], properties: { ...doc.features[0]?.properties, radiusM: 50 } }] }, null, 1);
+    const utf16 = join(dir, 'utf16.geojson');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    expect(parse({ zones: { files: [utf16] } }).zones?.zones.map((z) => [z.name, z.locationCode])).toEqual([['Lager Süd', 'LAGER-SÜD']]);
+    const latin1 = join(dir, 'latin1.geojson');
+    writeFileSync(latin1, Buffer.from(text, 'latin1'));
+    const [problem, ...more] = problems({ zones: { files: [latin1] } });
+    expect(more).toEqual([]);
+    expect(problem?.key).toBe('zones.files.0');
+    expect(problem?.message).toBe(
+      `${latin1}: line 7 is not UTF-8 text ("name": "Lager S\uFFFDd",): the file is in another encoding (Windows-1252 or Latin-1, as some editors and older GIS tools save); save the zones file as UTF-8 and try again`,
+    );
+    const noBom = join(dir, 'utf16-no-bom.geojson');
+    writeFileSync(noBom, Buffer.from(text, 'utf16le'));
+    expect(problems({ zones: { files: [noBom] } })[0]?.message).toContain('line 1, column 2: a NUL character, as UTF-16 text without its byte-order mark has');
+  });
+
   it('reports a zone name used twice in one file once, and names where a name defined elsewhere is used again', () => {
     const twice = join(dir, 'twice.geojson');
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };

@@ -20,7 +20,7 @@ import { isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
-import { parseJsonText } from '../core/json-text.js';
+import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reachesBothEnds, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { MAX_CIRCLE_RADIUS_M, ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
@@ -213,17 +213,21 @@ export const zonesSchema = z
     cfg.files.forEach((entry, i) => {
       const file = typeof entry === 'string' ? entry : entry.path;
       const own = typeof entry === 'string' ? undefined : entry.properties;
-      let text: string;
+      let bytes: Uint8Array;
       let doc: unknown;
       try {
-        text = readFileSync(file, 'utf8');
+        bytes = readFileSync(file);
       } catch (err) {
         ctx.addIssue({ code: 'custom', path: ['files', i], message: unreadableConfigFile('GeoJSON zones file', file, err) });
         return;
       }
       try {
-        doc = parseJsonText(text);
+        doc = parseJsonText(decodeJsonFile(bytes, 'zones file'));
       } catch (err) {
+        if (err instanceof JsonFileEncodingError) {
+          ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${err.message}` });
+          return;
+        }
         ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)` });
         return;
       }

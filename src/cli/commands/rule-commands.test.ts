@@ -800,6 +800,9 @@ describe('zones commands', () => {
     // A Windows export's byte order mark is read past; a syntax error says where it is.
     writeFileSync(file, `\uFEFF${JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a', locationCode: 'A', radiusM: 5 }, geometry: { type: 'Point', coordinates: [1, 1] } }] })}`);
     expect(checkZonesFile(file)).toMatchObject({ zones: [{ name: 'a' }], problems: [] });
+    // Another encoding than UTF-8 is refused naming the line (read as UTF-8, "Süd" would be mangled in the location code sent).
+    writeFileSync(file, Buffer.from('{"type": "FeatureCollection", "features": [\n {"type": "Feature", "properties": {"name": "a", "locationCode": "Süd", "radiusM": 5}, "geometry": {"type": "Point", "coordinates": [1, 1]}}]}', 'latin1'));
+    expect(() => checkZonesFile(file)).toThrow(`${file}: line 2 is not UTF-8 text (`);
     writeFileSync(file, '{"type": "FeatureCollection", "features": [\n  {"type": "Feature",},\n]}');
     expect(() => checkZonesFile(file)).toThrow(`${file} is not valid JSON: line 2, column 22: `);
     expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
-import { parseJsonText } from '../../core/json-text.js';
+import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
@@ -27,16 +27,17 @@ import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. `propertiesKey`: the config key that names the properties read, for the hint after a missing one. */
 export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProperties> = {}, propertiesKey?: string): GeoJsonImport {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new UsageError(`cannot read ${file} (${whyUnreadable(err)}): give the path of a GeoJSON zones file (a FeatureCollection)`);
   }
   let doc: unknown;
   try {
-    doc = parseJsonText(text);
+    doc = parseJsonText(decodeJsonFile(bytes, 'zones file'));
   } catch (err) {
+    if (err instanceof JsonFileEncodingError) throw new UsageError(`${file}: ${err.message}`);
     throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)`);
   }
   return zonesFromGeoJson(doc, properties, propertiesKey);
