@@ -299,11 +299,11 @@ describe('rules config', () => {
     const twice = join(dir, 'twice.geojson');
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
     writeFileSync(twice, JSON.stringify({ type: 'FeatureCollection', features: [yard, yard] }));
-    expect(problems({ zones: { files: [twice] } })).toEqual([{ key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` }]);
+    expect(problems({ zones: { files: [twice] } })).toEqual([{ key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)` }]);
     const message = 'zone "yard" is defined more than once (inline or in files); names must be unique';
     // The file's "yard"s are refused (none is good), so the name is not reported again against the inline one.
     expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }], files: [twice] } })).toEqual([
-      { key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` },
+      { key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)` },
     ]);
     const other = join(dir, 'other.geojson');
     writeFileSync(other, JSON.stringify({ type: 'FeatureCollection', features: [yard] }));

@@ -91,7 +91,7 @@ describe('GeoJSON import of bad properties', () => {
     const hall = { ...yard, properties: { name: 'hall', locationCode: 'H' } };
     expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [yard, hall, yard] })).toEqual({
       zones: [expect.objectContaining({ name: 'hall' })],
-      problems: ['zone name "yard" is used by features 0 and 2; names must be unique'],
+      problems: ['zone name "yard" is used by features 0 and 2; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)'],
     });
     expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [] })).toEqual({
       zones: [],

@@ -78,6 +78,9 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   const zones: Zone[] = [];
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
   const byName = new Map<string, number[]>();
+  // Feature index → its location code, to tell the parts of one zone split into features from two zones.
+  const codes = new Map<number, string>();
+  const codeOf = (i: number) => codes.get(i) ?? '';
   features.forEach((f, i) => {
     // Without a usable name, the feature's own "id" (RFC 7946 §3.2: a GIS export's fid, which its
     // tools show where they do not show the index) says which one it is too.
@@ -99,6 +102,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     if (isReservedName(nameText)) problems.push(`${where()}: ${reservedNameProblem(nameText, 'zone')}`);
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
+    codes.set(i, codeText);
     if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
     // An empty value (a GIS export's unset text field) is no priority, as null is: 0.
     const rawPriority = properties[p.priority];
@@ -119,10 +123,22 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     });
   });
   // Once per name, not once per repeat.
-  for (const [name, at] of byName) if (at.length > 1) problems.push(`zone name "${name}" is used by features ${at.slice(0, -1).join(', ')} and ${at[at.length - 1]}; names must be unique`);
+  for (const [name, at] of byName) if (at.length > 1) problems.push(`zone name "${name}" is used by features ${at.slice(0, -1).join(', ')} and ${at[at.length - 1]}; names must be unique: ${repeatedNameHint(at.map((i) => codeOf(i)), p.name)}`);
   // No zone of a repeated name is good: which one was meant is for the file's owner to say.
   const good = zones.filter((z) => (byName.get(z.name)?.length ?? 0) < 2);
   return { zones: good, problems };
+}
+
+/**
+ * What to do about features sharing a zone name, by their location codes: one code is one zone in
+ * parts (a multipart layer split into single parts, QGIS "Multipart to Singleparts"), to be one
+ * MultiPolygon feature; different codes are different zones, each wanting its own name.
+ */
+function repeatedNameHint(codes: readonly string[], nameProperty: string): string {
+  const oneZone = codes.every((c) => c !== '' && c === codes[0]);
+  if (oneZone)
+    return `they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "${nameProperty}"); else give each its own "${nameProperty}" (zones may share a location code)`;
+  return `give each its own "${nameProperty}" (zones may share a location code)`;
 }
 
 const GEOMETRY_TYPES = ['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon', 'GeometryCollection'];

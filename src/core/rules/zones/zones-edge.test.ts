@@ -157,14 +157,25 @@ describe('GeoJSON import of duplicate zone names', () => {
 
   it('reports a name used by several features once, naming them all', () => {
     const { problems } = zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), feature('yard', 13.5), feature('gate', 13.6), feature('yard', 13.7)] });
-    expect(problems).toEqual(['zone name "yard" is used by features 0, 1 and 3; names must be unique']);
+    expect(problems).toEqual(['zone name "yard" is used by features 0, 1 and 3; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)']);
+  });
+
+  it('says what to do: one location code is one zone in parts (a MultiPolygon), different ones are zones to name apart', () => {
+    const part = (name: string, code: string, lng: number) => ({ ...feature(name, lng), properties: { NAME: name, SLOC: code, radiusM: 20 } });
+    const props = { name: 'NAME', locationCode: 'SLOC' };
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [part('yard', 'Y', 13.4), part('yard', 'Y', 13.5)] }, props).problems).toEqual([
+      'zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "NAME"); else give each its own "NAME" (zones may share a location code)',
+    ]);
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [part('yard', 'Y1', 13.4), part('yard', 'Y2', 13.5)] }, props).problems).toEqual([
+      'zone name "yard" is used by features 0 and 1; names must be unique: give each its own "NAME" (zones may share a location code)',
+    ]);
   });
 
   it('counts a feature whose shape is wrong too, so one pass finds both problems', () => {
     const bad = { ...feature('yard', 13.5), geometry: { type: 'LineString', coordinates: [[13.5, 52.5], [13.6, 52.5]] } };
     expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), bad] }).problems).toEqual([
       'feature 1 ("yard"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
-      'zone name "yard" is used by features 0 and 1; names must be unique',
+      'zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)',
     ]);
   });
 });
