@@ -159,7 +159,12 @@ function notACollection(doc: unknown, p: GeoJsonZoneProperties): string {
 
 function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string): ZoneShape | undefined {
   if (!isObject(geometry)) {
-    problem('has no geometry');
+    // null is valid GeoJSON: a row of the layer with no shape drawn (QGIS and ArcGIS export it so).
+    problem(
+      geometry === null || geometry === undefined
+        ? `has no geometry (${geometry === null ? '"geometry": null, a feature with no shape drawn' : 'no "geometry" member'}): draw the zone's shape, or remove the feature if it is no zone`
+        : `"geometry" is not a GeoJSON geometry object (${JSON.stringify(geometry).slice(0, 40)} was given): give {"type": "Polygon", "coordinates": [...]} or the like`,
+    );
     return undefined;
   }
   switch (geometry.type) {

@@ -152,6 +152,22 @@ describe('GeoJSON import of common mistakes', () => {
   });
 });
 
+describe('GeoJSON import of a feature without a shape', () => {
+  it('names the feature and says what to do, the others still read', () => {
+    const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 20 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
+    const { zones, problems } = zonesFromGeoJson({
+      type: 'FeatureCollection',
+      features: [yard, { ...yard, properties: { name: 'gate', locationCode: 'G' }, geometry: null }, { type: 'Feature', properties: { name: 'hall', locationCode: 'H' } }, { ...yard, properties: { name: 'shed', locationCode: 'S' }, geometry: 'POLYGON((1 1, 2 2, 1 2, 1 1))' }],
+    });
+    expect(zones.map((z) => z.name)).toEqual(['yard']);
+    expect(problems).toEqual([
+      'feature 1 ("gate"): has no geometry ("geometry": null, a feature with no shape drawn): draw the zone\'s shape, or remove the feature if it is no zone',
+      'feature 2 ("hall"): has no geometry (no "geometry" member): draw the zone\'s shape, or remove the feature if it is no zone',
+      'feature 3 ("shed"): "geometry" is not a GeoJSON geometry object ("POLYGON((1 1, 2 2, 1 2, 1 1))" was given): give {"type": "Polygon", "coordinates": [...]} or the like',
+    ]);
+  });
+});
+
 describe('GeoJSON import of duplicate zone names', () => {
   const feature = (name: string, lng: number) => ({ type: 'Feature', properties: { name, locationCode: name.toUpperCase(), radiusM: 20 }, geometry: { type: 'Point', coordinates: [lng, 52.5] } });
 
