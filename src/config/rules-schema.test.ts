@@ -230,14 +230,17 @@ describe('rules config', () => {
 
   it('reports zone file problems with the file and feature', () => {
     const p = problems({ zones: { files: [zonesFile, join(dir, 'missing.geojson')] } });
-    expect(p.map((x) => x.key)).toEqual(['zones.files.0', 'zones.files.0', 'zones.files.0', 'zones.files.1']);
-    expect(p[0]?.message).toBe(`${zonesFile}: feature 0 ("yard"): property "radiusM" (a Point zone's radius in metres) is missing or empty (its properties: name, locationCode, site); if another property holds it, name that one in rules.zones.properties.radiusM`);
+    expect(p.map((x) => x.key)).toEqual(['zones.files.0', 'zones.files.0', 'zones.files.1']);
+    // Missing from every Point: said once for the file, with the properties they have.
+    expect(p[0]?.message).toBe(
+      `${zonesFile}: property "radiusM" (a Point zone's radius in metres) is missing or empty in all 2 Point features (their properties: name, locationCode, site, code); if another property holds it, name that one in rules.zones.properties.radiusM`,
+    );
     // The code is there under another name: the message lists the feature's properties and names the key to set.
     expect(p[1]?.message).toBe(
       `${zonesFile}: feature 1 ("gate"): property "locationCode" (the ERP location code) is missing or empty (its properties: name, code); if another property holds it, name that one in rules.zones.properties.locationCode`,
     );
     // Why in words and what to do, not Node's "ENOENT: no such file or directory, open '…'".
-    expect(p[3]?.message).toBe(`cannot read the GeoJSON zones file ${join(dir, 'missing.geojson')} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry`);
+    expect(p[2]?.message).toBe(`cannot read the GeoJSON zones file ${join(dir, 'missing.geojson')} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry`);
   });
 
   it('reads a zone file with a byte order mark, and says the line and column of a syntax error', () => {

@@ -50,10 +50,18 @@ const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' 
  * After "property X is missing or empty": the properties the feature has (a GIS export names its
  * fields its own way: `SLOC`, `NAME`), and the config key that says which one to read.
  */
-function missingHint(properties: Json, key: keyof GeoJsonZoneProperties, propertiesKey: string): string {
+function missingHint(properties: Json, key: keyof GeoJsonZoneProperties, wanted: string, propertiesKey: string): string {
   const names = Object.keys(properties);
   const has = names.length === 0 ? 'it has no properties' : `its properties: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`;
-  return ` (${has}); if another property holds it, name that one in ${propertiesKey}.${key}`;
+  return ` (${has}); ${nameItHint(names, key, wanted, propertiesKey)}`;
+}
+
+/** Which config key names the property read for `key`, with the property that differs from `wanted` only in case when there is one (KML's `Name`, ArcGIS's `NAME`). */
+function nameItHint(names: readonly string[], key: keyof GeoJsonZoneProperties, wanted: string, propertiesKey: string): string {
+  const sameButCase = names.find((n) => n !== wanted && n.toLowerCase() === wanted.toLowerCase());
+  return sameButCase !== undefined
+    ? `"${sameButCase}" differs only in case (property names are case-sensitive): name it in ${propertiesKey}.${key}`
+    : `if another property holds it, name that one in ${propertiesKey}.${key}`;
 }
 
 /**
@@ -62,7 +70,7 @@ function missingHint(properties: Json, key: keyof GeoJsonZoneProperties, propert
  */
 export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZoneProperties> = {}, propertiesKey = 'rules.zones.properties'): GeoJsonImport {
   const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
-  const missingPropertyHint = (properties: Json, key: keyof GeoJsonZoneProperties) => missingHint(properties, key, propertiesKey);
+  const missingPropertyHint = (properties: Json, key: keyof GeoJsonZoneProperties) => missingHint(properties, key, p[key], propertiesKey);
   const problems: string[] = [];
   let features: unknown[];
   if (isObject(doc) && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
@@ -75,6 +83,10 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   const wholeFile = coordinateSystemProblem(doc, features);
   if (wholeFile !== undefined) return { zones: [], problems: [wholeFile] };
 
+  // A property every feature lacks (a GIS export names its fields its own way: NAME, SLOC): said
+  // once for the file, not once for each of its thousand features.
+  const everywhere = missingEverywhere(features, p, propertiesKey);
+  problems.push(...everywhere.problems);
   const zones: Zone[] = [];
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
   const byName = new Map<string, number[]>();
@@ -94,7 +106,14 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const name = properties[p.name];
     const nameText = typeof name === 'string' || typeof name === 'number' ? String(name).trim() : '';
     if (nameText === '') {
-      problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty${missingPropertyHint(properties, 'name')}`);
+      if (!everywhere.keys.has('name')) {
+        problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty${missingPropertyHint(properties, 'name')}`);
+        return;
+      }
+      // Said for the file: the feature's other problems still, so the next check finds no new ones.
+      if (!everywhere.keys.has('locationCode') && noText(properties[p.locationCode]))
+        problems.push(`${where()}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
+      shapeOf(f.geometry, properties, (msg) => problems.push(`${where()}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'));
       return;
     }
     byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
@@ -103,7 +122,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
     codes.set(i, codeText);
-    if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
+    if (codeText === '' && !everywhere.keys.has('locationCode')) problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
     // An empty value (a GIS export's unset text field) is no priority, as null is: 0.
     const rawPriority = properties[p.priority];
     const priority = rawPriority === undefined || rawPriority === null || rawPriority === '' ? 0 : rawPriority;
@@ -111,7 +130,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
-    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM, propertiesKey);
+    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'));
     // A refused zone is not returned: `zones check` counts what is returned as good.
     if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || isReservedName(nameText)) return;
     zones.push({
@@ -141,6 +160,39 @@ function repeatedNameHint(codes: readonly string[], nameProperty: string): strin
   return `give each its own "${nameProperty}" (zones may share a location code)`;
 }
 
+/** A property value that gives nothing: absent, null (an empty attribute of a GIS export), or blank text. */
+const isBlank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+/** A zone name or location code that gives nothing: not text or a number, or blank text. */
+const noText = (v: unknown): boolean => !(typeof v === 'string' || typeof v === 'number') || String(v).trim() === '';
+
+/**
+ * Zone fields whose property is missing or empty in every feature it applies to (at least two:
+ * one feature's problem is said for it): one line for the file each, naming the properties the
+ * features have, one differing only in case first, and the config key to set.
+ */
+function missingEverywhere(features: readonly unknown[], p: GeoJsonZoneProperties, propertiesKey: string): { problems: string[]; keys: ReadonlySet<keyof GeoJsonZoneProperties> } {
+  const keys = new Set<keyof GeoJsonZoneProperties>();
+  const problems: string[] = [];
+  const checks: [keyof GeoJsonZoneProperties, string, (f: Json) => boolean, (v: unknown) => boolean][] = [
+    ['name', 'the zone name', () => true, noText],
+    ['locationCode', 'the ERP location code', () => true, noText],
+    ['radiusM', "a Point zone's radius in metres", (f) => isObject(f.geometry) && f.geometry.type === 'Point', isBlank],
+  ];
+  const all = features.filter((f): f is Json => isObject(f) && f.type === 'Feature');
+  for (const [key, text, applies, blank] of checks) {
+    const of = all.filter(applies);
+    if (of.length < 2 || !of.every((f) => blank(isObject(f.properties) ? f.properties[p[key]] : undefined))) continue;
+    keys.add(key);
+    // The properties the features have, in the order first seen.
+    const names = new Set<string>();
+    for (const f of of) if (isObject(f.properties)) for (const n of Object.keys(f.properties)) names.add(n);
+    const list = [...names];
+    const has = list.length === 0 ? 'they have no properties' : `their properties: ${list.slice(0, 12).join(', ')}${list.length > 12 ? ', …' : ''}`;
+    problems.push(`property "${p[key]}" (${text}) is missing or empty in all ${of.length}${key === 'radiusM' ? ' Point' : ''} features (${has}); ${nameItHint(list, key, p[key], propertiesKey)}`);
+  }
+  return { problems, keys };
+}
+
 const GEOMETRY_TYPES = ['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon', 'GeometryCollection'];
 
 /** What a document that is no FeatureCollection or Feature is instead, and what to make of it. */
@@ -157,7 +209,8 @@ function notACollection(doc: unknown, p: GeoJsonZoneProperties): string {
   return `not a GeoJSON FeatureCollection or Feature (${type === undefined ? 'it has no "type"' : `its "type" is ${JSON.stringify(type).slice(0, 60)}`}; ${expected})`;
 }
 
-function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string): ZoneShape | undefined {
+/** `radiusSaid`: a missing radius is said for the whole file already (see {@link missingEverywhere}). */
+function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string, radiusSaid = false): ZoneShape | undefined {
   if (!isObject(geometry)) {
     // null is valid GeoJSON: a row of the layer with no shape drawn (QGIS and ArcGIS export it so).
     problem(
@@ -198,8 +251,9 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       const pos = positionOf(geometry.coordinates, problem);
       const radius = properties[radiusProperty];
       // An empty attribute of a GIS export is null: as missing, with the properties the feature has.
-      if (radius === undefined || radius === null || radius === '') {
-        problem(`property "${radiusProperty}" (a Point zone's radius in metres) is missing or empty${missingHint(properties, 'radiusM', propertiesKey)}`);
+      if (isBlank(radius)) {
+        if (radiusSaid) return undefined;
+        problem(`property "${radiusProperty}" (a Point zone's radius in metres) is missing or empty${missingHint(properties, 'radiusM', radiusProperty, propertiesKey)}`);
         return undefined;
       }
       if (typeof radius !== 'number') {

@@ -168,6 +168,40 @@ describe('GeoJSON import of a feature without a shape', () => {
   });
 });
 
+describe('GeoJSON import of a layer whose properties are named otherwise', () => {
+  // An ArcGIS export of a site's bays: NAME, LOC_CODE and RADIUS, not name, locationCode and radiusM.
+  const bay = (i: number, geometry: unknown = { type: 'Point', coordinates: [13.4 + i / 1000, 52.5] }) => ({ type: 'Feature', properties: { OBJECTID: i, NAME: `bay-${i}`, LOC_CODE: `B${i}`, RADIUS: 20 }, geometry });
+  const layer = (n: number) => ({ type: 'FeatureCollection', features: Array.from({ length: n }, (_, i) => bay(i)) });
+
+  it('says a property no feature has once for the file, not once per feature', () => {
+    expect(zonesFromGeoJson(layer(3000)).problems).toEqual([
+      'property "name" (the zone name) is missing or empty in all 3000 features (their properties: OBJECTID, NAME, LOC_CODE, RADIUS); "NAME" differs only in case (property names are case-sensitive): name it in rules.zones.properties.name',
+      'property "locationCode" (the ERP location code) is missing or empty in all 3000 features (their properties: OBJECTID, NAME, LOC_CODE, RADIUS); if another property holds it, name that one in rules.zones.properties.locationCode',
+      'property "radiusM" (a Point zone\'s radius in metres) is missing or empty in all 3000 Point features (their properties: OBJECTID, NAME, LOC_CODE, RADIUS); if another property holds it, name that one in rules.zones.properties.radiusM',
+    ]);
+    // Named, every zone reads.
+    expect(zonesFromGeoJson(layer(3000), { name: 'NAME', locationCode: 'LOC_CODE', radiusM: 'RADIUS' })).toMatchObject({ problems: [] });
+    expect(zonesFromGeoJson(layer(3000), { name: 'NAME', locationCode: 'LOC_CODE', radiusM: 'RADIUS' }).zones).toHaveLength(3000);
+  });
+
+  it('names a property differing only in case for one feature too', () => {
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [bay(0)] }, { locationCode: 'LOC_CODE', radiusM: 'RADIUS' }).problems).toEqual([
+      'feature 0: property "name" (the zone name) is missing or empty (its properties: OBJECTID, NAME, LOC_CODE, RADIUS); "NAME" differs only in case (property names are case-sensitive): name it in rules.zones.properties.name',
+    ]);
+  });
+
+  it('still names the features with other problems, and a property missing from some features per feature', () => {
+    const doc = layer(3);
+    doc.features[1] = bay(1, { type: 'LineString', coordinates: [[13.4, 52.5], [13.5, 52.5]] });
+    delete (doc.features[2]?.properties as Record<string, unknown>).LOC_CODE;
+    expect(zonesFromGeoJson(doc, { locationCode: 'LOC_CODE', radiusM: 'RADIUS' }).problems).toEqual([
+      'property "name" (the zone name) is missing or empty in all 3 features (their properties: OBJECTID, NAME, LOC_CODE, RADIUS); "NAME" differs only in case (property names are case-sensitive): name it in rules.zones.properties.name',
+      'feature 1: geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "RADIUS"',
+      'feature 2: property "LOC_CODE" (the ERP location code) is missing or empty (its properties: OBJECTID, NAME, RADIUS); if another property holds it, name that one in rules.zones.properties.locationCode',
+    ]);
+  });
+});
+
 describe('GeoJSON import of duplicate zone names', () => {
   const feature = (name: string, lng: number) => ({ type: 'Feature', properties: { name, locationCode: name.toUpperCase(), radiusM: 20 }, geometry: { type: 'Point', coordinates: [lng, 52.5] } });
 

@@ -101,7 +101,7 @@ describe('GeoJSON import', () => {
     });
     expect(problems).toEqual([
       'feature 0 (id "bay-17"): property "name" (the zone name) is missing or empty (its properties: locationCode); if another property holds it, name that one in rules.zones.properties.name',
-      'feature 1 (id 42): property "name" (the zone name) is missing or empty (its properties: NAME); if another property holds it, name that one in rules.zones.properties.name',
+      'feature 1 (id 42): property "name" (the zone name) is missing or empty (its properties: NAME); "NAME" differs only in case (property names are case-sensitive): name it in rules.zones.properties.name',
       expect.stringMatching(/^feature 2 \(id 7\): "constructor" cannot name a zone/) as unknown as string,
       // An id that is neither a string nor a number (not GeoJSON) is not quoted; a named feature is named by its name.
       'feature 3: property "name" (the zone name) is missing or empty (its properties: locationCode); if another property holds it, name that one in rules.zones.properties.name',
