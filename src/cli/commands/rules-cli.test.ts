@@ -687,6 +687,19 @@ describe('zones check', () => {
     expect((JSON.parse(r.stdout) as { zones: { name: string; site?: string; priority: number }[] }).zones.map((z) => [z.name, z.site, z.priority])).toEqual([['DEPOT', 'HAM', 3]]);
   });
 
+  it('says where the zones lie, latitude first, so a file written [latitude, longitude] within ±90 shows', async () => {
+    const cfg = config();
+    const file = join(cfg.dir, 'swapped.geojson');
+    // Berlin written [lat, lng]: valid coordinates, in the Arabian Sea.
+    const swapped = [[[52.5, 13.4], [52.5, 13.41], [52.51, 13.41], [52.5, 13.4]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'DEPOT', locationCode: 'D1' }, geometry: { type: 'Polygon', coordinates: swapped } }] }));
+    const r = await runCli(['zones', 'check', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '\nthe zones lie within latitude 13.4 to 13.41, longitude 52.5 to 52.51: elsewhere than the sites, the file may be written [latitude, longitude] where GeoJSON is [longitude, latitude]\n',
+    );
+  });
+
   it('with --config reads the properties the config names (rules.zones.properties); an option given still wins', async () => {
     const cfg = zonesConfig({ properties: { name: 'zname', locationCode: 'erp', site: 'depot' } });
     const file = join(cfg.dir, 'depots.geojson');

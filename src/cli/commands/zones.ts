@@ -13,7 +13,7 @@ import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../../core
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
-import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
+import { areaM2, bboxOf, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { matchesFilter } from '../../core/rules/maintenance/types.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
@@ -77,6 +77,27 @@ function namedProperties(props: unknown, key: string): Record<string, string> {
     if (typeof v === 'string' && v !== '') out[name] = v;
   }
   return out;
+}
+
+/**
+ * Where the zones are, latitude first (as `zones locate` takes a position): a file written
+ * [latitude, longitude] with both numbers within ±90 (all of Europe, Africa, most of Asia) reads
+ * as valid zones elsewhere on Earth, which no check can tell, and where they lie shows it at once.
+ */
+export function whereZonesLie(zones: readonly Zone[]): string {
+  let minLat = Infinity;
+  let maxLat = -Infinity;
+  let minLng = Infinity;
+  let maxLng = -Infinity;
+  for (const z of zones) {
+    const b = bboxOf(z.shape);
+    minLat = Math.min(minLat, b.minLat);
+    maxLat = Math.max(maxLat, b.maxLat);
+    minLng = Math.min(minLng, b.minLng);
+    maxLng = Math.max(maxLng, b.maxLng);
+  }
+  const deg = (n: number) => String(Number(n.toFixed(4)));
+  return `the zones lie within latitude ${deg(minLat)} to ${deg(maxLat)}, longitude ${deg(minLng)} to ${deg(maxLng)}: elsewhere than the sites, the file may be written [latitude, longitude] where GeoJSON is [longitude, latitude]`;
 }
 
 export function zoneRows(zones: readonly Zone[]): (string | number)[][] {
@@ -245,7 +266,7 @@ export function registerZonesCommand(program: Command): Command {
         const result = checkZonesFile(file, { ...fromConfig.properties, ...given }, fromConfig.key);
         if (opts.json) process.stdout.write(`${toJson(result)}\n`);
         else {
-          if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
+          if (result.zones.length) process.stdout.write(`${table(zoneRows(result.zones))}${whereZonesLie(result.zones)}\n`);
           for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
           if (result.problems.some((p) => p.includes(' is missing or empty'))) {
             process.stderr.write(
