@@ -315,6 +315,13 @@ export function ringProblem(ring: readonly LngLat[]): string | undefined {
   const crossing = firstCrossing(pts);
   if (crossing) {
     const [i, j] = crossing;
+    const a = [pts[i], pts[(i + 1) % pts.length]] as [LngLat, LngLat];
+    const b = [pts[j], pts[(j + 1) % pts.length]] as [LngLat, LngLat];
+    // Meeting at a position both pass through (not crossing): an ArcGIS-style ring that closes
+    // around a hole at one point, which GeoJSON (OGC simple features) gives as a second ring.
+    const touch = a.find((p) => samePoint(p, b[0]) || samePoint(p, b[1]));
+    if (touch)
+      return `touches itself at ${fmt(touch)}, a position it passes twice (not allowed in GeoJSON, though some GIS tools write a ring around a hole so); give the part it closes off as a hole (a second ring of the Polygon) or as its own polygon of a MultiPolygon, or list the positions in order around the zone`;
     return `crosses itself: its edge from ${fmt(pts[i])} to ${fmt(pts[(i + 1) % pts.length])} meets the edge from ${fmt(pts[j])} to ${fmt(pts[(j + 1) % pts.length])}; list the positions in order around the zone (a figure of eight must be two zones, or a MultiPolygon)`;
   }
   if (!hasArea(pts)) return NO_AREA;

@@ -34,13 +34,18 @@ describe('ring checks: rings that are no zone are refused', () => {
 
   it('refuses three or more positions on one line (no area)', () => {
     expect(ringProblem([a, b, [4.02, 52], a])).toBe('has no area (its positions lie on one line); give the positions around the zone');
-    // A spike out and back along itself is a crossing (neighbouring edges that overlap).
-    expect(ringProblem([a, b, c, [4.01, 52.02], c, d, a])).toMatch(/^crosses itself/);
+    // A spike out and back along itself passes its base twice.
+    expect(ringProblem([a, b, c, [4.01, 52.02], c, d, a])).toMatch(/^touches itself at \[4\.01, 52\.01\], a position it passes twice/);
   });
 
   it('refuses a ring that touches itself at a vertex, and a hole that crosses itself', () => {
     // Two squares sharing the corner c, drawn as one ring.
-    expect(ringProblem([a, b, c, [4.02, 52.01], [4.02, 52.02], [4.01, 52.02], c, d, a])).toMatch(/^crosses itself/);
+    expect(ringProblem([a, b, c, [4.02, 52.01], [4.02, 52.02], [4.01, 52.02], c, d, a])).toMatch(/^touches itself at \[4\.01, 52\.01\], a position it passes twice/);
+    // A ring closing around a hole at one point, as ArcGIS writes one: said as the touch it is, with the hole to give instead.
+    const around: LngLat[] = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0], [1, 1], [1, 2], [2, 2], [2, 1], [0, 0]];
+    expect(ringProblem(around)).toBe(
+      'touches itself at [0, 0], a position it passes twice (not allowed in GeoJSON, though some GIS tools write a ring around a hole so); give the part it closes off as a hole (a second ring of the Polygon) or as its own polygon of a MultiPolygon, or list the positions in order around the zone',
+    );
     const hole: LngLat[] = [[4.002, 52.002], [4.008, 52.008], [4.008, 52.002], [4.002, 52.008], [4.002, 52.002]];
     expect(zonesFromGeoJson({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry: { type: 'Polygon', coordinates: [[a, b, c, d, a], hole] } }).problems).toEqual([
       expect.stringMatching(/^feature 0 \("yard"\): hole 1 crosses itself/),
