@@ -87,6 +87,9 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   // once for the file, not once for each of its thousand features.
   const everywhere = missingEverywhere(features, p, propertiesKey);
   problems.push(...everywhere.problems);
+  // A layer of lines (a CAD drawing's outlines): said once for the file too.
+  const lines = sameUnsupportedType(features);
+  if (lines !== undefined) problems.push(`every feature's geometry is a ${lines.type} (all ${lines.count}), which is not supported; use Polygon, MultiPolygon, or Point with "${p.radiusM}"${unsupportedHint(lines.type)}`);
   const zones: Zone[] = [];
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
   const byName = new Map<string, number[]>();
@@ -113,7 +116,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
       // Said for the file: the feature's other problems still, so the next check finds no new ones.
       if (!everywhere.keys.has('locationCode') && noText(properties[p.locationCode]))
         problems.push(`${where()}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
-      shapeOf(f.geometry, properties, (msg) => problems.push(`${where()}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'));
+      shapeOf(f.geometry, properties, (msg) => problems.push(`${where()}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'), lines !== undefined);
       return;
     }
     byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
@@ -130,7 +133,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
-    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'));
+    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'), lines !== undefined);
     // A refused zone is not returned: `zones check` counts what is returned as good.
     if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || isReservedName(nameText)) return;
     zones.push({
@@ -193,6 +196,23 @@ function missingEverywhere(features: readonly unknown[], p: GeoJsonZonePropertie
   return { problems, keys };
 }
 
+/** The one geometry type of every feature (at least two), when it is one a zone cannot be; else undefined. */
+function sameUnsupportedType(features: readonly unknown[]): { type: string; count: number } | undefined {
+  const types = features.map((f) => (isObject(f) && f.type === 'Feature' && isObject(f.geometry) ? f.geometry.type : undefined));
+  const [type] = types;
+  if (types.length < 2 || typeof type !== 'string' || ['Polygon', 'MultiPolygon', 'Point'].includes(type) || !types.every((t) => t === type)) return undefined;
+  return { type, count: types.length };
+}
+
+/** What to do with a geometry type a zone cannot be, after "use Polygon, …". */
+function unsupportedHint(type: unknown): string {
+  if (type === 'LineString' || type === 'MultiLineString')
+    return ' (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)';
+  if (type === 'MultiPoint') return ' (give each point its own feature, with its radius)';
+  if (type === 'GeometryCollection') return ' (give its polygons as one MultiPolygon)';
+  return '';
+}
+
 const GEOMETRY_TYPES = ['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon', 'GeometryCollection'];
 
 /** What a document that is no FeatureCollection or Feature is instead, and what to make of it. */
@@ -209,8 +229,11 @@ function notACollection(doc: unknown, p: GeoJsonZoneProperties): string {
   return `not a GeoJSON FeatureCollection or Feature (${type === undefined ? 'it has no "type"' : `its "type" is ${JSON.stringify(type).slice(0, 60)}`}; ${expected})`;
 }
 
-/** `radiusSaid`: a missing radius is said for the whole file already (see {@link missingEverywhere}). */
-function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string, radiusSaid = false): ZoneShape | undefined {
+/**
+ * `radiusSaid`: a missing radius is said for the whole file already (see {@link missingEverywhere});
+ * `typeSaid`: an unsupported geometry type is (see {@link sameUnsupportedType}).
+ */
+function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string, radiusSaid = false, typeSaid = false): ZoneShape | undefined {
   if (!isObject(geometry)) {
     // null is valid GeoJSON: a row of the layer with no shape drawn (QGIS and ArcGIS export it so).
     problem(
@@ -271,7 +294,7 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       return pos ? { type: 'circle', lng: pos[0], lat: pos[1], radiusM: radius } : undefined;
     }
     default:
-      problem(`geometry type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon, or Point with "${radiusProperty}"`);
+      if (!typeSaid) problem(`geometry type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon, or Point with "${radiusProperty}"${unsupportedHint(geometry.type)}`);
       return undefined;
   }
 }

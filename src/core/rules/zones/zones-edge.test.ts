@@ -196,9 +196,21 @@ describe('GeoJSON import of a layer whose properties are named otherwise', () =>
     delete (doc.features[2]?.properties as Record<string, unknown>).LOC_CODE;
     expect(zonesFromGeoJson(doc, { locationCode: 'LOC_CODE', radiusM: 'RADIUS' }).problems).toEqual([
       'property "name" (the zone name) is missing or empty in all 3 features (their properties: OBJECTID, NAME, LOC_CODE, RADIUS); "NAME" differs only in case (property names are case-sensitive): name it in rules.zones.properties.name',
-      'feature 1: geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "RADIUS"',
+      'feature 1: geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "RADIUS" (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)',
       'feature 2: property "LOC_CODE" (the ERP location code) is missing or empty (its properties: OBJECTID, NAME, RADIUS); if another property holds it, name that one in rules.zones.properties.locationCode',
     ]);
+  });
+});
+
+describe('GeoJSON import of a layer of lines', () => {
+  it('says a geometry type every feature has once for the file, with how to make polygons of closed lines', () => {
+    const outline = (i: number) => ({ type: 'Feature', properties: { name: `bay-${i}`, locationCode: `B${i}` }, geometry: { type: 'LineString', coordinates: [[i, 0], [i + 0.5, 0], [i + 0.5, 0.5], [i, 0]] } });
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: Array.from({ length: 500 }, (_, i) => outline(i)) })).toEqual({
+      zones: [],
+      problems: [
+        'every feature\'s geometry is a LineString (all 500), which is not supported; use Polygon, MultiPolygon, or Point with "radiusM" (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)',
+      ],
+    });
   });
 });
 
@@ -224,7 +236,7 @@ describe('GeoJSON import of duplicate zone names', () => {
   it('counts a feature whose shape is wrong too, so one pass finds both problems', () => {
     const bad = { ...feature('yard', 13.5), geometry: { type: 'LineString', coordinates: [[13.5, 52.5], [13.6, 52.5]] } };
     expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), bad] }).problems).toEqual([
-      'feature 1 ("yard"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
+      'feature 1 ("yard"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM" (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)',
       'zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)',
     ]);
   });

@@ -128,7 +128,7 @@ describe('GeoJSON import', () => {
       'feature 1 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
       'feature 2 ("b"): property "radiusM" (a Point zone\'s radius in metres) is missing or empty (its properties: name, locationCode); if another property holds it, name that one in rules.zones.properties.radiusM',
       'feature 3 ("c"): position [200, 1] has longitude 200, beyond ±180: it is longitude -160 (a web map drawing across the antimeridian writes it so); give every longitude within ±180, and split a zone across the antimeridian in two at ±180 (a MultiPolygon, or two zones with the same locationCode)',
-      'feature 4 ("d"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
+      'feature 4 ("d"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM" (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)',
     ]);
     expect(zonesFromGeoJson({ type: 'Point' }).problems[0]).toMatch(/^a bare Point geometry, not a FeatureCollection/);
   });
