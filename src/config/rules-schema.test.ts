@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,10 +112,19 @@ describe('rules config', () => {
       ['yard', '1000/0001', 'circle', 'BER'],
       ['hall', '1000/0002', 'polygon', undefined],
     ]);
-    expect(problems({ zones: { files: [goodFile, goodFile], properties: { name: 'NAME', locationCode: 'SLOC' } } }).map((p) => p.message)).toEqual([
-      'zone "yard" is defined more than once (inline or in files); names must be unique',
-      'zone "hall" is defined more than once (inline or in files); names must be unique',
+    // The same file twice: said once for the file, not once for each of its zones.
+    expect(problems({ zones: { files: [goodFile, goodFile], properties: { name: 'NAME', locationCode: 'SLOC' } } })).toEqual([
+      { key: 'zones.files.1', message: `${goodFile} is listed already, as rules.zones.files.0: list each zones file once` },
     ]);
+    // Two files sharing a name: the first one defining it is named.
+    const copy = join(dir, 'sites-copy.geojson');
+    writeFileSync(copy, readFileSync(goodFile));
+    expect(problems({ zones: { files: [goodFile, copy], properties: { name: 'NAME', locationCode: 'SLOC' } } })).toEqual(
+      ['yard', 'hall'].map((name) => ({
+        key: 'zones.files.1',
+        message: `zone "${name}" is defined more than once (inline or in files), first in rules.zones.files.0 (${goodFile}); names must be unique across files and inline: rename one (zones may share a location code)`,
+      })),
+    );
   });
 
   it('reads each zones file with its own property names where it has them ({path, properties}), the common ones elsewhere', () => {
@@ -303,7 +312,7 @@ describe('rules config', () => {
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
     writeFileSync(twice, JSON.stringify({ type: 'FeatureCollection', features: [yard, yard] }));
     expect(problems({ zones: { files: [twice] } })).toEqual([{ key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)` }]);
-    const message = 'zone "yard" is defined more than once (inline or in files); names must be unique';
+    const message = 'zone "yard" is defined more than once (inline or in files), first in rules.zones.inline.0; names must be unique across files and inline: rename one (zones may share a location code)';
     // The file's "yard"s are refused (none is good), so the name is not reported again against the inline one.
     expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }], files: [twice] } })).toEqual([
       { key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique: they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)` },

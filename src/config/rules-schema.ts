@@ -12,6 +12,7 @@
 import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { sameUnit } from '../core/normalize/sensor-units.js';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar, customCalendarProblems } from '../core/rules/depreciation/calendar.js';
@@ -210,9 +211,20 @@ export const zonesSchema = z
   .transform((cfg, ctx) => {
     // Each zone with the config key it came from, so a repeated name is reported where it is repeated.
     const found: { zone: Zone; key: (string | number)[] }[] = cfg.inline.map((zone, i) => ({ zone, key: ['inline', i, 'name'] }));
+    // Where each source is, for naming the one that defined a zone name first.
+    const labels = new Map<string, string>(cfg.inline.map((_, i) => [`inline.${i}`, `rules.zones.inline.${i}`]));
+    const listed = new Map<string, number>();
     cfg.files.forEach((entry, i) => {
       const file = typeof entry === 'string' ? entry : entry.path;
       const own = typeof entry === 'string' ? undefined : entry.properties;
+      labels.set(`files.${i}`, `rules.zones.files.${i} (${file})`);
+      // The same file twice (a copied line): said once, not once for each of its zones.
+      const before = listed.get(resolve(file));
+      if (before !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is listed already, as rules.zones.files.${before}: list each zones file once` });
+        return;
+      }
+      listed.set(resolve(file), i);
       let bytes: Uint8Array;
       let doc: unknown;
       try {
@@ -244,7 +256,8 @@ export const zonesSchema = z
     for (const { zone, key } of found) {
       const source = key.slice(0, 2).join('.');
       const seen = sources.get(zone.name) ?? new Set<string>();
-      if (key[0] === 'files' && seen.size > 0 && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: zoneDefinedTwice(zone.name) });
+      const [first] = seen;
+      if (key[0] === 'files' && first !== undefined && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: zoneDefinedTwice(zone.name, labels.get(first) ?? first) });
       sources.set(zone.name, seen.add(source));
     }
     return { ...cfg, zones: found.map((f) => f.zone) };
@@ -891,7 +904,9 @@ function maintenanceCrossProblems(maintenance: unknown): SectionProblem[] {
   return problems;
 }
 
-const zoneDefinedTwice = (name: string): string => `zone "${name}" is defined more than once (inline or in files); names must be unique`;
+/** A zone name defined again, with where it was defined first. */
+const zoneDefinedTwice = (name: string, first: string): string =>
+  `zone "${name}" is defined more than once (inline or in files), first in ${first}; names must be unique across files and inline: rename one (zones may share a location code)`;
 
 /**
  * An inline zone whose name an earlier one has (read without spaces at either end, as the schema
@@ -901,13 +916,14 @@ const zoneDefinedTwice = (name: string): string => `zone "${name}" is defined mo
  */
 function inlineZoneNameProblems(inline: unknown): SectionProblem[] {
   const problems: SectionProblem[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   itemsOf(inline).forEach((zone, i) => {
     const given = fieldOf(zone, 'name');
     const name = typeof given === 'string' ? given.trim() : '';
     if (name === '') return;
-    if (seen.has(name)) problems.push({ path: ['inline', i, 'name'], message: zoneDefinedTwice(name) });
-    seen.add(name);
+    const first = seen.get(name);
+    if (first !== undefined) problems.push({ path: ['inline', i, 'name'], message: zoneDefinedTwice(name, `rules.zones.inline.${first}`) });
+    else seen.set(name, i);
   });
   return problems;
 }
