@@ -236,7 +236,10 @@ describe('config', () => {
           'sensor engineTemp is compared in "°C" by rule hot (rules.maintenance.thresholds.0.unit) but in "bar" by rule hot here, and both apply to every asset: ' +
           "a reading is converted to one unit per asset, so give these rules the same unit (convert this rule's above/below), or appliesTo that no asset matches both of (rules on one sensor may give different units for different assets)",
       },
-      { key: 'rules.zones.inline.1.name', message: 'zone "yard" is defined more than once (inline or in files); names must be unique' },
+      {
+        key: 'rules.zones.inline.1.name',
+        message: 'zone "yard" is defined more than once (inline or in files), first in rules.zones.inline.0; names must be unique across files and inline: rename one (zones may share a location code)',
+      },
       {
         key: 'rules.inventory.freshness',
         message: '30m is not longer than rules.allowedLateness (1h): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h',
