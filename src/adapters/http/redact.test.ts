@@ -275,6 +275,31 @@ describe('createRedactor', () => {
     for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
   });
 
+  // Was: `Bearer abc,def` left `,def` (the credential ended at its first comma), and `Basic auth: xyz`
+  // redacted the label `auth:` and left the credential after it.
+  it('redacts the whole run of a credential after Bearer or Basic, commas and all, and the credential after a label of it', () => {
+    const cases: [string, string][] = [
+      ['Authorization: Bearer abc,S3CR3T-1', `Authorization: Bearer ${REDACTED}`],
+      ['Bearer ab,,S3CR3T-2 rejected', `Bearer ${REDACTED} rejected`],
+      ['got Basic dXNl,S3CR3T-3; retry', `got Basic ${REDACTED}; retry`],
+      // A comma before white space or at the end ends it: a list of credentials, or of words.
+      ['WWW-Authenticate answered to Bearer S3CR3T-4, Basic S3CR3T-5', `WWW-Authenticate answered to Bearer ${REDACTED}, Basic ${REDACTED}`],
+      ['sent Bearer S3CR3T-6,', `sent Bearer ${REDACTED},`],
+      ['Basic auth: S3CR3T-7', `Basic auth: ${REDACTED}`],
+      ['used Basic Auth: user:S3CR3T-8 was refused', `used Basic Auth: ${REDACTED} was refused`],
+      ['Bearer credentials: "S3CR3T-9"', `Bearer credentials: "${REDACTED}"`],
+      ['Basic auth: abc,S3CR3T-10', `Basic auth: ${REDACTED}`],
+      // The credential after the label may be a scheme's: redacted after it.
+      ['Basic auth: Basic S3CR3T-11', `Basic ${REDACTED} Basic ${REDACTED}`],
+    ];
+    for (const [input, expected] of cases) {
+      expect(redactor.text(input), input).toBe(expected);
+      expect(redactor.text(input), input).not.toContain('S3CR3T');
+    }
+    // A label's word of prose (`Basic auth: required`) is no credential.
+    expect(redactor.text('Basic auth: required')).toBe('Basic auth: required');
+  });
+
   // Was: a bare value ended at its first comma, so `password: abc,def` left `def`.
   it('takes a comma inside a bare value for part of it, and a comma before white space for the end of it', () => {
     const cases: [string, string][] = [

@@ -402,6 +402,17 @@ const AUTH_SCHEMES = new Set(
 );
 
 /**
+ * A credential after `Bearer` or `Basic` ({@link redactByPattern}). Groups: the scheme, the space
+ * after it, a label of the credential (`Basic auth: `, `Bearer credentials: `: no credential, kept,
+ * and the credential read after it; not before another scheme, `Basic auth: Basic …`), an opening
+ * quote or bracket, the credential. The credential is one run of non-space, but for quotes,
+ * brackets and `;`: a comma inside it is part of it (`Bearer abc,def`: a token68 holds none, but
+ * a sloppy client's may), one before white space or at the end ends it (a list: `Bearer abc,
+ * Basic …`), as a bare value of a pair ends ({@link PAIR_VALUE}).
+ */
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic)(\s+)((?:auth|authentication|authorization|credentials?|creds|header):[ \t]+(?!(?:Bearer|Basic)\b))?(["'([]?)((?:[^\s"'<>()[\]{},;]|,+(?=[^\s"'<>()[\]{},;]))+)/gi;
+
+/**
  * Last resort for text we cannot parse: `"name": "value"`, `name=value` and `Bearer <token>`
  * forms. It over-redacts rather than under-redacts, but for an ordinary word after `name: ` (an
  * error message: `InvalidToken: the access token has expired`).
@@ -412,13 +423,15 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
   // secret's name (`bearer token: x`), whose value the pairs below redact.
   // The credential may be quoted or bracketed (`Bearer "abc…"`, `Bearer (abc…)`) and hold any
   // character a sloppy client puts there, so it runs to the next space, quote or bracket; a
-  // `<placeholder>` (`Bearer <sources.http.token>`) is a hint of what to send, and kept.
-  const schemes = body.replace(/\b(Bearer|Basic)(\s+)(["'([]?)([^\s"'<>()[\]{},;]+)/gi, (match, scheme: string, space: string, open: string, value: string) =>
+  // `<placeholder>` (`Bearer <sources.http.token>`) is a hint of what to send, and kept. A comma
+  // inside it is part of it (`Bearer abc,def`); a label before it (`Basic auth: xyz`) is kept, and
+  // the credential read after it ({@link SCHEME_CREDENTIAL}).
+  const schemes = body.replace(SCHEME_CREDENTIAL, (match, scheme: string, space: string, label: string | undefined, open: string, value: string) =>
     PROSE_WORDS.has(value.toLowerCase()) ||
     `${open}${value}` === REDACTED.slice(0, -1) ||
-    (open === '' && /^[^:]+:$/.test(value) && isSecretField(`${scheme}${value.slice(0, -1)}`))
+    (label === undefined && open === '' && /^[^:]+:$/.test(value) && isSecretField(`${scheme}${value.slice(0, -1)}`))
       ? match
-      : `${scheme}${space}${open}${REDACTED}`,
+      : `${scheme}${space}${label ?? ''}${open}${REDACTED}`,
   );
   // Other schemes after an Authorization header's name (`Authorization: Token abc`, `ApiKey abc`,
   // `Digest username="u", response="…"`): everything after the scheme, to the end of the line. A
