@@ -210,8 +210,8 @@ describe('cross-field checks', () => {
     const source = (name: string) => ({ name, url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
     const feed = { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } };
     expect(problems(() => compileConfig({ destinations: [erp, { ...erp, baseUrl: 'http://127.0.0.1:4011' }], sources: { mqtt: [source('yard'), source('yard')] }, telematics: [feed, feed] }, {}))).toEqual([
-      { key: 'destinations.1.name', message: 'duplicate destination name "erp"' },
-      { key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' },
+      { key: 'destinations.1.name', message: 'duplicate destination name "erp" (destinations.0 has it too): give each destination its own name; the outbox keys its deliveries and dead letters by it, and defaultDestination and an asset\'s destination pick it by it' },
+      { key: 'sources.mqtt.1.name', message: 'duplicate source name "yard" (sources.mqtt.0 has it too): give each source its own name; it keys the topic mappings its messages are decoded by, and names them (source "mqtt:yard") in quarantine, status and metrics' },
       { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu" (telematics.0 has it too): give each provider its own name; it keys the provider\'s request budget, pull cursor and review list in the store' },
     ]);
   });

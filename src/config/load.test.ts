@@ -191,8 +191,8 @@ describe('config', () => {
     };
     const p = problems(() => compileConfig(config, {}));
     expect(p).toContainEqual({ key: 'stor', message: 'unknown key: did you mean store?' });
-    expect(p).toContainEqual({ key: 'destinations.1.name', message: 'duplicate destination name "erp"' });
-    expect(p).toContainEqual({ key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' });
+    expect(p).toContainEqual({ key: 'destinations.1.name', message: 'duplicate destination name "erp" (destinations.0 has it too): give each destination its own name; the outbox keys its deliveries and dead letters by it, and defaultDestination and an asset\'s destination pick it by it' });
+    expect(p).toContainEqual({ key: 'sources.mqtt.1.name', message: 'duplicate source name "yard" (sources.mqtt.0 has it too): give each source its own name; it keys the topic mappings its messages are decoded by, and names them (source "mqtt:yard") in quarantine, status and metrics' });
     // The telematics checks, as on a valid config (one check, said once): the name used twice and the time zone the runtime does not know.
     expect(p.filter((x) => x.key.startsWith('telematics.'))).toEqual([
       { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu" (telematics.0 has it too): give each provider its own name; it keys the provider\'s request budget, pull cursor and review list in the store' },
@@ -224,12 +224,11 @@ describe('config', () => {
         alerts: [{ name: 'cold' }],
       },
     };
-    const used = 'names identify work orders and must be unique';
     const expected = [
       { key: 'rules.zones.inline.2.priority', message: '"high" is text: use a number' },
       { key: 'rules.maintenance.thresholds.1.below', message: '"zero" is text: use a number' },
-      { key: 'rules.maintenance.thresholds.2.name', message: `rule name "hot" is used twice; ${used}` },
-      { key: 'rules.maintenance.alerts.0.name', message: `rule name "cold" is used twice; ${used}` },
+      { key: 'rules.maintenance.thresholds.2.name', message: 'rule name "hot" is used twice (rules.maintenance.thresholds.0 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s' },
+      { key: 'rules.maintenance.alerts.0.name', message: 'rule name "cold" is used twice (rules.maintenance.thresholds.1 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s' },
       {
         key: 'rules.maintenance.thresholds.2.unit',
         message:

@@ -390,18 +390,24 @@ const fieldOf = (value: unknown, key: string): unknown => (isDoc(value) ? value[
  */
 function crossFieldProblems(config: unknown): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
-  const names = new Set<string>();
+  /** destination name → the first entry that has it. */
+  const names = new Map<string, number>();
   const destinations = itemsOf(fieldOf(config, 'destinations'));
   destinations.forEach((d, i) => {
     const name = fieldOf(d, 'name');
     if (typeof name !== 'string') return;
-    if (names.has(name)) problems.push({ key: `destinations.${i}.name`, message: `duplicate destination name "${name}"` });
-    names.add(name);
+    const first = names.get(name);
+    if (first === undefined) names.set(name, i);
+    else
+      problems.push({
+        key: `destinations.${i}.name`,
+        message: `duplicate destination name "${name}" (destinations.${first} has it too): give each destination its own name; the outbox keys its deliveries and dead letters by it, and defaultDestination and an asset's destination pick it by it`,
+      });
   });
   const allNamed = destinations.every((d) => typeof fieldOf(d, 'name') === 'string');
   const defaultDestination = fieldOf(config, 'defaultDestination');
   if (allNamed && typeof defaultDestination === 'string' && !names.has(defaultDestination))
-    problems.push({ key: 'defaultDestination', message: `no destination named "${defaultDestination}"; configured: ${[...names].join(', ')}` });
+    problems.push({ key: 'defaultDestination', message: `no destination named "${defaultDestination}"; configured: ${[...names.keys()].join(', ')}` });
   /** erpAssetId → the first inline entry listing it. */
   const inlineAssets = new Map<string, number>();
   itemsOf(fieldOf(fieldOf(config, 'assets'), 'inline')).forEach((a, i) => {
@@ -409,7 +415,7 @@ function crossFieldProblems(config: unknown): { key: string; message: string }[]
     // Read without spaces at either end, as the schema reads it.
     const destination = typeof named === 'string' ? named.trim() : undefined;
     if (allNamed && destination !== undefined && !names.has(destination))
-      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${destination}"; configured: ${[...names].join(', ')}` });
+      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${destination}"; configured: ${[...names.keys()].join(', ')}` });
     const given = fieldOf(a, 'erpAssetId');
     const erpAssetId = typeof given === 'string' ? given.trim() : '';
     if (erpAssetId === '') return;
@@ -422,17 +428,22 @@ function crossFieldProblems(config: unknown): { key: string; message: string }[]
         message: `asset "${erpAssetId}" is listed by assets.inline.${first} too: list each asset once, with all its identifiers and attributes (as two entries, the module, destination and attributes of the later one would replace those of the earlier one)`,
       });
   });
-  const sourceNames = new Set<string>();
+  /** MQTT source name → the first entry that has it. */
+  const sourceNames = new Map<string, number>();
   /** `host:port client id` → the source index that uses it: a broker lets one connection hold a client id. */
   const sessions = new Map<string, number>();
   itemsOf(fieldOf(fieldOf(config, 'sources'), 'mqtt')).forEach((s, i) => {
     const name = fieldOf(s, 'name');
     if (typeof name !== 'string') return;
-    if (sourceNames.has(name)) {
-      problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${name}"` });
+    const firstNamed = sourceNames.get(name);
+    if (firstNamed !== undefined) {
+      problems.push({
+        key: `sources.mqtt.${i}.name`,
+        message: `duplicate source name "${name}" (sources.mqtt.${firstNamed} has it too): give each source its own name; it keys the topic mappings its messages are decoded by, and names them (source "mqtt:${name}") in quarantine, status and metrics`,
+      });
       return;
     }
-    sourceNames.add(name);
+    sourceNames.set(name, i);
     const url = fieldOf(s, 'url');
     const clientId = fieldOf(s, 'clientId') ?? 'assetbridge';
     if (typeof url !== 'string' || !URL.canParse(url) || typeof clientId !== 'string' || clientId === '') return;

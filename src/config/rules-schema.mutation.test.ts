@@ -144,8 +144,8 @@ describe('rule names', () => {
         },
       }),
     ).toEqual([
-      { key: 'maintenance.calendarIntervals.0.name', message: 'rule name "a" is used twice; names identify work orders and must be unique' },
-      { key: 'maintenance.alerts.0.name', message: 'rule name "a" is used twice; names identify work orders and must be unique' },
+      { key: 'maintenance.calendarIntervals.0.name', message: 'rule name "a" is used twice (rules.maintenance.thresholds.0 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s' },
+      { key: 'maintenance.alerts.0.name', message: 'rule name "a" is used twice (rules.maintenance.thresholds.0 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s' },
     ]);
   });
 });

@@ -484,7 +484,7 @@ describe('rules config', () => {
 
   it('rejects duplicate rule names across thresholds and intervals', () => {
     expect(problems({ maintenance: { thresholds: [{ name: 'x', sensor: 's', above: 1 }], serviceIntervals: [{ name: 'x', everyHours: 10 }] } })).toEqual([
-      { key: 'maintenance.serviceIntervals.0.name', message: 'rule name "x" is used twice; names identify work orders and must be unique' },
+      { key: 'maintenance.serviceIntervals.0.name', message: 'rule name "x" is used twice (rules.maintenance.thresholds.0 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s' },
     ]);
   });
 

@@ -864,13 +864,19 @@ function filterOf(given: unknown): AssetFilter | undefined | null {
  */
 function maintenanceCrossProblems(maintenance: unknown): SectionProblem[] {
   const problems: SectionProblem[] = [];
-  const names = new Set<string>();
+  /** rule name → the first entry that has it (its key below `rules.maintenance`). */
+  const names = new Map<string, string>();
   for (const list of MAINTENANCE_LISTS)
     itemsOf(fieldOf(maintenance, list)).forEach((r, i) => {
       const name = fieldOf(r, 'name');
       if (typeof name !== 'string') return;
-      if (names.has(name)) problems.push({ path: [list, i, 'name'], message: `rule name "${name}" is used twice; names identify work orders and must be unique` });
-      names.add(name);
+      const first = names.get(name);
+      if (first === undefined) names.set(name, `${list}.${i}`);
+      else
+        problems.push({
+          path: [list, i, 'name'],
+          message: `rule name "${name}" is used twice (rules.maintenance.${first} has it too): give each rule its own name; it identifies the rule's work orders (in their business keys), so the work orders of two rules of one name would be taken for each other's`,
+        });
     });
   // One unit per sensor per asset: each asset's reading is converted to (or refused for) the unit
   // of the rules on that sensor that apply to it, so two that can apply to one asset give one unit.

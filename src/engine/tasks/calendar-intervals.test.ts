@@ -132,7 +132,7 @@ describe('calendar service intervals', () => {
     });
     expect(bad.success ? [] : bad.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       'maintenance.calendarIntervals.1.dueSoonDays: 30 must be less than everyDays (30)',
-      'maintenance.calendarIntervals.0.name: rule name "svc" is used twice; names identify work orders and must be unique',
+      'maintenance.calendarIntervals.0.name: rule name "svc" is used twice (rules.maintenance.serviceIntervals.0 has it too): give each rule its own name; it identifies the rule\'s work orders (in their business keys), so the work orders of two rules of one name would be taken for each other\'s',
     ]);
   });
 });
