@@ -44,6 +44,13 @@ describe('metrics', () => {
     expect(text).not.toContain('assetbridge_task_last_success_timestamp_seconds{task="store-retention"}');
   });
 
+  it('exposes the work-order updates ERP polls listed apart from the intake messages accepted', () => {
+    const text = renderMetrics({}, [], { ...counters, workOrderUpdatesPolled: 7 });
+    expect(text).toContain('# TYPE assetbridge_work_order_updates_polled_total counter\nassetbridge_work_order_updates_polled_total 7\n');
+    expect(text).toMatch(/^# HELP assetbridge_work_order_updates_polled_total Work-order updates ERP polls listed .*not among assetbridge_events_accepted_total/m);
+    expect(text).toContain('assetbridge_events_accepted_total 10\n');
+  });
+
   it('exposes new facts per operation (work orders opened)', () => {
     expect(renderMetrics({}, [], counters)).toContain('assetbridge_facts_enqueued_total{operation="workorder.create"} 3\n');
   });
@@ -135,7 +142,7 @@ describe('metrics', () => {
       const sample = /^(\w+_total)(?:\{[^}]*\})? (\d+)$/.exec(line);
       if (sample) fromStore.set(sample[1]!, Number(sample[2]) >= 1000);
     }
-    expect(fromStore.size).toBe(17);
+    expect(fromStore.size).toBe(18);
     for (const [name, stored] of fromStore) {
       expect(help.get(name), name).toMatch(stored ? /, over the store's life \(kept across restarts\)\.$/ : /, since the process started\.$/);
     }

@@ -148,6 +148,12 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages in the ingest log: their rule-state changes are not in the stored rule state until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', "Intake messages accepted (stored and run through the rules): MQTT, HTTP, telematics, CLI, not the work-order updates ERP polls list, over the store's life (kept across restarts).", [[{}, counters.eventsAccepted]]);
   metric(
+    'assetbridge_work_order_updates_polled_total',
+    'counter',
+    "Work-order updates ERP polls listed (rules.maintenance.feedback.pollEvery) and the pipeline accepted (stored and run through the rules; not among assetbridge_events_accepted_total), over the store's life (kept across restarts).",
+    [[{}, counters.workOrderUpdatesPolled]],
+  );
+  metric(
     'assetbridge_facts_enqueued_total',
     'counter',
     "New facts put in the outbox, by operation (work orders opened, inventory counts and usage posted; a replay adds none), over the store's life (kept across restarts).",

@@ -204,7 +204,14 @@ interface Pending {
 
 export interface IngestStats {
   received: number;
+  /**
+   * The intake's messages accepted since start (MQTT, HTTP, telematics, CLI, a pushed work-order
+   * update), as the store's `events_accepted`: not the work-order updates an ERP poll listed
+   * ({@link workOrderUpdatesPolled}).
+   */
   accepted: number;
+  /** Work-order updates ERP polls listed and the pipeline accepted, since start (not among {@link accepted}). */
+  workOrderUpdatesPolled: number;
   quarantined: number;
   batches: number;
   deliveriesEnqueued: number;
@@ -257,7 +264,7 @@ function countMeterReadings(counts: MeterReadingCounts, flags: number): void {
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, meterReadings: { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }, watermarks: 0, captured: 0, captureDropped: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, workOrderUpdatesPolled: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, meterReadings: { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }, watermarks: 0, captured: 0, captureDropped: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -560,6 +567,8 @@ export class Ingestor implements IngestSink {
     /** The rules have changed the state held in memory for this batch: a failure from here lets it go. */
     let ran = false;
     let results: SubmitResult[];
+    /** Per submitter of the batch, its accepted messages that were work-order updates an ERP poll listed. */
+    let polledBy: number[];
     let deliveryCount: number;
     let checkpointed: string[] = [];
     let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -610,15 +619,19 @@ export class Ingestor implements IngestSink {
       let accepted = 0;
       let polledUpdates = 0;
       let at = 0;
+      polledBy = [];
       for (const p of batch) {
+        let polled = 0;
         if (!p.internal)
           for (let i = at; i < at + p.messages.length; i++) {
             if (!(outcomes[i] as MessageOutcome).accepted) continue;
             const m = messages[i] as RawMessage;
             // Most messages are not ERP feedback: told by the prefix alone.
-            if (m.source.startsWith(FEEDBACK_SOURCE) && feedbackOrigin(m.source, m.channel)?.via === 'polled') polledUpdates++;
+            if (m.source.startsWith(FEEDBACK_SOURCE) && feedbackOrigin(m.source, m.channel)?.via === 'polled') polled++;
             else accepted++;
           }
+        polledUpdates += polled;
+        polledBy.push(polled);
         at += p.messages.length;
       }
       // Quarantine entries run again in this batch close with it (none outside a replay).
@@ -704,7 +717,10 @@ export class Ingestor implements IngestSink {
         batch.forEach((p, i) => {
           const r = results[i] as SubmitResult;
           if (!p.internal) {
-            this.stats.accepted += r.accepted;
+            // As the store counts them: the intake's messages, and the updates ERP polls listed apart.
+            const polled = polledBy[i] ?? 0;
+            this.stats.accepted += r.accepted - polled;
+            this.stats.workOrderUpdatesPolled += polled;
             this.stats.quarantined += r.quarantined.length;
           } else this.stats.watermarks += r.accepted;
           p.resolve(r);
