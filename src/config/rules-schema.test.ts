@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createRules } from '../core/rules/index.js';
 import { simulateRules } from '../core/rules/simulate.js';
 import type { CanonicalEvent } from '../core/model/events.js';
+import { configIssueMessage } from './issue-messages.js';
 import { formatIssues } from './load.js';
 import { rulesSchema, type RulesConfig } from './rules-schema.js';
 
@@ -223,6 +224,18 @@ describe('rules config', () => {
       { key: 'maintenance.windows.default.0.to', message: '"24:00" is not a time of day: use HH:MM (24-hour), e.g. 06:00; for a window to midnight write to: "00:00" (a to at or before from ends the next day)' },
     ]);
     expect(parse({ maintenance: { windows: { default: [{ days: ['fri'], from: '18:00', to: '00:00' }] } } }).maintenance?.windows['*']?.windows).toEqual([{ days: [5], startMinute: 1080, durationMinutes: 360 }]);
+  });
+
+  it('reads day names in any case and written in full, as their canonical short form; an unknown one lists the valid names', () => {
+    const days = ['Sun', 'MON', 'Tuesday', ' wednesday ', 'THU', 'Fri', 'sat'];
+    expect(parse({ maintenance: { windows: { default: [{ days, from: '06:00', to: '14:00' }] } } }).maintenance?.windows['*']?.windows).toEqual([
+      { days: [0, 1, 2, 3, 4, 5, 6], startMinute: 360, durationMinutes: 480 },
+    ]);
+    // As config check words it (the config's error map).
+    const r = rulesSchema.safeParse({ maintenance: { windows: { default: [{ days: ['Sunn'], from: '06:00', to: '14:00' }] } } }, { error: configIssueMessage() });
+    expect(r.success ? [] : formatIssues(r.error.issues, rulesSchema)).toEqual([
+      { key: 'maintenance.windows.default.0.days.0', message: '"Sunn" is not allowed here: use one of sun, mon, tue, wed, thu, fri, sat (did you mean sun?)' },
+    ]);
   });
 
   it('refuses a blank depreciation attribute name (the input would always be missing) and a periodsEnd beside monthly (it would be ignored)', () => {

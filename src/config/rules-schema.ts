@@ -489,7 +489,19 @@ export const calendarIntervalSchema = z
     };
   });
 
-const weekday = z.enum(WEEKDAY_NAMES);
+const FULL_WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+/**
+ * A day of the week as written: `sun`, `Sun`, `SUN` or `Sunday`, read as its canonical `sun`. Any
+ * other value is left as given, so the error echoes it and lists the valid names.
+ */
+function canonicalWeekday(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const d = v.trim().toLowerCase();
+  const i = FULL_WEEKDAY_NAMES.indexOf(d as (typeof FULL_WEEKDAY_NAMES)[number]);
+  if (i >= 0) return WEEKDAY_NAMES[i];
+  return (WEEKDAY_NAMES as readonly string[]).includes(d) ? d : v;
+}
+const weekday = z.preprocess(canonicalWeekday, z.enum(WEEKDAY_NAMES));
 const notAClock = echoed('is not a time of day: use HH:MM (24-hour), e.g. 06:00');
 /** `24:00`, as a window to the end of the day is often written: midnight is `00:00`, and a `to` at or before `from` ends the next day. */
 const clock = z.string().refine((s) => parseClock(s) !== undefined, {
