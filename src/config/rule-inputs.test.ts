@@ -268,6 +268,24 @@ describe('a fixed reader\'s decoder (zone alone) with no zones configured', () =
   });
 });
 
+describe('rules.inventory.freshness not longer than rules.idleAfter', () => {
+  // A tag read once is held until its asset is idle for idleAfter: by then older than a shorter freshness.
+  it('says a tag read once would never count, naming the freshness key; nothing when freshness is longer, or idleAfter is off', () => {
+    const w = ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: '2m', inventory: { freshness: '2m' } } }));
+    expect(w).toEqual([
+      {
+        key: 'rules.inventory.freshness',
+        message:
+          '2 min is not longer than rules.idleAfter (2 min): a tag read once has its sighting held until its asset has been silent for 2 min, by when it is older than the freshness, so it is never counted (only items read again and again are); set freshness well above idleAfter (the longest an item may go unseen and still count, e.g. 24h), or lower rules.idleAfter',
+      },
+    ]);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: '2m', inventory: { freshness: '20s' } } })).map((x) => x.key)).toEqual(['rules.inventory.freshness']);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: '2m', inventory: { freshness: '121s' } } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: 0, inventory: { freshness: '20s' } } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}, { rules: { inventory: {} } }))).toEqual([]);
+  });
+});
+
 describe('rules.idleAfter below rules.allowedLateness', () => {
   it('says the service waits the lateness instead, and nothing when idleAfter is at least it or off', () => {
     const w = ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '10s' } }));

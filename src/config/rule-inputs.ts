@@ -17,6 +17,8 @@
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness; and 0 (no idle
  *   watermarks) with zones configured, where a silent asset's zone dwell and a changed zone code wait
  *   for its next fix;
+ * - `rules.inventory.freshness` no longer than `rules.idleAfter`: a tag read once has its sighting
+ *   held until its asset is idle, by when it is already too old to count;
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
  *   nothing: a typo, most likely);
@@ -45,7 +47,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...sensorUnitWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...sensorUnitWarnings(config), ...idleAfterWarnings(config), ...inventoryFreshnessWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
 }
 
 /**
@@ -155,6 +157,28 @@ function idleAfterWarnings(config: Config): RuleInputWarning[] {
     {
       key: 'rules.idleAfter',
       message: `${formatDuration(r.idleAfter)} is below rules.allowedLateness (${lateness}): a silent asset has what its rules hold decided after ${lateness}; set idleAfter to at least the lateness, or lower the lateness`,
+    },
+  ];
+}
+
+/**
+ * An inventory `freshness` no longer than `idleAfter`: a tag read once (a pallet scanned at the
+ * gate) has its sighting held until its asset has been silent for idleAfter (the last event of an
+ * asset is decided only by an idle watermark or a later event), so it is at least that old when
+ * decided and never counts; only items read again and again do. Said, not refused as a freshness
+ * within the lateness is: with readers that see every item all the time, the counts are right.
+ * With idleAfter 0 nothing is held for idleness (only the next read decides the last one).
+ */
+function inventoryFreshnessWarnings(config: Config): RuleInputWarning[] {
+  const r = (config as unknown as { rules: RulesConfig }).rules;
+  if (!r.inventory || r.idleAfter <= 0 || r.inventory.freshness > r.idleAfter) return [];
+  const idle = formatDuration(r.idleAfter);
+  return [
+    {
+      key: 'rules.inventory.freshness',
+      message:
+        `${formatDuration(r.inventory.freshness)} is not longer than rules.idleAfter (${idle}): a tag read once has its sighting held until its asset has been silent for ${idle}, ` +
+        `by when it is older than the freshness, so it is never counted (only items read again and again are); set freshness well above idleAfter (the longest an item may go unseen and still count, e.g. 24h), or lower rules.idleAfter`,
     },
   ];
 }
