@@ -41,6 +41,14 @@ describe('inventory counts output', () => {
     expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
   });
 
+  // A short freshness read as "last seen over 0.01 h ago": shown in the unit it is given in.
+  it('says the freshness in a readable unit, not as a fraction of an hour', () => {
+    expect(formatCounts(report, { ...options, freshnessMs: 20_000 })).toContain(', 1 last seen over 20 s ago,');
+    expect(formatCounts(report, { ...options, freshnessMs: 90 * 60_000 })).toContain(', 1 last seen over 90 min ago,');
+    const stale: ItemRow[] = [{ erpAssetId: 'PAL-2', destination: 'erp', sku: 'SKU-A', quantity: 1, standing: 'stale', location: 'ROT/0001' }];
+    expect(formatItems(stale, new Map(), 20_000)).toContain('1 stale (last seen over 20 s ago: rules.inventory.freshness)');
+  });
+
   it('says how often changes go out as configured: under a second in ms, not rounded to 0 s or up to 2 s', () => {
     expect(formatCounts(report, options)).toContain('changes go out every 60 s in a running service');
     expect(formatCounts(report, { ...options, changesEveryMs: 400 })).toContain('changes go out every 400 ms in a running service');

@@ -21,6 +21,7 @@ import { action, isoTime, addConfigOption, checkDestination, checkOutputOptions,
 import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
+import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import { rulesConfigOf } from './rules.js';
 import { runningService } from './status.js';
 
@@ -146,10 +147,9 @@ export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, 
   const table_ = table([ITEM_COLUMNS.map((c) => c.replace(/([A-Z])/g, ' $1').toUpperCase()), ...rows.map((r) => itemCells(r, tags))]);
   const by = (standing: ItemRow['standing']) => rows.filter((r) => r.standing === standing);
   const counted = by('counted');
-  const hours = Math.round((freshnessMs / 3_600_000) * 100) / 100;
   const summary =
     `${rows.length} item(s): ${counted.length} counted (quantity ${counted.reduce((n, r) => n + (r.quantity ?? 0), 0)}), ` +
-    `${by('stale').length} stale (last seen over ${hours} h ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet${by('unseen').length ? ` (${UNSEEN_NOTE})` : ''}`;
+    `${by('stale').length} stale (last seen over ${formatDuration(freshnessMs)} ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet${by('unseen').length ? ` (${UNSEEN_NOTE})` : ''}`;
   const bad = by('bad-quantity').length;
   return `${table_.trimEnd()}\n\n${summary}\n${bad ? `${badQuantityWarning(bad, quantityAttribute)}\n` : ''}`;
 }
@@ -184,7 +184,6 @@ export function formatCounts(
   const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']];
   for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision || '-', c.change ? signed(c.change) : '']);
   const i = report.items;
-  const hours = Math.round((options.freshnessMs / 3_600_000) * 100) / 100;
   // The items line counts only the items the filter names.
   const scope = [
     ...(filter.destination !== undefined ? [`--destination ${filter.destination}`] : []),
@@ -194,7 +193,7 @@ export function formatCounts(
   const lines = [
     rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter, items),
     '',
-    `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (${UNSEEN_NOTE})`,
+    `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${formatDuration(options.freshnessMs)} ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (${UNSEEN_NOTE})`,
     `changes go out every ${seconds(options.changesEveryMs)} in a running service; ` +
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${isoTime(report.snapshotRequestedAt)} and goes with the next run`
