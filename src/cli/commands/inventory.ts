@@ -305,8 +305,13 @@ export function registerInventoryCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        if (rows.length === 0) return void process.stdout.write(noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter));
-        process.stdout.write(formatItems(rows, tags, options.freshnessMs, options.quantityAttribute));
+        process.stdout.write(
+          rows.length === 0
+            ? noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter)
+            : formatItems(rows, tags, options.freshnessMs, options.quantityAttribute),
+        );
+        // As `inventory counts` says it: where items are comes from the stored rule state, as of when.
+        process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });
     }),
   );

@@ -84,7 +84,7 @@ describe('read commands after a crash left messages in the ingest log', () => {
   }, 60_000);
 });
 
-describe('inventory counts: the note of what it reads', () => {
+describe('inventory counts and items: the note of what they read', () => {
   it('ends with the shared stored-rule-state note, as zones occupancy and depreciation preview do: as of the running service\'s last checkpoint (when), or at most ingest.checkpointMs behind one', async () => {
     // Was: its own line ("counts come from the stored rule state: a running service stores
     // sightings at its checkpoints"), which never said which checkpoint the counts are as of.
@@ -93,6 +93,14 @@ describe('inventory counts: the note of what it reads', () => {
     expect(idle.code).toBe(0);
     expect(idle.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
     expect(idle.stdout).not.toContain('counts come from the stored rule state');
+    // `inventory items` reads the same sightings: its table ends with the same note (JSON is checked above).
+    const items = await runCli(['inventory', 'items', '-c', cfg.path]);
+    expect(items.code).toBe(0);
+    expect(items.stdout).toContain('EQ-1');
+    expect(items.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
+    const none = await runCli(['inventory', 'items', '--sku', 'NOPE', '-c', cfg.path]);
+    expect(none.stdout).toMatch(/^no inventory items match: no item has SKU "NOPE"/);
+    expect(none.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
     const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
     try {
       await app.start(); // replays the log, then a checkpoint
