@@ -33,7 +33,7 @@ describe('examples/rules', () => {
     expect(r.code).toBe(0);
     const out = r.stdout;
     expect(out).toContain('location.update → erp [state] EX-100: location 1000/0001');
-    expect(out).toContain('workorder.create → erp [fact] EX-100|engine-hot|2026-10-01T09:00:00.000Z: HIGH "Engine overheating: engineTempC 97.4 Cel" planned 2026-10-03 06:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)');
+    expect(out).toContain('workorder.create → erp [fact] EX-100|engine-hot|2026-10-01T09:00:00.000Z: HIGH "Engine overheating: engineTempC 97.4 Cel" planned 2026-10-03 06:00–14:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)');
     expect(out).toContain('workorder.create → erp [fact] EX-100|service-250h|250h@b0: MEDIUM');
     expect(out).toContain('line 22: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
     // The 09:06 reading resent: a duplicate, not counted as late (its comment says so).

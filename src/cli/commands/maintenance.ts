@@ -80,8 +80,9 @@ async function withDeliveries(store: Store, rows: AssetMaintenance[], zoneOf: Pl
   const planned = (w: WorkOrderRow, d: FactDelivery | undefined): WorkOrderRow => {
     const start = d?.payload.plannedStart;
     if (typeof start !== 'string') return w;
+    const end = d?.payload.plannedEnd;
     const zone = zoneOf(d?.payload.site);
-    return { ...w, plannedStart: start, ...(zone !== undefined ? { plannedTimeZone: zone } : {}) };
+    return { ...w, plannedStart: start, ...(typeof end === 'string' ? { plannedEnd: end } : {}), ...(zone !== undefined ? { plannedTimeZone: zone } : {}) };
   };
   return rows.map((r) => ({
     ...r,
@@ -167,7 +168,7 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
       if (whole !== undefined) notes.push(`[${notes.length + 1}] ${r.erpAssetId} ${d.rule}: ${whole}`);
       due.push([r.erpAssetId, d.rule, d.type, whole !== undefined ? `${cell} [${notes.length}]` : cell, meter(d), nextDue(d), toGo(d)]);
     }
-    for (const w of r.open) open.push([r.erpAssetId, ...at(w), w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-', w.plannedStart !== undefined ? plannedTime(w.plannedStart, w.plannedTimeZone) : '-']);
+    for (const w of r.open) open.push([r.erpAssetId, ...at(w), w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-', w.plannedStart !== undefined ? plannedTime(w.plannedStart, w.plannedTimeZone, w.plannedEnd) : '-']);
     // `--closed 0` shows none (`slice(-0)` would be all of them).
     for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, ...at(w), w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }

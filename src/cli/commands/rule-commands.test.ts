@@ -85,6 +85,15 @@ describe('rules test', () => {
     // Another site: the default calendar's zone; no calendars at all: the UTC alone.
     expect(describeDelivery({ ...planned, payload: { ...planned.payload, site: 'BER' } }, [], plannedZoneOf(calendars))).toMatch(/ planned 2026-10-03 04:00 UTC \(2026-10-03T04:00:00\.000Z\)$/);
     expect(describeDelivery(planned, [], plannedZoneOf(undefined))).toMatch(/ planned 2026-10-03T04:00:00\.000Z$/);
+    // The end as well (was: the start alone, so a window cut short showed only in --json): on the
+    // start's day by its time; on another day with its date; across a spring DST change as the
+    // clocks read it; without a zone, the UTC of both.
+    const windowed = (start: string, end: string, site = 'AMS') => ({ ...planned, payload: { ...planned.payload, site, plannedStart: start, plannedEnd: end } });
+    const zones = plannedZoneOf({ ...calendars, NYC: { timeZone: 'America/New_York', windows: [] } });
+    expect(describeDelivery(windowed('2026-10-03T04:00:00.000Z', '2026-10-03T12:00:00.000Z'), [], zones)).toMatch(/ planned 2026-10-03 06:00–14:00 Europe\/Amsterdam \(2026-10-03T04:00:00\.000Z\)$/);
+    expect(describeDelivery(windowed('2026-10-03T20:00:00.000Z', '2026-10-04T00:30:00.000Z'), [], zones)).toMatch(/ planned 2026-10-03 22:00–2026-10-04 02:30 Europe\/Amsterdam \(2026-10-03T20:00:00\.000Z\)$/);
+    expect(describeDelivery(windowed('2026-03-08T06:30:00.000Z', '2026-03-08T07:00:00.000Z', 'NYC'), [], zones)).toMatch(/ planned 2026-03-08 01:30–03:00 America\/New_York \(2026-03-08T06:30:00\.000Z\)$/);
+    expect(describeDelivery(windowed('2026-10-03T04:00:00.000Z', '2026-10-03T12:00:00.000Z'), [], plannedZoneOf(undefined))).toMatch(/ planned 2026-10-03T04:00:00\.000Z–2026-10-03T12:00:00\.000Z$/);
     expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
     // A fixed reader's zone sighting carries no coordinates: said so, not "at null".
     const sighting = { ...report.flushed[0]!, payload: { ...report.flushed[0]!.payload, coordinates: null } };
@@ -646,11 +655,11 @@ describe('maintenance status', () => {
     const store = await storeAfter([meter('2026-10-01T00:00:00Z', 200), meter('2026-10-03T00:00:00Z', 240)], windowed);
     const rows = await loadMaintenanceStatus(store, windowed);
     const open = rows.find((r) => r.erpAssetId === 'EQ-1')?.open ?? [];
-    expect(open.map((w) => [w.businessKey, w.plannedStart, w.plannedTimeZone])).toEqual([['EQ-1|service-250h|250h@b0', '2026-10-03T04:00:00.000Z', 'Europe/Amsterdam']]);
+    expect(open.map((w) => [w.businessKey, w.plannedStart, w.plannedEnd, w.plannedTimeZone])).toEqual([['EQ-1|service-250h|250h@b0', '2026-10-03T04:00:00.000Z', '2026-10-03T12:00:00.000Z', 'Europe/Amsterdam']]);
     const text = formatMaintenanceStatus(rows, 0);
     expect(text).toMatch(/ERP ID +PLANNED\n/);
     // OPENED in the same form as the UTC of PLANNED (with milliseconds, not '.000' dropped).
-    expect(text).toMatch(/EQ-1\|service-250h\|250h@b0 +requested \(queued\) +MEDIUM +2026-10-03T00:00:00\.000Z +- +2026-10-03 06:00 Europe\/Amsterdam \(2026-10-03T04:00:00\.000Z\)\n/);
+    expect(text).toMatch(/EQ-1\|service-250h\|250h@b0 +requested \(queued\) +MEDIUM +2026-10-03T00:00:00\.000Z +- +2026-10-03 06:00–14:00 Europe\/Amsterdam \(2026-10-03T04:00:00\.000Z\)\n/);
   });
 
   it('shows due intervals, open and completed work orders per asset', async () => {

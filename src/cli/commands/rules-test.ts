@@ -1025,21 +1025,29 @@ export function plannedZoneOf(windows: Readonly<Record<string, WindowCalendar>> 
 }
 
 /**
- * A planned time as the site's calendar reads it, then as the ERP gets it (UTC):
- * `2026-10-03 06:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)`; the UTC alone without a zone.
+ * A planned window as the site's calendar reads it, then its start as the ERP gets it (UTC):
+ * `2026-10-03 06:00–14:00 Europe/Amsterdam (2026-10-03T04:00:00.000Z)`, the end with its date when
+ * that is another day (`2026-10-03 22:00–2026-10-04 02:00 …`), so a window cut short (a DST change,
+ * a closed day) shows; the UTC alone without a zone (`start–end`). `endIso`: undefined when not known.
  */
-export function plannedTime(iso: string, timeZone: string | undefined): string {
+export function plannedTime(iso: string, timeZone: string | undefined, endIso?: string): string {
   const t = Date.parse(iso);
-  if (timeZone === undefined || Number.isNaN(t)) return iso;
-  const p = zonedParts(t, timeZone);
-  return `${localDate(t, timeZone)} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')} ${timeZone} (${iso})`;
+  const e = endIso === undefined ? NaN : Date.parse(endIso);
+  if (timeZone === undefined || Number.isNaN(t)) return Number.isNaN(e) ? iso : `${iso}–${endIso ?? ''}`;
+  const clock = (ms: number): string => {
+    const p = zonedParts(ms, timeZone);
+    return `${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
+  };
+  const day = localDate(t, timeZone);
+  const end = Number.isNaN(e) ? '' : `–${localDate(e, timeZone) === day ? '' : `${localDate(e, timeZone)} `}${clock(e)}`;
+  return `${day} ${clock(t)}${end} ${timeZone} (${iso})`;
 }
 
 /**
  * One line per delivery: operation, destination, business key and the essentials of the payload.
  * `decidedBy`: the event times of the line it is shown under; a location update of another fix (one
  * the lateness held, or an idle watermark's) says which. `zoneOf`: the zone a work order's planned
- * start is shown in as well (its site's maintenance calendar's).
+ * window is shown in as well (its site's maintenance calendar's).
  */
 export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[], zoneOf?: PlannedZone): string {
   const p = d.payload;
@@ -1048,7 +1056,7 @@ export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[
     d.operation === 'location.update'
       ? `location ${txt(p.warehouseLocation ?? '(none)')} ${p.coordinates === null ? 'from a zone sighting (no coordinates)' : `at ${JSON.stringify(p.coordinates)}`}${fixOf}`
       : d.operation === 'workorder.create'
-        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${typeof p.plannedStart === 'string' ? plannedTime(p.plannedStart, zoneOf?.(p.site)) : txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
+        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${typeof p.plannedStart === 'string' ? plannedTime(p.plannedStart, zoneOf?.(p.site), typeof p.plannedEnd === 'string' ? p.plannedEnd : undefined) : txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
         : d.operation === 'inventory.count'
           ? `${txt(p.location)} ${txt(p.sku)} = ${txt(p.countedQuantity)} (${Number(p.delta) >= 0 ? '+' : ''}${txt(p.delta)})`
           : d.operation === 'usage.post'

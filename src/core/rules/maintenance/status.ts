@@ -83,6 +83,8 @@ export interface WorkOrderRow extends WorkOrderRecord {
   readonly delivery?: string;
   /** The window its create planned it into (UTC), from the outbox (filled in by the CLI); absent when none was (or the outbox no longer holds it). */
   readonly plannedStart?: string;
+  /** The end of that window (UTC), from the outbox as well: earlier than the slot's `to` when the window was cut short (a DST change). */
+  readonly plannedEnd?: string;
   /** The time zone of that window: its site's maintenance calendar's, as configured now (filled in by the CLI). */
   readonly plannedTimeZone?: string;
 }
