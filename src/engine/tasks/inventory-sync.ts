@@ -12,6 +12,7 @@
  * (the outbox drops the ones already committed, their business keys being facts) and finalises.
  * @module
  */
+import { setImmediate as turn } from 'node:timers/promises';
 import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
@@ -211,9 +212,14 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const mode = snap.requestedAt !== undefined || fullSnapshotDue(snap.lastFullAt, now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
   const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination, options.zones);
+  // Turns of the event loop between the steps over every item or cell (each ~0.1 s at 100,000
+  // single-item SKUs): ingest and HTTP wait for one step, not for all of them back to back.
+  await turn();
   const counts = countInventory(items, now, options);
+  await turn();
   const kv = await ctx.store.kvList(INVENTORY_NS);
-  const records = sentRecordsOf(kv);
+  const records = sentRecordsOf(kv, ctx.store);
+  await turn();
   // Counts `dlq replay` queued again since the last run (see noteReplayedCounts).
   const marks = kv.filter((r) => r.key.startsWith(REPLAYED));
   const replayed = (await Promise.all(marks.map((m) => ctx.store.getDelivery(Number(m.key.slice(REPLAYED.length)))))).filter((d): d is OutboxItem => d?.operation === INVENTORY_COUNT);
@@ -233,7 +239,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       await ctx.commit(sent.pending);
       n += sent.pending.length;
       sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}) };
-      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(sent));
+      await writeSent(ctx.store, destination, sent);
     }
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
     const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0));
@@ -253,14 +259,15 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     // again after it (a snapshot sends every cell's anyway).
     const again = mode === 'changes' ? overtakenCells(replayed.filter((d) => d.destination === destination), against) : new Set<string>();
     if (again.size) resent[destination] = again.size;
+    await turn();
     const plan = planInventoryCounts(destination, current, against, mode, now, again);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ ...plan.next, pending: plan.deliveries } satisfies SentCounts));
       await ctx.commit(plan.deliveries);
-      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(plan.next));
+      await writeSent(ctx.store, destination, plan.next);
       n += plan.deliveries.length;
-    } else if (back.sent !== sent) await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(plan.next));
+    } else if (back.sent !== sent) await writeSent(ctx.store, destination, plan.next);
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
@@ -360,10 +367,50 @@ async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
   return sentRecordsOf(await store.kvList(INVENTORY_NS));
 }
 
-/** {@link sentRecords} from a listing of the namespace already read. */
-function sentRecordsOf(kv: readonly { key: string; value: string }[]): Map<string, SentCounts> {
+/**
+ * The `sent:<destination>` records this process last read or wrote, per store and key, with their
+ * stored text: a record whose stored text is still that text is the same record, and is not
+ * parsed again (~5 MB, ~0.15 s of the event loop at 100,000 single-item SKUs, every run). The
+ * text is the record's compare-and-set token ({@link Store.kvCompareAndSet} compares values): a
+ * record changed in any way by anyone (another process, a hand edit) reads as other text and is
+ * parsed afresh. The records are never changed in place (each change makes a new one).
+ */
+const sentMemo = new WeakMap<Store, Map<string, { readonly text: string; readonly sent: SentCounts }>>();
+
+/** Stores `sent` as the record of `destination`, remembered as the text written (see {@link sentMemo}). */
+async function writeSent(store: Store, destination: string, sent: SentCounts): Promise<void> {
+  const key = `sent:${destination}`;
+  const text = JSON.stringify(sent);
+  const memo = sentMemo.get(store);
+  memo?.delete(key); // not known until written: a failed write leaves it to be read again
+  await store.kvSet(INVENTORY_NS, key, text);
+  memoOf(store).set(key, { text, sent });
+}
+
+function memoOf(store: Store): Map<string, { readonly text: string; readonly sent: SentCounts }> {
+  let memo = sentMemo.get(store);
+  if (!memo) sentMemo.set(store, (memo = new Map()));
+  return memo;
+}
+
+/**
+ * {@link sentRecords} from a listing of the namespace already read; with `store`, a record whose
+ * text is the one this process last read or wrote there is not parsed again (see {@link sentMemo}).
+ */
+export function sentRecordsOf(kv: readonly { key: string; value: string }[], store?: Store): Map<string, SentCounts> {
   const out = new Map<string, SentCounts>();
-  for (const r of kv) if (r.key.startsWith('sent:') && r.value !== '') out.set(r.key.slice('sent:'.length), JSON.parse(r.value) as SentCounts);
+  const memo = store ? memoOf(store) : undefined;
+  const listed = new Set<string>();
+  for (const r of kv) {
+    if (!r.key.startsWith('sent:') || r.value === '') continue;
+    listed.add(r.key);
+    const known = memo?.get(r.key);
+    const sent = known !== undefined && known.text === r.value ? known.sent : (JSON.parse(r.value) as SentCounts);
+    if (memo && sent !== known?.sent) memo.set(r.key, { text: r.value, sent });
+    out.set(r.key.slice('sent:'.length), sent);
+  }
+  // A record removed since (by hand) is forgotten.
+  if (memo) for (const key of memo.keys()) if (!listed.has(key)) memo.delete(key);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
@@ -563,6 +563,62 @@ describe('inventory sync task', () => {
     // 02:00 next day: the snapshot is due.
     clock.t = Date.UTC(2026, 9, 2, 2, 0, 30);
     expect((await runInventorySync(context(store, clock), options)).mode).toBe('full');
+  });
+
+  // At 100,000 single-item SKUs the record is ~5 MB: parsed every minute it held the event loop ~0.15 s.
+  it('does not parse again the sent record it wrote while the store still holds it, and sees one changed by another writer', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'SKU-2' }, state: at('WH-A', 1) },
+    ]);
+    const clock = { t: T0 + 5 * MIN };
+    await runInventorySync(context(store, clock), options);
+    const parse = vi.spyOn(JSON, 'parse');
+    const recordParses = () => parse.mock.calls.filter(([text]) => typeof text === 'string' && text.startsWith('{"cells"')).length;
+    try {
+      clock.t += MIN;
+      expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 0 });
+      expect(recordParses()).toBe(0);
+      // Another writer (another process, a hand edit) changes the record: the next run goes by it.
+      const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, { quantity: number; revision: number }> };
+      const cell = Object.keys(record.cells).find((k) => k.endsWith('SKU-1')) as string;
+      record.cells[cell] = { quantity: 5, revision: 7 };
+      await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify(record));
+      parse.mockClear();
+      clock.t += MIN;
+      expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 1 });
+      expect(recordParses()).toBe(1);
+    } finally {
+      parse.mockRestore();
+    }
+    const sent = (await pending(store, 'inventory.count')).filter((d) => d.businessKey.startsWith('WH-A|SKU-1|'));
+    expect(sent.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH-A|SKU-1|r1', 1, 1],
+      ['WH-A|SKU-1|r8', 1, -4],
+    ]);
+    // Removed by hand: counting starts from nothing sent again, not from the record remembered.
+    await store.kvDelete(INVENTORY_NS, 'sent:erp');
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 2 });
+  });
+
+  // Counting, reading the record and planning each take ~0.1 s at 100,000 single-item SKUs: back to back they held the event loop.
+  it('gives the event loop turns between counting, reading what was sent and planning', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) }]);
+    const clock = { t: T0 + 5 * MIN };
+    await runInventorySync(context(store, clock), options);
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    clock.t += MIN;
+    await runInventorySync(context(store, clock), options);
+    running = false;
+    // After loading the items, after counting, after reading the record, before planning the destination.
+    expect(turns).toBeGreaterThanOrEqual(4);
   });
 
   // A count whose request got no answer, discarded with --send-again: its change went out again at the
