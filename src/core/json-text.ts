@@ -5,6 +5,8 @@
  * @module
  */
 
+import { decodeUtf16WithBom, firstLineNotUtf8 } from './text-bytes.js';
+
 const BOM = '\uFEFF';
 
 /** A JSON file whose bytes are not text in an encoding JSON allows: what is wrong, and what to do. */
@@ -18,35 +20,24 @@ export class JsonFileEncodingError extends Error {}
  * `what`: what the file is, for what to do ("save the zones file as UTF-8").
  */
 export function decodeJsonFile(bytes: Uint8Array, what = 'file'): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return withoutNul(new TextDecoder('utf-16le').decode(bytes), what);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return withoutNul(new TextDecoder('utf-16be').decode(bytes), what);
+  const utf16 = decodeUtf16WithBom(bytes);
+  if (utf16 !== undefined) return withoutNul(utf16, what);
   // UTF-16 without its BOM first: its bytes beside the NULs need not be UTF-8 either ("ü" is FC 00).
   if (bytes.includes(0)) withoutNul(new TextDecoder('utf-8').decode(bytes), what);
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   try {
-    return utf8.decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     // Below: which line.
   }
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i <= bytes.length; i++) {
-    if (i < bytes.length && bytes[i] !== 0x0a) continue;
-    try {
-      utf8.decode(bytes.subarray(start, i));
-    } catch {
-      const shown = new TextDecoder('utf-8').decode(bytes.subarray(start, i)).replace(/\r$/, '').trim();
-      // Around the first character that is not UTF-8: a line of a minified file is the whole file.
-      const bad = shown.indexOf('\uFFFD');
-      const excerpt = shown.length > 60 ? `${bad > 30 ? '…' : ''}${shown.slice(Math.max(0, bad - 30), Math.max(0, bad - 30) + 60)}…` : shown;
-      throw new JsonFileEncodingError(
-        `line ${line} is not UTF-8 text (${excerpt}): the file is in another encoding (Windows-1252 or Latin-1, as some editors and older GIS tools save); save the ${what} as UTF-8 and try again`,
-      );
-    }
-    line++;
-    start = i + 1;
-  }
-  throw new JsonFileEncodingError(`not UTF-8 text: save the ${what} as UTF-8 and try again`);
+  const bad = firstLineNotUtf8(bytes);
+  if (bad === undefined) throw new JsonFileEncodingError(`not UTF-8 text: save the ${what} as UTF-8 and try again`);
+  const shown = bad.text.trim();
+  // Around the first character that is not UTF-8: a line of a minified file is the whole file.
+  const at = shown.indexOf('\uFFFD');
+  const excerpt = shown.length > 60 ? `${at > 30 ? '…' : ''}${shown.slice(Math.max(0, at - 30), Math.max(0, at - 30) + 60)}…` : shown;
+  throw new JsonFileEncodingError(
+    `line ${bad.line} is not UTF-8 text (${excerpt}): the file is in another encoding (Windows-1252 or Latin-1, as some editors and older GIS tools save); save the ${what} as UTF-8 and try again`,
+  );
 }
 
 /** `text`, refused when it holds a NUL character: no JSON text does, but UTF-16 without its BOM reads as one ("{\0\"\0t\0…"). */

@@ -11,6 +11,7 @@ import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
 import { csvCellValue, toCsv } from '../../core/csv.js';
 import { editDistance } from '../../core/edit-distance.js';
+import { decodeUtf16WithBom, firstLineNotUtf8 } from '../../core/text-bytes.js';
 import { QUANTITY_HINT, parseQuantity } from '../../core/rules/inventory/counts.js';
 
 const CORE_COLUMNS = ['identifier', 'id_type', 'erp_asset_id', 'erp_module', 'destination'] as const;
@@ -100,29 +101,17 @@ export interface AssetUpdate {
  * UTF-8, a Windows-1252 "Grúa-7" would be stored as "Gr\uFFFDa-7" and never match its events.
  */
 export function decodeAssetCsv(bytes: Uint8Array, fileName = 'CSV'): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return withoutNul(new TextDecoder('utf-16le').decode(bytes), fileName);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return withoutNul(new TextDecoder('utf-16be').decode(bytes), fileName);
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const utf16 = decodeUtf16WithBom(bytes);
+  if (utf16 !== undefined) return withoutNul(utf16, fileName);
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    let line = 1;
-    let start = 0;
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i < bytes.length && bytes[i] !== 0x0a) continue;
-      try {
-        utf8.decode(bytes.subarray(start, i));
-      } catch {
-        const text = new TextDecoder('utf-8').decode(bytes.subarray(start, i)).replace(/\r$/, '');
-        throw new CsvError([
-          `${fileName} line ${line}: not UTF-8 text ("${text.length > 60 ? `${text.slice(0, 60)}…` : text}"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`,
-        ]);
-      }
-      line++;
-      start = i + 1;
-    }
-    throw new CsvError([`${fileName}: not UTF-8 text; save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`]);
+    const bad = firstLineNotUtf8(bytes);
+    if (bad === undefined) throw new CsvError([`${fileName}: not UTF-8 text; save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`]);
+    throw new CsvError([
+      `${fileName} line ${bad.line}: not UTF-8 text ("${bad.text.length > 60 ? `${bad.text.slice(0, 60)}…` : bad.text}"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`,
+    ]);
   }
   return withoutNul(text, fileName);
 }
