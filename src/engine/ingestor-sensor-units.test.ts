@@ -16,6 +16,18 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
+/** A rule that records each sensor event's asset and values as the rules get them. */
+function recordingRule(seen: { asset: string; values: SensorEvent['values'] }[]): Rule<number> {
+  return {
+    name: 'recorder',
+    kinds: ['sensor'],
+    apply(state, event: CanonicalEvent, ctx) {
+      if (event.kind === 'sensor') seen.push({ asset: ctx.asset.erpAssetId, values: event.values });
+      return { state: (state ?? 0) + 1, deliveries: [] };
+    },
+  };
+}
+
 describe('ingest of sensor readings in another unit than the threshold rules\'', () => {
   it('converts what converts, and quarantines what does not with the rule and both units named', async () => {
     const store = tempStore();
@@ -51,14 +63,7 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
       { asset: { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'trucks' } }, identifiers: [{ type: 'tag' as const, value: 'tag-2', erpAssetId: 'EQ-2' }] },
     ]);
     const seen: { asset: string; values: SensorEvent['values'] }[] = [];
-    const recorder: Rule<number> = {
-      name: 'recorder',
-      kinds: ['sensor'],
-      apply(state, event: CanonicalEvent, ctx) {
-        if (event.kind === 'sensor') seen.push({ asset: ctx.asset.erpAssetId, values: event.values });
-        return { state: (state ?? 0) + 1, deliveries: [] };
-      },
-    };
+    const recorder = recordingRule(seen);
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), {
       rules: [recorder],
       validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, sensorUnits: new Map([['engineTemp', [{ unit: '°C', rules: [{ name: 'engine-hot', appliesTo: { attributes: { fleet: ['cranes'] } } }] }]]]) },
@@ -94,14 +99,7 @@ describe('ingest of sensor readings in another unit than the threshold rules\'',
       },
     });
     const seen: { asset: string; values: SensorEvent['values'] }[] = [];
-    const recorder: Rule<number> = {
-      name: 'recorder',
-      kinds: ['sensor'],
-      apply(state, event: CanonicalEvent, ctx) {
-        if (event.kind === 'sensor') seen.push({ asset: ctx.asset.erpAssetId, values: event.values });
-        return { state: (state ?? 0) + 1, deliveries: [] };
-      },
-    };
+    const recorder = recordingRule(seen);
     const units = sensorUnitsOf(rules);
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { rules: [recorder], validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0, ...(units ? { sensorUnits: units } : {}) } });
     const at = new Date(Date.now() - 60_000).toISOString();
