@@ -12,7 +12,7 @@ import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
 import { toJson } from '../context.js';
-import { formatLine, formatSummary, INPUT_HINTS, jsonReportWriter, runRulesTest } from './rules-test.js';
+import { formatLine, formatSummary, INPUT_HINTS, jsonReportWriter, runRulesTest, UNKNOWN_IDS_SHOWN } from './rules-test.js';
 
 const EVENTS = [
   '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
@@ -224,6 +224,24 @@ describe('rules test lines', () => {
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+
+  it('counts the lines rejected for unknown assets in the summary and names their identifiers, so a long --brief run says which assets are missing', async () => {
+    const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+    const unknownLine = (tag: string, minute: number) => `{"kind":"meter","assetId":"${tag}","eventTime":"2026-10-01T08:${String(minute).padStart(2, '0')}:00Z","operatingHours":3}`;
+    const lines = [EVENTS.split('\n')[0] ?? '', unknownLine('tag-9', 1), unknownLine('tag-9', 2), unknownLine('tag-8', 3), 'not json'];
+    const report = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.counts).toMatchObject({ lines: 5, accepted: 1, rejected: 4 });
+    // The not-JSON line is rejected, but not for an unknown asset.
+    expect(report.unknownAssets).toEqual({ messages: 3, distinct: 2, ids: ['tag tag-9', 'tag tag-8'] });
+    expect(formatSummary(report)).toContain("\n3 rejected for 2 unknown asset(s) (tag tag-9, tag tag-8): the service quarantines these as unknown-asset; add the assets to the config's assets or import them ('assetbridge assets import'), then run again\n");
+    // Past the identifiers it names, it says how many more.
+    const many = Array.from({ length: UNKNOWN_IDS_SHOWN + 2 }, (_, i) => unknownLine(`tag-x${i}`, i));
+    const manyReport = await runRulesTest({ lines: many, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(manyReport.unknownAssets?.ids).toHaveLength(UNKNOWN_IDS_SHOWN);
+    expect(formatSummary(manyReport)).toContain(`tag tag-x${UNKNOWN_IDS_SHOWN - 1}, and 2 more)`);
+    // None unknown: no such line, no such key.
+    expect((await runRulesTest({ lines: [EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') })).unknownAssets).toBeUndefined();
   });
 
   it('says once that device payloads (no "kind") are no canonical events, rather than only "event needs ids" on every line', async () => {

@@ -205,6 +205,12 @@ export interface RulesTestReport {
    */
   readonly inputHint?: string;
   /**
+   * When lines were rejected because the registry here has no asset for their identifiers (the
+   * service would quarantine them as unknown-asset): how many messages, and the identifiers they
+   * named, distinct, in the order first seen (`tag tag-999`; at most {@link UNKNOWN_IDS_SHOWN}).
+   */
+  readonly unknownAssets?: { readonly messages: number; readonly distinct: number; readonly ids: readonly string[] };
+  /**
    * When a rule threw (a bug) on a line, an idle watermark or an asset at the end of the input: how
    * often and where. `rules test` then exits 1. With {@link RulesTestInput.compare}, the current rules'.
    */
@@ -442,6 +448,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const notJson = { lines: 0, utf16: 0 };
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
   let noKind = 0;
+  /** Messages rejected for an unknown asset, and the identifiers they named (distinct). */
+  const unknown = { messages: 0, ids: new Set<string>() };
   /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
   const factKeys = new Set<string>();
   const count = (ds: readonly DeliveryIntent[]) => {
@@ -750,7 +758,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const validTheirs = otherPolicy === undefined ? valid : judge(otherPolicy);
       if (valid !== undefined && validTheirs !== undefined) return rejected(valid);
       const r = identity.resolve(event.ids);
-      if (!r.ok) return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
+      if (!r.ok) {
+        unknown.messages++;
+        unknown.ids.add(event.ids.map((id) => `${id.type} ${id.value}`).join(' / '));
+        return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
+      }
       // A reading in another unit than the threshold rules that apply to its asset is converted to
       // theirs, or refused when it does not convert, as the service does once it knows the asset:
       // with --compare, each config's rules see it in their own units.
@@ -823,7 +835,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       : noneAccepted && noKind === counts.rejected
         ? INPUT_HINTS.notCanonical
         : undefined;
-  const inputHint = hint === undefined ? {} : { inputHint: hint };
+  const inputHint = {
+    ...(hint === undefined ? {} : { inputHint: hint }),
+    ...(unknown.messages ? { unknownAssets: { messages: unknown.messages, distinct: unknown.ids.size, ids: [...unknown.ids].slice(0, UNKNOWN_IDS_SHOWN) } } : {}),
+  };
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
   const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
@@ -892,6 +907,9 @@ const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as inv
  */
 const UNKNOWN_ASSET_NOTE =
   "the service quarantines it as unknown-asset; this dry run takes the assets from the config's assets over the store beside it, if there is one: add the asset to the config's assets or import it into that store, or run where the store that has it is, then run again";
+
+/** How many of the unknown assets' identifiers the report names (the summary says how many there were). */
+export const UNKNOWN_IDS_SHOWN = 10;
 
 /** Said with a line a rule threw on: the service would quarantine its message and go on with the others. */
 const RULE_FAILURE_NOTE = 'the service quarantines the message, with the state as before it, and goes on with the others';
@@ -1157,12 +1175,22 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     '',
     `${linesRead(c)}: ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} ${c.messages !== undefined ? 'message' : 'line'}(s) without deliveries not shown)` : ''}`,
     ...(report.inputHint !== undefined ? [report.inputHint] : []),
+    ...unknownAssetsNote(report.unknownAssets),
     ...lateNote(c.late),
     ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** The rejected messages whose asset the registry here lacks: how many, for which identifiers, and what to do. */
+function unknownAssetsNote(u: RulesTestReport['unknownAssets']): string[] {
+  if (!u) return [];
+  const more = u.distinct > u.ids.length ? `, and ${u.distinct - u.ids.length} more` : '';
+  return [
+    `${u.messages} rejected for ${u.distinct} unknown asset(s) (${u.ids.join(', ')}${more}): the service quarantines these as unknown-asset; add the assets to the config's assets or import them ('assetbridge assets import'), then run again`,
+  ];
 }
 
 /** `3 event line(s)`, and the messages they hold when a line holds a JSON array (accepted and rejected count those). */
