@@ -244,6 +244,23 @@ describe('rules test lines', () => {
     expect((await runRulesTest({ lines: [EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') })).unknownAssets).toBeUndefined();
   });
 
+  it("says a line starts with an MQTT topic ('mosquitto_sub -v' output), on each line and once for the whole input, not only 'Unexpected token'", async () => {
+    const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+    const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    const verbose = EVENTS.split('\n').map((l) => `site/a/events ${l}`);
+    const report = await runRulesTest(input(verbose));
+    expect(report.counts).toMatchObject({ lines: 2, accepted: 0, rejected: 2 });
+    expect(report.lines[0] && formatLine(report.lines[0])).toBe(
+      "line 1: rejected: payload is not JSON: it starts with the MQTT topic site/a/events before the JSON ('mosquitto_sub -v' output): give the JSON alone (subscribe without -v, or strip the topic), as a canonical event\n",
+    );
+    expect(report.inputHint).toBe(INPUT_HINTS.mqttTopic);
+    expect(formatSummary(report)).toContain("subscribe without -v, or strip the topics (sed 's/^[^ ]* //' in.txt > events.jsonl)");
+    // Text that is not JSON after a word is no topic line: the JSON Lines hint stays.
+    const other = await runRulesTest(input(['assetId,eventTime', 'hello {not json']));
+    expect(other.inputHint).toBe(INPUT_HINTS.notJsonLines);
+    expect(other.lines[1]?.reason).toMatch(/^payload is not JSON: column /);
+  });
+
   it('says once that device payloads (no "kind") are no canonical events, rather than only "event needs ids" on every line', async () => {
     const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
     const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });

@@ -246,6 +246,8 @@ export const INPUT_HINTS = {
     'no line of the input is JSON: it reads as UTF-16 text (Windows PowerShell 5 writes files so with > and Out-File); save it as UTF-8 (Out-File -Encoding utf8, or iconv -f utf-16 -t utf-8) and run again',
   notJsonLines:
     "no line of the input is JSON: --events reads JSON Lines, one whole event (or a list of them) per line; a pretty-printed JSON file spreads each event over many lines: write one per line (jq -c '.[]' events.json > events.jsonl does it for a JSON array) and run again",
+  mqttTopic:
+    "no line of the input is JSON: each starts with an MQTT topic before the JSON, as 'mosquitto_sub -v' prints what it receives: --events reads the JSON alone, one canonical event per line; subscribe without -v, or strip the topics (sed 's/^[^ ]* //' in.txt > events.jsonl), and run again (a device's payload is no canonical event: the sources' decoders are not applied; the capture (capture.dir) writes the events as the service decoded them)",
   notCanonical:
     'no line of the input is a canonical event (none has a "kind"): --events reads events as the capture writes them (capture.dir) and POST /v1/events takes them, e.g. {"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":51.95,"lng":4.05}, not payloads as devices send them over MQTT (the sources\' decoders are not applied); see docs/configuration.md, sources.http',
 } as const;
@@ -261,6 +263,21 @@ export function notJsonReasonInLine(reason: string, line: string): string {
   const prefix = `${NOT_JSON}${given}: `;
   if (given === undefined || asRead === undefined || !reason.startsWith(prefix)) return reason;
   return `${NOT_JSON}${asRead}: ${reason.slice(prefix.length)}`;
+}
+
+/**
+ * The MQTT topic a line starts with before its JSON, as `mosquitto_sub -v` prints a message
+ * (`site/tags/tag-1 {"kind":…}`), when the rest of the line is JSON; else undefined.
+ */
+export function mqttTopicPrefix(text: string): string | undefined {
+  const m = /^([^\s{["]+)[ \t]+([[{].*)$/s.exec(text);
+  if (!m) return undefined;
+  try {
+    JSON.parse(m[2] as string);
+  } catch {
+    return undefined;
+  }
+  return m[1];
 }
 
 /** Whether a line is JSON objects (one, or a list) none of which has a `kind`: a device's payload rather than a canonical event. */
@@ -445,7 +462,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   /** Messages the lines held (each item of a line's array one, as the HTTP intake takes them). */
   let messageCount = 0;
   /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
-  const notJson = { lines: 0, utf16: 0 };
+  const notJson = { lines: 0, utf16: 0, mqttTopic: 0 };
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
   let noKind = 0;
   /** Messages rejected for an unknown asset, and the identifiers they named (distinct). */
@@ -727,6 +744,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (decoded.reason.startsWith(NOT_JSON)) {
         notJson.lines++;
         if (text.includes('\u0000')) notJson.utf16++;
+        const topic = mqttTopicPrefix(text);
+        if (topic !== undefined) {
+          notJson.mqttTopic++;
+          return rejected(`${NOT_JSON}it starts with the MQTT topic ${topic} before the JSON ('mosquitto_sub -v' output): give the JSON alone (subscribe without -v, or strip the topic), as a canonical event`);
+        }
         return rejected(notJsonReasonInLine(decoded.reason, raw)); // the column in the line as read, leading blanks and all
       }
       if (withoutKind(text)) noKind++;
@@ -831,7 +853,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     noneAccepted && notJson.lines === counts.rejected
       ? notJson.utf16 > 0
         ? INPUT_HINTS.utf16
-        : INPUT_HINTS.notJsonLines
+        : notJson.mqttTopic === notJson.lines
+          ? INPUT_HINTS.mqttTopic
+          : INPUT_HINTS.notJsonLines
       : noneAccepted && noKind === counts.rejected
         ? INPUT_HINTS.notCanonical
         : undefined;
