@@ -261,6 +261,18 @@ describe('rules test lines', () => {
     expect(other.lines[1]?.reason).toMatch(/^payload is not JSON: column /);
   });
 
+  it('says a CSV file is CSV (each row to be written as a canonical event), not that it may be pretty-printed JSON', async () => {
+    const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+    const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    const csv = await runRulesTest(input(['assetId,eventTime,lat,lng', 'tag-1,2026-10-01T08:00:00Z,52.5,13.4']));
+    expect(csv.counts).toMatchObject({ lines: 2, accepted: 0, rejected: 2 });
+    expect(csv.inputHint).toBe(INPUT_HINTS.csv);
+    expect(formatSummary(csv)).toContain('it reads as CSV (comma-separated columns, a spreadsheet export)');
+    // A pretty-printed JSON file (some of its lines hold commas too) keeps its own hint.
+    const pretty = JSON.stringify([JSON.parse(EVENTS.split('\n')[0] ?? '') as unknown], null, 2).split('\n');
+    expect((await runRulesTest(input(pretty))).inputHint).toBe(INPUT_HINTS.notJsonLines);
+  });
+
   it('says once that device payloads (no "kind") are no canonical events, rather than only "event needs ids" on every line', async () => {
     const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
     const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });

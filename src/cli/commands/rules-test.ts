@@ -246,6 +246,7 @@ export const INPUT_HINTS = {
     'no line of the input is JSON: it reads as UTF-16 text (Windows PowerShell 5 writes files so with > and Out-File); save it as UTF-8 (Out-File -Encoding utf8, or iconv -f utf-16 -t utf-8) and run again',
   notJsonLines:
     "no line of the input is JSON: --events reads JSON Lines, one whole event (or a list of them) per line; a pretty-printed JSON file spreads each event over many lines: write one per line (jq -c '.[]' events.json > events.jsonl does it for a JSON array) and run again",
+  csv: 'no line of the input is JSON: it reads as CSV (comma-separated columns, a spreadsheet export): --events reads JSON Lines, one canonical event per line, e.g. {"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":51.95,"lng":4.05}: write each row as one (its columns as the event\'s fields: kind, assetId, eventTime and those of its kind) and run again',
   mqttTopic:
     "no line of the input is JSON: each starts with an MQTT topic before the JSON, as 'mosquitto_sub -v' prints what it receives: --events reads the JSON alone, one canonical event per line; subscribe without -v, or strip the topics (sed 's/^[^ ]* //' in.txt > events.jsonl), and run again (a device's payload is no canonical event: the sources' decoders are not applied; the capture (capture.dir) writes the events as the service decoded them)",
   notCanonical:
@@ -462,7 +463,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   /** Messages the lines held (each item of a line's array one, as the HTTP intake takes them). */
   let messageCount = 0;
   /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
-  const notJson = { lines: 0, utf16: 0, mqttTopic: 0 };
+  const notJson = { lines: 0, utf16: 0, mqttTopic: 0, csv: 0 };
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
   let noKind = 0;
   /** Messages rejected for an unknown asset, and the identifiers they named (distinct). */
@@ -744,6 +745,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (decoded.reason.startsWith(NOT_JSON)) {
         notJson.lines++;
         if (text.includes('\u0000')) notJson.utf16++;
+        if (text.includes(',') && !/^[[{"]/.test(text)) notJson.csv++;
         const topic = mqttTopicPrefix(text);
         if (topic !== undefined) {
           notJson.mqttTopic++;
@@ -855,7 +857,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         ? INPUT_HINTS.utf16
         : notJson.mqttTopic === notJson.lines
           ? INPUT_HINTS.mqttTopic
-          : INPUT_HINTS.notJsonLines
+          : notJson.csv === notJson.lines
+            ? INPUT_HINTS.csv
+            : INPUT_HINTS.notJsonLines
       : noneAccepted && noKind === counts.rejected
         ? INPUT_HINTS.notCanonical
         : undefined;
