@@ -308,6 +308,20 @@ describe('rules test --events - at a terminal', () => {
 });
 
 describe('rules test on a file that is not JSON Lines', () => {
+  // Was exit 0 ("0 event line(s) … would deliver nothing"): a capture or redirect that wrote nothing passed a script's check.
+  it('exits 2 on an empty input (or blank lines only), saying the rules were tested on nothing', async () => {
+    const cfg = config();
+    writeFileSync(join(cfg.dir, 'empty.jsonl'), '\n\n');
+    const empty = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'empty.jsonl'), '--fresh']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/empty\.jsonl held no event line \(it is empty, or blank lines only\), so the rules were tested on nothing; check what wrote it/);
+    const stdin = await runCli(['rules', 'test', '-c', cfg.path, '--events', '-', '--fresh'], {}, '');
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toMatch(/^standard input held no event line/m);
+    const compared = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'empty.jsonl'), '--fresh', '--compare', cfg.path, '--exit-code']);
+    expect(compared.code).toBe(2);
+  });
+
   it('says what the whole input is (pretty-printed JSON, UTF-16 text) and what to do, not only why each line is rejected', async () => {
     const cfg = config();
     const events = EVENTS.split('\n').map((l) => JSON.parse(l) as unknown);
@@ -718,7 +732,7 @@ describe('rules test --help', () => {
     expect(help.stdout).toContain('(receivedAt)');
     expect(help.stdout).toContain('reported with its number (and file) and why, and the lines after it still run');
     expect(help.stdout).toContain('Exit status: 0 when the events ran');
-    expect(help.stdout).toContain('2 when lines were read and none was accepted');
+    expect(help.stdout).toContain('2 when no line was accepted (the rules were tested on nothing: an empty input, or every line rejected)');
   });
 });
 

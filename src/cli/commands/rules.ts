@@ -279,7 +279,7 @@ export function registerRulesCommand(program: Command): Command {
         'after',
         '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n  assetbridge rules test --events capture/ --fresh --compare proposed.yaml --exit-code   # in CI: fails when the change changes deliveries\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.' +
           '\n\nInput: one canonical event, or a JSON list of them, per line; blank lines and lines starting with # are skipped. A captured line also says when the service received it (receivedAt): the idle watermarks of rules.idleAfter fall between such lines, and ingest.maxFutureSkewMs / maxAgeMs are judged against it. A line that cannot be used is reported with its number (and file) and why, and the lines after it still run. Progress goes to stderr.' +
-          '\n\nExit status: 0 when the events ran (rejected lines are in the report); 2 when lines were read and none was accepted (the rules were tested on nothing), and on a usage or configuration error; 1 when a rule failed (a bug: the report says on which line, idle watermark or asset; the run goes on past it, as the service quarantines what a rule throws on), with --compare --exit-code when the two configs differ, and when --trace names no asset.',
+          '\n\nExit status: 0 when the events ran (rejected lines are in the report); 2 when no line was accepted (the rules were tested on nothing: an empty input, or every line rejected), and on a usage or configuration error; 1 when a rule failed (a bug: the report says on which line, idle watermark or asset; the run goes on past it, as the service quarantines what a rule throws on), with --compare --exit-code when the two configs differ, and when --trace names no asset.',
       ),
   ).action(
     action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; exitCode?: boolean; json?: boolean }) => {
@@ -369,9 +369,13 @@ export function registerRulesCommand(program: Command): Command {
           }
           if (json) json.end(report);
           else process.stdout.write(formatSummary(report, zoneOf));
-          // Lines read and none accepted: nothing was tested, which a script must not take for a pass
-          // (a file of something else, assets only in a store this run has not got).
-          if (report.counts.lines > 0 && report.counts.accepted === 0) {
+          // No line accepted: nothing was tested, which a script must not take for a pass (a file of
+          // something else, assets only in a store this run has not got, a capture or redirect that
+          // wrote nothing).
+          if (report.counts.lines === 0) {
+            process.stderr.write(`${opts.events === '-' ? 'standard input' : opts.events} held no event line (it is empty, or blank lines only), so the rules were tested on nothing; check what wrote it (a capture, a redirect) and run again\n`);
+            process.exitCode = 2;
+          } else if (report.counts.accepted === 0) {
             process.stderr.write(
               `no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the rules were tested on nothing; ${report.inputHint !== undefined ? 'the summary says what the input is and what to do' : 'the report says why each line was rejected (an asset unknown here: import the assets, or run where the store is)'}\n`,
             );
