@@ -203,7 +203,14 @@ interface Pending {
 }
 
 export interface IngestStats {
+  /** Messages handed to the pipeline since start, the work-order updates ERP polls listed among them ({@link polledReceived}). */
   received: number;
+  /**
+   * Of {@link received}: the work-order updates (and unreadable work-order records) ERP polls
+   * handed over, accepted or not, counted as they are submitted. `received - polledReceived` is
+   * what the intake (MQTT, HTTP, telematics, CLI, pushed updates) handed over.
+   */
+  polledReceived: number;
   /**
    * The intake's messages accepted since start (MQTT, HTTP, telematics, CLI, a pushed work-order
    * update), as the store's `events_accepted`: not the work-order updates an ERP poll listed
@@ -264,7 +271,7 @@ function countMeterReadings(counts: MeterReadingCounts, flags: number): void {
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, workOrderUpdatesPolled: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, meterReadings: { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }, watermarks: 0, captured: 0, captureDropped: 0 };
+  readonly stats: IngestStats = { received: 0, polledReceived: 0, accepted: 0, workOrderUpdatesPolled: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, duplicateEvents: {}, meterReadings: { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } }, watermarks: 0, captured: 0, captureDropped: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -407,6 +414,7 @@ export class Ingestor implements IngestSink {
       this.queue.push({ messages, at: performance.now(), resolve, reject });
       this.queued += messages.length;
       this.stats.received += messages.length;
+      for (const m of messages) if (isPolled(m)) this.stats.polledReceived++;
       this.schedule();
     });
   }
@@ -626,8 +634,7 @@ export class Ingestor implements IngestSink {
           for (let i = at; i < at + p.messages.length; i++) {
             if (!(outcomes[i] as MessageOutcome).accepted) continue;
             const m = messages[i] as RawMessage;
-            // Most messages are not ERP feedback: told by the prefix alone.
-            if (m.source.startsWith(FEEDBACK_SOURCE) && feedbackOrigin(m.source, m.channel)?.via === 'polled') polled++;
+            if (isPolled(m)) polled++;
             else accepted++;
           }
         polledUpdates += polled;
@@ -1382,4 +1389,9 @@ export function coalesceStates(deliveries: readonly DeliveryIntent[]): readonly 
   const keep = new Set<number>();
   for (const byOperation of newest.values()) for (const byKey of byOperation.values()) for (const i of byKey.values()) keep.add(i);
   return deliveries.filter((d, i) => d.kind === 'fact' || keep.has(i));
+}
+
+/** A work-order update an ERP poll listed (source `erp-feedback:<destination>`, its polled channel). Most messages are not ERP feedback: told by the prefix alone. */
+function isPolled(m: RawMessage): boolean {
+  return m.source.startsWith(FEEDBACK_SOURCE) && feedbackOrigin(m.source, m.channel)?.via === 'polled';
 }

@@ -36,7 +36,7 @@ describe('status: messages accepted', () => {
       await app.ingestor.flush();
       expect(await app.store.counters()).toMatchObject({ eventsAccepted: 2, workOrderUpdatesPolled: 1 });
       // The process's own counts (the runtime snapshot's `ingest`, the demo's "accepted") say the same.
-      expect(app.ingestor.stats).toMatchObject({ received: 3, accepted: 2, workOrderUpdatesPolled: 1, quarantined: 0 });
+      expect(app.ingestor.stats).toMatchObject({ received: 3, polledReceived: 1, accepted: 2, workOrderUpdatesPolled: 1, quarantined: 0 });
     } finally {
       await app.close();
     }
