@@ -118,6 +118,42 @@ describe('GeoJSON import of a layer in another coordinate system, or in [lat, ln
     expect(problems[0]).not.toContain('GeoJSON order');
   });
 
+  describe('a crs that puts latitude first (GeoServer WFS 1.1/2.0 GeoJSON under urn:ogc:def:crs:EPSG::4326)', () => {
+    const named = (name: string | undefined, ...features: unknown[]) => ({ type: 'FeatureCollection', ...(name !== undefined ? { crs: { type: 'name', properties: { name } } } : {}), features });
+    // Rotterdam's port written [lat, lng]: both numbers within ±90, so only the crs tells.
+    const rotterdam = feature('rotterdam', square(51.95, 4.04, 0.01));
+    it.each([
+      ['urn:ogc:def:crs:EPSG::4326', 'EPSG:4326'],
+      ['urn:x-ogc:def:crs:EPSG:6.6:4326', 'EPSG:4326'],
+      ['http://www.opengis.net/def/crs/EPSG/0/4326', 'EPSG:4326'],
+      ['urn:ogc:def:crs:EPSG::4258', 'EPSG:4258'],
+    ])('%s: one problem for the file, naming it and what to do', (name, code) => {
+      const { zones, problems } = zonesFromGeoJson(named(name, rotterdam, feature('b', square(51.9, 4.1, 0.01))));
+      expect(zones).toEqual([]);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`the file's "crs" is ${name}, which puts latitude first (${code} axis order`);
+      expect(problems[0]).toContain("feature 0's first position is [51.95, 4.04], which would be read as longitude first");
+      expect(problems[0]).toContain('export the layer again as longitude/latitude (CRS84, or EPSG:4326');
+      expect(problems[0]).toContain('or swap the two numbers of every position and remove the "crs" member');
+      expect(problems[0]).toContain('remove the "crs" member or name urn:ogc:def:crs:OGC:1.3:CRS84');
+    });
+    it('a latitude beyond ±90 in second place confirms the swap', () => {
+      const { problems } = zonesFromGeoJson(named('urn:ogc:def:crs:EPSG::4326', feature('denver', square(39.7, -105.0, 0.1))));
+      expect(problems).toEqual([expect.stringContaining("feature 0's first position is [39.7, -105], and its second number is beyond ±90, so the file is [latitude, longitude]")]);
+      expect(problems[0]).not.toContain('mislabelled');
+    });
+    it.each([['urn:ogc:def:crs:OGC:1.3:CRS84'], ['EPSG:4326'], [undefined]])('%s (longitude first) reads as before', (name) => {
+      const { zones, problems } = zonesFromGeoJson(named(name, feature('port', square(4.04, 51.95, 0.01))));
+      expect(problems).toEqual([]);
+      expect(zones.map((z) => z.name)).toEqual(['port']);
+    });
+    it('positions with a longitude beyond ±90 first are longitude first whatever the crs says (a mislabelled export)', () => {
+      const { zones, problems } = zonesFromGeoJson(named('urn:ogc:def:crs:EPSG::4326', feature('denver', square(-105.0, 39.7, 0.1))));
+      expect(problems).toEqual([]);
+      expect(zones).toHaveLength(1);
+    });
+  });
+
   it('without a crs member, metres are still told apart from swapped degrees, per position when only some are', () => {
     const good = feature('good', square(4.04, 51.95, 0.01));
     const { zones, problems } = zonesFromGeoJson({ type: 'FeatureCollection', features: [good, feature('typo', square(4045, 51.95, 1))] });

@@ -458,6 +458,34 @@ function crsName(doc: Json): string | undefined {
   return undefined;
 }
 
+/**
+ * Geographic systems whose EPSG definition puts latitude first, by code: WGS 84, ETRS89, NAD83.
+ * Named as an OGC URN or URI (`urn:ogc:def:crs:EPSG::4326`, `http://www.opengis.net/def/crs/EPSG/0/4326`),
+ * they mean that axis order, and GeoServer's WFS (1.1, 2.0) writes positions [latitude, longitude]
+ * under them; `EPSG:4326` alone and CRS84 (`urn:ogc:def:crs:OGC:1.3:CRS84`) are longitude first.
+ */
+const LATITUDE_FIRST_EPSG = new Set(['4326', '4258', '4269']);
+
+/** `EPSG:4326` when the crs name is an OGC URN or URI of a latitude-first geographic system, else undefined. */
+function latitudeFirstCrs(name: string): string | undefined {
+  const m = /^(?:urn:(?:x-)?ogc:def:crs:EPSG:[\d.]*:|https?:\/\/www\.opengis\.net\/def\/crs\/EPSG\/[^/]+\/)(\d+)$/i.exec(name.trim());
+  return m?.[1] !== undefined && LATITUDE_FIRST_EPSG.has(m[1]) ? `EPSG:${m[1]}` : undefined;
+}
+
+/**
+ * A file whose `crs` says latitude first: its positions cannot be read as [longitude, latitude].
+ * Within ±90 a swap does not show in the numbers, so the file is refused rather than read with
+ * every zone in the wrong place. `swapped`: a position shows it (a latitude beyond ±90 second).
+ */
+function latitudeFirstProblem(crs: string, code: string, where: string, swapped: boolean): string {
+  return (
+    `the file's "crs" is ${crs}, which puts latitude first (${code} axis order, as GeoServer's WFS writes it), but zones files are [longitude, latitude] (RFC 7946 GeoJSON)` +
+    `: ${where}${swapped ? ', and its second number is beyond ±90, so the file is [latitude, longitude]' : ', which would be read as longitude first'}; ` +
+    `export the layer again as longitude/latitude (CRS84, or EPSG:4326 in longitude/latitude order: GeoServer WFS with srsName=EPSG:4326 or WFS version 1.0.0), or swap the two numbers of every position and remove the "crs" member` +
+    (swapped ? '' : `; if the positions are longitude first already (a mislabelled export), remove the "crs" member or name urn:ogc:def:crs:OGC:1.3:CRS84 in it`)
+  );
+}
+
 /** The first position of a feature's geometry, at any depth (Point, Polygon, MultiPolygon, …). */
 function firstPosition(feature: unknown): [number, number] | undefined {
   let c: unknown = isObject(feature) && isObject(feature.geometry) ? feature.geometry.coordinates : undefined;
@@ -479,6 +507,9 @@ function coordinateSystemProblem(doc: Json, features: readonly unknown[]): strin
   const crs = crsName(doc);
   if (firsts.every(([, [a, b]]) => looksProjected(a, b)))
     return `the coordinates are not longitude/latitude in degrees (${where}${crs !== undefined ? `, and the file's "crs" is ${crs}` : ''}): ${REPROJECT}`;
+  const latFirst = crs !== undefined ? latitudeFirstCrs(crs) : undefined;
+  // A longitude beyond ±90 in first place: the file is [longitude, latitude] whatever its crs says (a mislabelled export).
+  if (latFirst !== undefined && !firsts.some(([, [a]]) => Math.abs(a) > 90)) return latitudeFirstProblem(crs as string, latFirst, where, firsts.some(([, [a, b]]) => Math.abs(b) > 90 && Math.abs(a) <= 90));
   if (firsts.length > 1 && firsts.every(([, [a, b]]) => Math.abs(b) > 90 && Math.abs(b) <= 180 && Math.abs(a) <= 90))
     return `every feature's positions are [latitude, longitude] (${where}, a latitude beyond ±90): GeoJSON order is [longitude, latitude]; swap the two numbers of every position`;
   return undefined;
