@@ -195,3 +195,44 @@ describe('GeoJSON import of a document that is no FeatureCollection says what it
     expect(first({ kind: 'zones' })[0]).toBe('not a GeoJSON FeatureCollection or Feature (it has no "type"; expected {"type":"FeatureCollection","features":[...]})');
   });
 });
+
+describe('GeoJSON import of a GeometryCollection', () => {
+  const square = (x: number, y: number, d: number) => [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]];
+  const read = (geometry: unknown) => zonesFromGeoJson({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'plant', locationCode: 'PL' }, geometry }] });
+
+  it('of Polygons and MultiPolygons only is one MultiPolygon zone, its polygons in order', () => {
+    const geometry = {
+      type: 'GeometryCollection',
+      geometries: [
+        { type: 'Polygon', coordinates: square(4.0, 52.0, 0.001) },
+        { type: 'MultiPolygon', coordinates: [square(4.01, 52.0, 0.001), square(4.02, 52.0, 0.001)] },
+      ],
+    };
+    const { zones, problems } = read(geometry);
+    expect(problems).toEqual([]);
+    expect(zones).toHaveLength(1);
+    expect(zones[0]?.shape).toEqual(read({ type: 'MultiPolygon', coordinates: [square(4.0, 52.0, 0.001), square(4.01, 52.0, 0.001), square(4.02, 52.0, 0.001)] }).zones[0]?.shape);
+  });
+
+  it('a problem in one of its polygons, or two overlapping, names the geometry (and polygon) of the collection', () => {
+    const bad = { type: 'GeometryCollection', geometries: [{ type: 'Polygon', coordinates: square(4.0, 52.0, 0.001) }, { type: 'MultiPolygon', coordinates: [square(4.01, 52.0, 0.001), [[[4.02, 52.0], [4.02, 52.0]]]] }] };
+    expect(read(bad).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of geometry 1 of the GeometryCollection: outer ring /)]);
+    const twice = { type: 'GeometryCollection', geometries: [{ type: 'Polygon', coordinates: square(4.0, 52.0, 0.001) }, { type: 'Polygon', coordinates: square(4.0, 52.0, 0.001) }] };
+    expect(read(twice)).toEqual({ zones: [], problems: ['feature 0 ("plant"): geometry 1 of the GeometryCollection is geometry 0 again (the same outer ring); leave one of them out'] });
+  });
+
+  it.each([
+    [{ type: 'GeometryCollection', geometries: [{ type: 'Polygon', coordinates: square(4.0, 52.0, 0.001) }, { type: 'LineString', coordinates: [[4.0, 52.0], [4.1, 52.1]] }] }, 'geometry 1 is a LineString'],
+    [{ type: 'GeometryCollection', geometries: [{ type: 'Point', coordinates: [4.0, 52.0] }] }, 'geometry 0 is a Point'],
+    [{ type: 'GeometryCollection', geometries: [{ type: 'GeometryCollection', geometries: [] }] }, 'geometry 0 is a GeometryCollection'],
+    [{ type: 'GeometryCollection', geometries: [{ type: 'MultiPolygon', coordinates: [] }] }, 'geometry 0 is a MultiPolygon with no polygons'],
+  ])('with another geometry in it is refused, saying which: %#', (geometry, which) => {
+    const { zones, problems } = read(geometry);
+    expect(zones).toEqual([]);
+    expect(problems).toEqual([`feature 0 ("plant"): a GeometryCollection is read as one MultiPolygon only when all its geometries are Polygons or MultiPolygons, and ${which}; use Polygon, MultiPolygon, or Point with "radiusM" (a zone is one area: give each other shape its own feature)`]);
+  });
+
+  it('without geometries is refused', () => {
+    expect(read({ type: 'GeometryCollection', geometries: [] }).problems).toEqual([expect.stringContaining('GeometryCollection has no geometries')]);
+  });
+});

@@ -198,7 +198,8 @@ function missingEverywhere(features: readonly unknown[], p: GeoJsonZonePropertie
 
 /** The one geometry type of every feature (at least two), when it is one a zone cannot be; else undefined. */
 function sameUnsupportedType(features: readonly unknown[]): { type: string; count: number } | undefined {
-  const types = features.map((f) => (isObject(f) && f.type === 'Feature' && isObject(f.geometry) ? f.geometry.type : undefined));
+  // A GeometryCollection of polygons is one MultiPolygon zone; another is said per feature, as what is wrong in each differs.
+  const types = features.map((f) => (isObject(f) && f.type === 'Feature' && isObject(f.geometry) ? (f.geometry.type === 'GeometryCollection' ? 'MultiPolygon' : f.geometry.type) : undefined));
   const [type] = types;
   if (types.length < 2 || typeof type !== 'string' || ['Polygon', 'MultiPolygon', 'Point'].includes(type) || !types.every((t) => t === type)) return undefined;
   return { type, count: types.length };
@@ -209,7 +210,6 @@ function unsupportedHint(type: unknown): string {
   if (type === 'LineString' || type === 'MultiLineString')
     return ' (a line has no inside: if it is a closed outline, as CAD drawings give, make it a polygon: QGIS Vector > Geometry Tools > Lines to Polygons, or ogr2ogr -nlt POLYGON)';
   if (type === 'MultiPoint') return ' (give each point its own feature, with its radius)';
-  if (type === 'GeometryCollection') return ' (give its polygons as one MultiPolygon)';
   return '';
 }
 
@@ -253,22 +253,24 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
         problem('MultiPolygon has no polygons');
         return undefined;
       }
-      // Which polygon a problem is in: a MultiPolygon of many parts is hard to search otherwise.
-      const polygons = geometry.coordinates.map((c, k) => polygonOf(c, (m) => problem(`polygon ${k} of the MultiPolygon: ${m}`), true));
-      if (!polygons.every((x): x is Polygon => x !== undefined)) return undefined;
-      // Polygons overlapping each other (the same part given twice): the overlap would count twice
-      // in the zone's area, which ranks overlapping zones. Once per polygon, naming the first it overlaps.
-      let good = true;
-      for (let j = 1; j < polygons.length; j++)
-        for (let i = 0; i < j; i++) {
-          const wrong = partsProblem(polygons[i] as Polygon, polygons[j] as Polygon, `polygon ${i}`);
-          if (wrong) {
-            problem(`polygon ${j} of the MultiPolygon ${wrong}`);
-            good = false;
-            break;
-          }
-        }
-      return good ? { type: 'polygon', polygons } : undefined;
+      return partsOf(geometry.coordinates, problem, (k) => ({ full: `polygon ${k} of the MultiPolygon`, short: `polygon ${k}` }));
+    }
+    case 'GeometryCollection': {
+      // Polygons and MultiPolygons only (as some exports group a zone's parts): one MultiPolygon.
+      const collected = polygonCollection(geometry);
+      if (collected === undefined) {
+        if (!typeSaid) problem(collectionProblem(geometry, radiusProperty));
+        return undefined;
+      }
+      return partsOf(
+        collected.map((c) => c.coordinates),
+        problem,
+        (k) => {
+          const { geometry: g, polygon } = collected[k] as CollectedPolygon;
+          const short = polygon === undefined ? `geometry ${g}` : `polygon ${polygon} of geometry ${g}`;
+          return { full: `${short} of the GeometryCollection`, short };
+        },
+      );
     }
     case 'Point': {
       const pos = positionOf(geometry.coordinates, problem);
@@ -297,6 +299,60 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       if (!typeSaid) problem(`geometry type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon, or Point with "${radiusProperty}"${unsupportedHint(geometry.type)}`);
       return undefined;
   }
+}
+
+/**
+ * The polygons of one zone (a MultiPolygon's, or a GeometryCollection's read as one), each
+ * checked, and none overlapping another; `name`: a part in words, in full and beside another.
+ */
+function partsOf(parts: readonly unknown[], problem: (m: string) => void, name: (k: number) => { full: string; short: string }): ZoneShape | undefined {
+  // Which polygon a problem is in: a MultiPolygon of many parts is hard to search otherwise.
+  const polygons = parts.map((c, k) => polygonOf(c, (m) => problem(`${name(k).full}: ${m}`), true));
+  if (!polygons.every((x): x is Polygon => x !== undefined)) return undefined;
+  // Polygons overlapping each other (the same part given twice): the overlap would count twice
+  // in the zone's area, which ranks overlapping zones. Once per polygon, naming the first it overlaps.
+  let good = true;
+  for (let j = 1; j < polygons.length; j++)
+    for (let i = 0; i < j; i++) {
+      const wrong = partsProblem(polygons[i] as Polygon, polygons[j] as Polygon, name(i).short);
+      if (wrong) {
+        problem(`${name(j).full} ${wrong}`);
+        good = false;
+        break;
+      }
+    }
+  return good ? { type: 'polygon', polygons } : undefined;
+}
+
+/** A polygon of a GeometryCollection: its coordinates, the geometry it is (index), and its place in that geometry when a MultiPolygon. */
+interface CollectedPolygon {
+  readonly coordinates: unknown;
+  readonly geometry: number;
+  readonly polygon?: number;
+}
+
+/** A GeometryCollection's polygons, when it has some and every geometry is a Polygon or a MultiPolygon with polygons; else undefined. */
+function polygonCollection(geometry: Json): CollectedPolygon[] | undefined {
+  const { geometries } = geometry;
+  if (!Array.isArray(geometries) || geometries.length === 0) return undefined;
+  const out: CollectedPolygon[] = [];
+  for (const [g, member] of geometries.entries()) {
+    if (!isObject(member)) return undefined;
+    if (member.type === 'Polygon') out.push({ coordinates: member.coordinates, geometry: g });
+    else if (member.type === 'MultiPolygon' && Array.isArray(member.coordinates) && member.coordinates.length > 0) out.push(...member.coordinates.map((coordinates, polygon) => ({ coordinates, geometry: g, polygon })));
+    else return undefined;
+  }
+  return out;
+}
+
+/** Why a GeometryCollection is no zone: empty, or a geometry in it that is no Polygon or MultiPolygon. */
+function collectionProblem(geometry: Json, radiusProperty: string): string {
+  const { geometries } = geometry;
+  if (!Array.isArray(geometries) || geometries.length === 0) return 'GeometryCollection has no geometries: draw the zone\'s shape (a Polygon or MultiPolygon), or remove the feature if it is no zone';
+  const g = geometries.findIndex((m) => !isObject(m) || (m.type !== 'Polygon' && (m.type !== 'MultiPolygon' || !Array.isArray(m.coordinates) || m.coordinates.length === 0)));
+  const member: unknown = geometries[g];
+  const what = isObject(member) ? (member.type === 'MultiPolygon' ? 'a MultiPolygon with no polygons' : `a ${typeof member.type === 'string' ? member.type : 'geometry without a "type"'}`) : 'not a geometry object';
+  return `a GeometryCollection is read as one MultiPolygon only when all its geometries are Polygons or MultiPolygons, and geometry ${g} is ${what}; use Polygon, MultiPolygon, or Point with "${radiusProperty}" (a zone is one area: give each other shape its own feature)`;
 }
 
 function polygonOf(coords: unknown, problem: (m: string) => void, inMultiPolygon = false): Polygon | undefined {
@@ -488,7 +544,10 @@ function latitudeFirstProblem(crs: string, code: string, where: string, swapped:
 
 /** The first position of a feature's geometry, at any depth (Point, Polygon, MultiPolygon, …). */
 function firstPosition(feature: unknown): [number, number] | undefined {
-  let c: unknown = isObject(feature) && isObject(feature.geometry) ? feature.geometry.coordinates : undefined;
+  let g: unknown = isObject(feature) ? feature.geometry : undefined;
+  // A GeometryCollection's first geometry (a collection of polygons is read as one MultiPolygon).
+  while (isObject(g) && g.type === 'GeometryCollection' && Array.isArray(g.geometries)) g = g.geometries[0];
+  let c: unknown = isObject(g) ? g.coordinates : undefined;
   while (Array.isArray(c) && Array.isArray(c[0])) c = c[0];
   return Array.isArray(c) && typeof c[0] === 'number' && typeof c[1] === 'number' ? [c[0], c[1]] : undefined;
 }
