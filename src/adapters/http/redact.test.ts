@@ -275,6 +275,32 @@ describe('createRedactor', () => {
     for (const [input, expected] of cases) expect(redactor.text(input), input).toBe(expected);
   });
 
+  // Was: `WWW-Authenticate: Basic realm="x"` came out `Basic [REDACTED]"x"`: a challenge's realm= taken for a credential.
+  it("keeps a challenge's auth-params (realm, charset, scope, error, error_description) readable, and redacts the credential of an Authorization", () => {
+    const cases: [string, string][] = [
+      ['WWW-Authenticate: Basic realm="x"', 'WWW-Authenticate: Basic realm="x"'],
+      ['WWW-Authenticate: Basic realm="ERP", charset="UTF-8"', 'WWW-Authenticate: Basic realm="ERP", charset="UTF-8"'],
+      ['www-authenticate: Basic realm=erp', 'www-authenticate: Basic realm=erp'],
+      ['WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="The access token expired"', 'WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="The access token expired"'],
+      ['WWW-Authenticate: Bearer error="insufficient_scope", scope="workorders:write"', 'WWW-Authenticate: Bearer error="insufficient_scope", scope="workorders:write"'],
+      ['WWW-Authenticate: Bearer scope = "read"', 'WWW-Authenticate: Bearer scope = "read"'],
+      ['401, answered with Bearer error_uri="https://erp.example/help"', '401, answered with Bearer error_uri="https://erp.example/help"'],
+      ['Proxy-Authenticate: Basic realm="proxy"', 'Proxy-Authenticate: Basic realm="proxy"'],
+      // The credential of an Authorization stays redacted, also one whose base64 ends in "=".
+      ['Authorization: Basic dXNlcjpTM0NSM1Q=', `Authorization: Basic ${REDACTED}`],
+      ['Authorization: Basic S3CR3TdXNlcjpw==', `Authorization: Basic ${REDACTED}`],
+      ['Authorization: Bearer S3CR3T-realm', `Authorization: Bearer ${REDACTED}`],
+      ['Authorization: Bearer realmS3CR3T=', `Authorization: Bearer ${REDACTED}`],
+      // A pair after the scheme that is no challenge's auth-param is taken for the credential, as before.
+      ['Bearer access_token=S3CR3T-1', `Bearer ${REDACTED}`],
+      ['Basic user=S3CR3T-2', `Basic ${REDACTED}`],
+    ];
+    for (const [input, expected] of cases) {
+      expect(redactor.text(input), input).toBe(expected);
+      expect(redactor.text(input), input).not.toContain('S3CR3T');
+    }
+  });
+
   // Was: `Bearer abc,def` left `,def` (the credential ended at its first comma), and `Basic auth: xyz`
   // redacted the label `auth:` and left the credential after it.
   it('redacts the whole run of a credential after Bearer or Basic, commas and all, and the credential after a label of it', () => {

@@ -408,9 +408,11 @@ const AUTH_SCHEMES = new Set(
  * quote or bracket, the credential. The credential is one run of non-space, but for quotes,
  * brackets and `;`: a comma inside it is part of it (`Bearer abc,def`: a token68 holds none, but
  * a sloppy client's may), one before white space or at the end ends it (a list: `Bearer abc,
- * Basic …`), as a bare value of a pair ends ({@link PAIR_VALUE}).
+ * Basic …`), as a bare value of a pair ends ({@link PAIR_VALUE}). A challenge's auth-params after
+ * the scheme (`WWW-Authenticate: Basic realm="x", charset="UTF-8"`, `Bearer error="invalid_token",
+ * error_description="…", scope="…"`: RFC 9110 §11.6.1, RFC 6750 §3) are no credential: kept readable.
  */
-const SCHEME_CREDENTIAL = /\b(Bearer|Basic)(\s+)((?:auth|authentication|authorization|credentials?|creds|header):[ \t]+(?!(?:Bearer|Basic)\b))?(["'([]?)((?:[^\s"'<>()[\]{},;]|,+(?=[^\s"'<>()[\]{},;]))+)/gi;
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic)(\s+)(?!(?:realm|charset|scope|error|error_description|error_uri|resource_metadata|max_age|acr_values|algorithm)[ \t]*=)((?:auth|authentication|authorization|credentials?|creds|header):[ \t]+(?!(?:Bearer|Basic)\b))?(["'([]?)((?:[^\s"'<>()[\]{},;]|,+(?=[^\s"'<>()[\]{},;]))+)/gi;
 
 /**
  * Last resort for text we cannot parse: `"name": "value"`, `name=value` and `Bearer <token>`
