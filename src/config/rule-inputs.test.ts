@@ -281,8 +281,28 @@ describe('rules.inventory.freshness not longer than rules.idleAfter', () => {
     ]);
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: '2m', inventory: { freshness: '20s' } } })).map((x) => x.key)).toEqual(['rules.inventory.freshness']);
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: '2m', inventory: { freshness: '121s' } } }))).toEqual([]);
-    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: 0, inventory: { freshness: '20s' } } }))).toEqual([]);
+    // idleAfter 0: not about the freshness (below), nothing without inventory.
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '10s', idleAfter: 0, inventory: { freshness: '20s' } } })).map((x) => x.key)).toEqual(['rules.idleAfter']);
     expect(ruleInputWarnings(config({}, { rules: { inventory: {} } }))).toEqual([]);
+  });
+});
+
+describe('rules.idleAfter 0 with rules.inventory', () => {
+  // Was: warned of for zones only; a tag read once waits the lateness, and only its next read decides it.
+  it('says a tag read once may never be counted, naming the key and what to do; nothing with a lateness of 0 or idle watermarks on', () => {
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: 0, inventory: {} } }))).toEqual([
+      {
+        key: 'rules.idleAfter',
+        message:
+          "0 sends no idle watermarks: with rules.inventory, a tag's sighting waits rules.allowedLateness (30 s) for reads after it and is decided only at the tag's next read, so a tag read once (a pallet scanned at the gate) may never be counted; set idleAfter (the default is 2m, and keep it below rules.inventory.freshness) to have it decided after that much silence, or keep 0 only if every tag is read again and again",
+      },
+    ]);
+    // With zones too: both said, each of its own rule.
+    const zones = { inline: [{ name: 'yard', locationCode: 'L1', circle: { lat: 51.9, lng: 4, radiusM: 200 } }] };
+    expect(ruleInputWarnings(config({}, { rules: { idleAfter: 0, zones, inventory: {} } })).map((x) => x.message.slice(0, 50))).toEqual(['0 sends no idle watermarks: with rules.zones, an a', '0 sends no idle watermarks: with rules.inventory, ']);
+    // A lateness of 0 releases every sighting as it comes: nothing waits.
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: 0, idleAfter: 0, inventory: {} } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', inventory: {} } }))).toEqual([]);
   });
 });
 

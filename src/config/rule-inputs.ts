@@ -17,6 +17,8 @@
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness; and 0 (no idle
  *   watermarks) with zones configured, where a silent asset's zone dwell and a changed zone code wait
  *   for its next fix;
+ * - `rules.idleAfter: 0` with inventory configured (and a lateness): a tag read once is decided
+ *   only at its next read, so it may never count;
  * - `rules.inventory.freshness` no longer than `rules.idleAfter`: a tag read once has its sighting
  *   held until its asset is idle, by when it is already too old to count;
  * - settings that select assets by attributes and match none of the assets known (a site
@@ -139,19 +141,33 @@ function fixedOffsetZoneWarnings(config: Config): RuleInputWarning[] {
  * decides them") with zones configured: what only a watermark decides for a silent asset waits for
  * its next fix (an entry or exit whose dwell is running; after a restart, a zone's changed
  * `locationCode`), which a tracker that goes quiet when parked may never send: said, not refused
- * (0 is right where every tracker reports while parked).
+ * (0 is right where every tracker reports while parked). Likewise with inventory and a lateness:
+ * a tag's sighting is held for reads after it, so a tag read once is decided only at its next
+ * read, which may never come, and is not counted.
  */
 function idleAfterWarnings(config: Config): RuleInputWarning[] {
   const r = (config as unknown as { rules: RulesConfig }).rules;
-  if (r.idleAfter <= 0 && (r.zones?.zones.length ?? 0) > 0)
-    return [
-      {
+  if (r.idleAfter <= 0) {
+    const out: RuleInputWarning[] = [];
+    if ((r.zones?.zones.length ?? 0) > 0)
+      out.push({
         key: 'rules.idleAfter',
         message:
           "0 sends no idle watermarks: with rules.zones, an asset that falls silent (a tracker that stops reporting when parked) has a zone entry or exit whose dwell is running, and after a restart a zone's changed locationCode or ranking, decided only at its next fix; set idleAfter (the default is 2m) to have them decided after that much silence, or keep 0 if every tracker reports while parked",
-      },
-    ];
-  if (r.idleAfter <= 0 || r.idleAfter >= r.allowedLateness) return [];
+      });
+    // A sighting waits the lateness for reads after it; without watermarks only the tag's next read ends the wait.
+    if (r.inventory && r.allowedLateness > 0) {
+      const lateness = formatDuration(r.allowedLateness);
+      out.push({
+        key: 'rules.idleAfter',
+        message:
+          `0 sends no idle watermarks: with rules.inventory, a tag's sighting waits rules.allowedLateness (${lateness}) for reads after it and is decided only at the tag's next read, so a tag read once (a pallet scanned at the gate) may never be counted; ` +
+          `set idleAfter (the default is 2m, and keep it below rules.inventory.freshness) to have it decided after that much silence, or keep 0 only if every tag is read again and again`,
+      });
+    }
+    return out;
+  }
+  if (r.idleAfter >= r.allowedLateness) return [];
   const lateness = formatDuration(r.allowedLateness);
   return [
     {
