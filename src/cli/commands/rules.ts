@@ -267,7 +267,7 @@ export function registerRulesCommand(program: Command): Command {
     rules
       .command('test')
       .description('run events through the rules and show the deliveries they would produce; stores and sends nothing')
-      .requiredOption('--events <file>', '(required) JSONL file, a directory of them (such as capture.dir: its files in name order), or - for standard input: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}; a line holding a JSON array is taken as POST /v1/events takes one: each item its own message ("line 3 item 1" when one is rejected)')
+      .requiredOption('--events <file>', '(required) JSONL file, a directory of them (such as capture.dir: its files in name order), or - for standard input: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}; a line holding a JSON array is taken as POST /v1/events takes one: each item its own message ("line 3 item 1" when one is rejected); device payloads are not decoded through the mappings of the sources: give the events as capture.dir writes them (decoded)')
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
