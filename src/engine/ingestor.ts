@@ -200,6 +200,8 @@ interface Pending {
   readonly reject: (e: Error) => void;
   /** The engine's own messages (idle watermarks): not counted as received or accepted input. */
   readonly internal?: boolean;
+  /** How many of {@link messages} are work-order updates an ERP poll listed (told once, at submit). */
+  readonly polled: number;
 }
 
 export interface IngestStats {
@@ -398,7 +400,7 @@ export class Ingestor implements IngestSink {
   submitInternal(messages: readonly RawMessage[]): Promise<SubmitResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ messages, at: performance.now(), resolve, reject, internal: true });
+      this.queue.push({ messages, at: performance.now(), resolve, reject, internal: true, polled: 0 });
       this.queued += messages.length;
       this.schedule();
     });
@@ -411,10 +413,12 @@ export class Ingestor implements IngestSink {
   submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ messages, at: performance.now(), resolve, reject });
+      let polled = 0;
+      for (const m of messages) if (isPolled(m)) polled++;
+      this.queue.push({ messages, at: performance.now(), resolve, reject, polled });
       this.queued += messages.length;
       this.stats.received += messages.length;
-      for (const m of messages) if (isPolled(m)) this.stats.polledReceived++;
+      this.stats.polledReceived += polled;
       this.schedule();
     });
   }
@@ -633,8 +637,8 @@ export class Ingestor implements IngestSink {
         if (!p.internal)
           for (let i = at; i < at + p.messages.length; i++) {
             if (!(outcomes[i] as MessageOutcome).accepted) continue;
-            const m = messages[i] as RawMessage;
-            if (isPolled(m)) polled++;
+            // Which message is a polled update is asked again only of a submission told to hold one.
+            if (p.polled > 0 && isPolled(messages[i] as RawMessage)) polled++;
             else accepted++;
           }
         polledUpdates += polled;
