@@ -242,13 +242,14 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       await writeSent(ctx.store, destination, sent);
     }
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
-    const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0));
+    const discarded = await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0);
+    const back = giveBackDiscarded(sent, discarded.settled);
     if (back.given.length) givenBack[destination] = back.given.length;
     const current = counts.get(destination) ?? new Map<string, CountCell>();
     let against = back.sent;
     if (mode === 'full') {
       // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
-      const read = await readOnHand(ctx, destination, current, back.sent);
+      const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting);
       if (read?.onHand.length) {
         against = reconcileWithOnHand(back.sent, read.onHand);
         reconciled[destination] = read.onHand.length;
@@ -296,19 +297,17 @@ async function readOnHand(
   destination: string,
   current: ReadonlyMap<string, CountCell>,
   sent: SentCounts,
+  waiting: readonly DiscardedCount[],
 ): Promise<{ onHand: OnHandQuantity[]; failed?: { cells: number; error: string } } | undefined> {
   const connector = ctx.connector(destination);
   if (!connector?.readInventory) return undefined;
   const read = connector.readInventory.bind(connector);
   // One read of all three: a count moving between them (claimed, retried) is not missed.
   const held = await ctx.store.listDeliveries({ status: NOT_LANDED, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
-  // A discarded count whose change was not given back yet (its request may still land: it waits
-  // out unknownOutcomeSettleMs) is not in the ERP's on-hand either: a delta against it would send
-  // the change now, and the give-back once settled would send it again.
-  const given = new Set(sent.repaired ?? []);
-  const discarded = discardedCountsOf(await ctx.store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
-  const owed = discarded.filter((d) => !given.has(d.id)).map((d) => cellKey(d.location, d.sku));
-  const cells = snapshotCells(current, sent, new Set([...cellsOfCounts(held), ...owed]));
+  // A discarded count whose change was not given back yet (`waiting`: its request may still land,
+  // so it waits out unknownOutcomeSettleMs) is not in the ERP's on-hand either: a delta against it
+  // would send the change now, and the give-back once settled would send it again.
+  const cells = snapshotCells(current, sent, new Set([...cellsOfCounts(held), ...waiting.map((d) => cellKey(d.location, d.sku))]));
   if (cells.length === 0) return undefined;
   // In calls of a few cells each: a call holds one of the destination's concurrency slots
   // throughout, and deliveries to it take turns with the reads between calls. The first call that
@@ -338,15 +337,19 @@ async function readOnHand(
   return { onHand, ...(error !== undefined ? { failed: { cells: cells.length - onHand.length, error } } : {}) };
 }
 
-/** Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}). */
-async function discardedCounts(store: Store, destination: string, sent: SentCounts, now: number, settleMs: number): Promise<ReturnType<typeof discardedCountsOf>> {
+/**
+ * Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}):
+ * `settled`, given back already or whose request can no longer land; `waiting`, the others.
+ */
+async function discardedCounts(store: Store, destination: string, sent: SentCounts, now: number, settleMs: number): Promise<{ settled: DiscardedCount[]; waiting: DiscardedCount[] }> {
   const discarded = await store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
   // One whose last request may still land at the ERP waits until it can no longer: a change sent
   // again before then, under a new key, could be counted twice by an ERP that takes deltas.
   const done = new Set(sent.repaired ?? []);
   const settled: OutboxItem[] = [];
-  for (const d of discarded) if (done.has(d.id) || (await resendableAt(store, d, settleMs)) <= now) settled.push(d);
-  return discardedCountsOf(settled);
+  const waiting: OutboxItem[] = [];
+  for (const d of discarded) (done.has(d.id) || (await resendableAt(store, d, settleMs)) <= now ? settled : waiting).push(d);
+  return { settled: discardedCountsOf(settled), waiting: discardedCountsOf(waiting) };
 }
 
 /**
@@ -482,7 +485,7 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
     const record = records.get(destination) ?? EMPTY_SENT;
-    const sent = giveBackDiscarded(record, await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).sent;
+    const sent = giveBackDiscarded(record, (await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).settled).sent;
     const dead = discardedCountsOf(await store.listDeliveries({ status: 'dead', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
     out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent), ...(dead.length ? { deadLetters: dead.sort((a, b) => a.id - b.id) } : {}) });
   }
