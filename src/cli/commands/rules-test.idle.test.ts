@@ -87,7 +87,8 @@ describe('rules test over a capture, where the service sent idle watermarks', ()
     expect(where(s.committed)).toEqual([
       [null, '08:00:00'],
       ['Y1', '08:01:30'],
-      [null, '09:00:00'], // an hour unseen, then beyond the yard: it has left it (and not yet entered the depot)
+      // 09:00: an hour unseen, then beyond the yard: it has left it, but it is in the depot, not yet
+      // entered: nothing sent (no location with coordinates in the depot) until it is
       ['D1', '09:01:00'],
     ]);
 
@@ -99,7 +100,8 @@ describe('rules test over a capture, where the service sent idle watermarks', ()
 
     // Without the received times (a hand-written file), or with idleAfter 0: only the end of the input is decided.
     const plain = await runRulesTest({ lines: s.lines, rules: createRules(config), assets, defaultDestination: 'erp', states: new Map(), now: T0 + 120 * MIN });
-    expect(where([...plain.lines.flatMap((l) => l.deliveries), ...plain.flushed]).map(([z]) => z)).toEqual([null, null, null, 'D1']);
+    // (The fixes in the yard and in the depot before their enter dwells are over send nothing.)
+    expect(where([...plain.lines.flatMap((l) => l.deliveries), ...plain.flushed]).map(([z]) => z)).toEqual([null, 'D1']);
   });
 
   it('--compare runs each rule set with its own idle watermarks', async () => {
@@ -107,16 +109,17 @@ describe('rules test over a capture, where the service sent idle watermarks', ()
     await s.receive(0, 50.05);
     await s.receive(1, 50); // parked in the yard
     await s.check(3);
-    await s.receive(60, 50); // woken an hour later, still in the yard
-    await s.receive(61, 50.05); // back on the road
-    await s.receive(62, 50.05);
+    await s.receive(60, 50.05); // an hour later, back on the road where it was
+    await s.receive(61, 50.05);
     await s.check(64);
-    expect(where(s.committed).map(([z]) => z)).toEqual([null, 'Y1', 'Y1', null]);
+    expect(where(s.committed).map(([z]) => z)).toEqual([null, 'Y1', null]);
     const input = { lines: s.lines, rules: createRules(config), assets, defaultDestination: 'erp', states: new Map(), now: T0 + 120 * MIN, idleMs: IDLE };
     const same = await runRulesTest({ ...input, compare: createRules(config), compareIdleMs: IDLE });
-    expect(same.comparison?.totals).toEqual({ 'location.update (state)': { current: 4, proposed: 4 } });
-    // The proposed config sets idleAfter 0: the yard is entered only at the fix an hour later, one update more.
+    expect(same.comparison?.totals).toEqual({ 'location.update (state)': { current: 3, proposed: 3 } });
+    // The proposed config sets idleAfter 0: the yard is never entered (its enter dwell waited for a
+    // next fix, which was on the road again), and the fix in it, placed in no zone, sent nothing:
+    // the road at 08:00, then only the hourly heartbeat at 09:01.
     const never = await runRulesTest({ ...input, compare: createRules(config), compareIdleMs: 0 });
-    expect(never.comparison?.totals).toEqual({ 'location.update (state)': { current: 4, proposed: 5 } });
+    expect(never.comparison?.totals).toEqual({ 'location.update (state)': { current: 3, proposed: 2 } });
   });
 });

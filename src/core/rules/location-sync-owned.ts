@@ -493,9 +493,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   ): void {
     const h = this.has[a] as number;
     let zone = NO_ZONE;
+    let held = false;
     if (this.tracking) {
       this.stepZones(a, t, inArr, inAt, nIn, nearArr, nearAt, nNear, (h & LAST) !== 0, this.lastT[a] as number);
       zone = this.bestZone(a);
+      held = this.heldAgainstFix(a, zone);
     }
     let bits = h | LAST | ZONES * (this.tracking ? 1 : 0);
     this.lastT[a] = t;
@@ -507,11 +509,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const sz = this.syncZone[a] as number;
     const sent = sz === NO_ZONE ? (this.syncSrc[a] as number) : (this.codeOf[sz] as number);
     const here = zone === NO_ZONE ? src : (this.codeOf[zone] as number);
+    // Nothing new while a dwell holds the zone against the fix's coordinates (heldAgainstFix).
     const due =
       (h & SYNCED) === 0 ||
-      sent !== here ||
-      fartherThanM(this.syncLat[a] as number, this.syncLng[a] as number, lat, lng, this.minDistanceM) ||
-      t - (this.syncT[a] as number) >= this.heartbeatMs;
+      (!held &&
+        (sent !== here || fartherThanM(this.syncLat[a] as number, this.syncLng[a] as number, lat, lng, this.minDistanceM) || t - (this.syncT[a] as number) >= this.heartbeatMs));
     if (due) {
       bits |= SYNCED;
       this.syncT[a] = t;
@@ -611,6 +613,19 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (p > bp || (p === bp && (r > br || (r === br && -z > -best)))) best = z;
     }
     return best;
+  }
+
+  /**
+   * heldAgainstFix of zones/tracking.ts: the asset leaving `zone`, the best one entered (the fix
+   * beyond its band), or, placed in none (NO_ZONE), entering one (the fix inside it).
+   */
+  private heldAgainstFix(a: number, zone: number): boolean {
+    const base = a * TRACKED;
+    for (let j = 0; j < (this.trCount[a] as number); j++) {
+      const phase = this.trPhase[base + j] as number;
+      if (zone === NO_ZONE ? phase === ENTERING : this.trZone[base + j] === zone && phase === LEAVING) return true;
+    }
+    return false;
   }
 
   /** Whether an entry or exit waits for its dwell (hasPendingDwell). */

@@ -58,11 +58,12 @@ describe('location sync: a tracker\'s zone label beside a fix in a configured zo
       // Was ['YARD-A' during the dwell, then 'LOC-YARD-A']: one write of a location the ERP does not have.
       expect(sent(out), `lateness ${lateness}`).toEqual([
         [0, null],
-        [10, null], // moved 3 km: sent, in no zone entered yet (as without the label)
+        // 10-30 s: moved 3 km, but into the yard, not entered yet: nothing sent (its coordinates
+        // there would contradict the location it keeps)
         [45, 'LOC-YARD-A'], // inside since 10 s: the 30 s dwell is over
       ]);
       expect(out.map((d) => d.payload.warehouseLocation)).not.toContain('YARD-A');
-      expect(bothForms(driveIn, options(lateness)).delivered.map((d) => d.payload.warehouseLocation)).toEqual([null, null, 'LOC-YARD-A']);
+      expect(bothForms(driveIn, options(lateness)).delivered.map((d) => d.payload.warehouseLocation)).toEqual([null, 'LOC-YARD-A']);
     }
   });
 
@@ -80,8 +81,8 @@ describe('location sync: a tracker\'s zone label beside a fix in a configured zo
 
   it('once the zone is left, the label of a fix outside every configured zone is sent again (the exit decided by fix or watermark alike)', () => {
     const events = [...driveIn, fix(100, 600, 'GATE'), fix(200, 600, 'GATE')];
-    // 100 s: 500 m on, leaving (the exit dwell runs): still the yard's code. 200 s: left, outside every zone.
-    expect(sent(run(events).out)).toEqual([[0, null], [10, null], [45, 'LOC-YARD-A'], [100, 'LOC-YARD-A'], [200, 'GATE']]);
+    // 100 s: 500 m on, leaving (the exit dwell runs): still the yard's code, so its coordinates are not sent. 200 s: left, outside every zone.
+    expect(sent(run(events).out)).toEqual([[0, null], [45, 'LOC-YARD-A'], [200, 'GATE']]);
     bothForms(events);
   });
 
@@ -89,7 +90,7 @@ describe('location sync: a tracker\'s zone label beside a fix in a configured zo
     const events = [...driveIn, fix(60, 100, 'YARD-A'), fix(60, 100, 'OTHER'), fix(60, 100)];
     const { late, out } = run(events);
     expect(late).toEqual([]);
-    expect(sent(out)).toEqual([[0, null], [10, null], [45, 'LOC-YARD-A']]);
+    expect(sent(out)).toEqual([[0, null], [45, 'LOC-YARD-A']]);
     // The owned form too: none of them is late (compareOwned compares the late events).
     expect(bothForms(events).late).toBe(0);
     // Outside every zone the label is the fix's: another label at the same time and place is another fix (late).

@@ -199,9 +199,10 @@ describe('location sync of an asset that falls silent (idle watermarks)', () => 
     feed(pos(600, 52.5, eastM(50))); // drives into the yard at 08:10 and parks: no more fixes
     expect(rule.holds(state)).toBe(true);
 
-    // A minute later: the fix is released (it moved: its coordinates go), but five minutes inside have not passed.
+    // A minute later: the fix is released, but five minutes inside have not passed: it moved, but
+    // in the yard, placed in no zone (its enter dwell running), it sends nothing.
     let r = rule.flush(state, ctx, T0 + 660_000);
-    expect(sent(r.deliveries)).toEqual([[null, '08:10:00']]);
+    expect(sent(r.deliveries)).toEqual([]);
     state = r.state;
     expect(rule.holds(state)).toBe(true); // the entry still waits for its dwell
     // Ten minutes later: the entry counts, dated to the real sighting.
@@ -373,14 +374,18 @@ describe('location sync with fixes waiting for the lateness when the zones are c
     const old = rule([bay('bay')]);
     expect(sent(feed(old, [pos(-100, 52.5, eastM(2000)), pos(-60, 52.5, eastM(2000)), pos(0, 52.5, 13.4), pos(10, 52.5, 13.4), pos(20, 52.5, 13.4), pos(30, 52.5, 13.4), pos(40, 52.5, 13.4)]))).toEqual([
       [-100, null, undefined],
-      [0, null, undefined], // moved 2 km: sent, in no zone yet
+      // 0 s, 10 s: moved 2 km, but into the bay, its enter dwell running: nothing sent (in no zone, its coordinates in the bay)
     ]);
     expect(state?.order?.pending.map((p) => [(p.t - T0) / 1000, p.in])).toEqual([[20, ['bay']], [30, ['bay']], [40, ['bay']]]);
     state = JSON.parse(JSON.stringify(state)) as LocationSyncState; // stored; the service restarts with the bay renamed
     const renamed = rule([bay('bay-2')]);
     const out = sent([...feed(renamed, [50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150].map((t) => pos(t, 52.5, 13.4))), ...renamed.flush(state, ctx, undefined).deliveries]);
     // The old name is never entered (it held the location sent last until it was left, 60 s after the first fix of the new name: at 110 s).
-    expect(out).toEqual([[80, '1000/0002', 'bay-2']]);
+    // The fix of 20 s, located in the old bay only, is in no zone now: no dwell holds it, and it moved 2 km since the fix sent.
+    expect(out).toEqual([
+      [20, null, undefined],
+      [80, '1000/0002', 'bay-2'],
+    ]);
     expect(Object.keys(state?.zones ?? {})).toEqual(['bay-2']);
   });
 
@@ -428,7 +433,7 @@ describe('location sync after a silence longer than the exit dwell', () => {
     expect(sent([pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(100, 52.5, eastM(2000)), pos(130, 52.5, eastM(2000)), pos(160, 52.5, eastM(2000))])).toEqual([
       [0, null],
       [40, '1000/0001'],
-      [100, '1000/0001'], // moved: sent, still leaving
+      // 100 s, 130 s: moved, but beyond the band of the yard it is still in (leaving): nothing sent
       [160, null],
     ]);
   });

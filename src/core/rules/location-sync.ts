@@ -20,6 +20,15 @@
  * With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  *
+ * The coordinates sent never contradict the zone sent with them: while a dwell holds the zone
+ * against a fix (beyond the band of the zone the asset is placed in, its exit dwell running; or
+ * inside a zone while placed in none, its enter dwell running), the fix sends nothing, however far
+ * it moved or however long since the heartbeat. The fix or idle watermark that ends the dwell by
+ * an exit or an entry sends the new zone with its position; a return is compared with what was
+ * sent. So one stray fix at a border is never written to the ERP, nor the return from it, in any
+ * batching of the events (an ingest batch would coalesce the two, split batches would not). Only an
+ * asset's first fix, and the first accurate one after an inaccurate first, are sent regardless.
+ *
  * A fix less accurate than `zones.maxAccuracyM` (zones configured or not) changes nothing the ERP is sent: not zone
  * membership, not the zone its source reported (outside configured zones that is the zone sent, and
  * a tracker decides it on the same bad fix), not the position, not the heartbeat. An idle watermark
@@ -44,7 +53,7 @@ import { ownedLocationSync } from './location-sync-owned.js';
 import { LOCATION_UPDATE, recodedZone, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
-import { configuredHit, HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
+import { configuredHit, HELD, heldAgainstFix, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import { matchesFilter } from './maintenance/types.js';
 
 export { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState };
@@ -220,11 +229,14 @@ function processFix(
   const label = labelOf(f);
   let zone = label;
   let zoneName: string | undefined;
+  // A dwell holds the zone against this fix's coordinates (see heldAgainstFix): nothing new is sent.
+  let held = false;
   if (options.zones) {
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
     else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? configuredHit(options.zones.index, f.in, f.near) : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
     const best = zoneOfState(options.zones.index, zones);
+    held = !f.inaccurate && heldAgainstFix(zones, best);
     if (best === HELD && state.last?.zoneName !== undefined) {
       // Still in a zone no longer configured (renamed or removed): the ERP keeps the location sent
       // last until the asset leaves it.
@@ -256,10 +268,16 @@ function processFix(
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
   // of the zone its source reports: a tracker's own geofence is decided on that same fix.
   // An inaccurate first fix (sent, there being nothing to keep) is replaced by the first accurate one.
+  // Nor a fix a dwell holds the zone against (beyond the band of the zone sent while its exit dwell
+  // runs, or inside a zone not yet entered while its enter dwell runs): its coordinates would say
+  // one place and the zone another (a single stray fix would be written, then the return from it).
+  // The ERP keeps what it had until the dwell is over: the fix that decides it (or the idle
+  // watermark: see settleDwell) sends the new zone, a return is compared with what was sent.
   const due =
     synced === undefined ||
     (f.inaccurate !== true &&
-      (synced.inaccurate === true || synced.zone !== fix.zone || movedFar(synced, fix, options.minDistanceM) || fix.eventTime - synced.eventTime >= options.heartbeatMs));
+      (synced.inaccurate === true ||
+        (!held && (synced.zone !== fix.zone || movedFar(synced, fix, options.minDistanceM) || fix.eventTime - synced.eventTime >= options.heartbeatMs))));
   if (!due) return { state: locationState(fix, state.synced, zones, state.order) };
   return { state: locationState(fix, fix, zones, state.order), delivery: locationUpdate(fix, ctx) };
 }

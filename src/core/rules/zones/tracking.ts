@@ -34,6 +34,21 @@ export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined)
   return index.best(entered);
 }
 
+/**
+ * Whether a dwell holds the zone `placed` (zoneOfState's answer for `state`) against the position
+ * `state` was just stepped to: the asset is `leaving` the zone that places it (the position is
+ * beyond its hysteresis band, the exit dwell running), or it is placed in no zone and `entering`
+ * one (the position is inside it, the enter dwell running). Its coordinates then say one place and
+ * the zone held another: location sync sends them only once the dwell is over (a stray fix then
+ * never reaches the ERP, in any batching). False for a zone no longer configured (HELD).
+ */
+export function heldAgainstFix(state: ZoneTrackState | undefined, placed: Zone | typeof HELD | undefined): boolean {
+  if (placed === HELD) return false;
+  if (placed !== undefined) return state?.[placed.name]?.phase === 'leaving';
+  for (const name in state) if ((state[name] as ZoneTrackState[string]).phase === 'entering') return true;
+  return false;
+}
+
 const NO_NAMES: readonly string[] = [];
 
 /**
