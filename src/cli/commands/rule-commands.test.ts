@@ -204,6 +204,19 @@ describe('rules test', () => {
     expect(formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)');
   });
 
+  it('--compare names the fields of a changed work order that differ, inside its trigger too, not the same cut-off text twice', async () => {
+    const withLead = (dueSoonHours: number) => createRules(rulesSchema.parse({ allowedLateness: '1m', maintenance: { serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours }] } }));
+    const lines = [
+      '{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","operatingHours":200}',
+      '{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-04T08:00:00Z","operatingHours":260}',
+    ];
+    const report = await runRulesTest({ lines, rules: withLead(20), compare: withLead(10), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-05T00:00:00Z'), flush: true });
+    // Due (not due soon) under both: the work order differs only in the lead its trigger records.
+    expect(report.comparison?.changed.map((f) => [f.current.businessKey, f.fields])).toEqual([['EQ-1|service-250h|250h@b0', ['trigger']]]);
+    const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
+    expect(text).toContain('facts both would send, with another payload (1):\n  workorder.create → erp EQ-1|service-250h|250h@b0: trigger.dueSoonHours 20 → 10\n');
+  });
+
   it('--trace shows what each line changed in one asset\'s rule state, and keeps those lines when brief', async () => {
     const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
     const report = await runRulesTest({ ...input, trace: 'tag-1' });

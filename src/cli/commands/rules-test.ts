@@ -1292,10 +1292,22 @@ const shortValue = (v: unknown): string => {
   return t.length > 60 ? `${t.slice(0, 59)}…` : t;
 };
 
-/** `field a → b; …` for the fields that differ between two payloads. */
-function fieldChanges(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): string {
+const plainObject = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `field a → b; …` for the fields that differ between two payloads; within a field that is an
+ * object on both sides (a work order's `trigger`, `sensorSnapshot`), the fields of it that differ,
+ * by dotted path (`trigger.dueSoonHours 20 → 10`), as a cut-off JSON of the whole object would
+ * often show the same text on both sides.
+ */
+function fieldChanges(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined, prefix = ''): string {
   return differingFields(a, b)
-    .map((k) => `${k} ${shortValue(a?.[k])} → ${shortValue(b?.[k])}`)
+    .map((k) => {
+      const x = a?.[k];
+      const y = b?.[k];
+      if (plainObject(x) && plainObject(y)) return fieldChanges(x, y, `${prefix}${k}.`);
+      return `${prefix}${k} ${shortValue(x)} → ${shortValue(y)}`;
+    })
     .join('; ');
 }
 
