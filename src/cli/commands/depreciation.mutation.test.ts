@@ -39,6 +39,17 @@ describe('depreciation preview', () => {
     expect(formatPreview([lineOf(asset, state, '2026-10', 'new')], units)).toMatch(/EQ-1\s+2026-10\s+234\.567 h\s+1,234\.567 h\s+10,000 h/);
   });
 
+  it('totals a column no line has a figure in as "-", as the lines show it, not as a charge of 0.00', () => {
+    // Without usefulLifeMonths there is no straight line; without cost no units of production either.
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-20T00:00:00Z'), 1100], periods: { '2026-10': { units: 100, meterAtEnd: 1100 } } };
+    const noLife: AssetRecord = { ...asset, attributes: { cost: '120000', salvage: '20000', expectedUnits: '10000' } };
+    const total = (a: AssetRecord) => formatPreview([lineOf(a, state, '2026-10', 'new'), lineOf({ ...a, erpAssetId: 'EQ-2' }, state, '2026-10', 'new')], units).split('\n').find((l) => l.startsWith('TOTAL'));
+    expect(total(noLife)).toMatch(/^TOTAL\s+2,000\.00\s+-\s*$/);
+    expect(total({ ...asset, attributes: { expectedUnits: '10000' } })).toMatch(/^TOTAL\s+-\s+-\s*$/);
+    // A figure in one line only: its total.
+    expect(formatPreview([lineOf(asset, state, '2026-10', 'new'), lineOf({ ...noLife, erpAssetId: 'EQ-2' }, state, '2026-10', 'new')], units)).toMatch(/TOTAL\s+2,000\.00\s+1,666\.67/);
+  });
+
   it('shows the expected total to the thousandth too, as the other unit columns (and as post does)', () => {
     // An expected total of 7,500.25 h was shown as 7,500 h; one with more decimals is rounded to three.
     const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-20T00:00:00Z'), 1100], periods: { '2026-10': { units: 100, meterAtEnd: 1100 } } };

@@ -181,15 +181,19 @@ const money = (v: number | null) => (v === null ? '-' : MONEY.format(v));
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';
   const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
-  let uop = 0;
-  let sl = 0;
+  // A total of the lines that have a figure; none has one (no inputs, no straight line before the
+  // calendar): '-' as in each line, not 0.00, which reads as a charge of nothing.
+  let uop: number | null = null;
+  let sl: number | null = null;
+  const sum = (total: number | null, v: number | null) => (v === null ? total : (total ?? 0) + v);
   for (const { line: l } of lines) {
-    uop += l.unitsOfProduction ?? 0;
-    sl += l.straightLine ?? 0;
+    uop = sum(uop, l.unitsOfProduction);
+    sl = sum(sl, l.straightLine);
     const u = ` ${units[l.meter]}`;
     rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), money(l.straightLine), l.notes.join('; ')]);
   }
-  rows.push(['TOTAL', '', '', '', '', '', '', money(Math.round(uop * 100) / 100), money(Math.round(sl * 100) / 100), '']);
+  const cents = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+  rows.push(['TOTAL', '', '', '', '', '', '', money(cents(uop)), money(cents(sl)), '']);
   return table(rows);
 }
 
