@@ -375,6 +375,24 @@ export function checkNotAlreadyClosed(businessKey: string, known: Pick<WorkOrder
   );
 }
 
+/**
+ * A hand completion (or cancellation) dated before the latest update of the work order the asset's
+ * maintenance state holds (the ERP's "open" as a poll found it, say) changes nothing: event time wins,
+ * and the rule passes over feedback older than what it applied. Saying "recorded" would mislead:
+ * it is refused, saying from when it counts. Taken whatever its time, as the rule takes them: a
+ * completion over a cancellation, and one that did not count (no meter then) recorded with the meter.
+ */
+export function checkNotBeforeLastChange(businessKey: string, known: Pick<WorkOrderKnowledge, 'workOrders'>, input: { readonly status: 'completed' | 'cancelled'; readonly at: number; readonly meter: boolean }): void {
+  const record = known.workOrders[businessKey];
+  if (record?.changedAt === undefined || input.at >= record.changedAt) return;
+  if (input.status === 'completed' && (record.status === 'cancelled' || (record.uncounted === true && input.meter))) return;
+  throw new UsageError(
+    `--at ${isoTime(input.at)} is before the latest update of ${businessKey} that assetbridge has (${record.status} at ${isoTime(record.changedAt)}): ` +
+      `an update dated earlier changes nothing (event time wins), so it would not be recorded as ${input.status}. Give --at at or after ${isoTime(record.changedAt)}` +
+      (input.status === 'completed' ? "; a service done before then is recorded through the asset's baseline attribute (lastServiceHours / lastServiceKm, with 'assetbridge assets import')" : ''),
+  );
+}
+
 const formatNumber = (v: number): string => String(Math.round(v * 100) / 100);
 
 /** How far from now `--at` may be: what the pipeline takes (`ingest.maxFutureSkewMs`, `ingest.maxAgeMs`). */
@@ -523,6 +541,7 @@ export function registerMaintenanceCommand(program: Command): Command {
           const known = await loadWorkOrderKnowledge(store, config, businessKey);
           checkKnownWorkOrder(businessKey, known, opts.force === true);
           checkNotAlreadyClosed(businessKey, known, status);
+          checkNotBeforeLastChange(businessKey, known, { status, at, meter: hours !== undefined || km !== undefined });
           if (status === 'completed') checkCompletionMeter(businessKey, rulesConfigOf(config), known.state, { at, ...(hours !== undefined ? { hours } : {}), ...(km !== undefined ? { km } : {}) });
         },
         { existingStore: true },

@@ -7,11 +7,12 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules, zoneTrackingOf } from '../../core/rules/index.js';
-import { flushRules, simulateRules } from '../../core/rules/simulate.js';
+import { flushRules, simulateRules, type StateDoc } from '../../core/rules/simulate.js';
+import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, parseOpenWorkOrdersCell, stateCell, type AssetMaintenance } from './maintenance.js';
+import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, checkNotBeforeLastChange, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, parseOpenWorkOrdersCell, stateCell, type AssetMaintenance } from './maintenance.js';
 import type { WorkOrderRow } from '../../core/rules/maintenance/status.js';
 import { parse } from 'csv-parse/sync';
 import type { Config } from '../../config/schema.js';
@@ -579,6 +580,34 @@ describe('maintenance complete', () => {
     expect(() => checkCompletionMeter(key, rules, state, { at: t0 - 18 * H, hours: 240 })).not.toThrow();
     // A threshold's work order needs no meter.
     expect(() => checkCompletionMeter('EQ-1|overheat|2026-10-06T11:00:00.000Z', rules, state, { at: t0 - 18 * H })).not.toThrow();
+  });
+
+  it('refuses a completion dated before the latest update of the work order it holds, which the rules would pass over', () => {
+    const asset = (assets[0] as AssetWithIdentifiers).asset;
+    const key = 'EQ-1|service-250h|250h@b0';
+    const step = (event: CanonicalEvent) => ({ event, asset, destination: 'erp' });
+    const meterAt = (iso: string, hours: number) => step({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse(iso), receivedAt: 0, operatingHours: hours });
+    const update = (status: 'open' | 'completed', iso: string, source: string) =>
+      step({ kind: 'workorder', source, ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse(iso), receivedAt: 0, businessKey: key, status, ...(status === 'completed' ? { operatingHoursAtCompletion: 245 } : {}) });
+    // The service comes due at 240 h; the ERP's poll then reports the work order open.
+    const due = [meterAt('2026-10-01T00:00:00Z', 200), meterAt('2026-10-03T00:00:00Z', 240), meterAt('2026-10-03T02:00:00Z', 241), update('open', '2026-10-05T00:00:00Z', 'erp-feedback:erp')];
+    const known = (states: ReadonlyMap<string, StateDoc>) => ({ workOrders: (states.get('EQ-1')?.[MAINTENANCE_RULE] as MaintenanceState | undefined)?.workOrders ?? {} });
+    // Every step decided, as the service's idle watermark does.
+    const run = (steps: ReturnType<typeof step>[]) => flushRules(createRules(rules), simulateRules(createRules(rules), steps).states, new Map([['EQ-1', { asset, destination: 'erp' }]]), Date.parse('2026-10-06T00:00:00Z'), Number.MAX_SAFE_INTEGER).states;
+    const open = run(due);
+    expect(known(open).workOrders[key]?.status).toBe('open');
+    // A completion dated before that changes nothing: refused, saying from when it counts.
+    const early = Date.parse('2026-10-04T12:00:00Z');
+    expect(known(run([...due, update('completed', '2026-10-04T12:00:00Z', 'cli')])).workOrders[key]?.status).toBe('open');
+    expect(() => checkNotBeforeLastChange(key, known(open), { status: 'completed', at: early, meter: true })).toThrow(
+      `--at 2026-10-04T12:00:00.000Z is before the latest update of ${key} that assetbridge has (open at 2026-10-05T00:00:00.000Z): an update dated earlier changes nothing (event time wins), so it would not be recorded as completed. Give --at at or after 2026-10-05T00:00:00.000Z`,
+    );
+    // One dated at or after it is recorded.
+    const late = Date.parse('2026-10-05T06:00:00Z');
+    expect(known(run([...due, update('completed', '2026-10-05T06:00:00Z', 'cli')])).workOrders[key]?.status).toBe('completed');
+    expect(() => checkNotBeforeLastChange(key, known(open), { status: 'completed', at: late, meter: true })).not.toThrow();
+    // A work order no update has come for yet (requested) takes any time.
+    expect(() => checkNotBeforeLastChange(key, { workOrders: { [key]: { status: 'requested', openedAt: 0 } } }, { status: 'completed', at: early, meter: false })).not.toThrow();
   });
 
   it('takes a completion that did not count (no meter then) again, with the meter', () => {
