@@ -100,4 +100,18 @@ describe('--period of a calendar that is not monthly', () => {
     expect(laterNow).toContain(', FY27-P24 (FY27-P01 to FY27-P24)');
     expect(laterNow).not.toContain('did you mean');
   });
+
+  it('a month given to a calendar of listed periods names the periods in that month, with their local days', () => {
+    // A 4-4-5 year in Amsterdam: October 2026 holds the end of P01 and the start of P02.
+    const fy = depreciation({ timeZone: 'Europe/Amsterdam', periods: [{ id: 'FY27-P01', start: '2026-09-28' }, { id: 'FY27-P02', start: '2026-10-26' }, { id: 'FY27-P03', start: '2026-11-30' }], periodsEnd: '2026-12-28' });
+    expect(() => resolvePeriod(fy, '2026-10', at('2026-12-06T10:00:00Z'))).toThrow(NotFoundError);
+    expect(unknownPeriodText(fy, '2026-10', at('2026-12-06T10:00:00Z'))).toBe(
+      '--period "2026-10" is not in the configured calendar (rules.depreciation.periods: a list of 3 period(s), named by their ids as written); ' +
+        "2026-10 is a month, and the calendar's periods are not months: the periods in it are FY27-P01 (2026-09-28 to 2026-10-25), FY27-P02 (2026-10-26 to 2026-11-29); " +
+        'periods: FY27-P01, FY27-P02, FY27-P03; the current period is FY27-P03, the last ended is FY27-P02',
+    );
+    expect(unknownPeriodText(fy, '2026-12', at('2026-12-06T10:00:00Z'))).toContain('; 2026-12 is a month, and the calendar\'s periods are not months: the period in it is FY27-P03 (2026-11-30 to 2026-12-27); periods:');
+    // A month no listed period reaches: no such hint.
+    expect(unknownPeriodText(fy, '2027-03', at('2026-12-06T10:00:00Z'))).not.toContain('is a month');
+  });
 });

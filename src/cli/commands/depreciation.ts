@@ -17,7 +17,8 @@ import { durationText } from '../../config/duration.js';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
-import type { Period } from '../../core/rules/depreciation/calendar.js';
+import { monthlyCalendar, type Period } from '../../core/rules/depreciation/calendar.js';
+import { localDate } from '../../core/rules/time-zone.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
@@ -75,8 +76,25 @@ export function unknownPeriodText(d: DepreciationConfig, id: string, now: number
   }
   return (
     `--period "${id}" is not in the configured calendar (rules.depreciation.periods: a list of ${ids.length} period(s), named by their ids as written)` +
-    `${like !== undefined ? `; did you mean "${like}"?` : ''}; periods: ${shown.join(', ')}${ids.length > PERIODS_SHOWN ? ` (${ids[0]} to ${ids.at(-1)})` : ''}${near ? `; ${near}` : ''}`
+    `${like !== undefined ? `; did you mean "${like}"?` : (monthHint(d, id) ?? '')}; periods: ${shown.join(', ')}${ids.length > PERIODS_SHOWN ? ` (${ids[0]} to ${ids.at(-1)})` : ''}${near ? `; ${near}` : ''}`
   );
+}
+
+/**
+ * A month (`2026-10`) given to a calendar of listed periods: the listed periods that overlap it, with
+ * their local days, as a fiscal period rarely is a month (a 4-4-5 period starts on its own day).
+ * Undefined when `id` is no month, or none of the listed periods overlaps it.
+ */
+function monthHint(d: DepreciationConfig, id: string): string | undefined {
+  const month = monthlyCalendar(d.timeZone).period(id);
+  if (!month) return undefined;
+  const calendar = calendarOf(d);
+  const overlap = (d.periods === 'monthly' ? [] : d.periods)
+    .map((p) => calendar.period(p.id))
+    .filter((p): p is Period => p !== undefined && p.start < month.end && p.end > month.start);
+  if (overlap.length === 0) return undefined;
+  const days = (p: Period) => `${p.id} (${localDate(p.start, d.timeZone)} to ${localDate(p.end - 1, d.timeZone)})`;
+  return `; ${id} is a month, and the calendar's periods are not months: ${overlap.length === 1 ? 'the period in it is' : 'the periods in it are'} ${overlap.map(days).join(', ')}`;
 }
 
 /**
