@@ -63,6 +63,22 @@ describe('rules test on a config that has not run yet', () => {
   });
 });
 
+describe('rules test counts by rule', () => {
+  it('in the text summary and the --json summary, each configured rule with its kind', async () => {
+    const cfg = config();
+    const text = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh']);
+    expect(text.stdout).toContain('\nby rule:\n');
+    expect(text.stdout).toContain('\n  svc-10h (service interval): 1 × workorder.create (fact)\n');
+    expect(text.stdout).toContain('\n  meter (meter sync): 1 × meter.record (state)\n');
+    const json = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--json']);
+    const report = JSON.parse(json.stdout) as { totals: Record<string, number>; byRule: Record<string, { type?: string; total: number; deliveries: Record<string, number> }> };
+    expect(report.byRule['svc-10h']).toEqual({ type: 'service interval', total: 1, deliveries: { 'workorder.create (fact)': 1 } });
+    // Every delivery is some rule's: the counts by rule add up to those by operation.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(Object.values(report.byRule).map((r) => r.total))).toBe(sum(Object.values(report.totals)));
+  });
+});
+
 describe('rules test beside a store whose registry the config has changed since', () => {
   it('tests the assets as the config has them, as the service started with it would (not the stored copy of a listed asset)', async () => {
     const cfg = writeConfig((dir) => ({

@@ -139,7 +139,7 @@ describe('rules test --compare text', () => {
   it('tells a payload field left out from one that is null', () => {
     const fact = (payload: Record<string, unknown>) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|hot|t', erpAssetId: 'EQ-1', eventTime: 0, payload });
     const comparison = compareDeliveries([fact({ title: 'Hot', plannedStart: null })], [fact({ title: 'Hot' })]);
-    const text = formatComparison({ lines: [], flushed: [], totals: {}, counts: { lines: 1, accepted: 1, rejected: 0, shown: 0, late: 0 }, comparison }, { current: 'a.yaml', proposed: 'b.yaml' });
+    const text = formatComparison({ lines: [], flushed: [], totals: {}, byRule: {}, counts: { lines: 1, accepted: 1, rejected: 0, shown: 0, late: 0 }, comparison }, { current: 'a.yaml', proposed: 'b.yaml' });
     expect(text).toContain('workorder.create → erp EQ-1|hot|t: plannedStart null → (none)');
   });
 });

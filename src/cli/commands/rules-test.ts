@@ -26,6 +26,10 @@ import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
+import { LOCATION_UPDATE } from '../../core/rules/location-sync-state.js';
+import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
+import { USAGE_POST } from '../../core/rules/depreciation/usage.js';
+import { parseWorkOrderKey, WORKORDER_CREATE } from '../../core/rules/maintenance/work-order.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
@@ -102,6 +106,13 @@ export interface RulesTestInput {
    * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
    */
   readonly brief?: boolean;
+  /**
+   * The configured rules that make deliveries, with what kind of rule each is (`threshold`, `service
+   * interval`, …), in the order `rules list` lists them: each has its entry in
+   * {@link RulesTestReport.byRule}, also when it delivered nothing (a threshold that never fired).
+   * Absent: only the rules that delivered, without their kind.
+   */
+  readonly deliveringRules?: readonly DeliveringRule[];
   /** Called after each chunk of lines is decided, with the number of input lines read so far. */
   readonly onProgress?: (linesRead: number) => void;
   /**
@@ -127,6 +138,35 @@ export interface RulesTestInput {
    * (a long input then takes no more memory than its rule state).
    */
   readonly onLine?: (line: RulesTestLine) => void;
+}
+
+/** A configured rule that makes deliveries: its name (a work order's business key holds it) and what kind of rule it is. */
+export interface DeliveringRule {
+  readonly name: string;
+  /** `location sync`, `threshold`, `service interval`, `calendar interval`, `alert`, `meter sync`. */
+  readonly type: string;
+}
+
+/** What one rule would deliver: how many deliveries in all, and by operation and kind (as {@link RulesTestReport.totals}). */
+export interface RuleTotals {
+  /** The kind of rule, when the configured rules were given ({@link RulesTestInput.deliveringRules}). */
+  readonly type?: string;
+  readonly total: number;
+  readonly deliveries: Readonly<Record<string, number>>;
+}
+
+/** The rule that makes each operation other than a work order (whose rule its business key names). */
+const RULE_OF_OPERATION: Readonly<Record<string, string>> = { [LOCATION_UPDATE]: 'location', [METER_RECORD]: 'meter', [INVENTORY_COUNT]: INVENTORY_RULE, [USAGE_POST]: DEPRECIATION_RULE };
+
+/**
+ * The configured rule a delivery comes from: for a work order the one its business key names
+ * (`asset|rule|occurrence`: a threshold, a service or calendar interval, an alert rule); a location
+ * update is location sync's (`location`, zones included), a meter reading meter sync's (`meter`),
+ * an inventory count inventory's and a period's usage depreciation's; any other its operation.
+ */
+export function ruleOfDelivery(d: Pick<DeliveryIntent, 'operation' | 'businessKey'>): string {
+  if (d.operation === WORKORDER_CREATE) return parseWorkOrderKey(d.businessKey)?.rule ?? d.operation;
+  return RULE_OF_OPERATION[d.operation] ?? d.operation;
 }
 
 export interface RulesTestLine {
@@ -167,6 +207,13 @@ export interface RulesTestReport {
   readonly flushed: readonly DeliveryIntent[];
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
+  /**
+   * The same deliveries by the rule that decided them ({@link ruleOfDelivery}): a threshold's work
+   * orders under its name, location updates under `location`, meter readings under `meter`. With
+   * {@link RulesTestInput.deliveringRules} every configured rule is there in their order, with its
+   * kind, also when it delivered nothing; then any other rule that delivered.
+   */
+  readonly byRule: Readonly<Record<string, RuleTotals>>;
   /**
    * Event lines read (not blank, not comments); the messages they hold, when a line holds a JSON
    * array (each item is its own message, as `POST /v1/events` takes it; absent: one per line);
@@ -459,6 +506,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherPolicy = input.compare === undefined ? undefined : { ...withoutSensorUnits(policy), ...(compareZones ? { zoneNames: compareZones } : {}), ...(input.compareSensorUnits ? { sensorUnits: input.compareSensorUnits } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
+  const byRule: Record<string, { type?: string; total: number; deliveries: Record<string, number> }> = {};
+  for (const r of input.deliveringRules ?? []) byRule[r.name] ??= { type: r.type, total: 0, deliveries: {} };
   const counts: { lines: number; messages?: number; accepted: number; rejected: number; shown: number; late: number } = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
   /** Messages the lines held (each item of a line's array one, as the HTTP intake takes them). */
   let messageCount = 0;
@@ -477,7 +526,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         if (factKeys.has(k)) continue;
         factKeys.add(k);
       }
-      totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
+      const op = `${d.operation} (${d.kind})`;
+      totals[op] = (totals[op] ?? 0) + 1;
+      const rule = (byRule[ruleOfDelivery(d)] ??= { total: 0, deliveries: {} });
+      rule.total++;
+      rule.deliveries[op] = (rule.deliveries[op] ?? 0) + 1;
     }
   };
   // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
@@ -870,7 +923,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
   const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
-  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures };
+  if (!other) return { lines, flushed, totals, byRule, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -880,7 +933,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // Usage per period is no delivery of an event (the usage-posting task posts it), so it is compared as the events leave it.
   const otherUsage = other.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys()) : [];
   const usageComparison = usage.length || otherUsage.length ? { usageComparison: compareUsage(usage, otherUsage) } : {};
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
+  return { lines, flushed, totals, byRule, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
 }
 
 /**
@@ -1207,9 +1260,27 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     ...lateNote(c.late),
     ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
+    ...byRuleLines(report),
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * What each rule would deliver (`by rule:`, a line a rule), for tuning one rule among many; the
+ * rules that make no deliveries of events (inventory, depreciation) point at their own section.
+ */
+function byRuleLines(report: RulesTestReport): string[] {
+  const rules = Object.entries(report.byRule);
+  if (rules.length === 0) return [];
+  const out = ['by rule:'];
+  for (const [name, r] of rules) {
+    const what = Object.entries(r.deliveries).map(([k, n]) => `${n} × ${k}`).join(', ');
+    out.push(`  ${name}${r.type !== undefined ? ` (${r.type})` : ''}: ${what || 'nothing'}`);
+  }
+  if (report.inventory) out.push(`  ${INVENTORY_RULE}: no deliveries of events (the inventory task sends the counts: above)`);
+  if (report.usage?.length) out.push(`  ${DEPRECIATION_RULE}: no deliveries of events (the usage-posting task posts the usage: above)`);
+  return out;
 }
 
 /** The rejected messages whose asset the registry here lacks: how many, for which identifiers, and what to do. */

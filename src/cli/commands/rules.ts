@@ -35,7 +35,7 @@ import type { SensorUnits } from '../../core/normalize/sensor-units.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
-import { formatComparison, formatLine, formatSummary, jsonReportWriter, plannedZoneOf, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, jsonReportWriter, plannedZoneOf, runRulesTest, sameOutcome, type DeliveringRule, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -125,6 +125,24 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${formatDuration(rules.inventory.freshness)}`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;
+}
+
+/**
+ * The configured rules that make deliveries of events, in the order `rules list` lists them, for
+ * `rules test`'s counts by rule: location sync, each maintenance rule (whose name its work orders'
+ * business keys hold), and meter sync, which the service always runs. Inventory and depreciation
+ * make none (their tasks send the counts and post the usage).
+ */
+export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
+  const out: DeliveringRule[] = [];
+  if (rules.location.enabled) out.push({ name: 'location', type: rules.zones ? 'location sync, zones' : 'location sync' });
+  const m = rules.maintenance;
+  for (const t of m?.thresholds ?? []) out.push({ name: t.name, type: 'threshold' });
+  for (const s of m?.serviceIntervals ?? []) out.push({ name: s.name, type: 'service interval' });
+  for (const c of m?.calendarIntervals ?? []) out.push({ name: c.name, type: 'calendar interval' });
+  for (const a of m?.alerts ?? []) out.push({ name: a.name, type: 'alert' });
+  out.push({ name: 'meter', type: 'meter sync' });
+  return out;
 }
 
 /** How `rules test` shows its progress through the input on stderr. */
@@ -325,6 +343,7 @@ export function registerRulesCommand(program: Command): Command {
           const report = await runRulesTest({
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
             rules: buildRules(config),
+            deliveringRules: deliveringRulesOf(rulesConfigOf(config)),
             ...(zoneNames ? { zoneNames } : {}),
             ...(sensorUnits ? { sensorUnits } : {}),
             assets,
