@@ -138,6 +138,14 @@ export interface RulesTestInput {
    * (a long input then takes no more memory than its rule state).
    */
   readonly onLine?: (line: RulesTestLine) => void;
+  /**
+   * With {@link onLine}: when the input has been silent this long (ms) with lines read but not yet
+   * decided (a slow producer, a `tail -f`, events typed in), decide them now rather than when a chunk
+   * of lines is full or the input ends, so what they deliver is handed over while the input is still
+   * open; {@link onProgress} is called after. The outcome is the same as deciding them later: the
+   * rules run on the same events, in order. Absent: lines are decided a chunk at a time.
+   */
+  readonly decideAfterPauseMs?: number;
 }
 
 /** A configured rule that makes deliveries: its name (a work order's business key holds it) and what kind of rule it is. */
@@ -739,30 +747,58 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let lineNo = 0;
   let read = 0;
   let file: string | undefined;
-  for await (const raw of input.lines) {
-    if (typeof raw !== 'string') {
-      file = raw.file;
-      lineNo = 0;
-      continue;
+  // A pause in the input decides the lines read so far (see decideAfterPauseMs): a tick that finds
+  // no line read since the one before, and lines waiting, decides them. The loop below is then
+  // waiting for its next line (the only place it waits), with every line read whole in the chunk.
+  let readAtTick = -1;
+  let pauseFailure: { readonly err: unknown } | undefined;
+  const pauses =
+    input.onLine !== undefined && input.decideAfterPauseMs !== undefined && input.decideAfterPauseMs > 0
+      ? setInterval(() => {
+          if (read !== readAtTick) {
+            readAtTick = read;
+            return;
+          }
+          if (chunk.length === 0 || pauseFailure !== undefined) return;
+          try {
+            decide();
+            input.onProgress?.(read);
+          } catch (err) {
+            pauseFailure = { err }; // thrown where the run can fail: in the loop, at its next line or its end
+          }
+        }, input.decideAfterPauseMs)
+      : undefined;
+  pauses?.unref();
+  try {
+    for await (const raw of input.lines) {
+      if (pauseFailure !== undefined) throw pauseFailure.err;
+      if (typeof raw !== 'string') {
+        file = raw.file;
+        lineNo = 0;
+        continue;
+      }
+      lineNo++;
+      read++;
+      const text = raw.trim();
+      if (text === '' || text.startsWith('#')) continue;
+      counts.lines++;
+      const at = file === undefined ? { line: lineNo } : { line: lineNo, file };
+      for (const message of splitLine(raw, text, at)) {
+        messageCount++;
+        if ('reason' in message) {
+          counts.rejected++;
+          chunk.push(message);
+        } else chunk.push(parseLine(message.raw, message.text, message.at));
+      }
+      if (chunk.length >= CHUNK_LINES) {
+        decide();
+        input.onProgress?.(read);
+      }
     }
-    lineNo++;
-    read++;
-    const text = raw.trim();
-    if (text === '' || text.startsWith('#')) continue;
-    counts.lines++;
-    const at = file === undefined ? { line: lineNo } : { line: lineNo, file };
-    for (const message of splitLine(raw, text, at)) {
-      messageCount++;
-      if ('reason' in message) {
-        counts.rejected++;
-        chunk.push(message);
-      } else chunk.push(parseLine(message.raw, message.text, message.at));
-    }
-    if (chunk.length >= CHUNK_LINES) {
-      decide();
-      input.onProgress?.(read);
-    }
+  } finally {
+    clearInterval(pauses);
   }
+  if (pauseFailure !== undefined) throw pauseFailure.err;
   decide();
   input.onProgress?.(read);
   if (messageCount !== counts.lines) counts.messages = messageCount;
@@ -1189,6 +1225,38 @@ export function jsonReportWriter(write: (text: string) => void): { line: (l: Rul
       lines.forEach(line); // any the report kept (none when each was handed over as decided)
       write(`${pending}${n === 0 ? '{\n  "lines": []' : '\n  ]'},${toJson(rest).slice(1)}\n`);
       pending = '';
+    },
+  };
+}
+
+/**
+ * `rules test --jsonl`: JSON Lines, each object as soon as it is decided: `{"type":"line", …}` for
+ * each input line shown (as a line of `--json`'s `lines`), then at the end `{"type":"flushed", …}`
+ * for each delivery decided at the end of the input (as one of `--json`'s `flushed`) and last
+ * `{"type":"summary", …}`, the rest of `--json`'s report (totals, byRule, counts, …). Written in
+ * pieces of some 64 KiB; {@link flush} writes what is pending (after each chunk of lines is decided).
+ */
+export function jsonlReportWriter(write: (text: string) => void): { line: (l: RulesTestLine) => void; flush: () => void; end: (report: RulesTestReport) => void } {
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    write(pending);
+    pending = '';
+  };
+  const out = (o: object) => {
+    pending += `${toJson(o, 0)}\n`;
+    if (pending.length >= 65_536) flush();
+  };
+  const line = (l: RulesTestLine) => out({ type: 'line', ...l });
+  return {
+    line,
+    flush,
+    end: (report) => {
+      const { lines, flushed, ...rest } = report;
+      lines.forEach(line); // any the report kept (none when each was handed over as decided)
+      for (const d of flushed) out({ type: 'flushed', ...d });
+      out({ type: 'summary', ...rest });
+      flush();
     },
   };
 }

@@ -10,7 +10,8 @@
  *   lines, which say when the service received them, also get the idle watermarks the service
  *   sent in the silences between them (`rules.idleAfter`). The file is
  *   read as a stream, with progress on stderr; `--brief` keeps only the lines that matter;
- *   `--compare` and `--trace` say what a changed config would change, and why a rule fired.
+ *   `--compare` and `--trace` say what a changed config would change, and why a rule fired;
+ *   `--json` prints one document at the end, `--jsonl` JSON Lines as each line is decided.
  * - `rules list` prints the compiled rules.
  * @module
  */
@@ -35,7 +36,7 @@ import type { SensorUnits } from '../../core/normalize/sensor-units.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
-import { formatComparison, formatLine, formatSummary, jsonReportWriter, plannedZoneOf, runRulesTest, sameOutcome, type DeliveringRule, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, jsonlReportWriter, jsonReportWriter, plannedZoneOf, runRulesTest, sameOutcome, type DeliveringRule, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -144,6 +145,9 @@ export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
   out.push({ name: 'meter', type: 'meter sync' });
   return out;
 }
+
+/** How long a pause in the input `rules test` waits before it decides and prints the lines read so far (text and --jsonl). */
+const DECIDE_AFTER_PAUSE_MS = 100;
 
 /** How `rules test` shows its progress through the input on stderr. */
 export type ProgressMode = 'none' | 'bar' | 'lines';
@@ -292,15 +296,22 @@ export function registerRulesCommand(program: Command): Command {
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
       .option('--exit-code', 'with --compare: exit with 1 when the deliveries, the inventory counts or the usage per period differ, or a line is rejected under one config alone (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
-      .option('--json', 'print JSON')
+      .option('--json', 'print JSON: one document, whole only at the end of the input')
+      .option(
+        '--jsonl',
+        'print JSON Lines as the input is read: a {"type":"line",…} object for each line once it is decided (its deliveries, or why it was rejected, or the rules that dropped it as late; with --brief only those), a {"type":"flushed",…} object for each delivery decided at the end of the input, and last a {"type":"summary",…} object (totals, byRule, counts, as --json has them); for long inputs and pipes (jq, a dashboard)',
+      )
       .addHelpText(
         'after',
-        '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n  assetbridge rules test --events capture/ --fresh --compare proposed.yaml --exit-code   # in CI: fails when the change changes deliveries\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.' +
+        '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --fresh --brief --jsonl | jq -c \'select(.type == "line")\'\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n  assetbridge rules test --events capture/ --fresh --compare proposed.yaml --exit-code   # in CI: fails when the change changes deliveries\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.' +
           '\n\nInput: one canonical event, or a JSON list of them, per line; blank lines and lines starting with # are skipped. A captured line also says when the service received it (receivedAt): the idle watermarks of rules.idleAfter fall between such lines, and ingest.maxFutureSkewMs / maxAgeMs are judged against it. A line that cannot be used is reported with its number (and file) and why, and the lines after it still run. Progress goes to stderr.' +
           '\n\nExit status: 0 when the events ran (rejected lines are in the report); 2 when no line was accepted (the rules were tested on nothing: an empty input, or every line rejected), and on a usage or configuration error; 1 when a rule failed (a bug: the report says on which line, idle watermark or asset; the run goes on past it, as the service quarantines what a rule throws on), with --compare --exit-code when the two configs differ, and when --trace names no asset.',
       ),
   ).action(
-    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; exitCode?: boolean; json?: boolean }) => {
+    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; exitCode?: boolean; json?: boolean; jsonl?: boolean }) => {
+      if (opts.json && opts.jsonl) throw new UsageError('--json and --jsonl: pick one (--json prints one JSON document, whole only at the end of the input; --jsonl a JSON object a line as each line is decided)');
+      if (opts.jsonl && opts.compare !== undefined)
+        throw new UsageError('--jsonl streams each line\'s deliveries as it is decided, and --compare shows only how two configs differ, at the end of the input: use --compare with --json for that as JSON, or --jsonl without --compare (-c on each config in turn) for the lines');
       const stdin = opts.events === '-';
       const files = stdin ? [] : eventFiles(opts.events);
       const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
@@ -335,9 +346,10 @@ export function registerRulesCommand(program: Command): Command {
         // Typed at a terminal, not piped: say what it waits for, rather than seeming to hang.
         if (stdin && process.stdin.isTTY === true) process.stderr.write('reading events from standard input, one JSON object a line; end with Ctrl-D\n');
         // Each line is printed once decided (as text, or into the JSON), so memory stays flat however long the input.
-        const streaming = !opts.json && !compare;
+        const streaming = !opts.json && !opts.jsonl && !compare;
         const json = opts.json && !compare ? jsonReportWriter((t) => void process.stdout.write(t)) : undefined;
-        const mode = progressMode({ streaming: streaming || json !== undefined, brief: opts.brief === true, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true, sized: size !== undefined });
+        const jsonl = opts.jsonl ? jsonlReportWriter((t) => void process.stdout.write(t)) : undefined;
+        const mode = progressMode({ streaming: streaming || json !== undefined || jsonl !== undefined, brief: opts.brief === true, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true, sized: size !== undefined });
         const progress = mode === 'none' ? { update: () => undefined, stop: () => undefined } : fileProgress(mode, stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
@@ -360,8 +372,13 @@ export function registerRulesCommand(program: Command): Command {
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
-            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l, zoneOf)) } : json ? { onLine: json.line } : {}),
-            onProgress: progress.update,
+            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l, zoneOf)) } : json ? { onLine: json.line } : jsonl ? { onLine: jsonl.line } : {}),
+            // Lines printed as decided: a pause in the input (a slow producer, events typed in) prints those read so far.
+            ...(streaming || jsonl ? { decideAfterPauseMs: DECIDE_AFTER_PAUSE_MS } : {}),
+            onProgress: (linesRead: number) => {
+              progress.update(linesRead);
+              jsonl?.flush();
+            },
           });
           progress.stop();
           // A rule threw (a bug): what it threw on was set aside as the service would, and the run went
@@ -387,6 +404,7 @@ export function registerRulesCommand(program: Command): Command {
             return;
           }
           if (json) json.end(report);
+          else if (jsonl) jsonl.end(report);
           else process.stdout.write(formatSummary(report, zoneOf));
           // No line accepted: nothing was tested, which a script must not take for a pass (a file of
           // something else, assets only in a store this run has not got, a capture or redirect that
@@ -401,7 +419,7 @@ export function registerRulesCommand(program: Command): Command {
             process.exitCode = 2;
           }
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
-          if (calendars.length && !opts.json) {
+          if (calendars.length && !opts.json && !opts.jsonl) {
             const meters = calendars.some((c) => c.orMeter) ? ' (and the meter side of those that count hours or km too)' : '';
             process.stdout.write(`(calendar intervals — ${calendars.map((c) => c.name).join(', ')} — come due on the wall clock, not on events: the running service checks them${meters}; see 'assetbridge maintenance status')\n`);
           }
