@@ -190,6 +190,34 @@ describe('location sync: a stray fix during an enter dwell (the mirror case)', (
   });
 });
 
+describe('location sync: an exit an idle watermark settles while the asset is entering another zone', () => {
+  // Two yards side by side: west (the yard) and east, 500 m further east.
+  const east: Zone = { name: 'east', locationCode: '1000/0005', priority: 0, shape: { type: 'circle', lat: 52.5, lng: eastM(500), radiusM: 200 } };
+  it('sends nothing while the entry runs (no null code from inside the zone being entered), then the new zone', () => {
+    // In the yard, out beyond its band at 100 s, into the east yard at 140 s, parked there: the
+    // watermark of 165 s settles the exit (due at 160 s, 60 s from 100 s); the east yard is entered
+    // only at 170 s (30 s from 140 s).
+    const events = [fix(0, 0), fix(40, 0), fix(100, 260), fix(140, 500)];
+    const two = { ...options(), zones: { ...zones, index: new ZoneIndex([yard, east], { hysteresisM: BAND_M }) } };
+    const pure = createLocationSyncRule(two);
+    const run = (flushAt: readonly number[]) =>
+      compareOwned(pure, ownedLocationSync(pure, two), [
+        ...events.flatMap((event): OracleStep[] => [{ event, asset }, { roundTrip: asset }]),
+        ...flushAt.map((at): OracleStep => ({ flush: T0 + at * 1000, asset })),
+      ]).delivered.map(where);
+    // Was [160, null, 500] at the watermark of 165 s: in no zone, its coordinates in the east yard's middle.
+    expect(run([165])).toEqual([
+      [0, null, 0],
+      [40, '1000/0001', 0],
+    ]);
+    expect(run([165, 200])).toEqual([
+      [0, null, 0],
+      [40, '1000/0001', 0],
+      [170, '1000/0005', 500], // the east yard entered (30 s from 140 s)
+    ]);
+  });
+});
+
 describe('location sync: coordinates never contradict the zone sent (property)', () => {
   it('after the first fix, for any walk with strays, lateness, arrival order within it, batching and watermarks; both forms alike', () => {
     const step = fc.record({

@@ -25,7 +25,8 @@
  * inside a zone while placed in none, its enter dwell running), the fix sends nothing, however far
  * it moved or however long since the heartbeat. The fix or idle watermark that ends the dwell by
  * an exit or an entry sends the new zone with its position; a return is compared with what was
- * sent. So one stray fix at a border is never written to the ERP, nor the return from it, in any
+ * sent. An idle watermark that ends an exit dwell while the asset is entering another zone (its
+ * enter dwell still running) sends nothing either: the entry's end does. So one stray fix at a border is never written to the ERP, nor the return from it, in any
  * batching of the events (an ingest batch would coalesce the two, split batches would not). Only an
  * asset's first fix, and the first accurate one after an inaccurate first, are sent regardless.
  *
@@ -383,7 +384,10 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
   if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
-  if (s.synced !== undefined && s.synced.zone === fix.zone) return { state: next, deliveries: r.deliveries };
+  // Nothing new while a dwell still holds the zone against where the asset is (see heldAgainstFix):
+  // an exit settled while it is entering another zone, not yet entered, places it in none with
+  // coordinates in that zone (a null code from inside it); the fix or watermark that ends that dwell sends.
+  if ((s.synced !== undefined && s.synced.zone === fix.zone) || (s.synced !== undefined && s.synced.inaccurate !== true && heldAgainstFix(zones, best))) return { state: next, deliveries: r.deliveries };
   next.synced = fix;
   // It supersedes an update the released fixes made (the outbox would coalesce them anyway). Dated
   // to when the dwell was over (after the sighting, never later than the watermark): the outbox
