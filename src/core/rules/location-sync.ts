@@ -13,7 +13,10 @@
  * processed as if the source had reported none (see bufferedFix), so while its enter dwell runs the
  * asset keeps what it had (no tracker label is sent in between, then the zone's code). While the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
- * that zone (exit dwell): see zoneOfState. One in a zone whose `locationCode` was changed, or in
+ * that zone (exit dwell): see zoneOfState. Its fixes send nothing meanwhile (see heldAgainstFix:
+ * nothing can tell their coordinates agree with the code kept); the fix or idle watermark that ends
+ * that dwell sends where the zones now configured place it.
+ * One in a zone whose `locationCode` was changed, or in
  * zones ranked otherwise since (the code sent last no longer the best one's), is sent the code of
  * the zone that places it now at its next idle watermark (see recode). An asset `appliesTo` does not match is
  * left alone by its fixes and by idle watermarks alike (its state as it was: see flush and holds).

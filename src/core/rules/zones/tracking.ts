@@ -40,10 +40,14 @@ export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined)
  * beyond its hysteresis band, the exit dwell running), or it is placed in no zone and `entering`
  * one (the position is inside it, the enter dwell running). Its coordinates then say one place and
  * the zone held another: location sync sends them only once the dwell is over (a stray fix then
- * never reaches the ERP, in any batching). False for a zone no longer configured (HELD).
+ * never reaches the ERP, in any batching). Always true while the asset is placed in a zone no longer
+ * configured (HELD: renamed or removed since its state was stored): no fix can be inside a zone that
+ * has no shape now, so after a fix the asset is leaving it (its exit dwell running), and the code
+ * kept is one nothing can tell its coordinates agree with. The fix or idle watermark that ends that
+ * exit dwell sends where the zones now configured place the asset.
  */
 export function heldAgainstFix(state: ZoneTrackState | undefined, placed: Zone | typeof HELD | undefined): boolean {
-  if (placed === HELD) return false;
+  if (placed === HELD) return true;
   if (placed !== undefined) return state?.[placed.name]?.phase === 'leaving';
   for (const name in state) if ((state[name] as ZoneTrackState[string]).phase === 'entering') return true;
   return false;
