@@ -3,10 +3,12 @@
  * stored under the old zones (JSON). The coordinates sent never contradict the code sent with
  * them: while the asset is still in a zone no longer configured (its exit dwell running: no fix
  * can be inside a zone that has no shape now) its fixes send nothing, and the ERP keeps what it
- * had. A rename never makes a machine flap out and back in; a removed zone's machines move
+ * had; a fix waiting in the reorder window over the restart is located again by the zones now
+ * configured. A rename never makes a machine flap out and back in; a removed zone's machines move
  * to whatever zone (or none) their position says, after the usual dwell. Both forms alike, in any
  * batching.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
 import type { AssetRecord } from '../model/assets.js';
@@ -106,6 +108,20 @@ function bothForms(stored: LocationSyncState, zones: readonly Zone[], events: re
 }
 const ones = (n: number) => Array.from({ length: n }, () => 1);
 
+/**
+ * Whether an update's coordinates agree with its code under the zones now configured: the yard's
+ * code (old or new) only within the yard and its band; no code outside the yard when the yard is
+ * configured (under any name).
+ */
+function agrees(d: DeliveryIntent, zones: readonly Zone[]): boolean {
+  const c = d.payload.coordinates as { lat: number; lng: number } | null;
+  if (c === null) return true;
+  const m = haversineM(CENTRE, c);
+  const code = d.payload.warehouseLocation;
+  if (code === '1000/0001' || code === '1000/0002') return m <= RADIUS_M + BAND_M + 1;
+  return zones.some((z) => z.shape.type === 'circle' && z.shape.lat === CENTRE.lat && z.shape.lng === CENTRE.lng) ? m > RADIUS_M - 1 : true;
+}
+
 describe('location sync: an asset in a zone no longer configured (renamed or removed) after a restart', () => {
   // Parked in the yard (entered at 40 s, sent with the yard's code), stored; the service restarts.
   const parked = () => storedAfter([fix(0, 0), fix(40, 0)]);
@@ -152,5 +168,72 @@ describe('location sync: an asset in a zone no longer configured (renamed or rem
     const { state } = parked();
     const stray: LocationSyncState = { ...state, synced: { ...(state.synced as NonNullable<LocationSyncState['synced']>), eventTime: T0 + 600_000, lng: eastM(600) } };
     expect(bothForms(stray, CONFIGS.removed, [fix(610, 650), fix(640, 700), fix(670, 700)])).toEqual([[670, null, 700]]);
+  });
+});
+
+describe('location sync: a fix waiting in the reorder window over a restart that renamed its zone', () => {
+  const bay = (name: string): Zone => ({ name, locationCode: '1000/0002', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: 100 } });
+  // Driving into the bay from 0 s; the fixes of 20-40 s still wait for the 30 s lateness when the service stops.
+  const before = [fix(-100, 2000), fix(-60, 2000), fix(0, 0), fix(10, 0), fix(20, 0), fix(30, 0), fix(40, 0)];
+  const stored = () => {
+    const rule = createLocationSyncRule(options([bay('bay')], 30_000));
+    let state: LocationSyncState | undefined;
+    for (const e of before) state = rule.apply(state, e, ctx).state;
+    return JSON.parse(JSON.stringify(state)) as LocationSyncState;
+  };
+
+  it('is located again by the zones now configured: in the renamed zone, never sent as in no zone', () => {
+    const state = stored();
+    expect(state.order?.pending.map((p) => [(p.t - T0) / 1000, p.in])).toEqual([[20, ['bay']], [30, ['bay']], [40, ['bay']]]);
+    const after = [50, 60, 70, 80, 90, 100].map((t) => fix(t, 0));
+    // Was [20, null, 0]: no location code, its coordinates in the bay's middle.
+    const expected = [[50, '1000/0002', 0]]; // entering the renamed bay since 20 s (its own dwell)
+    expect(bothForms(state, [bay('bay-2')], after, 30_000)).toEqual(expected);
+    expect(erpWrites(state, [bay('bay-2')], [...after, fix(200, 0)], ones(after.length + 1), 30_000)).toEqual(expected);
+    expect(erpWrites(state, [bay('bay-2')], [...after, fix(200, 0)], [3, 4], 30_000)).toEqual(expected);
+  });
+
+  it('removed: the fixes waiting are in no zone, and send what their position says', () => {
+    expect(bothForms(stored(), [depot], [fix(50, 0), fix(60, 0)], 30_000)).toEqual([[20, null, 0]]);
+  });
+});
+
+describe('location sync across a restart that renamed or removed a zone: coordinates never contradict the code (property)', () => {
+  it('for any walk, lateness, arrival order, restart point and new zone set; both forms alike', () => {
+    const step = fc.record({
+      dt: fc.constantFrom(5, 10, 10, 20, 30, 61),
+      m: fc.constantFrom(0, 50, 150, 190, 210, 230, 400, 1000),
+      delay: fc.constantFrom(0, 0, 0, 12, 25),
+      cut: fc.boolean(),
+      watermark: fc.option(fc.constantFrom(10, 40, 120), { nil: undefined, freq: 6 }),
+    });
+    const configs = Object.values(CONFIGS);
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 2, maxLength: 40 }), fc.constantFrom(0, 30_000), fc.nat(), fc.constantFrom(0, 1, 2), (walk, lateness, restartAt, which) => {
+        let t = 0;
+        const timed = walk.map((s) => ({ s, e: fix((t += s.dt), s.m, t + (lateness > 0 ? s.delay : 0)) }));
+        const arrived = [...timed].sort((x, y) => x.e.receivedAt - y.e.receivedAt);
+        const cut = 1 + (restartAt % (arrived.length - 1));
+        // Under the old zones up to the restart (the state stored as JSON), then under the new ones.
+        const old = storedAfter(
+          arrived.slice(0, cut).map((x) => x.e),
+          lateness,
+        );
+        const zones = configs[which] as readonly Zone[];
+        const steps: OracleStep[] = [{ load: asset, state: old.state }];
+        for (const { s, e } of arrived.slice(cut)) {
+          steps.push({ event: e, asset });
+          if (s.cut) steps.push({ roundTrip: asset });
+          if (s.watermark !== undefined) steps.push({ flush: e.receivedAt + s.watermark * 1000, asset });
+        }
+        steps.push({ flush: undefined, asset });
+        const pure = createLocationSyncRule(options(zones, lateness));
+        const after = compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered;
+        // The asset's first fix is sent wherever it is (nothing to keep); every update after it agrees.
+        for (const d of old.sent.slice(1)) expect(agrees(d, BEFORE), JSON.stringify(where(d))).toBe(true);
+        for (const d of old.sent.length === 0 ? after.slice(1) : after) expect(agrees(d, zones), JSON.stringify(where(d))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

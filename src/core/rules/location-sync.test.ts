@@ -380,12 +380,11 @@ describe('location sync with fixes waiting for the lateness when the zones are c
     state = JSON.parse(JSON.stringify(state)) as LocationSyncState; // stored; the service restarts with the bay renamed
     const renamed = rule([bay('bay-2')]);
     const out = sent([...feed(renamed, [50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150].map((t) => pos(t, 52.5, 13.4))), ...renamed.flush(state, ctx, undefined).deliveries]);
-    // The old name is never entered (it held the location sent last until it was left, 60 s after the first fix of the new name: at 110 s).
-    // The fix of 20 s, located in the old bay only, is in no zone now: no dwell holds it, and it moved 2 km since the fix sent.
-    expect(out).toEqual([
-      [20, null, undefined],
-      [80, '1000/0002', 'bay-2'],
-    ]);
+    // The old name is never entered. The fixes of 20-40 s, located in the old bay on arrival, are
+    // located again by the zones now configured: in the renamed bay, entered after its own dwell
+    // (30 s from 20 s). They used to count as in no zone: the fix of 20 s was sent with no location
+    // code from the middle of the renamed bay ([20, null]), then the bay's code at 80 s.
+    expect(out).toEqual([[50, '1000/0002', 'bay-2']]);
     expect(Object.keys(state?.zones ?? {})).toEqual(['bay-2']);
   });
 

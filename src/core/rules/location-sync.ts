@@ -15,7 +15,8 @@
  * (renamed or removed since its state was stored), the location sent last stands until it has left
  * that zone (exit dwell): see zoneOfState. Its fixes send nothing meanwhile (see heldAgainstFix:
  * nothing can tell their coordinates agree with the code kept); the fix or idle watermark that ends
- * that dwell sends where the zones now configured place it.
+ * that dwell sends where the zones now configured place it. A fix waiting in the reorder window
+ * when the zones were changed is located again by the ones configured now (see configuredHit).
  * One in a zone whose `locationCode` was changed, or in
  * zones ranked otherwise since (the code sent last no longer the best one's), is sent the code of
  * the zone that places it now at its next idle watermark (see recode). An asset `appliesTo` does not match is
@@ -238,7 +239,7 @@ function processFix(
   if (options.zones) {
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
-    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? configuredHit(options.zones.index, f.in, f.near) : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
+    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? configuredHit(options.zones.index, f.in, f.near, f) : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
     const best = zoneOfState(options.zones.index, zones);
     held = !f.inaccurate && heldAgainstFix(zones, best);
     if (best === HELD && state.last?.zoneName !== undefined) {

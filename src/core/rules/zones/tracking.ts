@@ -60,8 +60,14 @@ const NO_NAMES: readonly string[] = [];
  * fix waiting in the reorder window when the zones were changed (a restart with a renamed or
  * removed zone) was located by the old ones, and must not enter a zone that is gone (the asset
  * would be held at its old location until it left it again). The same arrays when all are configured.
+ * Given the fix's position (`at`), such a fix is located again by the zones configured now instead:
+ * one inside a zone renamed since is inside it under its new name (else it would count as in no
+ * zone, and could be sent with no location code from the middle of the renamed zone).
  */
-export function configuredHit(index: ZoneIndex, inside: readonly string[] | undefined, band: readonly string[] | undefined): ZoneHit {
-  const keep = (names: readonly string[] | undefined) => (names === undefined ? NO_NAMES : names.every(index.has) ? names : names.filter(index.has));
+export function configuredHit(index: ZoneIndex, inside: readonly string[] | undefined, band: readonly string[] | undefined, at?: { readonly lat?: number; readonly lng?: number }): ZoneHit {
+  const all = (names: readonly string[] | undefined) => names === undefined || names.every(index.has);
+  if (all(inside) && all(band)) return { inside: inside ?? NO_NAMES, band: band ?? NO_NAMES };
+  if (at?.lat !== undefined && at.lng !== undefined) return index.locate(at.lat, at.lng);
+  const keep = (names: readonly string[] | undefined) => (names === undefined ? NO_NAMES : names.filter(index.has));
   return { inside: keep(inside), band: keep(band) };
 }
