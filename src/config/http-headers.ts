@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { BESIDE_VALUE_PROBLEMS } from './entry-checks.js';
 
 /** RFC 9110 token characters: what a header name may hold. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -33,7 +34,7 @@ export const httpHeaders = z
       const r = headerName.safeParse(name);
       if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: [shown(name)], message: issue.message });
     }
-  });
+  }, BESIDE_VALUE_PROBLEMS); // A name is wrong whatever its value: said beside another header's value refused.
 
 /**
  * A credential sent in a request header (`Authorization: Bearer <token>`): a line break within it

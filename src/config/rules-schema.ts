@@ -25,6 +25,7 @@ import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../core/js
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reachesBothEnds, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { MAX_CIRCLE_RADIUS_M, ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
+import { accepted, BESIDE_VALUE_PROBLEMS } from './entry-checks.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
 import { unreadableConfigFile } from './unreadable-file.js';
 
@@ -63,7 +64,7 @@ const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.
     const hint = name === 'title' ? ": set the rule's own `title` instead" : name === 'priority' || name === 'severity' ? ": the rule's `severity` decides it (critical: HIGH, else MEDIUM); a middleware can map it to the ERP's codes" : ': pick another field name';
     ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a field assetbridge writes on every work order, so this value would be replaced${hint}` });
   }
-});
+}, BESIDE_VALUE_PROBLEMS); // Its names are wrong whatever their values: said beside a value refused.
 
 /** The optional work-order fields every maintenance rule takes, only where given (exact optional types). */
 function workOrderOptions(r: { title?: string | undefined; workOrder?: Record<string, string | number | boolean> | undefined; appliesTo?: AssetFilter | undefined }): {
@@ -137,16 +138,18 @@ const inlineZoneSchema = z
     circle: z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusM: z.number().positive() }).optional(),
   })
   .superRefine((z_, ctx) => {
-    if ((z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
+    // Beside the zone's other refused values (a priority given as text), each check on values not refused themselves.
+    const zone = accepted(ctx, ['name']) ? `zone "${z_.name}"` : 'this zone';
+    if (accepted(ctx, ['polygon'], ['circle']) && (z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
     // Beyond half the circumference a circle is the whole Earth (and its area, which ranks overlaps, is nonsense).
-    if (z_.circle !== undefined && z_.circle.radiusM > MAX_CIRCLE_RADIUS_M)
+    if (accepted(ctx, ['circle', 'radiusM']) && z_.circle !== undefined && z_.circle.radiusM > MAX_CIRCLE_RADIUS_M)
       ctx.addIssue({
         code: 'custom',
         path: ['circle', 'radiusM'],
-        message: `zone "${z_.name}": the circle's radiusM must be above 0 and at most ${MAX_CIRCLE_RADIUS_M} metres (20,000 km, half the Earth's circumference): ${z_.circle.radiusM} was given`,
+        message: `${zone}: the circle's radiusM must be above 0 and at most ${MAX_CIRCLE_RADIUS_M} metres (20,000 km, half the Earth's circumference): ${z_.circle.radiusM} was given`,
       });
     // Only for a list of positions: this refinement runs after the polygon's own problems too.
-    const positions = z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
+    const positions = accepted(ctx, ['polygon']) && z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
     // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
     if (z_.polygon !== undefined && positions && spansAntimeridian(z_.polygon))
       ctx.addIssue({
@@ -158,8 +161,8 @@ const inlineZoneSchema = z
       });
     // As in a zone file: a bowtie or a line has (about) no area and would win every overlap.
     const wrong = z_.polygon !== undefined && positions ? ringProblem(z_.polygon) : undefined;
-    if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `zone "${z_.name}": the polygon ${wrong}` });
-  })
+    if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${zone}: the polygon ${wrong}` });
+  }, BESIDE_VALUE_PROBLEMS)
   .transform((z_): Zone => {
     const common = { name: z_.name, locationCode: z_.locationCode, priority: z_.priority, ...(z_.site ? { site: z_.site } : {}) };
     if (z_.circle) return { ...common, shape: { type: 'circle', ...z_.circle } };
@@ -311,16 +314,18 @@ export const thresholdSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.repeat && r.repeat.within <= r.for)
+    // Beside the entry's refused values (a mistyped `for`), each check on the values it reads that were accepted.
+    const ok = (...keys: string[]) => accepted(ctx, ...keys.map((k) => [k]));
+    if (accepted(ctx, ['repeat', 'within'], ['for']) && r.repeat && r.repeat.within <= r.for)
       ctx.addIssue({ code: 'custom', path: ['repeat', 'within'], message: `the window (${r.repeat.within / 1000} s) must be longer than \`for\` (${r.for / 1000} s), or no second breach could start within it` });
-    if ((r.above === undefined) === (r.below === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `above` or `below`' });
-    if (r.above !== undefined && r.clearAbove !== undefined) ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: 'an `above` rule clears below a value: use `clearBelow`' });
-    if (r.below !== undefined && r.clearBelow !== undefined) ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: 'a `below` rule clears above a value: use `clearAbove`' });
-    if (r.above !== undefined && r.clearBelow !== undefined && r.clearBelow > r.above)
+    if (ok('above', 'below') && (r.above === undefined) === (r.below === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `above` or `below`' });
+    if (ok('above', 'clearAbove') && r.above !== undefined && r.clearAbove !== undefined) ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: 'an `above` rule clears below a value: use `clearBelow`' });
+    if (ok('below', 'clearBelow') && r.below !== undefined && r.clearBelow !== undefined) ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: 'a `below` rule clears above a value: use `clearAbove`' });
+    if (ok('above', 'clearBelow') && r.above !== undefined && r.clearBelow !== undefined && r.clearBelow > r.above)
       ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: `clearBelow (${r.clearBelow}) must not be above the trigger (${r.above})` });
-    if (r.below !== undefined && r.clearAbove !== undefined && r.clearAbove < r.below)
+    if (ok('below', 'clearAbove') && r.below !== undefined && r.clearAbove !== undefined && r.clearAbove < r.below)
       ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: `clearAbove (${r.clearAbove}) must not be below the trigger (${r.below})` });
-  })
+  }, BESIDE_VALUE_PROBLEMS)
   .transform((r): ThresholdRule => {
     const above = r.above !== undefined;
     const threshold = (above ? r.above : r.below) as number;
@@ -393,10 +398,12 @@ export const serviceIntervalSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['everyDays'],
-        message: `a service interval counts a meter; for "every N hours or N days, whichever comes first" move "${r.name}" to maintenance.calendarIntervals with everyDays and everyHours (or everyKm)`,
+        message: `a service interval counts a meter; for "every N hours or N days, whichever comes first" move ${accepted(ctx, ['name']) ? `"${r.name}"` : 'the rule'} to maintenance.calendarIntervals with everyDays and everyHours (or everyKm)`,
       });
       return;
     }
+    // Beside the entry's other refused values; not on a meter value that is refused itself.
+    if (!accepted(ctx, ['everyHours'], ['dueSoonHours'], ['everyKm'], ['dueSoonKm'])) return;
     const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
     const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
     if (hours && km) {
@@ -410,7 +417,7 @@ export const serviceIntervalSchema = z
       return;
     }
     if (n > 0 && (r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
-  })
+  }, BESIDE_VALUE_PROBLEMS)
   .transform((r): ServiceIntervalRule => {
     const km = r.everyKm !== undefined;
     return {
@@ -450,7 +457,11 @@ export const calendarIntervalSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.everyDays > 0 && r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `${r.dueSoonDays} must be less than everyDays (${r.everyDays})` });
+    // Beside the entry's other refused values, each check on values that are not refused themselves.
+    const days = accepted(ctx, ['everyDays']);
+    if (days && accepted(ctx, ['dueSoonDays']) && r.everyDays > 0 && r.dueSoonDays >= r.everyDays)
+      ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `${r.dueSoonDays} must be less than everyDays (${r.everyDays})` });
+    if (!accepted(ctx, ['everyHours'], ['dueSoonHours'], ['everyKm'], ['dueSoonKm'])) return;
     const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
     const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
     if (hours && km) {
@@ -460,12 +471,12 @@ export const calendarIntervalSchema = z
     const [every, dueSoon] = km ? (['everyKm', 'dueSoonKm'] as const) : (['everyHours', 'dueSoonHours'] as const);
     const n = r[every];
     if (n === undefined) {
-      if (r[dueSoon] !== undefined) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${dueSoon} needs ${every}: the meter side of "every ${r.everyDays} days or N ${km ? 'km' : 'hours'}, whichever comes first"` });
-      else if (r.meterBaselineAttribute !== undefined) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
+      if (r[dueSoon] !== undefined) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${dueSoon} needs ${every}: the meter side of "every ${days ? r.everyDays : 'N'} days or N ${km ? 'km' : 'hours'}, whichever comes first"` });
+      else if (r.meterBaselineAttribute !== undefined && accepted(ctx, ['meterBaselineAttribute'])) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
       return;
     }
     if (n > 0 && (r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
-  })
+  }, BESIDE_VALUE_PROBLEMS)
   .transform((r): CalendarIntervalRule => {
     const km = r.everyKm !== undefined;
     const every = km ? r.everyKm : r.everyHours;
@@ -585,9 +596,11 @@ const windowsSchema = z
   })
   .superRefine((w, ctx) => {
     // The compiled calendars keep the default under `*`: a site of that name would replace it.
-    if (Object.hasOwn(w.sites, '*'))
+    // Said beside the section's refused values, its slots' own too: it is the name that is wrong.
+    const sites: unknown = w.sites;
+    if (sites !== null && typeof sites === 'object' && !Array.isArray(sites) && Object.hasOwn(sites, '*'))
       ctx.addIssue({ code: 'custom', path: ['sites', '*'], message: '"*" is no site name: the windows of every site without its own go in rules.maintenance.windows.default; move these slots there' });
-  })
+  }, BESIDE_VALUE_PROBLEMS)
   .transform((w): Record<string, WindowCalendar> => {
     const out: Record<string, WindowCalendar> = {};
     const closed = (own: readonly ClosedDays[] = []) => {
@@ -763,6 +776,8 @@ export const depreciationSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((d, ctx) => {
+    // Beside the section's other refused values (a mistyped postAfter), not on periods or an end refused themselves.
+    if (!accepted(ctx, ['periods'], ['periodsEnd'])) return;
     if (d.periods === 'monthly') {
       if (d.periodsEnd !== undefined)
         ctx.addIssue({
@@ -779,13 +794,13 @@ export const depreciationSchema = z
     const problems = customCalendarProblems(d.periods, d.periodsEnd);
     for (const p of problems) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
     // Items or an end the schema refused are named there already.
-    if (problems.length > 0 || !d.periods.every((p) => periodItem.safeParse(p).success) || !date.safeParse(d.periodsEnd).success) return;
+    if (problems.length > 0 || !d.periods.every((p) => periodItem.safeParse(p).success) || !date.safeParse(d.periodsEnd).success || !accepted(ctx, ['timeZone'])) return;
     try {
       customCalendar(d.timeZone, d.periods, d.periodsEnd);
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['periods'], message: (err as Error).message });
     }
-  });
+  }, BESIDE_VALUE_PROBLEMS);
 
 // ---------------------------------------------------------------------------------------------
 // The section

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
 import { duration, durationField, durationText, timerDuration } from './duration.js';
 import { describeIssue, echo, echoed } from './issue-messages.js';
+import { accepted, BESIDE_VALUE_PROBLEMS } from './entry-checks.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { baseUrlField, httpUrl, mqttUrl } from './url.js';
@@ -115,14 +116,15 @@ export const jsonDecoderSchema = z.strictObject({
     .optional(),
 }).superRefine((d, ctx) => {
   // Half a position could never decode: every payload would be quarantined for its missing half.
-  if ((d.lat === undefined) === (d.lng === undefined)) return;
+  // Said beside the decoder's other refused values, but not of a lat or lng refused itself.
+  if (!accepted(ctx, ['lat'], ['lng']) || (d.lat === undefined) === (d.lng === undefined)) return;
   const [given, missing] = d.lat !== undefined ? ['lat', 'lng'] : ['lng', 'lat'];
   ctx.addIssue({
     code: 'custom',
     path: [given],
     message: `maps ${given} without ${missing}: map ${missing} too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone`,
   });
-});
+}, BESIDE_VALUE_PROBLEMS);
 export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
 
 export const mqttSourceSchema = z.strictObject({
@@ -188,22 +190,25 @@ export const mqttSourceSchema = z.strictObject({
     )
     .min(1, 'subscribe to at least one topic filter'),
 }).superRefine((s, ctx) => {
+  // Said beside the source's other refused values (a decoder's mistyped key): each check reads only
+  // values not refused themselves, so of the topics those whose filter was read (by their index).
+  const topics = (Array.isArray(s.topics) ? s.topics : []).flatMap((t, i) => (accepted(ctx, ['topics', i, 'filter']) ? [{ i, filter: t.filter }] : []));
   // A message takes the decoder of the first filter that matches it: one after a filter covering it never decodes anything.
-  s.topics.forEach(({ filter }, i) => {
-    const first = s.topics.findIndex((t, j) => j < i && filterCovers(stripSharePrefix(t.filter), stripSharePrefix(filter)));
-    if (first !== -1)
+  topics.forEach(({ filter, i }, k) => {
+    const first = topics.slice(0, k).find((t) => filterCovers(stripSharePrefix(t.filter), stripSharePrefix(filter)));
+    if (first !== undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['topics', i, 'filter'],
-        message: `"${filter}" is never used: topics.${first} ("${s.topics[first]?.filter ?? ''}") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first`,
+        message: `"${filter}" is never used: topics.${first.i} ("${first.filter}") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first`,
       });
   });
   // Of the filters subscribed (one another covers is not: client-options.ts), two that overlap
   // would each deliver a message matching both: a broker may send a copy per matching subscription
-  // (Mosquitto does with MQTT 5), and each copy would be ingested.
-  const full = s.topics.map((t) => withShareGroup(t.filter, s.sharedGroup));
+  // (Mosquitto does with MQTT 5), and each copy would be ingested. `full[k]` is `topics[k]`'s.
+  const full = accepted(ctx, ['sharedGroup']) ? topics.map((t) => withShareGroup(t.filter, s.sharedGroup)) : [];
   const covered = coveredFilters(full);
-  const subscribed = full.flatMap((f, i) => (covered.has(f) || full.indexOf(f) !== i ? [] : [i]));
+  const subscribed = full.flatMap((f, k) => (covered.has(f) || full.indexOf(f) !== k ? [] : [k]));
   subscribed.forEach((j, n) => {
     const later = stripSharePrefix(full[j] as string);
     for (const i of subscribed.slice(0, n)) {
@@ -216,24 +221,25 @@ export const mqttSourceSchema = z.strictObject({
         share(i, earlier) !== share(j, later)
           ? 'subscribe them in one share group (a filter then covers the other, or they must match separate topics), or make them match separate topics'
           : `make the filters match separate topics, or add after them one filter covering both, such as "${filterUnion(earlier, later)}" (only it is then subscribed, and the two narrower ones still choose the decoder; it also takes the other topics it matches)`;
+      const [a, b] = [topics[i], topics[j]] as [(typeof topics)[number], (typeof topics)[number]];
       ctx.addIssue({
         code: 'custom',
-        path: ['topics', j, 'filter'],
-        message: `"${s.topics[j]?.filter ?? ''}" overlaps topics.${i} ("${s.topics[i]?.filter ?? ''}"): a message on a topic both match (${/[+#]/.test(both) ? `any matching ${both}` : both}) would be delivered once per subscription (Mosquitto does so with MQTT 5) and taken twice; ${fix}`,
+        path: ['topics', b.i, 'filter'],
+        message: `"${b.filter}" overlaps topics.${a.i} ("${a.filter}"): a message on a topic both match (${/[+#]/.test(both) ? `any matching ${both}` : both}) would be delivered once per subscription (Mosquitto does so with MQTT 5) and taken twice; ${fix}`,
       });
       break;
     }
   });
   // MQTT sends a password only with a user name: mqtt.js drops such a connection before it is
   // made, with nothing logged, and the service never connects ("is the broker running?").
-  if (s.password !== undefined && s.username === undefined)
+  if (accepted(ctx, ['password'], ['username']) && s.password !== undefined && s.username === undefined)
     ctx.addIssue({ code: 'custom', path: ['password'], message: 'is set without username: MQTT sends a password only together with a user name, so the broker would never be reached; set username as well (or remove password)' });
   // mqtt.js ignores TLS options on mqtt:// and ws://: the connection, password included, would go in clear text.
-  if (/^(mqtts|wss):/i.test(s.url)) return;
+  if (!accepted(ctx, ['url']) || /^(mqtts|wss):/i.test(s.url)) return;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const)
-    if (s[key] !== undefined)
+    if (s[key] !== undefined && accepted(ctx, [key]))
       ctx.addIssue({ code: 'custom', path: [key], message: `is set, but the url is not TLS, so it would not be used and the connection (password included) would go in clear text: use mqtts:// (or wss://) in url, or remove ${key}` });
-});
+}, BESIDE_VALUE_PROBLEMS);
 export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
 
 /** A bearer token a client can send as it is: printable ASCII, no white space at either end. */
@@ -406,16 +412,18 @@ export const destinationWebhookSchema = z
     ),
   })
   .superRefine((hook, ctx) => {
+    // Said beside the webhook's other refused values, each check on values not refused themselves.
+    if (!accepted(ctx, ['secret'])) return;
     if (hook.secret !== undefined) {
-      if (hook.timestampHeader !== undefined && hook.timestampHeader.toLowerCase() === hook.signatureHeader.toLowerCase())
+      if (accepted(ctx, ['timestampHeader'], ['signatureHeader']) && hook.timestampHeader !== undefined && hook.timestampHeader.toLowerCase() === hook.signatureHeader.toLowerCase())
         ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: `is the signatureHeader (${hook.signatureHeader}): name the header the ERP sends the push's time in, e.g. X-Signature-Timestamp` });
       return;
     }
-    if (hook.previousSecret !== undefined)
+    if (hook.previousSecret !== undefined && accepted(ctx, ['previousSecret']))
       ctx.addIssue({ code: 'custom', path: ['previousSecret'], message: 'is accepted beside `secret` only: set `secret` to the new secret and `previousSecret` to the one it replaces' });
-    if (hook.timestampHeader !== undefined)
+    if (hook.timestampHeader !== undefined && accepted(ctx, ['timestampHeader']))
       ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: 'needs `secret`: the timestamp is signed with the body (without a secret, pushes use the intake bearer token)' });
-  });
+  }, BESIDE_VALUE_PROBLEMS);
 
 /**
  * The keys every destination type has, whatever its connector: `src/app.ts` reads the name, limits,
@@ -535,9 +543,10 @@ export const restDestinationSchema = z
     redactFields: z.array(z.string()).default([]),
   })
   .superRefine((dest, ctx) => {
-    if (dest.token !== undefined && dest.auth !== undefined)
+    // Said beside the destination's other refused values (a mistyped timeoutMs), not of a token or auth refused itself.
+    if (accepted(ctx, ['token'], ['auth']) && dest.token !== undefined && dest.auth !== undefined)
       ctx.addIssue({ code: 'custom', path: ['auth'], message: 'set either `token` or `auth`, not both (`token: X` is short for `auth: {type: bearer, token: X}`)' });
-  });
+  }, BESIDE_VALUE_PROBLEMS);
 export type RestDestinationConfig = z.infer<typeof restDestinationSchema>;
 
 /** What to do with a destination type this version has no connector for (`type: sap`). */

@@ -1,0 +1,42 @@
+/**
+ * Checks of one entry made beside the problems of its own values. A refinement of an object schema
+ * (a threshold rule's `above`/`clearBelow`, an MQTT source's topic order) is by default skipped once
+ * any value of the entry is refused, so a config was refused in rounds: fix a mistyped duration,
+ * run again, and only then hear that the same rule's `clearBelow` is above its trigger. Given
+ * {@link BESIDE_VALUE_PROBLEMS}, the refinement runs on every entry that is a mapping, and asks
+ * {@link accepted} before each check whether the values it reads were accepted: a check whose
+ * input is itself refused stays quiet (the schema says what is wrong with it), so nothing is said
+ * twice.
+ * @module
+ */
+import type { z } from 'zod';
+
+type Path = readonly PropertyKey[];
+
+const isMapping = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `.superRefine(fn, BESIDE_VALUE_PROBLEMS)`: run `fn` on an entry given as a mapping even when
+ * some of its values were refused (those values are then as given, not parsed: read only what
+ * {@link accepted} says was accepted). Not on a value that is no mapping at all.
+ */
+export const BESIDE_VALUE_PROBLEMS: z.core.$ZodSuperRefineParams = { when: (payload) => isMapping(payload.value) };
+
+/** `a` is `b`, or begins it. */
+const startsWith = (a: Path, b: Path): boolean => a.length <= b.length && a.every((k, i) => k === b[i]);
+
+/**
+ * Whether the entry's values at every one of `paths` (below the entry: `['for']`,
+ * `['repeat', 'within']`, `['topics', 2, 'filter']`) were read as their type: no problem that
+ * refuses a value was found at one, within one, or at a mapping or list above one. A problem that
+ * leaves the value read (a number below its minimum, text not matching its pattern, a key unknown
+ * beside the others) does not stop a check, as it did not before any value was refused: with
+ * none of those, every check runs as it always did.
+ */
+export function accepted(ctx: { readonly issues: readonly z.core.$ZodRawIssue[] }, ...paths: readonly Path[]): boolean {
+  return ctx.issues.every((issue) => {
+    if (issue.continue === true) return true;
+    const at = issue.path ?? [];
+    return paths.every((p) => !startsWith(at, p) && !startsWith(p, at));
+  });
+}
