@@ -145,6 +145,25 @@ describe('the zones section', () => {
     // The polygon refused itself: not said again as no shape at all.
     expect(rules({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: 'square' }] } }).map((p) => p.key)).toEqual(['rules.zones.inline.0.polygon']);
   });
+
+  it('reads the zones files beside a refused value of the section: a missing file is said in the same run', () => {
+    const missing = join(tmpdir(), 'ab-entry-checks-no-such-dir', 'zones.geojson');
+    expect(rules({ zones: { enterDwellMs: '5min', files: [missing] } })).toEqual([
+      { key: 'rules.zones.enterDwellMs', message: '"5min" is not a duration; write 5m (units: ms, s, m, h, d)' },
+      { key: 'rules.zones.files.0', message: `cannot read the GeoJSON zones file ${missing} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry` },
+    ]);
+    // A zone a file defines again that an inline zone defines, beside an inline zone's refused value.
+    const dir = mkdtempSync(join(tmpdir(), 'ab-entry-checks-'));
+    const file = join(dir, 'zones.geojson');
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'yard', locationCode: 'Y2', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } }] }));
+    expect(rules({ zones: { files: [file], inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 52.5, lng: 13.4, radiusM: 50 }, priority: 'top' }] } })).toEqual([
+      { key: 'rules.zones.inline.0.priority', message: '"top" is text: use a number' },
+      { key: 'rules.zones.files.0', message: 'zone "yard" is defined more than once (inline or in files), first in rules.zones.inline.0; names must be unique across files and inline: rename one (zones may share a location code)' },
+    ]);
+    // Not with the property names refused (the file is read by them), nor an entry refused itself.
+    expect(rules({ zones: { properties: { name: 5 }, files: [missing] } }).map((p) => p.key)).toEqual(['rules.zones.properties.name']);
+    expect(rules({ zones: { enterDwellMs: '5min', files: [7] } }).map((p) => p.key)).toEqual(['rules.zones.files.0', 'rules.zones.enterDwellMs']);
+  });
 });
 
 describe('other sections of rules', () => {

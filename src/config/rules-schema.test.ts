@@ -200,6 +200,10 @@ describe('rules config', () => {
     ).toEqual([
       { key: 'allowedLateness', message: '"soon" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' },
       { key: 'zones.inline.0', message: 'give exactly one of `polygon` or `circle`' },
+      // The zones files are read beside the section's other problems (they were read only once those were fixed).
+      { key: 'zones.files.0', message: expect.stringMatching(/^\S+zones\.geojson: property "radiusM" \(a Point zone's radius in metres\) is missing or empty in all 2 Point features/) },
+      { key: 'zones.files.0', message: expect.stringMatching(/^\S+zones\.geojson: feature 1 \("gate"\): property "locationCode" \(the ERP location code\) is missing or empty/) },
+      { key: 'zones.files.1', message: `cannot read the GeoJSON zones file ${join(dir, 'missing.geojson')} (no such file or directory): fix the path (a relative one is taken from the config file's directory), or remove the entry` },
       { key: 'maintenance.thresholds.0.name', message: '"a|b" is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)' },
       { key: 'maintenance.thresholds.1', message: 'give exactly one of `above` or `below`' },
       { key: 'maintenance.thresholds.2.clearBelow', message: 'clearBelow (95) must not be above the trigger (90)' },

@@ -187,20 +187,23 @@ const zonesFileSchema = z.union([z.string().min(1), z.strictObject({ path: z.str
   error: (iss) => `${echo(iss.input)} is not a zones file: give its path, or {path, properties: {name, locationCode, …}} for a file whose features name their fields their own way`,
 });
 
+/** The feature property names a zones file's zone fields are read from (`rules.zones.properties`). */
+const geoJsonPropertiesSchema = z.strictObject({
+  name: z.string().default(DEFAULT_GEOJSON_PROPERTIES.name),
+  locationCode: z.string().default(DEFAULT_GEOJSON_PROPERTIES.locationCode),
+  site: z.string().default(DEFAULT_GEOJSON_PROPERTIES.site),
+  priority: z.string().default(DEFAULT_GEOJSON_PROPERTIES.priority),
+  radiusM: z.string().default(DEFAULT_GEOJSON_PROPERTIES.radiusM),
+});
+type GeoJsonPropertyNames = z.output<typeof geoJsonPropertiesSchema>;
+type ZonesFileEntry = z.output<typeof zonesFileSchema>;
+
 export const zonesSchema = z
   .strictObject({
     /** GeoJSON files (FeatureCollection of Polygon, MultiPolygon, or Point with a radius property). */
     files: z.array(zonesFileSchema).default([]),
     /** Feature property names for the zone fields. */
-    properties: z
-      .strictObject({
-        name: z.string().default(DEFAULT_GEOJSON_PROPERTIES.name),
-        locationCode: z.string().default(DEFAULT_GEOJSON_PROPERTIES.locationCode),
-        site: z.string().default(DEFAULT_GEOJSON_PROPERTIES.site),
-        priority: z.string().default(DEFAULT_GEOJSON_PROPERTIES.priority),
-        radiusM: z.string().default(DEFAULT_GEOJSON_PROPERTIES.radiusM),
-      })
-      .prefault({}),
+    properties: geoJsonPropertiesSchema.prefault({}),
     inline: z.array(inlineZoneSchema).default([]),
     /** Time inside a zone before the asset counts as entered. @default 30s */
     enterDwellMs: dur('30s'),
@@ -211,60 +214,106 @@ export const zonesSchema = z
     /** Ignore fixes reporting worse accuracy than this for zone changes, metres; 0 = use all. @default 0 */
     maxAccuracyM: z.number().min(0).default(0),
   })
+  // The zones files too beside the section's refused values (a mistyped enterDwellMs), for those of
+  // its values that are not refused themselves; when none is, the transform reads them (once).
+  .superRefine(
+    (cfg, ctx) => {
+      if (!accepted(ctx, ['properties'])) return;
+      const files = (Array.isArray(cfg.files) ? cfg.files : []).flatMap((entry, i) => (accepted(ctx, ['files', i]) ? [[i, entry] as const] : []));
+      const inline = (Array.isArray(cfg.inline) ? cfg.inline : []).flatMap((zone: unknown, i) => {
+        const name = zone !== null && typeof zone === 'object' ? (zone as { name?: unknown }).name : undefined;
+        return accepted(ctx, ['inline', i, 'name']) && typeof name === 'string' ? [[i, name.trim()] as const] : [];
+      });
+      const addIssue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+      zonesDefinedAgain(inline, readZoneFiles(files, cfg.properties, addIssue), addIssue);
+    },
+    { when: (payload) => payload.issues.length > 0 && BESIDE_VALUE_PROBLEMS.when?.(payload) === true },
+  )
   .transform((cfg, ctx) => {
-    // Each zone with the config key it came from, so a repeated name is reported where it is repeated.
-    const found: { zone: Zone; key: (string | number)[] }[] = cfg.inline.map((zone, i) => ({ zone, key: ['inline', i, 'name'] }));
-    // Where each source is, for naming the one that defined a zone name first.
-    const labels = new Map<string, string>(cfg.inline.map((_, i) => [`inline.${i}`, `rules.zones.inline.${i}`]));
-    const listed = new Map<string, number>();
-    cfg.files.forEach((entry, i) => {
-      const file = typeof entry === 'string' ? entry : entry.path;
-      const own = typeof entry === 'string' ? undefined : entry.properties;
-      labels.set(`files.${i}`, `rules.zones.files.${i} (${file})`);
-      // The same file twice (a copied line): said once, not once for each of its zones.
-      const before = listed.get(resolve(file));
-      if (before !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is listed already, as rules.zones.files.${before}: list each zones file once` });
-        return;
-      }
-      listed.set(resolve(file), i);
-      let bytes: Uint8Array;
-      let doc: unknown;
-      try {
-        bytes = readFileSync(file);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['files', i], message: unreadableConfigFile('GeoJSON zones file', file, err) });
-        return;
-      }
-      try {
-        doc = parseJsonText(decodeJsonFile(bytes, 'zones file'));
-      } catch (err) {
-        if (err instanceof JsonFileEncodingError) {
-          ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${err.message}` });
-          return;
-        }
-        ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)` });
-        return;
-      }
-      // A file's own property names before the common ones; a missing one is named where it is set.
-      const result = zonesFromGeoJson(doc, { ...cfg.properties, ...own }, own !== undefined ? `rules.zones.files.${i}.properties` : 'rules.zones.properties');
-      for (const p of result.problems) ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${p}` });
-      for (const zone of result.zones) found.push({ zone, key: ['files', i] });
-    });
+    const addIssue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const read = readZoneFiles(
+      cfg.files.map((entry, i) => [i, entry] as const),
+      cfg.properties,
+      addIssue,
+    );
     // An inline zone's name used by an earlier one: the check the config's load also makes on what was given.
-    for (const p of inlineZoneNameProblems(cfg.inline)) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
-    // Zone name → the inline zones and files defining it; each further file is reported once (a name
-    // repeated within one file is reported by zonesFromGeoJson already, with its features).
-    const sources = new Map<string, Set<string>>();
-    for (const { zone, key } of found) {
-      const source = key.slice(0, 2).join('.');
-      const seen = sources.get(zone.name) ?? new Set<string>();
-      const [first] = seen;
-      if (key[0] === 'files' && first !== undefined && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: zoneDefinedTwice(zone.name, labels.get(first) ?? first) });
-      sources.set(zone.name, seen.add(source));
-    }
-    return { ...cfg, zones: found.map((f) => f.zone) };
+    for (const p of inlineZoneNameProblems(cfg.inline)) addIssue([...p.path], p.message);
+    zonesDefinedAgain(
+      cfg.inline.map((zone, i) => [i, zone.name] as const),
+      read,
+      addIssue,
+    );
+    return { ...cfg, zones: [...cfg.inline, ...read.map((r) => r.zone)] };
   });
+
+/** A zone read from a zones file: the file's index in `rules.zones.files`, and its path. */
+interface FileZone {
+  readonly zone: Zone;
+  readonly index: number;
+  readonly file: string;
+}
+
+/**
+ * The zones files' zones, read in order, and their problems, each said by `addIssue` at its key
+ * below `rules.zones`: a file listed twice, one that cannot be read or is not GeoJSON of zones.
+ * `files` are the entries by their index (one the schema refused is left out).
+ */
+function readZoneFiles(files: readonly (readonly [number, ZonesFileEntry])[], properties: GeoJsonPropertyNames, addIssue: (path: (string | number)[], message: string) => void): FileZone[] {
+  const zones: FileZone[] = [];
+  const listed = new Map<string, number>();
+  for (const [i, entry] of files) {
+    const file = typeof entry === 'string' ? entry : entry.path;
+    const own = typeof entry === 'string' ? undefined : entry.properties;
+    // The same file twice (a copied line): said once, not once for each of its zones.
+    const before = listed.get(resolve(file));
+    if (before !== undefined) {
+      addIssue(['files', i], `${file} is listed already, as rules.zones.files.${before}: list each zones file once`);
+      continue;
+    }
+    listed.set(resolve(file), i);
+    let bytes: Uint8Array;
+    let doc: unknown;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      addIssue(['files', i], unreadableConfigFile('GeoJSON zones file', file, err));
+      continue;
+    }
+    try {
+      doc = parseJsonText(decodeJsonFile(bytes, 'zones file'));
+    } catch (err) {
+      if (err instanceof JsonFileEncodingError) addIssue(['files', i], `${file}: ${err.message}`);
+      else addIssue(['files', i], `${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)`);
+      continue;
+    }
+    // A file's own property names before the common ones; a missing one is named where it is set.
+    const result = zonesFromGeoJson(doc, { ...properties, ...own }, own !== undefined ? `rules.zones.files.${i}.properties` : 'rules.zones.properties');
+    for (const p of result.problems) addIssue(['files', i], `${file}: ${p}`);
+    for (const zone of result.zones) zones.push({ zone, index: i, file });
+  }
+  return zones;
+}
+
+/**
+ * A zone name a zones file defines again that an inline zone (`inline`: its index and name) or an
+ * earlier file defines, said by `addIssue` at the file, once per file (a name repeated within one
+ * file is said by zonesFromGeoJson already, with its features).
+ */
+function zonesDefinedAgain(inline: readonly (readonly [number, string])[], fromFiles: readonly FileZone[], addIssue: (path: (string | number)[], message: string) => void): void {
+  // Where each source is, for naming the one that defined a zone name first.
+  const labels = new Map<string, string>(inline.map(([i]) => [`inline.${i}`, `rules.zones.inline.${i}`]));
+  for (const { index, file } of fromFiles) labels.set(`files.${index}`, `rules.zones.files.${index} (${file})`);
+  const found = [...inline.map(([i, name]) => ({ name, key: ['inline', i, 'name'] })), ...fromFiles.map((f) => ({ name: f.zone.name, key: ['files', f.index] }))];
+  // Zone name → the inline zones and files defining it.
+  const sources = new Map<string, Set<string>>();
+  for (const { name, key } of found) {
+    const source = key.slice(0, 2).join('.');
+    const seen = sources.get(name) ?? new Set<string>();
+    const [first] = seen;
+    if (key[0] === 'files' && first !== undefined && !seen.has(source)) addIssue(key, zoneDefinedTwice(name, labels.get(first) ?? first));
+    sources.set(name, seen.add(source));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Maintenance
