@@ -101,9 +101,12 @@ function underASecondInDigits(v: string | number): boolean {
 export const ruleDuration = (fallback: string) =>
   durationInput()
     .default(fallback)
-    .superRefine((v, ctx) => {
-      if (!underASecondInDigits(v)) return;
+    // A transform, whose problem refuses the value (not read on as milliseconds by the field, nor
+    // by its entry's checks), as an explicit abort did; the entry's checks of its other values still run.
+    .transform((v, ctx) => {
+      if (!underASecondInDigits(v)) return v;
       const n = String(v).trim();
-      ctx.addIssue({ code: 'custom', continue: false, message: `${echo(v)} would be ${n} milliseconds (digits alone are milliseconds): write the unit, e.g. ${n}s or ${n}m (${n}ms if milliseconds are meant)` });
+      ctx.addIssue({ code: 'custom', message: `${echo(v)} would be ${n} milliseconds (digits alone are milliseconds): write the unit, e.g. ${n}s or ${n}m (${n}ms if milliseconds are meant)` });
+      return z.NEVER;
     })
     .pipe(durationField());

@@ -270,3 +270,14 @@ describe('a destination', () => {
     ]);
   });
 });
+
+describe('a rule time written in digits under a second', () => {
+  it('is refused beside the checks of the rest of its rule, which it does not stop', () => {
+    expect(thresholds({ name: 'hot', sensor: 'engineTemp', above: 95, clearBelow: 100, for: 5 })).toEqual([
+      { key: 'rules.maintenance.thresholds.0.for', message: '5 would be 5 milliseconds (digits alone are milliseconds): write the unit, e.g. 5s or 5m (5ms if milliseconds are meant)' },
+      { key: 'rules.maintenance.thresholds.0.clearBelow', message: 'clearBelow (100) must not be above the trigger (95)' },
+    ]);
+    // Nor is it read as milliseconds by a check of its own value.
+    expect(thresholds({ name: 'spikes', sensor: 'p', above: 9, for: '30', repeat: { count: 3, within: '1m' } }).map((p) => p.key)).toEqual(['rules.maintenance.thresholds.0.for']);
+  });
+});
