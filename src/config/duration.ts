@@ -53,6 +53,12 @@ function notADurationMessage(v: string | number): string {
   // Weeks, and several units at once (`2w`, `1h30m`): the same time in one unit.
   const weeks = /^(\d+(?:\.\d+)?)\s*(w|wk|week)s?$/i.exec(text);
   if (weeks) return `${shown} is not a duration; write ${durationText(Number(weeks[1]) * 7 * 86_400_000)} (units: ms, s, m, h, d; no weeks)`;
+  // ISO 8601 (`PT5M`, `P1D`, `PT1H30M`), as other tools write them: the same time as this map writes it.
+  const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text);
+  if (iso && /\d/.test(text) && !/T$/i.test(text)) {
+    const [d, h, m, sec] = [iso[1], iso[2], iso[3], iso[4]].map((n) => Number(n ?? 0)) as [number, number, number, number];
+    return `${shown} is not a duration: ISO 8601 durations are not read here; write ${durationText(Math.round(((d * 24 + h) * 60 + m) * 60_000 + sec * 1000))} (units: ms, s, m, h, d)`;
+  }
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/g)];
   if (parts.length > 1 && parts.map((p) => p[0]).join('') === text) {
     const total = parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] ?? ''] ?? NaN), 0);

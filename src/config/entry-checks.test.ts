@@ -38,7 +38,7 @@ describe('a threshold rule', () => {
     ]);
     // Neither given, beside an unknown severity.
     expect(thresholds({ name: 'hot', sensor: 'engineTemp', severity: 'high' })).toEqual([
-      { key: 'rules.maintenance.thresholds.0.severity', message: '"high" is not allowed here: use one of info, warning, critical' },
+      { key: 'rules.maintenance.thresholds.0.severity', message: '"high" is not a severity: use info, warning or critical (did you mean critical?); critical gives the rule\'s work orders priority HIGH, info and warning MEDIUM' },
       { key: 'rules.maintenance.thresholds.0', message: EXACTLY_ONE },
     ]);
   });
@@ -103,7 +103,7 @@ describe('a threshold rule', () => {
 describe('a service or calendar interval', () => {
   it('says a lead not less than the interval, or a missing interval, beside a refused value of the same rule', () => {
     expect(rules({ maintenance: { serviceIntervals: [{ name: 'oil', everyHours: 250, dueSoonHours: 250, severity: 'high' }] } })).toEqual([
-      { key: 'rules.maintenance.serviceIntervals.0.severity', message: '"high" is not allowed here: use one of info, warning, critical' },
+      { key: 'rules.maintenance.serviceIntervals.0.severity', message: '"high" is not a severity: use info, warning or critical (did you mean critical?); critical gives the rule\'s work orders priority HIGH, info and warning MEDIUM' },
       { key: 'rules.maintenance.serviceIntervals.0.dueSoonHours', message: '250 must be less than everyHours (250)' },
     ]);
     expect(rules({ maintenance: { serviceIntervals: [{ name: 'oil', dueSoonKm: 500, title: 5 }] } }).map((p) => p.key)).toEqual([
@@ -117,12 +117,12 @@ describe('a service or calendar interval', () => {
     // Not of a meter value refused itself.
     expect(rules({ maintenance: { serviceIntervals: [{ name: 'oil', everyHours: '250h' }] } }).map((p) => p.key)).toEqual(['rules.maintenance.serviceIntervals.0.everyHours']);
     expect(rules({ maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 30, dueSoonDays: 45, severity: 'urgent' }] } })).toEqual([
-      { key: 'rules.maintenance.calendarIntervals.0.severity', message: '"urgent" is not allowed here: use one of info, warning, critical' },
+      { key: 'rules.maintenance.calendarIntervals.0.severity', message: '"urgent" is not a severity: use info, warning or critical (did you mean critical?); critical gives the rule\'s work orders priority HIGH, info and warning MEDIUM' },
       { key: 'rules.maintenance.calendarIntervals.0.dueSoonDays', message: '45 must be less than everyDays (30)' },
     ]);
     expect(rules({ maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 365, meterBaselineAttribute: 'lastHours', baselineAttribute: 7 }] } })).toEqual([
       { key: 'rules.maintenance.calendarIntervals.0.baselineAttribute', message: '7 is a number: use text (put it in quotes)' },
-      { key: 'rules.maintenance.calendarIntervals.0.meterBaselineAttribute', message: 'meterBaselineAttribute needs everyHours or everyKm' },
+      { key: 'rules.maintenance.calendarIntervals.0.meterBaselineAttribute', message: expect.stringMatching(/^meterBaselineAttribute needs everyHours or everyKm: /) },
     ]);
     // everyDays refused: the meter side is still said, without the days.
     expect(rules({ maintenance: { calendarIntervals: [{ name: 'insp', everyDays: '6 months', dueSoonHours: 10 }] } })).toEqual([

@@ -16,7 +16,7 @@ import { editDistance } from '../core/edit-distance.js';
 import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
-import { rulesCrossProblems } from './rules-schema.js';
+import { rulesCrossProblems, unknownFilterKey } from './rules-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
 import { unreadableSecretFile } from './unreadable-file.js';
@@ -150,6 +150,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.core.$
         const planned = notBuiltYet(i.path, k);
         if (planned) return { key, message: `unknown key: ${planned}: remove ${key}` };
         const like = known && closest(k, known);
+        // `appliesTo: { site: BER }`: an asset attribute named where the filter's own keys go.
+        if (!like && i.path.at(-1) === 'appliesTo') return { key, message: unknownFilterKey(k, input === undefined ? undefined : valueAt(input, [...i.path, k])) };
         return { key, message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
       });
     }

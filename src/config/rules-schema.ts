@@ -66,6 +66,33 @@ const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.
   }
 }, BESIDE_VALUE_PROBLEMS); // Its names are wrong whatever their values: said beside a value refused.
 
+/** A value as written in a YAML flow mapping: a plain word bare, other text quoted, a list of them in brackets. */
+function flowValue(v: unknown): string | undefined {
+  if (typeof v === 'string') return /^[A-Za-z0-9_./-]+$/.test(v) ? v : JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' || typeof x === 'number')) return `[${v.map(flowValue).join(', ')}]`;
+  return undefined;
+}
+
+/**
+ * Why a key of an `appliesTo` that is none of its own (`appliesTo: { site: BER }`) is refused:
+ * the filter picks assets by ERP module and by attributes, so an asset attribute goes under
+ * `attributes`; says how to write the one given (`value` as given, when known).
+ */
+export function unknownFilterKey(key: string, value: unknown): string {
+  const written = flowValue(value) ?? '<value>';
+  const name = /^[A-Za-z0-9_.-]+$/.test(key) ? key : JSON.stringify(key);
+  const values = Array.isArray(value) && written !== '<value>' ? value.map(flowValue).join(' or ') : written;
+  return `unknown key: appliesTo picks assets by erpModules (a list of ERP modules) and attributes (asset attribute: a value or a list of them); for the assets whose attribute ${name} is ${values}, write appliesTo: { attributes: { ${name}: ${written} } }`;
+}
+
+/**
+ * An interval's baseline attribute: an empty or blank name would name no attribute, so every asset
+ * would count from its default baseline. `what` is what the attribute holds.
+ */
+const baselineAttributeName = (what: string, fallback: string) =>
+  z.string().regex(/\S/, { error: `is empty or blank: name the asset attribute that holds ${what}, or leave the key out for the default (${fallback})` });
+
 /** The optional work-order fields every maintenance rule takes, only where given (exact optional types). */
 function workOrderOptions(r: { title?: string | undefined; workOrder?: Record<string, string | number | boolean> | undefined; appliesTo?: AssetFilter | undefined }): {
   title?: string;
@@ -318,7 +345,49 @@ function zonesDefinedAgain(inline: readonly (readonly [number, string])[], fromF
 // ---------------------------------------------------------------------------------------------
 // Maintenance
 
-const severity = z.enum(['info', 'warning', 'critical']);
+const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+/** Words for a severity that is none of the three (a priority, a log level), with the one most likely meant. */
+const SEVERITY_MEANT: Readonly<Record<string, (typeof SEVERITIES)[number]>> = {
+  high: 'critical',
+  highest: 'critical',
+  urgent: 'critical',
+  error: 'critical',
+  fatal: 'critical',
+  severe: 'critical',
+  major: 'critical',
+  alarm: 'critical',
+  emergency: 'critical',
+  crit: 'critical',
+  medium: 'warning',
+  moderate: 'warning',
+  minor: 'warning',
+  warn: 'warning',
+  low: 'info',
+  lowest: 'info',
+  information: 'info',
+  informational: 'info',
+  notice: 'info',
+};
+
+/**
+ * Why a severity is refused, saying the three there are and the one most likely meant: a
+ * priority or log level (`high`, `error`, `low`) is not one, and case counts (`Critical`). Of a
+ * rule's own severity (`ofWorkOrder`), also what it decides: the work order's priority.
+ */
+function severityProblem(input: unknown, ofWorkOrder: boolean): string | undefined {
+  if (typeof input !== 'string') return undefined;
+  const word = input.trim().toLowerCase();
+  if ((SEVERITIES as readonly string[]).includes(word)) return `${echo(input)} is not a severity as written: write it in lower case, ${word}`;
+  const meant = SEVERITY_MEANT[word];
+  const decides = ofWorkOrder ? '; critical gives the rule\'s work orders priority HIGH, info and warning MEDIUM' : '';
+  return `${echo(input)} is not a severity: use info, warning or critical${meant !== undefined ? ` (did you mean ${meant}?)` : ''}${decides}`;
+}
+
+/** A rule's severity, which decides its work orders' priority. */
+const severity = z.enum(SEVERITIES, { error: (iss) => (iss.code === 'invalid_value' ? severityProblem(iss.input, true) : undefined) });
+/** The least severity of an alert that opens a work order. */
+const alertSeverity = z.enum(SEVERITIES, { error: (iss) => (iss.code === 'invalid_value' ? severityProblem(iss.input, false) : undefined) });
 
 export const thresholdSchema = z
   .strictObject({
@@ -398,7 +467,7 @@ export const alertRuleSchema = z
   .strictObject({
     name: ruleName,
     /** Alerts at least this severe open work orders. @default critical */
-    minSeverity: severity.default('critical'),
+    minSeverity: alertSeverity.default('critical'),
     /** Only these fault codes; a trailing `*` matches a prefix (`SPN 100*`). @default every code */
     codes: z.array(z.string().min(1)).min(1).optional(),
     /** The same code reported again within this time of its previous report is the same fault (no new work order). @default 24h */
@@ -432,7 +501,7 @@ export const serviceIntervalSchema = z
     /** Open the work order this many km before it is due. @default 0 */
     dueSoonKm: z.number().min(0).optional(),
     /** Asset attribute with the meter at the last service (the first baseline). @default lastServiceHours, or lastServiceKm */
-    baselineAttribute: z.string().min(1).optional(),
+    baselineAttribute: baselineAttributeName("the meter at the last service", 'lastServiceHours, or lastServiceKm with everyKm').optional(),
     /** Without that attribute: count from 0 (due at multiples of N) or from the first reading seen. @default zero */
     defaultBaseline: z.enum(['zero', 'first-reading']).default('zero'),
     /** Not taken here: "N hours or N days, whichever comes first" is a calendar interval (see the error). */
@@ -485,11 +554,19 @@ export const calendarIntervalSchema = z
   .strictObject({
     name: ruleName,
     /** Service every N days from the last one, used or idle (inspections, certifications). */
-    everyDays: z.number().int().positive(),
+    everyDays: z
+      .number({
+        error: (iss) =>
+          iss.input === undefined
+            ? 'missing: a calendar interval counts days: give everyDays: N (e.g. 365 for a yearly inspection), with everyHours or everyKm for "whichever comes first"; an interval on operating hours or km alone goes in maintenance.serviceIntervals'
+            : undefined,
+      })
+      .int()
+      .positive(),
     /** Open the work order this many days before the due date. @default 0 */
     dueSoonDays: z.number().int().min(0).default(0),
     /** Asset attribute with the date of the last service (YYYY-MM-DD). @default lastServiceDate */
-    baselineAttribute: z.string().min(1).default('lastServiceDate'),
+    baselineAttribute: baselineAttributeName('the date of the last service (YYYY-MM-DD)', 'lastServiceDate').default('lastServiceDate'),
     /** Also due every N operating hours, whichever comes first (PM schedules: "250 h or 6 months"). */
     everyHours: z.number().positive().optional(),
     /** Open the work order this many hours before the hours are due. @default 0 */
@@ -499,7 +576,7 @@ export const calendarIntervalSchema = z
     /** Open the work order this many km before the km are due. @default 0 */
     dueSoonKm: z.number().min(0).optional(),
     /** Asset attribute with the meter at the last service, until the ERP reports a completion. @default lastServiceHours, or lastServiceKm */
-    meterBaselineAttribute: z.string().min(1).optional(),
+    meterBaselineAttribute: baselineAttributeName('the meter at the last service', 'lastServiceHours, or lastServiceKm with everyKm').optional(),
     severity: severity.default('warning'),
     title: z.string().min(1).optional(),
     workOrder: workOrderExtras.optional(),
@@ -521,7 +598,11 @@ export const calendarIntervalSchema = z
     const n = r[every];
     if (n === undefined) {
       if (r[dueSoon] !== undefined) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${dueSoon} needs ${every}: the meter side of "every ${days ? r.everyDays : 'N'} days or N ${km ? 'km' : 'hours'}, whichever comes first"` });
-      else if (r.meterBaselineAttribute !== undefined && accepted(ctx, ['meterBaselineAttribute'])) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
+      else if (r.meterBaselineAttribute !== undefined && accepted(ctx, ['meterBaselineAttribute'])) ctx.addIssue({
+          code: 'custom',
+          path: ['meterBaselineAttribute'],
+          message: `meterBaselineAttribute needs everyHours or everyKm: it is the meter side's baseline in "every ${days ? r.everyDays : 'N'} days or N hours, whichever comes first"; add everyHours: N (or everyKm: N), or remove it`,
+        });
       return;
     }
     if (n > 0 && (r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
