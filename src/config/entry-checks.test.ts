@@ -163,6 +163,9 @@ describe('the zones section', () => {
     // Not with the property names refused (the file is read by them), nor an entry refused itself.
     expect(rules({ zones: { properties: { name: 5 }, files: [missing] } }).map((p) => p.key)).toEqual(['rules.zones.properties.name']);
     expect(rules({ zones: { enterDwellMs: '5min', files: [7] } }).map((p) => p.key)).toEqual(['rules.zones.files.0', 'rules.zones.enterDwellMs']);
+    // Nor an entry with any problem of its own, even one that leaves it read (an empty path is no file to read).
+    expect(rules({ zones: { files: [''] } }).map((p) => p.key)).toEqual(['rules.zones.files.0']);
+    expect(rules({ zones: { files: [{ path: missing, properties: { name: '' } }] } }).map((p) => p.key)).toEqual(['rules.zones.files.0.properties.name']);
   });
 });
 

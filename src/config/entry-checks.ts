@@ -40,3 +40,17 @@ export function accepted(ctx: { readonly issues: readonly z.core.$ZodRawIssue[] 
     return paths.every((p) => !startsWith(at, p) && !startsWith(p, at));
   });
 }
+
+/**
+ * Whether no problem at all was found at, within or above any of `paths`, not even one that
+ * leaves the value read (an empty text where one is needed): for a check that never ran beside
+ * one before (a zones file's, which its section's transform made only on a valid section). A key
+ * unknown beside the others refuses no value.
+ */
+export function untouched(ctx: { readonly issues: readonly z.core.$ZodRawIssue[] }, ...paths: readonly Path[]): boolean {
+  return ctx.issues.every((issue) => {
+    if (issue.code === 'unrecognized_keys' && (issue.path ?? []).length === 0) return true;
+    const at = issue.path ?? [];
+    return paths.every((p) => !startsWith(at, p) && !startsWith(p, at));
+  });
+}

@@ -25,7 +25,7 @@ import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../core/js
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, POLE_PROBLEM, reachesBothEnds, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { MAX_CIRCLE_RADIUS_M, ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
-import { accepted, BESIDE_VALUE_PROBLEMS } from './entry-checks.js';
+import { accepted, BESIDE_VALUE_PROBLEMS, untouched } from './entry-checks.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
 import { unreadableConfigFile } from './unreadable-file.js';
 
@@ -245,11 +245,12 @@ export const zonesSchema = z
   // its values that are not refused themselves; when none is, the transform reads them (once).
   .superRefine(
     (cfg, ctx) => {
-      if (!accepted(ctx, ['properties'])) return;
-      const files = (Array.isArray(cfg.files) ? cfg.files : []).flatMap((entry, i) => (accepted(ctx, ['files', i]) ? [[i, entry] as const] : []));
+      // Only on values with no problem at all (an empty path would be 'read' too): this never ran beside one before.
+      if (!untouched(ctx, ['properties'])) return;
+      const files = (Array.isArray(cfg.files) ? cfg.files : []).flatMap((entry, i) => (untouched(ctx, ['files', i]) ? [[i, entry] as const] : []));
       const inline = (Array.isArray(cfg.inline) ? cfg.inline : []).flatMap((zone: unknown, i) => {
         const name = zone !== null && typeof zone === 'object' ? (zone as { name?: unknown }).name : undefined;
-        return accepted(ctx, ['inline', i, 'name']) && typeof name === 'string' ? [[i, name.trim()] as const] : [];
+        return untouched(ctx, ['inline', i, 'name']) && typeof name === 'string' ? [[i, name.trim()] as const] : [];
       });
       const addIssue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
       zonesDefinedAgain(inline, readZoneFiles(files, cfg.properties, addIssue), addIssue);
