@@ -261,7 +261,7 @@ const value = fc.oneof(
 );
 
 const item = fc.record({
-  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry', 'idleJump'),
+  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry', 'idleJump', 'solo'),
   asset: fc.constantFrom(0, 0, 1, 2),
   step: fc.integer({ min: -7, max: 4 }),
   a: fc.option(value, { nil: undefined }),
@@ -369,9 +369,20 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
         if (v.a !== undefined) values.a = it.unit !== undefined ? { value: v.a, unit: it.unit } : { value: v.a };
         if (v.b !== undefined) values.b = { value: v.b };
         if (v.c !== undefined) values.c = { value: v.c };
-        for (let k = 0; k < it.other; k++) values[`z${k}`] = { value: k };
+        // Sensors no threshold reads (their latest values go to the snapshots), changing.
+        for (let k = 0; k < it.other; k++) values[`z${k}`] = { value: k + it.pick % 7 };
         event = { kind: 'sensor', ...at, values };
         break;
+      }
+      case 'solo': {
+        // A device sending one sensor per message (an MQTT topic per tag), all of one time.
+        const solo: Record<string, { value: number; unit?: string }>[] = [];
+        if (it.a !== undefined) solo.push({ a: it.unit !== undefined ? { value: it.a, unit: it.unit } : { value: it.a } });
+        if (it.b !== undefined) solo.push({ b: { value: it.b } });
+        for (let k = 0; k < it.other; k++) solo.push({ [`z${k}`]: { value: k + it.pick % 5 } });
+        if (it.c !== undefined) solo.push({ c: { value: it.c } });
+        for (const values of solo) steps.push({ event: { kind: 'sensor', ...at, values }, asset, now: t });
+        continue;
       }
       case 'meter': {
         const i = it.asset;
@@ -425,6 +436,7 @@ describe('maintenance owned form: generated configurations and streams', () => {
     let waited = 0;
     let notWaited = 0;
     let overtook = 0;
+    let others = 0;
     fc.assert(
       fc.property(config, fc.array(item, { minLength: 20, maxLength: 120 }), (c, items) => {
         const options = optionsOf(c);
@@ -442,6 +454,8 @@ describe('maintenance owned form: generated configurations and streams', () => {
         waited += owned.waited();
         notWaited += owned.notWaited();
         overtook += owned.overtook();
+        // Snapshots holding sensors of other samples than the one that opened the work order (dated).
+        for (const d of r.delivered) others += Object.values((d.payload as { sensorSnapshot: { values: Record<string, { at?: string }> } }).sensorSnapshot.values).filter((v) => v.at !== undefined).length;
       }),
       { numRuns: 300 },
     );
@@ -456,6 +470,8 @@ describe('maintenance owned form: generated configurations and streams', () => {
     expect(notWaited).toBeGreaterThan(10);
     // Feedback of a rule applied at once while another rule's completion waited (not held behind it).
     expect(overtook).toBeGreaterThan(10);
+    // Both forms showed the latest values of other samples' sensors in the work orders (the snapshots agree: the deliveries are compared).
+    expect(others).toBeGreaterThan(30);
   });
 });
 
@@ -593,6 +609,12 @@ describe('maintenance owned form: loading stored states', () => {
       services: { 'service-250h': { base: 0, firedDue: 1000 }, 'service-1000h': { base: 0, firedDue: 1000 } },
       workOrders: { 'EQ-1|service-250h|1000h@b0': { status: 'requested', openedAt: T0 } },
     },
+    'every sensor\'s latest value (units, a name JSON writes first)': {
+      order: { released: T0, newest: T0, pending: [], last: [{ t: T0, k: 's', v: { coolantTemp: [50, '°C'] } }] },
+      releasedKinds: 's',
+      latest: { coolantTemp: [T0, 50, '°C'], fuel: [T0 - 60_000, 40], '7': [T0 - 120_000, 1, 'x'] },
+    },
+    'a latest of more sensors than kept': { latest: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`s${i}`, [T0, i]])) },
     nothing: {},
   };
 

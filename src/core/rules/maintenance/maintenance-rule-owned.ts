@@ -5,7 +5,8 @@
  * A row per asset in one Float64Array holds what changes on the ingest hot path: the reorder
  * buffer (a ring of samples, sensor values by interned layout; one capacity for all rows, grown
  * when an asset holds more), the hour counter and its hygiene, the hours history and the service
- * schedules; `releasedKinds` sits beside it. The rest of the state (thresholds, work orders,
+ * schedules; `releasedKinds` sits beside it, and `latest` (every sensor's latest value, for the
+ * work orders' snapshots) in small per-asset arrays updated in place as sensor samples are released. The rest of the state (thresholds, work orders,
  * odometer, issues, calendars, alerts, completions) stays in the pure state object last taken,
  * which the fast path never changes (it takes a copy holding the work orders it opens). The fast path covers what most events are: a sensor or plain
  * hour-meter sample admitted to the buffer (not late, no other sample of its time and kind held),
@@ -37,6 +38,7 @@ import type { MaintenanceSample, MaintenanceState } from './maintenance-rule.js'
 import { coveringWorkOrder, openServiceWorkOrder, type ForgottenTally } from './work-order-memory.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
+import { keepable, MAX_LATEST_SENSORS, type LatestSensors } from './latest-sensors.js';
 
 /** The pure rule's history bounds (maintenance-rule.ts), which the columns replicate. */
 export interface HistoryBounds {
@@ -88,7 +90,9 @@ const MAX_LAYOUTS = 256;
 const FAST = 0;
 const PURE = 1;
 
-const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'completed', 'openForgotten']);
+const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'completed', 'openForgotten', 'latest']);
+/** A name JSON writes before the others (an array index): `latest` with one is written by JSON.stringify. */
+const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 const HOUR_MS = 3_600_000;
 
@@ -120,8 +124,6 @@ const valuesJson = (names: readonly string[], units: readonly (string | undefine
 /** What applies to an asset (as the pure rule's `applicableOf`), by sensor and service index. */
 interface Profile {
   readonly thresholds: number;
-  /** Per sensor (all thresholds' sensors): read by a threshold of this asset's. */
-  readonly reads: Uint8Array;
   /** Per sensor, the values no threshold of this asset's counts as a breach (a sensor it does not read: all). */
   readonly quietFrom: Float64Array;
   readonly quietTo: Float64Array;
@@ -129,6 +131,8 @@ interface Profile {
   readonly hourRules: Int32Array;
   readonly trackHours: boolean;
   readonly trackKm: boolean;
+  /** Every sensor's latest value is kept (the pure rule's `keepsLatest`: a threshold or an alert rule applies). */
+  readonly keepsLatest: boolean;
 }
 
 /** A fresh owned form of `pure` (the rule built from `options`). */
@@ -151,21 +155,20 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   const profileOf = (asset: AssetRecord): Profile => {
     const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
-    const reads = new Uint8Array(sensors.length);
     const quietFrom = new Float64Array(sensors.length).fill(-Infinity);
     const quietTo = new Float64Array(sensors.length).fill(Infinity);
     for (const r of thresholds) {
       const k = sensorIndex.get(r.sensor) as number;
-      reads[k] = 1;
       if (r.direction === 'above') quietTo[k] = Math.min(quietTo[k] as number, r.threshold);
       else quietFrom[k] = Math.max(quietFrom[k] as number, r.threshold);
     }
     const applying = services.map((r, i) => [r, i] as const).filter(([r]) => matchesFilter(asset, r.appliesTo));
     const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
     const hourRules = Int32Array.from(applying.filter(([r]) => r.meter === 'hours').map(([, i]) => i));
+    const alerts = (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo));
     return {
       thresholds: thresholds.length,
-      reads,
+      keepsLatest: thresholds.length > 0 || alerts.length > 0,
       quietFrom,
       quietTo,
       hourRules,
@@ -250,6 +253,14 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   /** The pure state last taken: the source of the fields not in columns (fast mode), or the whole state (pure mode). */
   const rest: (MaintenanceState | undefined)[] = [];
   const kinds: (string | undefined)[] = [];
+  /**
+   * Per asset, `latest` (every sensor's latest value): the sensors' names and units by slot (in the
+   * order first seen, as the pure form's object keys), and `[t, value]` per slot; undefined: absent.
+   * Changed in place: a new array only when a new sensor is seen.
+   */
+  const latestNames: (string[] | undefined)[] = [];
+  const latestUnits: (string | undefined)[][] = [];
+  const latestNum: Float64Array[] = [];
   /** How many rows are in use (indices below it have been set up). */
   let used = 0;
 
@@ -271,6 +282,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         mode[i] = FAST;
         rest[i] = undefined;
         kinds[i] = undefined;
+        latestNames[i] = undefined;
       }
       used = a + 1;
     }
@@ -418,6 +430,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     clear(a * stride);
     kinds[a] = undefined;
     rest[a] = undefined;
+    latestNames[a] = undefined;
     if (state === undefined) return true;
     if (!isObject(state)) return false;
     for (const k in state) if (state[k] !== undefined && !STATE_KEYS.has(k)) return false;
@@ -492,11 +505,127 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       }
       d[o + B_SERVICES] = 1;
     }
+    if (!latestToColumns(a, s.latest)) return false;
     d[o + B_SETTLED] = settledOf(s.thresholds) ? 1 : 0;
     d[o + B_ISSUE] = s.meterIssue !== undefined ? 1 : 0;
     d[o + B_EXISTS] = 1;
     rest[a] = s;
     return true;
+  };
+
+  /** `latest` (as the pure form holds it) into asset `a`'s slots, reusing its arrays; false when they cannot hold it. */
+  function latestToColumns(a: number, latest: unknown): boolean {
+    if (latest === undefined) return true;
+    if (!isObject(latest)) return false;
+    const names = latestNamesOf(a);
+    const units = latestUnits[a] as (string | undefined)[];
+    let num = latestNum[a] as Float64Array;
+    for (const name in latest) {
+      const e = latest[name];
+      if (e === undefined) continue;
+      if (!Array.isArray(e) || (e.length !== 2 && e.length !== 3) || !finite(e[0]) || !finite(e[1]) || !keepable(name, e[1]) || (e.length === 3 && typeof e[2] !== 'string')) return false;
+      if (names.length >= MAX_LATEST_SENSORS) return false;
+      const k = names.length;
+      if (num.length < (k + 1) * 2) latestNum[a] = num = grown(num);
+      names.push(name);
+      units.push(e.length === 3 ? (e[2] as string) : undefined);
+      num[k * 2] = e[0];
+      num[k * 2 + 1] = e[1];
+    }
+    return true;
+  }
+  /** Asset `a`'s `latest` slots, present and empty (its units and values arrays reused). */
+  function latestNamesOf(a: number): string[] {
+    const names: string[] = [];
+    latestNames[a] = names;
+    const units = latestUnits[a];
+    if (units === undefined) {
+      latestUnits[a] = [];
+      latestNum[a] = new Float64Array(16);
+    } else units.length = 0;
+    return names;
+  }
+  const grown = (num: Float64Array): Float64Array => {
+    const next = new Float64Array(Math.min(num.length * 2, MAX_LATEST_SENSORS * 2));
+    next.set(num);
+    return next;
+  };
+  /**
+   * The sensor values of the ring item at (absolute) `off`, released now, into asset `a`'s
+   * `latest`, as the pure form's `withLatest` (each replacing one not newer; a new sensor while
+   * fewer than MAX_LATEST_SENSORS are kept), in place.
+   */
+  const noteLatest = (a: number, off: number): void => {
+    const d = data;
+    const t = d[off] as number;
+    const l = layouts[d[off + 1] as number] as Layout;
+    let names = latestNames[a];
+    for (let j = 0; j < l.n; j++) {
+      const name = l.names[j] as string;
+      const unit = l.units[j];
+      const value = d[off + 2 + j] as number;
+      if (!keepable(name, value)) continue;
+      let k = -1;
+      if (names !== undefined) {
+        // A device sends its sensors in one order: the j-th value's slot is the j-th, as a rule.
+        if (j < names.length && names[j] === name) k = j;
+        else {
+          for (let i = 0; i < names.length; i++) {
+            if (names[i] === name) {
+              k = i;
+              break;
+            }
+          }
+        }
+      }
+      if (k < 0) {
+        names ??= latestNamesOf(a);
+        if (names.length >= MAX_LATEST_SENSORS) continue;
+        k = names.length;
+        let num = latestNum[a] as Float64Array;
+        if (num.length < (k + 1) * 2) latestNum[a] = num = grown(num);
+        names.push(name);
+        (latestUnits[a] as (string | undefined)[]).push(unit);
+        num[k * 2] = t;
+        num[k * 2 + 1] = value;
+        continue;
+      }
+      const num = latestNum[a] as Float64Array;
+      const units = latestUnits[a] as (string | undefined)[];
+      const ct = num[k * 2] as number;
+      if (t < ct || (t === ct && num[k * 2 + 1] === value && units[k] === unit)) continue;
+      num[k * 2] = t;
+      num[k * 2 + 1] = value;
+      units[k] = unit;
+    }
+  };
+  /** Asset `a`'s `latest` as the pure form holds it (a fresh object). */
+  const latestOf = (a: number): LatestSensors => {
+    const names = latestNames[a] as string[];
+    const units = latestUnits[a] as (string | undefined)[];
+    const num = latestNum[a] as Float64Array;
+    const l: Record<string, readonly [number, number] | readonly [number, number, string]> = {};
+    for (let k = 0; k < names.length; k++) {
+      const unit = units[k];
+      l[names[k] as string] = unit !== undefined ? [num[k * 2] as number, num[k * 2 + 1] as number, unit] : [num[k * 2] as number, num[k * 2 + 1] as number];
+    }
+    return l;
+  };
+  /** {@link latestOf}'s JSON text, with a leading comma (none when absent). */
+  const latestJson = (a: number): string => {
+    const names = latestNames[a];
+    if (names === undefined) return '';
+    const units = latestUnits[a] as (string | undefined)[];
+    const num = latestNum[a] as Float64Array;
+    let s = '';
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k] as string;
+      // JSON writes index-like keys first, and escapes what plainKey does not take: JSON.stringify then.
+      if (INDEX_LIKE.test(name) || !plainKey(name)) return `,"latest":${JSON.stringify(latestOf(a))}`;
+      const unit = units[k];
+      s += `${k > 0 ? ',' : ''}${jsonString(name)}:[${jsonNumber(num[k * 2] as number)},${jsonNumber(num[k * 2 + 1] as number)}${unit !== undefined ? `,${jsonString(unit)}` : ''}]`;
+    }
+    return `,"latest":{${s}}`;
   };
 
   /** Asset `a`'s state from now on: in columns when they hold it, else as it is (pure mode). */
@@ -588,6 +717,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (r.alerts !== undefined) s.alerts = r.alerts;
     if (r.completed !== undefined) s.completed = r.completed;
     if (r.openForgotten !== undefined) s.openForgotten = r.openForgotten;
+    if (latestNames[a] !== undefined) s.latest = latestOf(a);
     return s;
   };
 
@@ -694,6 +824,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (d[o + B_SERVICES] === 1) s += `,"services":${servicesJson(o)}`;
     s += restJson('workOrders', r.workOrders) + restJson('meterIssue', r.meterIssue) + restJson('odometerIssue', r.odometerIssue);
     s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('completed', r.completed) + restJson('openForgotten', r.openForgotten);
+    s += latestJson(a);
     return `{${s.slice(1)}}`;
   };
 
@@ -945,6 +1076,11 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       }
       workOrders = undefined;
     }
+    // Every sensor sample released: its values into the snapshot's `latest`, oldest first.
+    for (let j = 0; j < m; j++) {
+      const x = at(o, p0 + j);
+      if (d[x + 1] !== METER) noteLatest(a, x);
+    }
     // The kinds released at the last one's time (one kind, as a rule).
     const off = at(o, p0 + m - 1);
     const t = d[off] as number;
@@ -1067,6 +1203,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       mode[a] = FAST;
       rest[a] = undefined;
       kinds[a] = undefined;
+      latestNames[a] = undefined;
     },
     apply(a, event, ctx, out) {
       if (a >= used) rowOf(a);
@@ -1074,14 +1211,12 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       const t = event.eventTime;
       if (event.kind === 'sensor') {
         const p = profile(ctx.asset);
-        // No threshold for this asset: the pure rule takes no sensor sample.
-        if (p.thresholds === 0) return 0;
+        // No threshold nor alert rule for this asset: the pure rule takes no sensor sample (every
+        // other sensor sample enters the buffer: its values feed the work orders' snapshots).
+        if (!p.keepsLatest) return 0;
         if (!Number.isFinite(t) || !sensorItem(event.values)) return pureApply(a, event, ctx, out);
-        const l = layouts[scratch[1] as number] as Layout;
-        let reads = false;
-        for (let j = 0; j < l.n && !reads; j++) reads = l.sensor[j] !== -1 && p.reads[l.sensor[j] as number] === 1;
-        // None of its sensors is read: no sample (the state as it is).
-        if (!reads) return 0;
+        // No values: no sample (the state as it is).
+        if ((layouts[scratch[1] as number] as Layout).n === 0) return 0;
         scratch[0] = t;
         return admitScratch(a, event, ctx, p, out);
       }

@@ -36,8 +36,9 @@ import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } fr
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
+import { ALERT_SNAPSHOT_MAX_AGE_MS, sensorSnapshot, valueAt, withLatest, type LatestSensors } from './latest-sensors.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
-import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type SnapshotValue, type WorkOrderRecord } from './work-order.js';
 import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion, type ForgottenTally } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -108,6 +109,13 @@ export interface MaintenanceState {
    * completion after it, as it would have taken at once.
    */
   readonly feedbackHeld?: readonly WorkOrderStatusEvent[];
+  /**
+   * The latest value of every sensor of the asset (not only those a threshold reads), with its
+   * event time, for the snapshot of the work orders it opens (see latest-sensors.ts). Taken as each
+   * sensor event arrives, before the reorder buffer: a value newer than the one kept replaces it, so
+   * a late sample never overwrites a newer value. Kept when a threshold or an alert rule applies to the asset.
+   */
+  readonly latest?: LatestSensors;
 }
 
 /** The history covers about four hours: ERP feedback on a completion arrives well within that. */
@@ -134,6 +142,8 @@ interface Applicable {
    */
   readonly quietFrom: readonly number[];
   readonly quietTo: readonly number[];
+  /** Every sensor's latest value is kept (`latest`): a threshold or an alert rule applies, whose work orders show them. */
+  readonly keepsLatest: boolean;
   /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state; shared by the assets that share this). */
   readonly read: (CompactValues[string] | undefined)[];
 }
@@ -159,9 +169,11 @@ function applicableOf(options: MaintenanceOptions, asset: AssetRecord, quietSamp
     if (r.direction === 'above') quietTo[k] = Math.min(quietTo[k] as number, r.threshold);
     else quietFrom[k] = Math.max(quietFrom[k] as number, r.threshold);
   }
+  const alerts = (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo));
   return {
     thresholds,
-    alerts: (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo)),
+    alerts,
+    keepsLatest: thresholds.length > 0 || alerts.length > 0,
     services: hoursServices,
     kmServices,
     trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
@@ -245,6 +257,14 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
       // The newest samples kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
       const adm = admit(s.order, sample, lateness, sampleOrder, true);
       if (adm.late) {
+        // A sample no threshold reads only feeds the snapshot (`latest`): taken where newer per sensor, never late.
+        if (sample.k === 's' && !readsAny(sample.v, a)) {
+          const latest = withLatest(s.latest, sample.t, sample.v);
+          if (latest === s.latest) return { state: s, deliveries: [] };
+          const next = copy(s);
+          next.latest = latest;
+          return { state: next, deliveries: [] };
+        }
         // A declared meter reset comes after the readings that showed the new meter (set aside as
         // backwards): taken now, never dropped as late, so the readings after it count again.
         const reset = declaredResetOf(sample);
@@ -253,7 +273,11 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         // So is a fault of that time (a message's second fault code): each is a fact of its own, and
         // one sent again is a duplicate (`order.last`), not this.
         const kinds = s.releasedKinds;
-        if (sample.t !== s.order?.released || (sample.k !== 'a' && (kinds === undefined || kinds.includes(sample.k)))) {
+        // So is a sensor sample of that time whose threshold sensors none of the sensor samples taken at
+        // it has (one sensor per message, an MQTT topic per tag, all of one time): the thresholds it
+        // steps have seen nothing of its time, so taken now they see what they would have in order.
+        const other = sample.k === 'a' || (kinds !== undefined && (!kinds.includes(sample.k) || (sample.k === 's' && !sharesThresholdSensor(sample.v, s.order?.last, a))));
+        if (sample.t !== s.order?.released || !other) {
           // Behind the sensor samples but newer than every reading of its meters (hours pulled
           // from a telematics feed every few minutes arrive behind live sensor samples): in order
           // for the meters, which is all a reading is counted against, so taken now.
@@ -355,6 +379,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     completed: s.completed,
     openForgotten: s.openForgotten,
     feedbackHeld: s.feedbackHeld,
+    latest: s.latest,
   };
 }
 
@@ -530,8 +555,9 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     return event.code !== undefined && event.code.trim() !== '' ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
   }
   if (event.kind === 'sensor') {
-    if (a.thresholds.length === 0) return undefined;
-    for (const name of a.sensors) if (event.values[name] !== undefined) return { t: event.eventTime, k: 's', v: compact(event.values) };
+    // Every sensor sample, for the snapshot (`latest`), when a threshold or an alert rule applies.
+    if (!a.keepsLatest) return undefined;
+    for (const _ in event.values) return { t: event.eventTime, k: 's', v: compact(event.values) };
     return undefined;
   }
   if (event.kind === 'meter') {
@@ -548,6 +574,21 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     return kmReset ? { t, k: 'm', h, km, kmReset } : { t, k: 'm', h, km };
   }
   return undefined;
+}
+
+/** Whether a threshold sensor of `a` in `values` is in a sensor sample of `last` too. */
+function sharesThresholdSensor(values: CompactValues, last: readonly MaintenanceSample[] | undefined, a: Applicable): boolean {
+  for (const x of last ?? []) {
+    if (x.k !== 's') continue;
+    for (const name of a.sensors) if (values[name] !== undefined && x.v[name] !== undefined) return true;
+  }
+  return false;
+}
+
+/** Whether a threshold of `a` reads one of `values`. */
+function readsAny(values: CompactValues, a: Applicable): boolean {
+  for (const name of a.sensors) if (values[name] !== undefined) return true;
+  return false;
 }
 
 function compact(values: Readonly<Record<string, SensorValue>>): CompactValues {
@@ -568,16 +609,6 @@ export function shortValue(value: number): string {
   if (!Number.isFinite(value) || value === 0) return String(value);
   const decimals = Math.min(9, Math.max(2, 3 - Math.floor(Math.log10(Math.abs(value)))));
   return String(Number(value.toFixed(decimals)));
-}
-
-/** The full sensor values of a buffered sample (a work order's snapshot). */
-function expand(values: CompactValues): Record<string, SensorValue> {
-  const out: Record<string, SensorValue> = {};
-  for (const k in values) {
-    const v = values[k] as number | readonly [number, string];
-    out[k] = typeof v === 'number' ? { value: v } : { value: v[0], unit: v[1] };
-  }
-  return out;
 }
 
 /**
@@ -634,6 +665,9 @@ function onSensor(
   options: MaintenanceOptions,
   out: DeliveryIntent[],
 ): Mutable {
+  // The snapshot's latest values first (event-time order: the buffer releases samples oldest first).
+  const latest = withLatest(s.latest, t, values);
+  if (latest !== s.latest) s.latest = latest;
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
   const read = a.read;
@@ -707,7 +741,8 @@ function onSensor(
           ...(v.unit ? { unit: v.unit } : rule.unit !== undefined ? { unit: rule.unit } : {}),
         },
         detectedAt: t,
-        snapshot: expand(values),
+        // Every sensor's latest value, the triggering sample's own first; none older than the longest a sensor may go between samples (`maxGap`).
+        snapshot: sensorSnapshot(s.latest, t - rule.maxGapMs - options.allowedLatenessMs, t, values),
         ...(rule.workOrder ? { extras: rule.workOrder } : {}),
       },
       ctx,
@@ -766,8 +801,7 @@ function onAlert(
               `${fault}, and every further fault not already tracked on its own until none has been reported for ${formatDuration(rule.cooldownMs)}, are covered by this work order, not one each`,
             trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
-            snapshot: meterSnapshot(s),
-            ...meterSnapshotTime(s),
+            ...alertSnapshot(s, sample.t, options.allowedLatenessMs),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           }
         : {
@@ -779,8 +813,7 @@ function onAlert(
             description: `${fault} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
             trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
-            snapshot: meterSnapshot(s),
-            ...meterSnapshotTime(s),
+            ...alertSnapshot(s, sample.t, options.allowedLatenessMs),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           },
       ctx,
@@ -988,6 +1021,30 @@ export function meterSnapshotTime(state: MaintenanceState | undefined): { snapsh
   const km = latestKm(state)?.[0];
   const at = hours === undefined ? km : km === undefined ? hours : Math.max(hours, km);
   return at === undefined ? {} : { snapshotAt: at };
+}
+
+/**
+ * A fault's work-order snapshot: the latest hour meter and odometer (however old: they count up),
+ * and every sensor's latest value read no more than {@link ALERT_SNAPSHOT_MAX_AGE_MS} (plus the
+ * lateness) before the fault at `t`; dated by the newest of them (`snapshotAt`), each other one
+ * with its own `at`. Empty, and dated by the fault, with none.
+ */
+function alertSnapshot(s: MaintenanceState, t: number, lateness: number): { snapshot: Record<string, SnapshotValue>; snapshotAt?: number } {
+  const hours = latestHours(s);
+  const km = latestKm(s);
+  const from = t - ALERT_SNAPSHOT_MAX_AGE_MS - lateness;
+  let at = -Infinity;
+  if (hours !== undefined) at = hours[0];
+  if (km !== undefined) at = Math.max(at, km[0]);
+  for (const k in s.latest) {
+    const e = s.latest[k] as LatestSensors[string];
+    if (e[0] >= from) at = Math.max(at, e[0]);
+  }
+  if (at === -Infinity) return { snapshot: {} };
+  const meters: Record<string, SnapshotValue> = {};
+  if (hours !== undefined) meters.operatingHours = valueAt(hours[1], 'h', hours[0], at);
+  if (km !== undefined) meters.odometerKm = valueAt(km[1], 'km', km[0], at);
+  return { snapshot: sensorSnapshot(s.latest, from, at, undefined, meters), snapshotAt: at };
 }
 
 /** The latest accepted odometer reading `[eventTime, km]`. */

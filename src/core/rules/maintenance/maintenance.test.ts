@@ -1464,9 +1464,9 @@ describe('maintenance state in the store', () => {
       stored = JSON.stringify(b.state);
     }
     expect(fired).toEqual([0, 0, 0, 0, 1, 0, 0, 1, 0]);
-    // The document the earlier code stored for this input, byte for byte (with each work order's destination since it is kept).
+    // The document the earlier code stored for this input, byte for byte (with each work order's destination since it is kept, and every sensor's latest value for the snapshots).
     expect(stored).toBe(
-      '{"order":{"released":1790842200000,"newest":1790842380000,"pending":[{"t":1790842380000,"k":"m","h":252}],"last":[{"t":1790842200000,"k":"s","v":{"coolantTemp":[80,"°C"],"oilPressure":[3,"bar"]}}]},"releasedKinds":"s","hours":{"hygiene":{"last":{"value":240,"eventTime":1790841600000},"confirmedAt":1790842080000,"stallFlagged":false},"total":240},"history":[[1790841600000,240],[1790842080000,240]],"thresholds":{"engine-overheat":{"phase":"normal","firedAt":1790842020000},"low-oil":{"phase":"normal","firedAt":1790841780000}},"services":{"service-250h":{"base":0}},"workOrders":{"EQ-7|low-oil|2026-10-01T08:03:00.000Z":{"status":"requested","openedAt":1790841780000,"destination":"erp"},"EQ-7|engine-overheat|2026-10-01T08:01:00.000Z":{"status":"requested","openedAt":1790842020000,"destination":"erp"}}}',
+      '{"order":{"released":1790842200000,"newest":1790842380000,"pending":[{"t":1790842380000,"k":"m","h":252}],"last":[{"t":1790842200000,"k":"s","v":{"coolantTemp":[80,"°C"],"oilPressure":[3,"bar"]}}]},"releasedKinds":"s","hours":{"hygiene":{"last":{"value":240,"eventTime":1790841600000},"confirmedAt":1790842080000,"stallFlagged":false},"total":240},"history":[[1790841600000,240],[1790842080000,240]],"thresholds":{"engine-overheat":{"phase":"normal","firedAt":1790842020000},"low-oil":{"phase":"normal","firedAt":1790841780000}},"services":{"service-250h":{"base":0}},"workOrders":{"EQ-7|low-oil|2026-10-01T08:03:00.000Z":{"status":"requested","openedAt":1790841780000,"destination":"erp"},"EQ-7|engine-overheat|2026-10-01T08:01:00.000Z":{"status":"requested","openedAt":1790842020000,"destination":"erp"}},"latest":{"coolantTemp":[1790842200000,80,"°C"],"oilPressure":[1790842200000,3,"bar"]}}',
     );
   });
 });

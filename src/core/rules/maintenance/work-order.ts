@@ -174,6 +174,14 @@ export interface WorkOrderRecord {
   readonly uncounted?: true;
 }
 
+/**
+ * A value in a work order's `sensorSnapshot.values`: the reading and its unit, and `at` (ISO time)
+ * when it was read at another time than the snapshot's `at` (another sensor's latest sample).
+ */
+export interface SnapshotValue extends SensorValue {
+  readonly at?: string;
+}
+
 export interface WorkOrderSpec {
   readonly rule: string;
   readonly occurrence: string;
@@ -184,7 +192,7 @@ export interface WorkOrderSpec {
   readonly trigger: Readonly<Record<string, unknown>>;
   /** Event time of the reading that triggered it. */
   readonly detectedAt: number;
-  readonly snapshot: Readonly<Record<string, SensorValue>>;
+  readonly snapshot: Readonly<Record<string, SnapshotValue>>;
   /** When the snapshot's readings were taken, where not at `detectedAt` (a task's check on the wall clock). */
   readonly snapshotAt?: number;
   readonly extras?: WorkOrderExtras;
