@@ -111,9 +111,9 @@ export interface MaintenanceState {
   readonly feedbackHeld?: readonly WorkOrderStatusEvent[];
   /**
    * The latest value of every sensor of the asset (not only those a threshold reads), with its
-   * event time, for the snapshot of the work orders it opens (see latest-sensors.ts). Taken as each
-   * sensor event arrives, before the reorder buffer: a value newer than the one kept replaces it, so
-   * a late sample never overwrites a newer value. Kept when a threshold or an alert rule applies to the asset.
+   * event time, for the snapshot of the work orders it opens (see latest-sensors.ts). Taken as the
+   * reorder buffer releases each sensor sample (event-time order), and from a late sample no threshold
+   * reads only where it is newer for its sensor: a late sample never overwrites a newer value. Kept when a threshold or an alert rule applies to the asset.
    */
   readonly latest?: LatestSensors;
 }
