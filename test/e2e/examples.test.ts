@@ -64,7 +64,7 @@ describe('examples/rules', () => {
     // Why the overheating work order opened when it did: the excavator's state, line by line.
     const traced = await runCli(['rules', 'test', '-c', config, '--events', join(dir, 'events.jsonl'), '--fresh', '--brief', '--trace', 'tag-100']);
     expect(traced.code).toBe(0);
-    expect(traced.stdout).toContain('line 9: sensor EX-100 @ 2026-10-01T09:03:00.000Z (no deliveries)\n  · maintenance.thresholds.engine-hot.last: (none) → 2026-10-01T09:00:00.000Z');
+    expect(traced.stdout).toContain('line 9: sensor EX-100 @ 2026-10-01T09:03:00.000Z (no deliveries)\n  · maintenance.latest.engineTempC: (none) → ["2026-10-01T09:00:00.000Z",96.5,"Cel"]\n  · maintenance.thresholds.engine-hot.last: (none) → 2026-10-01T09:00:00.000Z');
     expect(traced.stdout).toContain('  · maintenance.thresholds.engine-hot.phase: pending → active');
     expect(traced.stdout).not.toContain('line 24:'); // other assets' quiet lines stay out (the pallet's)
 
