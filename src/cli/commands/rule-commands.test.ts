@@ -471,9 +471,9 @@ describe('rules test', () => {
       },
     });
     expect(describeRules(windows).filter((r) => r[0] === 'windows')).toEqual([
-      ['windows', 'maintenance windows', 'other sites: sat 07:00–13:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
-      ['windows', 'maintenance windows', 'site HAM: tue, thu 18:00–22:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
-      ['windows', 'maintenance windows', 'site NYC: sun 22:00–04:00 (America/New_York); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
+      ['windows', 'maintenance windows', 'other sites: sat 07:00–13:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31 inclusive', 'planned dates'],
+      ['windows', 'maintenance windows', 'site HAM: tue, thu 18:00–22:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31 inclusive', 'planned dates'],
+      ['windows', 'maintenance windows', 'site NYC: sun 22:00–04:00 (America/New_York); closed 2026-12-24, 2026-12-28 to 2026-12-31 inclusive', 'planned dates'],
     ]);
   });
 

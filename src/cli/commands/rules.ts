@@ -89,7 +89,7 @@ function describeWindows(c: WindowCalendar): string {
   const span = (w: WindowCalendar['windows'][number]) =>
     w.durationMinutes >= 1440 ? `${clock(w.startMinute)} for ${formatDuration(w.durationMinutes * 60_000)}` : `${clock(w.startMinute)}–${clock(w.startMinute + w.durationMinutes)}`;
   const slots = c.windows.map((w) => `${w.days.map((d) => WEEKDAY_NAMES[d]).join(', ')} ${span(w)}`);
-  const closed = (c.closed ?? []).map((d) => (d.from === d.to ? d.from : `${d.from} to ${d.to}`));
+  const closed = (c.closed ?? []).map((d) => (d.from === d.to ? d.from : `${d.from} to ${d.to} inclusive`));
   const shown = closed.length > 5 ? [...closed.slice(0, 5), `and ${closed.length - 5} more`] : closed;
   return `${slots.join('; ')} (${c.timeZone})${shown.length ? `; closed ${shown.join(', ')}` : ''}`;
 }
