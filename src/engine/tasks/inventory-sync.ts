@@ -24,13 +24,14 @@ import {
   cellsOfCounts,
   compareCounts,
   countInventory,
+  countInventorySliced,
   discardedCountsOf,
   type DiscardedCount,
   giveBackDiscarded,
   overtakenCells,
-  planInventoryCounts,
+  planInventoryCountsSliced,
   reconcileWithOnHand,
-  snapshotCells,
+  snapshotCellsSliced,
   standingOf,
   withCurrentZoneCode,
   type CountCell,
@@ -45,6 +46,7 @@ import type { OnHandQuantity } from '../../ports/connector.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 import { HAND_AUDIT_OUTCOMES, type Store } from '../../ports/store.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
+import { createSlicer, runSliced, type Slicer } from '../../core/slices.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
 /** kv namespace: `sent:<destination>` records, `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes. */
@@ -178,15 +180,29 @@ export function fullSnapshotDue(lastFullAt: number | undefined, now: number, cro
   return next <= now;
 }
 
-/** All inventory items with their state and destination, located by the zones configured now (`zones`). */
-export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string, zones?: ZoneIndex): Promise<InventoryItem[]> {
-  const assets: AssetRecord[] = (await store.listAssetRecords()).filter((a) => isInventoryItem(a, skuAttribute));
+/**
+ * All inventory items with their state and destination, located by the zones configured now
+ * (`zones`); the walks over every asset in slices of `slicer`'s length.
+ */
+export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string, zones?: ZoneIndex, slicer: Slicer = createSlicer()): Promise<InventoryItem[]> {
+  const all = await store.listAssetRecords();
+  const assets = await runSliced(function* (due) {
+    const out: AssetRecord[] = [];
+    for (const a of all) {
+      if (due()) yield;
+      if (isInventoryItem(a, skuAttribute)) out.push(a);
+    }
+    return out;
+  }, slicer);
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [INVENTORY_RULE]);
-  return assets.map((asset) => ({
-    asset,
-    destination: asset.destination ?? defaultDestination,
-    state: withCurrentZoneCode(states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined, zones),
-  }));
+  return runSliced(function* (due) {
+    const out: InventoryItem[] = [];
+    for (const asset of assets) {
+      if (due()) yield;
+      out.push({ asset, destination: asset.destination ?? defaultDestination, state: withCurrentZoneCode(states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined, zones) });
+    }
+    return out;
+  }, slicer);
 }
 
 /** When the last full snapshot was sent, and whether one was asked for since. */
@@ -206,16 +222,26 @@ export async function requestFullSnapshot(store: Store, now: number): Promise<vo
   await store.kvSet(INVENTORY_NS, SNAPSHOT_REQUESTED, String(now));
 }
 
-export async function runInventorySync(ctx: TaskContext, options: InventorySyncOptions): Promise<InventoryRunSummary> {
+/** How one inventory run goes about its work (tests change it; the service uses the defaults). */
+export interface InventoryRunHooks {
+  /**
+   * The slices the walks over every item and cell are cut into (each ~0.1 s in one go at 100,000
+   * single-item SKUs): ingest and HTTP wait for one slice, not for a walk. @default {@link createSlicer}()
+   */
+  readonly slicer?: Slicer;
+}
+
+export async function runInventorySync(ctx: TaskContext, options: InventorySyncOptions, hooks: InventoryRunHooks = {}): Promise<InventoryRunSummary> {
+  const slicer = hooks.slicer ?? createSlicer();
   const now = ctx.clock.now();
   const snap = await snapshotState(ctx.store);
   const mode = snap.requestedAt !== undefined || fullSnapshotDue(snap.lastFullAt, now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
-  const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination, options.zones);
-  // Turns of the event loop between the steps over every item or cell (each ~0.1 s at 100,000
-  // single-item SKUs): ingest and HTTP wait for one step, not for all of them back to back.
+  // A snapshot of every item: sightings committed while the run pauses between slices count from the next run.
+  const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination, options.zones, slicer);
+  // A turn of the event loop between the steps too, besides those between the slices of each.
   await turn();
-  const counts = countInventory(items, now, options);
+  const counts = await countInventorySliced(items, now, options, slicer);
   await turn();
   const kv = await ctx.store.kvList(INVENTORY_NS);
   const records = sentRecordsOf(kv, ctx.store);
@@ -249,7 +275,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     let against = back.sent;
     if (mode === 'full') {
       // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
-      const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting);
+      const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting, slicer);
       if (read?.onHand.length) {
         against = reconcileWithOnHand(back.sent, read.onHand);
         reconciled[destination] = read.onHand.length;
@@ -261,7 +287,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     const again = mode === 'changes' ? overtakenCells(replayed.filter((d) => d.destination === destination), against) : new Set<string>();
     if (again.size) resent[destination] = again.size;
     await turn();
-    const plan = planInventoryCounts(destination, current, against, mode, now, again);
+    const plan = await planInventoryCountsSliced(destination, current, against, mode, now, again, slicer);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ ...plan.next, pending: plan.deliveries } satisfies SentCounts));
@@ -274,7 +300,14 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
   // Followed by their cells' totals where needed (committed above): done with.
   for (const m of marks) await ctx.store.kvDelete(INVENTORY_NS, m.key);
-  const badQuantity = items.filter((i) => standingOf(i, now, options) === 'bad-quantity').length;
+  const badQuantity = await runSliced(function* (due) {
+    let n = 0;
+    for (const item of items) {
+      if (due()) yield;
+      if (standingOf(item, now, options) === 'bad-quantity') n++;
+    }
+    return n;
+  }, slicer);
   return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}) };
 }
 
@@ -298,6 +331,7 @@ async function readOnHand(
   current: ReadonlyMap<string, CountCell>,
   sent: SentCounts,
   waiting: readonly DiscardedCount[],
+  slicer: Slicer,
 ): Promise<{ onHand: OnHandQuantity[]; failed?: { cells: number; error: string } } | undefined> {
   const connector = ctx.connector(destination);
   if (!connector?.readInventory) return undefined;
@@ -307,7 +341,7 @@ async function readOnHand(
   // A discarded count whose change was not given back yet (`waiting`: its request may still land,
   // so it waits out unknownOutcomeSettleMs) is not in the ERP's on-hand either: a delta against it
   // would send the change now, and the give-back once settled would send it again.
-  const cells = snapshotCells(current, sent, new Set([...cellsOfCounts(held), ...waiting.map((d) => cellKey(d.location, d.sku))]));
+  const cells = await snapshotCellsSliced(current, sent, new Set([...cellsOfCounts(held), ...waiting.map((d) => cellKey(d.location, d.sku))]), slicer);
   if (cells.length === 0) return undefined;
   // In calls of a few cells each: a call holds one of the destination's concurrency slots
   // throughout, and deliveries to it take turns with the reads between calls. The first call that

@@ -16,6 +16,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { InventoryItemState } from './inventory-rule.js';
 import type { ZoneIndex } from '../zones/zone-index.js';
 import { HELD, zoneOfState } from '../zones/tracking.js';
+import { runSliced, runWhole, sortedStrings, type Due, type Slicer } from '../../slices.js';
 
 export const INVENTORY_COUNT = 'inventory.count';
 
@@ -123,8 +124,18 @@ export function lastSeenAt(seenAt: number, order: InventoryItemState['order'], f
 
 /** Counts per destination, then per (location, SKU), of items seen within the freshness window. */
 export function countInventory(items: readonly InventoryItem[], now: number, options: InventoryCountOptions): Map<string, Map<string, CountCell>> {
+  return runWhole((due) => countSteps(items, now, options, due));
+}
+
+/** {@link countInventory} in slices of `slicer`'s length (the same counts: the same walk, paused between slices). */
+export function countInventorySliced(items: readonly InventoryItem[], now: number, options: InventoryCountOptions, slicer: Slicer): Promise<Map<string, Map<string, CountCell>>> {
+  return runSliced((due) => countSteps(items, now, options, due), slicer);
+}
+
+function* countSteps(items: readonly InventoryItem[], now: number, options: InventoryCountOptions, due: Due): Generator<void, Map<string, Map<string, CountCell>>, void> {
   const out = new Map<string, Map<string, CountCell>>();
   for (const item of items) {
+    if (due()) yield;
     if (standingOf(item, now, options) !== 'counted') continue;
     const { asset, destination, state } = item;
     if (!state?.location) continue; // counted items have one
@@ -206,22 +217,35 @@ export function cellsOfCounts(items: readonly { readonly operation: string; read
 
 /** Every cell counted now or sent before, sorted (the order counts are planned, read and shown in). */
 function cellKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts): string[] {
-  return [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort();
+  return runWhole((due) => cellKeySteps(current, sent, due));
+}
+
+function* cellKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts, due: Due): Generator<void, string[], void> {
+  const keys = Object.keys(sent.cells);
+  for (const key of current.keys()) {
+    if (due()) yield;
+    if (!Object.hasOwn(sent.cells, key)) keys.push(key);
+  }
+  return yield* sortedStrings(keys, due);
 }
 
 /**
  * The cells a `changes` run sends, sorted as {@link cellKeysOf} sorts them: those whose count differs
  * from what was last sent, and those of `again` that were sent before. Sorts only these, not every cell.
  */
-function changedKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts, again: ReadonlySet<string>): string[] {
+function* changedKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts, again: ReadonlySet<string>, due: Due): Generator<void, string[], void> {
   const out: string[] = [];
-  for (const [key, cell] of current) if (cell.quantity !== (sent.cells[key]?.quantity ?? 0) || (again.has(key) && sent.cells[key] !== undefined)) out.push(key);
-  for (const key in sent.cells) {
+  for (const [key, cell] of current) {
+    if (due()) yield;
+    if (cell.quantity !== (sent.cells[key]?.quantity ?? 0) || (again.has(key) && sent.cells[key] !== undefined)) out.push(key);
+  }
+  for (const key of Object.keys(sent.cells)) {
+    if (due()) yield;
     if (current.has(key)) continue;
     const before = sent.cells[key] as { readonly quantity: number };
     if (before.quantity !== 0 || again.has(key)) out.push(key);
   }
-  return out.sort();
+  return yield* sortedStrings(out, due);
 }
 
 /** One (location, SKU) with the quantity an ERP holds on hand there. */
@@ -236,8 +260,18 @@ export interface OnHandCell {
  * before, by key, less those in `except` (cells with a count not yet landed at the ERP).
  */
 export function snapshotCells(current: ReadonlyMap<string, CountCell>, sent: SentCounts, except: ReadonlySet<string> = new Set()): { location: string; sku: string }[] {
+  return runWhole((due) => snapshotCellSteps(current, sent, except, due));
+}
+
+/** {@link snapshotCells} in slices of `slicer`'s length. */
+export function snapshotCellsSliced(current: ReadonlyMap<string, CountCell>, sent: SentCounts, except: ReadonlySet<string>, slicer: Slicer): Promise<{ location: string; sku: string }[]> {
+  return runSliced((due) => snapshotCellSteps(current, sent, except, due), slicer);
+}
+
+function* snapshotCellSteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts, except: ReadonlySet<string>, due: Due): Generator<void, { location: string; sku: string }[], void> {
   const out: { location: string; sku: string }[] = [];
-  for (const key of cellKeysOf(current, sent)) {
+  for (const key of yield* cellKeySteps(current, sent, due)) {
+    if (due()) yield;
     if (except.has(key) || ((current.get(key)?.quantity ?? 0) === 0 && sent.cells[key] === undefined)) continue;
     const [location, sku] = key.split(SEP) as [string, string];
     out.push({ location, sku });
@@ -326,12 +360,49 @@ export function planInventoryCounts(
   now: number,
   again: ReadonlySet<string> = new Set(),
 ): PlannedCounts {
+  return runWhole((due) => planSteps(destination, current, sent, mode, now, again, due));
+}
+
+/**
+ * {@link planInventoryCounts} in slices of `slicer`'s length: the same plan (the same walk, paused
+ * between slices), as long as `current` and `sent` are not changed in place meanwhile.
+ */
+export function planInventoryCountsSliced(
+  destination: string,
+  current: ReadonlyMap<string, CountCell>,
+  sent: SentCounts,
+  mode: 'changes' | 'full',
+  now: number,
+  again: ReadonlySet<string>,
+  slicer: Slicer,
+): Promise<PlannedCounts> {
+  return runSliced((due) => planSteps(destination, current, sent, mode, now, again, due), slicer);
+}
+
+function* planSteps(
+  destination: string,
+  current: ReadonlyMap<string, CountCell>,
+  sent: SentCounts,
+  mode: 'changes' | 'full',
+  now: number,
+  again: ReadonlySet<string>,
+  due: Due,
+): Generator<void, PlannedCounts, void> {
   const deliveries: DeliveryIntent[] = [];
-  const keys = mode === 'changes' ? changedKeysOf(current, sent, again) : cellKeysOf(current, sent);
+  const keys = mode === 'changes' ? yield* changedKeySteps(current, sent, again, due) : yield* cellKeySteps(current, sent, due);
   // The usual run changes nothing: the record as it was, not a copy of every cell (a fleet of many SKUs has 100,000s).
   if (keys.length === 0) return { deliveries, next: { cells: sent.cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
-  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  // A copy of every cell, in their order (as `{ ...sent.cells }` makes it: no key is an array index, each holding the separator).
+  const cells: Record<string, { quantity: number; revision: number }> = {};
+  for (const key of Object.keys(sent.cells)) {
+    if (due()) yield;
+    const value = sent.cells[key] as { quantity: number; revision: number };
+    // An own `__proto__` (a record edited by hand) stays a key, as the spread keeps it.
+    if (key === '__proto__') Object.defineProperty(cells, key, { value, enumerable: true, writable: true, configurable: true });
+    else cells[key] = value;
+  }
   for (const key of keys) {
+    if (due()) yield;
     const cell = current.get(key);
     const before = sent.cells[key];
     const quantity = cell?.quantity ?? 0;

@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSlicer, runSliced, runWhole, sortedStrings, type Due } from './slices.js';
+
+describe('slices', () => {
+  it('property: strings sorted in slices come out as Array.prototype.sort puts them, yielding on the way', async () => {
+    // Short strings over a few characters (many equal, some astral: UTF-16 order), around and above one sort run.
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', 'A', '|', '\u001f', 'é', '\u{1F600}', '9'), maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { maxLength: 300 }), fc.integer({ min: 0, max: 9000 }), fc.integer(), async (base, extra, seed) => {
+        let x = seed >>> 0;
+        const more = Array.from({ length: extra }, () => (base.length ? (base[(x = (x * 1103515245 + 12345) >>> 0) % base.length] as string) : '') + String(x % 97));
+        const keys = [...base, ...more];
+        const before = [...keys];
+        let pauses = 0;
+        const sorted = await runSliced((due) => sortedStrings(keys, due), { due: () => true, pause: () => Promise.resolve(void pauses++) });
+        expect(sorted).toEqual([...keys].sort());
+        expect(keys).toEqual(before); // not changed in place
+        expect(runWhole((due) => sortedStrings(keys, due))).toEqual(sorted);
+        if (keys.length > 2048) expect(pauses).toBeGreaterThan(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a slice ends when its time is up, read every checkEvery steps; the pause starts the next one', async () => {
+    let t = 0;
+    let turns = 0;
+    const slicer = createSlicer({ sliceMs: 10, checkEvery: 4, now: () => t, pause: () => Promise.resolve(void turns++) });
+    const due: Due = slicer.due;
+    expect([due(), due(), due(), due()]).toEqual([false, false, false, false]); // 4 steps, 0 ms
+    t = 10;
+    expect([due(), due(), due()]).toEqual([false, false, false]); // time is up, not yet read
+    expect(due()).toBe(true);
+    await slicer.pause();
+    expect(turns).toBe(1);
+    expect([due(), due(), due(), due(2)]).toEqual([false, false, false, false]); // a new slice, from t = 10
+    t = 25;
+    expect(due(4)).toBe(true); // a step's weight counts toward the reading
+  });
+
+  it('a walk run whole that yields anyway is an error, not a result cut short', () => {
+    expect(() =>
+      runWhole(function* () {
+        yield;
+        return 1;
+      }),
+    ).toThrow(/yielded/);
+  });
+});
