@@ -22,7 +22,7 @@ export interface RuleTaskOptions {
   /** Each destination's `retry.unknownOutcomeSettleMs` (inventory: a discarded count that may have landed is sent again no sooner). */
   readonly settleMs?: Readonly<Record<string, number>>;
   /** For tasks that warn about bad asset data (calendar intervals) or say what they did. */
-  readonly logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 /**
@@ -58,7 +58,8 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
     tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }
   const inv = inventorySyncOptionsOf(config, options.defaultDestination, undefined, options.destinations);
-  if (inv) tasks.push(createInventorySyncTask(options.settleMs ? { ...inv, settleMs: options.settleMs } : inv));
+  // The logger: a long snapshot's on-hand read logs its progress.
+  if (inv) tasks.push(createInventorySyncTask(options.settleMs ? { ...inv, settleMs: options.settleMs } : inv, options.logger ? { logger: options.logger } : {}));
   const d = config.depreciation;
   if (d) {
     tasks.push(

@@ -133,13 +133,44 @@ function resentNote(resent: Readonly<Record<string, number>>): string {
   return `inventory counts sent again (delta 0): ${Object.entries(resent).map(([d, n]) => `${n} cell(s) of ${d}`).join(', ')} had an older count replayed from dead letters after a newer one was sent; the current total follows it, for an ERP that takes totals`;
 }
 
-export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
+/** How often a snapshot's on-hand read is logged while it goes on, at most, ms (as other long work logs its progress). */
+export const SNAPSHOT_PROGRESS_EVERY_MS = 10_000;
+
+/** The on-hand read of a full snapshot: `done` of `total` cells of `destination` read (or tried). */
+export interface OnHandReadProgress {
+  readonly destination: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+/**
+ * What the task logs of a snapshot's on-hand read ({@link READ_CHUNK} cells a connector call, within
+ * the destination's limits; the REST connector sends a request per cell: 100,000 cells at 300
+ * requests a minute take over 5 hours): a line when a read of more than one call starts, then
+ * `done/total` at most every `everyMs` (by the task's clock).
+ */
+export function onHandProgressLog(logger: { info(obj: object, msg: string): void }, clock: { now(): number }, everyMs = SNAPSHOT_PROGRESS_EVERY_MS): (p: OnHandReadProgress) => void {
+  let last: number | undefined;
+  return ({ destination, done, total }) => {
+    const now = clock.now();
+    if (done === 0) {
+      if (total <= READ_CHUNK) return; // one call: soon done
+      last = now;
+      logger.info({ task: INVENTORY_TASK, destination, cells: total }, `inventory snapshot: reading the on-hand quantity of ${total} cell(s) of ${destination} first`);
+    } else if (last !== undefined && done < total && now - last >= everyMs) {
+      last = now;
+      logger.info({ task: INVENTORY_TASK, destination, done, total }, `inventory snapshot: on-hand quantity read for ${done}/${total} cell(s) of ${destination}`);
+    }
+  };
+}
+
+export function createInventorySyncTask(options: InventorySyncOptions, deps: { readonly logger?: { info(obj: object, msg: string): void } } = {}): ScheduledTask {
   let warned = false;
   return {
     name: INVENTORY_TASK,
     schedule: { everyMs: options.changesEveryMs },
     async run(ctx): Promise<TaskReport | void> {
-      const r = await runInventorySync(ctx, options);
+      const r = await runInventorySync(ctx, options, deps.logger ? { onReadProgress: onHandProgressLog(deps.logger, ctx.clock) } : {});
       // Destinations no longer configured: said at the first run after a start and with each snapshot.
       const skipped = r.unconfigured.length > 0 && (r.mode === 'full' || !warned);
       warned ||= r.unconfigured.length > 0;
@@ -229,6 +260,8 @@ export interface InventoryRunHooks {
    * single-item SKUs): ingest and HTTP wait for one slice, not for a walk. @default {@link createSlicer}()
    */
   readonly slicer?: Slicer;
+  /** A full snapshot's on-hand read: called as it starts (`done` 0) and after each request. */
+  readonly onReadProgress?: (progress: OnHandReadProgress) => void;
 }
 
 export async function runInventorySync(ctx: TaskContext, options: InventorySyncOptions, hooks: InventoryRunHooks = {}): Promise<InventoryRunSummary> {
@@ -275,7 +308,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     let against = back.sent;
     if (mode === 'full') {
       // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
-      const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting, slicer);
+      const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting, slicer, hooks.onReadProgress);
       if (read?.onHand.length) {
         against = reconcileWithOnHand(back.sent, read.onHand);
         reconciled[destination] = read.onHand.length;
@@ -332,6 +365,7 @@ async function readOnHand(
   sent: SentCounts,
   waiting: readonly DiscardedCount[],
   slicer: Slicer,
+  onProgress?: (progress: OnHandReadProgress) => void,
 ): Promise<{ onHand: OnHandQuantity[]; failed?: { cells: number; error: string } } | undefined> {
   const connector = ctx.connector(destination);
   if (!connector?.readInventory) return undefined;
@@ -348,6 +382,7 @@ async function readOnHand(
   // fails ends the reading (the failure would most likely repeat): the cells read are used.
   const onHand: OnHandQuantity[] = [];
   let error: string | undefined;
+  onProgress?.({ destination, done: 0, total: cells.length });
   for (let i = 0; i < cells.length && error === undefined; i += READ_CHUNK) {
     const chunk = cells.slice(i, i + READ_CHUNK);
     try {
@@ -361,6 +396,7 @@ async function readOnHand(
       if (ctx.signal.aborted) throw err;
       error = coerceError(err).message;
     }
+    if (error === undefined) onProgress?.({ destination, done: Math.min(i + READ_CHUNK, cells.length), total: cells.length });
   }
   // Nothing on hand anywhere, where totals above 0 were sent and landed: far more likely a read
   // of the wrong place (a path answering 404 for every cell) than an ERP emptied by hand, and

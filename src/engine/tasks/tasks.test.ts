@@ -896,6 +896,38 @@ describe('inventory sync task', () => {
     expect(locations.map((l) => byLocation.get(l))).toEqual(locations.map((_, i) => (i < 20 ? -2 : 0)));
   });
 
+  it('a snapshot reading on-hand quantities in many requests logs its progress, done/total, every 10 s at most', async () => {
+    const locations = Array.from({ length: 95 }, (_, i) => `WH-${String(i).padStart(2, '0')}`);
+    const store = await withAssets(locations.map((l, i) => ({ id: `P-${i}`, attributes: { sku: 'S' }, state: at(l, 0) })));
+    const clock = { t: T0 + MIN };
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+    const logger = { info: (fields: object, msg: string) => void lines.push({ fields: fields as Record<string, unknown>, msg }) };
+    const task = createInventorySyncTask(options, { logger });
+    await task.run(context(store, clock));
+    expect(lines).toEqual([]); // the first snapshot reads nothing (no connector)
+    await deliverAll(store, clock.t);
+    // A slow ERP: each call of 20 cells takes 4 s.
+    const connector = readingConnector((cells) => {
+      clock.t += 4000;
+      return Promise.resolve(cells.map((c) => ({ ...c, quantity: 1 })));
+    });
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const report = await task.run(context(store, clock, { connector: () => connector }));
+    expect(report).toMatchObject({ msg: 'inventory snapshot sent', fields: { reconciled: { erp: 95 } } });
+    // 5 calls, ending 4, 8, 12, 16 and 20 s in: a line as it starts, one at 12 s (60/95: 10 s since the first), none at the end (the snapshot line says it).
+    expect(lines.map((l) => l.msg)).toEqual(['inventory snapshot: reading the on-hand quantity of 95 cell(s) of erp first', 'inventory snapshot: on-hand quantity read for 60/95 cell(s) of erp']);
+    expect(lines.map((l) => l.fields)).toEqual([
+      { task: 'inventory-sync', destination: 'erp', cells: 95 },
+      { task: 'inventory-sync', destination: 'erp', done: 60, total: 95 },
+    ]);
+    // A snapshot read in one call says nothing of it.
+    lines.length = 0;
+    const small = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    await task.run(context(small, clock, { connector: () => connector }));
+    expect(lines).toEqual([]);
+  });
+
   it('a failed on-hand read leaves the snapshot against what was last sent, and says so', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     const clock = { t: T0 + MIN };
