@@ -10,7 +10,8 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createSlicer } from '../../core/slices.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { AssetStateDoc } from '../../ports/store.js';
-import { runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { COMMIT_CHUNK, INVENTORY_NS, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import type { DeliveryIntent } from '../../core/model/delivery.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -92,5 +93,52 @@ describe('inventory run in slices', () => {
     expect(await counts(paused)).toEqual(await counts(whole));
     const newCell = (await counts(paused)).filter((d) => d.businessKey.startsWith('WH-NEW|')).map((d) => d.payload.items as number);
     expect(newCell.reduce((a, b) => a + b, 0)).toBe(movedDuring.length);
+  });
+
+  it('commits a run of many counts in parts, turns between them; stopped after a part, the next run commits the rest, each count once', async () => {
+    // Every item moves from WH-A to WH-B: a count leaving each cell and one arriving, 2,400 in all.
+    const items = 1200;
+    const planned = 2 * items;
+    const make = async () => {
+      const store = tempStore();
+      stores.push(store);
+      await store.upsertAssets(Array.from({ length: items }, (_, i) => ({ asset: { erpAssetId: `Q-${i}`, erpModule: 'inventory', attributes: { sku: `SKU-${i}` } }, identifiers: [{ type: 'tag' as const, value: `q-${i}`, erpAssetId: `Q-${i}` }] })));
+      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });
+      await runInventorySync(taskContext(store, clock), options);
+      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-B', 1) })), deliveries: [], quarantine: [], accepted: 0 });
+      return store;
+    };
+    const clock = { t: T0 + 5 * MIN };
+    const stopped = await make();
+    const clean = await make();
+    clock.t += MIN;
+    const parts: number[] = [];
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    const commit = async (deliveries: readonly DeliveryIntent[]) => {
+      parts.push(deliveries.length);
+      const before = turns;
+      await stopped.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
+      if (parts.length === 2) throw new Error(`stopped after the second part (${turns - before} turns)`);
+    };
+    setImmediate(tick);
+    const turnsAtStart = turns;
+    await expect(runInventorySync(taskContext(stopped, clock, { commit }), options)).rejects.toThrow(/stopped after the second part/);
+    running = false;
+    expect(parts).toEqual([COMMIT_CHUNK, COMMIT_CHUNK]);
+    expect(turns - turnsAtStart).toBeGreaterThan(2);
+    expect((await counts(stopped)).length).toBe(items + 2 * COMMIT_CHUNK); // the first run's and two parts
+    expect(JSON.parse((await stopped.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toHaveProperty('pending');
+    // The next run commits the planned counts again (those in the outbox dropped) and plans nothing new.
+    const next = await runInventorySync(taskContext(stopped, clock), options);
+    expect(next.deliveries).toEqual({ erp: planned });
+    await runInventorySync(taskContext(clean, clock), options);
+    expect(await counts(stopped)).toEqual(await counts(clean));
+    expect((await counts(stopped)).length).toBe(items + planned);
+    expect(await stopped.kvGet(INVENTORY_NS, 'sent:erp')).toBe(await clean.kvGet(INVENTORY_NS, 'sent:erp'));
   });
 });
