@@ -30,7 +30,7 @@ import {
   giveBackDiscarded,
   overtakenCells,
   planInventoryCountsSliced,
-  reconcileWithOnHand,
+  reconcileWithOnHandSliced,
   snapshotCellsSliced,
   standingOf,
   withCurrentZoneCode,
@@ -310,7 +310,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
       const read = await readOnHand(ctx, destination, current, back.sent, discarded.waiting, slicer, hooks.onReadProgress);
       if (read?.onHand.length) {
-        against = reconcileWithOnHand(back.sent, read.onHand);
+        against = await reconcileWithOnHandSliced(back.sent, read.onHand, slicer);
         reconciled[destination] = read.onHand.length;
       }
       if (read?.failed) readFailed[destination] = read.failed;

@@ -12,6 +12,8 @@ import {
   countInventorySliced,
   planInventoryCounts,
   planInventoryCountsSliced,
+  reconcileWithOnHand,
+  reconcileWithOnHandSliced,
   snapshotCells,
   snapshotCellsSliced,
   type InventoryItem,
@@ -84,6 +86,11 @@ describe('inventory counts and plans in slices', () => {
             // Every cell kept, in its order, the new ones after (as `{ ...sent.cells }` then the plan make them).
             expect(Object.keys(whole.next.cells).slice(0, Object.keys(sent.cells).length)).toEqual(Object.keys(sent.cells));
           }
+          // On-hand quantities read for some cells (a full snapshot's, against an ERP edited by hand).
+          const onHand = sentRows.filter((_, i) => i % 2 === 0).map((c) => ({ location: c.location, sku: c.sku, quantity: c.quantity + 0.5 }));
+          const reconciled = reconcileWithOnHand(sent, onHand);
+          expect(JSON.stringify(await reconcileWithOnHandSliced(sent, onHand, slicer))).toBe(JSON.stringify(reconciled));
+          expect(Object.keys(reconciled.cells).slice(0, Object.keys(sent.cells).length)).toEqual(Object.keys(sent.cells));
           if (!edited) expect(await snapshotCellsSliced(current, sent, again, slicer)).toEqual(snapshotCells(current, sent, again));
           if (items.length > 1) expect(slicer.pauses).toBeGreaterThan(0);
         },

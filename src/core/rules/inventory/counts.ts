@@ -287,13 +287,36 @@ function* snapshotCellSteps(current: ReadonlyMap<string, CountCell>, sent: SentC
  * change would count twice. Returns the record unchanged (the same object) when nothing was read.
  */
 export function reconcileWithOnHand(sent: SentCounts, onHand: readonly OnHandCell[]): SentCounts {
+  return runWhole((due) => reconcileSteps(sent, onHand, due));
+}
+
+/** {@link reconcileWithOnHand} in slices of `slicer`'s length. */
+export function reconcileWithOnHandSliced(sent: SentCounts, onHand: readonly OnHandCell[], slicer: Slicer): Promise<SentCounts> {
+  return runSliced((due) => reconcileSteps(sent, onHand, due), slicer);
+}
+
+function* reconcileSteps(sent: SentCounts, onHand: readonly OnHandCell[], due: Due): Generator<void, SentCounts, void> {
   if (onHand.length === 0) return sent;
-  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  const cells = yield* copyOfCells(sent.cells, due);
   for (const read of onHand) {
+    if (due()) yield;
     const key = cellKey(read.location, read.sku);
     cells[key] = { quantity: read.quantity, revision: cells[key]?.revision ?? 0 };
   }
   return { ...sent, cells };
+}
+
+/** `{ ...cells }`, key by key (in their order: no key is an array index, each holding the separator). */
+function* copyOfCells(from: SentCounts['cells'], due: Due): Generator<void, Record<string, { quantity: number; revision: number }>, void> {
+  const cells: Record<string, { quantity: number; revision: number }> = {};
+  for (const key of Object.keys(from)) {
+    if (due()) yield;
+    const value = from[key] as { quantity: number; revision: number };
+    // An own `__proto__` (a record edited by hand) stays a key, as the spread keeps it.
+    if (key === '__proto__') Object.defineProperty(cells, key, { value, enumerable: true, writable: true, configurable: true });
+    else cells[key] = value;
+  }
+  return cells;
 }
 
 /**
@@ -392,15 +415,7 @@ function* planSteps(
   const keys = mode === 'changes' ? yield* changedKeySteps(current, sent, again, due) : yield* cellKeySteps(current, sent, due);
   // The usual run changes nothing: the record as it was, not a copy of every cell (a fleet of many SKUs has 100,000s).
   if (keys.length === 0) return { deliveries, next: { cells: sent.cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
-  // A copy of every cell, in their order (as `{ ...sent.cells }` makes it: no key is an array index, each holding the separator).
-  const cells: Record<string, { quantity: number; revision: number }> = {};
-  for (const key of Object.keys(sent.cells)) {
-    if (due()) yield;
-    const value = sent.cells[key] as { quantity: number; revision: number };
-    // An own `__proto__` (a record edited by hand) stays a key, as the spread keeps it.
-    if (key === '__proto__') Object.defineProperty(cells, key, { value, enumerable: true, writable: true, configurable: true });
-    else cells[key] = value;
-  }
+  const cells = yield* copyOfCells(sent.cells, due);
   for (const key of keys) {
     if (due()) yield;
     const cell = current.get(key);
