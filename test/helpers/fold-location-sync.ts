@@ -29,3 +29,19 @@ export function foldLocationSync(options: LocationSyncOptions, events: readonly 
   }
   return { out, late, lateFlags, state, rule };
 }
+
+/**
+ * Each batch's deliveries as the ingestor writes them: the newest location update per batch
+ * (coalesceStates), from a simulation's per-step deliveries cut into batches of `sizes`.
+ */
+export function writtenPerBatch(perStep: readonly (readonly DeliveryIntent[])[], sizes: readonly number[]): DeliveryIntent[] {
+  const out: DeliveryIntent[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    let newest: DeliveryIntent | undefined;
+    for (const d of perStep.slice(at, at + size).flat()) if (newest === undefined || newest.eventTime <= d.eventTime) newest = d;
+    if (newest !== undefined) out.push(newest);
+    at += size;
+  }
+  return out;
+}

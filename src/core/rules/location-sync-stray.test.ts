@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
@@ -41,23 +42,10 @@ const fix = (sec: number, m: number, receivedSec = sec): PositionEvent => ({
   lng: eastM(m),
 });
 
-/** Each batch's deliveries as the ingestor writes them: the newest location update per batch (coalesceStates). */
-function written(perStep: readonly (readonly DeliveryIntent[])[], sizes: readonly number[]): DeliveryIntent[] {
-  const out: DeliveryIntent[] = [];
-  let at = 0;
-  for (const size of sizes) {
-    let newest: DeliveryIntent | undefined;
-    for (const d of perStep.slice(at, at + size).flat()) if (newest === undefined || newest.eventTime <= d.eventTime) newest = d;
-    if (newest !== undefined) out.push(newest);
-    at += size;
-  }
-  return out;
-}
-
 /** What the ERP is sent for `events` in batches of `sizes` (state through JSON between them), the dispatcher draining after each. */
 function erpWrites(events: readonly PositionEvent[], sizes: readonly number[], lateness = 0) {
   const r = simulateRules([createLocationSyncRule(options(lateness))], events.map((event) => ({ event, asset, destination: 'erp' })), { batchSizes: sizes });
-  return written(r.perStep, sizes).map(where);
+  return writtenPerBatch(r.perStep, sizes).map(where);
 }
 const where = (d: DeliveryIntent) => {
   const c = d.payload.coordinates as { lat: number; lng: number } | null;

@@ -10,6 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
@@ -75,19 +76,6 @@ function storedAfter(events: readonly PositionEvent[], lateness = 0): { state: L
   return { state: JSON.parse(JSON.stringify(state)) as LocationSyncState, sent };
 }
 
-/** Each batch's deliveries as the ingestor writes them: the newest location update per batch. */
-function written(perStep: readonly (readonly DeliveryIntent[])[], sizes: readonly number[]): DeliveryIntent[] {
-  const out: DeliveryIntent[] = [];
-  let at = 0;
-  for (const size of sizes) {
-    let newest: DeliveryIntent | undefined;
-    for (const d of perStep.slice(at, at + size).flat()) if (newest === undefined || newest.eventTime <= d.eventTime) newest = d;
-    if (newest !== undefined) out.push(newest);
-    at += size;
-  }
-  return out;
-}
-
 /** What the ERP is sent after the restart under `zones` for `events` in batches of `sizes` (state through JSON between them). */
 function erpWrites(stored: LocationSyncState, zones: readonly Zone[], events: readonly PositionEvent[], sizes: readonly number[], lateness = 0) {
   const r = simulateRules(
@@ -95,7 +83,7 @@ function erpWrites(stored: LocationSyncState, zones: readonly Zone[], events: re
     events.map((event) => ({ event, asset, destination: 'erp' })),
     { batchSizes: sizes, initial: new Map([[asset.erpAssetId, { location: stored }]]) },
   );
-  return written(r.perStep, sizes).map(where);
+  return writtenPerBatch(r.perStep, sizes).map(where);
 }
 
 /** Both forms from `stored` under `zones`, the state through JSON after each event, then the end of the input. */
