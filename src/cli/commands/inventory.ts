@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, malformedKeysWarning, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, isoTime, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
@@ -244,6 +244,8 @@ export function registerInventoryCommand(program: Command): Command {
         checkDestinationOption(config, opts.destination);
         const all = await inventoryReport(store, options, Date.now(), filter);
         await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
+        // Entries of a sent record naming no cell: not shown, as the task leaves them out; said whatever the output.
+        if (all.malformedKeys) process.stderr.write(`warning: ${malformedKeysWarning(all.malformedKeys)}\n`);
         const report = filterReport(all, filter);
         if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {

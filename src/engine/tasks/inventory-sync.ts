@@ -28,6 +28,8 @@ import {
   discardedCountsOf,
   type DiscardedCount,
   giveBackDiscarded,
+  malformedCellKeys,
+  malformedCellKeysSliced,
   overtakenCells,
   planInventoryCountsSliced,
   reconcileWithOnHandSliced,
@@ -114,6 +116,30 @@ export interface InventoryRunSummary {
    * (a dead letter replayed) that lands after a newer one, per destination; absent when none.
    */
   readonly resent?: Readonly<Record<string, number>>;
+  /**
+   * Keys of the sent records that name no cell (no separator between location and SKU: a record
+   * edited by hand or written by an older version), per destination: left out of the counts, the
+   * rest of the record used as ever ({@link malformedKeysWarning}); absent when none.
+   */
+  readonly malformedKeys?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Keys named in {@link malformedKeysWarning} per record, at most; the others are counted. */
+const MALFORMED_SHOWN = 10;
+
+/**
+ * What to say of sent-record keys that name no cell: which (escaped, as JSON writes them), in which
+ * record, and what to do. The record keeps them as they are; counting goes on without them.
+ */
+export function malformedKeysWarning(malformed: Readonly<Record<string, readonly string[]>>): string {
+  const each = Object.entries(malformed).map(([destination, keys]) => {
+    const shown = keys.slice(0, MALFORMED_SHOWN).map((k) => JSON.stringify(k)).join(', ');
+    return `record "sent:${destination}" (kv namespace "${INVENTORY_NS}"): ${shown}${keys.length > MALFORMED_SHOWN ? `, … (${keys.length - MALFORMED_SHOWN} more)` : ''}`;
+  });
+  return (
+    `inventory sent record entries left out of the counts, their keys naming no cell (a cell's key is <location>\u001f<sku>; the record was edited by hand or written by an older version): ${each.join('; ')}. ` +
+    'The other entries are counted as ever. Put the separator back between the location and the SKU of each (that cell then goes on from its revision), or delete the entry'
+  );
 }
 
 /**
@@ -174,12 +200,21 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
       // Destinations no longer configured: said at the first run after a start and with each snapshot.
       const skipped = r.unconfigured.length > 0 && (r.mode === 'full' || !warned);
       warned ||= r.unconfigured.length > 0;
+      // Keys naming no cell: said with every run (at warn) until the record is put right.
+      const malformed = r.malformedKeys ? { level: 'warn' as const } : {};
       if (r.mode !== 'full') {
         const notes = [
+          ...(r.malformedKeys ? [malformedKeysWarning(r.malformedKeys)] : []),
           ...(r.resent ? [resentNote(r.resent)] : []),
           ...(skipped ? [unconfiguredDestinationsWarning(r.unconfigured)] : []),
         ];
-        return notes.length ? { msg: notes.join('; '), fields: { ...(r.resent ? { resent: r.resent } : {}), ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}) } } : undefined;
+        return notes.length
+          ? {
+              ...malformed,
+              msg: notes.join('; '),
+              fields: { ...(r.malformedKeys ? { malformedKeys: r.malformedKeys } : {}), ...(r.resent ? { resent: r.resent } : {}), ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}) },
+            }
+          : undefined;
       }
       // A snapshot is daily: said at info, with how its on-hand reads went.
       const failed = Object.entries(r.readFailed);
@@ -189,8 +224,10 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
           : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${f.cells} cell(s) of ${d} (${f.error})`).join(', ')}, so their deltas are against what was last sent`) +
         // Said daily, not every run: the items stay out of the counts until their attribute is fixed.
         (r.badQuantity ? `; ${r.badQuantity} item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')` : '') +
-        (skipped ? `; ${unconfiguredDestinationsWarning(r.unconfigured)}` : '');
+        (skipped ? `; ${unconfiguredDestinationsWarning(r.unconfigured)}` : '') +
+        (r.malformedKeys ? `; ${malformedKeysWarning(r.malformedKeys)}` : '');
       return {
+        ...malformed,
         msg,
         fields: {
           deliveries: r.deliveries,
@@ -198,6 +235,7 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
           ...(failed.length ? { readFailed: r.readFailed } : {}),
           ...(r.badQuantity ? { badQuantity: r.badQuantity } : {}),
           ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}),
+          ...(r.malformedKeys ? { malformedKeys: r.malformedKeys } : {}),
         },
       };
     },
@@ -287,11 +325,15 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const reconciled: Record<string, number> = {};
   const readFailed: Record<string, { cells: number; error: string }> = {};
   const resent: Record<string, number> = {};
+  const malformedKeys: Record<string, string[]> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     const key = `sent:${destination}`;
     let sent = records.get(destination) ?? EMPTY_SENT;
     let n = 0;
+    // Keys naming no cell are left out of planning (the record keeps them): said, not a run that fails.
+    const malformed = await malformedCellKeysSliced(sent, slicer);
+    if (malformed.length) malformedKeys[destination] = malformed;
     if (sent.pending?.length) {
       // A previous run planned these (its `cells` already count them) and may have stopped before
       // committing them: commit them again; those already in the outbox are dropped as duplicates.
@@ -341,7 +383,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     }
     return n;
   }, slicer);
-  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}) };
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}), ...(Object.keys(malformedKeys).length ? { malformedKeys } : {}) };
 }
 
 /**
@@ -539,6 +581,8 @@ export interface InventoryReport {
   readonly snapshotRequestedAt?: number;
   /** Destinations no longer configured with counts (sent before, or of items naming them): not sent anything (see {@link unconfiguredDestinationsWarning}). */
   readonly unconfiguredDestinations?: readonly string[];
+  /** Keys of the sent records that name no cell, per destination: not shown, nor counted by the task (see {@link malformedKeysWarning}). */
+  readonly malformedKeys?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Which items `inventory counts --destination/--location/--sku` is about. */
@@ -570,10 +614,13 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);
   const out: { destination: string; cells: CountComparison[]; deadLetters?: DiscardedCount[] }[] = [];
+  const malformedKeys: Record<string, string[]> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
     const record = records.get(destination) ?? EMPTY_SENT;
+    const malformed = malformedCellKeys(record);
+    if (malformed.length) malformedKeys[destination] = malformed;
     const sent = giveBackDiscarded(record, (await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).settled).sent;
     const dead = discardedCountsOf(await store.listDeliveries({ status: 'dead', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
     out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent), ...(dead.length ? { deadLetters: dead.sort((a, b) => a.id - b.id) } : {}) });
@@ -588,5 +635,6 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
     nextFullAt: snap.lastFullAt === undefined ? now : CronExpressionParser.parse(options.fullSnapshotCron, { currentDate: new Date(from), tz: options.timeZone }).next().getTime(),
     ...(snap.requestedAt !== undefined ? { snapshotRequestedAt: snap.requestedAt } : {}),
     ...(unconfigured.length > 0 ? { unconfiguredDestinations: unconfigured } : {}),
+    ...(Object.keys(malformedKeys).length > 0 ? { malformedKeys } : {}),
   };
 }

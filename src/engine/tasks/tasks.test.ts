@@ -740,6 +740,78 @@ describe('inventory sync task', () => {
     expect((await store.kvList(INVENTORY_NS)).map((r) => r.key).filter((k) => !k.startsWith('sent:'))).toEqual(['lastFullAt']);
   });
 
+  // A record edited by hand (or by an older version) with a key lacking the separator made every run throw in planning.
+  it('leaves sent-record keys that name no cell out of the counts, warning of them each run, and counts the rest', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    await deliverAll(store, clock.t);
+    const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, { quantity: number; revision: number }> };
+    // No separator (an older `|`), and two of them.
+    const edited = { cells: { ...record.cells, 'WH-A|OLD': { quantity: 3, revision: 2 }, 'WH-C\u001fX\u001fY': { quantity: 4, revision: 1 } } };
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify(edited));
+    // P-2 moves: a change to plan, with the record's other entries.
+    await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-A', 1) }], deliveries: [], quarantine: [], accepted: 0 });
+    const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
+    const task = createInventorySyncTask(options);
+    const run = async () => {
+      clock.t += MIN;
+      const report = await task.run(context(store, clock));
+      if (report) warns.push({ level: report.level, msg: report.msg, fields: report.fields ?? {} });
+    };
+    await run();
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH-A|T|r1', 1, 1],
+      ['WH-B|T|r2', 0, -1],
+    ]);
+    // The record keeps them as they were, beside the cells planned.
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({
+      cells: {
+        'WH-A\u001fS': { quantity: 1, revision: 1 },
+        'WH-B\u001fT': { quantity: 0, revision: 2 },
+        'WH-A|OLD': { quantity: 3, revision: 2 },
+        'WH-C\u001fX\u001fY': { quantity: 4, revision: 1 },
+        'WH-A\u001fT': { quantity: 1, revision: 1 },
+      },
+    });
+    // Once a run, at warn, naming the record and each key escaped.
+    await run();
+    expect(warns).toHaveLength(2);
+    for (const w of warns) {
+      expect(w.level).toBe('warn');
+      expect(w.fields.malformedKeys).toEqual({ erp: ['WH-A|OLD', 'WH-C\u001fX\u001fY'] });
+      expect(w.msg).toContain('record "sent:erp" (kv namespace "inventory"): "WH-A|OLD", "WH-C\\u001fX\\u001fY"');
+      expect(w.msg.match(/WH-A\|OLD/g)).toHaveLength(1);
+    }
+    // A full snapshot reads and sends the cells only.
+    const asked: { location: string; sku: string }[] = [];
+    const connector = readingConnector((cells) => {
+      asked.push(...cells);
+      return Promise.resolve(cells.map((c) => ({ ...c, quantity: 1 })));
+    });
+    await deliverAll(store, clock.t);
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const snap = await runInventorySync(context(store, clock, { connector: () => connector }), options);
+    expect(snap.malformedKeys).toEqual({ erp: ['WH-A|OLD', 'WH-C\u001fX\u001fY'] });
+    expect(asked).toEqual([
+      { location: 'WH-A', sku: 'S' },
+      { location: 'WH-A', sku: 'T' },
+      { location: 'WH-B', sku: 'T' },
+    ]);
+    expect((await pending(store, 'inventory.count')).map((d) => d.businessKey)).toEqual(['WH-A|S|r2', 'WH-A|T|r2', 'WH-B|T|r3']);
+    // What `inventory counts` shows: the cells, and the keys it left out.
+    const report = await inventoryReport(store, options, clock.t);
+    expect(report.destinations.flatMap((d) => d.cells.map((c) => [c.location, c.sku, c.quantity]))).toEqual([
+      ['WH-A', 'S', 1],
+      ['WH-A', 'T', 1],
+    ]);
+    expect(report.malformedKeys).toEqual({ erp: ['WH-A|OLD', 'WH-C\u001fX\u001fY'] });
+  });
+
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only

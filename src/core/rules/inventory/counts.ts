@@ -59,6 +59,36 @@ export interface CountCell {
 const SEP = '\u001f';
 export const cellKey = (location: string, sku: string): string => `${location}${SEP}${sku}`;
 
+/**
+ * Whether `key` (of a sent record's cells) is a cell's key as {@link cellKey} makes it: a location
+ * and a SKU, neither empty, with one separator between. A record edited by hand or written by an
+ * older version may hold others: they name no cell, and are left out of what is planned, read from
+ * the ERP and shown (the record keeps them as they are; see {@link malformedCellKeys}).
+ */
+export function isCellKey(key: string): boolean {
+  const at = key.indexOf(SEP);
+  return at > 0 && at < key.length - 1 && !key.includes(SEP, at + 1);
+}
+
+/** The keys of `sent.cells` that are no cell's ({@link isCellKey}), in the record's order. */
+export function malformedCellKeys(sent: SentCounts): string[] {
+  return runWhole((due) => malformedKeySteps(sent, due));
+}
+
+/** {@link malformedCellKeys} in slices of `slicer`'s length. */
+export function malformedCellKeysSliced(sent: SentCounts, slicer: Slicer): Promise<string[]> {
+  return runSliced((due) => malformedKeySteps(sent, due), slicer);
+}
+
+function* malformedKeySteps(sent: SentCounts, due: Due): Generator<void, string[], void> {
+  const out: string[] = [];
+  for (const key of Object.keys(sent.cells)) {
+    if (due()) yield;
+    if (!isCellKey(key)) out.push(key);
+  }
+  return out;
+}
+
 /** A location or SKU inside a business key: `|` (the key's separator) and `%` escaped, so two cells never share a key. */
 const keyPart = (text: string): string => text.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 
@@ -215,13 +245,17 @@ export function cellsOfCounts(items: readonly { readonly operation: string; read
   return out;
 }
 
-/** Every cell counted now or sent before, sorted (the order counts are planned, read and shown in). */
+/** Every cell counted now or sent before, sorted (the order counts are planned, read and shown in); a sent key that is no cell ({@link isCellKey}) is left out. */
 function cellKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts): string[] {
   return runWhole((due) => cellKeySteps(current, sent, due));
 }
 
 function* cellKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts, due: Due): Generator<void, string[], void> {
-  const keys = Object.keys(sent.cells);
+  const keys: string[] = [];
+  for (const key of Object.keys(sent.cells)) {
+    if (due()) yield;
+    if (isCellKey(key)) keys.push(key);
+  }
   for (const key of current.keys()) {
     if (due()) yield;
     if (!Object.hasOwn(sent.cells, key)) keys.push(key);
@@ -231,7 +265,8 @@ function* cellKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts
 
 /**
  * The cells a `changes` run sends, sorted as {@link cellKeysOf} sorts them: those whose count differs
- * from what was last sent, and those of `again` that were sent before. Sorts only these, not every cell.
+ * from what was last sent, and those of `again` that were sent before (a sent key that is no cell
+ * left out, as there). Sorts only these, not every cell.
  */
 function* changedKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCounts, again: ReadonlySet<string>, due: Due): Generator<void, string[], void> {
   const out: string[] = [];
@@ -241,7 +276,7 @@ function* changedKeySteps(current: ReadonlyMap<string, CountCell>, sent: SentCou
   }
   for (const key of Object.keys(sent.cells)) {
     if (due()) yield;
-    if (current.has(key)) continue;
+    if (current.has(key) || !isCellKey(key)) continue;
     const before = sent.cells[key] as { readonly quantity: number };
     if (before.quantity !== 0 || again.has(key)) out.push(key);
   }
