@@ -72,7 +72,7 @@ describe('commands that only look at what ran', () => {
 describe('names that match nothing', () => {
   // A name or id that names nothing is a failure (1) in every command, as a delivery or quarantine
   // id that names nothing is; asset, destination and provider names were usage errors (2).
-  it('every command exits 1 for an asset, destination, provider, zone, rule, work order, review entry, delivery or quarantine id that names nothing, naming those there are', async () => {
+  it('every command exits 1 for an asset, destination, provider, zone, rule, work order, review entry, inventory location or SKU, delivery or quarantine id that names nothing, naming those there are', async () => {
     const { path, dir } = writeConfig((d) => ({
       ...base,
       store: { path: join(d, 'ab.db') },
@@ -86,7 +86,10 @@ describe('names that match nothing', () => {
       },
     }));
     const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
-    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] },
+      { asset: { erpAssetId: 'P-1', erpModule: 'inventory', attributes: { sku: 'PAL-40' } }, identifiers: [{ type: 'tag', value: 'tag-p1', erpAssetId: 'P-1' }] },
+    ]);
     await store.close();
     writeFileSync(join(dir, 'events.jsonl'), '{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T09:00:00Z","operatingHours":12}\n');
     const cases: [readonly string[], string][] = [
@@ -98,6 +101,12 @@ describe('names that match nothing', () => {
       [['audit', '--delivery', '999'], 'error: no delivery 999'],
       [['inventory', 'counts', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
       [['inventory', 'items', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
+      // A location or SKU no item (nor count) has: a typo, or another site's code (was exit 0 for items, with the same text).
+      [['inventory', 'items', '--sku', 'NOPE'], 'error: no item has SKU "NOPE"; SKUs: PAL-40\n'],
+      [['inventory', 'items', '--sku', 'NOPE', '--json'], 'error: no item has SKU "NOPE"; SKUs: PAL-40\n'],
+      [['inventory', 'items', '--location', 'NOPE'], 'error: no item is at location "NOPE"; no item is at any location yet'],
+      [['inventory', 'counts', '--sku', 'NOPE'], 'error: no count or item has SKU "NOPE"; SKUs with counts or items: PAL-40\n'],
+      [['inventory', 'counts', '--location', 'NOPE', '--csv'], 'error: no count or item is at location "NOPE"; no count or item is at any location yet\n'],
       [['assets', 'unmatched', '--provider', 'nope'], 'error: no telematics provider named "nope"; configured: trackunit'],
       [['assets', 'confirm', 'nope:X', 'EQ-1'], 'error: no review entry "nope:X"'],
       [['assets', 'meters', '--asset', 'NOPE'], 'error: no asset "NOPE" in the registry'],
@@ -116,6 +125,11 @@ describe('names that match nothing', () => {
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 1, stderr: expect.stringContaining(message) as unknown });
     }
     expect((await runCli(['dlq', 'list', '--destination', 'erp', '-c', path])).stdout).toBe('no dead letters\n');
+    // A SKU an item has, though none is counted (never seen): nothing to refuse.
+    const sku = await runCli(['inventory', 'items', '--sku', 'PAL-40', '--standing', 'counted', '-c', path]);
+    expect([sku.code, sku.stdout]).toEqual([0, expect.stringContaining('no inventory items match\n')]);
+    const counted = await runCli(['inventory', 'counts', '--sku', 'PAL-40', '-c', path]);
+    expect([counted.code, counted.stdout]).toEqual([0, expect.stringMatching(/^no counts: no item has been seen/)]);
     // The README says so.
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
     expect(readme).toContain('1 failure, also for a name or id that names nothing');

@@ -67,10 +67,12 @@ describe('inventory sync through the service and the CLI', () => {
     expect(report.now as unknown).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/); // ISO 8601, as every time in --json (was epoch ms)
     const table = await runCli(['inventory', 'counts', '-c', cfg.path], env);
     expect(table.stdout).toMatch(/erp\s+1000\/0001\s+PAL-40\s+41\s+2\s+41\s+1\n/);
-    // A typo in --location: said so, with the locations there are (was "no counts: no item has been seen…").
+    // A typo in --location: refused (exit 1, as a zone or destination naming nothing), with the locations there are.
     const typo = await runCli(['inventory', 'counts', '--location', '1000/001', '-c', cfg.path], env);
-    expect(typo.stdout).toMatch(/^no counts match: no count is at location "1000\/001"; locations with counts: 1000\/0001\n/);
-    expect(typo.stdout).toContain('items (--location 1000/001): 0 with a SKU');
+    expect([typo.code, typo.stdout, typo.stderr]).toEqual([1, '', 'error: no count or item is at location "1000/001"; locations with counts or items: 1000/0001\n']);
+    // A SKU an item has, though none of them is counted (DRUM is not seen yet): shown empty, exit 0.
+    const drum = await runCli(['inventory', 'counts', '--sku', 'DRUM', '-c', cfg.path], env);
+    expect([drum.code, drum.stdout]).toEqual([0, expect.stringMatching(/^no counts match: no count has SKU "DRUM"; SKUs with counts: PAL-40\n/)]);
 
     const snap = await runCli(['inventory', 'snapshot', '-c', cfg.path], env);
     expect(snap.code).toBe(0);

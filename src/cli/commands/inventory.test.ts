@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { InventoryReport } from '../../engine/tasks/index.js';
 import type { ItemRow } from '../../core/rules/inventory/counts.js';
-import { countsCsv, filterReport, formatCounts, formatItems, noCountsText, noItemsText, snapshotRequestedText } from './inventory.js';
+import { countFilterMiss, countsCsv, filterReport, formatCounts, formatItems, noCountsText, noItemsText, snapshotRequestedText } from './inventory.js';
 
 const T = Date.UTC(2026, 10, 23, 9);
 const report: InventoryReport = {
@@ -103,10 +103,26 @@ describe('inventory counts output', () => {
     const nope = { sku: 'NOPE' };
     expect(formatCounts(none, options, nope, none, items)).toMatch(/^no counts match: no item has SKU "NOPE"; SKUs: SKU-A, SKU-B\n/);
     expect(noCountsText(none, { location: 'nowhere' }, items)).toBe('no counts match: no item is at location "nowhere"; locations with items: ROT/0001');
-    expect(noCountsText(none, nope, [])).toBe('no counts match: there are no inventory items (assets with the SKU attribute) yet');
+    expect(noCountsText(none, nope, [])).toBe('no counts match: no item has SKU "NOPE": there are no inventory items (assets with the SKU attribute) yet');
     // The SKU is one an item has, but none is counted now: that is what is said.
     expect(noCountsText(none, { sku: 'SKU-A' }, items)).toMatch(/^no counts: no item has been seen/);
     expect(noCountsText(none, {}, items)).toMatch(/^no counts: no item has been seen/);
+  });
+
+  // `inventory counts --location/--sku` a typo away exited 0 where `zones occupancy --zone` exits 1: refused when no count nor item has it.
+  it('refuses a location or SKU no count and no item has, naming those there are; one an item has is not refused', () => {
+    const items: ItemRow[] = [
+      { erpAssetId: 'PAL-1', destination: 'erp', sku: 'SKU-A', quantity: 1, standing: 'stale', location: 'ROT/0001' },
+      { erpAssetId: 'PAL-2', destination: 'erp', sku: 'SKU-B', quantity: 1, standing: 'unseen' },
+    ];
+    expect(countFilterMiss(report, { location: '1000/001' }, items)).toBe('no count or item is at location "1000/001"; locations with counts or items: 1000/0001, 1000/0002, B-7, ROT/0001');
+    expect(countFilterMiss(report, { destination: 'wms', sku: 'pal-40' }, [])).toBe('no count or item has SKU "pal-40"; SKUs with counts or items: PAL-40');
+    expect(countFilterMiss({ ...report, destinations: [] }, { sku: 'NOPE' }, [])).toBe('no count or item has SKU "NOPE"; there are no counts or inventory items (assets with the SKU attribute) yet');
+    expect(countFilterMiss({ ...report, destinations: [] }, { location: 'X' }, [items[1] as ItemRow])).toBe('no count or item is at location "X"; no count or item is at any location yet');
+    // Had by a count, or only by an item (stale, not counted), or each by some but not together: not refused.
+    expect(countFilterMiss(report, { location: 'B-7', sku: 'DRUM, "blue"' }, [])).toBeUndefined();
+    expect(countFilterMiss(report, { location: 'ROT/0001', sku: 'SKU-B' }, items)).toBeUndefined();
+    expect(countFilterMiss(report, {}, [])).toBeUndefined();
   });
 
   it('the items line says which items it counts when a filter is given', () => {
@@ -163,7 +179,8 @@ describe('inventory items that match nothing', () => {
     expect(noItemsText(all, { location: '1000/0001' })).toBe('no inventory items match: no item is at location "1000/0001"; locations with items: 2000, ROT/0001\n');
     expect(noItemsText(all, { sku: 'sku-a' })).toBe('no inventory items match: no item has SKU "sku-a"; SKUs: SKU-A, SKU-B\n');
     expect(noItemsText(all, { location: 'ROT/0001', sku: 'SKU-B' })).toBe('no inventory items match\n');
-    expect(noItemsText([], { location: 'X' })).toBe('no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n');
+    expect(noItemsText([], { location: 'X' })).toBe('no inventory items match: no item is at location "X": there are no inventory items (assets with the SKU attribute) yet\n');
+    expect(noItemsText([], { standing: 'stale' })).toBe('no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n');
   });
 
   it('says so when no item is at any location yet, rather than an empty list of locations', () => {

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, malformedKeysWarning, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
@@ -104,9 +104,18 @@ export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string
   return `no inventory items match${why === undefined ? '' : `: ${why}`}\n`;
 }
 
-/** Why no item of `all` (before the location and SKU filter) is at `filter.location` or has `filter.sku`, with those there are; undefined when some is and has. */
-function itemFilterMiss(all: readonly ItemRow[], filter: Pick<ItemFilter, 'location' | 'sku'>): string | undefined {
-  if (all.length === 0) return 'there are no inventory items (assets with the SKU attribute) yet';
+/**
+ * Why no item of `all` (before the location and SKU filter) is at `filter.location` or has
+ * `filter.sku`, with those there are; undefined when some is and has. `inventory items` refuses
+ * such a value (exit 1), as other commands refuse a zone or destination that names nothing
+ * (without either, and no item at all, only that there are none yet).
+ */
+export function itemFilterMiss(all: readonly ItemRow[], filter: Pick<ItemFilter, 'location' | 'sku'>): string | undefined {
+  if (all.length === 0) {
+    if (filter.location === undefined && filter.sku === undefined) return 'there are no inventory items (assets with the SKU attribute) yet';
+    const asked = filter.location !== undefined ? `is at location "${filter.location}"` : `has SKU "${filter.sku as string}"`;
+    return `no item ${asked}: there are no inventory items (assets with the SKU attribute) yet`;
+  }
   const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
   if (filter.location !== undefined && !all.some((r) => r.location === filter.location)) {
     const locations = listed(all.flatMap((r) => (r.location !== undefined ? [r.location] : [])));
@@ -114,6 +123,27 @@ function itemFilterMiss(all: readonly ItemRow[], filter: Pick<ItemFilter, 'locat
     return `no item is at location "${filter.location}"; ${locations ? `locations with items: ${locations}` : 'no item is at any location yet (not seen, or seen only outside every zone): see them without --location'}`;
   }
   if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}`;
+  return undefined;
+}
+
+/**
+ * Why `inventory counts` refuses a `--location` or `--sku` (exit 1, as other commands refuse a zone
+ * or destination that names nothing): no count of the destination asked for (or of any) is there
+ * or has it, and no item either (`items`: those of that destination, before the location and SKU
+ * filter); with those there are. Undefined when a count or an item has it: an empty table then
+ * says why ({@link noCountsText}).
+ */
+export function countFilterMiss(all: InventoryReport, filter: CountFilter, items: readonly ItemRow[]): string | undefined {
+  const cells = all.destinations.filter((d) => filter.destination === undefined || d.destination === filter.destination).flatMap((d) => d.cells);
+  const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
+  if (filter.location !== undefined && !cells.some((c) => c.location === filter.location) && !items.some((r) => r.location === filter.location)) {
+    const there = listed([...cells.map((c) => c.location), ...items.flatMap((r) => (r.location !== undefined ? [r.location] : []))]);
+    return `no count or item is at location "${filter.location}"; ${there ? `locations with counts or items: ${there}` : 'no count or item is at any location yet'}`;
+  }
+  if (filter.sku !== undefined && !cells.some((c) => c.sku === filter.sku) && !items.some((r) => r.sku === filter.sku)) {
+    const there = listed([...cells.map((c) => c.sku), ...items.map((r) => r.sku)]);
+    return `no count or item has SKU "${filter.sku}"; ${there ? `SKUs with counts or items: ${there}` : 'there are no counts or inventory items (assets with the SKU attribute) yet'}`;
+  }
   return undefined;
 }
 
@@ -246,6 +276,15 @@ export function registerInventoryCommand(program: Command): Command {
         await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
         // Entries of a sent record naming no cell: not shown, as the task leaves them out; said whatever the output.
         if (all.malformedKeys) process.stderr.write(`warning: ${malformedKeysWarning(all.malformedKeys)}\n`);
+        // The items of the destination asked for, before the location and SKU filter: read when a --location or --sku no count has may be one no item has either.
+        let scoped: ItemRow[] | undefined;
+        const itemsInScope = async (): Promise<ItemRow[]> =>
+          (scoped ??= inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones), Date.now(), options, filter.destination !== undefined ? { destination: filter.destination } : {}));
+        // A --location or --sku that no count or item has (a typo, another site's code): refused, in every output format, as a zone or destination naming nothing is.
+        if (countFilterMiss(all, filter, []) !== undefined) {
+          const miss = countFilterMiss(all, filter, await itemsInScope());
+          if (miss !== undefined) throw new NotFoundError(miss);
+        }
         const report = filterReport(all, filter);
         if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {
@@ -258,10 +297,7 @@ export function registerInventoryCommand(program: Command): Command {
         }
         // No count shown for a --location or --sku: the items say whether it is one no item has.
         const noCells = report.destinations.every((d) => d.cells.length === 0);
-        const items =
-          noCells && (filter.location !== undefined || filter.sku !== undefined)
-            ? inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones), Date.now(), options, filter.destination !== undefined ? { destination: filter.destination } : {})
-            : undefined;
+        const items = noCells && (filter.location !== undefined || filter.sku !== undefined) ? await itemsInScope() : undefined;
         process.stdout.write(formatCounts(report, options, filter, all, items));
         // As `zones occupancy` and `depreciation preview` say it: the sightings are the stored rule state's, as of when.
         process.stdout.write(await storedRuleStateAsOf(store));
@@ -296,6 +332,10 @@ export function registerInventoryCommand(program: Command): Command {
         const now = Date.now();
         const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones);
         await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
+        const inDestination = inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {});
+        // A --location or --sku no item has (a typo, another site's code): refused, in every output format, as a zone or destination naming nothing is.
+        const miss = filter.location !== undefined || filter.sku !== undefined ? itemFilterMiss(inDestination, filter) : undefined;
+        if (miss !== undefined) throw new NotFoundError(miss);
         const rows = inventoryItemRows(items, now, options, filter);
         const tags = tagsOf(await store.listAssets());
         if (opts.json) return void process.stdout.write(`${toJson(rows.map((r) => ({ ...r, tag: tags.get(r.erpAssetId) })))}\n`);
@@ -307,11 +347,7 @@ export function registerInventoryCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        process.stdout.write(
-          rows.length === 0
-            ? noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter)
-            : formatItems(rows, tags, options.freshnessMs, options.quantityAttribute),
-        );
+        process.stdout.write(rows.length === 0 ? noItemsText(inDestination, filter) : formatItems(rows, tags, options.freshnessMs, options.quantityAttribute));
         // As `inventory counts` says it: where items are comes from the stored rule state, as of when.
         process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });

@@ -98,8 +98,9 @@ describe('inventory counts and items: the note of what they read', () => {
     expect(items.code).toBe(0);
     expect(items.stdout).toContain('EQ-1');
     expect(items.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
-    const none = await runCli(['inventory', 'items', '--sku', 'NOPE', '-c', cfg.path]);
-    expect(none.stdout).toMatch(/^no inventory items match: no item has SKU "NOPE"/);
+    // Nothing matches (a SKU no item has is refused, exit 1; this one is had, by no item of that standing).
+    const none = await runCli(['inventory', 'items', '--sku', 'PAL-40', '--standing', 'bad-quantity', '-c', cfg.path]);
+    expect(none.stdout).toMatch(/^no inventory items match\n/);
     expect(none.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
     const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
     try {
