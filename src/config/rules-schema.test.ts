@@ -341,6 +341,27 @@ describe('rules config', () => {
     expect(problems({ zones: { inline: [inline, inline] } })).toEqual([{ key: 'zones.inline.1.name', message: message.replace('yard', 'gate') }]);
   });
 
+  it('refuses zone names differing only in case, inline or in files, naming both and where each is', () => {
+    const circle = { lat: 52.5, lng: 13.4, radiusM: 50 };
+    const walk = join(dir, 'walk.geojson');
+    writeFileSync(walk, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'YARD-WALK', locationCode: 'W2', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } }] }));
+    const alike = (name: string, at: string, firstName: string, first: string) =>
+      `zone "${name}" in ${at} differs only in case from zone "${firstName}" in ${first}; names must differ in more than case across files and inline (ERP users, 'zones locate' and a sighting naming its zone could not tell them apart): rename one (zones may share a location code)`;
+    expect(problems({ zones: { inline: [{ name: 'yard-walk', locationCode: 'W', circle }], files: [walk] } })).toEqual([
+      { key: 'zones.files.0', message: alike('YARD-WALK', `rules.zones.files.0 (${walk})`, 'yard-walk', 'rules.zones.inline.0') },
+    ]);
+    // Two files.
+    const lower = join(dir, 'walk-lower.geojson');
+    writeFileSync(lower, readFileSync(walk, 'utf8').replace('YARD-WALK', 'yard-walk'));
+    expect(problems({ zones: { files: [lower, walk] } })).toEqual([
+      { key: 'zones.files.1', message: alike('YARD-WALK', `rules.zones.files.1 (${walk})`, 'yard-walk', `rules.zones.files.0 (${lower})`) },
+    ]);
+    // Two inline zones.
+    expect(problems({ zones: { inline: [{ name: 'yard-walk', locationCode: 'W', circle }, { name: 'Yard-Walk ', locationCode: 'W2', circle }] } })).toEqual([
+      { key: 'zones.inline.1.name', message: alike('Yard-Walk', 'rules.zones.inline.1', 'yard-walk', 'rules.zones.inline.0') },
+    ]);
+  });
+
   it('refuses an inline polygon across the antimeridian, as in a zone file', () => {
     // A yard on Taveuni (Fiji) across 180°: drawn with straight [lng, lat] edges it would circle the rest of the world.
     const taveuni = [[179.99, -16.8], [-179.99, -16.8], [-179.99, -16.79], [179.99, -16.79]];

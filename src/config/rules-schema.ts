@@ -332,14 +332,18 @@ function zonesDefinedAgain(inline: readonly (readonly [number, string])[], fromF
   const labels = new Map<string, string>(inline.map(([i]) => [`inline.${i}`, `rules.zones.inline.${i}`]));
   for (const { index, file } of fromFiles) labels.set(`files.${index}`, `rules.zones.files.${index} (${file})`);
   const found = [...inline.map(([i, name]) => ({ name, key: ['inline', i, 'name'] })), ...fromFiles.map((f) => ({ name: f.zone.name, key: ['files', f.index] }))];
-  // Zone name → the inline zones and files defining it.
-  const sources = new Map<string, Set<string>>();
+  // Zone name, read ignoring case → its first spelling, and the inline zones and files defining it.
+  const sources = new Map<string, { name: string; seen: Set<string> }>();
   for (const { name, key } of found) {
     const source = key.slice(0, 2).join('.');
-    const seen = sources.get(name) ?? new Set<string>();
-    const [first] = seen;
-    if (key[0] === 'files' && first !== undefined && !seen.has(source)) addIssue(key, zoneDefinedTwice(name, labels.get(first) ?? first));
-    sources.set(name, seen.add(source));
+    const known = sources.get(name.toLowerCase());
+    if (known === undefined) {
+      sources.set(name.toLowerCase(), { name, seen: new Set([source]) });
+      continue;
+    }
+    const [first = source] = known.seen;
+    if (key[0] === 'files' && !known.seen.has(source)) addIssue(key, zoneDefinedTwice(name, labels.get(first) ?? first, known.name, labels.get(source)));
+    known.seen.add(source);
   }
 }
 
@@ -1068,26 +1072,34 @@ function maintenanceCrossProblems(maintenance: unknown): SectionProblem[] {
   return problems;
 }
 
-/** A zone name defined again, with where it was defined first. */
-const zoneDefinedTwice = (name: string, first: string): string =>
-  `zone "${name}" is defined more than once (inline or in files), first in ${first}; names must be unique across files and inline: rename one (zones may share a location code)`;
+/**
+ * A zone name defined again, with where it was defined first; `firstName`: the name as written
+ * there, when it differs only in case (zone names are compared ignoring case: ERP users, `zones
+ * locate` and a reader's "did you mean" could not tell `yard` from `YARD`), and `at` where the
+ * name defined again is.
+ */
+const zoneDefinedTwice = (name: string, first: string, firstName = name, at?: string): string =>
+  firstName === name
+    ? `zone "${name}" is defined more than once (inline or in files), first in ${first}; names must be unique across files and inline: rename one (zones may share a location code)`
+    : `zone "${name}"${at !== undefined ? ` in ${at}` : ''} differs only in case from zone "${firstName}" in ${first}; names must differ in more than case across files and inline (ERP users, 'zones locate' and a sighting naming its zone could not tell them apart): rename one (zones may share a location code)`;
 
 /**
  * An inline zone whose name an earlier one has (read without spaces at either end, as the schema
- * reads it), at its name. On the parsed `zones` section's `inline`, or on what was given. A name
+ * reads it, and ignoring case), at its name. On the parsed `zones` section's `inline`, or on what was given. A name
  * an inline zone shares with a zones file's zone is said by the section's own check, which reads
  * the files.
  */
 function inlineZoneNameProblems(inline: unknown): SectionProblem[] {
   const problems: SectionProblem[] = [];
-  const seen = new Map<string, number>();
+  // Name, read ignoring case → the first inline zone of it, and its name as written there.
+  const seen = new Map<string, { index: number; name: string }>();
   itemsOf(inline).forEach((zone, i) => {
     const given = fieldOf(zone, 'name');
     const name = typeof given === 'string' ? given.trim() : '';
     if (name === '') return;
-    const first = seen.get(name);
-    if (first !== undefined) problems.push({ path: ['inline', i, 'name'], message: zoneDefinedTwice(name, `rules.zones.inline.${first}`) });
-    else seen.set(name, i);
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined) problems.push({ path: ['inline', i, 'name'], message: zoneDefinedTwice(name, `rules.zones.inline.${first.index}`, first.name, `rules.zones.inline.${i}`) });
+    else seen.set(name.toLowerCase(), { index: i, name });
   });
   return problems;
 }

@@ -91,8 +91,11 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   const lines = sameUnsupportedType(features);
   if (lines !== undefined) problems.push(`every feature's geometry is a ${lines.type} (all ${lines.count}), which is not supported; use Polygon, MultiPolygon, or Point with "${p.radiusM}"${unsupportedHint(lines.type)}`);
   const zones: Zone[] = [];
-  // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
+  // Zone name, read ignoring case (`yard` and `YARD` are one name to an ERP user and a reader's
+  // "did you mean"), → the features that use it (invalid ones too, so one pass finds every problem).
   const byName = new Map<string, number[]>();
+  // Feature index → its zone name as written, to name the spellings of a name used with two.
+  const spelled = new Map<number, string>();
   // Feature index → its location code, to tell the parts of one zone split into features from two zones.
   const codes = new Map<number, string>();
   const codeOf = (i: number) => codes.get(i) ?? '';
@@ -119,7 +122,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
       shapeOf(f.geometry, properties, (msg) => problems.push(`${where()}: ${msg}`), p.radiusM, propertiesKey, everywhere.keys.has('radiusM'), lines !== undefined);
       return;
     }
-    byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
+    byName.set(nameText.toLowerCase(), [...(byName.get(nameText.toLowerCase()) ?? []), i]);
+    spelled.set(i, nameText);
     if (nameText.includes('|')) problems.push(`${where(nameText)}: zone names must not contain "|"`);
     if (isReservedName(nameText)) problems.push(`${where()}: ${reservedNameProblem(nameText, 'zone')}`);
     const code = properties[p.locationCode];
@@ -145,11 +149,20 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     });
   });
   // Once per name, not once per repeat.
-  for (const [name, at] of byName) if (at.length > 1) problems.push(`zone name "${name}" is used by features ${at.slice(0, -1).join(', ')} and ${at[at.length - 1]}; names must be unique: ${repeatedNameHint(at.map((i) => codeOf(i)), p.name)}`);
+  for (const at of byName.values()) {
+    if (at.length < 2) continue;
+    const names = at.map((i) => spelled.get(i) ?? '');
+    const hint = repeatedNameHint(at.map((i) => codeOf(i)), p.name);
+    if (names.every((n) => n === names[0])) problems.push(`zone name "${names[0]}" is used by features ${listed(at.map(String))}; names must be unique: ${hint}`);
+    else problems.push(`zone names ${listed(at.map((i, k) => `"${names[k]}" (feature ${i})`))} differ only in case; names must differ in more than case (ERP users, 'zones locate' and a sighting naming its zone could not tell them apart): ${hint}`);
+  }
   // No zone of a repeated name is good: which one was meant is for the file's owner to say.
-  const good = zones.filter((z) => (byName.get(z.name)?.length ?? 0) < 2);
+  const good = zones.filter((z) => (byName.get(z.name.toLowerCase())?.length ?? 0) < 2);
   return { zones: good, problems };
 }
+
+/** `a`, `a and b`, `a, b and c`. */
+const listed = (items: readonly string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
 
 /**
  * What to do about features sharing a zone name, by their location codes: one code is one zone in

@@ -233,6 +233,14 @@ describe('GeoJSON import of duplicate zone names', () => {
     ]);
   });
 
+  it('reads names differing only in case as one name, naming each spelling with its feature, and returns none of them', () => {
+    const r = zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard-walk', 13.4), feature('gate', 13.5), feature('YARD-WALK', 13.6)] });
+    expect(r.problems).toEqual([
+      'zone names "yard-walk" (feature 0) and "YARD-WALK" (feature 2) differ only in case; names must differ in more than case (ERP users, \'zones locate\' and a sighting naming its zone could not tell them apart): they have one location code, so if they are parts of one zone, make them one feature with a MultiPolygon geometry (QGIS: Vector > Geometry Tools > Collect Geometries, or Dissolve by "name"); else give each its own "name" (zones may share a location code)',
+    ]);
+    expect(r.zones.map((z) => z.name)).toEqual(['gate']);
+  });
+
   it('counts a feature whose shape is wrong too, so one pass finds both problems', () => {
     const bad = { ...feature('yard', 13.5), geometry: { type: 'LineString', coordinates: [[13.5, 52.5], [13.6, 52.5]] } };
     expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), bad] }).problems).toEqual([
