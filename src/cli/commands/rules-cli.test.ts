@@ -764,17 +764,25 @@ describe('zones check', () => {
     expect((JSON.parse(r.stdout) as { zones: { name: string; site?: string; priority: number }[] }).zones.map((z) => [z.name, z.site, z.priority])).toEqual([['DEPOT', 'HAM', 3]]);
   });
 
-  it('says where the zones lie, latitude first, so a file written [latitude, longitude] within ±90 shows', async () => {
+  it('says where the zones lie, latitude first, and only where a file written [latitude, longitude] could be valid, where it would be read so', async () => {
     const cfg = config();
-    const file = join(cfg.dir, 'swapped.geojson');
+    const check = async (name: string, ring: number[][]) => {
+      const file = join(cfg.dir, `${name}.geojson`);
+      writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'DEPOT', locationCode: 'D1' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+      const r = await runCli(['zones', 'check', file]);
+      expect(r.code).toBe(0);
+      // The lines after the table, before the summary.
+      return r.stdout.split('\n').filter((l) => l.startsWith('the zones lie') || l.startsWith('if these zones'));
+    };
     // Berlin written [lat, lng]: valid coordinates, in the Arabian Sea.
-    const swapped = [[[52.5, 13.4], [52.5, 13.41], [52.51, 13.41], [52.5, 13.4]]];
-    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'DEPOT', locationCode: 'D1' }, geometry: { type: 'Polygon', coordinates: swapped } }] }));
-    const r = await runCli(['zones', 'check', file]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(
-      '\nthe zones lie within latitude 13.4 to 13.41, longitude 52.5 to 52.51: elsewhere than the sites, the file may be written [latitude, longitude] where GeoJSON is [longitude, latitude]\n',
-    );
+    expect(await check('swapped', [[52.5, 13.4], [52.5, 13.41], [52.51, 13.41], [52.5, 13.4]])).toEqual([
+      'the zones lie within latitude 13.4 to 13.41, longitude 52.5 to 52.51',
+      'if these zones should be near latitude 52.5 to 52.51, longitude 13.4 to 13.41, the file may be latitude-first: GeoJSON positions are [longitude, latitude], so swap the two numbers of every position',
+    ]);
+    // Tokyo: a longitude beyond ±90 is no latitude, so the file cannot be latitude-first.
+    expect(await check('tokyo', [[139.7, 35.6], [139.71, 35.6], [139.71, 35.61], [139.7, 35.6]])).toEqual(['the zones lie within latitude 35.6 to 35.61, longitude 139.7 to 139.71']);
+    // On the diagonal (latitude as longitude), read either way the zone is where it is.
+    expect(await check('diagonal', [[10, 10], [10.01, 10], [10.01, 10.01], [10, 10]])).toEqual(['the zones lie within latitude 10 to 10.01, longitude 10 to 10.01']);
   });
 
   it('with --config reads the properties the config names (rules.zones.properties); an option given still wins', async () => {

@@ -80,24 +80,34 @@ function namedProperties(props: unknown, key: string): Record<string, string> {
 }
 
 /**
- * Where the zones are, latitude first (as `zones locate` takes a position): a file written
- * [latitude, longitude] with both numbers within ±90 (all of Europe, Africa, most of Asia) reads
- * as valid zones elsewhere on Earth, which no check can tell, and where they lie shows it at once.
+ * Where the zones are, latitude first (as `zones locate` takes a position), and, when the file
+ * could as well be written [latitude, longitude], where they would be read so: a file written that
+ * way with both numbers within ±90 (all of Europe, Africa, most of Asia) reads as valid zones
+ * elsewhere on Earth, which no check can tell, and where they lie shows it at once. Not said when
+ * it cannot be so (a longitude beyond ±90 would be no latitude), nor when read the other way
+ * every zone would be where it is (on the diagonal, latitude equal to longitude).
  */
 export function whereZonesLie(zones: readonly Zone[]): string {
   let minLat = Infinity;
   let maxLat = -Infinity;
   let minLng = Infinity;
   let maxLng = -Infinity;
+  // Whether read [latitude, longitude] some zone's centre would be outside that zone.
+  let moves = false;
   for (const z of zones) {
     const b = bboxOf(z.shape);
     minLat = Math.min(minLat, b.minLat);
     maxLat = Math.max(maxLat, b.maxLat);
     minLng = Math.min(minLng, b.minLng);
     maxLng = Math.max(maxLng, b.maxLng);
+    const [lat, lng] = [(b.minLng + b.maxLng) / 2, (b.minLat + b.maxLat) / 2];
+    if (lat < b.minLat || lat > b.maxLat || lng < b.minLng || lng > b.maxLng) moves = true;
   }
   const deg = (n: number) => String(Number(n.toFixed(4)));
-  return `the zones lie within latitude ${deg(minLat)} to ${deg(maxLat)}, longitude ${deg(minLng)} to ${deg(maxLng)}: elsewhere than the sites, the file may be written [latitude, longitude] where GeoJSON is [longitude, latitude]`;
+  const span = (from: number, to: number) => (deg(from) === deg(to) ? deg(from) : `${deg(from)} to ${deg(to)}`);
+  const lie = `the zones lie within latitude ${span(minLat, maxLat)}, longitude ${span(minLng, maxLng)}`;
+  if (!moves || minLng < -90 || maxLng > 90) return lie;
+  return `${lie}\nif these zones should be near latitude ${span(minLng, maxLng)}, longitude ${span(minLat, maxLat)}, the file may be latitude-first: GeoJSON positions are [longitude, latitude], so swap the two numbers of every position`;
 }
 
 export function zoneRows(zones: readonly Zone[]): (string | number)[][] {
