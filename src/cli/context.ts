@@ -206,11 +206,7 @@ export const OUT_FILE_HELP = 'replaced whole, so a file with other hard links is
  * saying what to do); a file's ACL and extended attributes are not kept ({@link OUT_FILE_HELP}).
  */
 export function writeOut(file: string, text: string, storePath?: string): void {
-  if (storePath !== undefined && existsSync(file)) {
-    const store = resolve(storePath);
-    if ([store, `${store}-wal`, `${store}-shm`].some((f) => existsSync(f) && realpathSync(f) === realpathSync(file)))
-      throw new UsageError(`--out ${file} is the store itself (store.path): give another path`);
-  }
+  if (storePath !== undefined) refuseStoreAsOut(file, storePath);
   try {
     replaceFile(file, text);
   } catch (err) {
@@ -222,6 +218,18 @@ export function writeOut(file: string, text: string, storePath?: string): void {
     const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT';
     throw new UsageError(`--out ${file}: cannot write the file (${why})${kept}; ${full ? 'free space on its disk (or raise the file size limit), or give a path on another disk' : 'give a path in an existing directory you can write to'}`);
   }
+}
+
+/**
+ * An `--out` that is the store itself (`storePath`, the config's `store.path`) or its WAL is refused
+ * (a usage error): {@link writeOut} says so, and a command checks it with its other arguments first,
+ * before it says or reads anything.
+ */
+export function refuseStoreAsOut(file: string, storePath: string): void {
+  if (!existsSync(file)) return;
+  const store = resolve(storePath);
+  if ([store, `${store}-wal`, `${store}-shm`].some((f) => existsSync(f) && realpathSync(f) === realpathSync(file)))
+    throw new UsageError(`--out ${file} is the store itself (store.path): give another path`);
 }
 
 export { whyUnreadable } from '../config/unreadable-file.js';

@@ -67,6 +67,47 @@ describe('depreciation preview without --period', () => {
   }, 60_000);
 });
 
+describe('depreciation preview with an argument it refuses', () => {
+  // The note on the period came first, then the refusal, as if the preview had started.
+  it('refuses an asset not under depreciation, one not in the registry, and --out the store, alone, before saying the period', async () => {
+    let store = '';
+    const cfg = writeConfig((dir) => {
+      store = join(dir, 'ab.db');
+      return {
+        store: { path: store },
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+        log: { level: 'silent' },
+        assets: {
+          inline: [
+            { erpAssetId: 'EQ-1', attributes: { cost: '1000', salvage: '0', expectedUnits: '100', book: 'usage' }, identifiers: [{ type: 'tag', value: 'dp-tag-1' }] },
+            { erpAssetId: 'EQ-2', attributes: { book: 'straight' }, identifiers: [{ type: 'tag', value: 'dp-tag-2' }] },
+          ],
+        },
+        rules: { depreciation: { timeZone: 'UTC', appliesTo: { attributes: { book: ['usage'] } } } },
+      };
+    });
+    const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, deliver: false, logger: createLogger('silent') });
+    await app.close(); // the store, with the assets
+    const preview = (...args: string[]) => runCli(['depreciation', 'preview', '-c', cfg.path, ...args]);
+    for (const [args, code, refusal] of [
+      [['--asset', 'EQ-2'], 1, 'depreciation does not apply to asset EQ-2 (rules.depreciation.appliesTo)'],
+      [['--asset', 'EQ-9'], 1, `no asset "EQ-9" in the registry (no ERP asset id or identifier of any asset); see 'assetbridge assets list'`],
+      [['--out', store], 2, `--out ${store} is the store itself (store.path): give another path`],
+    ] as const) {
+      const r = await preview(...args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code, stdout: '' });
+      expect(r.stderr).toContain(refusal);
+      expect(r.stderr).not.toContain('the most recent closed period');
+    }
+    // An asset it takes: named by its tag, said, then the period.
+    const r = await preview('--asset', 'dp-tag-1');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^asset EQ-1 \("dp-tag-1" is its tag\)\nperiod \d{4}-\d{2}: the most recent closed period of the configured calendar \(--period for another\)\n$/);
+    expect(r.stdout).toMatch(/EQ-1\s/);
+    expect(r.stdout).not.toContain('EQ-2');
+  }, 60_000);
+});
+
 describe('--period of a calendar that is not monthly', () => {
   const at = (t: string) => Date.parse(t);
   const fiscal = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `FY27-P${String(i + 1).padStart(2, '0')}`, start: `${2026 + Math.floor((9 + i) / 12)}-${String(((9 + i) % 12) + 1).padStart(2, '0')}-01` }));

@@ -27,10 +27,11 @@ import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog, storedRuleStateAsOf } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
-import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, refuseStoreAsOut, resolveConfig, table, toJson, withConfigContext, writeOut, OUT_FILE_HELP } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
-import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
+import { assetNameNote, NO_SUCH_ASSET, resolveAssetName } from './asset-name.js';
+import { matchesFilter } from '../../core/rules/maintenance/types.js';
 
 function depreciationOf(rules: RulesConfig): DepreciationConfig {
   if (!rules.depreciation) throw new UsageError('depreciation is not configured (add a rules.depreciation section to the config)');
@@ -121,33 +122,43 @@ async function withDepreciationPeriod(
 ): Promise<void> {
   const { config, configPath: path } = resolveConfig(configPath);
   const d = depreciationOf(rulesConfigOf(config));
-  // No --period (preview only): the most recent closed period, said on stderr so the output is not taken for another's.
+  // No --period (preview only): the most recent closed period (said by the preview).
   const period = periodId !== undefined ? resolvePeriod(d, periodId) : defaultPreviewPeriod(d, Date.now());
   await before?.(config, path, period);
   // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
-  // would preview or post nothing and say so as if all were well. The default period is said once
-  // the store is open, so that error comes alone (the note came before it).
-  return withConfigContext(
-    config,
-    path,
-    (ctx) => {
-      if (periodId === undefined) process.stderr.write(`period ${period.id}: the most recent closed period of the configured calendar (--period for another)\n`);
-      return fn(ctx, period);
-    },
-    { existingStore: true, ...access },
-  );
+  // would preview or post nothing and say so as if all were well.
+  return withConfigContext(config, path, (ctx) => fn(ctx, period), { existingStore: true, ...access });
+}
+
+/**
+ * The asset `depreciation preview --asset NAME` names (see {@link resolveAssetName}), by its ERP
+ * asset id; refused when the registry has no asset of that name, or depreciation does not apply to
+ * it (`rules.depreciation.appliesTo`): it would have no line.
+ */
+export async function previewedAsset(store: Pick<Store, 'listAssets'>, d: DepreciationConfig, name: string): Promise<string> {
+  const assets = await store.listAssets();
+  const match = resolveAssetName(assets, name);
+  if (match === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
+  const note = assetNameNote(name, match);
+  if (note) process.stderr.write(note);
+  const record = assets.find((a) => a.asset.erpAssetId === match.erpAssetId)?.asset;
+  if (record === undefined || !matchesFilter(record, d.appliesTo)) throw new NotFoundError(`depreciation does not apply to asset ${match.erpAssetId} (rules.depreciation.appliesTo)`);
+  return match.erpAssetId;
 }
 
 /** What {@link leftIngestLogWarning} says replays the log for `preview` and `post --dry-run`. */
 const POST_REPLAYS = "'depreciation post' replays them into it before it posts (its posting includes them)";
 
-/** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
-export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, name?: string, force = false): Promise<AssetUsageLine[]> {
+/**
+ * `name`: one asset only, named by its ERP id or any identifier the registry maps to it, or as
+ * {@link previewedAsset} resolved it already. `force`: plan the postings of assets with invalid
+ * inputs as well (`depreciation post --force`), instead of holding them back as
+ * `rules.depreciation.holdBack` says.
+ */
+export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, name?: string | { readonly erpAssetId: string }, force = false): Promise<AssetUsageLine[]> {
   const d = depreciationOf(rules);
   const period = resolvePeriod(d, periodId, now);
-  // Named by its ERP id or any identifier the registry maps to it.
-  const asset = name === undefined ? undefined : await resolveAssetArg(store, name);
-  if (name !== undefined && asset === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
+  const asset = name === undefined ? undefined : typeof name === 'string' ? await previewedAsset(store, d, name) : name.erpAssetId;
   const lines = await loadUsageLines(
     store,
     {
@@ -163,7 +174,6 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     now,
     { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
   );
-  if (asset !== undefined && lines.length === 0) throw new NotFoundError(`depreciation does not apply to asset ${asset} (rules.depreciation.appliesTo)`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   const first = await firstPostingNote(store, d, period, now);
@@ -362,8 +372,13 @@ export function registerDepreciationCommand(program: Command): Command {
       checkOutputOptions(opts, CSV_OUTPUT);
       await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }, period) => {
         const rules = rulesConfigOf(config);
+        // The arguments first: a refused one is said alone, not after the note on the period.
+        if (opts.out !== undefined) refuseStoreAsOut(opts.out, config.store.path);
+        const asset = opts.asset !== undefined ? { erpAssetId: await previewedAsset(store, depreciationOf(rules), opts.asset) } : undefined;
+        // Without --period, which period this is, on stderr so the output is not taken for another's.
+        if (opts.period === undefined) process.stderr.write(`period ${period.id}: the most recent closed period of the configured calendar (--period for another)\n`);
         const defaultDestination = defaultDestinationOf(config);
-        const lines = await previewDepreciation(store, rules, period.id, defaultDestination, Date.now(), opts.asset);
+        const lines = await previewDepreciation(store, rules, period.id, defaultDestination, Date.now(), asset);
         const left = await leftIngestLogWarning(store, POST_REPLAYS);
         if (left) process.stderr.write(`${left}\n`);
         if (opts.json) return void process.stdout.write(`${previewJson(lines)}\n`);
