@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
-import type { AssetRecord } from '../model/assets.js';
+import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, where } from '../../../test/helpers/yard-line.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
 import { haversineM } from './geo.js';
@@ -19,38 +19,15 @@ import { ownedLocationSync } from './location-sync-owned.js';
 import { simulateRules } from './simulate.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
-const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
-const T0 = Date.UTC(2026, 9, 1, 8);
-/** Longitude `m` metres east of 13.4 at latitude 52.5. */
-const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
-
-const CENTRE = { lat: 52.5, lng: 13.4 };
-const RADIUS_M = 200;
-const BAND_M = 25;
 const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: RADIUS_M } };
 const zones = { index: new ZoneIndex([yard], { hysteresisM: BAND_M }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };
 const options = (allowedLatenessMs = 0): LocationSyncOptions => ({ minDistanceM: 100, heartbeatMs: 3_600_000, zones, allowedLatenessMs });
-
-/** A fix `m` metres east of the yard's centre, `sec` seconds after T0 (received then, or at `receivedSec`). */
-const fix = (sec: number, m: number, receivedSec = sec): PositionEvent => ({
-  kind: 'position',
-  source: 'test',
-  ids: [{ type: 'tag', value: 't1' }],
-  eventTime: T0 + sec * 1000,
-  receivedAt: T0 + receivedSec * 1000,
-  lat: 52.5,
-  lng: eastM(m),
-});
 
 /** What the ERP is sent for `events` in batches of `sizes` (state through JSON between them), the dispatcher draining after each. */
 function erpWrites(events: readonly PositionEvent[], sizes: readonly number[], lateness = 0) {
   const r = simulateRules([createLocationSyncRule(options(lateness))], events.map((event) => ({ event, asset, destination: 'erp' })), { batchSizes: sizes });
   return writtenPerBatch(r.perStep, sizes).map(where);
 }
-const where = (d: DeliveryIntent) => {
-  const c = d.payload.coordinates as { lat: number; lng: number } | null;
-  return [(d.eventTime - T0) / 1000, d.payload.warehouseLocation, c === null ? null : Math.round(haversineM(CENTRE, c) / 10) * 10] // metres from the centre, to 10 m;
-};
 const ones = (n: number) => Array.from({ length: n }, () => 1);
 
 /**

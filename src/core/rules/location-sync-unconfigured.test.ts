@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
-import type { AssetRecord } from '../model/assets.js';
+import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, where } from '../../../test/helpers/yard-line.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
 import { haversineM } from './geo.js';
@@ -21,14 +21,7 @@ import { ownedLocationSync } from './location-sync-owned.js';
 import { simulateRules } from './simulate.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
-const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
 const ctx = { asset, destination: 'erp', now: 0 };
-const T0 = Date.UTC(2026, 9, 1, 8);
-/** Longitude `m` metres east of 13.4 at latitude 52.5. */
-const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
-const CENTRE = { lat: 52.5, lng: 13.4 };
-const RADIUS_M = 200;
-const BAND_M = 25;
 
 const yard = (name = 'yard', locationCode = '1000/0001'): Zone => ({ name, locationCode, priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: RADIUS_M } });
 /** Far away from the yard (10 km east): a zone set is never empty. */
@@ -47,21 +40,6 @@ const CONFIGS = {
   'renamed and recoded': [yard('yard-north', '1000/0002'), depot],
 } as const;
 
-/** A fix `m` metres east of the yard's centre, `sec` seconds after T0 (received then, or at `receivedSec`). */
-const fix = (sec: number, m: number, receivedSec = sec): PositionEvent => ({
-  kind: 'position',
-  source: 'test',
-  ids: [{ type: 'tag', value: 't1' }],
-  eventTime: T0 + sec * 1000,
-  receivedAt: T0 + receivedSec * 1000,
-  lat: 52.5,
-  lng: eastM(m),
-});
-
-const where = (d: DeliveryIntent) => {
-  const c = d.payload.coordinates as { lat: number; lng: number } | null;
-  return [(d.eventTime - T0) / 1000, d.payload.warehouseLocation, c === null ? null : Math.round(haversineM(CENTRE, c) / 10) * 10];
-};
 
 /** The state `events` leave under the old zones, stored as JSON (what the restart loads). */
 function storedAfter(events: readonly PositionEvent[], lateness = 0): { state: LocationSyncState; sent: DeliveryIntent[] } {
