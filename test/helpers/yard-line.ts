@@ -3,6 +3,7 @@
  * tests of stray fixes and of zones changed over a restart drive it: each fix given by its
  * time after T0 and its distance from the centre, each update read back the same way.
  */
+import fc from 'fast-check';
 import type { AssetRecord } from '../../src/core/model/assets.js';
 import type { DeliveryIntent } from '../../src/core/model/delivery.js';
 import type { PositionEvent } from '../../src/core/model/events.js';
@@ -33,3 +34,16 @@ export const where = (d: DeliveryIntent): [number, unknown, number | null] => {
   const c = d.payload.coordinates as { lat: number; lng: number } | null;
   return [(d.eventTime - T0) / 1000, d.payload.warehouseLocation, c === null ? null : Math.round(haversineM(CENTRE, c) / 10) * 10];
 };
+
+/**
+ * One step of a random walk along the line, for the property tests: seconds after the step before,
+ * metres from the centre (inside, in the band, beyond it, far), how late it arrives, whether a batch
+ * ends after it, and an idle watermark some seconds after it.
+ */
+export const walkStep = fc.record({
+  dt: fc.constantFrom(5, 10, 10, 20, 30, 61),
+  m: fc.constantFrom(0, 50, 150, 190, 210, 230, 400, 1000),
+  delay: fc.constantFrom(0, 0, 0, 12, 25),
+  cut: fc.boolean(),
+  watermark: fc.option(fc.constantFrom(10, 40, 120), { nil: undefined, freq: 6 }),
+});

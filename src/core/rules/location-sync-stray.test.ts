@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
-import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, where } from '../../../test/helpers/yard-line.js';
+import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, walkStep, where } from '../../../test/helpers/yard-line.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
 import { haversineM } from './geo.js';
@@ -185,13 +185,7 @@ describe('location sync: an exit an idle watermark settles while the asset is en
 
 describe('location sync: coordinates never contradict the zone sent (property)', () => {
   it('after the first fix, for any walk with strays, lateness, arrival order within it, batching and watermarks; both forms alike', () => {
-    const step = fc.record({
-      dt: fc.constantFrom(5, 10, 10, 20, 30, 61),
-      m: fc.constantFrom(0, 50, 150, 190, 210, 230, 400, 1000),
-      delay: fc.constantFrom(0, 0, 0, 12, 25),
-      cut: fc.boolean(),
-      watermark: fc.option(fc.constantFrom(10, 40, 120), { nil: undefined, freq: 6 }),
-    });
+    const step = walkStep;
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.constantFrom(0, 30_000), (walk, lateness) => {
         let t = 0;

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { writtenPerBatch } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
-import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, where } from '../../../test/helpers/yard-line.js';
+import { asset, BAND_M, CENTRE, eastM, fix, RADIUS_M, T0, walkStep, where } from '../../../test/helpers/yard-line.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
 import { haversineM } from './geo.js';
@@ -166,13 +166,7 @@ describe('location sync: a fix waiting in the reorder window over a restart that
 
 describe('location sync across a restart that renamed or removed a zone: coordinates never contradict the code (property)', () => {
   it('for any walk, lateness, arrival order, restart point and new zone set; both forms alike', () => {
-    const step = fc.record({
-      dt: fc.constantFrom(5, 10, 10, 20, 30, 61),
-      m: fc.constantFrom(0, 50, 150, 190, 210, 230, 400, 1000),
-      delay: fc.constantFrom(0, 0, 0, 12, 25),
-      cut: fc.boolean(),
-      watermark: fc.option(fc.constantFrom(10, 40, 120), { nil: undefined, freq: 6 }),
-    });
+    const step = walkStep;
     const configs = Object.values(CONFIGS);
     fc.assert(
       fc.property(fc.array(step, { minLength: 2, maxLength: 40 }), fc.constantFrom(0, 30_000), fc.nat(), fc.constantFrom(0, 1, 2), (walk, lateness, restartAt, which) => {
