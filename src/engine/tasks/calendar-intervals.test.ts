@@ -3,7 +3,7 @@ import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import type { MeterEvent, WorkOrderStatusEvent } from '../../core/model/events.js';
+import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../core/model/events.js';
 import { createRules, maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
@@ -284,6 +284,41 @@ describe('the calendar work order payload', () => {
     const opts: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows };
     const [wo] = await checkCalendarIntervals(store, opts, at('2026-06-17T00:00:00Z'), commitTo(store));
     expect(wo?.payload).toMatchObject({ detectedAt: '2026-06-17T00:00:00.000Z', sensorSnapshot: { at: '2026-03-01T08:00:00.000Z', values: { operatingHours: { value: 1100, unit: 'h' } } } });
+  });
+});
+
+describe('the calendar work order snapshot', () => {
+  /** A calendar rule alone on EX-1, with the events applied to its state (released at once: no lateness) and stored. */
+  async function parked(events: readonly CanonicalEvent[]) {
+    const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }] } });
+    const pm = pmRules.maintenance!;
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
+    const asset = (await store.listAssets())[0]!.asset;
+    const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+    let state: unknown;
+    for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
+    await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: 1 });
+    const opts: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows, allowedLatenessMs: pmRules.allowedLateness };
+    const [wo] = await checkCalendarIntervals(store, opts, at('2026-06-17T00:00:00Z'), commitTo(store));
+    return (wo?.payload as { sensorSnapshot?: unknown } | undefined)?.sensorSnapshot;
+  }
+  const ids = [{ type: 'tag' as const, value: 'x1' }];
+  const sensor = (iso: string, values: Record<string, number>): SensorEvent => ({ kind: 'sensor', source: 't', ids, eventTime: at(iso), receivedAt: 0, values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, unit: k === 'coolantTemp' ? '°C' : '%' }])) });
+  const reading = (iso: string, operatingHours: number): MeterEvent => ({ kind: 'meter', source: 't', ids, eventTime: at(iso), receivedAt: 0, operatingHours });
+  // Parked since March: fuel read 20 minutes before the last reading, coolant a minute after it.
+  const march = [sensor('2026-03-01T07:40:00Z', { fuelLevel: 35 }), reading('2026-03-01T08:00:00Z', 1100), sensor('2026-03-01T08:01:00Z', { coolantTemp: 40 })];
+
+  it("holds the meters and every sensor's latest value, as a fault's, as old as its readings: a parked machine's last known state, dated then", async () => {
+    expect(await parked(march)).toEqual({
+      at: '2026-03-01T08:01:00.000Z',
+      values: { operatingHours: { value: 1100, unit: 'h', at: '2026-03-01T08:00:00.000Z' }, coolantTemp: { value: 40, unit: '°C' } },
+    });
+  });
+
+  it('is empty, dated by the check, with no reading at all', async () => {
+    expect(await parked([])).toEqual({ at: '2026-06-17T00:00:00.000Z', values: {} });
   });
 });
 

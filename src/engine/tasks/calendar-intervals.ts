@@ -16,7 +16,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
-import { calendarMeterOf, MAINTENANCE_RULE, meterSnapshot, meterSnapshotTime, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { calendarMeterOf, calendarSnapshot, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -30,6 +30,8 @@ export interface CalendarTaskOptions extends SchedulingOptions {
   readonly rules: readonly CalendarIntervalRule[];
   readonly checkEveryMs: number;
   readonly defaultDestination: string;
+  /** `rules.allowedLateness`, ms: the work orders' snapshots reach this much further back. @default 0 */
+  readonly allowedLatenessMs?: number;
   /** Warns about assets whose service-date attribute is not a date. */
   readonly logger?: { warn(obj: object, msg: string): void };
 }
@@ -67,8 +69,11 @@ export async function loadCalendarMarks(store: Store, pairs?: readonly (readonly
 
 export const calendarMarksOf = (marks: ReadonlyMap<string, CalendarMarks>, asset: string, rule: string): CalendarMarks => marks.get(pair(asset, rule)) ?? {};
 
-/** The work order for a due date: trigger details, the latest operating hours and odometer when known. */
-function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, destination: string, base: number, d: CalendarDue, state: MaintenanceState | undefined, now: number, scheduling: SchedulingOptions): DeliveryIntent {
+/**
+ * The work order for a due date: trigger details, and the snapshot a fault's has (the latest
+ * operating hours and odometer when known, and every sensor's latest value; see calendarSnapshot).
+ */
+function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, destination: string, base: number, d: CalendarDue, state: MaintenanceState | undefined, now: number, options: CalendarTaskOptions): DeliveryIntent {
   const when = d.dueSoon ? 'due soon' : 'due';
   const m = d.meter;
   const unit = m ? UNIT[m.meter] : '';
@@ -93,13 +98,12 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
       description: what,
       trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
-      snapshot: meterSnapshot(state),
       // As old as its readings, not as the check: a parked machine's may be months old.
-      ...meterSnapshotTime(state),
+      ...calendarSnapshot(state, { allowedLatenessMs: options.allowedLatenessMs ?? 0 }),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     { asset, destination, now },
-    scheduling,
+    options,
   );
 }
 

@@ -46,6 +46,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         rules: m.calendarIntervals,
         checkEveryMs: m.calendarCheckEvery,
         defaultDestination: options.defaultDestination,
+        allowedLatenessMs: config.allowedLateness,
         siteAttribute: m.siteAttribute,
         windows: m.windows,
         ...(options.logger ? { logger: options.logger } : {}),

@@ -10,6 +10,8 @@
  * @module
  */
 import { isoTime } from '../iso-format.js';
+import type { AssetRecord } from '../../model/assets.js';
+import { matchesFilter, type AssetFilter, type MaintenanceOptions } from './types.js';
 import type { SnapshotValue } from './work-order.js';
 
 /** Per sensor, `[eventTime, value]` or `[eventTime, value, unit]` (compact JSON). */
@@ -19,11 +21,67 @@ export type LatestSensors = Readonly<Record<string, readonly [number, number] | 
 export const MAX_LATEST_SENSORS = 64;
 
 /**
- * A fault's work order shows a sensor value read at most this long before the fault (plus the
- * rule's `allowedLatenessMs`): the default `maxGap` of a threshold, the longest a sensor is
- * expected to go between two samples.
+ * A fault's, a due service's or a calendar interval's work order shows a sensor value read at most
+ * this long before the work order (plus the rule's `allowedLatenessMs`): the default `maxGap` of
+ * a threshold, the longest a sensor is expected to go between two samples.
  */
 export const ALERT_SNAPSHOT_MAX_AGE_MS = 10 * 60_000;
+
+/** How far before a work order's time its snapshot reaches for sensor values: the bound plus the lateness. */
+export function snapshotReachMs(options: Pick<MaintenanceOptions, 'allowedLatenessMs'>): number {
+  return ALERT_SNAPSHOT_MAX_AGE_MS + options.allowedLatenessMs;
+}
+
+/** A meter reading `[eventTime, value]` (continuous hours or km), as the history keeps it. */
+export type MeterReading = readonly [number, number];
+
+/** A work order's snapshot: its values, and when they were read (the newest of them; absent with none). */
+export interface WorkOrderSnapshot {
+  readonly snapshot: Record<string, SnapshotValue>;
+  readonly snapshotAt?: number;
+}
+
+/**
+ * The snapshot of a work order not opened by a sensor sample (a fault, a due service, a calendar
+ * interval) at `t`: the hour meter and odometer given (however old: they count up), and every
+ * sensor's latest value read no more than `maxAgeMs` (the bound plus the lateness) before `t`;
+ * dated by the newest of them (`snapshotAt`), each other one with its own `at`. Empty, and
+ * undated (the work order's time stands), with none.
+ */
+export function readingsSnapshot(latest: LatestSensors | undefined, hours: MeterReading | undefined, km: MeterReading | undefined, t: number, maxAgeMs: number): WorkOrderSnapshot {
+  const from = t - maxAgeMs;
+  let at = -Infinity;
+  if (hours !== undefined) at = hours[0];
+  if (km !== undefined) at = Math.max(at, km[0]);
+  for (const k in latest) {
+    const e = latest[k] as LatestSensors[string];
+    if (e[0] >= from) at = Math.max(at, e[0]);
+  }
+  if (at === -Infinity) return { snapshot: {} };
+  const meters: Record<string, SnapshotValue> = {};
+  if (hours !== undefined) meters.operatingHours = valueAt(hours[1], 'h', hours[0], at);
+  if (km !== undefined) meters.odometerKm = valueAt(km[1], 'km', km[0], at);
+  return { snapshot: sensorSnapshot(latest, from, at, undefined, meters), snapshotAt: at };
+}
+
+/** The newest event time among `latest` and the meter readings given; undefined with none. */
+export function newestReading(latest: LatestSensors | undefined, hours: MeterReading | undefined, km: MeterReading | undefined): number | undefined {
+  let at = -Infinity;
+  if (hours !== undefined) at = hours[0];
+  if (km !== undefined) at = Math.max(at, km[0]);
+  for (const k in latest) at = Math.max(at, (latest[k] as LatestSensors[string])[0]);
+  return at === -Infinity ? undefined : at;
+}
+
+/**
+ * Whether every sensor's latest value is kept for `asset` (`latest`): some rule applies whose work
+ * orders show it (every kind: a threshold, an alert, a service or a calendar interval). Its owned
+ * form asks the same.
+ */
+export function keepsLatestFor(options: MaintenanceOptions, asset: AssetRecord): boolean {
+  const applies = (rules: readonly { readonly appliesTo?: AssetFilter | undefined }[] | undefined) => (rules ?? []).some((r) => matchesFilter(asset, r.appliesTo));
+  return applies(options.thresholds) || applies(options.alerts) || applies(options.serviceIntervals) || applies(options.calendarIntervals);
+}
 
 /** Whether a sensor value can be kept (a finite value, a name that is no prototype key, at a finite time). */
 export function keepable(name: string, value: number): boolean {

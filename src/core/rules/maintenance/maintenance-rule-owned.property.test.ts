@@ -437,6 +437,8 @@ describe('maintenance owned form: generated configurations and streams', () => {
     let notWaited = 0;
     let overtook = 0;
     let others = 0;
+    let serviceSensors = 0;
+    let serviceOnly = 0;
     fc.assert(
       fc.property(config, fc.array(item, { minLength: 20, maxLength: 120 }), (c, items) => {
         const options = optionsOf(c);
@@ -456,6 +458,13 @@ describe('maintenance owned form: generated configurations and streams', () => {
         overtook += owned.overtook();
         // Snapshots holding sensors of other samples than the one that opened the work order (dated).
         for (const d of r.delivered) others += Object.values((d.payload as { sensorSnapshot: { values: Record<string, { at?: string }> } }).sensorSnapshot.values).filter((v) => v.at !== undefined).length;
+        // A due service's snapshot holding sensor values, as a fault's (also where no threshold nor alert rule applies).
+        for (const d of r.delivered) {
+          const p = d.payload as { trigger: { type: string }; sensorSnapshot: { values: Record<string, unknown> } };
+          if (p.trigger.type !== 'service-interval' || !Object.keys(p.sensorSnapshot.values).some((k) => k !== 'operatingHours' && k !== 'odometerKm')) continue;
+          serviceSensors++;
+          if (options.thresholds.length === 0 && (options.alerts ?? []).length === 0) serviceOnly++;
+        }
       }),
       { numRuns: 300 },
     );
@@ -472,6 +481,9 @@ describe('maintenance owned form: generated configurations and streams', () => {
     expect(overtook).toBeGreaterThan(10);
     // Both forms showed the latest values of other samples' sensors in the work orders (the snapshots agree: the deliveries are compared).
     expect(others).toBeGreaterThan(30);
+    // And in due services' work orders, with service rules alone too (their assets keep `latest`).
+    expect(serviceSensors).toBeGreaterThan(30);
+    expect(serviceOnly).toBeGreaterThan(5);
   });
 });
 
@@ -493,6 +505,21 @@ describe('maintenance owned form: several readings released at once', () => {
     const { owned, pureRuns } = counted(pure, options);
     return { deliveries: compareOwned(pure, owned, steps).delivered, pureRuns: pureRuns() };
   };
+
+  it("opens a work order with every sensor's latest value released before its reading, the sensor samples released with it included (here)", () => {
+    const sensor = (s: number, values: Record<string, number>): OracleStep => ({
+      event: { kind: 'sensor', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) },
+      asset,
+    });
+    // 249.99 h (released on its own), then in one release: rpm at 33 s, fuel at 35 s, 250 h at 40 s (due), coolant at 45 s, and fuel again at 42 s, arriving last.
+    const r = run([meter(0, 249.99), sensor(31, { rpm: 800 }), sensor(33, { rpm: 900 }), sensor(35, { fuel: 40 }), meter(40, 250), sensor(45, { coolant: 80 }), sensor(42, { fuel: 39 }), sensor(90, { rpm: 950 }), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0']);
+    expect((r.deliveries[0]?.payload as { sensorSnapshot: unknown }).sensorSnapshot).toEqual({
+      at: new Date(T0 + 40_000).toISOString(),
+      values: { operatingHours: { value: 250, unit: 'h' }, rpm: { value: 900, at: new Date(T0 + 33_000).toISOString() }, fuel: { value: 40, at: new Date(T0 + 35_000).toISOString() } },
+    });
+    expect(r.pureRuns).toBe(0);
+  });
 
   it('hands them all to the pure rule when a later one is not plain (the earlier ones undone)', () => {
     // 50 s and 60 s are plain, 70 s jumps 3 h in 10 s: the reading at 110 s releases all three.

@@ -38,7 +38,7 @@ import type { MaintenanceSample, MaintenanceState } from './maintenance-rule.js'
 import { coveringWorkOrder, openServiceWorkOrder, type ForgottenTally } from './work-order-memory.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
-import { keepable, MAX_LATEST_SENSORS, type LatestSensors } from './latest-sensors.js';
+import { keepable, keepsLatestFor, MAX_LATEST_SENSORS, withLatest, type LatestSensors } from './latest-sensors.js';
 
 /** The pure rule's history bounds (maintenance-rule.ts), which the columns replicate. */
 export interface HistoryBounds {
@@ -131,7 +131,7 @@ interface Profile {
   readonly hourRules: Int32Array;
   readonly trackHours: boolean;
   readonly trackKm: boolean;
-  /** Every sensor's latest value is kept (the pure rule's `keepsLatest`: a threshold or an alert rule applies). */
+  /** Every sensor's latest value is kept (the pure rule's `keepsLatest`: a threshold, alert, service or calendar rule applies). */
   readonly keepsLatest: boolean;
 }
 
@@ -165,10 +165,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     const applying = services.map((r, i) => [r, i] as const).filter(([r]) => matchesFilter(asset, r.appliesTo));
     const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
     const hourRules = Int32Array.from(applying.filter(([r]) => r.meter === 'hours').map(([, i]) => i));
-    const alerts = (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo));
     return {
       thresholds: thresholds.length,
-      keepsLatest: thresholds.length > 0 || alerts.length > 0,
+      keepsLatest: keepsLatestFor(options, asset),
       quietFrom,
       quietTo,
       hourRules,
@@ -911,7 +910,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
    * can have made, an unchanged meter not yet stalled) with no issue to clear: the schedules it
    * starts or steps and the work orders it opens are kept aside for the commit. False for any other.
    */
-  const takeReading = (a: number, o: number, off: number, p: Profile, ctx: RuleContext): boolean => {
+  const takeReading = (a: number, o: number, off: number, p: Profile, ctx: RuleContext, p0: number, j: number): boolean => {
     const d = data;
     const t = d[off] as number;
     const raw = d[off + 2] as number;
@@ -991,7 +990,11 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       schedules[k0 + 1] = stepped.base;
       schedules[k0 + 2] = stepped.baseAt ?? NaN;
       schedules[k0 + 3] = stepped.firedDue ?? NaN;
-      if (step.fire !== undefined && !covered) workOrders = openServiceWorkOrder(rule, step.fire, t, hours, workOrders, ctx, options, opened, forgottenHere);
+      if (step.fire !== undefined && !covered) {
+        // The snapshot, as the pure rule's: every sensor's latest value as released up to this reading, the odometer's latest.
+        const kmHistory = rest[a]?.kmHistory;
+        workOrders = openServiceWorkOrder(rule, step.fire, t, hours, latestBefore(a, o, p0, j), kmHistory?.[kmHistory.length - 1], workOrders, ctx, options, opened, forgottenHere);
+      }
     }
     hy[HY_VALUE] = nextValue;
     hy[HY_TIME] = nextTime;
@@ -1002,6 +1005,22 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     taken[takenCount * 2 + 1] = hours;
     takenCount++;
     return true;
+  };
+  /**
+   * Asset `a`'s `latest` as the pure rule holds it when it takes the `j`-th of the items released
+   * now (from ring index `p0` of the row at `o`): the slots, with the sensor samples released before
+   * it (noted in the slots only once the whole release is decided here). A fresh object; only when a
+   * work order opens.
+   */
+  const latestBefore = (a: number, o: number, p0: number, j: number): LatestSensors | undefined => {
+    let l: LatestSensors | undefined = latestNames[a] !== undefined ? latestOf(a) : undefined;
+    for (let i = 0; i < j; i++) {
+      const x = at(o, p0 + i);
+      if (data[x + 1] === METER) continue;
+      const sample = sampleAt(x);
+      if (sample.k === 's') l = withLatest(l, sample.t, sample.v);
+    }
+    return l;
   };
   /** A reading at `t` counted at `hours` added to the history of the row at `o`, as the pure rule's `addHistory`. */
   const addHistory = (o: number, t: number, hours: number): void => {
@@ -1048,7 +1067,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       for (let j = 0, done = 0; j < m && done < meters; j++) {
         const off = at(o, p0 + j);
         if (d[off + 1] !== METER) continue;
-        if (!takeReading(a, o, off, p, ctx)) {
+        if (!takeReading(a, o, off, p, ctx, p0, j)) {
           opened.length = 0;
           workOrders = undefined;
           return false;

@@ -36,9 +36,9 @@ import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } fr
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
-import { ALERT_SNAPSHOT_MAX_AGE_MS, sensorSnapshot, valueAt, withLatest, type LatestSensors } from './latest-sensors.js';
+import { keepsLatestFor, newestReading, readingsSnapshot, sensorSnapshot, snapshotReachMs, withLatest, type LatestSensors, type WorkOrderSnapshot } from './latest-sensors.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
-import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type SnapshotValue, type WorkOrderRecord } from './work-order.js';
+import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion, type ForgottenTally } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -113,7 +113,8 @@ export interface MaintenanceState {
    * The latest value of every sensor of the asset (not only those a threshold reads), with its
    * event time, for the snapshot of the work orders it opens (see latest-sensors.ts). Taken as the
    * reorder buffer releases each sensor sample (event-time order), and from a late sample no threshold
-   * reads only where it is newer for its sensor: a late sample never overwrites a newer value. Kept when a threshold or an alert rule applies to the asset.
+   * reads only where it is newer for its sensor: a late sample never overwrites a newer value. Kept when a threshold, an alert,
+   * a service-interval or a calendar-interval rule applies to the asset (each one's work orders show them).
    */
   readonly latest?: LatestSensors;
 }
@@ -142,7 +143,7 @@ interface Applicable {
    */
   readonly quietFrom: readonly number[];
   readonly quietTo: readonly number[];
-  /** Every sensor's latest value is kept (`latest`): a threshold or an alert rule applies, whose work orders show them. */
+  /** Every sensor's latest value is kept (`latest`): a threshold, alert, service or calendar rule applies, whose work orders show them. */
   readonly keepsLatest: boolean;
   /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state; shared by the assets that share this). */
   readonly read: (CompactValues[string] | undefined)[];
@@ -173,7 +174,7 @@ function applicableOf(options: MaintenanceOptions, asset: AssetRecord, quietSamp
   return {
     thresholds,
     alerts,
-    keepsLatest: thresholds.length > 0 || alerts.length > 0,
+    keepsLatest: keepsLatestFor(options, asset),
     services: hoursServices,
     kmServices,
     trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
@@ -555,7 +556,7 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     return event.code !== undefined && event.code.trim() !== '' ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
   }
   if (event.kind === 'sensor') {
-    // Every sensor sample, for the snapshot (`latest`), when a threshold or an alert rule applies.
+    // Every sensor sample, for the snapshot (`latest`), when a rule whose work orders show it applies.
     if (!a.keepsLatest) return undefined;
     for (const _ in event.values) return { t: event.eventTime, k: 's', v: compact(event.values) };
     return undefined;
@@ -801,7 +802,7 @@ function onAlert(
               `${fault}, and every further fault not already tracked on its own until none has been reported for ${formatDuration(rule.cooldownMs)}, are covered by this work order, not one each`,
             trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
-            ...alertSnapshot(s, sample.t, options.allowedLatenessMs),
+            ...alertSnapshot(s, sample.t, options),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           }
         : {
@@ -813,7 +814,7 @@ function onAlert(
             description: `${fault} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
             trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
-            ...alertSnapshot(s, sample.t, options.allowedLatenessMs),
+            ...alertSnapshot(s, sample.t, options),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
           },
       ctx,
@@ -937,7 +938,8 @@ function onReading(
       const stepped = covered ? current : r.state;
       if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
       if (!r.fire || covered) continue;
-      workOrders = openServiceWorkOrder(rule, r.fire, at, reading, workOrders, ctx, options, out, forgotten);
+      // The snapshot: this reading, the other meter's latest and every sensor's (released up to this reading's time).
+      workOrders = openServiceWorkOrder(rule, r.fire, at, reading, s.latest, km ? latestHours(s) : latestKm(s), workOrders, ctx, options, out, forgotten);
     }
     // A reset declared late, older than the latest entry, adds no usage: the history stays in time order.
     if (!olderThanLatest(history, at)) history = addHistory(history, at, reading);
@@ -1001,50 +1003,29 @@ export function latestHours(state: MaintenanceState | undefined): readonly [numb
   return h?.[h.length - 1];
 }
 
-/** The latest hour meter and odometer as a work order's snapshot (work orders not opened by a reading). */
-export function meterSnapshot(state: MaintenanceState | undefined): Record<string, SensorValue> {
+/**
+ * A fault's work-order snapshot at `t`: the latest hour meter and odometer (however old: they
+ * count up), and every sensor's latest value read no more than the bound (ALERT_SNAPSHOT_MAX_AGE_MS,
+ * plus the lateness) before it; see {@link readingsSnapshot}.
+ */
+function alertSnapshot(s: MaintenanceState, t: number, options: MaintenanceOptions): WorkOrderSnapshot {
+  return readingsSnapshot(s.latest, latestHours(s), latestKm(s), t, snapshotReachMs(options));
+}
+
+/**
+ * A calendar interval's work-order snapshot, as a fault's: the latest hour meter and odometer and
+ * every sensor's latest value, those read no more than the bound (plus the lateness) before the
+ * asset's newest reading. The task opens the work order on the wall clock, not at an event of the
+ * asset: the snapshot is as old as its readings (`snapshotAt`, the newest of them), so a parked
+ * machine's shows its last known state, dated then, and nothing read on the asset's clock is
+ * measured against the service's. Empty, and dated by the check, with no reading at all.
+ */
+export function calendarSnapshot(state: MaintenanceState | undefined, options: Pick<MaintenanceOptions, 'allowedLatenessMs'>): WorkOrderSnapshot {
   const hours = latestHours(state);
   const km = latestKm(state);
-  return {
-    ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
-    ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
-  };
-}
-
-/**
- * When the {@link meterSnapshot}'s readings were taken (the later of the two), for the work order's
- * `sensorSnapshot.at`: a snapshot is as old as its readings, not as what opened the work order (a
- * fault reported days after the last meter reading, a calendar check on a parked machine).
- */
-export function meterSnapshotTime(state: MaintenanceState | undefined): { snapshotAt?: number } {
-  const hours = latestHours(state)?.[0];
-  const km = latestKm(state)?.[0];
-  const at = hours === undefined ? km : km === undefined ? hours : Math.max(hours, km);
-  return at === undefined ? {} : { snapshotAt: at };
-}
-
-/**
- * A fault's work-order snapshot: the latest hour meter and odometer (however old: they count up),
- * and every sensor's latest value read no more than {@link ALERT_SNAPSHOT_MAX_AGE_MS} (plus the
- * lateness) before the fault at `t`; dated by the newest of them (`snapshotAt`), each other one
- * with its own `at`. Empty, and dated by the fault, with none.
- */
-function alertSnapshot(s: MaintenanceState, t: number, lateness: number): { snapshot: Record<string, SnapshotValue>; snapshotAt?: number } {
-  const hours = latestHours(s);
-  const km = latestKm(s);
-  const from = t - ALERT_SNAPSHOT_MAX_AGE_MS - lateness;
-  let at = -Infinity;
-  if (hours !== undefined) at = hours[0];
-  if (km !== undefined) at = Math.max(at, km[0]);
-  for (const k in s.latest) {
-    const e = s.latest[k] as LatestSensors[string];
-    if (e[0] >= from) at = Math.max(at, e[0]);
-  }
-  if (at === -Infinity) return { snapshot: {} };
-  const meters: Record<string, SnapshotValue> = {};
-  if (hours !== undefined) meters.operatingHours = valueAt(hours[1], 'h', hours[0], at);
-  if (km !== undefined) meters.odometerKm = valueAt(km[1], 'km', km[0], at);
-  return { snapshot: sensorSnapshot(s.latest, from, at, undefined, meters), snapshotAt: at };
+  const newest = newestReading(state?.latest, hours, km);
+  if (newest === undefined) return { snapshot: {} };
+  return readingsSnapshot(state?.latest, hours, km, newest, snapshotReachMs(options));
 }
 
 /** The latest accepted odometer reading `[eventTime, km]`. */

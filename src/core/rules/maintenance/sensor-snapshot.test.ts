@@ -139,6 +139,43 @@ describe('work-order sensor snapshot', () => {
     expect(snapshotOf(old.deliveries[0])).toEqual({ at: iso(0), values: { operatingHours: { value: 240, unit: 'h' } } });
   });
 
+  it("a due service's work order shows the meters and every sensor's recent value, as a fault's (a service interval alone applying)", () => {
+    const service = { name: 's', meter: 'hours' as const, every: 250, dueSoon: 0, defaultBaseline: 'zero' as const, severity: 'warning' as const };
+    const opts = options({ thresholds: [], serviceIntervals: [service] });
+    const km = { ...service, name: 'k', meter: 'km' as const, every: 10_000 };
+    const odometer = (min: number, odometerKm: number): MeterEvent => ({ kind: 'meter', source: 'test', ids, eventTime: T0 + min * MIN, receivedAt: T0 + min * MIN, odometerKm });
+    const r = run([meter(0, 249.96), sensor(1, { coolantTemp: 90 }), sensor(2, { fuelLevel: 40, rpm: 900 }), meter(3, 250)], opts);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-7|s|250h@b0']);
+    expect(snapshotOf(r.deliveries[0])).toEqual({
+      at: iso(3),
+      values: { operatingHours: { value: 250, unit: 'h' }, coolantTemp: { value: 90, unit: '°C', at: iso(1) }, fuelLevel: { value: 40, unit: '%', at: iso(2) }, rpm: { value: 900, at: iso(2) } },
+    });
+    // An odometer service: the hour meter's latest too (however old), the sensors as for a fault.
+    const byKm = run([meter(0, 240), sensor(20, { coolantTemp: 90 }), odometer(25, 9_999.5), odometer(26, 10_000)], options({ thresholds: [], serviceIntervals: [service, km] }));
+    expect(byKm.deliveries.map((d) => d.businessKey)).toEqual(['EQ-7|k|10000km@b0']);
+    expect(snapshotOf(byKm.deliveries[0])).toEqual({
+      at: iso(26),
+      values: { operatingHours: { value: 240, unit: 'h', at: iso(0) }, odometerKm: { value: 10_000, unit: 'km' }, coolantTemp: { value: 90, unit: '°C', at: iso(20) } },
+    });
+    // A sensor value older than 10 minutes (plus the lateness) before the reading is left out.
+    const old = run([meter(0, 249.9), sensor(1, { coolantTemp: 90 }), meter(12, 250)], opts);
+    expect(snapshotOf(old.deliveries[0])).toEqual({ at: iso(12), values: { operatingHours: { value: 250, unit: 'h' } } });
+    // In event-time order within the lateness: a value read before the reading is in it, one read after it is not.
+    const late = run([meter(0, 249.96), sensor(4, { rpm: 1200 }), meter(3, 250), sensor(2.5, { coolantTemp: 91 }), sensor(9, { fuelLevel: 1 })], options({ thresholds: [], serviceIntervals: [service], allowedLatenessMs: 2 * MIN }));
+    expect(snapshotOf(late.deliveries[0])).toEqual({ at: iso(3), values: { operatingHours: { value: 250, unit: 'h' }, coolantTemp: { value: 91, unit: '°C', at: iso(2.5) } } });
+  });
+
+  it("a service rule's asset stored before its sensors were kept goes on, its due service's snapshot holding the sensors seen since", () => {
+    const service = { name: 's', meter: 'hours' as const, every: 250, dueSoon: 0, defaultBaseline: 'zero' as const, severity: 'warning' as const };
+    const opts = options({ thresholds: [], serviceIntervals: [service] });
+    // Only the meter was kept then: no buffered sensor sample, no `latest`.
+    const stored = JSON.parse(JSON.stringify(run([meter(0, 249.9), meter(1, 249.91)], opts).doc)) as StateDoc;
+    expect((stored.maintenance as MaintenanceState).latest).toBeUndefined();
+    const resumed = run([sensor(2, { coolantTemp: 90 }), meter(3, 250)], opts, stored);
+    expect(snapshotOf(resumed.deliveries[0])).toEqual({ at: iso(3), values: { operatingHours: { value: 250, unit: 'h' }, coolantTemp: { value: 90, unit: '°C', at: iso(2) } } });
+    expect(resumed.state?.latest).toEqual({ coolantTemp: [T0 + 2 * MIN, 90, '°C'] });
+  });
+
   it('survives a checkpoint (a JSON round trip) and loads from a state stored before it was kept', () => {
     const first = [sensor(0, { coolantTemp: 80 }), sensor(1, { fuelLevel: 40 })];
     const rest = [sensor(2, { rpm: 900 }), sensor(3, { oilPressure: 1 })];

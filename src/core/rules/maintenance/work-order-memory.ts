@@ -8,6 +8,7 @@
 import type { DeliveryIntent } from '../../model/delivery.js';
 import { MAX_EPISODES } from './alert.js';
 import type { RuleContext } from '../rule.js';
+import { readingsSnapshot, snapshotReachMs, type LatestSensors, type MeterReading } from './latest-sensors.js';
 import type { MaintenanceState } from './maintenance-rule.js';
 import { formatReading, isLaterBaseline, UNIT, type ServiceFire } from './service-interval.js';
 import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
@@ -30,13 +31,17 @@ export interface ForgottenTally {
 /**
  * The work order service interval `rule` opens for its due point `f`, reached by a reading of its
  * meter (`reading`, continuous) at `t`: its delivery goes to `out`; the work orders remembered
- * with it are returned. The owned form (maintenance-rule-owned.ts) opens them with this too.
+ * with it are returned. Its snapshot is a fault's (see {@link readingsSnapshot}): this reading, the
+ * other meter's latest (`otherMeter`) and every sensor's latest value (`latest`, as released up to
+ * `t`) read no more than the bound before `t`. The owned form (maintenance-rule-owned.ts) opens them with this too.
  */
 export function openServiceWorkOrder(
   rule: ServiceIntervalRule,
   f: ServiceFire,
   t: number,
   reading: number,
+  latest: LatestSensors | undefined,
+  otherMeter: MeterReading | undefined,
   workOrders: MaintenanceState['workOrders'],
   ctx: RuleContext,
   options: MaintenanceOptions,
@@ -60,7 +65,7 @@ export function openServiceWorkOrder(
       description,
       trigger,
       detectedAt: t,
-      snapshot: km ? { odometerKm: { value: reading, unit: 'km' } } : { operatingHours: { value: reading, unit: 'h' } },
+      ...readingsSnapshot(latest, km ? otherMeter : [t, reading], km ? [t, reading] : otherMeter, t, snapshotReachMs(options)),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     ctx,
