@@ -33,6 +33,15 @@ describe('the common mistakes in a rules section', () => {
     ]);
   });
 
+  it('a work-order snapshot bound written as ISO 8601 or in digits says the form to write, naming rules.maintenance.snapshotMaxAge', () => {
+    expect(problems('maintenance:\n  snapshotMaxAge: PT30M\n')).toEqual([
+      'rules.maintenance.snapshotMaxAge (line 5): "PT30M" is not a duration: ISO 8601 durations are not read here; write 30m (units: ms, s, m, h, d)',
+    ]);
+    expect(problems('maintenance:\n  snapshotMaxAge: 15\n')).toEqual([
+      'rules.maintenance.snapshotMaxAge (line 5): 15 would be 15 milliseconds (digits alone are milliseconds): write the unit, e.g. 15s or 15m (15ms if milliseconds are meant)',
+    ]);
+  });
+
   it('an unknown severity says the three there are, the one most likely meant, and what it decides', () => {
     expect(problems('maintenance:\n  thresholds:\n    - { name: hot, sensor: t, above: 95, severity: high }\n    - { name: warm, sensor: t, above: 80, severity: Warning }\n  alerts:\n    - { name: faults, minSeverity: error }\n')).toEqual([
       "rules.maintenance.thresholds.0.severity (line 6): \"high\" is not a severity: use info, warning or critical (did you mean critical?); critical gives the rule's work orders priority HIGH, info and warning MEDIUM",

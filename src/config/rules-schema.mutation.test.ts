@@ -75,6 +75,7 @@ describe('rules defaults as docs/configuration.md states them', () => {
       windows: {},
       feedback: { pollEvery: 5 * MIN, initialLookback: D },
       keepClosed: 20,
+      snapshotMaxAge: 10 * MIN,
     });
   });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRules } from '../core/rules/index.js';
+import { createRules, maintenanceOptionsOf } from '../core/rules/index.js';
 import { simulateRules } from '../core/rules/simulate.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import { configIssueMessage } from './issue-messages.js';
@@ -479,6 +479,15 @@ describe('rules config', () => {
     // 0, a unit (milliseconds too, on purpose) and a thousand or more (digits as text too, as ${NAME} gives them) are durations as before.
     const ok = parse({ allowedLateness: 0, idleAfter: '120000', maintenance: { thresholds: [{ ...threshold, for: '500ms', cooldown: 3_600_000 }], feedback: { pollEvery: 0 } } });
     expect([ok.allowedLateness, ok.idleAfter, ok.maintenance?.thresholds[0]?.durationMs, ok.maintenance?.thresholds[0]?.cooldownMs, ok.maintenance?.feedback.pollEvery]).toEqual([0, 120_000, 500, 3_600_000, 0]);
+  });
+
+  it('maintenance.snapshotMaxAge: how old a sensor value a fault\'s, service\'s or calendar work order shows; 10m by default, into the rule\'s options', () => {
+    expect(parse({ maintenance: {} }).maintenance?.snapshotMaxAge).toBe(600_000);
+    const set = parse({ allowedLateness: '1m', maintenance: { snapshotMaxAge: '30m', alerts: [{ name: 'a' }] } });
+    expect(set.maintenance?.snapshotMaxAge).toBe(1_800_000);
+    expect(maintenanceOptionsOf(set)?.snapshotMaxAgeMs).toBe(1_800_000);
+    expect(problems({ maintenance: { snapshotMaxAge: '10 minutes' } })).toEqual([{ key: 'maintenance.snapshotMaxAge', message: '"10 minutes" is not a duration; write 10m (units: ms, s, m, h, d)' }]);
+    expect(problems({ maintenance: { snapshotMaxAge: '-5m' } })).toEqual([{ key: 'maintenance.snapshotMaxAge', message: '"-5m" is negative: a duration is 0 or more; write e.g. 30s, 5m, 1h or a number of milliseconds' }]);
   });
 
   it('refuses a threshold maxGap of 0: every breach would break at its next sample, and a rule with a `for` never fire', () => {

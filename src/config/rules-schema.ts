@@ -775,6 +775,12 @@ export const maintenanceSchema = z
       .prefault({}),
     /** Closed work orders remembered per asset for status. @default 20 */
     keepClosed: z.number().int().min(1).default(20),
+    /**
+     * A fault's, a due service's and a calendar interval's work order shows a sensor value read at
+     * most this long (plus `allowedLateness`) before it: an older one is left out as no longer
+     * current. @default 10m
+     */
+    snapshotMaxAge: ruleDuration('10m'),
   })
   .superRefine((m, ctx) => {
     for (const p of maintenanceCrossProblems(m)) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });

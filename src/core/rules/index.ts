@@ -76,6 +76,7 @@ export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | 
     siteAttribute: m.siteAttribute,
     windows: m.windows,
     keepClosed: m.keepClosed,
+    snapshotMaxAgeMs: m.snapshotMaxAge,
   };
 }
 

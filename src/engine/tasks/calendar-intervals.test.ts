@@ -9,8 +9,9 @@ import { MAINTENANCE_RULE } from '../../core/rules/maintenance/maintenance-rule.
 import type { Rule } from '../../core/rules/rule.js';
 import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
 import { TaskScheduler } from '../scheduler.js';
-import type { TaskContext } from '../../ports/task.js';
-import { CALENDAR_NS, checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
+import type { ScheduledTask, TaskContext } from '../../ports/task.js';
+import { createRuleTasks } from './index.js';
+import { CALENDAR_NS, CALENDAR_TASK, checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -289,9 +290,8 @@ describe('the calendar work order payload', () => {
 
 describe('the calendar work order snapshot', () => {
   /** A calendar rule alone on EX-1, with the events applied to its state (released at once: no lateness) and stored. */
-  async function parked(events: readonly CanonicalEvent[]) {
-    const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }] } });
-    const pm = pmRules.maintenance!;
+  async function parked(events: readonly CanonicalEvent[], snapshotMaxAge?: string) {
+    const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }], ...(snapshotMaxAge !== undefined ? { snapshotMaxAge } : {}) } });
     const store = tempStore();
     stores.push(store);
     await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
@@ -300,9 +300,12 @@ describe('the calendar work order snapshot', () => {
     let state: unknown;
     for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
     await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: 1 });
-    const opts: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows, allowedLatenessMs: pmRules.allowedLateness };
-    const [wo] = await checkCalendarIntervals(store, opts, at('2026-06-17T00:00:00Z'), commitTo(store));
-    return (wo?.payload as { sensorSnapshot?: unknown } | undefined)?.sensorSnapshot;
+    // The task as the service runs it (its options from the config).
+    const task = createRuleTasks(pmRules, { defaultDestination: 'erp', destinations: [] }).find((t) => t.name === CALENDAR_TASK) as ScheduledTask;
+    const opened: DeliveryIntent[] = [];
+    const ctx = { checkpoint: () => Promise.resolve(), store, clock: { now: () => at('2026-06-17T00:00:00Z') }, commit: (d: readonly DeliveryIntent[]) => (opened.push(...d), commitTo(store)(d)) };
+    await task.run(ctx as unknown as TaskContext);
+    return (opened[0]?.payload as { sensorSnapshot?: unknown } | undefined)?.sensorSnapshot;
   }
   const ids = [{ type: 'tag' as const, value: 'x1' }];
   const sensor = (iso: string, values: Record<string, number>): SensorEvent => ({ kind: 'sensor', source: 't', ids, eventTime: at(iso), receivedAt: 0, values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, unit: k === 'coolantTemp' ? '°C' : '%' }])) });
@@ -314,6 +317,13 @@ describe('the calendar work order snapshot', () => {
     expect(await parked(march)).toEqual({
       at: '2026-03-01T08:01:00.000Z',
       values: { operatingHours: { value: 1100, unit: 'h', at: '2026-03-01T08:00:00.000Z' }, coolantTemp: { value: 40, unit: '°C' } },
+    });
+  });
+
+  it('leaves out values older than rules.maintenance.snapshotMaxAge before the newest reading', async () => {
+    expect(await parked(march, '30m')).toEqual({
+      at: '2026-03-01T08:01:00.000Z',
+      values: { operatingHours: { value: 1100, unit: 'h', at: '2026-03-01T08:00:00.000Z' }, coolantTemp: { value: 40, unit: '°C' }, fuelLevel: { value: 35, unit: '%', at: '2026-03-01T07:40:00.000Z' } },
     });
   });
 

@@ -32,6 +32,8 @@ export interface CalendarTaskOptions extends SchedulingOptions {
   readonly defaultDestination: string;
   /** `rules.allowedLateness`, ms: the work orders' snapshots reach this much further back. @default 0 */
   readonly allowedLatenessMs?: number;
+  /** `rules.maintenance.snapshotMaxAge`, ms: how old a sensor value a work order's snapshot shows. @default 10 min */
+  readonly snapshotMaxAgeMs?: number;
   /** Warns about assets whose service-date attribute is not a date. */
   readonly logger?: { warn(obj: object, msg: string): void };
 }
@@ -99,7 +101,7 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
       trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
       // As old as its readings, not as the check: a parked machine's may be months old.
-      ...calendarSnapshot(state, { allowedLatenessMs: options.allowedLatenessMs ?? 0 }),
+      ...calendarSnapshot(state, { allowedLatenessMs: options.allowedLatenessMs ?? 0, ...(options.snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs: options.snapshotMaxAgeMs } : {}) }),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     { asset, destination, now },

@@ -47,6 +47,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         checkEveryMs: m.calendarCheckEvery,
         defaultDestination: options.defaultDestination,
         allowedLatenessMs: config.allowedLateness,
+        snapshotMaxAgeMs: m.snapshotMaxAge,
         siteAttribute: m.siteAttribute,
         windows: m.windows,
         ...(options.logger ? { logger: options.logger } : {}),

@@ -22,14 +22,15 @@ export const MAX_LATEST_SENSORS = 64;
 
 /**
  * A fault's, a due service's or a calendar interval's work order shows a sensor value read at most
- * this long before the work order (plus the rule's `allowedLatenessMs`): the default `maxGap` of
+ * this long before the work order (plus the rule's `allowedLatenessMs`), unless
+ * `rules.maintenance.snapshotMaxAge` says otherwise (`snapshotMaxAgeMs`): the default `maxGap` of
  * a threshold, the longest a sensor is expected to go between two samples.
  */
 export const ALERT_SNAPSHOT_MAX_AGE_MS = 10 * 60_000;
 
 /** How far before a work order's time its snapshot reaches for sensor values: the bound plus the lateness. */
-export function snapshotReachMs(options: Pick<MaintenanceOptions, 'allowedLatenessMs'>): number {
-  return ALERT_SNAPSHOT_MAX_AGE_MS + options.allowedLatenessMs;
+export function snapshotReachMs(options: Pick<MaintenanceOptions, 'snapshotMaxAgeMs' | 'allowedLatenessMs'>): number {
+  return (options.snapshotMaxAgeMs ?? ALERT_SNAPSHOT_MAX_AGE_MS) + options.allowedLatenessMs;
 }
 
 /** A meter reading `[eventTime, value]` (continuous hours or km), as the history keeps it. */

@@ -1005,8 +1005,8 @@ export function latestHours(state: MaintenanceState | undefined): readonly [numb
 
 /**
  * A fault's work-order snapshot at `t`: the latest hour meter and odometer (however old: they
- * count up), and every sensor's latest value read no more than the bound (ALERT_SNAPSHOT_MAX_AGE_MS,
- * plus the lateness) before it; see {@link readingsSnapshot}.
+ * count up), and every sensor's latest value read no more than the bound (`snapshotMaxAgeMs`, plus
+ * the lateness) before it; see {@link readingsSnapshot}.
  */
 function alertSnapshot(s: MaintenanceState, t: number, options: MaintenanceOptions): WorkOrderSnapshot {
   return readingsSnapshot(s.latest, latestHours(s), latestKm(s), t, snapshotReachMs(options));
@@ -1020,7 +1020,7 @@ function alertSnapshot(s: MaintenanceState, t: number, options: MaintenanceOptio
  * machine's shows its last known state, dated then, and nothing read on the asset's clock is
  * measured against the service's. Empty, and dated by the check, with no reading at all.
  */
-export function calendarSnapshot(state: MaintenanceState | undefined, options: Pick<MaintenanceOptions, 'allowedLatenessMs'>): WorkOrderSnapshot {
+export function calendarSnapshot(state: MaintenanceState | undefined, options: Pick<MaintenanceOptions, 'snapshotMaxAgeMs' | 'allowedLatenessMs'>): WorkOrderSnapshot {
   const hours = latestHours(state);
   const km = latestKm(state);
   const newest = newestReading(state?.latest, hours, km);

@@ -165,6 +165,20 @@ describe('work-order sensor snapshot', () => {
     expect(snapshotOf(late.deliveries[0])).toEqual({ at: iso(3), values: { operatingHours: { value: 250, unit: 'h' }, coolantTemp: { value: 91, unit: '°C', at: iso(2.5) } } });
   });
 
+  it('snapshotMaxAgeMs sets how old a sensor value a fault\'s or a due service\'s work order shows', () => {
+    const service = { name: 's', meter: 'hours' as const, every: 250, dueSoon: 0, defaultBaseline: 'zero' as const, severity: 'warning' as const };
+    const opts = (snapshotMaxAgeMs?: number) => options({ thresholds: [], serviceIntervals: [service], alerts: [{ name: 'faults', minSeverity: 'critical', cooldownMs: 60 * MIN }], ...(snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs } : {}) });
+    const events = [meter(0, 249.8), sensor(1, { coolantTemp: 90 }), sensor(5, { fuelLevel: 40 }), fault(20), meter(21, 250)];
+    const keys = (o: MaintenanceOptions) => run(events, o).deliveries.map((d) => Object.keys((snapshotOf(d) as { values: object }).values));
+    // 10 minutes by default: neither sensor (read 15 and 19 minutes before the fault).
+    expect(keys(opts())).toEqual([['operatingHours'], ['operatingHours']]);
+    expect(keys(opts(16 * MIN))).toEqual([['operatingHours', 'fuelLevel'], ['operatingHours', 'fuelLevel']]);
+    expect(keys(opts(60 * MIN))).toEqual([
+      ['operatingHours', 'coolantTemp', 'fuelLevel'],
+      ['operatingHours', 'coolantTemp', 'fuelLevel'],
+    ]);
+  });
+
   it("a service rule's asset stored before its sensors were kept goes on, its due service's snapshot holding the sensors seen since", () => {
     const service = { name: 's', meter: 'hours' as const, every: 250, dueSoon: 0, defaultBaseline: 'zero' as const, severity: 'warning' as const };
     const opts = options({ thresholds: [], serviceIntervals: [service] });

@@ -168,4 +168,10 @@ export interface MaintenanceOptions {
   readonly windows: Readonly<Record<string, WindowCalendar>>;
   /** Completed or cancelled work orders remembered per asset (for status and duplicate feedback). @default 20 */
   readonly keepClosed?: number;
+  /**
+   * A fault's, a due service's and a calendar interval's work order shows a sensor value read at
+   * most this long (plus `allowedLatenessMs`) before it, ms (`rules.maintenance.snapshotMaxAge`).
+   * @default 600000 (ALERT_SNAPSHOT_MAX_AGE_MS)
+   */
+  readonly snapshotMaxAgeMs?: number;
 }
