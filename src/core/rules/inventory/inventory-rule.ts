@@ -22,6 +22,7 @@ import { duplicateResult, lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import { configuredHit, HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
+import { roundCoordinate } from '../location-sync-state.js';
 
 export const INVENTORY_RULE = 'inventory';
 
@@ -47,6 +48,14 @@ interface Sighting {
   readonly in?: readonly string[];
   /** Zones whose hysteresis band holds it (absent: none). */
   readonly near?: readonly string[];
+  /**
+   * Where an accurate GPS sighting was (rounded as location sync's fixes): a sighting waiting for
+   * the lateness over a restart that changed the zones is located again by the zones configured
+   * then (see configuredHit). Absent for a reader's or an inaccurate sighting, and in states stored
+   * before it was kept (those keep the zones located on arrival that are still configured).
+   */
+  readonly lat?: number;
+  readonly lng?: number;
   /** Too inaccurate to change zone membership. */
   readonly inaccurate?: true;
   /** A zone sighting: `zone` is the configured zone a fixed reader saw the item in (no coordinates). */
@@ -141,7 +150,8 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined, maxAc
   if (hit !== undefined && (hit.inside.length > 0 || hit.band.length > 0)) {
     // Inside or near a configured zone, the source's own label is no location (see the module's
     // comment): dropped, as if none was reported (so no part of the duplicate key either).
-    return { t: event.eventTime, ...(hit.inside.length > 0 ? { in: hit.inside } : {}), ...(hit.band.length > 0 ? { near: hit.band } : {}) };
+    const at = { lat: roundCoordinate((event as PositionFix).lat), lng: roundCoordinate((event as PositionFix).lng) };
+    return { t: event.eventTime, ...(hit.inside.length > 0 ? { in: hit.inside } : {}), ...(hit.band.length > 0 ? { near: hit.band } : {}), ...at };
   }
   return {
     t: event.eventTime,
@@ -206,7 +216,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     if (options.zones) {
       // A reader's zone is entered at once (no dwell), every other one left.
       if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
-      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? configuredHit(options.zones.index, g.in, g.near) : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
+      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? configuredHit(options.zones.index, g.in, g.near, g) : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
       const best = zoneOfState(options.zones.index, zones);
       if (best === HELD) {
         // Still in a zone no longer configured (renamed or removed): it stays counted where it was

@@ -130,6 +130,28 @@ describe('an item in a zone renamed in the config (same place, same location cod
     });
 });
 
+describe('an item whose sightings in a zone wait for the lateness when that zone is renamed in the config', () => {
+  it('enters the zone under its new name when they are released: counted there, not in no zone', () => {
+    const asset = item('P-44', 'SKU-1', { quantity: '40' });
+    const ctx = { asset, destination: 'erp', now: 0 };
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones });
+    let s: InventoryItemState | undefined;
+    // Seen outside every zone, then put down in bay A; the sightings in the bay still wait for the lateness.
+    for (const e of [seen(0, 50.02), seen(5, 50), seen(6.5, 50)]) s = before.apply(s, e, ctx).state;
+    expect(s?.order?.pending.map((p) => p.in)).toEqual([['bay-a'], ['bay-a']]);
+    // Bay A is renamed in the zones file (same place, same code) and the service restarts; an idle watermark releases them.
+    const renamed = new ZoneIndex([bay('bay-a-new', 'WH1-A', 50), bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 });
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, index: renamed } });
+    const settled = after.flush(JSON.parse(JSON.stringify(s)) as InventoryItemState, ctx, T0 + 30 * MIN).state;
+    // They used to count in no zone (the old name filtered out): the item unplaced in the middle of the bay.
+    expect(settled).toMatchObject({ location: 'WH1-A', zones: { 'bay-a-new': { phase: 'inside', since: T0 + 5 * MIN } } });
+    // A state stored before sightings kept their position still loads: the old name is left out, as before.
+    const old = JSON.parse(JSON.stringify(s), (k: string, v: unknown) => (k === 'lat' || k === 'lng' ? undefined : v)) as InventoryItemState;
+    expect(old.order?.pending).toEqual([{ t: T0 + 5 * MIN, in: ['bay-a'] }, { t: T0 + 6.5 * MIN, in: ['bay-a'] }]);
+    expect(after.flush(old, ctx, T0 + 30 * MIN).state).toMatchObject({ location: null, zones: {} });
+  });
+});
+
 describe('an item arriving in a zone removed from the config since', () => {
   const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * 60 * MIN };
   const removed = { ...zones, dwell: { enterDwellMs: MIN, exitDwellMs: 2 * MIN }, index: new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 }) };
