@@ -223,9 +223,11 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     });
   }
 
-  it('on states stored under another zone configuration (zones renamed, removed, recoded; lateness dropped) and by versions before reordering', () => {
+  it('on states stored under another zone configuration (zones renamed, removed, recoded, reshaped; lateness dropped) and by versions before reordering', () => {
     const before = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
-    const renamed = ZONES.map((z) => (z.name === 'yard' ? { ...z, name: 'yard-north' } : z.name === 'depot' ? { ...z, locationCode: 'D2' } : z)).filter((z) => z.name !== 'vip');
+    // The bay grown by half: fixes waiting in its band or beyond it under the old shape are inside it now.
+    const reshaped = (z: Zone): Zone => (z.name === 'bay' && z.shape.type === 'circle' ? { ...z, shape: { ...z.shape, radiusM: 90 } } : z);
+    const renamed = ZONES.map((z) => (z.name === 'yard' ? { ...z, name: 'yard-north' } : z.name === 'depot' ? { ...z, locationCode: 'D2' } : reshaped(z))).filter((z) => z.name !== 'vip');
     const after = (allowedLatenessMs: number): LocationSyncOptions => ({ ...before, zones: zoneTracking(renamed, 30_000, 60_000, 50), allowedLatenessMs });
     const previous = createLocationSyncRule(before);
     fc.assert(

@@ -14,7 +14,8 @@
  *
  * The fast path covers accurate GPS fixes, with or without a source-reported zone, on states of
  * that kind (configured zones only, a handful per fix and per asset). Anything else — a zone
- * sighting, an inaccurate fix, a state with a zone no longer configured, two fixes of one time
+ * sighting, an inaccurate fix, a state with a zone no longer configured, fixes waiting that were
+ * located by other zones (a restart changed them: see `located`), two fixes of one time
  * waiting together, a watermark that has something to decide — is the pure rule's: the
  * asset's state is built as the pure form stores it, the pure rule applied to it, and the result
  * kept as it is (the asset in "pure mode") until it is again one the columns hold exactly. So the
@@ -48,6 +49,8 @@ const ZONES = 8;
 const ORDER = 16;
 const RELEASED = 32;
 const NEWEST = 64;
+/** `located`: the fixes waiting were located by the zones now configured (absent in a state stored before it was kept). */
+const LOCATED = 128;
 
 /** Tracked zone phases. */
 const ENTERING = 0;
@@ -134,6 +137,13 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   private readonly priority: Float64Array;
   private readonly negArea: Float64Array;
   private readonly locateNumbers: ((lat: number, lng: number, inside: Int32Array, band: Int32Array) => number) | undefined;
+  /**
+   * The zones' fingerprint (ZoneIndex.fingerprint), the state's `located` while a fix waits (the
+   * LOCATED bit): the columns hold no state whose waiting fixes other zones located (the pure
+   * rule's, which locates them again).
+   */
+  private readonly fingerprint: string | undefined;
+  private readonly fingerprintJson: string;
 
   // Per asset.
   private cap = 0;
@@ -215,6 +225,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.zoneText = this.zoneList.map((zone) => jsonString(zone.name));
     this.zoneKey = this.zoneList.map((zone, k) => (plainKey(zone.name) ? `${this.zoneText[k] as string}:{"phase":"` : undefined));
     this.locateNumbers = z ? z.index.locateNumbers.bind(z.index) : undefined;
+    this.fingerprint = z?.index.fingerprint;
+    this.fingerprintJson = this.fingerprint === undefined ? '' : jsonString(this.fingerprint);
   }
 
   load(a: number, stored: unknown): void {
@@ -249,6 +261,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if ((h & NEWEST) !== 0) order.newest = this.newest[a];
       order.pending = pending;
       s.order = order as LocationSyncState['order'];
+      // The zones the waiting fixes were located by (the pure form's key order: after `order`).
+      if ((h & LOCATED) !== 0) s.located = this.fingerprint;
     }
     return s;
   }
@@ -290,6 +304,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
         json += '}';
       }
       json += ']}';
+      if ((h & LOCATED) !== 0) json += `,"located":${this.fingerprintJson}`;
       sep = ',';
     }
     return sep === '{' ? '{}' : `${json}}`;
@@ -341,7 +356,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (src === NO_ROOM) return this.applyPure(a, event, ctx, out);
       this.processFix(a, t, lat, lng, src, this.hitIn, 0, hits & 0xffff, this.hitNear, 0, hits >>> 16, ctx, out);
       // Without lateness an empty reorder buffer is not kept.
-      this.has[a] = ((this.has[a] as number) & ~(ORDER | RELEASED | NEWEST)) | STATE;
+      this.has[a] = ((this.has[a] as number) & ~(ORDER | RELEASED | NEWEST | LOCATED)) | STATE;
       return CHANGED;
     }
     // The reorder buffer; a state written before reordering existed has only `last`, its release mark.
@@ -403,6 +418,9 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       this.sNext[k] = this.free;
       this.free = k;
     }
+    // The fixes still waiting were located by the zones now configured (as the pure form's withLocated says).
+    if (this.tracking && (this.head[a] as number) !== -1) this.has[a] = this.has[a] | LOCATED;
+    else this.has[a] = this.has[a] & ~LOCATED;
     return CHANGED;
   }
 
@@ -755,8 +773,14 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
         const o = this.orderToColumns(v, a);
         if (o < 0) return false;
         bits |= ORDER | o;
+      } else if (key === 'located') {
+        // Located by other zones (changed since), or with no zones configured now: the pure rule's.
+        if (v !== this.fingerprint) return false;
+        bits |= LOCATED;
       } else return false;
     }
+    // `located` only while a fix waits (as the pure form writes it).
+    if ((bits & LOCATED) !== 0 && (this.head[a] as number) === -1) return false;
     this.has[a] = bits;
     return true;
   }

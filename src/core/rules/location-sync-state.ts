@@ -79,6 +79,16 @@ export interface LocationSyncState {
   readonly zones?: ZoneTrackState;
   /** Positions waiting for the allowed lateness (lateness > 0 only). */
   readonly order?: ReorderState<BufferedFix>;
+  /**
+   * The zones the positions waiting in `order` were located by on arrival (their `in` and `near`):
+   * the zone index's `fingerprint` (zones/zone-index.ts). Present only with zones configured and a
+   * position waiting. When it is not the fingerprint of the zones configured now (a restart
+   * changed them: a zone renamed, reshaped, added or removed), every position waiting is located
+   * again by the zones now configured before any is processed (see relocated in location-sync.ts).
+   * Absent with positions waiting in a state stored before it was kept: they are taken as located
+   * by the zones now configured (the rule's behaviour then); set when the state next changes.
+   */
+  readonly located?: string;
 }
 
 export const LOCATION_UPDATE = 'location.update';

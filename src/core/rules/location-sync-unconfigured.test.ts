@@ -164,6 +164,47 @@ describe('location sync: a fix waiting in the reorder window over a restart that
   });
 });
 
+describe('location sync: a fix waiting in the reorder window over a restart that reshaped its zone (same name)', () => {
+  const bay = (radiusM: number): Zone => ({ name: 'bay', locationCode: '1000/0002', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM } });
+  // Driving into the bay (100 m round) and stopping 60 m from its centre; the fixes of 20-40 s still wait for the 30 s lateness when the service stops.
+  const before = [fix(-100, 2000), fix(-60, 2000), fix(0, 60), fix(10, 60), fix(20, 60), fix(30, 60), fix(40, 60)];
+  const stored = (radiusM: number) => {
+    const rule = createLocationSyncRule(options([bay(radiusM)], 30_000));
+    let state: LocationSyncState | undefined;
+    for (const e of before) state = rule.apply(state, e, ctx).state;
+    return JSON.parse(JSON.stringify(state)) as LocationSyncState;
+  };
+  const after = [50, 60, 70, 80, 90, 100].map((t) => fix(t, 60));
+
+  it('shrunk: they are located again by its new shape, and never send its code from outside it', () => {
+    const state = stored(100);
+    expect(state.order?.pending.map((p) => [(p.t - T0) / 1000, p.in])).toEqual([[20, ['bay']], [30, ['bay']], [40, ['bay']]]);
+    // The bay is now 30 m round (its band to 55 m): 60 m from its centre is outside it.
+    // Was [30, '1000/0002', 60]: entered by the fixes located by its old shape, its code sent from 60 m, outside it.
+    const expected = [[20, null, 60]];
+    expect(bothForms(state, [bay(30)], after, 30_000)).toEqual(expected);
+    expect(erpWrites(state, [bay(30)], [...after, fix(200, 60)], ones(after.length + 1), 30_000)).toEqual(expected);
+    expect(erpWrites(state, [bay(30)], [...after, fix(200, 60)], [3, 4], 30_000)).toEqual(expected);
+    // Located by the zones now configured: the state says so, and the owned form holds it in its columns again.
+    const pure = createLocationSyncRule(options([bay(30)], 30_000));
+    const next = pure.apply(state, fix(50, 60), ctx).state;
+    expect(next.order?.pending.map((p) => p.in)).toEqual([undefined, undefined, undefined]);
+    expect(next.located).toBe(options([bay(30)]).zones?.index.fingerprint);
+    expect(next.located).not.toBe(state.located);
+  });
+
+  it('unchanged: the fixes waiting are taken as they were located (the same updates as with no restart)', () => {
+    const state = stored(100);
+    expect(state.located).toBe(options([bay(100)]).zones?.index.fingerprint);
+    const expected = [[30, '1000/0002', 60]];
+    expect(bothForms(state, [bay(100)], after, 30_000)).toEqual(expected);
+    // A state stored before `located` was kept: its waiting fixes are taken as located by the zones now configured (as that version did).
+    const legacy: LocationSyncState = { ...state, located: undefined };
+    expect(bothForms(legacy, [bay(100)], after, 30_000)).toEqual(expected);
+    expect(bothForms(legacy, [bay(30)], after, 30_000)).toEqual(expected);
+  });
+});
+
 describe('location sync across a restart that renamed or removed a zone: coordinates never contradict the code (property)', () => {
   it('for any walk, lateness, arrival order, restart point and new zone set; both forms alike', () => {
     const step = walkStep;

@@ -56,7 +56,7 @@ import { haversineM } from './geo.js';
 import { duplicateResult, lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import { ownedLocationSync } from './location-sync-owned.js';
 import { LOCATION_UPDATE, recodedZone, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
-import type { ZoneHit } from './zones/zone-index.js';
+import type { ZoneHit, ZoneIndex } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import { configuredHit, HELD, heldAgainstFix, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import { matchesFilter } from './maintenance/types.js';
@@ -72,6 +72,39 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
   // cell-tower fix kilometres off from being sent as where the asset is.
   const maxAccuracyM = options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0;
   const appliesTo = options.appliesTo;
+  /** What the zones now configured locate positions by (see LocationSyncState.located); none without zones. */
+  const fingerprint = options.zones?.index.fingerprint;
+  /** apply for a position, on a state whose waiting fixes are located by the zones now configured. */
+  function applyPosition(s: LocationSyncState, event: PositionEvent, ctx: RuleContext): RuleResult<LocationSyncState> {
+    const item = bufferedFix(event, options.zones, maxAccuracyM);
+    // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
+    // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
+    // an older released fix sent again cannot be told from a late one, and counts as late.
+    if (s.last !== undefined && isSameFix(s.last, item)) return duplicateResult(s);
+    if (replacesInaccurate(s, item)) {
+      // Decided on an inaccurate fix, and nothing newer since: the accurate one of that time counts instead.
+      const r = processFix(options, lateness === 0 && s.order !== undefined && s.order.pending.length === 0 ? withoutOrder(s) : s, item, ctx);
+      return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
+    }
+    if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
+      // Nothing to reorder (the common case, and the ingest hot path): a position at or before
+      // the newest one processed is late; any other is processed at once.
+      const released = s.order?.released ?? s.last?.eventTime;
+      if (released !== undefined && item.t <= released) return lateResult(s);
+      const r = processFix(options, s.order === undefined ? s : withoutOrder(s), item, ctx);
+      return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
+    }
+    // States written before reordering existed carry only `last`: it is the release mark.
+    const stored = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
+    const twin = stored?.pending.find((p) => p.t === item.t && p.inaccurate !== item.inaccurate);
+    // An accurate fix waiting with this one's time counts instead of it; this one, accurate, instead of those waiting.
+    if (twin !== undefined && item.inaccurate) return { state: s, deliveries: NO_DELIVERIES };
+    const order = twin !== undefined && stored ? { ...stored, pending: stored.pending.filter((p) => p.t !== item.t || p.inaccurate !== true) } : stored;
+    const a = admit(order, item, lateness, tiebreakOf);
+    if (a.late) return lateResult(s);
+    if (a.duplicate) return duplicateResult(s);
+    return processAll(options, locationState(s.last, s.synced, s.zones, a.state, s.located), a.released, ctx);
+  }
   const rule: FlushableRule<LocationSyncState> = {
     name: 'location',
     kinds: ['position'],
@@ -79,47 +112,21 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
       if (appliesTo !== undefined && !matchesFilter(ctx.asset, appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state ?? {};
-      const item = bufferedFix(event, options.zones, maxAccuracyM);
-      // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
-      // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
-      // an older released fix sent again cannot be told from a late one, and counts as late.
-      if (s.last !== undefined && isSameFix(s.last, item)) return duplicateResult(s);
-      if (replacesInaccurate(s, item)) {
-        // Decided on an inaccurate fix, and nothing newer since: the accurate one of that time counts instead.
-        const r = processFix(options, lateness === 0 && s.order !== undefined && s.order.pending.length === 0 ? withoutOrder(s) : s, item, ctx);
-        return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
-      }
-      if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
-        // Nothing to reorder (the common case, and the ingest hot path): a position at or before
-        // the newest one processed is late; any other is processed at once.
-        const released = s.order?.released ?? s.last?.eventTime;
-        if (released !== undefined && item.t <= released) return lateResult(s);
-        const r = processFix(options, s.order === undefined ? s : withoutOrder(s), item, ctx);
-        return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
-      }
-      // States written before reordering existed carry only `last`: it is the release mark.
-      const stored = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
-      const twin = stored?.pending.find((p) => p.t === item.t && p.inaccurate !== item.inaccurate);
-      // An accurate fix waiting with this one's time counts instead of it; this one, accurate, instead of those waiting.
-      if (twin !== undefined && item.inaccurate) return { state: s, deliveries: NO_DELIVERIES };
-      const order = twin !== undefined && stored ? { ...stored, pending: stored.pending.filter((p) => p.t !== item.t || p.inaccurate !== true) } : stored;
-      const a = admit(order, item, lateness, tiebreakOf);
-      if (a.late) return lateResult(s);
-      if (a.duplicate) return duplicateResult(s);
-      return processAll(options, locationState(s.last, s.synced, s.zones, a.state), a.released, ctx);
+      // Fixes waiting since before the zones were changed are located again first (see relocated).
+      return withLocated(fingerprint, s, applyPosition(relocated(options.zones, fingerprint, s), event, ctx));
     },
     flush(state, ctx, upTo) {
       // Nothing held and no zone dwell: nothing to decide (and no state made for an asset without one).
       // Nor for an asset `appliesTo` leaves out (the config changed since its state was stored): no
       // dwell settled, no fix released, no new zone code sent; its state stays as it is, as on an event.
       if ((state?.order === undefined && state?.zones === undefined) || (appliesTo !== undefined && !matchesFilter(ctx.asset, appliesTo))) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
-      const s = state;
+      const s = relocated(options.zones, fingerprint, state);
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
-      const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, locationState(s.last, s.synced, s.zones, d.state), d.released, ctx);
+      const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, locationState(s.last, s.synced, s.zones, d.state, s.located), d.released, ctx);
       // A watermark also says the asset stayed where it was last seen until then (trackers go
       // quiet when parked): an entry or exit whose dwell has run its course by then counts. And
       // the zone it is in may have a new location code since its state was stored (see recode).
-      return upTo === undefined ? r : recode(options, settleDwell(options, r, upTo - lateness, ctx), ctx);
+      return withLocated(fingerprint, state, upTo === undefined ? r : recode(options, settleDwell(options, r, upTo - lateness, ctx), ctx));
     },
     // A dwell only a watermark can settle: where the last fix that placed the asset was (an
     // inaccurate last fix of a state stored without that position settles nothing: the idle asset
@@ -208,7 +215,7 @@ function processAll(
   return { state, deliveries: deliveries ?? NO_DELIVERIES };
 }
 
-const withoutOrder = (s: LocationSyncState): LocationSyncState => locationState(s.last, s.synced, s.zones, undefined);
+const withoutOrder = (s: LocationSyncState): LocationSyncState => locationState(s.last, s.synced, s.zones, undefined, undefined);
 
 /**
  * Every state this rule makes has all four fields, `undefined` when absent (JSON.stringify drops
@@ -216,8 +223,47 @@ const withoutOrder = (s: LocationSyncState): LocationSyncState => locationState(
  * field by field made one per combination and per order of additions, and every access to a state
  * megamorphic (slow) on the ingest hot path. The same holds for {@link fixOf} and bufferedFix.
  */
-function locationState(last: Fix | undefined, synced: Fix | undefined, zones: ZoneTrackState | undefined, order: ReorderState<BufferedFix> | undefined): LocationSyncState {
-  return { last, synced, zones, order };
+function locationState(last: Fix | undefined, synced: Fix | undefined, zones: ZoneTrackState | undefined, order: ReorderState<BufferedFix> | undefined, located?: string): LocationSyncState {
+  return { last, synced, zones, order, located };
+}
+
+/**
+ * `s` with the fixes waiting in it located by the zones now configured (`fingerprint`, of
+ * `zones.index`): as they are when they were located by these (`located`), or when none waits;
+ * else each GPS fix located again by its position, as bufferedFix locates one arriving now (a zone
+ * renamed, reshaped, added or removed since a restart: its old `in` and `near` would enter a zone
+ * by a shape it no longer has, or miss one it has now). One comparison per state, not per fix.
+ * A state stored before `located` was kept is taken as it is (as before it was kept: only a zone no
+ * longer configured is located again, see configuredHit); once changed, it says what located its fixes.
+ */
+function relocated(zones: ZoneTracking | undefined, fingerprint: string | undefined, s: LocationSyncState): LocationSyncState {
+  const order = s.order;
+  if (zones === undefined || order === undefined || order.pending.length === 0 || s.located === undefined || s.located === fingerprint) return s;
+  const pending = order.pending.map((f) => relocatedFix(zones.index, f));
+  return locationState(s.last, s.synced, s.zones, { ...order, pending }, fingerprint);
+}
+
+/** A waiting fix located again by `index` (a reader's sighting, or an inaccurate fix, has nothing to locate). */
+function relocatedFix(index: ZoneIndex, f: BufferedFix): BufferedFix {
+  if (f.lat === undefined || f.lng === undefined || f.inaccurate) return f;
+  const hit = index.locate(f.lat, f.lng);
+  const inside = hit.inside.length > 0 ? hit.inside : undefined;
+  const near = hit.band.length > 0 ? hit.band : undefined;
+  // The source's own label only outside every configured zone and its band (see bufferedFix); one
+  // dropped on arrival, inside or near a zone then, stays dropped.
+  return { t: f.t, lat: f.lat, lng: f.lng, zone: inside === undefined && near === undefined ? f.zone : undefined, in: inside, near, inaccurate: undefined };
+}
+
+/**
+ * `r` with its state's `located` as the fixes waiting in it say, when it is not the state `before`
+ * (a late or duplicate fix changes nothing, nor this): `fingerprint` while one waits (they are
+ * located by the zones now configured: see relocated), absent when none does.
+ */
+function withLocated(fingerprint: string | undefined, before: LocationSyncState | undefined, r: RuleResult<LocationSyncState>): RuleResult<LocationSyncState> {
+  const s = r.state;
+  if (s === before) return r;
+  const located = fingerprint !== undefined && s.order !== undefined && s.order.pending.length > 0 ? fingerprint : undefined;
+  return s.located === located ? r : { ...r, state: locationState(s.last, s.synced, s.zones, s.order, located) };
 }
 
 function processFix(
@@ -283,8 +329,8 @@ function processFix(
     (f.inaccurate !== true &&
       (synced.inaccurate === true ||
         (!held && (synced.zone !== fix.zone || movedFar(synced, fix, options.minDistanceM) || fix.eventTime - synced.eventTime >= options.heartbeatMs))));
-  if (!due) return { state: locationState(fix, state.synced, zones, state.order) };
-  return { state: locationState(fix, fix, zones, state.order), delivery: locationUpdate(fix, ctx) };
+  if (!due) return { state: locationState(fix, state.synced, zones, state.order, state.located) };
+  return { state: locationState(fix, fix, zones, state.order, state.located), delivery: locationUpdate(fix, ctx) };
 }
 
 /**
@@ -384,7 +430,7 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   // The zone the source reported with the placing fix: what a fix there would send outside configured zones.
   const fix = zoned(placed.lat, placed.lng, placed.t, placed.zone);
   const newest = last.inaccurate ? keepPlaced(zoned(last.lat, last.lng, last.eventTime, reportedZone(last)), last) : fix;
-  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(newest, s.synced, zones, s.order);
+  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(newest, s.synced, zones, s.order, s.located);
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
   if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
@@ -425,5 +471,5 @@ function recode(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, 
     last === undefined || last.zoneName === undefined
       ? last
       : fixOf(last.lat, last.lng, last.eventTime, zone.locationCode, zone.name, last.sourceZone, last.inaccurate, last.locatedAt, last.locatedLat, last.locatedLng, last.locatedZone);
-  return { state: locationState(newest, fix, s.zones, s.order), deliveries: [...r.deliveries, locationUpdate(fix, ctx)] };
+  return { state: locationState(newest, fix, s.zones, s.order, s.located), deliveries: [...r.deliveries, locationUpdate(fix, ctx)] };
 }

@@ -11,10 +11,10 @@ import type { StateDoc } from './simulate.js';
 
 /**
  * A rule sub-state's own keys left out of the difference: reorder buffers (summarised) and their
- * bookkeeping, and meter histories. Only at that level: deeper down the keys are names (a
- * threshold, interval or zone may be called `order`).
+ * bookkeeping (`located`: the zones the positions they hold were located by), and meter histories.
+ * Only at that level: deeper down the keys are names (a threshold, interval or zone may be called `order`).
  */
-const SKIP = new Set(['order', 'releasedKinds', 'history', 'kmHistory']);
+const SKIP = new Set(['order', 'located', 'releasedKinds', 'history', 'kmHistory']);
 /** Whole milliseconds between 2000 and 2100 are times. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);

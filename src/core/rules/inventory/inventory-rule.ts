@@ -49,10 +49,11 @@ interface Sighting {
   /** Zones whose hysteresis band holds it (absent: none). */
   readonly near?: readonly string[];
   /**
-   * Where an accurate GPS sighting was (rounded as location sync's fixes): a sighting waiting for
-   * the lateness over a restart that changed the zones is located again by the zones configured
-   * then (see configuredHit). Absent for a reader's or an inaccurate sighting, and in states stored
-   * before it was kept (those keep the zones located on arrival that are still configured).
+   * Where an accurate GPS sighting was (rounded as location sync's fixes), with zones configured: a
+   * sighting waiting for the lateness over a restart that changed the zones is located again by
+   * the zones configured then (see relocated). Absent for a reader's or an inaccurate sighting,
+   * and in states stored before it was kept (those keep the zones located on arrival that are
+   * still configured: see configuredHit).
    */
   readonly lat?: number;
   readonly lng?: number;
@@ -86,6 +87,14 @@ export interface InventoryItemState {
    * was taken instead: once that zone is left by a watermark, the item is where the reader saw it.
    */
   readonly reported?: string;
+  /**
+   * The zones the sightings waiting in `order` were located by on arrival (their `in` and `near`):
+   * the zone index's fingerprint, present only with zones configured and a sighting waiting. When
+   * it is not the fingerprint of the zones configured now (a restart changed them, or a state
+   * stored before it was kept), each waiting sighting with a position is located again by the zones
+   * now configured before any is processed (see relocated).
+   */
+  readonly located?: string;
 }
 
 export function isInventoryItem(asset: AssetRecord, skuAttribute: string): boolean {
@@ -94,39 +103,69 @@ export function isInventoryItem(asset: AssetRecord, skuAttribute: string): boole
 }
 
 export function createInventoryRule(options: InventoryRuleOptions): FlushableRule<InventoryItemState> {
+  /** What the zones now configured locate sightings by (see InventoryItemState.located); none without zones. */
+  const fingerprint = options.zones?.index.fingerprint;
   return {
     name: INVENTORY_RULE,
     kinds: ['position'],
     apply(state, event, ctx) {
       // Not inventory: leave the sub-state absent rather than store an empty one for every asset.
       if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
-      const s = state ?? {};
-      const item = sightingOf(event, options.zones, options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0);
-      // The newest sightings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
-      const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder, true);
-      if (a.late) {
-        // Decided on inaccurate sightings of this time alone, and nothing newer since: the accurate
-        // one of that time counts too, as it would have arriving first (they changed nothing it
-        // would have to undo), with no lateness as with any (as location sync's replacesInaccurate).
-        if (!replacesInaccurate(s.order, item)) return lateResult(s);
-        const order = s.order as ReorderState<Sighting>;
-        return processAll({ ...s, order: { ...order, last: [...(order.last ?? []), item] } }, [item], options);
-      }
-      if (a.duplicate) return duplicateResult(s);
-      return processAll({ ...s, order: a.state }, a.released, options);
+      // Sightings waiting since before the zones were changed are located again first (see relocated).
+      return withLocated(fingerprint, applySighting(relocated(options.zones, fingerprint, state ?? {}), event, options));
     },
     flush(state, _ctx, upTo) {
       if (!state?.order && !state?.zones) return { state: state as InventoryItemState, deliveries: [] }; // nothing held, no dwell
-      const s = state;
+      const s = relocated(options.zones, fingerprint, state);
       const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       const r = d.released.length === 0 ? { state: s, deliveries: [] } : processAll({ ...s, order: d.state }, d.released, options);
       // A watermark: the item stayed where it was last seen (a pallet put down), so dwell under way completes.
-      return upTo === undefined ? r : { state: settleDwell(r.state, upTo - options.allowedLatenessMs, options), deliveries: r.deliveries };
+      return withLocated(fingerprint, upTo === undefined ? r : { state: settleDwell(r.state, upTo - options.allowedLatenessMs, options), deliveries: r.deliveries });
     },
     // Settling reads the tracker's phases, not the last sighting, so an inaccurate last sighting
     // does not stop a watermark from deciding: a pending dwell is always one it can settle.
     holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
   };
+}
+
+/**
+ * `s` with the sightings waiting in it located by the zones now configured (`fingerprint`, of
+ * `zones.index`): as they are when they were located by these (`located`), or when none waits;
+ * else each one with a position located again by it, as sightingOf locates one arriving now (a
+ * zone renamed, reshaped, added or removed since a restart). One comparison per state, not per sighting.
+ */
+function relocated(zones: ZoneTracking | undefined, fingerprint: string | undefined, s: InventoryItemState): InventoryItemState {
+  const order = s.order;
+  if (zones === undefined || order === undefined || order.pending.length === 0 || s.located === fingerprint) return s;
+  const pending = order.pending.map((x) => (x.lat === undefined || x.lng === undefined || x.reader || x.inaccurate ? x : located(x.t, x.lat, x.lng, zones.index.locate(x.lat, x.lng), x.zone)));
+  return { ...s, order: { ...order, pending }, located: fingerprint };
+}
+
+/** `r` with its state's `located` as the sightings waiting in it say: `fingerprint` while one waits, absent when none does. */
+function withLocated(fingerprint: string | undefined, r: RuleResult<InventoryItemState>): RuleResult<InventoryItemState> {
+  const s = r.state;
+  if (s === undefined) return r;
+  const want = fingerprint !== undefined && s.order !== undefined && s.order.pending.length > 0 ? fingerprint : undefined;
+  if (s.located === want) return r;
+  const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, located: want };
+  if (want === undefined) delete next.located;
+  return { ...r, state: next };
+}
+
+function applySighting(s: InventoryItemState, event: PositionEvent, options: InventoryRuleOptions): RuleResult<InventoryItemState> {
+  const item = sightingOf(event, options.zones, options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0);
+  // The newest sightings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
+  const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder, true);
+  if (a.late) {
+    // Decided on inaccurate sightings of this time alone, and nothing newer since: the accurate
+    // one of that time counts too, as it would have arriving first (they changed nothing it
+    // would have to undo), with no lateness as with any (as location sync's replacesInaccurate).
+    if (!replacesInaccurate(s.order, item)) return lateResult(s);
+    const order = s.order as ReorderState<Sighting>;
+    return processAll({ ...s, order: { ...order, last: [...(order.last ?? []), item] } }, [item], options);
+  }
+  if (a.duplicate) return duplicateResult(s);
+  return processAll({ ...s, order: a.state }, a.released, options);
 }
 
 /** Whether `item` (late to `order`) is an accurate sighting of the time of the last released ones, all of them inaccurate. */
@@ -147,17 +186,20 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined, maxAc
   // With no zone configured too: the zone a tracker reports with a fix 2 km off is decided on that fix.
   const usable = maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(event as PositionFix) : undefined;
-  if (hit !== undefined && (hit.inside.length > 0 || hit.band.length > 0)) {
-    // Inside or near a configured zone, the source's own label is no location (see the module's
-    // comment): dropped, as if none was reported (so no part of the duplicate key either).
-    const at = { lat: roundCoordinate((event as PositionFix).lat), lng: roundCoordinate((event as PositionFix).lng) };
-    return { t: event.eventTime, ...(hit.inside.length > 0 ? { in: hit.inside } : {}), ...(hit.band.length > 0 ? { near: hit.band } : {}), ...at };
-  }
+  if (hit !== undefined) return located(event.eventTime, roundCoordinate((event as PositionFix).lat), roundCoordinate((event as PositionFix).lng), hit, event.zone);
   return {
     t: event.eventTime,
     ...(event.zone !== undefined ? { zone: event.zone } : {}),
     ...(usable ? {} : { inaccurate: true as const }),
   };
+}
+
+/** An accurate GPS sighting at `t` (`lat`, `lng`) with zones configured, located as `hit`, its source reporting `zone`. */
+function located(t: number, lat: number, lng: number, hit: ZoneHit, zone: string | undefined): Sighting {
+  // Inside or near a configured zone, the source's own label is no location (see the module's
+  // comment): dropped, as if none was reported (so no part of the duplicate key either).
+  if (hit.inside.length > 0 || hit.band.length > 0) return { t, ...(hit.inside.length > 0 ? { in: hit.inside } : {}), ...(hit.band.length > 0 ? { near: hit.band } : {}), lat, lng };
+  return { t, ...(zone !== undefined ? { zone } : {}), lat, lng };
 }
 
 /**

@@ -152,6 +152,38 @@ describe('an item whose sightings in a zone wait for the lateness when that zone
   });
 });
 
+describe('an item whose sightings in a zone wait for the lateness when that zone is reshaped in the config (same name)', () => {
+  const round = (radiusM: number) => new ZoneIndex([{ ...bay('bay-a', 'WH1-A', 50), shape: { type: 'circle', lat: 50, lng: 10, radiusM } }, bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 });
+  const asset = item('P-45', 'SKU-1', { quantity: '40' });
+  const ctx = { asset, destination: 'erp', now: 0 };
+  // Seen at the dock reader outside every zone, then put down 44 m north of bay A's centre (the reader's
+  // label still reported); those sightings still wait for the lateness.
+  const stored = (index: ZoneIndex) => {
+    const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, index } });
+    let s: InventoryItemState | undefined;
+    for (const e of [seen(0, 50.02, 'dock'), seen(5, 50.0004, 'dock'), seen(6.5, 50.0004, 'dock')]) s = rule.apply(s, e, ctx).state;
+    return JSON.parse(JSON.stringify(s)) as InventoryItemState;
+  };
+  const settled = (s: InventoryItemState, index: ZoneIndex) => createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 2 * MIN, zones: { ...zones, index } }).flush(s, ctx, T0 + 30 * MIN).state;
+
+  it('shrunk: they are located again by its new shape, and the item is not counted in a bay it is outside', () => {
+    const s = stored(round(60));
+    expect(s.order?.pending.map((p) => p.in)).toEqual([['bay-a'], ['bay-a']]);
+    // Bay A is now 30 m round: 44 m from its centre is outside it and its band. It used to enter bay A all the same.
+    expect(settled(s, round(30))).toMatchObject({ location: null, zones: {} });
+    // Unchanged, it is counted there, as with no restart.
+    expect(settled(s, round(60))).toMatchObject({ location: 'WH1-A', zones: { 'bay-a': { phase: 'inside' } } });
+  });
+
+  it('grown: they are located again by its new shape, and the item is counted in the bay it is inside', () => {
+    const s = stored(round(30));
+    expect(s.order?.pending.map((p) => p.in)).toEqual([undefined, undefined]);
+    // Bay A is now 60 m round. It used to stay counted at the reader's label, 44 m from the bay's centre.
+    expect(settled(s, round(60))).toMatchObject({ location: 'WH1-A', zones: { 'bay-a': { phase: 'inside', since: T0 + 5 * MIN } } });
+    expect(settled(s, round(30))).toMatchObject({ location: 'dock', zones: {} });
+  });
+});
+
 describe('an item arriving in a zone removed from the config since', () => {
   const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * 60 * MIN };
   const removed = { ...zones, dwell: { enterDwellMs: MIN, exitDwellMs: 2 * MIN }, index: new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 }) };

@@ -6,6 +6,7 @@
  * rules share one computation per event.
  * @module
  */
+import { createHash } from 'node:crypto';
 import type { PositionFix } from '../../model/events.js';
 import { haversineCoordsM } from '../geo.js';
 import { areaM2, M_PER_DEG, placement, searchBBox, segmentDistance2, wrapBBox, type BBox, type Zone } from './geometry.js';
@@ -126,6 +127,23 @@ export class ZoneIndex {
 
   get size(): number {
     return this.zones.length;
+  }
+
+  private fingerprintText: string | undefined;
+
+  /**
+   * What {@link locate} answers, in a short text: a hash of the zones' names and shapes, in
+   * configuration order, and the hysteresis margin (not location codes, priorities or sites, which
+   * place no position). Two indexes with the same fingerprint locate every position alike. Rules
+   * keep it beside positions located on arrival (waiting for the allowed lateness), to tell after a
+   * restart whether the zones were changed since: renamed, reshaped, added or removed. Computed
+   * once, on first use.
+   */
+  get fingerprint(): string {
+    return (this.fingerprintText ??= createHash('sha256')
+      .update(JSON.stringify([this.hysteresisM, this.zones.map((z) => [z.name, z.shape])]))
+      .digest('base64url')
+      .slice(0, 16));
   }
 
   zone(name: string): Zone | undefined {

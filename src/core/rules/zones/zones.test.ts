@@ -332,3 +332,18 @@ describe('a fixed reader\'s sighting (placeInZone)', () => {
     expect(placeInZone(undefined, 200, 'dock').state).toEqual({ dock: { phase: 'inside', since: 200 } });
   });
 });
+
+describe('zone index fingerprint', () => {
+  const round = (radiusM: number): Zone['shape'] => ({ type: 'circle', lat: 52.5, lng: 13.4, radiusM });
+  const bay: Zone = { name: 'bay', locationCode: '1000/0002', priority: 0, shape: round(50) };
+  const of = (zones: readonly Zone[], hysteresisM = 10) => new ZoneIndex(zones, { hysteresisM }).fingerprint;
+
+  it('is the same for zones that locate every position alike, and differs when a zone is renamed, reshaped, added or removed', () => {
+    expect(of([yard, bay])).toBe(of([{ ...yard }, { ...bay }]));
+    // Codes, priorities and sites place no position.
+    expect(of([{ ...yard, locationCode: 'X' }, { ...bay, priority: 3, site: 'S1' }])).toBe(of([yard, bay]));
+    const others = [of([{ ...yard, name: 'yard-north' }, bay]), of([yard, { ...bay, shape: round(51) }]), of([yard]), of([yard, bay], 20)];
+    for (const fp of others) expect(fp).not.toBe(of([yard, bay]));
+    expect(new Set(others).size).toBe(others.length);
+  });
+});
