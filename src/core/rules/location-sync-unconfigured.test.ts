@@ -108,18 +108,26 @@ describe('location sync: an asset in a zone no longer configured (renamed or rem
       expect(erpWrites(state, zones, away, [away.length])).toEqual(expected);
       expect(bothForms(state, zones, away)).toEqual(expected);
       expect(bothForms(state, zones, away, 30_000)).toEqual(expected);
-      // Parked at 900 m with no further fix: the idle watermark decides the exit, dated to the end of the dwell.
-      expect(bothForms(state, zones, away.slice(0, 3), 0, 1200)).toEqual([[660, null, 900]]);
+      // Parked at 900 m with no further fix: the idle watermark decides the exit, dated to the end of
+      // the dwell: from the first fix after the restart while it is in the old zone (nothing can be
+      // inside it); renamed with the same code, from the first fix beyond the renamed zone (610 s),
+      // as for any zone, the asset continuing in it (see continuedRenamed).
+      expect(bothForms(state, zones, away.slice(0, 3), 0, 1200)).toEqual([[zones === CONFIGS.renamed ? 670 : 660, null, 900]]);
     }
   });
 
   it('renamed in place: a machine moving about in it is never sent out and back in; the code it has stands', () => {
     const { state } = parked();
     const about = [fix(600, 0), fix(610, 150), fix(640, 150), fix(670, 20), fix(700, 150)];
-    // Was [610, '1000/0001', 150] under the old name (sent while the old name was being left).
-    // The old name is left at 660 s: the renamed zone places it, with the code sent (at 670 s, 20 m
-    // from the fix sent: nothing new); moved 150 m at 700 s.
-    const expected = [[700, '1000/0001', 150]];
+    // It continues in the renamed zone (same place, same code) from the first fix after the restart
+    // (see continuedRenamed): each move of more than 100 m in it is sent with its code, as before the
+    // restart. Was only [700, '1000/0001', 150]: its fixes held (nothing sent) until the old name was
+    // left at 660 s, though the zone it was in had only a new name.
+    const expected = [
+      [610, '1000/0001', 150],
+      [670, '1000/0001', 20],
+      [700, '1000/0001', 150],
+    ];
     expect(erpWrites(state, CONFIGS.renamed, about, ones(about.length))).toEqual(expected);
     expect(bothForms(state, CONFIGS.renamed, about)).toEqual(expected);
     expect(bothForms(state, CONFIGS.renamed, about, 30_000)).toEqual(expected);
@@ -128,6 +136,19 @@ describe('location sync: an asset in a zone no longer configured (renamed or rem
       [670, '1000/0002', 20],
       [700, '1000/0002', 150],
     ]);
+  });
+
+  it('renamed in place: continues in the renamed zone at the first fix after the restart; a zone of the same code elsewhere is no rename', () => {
+    const { state } = parked();
+    const next = createLocationSyncRule(options(CONFIGS.renamed)).apply(state, fix(600, 0), ctx).state;
+    expect(next.zones).toEqual({ 'yard-north': { phase: 'inside', since: T0 + 600_000 } });
+    expect(next.last).toMatchObject({ zone: '1000/0001', zoneName: 'yard-north' });
+    // The yard removed, and a zone of its code 10 km north: the position it was parked at is in no
+    // zone of that code, so nothing says the yard was renamed. As if it was removed.
+    const elsewhere = [{ ...yard('yard-far'), shape: { type: 'circle' as const, lat: 52.59, lng: 13.4, radiusM: RADIUS_M } }, depot];
+    const about = [fix(600, 0), fix(610, 150), fix(640, 150), fix(670, 20), fix(700, 150)];
+    expect(bothForms(state, elsewhere, about)).toEqual(bothForms(state, CONFIGS.removed, about));
+    expect(createLocationSyncRule(options(elsewhere)).apply(state, fix(600, 0), ctx).state.zones).toEqual({ yard: { phase: 'leaving', since: T0 + 600_000 } });
   });
 
   it('a state stored by a version that sent a stray fix under the old zone loads as it is', () => {

@@ -25,7 +25,9 @@ export const HELD = 'held';
  * the location it had (the ERP keeps the location sent last, an item the code it was counted
  * under) until the asset leaves that zone. A zone renamed in place is then entered again under its
  * new name before the old one is left (the enter dwell is shorter than the exit dwell by default),
- * with no change of location in between.
+ * with no change of location in between. (Location sync continues an asset in a zone renamed with
+ * its location code kept under the new name at once, when the position that last placed it is in
+ * it: see continuedRenamed in ../location-sync.ts.)
  */
 export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined): Zone | typeof HELD | undefined {
   const entered = enteredZones(state);
