@@ -535,6 +535,28 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a maintenance rule named as a built-in rule (location, meter, …): rules test would count the two under one name', () => {
+    const builtIn = (name: string, what: string) =>
+      `"${name}" is the name of ${what}, a rule the service runs of itself (rules list names it so, and rules test counts its deliveries under it): give this rule another name`;
+    expect(
+      problems({
+        maintenance: {
+          thresholds: [{ name: 'location', sensor: 's', above: 1 }],
+          serviceIntervals: [{ name: 'meter', everyHours: 10 }],
+          calendarIntervals: [{ name: 'inventory', everyDays: 30 }],
+          alerts: [{ name: 'depreciation' }],
+        },
+      }),
+    ).toEqual([
+      { key: 'maintenance.thresholds.0.name', message: builtIn('location', 'location sync') },
+      { key: 'maintenance.serviceIntervals.0.name', message: builtIn('meter', 'meter sync') },
+      { key: 'maintenance.calendarIntervals.0.name', message: builtIn('inventory', 'inventory') },
+      { key: 'maintenance.alerts.0.name', message: builtIn('depreciation', 'depreciation') },
+    ]);
+    // Names that only look alike are another rule's own.
+    expect(parse({ maintenance: { thresholds: [{ name: 'Meter', sensor: 's', above: 1 }, { name: 'location-drift', sensor: 't', above: 1 }] } }).maintenance?.thresholds.map((t) => t.name)).toEqual(['Meter', 'location-drift']);
+  });
+
   it('end to end: configured rules turn events into a zone location and one work order', () => {
     const c = parse({
       allowedLateness: 0,

@@ -17,7 +17,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar, customCalendarProblems } from '../core/rules/depreciation/calendar.js';
 import { commonFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type ServiceIntervalRule, type ThresholdRule } from '../core/rules/maintenance/types.js';
-import { isReservedName, reservedNameProblem } from '../core/rules/rule.js';
+import { builtInRuleNameProblem, isBuiltInRuleName, isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
@@ -42,7 +42,11 @@ const timeZoneName = z
 const timeZone = timeZoneName.default('UTC');
 
 /** Rule names end up in work-order business keys (`asset|rule|occurrence`). */
-const ruleName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)') });
+const ruleName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)') })
+  // `location`, `meter`, …: a built-in rule's, whose counts by rule a maintenance rule's would share.
+  .refine((name) => !isBuiltInRuleName(name), { error: (iss) => builtInRuleNameProblem(String(iss.input)) });
 
 const assetFilterSchema = z
   .strictObject({

@@ -95,6 +95,21 @@ export const reservedNameProblem = (name: string, what: string): string =>
   `"${name}" cannot name a ${what}: the names of JavaScript's object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name`;
 
 /**
+ * The names of the rules the service runs of itself, as `rules list` lists them and `rules test`
+ * counts their deliveries (`by rule:`, `byRule`): location sync (`location`), meter sync (`meter`),
+ * inventory and depreciation. A maintenance rule (keyed by its own name there) may not take one, or
+ * its work orders would be counted as theirs.
+ */
+export const BUILT_IN_RULE_NAMES: Readonly<Record<string, string>> = { location: 'location sync', meter: 'meter sync', inventory: 'inventory', depreciation: 'depreciation' };
+
+/** Whether a maintenance rule's name is one of {@link BUILT_IN_RULE_NAMES}. */
+export const isBuiltInRuleName = (name: string): boolean => Object.hasOwn(BUILT_IN_RULE_NAMES, name);
+
+/** What configuration says of a maintenance rule given a built-in rule's name (see {@link BUILT_IN_RULE_NAMES}). */
+export const builtInRuleNameProblem = (name: string): string =>
+  `"${name}" is the name of ${BUILT_IN_RULE_NAMES[name] ?? name}, a rule the service runs of itself (rules list names it so, and rules test counts its deliveries under it): give this rule another name`;
+
+/**
  * Why a message a rule threw on is set aside: the ingest engine quarantines it with this reason,
  * and `rules test` rejects its line with it. Rules must not throw; one that does has a bug.
  */
