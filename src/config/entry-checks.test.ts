@@ -72,6 +72,23 @@ describe('a threshold rule', () => {
     ]);
   });
 
+  it('says a misspelled key once, with the key it likely meant, not what follows only from that key missing', () => {
+    expect(thresholds({ name: 'hot', sensor: 'engineTemp', Above: 9 })).toEqual([{ key: 'rules.maintenance.thresholds.0.Above', message: 'unknown key: did you mean above?' }]);
+    expect(thresholds({ name: 'hot', sensor: 'engineTemp', abvoe: 9, for: '5min' })).toEqual([
+      { key: 'rules.maintenance.thresholds.0.for', message: '"5min" is not a duration; write 5m (units: ms, s, m, h, d)' },
+      { key: 'rules.maintenance.thresholds.0.abvoe', message: 'unknown key: did you mean above?' },
+    ]);
+    // A key that means none of those the check reads leaves it to say what is missing.
+    expect(thresholds({ name: 'hot', sensor: 'engineTemp', limit: 9 })).toEqual([
+      { key: 'rules.maintenance.thresholds.0.limit', message: expect.stringContaining('unknown key; known here: above,') },
+      { key: 'rules.maintenance.thresholds.0', message: EXACTLY_ONE },
+    ]);
+    expect(thresholds({ name: 'hot', sensor: 'engineTemp', above: 95, clearbelow: 90, clearAbove: 90 }).map((p) => p.key)).toEqual([
+      'rules.maintenance.thresholds.0.clearbelow',
+      'rules.maintenance.thresholds.0.clearAbove',
+    ]);
+  });
+
   it('stays quiet where the values a check reads are refused themselves (said once, by the schema)', () => {
     expect(thresholds({ name: 'hot', sensor: 'engineTemp', above: 'ninety', clearBelow: 100 })).toEqual([{ key: 'rules.maintenance.thresholds.0.above', message: '"ninety" is text: use a number' }]);
     expect(thresholds({ name: 'hot', sensor: 'engineTemp', above: 95, clearBelow: '90%' }).map((p) => p.key)).toEqual(['rules.maintenance.thresholds.0.clearBelow']);
@@ -228,6 +245,8 @@ describe('an MQTT source', () => {
       { key: 'sources.mqtt.0.password', message: 'is set without username: MQTT sends a password only together with a user name, so the broker would never be reached; set username as well (or remove password)' },
       { key: 'sources.mqtt.0.caFile', message: 'is set, but the url is not TLS, so it would not be used and the connection (password included) would go in clear text: use mqtts:// (or wss://) in url, or remove caFile' },
     ]);
+    // Not of a username given under a misspelled key: that key is said, with the one it likely means.
+    expect(source({ userName: 'fleet', password: 'p4ss', topics: [{ filter: 'fleet/#', decoder }] })).toEqual([{ key: 'sources.mqtt.0.userName', message: 'unknown key: did you mean username?' }]);
     // Not of a username or url refused themselves.
     expect(source({ username: 5, password: 'p4ss', topics: [{ filter: 'fleet/#', decoder }] }).map((p) => p.key)).toEqual(['sources.mqtt.0.username']);
     expect(source({ url: 1883, caFile: '/etc/ca.pem', topics: [{ filter: 'fleet/#', decoder }] }).map((p) => p.key)).toEqual(['sources.mqtt.0.url']);
