@@ -406,6 +406,28 @@ describe('rules test --compare of a config that changes more than its rules', ()
   });
 });
 
+describe('rules test --compare by rule', () => {
+  it('compares what each rule of either config delivers, in --json and in the text, a rule only one config has marked added or removed', async () => {
+    const cfg = config();
+    const proposed = parse(readFileSync(cfg.path, 'utf8')) as { rules: { maintenance: { serviceIntervals: object[] } } };
+    proposed.rules.maintenance.serviceIntervals = [{ name: 'svc-20h', everyHours: 20 }];
+    const proposedPath = join(cfg.dir, 'proposed.yaml');
+    writeFileSync(proposedPath, stringify(proposed));
+    const json = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--compare', proposedPath, '--json']);
+    expect(json.code).toBe(0);
+    const comparison = (JSON.parse(json.stdout) as { comparison: { byRule: object; totals: object } }).comparison;
+    expect(comparison.byRule).toEqual({
+      location: { type: 'location sync, zones', current: 2, proposed: 2 },
+      'svc-10h': { type: 'service interval', current: 1, proposed: 0, change: 'removed' },
+      meter: { type: 'meter sync', current: 1, proposed: 1 },
+      'svc-20h': { type: 'service interval', current: 0, proposed: 0, change: 'added' },
+    });
+    expect(comparison.totals).toEqual({ 'location.update (state)': { current: 2, proposed: 2 }, 'meter.record (state)': { current: 1, proposed: 1 }, 'workorder.create (fact)': { current: 1, proposed: 0 } });
+    const text = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--compare', proposedPath]);
+    expect(text.stdout).toMatch(/^by rule:\n +RULE +TYPE +CURRENT +PROPOSED +CHANGE\n +location +location sync, zones +2 +2\n +svc-10h +service interval +1 +0 +removed, -1\n +meter +meter sync +1 +1\n +svc-20h +service interval +0 +0 +added\n/m);
+  });
+});
+
 describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
   const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
   const now = Date.parse('2026-10-02T00:00:00Z');

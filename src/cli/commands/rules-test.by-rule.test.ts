@@ -8,7 +8,7 @@ import { createRules } from '../../core/rules/index.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { deliveringRulesOf } from './rules.js';
-import { formatSummary, ruleOfDelivery, runRulesTest } from './rules-test.js';
+import { formatComparison, formatSummary, ruleOfDelivery, runRulesTest } from './rules-test.js';
 
 const config = rulesSchema.parse({
   allowedLateness: 0,
@@ -111,6 +111,65 @@ describe('rules test: deliveries by rule', () => {
       ['fault-codes', 2],
     ]);
     expect(formatSummary(report)).toContain('\n  coolant-hot: 3 × workorder.create (fact)\n');
+  });
+
+  it('with --compare: each rule of either config under both, a rule only one of them has marked added or removed, beside the comparison by operation', async () => {
+    // coolant-hot raised (only EQ-2's 99 is above 98), oil-low replaced by oil-very-low (the 5 is below 6).
+    const proposed = rulesSchema.parse({
+      allowedLateness: 0,
+      location: { minDistanceM: 100 },
+      maintenance: {
+        thresholds: [
+          { name: 'coolant-hot', sensor: 'coolantTemp', above: 98, clearBelow: 90, cooldown: '0s', severity: 'critical' },
+          { name: 'never-fires', sensor: 'coolantTemp', above: 200, cooldown: '0s' },
+          { name: 'oil-very-low', sensor: 'oilPressure', below: 6, clearAbove: 12, cooldown: '0s' },
+        ],
+        serviceIntervals: [{ name: 'service-250h', everyHours: 250 }],
+        calendarIntervals: [{ name: 'annual', everyDays: 365 }],
+        alerts: [{ name: 'fault-codes', minSeverity: 'critical' }],
+      },
+    });
+    const report = await runRulesTest({
+      lines: stream,
+      rules: [...createRules(config), createMeterSyncRule()],
+      deliveringRules: deliveringRulesOf(config),
+      compare: [...createRules(proposed), createMeterSyncRule()],
+      compareDeliveringRules: deliveringRulesOf(proposed),
+      assets,
+      defaultDestination: 'erp',
+      states: new Map(),
+      now: Date.parse('2026-10-02T00:00:00Z'),
+    });
+    expect(report.comparison?.byRule).toEqual({
+      location: { type: 'location sync', current: 3, proposed: 3 },
+      'coolant-hot': { type: 'threshold', current: 3, proposed: 1 },
+      'oil-low': { type: 'threshold', current: 1, proposed: 0, change: 'removed' },
+      'never-fires': { type: 'threshold', current: 0, proposed: 0 },
+      'service-250h': { type: 'service interval', current: 1, proposed: 1 },
+      annual: { type: 'calendar interval', current: 0, proposed: 0 },
+      'fault-codes': { type: 'alert', current: 2, proposed: 2 },
+      meter: { type: 'meter sync', current: 3, proposed: 3 },
+      'oil-very-low': { type: 'threshold', current: 0, proposed: 1, change: 'added' },
+    });
+    // The comparison by operation is kept: the same deliveries, summed otherwise.
+    expect(report.comparison?.totals).toEqual({ 'location.update (state)': { current: 3, proposed: 3 }, 'workorder.create (fact)': { current: 7, proposed: 5 }, 'meter.record (state)': { current: 3, proposed: 3 } });
+    const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
+    expect(text).toMatch(/^workorder\.create \(fact\) +7 +5 +-2$/m);
+    expect(text).toContain(
+      [
+        'by rule:',
+        '  RULE          TYPE               CURRENT  PROPOSED  CHANGE',
+        '  location      location sync      3        3',
+        '  coolant-hot   threshold          3        1         -2',
+        '  oil-low       threshold          1        0         removed, -1',
+        '  never-fires   threshold          0        0',
+        '  service-250h  service interval   1        1',
+        '  annual        calendar interval  0        0',
+        '  fault-codes   alert              2        2',
+        '  meter         meter sync         3        3',
+        '  oil-very-low  threshold          0        1         added, +1',
+      ].join('\n'),
+    );
   });
 
   it('finds a work order\'s rule in its business key, an asset id with "|" in it too', () => {

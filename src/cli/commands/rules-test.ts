@@ -20,16 +20,13 @@ import { alignSensorUnits, type SensorUnits } from '../../core/normalize/sensor-
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
+import { ruleOfDelivery } from '../../core/rules/rule-of-delivery.js';
 import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
-import { LOCATION_UPDATE } from '../../core/rules/location-sync-state.js';
-import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
-import { USAGE_POST } from '../../core/rules/depreciation/usage.js';
-import { parseWorkOrderKey, WORKORDER_CREATE } from '../../core/rules/maintenance/work-order.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
@@ -113,6 +110,12 @@ export interface RulesTestInput {
    * Absent: only the rules that delivered, without their kind.
    */
   readonly deliveringRules?: readonly DeliveringRule[];
+  /**
+   * The same for the {@link compare} rule set's config: with {@link deliveringRules}, the
+   * comparison by rule ({@link DeliveryComparison.byRule}) has every rule of either config, each
+   * rule only one of them has marked added or removed.
+   */
+  readonly compareDeliveringRules?: readonly DeliveringRule[];
   /** Called after each chunk of lines is decided, with the number of input lines read so far. */
   readonly onProgress?: (linesRead: number) => void;
   /**
@@ -163,19 +166,7 @@ export interface RuleTotals {
   readonly deliveries: Readonly<Record<string, number>>;
 }
 
-/** The rule that makes each operation other than a work order (whose rule its business key names). */
-const RULE_OF_OPERATION: Readonly<Record<string, string>> = { [LOCATION_UPDATE]: 'location', [METER_RECORD]: 'meter', [INVENTORY_COUNT]: INVENTORY_RULE, [USAGE_POST]: DEPRECIATION_RULE };
-
-/**
- * The configured rule a delivery comes from: for a work order the one its business key names
- * (`asset|rule|occurrence`: a threshold, a service or calendar interval, an alert rule); a location
- * update is location sync's (`location`, zones included), a meter reading meter sync's (`meter`),
- * an inventory count inventory's and a period's usage depreciation's; any other its operation.
- */
-export function ruleOfDelivery(d: Pick<DeliveryIntent, 'operation' | 'businessKey'>): string {
-  if (d.operation === WORKORDER_CREATE) return parseWorkOrderKey(d.businessKey)?.rule ?? d.operation;
-  return RULE_OF_OPERATION[d.operation] ?? d.operation;
-}
+export { ruleOfDelivery };
 
 export interface RulesTestLine {
   readonly line: number;
@@ -969,7 +960,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // Usage per period is no delivery of an event (the usage-posting task posts it), so it is compared as the events leave it.
   const otherUsage = other.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys()) : [];
   const usageComparison = usage.length || otherUsage.length ? { usageComparison: compareUsage(usage, otherUsage) } : {};
-  return { lines, flushed, totals, byRule, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
+  const configuredRules = input.deliveringRules && input.compareDeliveringRules ? { current: input.deliveringRules, proposed: input.compareDeliveringRules } : undefined;
+  return { lines, flushed, totals, byRule, counts, comparison: compareTallies(tallies.current, tallies.proposed, configuredRules), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
 }
 
 /**
@@ -1470,6 +1462,7 @@ export function formatComparison(
   const rows: (string | number)[][] = [['DELIVERIES', 'CURRENT', 'PROPOSED', 'CHANGE']];
   for (const [op, t] of Object.entries(c.totals).sort(([a], [b]) => a.localeCompare(b))) rows.push([op, t.current, t.proposed, t.proposed === t.current ? '' : `${t.proposed > t.current ? '+' : ''}${t.proposed - t.current}`]);
   out.push(rows.length > 1 ? table(rows).trimEnd() : 'neither would deliver anything');
+  out.push(...byRuleComparison(c));
   const section = (title: string, items: readonly string[]) => {
     if (items.length === 0) return;
     out.push('', `${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
@@ -1503,6 +1496,21 @@ export function formatComparison(
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The deliveries of each rule under both configs (as the table by operation above), for tuning one
+ * rule among many: a rule only one config has is marked added or removed.
+ */
+function byRuleComparison(c: DeliveryComparison): string[] {
+  const rules = Object.entries(c.byRule);
+  if (rules.length === 0) return [];
+  const rows: (string | number)[][] = [['RULE', 'TYPE', 'CURRENT', 'PROPOSED', 'CHANGE']];
+  for (const [name, r] of rules) {
+    const diff = r.proposed === r.current ? '' : `${r.proposed > r.current ? '+' : ''}${r.proposed - r.current}`;
+    rows.push([name, r.type ?? '', r.current, r.proposed, [r.change, diff].filter((x) => x).join(', ')]);
+  }
+  return ['', 'by rule:', ...table(rows).trimEnd().split('\n').map((l) => `  ${l}`)];
 }
 
 /** Lines one config rejected and the other ran: part of the difference, said with the first and why. */

@@ -368,7 +368,7 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),

@@ -6,10 +6,12 @@
  * the outbox would see them: only under one rule set, or under both with a different payload
  * (priority, title, planned start, …). State updates (locations, meter readings) are many per key
  * and each replaces the last, so they are compared by how many each rule set sends and by the last
- * value each key would end on.
+ * value each key would end on. Both are counted by operation and by the rule that decided them, so
+ * a change to one rule among many shows as that rule's.
  * @module
  */
 import type { DeliveryIntent } from '../model/delivery.js';
+import { ruleOfDelivery } from './rule-of-delivery.js';
 
 export interface ChangedFact {
   readonly current: DeliveryIntent;
@@ -27,9 +29,31 @@ export interface ChangedState {
   readonly proposed?: Readonly<Record<string, unknown>>;
 }
 
+/** A configured rule that makes deliveries: its name (as {@link ruleOfDelivery} gives it) and what kind of rule it is (`threshold`, `meter sync`, …). */
+export interface ConfiguredRule {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** One rule's deliveries under each rule set. */
+export interface RuleComparison {
+  /** The kind of rule, when the configured rules were given (`threshold → alert` when the two configs differ in it). */
+  readonly type?: string;
+  readonly current: number;
+  readonly proposed: number;
+  /** With the configured rules of both given: `added` for a rule only the proposed config has, `removed` for one only the current has. */
+  readonly change?: 'added' | 'removed';
+}
+
 export interface DeliveryComparison {
   /** Deliveries by `operation (kind)`, under each rule set. */
   readonly totals: Readonly<Record<string, { readonly current: number; readonly proposed: number }>>;
+  /**
+   * The same deliveries by the rule that decided them ({@link ruleOfDelivery}): with the configured
+   * rules of both given, each of them (the current config's in their order, then those only the
+   * proposed has), also when it delivered nothing; then any other rule that delivered.
+   */
+  readonly byRule: Readonly<Record<string, RuleComparison>>;
   /** Facts only the current rules produce (the change would no longer send them). */
   readonly onlyCurrent: readonly DeliveryIntent[];
   /** Facts only the proposed rules produce. */
@@ -76,11 +100,13 @@ export function differingFields(a: Readonly<Record<string, unknown>> | undefined
  */
 export interface DeliveryTally {
   readonly totals: Map<string, number>;
+  /** Deliveries by the rule that decided them ({@link ruleOfDelivery}), counted as {@link totals}. */
+  readonly byRule: Map<string, number>;
   readonly facts: Map<string, DeliveryIntent>;
   readonly states: Map<string, DeliveryIntent>;
 }
 
-export const emptyTally = (): DeliveryTally => ({ totals: new Map(), facts: new Map(), states: new Map() });
+export const emptyTally = (): DeliveryTally => ({ totals: new Map(), byRule: new Map(), facts: new Map(), states: new Map() });
 
 export function tallyDeliveries(tally: DeliveryTally, ds: readonly DeliveryIntent[]): void {
   for (const d of ds) {
@@ -92,21 +118,49 @@ export function tallyDeliveries(tally: DeliveryTally, ds: readonly DeliveryInten
       tally.facts.set(k, d);
     } else tally.states.set(k, d);
     tally.totals.set(op, (tally.totals.get(op) ?? 0) + 1);
+    const rule = ruleOfDelivery(d);
+    tally.byRule.set(rule, (tally.byRule.get(rule) ?? 0) + 1);
   }
 }
 
-export function compareDeliveries(current: readonly DeliveryIntent[], proposed: readonly DeliveryIntent[]): DeliveryComparison {
+/** The configured rules of each rule set's config, for the comparison by rule (see {@link DeliveryComparison.byRule}). */
+export interface ConfiguredRules {
+  readonly current: readonly ConfiguredRule[];
+  readonly proposed: readonly ConfiguredRule[];
+}
+
+export function compareDeliveries(current: readonly DeliveryIntent[], proposed: readonly DeliveryIntent[], rules?: ConfiguredRules): DeliveryComparison {
   const a = emptyTally();
   const b = emptyTally();
   tallyDeliveries(a, current);
   tallyDeliveries(b, proposed);
-  return compareTallies(a, b);
+  return compareTallies(a, b, rules);
 }
 
-export function compareTallies(current: DeliveryTally, proposed: DeliveryTally): DeliveryComparison {
+/**
+ * Deliveries by rule under each rule set: the configured rules (when given) in order, the current
+ * config's then those only the proposed has, each marked added or removed when only one config has
+ * it; then the other rules that delivered.
+ */
+function compareByRule(current: DeliveryTally, proposed: DeliveryTally, rules: ConfiguredRules | undefined): Record<string, RuleComparison> {
+  const typeIn = (list: readonly ConfiguredRule[], name: string) => list.find((r) => r.name === name)?.type;
+  const names = [...new Set([...(rules?.current ?? []), ...(rules?.proposed ?? [])].map((r) => r.name).concat([...current.byRule.keys()], [...proposed.byRule.keys()]))];
+  const out: Record<string, RuleComparison> = {};
+  for (const name of names) {
+    const a = rules && typeIn(rules.current, name);
+    const b = rules && typeIn(rules.proposed, name);
+    const type = a !== undefined && b !== undefined && a !== b ? `${a} → ${b}` : (a ?? b);
+    const change = a === undefined && b !== undefined ? 'added' : a !== undefined && b === undefined ? 'removed' : undefined;
+    out[name] = { ...(type !== undefined ? { type } : {}), current: current.byRule.get(name) ?? 0, proposed: proposed.byRule.get(name) ?? 0, ...(change ? { change } : {}) };
+  }
+  return out;
+}
+
+export function compareTallies(current: DeliveryTally, proposed: DeliveryTally, rules?: ConfiguredRules): DeliveryComparison {
   const totals: Record<string, { current: number; proposed: number }> = {};
   for (const [op, n] of current.totals) (totals[op] ??= { current: 0, proposed: 0 }).current = n;
   for (const [op, n] of proposed.totals) (totals[op] ??= { current: 0, proposed: 0 }).proposed = n;
+  const byRule = compareByRule(current, proposed, rules);
 
   const onlyCurrent: DeliveryIntent[] = [];
   const changed: ChangedFact[] = [];
@@ -127,5 +181,5 @@ export function compareTallies(current: DeliveryTally, proposed: DeliveryTally):
     const d = (x ?? y) as DeliveryIntent;
     states.push({ operation: d.operation, destination: d.destination, businessKey: d.businessKey, ...(x ? { current: x.payload } : {}), ...(y ? { proposed: y.payload } : {}) });
   }
-  return { totals, onlyCurrent, onlyProposed, changed, states, sameFacts };
+  return { totals, byRule, onlyCurrent, onlyProposed, changed, states, sameFacts };
 }
