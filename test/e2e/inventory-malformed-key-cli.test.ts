@@ -28,4 +28,24 @@ describe('inventory counts with a malformed key in the sent record', () => {
     const json = await runCli(['inventory', 'counts', '--json', '-c', path]);
     expect((JSON.parse(json.stdout) as { malformedKeys?: unknown }).malformedKeys).toEqual({ erp: ['1000/0001PAL-40'] });
   }, 60_000);
+
+  // A record that was not JSON made `inventory counts` (and every run) throw.
+  it('with a record that is not JSON: the cells as never sent, exit 0, warning on stderr of the record and what the next run does', async () => {
+    const { path, dir } = writeConfig((d) => ({
+      store: { path: join(d, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { inventory: { skuAttribute: 'sku' } },
+    }));
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    await store.upsertAssets([{ asset: { erpAssetId: 'P-1', erpModule: 'inventory', attributes: { sku: 'PAL-40' } }, identifiers: [{ type: 'tag', value: 'tag-p1', erpAssetId: 'P-1' }] }]);
+    await store.kvSet(INVENTORY_NS, 'sent:erp', '{"cells":{"1000/0001\\u001fPAL-40":{"quan');
+    await store.close();
+    const r = await runCli(['inventory', 'counts', '-c', path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: inventory sent record damaged (edited by hand, or written over): record "sent:erp" (kv namespace "inventory") is not valid JSON');
+    expect(r.stderr).toContain('The next inventory run sends each such cell its full count');
+    const json = await runCli(['inventory', 'counts', '--json', '-c', path]);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { damagedRecords?: { erp?: { record?: string } } }).damagedRecords?.erp?.record).toMatch(/^not valid JSON/);
+  }, 60_000);
 });

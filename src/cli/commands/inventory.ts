@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, malformedKeysWarning, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { damagedRecordsWarning, inventoryReport, inventorySyncOptionsOf, loadInventoryItems, malformedKeysWarning, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, isoTime, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
@@ -276,6 +276,8 @@ export function registerInventoryCommand(program: Command): Command {
         await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
         // Entries of a sent record naming no cell: not shown, as the task leaves them out; said whatever the output.
         if (all.malformedKeys) process.stderr.write(`warning: ${malformedKeysWarning(all.malformedKeys)}\n`);
+        // A record that is not JSON or not a record's shape: shown as never sent, as the next run takes it; said whatever the output.
+        if (all.damagedRecords) process.stderr.write(`warning: ${damagedRecordsWarning(all.damagedRecords, false)}\n`);
         // The items of the destination asked for, before the location and SKU filter: read when a --location or --sku no count has may be one no item has either.
         let scoped: ItemRow[] | undefined;
         const itemsInScope = async (): Promise<ItemRow[]> =>

@@ -19,6 +19,7 @@ import type { DeliveryIntent, OutboxItem } from '../../core/model/delivery.js';
 import { coerceError } from '../../core/errors/errors.js';
 import {
   EMPTY_SENT,
+  asNeverSent,
   INVENTORY_COUNT,
   cellKey,
   cellsOfCounts,
@@ -31,6 +32,7 @@ import {
   malformedCellKeys,
   malformedCellKeysSliced,
   overtakenCells,
+  parseSentRecord,
   planInventoryCountsSliced,
   reconcileWithOnHandSliced,
   snapshotCellsSliced,
@@ -42,6 +44,7 @@ import {
   type InventoryItem,
   type ItemStanding,
   type SentCounts,
+  type SentRecordDamage,
 } from '../../core/rules/inventory/counts.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { OnHandQuantity } from '../../ports/connector.js';
@@ -122,6 +125,36 @@ export interface InventoryRunSummary {
    * rest of the record used as ever ({@link malformedKeysWarning}); absent when none.
    */
   readonly malformedKeys?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Sent records that could not be used as stored, per destination: not JSON or not a record's
+   * shape (every cell of it taken as never sent), or cell entries whose value is not a count (those
+   * cells taken as never sent); the run sends such cells their full count and writes the record
+   * anew ({@link damagedRecordsWarning}); absent when none.
+   */
+  readonly damagedRecords?: Readonly<Record<string, SentRecordDamage>>;
+}
+
+/**
+ * What to say of sent records that could not be used as stored: which, what was wrong, what the
+ * run did instead and what the operator may need to do. `run`: said by the run that replaced them;
+ * else by `inventory counts`, of what the next run will do.
+ */
+export function damagedRecordsWarning(damaged: Readonly<Record<string, SentRecordDamage>>, run: boolean): string {
+  const each = Object.entries(damaged).map(([destination, d]) => {
+    const where = `record "sent:${destination}" (kv namespace "${INVENTORY_NS}")`;
+    if (d.record !== undefined) return `${where} is ${d.record}: every cell of ${destination} taken as never sent`;
+    const keys = d.entries ?? [];
+    const shown = keys.slice(0, MALFORMED_SHOWN).map((k) => JSON.stringify(k)).join(', ');
+    return `${where} has cell entries that are not {"quantity": <number>, "revision": <whole number>}: ${shown}${keys.length > MALFORMED_SHOWN ? `, … (${keys.length - MALFORMED_SHOWN} more)` : ''}; those cells taken as never sent`;
+  });
+  return (
+    `inventory sent record damaged (edited by hand, or written over): ${each.join('; ')}. ` +
+    (run
+      ? 'This run sent each such cell its full count (delta from 0; under a revision the outbox has not used) and replaced the record, so nothing is lost and nothing needs resetting. '
+      : 'The next inventory run sends each such cell its full count (delta from 0; under a revision the outbox has not used) and replaces the record; nothing needs resetting. ') +
+    'An ERP that takes totals ends at the count. One that takes deltas (NetSuite adjustQtyBy) adds the full count to what it holds: check its quantities there; with paths.inventoryOnHand, ' +
+    "'assetbridge inventory snapshot' sets them right at the next run (counted minus on hand)"
+  );
 }
 
 /** Keys named in {@link malformedKeysWarning} per record, at most; the others are counted. */
@@ -201,9 +234,11 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
       const skipped = r.unconfigured.length > 0 && (r.mode === 'full' || !warned);
       warned ||= r.unconfigured.length > 0;
       // Keys naming no cell: said with every run (at warn) until the record is put right.
-      const malformed = r.malformedKeys ? { level: 'warn' as const } : {};
+      // A damaged record: said (at warn) by the run that replaced it.
+      const malformed = r.malformedKeys || r.damagedRecords ? { level: 'warn' as const } : {};
       if (r.mode !== 'full') {
         const notes = [
+          ...(r.damagedRecords ? [damagedRecordsWarning(r.damagedRecords, true)] : []),
           ...(r.malformedKeys ? [malformedKeysWarning(r.malformedKeys)] : []),
           ...(r.resent ? [resentNote(r.resent)] : []),
           ...(skipped ? [unconfiguredDestinationsWarning(r.unconfigured)] : []),
@@ -212,7 +247,9 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
           ? {
               ...malformed,
               msg: notes.join('; '),
-              fields: { ...(r.malformedKeys ? { malformedKeys: r.malformedKeys } : {}), ...(r.resent ? { resent: r.resent } : {}), ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}) },
+              fields: {
+                ...(r.damagedRecords ? { damagedRecords: r.damagedRecords } : {}),
+                ...(r.malformedKeys ? { malformedKeys: r.malformedKeys } : {}), ...(r.resent ? { resent: r.resent } : {}), ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}) },
             }
           : undefined;
       }
@@ -225,7 +262,8 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
         // Said daily, not every run: the items stay out of the counts until their attribute is fixed.
         (r.badQuantity ? `; ${r.badQuantity} item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')` : '') +
         (skipped ? `; ${unconfiguredDestinationsWarning(r.unconfigured)}` : '') +
-        (r.malformedKeys ? `; ${malformedKeysWarning(r.malformedKeys)}` : '');
+        (r.malformedKeys ? `; ${malformedKeysWarning(r.malformedKeys)}` : '') +
+        (r.damagedRecords ? `; ${damagedRecordsWarning(r.damagedRecords, true)}` : '');
       return {
         ...malformed,
         msg,
@@ -236,6 +274,7 @@ export function createInventorySyncTask(options: InventorySyncOptions, deps: { r
           ...(r.badQuantity ? { badQuantity: r.badQuantity } : {}),
           ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}),
           ...(r.malformedKeys ? { malformedKeys: r.malformedKeys } : {}),
+          ...(r.damagedRecords ? { damagedRecords: r.damagedRecords } : {}),
         },
       };
     },
@@ -326,10 +365,18 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const readFailed: Record<string, { cells: number; error: string }> = {};
   const resent: Record<string, number> = {};
   const malformedKeys: Record<string, string[]> = {};
+  const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     const key = `sent:${destination}`;
-    let sent = records.get(destination) ?? EMPTY_SENT;
+    const record = records.get(destination);
+    let sent = record?.sent ?? EMPTY_SENT;
+    // A record that could not be used as stored: its cells as never sent, above the revisions the outbox used, their discards owed nothing more.
+    const damage = record?.damage;
+    if (damage) {
+      damagedRecords[destination] = damage;
+      sent = asNeverSent(sent, damage, await ctx.store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+    }
     let n = 0;
     // Keys naming no cell are left out of planning (the record keeps them): said, not a run that fails.
     const malformed = await malformedCellKeysSliced(sent, slicer);
@@ -369,7 +416,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       await commitInChunks(ctx, plan.deliveries);
       await writeSent(ctx.store, destination, plan.next, slicer);
       n += plan.deliveries.length;
-    } else if (back.sent !== sent) await writeSent(ctx.store, destination, plan.next, slicer);
+    } else if (back.sent !== sent || damage) await writeSent(ctx.store, destination, plan.next, slicer);
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
@@ -383,7 +430,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     }
     return n;
   }, slicer);
-  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}), ...(Object.keys(malformedKeys).length ? { malformedKeys } : {}) };
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured, ...(Object.keys(resent).length ? { resent } : {}), ...(Object.keys(malformedKeys).length ? { malformedKeys } : {}), ...(Object.keys(damagedRecords).length ? { damagedRecords } : {}) };
 }
 
 /**
@@ -493,8 +540,14 @@ export async function resendableAt(store: Store, item: Pick<OutboxItem, 'id' | '
   return attempts.length ? Math.max(...attempts) + settleMs : 0;
 }
 
+/** A `sent:<destination>` record as read: what it holds that could be used, and what could not ({@link parseSentRecord}). */
+export interface ReadSentRecord {
+  readonly sent: SentCounts;
+  readonly damage?: SentRecordDamage;
+}
+
 /** What each destination was last sent (the `sent:<destination>` records). */
-async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
+async function sentRecords(store: Store): Promise<Map<string, ReadSentRecord>> {
   return sentRecordsOf(await store.kvList(INVENTORY_NS));
 }
 
@@ -506,7 +559,7 @@ async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
  * record changed in any way by anyone (another process, a hand edit) reads as other text and is
  * parsed afresh. The records are never changed in place (each change makes a new one).
  */
-const sentMemo = new WeakMap<Store, Map<string, { readonly text: string; readonly sent: SentCounts }>>();
+const sentMemo = new WeakMap<Store, Map<string, { readonly text: string; readonly read: ReadSentRecord }>>();
 
 /**
  * Stores `sent` as the record of `destination`, remembered as the text written (see {@link sentMemo});
@@ -518,10 +571,10 @@ async function writeSent(store: Store, destination: string, sent: SentCounts, sl
   memo?.delete(key); // not known until written: a failed write leaves it to be read again
   const text = await runSliced((due) => jsonText(sent, due), slicer);
   await store.kvSet(INVENTORY_NS, key, text);
-  memoOf(store).set(key, { text, sent });
+  memoOf(store).set(key, { text, read: { sent } });
 }
 
-function memoOf(store: Store): Map<string, { readonly text: string; readonly sent: SentCounts }> {
+function memoOf(store: Store): Map<string, { readonly text: string; readonly read: ReadSentRecord }> {
   let memo = sentMemo.get(store);
   if (!memo) sentMemo.set(store, (memo = new Map()));
   return memo;
@@ -531,17 +584,18 @@ function memoOf(store: Store): Map<string, { readonly text: string; readonly sen
  * {@link sentRecords} from a listing of the namespace already read; with `store`, a record whose
  * text is the one this process last read or wrote there is not parsed again (see {@link sentMemo}).
  */
-export function sentRecordsOf(kv: readonly { key: string; value: string }[], store?: Store): Map<string, SentCounts> {
-  const out = new Map<string, SentCounts>();
+export function sentRecordsOf(kv: readonly { key: string; value: string }[], store?: Store): Map<string, ReadSentRecord> {
+  const out = new Map<string, ReadSentRecord>();
   const memo = store ? memoOf(store) : undefined;
   const listed = new Set<string>();
   for (const r of kv) {
     if (!r.key.startsWith('sent:') || r.value === '') continue;
     listed.add(r.key);
     const known = memo?.get(r.key);
-    const sent = known !== undefined && known.text === r.value ? known.sent : (JSON.parse(r.value) as SentCounts);
-    if (memo && sent !== known?.sent) memo.set(r.key, { text: r.value, sent });
-    out.set(r.key.slice('sent:'.length), sent);
+    // Not JSON, or not a record's shape: said and worked around, not a run that fails.
+    const read = known !== undefined && known.text === r.value ? known.read : parseSentRecord(r.value);
+    if (memo && read !== known?.read) memo.set(r.key, { text: r.value, read });
+    out.set(r.key.slice('sent:'.length), read);
   }
   // A record removed since (by hand) is forgotten.
   if (memo) for (const key of memo.keys()) if (!listed.has(key)) memo.delete(key);
@@ -553,7 +607,7 @@ export function sentRecordsOf(kv: readonly { key: string; value: string }[], sto
  * and those not (renamed or removed since: skipped, or their counts would queue for a destination
  * nothing delivers to, again at every snapshot).
  */
-function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<string, SentCounts>, configured: readonly string[] | undefined): { configured: string[]; unconfigured: string[] } {
+function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<string, unknown>, configured: readonly string[] | undefined): { configured: string[]; unconfigured: string[] } {
   const all = [...new Set<string>([...counts.keys(), ...sent.keys()])].sort();
   if (configured === undefined) return { configured: all, unconfigured: [] };
   return { configured: all.filter((d) => configured.includes(d)), unconfigured: all.filter((d) => !configured.includes(d)) };
@@ -583,6 +637,8 @@ export interface InventoryReport {
   readonly unconfiguredDestinations?: readonly string[];
   /** Keys of the sent records that name no cell, per destination: not shown, nor counted by the task (see {@link malformedKeysWarning}). */
   readonly malformedKeys?: Readonly<Record<string, readonly string[]>>;
+  /** Sent records that cannot be used as stored, per destination: the next run takes their cells as never sent (see {@link damagedRecordsWarning}). */
+  readonly damagedRecords?: Readonly<Record<string, SentRecordDamage>>;
 }
 
 /** Which items `inventory counts --destination/--location/--sku` is about. */
@@ -615,10 +671,13 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const records = await sentRecords(store);
   const out: { destination: string; cells: CountComparison[]; deadLetters?: DiscardedCount[] }[] = [];
   const malformedKeys: Record<string, string[]> = {};
+  const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
-    const record = records.get(destination) ?? EMPTY_SENT;
+    const read = records.get(destination);
+    if (read?.damage) damagedRecords[destination] = read.damage;
+    const record = read?.sent ?? EMPTY_SENT;
     const malformed = malformedCellKeys(record);
     if (malformed.length) malformedKeys[destination] = malformed;
     const sent = giveBackDiscarded(record, (await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).settled).sent;
@@ -636,5 +695,6 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
     ...(snap.requestedAt !== undefined ? { snapshotRequestedAt: snap.requestedAt } : {}),
     ...(unconfigured.length > 0 ? { unconfiguredDestinations: unconfigured } : {}),
     ...(Object.keys(malformedKeys).length > 0 ? { malformedKeys } : {}),
+    ...(Object.keys(damagedRecords).length > 0 ? { damagedRecords } : {}),
   };
 }

@@ -812,6 +812,85 @@ describe('inventory sync task', () => {
     expect(report.malformedKeys).toEqual({ erp: ['WH-A|OLD', 'WH-C\u001fX\u001fY'] });
   });
 
+  // A record that was not JSON (cut short, edited by hand) made every run throw, and `inventory counts` too.
+  it('takes a sent record that is not JSON, or entries that are not counts, as never sent: full counts under new revisions, warned of once, the record replaced', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
+      { id: 'P-3', attributes: { sku: 'T' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    await deliverAll(store, clock.t);
+    const good = (await store.kvGet(INVENTORY_NS, 'sent:erp')) as string;
+    const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
+    const task = createInventorySyncTask(options);
+    const run = async () => {
+      clock.t += MIN;
+      const report = await task.run(context(store, clock));
+      if (report) warns.push({ level: report.level, msg: report.msg, fields: report.fields ?? {} });
+    };
+    const counts = async () => (await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta]);
+
+    // Cut short: what `inventory counts` shows and says, then the run.
+    await store.kvSet(INVENTORY_NS, 'sent:erp', good.slice(0, 20));
+    const shown = await inventoryReport(store, options, clock.t);
+    expect(shown.damagedRecords?.erp?.record).toMatch(/^not valid JSON \(/);
+    expect(shown.destinations[0]?.cells.map((c) => [c.location, c.sku, c.sentQuantity, c.change])).toEqual([
+      ['WH-A', 'S', 0, 1],
+      ['WH-B', 'T', 0, 2],
+    ]);
+    await run();
+    // Each cell's full count, from 0, under a revision above the r1 the outbox holds (an r1 would be dropped as a duplicate).
+    expect(await counts()).toEqual([
+      ['WH-A|S|r2', 1, 1],
+      ['WH-B|T|r2', 2, 2],
+    ]);
+    expect(warns).toHaveLength(1);
+    expect(warns[0]?.level).toBe('warn');
+    expect(warns[0]?.fields.damagedRecords).toEqual({ erp: { record: expect.stringMatching(/^not valid JSON/) as unknown } });
+    expect(warns[0]?.msg).toContain('inventory sent record damaged (edited by hand, or written over): record "sent:erp" (kv namespace "inventory") is not valid JSON');
+    expect(warns[0]?.msg).toContain('every cell of erp taken as never sent');
+    expect(warns[0]?.msg).toContain('replaced the record, so nothing is lost and nothing needs resetting');
+    expect(warns[0]?.msg).toContain("'assetbridge inventory snapshot'");
+    // Replaced: the next run reads it, warns of nothing and sends nothing.
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 2 }, 'WH-B\u001fT': { quantity: 2, revision: 2 } } });
+    await deliverAll(store, clock.t);
+    await run();
+    expect(warns).toHaveLength(1);
+    expect(await counts()).toEqual([]);
+
+    // Not a record's shape: the same, whole.
+    for (const [text, why] of [
+      ['[1,2]', 'not a JSON object but list'],
+      ['{"cells":[]}', 'its "cells" is not an object of cells but list'],
+      ['{"cells":{},"pending":[{"businessKey":"x"}]}', 'its "pending" (counts planned, written ahead) is not a list of inventory counts'],
+    ] as const)
+      expect((await runAfterSetting(text)).damagedRecords).toEqual({ erp: { record: why } });
+    async function runAfterSetting(text: string) {
+      await store.kvSet(INVENTORY_NS, 'sent:erp', text);
+      clock.t += MIN;
+      const r = await runInventorySync(context(store, clock), options);
+      await deliverAll(store, clock.t);
+      return r;
+    }
+
+    // One entry that is not a count: that cell alone as never sent; the other goes on from its revision.
+    const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, unknown> };
+    expect(record.cells).toEqual({ 'WH-A\u001fS': { quantity: 1, revision: 5 }, 'WH-B\u001fT': { quantity: 2, revision: 5 } });
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, 'WH-A\u001fS': { quantity: '1', revision: 5 } } }));
+    await store.commitIngest({ states: [{ erpAssetId: 'P-3', doc: at('WH-C', 1) }], deliveries: [], quarantine: [], accepted: 0 });
+    await run();
+    expect(await counts()).toEqual([
+      ['WH-A|S|r6', 1, 1],
+      ['WH-B|T|r6', 1, -1],
+      ['WH-C|T|r1', 1, 1],
+    ]);
+    expect(warns).toHaveLength(2);
+    expect(warns[1]?.fields.damagedRecords).toEqual({ erp: { entries: ['WH-A\u001fS'] } });
+    expect(warns[1]?.msg).toContain('has cell entries that are not {"quantity": <number>, "revision": <whole number>}: "WH-A\\u001fS"; those cells taken as never sent');
+  });
+
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only

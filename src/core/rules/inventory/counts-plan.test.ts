@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { EMPTY_SENT, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, overtakenCells, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
+import { EMPTY_SENT, asNeverSent, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, overtakenCells, parseSentRecord, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -275,5 +275,37 @@ describe('inventory count plans', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('damaged sent records', () => {
+  const count = (id: number, location: string, revision: number, status: string, delta = 1) => ({ id, status, operation: 'inventory.count', sequence: `${location}|S`, businessKey: `${location}|S|r${revision}`, payload: { delta } });
+
+  it('reads what it can and says what it could not', () => {
+    expect(parseSentRecord('{"cells":{')).toMatchObject({ sent: EMPTY_SENT, damage: { record: expect.stringMatching(/^not valid JSON \(/) as unknown } });
+    expect(parseSentRecord('null').damage).toEqual({ record: 'not a JSON object but null' });
+    expect(parseSentRecord('{"cells":{},"repaired":["7"]}').damage).toEqual({ record: 'its "repaired" (ids of discarded counts given back) is not a list of whole numbers' });
+    const ok = { cells: { [cellKey('WH-A', 'S')]: { quantity: 2, revision: 3 } }, repaired: [4] };
+    expect(parseSentRecord(JSON.stringify(ok))).toEqual({ sent: ok });
+    const bad = { cells: { ...ok.cells, [cellKey('WH-B', 'S')]: { quantity: 2 }, [cellKey('WH-C', 'S')]: { quantity: 1, revision: -1 }, [cellKey('WH-D', 'S')]: 5 } };
+    expect(parseSentRecord(JSON.stringify(bad))).toEqual({ sent: { cells: ok.cells }, damage: { entries: [cellKey('WH-B', 'S'), cellKey('WH-C', 'S'), cellKey('WH-D', 'S')] } });
+  });
+
+  it('a damaged cell goes on above the newest revision in the outbox, its discarded counts owed nothing more (its full count carries them)', () => {
+    const outbox = [count(1, 'WH-A', 1, 'delivered'), count(2, 'WH-A', 2, 'discarded', 3), count(3, 'WH-B', 4, 'delivered'), count(4, 'WH-B', 5, 'discarded', 2)];
+    const sent: SentCounts = { cells: { [cellKey('WH-B', 'S')]: { quantity: 7, revision: 5 } } };
+    // WH-A's entry was damaged; WH-B's is sound and stays as it is.
+    const fixed = asNeverSent(sent, { entries: [cellKey('WH-A', 'S')] }, outbox);
+    expect(fixed).toEqual({ cells: { [cellKey('WH-B', 'S')]: { quantity: 7, revision: 5 }, [cellKey('WH-A', 'S')]: { quantity: 0, revision: 2 } }, repaired: [2] });
+    const back = giveBackDiscarded(fixed, discardedCountsOf(outbox.filter((d) => d.status === 'discarded')));
+    expect(back.given.map((d) => d.id)).toEqual([4]); // WH-B's discard only
+    const plan = planInventoryCounts('erp', cellsOf([['WH-A', 'S', 4], ['WH-B', 'S', 7]]), back.sent, 'changes', 0);
+    expect(plan.deliveries.map((d) => [d.businessKey, d.payload.delta])).toEqual([
+      ['WH-A|S|r3', 4],
+      ['WH-B|S|r6', 2],
+    ]);
+    // The whole record: every cell the outbox has counts of.
+    expect(asNeverSent(EMPTY_SENT, { record: 'not valid JSON' }, outbox)).toEqual({ cells: { [cellKey('WH-A', 'S')]: { quantity: 0, revision: 2 }, [cellKey('WH-B', 'S')]: { quantity: 0, revision: 5 } }, repaired: [2, 4] });
+    expect(asNeverSent(sent, { entries: [] }, outbox)).toBe(sent);
   });
 });

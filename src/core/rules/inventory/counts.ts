@@ -198,6 +198,96 @@ export interface SentCounts {
 
 export const EMPTY_SENT: SentCounts = { cells: {} };
 
+/**
+ * What was wrong with a stored sent record, found as it was read ({@link parseSentRecord}): a record
+ * edited by hand, cut short, or written over by something else.
+ */
+export interface SentRecordDamage {
+  /** Why the record as a whole could not be used (not JSON, not a record's shape): every cell of it is taken as never sent. */
+  readonly record?: string;
+  /** Keys of cell entries whose value is not `{ "quantity": <number>, "revision": <whole number> }`: those cells are taken as never sent. */
+  readonly entries?: readonly string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v);
+
+/** Whether `v` is a sent record's cell entry: a finite quantity and a whole, non-negative revision. */
+function isSentCell(v: unknown): v is { quantity: number; revision: number } {
+  return isObject(v) && typeof v.quantity === 'number' && Number.isFinite(v.quantity) && typeof v.revision === 'number' && Number.isSafeInteger(v.revision) && v.revision >= 0;
+}
+
+/** Whether `v` is a write-ahead count as {@link planInventoryCounts} plans one (enough of it to commit again). */
+function isPlannedCount(v: unknown): boolean {
+  return isObject(v) && v.operation === INVENTORY_COUNT && v.kind === 'fact' && typeof v.destination === 'string' && typeof v.businessKey === 'string' && typeof v.erpAssetId === 'string' && typeof v.eventTime === 'number' && isObject(v.payload);
+}
+
+/**
+ * A stored sent record's text as a {@link SentCounts}, and what was wrong with it, if anything,
+ * rather than an error that stops every run: a record that is not JSON, or whose `cells`, `pending`
+ * or `repaired` is not what they hold, is unusable whole (its counts taken as never sent: a
+ * `pending` left unread could be changes the ERP never got, a `repaired` left unread changes
+ * given back twice); a cell entry that is not `{ quantity, revision }` is left out (that cell
+ * taken as never sent), the rest used. A key naming no cell is not damage here ({@link malformedCellKeys}).
+ */
+export function parseSentRecord(text: string): { sent: SentCounts; damage?: SentRecordDamage } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { sent: EMPTY_SENT, damage: { record: `not valid JSON (${err instanceof Error ? err.message : String(err)})` } };
+  }
+  const whole = (record: string) => ({ sent: EMPTY_SENT, damage: { record } });
+  if (!isObject(value)) return whole(`not a JSON object but ${kindOf(value)}`);
+  const { cells, pending, repaired } = value;
+  if (!isObject(cells)) return whole(`its "cells" is not an object of cells but ${kindOf(cells)}`);
+  if (pending !== undefined && (!Array.isArray(pending) || !pending.every(isPlannedCount))) return whole('its "pending" (counts planned, written ahead) is not a list of inventory counts');
+  if (repaired !== undefined && (!Array.isArray(repaired) || !repaired.every((id) => Number.isSafeInteger(id)))) return whole('its "repaired" (ids of discarded counts given back) is not a list of whole numbers');
+  const bad = Object.keys(cells).filter((key) => !isSentCell(cells[key]));
+  if (bad.length === 0) return { sent: value as unknown as SentCounts };
+  const kept: Record<string, { quantity: number; revision: number }> = {};
+  for (const key of Object.keys(cells)) {
+    const cell = cells[key];
+    if (!isSentCell(cell)) continue;
+    // An own `__proto__` (a record edited by hand) stays a key, as elsewhere.
+    if (key === '__proto__') Object.defineProperty(kept, key, { value: cell, enumerable: true, writable: true, configurable: true });
+    else kept[key] = cell;
+  }
+  return { sent: { ...(value as unknown as SentCounts), cells: kept }, damage: { entries: bad } };
+}
+
+/**
+ * `sent` with each damaged cell (`damage`: of the whole record, every cell the outbox has counts of;
+ * else the entries named) taken as never sent, from the destination's counts in the outbox (`counts`,
+ * of any status): put back at quantity 0 but at the newest revision the outbox holds a count of, so
+ * its next count goes out under a revision not used yet (the outbox would drop one it already has:
+ * a fact's key is kept for good); and its discarded counts taken as given back (`repaired`), their
+ * change being in the full count it is sent next. Returns `sent` itself when nothing changes.
+ */
+export function asNeverSent(
+  sent: SentCounts,
+  damage: SentRecordDamage,
+  counts: readonly { readonly id: number; readonly status: string; readonly operation: string; readonly sequence?: string; readonly businessKey: string }[],
+): SentCounts {
+  const damaged = damage.record !== undefined ? undefined : new Set(damage.entries ?? []);
+  const floors = new Map<string, number>();
+  const repaired = new Set(sent.repaired ?? []);
+  const known = repaired.size;
+  for (const item of counts) {
+    const cell = cellOfCount(item);
+    if (cell === undefined) continue;
+    const key = cellKey(cell.location, cell.sku);
+    if ((damaged !== undefined && !damaged.has(key)) || Object.hasOwn(sent.cells, key)) continue;
+    if (item.status === 'discarded') repaired.add(item.id);
+    const revision = revisionOf(item.businessKey);
+    if (revision !== undefined) floors.set(key, Math.max(floors.get(key) ?? 0, revision));
+  }
+  if (floors.size === 0 && repaired.size === known) return sent;
+  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  for (const [key, revision] of floors) cells[key] = { quantity: 0, revision };
+  return { ...sent, cells, ...(repaired.size ? { repaired: [...repaired].sort((x, y) => x - y) } : {}) };
+}
+
 /** A count given up with `dlq discard`: it never reached the ERP. */
 export interface DiscardedCount {
   /** Outbox id. */
