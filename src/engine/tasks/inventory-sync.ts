@@ -10,8 +10,11 @@
  * the planned deliveries, then the deliveries are committed, then the record is finalised. A crash
  * in between leaves the planned deliveries in the record; the next run commits exactly those again
  * (the outbox drops the ones already committed, their business keys being facts) and finalises.
+ * The planned deliveries are kept in parts, rows of their own written before the record that names
+ * them ({@link writeAhead}): a crash while the parts are written leaves the record as it was.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { setImmediate as turn } from 'node:timers/promises';
 import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -32,6 +35,7 @@ import {
   malformedCellKeys,
   malformedCellKeysSliced,
   overtakenCells,
+  parsePendingPart,
   parseSentRecord,
   planInventoryCountsSliced,
   reconcileWithOnHandSliced,
@@ -45,6 +49,7 @@ import {
   type ItemStanding,
   type SentCounts,
   type SentRecordDamage,
+  type PendingParts,
 } from '../../core/rules/inventory/counts.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { OnHandQuantity } from '../../ports/connector.js';
@@ -54,10 +59,13 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { createSlicer, jsonText, runSliced, type Slicer } from '../../core/slices.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
-/** kv namespace: `sent:<destination>` records, `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes. */
+/** kv namespace: `sent:<destination>` records, their write-ahead parts (`plan:…`), `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes. */
 export const INVENTORY_NS = 'inventory';
 /** kv key: when a full snapshot was asked for on demand (`assetbridge inventory snapshot`). */
 const SNAPSHOT_REQUESTED = 'snapshotRequestedAt';
+/** kv key prefix: `plan:<destination>:<id>:<part>`, a part of the deliveries a write-ahead planned (see {@link writeAhead}). */
+const PLAN = 'plan:';
+const planKey = (destination: string, parts: PendingParts, part: number): string => `${PLAN}${destination}:${parts.id}:${part}`;
 /** kv key prefix: `replayed:<outbox id>`, a count `dlq replay` queued again (see {@link noteReplayedCounts}). */
 const REPLAYED = 'replayed:';
 
@@ -368,11 +376,21 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
-    const key = `sent:${destination}`;
     const record = records.get(destination);
     let sent = record?.sent ?? EMPTY_SENT;
+    // The deliveries a previous run wrote ahead in parts; a part missing or unreadable: the record cannot be finished.
+    let pending = sent.pending;
+    let damage = record?.damage;
+    if (sent.pendingParts) {
+      const read = await pendingPartsOf(kv, destination, sent.pendingParts);
+      if (typeof read === 'string') damage = { record: read };
+      else pending = read;
+    }
     // A record that could not be used as stored: its cells as never sent, above the revisions the outbox used, their discards owed nothing more.
-    const damage = record?.damage;
+    if (damage?.record !== undefined) {
+      sent = EMPTY_SENT;
+      pending = undefined;
+    }
     if (damage) {
       damagedRecords[destination] = damage;
       sent = asNeverSent(sent, damage, await ctx.store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
@@ -381,13 +399,15 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     // Keys naming no cell are left out of planning (the record keeps them): said, not a run that fails.
     const malformed = await malformedCellKeysSliced(sent, slicer);
     if (malformed.length) malformedKeys[destination] = malformed;
-    if (sent.pending?.length) {
+    if (pending?.length || sent.pendingParts) {
       // A previous run planned these (its `cells` already count them) and may have stopped before
       // committing them: commit them again; those already in the outbox are dropped as duplicates.
-      await commitInChunks(ctx, sent.pending);
-      n += sent.pending.length;
+      await commitInChunks(ctx, pending ?? []);
+      n += pending?.length ?? 0;
+      const parts = sent.pendingParts;
       sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}) };
       await writeSent(ctx.store, destination, sent, slicer);
+      if (parts) await deleteParts(ctx.store, destination, parts);
     }
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
     const discarded = await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0);
@@ -412,13 +432,18 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     const plan = await planInventoryCountsSliced(destination, current, against, mode, now, again, slicer);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
-      await ctx.store.kvSet(INVENTORY_NS, key, await runSliced((due) => jsonText({ ...plan.next, pending: plan.deliveries } satisfies SentCounts, due), slicer));
+      const parts = await writeAhead(ctx.store, destination, plan.next, plan.deliveries, slicer);
       await commitInChunks(ctx, plan.deliveries);
       await writeSent(ctx.store, destination, plan.next, slicer);
+      await deleteParts(ctx.store, destination, parts);
       n += plan.deliveries.length;
     } else if (back.sent !== sent || damage) await writeSent(ctx.store, destination, plan.next, slicer);
     committed[destination] = n;
   }
+  // Parts no record names (a run stopped while writing them, before its record): never used, gone.
+  // Those of a destination no longer configured stay with its record, as it is.
+  const kept = unconfigured.map((d) => records.get(d)?.sent.pendingParts && `${PLAN}${d}:${records.get(d)?.sent.pendingParts?.id}:`).filter((p): p is string => typeof p === 'string');
+  for (const r of kv) if (r.key.startsWith(PLAN) && !kept.some((p) => r.key.startsWith(p))) await ctx.store.kvDelete(INVENTORY_NS, r.key);
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
   // Followed by their cells' totals where needed (committed above): done with.
   for (const m of marks) await ctx.store.kvDelete(INVENTORY_NS, m.key);
@@ -446,6 +471,49 @@ async function commitInChunks(ctx: TaskContext, deliveries: readonly DeliveryInt
   for (let i = 0; i < deliveries.length; i += COMMIT_CHUNK) {
     if (i > 0) await turn();
     await ctx.commit(deliveries.slice(i, i + COMMIT_CHUNK));
+  }
+}
+
+/**
+ * Writes ahead `next` (the record once `deliveries` are committed) and `deliveries`: the
+ * deliveries first, in parts of {@link COMMIT_CHUNK} (kv rows of their own, each its own write,
+ * serialised in slices, a turn of the event loop between them), then the record naming them
+ * (`pendingParts`), in one write. A crash while the parts are written leaves the record as it was
+ * (the next run plans afresh, and deletes the parts no record names); once the record is written,
+ * every part it names is there. At 100,000 single-item SKUs after every item moved, the one write
+ * of the record and its 200,000 deliveries (~80 MB) held the event loop for seconds.
+ */
+async function writeAhead(store: Store, destination: string, next: SentCounts, deliveries: readonly DeliveryIntent[], slicer: Slicer): Promise<PendingParts> {
+  const parts: PendingParts = { id: randomUUID(), parts: Math.ceil(deliveries.length / COMMIT_CHUNK), count: deliveries.length };
+  for (let part = 0; part < parts.parts; part++) {
+    const chunk = deliveries.slice(part * COMMIT_CHUNK, (part + 1) * COMMIT_CHUNK);
+    await store.kvSet(INVENTORY_NS, planKey(destination, parts, part), await runSliced((due) => jsonText({ deliveries: chunk }, due), slicer));
+    await turn();
+  }
+  await store.kvSet(INVENTORY_NS, `sent:${destination}`, await runSliced((due) => jsonText({ ...next, pendingParts: parts } satisfies SentCounts, due), slicer));
+  return parts;
+}
+
+/** The deliveries written ahead in `parts` (from the namespace as listed), or what is wrong with them: a part missing or not counts. */
+async function pendingPartsOf(kv: readonly { key: string; value: string }[], destination: string, parts: PendingParts): Promise<DeliveryIntent[] | string> {
+  const rows = new Map(kv.filter((r) => r.key.startsWith(`${PLAN}${destination}:${parts.id}:`)).map((r) => [r.key, r.value]));
+  const out: DeliveryIntent[] = [];
+  for (let part = 0; part < parts.parts; part++) {
+    const key = planKey(destination, parts, part);
+    const text = rows.get(key);
+    const deliveries = text === undefined ? undefined : parsePendingPart(text);
+    if (deliveries === undefined) return `missing a readable write-ahead part ("${key}" is ${text === undefined ? 'not there' : 'not a list of inventory counts'}), of counts planned and maybe not committed`;
+    out.push(...deliveries);
+    await turn();
+  }
+  return out;
+}
+
+/** Deletes the parts of a write-ahead once its record is finalised (a turn between them). */
+async function deleteParts(store: Store, destination: string, parts: PendingParts): Promise<void> {
+  for (let part = 0; part < parts.parts; part++) {
+    if (part > 0) await turn();
+    await store.kvDelete(INVENTORY_NS, planKey(destination, parts, part));
   }
 }
 
@@ -546,10 +614,6 @@ export interface ReadSentRecord {
   readonly damage?: SentRecordDamage;
 }
 
-/** What each destination was last sent (the `sent:<destination>` records). */
-async function sentRecords(store: Store): Promise<Map<string, ReadSentRecord>> {
-  return sentRecordsOf(await store.kvList(INVENTORY_NS));
-}
 
 /**
  * The `sent:<destination>` records this process last read or wrote, per store and key, with their
@@ -581,7 +645,7 @@ function memoOf(store: Store): Map<string, { readonly text: string; readonly rea
 }
 
 /**
- * {@link sentRecords} from a listing of the namespace already read; with `store`, a record whose
+ * What each destination was last sent (the `sent:<destination>` records), from a listing of the namespace already read; with `store`, a record whose
  * text is the one this process last read or wrote there is not parsed again (see {@link sentMemo}).
  */
 export function sentRecordsOf(kv: readonly { key: string; value: string }[], store?: Store): Map<string, ReadSentRecord> {
@@ -668,14 +732,19 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
       total++;
     }
   const counts = countInventory(items, now, options);
-  const records = await sentRecords(store);
+  const kv = await store.kvList(INVENTORY_NS);
+  const records = sentRecordsOf(kv);
   const out: { destination: string; cells: CountComparison[]; deadLetters?: DiscardedCount[] }[] = [];
   const malformedKeys: Record<string, string[]> = {};
   const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
-    const read = records.get(destination);
+    let read = records.get(destination);
+    // A write-ahead whose part is missing or unreadable: the next run takes the record as never sent.
+    const parts = read?.sent.pendingParts;
+    const partsRead = parts ? await pendingPartsOf(kv, destination, parts) : undefined;
+    if (typeof partsRead === 'string') read = { sent: EMPTY_SENT, damage: { record: partsRead } };
     if (read?.damage) damagedRecords[destination] = read.damage;
     const record = read?.sent ?? EMPTY_SENT;
     const malformed = malformedCellKeys(record);
