@@ -614,7 +614,6 @@ export interface ReadSentRecord {
   readonly damage?: SentRecordDamage;
 }
 
-
 /**
  * The `sent:<destination>` records this process last read or wrote, per store and key, with their
  * stored text: a record whose stored text is still that text is the same record, and is not
