@@ -86,6 +86,18 @@ describe('maintenance complete without a running service', () => {
     expect(await quarantined()).toEqual([]);
   });
 
+  it('refuses a key of no form assetbridge makes, naming the work order it likely means, and records nothing', async () => {
+    const { cfg, status, quarantined } = await ranBefore();
+    // The due point without its baseline, as one might copy it from a work order's title.
+    const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|10h', '--hours', '11', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('its occurrence "10h" is none assetbridge makes');
+    expect(r.stderr).toContain(`the closest work orders of EQ-9: ${KEY} ('assetbridge maintenance status --asset EQ-9' lists them)`);
+    expect((await status())[0]?.closed).toEqual([]);
+    expect(await quarantined()).toEqual([]);
+  });
+
   it('refuses an asset id not in the registry before submitting anything: nothing lands in quarantine', async () => {
     const { cfg, quarantined } = await ranBefore();
     const r = await runCli(['maintenance', 'complete', 'EQ-99|svc-10h|10h@b0', '--hours', '1', '-c', cfg.path]);

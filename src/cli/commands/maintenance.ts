@@ -24,7 +24,7 @@ import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '..
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, storeExists, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -245,16 +245,20 @@ export interface CompletionInput {
   readonly erpWorkOrderId?: string;
 }
 
-/** The canonical `workorder` event for a completion recorded by hand. */
-export function completionEvent(input: CompletionInput): Record<string, unknown> {
+/**
+ * The canonical `workorder` event for a completion recorded by hand. `keyHint`: what a key of no
+ * form assetbridge makes likely means ({@link malformedKeyHint}), said instead of pointing to the list.
+ */
+export function completionEvent(input: CompletionInput, keyHint?: string): Record<string, unknown> {
+  const lists = keyHint ?? "'assetbridge maintenance status' lists them";
   const key = parseWorkOrderKey(input.businessKey);
-  if (!key) throw new UsageError(`"${input.businessKey}" is not a work-order business key (asset|rule|occurrence); 'assetbridge maintenance status' lists them`);
+  if (!key) throw new UsageError(`"${input.businessKey}" is not a work-order business key (asset|rule|occurrence); ${lists}`);
   if (input.hours !== undefined && !(Number.isFinite(input.hours) && input.hours >= 0)) throw new UsageError('--hours must be a number of operating hours, 0 or more');
   if (input.km !== undefined && !(Number.isFinite(input.km) && input.km >= 0)) throw new UsageError('--km must be an odometer reading in km, 0 or more');
   if (!Number.isFinite(input.at)) throw new UsageError('--at must be an ISO date-time, e.g. 2026-11-30T14:00:00Z');
   // Recorded, it would be about no work order a rule opened, and reset nothing.
   const problem = occurrenceProblem(key.occurrence);
-  if (problem !== undefined) throw new UsageError(`"${input.businessKey}": ${problem}; 'assetbridge maintenance status' lists the keys`);
+  if (problem !== undefined) throw new UsageError(`"${input.businessKey}": ${problem}; ${keyHint ?? "'assetbridge maintenance status' lists the keys"}`);
   return {
     kind: 'workorder',
     erpAssetId: key.erpAssetId,
@@ -265,6 +269,59 @@ export function completionEvent(input: CompletionInput): Record<string, unknown>
     ...(input.hours !== undefined ? { operatingHoursAtCompletion: input.hours } : {}),
     ...(input.km !== undefined ? { odometerKmAtCompletion: input.km } : {}),
   };
+}
+
+/** Whether `businessKey` is of no form assetbridge makes: not `asset|rule|occurrence`, or an occurrence no rule makes. */
+export function malformedKey(businessKey: string): boolean {
+  const key = parseWorkOrderKey(businessKey);
+  return key === undefined || occurrenceProblem(key.occurrence) !== undefined;
+}
+
+/** A work order as `maintenance status` lists it, for {@link malformedKeyHint}. */
+export interface ListedWorkOrder {
+  readonly businessKey: string;
+  readonly erpWorkOrderId?: string | undefined;
+}
+
+/** The work orders (open first) that `maintenance status` shows, with the ERP's ids it shows. */
+export function listedWorkOrders(rows: readonly AssetMaintenance[]): ListedWorkOrder[] {
+  const all = [...rows.flatMap((r) => r.open), ...rows.flatMap((r) => r.closed)];
+  return all.map((w) => ({ businessKey: w.businessKey, erpWorkOrderId: w.erpWorkOrderId }));
+}
+
+/**
+ * `occurrence` with its time as assetbridge writes it (`2026-10-06T13:00:00.000Z`) where it is
+ * written another way (`2026-10-06T13:00:00Z`, `2026-10-06T15:00+02:00`), for a threshold's and
+ * an alert's (`<fault>@<time>`) occurrence; undefined when it holds no such time.
+ */
+function canonicalTimeOccurrence(occurrence: string): string | undefined {
+  const at = occurrence.lastIndexOf('@');
+  const [prefix, time] = at < 0 ? ['', occurrence] : [occurrence.slice(0, at + 1), occurrence.slice(at + 1)];
+  const t = parseIsoTime(time);
+  return typeof t === 'number' ? `${prefix}${new Date(t).toISOString()}` : undefined;
+}
+
+/**
+ * What a key of no form assetbridge makes most likely means, from the work orders it knows
+ * (`known`): the one whose ERP id it is (`WO-1042`, the number the ERP shows), the one it names
+ * with its time written another way, else the asset's work orders closest to it. Undefined when
+ * none is known, so the error points to `maintenance status` as before.
+ */
+export function malformedKeyHint(typed: string, known: readonly ListedWorkOrder[]): string | undefined {
+  const quoted = (k: string) => `'${k}'`;
+  const text = typed.trim().toLowerCase();
+  const byErpId = known.filter((w) => w.erpWorkOrderId !== undefined && w.erpWorkOrderId.trim().toLowerCase() === text);
+  if (byErpId.length > 0)
+    return `"${typed}" is the ERP's number of ${byErpId.map((w) => quoted(w.businessKey)).join(', ')}: give its business key (quoted, as the shell reads | as a pipe)`;
+  const key = parseWorkOrderKey(typed);
+  if (key === undefined) return undefined;
+  const canonical = canonicalTimeOccurrence(key.occurrence);
+  const rewritten = canonical !== undefined ? `${key.erpAssetId}|${key.rule}|${canonical}` : undefined;
+  if (rewritten !== undefined && known.some((w) => w.businessKey === rewritten)) return `did you mean ${quoted(rewritten)}? (times in keys are written as assetbridge writes them: UTC with milliseconds)`;
+  const ofAsset = known.map((w) => w.businessKey).filter((k) => parseWorkOrderKey(k)?.erpAssetId === key.erpAssetId);
+  if (ofAsset.length === 0) return undefined;
+  const sameRule = ofAsset.filter((k) => parseWorkOrderKey(k)?.rule === key.rule);
+  return `the closest work orders of ${key.erpAssetId}: ${listed(closestFirst(typed, sameRule.length > 0 ? sameRule : ofAsset), 5)} ('assetbridge maintenance status --asset ${key.erpAssetId}' lists them)`;
 }
 
 /**
@@ -524,14 +581,20 @@ export function registerMaintenanceCommand(program: Command): Command {
       const now = Date.now();
       const at = opts.at !== undefined ? parseAtOption(opts.at, { now, maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs }) : now;
       const status = opts.cancelled ? 'cancelled' : 'completed';
-      const event = completionEvent({
+      const input: CompletionInput = {
         businessKey,
         status,
         at,
         ...(hours !== undefined ? { hours } : {}),
         ...(km !== undefined ? { km } : {}),
         ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
-      });
+      };
+      // A key of no form assetbridge makes (the ERP's number, a time written otherwise): refused, saying which one it likely means.
+      const keyHint =
+        malformedKey(businessKey) && storeExists(config)
+          ? malformedKeyHint(businessKey, await withConfigContext(config, configPath, async ({ store }) => listedWorkOrders(await loadMaintenanceStatus(store, rulesConfigOf(config))), { readOnly: true }))
+          : undefined;
+      const event = completionEvent(input, keyHint);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
       // Before anything is submitted: a refused key leaves no event, state or quarantine entry.
       await withConfigContext(

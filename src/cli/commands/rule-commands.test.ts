@@ -12,7 +12,7 @@ import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/mainte
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, checkNotBeforeLastChange, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, parseOpenWorkOrdersCell, stateCell, type AssetMaintenance } from './maintenance.js';
+import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, checkNotBeforeLastChange, completionEvent, malformedKeyHint, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, parseOpenWorkOrdersCell, stateCell, type AssetMaintenance } from './maintenance.js';
 import type { WorkOrderRow } from '../../core/rules/maintenance/status.js';
 import { parse } from 'csv-parse/sync';
 import type { Config } from '../../config/schema.js';
@@ -613,6 +613,23 @@ describe('maintenance complete', () => {
   it('takes a completion that did not count (no meter then) again, with the meter', () => {
     const uncounted = { status: 'completed', openedAt: 0, changedAt: Date.UTC(2026, 10, 2, 9), uncounted: true } as const;
     expect(() => checkNotAlreadyClosed('EQ-2|svc-250|250h@b0', { workOrders: { 'EQ-2|svc-250|250h@b0': uncounted } }, 'completed')).not.toThrow();
+  });
+
+  it('names the work order a key of no form assetbridge makes likely means: by the ERP number, by its time written otherwise, else the closest', () => {
+    const known = [
+      { businessKey: 'EQ-1|overheat|2026-10-06T13:00:00.000Z', erpWorkOrderId: 'WO-000003' },
+      { businessKey: 'EQ-1|service-250h|250h@b0', erpWorkOrderId: undefined },
+      { businessKey: 'EQ-2|service-250h|500h@b250', erpWorkOrderId: 'WO-000009' },
+    ];
+    expect(malformedKeyHint('wo-000003', known)).toBe(`"wo-000003" is the ERP's number of 'EQ-1|overheat|2026-10-06T13:00:00.000Z': give its business key (quoted, as the shell reads | as a pipe)`);
+    for (const typed of ['EQ-1|overheat|2026-10-06T13:00:00Z', 'EQ-1|overheat|2026-10-06T15:00+02:00'])
+      expect(malformedKeyHint(typed, known)).toBe("did you mean 'EQ-1|overheat|2026-10-06T13:00:00.000Z'? (times in keys are written as assetbridge writes them: UTC with milliseconds)");
+    expect(malformedKeyHint('EQ-1|service-250h|250h', known)).toBe("the closest work orders of EQ-1: EQ-1|service-250h|250h@b0 ('assetbridge maintenance status --asset EQ-1' lists them)");
+    // Nothing known to suggest: the error points to the list as before.
+    expect(malformedKeyHint('WO-1', known)).toBeUndefined();
+    expect(malformedKeyHint('EQ-3|service-250h|250h', known)).toBeUndefined();
+    expect(() => completionEvent({ businessKey: 'WO-1', status: 'completed', at: 0 })).toThrow("\"WO-1\" is not a work-order business key (asset|rule|occurrence); 'assetbridge maintenance status' lists them");
+    expect(() => completionEvent({ businessKey: 'WO-1', status: 'completed', at: 0 }, 'hint')).toThrow('"WO-1" is not a work-order business key (asset|rule|occurrence); hint');
   });
 
   it('refuses to record again what is already recorded as completed (or cancelled), saying when and at what meter', () => {
