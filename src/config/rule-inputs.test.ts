@@ -352,6 +352,33 @@ describe('settings that select none of the assets known', () => {
     expect(assetMatchWarnings(plant, fleet, 'in the registry').map((w) => w.key)).toEqual(['rules.maintenance.siteAttribute']);
   });
 
+  it('names the condition of an appliesTo that selects nothing: an attribute no asset has, a value none has, or the combination', () => {
+    const r = rules({
+      maintenance: {
+        thresholds: [
+          { name: 'by-group', sensor: 't', above: 95, appliesTo: { attributes: { group: ['EU'] } } },
+          { name: 'by-site', sensor: 't', above: 95, appliesTo: { erpModules: ['maintenance'], attributes: { site: ['rot', 'AMS'] } } },
+          { name: 'both', sensor: 't', above: 95, appliesTo: { attributes: { site: 'ROT', plant: 'P2' } } },
+        ],
+      },
+    });
+    const assetsOf = [asset('EX-1', 'maintenance', { site: 'ROT', plant: 'P1' }), asset('EX-2', 'maintenance', { site: 'HAM', plant: 'P2' })];
+    expect(assetMatchWarnings(r, assetsOf, 'listed in the config')).toEqual([
+      {
+        key: 'rules.maintenance.thresholds.0.appliesTo',
+        message: 'none of the 2 asset(s) listed in the config matches it, so rule by-group applies to no asset; no asset has attribute "group" (attributes the assets have: plant, site)',
+      },
+      {
+        key: 'rules.maintenance.thresholds.1.appliesTo',
+        message: 'none of the 2 asset(s) listed in the config matches it, so rule by-site applies to no asset; no asset has attribute site "rot" or "AMS" (values it has: HAM, ROT; values compare exactly, case included)',
+      },
+      {
+        key: 'rules.maintenance.thresholds.2.appliesTo',
+        message: 'none of the 2 asset(s) listed in the config matches it, so rule both applies to no asset; each of its conditions selects some asset, but none selects the same one: check the combination',
+      },
+    ]);
+  });
+
   it('says nothing with no assets to judge by, or when every setting selects some asset', () => {
     const r = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { erpModules: ['x'] } }] } });
     expect(assetMatchWarnings(r, [], 'listed in the config')).toEqual([]);

@@ -382,8 +382,30 @@ function depreciatedWithoutAttributes(d: DepreciationConfig, assets: readonly As
 
 function filterWarning(out: RuleInputWarning[], key: string, what: string, filter: AssetFilter | undefined, assets: readonly AssetRecord[], of: string): void {
   if (!filter || assets.some((a) => matchesFilter(a, filter))) return;
-  const modules = [...new Set(assets.map((a) => a.erpModule))].slice(0, 5).join(', ');
-  out.push({ key, message: `${of} matches it, so ${what} applies to no asset; check the values (erpModules known: ${modules})` });
+  out.push({ key, message: `${of} matches it, so ${what} applies to no asset; ${filterMiss(filter, assets)}` });
+}
+
+/** At most five of `values`, sorted, with how many more there are. */
+const someOf = (values: Iterable<string>): string => {
+  const all = [...new Set(values)].sort();
+  return `${all.slice(0, 5).join(', ')}${all.length > 5 ? `, … (${all.length} in all)` : ''}`;
+};
+
+/**
+ * Which condition of a filter that selects none of `assets` is at fault, with the values the
+ * assets have: its `erpModules`, an attribute no asset has (a name mistyped: `group` for
+ * `fleetGroup`) or has with none of the values given (`EU` for `eu`), or, when each alone
+ * selects some asset, their combination.
+ */
+function filterMiss(filter: AssetFilter, assets: readonly AssetRecord[]): string {
+  const misses: string[] = [];
+  if (filter.erpModules && !assets.some((a) => filter.erpModules?.includes(a.erpModule))) misses.push(`check the values (erpModules known: ${someOf(assets.map((a) => a.erpModule))})`);
+  for (const [name, values] of Object.entries(filter.attributes ?? {})) {
+    const held = assets.flatMap((a) => { const v = Object.hasOwn(a.attributes, name) ? a.attributes[name] : undefined; return v !== undefined ? [v] : []; });
+    if (held.length === 0) misses.push(`no asset has attribute "${name}" (attributes the assets have: ${someOf(assets.flatMap((a) => Object.keys(a.attributes)))})`);
+    else if (!held.some((v) => values.includes(v))) misses.push(`no asset has attribute ${name} ${values.map((v) => JSON.stringify(v)).join(' or ')} (values it has: ${someOf(held)}; values compare exactly, case included)`);
+  }
+  return misses.length > 0 ? misses.join('; ') : 'each of its conditions selects some asset, but none selects the same one: check the combination';
 }
 
 /** An asset as a source lists it: under which key, and where in it each attribute was given. */
