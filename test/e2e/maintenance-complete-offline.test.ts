@@ -70,6 +70,20 @@ describe('maintenance complete without a running service', () => {
     expect(s[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11, nextDueHours: 21 });
   });
 
+  it('status --due leaves the completed and cancelled section out, rather than saying there are none', async () => {
+    const { cfg } = await ranBefore();
+    // One made in the ERP by hand and cancelled there: closed, while KEY stays open.
+    const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|5h@b0', '--cancelled', '--force', '--at', '2026-11-01T08:00:00Z', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    const all = await runCli(['maintenance', 'status', '-c', cfg.path]);
+    expect(all.stdout).toMatch(/COMPLETED OR CANCELLED\nASSET.*\nEQ-9\s+EQ-9\|svc-10h\|5h@b0\s+cancelled/);
+    // --due lists the open one, and says nothing of the cancelled work order.
+    const due = await runCli(['maintenance', 'status', '--due', '-c', cfg.path]);
+    expect(due.code).toBe(0);
+    expect(due.stdout).toContain(KEY);
+    expect(due.stdout).not.toContain('COMPLETED OR CANCELLED');
+  });
+
   it('refuses a key that names no work order it knows (a typo), listing the open ones, and records nothing', async () => {
     const { cfg, status, quarantined } = await ranBefore();
     const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|10h@b9', '--hours', '11', '-c', cfg.path]);

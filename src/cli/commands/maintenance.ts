@@ -531,7 +531,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .command('status')
       .description('per asset: the state of each maintenance rule (service and calendar intervals: what is due; thresholds; fault codes), open work orders, completed ones')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
-      .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
+      .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none; none with --due)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
       .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders and the destination each was opened at (every rule; with --due only those that need attention)')
       .option('--out <file>', `write that CSV to a file (${OUT_FILE_HELP})`)
@@ -554,7 +554,8 @@ export function registerMaintenanceCommand(program: Command): Command {
         }
         if (opts.asset !== undefined && all.length === 0) return void process.stdout.write(formatMaintenanceStatus([], closedLimit, { asset: opts.asset }));
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
-        process.stdout.write(formatMaintenanceStatus(rows, closedLimit, { destinations: config.destinations.length > 1 }));
+        // --due leaves completed ones out: a COMPLETED section would read "none" however many there are.
+        process.stdout.write(formatMaintenanceStatus(rows, opts.due ? 0 : closedLimit, { destinations: config.destinations.length > 1 }));
       }, { readOnly: true });
     }),
   );
