@@ -723,6 +723,21 @@ describe('zones locate', () => {
     const south = await runCli(['zones', 'locate', '-33.9', '-70.1', '-c', cfg.path]);
     expect(south.stdout).toBe('in no zone\n');
   });
+
+  it('takes a position as a map copies it ("52.5, 13.4" or "52.5,13.4"), and says what to give when the longitude is missing', async () => {
+    const cfg = config();
+    for (const args of [['52.5,', '13.4'], ['52.5, 13.4'], ['52.5,13.4']]) {
+      const r = await runCli(['zones', 'locate', ...args, '-c', cfg.path]);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 0, stdout: 'in zone YARD (location code 1000/0001)\n', stderr: '' });
+    }
+    const one = await runCli(['zones', 'locate', '52.5', '-c', cfg.path]);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain(`error: give the position as latitude then longitude, e.g. 'assetbridge zones locate 51.952 4.045' (or "51.952, 4.045" as a map copies it); got only "52.5"`);
+    // A decimal comma is no position copied from a map: refused, as before.
+    const decimalComma = await runCli(['zones', 'locate', '52,5', '13,4', '-c', cfg.path]);
+    expect(decimalComma.code).toBe(2);
+    expect(decimalComma.stderr).toContain('latitude "52,5" is not a number between -90 and 90');
+  });
 });
 
 describe('config check', () => {

@@ -250,6 +250,18 @@ export function coordinate(text: string, what: 'latitude' | 'longitude'): number
   return n;
 }
 
+/**
+ * `zones locate`'s position as typed: `LAT LNG`, or as a map copies it, `LAT, LNG` (the latitude
+ * then ends in a comma) or `LAT,LNG` in one argument. A decimal comma (`52,085 5,11`) is left to
+ * {@link coordinate} to refuse.
+ */
+export function positionArgs(latText: string, lngText: string | undefined): [lat: string, lng: string] {
+  if (lngText !== undefined) return [latText.replace(/,\s*$/, ''), lngText];
+  const parts = latText.split(',');
+  if (parts.length === 2) return [(parts[0] ?? '').trim(), (parts[1] ?? '').trim()];
+  throw new UsageError(`give the position as latitude then longitude, e.g. 'assetbridge zones locate 51.952 4.045' (or "51.952, 4.045" as a map copies it); got only "${latText}"`);
+}
+
 export function registerZonesCommand(program: Command): Command {
   const zones = program.command('zones').description('zones: named polygons and circles mapped to ERP location codes');
   zones
@@ -328,8 +340,14 @@ export function registerZonesCommand(program: Command): Command {
       return Promise.resolve();
     }),
   );
-  addConfigOption(zones.command('locate <lat> <lng>').description('which configured zone a position is in (latitude first, then longitude)').option('--json', 'print JSON')).action(
-    action((latText: string, lngText: string, opts: { config: string; json?: boolean }) => {
+  addConfigOption(
+    zones
+      .command('locate <lat> [lng]')
+      .description('which configured zone a position is in (latitude first, then longitude; "LAT, LNG" as a map copies it is taken too)')
+      .option('--json', 'print JSON'),
+  ).action(
+    action((latArg: string, lngArg: string | undefined, opts: { config: string; json?: boolean }) => {
+      const [latText, lngText] = positionArgs(latArg, lngArg);
       const r = locate(rulesConfigOf(resolveConfig(opts.config).config), coordinate(latText, 'latitude'), coordinate(lngText, 'longitude'));
       if (opts.json) process.stdout.write(`${toJson(r)}\n`);
       else {
