@@ -138,6 +138,24 @@ describe('calendar service intervals', () => {
   });
 });
 
+/**
+ * A store with one excavator, EX-1, serviced on 1 Jan 2026 at 1,000 h; `apply` runs events through
+ * `pmRules`' maintenance rule and stores EX-1's state as the ingestor would keep it.
+ */
+async function servicedExcavator(pmRules: ReturnType<typeof rulesSchema.parse>) {
+  const store = tempStore();
+  stores.push(store);
+  await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
+  const asset = (await store.listAssets())[0]!.asset;
+  const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+  let state: unknown;
+  const apply = async (events: readonly CanonicalEvent[]) => {
+    for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
+    await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: events.length });
+  };
+  return { store, apply };
+}
+
 describe('calendar intervals with a meter: whichever comes first', () => {
   // "Every 180 days or 250 h, whichever comes first", 14 days or 10 h ahead.
   const pmRules = rulesSchema.parse({
@@ -149,16 +167,8 @@ describe('calendar intervals with a meter: whichever comes first', () => {
 
   /** One excavator serviced on 1 Jan 2026 at 1,000 h; its rule state as the ingestor would keep it. */
   async function excavator() {
-    const store = tempStore();
-    stores.push(store);
-    await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
-    const asset = (await store.listAssets())[0]!.asset;
-    const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
-    let state: unknown;
-    const feed = async (...events: (MeterEvent | WorkOrderStatusEvent)[]) => {
-      for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
-      await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: events.length });
-    };
+    const { store, apply } = await servicedExcavator(pmRules);
+    const feed = (...events: (MeterEvent | WorkOrderStatusEvent)[]) => apply(events);
     const hours = (iso: string, operatingHours: number): MeterEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'tag', value: 'x1' }], eventTime: at(iso), receivedAt: 0, operatingHours });
     const completed = (iso: string, businessKey: string, operatingHoursAtCompletion: number): WorkOrderStatusEvent => ({ kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EX-1' }], eventTime: at(iso), receivedAt: 0, businessKey, status: 'completed', operatingHoursAtCompletion });
     const check = async (iso: string) => (await checkCalendarIntervals(store, pmOptions, at(iso), commitTo(store))).map((d) => d.businessKey);
@@ -292,14 +302,8 @@ describe('the calendar work order snapshot', () => {
   /** A calendar rule alone on EX-1, with the events applied to its state (released at once: no lateness) and stored. */
   async function parked(events: readonly CanonicalEvent[], snapshotMaxAge?: string) {
     const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }], ...(snapshotMaxAge !== undefined ? { snapshotMaxAge } : {}) } });
-    const store = tempStore();
-    stores.push(store);
-    await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
-    const asset = (await store.listAssets())[0]!.asset;
-    const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
-    let state: unknown;
-    for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
-    await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: 1 });
+    const { store, apply } = await servicedExcavator(pmRules);
+    await apply(events);
     // The task as the service runs it (its options from the config).
     const task = createRuleTasks(pmRules, { defaultDestination: 'erp', destinations: [] }).find((t) => t.name === CALENDAR_TASK) as ScheduledTask;
     const opened: DeliveryIntent[] = [];

@@ -37,6 +37,38 @@ async function fleet(): Promise<SqliteStore> {
   return store;
 }
 
+/** Single-item SKUs in {@link movedFleet}: every one moving makes 2 × this many counts, over two commit chunks. */
+const MOVED_ITEMS = 1200;
+
+/** A store whose {@link MOVED_ITEMS} items were counted in WH-A (a run at `clock.t`), then all seen in WH-B. */
+async function movedFleet(clock: { t: number }): Promise<SqliteStore> {
+  const store = tempStore();
+  stores.push(store);
+  const items = Array.from({ length: MOVED_ITEMS }, (_, i) => i);
+  await store.upsertAssets(items.map((i) => ({ asset: { erpAssetId: `Q-${i}`, erpModule: 'inventory', attributes: { sku: `SKU-${i}` } }, identifiers: [{ type: 'tag' as const, value: `q-${i}`, erpAssetId: `Q-${i}` }] })));
+  await store.commitIngest({ states: items.map((i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });
+  await runInventorySync(taskContext(store, clock), options);
+  await store.commitIngest({ states: items.map((i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-B', 1) })), deliveries: [], quarantine: [], accepted: 0 });
+  return store;
+}
+
+/** Counts the turns the event loop takes from now until `stop()`. */
+function turnCounter(): { readonly turns: number; stop(): void } {
+  let turns = 0;
+  let running = true;
+  const tick = () => {
+    turns++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    get turns() {
+      return turns;
+    },
+    stop: () => void (running = false),
+  };
+}
+
 /** A sighting moving `id` to `location` (committed as the ingestor commits one). */
 const move = (store: SqliteStore, id: string, location: string, min: number) => store.commitIngest({ states: [{ erpAssetId: id, doc: at(location, min) }], deliveries: [], quarantine: [], accepted: 0 });
 
@@ -97,40 +129,25 @@ describe('inventory run in slices', () => {
 
   it('commits a run of many counts in parts, turns between them; stopped after a part, the next run commits the rest, each count once', async () => {
     // Every item moves from WH-A to WH-B: a count leaving each cell and one arriving, 2,400 in all.
-    const items = 1200;
+    const items = MOVED_ITEMS;
     const planned = 2 * items;
-    const make = async () => {
-      const store = tempStore();
-      stores.push(store);
-      await store.upsertAssets(Array.from({ length: items }, (_, i) => ({ asset: { erpAssetId: `Q-${i}`, erpModule: 'inventory', attributes: { sku: `SKU-${i}` } }, identifiers: [{ type: 'tag' as const, value: `q-${i}`, erpAssetId: `Q-${i}` }] })));
-      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });
-      await runInventorySync(taskContext(store, clock), options);
-      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-B', 1) })), deliveries: [], quarantine: [], accepted: 0 });
-      return store;
-    };
     const clock = { t: T0 + 5 * MIN };
-    const stopped = await make();
-    const clean = await make();
+    const stopped = await movedFleet(clock);
+    const clean = await movedFleet(clock);
     clock.t += MIN;
     const parts: number[] = [];
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns++;
-      if (running) setImmediate(tick);
-    };
+    const loop = turnCounter();
     const commit = async (deliveries: readonly DeliveryIntent[]) => {
       parts.push(deliveries.length);
-      const before = turns;
+      const before = loop.turns;
       await stopped.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
-      if (parts.length === 2) throw new Error(`stopped after the second part (${turns - before} turns)`);
+      if (parts.length === 2) throw new Error(`stopped after the second part (${loop.turns - before} turns)`);
     };
-    setImmediate(tick);
-    const turnsAtStart = turns;
+    const turnsAtStart = loop.turns;
     await expect(runInventorySync(taskContext(stopped, clock, { commit }), options)).rejects.toThrow(/stopped after the second part/);
-    running = false;
+    loop.stop();
     expect(parts).toEqual([COMMIT_CHUNK, COMMIT_CHUNK]);
-    expect(turns - turnsAtStart).toBeGreaterThan(2);
+    expect(loop.turns - turnsAtStart).toBeGreaterThan(2);
     expect((await counts(stopped)).length).toBe(items + 2 * COMMIT_CHUNK); // the first run's and two parts
     expect(JSON.parse((await stopped.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toHaveProperty('pendingParts', expect.objectContaining({ parts: 3, count: planned }));
     // The next run commits the planned counts again (those in the outbox dropped) and plans nothing new.
@@ -144,42 +161,26 @@ describe('inventory run in slices', () => {
 
   // At 100,000 single-item SKUs after every item moved, the write-ahead was one kv write of the record and its 200,000 counts (~80 MB): seconds of the event loop.
   it('writes ahead the counts of a run in parts, turns between them, the record last; stopped while writing parts, the record is as it was', async () => {
-    const items = 1200;
-    const planned = 2 * items;
+    const planned = 2 * MOVED_ITEMS;
     const clock = { t: T0 + 5 * MIN };
-    const make = async () => {
-      const store = tempStore();
-      stores.push(store);
-      await store.upsertAssets(Array.from({ length: items }, (_, i) => ({ asset: { erpAssetId: `Q-${i}`, erpModule: 'inventory', attributes: { sku: `SKU-${i}` } }, identifiers: [{ type: 'tag' as const, value: `q-${i}`, erpAssetId: `Q-${i}` }] })));
-      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });
-      await runInventorySync(taskContext(store, clock), options);
-      await store.commitIngest({ states: Array.from({ length: items }, (_, i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-B', 1) })), deliveries: [], quarantine: [], accepted: 0 });
-      return store;
-    };
-    const store = await make();
-    const stopped = await make();
-    const clean = await make();
+    const store = await movedFleet(clock);
+    const stopped = await movedFleet(clock);
+    const clean = await movedFleet(clock);
     clock.t += MIN;
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns++;
-      if (running) setImmediate(tick);
-    };
+    const loop = turnCounter();
     // Each kv write: its key, the counts it holds, and the turns the event loop had taken by then.
     const writes: { key: string; counts: number; turns: number }[] = [];
     const write = store.kvSet.bind(store);
     store.kvSet = (ns, key, value) => {
       const v = JSON.parse(value) as { pending?: unknown[]; deliveries?: unknown[] } | number;
-      writes.push({ key, counts: typeof v === 'object' ? (v.pending?.length ?? v.deliveries?.length ?? 0) : 0, turns });
+      writes.push({ key, counts: typeof v === 'object' ? (v.pending?.length ?? v.deliveries?.length ?? 0) : 0, turns: loop.turns });
       return write(ns, key, value);
     };
-    setImmediate(tick);
     try {
       // Slices that never end: the turns counted are the write-ahead's own, not a slice's.
       expect((await runInventorySync(taskContext(store, clock), options, { slicer: createSlicer({ sliceMs: Number.POSITIVE_INFINITY }) })).deliveries).toEqual({ erp: planned });
     } finally {
-      running = false;
+      loop.stop();
     }
     // No write holds more than a transaction's worth of counts; the parts first, then the record naming them.
     expect(Math.max(...writes.map((w) => w.counts))).toBeLessThanOrEqual(COMMIT_CHUNK);
@@ -203,7 +204,7 @@ describe('inventory run in slices', () => {
     await expect(runInventorySync(taskContext(stopped, clock), options)).rejects.toThrow('stopped while writing the parts');
     stopped.kvSet = writeStopped;
     expect(await stopped.kvGet(INVENTORY_NS, 'sent:erp')).toBe(before);
-    expect((await counts(stopped)).length).toBe(items);
+    expect((await counts(stopped)).length).toBe(MOVED_ITEMS);
     expect((await stopped.kvList(INVENTORY_NS)).filter((r) => r.key.startsWith('plan:'))).toHaveLength(2);
     expect((await runInventorySync(taskContext(stopped, clock), options)).deliveries).toEqual({ erp: planned });
     await runInventorySync(taskContext(clean, clock), options);

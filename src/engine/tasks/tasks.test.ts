@@ -532,6 +532,17 @@ describe('inventory sync task', () => {
     defaultDestination: 'erp',
   };
   const at = (location: string, min: number): AssetStateDoc => ({ inventory: { location, seenAt: T0 + min * MIN, since: T0 } satisfies InventoryItemState });
+  /** Runs of the task a minute apart (`run`), each report it gives kept in `warns`. */
+  const reportedRuns = (store: SqliteStore, clock: { t: number }) => {
+    const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
+    const task = createInventorySyncTask(options);
+    const run = async () => {
+      clock.t += MIN;
+      const report = await task.run(context(store, clock));
+      if (report) warns.push({ level: report.level, msg: report.msg, fields: report.fields ?? {} });
+    };
+    return { warns, run };
+  };
 
   it('sends counts once, then only changes, and a full snapshot when the cron comes due', async () => {
     const store = await withAssets([
@@ -755,13 +766,7 @@ describe('inventory sync task', () => {
     await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify(edited));
     // P-2 moves: a change to plan, with the record's other entries.
     await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-A', 1) }], deliveries: [], quarantine: [], accepted: 0 });
-    const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
-    const task = createInventorySyncTask(options);
-    const run = async () => {
-      clock.t += MIN;
-      const report = await task.run(context(store, clock));
-      if (report) warns.push({ level: report.level, msg: report.msg, fields: report.fields ?? {} });
-    };
+    const { warns, run } = reportedRuns(store, clock);
     await run();
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
       ['WH-A|T|r1', 1, 1],
@@ -823,13 +828,7 @@ describe('inventory sync task', () => {
     await runInventorySync(context(store, clock), options);
     await deliverAll(store, clock.t);
     const good = (await store.kvGet(INVENTORY_NS, 'sent:erp')) as string;
-    const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
-    const task = createInventorySyncTask(options);
-    const run = async () => {
-      clock.t += MIN;
-      const report = await task.run(context(store, clock));
-      if (report) warns.push({ level: report.level, msg: report.msg, fields: report.fields ?? {} });
-    };
+    const { warns, run } = reportedRuns(store, clock);
     const counts = async () => (await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta]);
 
     // Cut short: what `inventory counts` shows and says, then the run.
