@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
+import { turnCounter } from '../../../test/helpers/turns.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createSlicer } from '../../core/slices.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
@@ -50,23 +51,6 @@ async function movedFleet(clock: { t: number }): Promise<SqliteStore> {
   await runInventorySync(taskContext(store, clock), options);
   await store.commitIngest({ states: items.map((i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-B', 1) })), deliveries: [], quarantine: [], accepted: 0 });
   return store;
-}
-
-/** Counts the turns the event loop takes from now until `stop()`. */
-function turnCounter(): { readonly turns: number; stop(): void } {
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    turns++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    get turns() {
-      return turns;
-    },
-    stop: () => void (running = false),
-  };
 }
 
 /** A sighting moving `id` to `location` (committed as the ingestor commits one). */

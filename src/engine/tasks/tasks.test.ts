@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
+import { turnCounter } from '../../../test/helpers/turns.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { RawMessage } from '../../core/model/messages.js';
@@ -618,18 +619,12 @@ describe('inventory sync task', () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) }]);
     const clock = { t: T0 + 5 * MIN };
     await runInventorySync(context(store, clock), options);
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns++;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = turnCounter();
     clock.t += MIN;
     await runInventorySync(context(store, clock), options);
-    running = false;
+    loop.stop();
     // After loading the items, after counting, after reading the record, before planning the destination.
-    expect(turns).toBeGreaterThanOrEqual(4);
+    expect(loop.turns).toBeGreaterThanOrEqual(4);
   });
 
   // A count whose request got no answer, discarded with --send-again: its change went out again at the
@@ -1546,20 +1541,14 @@ describe('period-end usage posting', () => {
       commits.push(d.length);
       return Promise.resolve();
     };
-    let turns = 0;
-    let done = false;
-    const tick = () => {
-      turns++;
-      if (!done) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = turnCounter();
     const sent = await postUsage(store, commit, lines, october);
-    done = true;
+    loop.stop();
     expect(sent).toHaveLength(1200);
     expect(transactions).toEqual([500, 500, 200]);
     expect(commits).toEqual([]);
     expect((await store.counters()).factsEnqueued['usage.post']).toBe(1200);
-    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(loop.turns).toBeGreaterThanOrEqual(2);
     expect((await store.kvGetMany(USAGE_NS, ['FA-0', 'FA-1199'].map(ledgerKey))).size).toBe(2);
   });
 
