@@ -60,6 +60,21 @@ async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: tr
 }
 
 describe('maintenance complete without a running service', () => {
+  it('without --hours: takes the meter from the readings and says which, and that the latest was read long before --at', async () => {
+    const { cfg, status } = await ranBefore();
+    // Between the readings at 04:30 (9 h) and 06:00 (10.5 h): 10 h at 05:30.
+    const r = await runCli(['maintenance', 'complete', KEY, '--at', '2026-11-01T05:30:00Z', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      `recorded ${KEY} as completed; the hour meter at completion taken from the readings: between 9 h at 2026-11-01T04:30:00.000Z and 10.5 h at 2026-11-01T06:00:00.000Z; 'assetbridge maintenance status' shows the result\n`,
+    );
+    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 10 });
+    // A day after the last reading: the latest reading, said to be a day old.
+    const later = await ranBefore();
+    const old = await runCli(['maintenance', 'complete', KEY, '--at', '2026-11-02T06:00:00Z', '-c', later.cfg.path]);
+    expect(old.stdout).toContain('taken from the readings: 10.5 h, read at 2026-11-01T06:00:00.000Z (24 h before --at: if it ran since, the next service comes due early by what it ran; give --hours next time)');
+  });
+
   it('records the completion through its own pipeline and stores the state', async () => {
     const { cfg, status } = await ranBefore();
     const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '--at', '2026-11-01T08:00:00Z', '--erp-id', 'WO-1', '-c', cfg.path]);

@@ -496,13 +496,14 @@ export function parseMeterOption(option: '--hours' | '--km', text: string): numb
  * The meter of a hand completion, for the interval the key names (a service interval, or a
  * whichever-first calendar interval): refused when `--hours` (`--km`) is more than the meter can
  * have shown at `--at` (a typo, `2410` for `241`: the schedule would count from it), and, without
- * it, when no reading the rule keeps covers `--at` (about the last four hours: a later reading
- * would be a guess).
+ * it, when no reading the rule keeps covers `--at` (the last readings, at least 20 min apart: a
+ * later reading would be a guess). Returns what the meter was taken as, without `--hours`/`--km`.
  */
-export function checkCompletionMeter(businessKey: string, rules: RulesConfig, state: MaintenanceState | undefined, input: Pick<CompletionInput, 'hours' | 'km' | 'at'>): void {
+export function checkCompletionMeter(businessKey: string, rules: RulesConfig, state: MaintenanceState | undefined, input: Pick<CompletionInput, 'hours' | 'km' | 'at'>): string | undefined {
   const key = parseWorkOrderKey(businessKey);
   const options = maintenanceOptionsOf(rules);
-  if (!key || !options) return;
+  if (!key || !options) return undefined;
+  let taken: string | undefined;
   const service = options.serviceIntervals.find((r) => r.name === key.rule);
   const counted = service?.meter ?? options.calendarIntervals?.find((r) => r.name === key.rule)?.orMeter?.meter;
   for (const meter of ['hours', 'km'] as const) {
@@ -514,8 +515,17 @@ export function checkCompletionMeter(businessKey: string, rules: RulesConfig, st
       throw new UsageError(`${option} ${m.problem}; check the value: the ${meter === 'km' ? 'odometer' : 'hour meter'} as it showed at the completion (--at)`);
     if (given === undefined && m.value === undefined)
       throw new UsageError(`${businessKey} at ${isoTime(input.at)}: ${m.problem}, so the ${meter === 'km' ? 'odometer' : 'hour meter'} at completion is not known; pass ${option} <the reading at completion>`);
+    if (given === undefined && m.from !== undefined) {
+      // Taken from the readings: said, and where the latest is well before --at, that the meter may have run since (counted from less, the next service comes early, never late).
+      const since = m.readAt !== undefined && input.at - m.readAt > COMPLETION_READING_STALE_MS ? ` (${formatDuration(input.at - m.readAt)} before --at: if it ran since, the next service comes due early by what it ran; give ${option} next time)` : '';
+      taken = `the ${meter === 'km' ? 'odometer' : 'hour meter'} at completion taken from the readings: ${m.from}${since}`;
+    }
   }
+  return taken;
 }
+
+/** A reading taken for a completion (no `--hours`/`--km`) this long before `--at` is said to be maybe out of date. */
+const COMPLETION_READING_STALE_MS = 60 * 60_000;
 
 /** `--closed <n>`: digits only (not `-1`, which is whole but no count, nor an empty value, which Number() reads as 0). */
 export function parseClosedLimit(value: string): number {
@@ -598,6 +608,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       const event = completionEvent(input, keyHint);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
       // Before anything is submitted: a refused key leaves no event, state or quarantine entry.
+      let meterTaken: string | undefined;
       await withConfigContext(
         config,
         configPath,
@@ -606,11 +617,11 @@ export function registerMaintenanceCommand(program: Command): Command {
           checkKnownWorkOrder(businessKey, known, opts.force === true);
           checkNotAlreadyClosed(businessKey, known, status);
           checkNotBeforeLastChange(businessKey, known, { status, at, meter: hours !== undefined || km !== undefined });
-          if (status === 'completed') checkCompletionMeter(businessKey, rulesConfigOf(config), known.state, { at, ...(hours !== undefined ? { hours } : {}), ...(km !== undefined ? { km } : {}) });
+          if (status === 'completed') meterTaken = checkCompletionMeter(businessKey, rulesConfigOf(config), known.state, { at, ...(hours !== undefined ? { hours } : {}), ...(km !== undefined ? { km } : {}) });
         },
         { existingStore: true },
       );
-      await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}; 'assetbridge maintenance status' shows the result`);
+      await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}${meterTaken !== undefined ? `; ${meterTaken}` : ''}; 'assetbridge maintenance status' shows the result`);
     }),
   );
   return maintenance;

@@ -582,6 +582,24 @@ describe('maintenance complete', () => {
     expect(() => checkCompletionMeter('EQ-1|overheat|2026-10-06T11:00:00.000Z', rules, state, { at: t0 - 18 * H })).not.toThrow();
   });
 
+  it('says what the meter at completion was taken as without --hours, and when the reading it is is well before --at', () => {
+    const H = 3_600_000;
+    const t0 = Date.UTC(2026, 9, 7, 5);
+    // Readings kept at 05:00 (241 h) and 06:00 (242 h); the meter was replaced before, its display 200 h behind the count.
+    const state = { history: [[t0, 241], [t0 + H, 242]], hours: { hygiene: { last: { value: 42, eventTime: t0 + H } }, total: 242 } } as const;
+    const key = 'EQ-1|service-250h|250h@b0';
+    expect(checkCompletionMeter(key, rules, state, { at: t0 + H / 2 })).toBe(
+      'the hour meter at completion taken from the readings: between 41 h at 2026-10-07T05:00:00.000Z and 42 h at 2026-10-07T06:00:00.000Z',
+    );
+    expect(checkCompletionMeter(key, rules, state, { at: t0 + H + 30 * 60_000 })).toBe('the hour meter at completion taken from the readings: 42 h, read at 2026-10-07T06:00:00.000Z');
+    expect(checkCompletionMeter(key, rules, state, { at: t0 + 23 * H })).toBe(
+      'the hour meter at completion taken from the readings: 42 h, read at 2026-10-07T06:00:00.000Z (22 h before --at: if it ran since, the next service comes due early by what it ran; give --hours next time)',
+    );
+    // Given, or for a work order that counts no meter: nothing to say.
+    expect(checkCompletionMeter(key, rules, state, { at: t0 + 23 * H, hours: 60 })).toBeUndefined();
+    expect(checkCompletionMeter('EQ-1|overheat|2026-10-06T11:00:00.000Z', rules, state, { at: t0 + 23 * H })).toBeUndefined();
+  });
+
   it('refuses a completion dated before the latest update of the work order it holds, which the rules would pass over', () => {
     const asset = (assets[0] as AssetWithIdentifiers).asset;
     const key = 'EQ-1|service-250h|250h@b0';

@@ -1081,6 +1081,13 @@ export interface CompletionMeter {
   readonly value?: number;
   /** Why the reported value was not taken, or why no value is known; undefined when all is well. */
   readonly problem?: string;
+  /**
+   * Where a value not reported was taken from, as the meter shows it: `582 h, read at …` (the
+   * latest reading at or before `t`), or `between 580 h at … and 590 h at …` (interpolated).
+   */
+  readonly from?: string;
+  /** With `from`, when taken as the latest reading at or before `t`: that reading's time (the meter may have run since). */
+  readonly readAt?: number;
 }
 
 /**
@@ -1108,10 +1115,22 @@ export function completionMeter(s: MaintenanceState | undefined, meter: ServiceM
     const before = latest[0] >= t ? ` (it read ${r2(latest[1] - shift)} ${unit} at ${isoTime(latest[0])})` : `: it read ${r2(latest[1] - shift)} ${unit} at ${isoTime(latest[0])}, and can advance ${km ? '~200 km' : '1 h'} per hour at most`;
     why = `${r2(raw)} ${unit} is more than the ${km ? 'odometer' : 'meter'} can have shown at ${isoTime(t)}, at most ${r2(max - shift)} ${unit}${before}`;
   }
-  if (fromReadings !== undefined) return why !== undefined ? { value: fromReadings, problem: why } : { value: fromReadings };
+  if (fromReadings !== undefined) return why !== undefined ? { value: fromReadings, problem: why } : { value: fromReadings, ...readingsAround(history, t, continuousHours(counter, 0), unit) };
   const first = history?.[0];
   const none = first === undefined ? `no ${km ? 'odometer' : 'meter'} reading is kept yet` : `the ${km ? 'odometer' : 'meter'} readings kept start ${isoTime(first[0])}, after it`;
   return { problem: why ?? `no ${unit} reading at completion was reported, and ${none}` };
+}
+
+/** The readings {@link readingAt} takes the meter at `t` from, as the meter shows them (less `shift`). */
+function readingsAround(history: MaintenanceState['history'], t: number, shift: number, unit: string): Pick<CompletionMeter, 'from' | 'readAt'> {
+  const h = history ?? [];
+  const i = h.findIndex((p) => p[0] > t);
+  const before = h[(i < 0 ? h.length : i) - 1];
+  const after = i < 0 ? undefined : h[i];
+  if (before === undefined) return {};
+  const shown = (p: readonly [number, number]) => `${formatReading(p[1] - shift)} ${unit}`;
+  if (after !== undefined && before[0] !== t) return { from: `between ${shown(before)} at ${isoTime(before[0])} and ${shown(after)} at ${isoTime(after[0])}` };
+  return { from: `${shown(before)}, read at ${isoTime(before[0])}`, readAt: before[0] };
 }
 
 /** Whether `t` is before the meter's last declared replacement (a reading then is of the old meter). */
