@@ -7,18 +7,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldLocationSync } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
-import type { AssetRecord } from '../model/assets.js';
+import { asset, eastM, fix as lineFix, T0 } from '../../../test/helpers/yard-line.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
 import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
 import { ownedLocationSync } from './location-sync-owned.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
-const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
 const ctx = { asset, destination: 'erp', now: 0 };
-const T0 = Date.UTC(2026, 9, 1, 8);
-/** Longitude `m` metres east of 13.4 at latitude 52.5. */
-const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
 
 /** Yard A, 200 m round, as the fleet simulator's; the tracker calls it "YARD-A", the ERP "LOC-YARD-A". */
 const yardA: Zone = { name: 'yard-a', locationCode: 'LOC-YARD-A', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
@@ -26,16 +22,7 @@ const tracking = { index: new ZoneIndex([yardA], { hysteresisM: 25 }), dwell: { 
 const options = (allowedLatenessMs = 0): LocationSyncOptions => ({ minDistanceM: 100, heartbeatMs: 3_600_000, zones: tracking, allowedLatenessMs });
 
 /** A fix `m` metres east of the yard's centre, `sec` seconds after T0, with the tracker's own zone. */
-const fix = (sec: number, m: number, zone?: string): PositionEvent => ({
-  kind: 'position',
-  source: 'test',
-  ids: [{ type: 'tag', value: 't1' }],
-  eventTime: T0 + sec * 1000,
-  receivedAt: T0 + sec * 1000,
-  lat: 52.5,
-  lng: eastM(m),
-  ...(zone !== undefined ? { zone } : {}),
-});
+const fix = (sec: number, m: number, zone?: string): PositionEvent => ({ ...lineFix(sec, m), ...(zone !== undefined ? { zone } : {}) });
 
 function run(events: readonly PositionEvent[], o = options(), start?: LocationSyncState) {
   const { out, late, state } = foldLocationSync(o, events, ctx, start);
