@@ -5,30 +5,20 @@
  * are remembered, and sensor events that carry none of the rules' sensors.
  */
 import { describe, expect, it } from 'vitest';
+import { lowOil } from '../../../../test/helpers/maintenance-rules.js';
 import type { AssetRecord } from '../../model/assets.js';
 import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { createMaintenanceRule, formatDuration, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
 import { MAX_OPEN_REMEMBERED } from './work-order-memory.js';
-import type { CalendarIntervalRule, MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
+import type { CalendarIntervalRule, MaintenanceOptions, ServiceIntervalRule } from './types.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8); // Thursday 2026-10-01 08:00Z
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attributes: { site: 'BER' } };
 
-const lowOil: ThresholdRule = {
-  name: 'low-oil',
-  sensor: 'oilPressure',
-  direction: 'below',
-  threshold: 1.5,
-  clearAt: 2,
-  durationMs: 0,
-  maxGapMs: 10 * MIN,
-  cooldownMs: 0,
-  severity: 'warning',
-};
 const service250: ServiceIntervalRule = { name: 'service-250h', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
 const inspection: CalendarIntervalRule = { name: 'inspection', everyDays: 365, dueSoonDays: 0, baselineAttribute: 'lastInspection', severity: 'warning' };
 

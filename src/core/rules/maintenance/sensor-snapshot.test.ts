@@ -5,6 +5,7 @@
  * survives a checkpoint (and loads from a state stored before it).
  */
 import { describe, expect, it } from 'vitest';
+import { lowOil } from '../../../../test/helpers/maintenance-rules.js';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent, CanonicalEvent, MeterEvent, SensorEvent } from '../../model/events.js';
@@ -18,17 +19,6 @@ const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attri
 const ids = [{ type: 'tag' as const, value: 'x' }];
 const UNITS: Readonly<Record<string, string>> = { coolantTemp: '°C', oilPressure: 'bar', fuelLevel: '%' };
 
-const lowOil: ThresholdRule = {
-  name: 'low-oil',
-  sensor: 'oilPressure',
-  direction: 'below',
-  threshold: 1.5,
-  clearAt: 2,
-  durationMs: 0,
-  maxGapMs: 10 * MIN,
-  cooldownMs: 0,
-  severity: 'warning',
-};
 const overheat: ThresholdRule = { ...lowOil, name: 'overheat', sensor: 'coolantTemp', direction: 'above', threshold: 95, clearAt: 90, severity: 'critical' };
 
 const options = (over: Partial<MaintenanceOptions> = {}): MaintenanceOptions => ({ thresholds: [lowOil, overheat], serviceIntervals: [], allowedLatenessMs: 0, siteAttribute: 'site', windows: {}, ...over });
