@@ -226,6 +226,37 @@ describe('location sync: a fix waiting in the reorder window over a restart that
   });
 });
 
+describe('location sync: fixes waiting in the reorder window over a restart that only reordered the zones', () => {
+  // The bay (100 m round) in the middle of the yard: fixes there are in both.
+  const bay: Zone = { name: 'bay', locationCode: '1000/0002', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: 100 } };
+  const before = [yard(), bay, depot];
+  const reordered = [depot, bay, yard()];
+  const stored = () => {
+    const rule = createLocationSyncRule(options(before, 30_000));
+    let state: LocationSyncState | undefined;
+    for (const e of [fix(-100, 2000), fix(-60, 2000), fix(0, 0), fix(10, 0), fix(20, 0), fix(30, 0), fix(40, 0)]) state = rule.apply(state, e, ctx).state;
+    return JSON.parse(JSON.stringify(state)) as LocationSyncState;
+  };
+
+  it('are taken as they were located: the order of the zones places no position', () => {
+    const state = stored();
+    expect(state.order?.pending.map((p) => p.in)).toEqual([['yard', 'bay'], ['yard', 'bay'], ['yard', 'bay']]);
+    const next = createLocationSyncRule(options(reordered, 30_000)).apply(state, fix(50, 0), ctx).state;
+    // Was located again (the names in the new order) and stored with another `located`.
+    expect(next.located).toBe(state.located);
+    // The fixes of 30 and 40 s as stored; the one of 50 s located on arrival, its names in the order configured now.
+    expect(next.order?.pending.map((p) => p.in)).toEqual([['yard', 'bay'], ['yard', 'bay'], ['bay', 'yard']]);
+    // The owned form holds the state in its columns: no fix goes to the pure rule to be located again.
+    const owned = ownedLocationSync(createLocationSyncRule(options(reordered, 30_000)), options(reordered, 30_000));
+    owned.load(0, state);
+    owned.apply(0, fix(50, 0), ctx, []);
+    expect(owned.fallbacks).toBe(0);
+    // And the same updates as under the order they were stored with.
+    const after = [50, 60, 70, 80, 90, 100].map((t) => fix(t, 0));
+    expect(bothForms(state, reordered, after, 30_000)).toEqual(bothForms(state, before, after, 30_000));
+  });
+});
+
 describe('location sync across a restart that renamed or removed a zone: coordinates never contradict the code (property)', () => {
   it('for any walk, lateness, arrival order, restart point and new zone set; both forms alike', () => {
     const step = walkStep;

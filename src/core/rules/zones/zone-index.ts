@@ -132,18 +132,28 @@ export class ZoneIndex {
   private fingerprintText: string | undefined;
 
   /**
-   * What {@link locate} answers, in a short text: a hash of the zones' names and shapes, in
-   * configuration order, and the hysteresis margin (not location codes, priorities or sites, which
-   * place no position). Two indexes with the same fingerprint locate every position alike. Rules
+   * What {@link locate} answers, in a short text: a hash of the zones' names and shapes, by name,
+   * and the hysteresis margin (not location codes, priorities or sites, which place no position).
+   * Two indexes with the same fingerprint put every position in the same zones and bands. Rules
    * keep it beside positions located on arrival (waiting for the allowed lateness), to tell after a
    * restart whether the zones were changed since: renamed, reshaped, added or removed. Computed
    * once, on first use.
+   *
+   * Not the zones' configuration order: it ranks overlapping zones of one priority and one area
+   * (see {@link best}) and orders locate's names, but a waiting position keeps only the names of
+   * the zones it is in and near, which zones are ranked by only when it is processed (by the zones
+   * configured then), and the order of those names decides nothing. So zones reordered in the
+   * config locate nothing again; ranked otherwise since (a tie broken the other way), the assets
+   * they place are sent the code of the zone first now at their next fix or idle watermark, as for
+   * a priority changed (see recodedZone in ../location-sync-state.ts). Names are unique, so
+   * sorting them by code unit gives one order for any configuration order.
    */
   get fingerprint(): string {
-    return (this.fingerprintText ??= createHash('sha256')
-      .update(JSON.stringify([this.hysteresisM, this.zones.map((z) => [z.name, z.shape])]))
-      .digest('base64url')
-      .slice(0, 16));
+    if (this.fingerprintText === undefined) {
+      const byName = this.zones.map((z): [string, Zone['shape']] => [z.name, z.shape]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      this.fingerprintText = createHash('sha256').update(JSON.stringify([this.hysteresisM, byName])).digest('base64url').slice(0, 16);
+    }
+    return this.fingerprintText;
   }
 
   zone(name: string): Zone | undefined {

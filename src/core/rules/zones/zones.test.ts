@@ -346,4 +346,13 @@ describe('zone index fingerprint', () => {
     for (const fp of others) expect(fp).not.toBe(of([yard, bay]));
     expect(new Set(others).size).toBe(others.length);
   });
+
+  it('is the same for the zones in another configuration order, which ranks ties only when a position is processed', () => {
+    const hall: Zone = { name: 'hall', locationCode: '1000/0003', priority: 0, shape: round(50) };
+    expect(of([bay, yard, hall])).toBe(of([yard, bay, hall]));
+    expect(of([hall, bay, yard])).toBe(of([yard, bay, hall]));
+    // The order still ranks the bay and the hall (one priority, one shape) where both place a position.
+    expect(new ZoneIndex([bay, hall], { hysteresisM: 10 }).best(['bay', 'hall'])?.name).toBe('bay');
+    expect(new ZoneIndex([hall, bay], { hysteresisM: 10 }).best(['bay', 'hall'])?.name).toBe('hall');
+  });
 });
