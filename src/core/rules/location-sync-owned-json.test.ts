@@ -87,6 +87,8 @@ const fix = fc.record({ lat: storedCoordinate, lng: storedCoordinate, eventTime:
 const zoneNames = fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 4 });
 const tracked = fc.uniqueArray(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom('entering', 'inside', 'leaving'), time), { maxLength: 4, selector: ([name]) => name });
 const pending = fc.record({ t: time, lat: storedCoordinate, lng: storedCoordinate, zone: fc.option(reported, { nil: undefined }), in: fc.option(zoneNames, { nil: undefined }), near: fc.option(zoneNames, { nil: undefined }) });
+/** The zones the fixes waiting in a stored state were located by: the configured ones (the pure form writes it while a fix waits). */
+const LOCATED = (WITH_LATENESS.zones as NonNullable<LocationSyncOptions['zones']>).index.fingerprint;
 /** A stored state with each part present or absent, its keys in the pure form's order (absent optional fields left out). */
 const storedState = fc
   .record({
@@ -95,7 +97,12 @@ const storedState = fc
     zones: fc.option(tracked, { nil: undefined }),
     order: fc.option(fc.record({ released: fc.option(time, { nil: undefined }), newest: fc.option(time, { nil: undefined }), pending: fc.array(pending, { maxLength: 4 }) }), { nil: undefined }),
   })
-  .map((s) => JSON.parse(JSON.stringify({ ...s, zones: s.zones && Object.fromEntries(s.zones.map(([name, phase, since]) => [name, { phase, since }])) })) as unknown);
+  .map(
+    (s) =>
+      JSON.parse(
+        JSON.stringify({ ...s, zones: s.zones && Object.fromEntries(s.zones.map(([name, phase, since]) => [name, { phase, since }])), located: s.order !== undefined && s.order.pending.length > 0 ? LOCATED : undefined }),
+      ) as unknown,
+  );
 
 /** saveJson's text is JSON.stringify(save)'s, for asset `a`. */
 function expectSameText(owned: OwnedRule, a: number, what?: string): void {
@@ -194,7 +201,7 @@ describe('location sync, owned form: saveJson writes JSON.stringify(save) to the
       'an index after another name': { last: fix, zones: { yard: since(1), '12': since(2) } },
       'only plain names, one a number that is no index': { last: fix, zones: { '07': since(3), yard: since(1) } },
       '__proto__ tracked': JSON.parse(`{"last":${JSON.stringify(fix)},"zones":{"yard":{"phase":"inside","since":${T0}},"__proto__":{"phase":"leaving","since":${T0}}}}`),
-      'a waiting fix in both': { order: { newest: T0, pending: [{ t: T0, lat: 50.003, lng: 10, in: ['__proto__', '12', 'yard'], near: ['07'] }] } },
+      'a waiting fix in both': { order: { newest: T0, pending: [{ t: T0, lat: 50.003, lng: 10, in: ['__proto__', '12', 'yard'], near: ['07'] }] }, located: LOCATED },
     };
     for (const [what, state] of Object.entries(states)) {
       owned.load(0, state);
@@ -212,6 +219,7 @@ describe('location sync, owned form: saveJson writes JSON.stringify(save) to the
       synced: { lat: 50.1234567, lng: 9.123456789, eventTime: T0 - 0.5, zone: 'gate "7"' },
       zones: { 'Bay "A" \\ 1': { phase: 'entering', since: T0 }, yard: { phase: 'leaving', since: -1 } },
       order: { released: T0, pending: [{ t: T0 + 1, lat: 50, lng: 10.5, zone: '✓', near: ['lone \ud800 surrogate'] }, { t: T0 + 2, lat: 1e-7, lng: -180 }] },
+      located: LOCATED,
     };
     owned.load(0, state);
     expect(owned.save(0)).not.toBe(state);
@@ -220,7 +228,7 @@ describe('location sync, owned form: saveJson writes JSON.stringify(save) to the
       `{"last":{"lat":50.0015,"lng":-0.0000123,"eventTime":${T0},"zone":"Bé1\\n","zoneName":"Bay \\"A\\" \\\\ 1","sourceZone":"g\\"\\\\\\u0001\\ud800"},` +
         `"synced":{"lat":50.1234567,"lng":9.123456789,"eventTime":${T0 - 0.5},"zone":"gate \\"7\\""},` +
         `"zones":{"Bay \\"A\\" \\\\ 1":{"phase":"entering","since":${T0}},"yard":{"phase":"leaving","since":-1}},` +
-        `"order":{"released":${T0},"pending":[{"t":${T0 + 1},"lat":50,"lng":10.5,"zone":"✓","near":["lone \\ud800 surrogate"]},{"t":${T0 + 2},"lat":1e-7,"lng":-180}]}}`,
+        `"order":{"released":${T0},"pending":[{"t":${T0 + 1},"lat":50,"lng":10.5,"zone":"✓","near":["lone \\ud800 surrogate"]},{"t":${T0 + 2},"lat":1e-7,"lng":-180}]},"located":${JSON.stringify(LOCATED)}}`,
     );
   });
 

@@ -429,7 +429,12 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     const states: Record<string, unknown> = {
       'outside configured zones': { last: { ...fix, zone: 'gate-7' }, synced: { ...fix, zone: 'gate-7' }, order: { released: T0, newest: T0, pending: [] } },
       'inside one': { last: { ...fix, zone: 'Y1', zoneName: 'yard', sourceZone: 'gate-7' }, synced: { ...fix, zone: 'Y1', zoneName: 'yard' }, zones: { yard: { phase: 'inside', since: T0 - 60_000 } }, order: { released: T0, newest: T0, pending: [] } },
-      'a fix waiting with one': { last: { ...fix, zone: 'Y1' }, synced: { ...fix, zone: 'Y1' }, order: { released: T0, newest: T0 + 5_000, pending: [{ t: T0 + 5_000, lat: 50, lng: 10, zone: 'B1', in: ['yard'] }] } },
+      'a fix waiting with one': {
+        last: { ...fix, zone: 'Y1' },
+        synced: { ...fix, zone: 'Y1' },
+        order: { released: T0, newest: T0 + 5_000, pending: [{ t: T0 + 5_000, lat: 50, lng: 10, zone: 'B1', in: ['yard'] }] },
+        located: options.zones?.index.fingerprint,
+      },
     };
     const a = ASSETS[0] as AssetRecord;
     for (const [what, state] of Object.entries(states)) {

@@ -49,7 +49,7 @@ const ZONES = 8;
 const ORDER = 16;
 const RELEASED = 32;
 const NEWEST = 64;
-/** `located`: the fixes waiting were located by the zones now configured (absent in a state stored before it was kept). */
+/** `located`: the fixes waiting were located by the zones now configured (set whenever a fix waits with zones configured). */
 const LOCATED = 128;
 
 /** Tracked zone phases. */
@@ -779,8 +779,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
         bits |= LOCATED;
       } else return false;
     }
-    // `located` only while a fix waits (as the pure form writes it).
-    if ((bits & LOCATED) !== 0 && (this.head[a] as number) === -1) return false;
+    // `located` only while a fix waits (as the pure form writes it). With zones configured, fixes
+    // waiting without it (a state stored before it was kept) are the pure rule's, which locates them again.
+    const waiting = (this.head[a] as number) !== -1;
+    if ((bits & LOCATED) !== 0 && !waiting) return false;
+    if (this.tracking && waiting && (bits & LOCATED) === 0) return false;
     this.has[a] = bits;
     return true;
   }

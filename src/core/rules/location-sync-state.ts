@@ -85,8 +85,8 @@ export interface LocationSyncState {
    * position waiting. When it is not the fingerprint of the zones configured now (a restart
    * changed them: a zone renamed, reshaped, added or removed), every position waiting is located
    * again by the zones now configured before any is processed (see relocated in location-sync.ts).
-   * Absent with positions waiting in a state stored before it was kept: they are taken as located
-   * by the zones now configured (the rule's behaviour then); set when the state next changes.
+   * Absent with positions waiting in a state stored before it was kept: nothing says which zones
+   * located them, so they are located again too (once: the state then has it).
    */
   readonly located?: string;
 }

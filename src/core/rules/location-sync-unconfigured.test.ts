@@ -219,10 +219,29 @@ describe('location sync: a fix waiting in the reorder window over a restart that
     expect(state.located).toBe(options([bay(100)]).zones?.index.fingerprint);
     const expected = [[30, '1000/0002', 60]];
     expect(bothForms(state, [bay(100)], after, 30_000)).toEqual(expected);
-    // A state stored before `located` was kept: its waiting fixes are taken as located by the zones now configured (as that version did).
-    const legacy: LocationSyncState = { ...state, located: undefined };
-    expect(bothForms(legacy, [bay(100)], after, 30_000)).toEqual(expected);
-    expect(bothForms(legacy, [bay(30)], after, 30_000)).toEqual(expected);
+  });
+
+  it('a state stored before the zones locating its waiting fixes were kept: they are located again, once', () => {
+    // What that version stored: the waiting fixes, with no `located`.
+    const { located, ...legacy } = stored(100);
+    expect(located).toBeDefined();
+    expect(legacy.order?.pending.map((p) => p.in)).toEqual([['bay'], ['bay'], ['bay']]);
+    // Unchanged zones: the same updates as with no restart.
+    expect(bothForms(legacy, [bay(100)], after, 30_000)).toEqual([[30, '1000/0002', 60]]);
+    // The bay shrunk since (30 m round: 60 m from its centre is outside it and its band): nothing enters
+    // it, as for a state that says the old shape located them. Was [30, '1000/0002', 60]: the fixes taken
+    // as located by the zones now configured, the bay's code sent from outside it.
+    expect(bothForms(legacy, [bay(30)], after, 30_000)).toEqual([[20, null, 60]]);
+    const next = createLocationSyncRule(options([bay(30)], 30_000)).apply(legacy, fix(50, 60), ctx).state;
+    expect(next.order?.pending.map((p) => p.in)).toEqual([undefined, undefined, undefined]);
+    expect(next.located).toBe(options([bay(30)]).zones?.index.fingerprint);
+    // The owned form gives such a state to the pure rule (its columns hold waiting fixes only with `located`), once.
+    const owned = ownedLocationSync(createLocationSyncRule(options([bay(30)], 30_000)), options([bay(30)], 30_000));
+    owned.load(0, legacy);
+    owned.apply(0, fix(50, 60), ctx, []);
+    owned.apply(0, fix(60, 60), ctx, []);
+    expect(owned.fallbacks).toBe(1);
+    expect((owned.save(0) as LocationSyncState).located).toBe(next.located);
   });
 });
 

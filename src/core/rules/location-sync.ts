@@ -235,12 +235,13 @@ function locationState(last: Fix | undefined, synced: Fix | undefined, zones: Zo
  * else each GPS fix located again by its position, as bufferedFix locates one arriving now (a zone
  * renamed, reshaped, added or removed since a restart: its old `in` and `near` would enter a zone
  * by a shape it no longer has, or miss one it has now). One comparison per state, not per fix.
- * A state stored before `located` was kept is taken as it is (as before it was kept: only a zone no
- * longer configured is located again, see configuredHit); once changed, it says what located its fixes.
+ * A state stored before `located` was kept says nothing of the zones that located its waiting
+ * fixes (the zones may have been changed since as well): they are located again, once; the state
+ * then says what located them.
  */
 function relocated(zones: ZoneTracking | undefined, fingerprint: string | undefined, s: LocationSyncState): LocationSyncState {
   const order = s.order;
-  if (zones === undefined || order === undefined || order.pending.length === 0 || s.located === undefined || s.located === fingerprint) return s;
+  if (zones === undefined || order === undefined || order.pending.length === 0 || s.located === fingerprint) return s;
   const pending = order.pending.map((f) => relocatedFix(zones.index, f));
   return locationState(s.last, s.synced, s.zones, { ...order, pending }, fingerprint);
 }

@@ -182,6 +182,13 @@ describe('an item whose sightings in a zone wait for the lateness when that zone
     expect(settled(s, round(60))).toMatchObject({ location: 'WH1-A', zones: { 'bay-a': { phase: 'inside', since: T0 + 5 * MIN } } });
     expect(settled(s, round(30))).toMatchObject({ location: 'dock', zones: {} });
   });
+
+  it('stored before the zones locating them were kept (no `located`): they are located again, as location sync\'s fixes', () => {
+    const { located, ...legacy } = stored(round(60));
+    expect(located).toBeDefined();
+    expect(settled(legacy, round(30))).toMatchObject({ location: null, zones: {} });
+    expect(settled(legacy, round(60))).toMatchObject({ location: 'WH1-A', zones: { 'bay-a': { phase: 'inside' } } });
+  });
 });
 
 describe('an item arriving in a zone removed from the config since', () => {
