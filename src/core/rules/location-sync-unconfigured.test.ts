@@ -158,6 +158,65 @@ describe('location sync: an asset in a zone no longer configured (renamed or rem
   });
 });
 
+describe('location sync: an asset parked in nested zones renamed in place after a restart', () => {
+  // The bay (150 m round) in the middle of the yard (200 m round).
+  const bay = (name = 'bay', locationCode = '1000/0002', priority = 0): Zone => ({ name, locationCode, priority, shape: { type: 'circle', ...CENTRE, radiusM: 150 } });
+  const nested = [yard(), bay(), depot];
+  // Parked in the bay (entered at 40 s, sent with the bay's code), stored; the service restarts.
+  const parked = () => {
+    const rule = createLocationSyncRule(options(nested));
+    let state: LocationSyncState | undefined;
+    for (const e of [fix(0, 0), fix(40, 0)]) state = rule.apply(state, e, ctx).state;
+    return JSON.parse(JSON.stringify(state)) as LocationSyncState;
+  };
+  const about = [fix(600, 0), fix(610, 120), fix(640, 120), fix(670, 10), fix(700, 120)];
+  // Each move of more than 100 m in the bay sent with its code, as before the restart.
+  const moves = [
+    [610, '1000/0002', 120],
+    [670, '1000/0002', 10],
+    [700, '1000/0002', 120],
+  ];
+
+  it('both renamed with their codes kept: continues in both at the first fix, its moves sent, not held for the yard\'s exit dwell', () => {
+    const state = parked();
+    expect(state.zones).toEqual({ yard: { phase: 'inside', since: T0 }, bay: { phase: 'inside', since: T0 } });
+    expect(state.last).toMatchObject({ zone: '1000/0002', zoneName: 'bay' });
+    const renamed = [yard('yard-north'), bay('bay-1'), depot];
+    const next = createLocationSyncRule(options(renamed)).apply(state, fix(600, 0), ctx).state;
+    // Was { yard: leaving, 'bay-1': inside, 'yard-north': entering }: the yard's old name held the location until its exit dwell was over.
+    expect(next.zones).toEqual({ 'yard-north': { phase: 'inside', since: T0 + 600_000 }, 'bay-1': { phase: 'inside', since: T0 + 600_000 } });
+    expect(next.last).toMatchObject({ zone: '1000/0002', zoneName: 'bay-1' });
+    // Was only [670, '1000/0002', 10] and [700, …]: nothing sent until the old yard was left at 660 s.
+    expect(bothForms(state, renamed, about)).toEqual(moves);
+    expect(bothForms(state, renamed, about, 30_000)).toEqual(moves);
+    expect(erpWrites(state, renamed, about, ones(about.length))).toEqual(moves);
+    // Driving out: the exit of the renamed bay and yard timed as any zone's.
+    expect(bothForms(state, renamed, [fix(600, 0), fix(610, 400), fix(640, 900), fix(680, 1000)])).toEqual([[680, null, 1000]]);
+  });
+
+  it('the yard renamed alone: continues in it, the bay placing the asset as before', () => {
+    const state = parked();
+    const renamed = [yard('yard-north'), bay(), depot];
+    expect(createLocationSyncRule(options(renamed)).apply(state, fix(600, 0), ctx).state.zones).toEqual({ 'yard-north': { phase: 'inside', since: T0 + 600_000 }, bay: { phase: 'inside', since: T0 } });
+    expect(bothForms(state, renamed, about)).toEqual(moves);
+  });
+
+  it('a new zone that would place the asset in another location with no dwell is no rename: the location held until the old names are left, as before', () => {
+    const state = parked();
+    // The yard removed, the bay renamed, and a zone of another code that ranks first (priority 1) added over them.
+    const area = (name: string): Zone => ({ name, locationCode: '3000/0001', priority: 1, shape: { type: 'circle', ...CENTRE, radiusM: 300 } });
+    const changed = [area('area'), bay('bay-1'), depot];
+    const next = createLocationSyncRule(options(changed)).apply(state, fix(600, 0), ctx).state;
+    // Neither old name continued (the bay's was before, the yard's holding the location all the same): the same updates.
+    expect(next.zones).toEqual({ yard: { phase: 'leaving', since: T0 + 600_000 }, bay: { phase: 'leaving', since: T0 + 600_000 }, 'bay-1': { phase: 'entering', since: T0 + 600_000 }, area: { phase: 'entering', since: T0 + 600_000 } });
+    // The new area's code once the old names are left (their exit dwell) and it is entered (its enter dwell).
+    expect(bothForms(state, changed, about)).toEqual([
+      [670, '3000/0001', 10],
+      [700, '3000/0001', 120],
+    ]);
+  });
+});
+
 describe('location sync: a fix waiting in the reorder window over a restart that renamed its zone', () => {
   const bay = (name: string): Zone => ({ name, locationCode: '1000/0002', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: 100 } });
   // Driving into the bay from 0 s; the fixes of 20-40 s still wait for the 30 s lateness when the service stops.

@@ -11,9 +11,10 @@
  * accurate GPS fix (a tracker's own geofence, no ERP location) is taken only for a fix outside
  * every configured zone and its hysteresis band: one inside or in the band of a configured zone is
  * processed as if the source had reported none (see bufferedFix), so while its enter dwell runs the
- * asset keeps what it had (no tracker label is sent in between, then the zone's code). A zone renamed
- * since its state was stored with its location code kept, the asset parked in it, is continued under
- * its new name at the first fix (see continuedRenamed). Otherwise, while the asset is still in a zone no longer configured
+ * asset keeps what it had (no tracker label is sent in between, then the zone's code). Zones renamed
+ * since its state was stored, the asset parked in them with the location code it has kept (the zone
+ * it is in; nested zones renamed together; an enclosing zone renamed alone), are continued under
+ * their new names at the first fix (see continuedRenamed in zones/tracking.ts). Otherwise, while the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
  * that zone (exit dwell): see zoneOfState. Its fixes send nothing meanwhile (see heldAgainstFix:
  * nothing can tell their coordinates agree with the code kept); the fix or idle watermark that ends
@@ -60,7 +61,7 @@ import { ownedLocationSync } from './location-sync-owned.js';
 import { LOCATION_UPDATE, recodedZone, roundCoordinate, type BufferedFix, type Fix, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import type { ZoneHit, ZoneIndex } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
-import { configuredHit, HELD, heldAgainstFix, zoneOfState, type ZoneTracking } from './zones/tracking.js';
+import { configuredHit, continuedRenamed, HELD, heldAgainstFix, tracksUnconfigured, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import { matchesFilter } from './maintenance/types.js';
 
 export { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState };
@@ -289,8 +290,11 @@ function processFix(
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
     else if (!f.inaccurate) {
-      // The zone that placed it renamed since (a restart): continued under its new name, not held (see continuedRenamed).
-      if (state.last?.zoneName !== undefined && !options.zones.index.has(state.last.zoneName)) zones = continuedRenamed(options.zones, zones, state.last, f.t);
+      // The zones it is in renamed since (a restart): continued under their new names, not held (see continuedRenamed).
+      if (state.last?.zoneName !== undefined && state.last.zone !== undefined && tracksUnconfigured(options.zones.index, zones)) {
+        const placed = placedAt(state.last);
+        if (placed !== undefined) zones = continuedRenamed(options.zones.index, zones, placed, state.last.zone, f.t);
+      }
       zones = stepZones(zones, f.t, f.in || f.near ? configuredHit(options.zones.index, f.in, f.near, f) : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
     }
     const best = zoneOfState(options.zones.index, zones);
@@ -338,30 +342,6 @@ function processFix(
         (!held && (synced.zone !== fix.zone || movedFar(synced, fix, options.minDistanceM) || fix.eventTime - synced.eventTime >= options.heartbeatMs))));
   if (!due) return { state: locationState(fix, state.synced, zones, state.order, state.located) };
   return { state: locationState(fix, fix, zones, state.order, state.located), delivery: locationUpdate(fix, ctx) };
-}
-
-/**
- * The tracker state `zones` with the zone that placed the asset (`last.zoneName`, no longer
- * configured: a restart renamed it) continued under its new name, as of `t` (the first fix after
- * the restart): a configured zone with the same location code (`last.zone`, the code kept) that the
- * position which last placed the asset is inside, and that the asset was not tracking. The asset
- * was inside the old zone (its entry confirmed); the zones now configured put that same position
- * in a zone of the same code it had not been seen entering, so that zone is new there (the old one
- * renamed, or one added over it) and the ERP has its code already: the asset is inside it, with no
- * enter dwell and no exit dwell of the old name holding its fixes (see heldAgainstFix). Otherwise
- * (leaving or entering the old zone, a new code, a position outside every zone of that code, or a
- * zone of it already tracked) `zones` as it is, and the old name is left after its exit dwell.
- */
-function continuedRenamed(z: ZoneTracking, zones: ZoneTrackState | undefined, last: Fix, t: number): ZoneTrackState | undefined {
-  const name = last.zoneName as string;
-  if (zones?.[name]?.phase !== 'inside') return zones;
-  const placed = placedAt(last);
-  if (placed === undefined) return zones;
-  const to = z.index.best(z.index.locate(placed.lat, placed.lng).inside.filter((n) => zones[n] === undefined && z.index.zone(n)?.locationCode === last.zone));
-  if (to === undefined) return zones;
-  const next: Record<string, ZoneTrackState[string]> = {};
-  for (const n in zones) next[n === name ? to.name : n] = n === name ? { phase: 'inside', since: t } : (zones[n] as ZoneTrackState[string]);
-  return next;
 }
 
 /**

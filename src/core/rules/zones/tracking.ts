@@ -25,9 +25,8 @@ export const HELD = 'held';
  * the location it had (the ERP keeps the location sent last, an item the code it was counted
  * under) until the asset leaves that zone. A zone renamed in place is then entered again under its
  * new name before the old one is left (the enter dwell is shorter than the exit dwell by default),
- * with no change of location in between. (Location sync continues an asset in a zone renamed with
- * its location code kept under the new name at once, when the position that last placed it is in
- * it: see continuedRenamed in ../location-sync.ts.)
+ * with no change of location in between. (Location sync and inventory continue an asset in zones
+ * renamed in place under their new names at once, the location it had kept: see {@link continuedRenamed}.)
  */
 export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined): Zone | typeof HELD | undefined {
   const entered = enteredZones(state);
@@ -72,4 +71,61 @@ export function configuredHit(index: ZoneIndex, inside: readonly string[] | unde
   if (at?.lat !== undefined && at.lng !== undefined) return index.locate(at.lat, at.lng);
   const keep = (names: readonly string[] | undefined) => (names === undefined ? NO_NAMES : names.filter(index.has));
   return { inside: keep(inside), band: keep(band) };
+}
+
+/** Whether the tracker state `zones` has a zone no longer configured in `index` (renamed or removed since it was stored). */
+export function tracksUnconfigured(index: ZoneIndex, zones: ZoneTrackState | undefined): boolean {
+  for (const name in zones) if (!index.has(name)) return true;
+  return false;
+}
+
+/**
+ * The tracker state `zones` with the zones no longer configured that the asset is inside (a restart
+ * renamed them) continued under their new names, as of `t` (the sighting that first meets them):
+ * the configured zones the asset was not tracking that position `at` (where the asset was placed)
+ * is inside, taken as the old ones renamed in place, each inside since `t`, with no enter dwell
+ * and no exit dwell of an old name holding the location (see zoneOfState), when
+ * - there are as many of them as old zones (nested zones renamed together: the yard and the bay in
+ *   it; or the one enclosing zone renamed alone), or, for one old zone, the best of them with the
+ *   location code `code` (the one the asset has: sent to the ERP, or counted under) when there are
+ *   more (a zone added there too); and
+ * - the location stays `code`: the best zone the asset is then in has that code, or is one it was
+ *   tracking already with one of the zones taken having that code (the zone it was placed by
+ *   renamed with its code kept; a priority changed since is then the recode's, as for any zone).
+ *   A zone taken without its code being the asset's is never the one that places it: nothing says
+ *   which old zone it is, so it would place the asset in a new location with no dwell.
+ * Otherwise (an old zone it was leaving, none at `at`, too few or too many there, the location
+ * changing) `zones` as it is: the old names are left after their exit dwell, the new ones entered
+ * as any zone. An old zone it was entering is kept as it is (no fix can be inside it: it is dropped).
+ * Location sync's `at` is the position of its fix that placed the asset last (as stored); inventory
+ * keeps no position of the sightings it processed, and gives the sighting's own.
+ */
+export function continuedRenamed(index: ZoneIndex, zones: ZoneTrackState | undefined, at: { readonly lat: number; readonly lng: number }, code: string, t: number): ZoneTrackState | undefined {
+  if (zones === undefined) return zones;
+  let gone: string[] | undefined;
+  for (const name in zones) {
+    if (index.has(name)) continue;
+    const phase = (zones[name] as ZoneTrackState[string]).phase;
+    if (phase === 'leaving') return zones;
+    if (phase === 'inside') (gone ??= []).push(name);
+  }
+  if (gone === undefined) return zones;
+  const here = index.locate(at.lat, at.lng).inside.filter((n) => zones[n] === undefined);
+  let to: readonly string[];
+  if (here.length === gone.length) to = here;
+  else {
+    const same = gone.length === 1 ? index.best(here.filter((n) => index.zone(n)?.locationCode === code)) : undefined;
+    if (same === undefined) return zones;
+    to = [same.name];
+  }
+  // Each old name's entry replaced by a new one's, in its place.
+  const next: Record<string, ZoneTrackState[string]> = {};
+  let k = 0;
+  for (const name in zones) {
+    if (gone.includes(name)) next[to[k++] as string] = { phase: 'inside', since: t };
+    else next[name] = zones[name] as ZoneTrackState[string];
+  }
+  const best = index.best(enteredZones(next));
+  if (best === undefined || (best.locationCode !== code && (to.includes(best.name) || !to.some((n) => index.zone(n)?.locationCode === code)))) return zones;
+  return next;
 }
