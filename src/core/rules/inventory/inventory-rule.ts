@@ -5,7 +5,9 @@
  * reported (an RFID/BLE reader's location) when the sighting is outside every configured zone and
  * its band (inside or near one, that zone is the item's location once entered: the source's own
  * label never is, as in location sync), else none; while it is still in a zone no longer
- * configured (renamed or removed), the location it had, until it has left that zone. A sighting less accurate than
+ * configured (renamed or removed), the location it had, until it has left that zone. Zones renamed
+ * in place (the item seen in them under their new names, its location code kept) are continued
+ * under their new names at that sighting, as location sync does (see continuedRenamed). A sighting less accurate than
  * `zones.maxAccuracyM` only says the item was seen: it changes neither of them (after the first).
  * A zone sighting (a fixed reader's: a configured zone's name, no coordinates) puts the item in
  * that zone at once, as a GPS fix inside it would once its dwell is over.
@@ -21,7 +23,7 @@ import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRul
 import { duplicateResult, lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
-import { configuredHit, HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
+import { configuredHit, continuedRenamed, HELD, tracksUnconfigured, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
 import { roundCoordinate } from '../location-sync-state.js';
 
 export const INVENTORY_RULE = 'inventory';
@@ -258,7 +260,12 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     if (options.zones) {
       // A reader's zone is entered at once (no dwell), every other one left.
       if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
-      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? configuredHit(options.zones.index, g.in, g.near, g) : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
+      else if (!g.inaccurate) {
+        // The zones it is in renamed since (a restart), its location kept: continued under their new
+        // names, not held until the old ones are left (see continuedRenamed), as location sync does.
+        if (typeof s.location === 'string' && g.lat !== undefined && g.lng !== undefined && tracksUnconfigured(options.zones.index, zones)) zones = continuedRenamed(options.zones.index, zones, { lat: g.lat, lng: g.lng }, s.location, g.t);
+        zones = stepZones(zones, g.t, g.in || g.near ? configuredHit(options.zones.index, g.in, g.near, g) : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
+      }
       const best = zoneOfState(options.zones.index, zones);
       if (best === HELD) {
         // Still in a zone no longer configured (renamed or removed): it stays counted where it was

@@ -130,6 +130,45 @@ describe('an item in a zone renamed in the config (same place, same location cod
     });
 });
 
+describe('an item parked in a zone renamed in the config (same place, same location code), as location sync', () => {
+  const hall = (name: string): Zone => ({ name, locationCode: 'WH1', priority: 0, shape: { type: 'circle', lat: 50, lng: 10, radiusM: 2000 } });
+  const tracking = (names: readonly [string, string] | readonly [string]) =>
+    ({ ...zones, index: new ZoneIndex([...(names.length === 2 ? [hall(names[1])] : []), bay(names[0], 'WH1-A', 50), bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 }) });
+  const asset = item('P-46', 'SKU-1', { quantity: '40' });
+  const ctx = { asset, destination: 'erp', now: 0 };
+  // Put down in bay A at 0, there since 2 min; stored, and the service restarts.
+  const parked = (names: readonly [string, string] | readonly [string]) => {
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(names) });
+    return JSON.parse(JSON.stringify(before.apply(before.apply(undefined, seen(0, 50), ctx).state, seen(2, 50), ctx).state)) as InventoryItemState;
+  };
+
+  it('continues in the renamed bay at its first sighting: taken away to bay B, it counts in bay A until it has left it, never in no location', () => {
+    const s = parked(['bay-a']);
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(['bay-a-new']) });
+    let next = after.apply(s, seen(10, 50), ctx).state;
+    // Was { 'bay-a': leaving since 10 min, 'bay-a-new': entering }: the old name's exit dwell timed from this sighting, in bay A.
+    expect(next.zones).toEqual({ 'bay-a-new': { phase: 'inside', since: T0 + 10 * MIN } });
+    expect(next).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+    // Taken to bay B at 10.9 min: bay A is left, and bay B entered, a minute later (their dwells).
+    const where: unknown[] = [];
+    for (const min of [10.9, 11, 11.5, 11.9]) {
+      next = after.apply(next, seen(min, 50.01), ctx).state;
+      where.push(next.location);
+    }
+    // Was WH1-A, null, null, WH1-B: the old name left at 11 min, a minute after the first sighting, before bay B was entered.
+    expect(where).toEqual(['WH1-A', 'WH1-A', 'WH1-A', 'WH1-B']);
+  });
+
+  it('continues in nested zones renamed together (the hall and the bay in it)', () => {
+    const s = parked(['bay-a', 'hall']);
+    expect(Object.keys(s.zones ?? {}).sort()).toEqual(['bay-a', 'hall']);
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(['bay-a-new', 'hall-2']) });
+    const next = after.apply(s, seen(10, 50), ctx).state;
+    expect(next.zones).toEqual({ 'hall-2': { phase: 'inside', since: T0 + 10 * MIN }, 'bay-a-new': { phase: 'inside', since: T0 + 10 * MIN } });
+    expect(next).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+  });
+});
+
 describe('an item whose sightings in a zone wait for the lateness when that zone is renamed in the config', () => {
   it('enters the zone under its new name when they are released: counted there, not in no zone', () => {
     const asset = item('P-44', 'SKU-1', { quantity: '40' });
