@@ -4,6 +4,7 @@ import { haversineM } from '../geo.js';
 import { geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
+import { continuedRenamed, tracksUnconfigured } from './tracking.js';
 import { currentZones, placeInZone, stepZones, type ZoneTrackState } from './zone-tracker.js';
 import { mulberry32 } from '../../../../simulators/random.js';
 import { square } from '../../../../test/helpers/geo.js';
@@ -354,5 +355,58 @@ describe('zone index fingerprint', () => {
     // The order still ranks the bay and the hall (one priority, one shape) where both place a position.
     expect(new ZoneIndex([bay, hall], { hysteresisM: 10 }).best(['bay', 'hall'])?.name).toBe('bay');
     expect(new ZoneIndex([hall, bay], { hysteresisM: 10 }).best(['bay', 'hall'])?.name).toBe('hall');
+  });
+});
+
+describe('zones renamed in place across a restart (continuedRenamed)', () => {
+  const round = (name: string, locationCode: string, radiusM: number, priority = 0): Zone => ({ name, locationCode, priority, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM } });
+  const at = { lat: 52.5, lng: 13.4 };
+  const far = { lat: 52.6, lng: 13.4 };
+  const inside = (since: number) => ({ phase: 'inside' as const, since });
+  const index = (...zones: Zone[]) => new ZoneIndex(zones, { hysteresisM: 10 });
+  // Stored in the yard (code Y) and the bay in it (code B), the bay placing the asset.
+  const stored: ZoneTrackState = { yard: inside(1), bay: inside(2) };
+
+  it('takes the zones at the position it was placed in for the old names, in their places, inside since the sighting', () => {
+    const renamed = index(round('yard-2', 'Y', 200), round('bay-2', 'B', 100));
+    expect(tracksUnconfigured(renamed, stored)).toBe(true);
+    const next = continuedRenamed(renamed, stored, at, 'B', 9);
+    expect(next).toEqual({ 'yard-2': inside(9), 'bay-2': inside(9) });
+    expect(Object.keys(next ?? {})).toEqual(['yard-2', 'bay-2']);
+    // The yard renamed alone: the bay as it was.
+    expect(continuedRenamed(index(round('yard-2', 'Y', 200), round('bay', 'B', 100)), stored, at, 'B', 9)).toEqual({ 'yard-2': inside(9), bay: inside(2) });
+  });
+
+  it('one old name: the zone of its code there, when more zones are there than old names (one added)', () => {
+    const one: ZoneTrackState = { bay: inside(2) };
+    const more = index(round('hall', 'H', 300), round('bay-2', 'B', 100), round('spot', 'S', 50));
+    expect(continuedRenamed(more, one, at, 'B', 9)).toEqual({ 'bay-2': inside(9) });
+    // No zone of its code there: none is taken.
+    expect(continuedRenamed(more, one, at, 'X', 9)).toBe(one);
+  });
+
+  it('leaves the state as it is when nothing says the old zones were renamed where the asset is', () => {
+    const renamed = index(round('yard-2', 'Y', 200), round('bay-2', 'B', 100));
+    // Nothing renamed.
+    expect(continuedRenamed(index(round('yard', 'Y', 200), round('bay', 'B', 100)), stored, at, 'B', 9)).toBe(stored);
+    // The position in no zone now.
+    expect(continuedRenamed(renamed, stored, far, 'B', 9)).toBe(stored);
+    // An old zone it was leaving.
+    expect(continuedRenamed(renamed, { yard: inside(1), bay: { phase: 'leaving', since: 5 } }, at, 'B', 9)).toEqual({ yard: inside(1), bay: { phase: 'leaving', since: 5 } });
+    // Fewer zones there than old names (the yard removed), and more (a zone added besides both).
+    expect(continuedRenamed(index(round('bay-2', 'B', 100)), stored, at, 'B', 9)).toBe(stored);
+    expect(continuedRenamed(index(round('hall', 'H', 300), round('yard-2', 'Y', 200), round('bay-2', 'B', 100)), stored, at, 'B', 9)).toBe(stored);
+    // A location code it does not have: renamed and recoded, the location changes after the dwells.
+    expect(continuedRenamed(renamed, stored, at, 'X', 9)).toBe(stored);
+    // A zone taken for an old name would place it, with another code: no dwell would have run.
+    expect(continuedRenamed(index(round('area', 'A', 200, 1), round('bay-2', 'B', 100)), stored, at, 'B', 9)).toBe(stored);
+  });
+
+  it('keeps an old zone it was entering (a fix drops it) and the configured zones as they are', () => {
+    const renamed = index(round('bay-2', 'B', 100), round('dock', 'D', 300));
+    const state: ZoneTrackState = { bay: inside(2), gate: { phase: 'entering', since: 3 }, dock: { phase: 'leaving', since: 4 } };
+    expect(continuedRenamed(renamed, state, at, 'B', 9)).toEqual({ 'bay-2': inside(9), gate: { phase: 'entering', since: 3 }, dock: { phase: 'leaving', since: 4 } });
+    expect(tracksUnconfigured(renamed, { dock: inside(1) })).toBe(false);
+    expect(tracksUnconfigured(renamed, undefined)).toBe(false);
   });
 });
