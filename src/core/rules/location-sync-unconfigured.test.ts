@@ -217,6 +217,61 @@ describe('location sync: an asset parked in nested zones renamed in place after 
   });
 });
 
+describe('location sync across a restart that renamed nested zones: coordinates never contradict the code (property)', () => {
+  const BAY_M = 100;
+  const bay = (name = 'bay', locationCode = '1000/0002'): Zone => ({ name, locationCode, priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: BAY_M } });
+  const before = [yard(), bay(), depot];
+  const configs: readonly (readonly Zone[])[] = [
+    [yard('yard-north'), bay('bay-1'), depot],
+    [yard('yard-north'), bay(), depot],
+    [yard(), bay('bay-1'), depot],
+    [yard('yard-north'), bay('bay-1', '1000/0003'), depot],
+    [bay('bay-1'), depot],
+  ];
+  /** The bay's code (old or new) only within the bay and its band, the yard's within the yard and its band, none inside the yard while it is configured. */
+  const agrees = (d: DeliveryIntent, zones: readonly Zone[]): boolean => {
+    const c = d.payload.coordinates as { lat: number; lng: number } | null;
+    if (c === null) return true;
+    const m = haversineM(CENTRE, c);
+    const code = d.payload.warehouseLocation;
+    if (code === '1000/0002' || code === '1000/0003') return m <= BAY_M + BAND_M + 1;
+    if (code === '1000/0001') return m <= RADIUS_M + BAND_M + 1;
+    return zones.some((z) => z.locationCode === '1000/0001') ? m > RADIUS_M - 1 : m > BAY_M - 1;
+  };
+
+  it('for any walk, lateness, arrival order, restart point and new zone set; both forms alike', () => {
+    fc.assert(
+      fc.property(fc.array(walkStep, { minLength: 2, maxLength: 40 }), fc.constantFrom(0, 30_000), fc.nat(), fc.nat(configs.length - 1), (walk, lateness, restartAt, which) => {
+        let t = 0;
+        const timed = walk.map((x) => ({ s: x, e: fix((t += x.dt), x.m, t + (lateness > 0 ? x.delay : 0)) }));
+        const arrived = [...timed].sort((x, y) => x.e.receivedAt - y.e.receivedAt);
+        const cut = 1 + (restartAt % (arrived.length - 1));
+        const rule = createLocationSyncRule(options(before, lateness));
+        let state: LocationSyncState | undefined;
+        const sent: DeliveryIntent[] = [];
+        for (const { e } of arrived.slice(0, cut)) {
+          const r = rule.apply(state, e, ctx);
+          state = r.state;
+          sent.push(...r.deliveries);
+        }
+        const zones = configs[which] as readonly Zone[];
+        const steps: OracleStep[] = [{ load: asset, state: JSON.parse(JSON.stringify(state)) as unknown }];
+        for (const { s: x, e } of arrived.slice(cut)) {
+          steps.push({ event: e, asset });
+          if (x.cut) steps.push({ roundTrip: asset });
+          if (x.watermark !== undefined) steps.push({ flush: e.receivedAt + x.watermark * 1000, asset });
+        }
+        steps.push({ flush: undefined, asset });
+        const pure = createLocationSyncRule(options(zones, lateness));
+        const after = compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered;
+        for (const d of sent.slice(1)) expect(agrees(d, before), JSON.stringify(where(d))).toBe(true);
+        for (const d of sent.length === 0 ? after.slice(1) : after) expect(agrees(d, zones), JSON.stringify(where(d))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('location sync: a fix waiting in the reorder window over a restart that renamed its zone', () => {
   const bay = (name: string): Zone => ({ name, locationCode: '1000/0002', priority: 0, shape: { type: 'circle', ...CENTRE, radiusM: 100 } });
   // Driving into the bay from 0 s; the fixes of 20-40 s still wait for the 30 s lateness when the service stops.
