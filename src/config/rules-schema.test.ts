@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRules, maintenanceOptionsOf } from '../core/rules/index.js';
+import { createMaintenanceRule } from '../core/rules/maintenance/maintenance-rule.js';
+import type { DeliveryIntent } from '../core/model/delivery.js';
 import { simulateRules } from '../core/rules/simulate.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import { configIssueMessage } from './issue-messages.js';
@@ -555,6 +557,51 @@ describe('rules config', () => {
     ]);
     // Names that only look alike are another rule's own.
     expect(parse({ maintenance: { thresholds: [{ name: 'Meter', sensor: 's', above: 1 }, { name: 'location-drift', sensor: 't', above: 1 }] } }).maintenance?.thresholds.map((t) => t.name)).toEqual(['Meter', 'location-drift']);
+  });
+
+  it("refuses a maintenance rule named as one of Object.prototype's properties (__proto__, constructor, …): its state, keyed by the name, would be lost or misread", () => {
+    const reserved = (name: string) =>
+      `"${name}" cannot name a maintenance rule: the names of JavaScript's object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name`;
+    expect(
+      problems({
+        maintenance: {
+          thresholds: [{ name: '__proto__', sensor: 's', above: 1 }],
+          serviceIntervals: [{ name: 'constructor', everyKm: 1000 }],
+          calendarIntervals: [{ name: 'toString', everyDays: 30 }],
+          alerts: [{ name: 'hasOwnProperty' }],
+        },
+      }),
+    ).toEqual([
+      { key: 'maintenance.thresholds.0.name', message: reserved('__proto__') },
+      { key: 'maintenance.serviceIntervals.0.name', message: reserved('constructor') },
+      { key: 'maintenance.calendarIntervals.0.name', message: reserved('toString') },
+      { key: 'maintenance.alerts.0.name', message: reserved('hasOwnProperty') },
+    ]);
+  });
+
+  it('takes a maintenance rule named prototype (no property of a plain object): its owned state is saved, reloaded and opens one work order per due point', () => {
+    const c = parse({ allowedLateness: 0, maintenance: { serviceIntervals: [{ name: 'hours', everyHours: 250 }, { name: 'prototype', everyKm: 1000 }], thresholds: [{ name: 'Constructor', sensor: 'temp', above: 90 }] } });
+    const options = maintenanceOptionsOf(c);
+    if (!options) throw new Error('no maintenance');
+    const rule = createMaintenanceRule(options).owned?.();
+    if (!rule) throw new Error('no owned form');
+    const asset = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+    const t0 = Date.UTC(2026, 9, 1, 8);
+    const base = { source: 't', ids: [{ type: 'tag' as const, value: 'x' }], receivedAt: t0 };
+    const out: DeliveryIntent[] = [];
+    rule.load(0, undefined);
+    // Hours from the first reading, the odometer from the third (the other interval's state is there before this one's).
+    const readings: [number, number, number?][] = [[0, 247], [1, 248], [2, 249, 990], [3, 250, 1000], [4, 251, 1010], [5, 252, 1020]];
+    for (const [h, hours, km] of readings) {
+      const t = t0 + h * 3_600_000;
+      const event: CanonicalEvent = { ...base, kind: 'meter', eventTime: t, operatingHours: hours, ...(km !== undefined ? { odometerKm: km } : {}) };
+      rule.apply(0, event, { asset, destination: 'erp', now: t }, out);
+      rule.apply(0, { ...base, kind: 'sensor', eventTime: t, values: { temp: { value: h === 4 ? 95 : 50 } } }, { asset, destination: 'erp', now: t }, out);
+      // Each checkpoint's JSON read back, as after a restart.
+      rule.load(0, JSON.parse(rule.saveJson?.(0) ?? JSON.stringify(rule.save(0))) as unknown);
+    }
+    expect(out.map((d) => d.businessKey)).toEqual(['EQ-1|hours|250h@b0', 'EQ-1|prototype|1000km@b0', 'EQ-1|Constructor|2026-10-01T12:00:00.000Z']);
+    expect((rule.save(0) as { services?: unknown }).services).toEqual({ hours: { base: 0, firedDue: 250 }, prototype: { base: 0, firedDue: 1000 } });
   });
 
   it('end to end: configured rules turn events into a zone location and one work order', () => {

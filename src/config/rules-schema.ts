@@ -46,7 +46,11 @@ const ruleName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)') })
   // `location`, `meter`, …: a built-in rule's, whose counts by rule a maintenance rule's would share.
-  .refine((name) => !isBuiltInRuleName(name), { error: (iss) => builtInRuleNameProblem(String(iss.input)) });
+  .refine((name) => !isBuiltInRuleName(name), { error: (iss) => builtInRuleNameProblem(String(iss.input)) })
+  // `__proto__`, `constructor`, `toString`, …: an asset's maintenance state keys each rule's by its
+  // name (services, thresholds, calendars, completions), where such a name reads the inherited
+  // property or sets the prototype: its state is lost at every checkpoint, or read as a function.
+  .refine((name) => !isReservedName(name), { error: (iss) => reservedNameProblem(String(iss.input), 'maintenance rule') });
 
 const assetFilterSchema = z
   .strictObject({
