@@ -404,6 +404,47 @@ describe('settings that select none of the assets known', () => {
   });
 });
 
+describe('a service interval without appliesTo, with inventory items among the assets', () => {
+  const rules = (r: object) => rulesSchema.parse(r);
+  const asset = (erpAssetId: string, erpModule: string, attributes: Record<string, string>): AssetRecord => ({ erpAssetId, erpModule, attributes });
+  const fleet = [asset('EX-1', 'maintenance', {}), asset('TR-5', 'fleet', {}), asset('PAL-7', 'inventory', { sku: 'S-1' }), asset('PAL-8', 'inventory', { sku: 'S-2', quantity: '40' })];
+  const intervals = [{ name: 'svc-250h', everyHours: 250 }, { name: 'oil', everyKm: 15000 }, { name: 'ex-only', everyHours: 500, appliesTo: { erpModules: ['maintenance'] } }];
+
+  // Every service interval applied to the tagged pallets too: 'maintenance status' listed each with
+  // "no readings" for every interval, and config check said nothing.
+  it('warns under the interval\'s appliesTo key, naming the items and a filter that leaves them out', () => {
+    expect(assetMatchWarnings(rules({ maintenance: { serviceIntervals: intervals }, inventory: {} }), fleet, 'listed in the config')).toEqual([
+      {
+        key: 'rules.maintenance.serviceIntervals.0.appliesTo',
+        message:
+          'service interval svc-250h has no appliesTo, so it applies to every asset, 2 of the 4 asset(s) listed in the config being inventory items (attribute sku, counted by rules.inventory): PAL-7, PAL-8; ' +
+          `tagged items send sightings, not operating hours, so it never comes due for them and 'maintenance status' lists each with "no readings". Limit it to the machines it is for with appliesTo, e.g. appliesTo: { erpModules: [fleet, maintenance] }`,
+      },
+      {
+        key: 'rules.maintenance.serviceIntervals.1.appliesTo',
+        message:
+          'service interval oil has no appliesTo, so it applies to every asset, 2 of the 4 asset(s) listed in the config being inventory items (attribute sku, counted by rules.inventory): PAL-7, PAL-8; ' +
+          `tagged items send sightings, not an odometer, so it never comes due for them and 'maintenance status' lists each with "no readings". Limit it to the machines it is for with appliesTo, e.g. appliesTo: { erpModules: [fleet, maintenance] }`,
+      },
+    ]);
+  });
+
+  it('tells the items by the configured skuAttribute, and names no erpModules filter where the items share a module with the machines', () => {
+    const shared = [asset('EX-1', 'assets', { site: 'ROT' }), asset('PAL-7', 'assets', { article: 'S-1' }), asset('PAL-9', 'assets', { article: ' ' })];
+    const warned = assetMatchWarnings(rules({ maintenance: { serviceIntervals: intervals.slice(0, 1) }, inventory: { skuAttribute: 'article' } }), shared, 'in the registry');
+    expect(warned.map((w) => w.key)).toEqual(['rules.maintenance.serviceIntervals.0.appliesTo']);
+    // A blank SKU is no inventory item (as inventory counts it).
+    expect(warned[0]?.message).toContain('1 of the 3 asset(s) in the registry being inventory items (attribute article, counted by rules.inventory): PAL-7;');
+    expect(warned[0]?.message).toMatch(/with appliesTo \(erpModules or attributes the inventory items do not have\)$/);
+  });
+
+  it('says nothing without rules.inventory (no asset is an item then), without items, or for intervals with an appliesTo', () => {
+    expect(assetMatchWarnings(rules({ maintenance: { serviceIntervals: intervals } }), fleet, 'listed in the config')).toEqual([]);
+    expect(assetMatchWarnings(rules({ maintenance: { serviceIntervals: intervals }, inventory: {} }), fleet.slice(0, 2), 'listed in the config')).toEqual([]);
+    expect(assetMatchWarnings(rules({ maintenance: { serviceIntervals: intervals.slice(2) }, inventory: {} }), fleet, 'listed in the config')).toEqual([]);
+  });
+});
+
 describe('maintenance windows that plan nothing', () => {
   const slot = [{ days: ['sat'], from: '06:00', to: '14:00' }];
   const withWindows = (windows: object) => config({}, { rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95 }], windows } } });

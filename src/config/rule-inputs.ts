@@ -24,6 +24,8 @@
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
  *   nothing: a typo, most likely);
+ * - a service interval without `appliesTo` with inventory configured and inventory items among the
+ *   assets known: it applies to the tagged items too, which send no meter;
  * - assets whose depreciation attributes are invalid (not a number, negative, salvage above cost,
  *   zero expected units, a useful life under one period): the service runs, the preview notes them.
  * `config check` prints these and the service logs them at start; neither refuses the config (a
@@ -36,7 +38,8 @@ import { sensorUnitsOf } from '../core/rules/index.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
-import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
+import { matchesFilter, type AssetFilter, type ServiceIntervalRule } from '../core/rules/maintenance/types.js';
+import { isInventoryItem } from '../core/rules/inventory/inventory-rule.js';
 import { MAX_DAYS_AHEAD, nextWindow } from '../core/rules/maintenance/windows.js';
 import { windowsTimeZones, type DepreciationConfig, type RulesConfig } from './rules-schema.js';
 import { resolveVendorProfile } from '../adapters/telematics/vendor-profiles.js';
@@ -357,6 +360,7 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
       ['alerts', m.alerts ?? []],
     ];
     for (const [list, rulesOfList] of lists) rulesOfList.forEach((r, i) => filterWarning(out, `rules.maintenance.${list}.${i}.appliesTo`, `rule ${r.name}`, r.appliesTo, assets, of));
+    if (rules.inventory) out.push(...inventoryServiceWarnings(m.serviceIntervals, rules.inventory.skuAttribute, assets, where));
   }
   filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
   filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
@@ -371,6 +375,35 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
         `'depreciation preview' lists them with "attribute … missing" and their usage is posted all the same. Limit depreciation to the assets it is for with rules.depreciation.appliesTo (erpModules or attributes)`,
     });
   }
+  return out;
+}
+
+/**
+ * Service intervals without an `appliesTo`, which apply to every asset, the inventory items too
+ * (the assets with the inventory's SKU attribute: tagged pallets and items, which send sightings
+ * and no meter): their service can never come due and `maintenance status` lists each of them
+ * with "no readings". Said per interval, naming its `appliesTo` key, with a filter that leaves the
+ * items out when the assets' `erpModule` tells them apart. Not for an interval with an appliesTo,
+ * which selects what it was given to (one that selects nothing is said by {@link filterWarning}).
+ */
+function inventoryServiceWarnings(intervals: readonly ServiceIntervalRule[], skuAttribute: string, assets: readonly AssetRecord[], where: string): RuleInputWarning[] {
+  const items = assets.filter((a) => isInventoryItem(a, skuAttribute));
+  if (items.length === 0) return [];
+  const itemModules = new Set(items.map((a) => a.erpModule));
+  const others = [...new Set(assets.filter((a) => !isInventoryItem(a, skuAttribute)).map((a) => a.erpModule))].sort();
+  const filter = others.length > 0 && others.every((m) => !itemModules.has(m)) ? `, e.g. appliesTo: { erpModules: [${others.join(', ')}] }` : ' (erpModules or attributes the inventory items do not have)';
+  const ids = `${items.slice(0, 5).map((a) => a.erpAssetId).join(', ')}${items.length > 5 ? ', …' : ''}`;
+  const out: RuleInputWarning[] = [];
+  intervals.forEach((r, i) => {
+    if (r.appliesTo !== undefined) return;
+    const meter = r.meter === 'km' ? 'an odometer' : 'operating hours';
+    out.push({
+      key: `rules.maintenance.serviceIntervals.${i}.appliesTo`,
+      message:
+        `service interval ${r.name} has no appliesTo, so it applies to every asset, ${items.length} of the ${assets.length} asset(s) ${where} being inventory items (attribute ${skuAttribute}, counted by rules.inventory): ${ids}; ` +
+        `tagged items send sightings, not ${meter}, so it never comes due for them and 'maintenance status' lists each with "no readings". Limit it to the machines it is for with appliesTo${filter}`,
+    });
+  });
   return out;
 }
 
