@@ -1,12 +1,13 @@
 /**
- * `assetbridge zones`: check a GeoJSON zones file before putting it in the config, list the
- * configured zones, find which zone a position is in, and show which assets are in each zone now.
+ * `assetbridge zones`: check a GeoJSON zones file before putting it in the config (with a config
+ * whose service has run, against the assets' last stored positions), list the configured zones,
+ * find which zone a position is in, and show which assets are in each zone now.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { NotFoundError, UsageError } from '../../core/errors/errors.js';
+import { ConfigError, NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../../core/json-text.js';
@@ -14,6 +15,8 @@ import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, bboxOf, type Zone } from '../../core/rules/zones/geometry.js';
+import { ZoneIndex } from '../../core/rules/zones/zone-index.js';
+import { swappedPositions, swappedZonesWarning, type SwappedPositions } from '../../core/rules/zones/swapped.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { matchesFilter } from '../../core/rules/maintenance/types.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
@@ -21,7 +24,7 @@ import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '..
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
+import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, storeExists, table, withConfigContext, withContext, toJson, whyUnreadable, writeOut, OUT_FILE_HELP } from '../context.js';
 import { storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
@@ -180,6 +183,43 @@ export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{
   return { zones: zoneOccupancy(index, tracking, lastZone), unconfigured: unconfiguredZoneOccupancy(index, tracking, lastZone) };
 }
 
+/** Each asset's last position location sync stored (a fixed reader's sighting has none). */
+export async function storedPositions(store: Store): Promise<{ lat: number; lng: number }[]> {
+  const assets = await store.listAssetRecords();
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), ['location']);
+  const out: { lat: number; lng: number }[] = [];
+  for (const doc of states.values()) {
+    const last = (doc.location as LocationSyncState | undefined)?.last;
+    if (last?.lat !== undefined && last.lng !== undefined) out.push({ lat: last.lat, lng: last.lng });
+  }
+  return out;
+}
+
+/** What to do about configured zones the stored positions say are latitude-first. */
+const SWAP_CONFIGURED =
+  "swap the two numbers of every position in the zones file (rules.zones.files; 'assetbridge zones check FILE' shows where its zones lie), or lat and lng of the inline zones; location sync sends no zone until then";
+
+/**
+ * A zones file checked against the stored positions of a config's service (`zones check FILE -c
+ * CONFIG`): undefined when the config does not load (it may name the very file being checked)
+ * or nothing has run with it yet. Read only.
+ */
+async function fileAgainstStore(configPath: string, zones: readonly Zone[], file: string): Promise<(SwappedPositions & { warning?: string }) | undefined> {
+  let loaded: ReturnType<typeof resolveConfig>;
+  try {
+    loaded = resolveConfig(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) return undefined;
+    throw err;
+  }
+  if (!storeExists(loaded.config)) return undefined;
+  const positions = await withConfigContext(loaded.config, loaded.configPath, ({ store }) => storedPositions(store), { readOnly: true });
+  const index = new ZoneIndex(zones, { hysteresisM: rulesConfigOf(loaded.config).zones?.hysteresisM ?? 0 });
+  const s = swappedPositions(index, positions);
+  const warning = swappedZonesWarning(s, `a zone of ${file}`, 'swap the two numbers of every position in the file before the config names it');
+  return { ...s, ...(warning !== undefined ? { warning } : {}) };
+}
+
 const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering: 'arriving (enter dwell)' } as const;
 
 export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string, unconfigured: readonly UnconfiguredZone[] = []): string {
@@ -267,7 +307,7 @@ export function registerZonesCommand(program: Command): Command {
   zones
     .command('check <file>')
     .description('check a GeoJSON zones file (FeatureCollection of Polygon, MultiPolygon, or Point with a radius)')
-    .option('-c, --config <file>', 'read the property names from this config’s rules.zones.properties (the options below still win)')
+    .option('-c, --config <file>', 'read the property names from this config’s rules.zones.properties (the options below still win), and compare the zones with the asset positions its service stored')
     .option('--name-property <p>', 'feature property with the zone name (default: "name")')
     .option('--code-property <p>', 'feature property with the ERP location code (default: "locationCode")')
     .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres (default: "radiusM")')
@@ -276,7 +316,7 @@ export function registerZonesCommand(program: Command): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
     .action(
-      action((file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
+      action(async (file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
         const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config, file) : { properties: {}, key: 'rules.zones.properties' };
         const given: Partial<GeoJsonZoneProperties> = {
           ...(opts.nameProperty !== undefined ? { name: opts.nameProperty } : {}),
@@ -286,9 +326,13 @@ export function registerZonesCommand(program: Command): Command {
           ...(opts.priorityProperty !== undefined ? { priority: opts.priorityProperty } : {}),
         };
         const result = checkZonesFile(file, { ...fromConfig.properties, ...given }, fromConfig.key);
-        if (opts.json) process.stdout.write(`${toJson(result)}\n`);
+        // With a config its service has run with: where the file's zones are against where the assets were last.
+        const stored = opts.config !== undefined && result.zones.length > 0 ? await fileAgainstStore(opts.config, result.zones, file) : undefined;
+        if (opts.json) process.stdout.write(`${toJson(stored ? { ...result, storedPositions: stored } : result)}\n`);
         else {
           if (result.zones.length) process.stdout.write(`${table(zoneRows(result.zones))}${whereZonesLie(result.zones)}\n`);
+          if (stored && stored.positions > 0) process.stdout.write(`${stored.located} of the ${stored.positions} asset position(s) stored by ${opts.config}'s service (each asset's last) are in or near these zones\n`);
+          if (stored?.warning !== undefined) process.stderr.write(`warning: ${stored.warning}\n`);
           for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
           if (result.problems.some((p) => p.includes(' is missing or empty'))) {
             process.stderr.write(
@@ -298,7 +342,6 @@ export function registerZonesCommand(program: Command): Command {
           process.stdout.write(`${file}: ${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
         }
         if (result.problems.length) process.exitCode = 2;
-        return Promise.resolve();
       }),
     );
   addConfigOption(
@@ -371,8 +414,13 @@ export function registerZonesCommand(program: Command): Command {
     action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
-        const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
+        const rules = rulesConfigOf(config);
+        const { zones: occupancy, unconfigured } = await loadOccupancy(store, rules);
         await warnOfLeftIngestLog(store, 'their positions are not in the stored zone state yet, so who is in which zone may be behind');
+        // No asset in any zone, and the positions say why: the zones are latitude-first.
+        const index = zoneTrackingOf(rules)?.index;
+        const swapped = index && occupancy.every((o) => o.assets.length === 0) ? swappedZonesWarning(swappedPositions(index, await storedPositions(store)), 'a configured zone', SWAP_CONFIGURED) : undefined;
+        if (swapped !== undefined) process.stderr.write(`warning: ${swapped}\n`);
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
         if (opts.zone !== undefined && !known(opts.zone)) throw new NotFoundError(unknownZoneMessage(opts.zone, occupancy.map((x) => x.zone)));
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
