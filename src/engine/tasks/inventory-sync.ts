@@ -6,12 +6,13 @@
  * from it first, where its connector can read it, see {@link reconcileWithOnHand}).
  *
  * Exactly once without a shared transaction between the kv store and the outbox: what was last
- * sent (total and revision per cell) lives in one kv record per destination, written ahead with
- * the planned deliveries, then the deliveries are committed, then the record is finalised. A crash
- * in between leaves the planned deliveries in the record; the next run commits exactly those again
- * (the outbox drops the ones already committed, their business keys being facts) and finalises.
- * The planned deliveries are kept in parts, rows of their own written before the record that names
- * them ({@link writeAhead}): a crash while the parts are written leaves the record as it was.
+ * sent (total and revision per cell) lives in one kv record per destination. A run that plans
+ * counts writes them ahead ({@link writeAhead}): the planned deliveries in parts (rows of their
+ * own), a note naming the parts (`planned:<destination>`), then the record as it will be once they
+ * are committed (written once); then it commits them, then deletes the note and parts. A crash
+ * between leaves the note: the next run commits exactly those again if the record was written
+ * (its planned cells at the revisions planned: the outbox drops the ones already committed, their
+ * business keys being facts), or drops them if it was not ({@link recordOfPlan}).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -36,7 +37,9 @@ import {
   malformedCellKeysSliced,
   overtakenCells,
   parsePendingPart,
+  parsePendingParts,
   parseSentRecord,
+  recordOfPlan,
   planInventoryCountsSliced,
   reconcileWithOnHandSliced,
   snapshotCellsSliced,
@@ -59,13 +62,19 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { createSlicer, jsonText, runSliced, type Slicer } from '../../core/slices.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
-/** kv namespace: `sent:<destination>` records, their write-ahead parts (`plan:…`), `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes. */
+/**
+ * kv namespace: `sent:<destination>` records, their write-ahead notes (`planned:<destination>`) and
+ * parts (`plan:…`), `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes.
+ */
 export const INVENTORY_NS = 'inventory';
 /** kv key: when a full snapshot was asked for on demand (`assetbridge inventory snapshot`). */
 const SNAPSHOT_REQUESTED = 'snapshotRequestedAt';
 /** kv key prefix: `plan:<destination>:<id>:<part>`, a part of the deliveries a write-ahead planned (see {@link writeAhead}). */
 const PLAN = 'plan:';
 const planKey = (destination: string, parts: PendingParts, part: number): string => `${PLAN}${destination}:${parts.id}:${part}`;
+/** kv key prefix: `planned:<destination>`, a write-ahead's note naming its parts ({@link PendingParts}; see {@link writeAhead}). */
+const PLANNED = 'planned:';
+const plannedKey = (destination: string): string => `${PLANNED}${destination}`;
 /** kv key prefix: `replayed:<outbox id>`, a count `dlq replay` queued again (see {@link noteReplayedCounts}). */
 const REPLAYED = 'replayed:';
 
@@ -376,38 +385,29 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
-    const record = records.get(destination);
-    let sent = record?.sent ?? EMPTY_SENT;
-    // The deliveries a previous run wrote ahead in parts; a part missing or unreadable: the record cannot be finished.
-    let pending = sent.pending;
-    let damage = record?.damage;
-    if (sent.pendingParts) {
-      const read = await pendingPartsOf(kv, destination, sent.pendingParts);
-      if (typeof read === 'string') damage = { record: read };
-      else pending = read;
-    }
-    // A record that could not be used as stored: its cells as never sent, above the revisions the outbox used, their discards owed nothing more.
-    if (damage?.record !== undefined) {
-      sent = EMPTY_SENT;
-      pending = undefined;
-    }
-    if (damage) {
-      damagedRecords[destination] = damage;
-      sent = asNeverSent(sent, damage, await ctx.store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
-    }
+    const record = await recordForRun(ctx.store, kv, destination, records.get(destination));
+    let sent = record.sent;
+    const damage = record.damage;
+    if (damage) damagedRecords[destination] = damage;
     let n = 0;
     // Keys naming no cell are left out of planning (the record keeps them): said, not a run that fails.
     const malformed = await malformedCellKeysSliced(sent, slicer);
     if (malformed.length) malformedKeys[destination] = malformed;
-    if (pending?.length || sent.pendingParts) {
-      // A previous run planned these (its `cells` already count them) and may have stopped before
-      // committing them: commit them again; those already in the outbox are dropped as duplicates.
-      await commitInChunks(ctx, pending ?? []);
-      n += pending?.length ?? 0;
-      const parts = sent.pendingParts;
+    // A previous run planned these (the record's `cells` already count them) and may have stopped
+    // before committing them: commit them again; those already in the outbox are dropped as duplicates.
+    if (record.pending?.length) {
+      await commitInChunks(ctx, record.pending);
+      n += record.pending.length;
+    }
+    if (record.older) {
+      // An older version's write-ahead, in the record itself: the record without it.
       sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}) };
       await writeSent(ctx.store, destination, sent, slicer);
-      if (parts) await deleteParts(ctx.store, destination, parts);
+      if (record.older !== true) await deleteParts(ctx.store, destination, record.older);
+    }
+    if (record.planned) {
+      await ctx.store.kvDelete(INVENTORY_NS, plannedKey(destination));
+      if (record.planned !== true) await deleteParts(ctx.store, destination, record.planned);
     }
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
     const discarded = await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0);
@@ -431,19 +431,24 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     await turn();
     const plan = await planInventoryCountsSliced(destination, current, against, mode, now, again, slicer);
     if (plan.deliveries.length > 0) {
-      // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
+      // Write ahead: the deliveries, and the record as it will be once they are committed (its only write).
       const parts = await writeAhead(ctx.store, destination, plan.next, plan.deliveries, slicer);
       await commitInChunks(ctx, plan.deliveries);
-      await writeSent(ctx.store, destination, plan.next, slicer);
+      // Committed: the record is final as written; the write-ahead is done with.
+      await ctx.store.kvDelete(INVENTORY_NS, plannedKey(destination));
       await deleteParts(ctx.store, destination, parts);
       n += plan.deliveries.length;
     } else if (back.sent !== sent || damage) await writeSent(ctx.store, destination, plan.next, slicer);
     committed[destination] = n;
   }
-  // Parts no record names (a run stopped while writing them, before its record): never used, gone.
-  // Those of a destination no longer configured stay with its record, as it is.
-  const kept = unconfigured.map((d) => records.get(d)?.sent.pendingParts && `${PLAN}${d}:${records.get(d)?.sent.pendingParts?.id}:`).filter((p): p is string => typeof p === 'string');
+  // Parts no record or note names (a run stopped while writing them, before its note): never used, gone; and
+  // notes of destinations with no record nor count. Those of a destination no longer configured stay with its record, as it is.
+  const notes = new Map(kv.filter((r) => r.key.startsWith(PLANNED)).map((r) => [r.key.slice(PLANNED.length), parsePendingParts(r.value)]));
+  const kept = unconfigured
+    .flatMap((d) => [records.get(d)?.sent.pendingParts, notes.get(d)].map((parts) => parts && `${PLAN}${d}:${parts.id}:`))
+    .filter((p): p is string => typeof p === 'string');
   for (const r of kv) if (r.key.startsWith(PLAN) && !kept.some((p) => r.key.startsWith(p))) await ctx.store.kvDelete(INVENTORY_NS, r.key);
+  for (const d of notes.keys()) if (!configured.includes(d) && !unconfigured.includes(d)) await ctx.store.kvDelete(INVENTORY_NS, plannedKey(d));
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
   // Followed by their cells' totals where needed (committed above): done with.
   for (const m of marks) await ctx.store.kvDelete(INVENTORY_NS, m.key);
@@ -477,11 +482,15 @@ async function commitInChunks(ctx: TaskContext, deliveries: readonly DeliveryInt
 /**
  * Writes ahead `next` (the record once `deliveries` are committed) and `deliveries`: the
  * deliveries first, in parts of {@link COMMIT_CHUNK} (kv rows of their own, each its own write,
- * serialised in slices, a turn of the event loop between them), then the record naming them
- * (`pendingParts`), in one write. A crash while the parts are written leaves the record as it was
- * (the next run plans afresh, and deletes the parts no record names); once the record is written,
- * every part it names is there. At 100,000 single-item SKUs after every item moved, the one write
- * of the record and its 200,000 deliveries (~80 MB) held the event loop for seconds.
+ * serialised in slices, a turn of the event loop between them), then the note naming the parts (`planned:<destination>`), then the
+ * record itself, in one write: its only one in the run (~10 MB at 100,000 single-item SKUs, 0.1 to
+ * 0.6 s of the event loop; it was written a second time once the counts were committed, to drop
+ * the parts it named). A crash while the parts are written leaves the record as it was (the next
+ * run plans afresh, and deletes the parts no note names); one after the note, before the record,
+ * leaves a note whose cells the record does not hold at the revisions planned (dropped, as nothing
+ * was committed); once the record is written, every part the note names is there. At 100,000
+ * single-item SKUs after every item moved, the one write of the record and its 200,000 deliveries
+ * (~80 MB) held the event loop for seconds.
  */
 async function writeAhead(store: Store, destination: string, next: SentCounts, deliveries: readonly DeliveryIntent[], slicer: Slicer): Promise<PendingParts> {
   const parts: PendingParts = { id: randomUUID(), parts: Math.ceil(deliveries.length / COMMIT_CHUNK), count: deliveries.length };
@@ -490,8 +499,68 @@ async function writeAhead(store: Store, destination: string, next: SentCounts, d
     await store.kvSet(INVENTORY_NS, planKey(destination, parts, part), await runSliced((due) => jsonText({ deliveries: chunk }, due), slicer));
     await turn();
   }
-  await store.kvSet(INVENTORY_NS, `sent:${destination}`, await runSliced((due) => jsonText({ ...next, pendingParts: parts } satisfies SentCounts, due), slicer));
+  await store.kvSet(INVENTORY_NS, plannedKey(destination), JSON.stringify(parts));
+  await writeSent(store, destination, next, slicer);
   return parts;
+}
+
+/** A destination's record as a run takes it before planning ({@link recordForRun}). */
+interface RecordForRun {
+  /** What was last sent: the record's cells, those that could not be used taken as never sent ({@link asNeverSent}). */
+  readonly sent: SentCounts;
+  readonly damage?: SentRecordDamage;
+  /** Counts written ahead that may not all be committed (the record counts them as sent): committed again. */
+  readonly pending?: readonly DeliveryIntent[];
+  /** The record holds an older version's write-ahead (its counts in it, or the parts it names): written without it once they are committed. */
+  readonly older?: PendingParts | true;
+  /** A write-ahead's note (`planned:<destination>`), with the parts it names when readable: deleted once done with. */
+  readonly planned?: PendingParts | true;
+}
+
+/**
+ * A destination's record (`read`, from {@link sentRecordsOf}) as a run takes it, from the namespace
+ * as listed (`kv`): with the counts a run wrote ahead and may not have committed (of a note whose
+ * record was written, {@link recordOfPlan}; or an older version's, in the record); a record that
+ * cannot be used as stored (or whose write-ahead cannot be read, or was changed since) with its
+ * cells taken as never sent, above the revisions the outbox holds.
+ * Reads only.
+ */
+async function recordForRun(store: Store, kv: readonly { key: string; value: string }[], destination: string, read: ReadSentRecord | undefined): Promise<RecordForRun> {
+  let sent = read?.sent ?? EMPTY_SENT;
+  let damage = read?.damage;
+  let pending = sent.pending;
+  // An older version's write-ahead: the deliveries in parts the record names; one missing or unreadable: the record cannot be finished.
+  if (sent.pendingParts) {
+    const parts = await pendingPartsOf(kv, destination, sent.pendingParts);
+    if (typeof parts === 'string') damage = { record: parts };
+    else pending = parts;
+  }
+  const older = pending?.length || sent.pendingParts ? (sent.pendingParts ?? true) : undefined;
+  const note = kv.find((r) => r.key === plannedKey(destination));
+  const planned = note === undefined ? undefined : (parsePendingParts(note.value) ?? true);
+  if (planned !== undefined && damage?.record === undefined) {
+    const parts = planned === true ? `named by a write-ahead ("${plannedKey(destination)}") that is not {"id", "parts", "count"}, of counts planned and maybe not committed` : await pendingPartsOf(kv, destination, planned);
+    if (typeof parts === 'string') damage = { record: parts };
+    else {
+      const state = recordOfPlan(parts, sent, damage?.entries);
+      if (state === 'recorded') pending = [...(pending ?? []), ...parts];
+      else if (state === 'changed')
+        damage = { record: `changed since counts were planned for it (write-ahead "${plannedKey(destination)}": its cells are neither all at the revisions planned nor all below them), of counts planned and maybe not committed` };
+    }
+  }
+  // A record that could not be used as stored: its cells as never sent, above the revisions used, their discards owed nothing more.
+  if (damage?.record !== undefined) {
+    sent = EMPTY_SENT;
+    pending = undefined;
+  }
+  if (damage) sent = asNeverSent(sent, damage, await store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+  return {
+    sent,
+    ...(damage ? { damage } : {}),
+    ...(pending?.length ? { pending } : {}),
+    ...(older !== undefined && damage?.record === undefined ? { older } : {}),
+    ...(planned !== undefined ? { planned } : {}),
+  };
 }
 
 /** The deliveries written ahead in `parts` (from the namespace as listed), or what is wrong with them: a part missing or not counts. */

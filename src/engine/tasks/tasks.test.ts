@@ -892,7 +892,7 @@ describe('inventory sync task', () => {
     const crashing = context(store, clock, { commit: () => Promise.reject(new Error('killed')) });
     await expect(runInventorySync(crashing, options)).rejects.toThrow('killed');
     expect(await pending(store, 'inventory.count')).toEqual([]);
-    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}').pendingParts).toMatchObject({ parts: 1, count: 1 });
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'planned:erp')) ?? '{}')).toMatchObject({ parts: 1, count: 1 });
     clock.t += MIN;
     const r = await runInventorySync(context(store, clock), options);
     expect(r.deliveries).toEqual({ erp: 1 });

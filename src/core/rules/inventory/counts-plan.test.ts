@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { EMPTY_SENT, asNeverSent, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, overtakenCells, parseSentRecord, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
+import { EMPTY_SENT, asNeverSent, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, overtakenCells, parsePendingParts, parseSentRecord, planInventoryCounts, reconcileWithOnHand, recordOfPlan, snapshotCells, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -307,5 +307,26 @@ describe('damaged sent records', () => {
     // The whole record: every cell the outbox has counts of.
     expect(asNeverSent(EMPTY_SENT, { record: 'not valid JSON' }, outbox)).toEqual({ cells: { [cellKey('WH-A', 'S')]: { quantity: 0, revision: 2 }, [cellKey('WH-B', 'S')]: { quantity: 0, revision: 5 } }, repaired: [2, 4] });
     expect(asNeverSent(sent, { entries: [] }, outbox)).toBe(sent);
+  });
+
+});
+
+describe('a write-ahead and its record', () => {
+  const planned = planInventoryCounts('erp', cellsOf([['WH-A', 'S', 2], ['WH-B', 'S', 1]]), { cells: { [cellKey('WH-A', 'S')]: { quantity: 1, revision: 3 } } }, 'changes', 0);
+
+  it('tells the record written for it from the one before, and from one changed since', () => {
+    const before: SentCounts = { cells: { [cellKey('WH-A', 'S')]: { quantity: 1, revision: 3 } } };
+    expect(planned.deliveries.map((d) => d.businessKey)).toEqual(['WH-A|S|r4', 'WH-B|S|r1']);
+    expect(recordOfPlan(planned.deliveries, planned.next)).toBe('recorded');
+    expect(recordOfPlan(planned.deliveries, before)).toBe('not-recorded');
+    expect(recordOfPlan(planned.deliveries, EMPTY_SENT)).toBe('not-recorded');
+    // One cell as planned, one not; or one beyond the plan: changed by hand.
+    expect(recordOfPlan(planned.deliveries, { cells: { ...planned.next.cells, [cellKey('WH-B', 'S')]: { quantity: 0, revision: 0 } } })).toBe('changed');
+    expect(recordOfPlan(planned.deliveries, { cells: { ...before.cells, [cellKey('WH-A', 'S')]: { quantity: 1, revision: 5 } } })).toBe('changed');
+    // A damaged entry tells nothing.
+    const { [cellKey('WH-B', 'S')]: _gone, ...rest } = planned.next.cells;
+    expect(recordOfPlan(planned.deliveries, { cells: rest }, [cellKey('WH-B', 'S')])).toBe('recorded');
+    expect(parsePendingParts('{"id":"x","parts":1,"count":2}')).toEqual({ id: 'x', parts: 1, count: 2 });
+    for (const text of ['{"id":"x","parts":0,"count":2}', '{"parts":1,"count":1}', '{', '[]']) expect(parsePendingParts(text)).toBeUndefined();
   });
 });

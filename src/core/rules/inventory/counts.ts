@@ -192,7 +192,10 @@ export interface SentCounts {
    * The same (write-ahead deliveries planned but maybe not yet committed), kept in `parts` kv rows
    * of their own beside the record, written before it, so no one write holds the event loop for
    * every planned count (200,000 after every item moved at 100,000 single-item SKUs); `count` of
-   * them in all. Rows are named by `id`, new for each plan (see the inventory task's write-ahead).
+   * them in all. Rows are named by `id`, new for each plan. As an older version wrote it: this one
+   * names the parts in a note of its own beside the record (see the inventory task's write-ahead),
+   * so that the record, written ahead as it will be once they are committed, is not written again
+   * without them.
    */
   readonly pendingParts?: PendingParts;
   /**
@@ -225,6 +228,48 @@ export function parsePendingPart(text: string): DeliveryIntent[] | undefined {
   }
   const deliveries = isObject(value) ? value.deliveries : undefined;
   return Array.isArray(deliveries) && deliveries.every(isPlannedCount) ? (deliveries as DeliveryIntent[]) : undefined;
+}
+
+/** Whether `v` is a {@link PendingParts}: `{"id", "parts", "count"}`, the numbers whole and above 0. */
+function isPendingParts(v: unknown): v is PendingParts {
+  return isObject(v) && typeof v.id === 'string' && [v.parts, v.count].every((n) => Number.isSafeInteger(n) && (n as number) > 0);
+}
+
+/** A write-ahead's text (`{"id", "parts", "count"}`) as where its planned counts are kept; undefined when it is not that. */
+export function parsePendingParts(text: string): PendingParts | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPendingParts(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `sent` (a destination's record as read) is the record a write-ahead of `planned` (its
+ * counts) was made for, written before any of them was committed: `recorded` when each planned
+ * cell is at the revision planned for it (the record was written: the counts may not all be
+ * committed); `not-recorded` when none is (the record is the one before: a stop came before it was
+ * written, and none was committed); `changed` otherwise (the record was changed since, by hand).
+ * Cells in `damaged` (entries of the record that could not be used) tell nothing and are not looked at.
+ */
+export function recordOfPlan(planned: readonly DeliveryIntent[], sent: SentCounts, damaged: readonly string[] = []): 'recorded' | 'not-recorded' | 'changed' {
+  const skip = new Set(damaged);
+  let matched = 0;
+  let unmatched = 0;
+  for (const d of planned) {
+    const cell = cellOfCount(d);
+    const revision = revisionOf(d.businessKey);
+    if (cell === undefined || revision === undefined) continue;
+    const key = cellKey(cell.location, cell.sku);
+    if (skip.has(key)) continue;
+    const have = Object.hasOwn(sent.cells, key) ? sent.cells[key]?.revision : undefined;
+    if (have === revision) matched++;
+    // Below the revision planned (or no entry, a cell never sent): the record from before the plan; above it: changed since.
+    else if (have !== undefined && have > revision) return 'changed';
+    else unmatched++;
+  }
+  return matched === 0 ? 'not-recorded' : unmatched === 0 ? 'recorded' : 'changed';
 }
 
 /**
@@ -271,7 +316,7 @@ export function parseSentRecord(text: string): { sent: SentCounts; damage?: Sent
   const { cells, pending, pendingParts, repaired } = value;
   if (!isObject(cells)) return whole(`its "cells" is not an object of cells but ${kindOf(cells)}`);
   if (pending !== undefined && (!Array.isArray(pending) || !pending.every(isPlannedCount))) return whole('its "pending" (counts planned, written ahead) is not a list of inventory counts');
-  if (pendingParts !== undefined && !(isObject(pendingParts) && typeof pendingParts.id === 'string' && [pendingParts.parts, pendingParts.count].every((n) => Number.isSafeInteger(n) && (n as number) > 0)))
+  if (pendingParts !== undefined && !isPendingParts(pendingParts))
     return whole('its "pendingParts" (where counts planned, written ahead, are kept) is not {"id", "parts", "count"}');
   if (repaired !== undefined && (!Array.isArray(repaired) || !repaired.every((id) => Number.isSafeInteger(id)))) return whole('its "repaired" (ids of discarded counts given back) is not a list of whole numbers');
   const bad = Object.keys(cells).filter((key) => !isSentCell(cells[key]));
