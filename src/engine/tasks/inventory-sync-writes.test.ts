@@ -1,7 +1,8 @@
 /**
  * What an inventory run writes, and what survives it: the `sent:` record is written once per run
  * that plans counts (its write-ahead), a stop between any two of the run's writes neither loses a
- * count nor sends one twice.
+ * count nor sends one twice, and the revisions of a damaged record's cells go on above every
+ * revision handed out, though retention pruned their counts from the outbox.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
@@ -38,6 +39,13 @@ const outbox = async (store: SqliteStore) =>
   (await store.listDeliveries({ operation: 'inventory.count', limit: 10_000 }))
     .map((d) => ({ businessKey: d.businessKey, countedQuantity: d.payload.countedQuantity, delta: d.payload.delta }))
     .sort((a, b) => (a.businessKey < b.businessKey ? -1 : 1));
+
+const pendingKeys = async (store: SqliteStore) => (await store.listDeliveries({ status: 'pending', operation: 'inventory.count', limit: 10_000 })).map((d) => d.businessKey).sort();
+
+async function deliverAll(store: SqliteStore, now: number): Promise<void> {
+  const claimed = await store.claimDue('erp', Date.now() + MIN, 10_000, new Set());
+  await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], now);
+}
 
 /** Each write to the inventory namespace (kv set or delete) and commit of counts, in order, through `store` and the context. */
 function recorded(store: SqliteStore, clock: { t: number }, stopAt?: number) {
@@ -150,5 +158,58 @@ describe('inventory run writes', () => {
       expect(Object.fromEntries([...cells].map(([k, c]) => [k, c.last])), `stopped before ${steps[stop]}, a change before the next run`).toEqual(now);
       for (const [k, c] of cells) expect(c.revisions.sort((a, b) => a - b), `${k}, stopped before ${steps[stop]}`).toEqual(c.revisions.map((_, i) => i + 1));
     }
+  });
+});
+
+/** Three single-item SKUs counted in WH-A (r1 each), then S-0 moved to WH-B (WH-A r2, WH-B r1), all delivered, and every delivered count but the newest pruned by retention. */
+async function prunedAfterMoves(): Promise<{ store: SqliteStore; clock: { t: number } }> {
+  const store = await items(3);
+  const clock = { t: T0 + MIN };
+  await runInventorySync(taskContext(store, clock), options);
+  await deliverAll(store, clock.t);
+  await move(store, 'I-0', 'WH-B', 1);
+  clock.t += MIN;
+  await runInventorySync(taskContext(store, clock), options);
+  await deliverAll(store, clock.t);
+  expect((await outbox(store)).map((d) => d.businessKey)).toEqual(['WH-A|S-0|r1', 'WH-A|S-0|r2', 'WH-A|S-1|r1', 'WH-A|S-2|r1', 'WH-B|S-0|r1']);
+  // The newest row stays (its id is the highest); the others' keys are kept, so a count under one of them is dropped.
+  expect((await store.prune({ deliveredFactsBefore: clock.t + 1 }, 1000)).deliveredFacts).toBe(4);
+  expect(await outbox(store)).toHaveLength(1);
+  return { store, clock };
+}
+
+describe('a damaged sent record after retention', () => {
+  // The revision floor came from the outbox rows alone: a cell whose counts were pruned went on at r1, a key the outbox keeps, and its full count was dropped.
+  it('sends each cell its full count above the highest revision handed out, though retention pruned the counts it was read from', async () => {
+    const { store, clock } = await prunedAfterMoves();
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('2');
+    await store.kvSet(INVENTORY_NS, 'sent:erp', '{"cells":');
+    clock.t += MIN;
+    const r = await runInventorySync(taskContext(store, clock), options);
+    expect(r.damagedRecords).toEqual({ erp: { record: expect.stringMatching(/^not valid JSON/) as unknown } });
+    expect(r.deliveries).toEqual({ erp: 3 });
+    expect(await pendingKeys(store)).toEqual(['WH-A|S-1|r3', 'WH-A|S-2|r3', 'WH-B|S-0|r3']);
+    // A cell of it counted again later goes on above the floor the record keeps, not at r1.
+    await deliverAll(store, clock.t);
+    await move(store, 'I-1', 'WH-C', 2);
+    clock.t += MIN;
+    await runInventorySync(taskContext(store, clock), options);
+    expect(await pendingKeys(store)).toEqual(['WH-A|S-1|r4', 'WH-C|S-1|r3']);
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('4');
+  });
+
+  it('a damaged entry goes on above it too; a store an older version wrote (none kept) has it taken from its record while intact', async () => {
+    const { store, clock } = await prunedAfterMoves();
+    // As an older version left the store: no highest revision kept. The next run takes it from the record, though nothing moved.
+    await store.kvDelete(INVENTORY_NS, 'highestRevision:erp');
+    clock.t += MIN;
+    expect((await runInventorySync(taskContext(store, clock), options)).deliveries).toEqual({ erp: 0 });
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('2');
+    const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, unknown> };
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, 'WH-A\u001fS-1': { quantity: 'one', revision: 1 } } }));
+    clock.t += MIN;
+    const r = await runInventorySync(taskContext(store, clock), options);
+    expect(r.damagedRecords).toEqual({ erp: { entries: ['WH-A\u001fS-1'] } });
+    expect(await pendingKeys(store)).toEqual(['WH-A|S-1|r3']);
   });
 });

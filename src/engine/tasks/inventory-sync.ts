@@ -12,7 +12,9 @@
  * are committed (written once); then it commits them, then deletes the note and parts. A crash
  * between leaves the note: the next run commits exactly those again if the record was written
  * (its planned cells at the revisions planned: the outbox drops the ones already committed, their
- * business keys being facts), or drops them if it was not ({@link recordOfPlan}).
+ * business keys being facts), or drops them if it was not ({@link recordOfPlan}). The highest
+ * revision handed out is kept beside the record (`highestRevision:<destination>`), so a damaged
+ * record's cells go on above every revision used, though retention pruned their counts.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -27,6 +29,7 @@ import {
   INVENTORY_COUNT,
   cellKey,
   cellsOfCounts,
+  floorOf,
   compareCounts,
   countInventory,
   countInventorySliced,
@@ -59,12 +62,12 @@ import type { OnHandQuantity } from '../../ports/connector.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 import { HAND_AUDIT_OUTCOMES, type Store } from '../../ports/store.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
-import { createSlicer, jsonText, runSliced, type Slicer } from '../../core/slices.js';
+import { createSlicer, jsonText, runSliced, type Due, type Slicer } from '../../core/slices.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
 /**
  * kv namespace: `sent:<destination>` records, their write-ahead notes (`planned:<destination>`) and
- * parts (`plan:…`), `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes.
+ * parts (`plan:…`), `highestRevision:<destination>`, `lastFullAt`, `snapshotRequestedAt` and `replayed:<id>` notes.
  */
 export const INVENTORY_NS = 'inventory';
 /** kv key: when a full snapshot was asked for on demand (`assetbridge inventory snapshot`). */
@@ -75,6 +78,14 @@ const planKey = (destination: string, parts: PendingParts, part: number): string
 /** kv key prefix: `planned:<destination>`, a write-ahead's note naming its parts ({@link PendingParts}; see {@link writeAhead}). */
 const PLANNED = 'planned:';
 const plannedKey = (destination: string): string => `${PLANNED}${destination}`;
+/**
+ * kv key prefix: `highestRevision:<destination>`, the highest count revision handed out to any cell
+ * of the destination, written before any count under it can be committed. Apart from the record, so
+ * a damaged record's cells go on above it ({@link asNeverSent}): the outbox forgets counts retention
+ * pruned, though it keeps their keys (a count under one of them would be dropped as a duplicate).
+ */
+const HIGHEST = 'highestRevision:';
+const highestKey = (destination: string): string => `${HIGHEST}${destination}`;
 /** kv key prefix: `replayed:<outbox id>`, a count `dlq replay` queued again (see {@link noteReplayedCounts}). */
 const REPLAYED = 'replayed:';
 
@@ -401,7 +412,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     }
     if (record.older) {
       // An older version's write-ahead, in the record itself: the record without it.
-      sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}) };
+      sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}), ...floorOf(sent) };
       await writeSent(ctx.store, destination, sent, slicer);
       if (record.older !== true) await deleteParts(ctx.store, destination, record.older);
     }
@@ -409,6 +420,8 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       await ctx.store.kvDelete(INVENTORY_NS, plannedKey(destination));
       if (record.planned !== true) await deleteParts(ctx.store, destination, record.planned);
     }
+    // The highest revision handed out: an older version kept none, so it is taken from an intact record once.
+    const highest = record.highest ?? (damage ? 0 : await runSliced((due) => highestRevisionSteps(sent, due), slicer));
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
     const discarded = await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0);
     const back = giveBackDiscarded(sent, discarded.settled);
@@ -431,14 +444,18 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     await turn();
     const plan = await planInventoryCountsSliced(destination, current, against, mode, now, again, slicer);
     if (plan.deliveries.length > 0) {
-      // Write ahead: the deliveries, and the record as it will be once they are committed (its only write).
-      const parts = await writeAhead(ctx.store, destination, plan.next, plan.deliveries, slicer);
+      // Write ahead: the deliveries, the highest revision now handed out, and the record as it will be once they are committed (its only write).
+      const top = Math.max(highest, highestPlanned(plan.deliveries));
+      const parts = await writeAhead(ctx.store, destination, plan.next, plan.deliveries, top > (record.highest ?? 0) || record.highest === undefined ? top : undefined, slicer);
       await commitInChunks(ctx, plan.deliveries);
       // Committed: the record is final as written; the write-ahead is done with.
       await ctx.store.kvDelete(INVENTORY_NS, plannedKey(destination));
       await deleteParts(ctx.store, destination, parts);
       n += plan.deliveries.length;
-    } else if (back.sent !== sent || damage) await writeSent(ctx.store, destination, plan.next, slicer);
+    } else {
+      if (back.sent !== sent || damage) await writeSent(ctx.store, destination, plan.next, slicer);
+      if (record.highest === undefined && highest > 0) await ctx.store.kvSet(INVENTORY_NS, highestKey(destination), String(highest));
+    }
     committed[destination] = n;
   }
   // Parts no record or note names (a run stopped while writing them, before its note): never used, gone; and
@@ -482,7 +499,8 @@ async function commitInChunks(ctx: TaskContext, deliveries: readonly DeliveryInt
 /**
  * Writes ahead `next` (the record once `deliveries` are committed) and `deliveries`: the
  * deliveries first, in parts of {@link COMMIT_CHUNK} (kv rows of their own, each its own write,
- * serialised in slices, a turn of the event loop between them), then the note naming the parts (`planned:<destination>`), then the
+ * serialised in slices, a turn of the event loop between them), then `highest` (the highest revision
+ * handed out, when it moved), then the note naming the parts (`planned:<destination>`), then the
  * record itself, in one write: its only one in the run (~10 MB at 100,000 single-item SKUs, 0.1 to
  * 0.6 s of the event loop; it was written a second time once the counts were committed, to drop
  * the parts it named). A crash while the parts are written leaves the record as it was (the next
@@ -492,16 +510,37 @@ async function commitInChunks(ctx: TaskContext, deliveries: readonly DeliveryInt
  * single-item SKUs after every item moved, the one write of the record and its 200,000 deliveries
  * (~80 MB) held the event loop for seconds.
  */
-async function writeAhead(store: Store, destination: string, next: SentCounts, deliveries: readonly DeliveryIntent[], slicer: Slicer): Promise<PendingParts> {
+async function writeAhead(store: Store, destination: string, next: SentCounts, deliveries: readonly DeliveryIntent[], highest: number | undefined, slicer: Slicer): Promise<PendingParts> {
   const parts: PendingParts = { id: randomUUID(), parts: Math.ceil(deliveries.length / COMMIT_CHUNK), count: deliveries.length };
   for (let part = 0; part < parts.parts; part++) {
     const chunk = deliveries.slice(part * COMMIT_CHUNK, (part + 1) * COMMIT_CHUNK);
     await store.kvSet(INVENTORY_NS, planKey(destination, parts, part), await runSliced((due) => jsonText({ deliveries: chunk }, due), slicer));
     await turn();
   }
+  if (highest !== undefined) await store.kvSet(INVENTORY_NS, highestKey(destination), String(highest));
   await store.kvSet(INVENTORY_NS, plannedKey(destination), JSON.stringify(parts));
   await writeSent(store, destination, next, slicer);
   return parts;
+}
+
+/** The highest revision among planned counts. */
+function highestPlanned(deliveries: readonly DeliveryIntent[]): number {
+  let top = 0;
+  for (const d of deliveries) {
+    const revision = d.payload.revision;
+    if (typeof revision === 'number' && revision > top) top = revision;
+  }
+  return top;
+}
+
+/** The highest revision a record holds (of any entry, and its floor). */
+function* highestRevisionSteps(sent: SentCounts, due: Due): Generator<void, number, void> {
+  let top = sent.revisionFloor ?? 0;
+  for (const key of Object.keys(sent.cells)) {
+    if (due()) yield;
+    top = Math.max(top, sent.cells[key]?.revision ?? 0);
+  }
+  return top;
 }
 
 /** A destination's record as a run takes it before planning ({@link recordForRun}). */
@@ -515,6 +554,8 @@ interface RecordForRun {
   readonly older?: PendingParts | true;
   /** A write-ahead's note (`planned:<destination>`), with the parts it names when readable: deleted once done with. */
   readonly planned?: PendingParts | true;
+  /** The highest revision handed out (`highestRevision:<destination>`); undefined when none is kept (or it is not a whole number). */
+  readonly highest?: number;
 }
 
 /**
@@ -522,7 +563,7 @@ interface RecordForRun {
  * as listed (`kv`): with the counts a run wrote ahead and may not have committed (of a note whose
  * record was written, {@link recordOfPlan}; or an older version's, in the record); a record that
  * cannot be used as stored (or whose write-ahead cannot be read, or was changed since) with its
- * cells taken as never sent, above the revisions the outbox holds.
+ * cells taken as never sent, above the revisions the outbox holds and the highest handed out.
  * Reads only.
  */
 async function recordForRun(store: Store, kv: readonly { key: string; value: string }[], destination: string, read: ReadSentRecord | undefined): Promise<RecordForRun> {
@@ -548,18 +589,21 @@ async function recordForRun(store: Store, kv: readonly { key: string; value: str
         damage = { record: `changed since counts were planned for it (write-ahead "${plannedKey(destination)}": its cells are neither all at the revisions planned nor all below them), of counts planned and maybe not committed` };
     }
   }
+  const text = kv.find((r) => r.key === highestKey(destination))?.value;
+  const highest = text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
   // A record that could not be used as stored: its cells as never sent, above the revisions used, their discards owed nothing more.
   if (damage?.record !== undefined) {
     sent = EMPTY_SENT;
     pending = undefined;
   }
-  if (damage) sent = asNeverSent(sent, damage, await store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+  if (damage) sent = asNeverSent(sent, damage, await store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }), highest ?? 0);
   return {
     sent,
     ...(damage ? { damage } : {}),
     ...(pending?.length ? { pending } : {}),
     ...(older !== undefined && damage?.record === undefined ? { older } : {}),
     ...(planned !== undefined ? { planned } : {}),
+    ...(highest !== undefined ? { highest } : {}),
   };
 }
 

@@ -743,7 +743,7 @@ describe('inventory sync task', () => {
     // Once: the note is done with.
     clock.t += MIN;
     expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 0 });
-    expect((await store.kvList(INVENTORY_NS)).map((r) => r.key).filter((k) => !k.startsWith('sent:'))).toEqual(['lastFullAt']);
+    expect((await store.kvList(INVENTORY_NS)).map((r) => r.key).filter((k) => !k.startsWith('sent:'))).toEqual(['highestRevision:erp', 'lastFullAt']);
   });
 
   // A record edited by hand (or by an older version) with a key lacking the separator made every run throw in planning.
@@ -848,7 +848,8 @@ describe('inventory sync task', () => {
     expect(warns[0]?.msg).toContain('replaced the record, so nothing is lost and nothing needs resetting');
     expect(warns[0]?.msg).toContain("'assetbridge inventory snapshot'");
     // Replaced: the next run reads it, warns of nothing and sends nothing.
-    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 2 }, 'WH-B\u001fT': { quantity: 2, revision: 2 } } });
+    // Cells it does not hold go on above the highest revision handed out (r1), though the outbox may have forgotten theirs.
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 2 }, 'WH-B\u001fT': { quantity: 2, revision: 2 } }, revisionFloor: 1 });
     await deliverAll(store, clock.t);
     await run();
     expect(warns).toHaveLength(1);

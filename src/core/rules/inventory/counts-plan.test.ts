@@ -309,6 +309,24 @@ describe('damaged sent records', () => {
     expect(asNeverSent(sent, { entries: [] }, outbox)).toBe(sent);
   });
 
+  // Retention deletes delivered counts but keeps their keys: a revision read from the outbox alone could be one already used.
+  it('goes on above the highest revision handed out (kept apart from the record), where the outbox no longer holds the counts', () => {
+    const outbox = [count(3, 'WH-B', 4, 'delivered')];
+    // The whole record: the cells the outbox has counts of at that revision at least, and every other cell above it (its floor).
+    const whole = asNeverSent(EMPTY_SENT, { record: 'not valid JSON' }, outbox, 6);
+    expect(whole).toEqual({ cells: { [cellKey('WH-B', 'S')]: { quantity: 0, revision: 6 } }, revisionFloor: 6 });
+    const plan = planInventoryCounts('erp', cellsOf([['WH-A', 'S', 2], ['WH-B', 'S', 1]]), whole, 'changes', 0);
+    expect(plan.deliveries.map((d) => d.businessKey)).toEqual(['WH-A|S|r7', 'WH-B|S|r7']);
+    expect(plan.next.revisionFloor).toBe(6);
+    expect(compareCounts(cellsOf([['WH-C', 'S', 1]]), whole).map((c) => [c.location, c.revision])).toEqual([['WH-C', 6]]);
+    expect(parseSentRecord(JSON.stringify(plan.next))).toEqual({ sent: plan.next });
+    expect(parseSentRecord('{"cells":{},"revisionFloor":-1}').damage).toEqual({ record: 'its "revisionFloor" (the revision cells it does not hold go on above) is not a whole number' });
+    // Damaged entries: each at that revision at least, whether or not the outbox still holds a count of it.
+    const sent: SentCounts = { cells: { [cellKey('WH-C', 'S')]: { quantity: 7, revision: 9 } } };
+    expect(asNeverSent(sent, { entries: [cellKey('WH-A', 'S'), cellKey('WH-B', 'S'), 'no separator'] }, outbox, 5)).toEqual({
+      cells: { [cellKey('WH-C', 'S')]: { quantity: 7, revision: 9 }, [cellKey('WH-B', 'S')]: { quantity: 0, revision: 5 }, [cellKey('WH-A', 'S')]: { quantity: 0, revision: 5 } },
+    });
+  });
 });
 
 describe('a write-ahead and its record', () => {

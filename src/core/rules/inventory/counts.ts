@@ -204,6 +204,13 @@ export interface SentCounts {
    * lists them as discarded (retention).
    */
   readonly repaired?: readonly number[];
+  /**
+   * Set when the record was rebuilt after damage ({@link asNeverSent}): revisions up to this one
+   * may have been used by cells the record does not hold (their counts since pruned from the
+   * outbox, their keys kept by it for good), so such a cell's next count goes out above it, not
+   * at revision 1 (a key the outbox would drop as one it already has).
+   */
+  readonly revisionFloor?: number;
 }
 
 export const EMPTY_SENT: SentCounts = { cells: {} };
@@ -319,6 +326,8 @@ export function parseSentRecord(text: string): { sent: SentCounts; damage?: Sent
   if (pendingParts !== undefined && !isPendingParts(pendingParts))
     return whole('its "pendingParts" (where counts planned, written ahead, are kept) is not {"id", "parts", "count"}');
   if (repaired !== undefined && (!Array.isArray(repaired) || !repaired.every((id) => Number.isSafeInteger(id)))) return whole('its "repaired" (ids of discarded counts given back) is not a list of whole numbers');
+  const { revisionFloor } = value;
+  if (revisionFloor !== undefined && !(Number.isSafeInteger(revisionFloor) && (revisionFloor as number) >= 0)) return whole('its "revisionFloor" (the revision cells it does not hold go on above) is not a whole number');
   const bad = Object.keys(cells).filter((key) => !isSentCell(cells[key]));
   if (bad.length === 0) return { sent: value as unknown as SentCounts };
   const kept: Record<string, { quantity: number; revision: number }> = {};
@@ -339,11 +348,18 @@ export function parseSentRecord(text: string): { sent: SentCounts; damage?: Sent
  * its next count goes out under a revision not used yet (the outbox would drop one it already has:
  * a fact's key is kept for good); and its discarded counts taken as given back (`repaired`), their
  * change being in the full count it is sent next. Returns `sent` itself when nothing changes.
+ *
+ * Retention deletes delivered counts from the outbox but keeps their keys, so the outbox alone may
+ * not know a revision used. `highest` (the destination's highest revision handed out, kept apart
+ * from the record: see the inventory task) puts each damaged cell at that revision at least; a
+ * damaged whole record, whose cells are not known, keeps it as its `revisionFloor` for every cell
+ * it does not hold.
  */
 export function asNeverSent(
   sent: SentCounts,
   damage: SentRecordDamage,
   counts: readonly { readonly id: number; readonly status: string; readonly operation: string; readonly sequence?: string; readonly businessKey: string }[],
+  highest = 0,
 ): SentCounts {
   const damaged = damage.record !== undefined ? undefined : new Set(damage.entries ?? []);
   const floors = new Map<string, number>();
@@ -356,12 +372,15 @@ export function asNeverSent(
     if ((damaged !== undefined && !damaged.has(key)) || Object.hasOwn(sent.cells, key)) continue;
     if (item.status === 'discarded') repaired.add(item.id);
     const revision = revisionOf(item.businessKey);
-    if (revision !== undefined) floors.set(key, Math.max(floors.get(key) ?? 0, revision));
+    if (revision !== undefined) floors.set(key, Math.max(floors.get(key) ?? highest, revision));
   }
-  if (floors.size === 0 && repaired.size === known) return sent;
+  // A damaged entry whose counts are all gone from the outbox (pruned) is still above every revision handed out.
+  if (damaged !== undefined && highest > 0) for (const key of damaged) if (isCellKey(key) && !Object.hasOwn(sent.cells, key) && !floors.has(key)) floors.set(key, highest);
+  const floor = damaged === undefined && highest > (sent.revisionFloor ?? 0) ? highest : undefined;
+  if (floors.size === 0 && repaired.size === known && floor === undefined) return sent;
   const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
   for (const [key, revision] of floors) cells[key] = { quantity: 0, revision };
-  return { ...sent, cells, ...(repaired.size ? { repaired: [...repaired].sort((x, y) => x - y) } : {}) };
+  return { ...sent, cells, ...(repaired.size ? { repaired: [...repaired].sort((x, y) => x - y) } : {}), ...(floor !== undefined ? { revisionFloor: floor } : {}) };
 }
 
 /** A count given up with `dlq discard`: it never reached the ERP. */
@@ -545,7 +564,7 @@ export function giveBackDiscarded(sent: SentCounts, discarded: readonly Discarde
     given.push(d);
   }
   const repaired = [...kept, ...fresh.map((d) => d.id)].sort((a, b) => a - b);
-  return { sent: { cells, ...(sent.pending ? { pending: sent.pending } : {}), ...(sent.pendingParts ? { pendingParts: sent.pendingParts } : {}), ...(repaired.length ? { repaired } : {}) }, given };
+  return { sent: { cells, ...(sent.pending ? { pending: sent.pending } : {}), ...(sent.pendingParts ? { pendingParts: sent.pendingParts } : {}), ...(repaired.length ? { repaired } : {}), ...floorOf(sent) }, given };
 }
 
 /** Digits after the decimal point in `x` as JavaScript writes it (`2.3`: 1, `1e-7`: 7, `40`: 0). */
@@ -615,7 +634,7 @@ function* planSteps(
   const deliveries: DeliveryIntent[] = [];
   const keys = mode === 'changes' ? yield* changedKeySteps(current, sent, again, due) : yield* cellKeySteps(current, sent, due);
   // The usual run changes nothing: the record as it was, not a copy of every cell (a fleet of many SKUs has 100,000s).
-  if (keys.length === 0) return { deliveries, next: { cells: sent.cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
+  if (keys.length === 0) return { deliveries, next: { cells: sent.cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}), ...floorOf(sent) } };
   const cells = yield* copyOfCells(sent.cells, due);
   for (const key of keys) {
     if (due()) yield;
@@ -627,7 +646,7 @@ function* planSteps(
     // right); a cell never sent and empty now is nothing to send.
     if (mode === 'full' && quantity === 0 && before === undefined) continue;
     const [location, sku] = key.split(SEP) as [string, string];
-    const revision = (before?.revision ?? 0) + 1;
+    const revision = (before?.revision ?? sent.revisionFloor ?? 0) + 1;
     cells[key] = { quantity, revision };
     deliveries.push({
       destination,
@@ -652,8 +671,11 @@ function* planSteps(
     });
   }
   // Cells stay even at zero: their revision must only move forward, or a key would repeat.
-  return { deliveries, next: { cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
+  return { deliveries, next: { cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}), ...floorOf(sent) } };
 }
+
+/** `sent`'s {@link SentCounts.revisionFloor}, to spread into a record made from it. */
+export const floorOf = (sent: SentCounts): { revisionFloor?: number } => (sent.revisionFloor !== undefined ? { revisionFloor: sent.revisionFloor } : {});
 
 /** The revision a count's business key carries (`…|r<n>`), undefined for a key without one. */
 const revisionOf = (businessKey: string): number | undefined => {
@@ -692,7 +714,10 @@ export interface CountComparison {
   readonly items: number;
   /** The total last sent (0 when never sent). */
   readonly sentQuantity: number;
-  /** Revision of the last count sent (0: never sent). */
+  /**
+   * Revision of the last count sent (0: never sent); the next count goes out at this + 1. For a
+   * cell of a record rebuilt after damage, the revision it goes on above ({@link asNeverSent}).
+   */
   readonly revision: number;
   /** What the next run sends as the delta: `quantity − sentQuantity`. */
   readonly change: number;
@@ -713,7 +738,7 @@ export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: Sen
     const sentQuantity = before?.quantity ?? 0;
     if (quantity === 0 && sentQuantity === 0) continue;
     const [location, sku] = key.split(SEP) as [string, string];
-    out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? 0, change: countDifference(quantity, sentQuantity) });
+    out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? sent.revisionFloor ?? 0, change: countDifference(quantity, sentQuantity) });
   }
   return out;
 }
