@@ -11,7 +11,7 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { AssetStateDoc } from '../../ports/store.js';
-import { INVENTORY_NS, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, inventoryReport, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -211,5 +211,55 @@ describe('a damaged sent record after retention', () => {
     const r = await runInventorySync(taskContext(store, clock), options);
     expect(r.damagedRecords).toEqual({ erp: { entries: ['WH-A\u001fS-1'] } });
     expect(await pendingKeys(store)).toEqual(['WH-A|S-1|r3']);
+  });
+});
+
+describe('`inventory counts` as the run does it', () => {
+  /** What `inventory counts` says the next run sends (cells with a change), as the counts it would commit: key, total, delta. */
+  const shown = async (store: SqliteStore, now: number) =>
+    (await inventoryReport(store, options, now)).destinations.flatMap((d) => d.cells.filter((c) => c.change !== 0).map((c) => [`${c.location}|${c.sku}|r${c.revision + 1}`, c.quantity, c.change]));
+  const committed = async (store: SqliteStore) => (await store.listDeliveries({ status: 'pending', operation: 'inventory.count', limit: 10_000 })).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+
+  // It showed a damaged record's cells at revision 0 (never sent), where the run goes on above the revisions used.
+  it('shows a damaged record the way the run takes it: the revision each cell goes on above', async () => {
+    const { store, clock } = await prunedAfterMoves();
+    await store.kvSet(INVENTORY_NS, 'sent:erp', '{"cells":');
+    await move(store, 'I-2', 'WH-C', 2);
+    clock.t += MIN;
+    const report = await inventoryReport(store, options, clock.t);
+    const expected = await shown(store, clock.t);
+    expect(expected).toEqual([
+      ['WH-A|S-1|r3', 1, 1],
+      ['WH-B|S-0|r3', 1, 1],
+      ['WH-C|S-2|r3', 1, 1],
+    ]);
+    const r = await runInventorySync(taskContext(store, clock), options);
+    expect(report.damagedRecords).toEqual(r.damagedRecords);
+    expect(await committed(store)).toEqual(expected);
+  });
+
+  // It read only the parts a record named (an older version's write-ahead), not a note's.
+  it('shows a write-ahead whose part is gone as the damage the run finds', async () => {
+    const store = await items(3);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(taskContext(store, clock), options);
+    await deliverAll(store, clock.t);
+    await move(store, 'I-0', 'WH-B', 1);
+    clock.t += MIN;
+    // Stopped once the record is written, before its counts are committed; then the part is deleted by hand.
+    const steps = recorded(store, clock, 4);
+    await expect(runInventorySync(steps.ctx, options)).rejects.toThrow('stopped before commit 2');
+    steps.restore();
+    expect(steps.steps).toEqual(['set plan:erp:<id>:0', 'set highestRevision:erp', 'set planned:erp', 'set sent:erp']);
+    const part = (await store.kvList(INVENTORY_NS)).find((r) => r.key.startsWith('plan:erp:'));
+    await store.kvDelete(INVENTORY_NS, part?.key as string);
+    clock.t += MIN;
+    const report = await inventoryReport(store, options, clock.t);
+    expect(report.damagedRecords).toEqual({ erp: { record: expect.stringMatching(/^missing a readable write-ahead part \("plan:erp:[0-9a-f-]+:0" is not there\)/) as unknown } });
+    const expected = await shown(store, clock.t);
+    const r = await runInventorySync(taskContext(store, clock), options);
+    expect(r.damagedRecords).toEqual(report.damagedRecords);
+    expect(await committed(store)).toEqual(expected);
+    expect(expected.map((c) => c[0])).toEqual(['WH-A|S-1|r3', 'WH-A|S-2|r3', 'WH-B|S-0|r3']); // above r2, handed out to the counts planned
   });
 });

@@ -564,7 +564,7 @@ interface RecordForRun {
  * record was written, {@link recordOfPlan}; or an older version's, in the record); a record that
  * cannot be used as stored (or whose write-ahead cannot be read, or was changed since) with its
  * cells taken as never sent, above the revisions the outbox holds and the highest handed out.
- * Reads only.
+ * Reads only: the run and `inventory counts` ({@link inventoryReport}) take it alike.
  */
 async function recordForRun(store: Store, kv: readonly { key: string; value: string }[], destination: string, read: ReadSentRecord | undefined): Promise<RecordForRun> {
   let sent = read?.sent ?? EMPTY_SENT;
@@ -851,14 +851,11 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const damagedRecords: Record<string, SentRecordDamage> = {};
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
-    // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
-    let read = records.get(destination);
-    // A write-ahead whose part is missing or unreadable: the next run takes the record as never sent.
-    const parts = read?.sent.pendingParts;
-    const partsRead = parts ? await pendingPartsOf(kv, destination, parts) : undefined;
-    if (typeof partsRead === 'string') read = { sent: EMPTY_SENT, damage: { record: partsRead } };
-    if (read?.damage) damagedRecords[destination] = read.damage;
-    const record = read?.sent ?? EMPTY_SENT;
+    // As the next run will see it: a record that cannot be used (or whose write-ahead cannot be read) with its cells as never
+    // sent, above the revisions used; with the change of counts discarded since given back (those whose request may still land: once it cannot).
+    const read = await recordForRun(store, kv, destination, records.get(destination));
+    if (read.damage) damagedRecords[destination] = read.damage;
+    const record = read.sent;
     const malformed = malformedCellKeys(record);
     if (malformed.length) malformedKeys[destination] = malformed;
     const sent = giveBackDiscarded(record, (await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).settled).sent;
