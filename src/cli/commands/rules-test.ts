@@ -26,7 +26,7 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
-import { METER_RECORD } from '../../core/rules/meter-sync.js';
+import { METER_RECORD, METER_RULE, meterHygieneNotes } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
@@ -186,6 +186,11 @@ export interface RulesTestLine {
    * line 10`), or `an earlier event` when that is not in the input (the stored state).
    */
   readonly duplicateOf?: string;
+  /**
+   * What meter hygiene did with the line's meter readings, when it held one or set one aside (a
+   * meter going backwards, a jump, out of order): why the line delivers no meter reading.
+   */
+  readonly meterHygiene?: readonly string[];
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
   readonly trace?: readonly string[];
   /** Idle watermarks the service sent before this line arrived (silent assets), with what they delivered. */
@@ -534,6 +539,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
   const keepLines = input.compare === undefined;
+  /** Why a meter reading delivered nothing: what meter hygiene did with it (set aside, held), said on its line. */
+  const explain = (s: SimulationStep, before: StateDoc, after: StateDoc): readonly string[] | undefined =>
+    s.event.kind === 'meter' ? meterHygieneNotes(before[METER_RULE], after[METER_RULE], s.asset.erpAssetId) : undefined;
   const keep = (l: RulesTestLine) => {
     for (const w of l.idle ?? []) count(w.deliveries);
     count(l.deliveries);
@@ -636,7 +644,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const gaps = input.traceThresholds ? thresholdGaps(input.traceThresholds, before, after, watermarkAt === undefined ? steps[i]?.event : undefined) : [];
       changes.set(i, [...(changes.get(i) ?? []), ...(where !== undefined ? [where] : []), ...shown, ...gaps]);
     };
-    const result = simulateRules(input.rules, steps, { initial: states, messages, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
+    const result = simulateRules(input.rules, steps, { initial: states, messages, ...(keepLines ? { explain } : {}), ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
     noteWatermarks(ruleFailed.current, result.watermarksByStep);
     /** With --compare: the lines the second rule set set aside, by index among the runs. */
@@ -710,6 +718,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
+      const meterHygiene = result.notesByStep.slice(k, k + n).flat();
       const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
       const before = keepLines ? p.steps.map((s) => firstSeen(s, whereOf(p.at))) : [];
       // A duplicate as the rules decided it (as the service counts it): each of the line's events
@@ -725,6 +734,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         deliveries,
         ...(late.length ? { late } : {}),
         ...(duplicateOf !== undefined ? { duplicateOf } : {}),
+        ...(meterHygiene.length ? { meterHygiene } : {}),
         ...(trace.length ? { trace } : {}),
         ...idleShown,
       });
@@ -1274,6 +1284,7 @@ export function formatLine(l: RulesTestLine, zoneOf?: PlannedZone): string {
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   if (l.duplicateOf !== undefined) out.push(`  duplicate of ${l.duplicateOf}: dropped by the rules (the same event sent again; not counted as late)`);
+  for (const h of l.meterHygiene ?? []) out.push(`  ${h}`);
   for (const w of l.idle ?? []) {
     out.push(idleLine(w));
     for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [], zoneOf)}`);

@@ -19,6 +19,7 @@ import type { DeliveryIntent } from '../model/delivery.js';
 import {
   HELD_METER_HYGIENE,
   HELD_ODOMETER_HYGIENE,
+  adviceFor,
   classifyMeterReading,
   declareMeterReset,
   isFlagged,
@@ -97,12 +98,39 @@ export interface OdometerSyncState {
 
 const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, acceptedUsageH: 0 };
 
+/** The meter rule's name: the key of its sub-state in an asset's state document. */
+export const METER_RULE = 'meter';
+
+/**
+ * What meter hygiene did with a reading, from the meter rule's sub-state before and after it: one
+ * line per flag the reading raised (hour meter, odometer), `held` for a reading held until the next
+ * one tells, else `set aside as <status>` (`flagged as stalled` for a stall: the same value again, nothing
+ * new to send), with the flag's reason (its `reset-meter` advice naming `erpAssetId`). None for a reading
+ * hygiene accepted, a repeat of a stall already flagged, or a duplicate. For `rules test`, which
+ * otherwise shows such a reading as one without deliveries, not saying why.
+ */
+export function meterHygieneNotes(before: unknown, after: unknown, erpAssetId: string): string[] {
+  const was = (before as MeterSyncState | undefined)?.flags ?? [];
+  const now = (after as MeterSyncState | undefined)?.flags ?? [];
+  if (now === was || now.length === 0) return [];
+  const key = (f: MeterFlag) => `${f.status}\u001f${f.eventTime}\u001f${f.value}\u001f${f.detail}`;
+  const known = new Set(was.map(key));
+  const out: string[] = [];
+  for (const f of now) {
+    // A held flag the reading confirmed is marked so (an object anew): no new flag.
+    if (f.confirmedAt !== undefined || known.has(key(f))) continue;
+    const what = f.held === true ? 'held' : f.status === 'stalled' ? 'flagged as stalled' : `set aside as ${f.status}`;
+    out.push(`meter hygiene ${what}: ${adviceFor(f.detail, erpAssetId)}`);
+  }
+  return out;
+}
+
 /** The meter rule (`name: 'meter'`) for the engine's rule set. */
 export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterSyncState> {
   const hygiene: MeterHygieneOptions = { ...HELD_METER_HYGIENE, ...options.hygiene };
   const maxFlags = options.maxFlags ?? 20;
   return {
-    name: 'meter',
+    name: METER_RULE,
     kinds: ['meter'],
     apply(state, event, ctx) {
       if (event.kind !== 'meter') return { state: state ?? EMPTY, deliveries: [] };

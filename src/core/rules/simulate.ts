@@ -126,6 +126,13 @@ export interface SimulationOptions {
    * after it run; {@link SimulationResult.failed} says why. Absent: the error is thrown.
    */
   readonly messages?: readonly number[];
+  /**
+   * What a step's rules did that its deliveries do not show, in words (`rules test`: why a meter
+   * reading delivered nothing, as meter hygiene set it aside): called after each step that ran, with
+   * the step and its asset's state document before and after it; what it returns is the step's
+   * {@link SimulationResult.notesByStep}.
+   */
+  readonly explain?: (step: SimulationStep, before: StateDoc, after: StateDoc) => readonly string[] | undefined;
 }
 
 export interface SimulationResult {
@@ -139,8 +146,13 @@ export interface SimulationResult {
   readonly watermarksByStep: readonly (readonly SimulatedWatermark[])[];
   /** With {@link SimulationOptions.messages}: the messages set aside because a rule threw, by index, with the service's reason (their steps deliver nothing). */
   readonly failed: ReadonlyMap<number, string>;
+  /** Per input step, what {@link SimulationOptions.explain} said of it (none without it, and for a step of a message set aside). */
+  readonly notesByStep: readonly (readonly string[])[];
   readonly states: Map<string, StateDoc>;
 }
+
+/** No notes (shared, frozen): a step without any allocates nothing. */
+const NO_NOTES: readonly string[] = Object.freeze([]);
 
 export function simulateRules(rules: readonly Rule[], steps: readonly SimulationStep[], options: SimulationOptions = {}): SimulationResult {
   let states = new Map<string, StateDoc>(options.initial ?? []);
@@ -148,6 +160,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   const lateByStep: string[][] = [];
   const duplicateByStep: string[][] = [];
   const watermarksByStep: SimulatedWatermark[][] = [];
+  const notesByStep: (readonly string[])[] = [];
   const failed = new Map<number, string>();
   const idle = options.idle;
   const sizes = options.batchSizes ?? [];
@@ -204,6 +217,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       perStep.push(out);
       lateByStep.push(late);
       duplicateByStep.push(duplicate);
+      notesByStep.push(NO_NOTES);
     } else {
       if (messages !== undefined && !undo.has(id)) undo.set(id, states.get(id));
       let threw: string | undefined;
@@ -233,10 +247,12 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
           perStep[j] = [];
           lateByStep[j] = [];
           duplicateByStep[j] = [];
+          notesByStep[j] = NO_NOTES;
         }
         perStep.push([]);
         lateByStep.push([]);
         duplicateByStep.push([]);
+        notesByStep.push(NO_NOTES);
       } else {
         states.set(id, doc);
         const onStep = options.onStep;
@@ -245,6 +261,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
         perStep.push(out);
         lateByStep.push(late);
         duplicateByStep.push(duplicate);
+        notesByStep.push(options.explain?.(step, before, doc) ?? NO_NOTES);
       }
     }
     if (messages !== undefined && left === 0 && !failed.has(message)) for (const t of traced) t();
@@ -257,7 +274,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     }
   }
   if (messages !== undefined && left > 0 && !failed.has(message)) for (const t of traced) t();
-  return { perStep, lateByStep, duplicateByStep, watermarksByStep, failed, states };
+  return { perStep, lateByStep, duplicateByStep, watermarksByStep, failed, notesByStep, states };
 }
 
 /**
