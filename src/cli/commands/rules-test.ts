@@ -29,6 +29,7 @@ import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace
 import { METER_RECORD, METER_RULE, meterHygieneNotes } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
+import { unseenThresholdSensors, type ThresholdSensor, type UnseenSensor } from '../../core/rules/maintenance/unseen-sensors.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { localDate, zonedParts } from '../../core/rules/time-zone.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
@@ -136,6 +137,11 @@ export interface RulesTestInput {
   readonly traceZones?: ZoneIndex;
   /** The configured threshold rules: with `--trace`, a breach a gap between samples broke says so, with the gap and maxGap. */
   readonly traceThresholds?: readonly ThresholdRule[];
+  /**
+   * The configured threshold rules and the sensor each watches: those whose sensor no event of the
+   * input carried are listed at the end ({@link RulesTestReport.unseenSensors}), as not tried at all.
+   */
+  readonly thresholdSensors?: readonly ThresholdSensor[];
   /**
    * Hand each line to be shown here as soon as it is decided, instead of keeping it in the report
    * (a long input then takes no more memory than its rule state).
@@ -268,6 +274,14 @@ export interface RulesTestReport {
   readonly ruleFailures?: RuleFailures;
   /** With {@link RulesTestInput.compare}: the same for the second rule set. */
   readonly compareRuleFailures?: RuleFailures;
+  /**
+   * With {@link RulesTestInput.thresholdSensors}, when a line was accepted and a threshold rule's
+   * sensor was carried by no event of the input (accepted or not): those rules, in their order, each
+   * with the sensor name carried it is likely a slip of (`didYouMean`); and how many sensor names
+   * the events did carry (0: no sensor reading at all). Such a rule was not tried: a misspelled
+   * sensor, or a source mapping that does not map it.
+   */
+  readonly unseenSensors?: { readonly sensorsCarried: number; readonly rules: readonly UnseenSensor[] };
 }
 
 /**
@@ -519,6 +533,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const notJson = { lines: 0, utf16: 0, mqttTopic: 0, csv: 0 };
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
   let noKind = 0;
+  /** The sensor names the events carried (any event read as one, accepted or not), with threshold rules to check against them. */
+  const carried = input.thresholdSensors?.length ? new Set<string>() : undefined;
   /** Messages rejected for an unknown asset, and the identifiers they named (distinct). */
   const unknown = { messages: 0, ids: new Set<string>() };
   /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
@@ -847,6 +863,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       return rejected(decoded.reason);
     }
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
+    if (carried !== undefined) for (const e of decoded.events) if (e.kind === 'sensor' && typeof e.values === 'object' && e.values !== null) for (const k of Object.keys(e.values)) carried.add(k);
     const steps: SimulationStep[] = [];
     // With --compare: why one config alone would quarantine the line (the other accepts it).
     let refusedCurrent: string | undefined;
@@ -958,9 +975,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     ...(unknown.messages ? { unknownAssets: { messages: unknown.messages, distinct: unknown.ids.size, ids: [...unknown.ids].slice(0, UNKNOWN_IDS_SHOWN) } } : {}),
   };
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
+  const unseen = carried !== undefined && counts.accepted > 0 ? unseenThresholdSensors(input.thresholdSensors ?? [], carried) : [];
+  const unseenSensors = unseen.length ? { unseenSensors: { sensorsCarried: carried?.size ?? 0, rules: unseen } } : {};
   const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
-  if (!other) return { lines, flushed, totals, byRule, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures };
+  if (!other) return { lines, flushed, totals, byRule, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -1332,6 +1351,7 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     ...byRuleLines(report),
+    ...unseenSensorLines(report.unseenSensors),
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
@@ -1352,6 +1372,16 @@ function byRuleLines(report: RulesTestReport): string[] {
   if (report.inventory) out.push(`  ${INVENTORY_RULE}: no deliveries of events (the inventory task sends the counts: above)`);
   if (report.usage?.length) out.push(`  ${DEPRECIATION_RULE}: no deliveries of events (the usage-posting task posts the usage: above)`);
   return out;
+}
+
+/** The threshold rules whose sensor no event carried (not tried at all), with the sensor likely meant. */
+function unseenSensorLines(u: RulesTestReport['unseenSensors']): string[] {
+  if (!u?.rules.length) return [];
+  if (u.sensorsCarried === 0) return [`no event of the input carried a sensor reading: threshold rule(s) ${u.rules.map((r) => r.rule).join(', ')} not tried`];
+  return [
+    `not tried: threshold rule(s) whose sensor no event of the input carried (it carried ${u.sensorsCarried} other sensor name(s)); a misspelled sensor name, or a source mapping that does not map the sensor:`,
+    ...u.rules.map((r) => `  ${r.rule}: ${r.sensor}${r.didYouMean !== undefined ? ` (did you mean ${r.didYouMean}?)` : ''}`),
+  ];
 }
 
 /** The rejected messages whose asset the registry here lacks: how many, for which identifiers, and what to do. */

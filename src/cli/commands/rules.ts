@@ -33,6 +33,7 @@ import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js
 import type { Rule } from '../../core/rules/rule.js';
 import { sensorUnitsOf, zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { SensorUnits } from '../../core/normalize/sensor-units.js';
+import type { ThresholdSensor } from '../../core/rules/maintenance/unseen-sensors.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
@@ -144,6 +145,11 @@ export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
   for (const a of m?.alerts ?? []) out.push({ name: a.name, type: 'alert' });
   out.push({ name: 'meter', type: 'meter sync' });
   return out;
+}
+
+/** The configured threshold rules and the sensor each watches, for `rules test`'s list of those whose sensor no event carried. */
+export function thresholdSensorsOf(rules: RulesConfig): ThresholdSensor[] {
+  return (rules.maintenance?.thresholds ?? []).map((t) => ({ rule: t.name, sensor: t.sensor }));
 }
 
 /** How long a pause in the input `rules test` waits before it decides and prints the lines read so far (text and --jsonl). */
@@ -356,6 +362,7 @@ export function registerRulesCommand(program: Command): Command {
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
             rules: buildRules(config),
             deliveringRules: deliveringRulesOf(rulesConfigOf(config)),
+            thresholdSensors: thresholdSensorsOf(rulesConfigOf(config)),
             ...(zoneNames ? { zoneNames } : {}),
             ...(sensorUnits ? { sensorUnits } : {}),
             assets,
