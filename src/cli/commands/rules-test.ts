@@ -142,6 +142,8 @@ export interface RulesTestInput {
    * input carried are listed at the end ({@link RulesTestReport.unseenSensors}), as not tried at all.
    */
   readonly thresholdSensors?: readonly ThresholdSensor[];
+  /** The same for the {@link compare} rule set's config ({@link RulesTestReport.compareUnseenSensors}). */
+  readonly compareThresholdSensors?: readonly ThresholdSensor[];
   /**
    * Hand each line to be shown here as soon as it is decided, instead of keeping it in the report
    * (a long input then takes no more memory than its rule state).
@@ -281,7 +283,16 @@ export interface RulesTestReport {
    * the events did carry (0: no sensor reading at all). Such a rule was not tried: a misspelled
    * sensor, or a source mapping that does not map it.
    */
-  readonly unseenSensors?: { readonly sensorsCarried: number; readonly rules: readonly UnseenSensor[] };
+  readonly unseenSensors?: UnseenSensors;
+  /** With {@link RulesTestInput.compare} and {@link RulesTestInput.compareThresholdSensors}: the same for the second rule set. */
+  readonly compareUnseenSensors?: UnseenSensors;
+}
+
+/** Threshold rules whose sensor no event of the input carried (see {@link RulesTestReport.unseenSensors}). */
+export interface UnseenSensors {
+  /** How many sensor names the events did carry (0: no sensor reading at all). */
+  readonly sensorsCarried: number;
+  readonly rules: readonly UnseenSensor[];
 }
 
 /**
@@ -534,7 +545,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
   let noKind = 0;
   /** The sensor names the events carried (any event read as one, accepted or not), with threshold rules to check against them. */
-  const carried = input.thresholdSensors?.length ? new Set<string>() : undefined;
+  const carried = input.thresholdSensors?.length || input.compareThresholdSensors?.length ? new Set<string>() : undefined;
   /** Messages rejected for an unknown asset, and the identifiers they named (distinct). */
   const unknown = { messages: 0, ids: new Set<string>() };
   /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
@@ -975,8 +986,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     ...(unknown.messages ? { unknownAssets: { messages: unknown.messages, distinct: unknown.ids.size, ids: [...unknown.ids].slice(0, UNKNOWN_IDS_SHOWN) } } : {}),
   };
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
-  const unseen = carried !== undefined && counts.accepted > 0 ? unseenThresholdSensors(input.thresholdSensors ?? [], carried) : [];
-  const unseenSensors = unseen.length ? { unseenSensors: { sensorsCarried: carried?.size ?? 0, rules: unseen } } : {};
+  const unseenOf = (thresholds: readonly ThresholdSensor[] | undefined): UnseenSensors | undefined => {
+    const rules = carried !== undefined && counts.accepted > 0 ? unseenThresholdSensors(thresholds ?? [], carried) : [];
+    return rules.length ? { sensorsCarried: carried?.size ?? 0, rules } : undefined;
+  };
+  const unseen = unseenOf(input.thresholdSensors);
+  const unseenSensors = unseen ? { unseenSensors: unseen } : {};
   const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
   if (!other) return { lines, flushed, totals, byRule, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
@@ -990,7 +1005,25 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherUsage = other.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys()) : [];
   const usageComparison = usage.length || otherUsage.length ? { usageComparison: compareUsage(usage, otherUsage) } : {};
   const configuredRules = input.deliveringRules && input.compareDeliveringRules ? { current: input.deliveringRules, proposed: input.compareDeliveringRules } : undefined;
-  return { lines, flushed, totals, byRule, counts, comparison: compareTallies(tallies.current, tallies.proposed, configuredRules), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...usageComparison, ...inputHint, ...ruleFailures, ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}) };
+  const otherUnseen = unseenOf(input.compareThresholdSensors);
+  return {
+    lines,
+    flushed,
+    totals,
+    byRule,
+    counts,
+    comparison: compareTallies(tallies.current, tallies.proposed, configuredRules),
+    ...rejectedByOne,
+    ...tracedReport,
+    ...(inventory ? { inventory } : {}),
+    ...(inventoryComparison ? { inventoryComparison } : {}),
+    ...usageComparison,
+    ...inputHint,
+    ...ruleFailures,
+    ...(anyFailure(ruleFailed.proposed) ? { compareRuleFailures: ruleFailed.proposed } : {}),
+    ...unseenSensors,
+    ...(otherUnseen ? { compareUnseenSensors: otherUnseen } : {}),
+  };
 }
 
 /**
@@ -1523,11 +1556,26 @@ export function formatComparison(
     section('usage per fiscal period the events leave that differs (rules.depreciation)', use.changed.map((x) => `${x.erpAssetId} ${x.period}: ${amount(x.current)} → ${amount(x.proposed)}`));
     out.push('', `${use.same} period usage(s) alike under both`, USAGE_NOTE);
   }
+  // A rule added or removed that delivered nothing on this input: the deliveries compare alike, the configs do not.
+  const oneSided = Object.entries(c.byRule).filter(([, r]) => r.change !== undefined && r.current === 0 && r.proposed === 0);
+  section(
+    'rules only one config has, with no deliveries on this input',
+    oneSided.map(([name, r]) => {
+      const sensor = (r.change === 'added' ? report.compareUnseenSensors : report.unseenSensors)?.rules.find((u) => u.rule === name);
+      const unseen = sensor ? `; no event of the input carried its sensor ${sensor.sensor}${sensor.didYouMean !== undefined ? ` (did you mean ${sensor.didYouMean}?)` : ''}` : '';
+      return `${name}${r.type !== undefined ? ` (${r.type})` : ''}: only in ${r.change === 'added' ? names.proposed : names.current} (${r.change ?? ''})${unseen}`;
+    }),
+  );
   out.push(...notDecidedAtEnd(report.ruleFailures, ` under ${names.current}`), ...notDecidedAtEnd(report.compareRuleFailures, ` under ${names.proposed}`));
   const same = sameOutcome(report);
+  const alike = `both would deliver the same (${c.sameFacts} fact(s) alike)`;
   out.push(
     '',
-    same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,
+    same
+      ? oneSided.length
+        ? `no difference in deliveries: ${alike}; but the configs differ in ${oneSided.length} rule(s) only one of them has, which delivered nothing on this input (above)`
+        : `no difference: ${alike}`
+      : `${c.sameFacts} fact(s) alike under both`,
     `${linesRead(report.counts)}: ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
     ...oneSidedNote(report.rejectedByOne?.current, names.current, names.proposed),
     ...oneSidedNote(report.rejectedByOne?.proposed, names.proposed, names.current),

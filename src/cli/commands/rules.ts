@@ -375,7 +375,7 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), compareThresholdSensors: thresholdSensorsOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
@@ -398,7 +398,7 @@ export function registerRulesCommand(program: Command): Command {
           if (compare) {
             process.stdout.write(
               opts.json
-                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.usageComparison ? { usageComparison: report.usageComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}) })}\n`
+                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.usageComparison ? { usageComparison: report.usageComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}), ...(report.unseenSensors ? { unseenSensors: report.unseenSensors } : {}), ...(report.compareUnseenSensors ? { compareUnseenSensors: report.compareUnseenSensors } : {}) })}\n`
                 : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }, { current: zoneOf, proposed: plannedZoneOf(rulesConfigOf(compare.config).maintenance?.windows) }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;

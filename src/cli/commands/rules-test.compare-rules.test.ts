@@ -1,0 +1,76 @@
+/**
+ * `rules test --compare` does not pass a rule added or removed that delivered nothing on the input
+ * for "no difference": it names the rule as only one config's, and says when its sensor was not even
+ * in the input (a misspelling the comparison would otherwise hide).
+ */
+import { describe, expect, it } from 'vitest';
+import { rulesSchema } from '../../config/rules-schema.js';
+import { createRules } from '../../core/rules/index.js';
+import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
+import { deliveringRulesOf, thresholdSensorsOf } from './rules.js';
+import { formatComparison, runRulesTest, sameOutcome } from './rules-test.js';
+
+const thresholds = [
+  { name: 'coolant-hot', sensor: 'coolantTemp', above: 95, cooldown: '0s' },
+  { name: 'oil-low', sensor: 'oilPressure', below: 10, cooldown: '0s' },
+];
+const current = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, maintenance: { thresholds } });
+// Adds a threshold that never fires on the input (its sensor misspelled), and leaves oil-low out, which never fired either.
+const proposed = rulesSchema.parse({
+  allowedLateness: 0,
+  location: { minDistanceM: 100 },
+  maintenance: { thresholds: [thresholds[0], { name: 'coolant-very-hot', sensor: 'coolantTmp', above: 110, cooldown: '0s' }] },
+});
+const assets: AssetWithIdentifiers[] = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+const sensor = (minute: number, values: Record<string, number>) =>
+  JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: new Date(Date.UTC(2026, 9, 1, 8, minute)).toISOString(), values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) });
+
+const compare = () =>
+  runRulesTest({
+    lines: [sensor(0, { coolantTemp: 97, oilPressure: 20 }), sensor(1, { coolantTemp: 80, oilPressure: 20 })],
+    rules: [...createRules(current), createMeterSyncRule()],
+    deliveringRules: deliveringRulesOf(current),
+    thresholdSensors: thresholdSensorsOf(current),
+    compare: [...createRules(proposed), createMeterSyncRule()],
+    compareDeliveringRules: deliveringRulesOf(proposed),
+    compareThresholdSensors: thresholdSensorsOf(proposed),
+    assets,
+    defaultDestination: 'erp',
+    states: new Map(),
+    now: Date.parse('2026-10-02T00:00:00Z'),
+  });
+
+describe('rules test --compare: a rule only one config has, with no deliveries', () => {
+  it('names the rules added and removed that delivered nothing, instead of a bare "no difference"', async () => {
+    const report = await compare();
+    // The deliveries are the same (one coolant-hot work order under both).
+    expect(sameOutcome(report)).toBe(true);
+    expect(report.compareUnseenSensors).toEqual({ sensorsCarried: 2, rules: [{ rule: 'coolant-very-hot', sensor: 'coolantTmp', didYouMean: 'coolantTemp' }] });
+    const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
+    expect(text).toContain(
+      'rules only one config has, with no deliveries on this input (2):\n' +
+        '  oil-low (threshold): only in current.yaml (removed)\n' +
+        '  coolant-very-hot (threshold): only in proposed.yaml (added); no event of the input carried its sensor coolantTmp (did you mean coolantTemp?)\n',
+    );
+    expect(text).toContain('no difference in deliveries: both would deliver the same (1 fact(s) alike); but the configs differ in 2 rule(s) only one of them has, which delivered nothing on this input (above)\n');
+    expect(text).not.toContain('no difference: ');
+  });
+
+  it('says a bare "no difference" when both configs have the same rules', async () => {
+    const report = await runRulesTest({
+      lines: [sensor(0, { coolantTemp: 97 })],
+      rules: [...createRules(current), createMeterSyncRule()],
+      deliveringRules: deliveringRulesOf(current),
+      compare: [...createRules(current), createMeterSyncRule()],
+      compareDeliveringRules: deliveringRulesOf(current),
+      assets,
+      defaultDestination: 'erp',
+      states: new Map(),
+      now: Date.parse('2026-10-02T00:00:00Z'),
+    });
+    const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
+    expect(text).toContain('no difference: both would deliver the same (1 fact(s) alike)\n');
+    expect(text).not.toContain('rules only one config has');
+  });
+});
