@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
-import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
+import { createMeterSyncRule, METER_RULE, meterHygieneNotes } from '../../core/rules/meter-sync.js';
+import type { Rule } from '../../core/rules/rule.js';
+import { simulateRules, type SimulationStep } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatLine, runRulesTest } from './rules-test.js';
 
@@ -42,5 +44,18 @@ describe('rules test: meter readings meter hygiene set aside', () => {
     const held = await run([meter(0, 100), meter(10, 100), meter(11, 105)]);
     expect(held.lines[2]?.deliveries).toEqual([]);
     expect(held.lines[2]?.meterHygiene).toEqual([expect.stringMatching(/^meter hygiene held: meter advanced 5 h in 1 h since it last showed 100/)]);
+  });
+
+  it('says nothing of a reading in a message set aside as a whole (a rule threw on another of its events)', () => {
+    const asset = assets[0]?.asset as NonNullable<(typeof assets)[number]>['asset'];
+    const step = (hour: number, e: object): SimulationStep => ({ event: { kind: 'meter', source: 'cli', ids: [], eventTime: Date.parse(at(hour)), receivedAt: Date.parse(at(hour)), ...e }, asset, destination: 'erp' });
+    const buggy: Rule = { name: 'buggy', kinds: ['sensor'], apply: () => { throw new Error('boom'); } };
+    const steps = [step(0, { operatingHours: 100 }), step(1, { operatingHours: 50 }), step(2, { kind: 'sensor', values: {} })];
+    const explain = (s: SimulationStep, before: Record<string, unknown>, after: Record<string, unknown>) => meterHygieneNotes(before[METER_RULE], after[METER_RULE], s.asset.erpAssetId);
+    // Alone, the backwards reading is explained; in one message with the event the buggy rule throws on, it is not (nothing of it stands).
+    expect(simulateRules([createMeterSyncRule(), buggy], steps.slice(0, 2), { messages: [1, 1], explain }).notesByStep[1]).toEqual([expect.stringMatching(/^meter hygiene set aside as backwards/)]);
+    const r = simulateRules([createMeterSyncRule(), buggy], steps, { messages: [1, 2], explain });
+    expect(r.failed.get(1)).toMatch(/boom/);
+    expect(r.notesByStep).toEqual([[], [], []]);
   });
 });
