@@ -4,8 +4,8 @@
  *
  * A row per asset in one Float64Array holds what changes on the ingest hot path: the reorder
  * buffer (a ring of samples, sensor values by interned layout; one capacity for all rows, grown
- * when an asset holds more), the hour counter and its hygiene, the hours history and the service
- * schedules; `releasedKinds` sits beside it, and `latest` (every sensor's latest value, for the
+ * when an asset holds more, and one item width, grown when a sample has more values), the hour
+ * counter and its hygiene, the hours history and the service schedules; `releasedKinds` sits beside it, and `latest` (every sensor's latest value, for the
  * work orders' snapshots) in small per-asset arrays updated in place as sensor samples are released. The rest of the state (thresholds, work orders,
  * odometer, issues, calendars, alerts, completions) stays in the pure state object last taken,
  * which the fast path never changes (it takes a copy holding the work orders it opens). The fast path covers what most events are: a sensor or plain
@@ -15,7 +15,8 @@
  * first one included (the counter, the history and the schedules change, and the service work
  * orders it opens are opened as the pure rule opens them); idle watermarks releasing such samples
  * too. Anything else (late samples, breaches and episodes, flagged readings and the one clearing
- * the issue, resets, odometers, alerts, ERP feedback, more held than the ring holds) is
+ * the issue, resets, odometers, alerts, ERP feedback, more held than the ring holds, a sample with
+ * more values than its items hold) is
  * run by the pure rule on the state as the pure form holds it, and the state it returns is taken
  * back into columns, or kept as it is (pure mode) while it holds what columns cannot. Exactness is
  * by construction there, and tested against the pure rule everywhere else
@@ -86,6 +87,19 @@ const MAX_CAP = 64;
 const FIRST_ASSETS = 64;
 /** Distinct sensor layouts (names, order, units) interned; beyond, samples of new ones take the pure form. */
 const MAX_LAYOUTS = 256;
+/**
+ * The values a ring item holds (its width, one for every asset): at first the thresholds' sensors
+ * (at least 4), grown when a sample has more values (every sensor sample is buffered while a
+ * service, calendar or alert rule keeps the sensors' latest values for its snapshots, and a device
+ * sends all its sensors in one message). Up to FREE_WIDTH it grows for every asset (what a
+ * configuration of as many threshold sensors takes from the start); beyond, within the buffer budget
+ * (BUFFER_GROWTH_BUDGET_BYTES, as the capacity), and back to FREE_WIDTH when more assets would take it
+ * past (the assets holding wider samples go to the pure form). A sample of more than MAX_WIDTH values
+ * (the most sensors `latest` keeps) takes the pure form.
+ */
+const FREE_WIDTH = 16;
+const WIDTH_STEP = 16;
+const MAX_WIDTH = MAX_LATEST_SENSORS;
 
 const FAST = 0;
 const PURE = 1;
@@ -147,8 +161,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   const serviceIndex = new Map(services.map((r, i) => [r.name, i]));
   const sensors = [...new Set(options.thresholds.map((r) => r.sensor))];
   const sensorIndex = new Map(sensors.map((s, i) => [s, i]));
-  const W = Math.max(4, Math.min(16, sensors.length));
-  const S = 2 + W;
+  let W = Math.max(4, Math.min(FREE_WIDTH, sensors.length));
+  /** A ring item's size: time, kind, W values. */
+  let S = 2 + W;
   const HIST = HEADER + services.length * SERVICE_FIELDS;
   const RING = HIST + history.max * 2;
   const hygiene = HELD_METER_HYGIENE;
@@ -205,13 +220,13 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       for (let j = 0; j < l.n && same; j++) same = l.names[j] === names[j] && l.units[j] === units[j];
       if (same) return id;
     }
-    if (names.length > W || layouts.length >= MAX_LAYOUTS) return -1;
+    if (names.length > MAX_WIDTH || layouts.length >= MAX_LAYOUTS) return -1;
     layouts.push({ n: names.length, names, units, sensor: Int32Array.from(names.map((n) => sensorIndex.get(n) ?? -1)), json: valuesJson(names, units) });
     return layouts.length - 1;
   };
 
-  /** The event's values as an item in `scratch` (kind and values; true), if of a layout kept in columns. */
-  const scratch = new Float64Array(S);
+  /** The event's values as an item in `scratch` (kind and values; true), if of a layout kept in columns (the ring items widened for it if need be). */
+  const scratch = new Float64Array(2 + MAX_WIDTH);
   const fits = (l: Layout, values: Readonly<Record<string, SensorValue>>): boolean => {
     let j = 0;
     for (const k in values) {
@@ -237,7 +252,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       units.push(v.unit);
     }
     const id = intern(names, units);
-    if (id < 0 || !fits(layouts[id] as Layout, values)) return false;
+    if (id < 0) return false;
+    const l = layouts[id] as Layout;
+    if ((l.n > W && !widen(l.n)) || !fits(l, values)) return false;
     lastLayout = id;
     scratch[1] = id;
     return true;
@@ -270,7 +287,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         let n = assets * 2;
         while (n <= a) n *= 2;
         // A ring grown for some asset's sake is not made that large for many more assets.
-        if (cap > FIRST_CAP && n * stride * 8 > bufferBudgetBytes) shrink(n);
+        if ((cap > FIRST_CAP || W > FREE_WIDTH) && n * stride * 8 > bufferBudgetBytes) shrink(n);
         const next = new Float64Array(n * stride);
         next.set(data);
         data = next;
@@ -300,13 +317,30 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     while (next < items) next *= 2;
     // Every asset's ring this large would take more than the budget: this asset's buffer takes the pure form.
     if (assets * (RING + next * S) * 8 > bufferBudgetBytes) return false;
-    resize(next, assets);
+    resize(next, W, assets);
     return true;
   };
-  /** Every row with a ring of `next` items, for `rows` assets, each row's items from index 0 on (they fit). */
-  const resize = (next: number, rows: number): void => {
-    const nextStride = RING + next * S;
+  /**
+   * Ring items of `n` values (more than W) in every row, a wider item for all (it then stays, unless
+   * {@link shrink} takes it back); false: more than columns hold.
+   */
+  const widen = (n: number): boolean => {
+    if (n > MAX_WIDTH) return false;
+    // Twice as wide up to FREE_WIDTH; beyond, to a multiple of WIDTH_STEP (a few resizes at most, none much wider than needed).
+    let next = W * 2;
+    while (next < n) next *= 2;
+    next = n <= FREE_WIDTH ? Math.min(next, FREE_WIDTH) : Math.min(MAX_WIDTH, Math.ceil(n / WIDTH_STEP) * WIDTH_STEP);
+    // Wider than FREE_WIDTH for every asset past the budget: this sample takes the pure form.
+    if (next > FREE_WIDTH && assets * (RING + cap * (2 + next)) * 8 > bufferBudgetBytes) return false;
+    resize(cap, next, assets);
+    return true;
+  };
+  /** Every row with a ring of `next` items of `width` values, for `rows` assets, each row's items from index 0 on (they fit). */
+  const resize = (next: number, width: number, rows: number): void => {
+    const nextS = 2 + width;
+    const nextStride = RING + next * nextS;
     const nd = new Float64Array(rows * nextStride);
+    const n = Math.min(S, nextS);
     for (let a = 0; a < used; a++) {
       const o = a * stride;
       const no = a * nextStride;
@@ -316,33 +350,51 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       const count = (data[o + B_LAST] as number) + (data[o + B_PENDING] as number);
       for (let j = 0; j < count; j++) {
         const from = o + RING + ((start + j) % cap) * S;
-        for (let k = 0; k < S; k++) nd[no + RING + j * S + k] = data[from + k] as number;
+        const to = no + RING + j * nextS;
+        for (let k = 0; k < n; k++) nd[to + k] = data[from + k] as number;
       }
       nd[no + B_START] = 0;
     }
+    // The layout last seen may be wider than the items now are.
+    if (width < W) lastLayout = -1;
     data = nd;
     cap = next;
+    W = width;
+    S = nextS;
     stride = nextStride;
     assets = rows;
   };
+  /** Whether one of the `count` ring items of the row at `o` is a sensor sample of more than `width` values. */
+  const wider = (o: number, count: number, width: number): boolean => {
+    const start = data[o + B_START] as number;
+    for (let j = 0; j < count; j++) {
+      const kind = data[at(o, start + j) + 1] as number;
+      if (kind !== METER && (layouts[kind] as Layout).n > width) return true;
+    }
+    return false;
+  };
   /**
-   * The ring made smaller, so `rows` assets' rows fit the budget: the assets holding more items
-   * than the smaller ring take the pure form, with their state as the columns hold it.
+   * The ring made smaller (fewer items, then items no wider than FREE_WIDTH), so `rows` assets' rows
+   * fit the budget: the assets holding more items, or wider ones, than the smaller ring take the
+   * pure form, with their state as the columns hold it.
    */
   const shrink = (rows: number): void => {
     let next = cap;
     while (next > FIRST_CAP && rows * (RING + next * S) * 8 > bufferBudgetBytes) next /= 2;
-    if (next === cap) return;
+    let width = W;
+    while (width > FREE_WIDTH && rows * (RING + next * (2 + width)) * 8 > bufferBudgetBytes) width = Math.max(FREE_WIDTH, Math.ceil(width / WIDTH_STEP) * WIDTH_STEP - WIDTH_STEP);
+    if (next === cap && width === W) return;
     for (let a = 0; a < used; a++) {
       if (mode[a] === PURE) continue;
       const o = a * stride;
-      if ((data[o + B_LAST] as number) + (data[o + B_PENDING] as number) <= next) continue;
+      const count = (data[o + B_LAST] as number) + (data[o + B_PENDING] as number);
+      if (count <= next && (width === W || !wider(o, count, width))) continue;
       const state = materialise(a);
       mode[a] = PURE;
       rest[a] = state;
       kinds[a] = undefined;
     }
-    resize(next, assets);
+    resize(next, width, assets);
   };
 
   /** The row at `o` as no state. */
@@ -409,10 +461,18 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       names.push(k);
     }
     const id = intern(names, units);
-    if (id < 0) return false;
+    // (toColumns widened the items for its samples first.)
+    if (id < 0 || (layouts[id] as Layout).n > W) return false;
     d[off + 1] = id;
     for (let j = 0; j < values.length; j++) d[off + 2 + j] = values[j] as number;
     return true;
+  };
+
+  /** The most values of a sensor sample among the buffered `items` (as stored; 0: none). */
+  const widest = (items: readonly unknown[]): number => {
+    let n = 0;
+    for (const x of items) if (isObject(x) && isObject(x.v)) n = Math.max(n, Object.keys(x.v).length);
+    return n;
   };
 
   const settledOf = (thresholds: unknown): boolean => {
@@ -441,7 +501,8 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       const last = order.last;
       if (!Array.isArray(pending) || (last !== undefined && (!Array.isArray(last) || last.length === 0))) return false;
       const lastCount = last === undefined ? 0 : last.length;
-      if (!room(lastCount + pending.length + 1)) return false;
+      const width = Math.max(widest(pending), last === undefined ? 0 : widest(last));
+      if ((width > W && !widen(width)) || !room(lastCount + pending.length + 1)) return false;
       const o = a * stride;
       data[o + B_ORDER] = 1;
       data[o + B_RELEASED] = order.released === undefined ? NaN : (order.released as number);
