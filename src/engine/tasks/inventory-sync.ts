@@ -178,8 +178,8 @@ export function damagedRecordsWarning(damaged: Readonly<Record<string, SentRecor
   return (
     `inventory sent record damaged (edited by hand, or written over): ${each.join('; ')}. ` +
     (run
-      ? 'This run sent each such cell its full count (delta from 0; under a revision the outbox has not used) and replaced the record, so nothing is lost and nothing needs resetting. '
-      : 'The next inventory run sends each such cell its full count (delta from 0; under a revision the outbox has not used) and replaces the record; nothing needs resetting. ') +
+      ? 'This run sent each such cell its full count (delta from 0; above every revision handed out to the destination) and replaced the record, so nothing is lost and nothing needs resetting. '
+      : 'The next inventory run sends each such cell its full count (delta from 0; above every revision handed out to the destination) and replaces the record; nothing needs resetting. ') +
     'An ERP that takes totals ends at the count. One that takes deltas (NetSuite adjustQtyBy) adds the full count to what it holds: check its quantities there; with paths.inventoryOnHand, ' +
     "'assetbridge inventory snapshot' sets them right at the next run (counted minus on hand)"
   );
