@@ -445,6 +445,53 @@ describe('a service interval without appliesTo, with inventory items among the a
   });
 });
 
+describe('a calendar interval without appliesTo, with inventory items among the assets', () => {
+  const rules = (r: object) => rulesSchema.parse(r);
+  const asset = (erpAssetId: string, erpModule: string, attributes: Record<string, string>): AssetRecord => ({ erpAssetId, erpModule, attributes });
+  const fleet = [asset('EX-1', 'maintenance', {}), asset('TR-5', 'fleet', {}), asset('PAL-7', 'inventory', { sku: 'S-1' }), asset('PAL-8', 'inventory', { sku: 'S-2', lastServiceDate: '2026-11-01' })];
+  const calendar = [{ name: 'inspect-90d', everyDays: 90 }, { name: 'pm-250h-6m', everyDays: 182, everyHours: 250 }, { name: 'lift-cert', everyDays: 365, appliesTo: { erpModules: ['maintenance'] } }];
+  const items = '2 of the 4 asset(s) listed in the config being inventory items (attribute sku, counted by rules.inventory): PAL-7, PAL-8; ';
+  const limit = 'Limit it to the machines it is for with appliesTo, e.g. appliesTo: { erpModules: [fleet, maintenance] }; if the items are to be inspected too (tagged cylinders or cages), an appliesTo that selects them says so';
+
+  // Its date side counted for the tagged pallets too, from the first check: a real work order for every
+  // pallet every 90 days (the calendar task), and config check said nothing.
+  it('warns under the interval\'s appliesTo key that it will open a work order for each item every N days, whichever-first ones too', () => {
+    expect(assetMatchWarnings(rules({ maintenance: { calendarIntervals: calendar }, inventory: {} }), fleet, 'listed in the config')).toEqual([
+      {
+        key: 'rules.maintenance.calendarIntervals.0.appliesTo',
+        message:
+          `calendar interval inspect-90d has no appliesTo, so it applies to every asset, ${items}it counts days whether an asset reports or not, so it will open a work order for each of them every 90 days, ` +
+          `counted from their lastServiceDate or, without one, from the day the service first checks them. ${limit}`,
+      },
+      {
+        key: 'rules.maintenance.calendarIntervals.1.appliesTo',
+        message:
+          `calendar interval pm-250h-6m has no appliesTo, so it applies to every asset, ${items}it counts days whether an asset reports or not, so it will open a work order for each of them every 182 days, ` +
+          `counted from their lastServiceDate or, without one, from the day the service first checks them; its hours side never comes due for them (tagged items send sightings, not operating hours), its date side does. ${limit}`,
+      },
+    ]);
+  });
+
+  it('names the baseline attribute and the meter configured, and comes after the service intervals\' warnings', () => {
+    const both = rules({ maintenance: { serviceIntervals: [{ name: 'svc-250h', everyHours: 250 }], calendarIntervals: [{ name: 'pm-km', everyDays: 30, everyKm: 5000, baselineAttribute: 'inspectedOn' }] }, inventory: {} });
+    const warned = assetMatchWarnings(both, fleet, 'in the registry');
+    expect(warned.map((w) => w.key)).toEqual(['rules.maintenance.serviceIntervals.0.appliesTo', 'rules.maintenance.calendarIntervals.0.appliesTo']);
+    expect(warned[1]?.message).toContain('every 30 days, counted from their inspectedOn or, without one, from the day the service first checks them; its km side never comes due for them (tagged items send sightings, not an odometer), its date side does.');
+  });
+
+  it('says nothing without rules.inventory, without items, or for intervals with an appliesTo (one selecting the items too means them)', () => {
+    expect(assetMatchWarnings(rules({ maintenance: { calendarIntervals: calendar } }), fleet, 'listed in the config')).toEqual([]);
+    expect(assetMatchWarnings(rules({ maintenance: { calendarIntervals: calendar }, inventory: {} }), fleet.slice(0, 2), 'listed in the config')).toEqual([]);
+    const cylinders = [{ name: 'cylinder-test', everyDays: 365, appliesTo: { erpModules: ['inventory'] } }, ...calendar.slice(2)];
+    expect(assetMatchWarnings(rules({ maintenance: { calendarIntervals: cylinders }, inventory: {} }), fleet, 'listed in the config')).toEqual([]);
+  });
+
+  it('says nothing of thresholds and alerts without appliesTo: sightings carry no sensor values or faults', () => {
+    const r = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 'temp', above: 95 }], alerts: [{ name: 'faults' }] }, inventory: {} });
+    expect(assetMatchWarnings(r, fleet, 'listed in the config')).toEqual([]);
+  });
+});
+
 describe('maintenance windows that plan nothing', () => {
   const slot = [{ days: ['sat'], from: '06:00', to: '14:00' }];
   const withWindows = (windows: object) => config({}, { rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95 }], windows } } });

@@ -24,8 +24,10 @@
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
  *   nothing: a typo, most likely);
- * - a service interval without `appliesTo` with inventory configured and inventory items among the
- *   assets known: it applies to the tagged items too, which send no meter;
+ * - a service or calendar interval without `appliesTo` with inventory configured and inventory items
+ *   among the assets known: it applies to the tagged items too, which send no meter (a service
+ *   interval never comes due for them; a calendar interval opens a work order for each of them
+ *   every N days);
  * - assets whose depreciation attributes are invalid (not a number, negative, salvage above cost,
  *   zero expected units, a useful life under one period): the service runs, the preview notes them.
  * `config check` prints these and the service logs them at start; neither refuses the config (a
@@ -38,7 +40,7 @@ import { sensorUnitsOf } from '../core/rules/index.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
-import { matchesFilter, type AssetFilter, type ServiceIntervalRule } from '../core/rules/maintenance/types.js';
+import { matchesFilter, type AssetFilter, type CalendarIntervalRule, type ServiceIntervalRule, type ServiceMeter } from '../core/rules/maintenance/types.js';
 import { isInventoryItem } from '../core/rules/inventory/inventory-rule.js';
 import { MAX_DAYS_AHEAD, nextWindow } from '../core/rules/maintenance/windows.js';
 import { windowsTimeZones, type DepreciationConfig, type RulesConfig } from './rules-schema.js';
@@ -360,7 +362,7 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
       ['alerts', m.alerts ?? []],
     ];
     for (const [list, rulesOfList] of lists) rulesOfList.forEach((r, i) => filterWarning(out, `rules.maintenance.${list}.${i}.appliesTo`, `rule ${r.name}`, r.appliesTo, assets, of));
-    if (rules.inventory) out.push(...inventoryServiceWarnings(m.serviceIntervals, rules.inventory.skuAttribute, assets, where));
+    if (rules.inventory) out.push(...inventoryIntervalWarnings({ service: m.serviceIntervals, calendar: m.calendarIntervals ?? [] }, rules.inventory.skuAttribute, assets, where));
   }
   filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
   filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
@@ -379,29 +381,48 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
 }
 
 /**
- * Service intervals without an `appliesTo`, which apply to every asset, the inventory items too
- * (the assets with the inventory's SKU attribute: tagged pallets and items, which send sightings
- * and no meter): their service can never come due and `maintenance status` lists each of them
- * with "no readings". Said per interval, naming its `appliesTo` key, with a filter that leaves the
- * items out when the assets' `erpModule` tells them apart. Not for an interval with an appliesTo,
- * which selects what it was given to (one that selects nothing is said by {@link filterWarning}).
+ * Intervals without an `appliesTo`, which apply to every asset, the inventory items too (the
+ * assets with the inventory's SKU attribute: tagged pallets and items, which send sightings and
+ * no meter), said per interval under its `appliesTo` key, naming the items, with a filter that
+ * leaves them out when the assets' `erpModule` tells them apart:
+ * - a service interval can never come due for them, and `maintenance status` lists each of them
+ *   with "no readings";
+ * - a calendar interval counts days whether an asset reports or not, so it opens a real work order
+ *   for each of them every `everyDays` (counted from their service date, or without one from the
+ *   first check); a whichever-first one's meter side never counts for them, its date side does.
+ * Not for an interval with an appliesTo, which selects what it was given to (one that selects
+ * nothing is said by {@link filterWarning}; one that selects the items too means them: tagged
+ * cylinders or cages due for inspection). Thresholds and alerts are not said: they look at sensor
+ * values and fault reports, which sightings do not carry (a tag that reports a sensor too, a BLE
+ * tag's temperature, is judged by the thresholds on it, as is likely meant).
  */
-function inventoryServiceWarnings(intervals: readonly ServiceIntervalRule[], skuAttribute: string, assets: readonly AssetRecord[], where: string): RuleInputWarning[] {
+function inventoryIntervalWarnings(intervals: { readonly service: readonly ServiceIntervalRule[]; readonly calendar: readonly CalendarIntervalRule[] }, skuAttribute: string, assets: readonly AssetRecord[], where: string): RuleInputWarning[] {
   const items = assets.filter((a) => isInventoryItem(a, skuAttribute));
   if (items.length === 0) return [];
   const itemModules = new Set(items.map((a) => a.erpModule));
   const others = [...new Set(assets.filter((a) => !isInventoryItem(a, skuAttribute)).map((a) => a.erpModule))].sort();
   const filter = others.length > 0 && others.every((m) => !itemModules.has(m)) ? `, e.g. appliesTo: { erpModules: [${others.join(', ')}] }` : ' (erpModules or attributes the inventory items do not have)';
   const ids = `${items.slice(0, 5).map((a) => a.erpAssetId).join(', ')}${items.length > 5 ? ', …' : ''}`;
+  const appliesToItems = (what: string) => `${what} has no appliesTo, so it applies to every asset, ${items.length} of the ${assets.length} asset(s) ${where} being inventory items (attribute ${skuAttribute}, counted by rules.inventory): ${ids}; `;
+  const meterOf = (meter: ServiceMeter) => (meter === 'km' ? 'an odometer' : 'operating hours');
   const out: RuleInputWarning[] = [];
-  intervals.forEach((r, i) => {
+  intervals.service.forEach((r, i) => {
     if (r.appliesTo !== undefined) return;
-    const meter = r.meter === 'km' ? 'an odometer' : 'operating hours';
     out.push({
       key: `rules.maintenance.serviceIntervals.${i}.appliesTo`,
+      message: `${appliesToItems(`service interval ${r.name}`)}tagged items send sightings, not ${meterOf(r.meter)}, so it never comes due for them and 'maintenance status' lists each with "no readings". Limit it to the machines it is for with appliesTo${filter}`,
+    });
+  });
+  intervals.calendar.forEach((r, i) => {
+    if (r.appliesTo !== undefined) return;
+    // The date side counts whether the asset reports or not; the meter side of a whichever-first rule never comes due for them.
+    const meter = r.orMeter ? `; its ${r.orMeter.meter === 'km' ? 'km' : 'hours'} side never comes due for them (tagged items send sightings, not ${meterOf(r.orMeter.meter)}), its date side does` : '';
+    out.push({
+      key: `rules.maintenance.calendarIntervals.${i}.appliesTo`,
       message:
-        `service interval ${r.name} has no appliesTo, so it applies to every asset, ${items.length} of the ${assets.length} asset(s) ${where} being inventory items (attribute ${skuAttribute}, counted by rules.inventory): ${ids}; ` +
-        `tagged items send sightings, not ${meter}, so it never comes due for them and 'maintenance status' lists each with "no readings". Limit it to the machines it is for with appliesTo${filter}`,
+        `${appliesToItems(`calendar interval ${r.name}`)}it counts days whether an asset reports or not, so it will open a work order for each of them every ${r.everyDays} days, ` +
+        `counted from their ${r.baselineAttribute} or, without one, from the day the service first checks them${meter}. ` +
+        `Limit it to the machines it is for with appliesTo${filter}; if the items are to be inspected too (tagged cylinders or cages), an appliesTo that selects them says so`,
     });
   });
   return out;
