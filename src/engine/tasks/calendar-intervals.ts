@@ -9,21 +9,30 @@
  * A whichever-first rule ("every 180 days or 250 h") has its meter side checked here too, against
  * the latest reading in the maintenance rule's state: so at most one check interval after the
  * meter gets there.
+ * The marks of an (asset, rule) pair the configuration no longer has (a rule removed or renamed, an
+ * `appliesTo` that no longer selects the asset) are deleted 30 days after a daily sweep first finds
+ * it so (see {@link sweepCalendarMarks}); a work order already opened is not opened again if the
+ * rule comes back, as its key is the same and the outbox keeps every fact's key.
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
 import { calendarMeterOf, calendarSnapshot, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
+import { createSlicer, runSliced, type Due, type Slicer } from '../../core/slices.js';
 import type { ScheduledTask } from '../../ports/task.js';
-import type { Store } from '../../ports/store.js';
+import type { KvSwap, Store } from '../../ports/store.js';
 
 export const CALENDAR_TASK = 'maintenance-calendar';
-/** kv namespace: `first:<asset>|<rule>` (the first check, a baseline of last resort) and `fired:<asset>|<rule>` (the key last opened, and when). */
+/**
+ * kv namespace: `first:<asset>|<rule>` (the first check, a baseline of last resort),
+ * `fired:<asset>|<rule>` (the key last opened, and when) and `gone:<asset>|<rule>` (when a sweep
+ * first found the pair no longer configured: see {@link sweepCalendarMarks}).
+ */
 export const CALENDAR_NS = 'maintenance-calendar';
 
 export interface CalendarTaskOptions extends SchedulingOptions {
@@ -34,8 +43,8 @@ export interface CalendarTaskOptions extends SchedulingOptions {
   readonly allowedLatenessMs?: number;
   /** `rules.maintenance.snapshotMaxAge`, ms: how old a sensor value a work order's snapshot shows. @default 10 min */
   readonly snapshotMaxAgeMs?: number;
-  /** Warns about assets whose service-date attribute is not a date. */
-  readonly logger?: { warn(obj: object, msg: string): void };
+  /** Warns about assets whose service-date attribute is not a date; says how many marks a sweep dropped. */
+  readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
 
 /** What the task remembers per asset and rule, read back for `maintenance status`. */
@@ -60,6 +69,8 @@ export async function loadCalendarMarks(store: Store, pairs?: readonly (readonly
   for (const [key, value] of entries) {
     if (++n % 5000 === 0) await nextTurn();
     const [kind, ...rest] = key.split(':');
+    // `gone:` is the sweep's, not a mark status or a check reads.
+    if (kind !== 'first' && kind !== 'fired') continue;
     const id = rest.join(':');
     const m = out.get(id) ?? {};
     if (kind === 'first') m.firstChecked = Number(value);
@@ -166,10 +177,118 @@ export async function checkCalendarIntervals(
   return out;
 }
 
+/** How long the marks of an (asset, rule) pair the configuration no longer has are kept after a sweep first finds it so. */
+export const ORPHAN_MARKS_KEEP_MS = 30 * DAY_MS;
+/** How often the task sweeps its marks: at its first check after a start, then at the first check a day after the last sweep. */
+export const SWEEP_EVERY_MS = DAY_MS;
+/** Marks deleted per transaction, the event loop taking a turn between two. */
+const DELETE_BATCH = 500;
+
+/** What a sweep decides from the marks it read. */
+export interface MarksSweep {
+  /** `gone:` marks to set: pairs found not configured for the first time. */
+  readonly noted: (readonly [key: string, value: string])[];
+  /** Marks to delete, each only if it still holds the value read: those of pairs not configured for longer than the keep, and the `gone:` of pairs configured again. */
+  readonly deletes: KvSwap[];
+  /** Pairs whose marks are deleted. */
+  readonly droppedPairs: number;
+  /** Pairs not configured whose marks are kept a while yet. */
+  readonly keptPairs: number;
+}
+
+/**
+ * The sweep over all marks (`entries`, the namespace as read), `configured` the pairs
+ * (`<asset>|<rule>`) a calendar rule selects now: the marks of any other pair are kept `keepMs`
+ * from the sweep that first found it not configured (its `gone:` mark), then deleted, all of them.
+ * Kept meanwhile, a rule removed or an `appliesTo` narrowed by mistake and put back counts on as
+ * before (its first check, the key last opened). A pair configured again loses its `gone:`.
+ */
+export function* sweepMarksWalk(entries: readonly { key: string; value: string }[], configured: ReadonlySet<string>, now: number, keepMs: number, due: Due): Generator<void, MarksSweep, void> {
+  const orphans = new Map<string, { gone?: string; marks: { key: string; value: string }[] }>();
+  const deletes: KvSwap[] = [];
+  for (const e of entries) {
+    if (due()) yield;
+    const colon = e.key.indexOf(':');
+    if (colon < 0) continue;
+    const id = e.key.slice(colon + 1);
+    const gone = e.key.slice(0, colon) === 'gone';
+    if (configured.has(id)) {
+      if (gone) deletes.push({ key: e.key, expected: e.value, next: undefined });
+      continue;
+    }
+    const o = orphans.get(id) ?? { marks: [] };
+    if (gone) o.gone = e.value;
+    o.marks.push(e);
+    orphans.set(id, o);
+  }
+  const noted: (readonly [string, string])[] = [];
+  let droppedPairs = 0;
+  let keptPairs = 0;
+  for (const [id, o] of orphans) {
+    if (due()) yield;
+    const since = o.gone === undefined ? undefined : Number(o.gone);
+    if (since === undefined) noted.push([`gone:${id}`, String(now)]);
+    // An unreadable `gone:` counts as found now (kept its while from here).
+    else if (!Number.isFinite(since)) noted.push([`gone:${id}`, String(now)]);
+    if (since === undefined || !Number.isFinite(since) || now - since < keepMs) {
+      keptPairs++;
+      continue;
+    }
+    droppedPairs++;
+    for (const m of o.marks) deletes.push({ key: m.key, expected: m.value, next: undefined });
+  }
+  return { noted, deletes, droppedPairs, keptPairs };
+}
+
+export interface MarksSwept {
+  /** Pairs whose marks were deleted, and the marks deleted. */
+  readonly droppedPairs: number;
+  readonly deletedMarks: number;
+  /** Pairs not configured, their marks kept until {@link ORPHAN_MARKS_KEEP_MS} after they were first found so. */
+  readonly keptPairs: number;
+  /** Of those, the pairs this sweep found not configured for the first time. */
+  readonly newlyGone: number;
+}
+
+/**
+ * Deletes the marks of (asset, rule) pairs the configuration no longer has (a rule removed or
+ * renamed, an `appliesTo` that no longer selects the asset, an asset gone from the registry) once
+ * they have been so for `keepMs` (see {@link sweepMarksWalk}); a few hundred per transaction, the
+ * event loop taking turns between them and during the walk.
+ */
+export async function sweepCalendarMarks(
+  store: Store,
+  options: Pick<CalendarTaskOptions, 'rules'>,
+  now: number,
+  opts: { keepMs?: number; slicer?: Slicer; batch?: number; signal?: AbortSignal } = {},
+): Promise<MarksSwept> {
+  const slicer = opts.slicer ?? createSlicer();
+  const batch = opts.batch ?? DELETE_BATCH;
+  const assets = await store.listAssetRecords();
+  const entries = await store.kvList(CALENDAR_NS);
+  const sweep = await runSliced(function* (due) {
+    const configured = new Set<string>();
+    for (const a of assets) {
+      if (due(options.rules.length)) yield;
+      for (const r of options.rules) if (matchesFilter(a, r.appliesTo)) configured.add(pair(a.erpAssetId, r.name));
+    }
+    return yield* sweepMarksWalk(entries, configured, now, opts.keepMs ?? ORPHAN_MARKS_KEEP_MS, due);
+  }, slicer);
+  await store.kvSetMany(CALENDAR_NS, sweep.noted);
+  let deletedMarks = 0;
+  for (let i = 0; i < sweep.deletes.length; i += batch) {
+    if (opts.signal?.aborted) break; // the next sweep deletes the rest
+    if (i > 0) await slicer.pause();
+    deletedMarks += (await store.kvCompareAndSetMany(CALENDAR_NS, sweep.deletes.slice(i, i + batch))).filter(Boolean).length;
+  }
+  return { droppedPairs: sweep.droppedPairs, deletedMarks, keptPairs: sweep.keptPairs, newlyGone: sweep.noted.length };
+}
+
 /** The first check after a start, at the latest. */
 const FIRST_CHECK_AFTER_MS = 10 * 60_000;
 
 export function createCalendarIntervalTask(options: CalendarTaskOptions): ScheduledTask {
+  let sweptAt: number | undefined;
   return {
     name: CALENDAR_TASK,
     // Soon after the start too: a service restarted more often than `checkEveryMs` would never
@@ -177,7 +296,19 @@ export function createCalendarIntervalTask(options: CalendarTaskOptions): Schedu
     schedule: { everyMs: options.checkEveryMs, firstAfterMs: Math.min(options.checkEveryMs, FIRST_CHECK_AFTER_MS) },
     async run(ctx) {
       await ctx.checkpoint(); // completions the ingestor still holds in memory move baselines too
-      await checkCalendarIntervals(ctx.store, options, ctx.clock.now(), (d) => ctx.commit(d));
+      const now = ctx.clock.now();
+      await checkCalendarIntervals(ctx.store, options, now, (d) => ctx.commit(d));
+      if (sweptAt !== undefined && now - sweptAt < SWEEP_EVERY_MS) return;
+      sweptAt = now;
+      const r = await sweepCalendarMarks(ctx.store, options, now, { signal: ctx.signal });
+      const days = ORPHAN_MARKS_KEEP_MS / DAY_MS;
+      if (r.newlyGone > 0)
+        options.logger?.info?.({ newlyGone: r.newlyGone, keptPairs: r.keptPairs }, `calendar intervals: ${r.newlyGone} (asset, rule) pair(s) with marks are no longer configured; their marks are deleted after ${days} days unless configured again`);
+      if (r.droppedPairs > 0)
+        options.logger?.info?.(
+          { droppedPairs: r.droppedPairs, deletedMarks: r.deletedMarks, keptPairs: r.keptPairs },
+          `calendar intervals: deleted ${r.deletedMarks} mark(s) of ${r.droppedPairs} (asset, rule) pair(s) no longer configured for ${days} days (a rule removed or renamed, an appliesTo that no longer selects the asset, an asset gone)`,
+        );
     },
   };
 }
