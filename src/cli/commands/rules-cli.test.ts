@@ -428,6 +428,29 @@ describe('rules test --compare by rule', () => {
   });
 });
 
+describe('rules test --compare of changed settings', () => {
+  it('names the rules both configs have with other settings and the sections that differ, in --json and in the text, also when the deliveries are the same', async () => {
+    const cfg = config();
+    const proposed = parse(readFileSync(cfg.path, 'utf8')) as { rules: { location?: object; zones: { inline: { circle: { radiusM: number } }[] }; inventory: object } };
+    proposed.rules.location = { minDistanceM: 150 };
+    (proposed.rules.zones.inline[0] as { circle: { radiusM: number } }).circle.radiusM = 300; // the position is inside either way
+    proposed.rules.inventory = { skuAttribute: 'sku', freshness: '2h' };
+    const proposedPath = join(cfg.dir, 'proposed.yaml');
+    writeFileSync(proposedPath, stringify(proposed));
+    const args = ['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--compare', proposedPath, '--exit-code'];
+    const json = await runCli([...args, '--json']);
+    expect(json.code).toBe(0); // --exit-code: the deliveries are the same
+    const comparison = (JSON.parse(json.stdout) as { comparison: { changedRules: object; changedSections: object } }).comparison;
+    expect(comparison.changedRules).toEqual([{ rule: 'location', type: 'location sync, zones', settings: [{ key: 'minDistanceM', current: 100, proposed: 150 }] }]);
+    expect(comparison.changedSections).toEqual(['rules.zones', 'rules.inventory']);
+    const text = await runCli(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('rules both configs have, with other settings (1):\n  location (location sync, zones): minDistanceM 100 → 150\n');
+    expect(text.stdout).toContain('other rules settings that differ (2):\n  rules.zones differ\n  rules.inventory differs\n');
+    expect(text.stdout).toContain('no difference in deliveries: both would deliver the same (1 fact(s) alike); but the configs differ in the settings of 1 rule(s) both have; in rules.zones, rules.inventory (above)\n');
+  });
+});
+
 describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
   const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
   const now = Date.parse('2026-10-02T00:00:00Z');

@@ -8,7 +8,7 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { deliveringRulesOf, thresholdSensorsOf } from './rules.js';
+import { changedRulesSections, deliveringRulesOf, thresholdSensorsOf } from './rules.js';
 import { formatComparison, runRulesTest, sameOutcome } from './rules-test.js';
 
 const thresholds = [
@@ -72,5 +72,77 @@ describe('rules test --compare: a rule only one config has, with no deliveries',
     const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
     expect(text).toContain('no difference: both would deliver the same (1 fact(s) alike)\n');
     expect(text).not.toContain('rules only one config has');
+  });
+});
+
+describe('rules test --compare: a rule both configs have, with other settings', () => {
+  const settingsOf = (above: number, everyHours: number, cooldown: string) =>
+    rulesSchema.parse({
+      allowedLateness: 0,
+      location: { minDistanceM: 100 },
+      maintenance: { thresholds: [{ name: 'coolant-hot', sensor: 'coolantTemp', above, cooldown }], serviceIntervals: [{ name: 'svc-250h', everyHours }] },
+    });
+  const run = (a: ReturnType<typeof settingsOf>, b: ReturnType<typeof settingsOf>) =>
+    runRulesTest({
+      // Below either threshold, no meter reading: neither rule delivers under either config.
+      lines: [sensor(0, { coolantTemp: 80 })],
+      rules: [...createRules(a), createMeterSyncRule()],
+      deliveringRules: deliveringRulesOf(a),
+      compare: [...createRules(b), createMeterSyncRule()],
+      compareDeliveringRules: deliveringRulesOf(b),
+      changedSections: changedRulesSections(a, b),
+      assets,
+      defaultDestination: 'erp',
+      states: new Map(),
+      now: Date.parse('2026-10-02T00:00:00Z'),
+    });
+
+  it('names the rules and their changed keys, old → new, though neither delivered anything', async () => {
+    const report = await run(settingsOf(95, 250, '1h'), settingsOf(97, 500, '2h'));
+    expect(sameOutcome(report)).toBe(true); // --exit-code stays about deliveries
+    expect(report.comparison?.changedRules).toEqual([
+      {
+        rule: 'coolant-hot',
+        type: 'threshold',
+        settings: [
+          { key: 'above', current: 95, proposed: 97 },
+          { key: 'clearBelow', current: 95, proposed: 97 },
+          { key: 'cooldown', current: '1 h', proposed: '2 h' },
+        ],
+      },
+      { rule: 'svc-250h', type: 'service interval', settings: [{ key: 'everyHours', current: 250, proposed: 500 }] },
+    ]);
+    const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
+    expect(text).toContain(
+      'rules both configs have, with other settings (2):\n' +
+        '  coolant-hot (threshold): above 95 → 97; clearBelow 95 → 97; cooldown "1 h" → "2 h"\n' +
+        '  svc-250h (service interval): everyHours 250 → 500\n',
+    );
+    expect(text).toContain('no difference in deliveries: both would deliver the same (0 fact(s) alike); but the configs differ in the settings of 2 rule(s) both have (above)\n');
+    expect(text).not.toContain('no difference: ');
+  });
+
+  it('names the sections outside the rules whose settings differ (zones, inventory, depreciation, …)', async () => {
+    const zones = (radiusM: number) => ({ inline: [{ name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM } }] });
+    const a = rulesSchema.parse({ allowedLateness: 0, location: { enabled: false }, zones: zones(200), inventory: { skuAttribute: 'sku' } });
+    const b = rulesSchema.parse({ allowedLateness: 0, location: { enabled: false, minDistanceM: 50 }, zones: zones(300), inventory: { skuAttribute: 'sku', freshness: '2h' }, maintenance: { siteAttribute: 'plant' } });
+    expect(changedRulesSections(a, b)).toEqual(['rules.location', 'rules.zones', 'rules.maintenance.siteAttribute', 'rules.inventory']);
+    expect(changedRulesSections(a, a)).toEqual([]);
+    const report = await runRulesTest({
+      lines: [sensor(0, { coolantTemp: 80 })],
+      rules: [...createRules(a), createMeterSyncRule()],
+      deliveringRules: deliveringRulesOf(a),
+      compare: [...createRules(b), createMeterSyncRule()],
+      compareDeliveringRules: deliveringRulesOf(b),
+      changedSections: changedRulesSections(a, b),
+      assets,
+      defaultDestination: 'erp',
+      states: new Map(),
+      now: Date.parse('2026-10-02T00:00:00Z'),
+    });
+    expect(report.comparison?.changedSections).toEqual(['rules.location', 'rules.zones', 'rules.maintenance.siteAttribute', 'rules.inventory']);
+    const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
+    expect(text).toContain('other rules settings that differ (4):\n  rules.location differs\n  rules.zones differ\n  rules.maintenance.siteAttribute differs\n  rules.inventory differs\n');
+    expect(text).toContain('; but the configs differ in rules.location, rules.zones, rules.maintenance.siteAttribute, rules.inventory (above)\n');
   });
 });

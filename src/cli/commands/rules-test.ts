@@ -117,6 +117,12 @@ export interface RulesTestInput {
    * rule only one of them has marked added or removed.
    */
   readonly compareDeliveringRules?: readonly DeliveringRule[];
+  /**
+   * With {@link compare}: the sections of `rules` outside the delivering rules whose settings differ
+   * between the two configs (`rules.zones`, `rules.inventory`, …), said in the comparison
+   * ({@link RulesComparison.changedSections}) whether or not the deliveries differ.
+   */
+  readonly changedSections?: readonly string[];
   /** Called after each chunk of lines is decided, with the number of input lines read so far. */
   readonly onProgress?: (linesRead: number) => void;
   /**
@@ -164,6 +170,14 @@ export interface DeliveringRule {
   readonly name: string;
   /** `location sync`, `threshold`, `service interval`, `calendar interval`, `alert`, `meter sync`. */
   readonly type: string;
+  /** Its validated config entry, with the config's key names: with `--compare`, the settings a rule both configs have changed are named ({@link DeliveryComparison.changedRules}). */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+/** How two rule sets' deliveries differ, and which settings of the rules outside the delivering rules. */
+export interface RulesComparison extends DeliveryComparison {
+  /** The sections of `rules` other than the delivering rules' entries whose settings differ ({@link RulesTestInput.changedSections}); absent: none. */
+  readonly changedSections?: readonly string[];
 }
 
 /** What one rule would deliver: how many deliveries in all, and by operation and kind (as {@link RulesTestReport.totals}). */
@@ -234,7 +248,7 @@ export interface RulesTestReport {
    */
   readonly counts: { readonly lines: number; readonly messages?: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
-  readonly comparison?: DeliveryComparison;
+  readonly comparison?: RulesComparison;
   /**
    * With {@link RulesTestInput.compare}, when some accepted lines were rejected by one of the two
    * configs alone (the other ran them): how many, and the first with why. Counted as accepted.
@@ -1012,7 +1026,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     totals,
     byRule,
     counts,
-    comparison: compareTallies(tallies.current, tallies.proposed, configuredRules),
+    comparison: { ...compareTallies(tallies.current, tallies.proposed, configuredRules), ...(input.changedSections?.length ? { changedSections: input.changedSections } : {}) },
     ...rejectedByOne,
     ...tracedReport,
     ...(inventory ? { inventory } : {}),
@@ -1566,14 +1580,30 @@ export function formatComparison(
       return `${name}${r.type !== undefined ? ` (${r.type})` : ''}: only in ${r.change === 'added' ? names.proposed : names.current} (${r.change ?? ''})${unseen}`;
     }),
   );
+  // A rule both configs have with other settings, whether or not it delivered otherwise (a threshold moved where no reading reaches).
+  const changedRules = c.changedRules ?? [];
+  section(
+    'rules both configs have, with other settings',
+    changedRules.map((r) => `${r.rule} (${r.type}): ${r.settings.map((x) => `${x.key} ${shortValue(x.current)} → ${shortValue(x.proposed)}`).join('; ')}`),
+  );
+  const changedSections = c.changedSections ?? [];
+  section(
+    'other rules settings that differ',
+    changedSections.map((k) => `${k} ${k.endsWith('s') ? 'differ' : 'differs'}`),
+  );
   out.push(...notDecidedAtEnd(report.ruleFailures, ` under ${names.current}`), ...notDecidedAtEnd(report.compareRuleFailures, ` under ${names.proposed}`));
   const same = sameOutcome(report);
   const alike = `both would deliver the same (${c.sameFacts} fact(s) alike)`;
+  const differ = [
+    ...(oneSided.length ? [`${oneSided.length} rule(s) only one of them has, which delivered nothing on this input`] : []),
+    ...(changedRules.length ? [`the settings of ${changedRules.length} rule(s) both have`] : []),
+    ...(changedSections.length ? [`${changedSections.join(', ')}`] : []),
+  ];
   out.push(
     '',
     same
-      ? oneSided.length
-        ? `no difference in deliveries: ${alike}; but the configs differ in ${oneSided.length} rule(s) only one of them has, which delivered nothing on this input (above)`
+      ? differ.length
+        ? `no difference in deliveries: ${alike}; but the configs differ in ${differ.join('; in ')} (above)`
         : `no difference: ${alike}`
       : `${c.sameFacts} fact(s) alike under both`,
     `${linesRead(report.counts)}: ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,

@@ -24,7 +24,7 @@ import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
 import { stableJson } from '../../core/rules/compare.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import type { RulesConfig } from '../../config/rules-schema.js';
+import { maintenanceSchema, type RulesConfig } from '../../config/rules-schema.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import type { StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
@@ -137,13 +137,57 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
  */
 export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
   const out: DeliveringRule[] = [];
-  if (rules.location.enabled) out.push({ name: 'location', type: rules.zones ? 'location sync, zones' : 'location sync' });
+  if (rules.location.enabled) out.push({ name: 'location', type: rules.zones ? 'location sync, zones' : 'location sync', settings: { ...rules.location, heartbeatMs: formatDuration(rules.location.heartbeatMs) } });
   const m = rules.maintenance;
-  for (const t of m?.thresholds ?? []) out.push({ name: t.name, type: 'threshold' });
-  for (const s of m?.serviceIntervals ?? []) out.push({ name: s.name, type: 'service interval' });
-  for (const c of m?.calendarIntervals ?? []) out.push({ name: c.name, type: 'calendar interval' });
-  for (const a of m?.alerts ?? []) out.push({ name: a.name, type: 'alert' });
+  for (const t of m?.thresholds ?? []) out.push({ name: t.name, type: 'threshold', settings: thresholdSettings(t) });
+  for (const s of m?.serviceIntervals ?? []) out.push({ name: s.name, type: 'service interval', settings: serviceIntervalSettings(s) });
+  for (const c of m?.calendarIntervals ?? []) out.push({ name: c.name, type: 'calendar interval', settings: { ...c } });
+  for (const a of m?.alerts ?? []) out.push({ name: a.name, type: 'alert', settings: { ...a, cooldownMs: formatDuration(a.cooldownMs) } });
   out.push({ name: 'meter', type: 'meter sync' });
+  return out;
+}
+
+type ThresholdEntry = NonNullable<RulesConfig['maintenance']>['thresholds'][number];
+type ServiceIntervalEntry = NonNullable<RulesConfig['maintenance']>['serviceIntervals'][number];
+
+/** A threshold rule's validated entry under the config's key names (`above: 97`, `cooldown: 1 h`), for `--compare`'s changed settings. */
+function thresholdSettings(t: ThresholdEntry): Record<string, unknown> {
+  const { direction, threshold, clearAt, durationMs, maxGapMs, cooldownMs, repeat, ...rest } = t;
+  return {
+    ...rest,
+    [direction]: threshold,
+    [direction === 'above' ? 'clearBelow' : 'clearAbove']: clearAt,
+    for: formatDuration(durationMs),
+    maxGap: formatDuration(maxGapMs),
+    cooldown: formatDuration(cooldownMs),
+    ...(repeat ? { repeat: { count: repeat.count, within: formatDuration(repeat.withinMs) } } : {}),
+  };
+}
+
+/** A service interval's validated entry under the config's key names (`everyHours: 500`), for `--compare`'s changed settings. */
+function serviceIntervalSettings(s: ServiceIntervalEntry): Record<string, unknown> {
+  const { meter, every, dueSoon, ...rest } = s;
+  return meter === 'km' ? { ...rest, everyKm: every, dueSoonKm: dueSoon } : { ...rest, everyHours: every, dueSoonHours: dueSoon };
+}
+
+/**
+ * The settings of `rules` outside the delivering rules' own entries in which two configs differ,
+ * by section (`rules.zones`, `rules.inventory`, …), for `--compare`: a change there may deliver
+ * nothing otherwise on the input and would pass for no difference. `rules.location` is named here
+ * only when the location rule is not enabled in both (else its settings are the location rule's).
+ */
+export function changedRulesSections(current: RulesConfig, proposed: RulesConfig): string[] {
+  const differ = (a: unknown, b: unknown) => stableJson(a) !== stableJson(b);
+  const out: string[] = [];
+  for (const key of ['allowedLateness', 'idleAfter'] as const) if (current[key] !== proposed[key]) out.push(`rules.${key}`);
+  if (!(current.location.enabled && proposed.location.enabled) && differ(current.location, proposed.location)) out.push('rules.location');
+  if (differ(current.zones, proposed.zones)) out.push('rules.zones');
+  // A config without maintenance has no maintenance rule: its settings beside the rules (windows, …) count as the defaults.
+  const { thresholds: _t, serviceIntervals: _s, calendarIntervals: _c, alerts: _a, ...mc } = current.maintenance ?? maintenanceSchema.parse({});
+  const { thresholds: _t2, serviceIntervals: _s2, calendarIntervals: _c2, alerts: _a2, ...mp } = proposed.maintenance ?? maintenanceSchema.parse({});
+  for (const key of [...new Set([...Object.keys(mc), ...Object.keys(mp)])].sort()) if (differ((mc as Record<string, unknown>)[key], (mp as Record<string, unknown>)[key])) out.push(`rules.maintenance.${key}`);
+  if (differ(current.inventory, proposed.inventory)) out.push('rules.inventory');
+  if (differ(current.depreciation, proposed.depreciation)) out.push('rules.depreciation');
   return out;
 }
 
@@ -375,7 +419,7 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), compareThresholdSensors: thresholdSensorsOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), changedSections: changedRulesSections(rulesConfigOf(config), rulesConfigOf(compare.config)), compareThresholdSensors: thresholdSensorsOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),

@@ -33,6 +33,22 @@ export interface ChangedState {
 export interface ConfiguredRule {
   readonly name: string;
   readonly type: string;
+  /** The rule's validated config entry (as the config names its keys), to say which settings a rule both configs have changed. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+/** One setting of a rule both configs have, that differs: its key (dotted within an object, e.g. `appliesTo.site`) and value in each (absent: not set). */
+export interface ChangedSetting {
+  readonly key: string;
+  readonly current?: unknown;
+  readonly proposed?: unknown;
+}
+
+/** A rule both configs have, whose settings differ (whether or not its deliveries do). */
+export interface ChangedRule {
+  readonly rule: string;
+  readonly type: string;
+  readonly settings: readonly ChangedSetting[];
 }
 
 /** One rule's deliveries under each rule set. */
@@ -64,6 +80,8 @@ export interface DeliveryComparison {
   readonly states: readonly ChangedState[];
   /** Facts both produce alike. */
   readonly sameFacts: number;
+  /** With the configured rules of both given (and their settings): the rules both configs have whose settings differ, in {@link byRule}'s order. */
+  readonly changedRules?: readonly ChangedRule[];
 }
 
 const keyOf = (d: DeliveryIntent): string => `${d.destination}\u001f${d.operation}\u001f${d.businessKey}`;
@@ -156,6 +174,30 @@ function compareByRule(current: DeliveryTally, proposed: DeliveryTally, rules: C
   return out;
 }
 
+const plainObject = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The settings that differ between two config entries, by key; within an object on both sides (`appliesTo`, `repeat`) by dotted path. */
+export function changedSettings(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, prefix = ''): ChangedSetting[] {
+  return differingFields(a, b).flatMap((k): ChangedSetting[] => {
+    const x = a[k];
+    const y = b[k];
+    if (plainObject(x) && plainObject(y)) return changedSettings(x, y, `${prefix}${k}.`);
+    return [{ key: `${prefix}${k}`, ...(x !== undefined ? { current: x } : {}), ...(y !== undefined ? { proposed: y } : {}) }];
+  });
+}
+
+/** The rules both configs have (of the same type) whose settings differ. */
+function changedRulesOf(rules: ConfiguredRules): ChangedRule[] {
+  const out: ChangedRule[] = [];
+  for (const a of rules.current) {
+    const b = rules.proposed.find((r) => r.name === a.name);
+    if (!b || a.settings === undefined || b.settings === undefined) continue;
+    const settings = changedSettings(a.settings, b.settings);
+    if (settings.length) out.push({ rule: a.name, type: a.type === b.type ? a.type : `${a.type} → ${b.type}`, settings });
+  }
+  return out;
+}
+
 export function compareTallies(current: DeliveryTally, proposed: DeliveryTally, rules?: ConfiguredRules): DeliveryComparison {
   const totals: Record<string, { current: number; proposed: number }> = {};
   for (const [op, n] of current.totals) (totals[op] ??= { current: 0, proposed: 0 }).current = n;
@@ -181,5 +223,6 @@ export function compareTallies(current: DeliveryTally, proposed: DeliveryTally, 
     const d = (x ?? y) as DeliveryIntent;
     states.push({ operation: d.operation, destination: d.destination, businessKey: d.businessKey, ...(x ? { current: x.payload } : {}), ...(y ? { proposed: y.payload } : {}) });
   }
-  return { totals, byRule, onlyCurrent, onlyProposed, changed, states, sameFacts };
+  const changedRules = rules ? changedRulesOf(rules) : [];
+  return { totals, byRule, onlyCurrent, onlyProposed, changed, states, sameFacts, ...(changedRules.length ? { changedRules } : {}) };
 }
