@@ -344,7 +344,7 @@ export function registerRulesCommand(program: Command): Command {
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
-      .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
+      .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere, deliveries by rule, and the rules and rules sections whose settings differ')
       .option('--exit-code', 'with --compare: exit with 1 when the deliveries, the inventory counts or the usage per period differ, or a line is rejected under one config alone (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
       .option('--json', 'print JSON: one document, whole only at the end of the input')
       .option(
