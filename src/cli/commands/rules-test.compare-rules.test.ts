@@ -26,20 +26,23 @@ const assets: AssetWithIdentifiers[] = [{ asset: { erpAssetId: 'EQ-1', erpModule
 const sensor = (minute: number, values: Record<string, number>) =>
   JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: new Date(Date.UTC(2026, 9, 1, 8, minute)).toISOString(), values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) });
 
-const compare = () =>
+/** Both configs' rules over `lines`, as `rules test --compare` runs them (rules.ts). */
+const compareOn = (a: ReturnType<typeof rulesSchema.parse>, b: ReturnType<typeof rulesSchema.parse>, lines: string[]) =>
   runRulesTest({
-    lines: [sensor(0, { coolantTemp: 97, oilPressure: 20 }), sensor(1, { coolantTemp: 80, oilPressure: 20 })],
-    rules: [...createRules(current), createMeterSyncRule()],
-    deliveringRules: deliveringRulesOf(current),
-    thresholdSensors: thresholdSensorsOf(current),
-    compare: [...createRules(proposed), createMeterSyncRule()],
-    compareDeliveringRules: deliveringRulesOf(proposed),
-    compareThresholdSensors: thresholdSensorsOf(proposed),
+    lines,
+    rules: [...createRules(a), createMeterSyncRule()],
+    deliveringRules: deliveringRulesOf(a),
+    thresholdSensors: thresholdSensorsOf(a),
+    compare: [...createRules(b), createMeterSyncRule()],
+    compareDeliveringRules: deliveringRulesOf(b),
+    compareThresholdSensors: thresholdSensorsOf(b),
+    changedSections: changedRulesSections(a, b),
     assets,
     defaultDestination: 'erp',
     states: new Map(),
     now: Date.parse('2026-10-02T00:00:00Z'),
   });
+const compare = () => compareOn(current, proposed, [sensor(0, { coolantTemp: 97, oilPressure: 20 }), sensor(1, { coolantTemp: 80, oilPressure: 20 })]);
 
 describe('rules test --compare: a rule only one config has, with no deliveries', () => {
   it('names the rules added and removed that delivered nothing, instead of a bare "no difference"', async () => {
@@ -58,17 +61,7 @@ describe('rules test --compare: a rule only one config has, with no deliveries',
   });
 
   it('says a bare "no difference" when both configs have the same rules', async () => {
-    const report = await runRulesTest({
-      lines: [sensor(0, { coolantTemp: 97 })],
-      rules: [...createRules(current), createMeterSyncRule()],
-      deliveringRules: deliveringRulesOf(current),
-      compare: [...createRules(current), createMeterSyncRule()],
-      compareDeliveringRules: deliveringRulesOf(current),
-      assets,
-      defaultDestination: 'erp',
-      states: new Map(),
-      now: Date.parse('2026-10-02T00:00:00Z'),
-    });
+    const report = await compareOn(current, current, [sensor(0, { coolantTemp: 97 })]);
     const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
     expect(text).toContain('no difference: both would deliver the same (1 fact(s) alike)\n');
     expect(text).not.toContain('rules only one config has');
@@ -82,20 +75,8 @@ describe('rules test --compare: a rule both configs have, with other settings', 
       location: { minDistanceM: 100 },
       maintenance: { thresholds: [{ name: 'coolant-hot', sensor: 'coolantTemp', above, cooldown }], serviceIntervals: [{ name: 'svc-250h', everyHours }] },
     });
-  const run = (a: ReturnType<typeof settingsOf>, b: ReturnType<typeof settingsOf>) =>
-    runRulesTest({
-      // Below either threshold, no meter reading: neither rule delivers under either config.
-      lines: [sensor(0, { coolantTemp: 80 })],
-      rules: [...createRules(a), createMeterSyncRule()],
-      deliveringRules: deliveringRulesOf(a),
-      compare: [...createRules(b), createMeterSyncRule()],
-      compareDeliveringRules: deliveringRulesOf(b),
-      changedSections: changedRulesSections(a, b),
-      assets,
-      defaultDestination: 'erp',
-      states: new Map(),
-      now: Date.parse('2026-10-02T00:00:00Z'),
-    });
+  // Below either threshold, no meter reading: neither rule delivers under either config.
+  const run = (a: ReturnType<typeof settingsOf>, b: ReturnType<typeof settingsOf>) => compareOn(a, b, [sensor(0, { coolantTemp: 80 })]);
 
   it('names the rules and their changed keys, old → new, though neither delivered anything', async () => {
     const report = await run(settingsOf(95, 250, '1h'), settingsOf(97, 500, '2h'));
@@ -128,18 +109,7 @@ describe('rules test --compare: a rule both configs have, with other settings', 
     const b = rulesSchema.parse({ allowedLateness: 0, location: { enabled: false, minDistanceM: 50 }, zones: zones(300), inventory: { skuAttribute: 'sku', freshness: '2h' }, maintenance: { siteAttribute: 'plant' } });
     expect(changedRulesSections(a, b)).toEqual(['rules.location', 'rules.zones', 'rules.maintenance.siteAttribute', 'rules.inventory']);
     expect(changedRulesSections(a, a)).toEqual([]);
-    const report = await runRulesTest({
-      lines: [sensor(0, { coolantTemp: 80 })],
-      rules: [...createRules(a), createMeterSyncRule()],
-      deliveringRules: deliveringRulesOf(a),
-      compare: [...createRules(b), createMeterSyncRule()],
-      compareDeliveringRules: deliveringRulesOf(b),
-      changedSections: changedRulesSections(a, b),
-      assets,
-      defaultDestination: 'erp',
-      states: new Map(),
-      now: Date.parse('2026-10-02T00:00:00Z'),
-    });
+    const report = await compareOn(a, b, [sensor(0, { coolantTemp: 80 })]);
     expect(report.comparison?.changedSections).toEqual(['rules.location', 'rules.zones', 'rules.maintenance.siteAttribute', 'rules.inventory']);
     const text = formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' });
     expect(text).toContain('other rules settings that differ (4):\n  rules.location differs\n  rules.zones differ\n  rules.maintenance.siteAttribute differs\n  rules.inventory differs\n');

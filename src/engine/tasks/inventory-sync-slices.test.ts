@@ -9,21 +9,16 @@ import { tempStore } from '../../../test/helpers/temp-store.js';
 import { turnCounter } from '../../../test/helpers/turns.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createSlicer } from '../../core/slices.js';
-import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
-import type { AssetStateDoc } from '../../ports/store.js';
-import { COMMIT_CHUNK, INVENTORY_NS, inventoryReport, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { COMMIT_CHUNK, INVENTORY_NS, inventoryReport, runInventorySync } from './inventory-sync.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
+import { MIN, T0, inventoryOptions as options, seenAt as at } from '../../../test/helpers/inventory-sync.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
 });
 
-const T0 = Date.UTC(2026, 9, 1, 8);
-const MIN = 60_000;
-const options: InventorySyncOptions = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 60 * MIN, changesEveryMs: MIN, fullSnapshotCron: '0 2 * * *', timeZone: 'UTC', defaultDestination: 'erp' };
 const ITEMS = 40;
-const at = (location: string, min: number): AssetStateDoc => ({ inventory: { location, seenAt: T0 + min * MIN, since: T0 } satisfies InventoryItemState });
 
 async function fleet(): Promise<SqliteStore> {
   const store = tempStore();

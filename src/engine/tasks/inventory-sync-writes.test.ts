@@ -9,19 +9,14 @@ import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
-import type { AssetStateDoc } from '../../ports/store.js';
-import { INVENTORY_NS, inventoryReport, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, inventoryReport, runInventorySync } from './inventory-sync.js';
+import { MIN, T0, inventoryOptions as options, seenAt as at } from '../../../test/helpers/inventory-sync.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
 });
 
-const T0 = Date.UTC(2026, 9, 1, 8);
-const MIN = 60_000;
-const options: InventorySyncOptions = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 60 * MIN, changesEveryMs: MIN, fullSnapshotCron: '0 2 * * *', timeZone: 'UTC', defaultDestination: 'erp' };
-const at = (location: string, min: number): AssetStateDoc => ({ inventory: { location, seenAt: T0 + min * MIN, since: T0 } satisfies InventoryItemState });
 const move = (store: SqliteStore, id: string, location: string, min: number) => store.commitIngest({ states: [{ erpAssetId: id, doc: at(location, min) }], deliveries: [], quarantine: [], accepted: 0 });
 
 /** Items `I-0`…, SKU `S-<i mod skus>`, all seen in WH-A. */
@@ -161,14 +156,20 @@ describe('inventory run writes', () => {
   });
 });
 
-/** Three single-item SKUs counted in WH-A (r1 each), then S-0 moved to WH-B (WH-A r2, WH-B r1), all delivered, and every delivered count but the newest pruned by retention. */
-async function prunedAfterMoves(): Promise<{ store: SqliteStore; clock: { t: number } }> {
+/** Three single-item SKUs counted in WH-A (r1 each) and delivered, then I-0 (S-0) moved to WH-B, a minute on: the next run plans its counts. */
+async function countedThenMoved(): Promise<{ store: SqliteStore; clock: { t: number } }> {
   const store = await items(3);
   const clock = { t: T0 + MIN };
   await runInventorySync(taskContext(store, clock), options);
   await deliverAll(store, clock.t);
   await move(store, 'I-0', 'WH-B', 1);
   clock.t += MIN;
+  return { store, clock };
+}
+
+/** Three single-item SKUs counted in WH-A (r1 each), then S-0 moved to WH-B (WH-A r2, WH-B r1), all delivered, and every delivered count but the newest pruned by retention. */
+async function prunedAfterMoves(): Promise<{ store: SqliteStore; clock: { t: number } }> {
+  const { store, clock } = await countedThenMoved();
   await runInventorySync(taskContext(store, clock), options);
   await deliverAll(store, clock.t);
   expect((await outbox(store)).map((d) => d.businessKey)).toEqual(['WH-A|S-0|r1', 'WH-A|S-0|r2', 'WH-A|S-1|r1', 'WH-A|S-2|r1', 'WH-B|S-0|r1']);
@@ -240,12 +241,7 @@ describe('`inventory counts` as the run does it', () => {
 
   // It read only the parts a record named (an older version's write-ahead), not a note's.
   it('shows a write-ahead whose part is gone as the damage the run finds', async () => {
-    const store = await items(3);
-    const clock = { t: T0 + MIN };
-    await runInventorySync(taskContext(store, clock), options);
-    await deliverAll(store, clock.t);
-    await move(store, 'I-0', 'WH-B', 1);
-    clock.t += MIN;
+    const { store, clock } = await countedThenMoved();
     // Stopped once the record is written, before its counts are committed; then the part is deleted by hand.
     const steps = recorded(store, clock, 4);
     await expect(runInventorySync(steps.ctx, options)).rejects.toThrow('stopped before commit 2');
