@@ -41,9 +41,9 @@ const CONFIGS = {
 } as const;
 
 
-/** The state `events` leave under the old zones, stored as JSON (what the restart loads). */
-function storedAfter(events: readonly PositionEvent[], lateness = 0): { state: LocationSyncState; sent: DeliveryIntent[] } {
-  const rule = createLocationSyncRule(options(BEFORE, lateness));
+/** The state `events` leave under the old zones (`zones`), stored as JSON (what the restart loads). */
+function storedAfter(events: readonly PositionEvent[], lateness = 0, zones: readonly Zone[] = BEFORE): { state: LocationSyncState; sent: DeliveryIntent[] } {
+  const rule = createLocationSyncRule(options(zones, lateness));
   let state: LocationSyncState | undefined;
   const sent: DeliveryIntent[] = [];
   for (const e of events) {
@@ -73,6 +73,19 @@ function bothForms(stored: LocationSyncState, zones: readonly Zone[], events: re
   return compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered.map(where);
 }
 const ones = (n: number) => Array.from({ length: n }, () => 1);
+
+/** A property's walk after the restart under `zones` from `stored`, both forms alike (a round trip through JSON where it says, idle watermarks where it has them): what they deliver. */
+function resumed(stored: LocationSyncState, zones: readonly Zone[], lateness: number, arrived: readonly { readonly s: { readonly cut: boolean; readonly watermark?: number | undefined }; readonly e: PositionEvent }[]): readonly DeliveryIntent[] {
+  const steps: OracleStep[] = [{ load: asset, state: stored }];
+  for (const { s, e } of arrived) {
+    steps.push({ event: e, asset });
+    if (s.cut) steps.push({ roundTrip: asset });
+    if (s.watermark !== undefined) steps.push({ flush: e.receivedAt + s.watermark * 1000, asset });
+  }
+  steps.push({ flush: undefined, asset });
+  const pure = createLocationSyncRule(options(zones, lateness));
+  return compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered;
+}
 
 /**
  * Whether an update's coordinates agree with its code under the zones now configured: the yard's
@@ -163,12 +176,7 @@ describe('location sync: an asset parked in nested zones renamed in place after 
   const bay = (name = 'bay', locationCode = '1000/0002', priority = 0): Zone => ({ name, locationCode, priority, shape: { type: 'circle', ...CENTRE, radiusM: 150 } });
   const nested = [yard(), bay(), depot];
   // Parked in the bay (entered at 40 s, sent with the bay's code), stored; the service restarts.
-  const parked = () => {
-    const rule = createLocationSyncRule(options(nested));
-    let state: LocationSyncState | undefined;
-    for (const e of [fix(0, 0), fix(40, 0)]) state = rule.apply(state, e, ctx).state;
-    return JSON.parse(JSON.stringify(state)) as LocationSyncState;
-  };
+  const parked = () => storedAfter([fix(0, 0), fix(40, 0)], 0, nested).state;
   const about = [fix(600, 0), fix(610, 120), fix(640, 120), fix(670, 10), fix(700, 120)];
   // Each move of more than 100 m in the bay sent with its code, as before the restart.
   const moves = [
@@ -246,24 +254,13 @@ describe('location sync across a restart that renamed nested zones: coordinates 
         const timed = walk.map((x) => ({ s: x, e: fix((t += x.dt), x.m, t + (lateness > 0 ? x.delay : 0)) }));
         const arrived = [...timed].sort((x, y) => x.e.receivedAt - y.e.receivedAt);
         const cut = 1 + (restartAt % (arrived.length - 1));
-        const rule = createLocationSyncRule(options(before, lateness));
-        let state: LocationSyncState | undefined;
-        const sent: DeliveryIntent[] = [];
-        for (const { e } of arrived.slice(0, cut)) {
-          const r = rule.apply(state, e, ctx);
-          state = r.state;
-          sent.push(...r.deliveries);
-        }
+        const { state, sent } = storedAfter(
+          arrived.slice(0, cut).map((x) => x.e),
+          lateness,
+          before,
+        );
         const zones = configs[which] as readonly Zone[];
-        const steps: OracleStep[] = [{ load: asset, state: JSON.parse(JSON.stringify(state)) as unknown }];
-        for (const { s: x, e } of arrived.slice(cut)) {
-          steps.push({ event: e, asset });
-          if (x.cut) steps.push({ roundTrip: asset });
-          if (x.watermark !== undefined) steps.push({ flush: e.receivedAt + x.watermark * 1000, asset });
-        }
-        steps.push({ flush: undefined, asset });
-        const pure = createLocationSyncRule(options(zones, lateness));
-        const after = compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered;
+        const after = resumed(state, zones, lateness, arrived.slice(cut));
         for (const d of sent.slice(1)) expect(agrees(d, before), JSON.stringify(where(d))).toBe(true);
         for (const d of sent.length === 0 ? after.slice(1) : after) expect(agrees(d, zones), JSON.stringify(where(d))).toBe(true);
       }),
@@ -406,15 +403,7 @@ describe('location sync across a restart that renamed or removed a zone: coordin
           lateness,
         );
         const zones = configs[which] as readonly Zone[];
-        const steps: OracleStep[] = [{ load: asset, state: old.state }];
-        for (const { s, e } of arrived.slice(cut)) {
-          steps.push({ event: e, asset });
-          if (s.cut) steps.push({ roundTrip: asset });
-          if (s.watermark !== undefined) steps.push({ flush: e.receivedAt + s.watermark * 1000, asset });
-        }
-        steps.push({ flush: undefined, asset });
-        const pure = createLocationSyncRule(options(zones, lateness));
-        const after = compareOwned(pure, ownedLocationSync(pure, options(zones, lateness)), steps).delivered;
+        const after = resumed(old.state, zones, lateness, arrived.slice(cut));
         // The asset's first fix is sent wherever it is (nothing to keep); every update after it agrees.
         for (const d of old.sent.slice(1)) expect(agrees(d, BEFORE), JSON.stringify(where(d))).toBe(true);
         for (const d of old.sent.length === 0 ? after.slice(1) : after) expect(agrees(d, zones), JSON.stringify(where(d))).toBe(true);
