@@ -24,6 +24,7 @@ import type { Rule } from '../../core/rules/rule.js';
 import { tempStorePath } from '../../../test/helpers/temp-store.js';
 import { DecoderRegistry, Ingestor } from '../ingestor.js';
 import { checkCalendarIntervals, type CalendarTaskOptions } from './calendar-intervals.js';
+import { calendarTaskOptionsOf } from './index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,8 +45,7 @@ const config = rulesSchema.parse({
     alerts: [{ name: 'faults', minSeverity: 'warning' }],
   },
 });
-const m = config.maintenance!;
-const taskOptions: CalendarTaskOptions = { rules: m.calendarIntervals, checkEveryMs: m.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: m.siteAttribute, windows: m.windows };
+const taskOptions = calendarTaskOptionsOf(config, 'erp') as CalendarTaskOptions;
 
 /** An excavator serviced on 1 Oct and two tagged pallets, EX-1's state and the pallets' from the ingestor (owned forms). */
 async function yard() {

@@ -6,6 +6,7 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
 import type { TaskContext } from '../../ports/task.js';
 import { CALENDAR_NS, createCalendarIntervalTask, loadCalendarMarks, ORPHAN_MARKS_KEEP_MS, sweepCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
+import { calendarTaskOptionsOf } from './index.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -18,8 +19,7 @@ const DAY = 86_400_000;
 /** The calendar rules of a config, as the service builds the task's options from them. */
 function configured(calendarIntervals: unknown[]) {
   const rules = rulesSchema.parse({ maintenance: { calendarIntervals, windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] } } });
-  const m = rules.maintenance!;
-  const options: CalendarTaskOptions = { rules: m.calendarIntervals, checkEveryMs: m.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: m.siteAttribute, windows: m.windows };
+  const options = calendarTaskOptionsOf(rules, 'erp') as CalendarTaskOptions;
   return { rules, options };
 }
 

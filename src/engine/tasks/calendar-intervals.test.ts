@@ -12,6 +12,7 @@ import { TaskScheduler } from '../scheduler.js';
 import type { ScheduledTask, TaskContext } from '../../ports/task.js';
 import { createRuleTasks } from './index.js';
 import { CALENDAR_NS, CALENDAR_TASK, checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
+import { calendarTaskOptionsOf } from './index.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -25,8 +26,7 @@ const rules = rulesSchema.parse({
     windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
   },
 });
-const m = rules.maintenance!;
-const options: CalendarTaskOptions = { rules: m.calendarIntervals, checkEveryMs: m.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: m.siteAttribute, windows: m.windows };
+const options = calendarTaskOptionsOf(rules, 'erp') as CalendarTaskOptions;
 
 async function fleet(): Promise<SqliteStore> {
   const store = tempStore();

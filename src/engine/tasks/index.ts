@@ -7,7 +7,7 @@
 import { depreciationMeterOf, type RulesConfig } from '../../config/rules-schema.js';
 import { calendarOf, hasMaintenanceRules, zoneTrackingOf } from '../../core/rules/index.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
-import { createCalendarIntervalTask } from './calendar-intervals.js';
+import { createCalendarIntervalTask, type CalendarTaskOptions } from './calendar-intervals.js';
 import { createIdleWatermarkTask } from './idle-watermark.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import { createInventorySyncTask, type InventorySyncOptions } from './inventory-sync.js';
@@ -34,26 +34,29 @@ export function idleMsOf(config: RulesConfig): number {
   return config.idleAfter > 0 && (config.allowedLateness > 0 || (config.zones?.zones.length ?? 0) > 0) ? Math.max(config.idleAfter, config.allowedLateness) : 0;
 }
 
+/** The calendar-interval task's options from the rules, as the service runs it; undefined with no calendar interval configured. */
+export function calendarTaskOptionsOf(config: RulesConfig, defaultDestination: string): CalendarTaskOptions | undefined {
+  const m = config.maintenance;
+  if (!m || m.calendarIntervals.length === 0) return undefined;
+  return {
+    rules: m.calendarIntervals,
+    checkEveryMs: m.calendarCheckEvery,
+    defaultDestination,
+    allowedLatenessMs: config.allowedLateness,
+    snapshotMaxAgeMs: m.snapshotMaxAge,
+    siteAttribute: m.siteAttribute,
+    windows: m.windows,
+  };
+}
+
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
   const tasks: ScheduledTask[] = [];
   const m = config.maintenance;
   if (m && m.feedback.pollEvery > 0 && hasMaintenanceRules(m)) {
     tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
   }
-  if (m && m.calendarIntervals.length > 0) {
-    tasks.push(
-      createCalendarIntervalTask({
-        rules: m.calendarIntervals,
-        checkEveryMs: m.calendarCheckEvery,
-        defaultDestination: options.defaultDestination,
-        allowedLatenessMs: config.allowedLateness,
-        snapshotMaxAgeMs: m.snapshotMaxAge,
-        siteAttribute: m.siteAttribute,
-        windows: m.windows,
-        ...(options.logger ? { logger: options.logger } : {}),
-      }),
-    );
-  }
+  const calendar = calendarTaskOptionsOf(config, options.defaultDestination);
+  if (calendar) tasks.push(createCalendarIntervalTask(options.logger ? { ...calendar, logger: options.logger } : calendar));
   // Idle watermarks matter only where rules hold events for a lateness, or zone dwell waits for a next fix.
   const idleMs = idleMsOf(config);
   if (idleMs > 0) {
