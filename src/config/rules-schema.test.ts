@@ -537,19 +537,20 @@ describe('rules config', () => {
     ]);
   });
 
+  /** A maintenance section with one rule of each list, named in the lists' order (thresholds, service intervals, calendar intervals, alerts). */
+  const oneRuleOfEachList = (threshold: string, service: string, calendar: string, alert: string) => ({
+    maintenance: {
+      thresholds: [{ name: threshold, sensor: 's', above: 1 }],
+      serviceIntervals: [{ name: service, everyKm: 1000 }],
+      calendarIntervals: [{ name: calendar, everyDays: 30 }],
+      alerts: [{ name: alert }],
+    },
+  });
+
   it('refuses a maintenance rule named as a built-in rule (location, meter, …): rules test would count the two under one name', () => {
     const builtIn = (name: string, what: string) =>
       `"${name}" is the name of ${what}, a rule the service runs of itself (rules list names it so, and rules test counts its deliveries under it): give this rule another name`;
-    expect(
-      problems({
-        maintenance: {
-          thresholds: [{ name: 'location', sensor: 's', above: 1 }],
-          serviceIntervals: [{ name: 'meter', everyHours: 10 }],
-          calendarIntervals: [{ name: 'inventory', everyDays: 30 }],
-          alerts: [{ name: 'depreciation' }],
-        },
-      }),
-    ).toEqual([
+    expect(problems(oneRuleOfEachList('location', 'meter', 'inventory', 'depreciation'))).toEqual([
       { key: 'maintenance.thresholds.0.name', message: builtIn('location', 'location sync') },
       { key: 'maintenance.serviceIntervals.0.name', message: builtIn('meter', 'meter sync') },
       { key: 'maintenance.calendarIntervals.0.name', message: builtIn('inventory', 'inventory') },
@@ -562,16 +563,7 @@ describe('rules config', () => {
   it("refuses a maintenance rule named as one of Object.prototype's properties (__proto__, constructor, …): its state, keyed by the name, would be lost or misread", () => {
     const reserved = (name: string) =>
       `"${name}" cannot name a maintenance rule: the names of JavaScript's object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name`;
-    expect(
-      problems({
-        maintenance: {
-          thresholds: [{ name: '__proto__', sensor: 's', above: 1 }],
-          serviceIntervals: [{ name: 'constructor', everyKm: 1000 }],
-          calendarIntervals: [{ name: 'toString', everyDays: 30 }],
-          alerts: [{ name: 'hasOwnProperty' }],
-        },
-      }),
-    ).toEqual([
+    expect(problems(oneRuleOfEachList('__proto__', 'constructor', 'toString', 'hasOwnProperty'))).toEqual([
       { key: 'maintenance.thresholds.0.name', message: reserved('__proto__') },
       { key: 'maintenance.serviceIntervals.0.name', message: reserved('constructor') },
       { key: 'maintenance.calendarIntervals.0.name', message: reserved('toString') },

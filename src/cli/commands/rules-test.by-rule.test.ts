@@ -10,20 +10,23 @@ import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { deliveringRulesOf } from './rules.js';
 import { formatComparison, formatSummary, ruleOfDelivery, runRulesTest } from './rules-test.js';
 
-const config = rulesSchema.parse({
-  allowedLateness: 0,
-  location: { minDistanceM: 100 },
-  maintenance: {
-    thresholds: [
-      { name: 'coolant-hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, cooldown: '0s', severity: 'critical' },
-      { name: 'oil-low', sensor: 'oilPressure', below: 10, clearAbove: 12, cooldown: '0s' },
-      { name: 'never-fires', sensor: 'coolantTemp', above: 200, cooldown: '0s' },
-    ],
-    serviceIntervals: [{ name: 'service-250h', everyHours: 250 }],
-    calendarIntervals: [{ name: 'annual', everyDays: 365 }],
-    alerts: [{ name: 'fault-codes', minSeverity: 'critical' }],
-  },
-});
+/** The rules with these thresholds beside one service interval, one calendar interval and one alert. */
+const withThresholds = (thresholds: unknown[]) =>
+  rulesSchema.parse({
+    allowedLateness: 0,
+    location: { minDistanceM: 100 },
+    maintenance: {
+      thresholds,
+      serviceIntervals: [{ name: 'service-250h', everyHours: 250 }],
+      calendarIntervals: [{ name: 'annual', everyDays: 365 }],
+      alerts: [{ name: 'fault-codes', minSeverity: 'critical' }],
+    },
+  });
+const config = withThresholds([
+  { name: 'coolant-hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, cooldown: '0s', severity: 'critical' },
+  { name: 'oil-low', sensor: 'oilPressure', below: 10, clearAbove: 12, cooldown: '0s' },
+  { name: 'never-fires', sensor: 'coolantTemp', above: 200, cooldown: '0s' },
+]);
 
 const assets: AssetWithIdentifiers[] = ['1', '2'].map((n) => ({
   asset: { erpAssetId: `EQ-${n}`, erpModule: 'maintenance', attributes: { lastServiceHours: '0' } },
@@ -115,20 +118,11 @@ describe('rules test: deliveries by rule', () => {
 
   it('with --compare: each rule of either config under both, a rule only one of them has marked added or removed, beside the comparison by operation', async () => {
     // coolant-hot raised (only EQ-2's 99 is above 98), oil-low replaced by oil-very-low (the 5 is below 6).
-    const proposed = rulesSchema.parse({
-      allowedLateness: 0,
-      location: { minDistanceM: 100 },
-      maintenance: {
-        thresholds: [
-          { name: 'coolant-hot', sensor: 'coolantTemp', above: 98, clearBelow: 90, cooldown: '0s', severity: 'critical' },
-          { name: 'never-fires', sensor: 'coolantTemp', above: 200, cooldown: '0s' },
-          { name: 'oil-very-low', sensor: 'oilPressure', below: 6, clearAbove: 12, cooldown: '0s' },
-        ],
-        serviceIntervals: [{ name: 'service-250h', everyHours: 250 }],
-        calendarIntervals: [{ name: 'annual', everyDays: 365 }],
-        alerts: [{ name: 'fault-codes', minSeverity: 'critical' }],
-      },
-    });
+    const proposed = withThresholds([
+      { name: 'coolant-hot', sensor: 'coolantTemp', above: 98, clearBelow: 90, cooldown: '0s', severity: 'critical' },
+      { name: 'never-fires', sensor: 'coolantTemp', above: 200, cooldown: '0s' },
+      { name: 'oil-very-low', sensor: 'oilPressure', below: 6, clearAbove: 12, cooldown: '0s' },
+    ]);
     const report = await runRulesTest({
       lines: stream,
       rules: [...createRules(config), createMeterSyncRule()],

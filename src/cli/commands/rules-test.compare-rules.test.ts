@@ -44,20 +44,27 @@ const compareOn = (a: ReturnType<typeof rulesSchema.parse>, b: ReturnType<typeof
   });
 const compare = () => compareOn(current, proposed, [sensor(0, { coolantTemp: 97, oilPressure: 20 }), sensor(1, { coolantTemp: 80, oilPressure: 20 })]);
 
+/** The comparison's text (current.yaml against proposed.yaml) names the difference in `section` and closes with `closing`, never a bare "no difference". */
+function expectDifferenceNamed(report: Awaited<ReturnType<typeof runRulesTest>>, section: string, closing: string): void {
+  const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
+  expect(text).toContain(section);
+  expect(text).toContain(closing);
+  expect(text).not.toContain('no difference: ');
+}
+
 describe('rules test --compare: a rule only one config has, with no deliveries', () => {
   it('names the rules added and removed that delivered nothing, instead of a bare "no difference"', async () => {
     const report = await compare();
     // The deliveries are the same (one coolant-hot work order under both).
     expect(sameOutcome(report)).toBe(true);
     expect(report.compareUnseenSensors).toEqual({ sensorsCarried: 2, rules: [{ rule: 'coolant-very-hot', sensor: 'coolantTmp', didYouMean: 'coolantTemp' }] });
-    const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
-    expect(text).toContain(
+    expectDifferenceNamed(
+      report,
       'rules only one config has, with no deliveries on this input (2):\n' +
         '  oil-low (threshold): only in current.yaml (removed)\n' +
         '  coolant-very-hot (threshold): only in proposed.yaml (added); no event of the input carried its sensor coolantTmp (did you mean coolantTemp?)\n',
+      'no difference in deliveries: both would deliver the same (1 fact(s) alike); but the configs differ in 2 rule(s) only one of them has, which delivered nothing on this input (above)\n',
     );
-    expect(text).toContain('no difference in deliveries: both would deliver the same (1 fact(s) alike); but the configs differ in 2 rule(s) only one of them has, which delivered nothing on this input (above)\n');
-    expect(text).not.toContain('no difference: ');
   });
 
   it('says a bare "no difference" when both configs have the same rules', async () => {
@@ -93,14 +100,13 @@ describe('rules test --compare: a rule both configs have, with other settings', 
       },
       { rule: 'svc-250h', type: 'service interval', settings: [{ key: 'everyHours', current: 250, proposed: 500 }] },
     ]);
-    const text = formatComparison(report, { current: 'current.yaml', proposed: 'proposed.yaml' });
-    expect(text).toContain(
+    expectDifferenceNamed(
+      report,
       'rules both configs have, with other settings (2):\n' +
         '  coolant-hot (threshold): above 95 → 97; clearBelow 95 → 97; cooldown "1 h" → "2 h"\n' +
         '  svc-250h (service interval): everyHours 250 → 500\n',
+      'no difference in deliveries: both would deliver the same (0 fact(s) alike); but the configs differ in the settings of 2 rule(s) both have (above)\n',
     );
-    expect(text).toContain('no difference in deliveries: both would deliver the same (0 fact(s) alike); but the configs differ in the settings of 2 rule(s) both have (above)\n');
-    expect(text).not.toContain('no difference: ');
   });
 
   it('names the sections outside the rules whose settings differ (zones, inventory, depreciation, …)', async () => {
