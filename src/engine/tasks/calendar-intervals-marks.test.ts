@@ -7,6 +7,7 @@ import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
 import type { TaskContext } from '../../ports/task.js';
 import { CALENDAR_NS, createCalendarIntervalTask, loadCalendarMarks, ORPHAN_MARKS_KEEP_MS, sweepCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
 import { calendarTaskOptionsOf } from './index.js';
+import { withCalendarFleet } from '../../../test/helpers/calendar-fleet.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -33,12 +34,7 @@ const after = configured([{ ...annual, ...machines }]);
 async function fleet(): Promise<SqliteStore> {
   const store = tempStore();
   stores.push(store);
-  await store.upsertAssets([
-    { asset: { erpAssetId: 'CR-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-10' } }, identifiers: [{ type: 'tag', value: 'm1', erpAssetId: 'CR-1' }] },
-    { asset: { erpAssetId: 'CR-2', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'm2', erpAssetId: 'CR-2' }] },
-    { asset: { erpAssetId: 'PAL-1', erpModule: 'inventory', attributes: {} }, identifiers: [{ type: 'tag', value: 'm3', erpAssetId: 'PAL-1' }] },
-  ]);
-  return store;
+  return withCalendarFleet(store);
 }
 
 /** One run of the task as the scheduler runs it, at `iso`. */

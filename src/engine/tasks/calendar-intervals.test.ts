@@ -13,6 +13,7 @@ import type { ScheduledTask, TaskContext } from '../../ports/task.js';
 import { createRuleTasks } from './index.js';
 import { CALENDAR_NS, CALENDAR_TASK, checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
 import { calendarTaskOptionsOf } from './index.js';
+import { withCalendarFleet } from '../../../test/helpers/calendar-fleet.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -31,12 +32,7 @@ const options = calendarTaskOptionsOf(rules, 'erp') as CalendarTaskOptions;
 async function fleet(): Promise<SqliteStore> {
   const store = tempStore();
   stores.push(store);
-  await store.upsertAssets([
-    { asset: { erpAssetId: 'CR-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-10' } }, identifiers: [{ type: 'tag', value: 't1', erpAssetId: 'CR-1' }] },
-    { asset: { erpAssetId: 'CR-2', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 't2', erpAssetId: 'CR-2' }] },
-    { asset: { erpAssetId: 'PAL-1', erpModule: 'inventory', attributes: {} }, identifiers: [{ type: 'tag', value: 't3', erpAssetId: 'PAL-1' }] },
-  ]);
-  return store;
+  return withCalendarFleet(store);
 }
 
 const commitTo = (store: SqliteStore) => (deliveries: readonly DeliveryIntent[]) => store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
