@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../model/assets.js';
 import type { PositionEvent } from '../model/events.js';
 import { idempotencyKeyFor } from '../delivery/idempotency.js';
+import { compareOwned } from '../../../test/helpers/owned-oracle.js';
 import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
+import { ownedLocationSync } from './location-sync-owned.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
 const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
@@ -95,6 +97,43 @@ describe('location sync: a zone whose location code was changed in the config', 
     const stored = storedAfter(before, [{ kind: 'position', source: 'reader', ids: [{ type: 'tag', value: 't1' }], eventTime: T0, receivedAt: T0, zone: 'yard' }]);
     const r = createLocationSyncRule(options([yard('1000/0002'), depot])).flush(stored, ctx, T0 + 3_600_000);
     expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.coordinates, d.eventTime])).toEqual([['1000/0002', null, T0]]);
+  });
+
+  it('under the same config, sends nothing for the zone sent left while the one placing the asset now is being left too: no recode, the dwell decides', () => {
+    // Parked in a bay (ranked first) in the yard, then out of the bay (08:01:40) and beyond the yard's band (08:02:10):
+    // the bay's exit settles at 08:02:40 while the yard's still runs. The yard places the asset, held against its fix.
+    const bay: Zone = { name: 'bay', locationCode: '1000/0009', priority: 1, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 50 } };
+    for (const allowedLatenessMs of [0, 30_000]) {
+      const o = options([yard('1000/0001'), bay, depot], allowedLatenessMs);
+      const rule = createLocationSyncRule(o);
+      const events = [pos(0, 5), pos(60, 5), pos(100, 100), pos(130, 300), pos(160, 300)];
+      let state: LocationSyncState | undefined;
+      const sent: (string | null)[] = [];
+      for (const e of events) {
+        const r = rule.apply(state, e, ctx);
+        state = r.state;
+        sent.push(...r.deliveries.map((d) => d.payload.warehouseLocation as string | null));
+      }
+      const settled = rule.flush(state, ctx, T0 + 165_000 + allowedLatenessMs);
+      sent.push(...settled.deliveries.map((d) => d.payload.warehouseLocation as string | null));
+      expect(settled.state.synced, `lateness ${allowedLatenessMs}`).toMatchObject({ zoneName: 'bay' });
+      expect(settled.state.zones?.bay, `lateness ${allowedLatenessMs}`).toBeUndefined();
+      // Its idle watermark before the yard's exit sends no code: the yard was never sent, nor is where the bay's fix was only the yard's.
+      const idle = rule.flush(settled.state, ctx, T0 + 170_000 + allowedLatenessMs);
+      expect(idle.deliveries, `lateness ${allowedLatenessMs}`).toEqual([]);
+      // The one that ends the yard's exit sends it: in no zone, where it is (after the first fix, sent at once, and the bay's entry).
+      const left = rule.flush(idle.state, ctx, T0 + 200_000 + allowedLatenessMs);
+      expect([...sent, ...left.deliveries.map((d) => d.payload.warehouseLocation)], `lateness ${allowedLatenessMs}`).toEqual([null, '1000/0009', null]);
+      // The owned form decides the same, through a checkpoint and restart in between.
+      const steps = [
+        ...events.map((event) => ({ event, asset })),
+        { flush: T0 + 165_000 + allowedLatenessMs, asset },
+        { roundTrip: asset },
+        { flush: T0 + 170_000 + allowedLatenessMs, asset },
+        { flush: T0 + 200_000 + allowedLatenessMs, asset },
+      ];
+      expect(compareOwned(rule, ownedLocationSync(rule, o), steps).deliveries).toBe(3);
+    }
   });
 
   describe('zones ranked otherwise since the state was stored', () => {

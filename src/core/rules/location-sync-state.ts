@@ -135,14 +135,21 @@ export function coordinateJson(x: number): string {
  * sent. So after a restart either its zone's `locationCode` was changed in the config (same name,
  * new ERP code), or another zone it is in ranks first now (a `priority` changed, or the areas that
  * rank zones of equal priority): what its next fix would send, sent by its idle watermark instead.
- * Undefined otherwise: in no zone entered (never an exit: only a fix decides that), in a zone no
- * longer configured (HELD: see zoneOfState), or with the code sent still the best zone's. A zone
+ * Both need the zone sent still entered. Undefined otherwise: in no zone entered (never an exit:
+ * only a fix decides that), the zone sent left since (its exit settled while the zone that places
+ * the asset now is being left too, or another entered: a dwell holds that move, which the fix or
+ * watermark ending it sends), in a zone no longer configured (HELD: see zoneOfState), or with the
+ * code sent still the best zone's. A zone
  * added since (a smaller one where the asset is parked) is not one it has entered: its next fixes
  * enter it, after the enter dwell, as any arrival.
  */
 export function recodedZone(zones: ZoneTracking, s: LocationSyncState | undefined): Zone | undefined {
   const synced = s?.synced;
   if (synced?.zoneName === undefined || synced.inaccurate) return undefined;
+  // The zone sent left since (its exit settled while a dwell held the zone against the fix: see
+  // heldAgainstFix): no new code, a move the fix or watermark that ends that dwell sends.
+  const sent = s?.zones !== undefined && Object.hasOwn(s.zones, synced.zoneName) ? s.zones[synced.zoneName] : undefined;
+  if (sent === undefined || sent.phase === 'entering') return undefined;
   const best = zoneOfState(zones.index, s?.zones);
   return best !== undefined && best !== HELD && best.locationCode !== synced.zone ? best : undefined;
 }
