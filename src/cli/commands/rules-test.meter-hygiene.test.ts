@@ -1,6 +1,6 @@
 /**
  * `rules test` says why a meter reading delivered nothing when meter hygiene held it or set it aside
- * (a meter going backwards, a jump): on its line, without `--trace`, and in `--json`'s lines.
+ * (a meter going backwards, a jump): on its line, without `--trace`, in `--json`'s lines, and with `--brief`.
  */
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
@@ -34,6 +34,10 @@ describe('rules test: meter readings meter hygiene set aside', () => {
     expect(text).toContain('line 3: meter EQ-1 @ 2026-10-01T02:00:00.000Z (no deliveries)\n  meter hygiene set aside as backwards: meter went backwards from 101');
     // --json has it on the line as well.
     expect(JSON.parse(JSON.stringify(back)).meterHygiene[0]).toMatch(/^meter hygiene set aside as backwards/);
+    // --brief keeps it (something happened to the reading), with the lines that deliver; the quiet ones are counted.
+    const position = (minute: number) => JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date(Date.UTC(2026, 9, 1, 0, minute)).toISOString(), lat: 52.5, lng: 13.4 });
+    const brief = await runRulesTest({ lines: [position(0), meter(0, 100), position(1), meter(1, 101), meter(2, 50)], rules: [...createRules(config), createMeterSyncRule()], assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true });
+    expect(brief.lines.map((l) => [l.line, l.deliveries.length, l.meterHygiene?.length ?? 0])).toEqual([[1, 1, 0], [2, 1, 0], [4, 1, 0], [5, 0, 1]]);
   });
 
   it('says a jump ahead of the wall clock was set aside as too fast, and a reading held until the next one tells', async () => {

@@ -100,8 +100,9 @@ export interface RulesTestInput {
    */
   readonly maxPayloadBytes?: number;
   /**
-   * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
-   * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
+   * Keep only the lines that deliver, were rejected, had an event dropped as late or a meter
+   * reading set aside or held by meter hygiene (`--brief`); the others are counted. For long
+   * inputs, whose quiet lines would fill memory and the screen.
    */
   readonly brief?: boolean;
   /**
@@ -227,7 +228,7 @@ export interface RulesTestLine {
 }
 
 export interface RulesTestReport {
-  /** Every event line, or with `brief` only those that deliver, were rejected or were late (none with `compare`). */
+  /** Every event line, or with `brief` only those that deliver, were rejected, were late or had a meter reading set aside or held (none with `compare`). */
   readonly lines: readonly RulesTestLine[];
   /** Deliveries decided at the end of the input (events held for the allowed lateness; zone dwell under way, as for a silent asset). */
   readonly flushed: readonly DeliveryIntent[];
@@ -586,7 +587,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const keep = (l: RulesTestLine) => {
     for (const w of l.idle ?? []) count(w.deliveries);
     count(l.deliveries);
-    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace && !l.idle)) return;
+    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace && !l.idle && !l.meterHygiene)) return;
     counts.shown++;
     if (input.onLine) input.onLine(l);
     else lines.push(l);
