@@ -192,9 +192,6 @@ interface RuleEntry {
   readonly watermark: boolean;
 }
 
-/** A {@link RuleContext} the fold refills for each event (see `process`). */
-type MutableRuleContext = { -readonly [K in keyof RuleContext]-?: NonNullable<RuleContext[K]> };
-
 interface Pending {
   readonly messages: readonly RawMessage[];
   /** When it was submitted (`performance.now()`): what {@link BatchTiming.waitSeconds} counts from. */
@@ -1172,13 +1169,6 @@ export class Ingestor implements IngestSink {
     let late: Record<string, number> | undefined;
     let duplicates: Record<string, number> | undefined;
     let meterReadings: MeterReadingCounts | undefined;
-    /**
-     * The rules' context, one object per batch refilled for each event rather than one allocated
-     * per event: a rule may read it only during its call (OwnedRule.apply), and every rule copies
-     * what it keeps (the asset, the destination, the time) out of it. Of one shape throughout (every
-     * field set, `redelivered` a boolean), as the per-event object was.
-     */
-    let ctx: MutableRuleContext | undefined;
     k = 0;
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i] as Decoded | SetAside;
@@ -1210,15 +1200,7 @@ export class Ingestor implements IngestSink {
           touchedAt.push(a);
           if (event.kind !== 'watermark') this.lastSeen.set(id, now);
         } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
-        const destination = asset.destination ?? this.opts.defaultDestination;
-        const redelivered = m.redelivered === true;
-        if (ctx === undefined) ctx = { asset, destination, now, redelivered };
-        else {
-          ctx.asset = asset;
-          ctx.destination = destination;
-          ctx.now = now;
-          ctx.redelivered = redelivered;
-        }
+        const ctx: RuleContext = { asset, destination: asset.destination ?? this.opts.defaultDestination, now, redelivered: m.redelivered === true };
         let mask = 0;
         // Index loops in this fold: it runs for every event, and an iterator here showed in allocation profiles.
         for (let r = 0; r < rules.length; r++) {

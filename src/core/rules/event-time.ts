@@ -186,8 +186,7 @@ export const holdsAny = (order: ReorderState<Timed> | undefined): boolean => (or
 /**
  * A rule that holds events for the allowed lateness can be asked to decide on what it holds: all
  * of it (`rules test` at the end of its input, tests), or what is final at event time `upTo` (an
- * idle asset's watermark, through the engine). Nothing to decide: the same state back. `ctx`, as
- * for `apply`, is valid only during the call.
+ * idle asset's watermark, through the engine). Nothing to decide: the same state back.
  */
 export interface FlushableRule<S = unknown> extends Rule<S> {
   flush(state: S | undefined, ctx: RuleContext, upTo?: number): RuleResult<S>;

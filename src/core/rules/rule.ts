@@ -71,7 +71,6 @@ export interface Rule<S = unknown> {
   readonly name: string;
   /** Cheap filter so the engine skips rules that cannot react to this event kind. */
   readonly kinds: readonly CanonicalEvent['kind'][];
-  /** `ctx` is valid only during the call (the ingestor refills one object for every event): a rule copies what it keeps out of it. */
   apply(state: S | undefined, event: CanonicalEvent, ctx: RuleContext): RuleResult<S>;
   /**
    * A new instance of this rule's owned form (owned.ts): the same decisions, with the state of all
