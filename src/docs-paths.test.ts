@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { anchorLinks, headingAnchors, headingTexts } from '../test/helpers/doc-anchors.js';
 
 const root = resolve(import.meta.dirname, '..');
-const DOCS = ['README.md', 'docs/architecture.md', 'docs/adding-a-connector.md', 'docs/configuration.md', 'docs/operations.md', 'simulators/README.md', 'simulators/erp-rest/README.md'];
+const DOCS = ['README.md', 'docs/architecture.md', 'docs/adding-a-connector.md', 'docs/cli.md', 'docs/configuration.md', 'docs/operations.md', 'simulators/README.md', 'simulators/erp-rest/README.md'];
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -97,8 +97,8 @@ describe('links and pointers to docs/operations.md', () => {
     expect(links.filter(([, a]) => !anchors.has(a)).map(([f, a]) => `${f}: #${a}`)).toEqual([]);
   });
 
-  it('every section docs/configuration.md and README.md name by its heading ("operations.md, \\"Large fleets\\"") is one', () => {
-    const named = ['docs/configuration.md', 'README.md'].flatMap((f) => quotedSections(readFileSync(join(root, f), 'utf8'), 'operations.md').map((s) => [f, s] as const));
+  it('every section docs/configuration.md, docs/cli.md and README.md name by its heading ("operations.md, \\"Large fleets\\"") is one', () => {
+    const named = ['docs/configuration.md', 'docs/cli.md', 'README.md'].flatMap((f) => quotedSections(readFileSync(join(root, f), 'utf8'), 'operations.md').map((s) => [f, s] as const));
     expect(named.length).toBeGreaterThan(8);
     expect(named.filter(([, s]) => !headings.has(s)).map(([f, s]) => `${f}: "${s}"`)).toEqual([]);
   });

@@ -17,10 +17,20 @@ function commandOptions(command: Command, path: string[] = [], out = new Map<str
   return out;
 }
 
+/** The rows of the command tables: the README's, in short, and docs/cli.md's, each command whole. */
+function tableRows(): [string, string][] {
+  return ['README.md', 'docs/cli.md'].flatMap((file) =>
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('| `assetbridge '))
+      .map((l): [string, string] => [file, l]),
+  );
+}
+
 /**
- * The commands the docs show, as `[where, command words, options given]`: the README's command
- * table (a cell's later spans, `export [FILE]`, name commands of the first one's group) and every
- * `assetbridge …` code span or command line of docs/.
+ * The commands the docs show, as `[where, command words, options given]`: the command tables of
+ * the README and docs/cli.md (a cell's later spans, `export [FILE]`, name commands of the first
+ * one's group) and every `assetbridge …` code span or command line of the other docs.
  */
 function documentedCommands(known: ReadonlyMap<string, string[]>): [string, string, string[], string[]][] {
   const out: [string, string, string[], string[]][] = [];
@@ -39,23 +49,22 @@ function documentedCommands(known: ReadonlyMap<string, string[]>): [string, stri
     for (let prev = ''; prev !== rest; ) [prev, rest] = [rest, rest.replace(/\[[^[\]]*\]/g, '')];
     return flagsOf(rest.replace(/\S+ \\\| \S+/g, ''));
   };
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  for (const line of readme.split('\n').filter((l) => l.startsWith('| `assetbridge '))) {
+  for (const [file, line] of tableRows()) {
     let last: string | undefined;
     for (const [, span = ''] of (line.split(/(?<!\\)\|/)[1] ?? '').matchAll(/`([^`]+)`/g)) {
       // `--km K`, `[--at T]`: more options of the command before.
       if (/^\[?-/.test(span) && last !== undefined) {
-        out.push(['README.md', last, flagsOf(span), []]); // an alternative (`(or --km K)`) or more options
+        out.push([file, last, flagsOf(span), []]); // an alternative (`(or --km K)`) or more options
         continue;
       }
       const words = span.replace(/^assetbridge /, '').split(/\s+/);
       const command = span.startsWith('assetbridge ') ? resolveWords(words) : resolveWords(words, last?.split(' ')[0]);
       if (command === undefined) {
-        out.push(['README.md', `(no command) ${span}`, [], []]);
+        out.push([file, `(no command) ${span}`, [], []]);
         continue;
       }
       last = command;
-      out.push(['README.md', command, flagsOf(span), unbracketed(span)]);
+      out.push([file, command, flagsOf(span), unbracketed(span)]);
     }
   }
   for (const file of ['docs/operations.md', 'docs/configuration.md', 'docs/architecture.md', 'docs/adding-a-connector.md']) {
@@ -115,19 +124,21 @@ describe('assetbridge --help', () => {
       return flags.filter((f) => !options.includes(f) && f !== '--help' && f !== '-h').map((f) => `${file}: ${command} ${f}`);
     });
     expect(wrong).toEqual([]);
-    // Every command is in the README's table.
-    const inReadme = new Set(shown.filter(([file]) => file === 'README.md').map(([, command]) => command));
-    expect([...known.keys()].filter((c) => known.get(c)?.length && !inReadme.has(c) && c !== 'help')).toEqual([]);
+    // Every command is in the README's table and in docs/cli.md's.
+    for (const table of ['README.md', 'docs/cli.md']) {
+      const listed = new Set(shown.filter(([file]) => file === table).map(([, command]) => command));
+      expect({ table, missing: [...known.keys()].filter((c) => known.get(c)?.length && !listed.has(c) && c !== 'help') }).toEqual({ table, missing: [] });
+    }
   });
 
-  it("the README's command table names every option of each command, in its own spans or its row's text (but the output ones; demo, aemp parse and zones check point to their --help)", () => {
-    const rows = readFileSync(join(root, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `assetbridge '));
+  it("docs/cli.md's command table names every option of each command, in its own spans or its row's text (but the output ones; demo, aemp parse and zones check point to their --help)", () => {
+    const rows = readFileSync(join(root, 'docs/cli.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `assetbridge '));
     const generic = ['--help', '--config', '--json', '--csv', '--out'];
     const known = commandOptions(buildProgram());
     // Where a command's options may be named: its own spans in the table (`counts [--destination D]`),
     // or the prose of its row (`--exit-code: exit 1 when …`), not another command's spans.
     const ownSpans = new Map<string, Set<string>>();
-    for (const [file, command, flags] of documentedCommands(known)) if (file === 'README.md') ownSpans.set(command, new Set([...(ownSpans.get(command) ?? []), ...flags]));
+    for (const [file, command, flags] of documentedCommands(known)) if (file === 'docs/cli.md') ownSpans.set(command, new Set([...(ownSpans.get(command) ?? []), ...flags]));
     const prose = (command: string) =>
       rows
         .filter((l) => l.startsWith(`| \`assetbridge ${command.split(' ')[0] ?? ''}`))
@@ -141,12 +152,12 @@ describe('assetbridge --help', () => {
     expect(unnamed).toEqual([]);
   });
 
-  it("the README's command table shows an option outside [brackets] only where the command cannot run without it", () => {
+  it("docs/cli.md's command table shows an option outside [brackets] only where the command cannot run without it", () => {
     const program = buildProgram();
     const find = (words: string[]) => words.reduce<Command | undefined>((c, w) => c?.commands.find((s) => s.name() === w), program);
     // Required by the command's own check, or one of the forms the row shows (`replay ID --payload FILE`).
     const checked = ['aemp backfill --from', 'assets reset-meter --hours', 'dlq replay --payload', 'dlq replay --new-key'];
-    const shown = documentedCommands(commandOptions(program)).filter(([file]) => file === 'README.md');
+    const shown = documentedCommands(commandOptions(program)).filter(([file]) => file === 'docs/cli.md');
     expect(shown.some(([, , , always]) => always.length > 0)).toBe(true);
     const wrong = shown.flatMap(([, command, , always]) =>
       always.filter((f) => !find(command.split(' '))?.options.find((o) => o.long === f)?.mandatory && !checked.includes(`${command} ${f}`)).map((f) => `${command} ${f}`),

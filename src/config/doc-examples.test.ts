@@ -98,7 +98,7 @@ describe('configurations shown in the docs', () => {
   });
 
   it('the inline YAML in the README and docs/ is YAML as written (a reader copies it into the config)', () => {
-    const files = ['README.md', 'docs/configuration.md', 'docs/operations.md', 'docs/architecture.md'];
+    const files = ['README.md', 'docs/cli.md', 'docs/configuration.md', 'docs/operations.md', 'docs/architecture.md'];
     const spans = files.flatMap((f) => inlineYaml(f).map((span) => [f, span] as const));
     expect(spans.length).toBeGreaterThan(10);
     const broken = spans.flatMap(([f, span]) => {
