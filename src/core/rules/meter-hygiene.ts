@@ -278,6 +278,16 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
   };
 }
 
+/**
+ * Whether the meter advanced more than the wall clock allows in `elapsedMs` (`options`' rate, with
+ * its tolerance and resolution slack): `advance`, a difference of two counts, taken to the
+ * millionth (what counts are rounded to), so that the float noise of a continuous count offset
+ * from the meter (by a declared reset: 4331.453 − 4331.346 is 0.10700000000088) decides nothing.
+ */
+export function beyondWallClock(advance: number, elapsedMs: number, options: MeterHygieneOptions): boolean {
+  return round(advance) > (elapsedMs / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+}
+
 /** Whether `to` continues from `from`: as much or more, by no more than the wall clock allows since. */
 function continues(from: MeterReading, to: MeterReading, options: MeterHygieneOptions): boolean {
   const possible = ((to.eventTime - from.eventTime) / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;

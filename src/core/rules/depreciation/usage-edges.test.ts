@@ -225,6 +225,27 @@ describe('usage per period: a frozen feed catching up across a period boundary',
     expect(s.periods?.['2026-01']).toEqual({ units: 1.5, meterAtEnd: 101.5 });
     expect(s.periods?.['2026-02']?.units).toBe(1.5);
   });
+
+  it('an advance exactly as much as the wall clock allows since the latest reading is spread from it, whatever float noise the continuous count carries (a meter replaced), in both forms', () => {
+    // A new meter from 0 continues the count from 4321.987; it shows 9.359 from 31 October 12:00,
+    // again at midnight on 2 November, then 9.466 24 s later: 0.107 h, the most 24 s allow
+    // (×1.05, +0.1). The continuous count's difference is 4331.453 − 4331.346 = 0.10700000000088:
+    // not more, so nothing of it goes back to October.
+    const events = [
+      meter(Date.parse('2026-10-20T00:00:00Z'), 4321.987),
+      meter(Date.parse('2026-10-20T00:00:10Z'), 0, true),
+      meter(Date.parse('2026-10-31T12:00:00Z'), 9.359),
+      meter(Date.parse('2026-11-02T00:00:00Z'), 9.359),
+      meter(Date.parse('2026-11-02T00:00:24Z'), 9.466),
+    ];
+    const s = run(monthlyCalendar('UTC'), events);
+    expect(s.periods).toEqual({ '2026-10': { units: 9.359, meterAtEnd: 4331.346 }, '2026-11': { units: 0.107, meterAtEnd: 4331.453 } });
+    // The owned form takes the last reading on its fast path (the periods as it left them, the same as the pure rule's).
+    const options = { calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 };
+    const owned = createUsageRule(options).owned?.() as OwnedRule;
+    compareOwned(createUsageRule(options), owned, events.map((event) => ({ event, asset })));
+    expect((owned.save(0) as UsageState).periods).toEqual(s.periods);
+  });
 });
 
 describe('usage per period: a spike after a live idle stretch is held, not taken as a frozen feed catching up', () => {

@@ -24,7 +24,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { matchesFilter } from '../maintenance/types.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
+import { beyondWallClock, DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
 import { BUFFER_GROWTH_BUDGET_BYTES, CHANGED, DUPLICATE, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString } from '../state-json.js';
@@ -399,12 +399,13 @@ class OwnedUsage implements OwnedUsageRule {
         hc = t;
         stall = 0;
       }
-      // More than the wall clock allows since the latest reading (a frozen feed catching up): the
-      // pure rule spreads it from the first showing (usage-rule.ts `spreadFrom`), maybe over an
-      // earlier period.
-      if (usage > ((t - lt) / HOUR_MS) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack) return false;
-      // hours.ts `stepHours`, then usage-rule.ts `spread` over the one period (t0, t1] lies in.
+      // hours.ts `stepHours`.
       total = round(total + usage);
+      // More than the wall clock allows since the latest reading (a frozen feed catching up): the
+      // pure rule spreads it from the first showing (usage-rule.ts `spreadFrom`, asking this of
+      // the same numbers), maybe over an earlier period.
+      if (beyondWallClock(total - lh, t - lt, o)) return false;
+      // usage-rule.ts `spread` over the one period (t0, t1] lies in.
       const dt = t - lt;
       const share = ((total - lh) * dt) / dt;
       units = round(units + share);

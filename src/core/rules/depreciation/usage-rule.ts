@@ -21,7 +21,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import { HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
+import { beyondWallClock, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { duplicateResult, lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
@@ -267,7 +267,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
 
 /**
  * Where the usage up to reading `to` is spread from: the latest reading `prev`, unless the meter
- * advanced more since it than the wall clock allows (a held reading hygiene confirmed as a frozen
+ * advanced more since it than the wall clock allows (to the millionth: see `beyondWallClock`; a held reading hygiene confirmed as a frozen
  * feed catching up, judged from when the meter first showed `prev`'s value): then the unchanged readings since
  * that first showing were stale, not "no usage", and the advance is spread from the first showing,
  * so no period gets more usage than its time allows (60 h caught up an hour after a month's end
@@ -276,9 +276,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
 function spreadFrom(s: UsageState, prev: readonly [number, number], to: readonly [number, number]): readonly [number, number] {
   const shown = s.hours?.hygiene.last?.eventTime;
   if (shown === undefined || shown >= prev[0] || (s.first !== undefined && shown < s.first[0])) return prev;
-  const o = s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE;
-  const allowed = ((to[0] - prev[0]) / 3_600_000) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack;
-  return to[1] - prev[1] > allowed ? [shown, prev[1]] : prev;
+  // The owned form (usage-rule-owned.ts `release`) asks the same of the same numbers.
+  return beyondWallClock(to[1] - prev[1], to[0] - prev[0], s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE) ? [shown, prev[1]] : prev;
 }
 
 /** Add the hours between readings `a` and `b` to the periods they span, in proportion to time (in place); whether a period was added. */
