@@ -1,7 +1,7 @@
 /**
  * The usage rule's owned form (usage-rule-owned.ts) held to the pure rule (usage-rule.ts) by the
  * oracle (test/helpers/owned-oracle.ts): streams of hour and km readings with the rule's special
- * cases (resets declared in order or late, spikes, rollbacks, stalls, equal times, readings on
+ * cases (resets declared in order or late, spikes, rollbacks, stalls, advances at hygiene's wall-clock limit, equal times, readings on
  * period boundaries and across periods, outside a listed calendar, pruning, re-sends, arrival
  * beyond the allowed lateness, idle watermarks, restarts, evictions, states written by older
  * versions or under another calendar), and the benchmark's stream. Also: which steps the fast
@@ -39,6 +39,8 @@ const S1_ONLY: AssetFilter = { attributes: { site: ['S1'] } };
 const CALENDARS: Record<string, PeriodCalendar> = {
   berlin: monthlyCalendar('Europe/Berlin'),
   utc: monthlyCalendar('UTC'),
+  // November starts at 02:30 UTC on 1 November, and the clocks go back at 04:30 UTC that night.
+  stJohns: monthlyCalendar('America/St_Johns'),
   // Days from 31 Oct (UTC) to 9 Nov: readings before and after the listed range too.
   days: customCalendar(
     'UTC',
@@ -62,7 +64,9 @@ type Move =
   | { readonly k: 'reset'; readonly to: number; readonly back: number }
   | { readonly k: 'zero' }
   /** Idle, reporting live for `dt`, then `by` (possible since the idle value was first shown) 10 s later: held; it `stays` (confirmed by the next reading) or was a spike. */
-  | { readonly k: 'idleJump'; readonly dt: number; readonly by: number; readonly stays: boolean };
+  | { readonly k: 'idleJump'; readonly dt: number; readonly by: number; readonly stays: boolean }
+  /** Idle for `idle` (the value shown again then), then `n` × 24 s (× 120 s on the odometer) later as much as the wall clock allows since, to the thousandth: at hygiene's limit. */
+  | { readonly k: 'limit'; readonly n: number; readonly idle: number };
 
 const moveArb: fc.Arbitrary<Move> = fc.oneof(
   { weight: 30, arbitrary: fc.record({ k: fc.constant('tick' as const), dt: fc.integer({ min: 1, max: 60 }).map((s) => s * SECOND), rate: fc.double({ min: 0, max: 1, noNaN: true }) }) },
@@ -73,6 +77,7 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('spike' as const, 'rollback' as const), by: fc.integer({ min: 1, max: 5000 }), stays: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('idleJump' as const), dt: fc.integer({ min: 1, max: 200 }).map((m) => m * HOUR), by: fc.double({ min: 0.2, max: 0.95, noNaN: true }), stays: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), to: fc.integer({ min: 0, max: 50 }), back: fc.constantFrom(0, 5 * SECOND, 45 * SECOND, 20 * MINUTE, 3 * HOUR) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('limit' as const), n: fc.integer({ min: 1, max: 200 }), idle: fc.constantFrom(0, HOUR, 30 * HOUR, 6 * DAY) }) },
 );
 
 interface Arrival {
@@ -146,6 +151,15 @@ function readings(a: AssetRecord, km: boolean, moves: readonly Move[], calendar:
         emit(meter(a, t, shown, { km }));
         break;
       }
+      case 'limit': {
+        if (m.idle > 0) emit(meter(a, (t += m.idle), v, { km }));
+        const dt = m.n * (km ? 120 : 24) * SECOND;
+        t += dt;
+        // 200 km/h or 1 h/h, × 1.05, + 1 km or 0.1 h (meter-hygiene.ts): a whole number of thousandths at these times.
+        v = roundThousandths(v + Math.round(((dt / HOUR) * (km ? 200 : 1) * 1.05 + (km ? 1 : 0.1)) * 1000) / 1000);
+        emit(meter(a, t, v, { km }));
+        break;
+      }
       case 'spike':
       case 'rollback': {
         t += 10 * SECOND;
@@ -204,7 +218,7 @@ function startState(kind: Start, a: AssetRecord, km: boolean, options: UsageRule
 }
 
 const scenario = fc.record({
-  calendar: fc.constantFrom('berlin', 'utc', 'days'),
+  calendar: fc.constantFrom('berlin', 'utc', 'stJohns', 'days'),
   lateness: fc.constantFrom(0, 30 * SECOND, 10 * MINUTE),
   // Fewer than the config allows (2) too: as a program may set it.
   keepPeriods: fc.constantFrom(0, 1, 2, 2, 3, 3, 36, 36),
