@@ -136,6 +136,59 @@ describe('location sync: a zone whose location code was changed in the config', 
     }
   });
 
+  describe('the position sent outside the zone that ranks first now (entered after that update)', () => {
+    // Two overlapping zones of one size and priority (the first listed ranks first): the yard, and
+    // one 250 m east of it. Sent the yard 10 m east of its centre (beyond the east zone's band), then
+    // into the overlap, 90 m on (within minDistanceM: nothing sent), where the east zone is entered too.
+    const east = (locationCode: string, priority = 0): Zone => ({ name: 'east', locationCode, priority, shape: { type: 'circle', lat: 52.5, lng: eastM(250), radiusM: 200 } });
+    const walk = [pos(0, 10), pos(40, 10), pos(60, 100), pos(100, 100), pos(600, 100)];
+    const sentFrom = (d: { payload: Record<string, unknown> }) => Math.round((((d.payload.coordinates as { lng: number }).lng - 13.4) * 111_320 * Math.cos((52.5 * Math.PI) / 180)) / 10) * 10;
+    for (const allowedLatenessMs of [0, 30_000]) {
+      it(`sends no zone the position sent is outside of: reordered, the next fix sends the east zone from where it is (lateness ${allowedLatenessMs} ms)`, () => {
+        const stored = storedAfter(options([yard('1000/0001'), east('3000/0001')], allowedLatenessMs), walk);
+        expect(stored.synced).toMatchObject({ zone: '1000/0001', zoneName: 'yard', eventTime: T0 + 40_000 });
+        expect(stored.zones).toMatchObject({ yard: { phase: 'inside' }, east: { phase: 'inside' } });
+        // Listed first now, the east zone ranks first: the watermark sends nothing (it would say the
+        // asset was in the east zone at 08:00:40, 240 m from its centre, before it got there)...
+        const o = options([east('3000/0001'), yard('1000/0001')], allowedLatenessMs);
+        const rule = createLocationSyncRule(o);
+        expect(rule.holds(stored)).toBe(false);
+        expect(rule.flush(stored, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+        // ...its next fix sends the east zone, from the overlap.
+        const next = rule.apply(stored, pos(3_700, 100), ctx);
+        const sent = [...next.deliveries, ...rule.flush(next.state, ctx).deliveries];
+        expect(sent.map((d) => [d.payload.warehouseLocation, sentFrom(d)])).toEqual([['3000/0001', 100]]);
+        // The owned form decides the same (the columns take the stored state).
+        const steps = [{ load: asset, state: stored }, { flush: T0 + 3_600_000, asset }, { event: pos(3_700, 100), asset }, { flush: undefined, asset }];
+        expect(compareOwned(rule, ownedLocationSync(rule, o), steps).delivered.map((d) => d.payload.warehouseLocation)).toEqual(['3000/0001']);
+      });
+    }
+
+    it('sends the code of the zone that holds the position sent, when it changed too', () => {
+      // The east zone ranks first (its priority) and had the yard's code: entering it sent nothing.
+      const stored = storedAfter(options([yard('1000/0001'), east('1000/0001', 1)]), walk);
+      expect(stored.synced).toMatchObject({ zone: '1000/0001', zoneName: 'yard', eventTime: T0 + 40_000 });
+      // Both codes changed: the update is sent again with the yard's new code (where it was then, in the yard), not the east zone's.
+      const o = options([yard('1000/0002'), east('3000/0001', 1)]);
+      const rule = createLocationSyncRule(o);
+      expect(rule.holds(stored)).toBe(true);
+      const r = rule.flush(stored, ctx, T0 + 3_600_000);
+      expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.zone, sentFrom(d), d.eventTime])).toEqual([['1000/0002', 'yard', 10, T0 + 40_000]]);
+      // Once: stored after it, nothing asked for; the next fix sends the east zone.
+      const after = JSON.parse(JSON.stringify(r.state)) as LocationSyncState;
+      expect(rule.holds(after)).toBe(false);
+      expect(rule.apply(after, pos(3_700, 100), ctx).deliveries.map((d) => [d.payload.warehouseLocation, sentFrom(d)])).toEqual([['3000/0001', 100]]);
+      // Only the east zone's code changed: the code sent is the yard's still, nothing to send.
+      expect(createLocationSyncRule(options([yard('1000/0001'), east('3000/0001', 1)])).holds(stored)).toBe(false);
+      // The yard moved since (the position sent beyond it and its band) with its new code: no zone holds that position, nothing is sent (the next fix decides).
+      const moved = createLocationSyncRule(options([{ ...yard('1000/0002'), shape: { type: 'circle', lat: 52.5, lng: 13.41, radiusM: 100 } }, east('3000/0001', 1)]));
+      expect(moved.holds(stored)).toBe(false);
+      expect(moved.flush(stored, ctx, T0 + 3_600_000).deliveries).toEqual([]);
+      const steps = [{ load: asset, state: stored }, { flush: T0 + 3_600_000, asset }, { roundTrip: asset }, { flush: T0 + 7_200_000, asset }, { event: pos(7_300, 100), asset }, { flush: undefined, asset }];
+      expect(compareOwned(rule, ownedLocationSync(rule, o), steps).delivered.map((d) => d.payload.warehouseLocation)).toEqual(['1000/0002', '3000/0001']);
+    });
+  });
+
   describe('zones ranked otherwise since the state was stored', () => {
     // A 50 m bay in the middle of the yard; parked there, the asset has entered both.
     const bay = (locationCode = '1000/0009'): Zone => ({ name: 'bay', locationCode, priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 50 } });

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ReorderState } from './event-time.js';
-import type { ZoneTrackState } from './zones/zone-tracker.js';
+import { enteredZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import { HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import type { Zone } from './zones/geometry.js';
 import type { AssetFilter } from './maintenance/types.js';
@@ -139,7 +139,12 @@ export function coordinateJson(x: number): string {
  * only a fix decides that), the zone sent left since (its exit settled while the zone that places
  * the asset now is being left too, or another entered: a dwell holds that move, which the fix or
  * watermark ending it sends), in a zone no longer configured (HELD: see zoneOfState), or with the
- * code sent still the best zone's. A zone
+ * code sent still the best zone's. The zone returned holds the position sent (it is inside the
+ * zone or its band, as configured now; any zone, for a reader's sighting): the coordinates sent
+ * again never contradict it. So when the best zone does not (one ranking first now that the asset
+ * entered after that update, elsewhere; one reshaped since), it is the best of the zones entered
+ * that do, undefined when there is none or its code is the one sent: the asset's next fix decides,
+ * from where it is (the best zone's code, or an exit dwell beyond a zone shrunk). A zone
  * added since (a smaller one where the asset is parked) is not one it has entered: its next fixes
  * enter it, after the enter dwell, as any arrival.
  */
@@ -151,5 +156,14 @@ export function recodedZone(zones: ZoneTracking, s: LocationSyncState | undefine
   const sent = s?.zones !== undefined && Object.hasOwn(s.zones, synced.zoneName) ? s.zones[synced.zoneName] : undefined;
   if (sent === undefined || sent.phase === 'entering') return undefined;
   const best = zoneOfState(zones.index, s?.zones);
-  return best !== undefined && best !== HELD && best.locationCode !== synced.zone ? best : undefined;
+  if (best === undefined || best === HELD || best.locationCode === synced.zone) return undefined;
+  // The update is sent again with its own coordinates and time (none: a reader's sighting), so in a
+  // zone that holds them (inside it or its band, as configured now). Another that ranks first now,
+  // entered after that update and elsewhere, would be sent with a position outside it, from before
+  // the asset was there (its next fix sends it): then the best of those entered that holds them.
+  if (synced.lat === undefined || synced.lng === undefined) return best;
+  const hit = zones.index.locate(synced.lat, synced.lng);
+  const holds = (name: string): boolean => hit.inside.includes(name) || hit.band.includes(name);
+  const zone = holds(best.name) ? best : zones.index.best(enteredZones(s?.zones).filter(holds));
+  return zone !== undefined && zone.locationCode !== synced.zone ? zone : undefined;
 }

@@ -22,7 +22,8 @@
  * when the zones were changed is located again by the ones configured now (see configuredHit).
  * One in a zone whose `locationCode` was changed, or in
  * zones ranked otherwise since (the code sent last no longer the best one's), is sent the code of
- * the zone that places it now at its next idle watermark (see recode). An asset `appliesTo` does not match is
+ * the zone that places it now at its next idle watermark (see recode), when that zone holds the
+ * position sent last (else the best zone entered that does; its next fix sends the rest). An asset `appliesTo` does not match is
  * left alone by its fixes and by idle watermarks alike (its state as it was: see flush and holds).
  * With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
@@ -465,8 +466,8 @@ function keepPlaced(fix: Fix, was: Fix): Fix {
  * A zone's `locationCode` changed in the config, or the zones an asset is in ranked otherwise (a
  * restart with the new config): the ERP holds a code location sync would not send now, and would
  * until each asset's next fix. A watermark (the service's start names these assets: see `holds`)
- * sends the location sent last again with the code of the zone that places the asset now (see
- * recodedZone in location-sync-state.ts), dated as it was (event time: it replaces a pending update of the old code, never a
+ * sends the location sent last again with the code of the zone that places the asset now, of one
+ * that holds that position (see recodedZone in location-sync-state.ts), dated as it was (event time: it replaces a pending update of the old code, never a
  * newer location, invariant 8), so its idempotency key is the same on every replay and restart;
  * once stored, the state has the new code and nothing is sent again.
  */
