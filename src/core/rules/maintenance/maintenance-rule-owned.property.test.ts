@@ -4,8 +4,10 @@
  * rule as the oracle (test/helpers/owned-oracle.ts) — on the benchmark's stream (where most events
  * take the fast path), on the fleet stream with arrival beyond the lateness, and on generated
  * configurations and streams with every case the fast path leaves to the pure rule: breaches and
- * episodes, repeats, flagged meter readings, declared resets, odometers, alerts, ERP
- * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
+ * episodes, repeats, flagged meter readings, declared resets, odometers, alerts (of several
+ * rules, by code), ERP feedback, baseline attributes, filters, windows (per site), the snapshots'
+ * age bound, whichever-first calendar intervals (on hours or km), messages of up to 17 values in
+ * any order (the ring items widened for them), ties, duplicates, late samples, lateness 0,
  * round trips through JSON, evictions and idle watermarks, idle stretches ending in a jump held
  * until the next reading confirms it or sets it aside (with a completion between them, applied
  * after the held reading, and feedback on another rule's work order after it, not held behind it);
@@ -219,11 +221,12 @@ const service = fc
 const config = fc.record({
   thresholds: fc.array(threshold, { maxLength: 4 }),
   services: fc.array(service, { maxLength: 3 }),
-  calendar: fc.constantFrom(undefined, 'hours', 'plain'),
-  alerts: fc.boolean(),
+  calendar: fc.constantFrom(undefined, 'hours', 'plain', 'km'),
+  alerts: fc.constantFrom(0, 0, 0, 1, 1, 2),
   lateness: fc.constantFrom(0, 20_000, 30_000),
   keepClosed: fc.constantFrom(undefined, 1),
-  windows: fc.boolean(),
+  windows: fc.constantFrom('none', 'all', 'site'),
+  snapshotMaxAgeMs: fc.constantFrom(undefined, 5_000, 3_600_000),
 });
 type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
 
@@ -240,15 +243,25 @@ function optionsOf(c: Config): MaintenanceOptions {
               dueSoonDays: 0,
               baselineAttribute: 'lastInspection',
               ...(c.calendar === 'hours' ? { orMeter: { meter: 'hours' as const, every: 0.1, dueSoon: 0, baselineAttribute: 'calHours' } } : {}),
+              ...(c.calendar === 'km' ? { orMeter: { meter: 'km' as const, every: 1, dueSoon: 0, baselineAttribute: 'calKm' } } : {}),
               severity: 'warning' as const,
             },
           ],
         }
       : {}),
-    ...(c.alerts ? { alerts: [{ name: 'faults', minSeverity: 'warning' as const, cooldownMs: 60_000, severity: 'critical' as const }] } : {}),
+    // A second rule: of some codes only, the work order's severity the fault's own.
+    ...(c.alerts > 0
+      ? { alerts: [{ name: 'faults', minSeverity: 'warning' as const, cooldownMs: 60_000, severity: 'critical' as const }, ...(c.alerts > 1 ? [{ name: 'spn1', minSeverity: 'info' as const, codes: ['SPN1*'], cooldownMs: 0 }] : [])] }
+      : {}),
     allowedLatenessMs: c.lateness,
     siteAttribute: 'site',
-    windows: c.windows ? { '*': { timeZone: 'UTC', windows: [{ days: [0, 1, 2, 3, 4, 5, 6], startMinute: 0, durationMinutes: 60 }] } } : {},
+    windows:
+      c.windows === 'none'
+        ? {}
+        : c.windows === 'all'
+          ? { '*': { timeZone: 'UTC', windows: [{ days: [0, 1, 2, 3, 4, 5, 6], startMinute: 0, durationMinutes: 60 }] } }
+          : { S1: { timeZone: 'America/New_York', windows: [{ days: [1, 2, 3], startMinute: 600, durationMinutes: 120 }] } },
+    ...(c.snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs: c.snapshotMaxAgeMs } : {}),
     ...(c.keepClosed !== undefined ? { keepClosed: c.keepClosed } : {}),
   };
 }
@@ -261,7 +274,7 @@ const value = fc.oneof(
 );
 
 const item = fc.record({
-  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry', 'idleJump', 'solo'),
+  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry', 'idleJump', 'solo', 'wide'),
   asset: fc.constantFrom(0, 0, 1, 2),
   step: fc.integer({ min: -7, max: 4 }),
   a: fc.option(value, { nil: undefined }),
@@ -271,6 +284,9 @@ const item = fc.record({
   hold: fc.boolean(),
   unit: fc.constantFrom(undefined, '°C'),
   other: fc.constantFrom(0, 0, 0, 1, 3),
+  /** `wide`: a device sending all its sensors in one message (the thresholds' among them), of this many values, in some order (the ring items grow wider for it). */
+  width: fc.constantFrom(5, 9, 17),
+  order: fc.constantFrom('asc', 'desc', 'rotated'),
   meter: fc.constantFrom('plain', 'plain', 'plain', 'plain', 'plain', 'same', 'jump', 'back', 'reset', 'km', 'km+h', 'none'),
   pick: fc.nat(),
   status: fc.constantFrom('completed', 'completed', 'in-progress', 'cancelled'),
@@ -293,7 +309,7 @@ const serviced: AssetRecord = { erpAssetId: 'EQ-0', erpModule: 'maintenance', at
 const assets: readonly AssetRecord[] = [
   { erpAssetId: 'EQ-0', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'x', lastService: '0.3', lastInspection: '2026-09-30' } },
   { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'y', lastService: 'n/a' } },
-  { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'x', calHours: '100.05' } },
+  { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'x', calHours: '100.05', calKm: '5000' } },
 ];
 
 /**
@@ -371,6 +387,18 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
         if (v.c !== undefined) values.c = { value: v.c };
         // Sensors no threshold reads (their latest values go to the snapshots), changing.
         for (let k = 0; k < it.other; k++) values[`z${k}`] = { value: k + it.pick % 7 };
+        event = { kind: 'sensor', ...at, values };
+        break;
+      }
+      case 'wide': {
+        const names = Array.from({ length: it.width }, (_, k) => (k < 3 ? (['a', 'b', 'c'][k] as string) : `z${k}`));
+        if (it.order === 'desc') names.reverse();
+        if (it.order === 'rotated') names.push(...names.splice(0, it.pick % names.length));
+        const values: Record<string, { value: number; unit?: string }> = {};
+        for (const [k, name] of names.entries()) {
+          const v = name === 'a' ? it.a : name === 'b' ? it.b : name === 'c' ? it.c : (k * 13 + it.pick) % 97;
+          values[name] = k % 4 === 1 && it.unit !== undefined ? { value: v ?? 50, unit: it.unit } : { value: v ?? 50 };
+        }
         event = { kind: 'sensor', ...at, values };
         break;
       }
