@@ -223,7 +223,7 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
 
   // Measured from when the meter first showed its value, so a feed that froze and then catches up is not flagged.
   const elapsedH = (reading.eventTime - last.eventTime) / HOUR_MS;
-  const allowed = elapsedH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  const allowed = wallClockAllowance(reading.eventTime - last.eventTime, options);
   const unit = options.unit ?? 'h';
   const declare = `if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`;
   if (delta > allowed)
@@ -265,7 +265,7 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
   // frozen feed catching up (the repeats were stale) or a spike after the machine sat idle,
   // reporting live. Held until the next reading tells (`holdCatchUp`).
   const sinceShownH = (reading.eventTime - confirmedAt) / HOUR_MS;
-  const allowedSinceShown = sinceShownH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  const allowedSinceShown = wallClockAllowance(reading.eventTime - confirmedAt, options);
   if (options.holdCatchUp === true && delta > allowedSinceShown) {
     const detail = `meter advanced ${shown(delta)} ${unit} in ${shown(sinceShownH)} h since it last showed ${last.value} (${iso(confirmedAt)}; at most ${shown(allowedSinceShown)} ${unit} possible), to ${reading.value}: held until the next reading, which confirms it as a feed that froze and caught up (counted from ${iso(last.eventTime)}, when the meter first showed ${last.value}) if it continues from it, else sets it aside as a spike`;
     const again = held !== undefined && held.eventTime === reading.eventTime && held.value === reading.value;
@@ -279,18 +279,27 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
 }
 
 /**
- * Whether the meter advanced more than the wall clock allows in `elapsedMs` (`options`' rate, with
- * its tolerance and resolution slack): `advance`, a difference of two counts, taken to the
- * millionth (what counts are rounded to), so that the float noise of a continuous count offset
- * from the meter (by a declared reset: 4331.453 − 4331.346 is 0.10700000000088) decides nothing.
+ * The most a meter can advance in `elapsedMs` of event time: `options`' rate, with its tolerance
+ * and resolution slack. Every wall-clock judgement of hygiene and of the rules' owned forms asks
+ * this, so both forms compute it alike.
+ */
+export function wallClockAllowance(elapsedMs: number, options: MeterHygieneOptions): number {
+  return (elapsedMs / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+}
+
+/**
+ * Whether the meter advanced more than the wall clock allows in `elapsedMs`: `advance`, a
+ * difference of two counts, taken to the millionth (what counts are rounded to), so that the float
+ * noise of a continuous count offset from the meter (by a declared reset: 4331.453 − 4331.346 is
+ * 0.10700000000088) decides nothing.
  */
 export function beyondWallClock(advance: number, elapsedMs: number, options: MeterHygieneOptions): boolean {
-  return round(advance) > (elapsedMs / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  return round(advance) > wallClockAllowance(elapsedMs, options);
 }
 
 /** Whether `to` continues from `from`: as much or more, by no more than the wall clock allows since. */
 function continues(from: MeterReading, to: MeterReading, options: MeterHygieneOptions): boolean {
-  const possible = ((to.eventTime - from.eventTime) / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  const possible = wallClockAllowance(to.eventTime - from.eventTime, options);
   return to.value >= from.value && to.value - from.value <= possible;
 }
 

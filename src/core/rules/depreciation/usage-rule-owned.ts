@@ -24,7 +24,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { matchesFilter } from '../maintenance/types.js';
-import { beyondWallClock, DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
+import { beyondWallClock, DEFAULT_METER_HYGIENE, wallClockAllowance, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
 import { BUFFER_GROWTH_BUDGET_BYTES, CHANGED, DUPLICATE, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString } from '../state-json.js';
@@ -79,7 +79,6 @@ const KNOWN = 1;
 const APPLIES = 2;
 const KM = 4;
 
-const HOUR_MS = 3_600_000;
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
 export function ownedUsageRule(parts: UsageRuleParts): OwnedUsageRule {
@@ -387,12 +386,10 @@ class OwnedUsage implements OwnedUsageRule {
         hc = t;
       } else {
         if (!(delta > 0)) return false;
-        const elapsedH = (t - ht) / HOUR_MS;
-        const allowed = elapsedH * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack;
-        if (delta > allowed) return false;
+        if (delta > wallClockAllowance(t - ht, o)) return false;
         // Ahead of the wall clock since the meter last showed its value (`hc`): held by hygiene
         // (`holdCatchUp`, usage-rule.ts) until the next reading tells; the pure rule's.
-        if (delta > ((t - hc) / HOUR_MS) * o.maxRatePerHour * o.wallClockTolerance + o.resolutionSlack) return false;
+        if (delta > wallClockAllowance(t - hc, o)) return false;
         usage = round(delta);
         hv = v;
         ht = t;

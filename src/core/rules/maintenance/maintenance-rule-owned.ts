@@ -30,7 +30,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
-import { HELD_METER_HYGIENE } from '../meter-hygiene.js';
+import { HELD_METER_HYGIENE, wallClockAllowance } from '../meter-hygiene.js';
 import { CHANGED, DUPLICATE, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
@@ -108,7 +108,6 @@ const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 
 /** A name JSON writes before the others (an array index): `latest` with one is written by JSON.stringify. */
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
-const HOUR_MS = 3_600_000;
 
 /** The names, order and units of a sensor sample's values (its JSON shape). */
 interface Layout {
@@ -1000,10 +999,10 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         nextStall = hy[HY_STALL] as number;
         usage = 0;
       } else {
-        if (!(delta > 0) || delta > ((t - lastTime) / HOUR_MS) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack) return false;
+        if (!(delta > 0) || delta > wallClockAllowance(t - lastTime, hygiene)) return false;
         // Ahead of the wall clock since the meter last showed its value: held by hygiene
         // (`holdCatchUp`) until the next reading tells; the pure rule's.
-        if (confirmed === confirmed && delta > ((t - confirmed) / HOUR_MS) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack) return false;
+        if (confirmed === confirmed && delta > wallClockAllowance(t - confirmed, hygiene)) return false;
         nextValue = raw;
         nextTime = t;
         nextStall = 1;
