@@ -29,7 +29,7 @@ import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from
 import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { duplicateResult, lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { isoTime } from '../iso-format.js';
 import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } from './calendar-interval.js';
@@ -1072,7 +1072,7 @@ export function maxMeterAt(history: MaintenanceState['history'], t: number, hygi
   const latest = h[h.length - 1];
   if (latest === undefined) return undefined;
   for (const p of h) if (p[0] >= t) return p[1] + hygiene.resolutionSlack;
-  return latest[1] + (Math.max(0, t - latest[0]) / 3_600_000) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack;
+  return latest[1] + wallClockAllowance(Math.max(0, t - latest[0]), hygiene);
 }
 
 /** The meter at a completion, as far as it is known, and why the reported value was not taken (or none is known). */
