@@ -225,8 +225,10 @@ class OwnedUsage implements OwnedUsageRule {
     this.clearRefs(a);
   }
 
-  holds(a: number): boolean {
+  holds(a: number, asset?: AssetRecord): boolean {
     if (a >= this.cap) return false;
+    // Not depreciated: its watermark decides nothing (see flush), so nothing is held.
+    if (asset !== undefined && (this.flagsOf(a, asset) & APPLIES) === 0) return false;
     const mode = this.mode[a];
     return mode === COLUMNS ? (this.pend[a] as number) > 0 : mode === PURE ? this.rule.holds(this.pure[a]) : false;
   }
@@ -234,14 +236,7 @@ class OwnedUsage implements OwnedUsageRule {
   apply(a: number, event: CanonicalEvent, ctx: RuleContext, out: DeliveryIntent[]): number {
     if (event.kind !== 'meter') return 0;
     if (a >= this.cap) this.grow(a);
-    const asset = ctx.asset;
-    let f = this.assetFlags[a] as number;
-    if (this.asset[a] !== asset) {
-      f = KNOWN;
-      if (matchesFilter(asset, this.options.appliesTo)) f |= this.kmFor(asset) ? APPLIES | KM : APPLIES;
-      this.asset[a] = asset;
-      this.assetFlags[a] = f;
-    }
+    const f = this.flagsOf(a, ctx.asset);
     // Not this rule's asset, or no reading of its meter: the pure rule leaves the state as it is.
     if ((f & APPLIES) === 0) return 0;
     const km = (f & KM) !== 0;
@@ -311,6 +306,8 @@ class OwnedUsage implements OwnedUsageRule {
     const mode = this.mode[a];
     // No state: the pure rule returns it as it is (nothing held).
     if (mode === EMPTY) return 0;
+    // Not depreciated (the config changed since its readings were buffered): a watermark decides nothing either (the pure form's answer).
+    if ((this.flagsOf(a, ctx.asset) & APPLIES) === 0) return 0;
     if (mode !== COLUMNS) return this.slowFlush(a, ctx, upTo, out);
     const n = this.pend[a] as number;
     // Nothing held, or nothing final at `upTo`: the pure rule returns the state as it is.
@@ -328,6 +325,16 @@ class OwnedUsage implements OwnedUsageRule {
     this.pend[a] = n - m;
     this.newest[a] = newest;
     return CHANGED;
+  }
+
+  /** What depends on `asset`'s record only ({@link APPLIES}, {@link KM}), kept for asset `a` while its record is the same object. */
+  private flagsOf(a: number, asset: AssetRecord): number {
+    if (this.asset[a] === asset) return this.assetFlags[a] as number;
+    let f = KNOWN;
+    if (matchesFilter(asset, this.options.appliesTo)) f |= this.kmFor(asset) ? APPLIES | KM : APPLIES;
+    this.asset[a] = asset;
+    this.assetFlags[a] = f;
+    return f;
   }
 
   /**

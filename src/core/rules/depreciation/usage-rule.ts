@@ -159,14 +159,18 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (s.cal !== undefined) next.cal = s.cal;
       return processAll(next, a.released, options);
     },
-    flush(state, _ctx, upTo) {
-      if (!state?.order || held(state)) return { state: state as UsageState, deliveries: [] };
+    flush(state, ctx, upTo) {
+      // Nothing held, or periods filed under another calendar. Nor for an asset `appliesTo` leaves
+      // out (the config changed since its readings were buffered): none of them is counted, its
+      // state stays as it is, as on an event.
+      if (!state?.order || held(state) || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
       const s = state;
       const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       if (d.released.length === 0) return { state: s, deliveries: [] };
       return processAll({ ...s, order: d.state }, d.released, options);
     },
-    holds: (state) => holdsAny(state?.order),
+    // Nothing for an asset `appliesTo` leaves out (its watermark decides nothing: see flush).
+    holds: (state, asset) => (asset === undefined || matchesFilter(asset, options.appliesTo)) && holdsAny(state?.order),
     // The same decisions with every asset's state in columns (usage-rule-owned.ts); this rule for the rest.
     owned: () => ownedUsageRule({ rule, options, held, kmFor }),
   };
