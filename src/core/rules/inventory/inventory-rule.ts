@@ -116,8 +116,11 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       // Sightings waiting since before the zones were changed are located again first (see relocated).
       return withLocated(fingerprint, applySighting(relocated(options.zones, fingerprint, state ?? {}), event, options));
     },
-    flush(state, _ctx, upTo) {
-      if (!state?.order && !state?.zones) return { state: state as InventoryItemState, deliveries: [] }; // nothing held, no dwell
+    flush(state, ctx, upTo) {
+      // Nothing held and no dwell: nothing to decide. Nor for an asset that is not inventory (its SKU
+      // gone from its record, or `skuAttribute` changed, since its state was stored): no sighting
+      // released, no dwell settled; its state stays as it is, as on an event.
+      if ((!state?.order && !state?.zones) || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
       const s = relocated(options.zones, fingerprint, state);
       const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       const r = d.released.length === 0 ? { state: s, deliveries: [] } : processAll({ ...s, order: d.state }, d.released, options);
@@ -126,7 +129,8 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
     },
     // Settling reads the tracker's phases, not the last sighting, so an inaccurate last sighting
     // does not stop a watermark from deciding: a pending dwell is always one it can settle.
-    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
+    // Nothing for an asset that is not inventory (its watermark decides nothing: see flush).
+    holds: (state, asset) => (asset === undefined || isInventoryItem(asset, options.skuAttribute)) && (holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones))),
   };
 }
 
