@@ -169,8 +169,10 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (d.released.length === 0) return { state: s, deliveries: [] };
       return processAll({ ...s, order: d.state }, d.released, options);
     },
-    // Nothing for an asset `appliesTo` leaves out (its watermark decides nothing: see flush).
-    holds: (state, asset) => (asset === undefined || matchesFilter(asset, options.appliesTo)) && holdsAny(state?.order),
+    // Nothing for an asset `appliesTo` leaves out, nor in periods filed under another calendar (a
+    // watermark decides nothing for either: see flush; the engine would name the asset idle again
+    // and again until it reports).
+    holds: (state, asset) => (asset === undefined || matchesFilter(asset, options.appliesTo)) && holdsAny(state?.order) && !held(state),
     // The same decisions with every asset's state in columns (usage-rule-owned.ts); this rule for the rest.
     owned: () => ownedUsageRule({ rule, options, held, kmFor }),
   };
