@@ -19,7 +19,7 @@ import { telematicsConfigProblems } from './telematics-schema.js';
 import { rulesCrossProblems, unknownFilterKey } from './rules-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
-import { unreadableSecretFile } from './unreadable-file.js';
+import { unreadableSecretFile, whyUnreadable } from './unreadable-file.js';
 import { deferSecret, isSecretKey, notSetProblem, recordSecretSources, UNRESOLVED_PLACEHOLDER, unresolvedSecretMessage, withLine, type SecretProblem, type SecretSource } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -588,16 +588,25 @@ export function withConfigLines<P extends { readonly key: string; readonly line?
   });
 }
 
-export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
+/**
+ * A config file read and parsed as YAML, not yet validated: refused as {@link loadConfigFile}
+ * refuses it (a file that cannot be read, YAML that is not valid, with a line that may hold a
+ * credential not shown), for commands that read a part of a config whose whole may not validate
+ * (`zones check -c`, reading `rules.zones.properties` beside the zones file being checked).
+ */
+export function readConfigYaml(file: string): unknown {
+  return readConfigDocument(file).value;
+}
+
+function readConfigDocument(file: string): ReturnType<typeof parseConfigDocument> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ key: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }]);
+    throw new ConfigError([{ key: '(file)', message: `cannot read ${file} (${whyUnreadable(err)})` }]);
   }
-  let parsed: ReturnType<typeof parseConfigDocument>;
   try {
-    parsed = parseConfigDocument(text);
+    return parseConfigDocument(text);
   } catch (err) {
     // The parser's advice for several documents names its own API; say what to do with the file.
     if ((err as { code?: unknown }).code === 'MULTIPLE_DOCS') {
@@ -607,6 +616,10 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
     const tag = REFUSED_YAML_WARNINGS.has(String((err as { code?: unknown }).code)) ? '\nassetbridge reads no YAML tags: remove it (for an environment variable write "${NAME}")' : '';
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${withoutQuotedCredentials((err as Error).message)}${unquotedReferenceHint(text, err)}${tag}` }]);
   }
+}
+
+export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
+  const parsed = readConfigDocument(file);
   const doc = parsed.value;
   // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
   if (doc === null || doc === undefined)

@@ -875,6 +875,27 @@ describe('zones check', () => {
     );
   });
 
+  it('with a --config it cannot read or parse, says why as config check does, never showing a line that may hold a credential', async () => {
+    const cfg = zonesConfig();
+    const file = join(cfg.dir, 'depots.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'DEPOT', locationCode: 'D1' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const hint = '-c names the config whose rules.zones.properties give the feature property names: fix it, or leave -c out to read them by their default names (or name them with the --…-property options)\n';
+    const missing = join(cfg.dir, 'nope.yaml');
+    const gone = await runCli(['zones', 'check', file, '-c', missing]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toBe(`error: -c ${missing}: cannot read ${missing} (no such file or directory)\n${hint}`);
+    // A quote left open on a credential's line: the parser's excerpt of that line would print it.
+    const broken = join(cfg.dir, 'broken.yaml');
+    writeFileSync(broken, 'destinations:\n  - { name: erp, type: rest, baseUrl: "http://127.0.0.1:9", token: "S3cr3t-T0ken-value }\n');
+    const r = await runCli(['zones', 'check', file, '-c', broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('S3cr3t');
+    expect(r.stderr).toContain(`error: -c ${broken}: ${broken} is not valid YAML: `);
+    expect(r.stderr).toContain('(not shown: it may hold a secret)');
+    expect(r.stderr.endsWith(hint)).toBe(true);
+  });
+
   it('fails on a file with no zones, naming it, and does not count zones of a repeated name as OK', async () => {
     const cfg = config();
     const empty = join(cfg.dir, 'empty.geojson');

@@ -12,7 +12,7 @@ import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
-import { parseConfigYaml } from '../../config/load.js';
+import { readConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, bboxOf, type Zone } from '../../core/rules/zones/geometry.js';
 import { ZoneIndex } from '../../core/rules/zones/zone-index.js';
@@ -54,9 +54,13 @@ export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProp
 export function configuredZoneProperties(configPath: string, file?: string): { properties: Partial<GeoJsonZoneProperties>; key: string } {
   let doc: unknown;
   try {
-    doc = parseConfigYaml(readFileSync(configPath, 'utf8'));
+    doc = readConfigYaml(configPath);
   } catch (err) {
-    throw new UsageError(`cannot read the config ${configPath}: ${(err as Error).message}`);
+    // As every command says a config it cannot read: why, and no line that may hold a credential.
+    if (!(err instanceof ConfigError)) throw err;
+    throw new UsageError(
+      `-c ${configPath}: ${err.problems.map((p) => p.message.trimEnd()).join('; ')}\n-c names the config whose rules.zones.properties give the feature property names: fix it, or leave -c out to read them by their default names (or name them with the --…-property options)`,
+    );
   }
   const zones = (doc as { rules?: { zones?: { properties?: unknown; files?: unknown } } } | null)?.rules?.zones;
   const out = namedProperties(zones?.properties, `${configPath}: rules.zones.properties`);
