@@ -204,6 +204,7 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     const r = await runCli(['dlq', 'replay', String(id), '--payload', bad, '-c', path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--payload ${bad} is not a JSON object`);
+    expect(r.stderr).toContain("; write the payload as 'dlq show ID --payload' prints it");
     const two = await runCli(['dlq', 'replay', String(id), '7', '--payload', bad, '-c', path]);
     expect(two.code).toBe(2);
     expect(two.stderr).toContain('--payload edits one dead letter: name one id');
@@ -216,6 +217,11 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     const listed = await runCli(['dlq', 'replay', String(id), '--payload', list, '-c', path]);
     expect(listed.code).toBe(2);
     expect(listed.stderr).toContain(`--payload ${list} is not a JSON object: write the payload as 'dlq show ID --payload' prints it`);
+    // A file that is not there: why in words (not Node's ENOENT) and what to give instead.
+    const missing = join(dir, 'edited.json');
+    const gone = await runCli(['dlq', 'replay', String(id), '--payload', missing, '-c', path]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toBe(`error: --payload ${missing}: cannot read it (no such file or directory); give the file 'assetbridge dlq show ID --payload' was saved to and edited in, or - for standard input\n`);
     const store = new SqliteStore({ path: join(dir, 'ab.db') });
     try {
       expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', payload: { title: 'x'.repeat(300) } });

@@ -8,7 +8,7 @@ import { createsRecordOf } from '../../app.js';
 import { noteReplayedCounts, resendableAt } from '../../engine/tasks/inventory-sync.js';
 import { durationText } from '../../config/duration.js';
 import { runningService } from './status.js';
-import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
+import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson, whyUnreadable } from '../context.js';
 
 /** At most this many audit records in `dlq show` (the newest); it says how many older ones it left out. */
 const SHOW_HISTORY = 1000;
@@ -129,14 +129,14 @@ function readPayload(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new UsageError(`--payload ${file} cannot be read: ${coerceError(err).message}`);
+    throw new UsageError(`--payload ${file}: cannot read it (${whyUnreadable(err)}); give the file 'assetbridge dlq show ID --payload' was saved to and edited in, or - for standard input`);
   }
   let value: unknown;
   try {
     // Editors on Windows (Notepad, PowerShell's Out-File) start the file with a byte order mark.
     value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new UsageError(`--payload ${file} is not a JSON object: ${coerceError(err).message}`);
+    throw new UsageError(`--payload ${file} is not a JSON object: ${coerceError(err).message}; write the payload as 'dlq show ID --payload' prints it`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--payload ${file} is not a JSON object: write the payload as 'dlq show ID --payload' prints it`);
   return value as Record<string, unknown>;
