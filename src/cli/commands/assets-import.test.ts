@@ -50,6 +50,28 @@ describe('assets import', () => {
     expect(r.stdout).toContain('imported 2 identifier(s) for 2 asset(s)');
   });
 
+  // Was the problems alone: whether the file's good rows had gone in was left to guess.
+  it('refusing a file for its rows, says that none of them was imported (and none was)', async () => {
+    const { path, dir } = config();
+    const file = join(dir, 'typo.csv');
+    writeFileSync(file, 'identifier,id_type,erp_asset_id\ntag-1,tag,A1\ntag-2,tagg,A2\n');
+    const r = await runCli(['assets', 'import', file, '-c', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `error: ${file} line 3: id_type "tagg" is not one of tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp; did you mean tag?\n` +
+        `nothing of ${file} was imported: fix what is named above in the file and import it again\n`,
+    );
+    // Line 2 was good, and is not in the registry all the same (nor is the store made).
+    const listed = await runCli(['assets', 'list', '-c', path]);
+    expect(listed.stdout).not.toContain('A1');
+    // A file that is not the text it should be: the same.
+    const latin1 = join(dir, 'latin1.csv');
+    writeFileSync(latin1, Buffer.from('identifier,id_type,erp_asset_id\ntag-\xe9,tag,A3\n', 'latin1'));
+    const l = await runCli(['assets', 'import', latin1, '-c', path]);
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain(`nothing of ${latin1} was imported: fix what is named above in the file and import it again\n`);
+  });
+
   // Was "cannot read FILE: ENOENT: no such file or directory, open 'FILE'": Node's words, and nothing to do.
   it('names a file it cannot read with why in words, and what to give', async () => {
     const { path, dir } = config();

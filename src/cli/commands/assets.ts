@@ -65,6 +65,11 @@ export async function reportIdentityReload(store: Store, gen: string, write: (te
   );
 }
 
+/** A file refused for its content: the problems, and that none of its rows went in (the whole file is checked before any is stored). */
+function nothingImported(err: CsvError, file: string): UsageError {
+  return new UsageError(`${err.message}\nnothing of ${file} was imported: fix what is named above in the file and import it again`);
+}
+
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
     .command('assets')
@@ -112,7 +117,7 @@ naming the line, asset and attribute.`,
         bytes = readFileSync(file);
         text = decodeAssetCsv(bytes, file);
       } catch (err) {
-        if (err instanceof CsvError) throw err;
+        if (err instanceof CsvError) throw nothingImported(err, file);
         throw new UsageError(`cannot read ${file} (${whyUnreadable(err)}): give the path of an asset CSV (as 'assetbridge assets export' writes one)`);
       }
       const { config, configPath } = resolveConfig(opts.config);
@@ -123,13 +128,18 @@ naming the line, asset and attribute.`,
       const started = Date.now();
       const large = bytes.length >= LARGE_IMPORT_BYTES;
       if (large) process.stderr.write(`checking ${file} (${(bytes.length / 1_048_576).toFixed(1)} MiB)…\n`);
-      const updates = readAssetCsv(text, file, {
-        destinations: config.destinations.map((d) => d.name),
-        attributeLines: lines,
-        warnings,
-        ...(quantityAttribute !== undefined ? { quantityAttribute } : {}),
-        ...(large ? { onProgress: quarterSteps(file) } : {}),
-      });
+      let updates: ReturnType<typeof readAssetCsv>;
+      try {
+        updates = readAssetCsv(text, file, {
+          destinations: config.destinations.map((d) => d.name),
+          attributeLines: lines,
+          warnings,
+          ...(quantityAttribute !== undefined ? { quantityAttribute } : {}),
+          ...(large ? { onProgress: quarterSteps(file) } : {}),
+        });
+      } catch (err) {
+        throw err instanceof CsvError ? nothingImported(err, file) : err;
+      }
       await replayLeftIngestLog(config, configPath, 'assetbridge assets import');
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
