@@ -350,6 +350,20 @@ describe('dlq replay and discard', () => {
     }
   });
 
+  // Was "name delivery ids or use --all" / "name entry ids, ...": ids of what, and found where?
+  it('replay and discard with nothing named say where the ids are listed (exit 2), for dead letters and the quarantine alike', async () => {
+    const { cfg, db } = setup();
+    await seedDead(db);
+    for (const command of ['replay', 'discard']) {
+      const r = await runCli(['dlq', command, '-c', cfg.path]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: "error: name the dead letters' ids ('assetbridge dlq list' lists them) or use --all (every dead letter; with --destination D, those of D)\n" });
+    }
+    const replay = await runCli(['quarantine', 'replay', '-c', cfg.path]);
+    expect({ code: replay.code, stderr: replay.stderr }).toEqual({ code: 2, stderr: "error: name entry ids ('assetbridge quarantine list' lists them with their reasons), or use --code <code> (every open entry of that reason code) or --all\n" });
+    const discard = await runCli(['quarantine', 'discard', '-c', cfg.path]);
+    expect({ code: discard.code, stderr: discard.stderr }).toEqual({ code: 2, stderr: "error: name entry ids ('assetbridge quarantine list' lists them with their reasons), or use --all (with --code <code> for one reason code)\n" });
+  });
+
   it('replay and discard name the ids that are not dead letters (exit 1)', async () => {
     const { cfg, db } = setup();
     const { oldLoc, workOrder } = await seedDead(db);

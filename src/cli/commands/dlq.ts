@@ -22,7 +22,7 @@ async function deadLetters(store: Store, destination?: string): Promise<OutboxIt
 function checkAllOf(ids: readonly string[], opts: { all?: boolean; destination?: string }, verb: string): void {
   // `--destination erp` alone means every dead letter of erp: say it wants --all, not only "name ids".
   if (opts.destination !== undefined && !opts.all) throw new UsageError(`--destination goes with --all: every dead letter of that destination${ids.length ? '' : ` ('assetbridge dlq ${verb === 'replays' ? 'replay' : 'discard'} --all --destination ${opts.destination}')`}`);
-  if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
+  if (!ids.length && !opts.all) throw new UsageError(`name the dead letters' ids ('assetbridge dlq list' lists them) or use --all (every dead letter; with --destination D, those of D)`);
   if (ids.length && opts.all) throw new UsageError(`name delivery ids or use --all, not both (--all ${verb} every dead letter${opts.destination !== undefined ? ` of ${opts.destination}` : ''}; ids: only ${ids.join(', ')})`);
 }
 

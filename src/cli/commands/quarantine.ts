@@ -150,7 +150,7 @@ export function registerQuarantineCommand(program: Command): void {
       .addHelpText('after', '\nExamples:\n  assetbridge quarantine replay --code unknown-asset\n  assetbridge quarantine replay 17 18'),
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
-      if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
+      if (!ids.length && !opts.code && !opts.all) throw new UsageError(`name entry ids ('assetbridge quarantine list' lists them with their reasons), or use --code <code> (every open entry of that reason code) or --all`);
       if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all replays every open entry; ids: only ${ids.join(', ')})`);
       checkCode(opts.code);
       const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
@@ -207,7 +207,7 @@ export function registerQuarantineCommand(program: Command): void {
       .addHelpText('after', '\nExamples:\n  assetbridge quarantine discard --all --code unknown-asset\n  assetbridge quarantine discard 17 18'),
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
-      if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --all (with --code <code> for one reason code)');
+      if (!ids.length && !opts.code && !opts.all) throw new UsageError(`name entry ids ('assetbridge quarantine list' lists them with their reasons), or use --all (with --code <code> for one reason code)`);
       if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all discards every open entry; ids: only ${ids.join(', ')})`);
       checkCode(opts.code);
       // Unlike replay, discarding cannot be undone: --code alone does not mean every entry of that code.
