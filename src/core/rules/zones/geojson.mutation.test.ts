@@ -84,6 +84,9 @@ describe('GeoJSON import of bad properties', () => {
       problems: ['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "40" is text (write 40 without quotes)'],
     });
     expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: 'wide' }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "wide" was given']);
+    // With its unit, as a GIS attribute table may hold it: the number alone is what to write.
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: '150m' }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "150m" is text with a unit (write the number alone, without quotes or unit)']);
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: '40 metres' }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "40 metres" is text with a unit (write the number alone, without quotes or unit)']);
   });
 
   it('features sharing a name are none of them a good zone; an empty collection is a problem', () => {

@@ -42,6 +42,8 @@ function notANumber(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   const shown = text.length > 40 ? `${text.slice(0, 37)}...` : text;
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return `: ${shown} is text (write ${value.trim()} without quotes)`;
+  // A number with its unit (`"150m"`, `"40 metres"`): the unit is the property's own, so the number alone.
+  if (typeof value === 'string' && /^\s*[-+]?\d+(\.\d+)?\s*[a-z]+\s*$/i.test(value)) return `: ${shown} is text with a unit (write the number alone, without quotes or unit)`;
   return `: ${shown} was given`;
 }
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
