@@ -239,6 +239,12 @@ function coordinatesProblem(e: Record<string, unknown>, policy: ValidationPolicy
 
 /** A configured zone a reader's name is a slip of (case, a character or two), as a hint. */
 function didYouMean(zone: string, names: ReadonlySet<string>): string {
+  const best = nearest(zone, names);
+  return best !== undefined ? `; did you mean "${best}"?` : '';
+}
+
+/** The one of `names` that `name` is a slip of (case, a character or two), if any. */
+function nearest(zone: string, names: ReadonlySet<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const lower = zone.toLowerCase();
@@ -249,7 +255,7 @@ function didYouMean(zone: string, names: ReadonlySet<string>): string {
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(zone.length / 4)) ? `; did you mean "${best}"?` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(zone.length / 4)) ? best : undefined;
 }
 
 /** What other senders call the event kinds: a kind given so is told which one to send. */
@@ -275,10 +281,11 @@ const KIND_ALIASES: Readonly<Record<string, string>> = {
 };
 const KINDS: ReadonlySet<string> = new Set(['position', 'meter', 'sensor', 'alert', 'workorder']);
 
-/** `; did you mean "position"?` for a kind another sender's name or a typo of one (`Position`, `positon`, `location`), else ''. */
+/** ` (did you mean "position"?)` for a kind another sender's name or a typo of one (`Position`, `positon`, `location`), else ''. */
 function kindHint(kind: string): string {
   const name = kind.trim().toLowerCase();
-  return Object.hasOwn(KIND_ALIASES, name) ? `; did you mean "${KIND_ALIASES[name]}"?` : didYouMean(kind.trim(), KINDS);
+  const meant = Object.hasOwn(KIND_ALIASES, name) ? KIND_ALIASES[name] : nearest(kind.trim(), KINDS);
+  return meant !== undefined ? ` (did you mean "${meant}"?)` : '';
 }
 
 /** Configured zone names for a reason: the first few, sorted, and how many more. */
