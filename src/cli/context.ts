@@ -102,7 +102,7 @@ export function storeExists(config: Config): boolean {
 /** {@link withContext} for a config already loaded (by {@link resolveConfig}). */
 export async function withConfigContext<T>(config: Config, path: string, fn: (ctx: CliContext) => Promise<T>, opts: StoreAccess = {}): Promise<T> {
   if ((opts.existingStore || opts.readOnly) && !storeExists(config)) {
-    throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
+    throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run' (registering assets first with 'assetbridge assets import FILE' also creates it)`);
   }
   const logger = configLogger(config, logLevel('warn'));
   const store = openStore(config, opts.readOnly ? { readOnly: true } : {});

@@ -134,6 +134,7 @@ describe('depreciation post', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(`error: there is no store at ${join(cfg.dir, 'none.db')} (store.path in ${cfg.path})`);
       expect(r.stderr).toContain("start the service with 'assetbridge run'");
+      expect(r.stderr).toContain("'assetbridge assets import FILE' also creates it");
     }
     // A mistyped period is said first (fixing the config would only lead to that error next).
     for (const command of ['post', 'preview']) {
