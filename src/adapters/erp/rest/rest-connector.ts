@@ -570,6 +570,11 @@ export class RestConnector implements ErpConnector {
     const what = `GET ${path} (${purpose})`;
     let request: { path: string } | { url: string } = { path };
     let pageUrl = this.client.urlFor(path);
+    // A record listed twice: the list changed while it was paged (an ERP listing by change time
+    // moves a changed record to its end), and with offset paging the records after it moved up a
+    // place, so one may have slipped onto a page already read: the one looked for, maybe.
+    const seen = new Map<string, number>();
+    let listedTwice: { id: string; first: number; again: number } | undefined;
     for (let page = 1; ; page++) {
       // No idempotency key: it names the write, and a layer that keys every request (a gateway's)
       // would store this read's answer under it and replay it for the create: nothing created.
@@ -601,7 +606,23 @@ export class RestConnector implements ErpConnector {
       }
       const record = listed.items.find((r) => (r as { externalKey?: unknown } | null)?.externalKey === externalKey);
       if (record !== undefined) return { kind: 'found', record, exchange: outcome.exchange };
-      if (listed.next === undefined) return { kind: 'absent' };
+      for (const r of listed.items) {
+        // By its id only: two records of one externalKey (some other key's duplicate) are no move.
+        const id = recordIdOf(r);
+        if (id === undefined || !id.startsWith('id:')) continue;
+        const first = seen.get(id);
+        if (first === undefined) seen.set(id, page);
+        else listedTwice ??= { id, first, again: page };
+      }
+      if (listed.next === undefined) {
+        if (listedTwice === undefined) return { kind: 'absent' };
+        const { id, first, again } = listedTwice;
+        const error = new RetryableError(
+          `${what}: record ${id.slice(3)} was listed twice (on page ${first} and again on page ${again}), so the list changed while it was read page by page and a record may have moved onto a page already read; ` +
+            `whether ${externalKey} exists is not known, so nothing was created; retried. Should it keep happening, set paths.${PATH_KEYS[item.operation] ?? 'workOrders'} of destination "${this.name}" to a path whose ?externalKey= filters, or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}`,
+        );
+        return { kind: 'failed', result: failed(item, error, outcome.exchange) };
+      }
       if (page >= maxPages) {
         const error = new PermanentError(
           `${what} answered ${maxPages} pages without the record and with more to come: the ERP ignores the externalKey filter, so whether the record exists cannot be known and it was not created (a duplicate could follow); ` +

@@ -268,6 +268,44 @@ describe('an ERP that ignores the ?externalKey= filter of the lookup and pages i
     expect(s.counters().duplicateWorkOrders).toBe(0);
   });
 
+  // The ERP lists oldest change first and pages by offset: a work order changed between two pages
+  // (completed by a technician) moves to the end, and every record after it moves up a place, so
+  // the first one of the next page slips onto the page already read. The record looked for may be
+  // the one that slipped: its absence is not known, and a create then would make it twice.
+  it('a work order that moved onto a page already read while the lookup paged (another one changed meanwhile) is not created twice', async () => {
+    const s = await sim({ idempotency: false, externalKeyFilter: false, pageSize: 2 });
+    let pagesRead = 0;
+    const fetchBetweenPages: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if ((init?.method ?? 'GET') === 'GET' && url.pathname === '/api/v1/work-orders' && ++pagesRead === 1) {
+        // After the first page of the lookup: a, listed on it, is completed in the ERP.
+        await new Promise((r) => setTimeout(r, 5));
+        s.completeWorkOrder({ externalKey: 'EQ-1|hot|a' });
+      }
+      return response;
+    };
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false });
+    const setup = createRestConnector(config);
+    for (const r of await setup.send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b')], ctx)) expect(r.ok).toBe(true);
+    const wo = workOrder('EQ-1|hot|c');
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    expect((await setup.send([wo], ctx))[0]?.ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    // c is first on page 2 (a, b | c); a completed after page 1 is read leaves (b, c | a).
+    const c = createRestConnector(config, { fetch: fetchBetweenPages });
+    const [retry] = await c.send([{ ...wo, attempts: 1 }], ctx);
+    expect(pagesRead).toBe(2);
+    expect(s.state().workOrders.map((w) => w.externalKey)).toEqual(['EQ-1|hot|a', 'EQ-1|hot|b', 'EQ-1|hot|c']);
+    expect(s.counters().duplicateWorkOrders).toBe(0);
+    // Not created, and not given up on: retried, and the next lookup reads a list that stood still.
+    expect(retry?.ok === false && retry.error).toBeInstanceOf(RetryableError);
+    expect(retry?.ok === false && retry.error.message).toMatch(/listed twice.*changed while it was read page by page.*nothing was created/);
+    const [again] = await c.send([{ ...wo, attempts: 2 }], ctx);
+    expect(again).toMatchObject({ ok: true, response: { externalKey: 'EQ-1|hot|c' } });
+    expect(s.state().workOrders).toHaveLength(3);
+  });
+
   it('past maxLookupPages the create is not sent: it fails permanently, naming the filter and the keys to set', async () => {
     const { s, c } = await unfiltered(1, { maxLookupPages: 2 });
     for (const r of await c.send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b'), workOrder('EQ-1|hot|c')], ctx)) expect(r.ok).toBe(true);
