@@ -607,8 +607,9 @@ export class RestConnector implements ErpConnector {
       const record = listed.items.find((r) => (r as { externalKey?: unknown } | null)?.externalKey === externalKey);
       if (record !== undefined) return { kind: 'found', record, exchange: outcome.exchange };
       for (const r of listed.items) {
-        // By its id only: two records of one externalKey (some other key's duplicate) are no move.
-        const id = recordIdOf(r);
+        // By its id only (a work order's where workOrderFields.id says): two records of one
+        // externalKey (some other key's duplicate) are no move.
+        const id = recordIdOf(item.operation === 'workorder.create' ? withWorkOrderFields(r, this.config.workOrderFields) : r);
         if (id === undefined || !id.startsWith('id:')) continue;
         const first = seen.get(id);
         if (first === undefined) seen.set(id, page);

@@ -306,6 +306,34 @@ describe('an ERP that ignores the ?externalKey= filter of the lookup and pages i
     expect(s.state().workOrders).toHaveLength(3);
   });
 
+  it('the move is seen by the id workOrderFields names, for an ERP whose work orders hold it under another name', async () => {
+    const s = await sim({ idempotency: false, externalKeyFilter: false, pageSize: 2 });
+    let pagesRead = 0;
+    // The ERP's records hold their id as WorkOrderId, not id.
+    const renamingIds: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if ((init?.method ?? 'GET') !== 'GET' || url.pathname !== '/api/v1/work-orders') return response;
+      const body = (await response.json()) as { items: { id: string }[]; next?: string };
+      if (++pagesRead === 1) {
+        await new Promise((r) => setTimeout(r, 5));
+        s.completeWorkOrder({ externalKey: 'EQ-1|hot|a' });
+      }
+      const items = body.items.map(({ id, ...rest }) => ({ WorkOrderId: id, ...rest }));
+      return new Response(JSON.stringify({ ...body, items }), { status: response.status, headers: { 'content-type': 'application/json' } });
+    };
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false, workOrderFields: { id: 'WorkOrderId' } });
+    for (const r of await createRestConnector(config).send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b')], ctx)) expect(r.ok).toBe(true);
+    const wo = workOrder('EQ-1|hot|c');
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    expect((await createRestConnector(config).send([wo], ctx))[0]?.ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    const [retry] = await createRestConnector(config, { fetch: renamingIds }).send([{ ...wo, attempts: 1 }], ctx);
+    expect(pagesRead).toBe(2);
+    expect(retry?.ok === false && retry.error).toBeInstanceOf(RetryableError);
+    expect(s.state().workOrders).toHaveLength(3);
+  });
+
   it('past maxLookupPages the create is not sent: it fails permanently, naming the filter and the keys to set', async () => {
     const { s, c } = await unfiltered(1, { maxLookupPages: 2 });
     for (const r of await c.send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b'), workOrder('EQ-1|hot|c')], ctx)) expect(r.ok).toBe(true);
