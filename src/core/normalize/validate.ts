@@ -244,10 +244,10 @@ function didYouMean(zone: string, names: ReadonlySet<string>): string {
 }
 
 /** The one of `names` that `name` is a slip of (case, a character or two), if any. */
-function nearest(zone: string, names: ReadonlySet<string>): string | undefined {
+function nearest(name: string, names: ReadonlySet<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  const lower = zone.toLowerCase();
+  const lower = name.toLowerCase();
   for (const n of names) {
     const d = n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase());
     if (d < bestDistance) {
@@ -255,7 +255,7 @@ function nearest(zone: string, names: ReadonlySet<string>): string | undefined {
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(zone.length / 4)) ? best : undefined;
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 4)) ? best : undefined;
 }
 
 /** What other senders call the event kinds: a kind given so is told which one to send. */
