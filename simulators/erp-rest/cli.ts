@@ -41,6 +41,7 @@ export function erpSimulatorCommand(): Command {
     .option('--webhook-retries <n>', 'times a webhook is sent again after a 408, 429, 5xx or no answer (after its Retry-After, else 1 s doubling; 0 = sent once)', wholeNumber(0, undefined, ' (0 = sent once, never again)'), 5)
     .option('--max-batch-size <n>', 'largest $batch accepted, 1 or more requests', wholeNumber(1), 50)
     .option('--batch-atomic', 'all-or-nothing batches: one failing request rolls the batch back, answered 400 BatchRolledBack naming none')
+    .option('--batch-atomic-answer <how>', 'how a rolled-back batch is answered: rolled-back (400 BatchRolledBack) or failed-request (its first failed request\'s status and body)', 'rolled-back')
     .option('--seed <n>', 'seed for probabilistic faults, 0 to 4294967295', wholeNumber(0, 0xffffffff), 1)
     .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
     .option('--unique-external-key', 'refuse a create whose externalKey a record already has with 409 DuplicateEntry (a unique business key)')
@@ -68,6 +69,7 @@ interface ParsedOptions {
   webhookRetries: number;
   maxBatchSize: number;
   batchAtomic?: boolean;
+  batchAtomicAnswer?: string;
   seed: number;
   createdBody: boolean;
   inventoryTakes: string;
@@ -100,6 +102,9 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
   if (opts.webhookUrl !== undefined && !(URL.canParse(opts.webhookUrl) && /^https?:$/.test(new URL(opts.webhookUrl).protocol))) {
     program.error(`error: --webhook-url must be an http:// or https:// URL, got "${opts.webhookUrl}"`);
   }
+  if (opts.batchAtomicAnswer !== undefined && opts.batchAtomicAnswer !== 'rolled-back' && opts.batchAtomicAnswer !== 'failed-request') {
+    program.error(`error: --batch-atomic-answer must be rolled-back or failed-request, got "${opts.batchAtomicAnswer}"`);
+  }
 
   return {
     port: opts.port,
@@ -118,6 +123,7 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
     webhookRetries: opts.webhookRetries,
     maxBatchSize: opts.maxBatchSize,
     batchAtomic: opts.batchAtomic === true,
+    batchAtomicAnswer: opts.batchAtomicAnswer === 'failed-request' ? 'failed-request' : 'rolled-back',
     seed: opts.seed,
     createdBody: opts.createdBody,
     inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',

@@ -587,6 +587,21 @@ describe('faults', () => {
     expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { workOrders: 1 } });
   });
 
+  it("batchAtomicAnswer failed-request: a rolled-back batch is answered with its first failed request's status and body", async () => {
+    const s = await start({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+    const good = { id: '1', method: 'POST', path: '/api/v1/work-orders', headers: { 'X-Idempotency-Key': 'k-good' }, body: { erpAssetId: 'A', title: 'T', externalKey: 'K1' } };
+    const bad = { id: '2', method: 'POST', path: '/api/v1/work-orders', headers: { 'X-Idempotency-Key': 'k-bad' }, body: { erpAssetId: 'A' } };
+    s.faults.add({ kind: 'locked', inBatch: true, path: '/work-orders' });
+    const locked = await call(s, 'POST', '/api/v1/$batch', { requests: [good, bad] });
+    expect(locked.status).toBe(409);
+    expect(locked.body.error.code).toBe('RecordLocked');
+    const refused = await call(s, 'POST', '/api/v1/$batch', { requests: [good, bad] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('ValidationError');
+    expect(s.state().workOrders).toEqual([]);
+    expect(s.counters()).toMatchObject({ batchesRolledBack: 2, applied: { workOrders: 0 } });
+  });
+
   it('refuses a malformed batch 400 before running any of its requests, atomic or not', async () => {
     for (const batchAtomic of [false, true]) {
       const s = await start({ batchAtomic });

@@ -85,6 +85,13 @@ export interface ErpSimulatorOptions {
    * 400 `BatchRolledBack`, naming no request. @default false (each request answered on its own)
    */
   readonly batchAtomic?: boolean;
+  /**
+   * How an all-or-nothing batch that failed is answered: `rolled-back`, 400 `BatchRolledBack`
+   * naming no request; `failed-request`, with the status, headers and body of its first request
+   * that failed (a 409 "already exists", a lock), as other batch middleware does.
+   * @default rolled-back
+   */
+  readonly batchAtomicAnswer?: 'rolled-back' | 'failed-request';
   /** Work-order list page size. @default 100 */
   readonly pageSize?: number;
   /** Seed for probabilistic faults. @default 1 */
@@ -480,6 +487,11 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       rollback();
       for (const key of idempotencyStore.keys()) if (!keysBefore?.has(key)) idempotencyStore.delete(key);
       counters.batchesRolledBack++;
+      const failedRequest = responses.find((r) => r.status < 200 || r.status >= 300);
+      if (options.batchAtomicAnswer === 'failed-request' && failedRequest) {
+        counters.rejected++;
+        return { status: failedRequest.status, ...(failedRequest.headers ? { headers: failedRequest.headers } : {}), ...(failedRequest.body !== undefined ? { body: failedRequest.body } : {}) };
+      }
       return rejectWith(400, 'BatchRolledBack', `the batch was rolled back: one of its ${requests.length} requests failed`);
     }
     return { status: 200, body: { responses } };

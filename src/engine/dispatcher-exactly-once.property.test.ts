@@ -86,8 +86,11 @@ const schedule = fc.record({
   /** The ERP honours the idempotency header (and the connector relies on it), else find-before-create. */
   keyed: fc.boolean(),
   faults: fc.array(fault, { minLength: 1, maxLength: 6 }),
-  /** Batched, and the batch all-or-nothing (refused whole for one failed request, then sent again in halves). */
-  batch: fc.constantFrom<'none' | 'partial' | 'atomic'>('none', 'partial', 'atomic'),
+  /**
+   * Batched, and the batch all-or-nothing (refused whole for one failed request, then sent again in
+   * halves): answered 400 naming none (`atomic`) or with the failed request's own answer, a 409 too.
+   */
+  batch: fc.constantFrom<'none' | 'partial' | 'atomic' | 'atomic-failed-request'>('none', 'partial', 'atomic', 'atomic-failed-request'),
   maxConcurrency: fc.constantFrom(1, 3),
   uniqueExternalKey: fc.boolean(),
   /**
@@ -160,7 +163,8 @@ async function run(s: Schedule): Promise<void> {
     idempotency: s.keyed,
     uniqueExternalKey: s.uniqueExternalKey,
     seed: 3,
-    batchAtomic: s.batch === 'atomic',
+    batchAtomic: s.batch === 'atomic' || s.batch === 'atomic-failed-request',
+    batchAtomicAnswer: s.batch === 'atomic-failed-request' ? 'failed-request' : 'rolled-back',
     ...(s.unfiltered ? { externalKeyFilter: false, pageSize: 2, listOrder: s.unfiltered.listOrder } : {}),
   });
   const store = tempStore();

@@ -893,6 +893,67 @@ describe('batches', () => {
     });
   });
 
+  // A 409 to the whole batch dead-lettered every item in it, the records that already exist and the ones never sent alike.
+  describe('an all-or-nothing batch answered with its failed request\'s 409', () => {
+    it('"already exists" (a batch sent again after a lost answer): its parts go again apart, each delivered once', async () => {
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      const wo = workOrder('A');
+      expect((await c.send([wo], ctx))[0]?.ok).toBe(true);
+      // The same work order again, in a batch with two items never sent: the ERP says it exists, for the whole batch.
+      s.faults.add({ kind: 'already-exists', inBatch: true, path: '/work-orders' });
+      const others = [usage('A'), location('B')];
+      const results = await c.send([wo, ...others], ctx);
+      expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+      expect(s.counters()).toMatchObject({ batchesRolledBack: 1, applied: { workOrders: 1, usagePostings: 1, location: 1 } });
+      expect(s.state().workOrders).toHaveLength(1);
+    });
+
+    it('the log says a 409 for the whole batch is a conflict of one of its requests, not a batch too large', async () => {
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const warnings: string[] = [];
+      const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, batch: { maxSize: 10 } });
+      const c = createRestConnector(config, { configKey: 'destinations.0', logger: { warn: (_fields, message) => void warnings.push(message) } });
+      const wo = workOrder('A');
+      await c.send([wo], ctx);
+      s.faults.add({ kind: 'already-exists', inBatch: true, path: '/work-orders' });
+      expect((await c.send([wo, usage('A')], ctx)).every((r) => r.ok)).toBe(true);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('A 409 for the whole batch is a conflict of one of its requests (a record that already exists: each is read by destinations.0.on409 when sent on its own)');
+      expect(warnings[0]).not.toContain('to what the ERP takes');
+    });
+
+    it('a lock: every item is retried after the ERP\'s Retry-After, none sent again apart into the lock', async () => {
+      const s = await sim();
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      s.faults.add({ kind: 'error', path: '/$batch', status: 409, retryAfterSeconds: 4, body: { error: { code: 'RecordLocked', message: 'EQ-7 is locked by user PLANNER-7; try again later' } } });
+      const results = await c.send([workOrder('A'), usage('A'), location('B')], ctx);
+      for (const r of results) {
+        expect(errorOf(r)).toBeInstanceOf(ConflictError);
+        expect((errorOf(r) as ConflictError).retryAfterMs).toBe(4000);
+        expect(errorOf(r)?.message).toContain('the whole batch of 3 requests; retried after its Retry-After of 4 s, as the ERP names a lock');
+      }
+      expect(s.counters()).toMatchObject({ requests: 1, applied: { workOrders: 0, usagePostings: 0, location: 0 } });
+      expect((await c.send([workOrder('A'), usage('A'), location('B')], ctx)).every((r) => r.ok)).toBe(true);
+    });
+
+    it('a conflict of one request that is no duplicate: only that one fails, with its own reason and on409 hint', async () => {
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      // Refused in every batch it is in, and on its own.
+      s.faults.add({ kind: 'error', inBatch: true, count: 10, path: '/usage', status: 409, body: { error: { code: 'PeriodClosed', message: 'fiscal period 2026-10 is closed for postings' } } });
+      s.faults.add({ kind: 'error', path: '/usage', status: 409, body: { error: { code: 'PeriodClosed', message: 'fiscal period 2026-10 is closed for postings' } } });
+      const closed = usage('A');
+      const good = [workOrder('A'), location('B')];
+      const results = await c.send([good[0]!, closed, good[1]!], ctx);
+      const byId = new Map(results.map((r) => [r.id, r]));
+      for (const g of good) expect(byId.get(g.id)?.ok).toBe(true);
+      expect(errorOf(byId.get(closed.id))).toBeInstanceOf(PermanentError);
+      expect(errorOf(byId.get(closed.id))?.message).toContain('fiscal period 2026-10 is closed');
+      expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 0, location: 1 });
+    });
+  });
+
   it('a throttled batch call fails every item with the same pause', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 9 });

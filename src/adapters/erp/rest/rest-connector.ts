@@ -681,8 +681,9 @@ export class RestConnector implements ErpConnector {
   }
 
   /**
-   * A whole batch refused as invalid or too large (400, 413, 422): an all-or-nothing batch (Oracle's,
-   * many ERPs' batch middleware) is refused whole for one bad request, often naming none, and ERPs
+   * A whole batch refused as invalid or too large (400, 413, 422), or for a conflict that is no lock
+   * (409): an all-or-nothing batch (Oracle's, many ERPs' batch middleware) is refused whole for one
+   * bad or conflicting request, often naming none, and ERPs
    * cap the requests in one batch. A 4xx applied nothing of it, so its halves are sent again, each
    * request with its own idempotency key as before (exactly once holds), down to a request on its
    * own, sent to its path rather than as a batch of one, so the ERP's answer is about it: only a
@@ -711,7 +712,7 @@ export class RestConnector implements ErpConnector {
     const key = this.options.configKey === undefined ? 'batch' : `${this.options.configKey}.batch`;
     this.options.logger.warn(
       { destination: this.name, status: error.status, batchSize: size, maxSize: this.config.batch?.maxSize },
-      `the ERP refused a whole batch of ${size} request${size === 1 ? '' : 's'} (${error.message}); ${size === 1 ? 'its request is sent again on its own, so the ERP\'s answer to it decides' : 'it is sent again in halves, down to single requests, so each request the ERP takes is delivered'}. If batches keep being refused, lower ${key}.maxSize (now ${this.config.batch?.maxSize ?? size}) to what the ERP takes, or check ${key}.path (logged once per destination)`,
+      `the ERP refused a whole batch of ${size} request${size === 1 ? '' : 's'} (${error.message}); ${size === 1 ? 'its request is sent again on its own, so the ERP\'s answer to it decides' : 'it is sent again in halves, down to single requests, so each request the ERP takes is delivered'}. ${error.status === 409 ? `A 409 for the whole batch is a conflict of one of its requests (a record that already exists: each is read by ${key === 'batch' ? 'on409' : key.replace(/batch$/, 'on409')} when sent on its own); if the ERP answers every batch so, lower ${key}.maxSize to keep fewer requests together` : `If batches keep being refused, lower ${key}.maxSize (now ${this.config.batch?.maxSize ?? size}) to what the ERP takes, or check ${key}.path`} (logged once per destination)`,
     );
   }
 
@@ -726,6 +727,19 @@ export class RestConnector implements ErpConnector {
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
     if (!outcome.ok) {
+      const conflict = outcome.answer?.status === 409 ? outcome.answer : undefined;
+      if (conflict && conflictMeaning(conflict.bodyText, 'auto', false) === 'retry') {
+        // A lock or concurrent change refused the whole batch: it passes, so every item is retried
+        // (after the ERP's Retry-After), not sent again apart into the same lock.
+        const retryAfterMs = parseRetryAfter(conflict.headers.get('retry-after') ?? undefined, (this.options.clock ?? systemClock).now());
+        const error = new ConflictError(
+          `${outcome.error.message} (the whole batch of ${planned.length} request${planned.length === 1 ? '' : 's'}; retried${retryAfterMs !== undefined ? ` after its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s,` : ''} as the ERP names a lock or a concurrent change; after retry.maxAttempts attempts it goes to dead letters)`,
+          409,
+          outcome.error instanceof PermanentError ? outcome.error.responseBody : undefined,
+          retryAfterMs !== undefined ? { retryAfterMs } : {},
+        );
+        return planned.map(({ item }) => failed(item, error, outcome.exchange));
+      }
       if (outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0)) {
         if (refusedSize === undefined) this.logRefusedBatch(batchPath, planned.length, outcome.error);
         if (planned.length > 1) return this.splitRefusedBatch(batchPath, planned, call, refusedSize ?? planned.length);
@@ -799,8 +813,12 @@ export class RestConnector implements ErpConnector {
   }
 }
 
-/** Answers that refuse a whole batch as invalid or too large: its parts are sent again in halves. */
-const BATCH_REFUSED: ReadonlySet<number> = new Set([400, 413, 422]);
+/**
+ * Answers that refuse a whole batch: as invalid or too large, or 409 for one of its requests (an
+ * all-or-nothing batch answered with its failed request's conflict, "already exists" after a lost
+ * answer): its parts are sent again in halves, so each request's own answer (and `on409`) decides.
+ */
+const BATCH_REFUSED: ReadonlySet<number> = new Set([400, 409, 413, 422]);
 
 /**
  * A request sent on its own after the batch of `size` it was in was refused whole: when the ERP
