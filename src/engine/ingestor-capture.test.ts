@@ -72,6 +72,20 @@ const msg = (asset: number | string, min: number, body: object): RawMessage => (
 });
 
 describe('event capture in the ingestor', () => {
+  it('marks the events of a redelivered message (as the rules ran on them), and only those; a retained copy is not one', async () => {
+    const { ingestor, capture } = await setup();
+    await ingestor.submit([
+      msg(0, 0, { kind: 'meter', operatingHours: 249 }),
+      { ...msg(0, 0, { kind: 'meter', operatingHours: 249 }), redelivered: true },
+      { ...msg(1, 1, { kind: 'meter', operatingHours: 10 }), retained: true },
+    ]);
+    expect(capture.calls.flatMap((c) => c.events.map((e) => [e.erpAssetId, e.redelivered]))).toEqual([
+      ['EQ-0', undefined],
+      ['EQ-0', true],
+      ['EQ-1', undefined],
+    ]);
+  });
+
   it('captures each accepted event once its batch has committed, with its resolved asset, in order; not quarantined input or watermarks', async () => {
     const { ingestor, capture, clock } = await setup();
     const r = await ingestor.submit([

@@ -1184,7 +1184,8 @@ export class Ingestor implements IngestSink {
       const { events, assets } = d;
       for (let e = 0; e < events.length; e++, k++) {
         const event = events[e] as CanonicalEvent;
-        if (capture && event.kind !== 'watermark') captured.push({ event, erpAssetId: (assets[e] as AssetRecord).erpAssetId });
+        // A redelivery marked, for `rules test` to run the rules on it as here (ctx.redelivered below).
+        if (capture && event.kind !== 'watermark') captured.push(m.redelivered === true ? { event, erpAssetId: (assets[e] as AssetRecord).erpAssetId, redelivered: true } : { event, erpAssetId: (assets[e] as AssetRecord).erpAssetId });
         const rules = this.rulesByKind.get(event.kind);
         if (!rules) continue; // accepted; no rule looks at this kind of event
         const asset = assets[e] as AssetRecord;

@@ -10,6 +10,11 @@ export interface CapturedEvent {
   readonly event: CanonicalEvent;
   /** The ERP asset identity resolved the event to. */
   readonly erpAssetId: string;
+  /**
+   * Its message was sent again by its source (`RawMessage.redelivered`, an MQTT redelivery): the
+   * rules ran with `RuleContext.redelivered`, so `rules test` must too (the line's `"redelivered": true`).
+   */
+  readonly redelivered?: true;
 }
 
 export interface EventCapture {

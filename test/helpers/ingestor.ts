@@ -40,7 +40,7 @@ export function observeCommits<S extends Store>(store: S, onCommit: (c: Paramete
 export function captureLines(): { lines: string[]; capture: EventCapture } {
   const lines: string[] = [];
   const capture: EventCapture = {
-    write: (events: readonly CapturedEvent[]) => (lines.push(...events.map((e) => canonicalLine(e.event, e.erpAssetId).trimEnd())), 0),
+    write: (events: readonly CapturedEvent[]) => (lines.push(...events.map((e) => canonicalLine(e.event, e.erpAssetId, e.redelivered === true).trimEnd())), 0),
     close: () => Promise.resolve(),
   };
   return { lines, capture };

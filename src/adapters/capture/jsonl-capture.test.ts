@@ -32,6 +32,16 @@ describe('event capture to daily JSONL files', () => {
     expect(back).toMatchObject({ kind: 'meter', operatingHours: 101, ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: DAY - 60_000 });
   });
 
+  it('marks the events of a message its source sent again ("redelivered": true), and only those', async () => {
+    const d = dir();
+    const c = new JsonlCapture({ dir: d, keepDays: 7, maxFileBytes: 1_000_000 });
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }, { event: meter(2), erpAssetId: 'EQ-2', redelivered: true }], DAY)).toBe(0);
+    await c.close();
+    const [once, again] = lines(join(d, captureFileName(DAY)));
+    expect(once).not.toHaveProperty('redelivered');
+    expect(again).toMatchObject({ erpAssetId: 'EQ-2', redelivered: true });
+  });
+
   it('close waits for the day before to be written out too, when a new day started just before it', async () => {
     const d = dir();
     const c = new JsonlCapture({ dir: d, keepDays: 7, maxFileBytes: 100_000_000 });

@@ -1,7 +1,7 @@
 /**
  * Event capture to daily JSONL files: `<dir>/events-YYYY-MM-DD.jsonl` (UTC day of processing),
- * one canonical event per line (core/normalize/canonical-encoder.ts), the input `rules test
- * --events` reads. Files older than `keepDays` are deleted when a new day starts and at start.
+ * one canonical event per line (core/normalize/canonical-encoder.ts; `"redelivered": true` on an
+ * event of a message its source sent again), the input `rules test --events` reads. Files older than `keepDays` are deleted when a new day starts and at start.
  *
  * Best effort, never in ingest's way: a day's file stops growing at `maxFileBytes`, events are
  * not captured while the writer is more than `maxBacklogBytes` behind the disk, and after a write
@@ -142,7 +142,7 @@ export class JsonlCapture implements EventCapture {
     }
     this.behind = false;
     let text = '';
-    for (const { event, erpAssetId } of events) text += canonicalLine(event, erpAssetId);
+    for (const { event, erpAssetId, redelivered } of events) text += canonicalLine(event, erpAssetId, redelivered === true);
     const size = Buffer.byteLength(text);
     if (this.bytes + size > this.opts.maxFileBytes) {
       this.pause(`${join(this.opts.dir, name)} reached capture.maxFileBytes (${this.opts.maxFileBytes} bytes): no more events are captured today; raise the limit to keep more`, 'warn');

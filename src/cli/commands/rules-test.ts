@@ -27,6 +27,7 @@ import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD, METER_RULE, meterHygieneNotes } from '../../core/rules/meter-sync.js';
+import { METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM } from '../../core/rules/owned.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { unseenThresholdSensors, type ThresholdSensor, type UnseenSensor } from '../../core/rules/maintenance/unseen-sensors.js';
@@ -214,6 +215,12 @@ export interface RulesTestLine {
    * meter going backwards, a jump, out of order): why the line delivers no meter reading.
    */
   readonly meterHygiene?: readonly string[];
+  /**
+   * The line says its message was sent again by its source (`"redelivered": true`, as the capture
+   * writes it for an MQTT redelivery): its rules ran as the service's did on it, taking an older
+   * event as one already decided (not late) and not flagging an older meter reading again.
+   */
+  readonly redelivered?: true;
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
   readonly trace?: readonly string[];
   /** Idle watermarks the service sent before this line arrived (silent assets), with what they delivered. */
@@ -248,6 +255,12 @@ export interface RulesTestReport {
    * `late`: accepted messages a rule dropped as not newer than what it had decided on (with stored state: what the service decided).
    */
   readonly counts: { readonly lines: number; readonly messages?: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
+  /**
+   * When meter hygiene held readings or set held ones aside: how many, by meter, as the service
+   * counts them (`assetbridge_meter_readings_held_total`, `…_set_aside_total`; not for a line marked
+   * `redelivered`). With {@link RulesTestInput.compare}, the current rules'.
+   */
+  readonly meterReadings?: { readonly held: { readonly hours: number; readonly km: number }; readonly setAside: { readonly hours: number; readonly km: number } };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: RulesComparison;
   /**
@@ -553,6 +566,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const byRule: Record<string, { type?: string; total: number; deliveries: Record<string, number> }> = {};
   for (const r of input.deliveringRules ?? []) byRule[r.name] ??= { type: r.type, total: 0, deliveries: {} };
   const counts: { lines: number; messages?: number; accepted: number; rejected: number; shown: number; late: number } = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
+  /** Meter readings held and set aside, as the service counts them (see {@link RulesTestReport.meterReadings}). */
+  const meterReadings = { held: { hours: 0, km: 0 }, setAside: { hours: 0, km: 0 } };
+  const countMeterReadings = (bits: number): void => {
+    if ((bits & METER_HELD_HOURS) !== 0) meterReadings.held.hours++;
+    if ((bits & METER_HELD_KM) !== 0) meterReadings.held.km++;
+    if ((bits & METER_SET_ASIDE_HOURS) !== 0) meterReadings.setAside.hours++;
+    if ((bits & METER_SET_ASIDE_KM) !== 0) meterReadings.setAside.km++;
+  };
   /** Messages the lines held (each item of a line's array one, as the HTTP intake takes them). */
   let messageCount = 0;
   /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
@@ -759,6 +780,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       for (const s of p.steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
+      for (const bits of result.meterReadingsByStep.slice(k, k + n)) if (bits !== 0) countMeterReadings(bits);
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       const meterHygiene = result.notesByStep.slice(k, k + n).flat();
       const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
@@ -777,6 +799,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         ...(late.length ? { late } : {}),
         ...(duplicateOf !== undefined ? { duplicateOf } : {}),
         ...(meterHygiene.length ? { meterHygiene } : {}),
+        ...(p.steps.some((s) => s.redelivered === true) ? { redelivered: true as const } : {}),
         ...(trace.length ? { trace } : {}),
         ...idleShown,
       });
@@ -900,6 +923,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const received = receivedAtOf(event.raw);
       if (typeof received === 'object') return rejected(received.problem);
       const receivedAt = received;
+      const redelivered = redeliveredOf(event.raw);
+      if (typeof redelivered === 'object') return rejected(redelivered.problem);
       // Judged as the service judges it, against when it was received: the capture says; a line that
       // does not is taken as received when it happened (as the rules see it), so never from the future.
       // An event time past the year 9999 is none a scenario has (epoch microseconds or nanoseconds read as
@@ -936,7 +961,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       // work order's planned window would then follow today, not the event).
       const processedAt = receivedAt ?? event.eventTime;
       if (processedAt > lastProcessed) lastProcessed = processedAt;
-      const step = (e: CanonicalEvent): SimulationStep => ({ event: { ...e, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+      const step = (e: CanonicalEvent): SimulationStep => ({ event: { ...e, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}), ...(redelivered ? { redelivered } : {}) });
       const myEvent = aligned.ok ? aligned.event : event;
       steps.push(step(myEvent));
       if (input.compare !== undefined) {
@@ -1009,7 +1034,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const unseenSensors = unseen ? { unseenSensors: unseen } : {};
   const anyFailure = (f: RuleFailures) => f.lines + f.watermarks + f.atEnd.length > 0;
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
-  if (!other) return { lines, flushed, totals, byRule, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
+  const m = meterReadings;
+  const meterCounts = m.held.hours + m.held.km + m.setAside.hours + m.setAside.km > 0 ? { meterReadings } : {};
+  if (!other) return { lines, flushed, totals, byRule, counts, ...meterCounts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -1027,6 +1054,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     totals,
     byRule,
     counts,
+    ...meterCounts,
     comparison: { ...compareTallies(tallies.current, tallies.proposed, configuredRules), ...(input.changedSections?.length ? { changedSections: input.changedSections } : {}) },
     ...rejectedByOne,
     ...tracedReport,
@@ -1115,8 +1143,8 @@ const STALE_NOTE = 'judged at its receivedAt: the service quarantines it as stal
 /**
  * The size of the message a captured line stands for, as the service measured it against
  * `ingest.maxPayloadBytes`: a line of one event with `receivedAt` (the capture's form) without the
- * fields the capture writes beside the event, `receivedAt` and `source` (the service measured the
- * message before either was known, and the decoder ignores both), in compact JSON, as the HTTP
+ * fields the capture writes beside the event, `receivedAt`, `source` and `redelivered` (the service
+ * measured the message before any was known, and the decoder ignores them), in compact JSON, as the HTTP
  * intake measures each event it is posted. Any other line is measured as it is (`size`), and so is
  * a captured line shorter as it is (never judged larger than it is).
  */
@@ -1129,7 +1157,7 @@ function capturedMessageBytes(raw: string, size: number): number {
     return size;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || !('receivedAt' in value)) return size;
-  const { receivedAt: _received, source: _source, ...event } = value as Record<string, unknown>;
+  const { receivedAt: _received, source: _source, redelivered: _redelivered, ...event } = value as Record<string, unknown>;
   return Math.min(size, Buffer.byteLength(JSON.stringify(event)));
 }
 
@@ -1150,6 +1178,20 @@ function receivedAtOf(raw: unknown): number | undefined | { readonly problem: st
   const got = t === 'zoneless' ? `${JSON.stringify(v)}, which has no zone` : JSON.stringify(v);
   return {
     problem: `receivedAt must be an ISO 8601 time with a zone (e.g. 2026-10-01T08:00:00Z) or epoch milliseconds, got ${got}: it says when the service received the event, as the capture writes it; fix it, or remove it to take the line as received when it happened`,
+  };
+}
+
+/**
+ * Whether the line says its message was sent again by its source: the `"redelivered": true` the
+ * capture writes for an MQTT redelivery (absent or false: not); any other value is refused with the
+ * reason (taken as absent, the line would count as late where the service did not).
+ */
+function redeliveredOf(raw: unknown): boolean | { readonly problem: string } {
+  const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).redelivered : undefined;
+  if (v === undefined || v === false) return false;
+  if (v === true) return true;
+  return {
+    problem: `redelivered must be true or false, got ${JSON.stringify(v) ?? typeof v}: it says the service took the event from a message its source sent again (an MQTT redelivery), as the capture writes it; write true (without quotes), or remove it for a message sent once`,
   };
 }
 
@@ -1351,6 +1393,7 @@ export function formatLine(l: RulesTestLine, zoneOf?: PlannedZone): string {
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   if (l.duplicateOf !== undefined) out.push(`  duplicate of ${l.duplicateOf}: dropped by the rules (the same event sent again; not counted as late)`);
+  if (l.redelivered) out.push('  redelivered: its source sent the message again (an MQTT redelivery), as the service took it: an older event counts as one already taken, not late, and is not flagged by meter hygiene again');
   for (const h of l.meterHygiene ?? []) out.push(`  ${h}`);
   for (const w of l.idle ?? []) {
     out.push(idleLine(w));
@@ -1376,6 +1419,13 @@ function lateNote(late: number): string[] {
   return [`${late} line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)`];
 }
 
+/** Meter readings meter hygiene held or set aside, by meter, as the service counts them. */
+function meterReadingsNote(m: RulesTestReport['meterReadings']): string[] {
+  if (!m) return [];
+  const by = (c: { readonly hours: number; readonly km: number }) => `${c.hours} hour-meter, ${c.km} odometer`;
+  return [`meter readings held by meter hygiene: ${by(m.held)}; held ones set aside: ${by(m.setAside)} (as the service counts them: assetbridge_meter_readings_held_total, assetbridge_meter_readings_set_aside_total)`];
+}
+
 /** What follows the lines: what the end of the input decided, and the counts. */
 export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): string {
   const out: string[] = [];
@@ -1396,6 +1446,7 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     ...(report.inputHint !== undefined ? [report.inputHint] : []),
     ...unknownAssetsNote(report.unknownAssets),
     ...lateNote(c.late),
+    ...meterReadingsNote(report.meterReadings),
     ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     ...byRuleLines(report),

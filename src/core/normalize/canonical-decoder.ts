@@ -23,8 +23,12 @@ function toTime(v: unknown): unknown {
   return typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : v;
 }
 
-/** Fields the decoder sets itself (or that must never become own keys by assignment). */
-const OWN_FIELDS = new Set(['ids', 'assetId', 'erpAssetId', 'idType', 'eventTime', 'source', 'receivedAt', 'raw', '__proto__']);
+/**
+ * Fields the decoder sets itself (or that must never become own keys by assignment), and
+ * `redelivered`, which the event capture writes beside the event for `rules test` (it reads it from
+ * `raw`): a sender cannot mark its own message as sent again.
+ */
+const OWN_FIELDS = new Set(['ids', 'assetId', 'erpAssetId', 'idType', 'eventTime', 'source', 'receivedAt', 'redelivered', 'raw', '__proto__']);
 
 /**
  * Where a work order was opened, as the outbox said when a push to a destination's webhook or a

@@ -42,6 +42,24 @@ describe('canonical encoder (event capture lines)', () => {
     expect(json).not.toHaveProperty('ids');
   });
 
+  it('marks an event of a message sent again ("redelivered": true) beside the event, only then; the decoder leaves the mark out of the event', () => {
+    const event = samples[1] as CanonicalEvent;
+    const plain = JSON.parse(canonicalLine(event, 'EQ-1')) as Record<string, unknown>;
+    expect(plain).not.toHaveProperty('redelivered');
+    const again = JSON.parse(canonicalLine(event, 'EQ-1', true)) as Record<string, unknown>;
+    expect(again).toEqual({ ...plain, redelivered: true });
+    expect(Object.keys(again).slice(-3)).toEqual(['source', 'receivedAt', 'redelivered']);
+    // Both decode to the same event: the mark is for the reader (rules test reads it from raw), not a field of the event.
+    const back = canonicalFromJson(again, 'cli', 0);
+    const backPlain = canonicalFromJson(plain, 'cli', 0);
+    if (typeof back === 'string' || typeof backPlain === 'string') throw new Error('not decoded');
+    expect(back).not.toHaveProperty('redelivered');
+    expect(seen(back)).toEqual(seen(backPlain));
+    expect((back.raw as Record<string, unknown>).redelivered).toBe(true);
+    // An event that carried one (a field of an older decoder's) is written marked only when asked.
+    expect(canonicalToJson({ ...event, redelivered: true } as unknown as CanonicalEvent, 'EQ-1')).not.toHaveProperty('redelivered');
+  });
+
   it('round-trips any sensor reading (property)', () => {
     fc.assert(
       fc.property(

@@ -22,6 +22,12 @@ export interface SimulationStep {
   readonly destination: string;
   /** When the service received the event (wall clock, as the capture keeps it): where its idle watermarks fell. */
   readonly receivedAt?: number;
+  /**
+   * Its message was sent again by its source (an MQTT redelivery; the capture's `"redelivered": true`):
+   * the rules run with `RuleContext.redelivered`, and, as the service counts, the step is not counted
+   * late ({@link SimulationResult.lateByStep}) nor among meter readings held or set aside.
+   */
+  readonly redelivered?: boolean;
 }
 
 /** An idle watermark {@link simulateRules} sent before a step: what it decided for a silent asset. */
@@ -142,6 +148,11 @@ export interface SimulationResult {
   readonly lateByStep: readonly (readonly string[])[];
   /** Per input step, the rules that dropped its event as a duplicate (the same event sent again: the rules' `duplicate`). */
   readonly duplicateByStep: readonly (readonly string[])[];
+  /**
+   * Per input step, the meter readings its rules held or set aside: the owned.ts `METER_*` bits of
+   * their `meterReadings` (0: none; and for a redelivered step, as the service does not count those).
+   */
+  readonly meterReadingsByStep: readonly number[];
   /** Per input step, the idle watermarks sent before it that delivered something (with {@link SimulationOptions.idle}). */
   readonly watermarksByStep: readonly (readonly SimulatedWatermark[])[];
   /** With {@link SimulationOptions.messages}: the messages set aside because a rule threw, by index, with the service's reason (their steps deliver nothing). */
@@ -159,6 +170,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   const perStep: DeliveryIntent[][] = [];
   const lateByStep: string[][] = [];
   const duplicateByStep: string[][] = [];
+  const meterReadingsByStep: number[] = [];
   const watermarksByStep: SimulatedWatermark[][] = [];
   const notesByStep: (readonly string[])[] = [];
   const failed = new Map<number, string>();
@@ -208,15 +220,18 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     const id = step.asset.erpAssetId;
     const before = states.get(id) ?? {};
     let doc = before;
-    const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt };
+    const redelivered = step.redelivered === true;
+    const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt, redelivered };
     const out: DeliveryIntent[] = [];
     const late: string[] = [];
     const duplicate: string[] = [];
+    let meterReadings = 0;
     if (idle && step.receivedAt !== undefined && rules.some((r) => r.kinds.includes(step.event.kind))) idle.heard(step.asset, step.destination);
     if (messages !== undefined && failed.has(message)) {
       perStep.push(out);
       lateByStep.push(late);
       duplicateByStep.push(duplicate);
+      meterReadingsByStep.push(0);
       notesByStep.push(NO_NOTES);
     } else {
       if (messages !== undefined && !undo.has(id)) undo.set(id, states.get(id));
@@ -231,8 +246,10 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
           threw = ruleFailureReason(rule.name, step.event.kind, id, err);
           break;
         }
-        if (result.late === true) late.push(rule.name);
+        // As the service counts (ingestor.ts): a redelivery dropped as late was most likely taken already.
+        if (result.late === true && !redelivered) late.push(rule.name);
         if (result.duplicate === true) duplicate.push(rule.name);
+        if (result.meterReadings !== undefined && !redelivered) meterReadings |= result.meterReadings;
         if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
         out.push(...result.deliveries);
       }
@@ -247,11 +264,13 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
           perStep[j] = [];
           lateByStep[j] = [];
           duplicateByStep[j] = [];
+          meterReadingsByStep[j] = 0;
           notesByStep[j] = NO_NOTES;
         }
         perStep.push([]);
         lateByStep.push([]);
         duplicateByStep.push([]);
+        meterReadingsByStep.push(0);
         notesByStep.push(NO_NOTES);
       } else {
         states.set(id, doc);
@@ -261,6 +280,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
         perStep.push(out);
         lateByStep.push(late);
         duplicateByStep.push(duplicate);
+        meterReadingsByStep.push(meterReadings);
         notesByStep.push(options.explain?.(step, before, doc) ?? NO_NOTES);
       }
     }
@@ -274,7 +294,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     }
   }
   if (messages !== undefined && left > 0 && !failed.has(message)) for (const t of traced) t();
-  return { perStep, lateByStep, duplicateByStep, watermarksByStep, failed, notesByStep, states };
+  return { perStep, lateByStep, duplicateByStep, meterReadingsByStep, watermarksByStep, failed, notesByStep, states };
 }
 
 /**
