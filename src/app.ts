@@ -220,12 +220,60 @@ export function buildRules(config: Config): Rule[] {
   return [...createRules(config.rules), createMeterSyncRule()];
 }
 
+/**
+ * How the service makes each destination type's connector, and what it reads of one without making
+ * it (no secret read): the one place a connector is registered (docs/adding-a-connector.md, step 3).
+ * A type of `destinationSchema` left out of {@link CONNECTORS} is a compile error naming it.
+ */
+export interface ConnectorRegistration<D extends DestinationConfig = DestinationConfig> {
+  /** The connector of destination `d`; `configKey` (`destinations.0`) is where the config has it. */
+  build(d: D, logger: Logger, configKey?: string): ErpConnector;
+  /** Its connector's `capabilities.createsRecord`, for commands that make none (`dlq replay` holds such a create while its request may land). */
+  readonly createsRecord: readonly string[];
+  /**
+   * How its connector reads its ERP's work-order pushes, from the config alone, for `quarantine
+   * replay` by a command that makes no connector; `undefined` when it has no `parseWorkOrderWebhook`.
+   */
+  readonly pushReader: ((d: D, configKey: string) => PushReader) | undefined;
+}
+
+export const CONNECTORS: { readonly [T in DestinationConfig['type']]: ConnectorRegistration<Extract<DestinationConfig, { type: T }>> } = {
+  rest: {
+    build: (d, logger, configKey) => createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) }),
+    createsRecord: REST_CREATES_RECORD,
+    pushReader: (d, configKey) => restPushReader(d, configKey),
+  },
+};
+
+function registrationOf<D extends DestinationConfig>(d: D): ConnectorRegistration<D> {
+  // Indexed by a union of types, the registry gives a union of registrations, none of which takes every `d`.
+  const registry: Readonly<Record<string, unknown>> = CONNECTORS;
+  return registry[d.type] as ConnectorRegistration<D>;
+}
+
 /** The connector of destination `d`; `configKey` (`destinations.0`) is where the config has it, for messages naming keys. */
 export function buildConnector(d: DestinationConfig, logger: Logger, configKey?: string): ErpConnector {
-  switch (d.type) {
-    case 'rest':
-      return createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) });
-  }
+  const registration = registrationOf(d);
+  const connector = registration.build(d, logger, configKey);
+  const problems = registrationProblems(registration, connector);
+  if (problems.length) throw new Error(`the connector of destination type "${d.type}" does not agree with its registration (CONNECTORS.${d.type} in src/app.ts): ${problems.join('; ')}`);
+  return connector;
+}
+
+/**
+ * Where a connector and its registration disagree: what the commands that make no connector read
+ * would differ from what the service does (a create replayed without its hold, pushes passed over).
+ */
+export function registrationProblems(registration: { readonly createsRecord: readonly string[]; readonly pushReader: unknown }, connector: ErpConnector): string[] {
+  const problems: string[] = [];
+  const built = [...(connector.capabilities.createsRecord ?? [])].sort();
+  const listed = [...registration.createsRecord].sort();
+  if (built.join() !== listed.join())
+    problems.push(`its capabilities.createsRecord is [${built.join(', ')}] but the registration's createsRecord is [${listed.join(', ')}] ('dlq replay' reads that one): make them one list`);
+  if (connector.parseWorkOrderWebhook !== undefined && registration.pushReader === undefined)
+    problems.push("it reads work-order pushes (parseWorkOrderWebhook) but the registration has no pushReader, so 'quarantine replay' without the service would pass its pushes over");
+  if (connector.parseWorkOrderWebhook === undefined && registration.pushReader !== undefined) problems.push('the registration has a pushReader but the connector no parseWorkOrderWebhook (no webhook)');
+  return problems;
 }
 
 /**
@@ -233,10 +281,7 @@ export function buildConnector(d: DestinationConfig, logger: Logger, configKey?:
  * `capabilities.createsRecord`), without building the connector: no secret is read.
  */
 export function createsRecordOf(d: DestinationConfig): readonly string[] {
-  switch (d.type) {
-    case 'rest':
-      return REST_CREATES_RECORD;
-  }
+  return registrationOf(d).createsRecord;
 }
 
 function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPolicy {
@@ -311,10 +356,8 @@ export function buildSources(config: Config, logger: Logger, store?: Pick<Store,
 export function pushReadersOf(destinations: readonly DestinationConfig[]): Map<string, PushReader> {
   const out = new Map<string, PushReader>();
   destinations.forEach((d, i) => {
-    switch (d.type) {
-      case 'rest':
-        out.set(d.name, restPushReader(d, `destinations.${i}`));
-    }
+    const reader = registrationOf(d).pushReader?.(d, `destinations.${i}`);
+    if (reader !== undefined) out.set(d.name, reader);
   });
   return out;
 }
