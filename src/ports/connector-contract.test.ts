@@ -24,6 +24,7 @@ for (const idempotencySupported of [true, false]) {
       loseNextAnswer: () => void erp.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' }),
       throttleNext: (seconds) => void erp.faults.add({ kind: 'error', status: 429, retryAfterSeconds: seconds }),
       records: () => erp.counters().applied.workOrders,
+      requests: () => erp.counters().requests,
     };
   });
 }
@@ -38,5 +39,6 @@ connectorContract('the toy connector of docs/adding-a-connector.md', async () =>
     loseNextAnswer: erp.loseNextAnswer,
     throttleNext: erp.throttleNext,
     records: erp.records,
+    requests: erp.requests,
   };
 });

@@ -2,8 +2,9 @@
  * What every ERP connector owes the dispatcher (docs/adding-a-connector.md, step 5), as tests to run
  * against a connector and its ERP (its simulator): what it delivers, one result per item without
  * throwing, a PermanentError for an operation it does not deliver, a lost answer to a create
- * retryable with an unknown outcome and its retry making no second record, a 429 a
- * RateLimitedError with its Retry-After.
+ * retryable with an unknown outcome and its retry making no second record, each request of a call
+ * after the first within the destination's budget, a 429 a RateLimitedError with its Retry-After
+ * and the call's last request.
  */
 import { describe, expect, it } from 'vitest';
 import { PermanentError, RateLimitedError } from '../../src/core/errors/errors.js';
@@ -21,6 +22,8 @@ export interface ContractSetup {
   throttleNext(seconds: number): void;
   /** How many records of `create()`'s operation the ERP holds. */
   records(): number;
+  /** How many requests the ERP has been sent. */
+  requests(): number;
 }
 
 const ctx = { signal: new AbortController().signal };
@@ -60,10 +63,22 @@ export function connectorContract(name: string, setup: () => Promise<ContractSet
       expect(s.records()).toBe(1);
     });
 
-    it("a 429: a RateLimitedError with the ERP's Retry-After", async () => {
+    it('awaits ctx.budget before each request of a call after the first', async () => {
+      const s = await setup();
+      let asked = 0;
+      const budget = { next: () => Promise.resolve(void asked++) };
+      const before = s.requests();
+      const [r] = await s.connector.send([s.create()], { ...ctx, budget });
+      expect(r?.ok).toBe(true);
+      expect(asked).toBe(s.requests() - before - 1);
+    });
+
+    it("a 429: a RateLimitedError with the ERP's Retry-After, and no further request in the call", async () => {
       const s = await setup();
       s.throttleNext(7);
+      const before = s.requests();
       const [r] = await s.connector.send([s.create()], ctx);
+      expect(s.requests() - before).toBe(1);
       const error = errorOf(r);
       expect(error).toBeInstanceOf(RateLimitedError);
       expect((error as RateLimitedError).retryAfterMs).toBe(7000);

@@ -58,11 +58,13 @@ export class ToyConnector implements ErpConnector {
 }
 
 /** The toy ERP: `GET /wo?ref=`, `POST /wo` (409 for a `ref` it holds), with a lost answer or a 429 on demand. */
-export async function startToyErp(apiKey: string): Promise<{ url: string; records: () => number; loseNextAnswer: () => void; throttleNext: (seconds: number) => void; close: () => Promise<void> }> {
+export async function startToyErp(apiKey: string): Promise<{ url: string; records: () => number; requests: () => number; loseNextAnswer: () => void; throttleNext: (seconds: number) => void; close: () => Promise<void> }> {
   const records: { ref: string }[] = [];
   let lose = false;
   let throttle: number | undefined;
+  let requests = 0;
   const server = createServer((req, res) => {
+    requests++;
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -91,6 +93,7 @@ export async function startToyErp(apiKey: string): Promise<{ url: string; record
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     records: () => records.length,
+    requests: () => requests,
     loseNextAnswer: () => void (lose = true),
     throttleNext: (seconds) => void (throttle = seconds),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
