@@ -10,6 +10,7 @@ import { PermanentError, type DeliveryError } from '../../src/core/errors/errors
 import type { OutboxItem } from '../../src/core/model/delivery.js';
 import { createHttpClient, type HttpClient, type HttpResult } from '../../src/adapters/http/http-client.js';
 import { classifyNetworkFailure, classifyResponse, conflictMeaning } from '../../src/adapters/erp/rest/rest-errors.js';
+import { CallPacing } from '../../src/adapters/erp/call-pacing.js';
 import type { ConnectorCapabilities, ErpConnector, ItemResult, SendContext } from '../../src/ports/connector.js';
 
 export class ToyConnector implements ErpConnector {
@@ -25,23 +26,32 @@ export class ToyConnector implements ErpConnector {
   }
 
   async send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]> {
+    // Each request of the call waits for the budget (the first goes at once); none after a 429.
+    const pacing = new CallPacing(ctx);
     const out: ItemResult[] = [];
-    for (const item of items) out.push(await this.sendOne(item, ctx));
+    for (const item of items) out.push(await this.sendOne(item, ctx, pacing));
     return out;
   }
 
-  private async sendOne(item: OutboxItem, ctx: SendContext): Promise<ItemResult> {
+  private async sendOne(item: OutboxItem, ctx: SendContext, pacing: CallPacing): Promise<ItemResult> {
     if (item.operation !== 'workorder.create') return { id: item.id, ok: false, error: new PermanentError(`the toy ERP takes no ${item.operation}`) };
     // No idempotency key here: look the business key up before creating (a read: its failure changed nothing).
+    const refused = await pacing.next();
+    if (refused) return { id: item.id, ok: false, error: refused };
     const lookup = await this.request('GET', `/wo?ref=${encodeURIComponent(item.businessKey)}`, ctx);
     const error = this.classify(lookup, true);
-    if (error) return { id: item.id, ok: false, exchange: lookup.exchange, error };
+    if (error) {
+      pacing.stop(error);
+      return { id: item.id, ok: false, exchange: lookup.exchange, error };
+    }
     if (lookup.type === 'response' && (JSON.parse(lookup.bodyText) as unknown[]).length > 0) return { id: item.id, ok: true, exchange: lookup.exchange };
-    await ctx.budget?.next(ctx.signal); // a second request in one call
+    const waited = await pacing.next(); // a second request in one call
+    if (waited) return { id: item.id, ok: false, error: waited };
     const created = await this.request('POST', '/wo', ctx, { ref: item.businessKey, asset: item.erpAssetId, title: item.payload.title });
     // A 409 "already exists" of our key is the earlier attempt that landed: delivered.
     if (created.type === 'response' && created.status === 409 && conflictMeaning(created.bodyText, 'auto', true, [item.businessKey]) === 'exists') return { id: item.id, ok: true, exchange: created.exchange };
     const failed = this.classify(created, false);
+    if (failed) pacing.stop(failed);
     return failed ? { id: item.id, ok: false, exchange: created.exchange, error: failed } : { id: item.id, ok: true, exchange: created.exchange };
   }
 

@@ -34,6 +34,7 @@ import type { RestDestinationConfig } from '../../../config/schema.js';
 import { emptyAnswerText, jsonCutShort } from '../../http/cut-short.js';
 import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
 import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
+import { CallPacing } from '../call-pacing.js';
 import {
   REST_OPERATIONS,
   buildBatchRequest,
@@ -921,31 +922,26 @@ async function readCell(call: PacedCall, template: string, cell: InventoryCellRe
  * and the caller pauses the destination.
  */
 class PacedCall {
-  private sent = 0;
-  private throttled: RateLimitedError | undefined;
+  private readonly pacing: CallPacing;
 
   constructor(
     private readonly client: RestClient,
     private readonly ctx: SendContext,
-  ) {}
+  ) {
+    this.pacing = new CallPacing(ctx);
+  }
 
   async request(req: Omit<RestRequest, 'signal' | 'outsideTimeout'>): Promise<RestOutcome> {
-    if (this.throttled) return { ok: false, error: this.throttled };
-    if (this.sent++ > 0 && this.ctx.budget) {
-      try {
-        await this.ctx.budget.next(this.ctx.signal);
-      } catch (err) {
-        return { ok: false, error: new RetryableError(`stopped while waiting for the rate limit: ${coerceError(err).message}`) };
-      }
-    }
+    const refused = await this.pacing.next();
+    if (refused) return { ok: false, error: refused };
     const outcome = await this.client.request({ ...req, signal: this.ctx.signal, ...(this.ctx.outsideTimeout ? { outsideTimeout: this.ctx.outsideTimeout } : {}) });
-    if (!outcome.ok && outcome.error instanceof RateLimitedError) this.stop(outcome.error);
+    if (!outcome.ok) this.pacing.stop(outcome.error);
     return outcome;
   }
 
   /** The ERP throttled a request of this call (or one inside it, a batch's sub-request): no further one goes. */
   stop(error: RateLimitedError): void {
-    this.throttled ??= error;
+    this.pacing.stop(error);
   }
 }
 
