@@ -181,6 +181,26 @@ Database.prototype.prepare = function (sql) {
     expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
     expect(await storedLease(cfg.dir)).toBeUndefined();
   });
+  it('while it waits for an MQTT broker: stops (exit 0) with no error on stderr', async () => {
+    // Was: exit 0 and "assetbridge stopped", but also a bare `error: MQTT source "yard" was stopped
+    // before it connected` on stderr, as if the start had failed: the start's own wait, cut short by
+    // the stop the signal asked for, was reported as the command's error.
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', clientId: 'ab-run-signal-at-start', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] }] },
+      server: { port: 0 },
+    }));
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info' });
+    running.push(svc);
+    await waitFor(() => logLines(svc).some((l) => l.msg.startsWith('MQTT source cannot connect to the broker')), 'the service waiting for the broker');
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+    svc.child.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+    expect(svc.output().split('\n').filter((l) => l.startsWith('error'))).toEqual([]);
+    expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
+    expect(await storedLease(cfg.dir)).toBeUndefined();
+  });
 });
 
 describe('assetbridge run, on a second signal', () => {

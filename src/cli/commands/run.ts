@@ -112,7 +112,9 @@ export function registerRunCommand(program: Command): void {
       const started: { app?: App } = {};
       let gaveUp: () => void = () => undefined;
       const givenUp = new Promise<void>((resolve) => (gaveUp = resolve));
+      let stopAsked = false;
       onShutdownSignals(() => {
+        stopAsked = true;
         if (started.app) return started.app.stop();
         cancel.abort();
         return givenUp;
@@ -168,6 +170,10 @@ export function registerRunCommand(program: Command): void {
       try {
         await app.start();
       } catch (err) {
+        // A signal while it starts (waiting for an MQTT broker): the stop it asked for cut the start
+        // short, and says how it ended (exit 0, or 1 when a step failed), so the start's own
+        // "stopped before it connected" is no error of the command.
+        if (stopAsked) return;
         const listen = listenProblem(err, config.server, configPath);
         if (listen) throw new UsageError(listen);
         throw err;
