@@ -230,6 +230,26 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     }
   });
 
+  // Was: taken, and sent to the old asset's path with the other asset in its body
+  // (POST /api/v1/assets/EQ-1/… with "erpAssetId": "EQ-2"), a request naming two assets.
+  it('refuses a payload naming another asset than the dead letter’s (exit 2), saying what to do, and changes nothing', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, JSON.stringify({ erpAssetId: 'EQ-2', title: 'engine hot', priority: 'HIGH' }));
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`--payload ${edited}: its erpAssetId "EQ-2" is not the asset of dead letter ${id}, EQ-1`);
+    expect(r.stderr).toContain(`Keep "erpAssetId": "EQ-1"; if the asset mapping is wrong, correct it for what comes next ('assetbridge assets import') and give this one up ('assetbridge dlq discard ${id}')`);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', idempotencyKey: key, payload: { erpAssetId: 'EQ-1', title: 'x'.repeat(300) } });
+      expect((await store.queryAudit({ deliveryId: id, limit: 10 })).filter((a) => a.outcome === 'edited')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reads the edited payload from standard input with --payload -', async () => {
     const { path, dir, id } = await storeWithDeadLetter();
     const r = await runCli(['dlq', 'replay', String(id), '--payload', '-', '-c', path], {}, JSON.stringify({ erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' }));

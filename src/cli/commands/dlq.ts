@@ -142,6 +142,20 @@ function readPayload(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * An edited payload naming another asset than the dead letter's: its request still goes to the
+ * dead letter's asset (a path under `{erpAssetId}`, its business key, the feedback it gets), so
+ * the ERP would get a body naming one asset at another asset's path. Refused, saying what to do.
+ */
+function refuseAnotherAsset(edited: Record<string, unknown>, row: OutboxItem | undefined, file: string): void {
+  if (row?.status !== 'dead' || !('erpAssetId' in edited) || edited.erpAssetId === row.erpAssetId) return;
+  throw new UsageError(
+    `--payload ${file}: its erpAssetId ${JSON.stringify(edited.erpAssetId)} is not the asset of dead letter ${row.id}, ${row.erpAssetId}, whose request it stays ` +
+      `(the path it is sent to, its business key ${row.businessKey} and the ERP's feedback are ${row.erpAssetId}'s): an edit cannot move a delivery to another asset. ` +
+      `Keep "erpAssetId": ${JSON.stringify(row.erpAssetId)}; if the asset mapping is wrong, correct it for what comes next ('assetbridge assets import') and give this one up ('assetbridge dlq discard ${row.id}'). Nothing was changed`,
+  );
+}
+
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: deliveries that failed permanently or ran out of attempts');
 
@@ -221,7 +235,7 @@ export function registerDlqCommand(program: Command): void {
       .description('send dead letters again (same idempotency keys, attempts reset; an edited payload, or --new-key, gets a new one unless a request of it may have reached the ERP)')
       .option('--all', 'replay every dead letter')
       .option('--destination <name>', 'with --all: only the dead letters of this destination')
-      .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')")
+      .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload'; its erpAssetId cannot change)")
       .option(
         '--new-key',
         "send them unchanged under a new idempotency key (derived from the old one): for an ERP that keeps its refusal (a 4xx) under the old key and answers it again; not for one a request of which may have reached the ERP (kept as a dead letter, exit 1) unless --not-in-erp",
@@ -243,6 +257,7 @@ export function registerDlqCommand(program: Command): void {
         const names = config.destinations.map((d) => d.name);
         const unsendable = before.filter((d): d is OutboxItem => d?.status === 'dead' && !names.includes(d.destination));
         if (edited && unsendable.length) throw new UsageError(unsendableText(unsendable, names).trimEnd());
+        if (edited) refuseAnotherAsset(edited, before[0], opts.payload ?? '');
         if (edited) {
           const id = asked[0] as number;
           if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead(store, [id]);
