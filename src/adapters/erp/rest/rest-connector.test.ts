@@ -508,6 +508,14 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(errorOf(unknownAsset)?.message).toMatch(
       /asset EQ-404 does not exist; if the ERP does not know asset EQ-404, create it there.*; if the ERP knows it, check destinations\.1\.paths\.location \(destination "erp-sim"\)/,
     );
+    // A work order for an asset the ERP does not know, at the right path: its answer names the
+    // asset. Was: only "check destinations.1.paths.workOrders", the one thing that was right.
+    const [unknownForWorkOrder] = await createRestConnector(config(), { configKey: 'destinations.1' }).send([workOrder('EQ-404')], ctx);
+    expect(errorOf(unknownForWorkOrder)?.message).toMatch(
+      /→ 404 not found: NotFound: asset EQ-404 does not exist; if the ERP does not know asset EQ-404, create it there.*; if the ERP knows it, check destinations\.1\.paths\.workOrders \(destination "erp-sim"\)/,
+    );
+    // A wrong path's 404 does not name the asset: the path alone.
+    expect(errorOf(wrongPath)?.message).not.toContain('if the ERP does not know asset');
     s.faults.add({ kind: 'error', status: 405, inBatch: true });
     const [batched] = await createRestConnector(config({ batch: { maxSize: 10 } })).send([workOrder('EQ-1')], ctx);
     expect(errorOf(batched)).toBeInstanceOf(PermanentError);

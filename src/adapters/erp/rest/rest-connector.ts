@@ -666,8 +666,14 @@ export class RestConnector implements ErpConnector {
     if (key === undefined) return error;
     const setting = this.options.configKey === undefined ? `paths.${key} of destination "${this.name}"` : `${this.options.configKey}.paths.${key} (destination "${this.name}")`;
     const check = `check ${setting} (now ${this.config.paths[key]}) against the ERP's API, then replay it ('assetbridge dlq replay')`;
+    // A 404 at a path under the asset, or one whose answer names the asset (a work order posted to
+    // a collection for an asset the ERP does not know: "asset EX-300 does not exist"), is as likely
+    // the asset as the path.
+    const namesAsset =
+      this.config.paths[key].includes('{erpAssetId}') ||
+      (item.operation !== 'inventory.count' && item.erpAssetId !== '' && (error.responseBody ?? '').includes(item.erpAssetId));
     const asset =
-      error.status === 404 && this.config.paths[key].includes('{erpAssetId}')
+      error.status === 404 && namesAsset
         ? `if the ERP does not know asset ${item.erpAssetId}, create it there and replay it ('assetbridge dlq replay'), or, if its erp_asset_id in the asset mapping is wrong, correct it for what comes next ('assetbridge assets import'); if the ERP knows it, `
         : '';
     return new PermanentError(`${error.message}; ${asset}${check}`, error.status, error.responseBody);
