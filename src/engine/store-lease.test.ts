@@ -152,6 +152,27 @@ describe('StoreLease on a real store', () => {
     await first.release();
   });
 
+  // A service that stopped writing its status (a full disk, a hang) or is stopping: a command that
+  // hands its work to a running service was told to "stop that one first", and that "commands such
+  // as quarantine replay ... go through a running service by themselves", to the user of one of them.
+  it('refusing a command that needs no service stopped, while that service does not answer or is stopping, says so and when to run it again', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x' }));
+    const replay = () => StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', command: 'assetbridge quarantine replay', isAlive: (pid) => pid === 1 }));
+    await a.kvSet(LEASE_NS, 'snapshot', JSON.stringify({ pid: 1, state: 'running', at: Date.now() - 10_000 }));
+    const stalled = replay();
+    await expect(stalled).rejects.toThrow(StoreBusyError);
+    await expect(stalled).rejects.toThrow(
+      /in use by assetbridge run \(pid 1 on h, since .*\), which does not answer: its status was last written 10 s ago, as when it cannot write the store \(a full disk, a read-only volume; its log and \/readyz say why\)\. assetbridge quarantine replay needs no service stopped: run it again once 'assetbridge status' says the service runs$/,
+    );
+    await a.kvSet(LEASE_NS, 'snapshot', JSON.stringify({ pid: 1, state: 'draining', at: Date.now() }));
+    await expect(replay()).rejects.toThrow(/, which is stopping\. assetbridge quarantine replay needs no service stopped \(it works with a running one, and alone with none\): run it again once that one has stopped/);
+    // A second service is still told to stop the first.
+    await expect(StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: (pid) => pid === 1 }))).rejects.toThrow(/stop that one first, or give this one its own store\.path/);
+    await first.release();
+  });
+
   it('takes over from a holder that died without letting go (its pid is gone on this host) once it has stopped renewing for three heartbeats', async () => {
     const path = tempStorePath();
     const a = open(path);

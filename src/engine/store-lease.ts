@@ -81,14 +81,24 @@ export class StoreBusyError extends AssetbridgeError {
     startStep?: string,
     /** What was refused: a second service (`assetbridge run`) is not told to wait for the first to take its work. */
     command?: string,
+    /** The holder's own status, when it is a service whose status is not fresh (stopping, or unable to write the store): how old it is. */
+    stale?: { readonly state: string; readonly ageMs: number },
   ) {
     const seen = holder.heartbeat > now ? `holding it without renewals until ${isoTime(holder.heartbeat)}, as work that locks the store does` : `last seen ${Math.round((now - holder.heartbeat) / 1000)} s ago`;
     const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${isoTime(holder.since)}, ${seen})`;
     const starting = startStep === undefined ? '' : `, which is still starting: ${startStep}`;
+    // A command that hands its work to a running service, refused by a service that does not answer
+    // (its status stale): it goes through that service once it answers, rather than "stop that one".
+    const handsOver = command !== undefined && !RUNS_ITS_OWN_PIPELINE.has(command) && holder.command === 'assetbridge run';
     super(
       startStep !== undefined && !(command !== undefined && RUNS_ITS_OWN_PIPELINE.has(command))
         ? `${who}${starting}. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves (try them again then: 'assetbridge status' says when)`
-        : `${who}${starting}. One process at a time runs the pipeline on an embedded store: ` +
+        : handsOver && stale !== undefined
+          ? stale.state === 'draining'
+            ? `${who}, which is stopping. ${command} needs no service stopped (it works with a running one, and alone with none): run it again once that one has stopped (its log's last line says so)`
+            : `${who}, which does not answer: its status was last written ${Math.round(stale.ageMs / 1000)} s ago, as when it cannot write the store (a full disk, a read-only volume; its log and /readyz say why). ` +
+              `${command} needs no service stopped: run it again once 'assetbridge status' says the service runs`
+          : `${who}${starting}. One process at a time runs the pipeline on an embedded store: ` +
             'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and the aemp commands go through a running service by themselves',
     );
   }
@@ -308,7 +318,10 @@ export class StoreLease {
         }
         continue; // someone else changed it in between: look again
       }
-      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now(), await startingStep(store, current as LeaseHolder, now()), opts.command);
+      if (!verdict.wait || now() >= deadline) {
+        const holder = current as LeaseHolder;
+        throw new StoreBusyError(holder, opts.path, now(), await startingStep(store, holder, now()), opts.command, await staleStatus(store, holder, now()));
+      }
       if (!told) {
         told = true;
         const holder = `the store lease is held by ${current?.command ?? '?'}`;
@@ -481,6 +494,22 @@ async function startingStep(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, no
   try {
     const snap = JSON.parse(raw) as { pid?: number; state?: string; startStep?: string; at?: number };
     return snap.pid === holder.pid && snap.state === 'starting' && snap.at !== undefined && now - snap.at < 5000 ? (snap.startStep ?? 'starting') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The holder's runtime snapshot when it is a service's that is not fresh (5 s, as `status` has it):
+ * a service that cannot write the store, or is stopping; undefined otherwise.
+ */
+async function staleStatus(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, now: number): Promise<{ state: string; ageMs: number } | undefined> {
+  const raw = await store.kvGet(LEASE_NS, 'snapshot');
+  if (raw === undefined) return undefined;
+  try {
+    const snap = JSON.parse(raw) as { pid?: number; state?: string; at?: number };
+    if (snap.pid !== holder.pid || snap.at === undefined || snap.state === undefined || !['running', 'starting', 'draining'].includes(snap.state)) return undefined;
+    return now - snap.at >= 5000 || snap.state === 'draining' ? { state: snap.state, ageMs: Math.max(0, now - snap.at) } : undefined;
   } catch {
     return undefined;
   }
