@@ -181,6 +181,15 @@ describe('assetbridge --help', () => {
     expect(out).toContain('too-large');
   });
 
+  // The operations guide's fix for unknown-asset is 'assets import mapping.csv': its --help said
+  // nothing of the file (the format was only under 'assets --help') and gave no example.
+  it('assets import --help gives the file’s header, where the whole format is, and an example', async () => {
+    const { out } = await help(['assets', 'import']);
+    expect(out).toContain('identifier,id_type,erp_asset_id,erp_module,destination,site');
+    expect(out).toContain("'assetbridge assets --help' gives the whole format");
+    expect(out).toContain('assetbridge assets import mapping.csv -c assetbridge.yaml');
+  });
+
   it('maintenance status --help names every kind of rule it reports on', async () => {
     const { out } = await help(['maintenance', 'status']);
     for (const kind of ['service', 'calendar', 'threshold', 'fault']) expect(out).toContain(kind);

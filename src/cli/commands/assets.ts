@@ -108,7 +108,11 @@ naming the line, asset and attribute.`,
     assets
       .command('import <file>')
       .description('import or update mappings from a CSV file')
-      .option('--replace', "each asset in the file keeps only the identifiers the file lists (the others are removed, and named); assets the file does not list are left as they are"),
+      .option('--replace', "each asset in the file keeps only the identifiers the file lists (the others are removed, and named); assets the file does not list are left as they are")
+      .addHelpText(
+        'after',
+        "\nThe file: one row per identifier, under the header\n  identifier,id_type,erp_asset_id,erp_module,destination,site\n(extra columns become asset attributes; 'assetbridge assets --help' gives the whole format, 'assetbridge assets export' writes the registry in it).\n\nExamples:\n  assetbridge assets import mapping.csv -c assetbridge.yaml\n  assetbridge quarantine replay --code unknown-asset   # then, for events that named identifiers it adds",
+      ),
   ).action(
     action(async (file: string, opts: { config: string; replace?: boolean }) => {
       let text: string;
