@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from './program.js';
+import { buildProgram, unknownSubcommand } from './program.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -204,6 +204,55 @@ describe('assetbridge --help', () => {
     }
   });
 
+  // A walk of every --help found a dozen commands (status, dlq list, depreciation post, …) with no
+  // example: what to type first had to be pieced together from the options.
+  it('every command that runs (every leaf of the tree) gives an example in its --help', async () => {
+    const leaves = paths.filter((p) => findCommand(buildProgram(), p)?.commands.length === 0);
+    expect(leaves.length).toBeGreaterThan(40);
+    const without: string[] = [];
+    for (const p of leaves) if (helpExamples((await help(p)).out).length === 0) without.push(p.join(' '));
+    expect(without).toEqual([]);
+  });
+
+  it("each --help example names a command, with options it has and the arguments it takes (parsed by the command's own parser)", async () => {
+    const leaves = paths.filter((p) => findCommand(buildProgram(), p)?.commands.length === 0);
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const p of leaves) {
+      for (const line of helpExamples((await help(p)).out)) {
+        const invocations = assetbridgeInvocations(line);
+        if (invocations.length === 0) wrong.push(`${p.join(' ')}: runs no assetbridge command: ${line}`);
+        for (const args of invocations) {
+          checked++;
+          const problem = await parseOnly(args);
+          if (problem !== undefined) wrong.push(`${p.join(' ')}: ${line}: ${problem}`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
+    expect(wrong).toEqual([]);
+  });
+
+  it('the example check catches an option the command lacks, a missing argument and a required option left out', async () => {
+    expect(await parseOnly(['status', '--destination', 'erp'])).toContain("unknown option '--destination'");
+    expect(await parseOnly(['quarantine', 'show'])).toContain("missing required argument 'id'");
+    expect(await parseOnly(['depreciation', 'post', '--dry-run'])).toContain("required option '--period <id>' not specified");
+    expect(await parseOnly(['dlq', 'list', 'extra'])).toContain('too many arguments');
+    expect(await parseOnly(['dlq', 'lists'])).toContain('does not name a command');
+    expect(await parseOnly(['dlq', 'replay', '42', '--payload', 'fix.json'])).toBeUndefined();
+    expect(assetbridgeInvocations("zcat e.jsonl.gz | assetbridge rules test --events - --jsonl | jq -c 'select(.type == \"line\")'   # a comment")).toEqual([['rules', 'test', '--events', '-', '--jsonl']]);
+    expect(assetbridgeInvocations('assetbridge store backup /b/ab-$(date +%F).db')).toEqual([['store', 'backup', '/b/ab-$(date +%F).db']]);
+    expect(assetbridgeInvocations("assetbridge dlq show 42 --payload > p.json && assetbridge assets confirm 'trackunit|machine-id:7F' 10004711")).toEqual([
+      ['dlq', 'show', '42', '--payload'],
+      ['assets', 'confirm', 'trackunit|machine-id:7F', '10004711'],
+    ]);
+  });
+
+  it('status --help gives its exit codes, with 2 for a store that does not exist', async () => {
+    const { out } = await help(['status']);
+    expect(out.replace(/\s+/g, ' ')).toMatch(/Exit codes: 0 shown .*1 failed .*2 bad usage or config, or no store at the config's store\.path/);
+  });
+
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
     const { out, err, exitCode, code } = await help([...path]);
     expect(err).toBe('');
@@ -217,4 +266,60 @@ function findCommand(program: Command, path: readonly string[]): Command | undef
   let command: Command | undefined = program;
   for (const name of path) command = command?.commands.find((c) => c.name() === name);
   return command;
+}
+
+/** The example lines of a --help: those under its "Examples:" (or "Example:", "Examples (…):") heading. */
+function helpExamples(out: string): string[] {
+  const block = /\nExamples?(?: \([^)]*\))?:\n((?: {2}\S.*(?:\n|$))+)/.exec(out)?.[1] ?? '';
+  return block
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+/**
+ * The arguments of each `assetbridge …` a shell line runs (`zcat f | assetbridge rules test --events -`),
+ * as the shell would pass them: quotes taken off, a `# comment`, redirections and the other
+ * commands of a pipe or list left out.
+ */
+function assetbridgeInvocations(line: string): string[][] {
+  const commands: string[][] = [[]];
+  const words = [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\|\||&&|[|;]|\d?>>?|<)|(#.*$)|((?:\$\([^)]*\)|[^\s'"|;&<>])+)/g)];
+  let redirect = false;
+  for (const [, single, double, operator, comment, bare] of words) {
+    if (comment !== undefined) break;
+    if (operator !== undefined) {
+      if (/^[|;&]/.test(operator)) commands.push([]);
+      else redirect = true;
+      continue;
+    }
+    const word = single ?? double?.replace(/\\(.)/g, '$1') ?? bare ?? '';
+    if (redirect) redirect = false;
+    else commands[commands.length - 1]?.push(word);
+  }
+  return commands.filter((c) => c[0] === 'assetbridge').map((c) => c.slice(1));
+}
+
+/**
+ * Parses `assetbridge …args` with the real command tree, its actions replaced by ones that do
+ * nothing: undefined when commander takes it, else what commander said was wrong.
+ */
+async function parseOnly(args: string[]): Promise<string | undefined> {
+  const program = buildProgram();
+  let err = '';
+  const quiet = (command: Command): void => {
+    command.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: (s) => (err += s) });
+    if (command.commands.length === 0) command.action(() => undefined);
+    command.commands.forEach(quiet);
+  };
+  quiet(program);
+  const unknown = unknownSubcommand(program, args);
+  if (unknown) return `'${unknown.word}' does not name a command of ${unknown.group}`;
+  try {
+    await program.parseAsync(['node', 'assetbridge', ...args]);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    return err.trim() || e.message;
+  }
 }

@@ -673,7 +673,11 @@ Example:
       .option('--submit', 'also feed it through the pipeline when it matches one ERP asset')
       .option('--use-reserve', 'spend a reserve request if the URL was requested recently')
       .option('--json', 'print JSON')
-      .addHelpText('after', "\nExit codes: 0 shown, 1 failed, 2 bad usage or config, 75 the machine's URL was requested too recently (the request budget; try later, or --use-reserve)."),
+      .addHelpText(
+        'after',
+        "\nExit codes: 0 shown, 1 failed, 2 bad usage or config, 75 the machine's URL was requested too recently (the request budget; try later, or --use-reserve).\n\n" +
+          'Examples:\n  assetbridge aemp equipment VCEC220EP00312874\n  assetbridge aemp equipment VCEC220EP00312874 --provider trackunit --submit',
+      ),
   ).action(
     action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
       const { config: configPath, ...equipment } = opts;
@@ -687,7 +691,8 @@ Example:
       .command('budget')
       .description('show the request budget per URL (last request, next ordinary slot, reserve left, cooldowns) and the last pull')
       .option('--provider <name>', 'only this telematics provider')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge aemp budget\n  assetbridge aemp budget --provider trackunit --json'),
   ).action(
     action(async (opts: { config: string; provider?: string; json?: boolean }) => {
       // No provider configured (or a mistyped --provider) is said first: "there is no store" read as the fault.

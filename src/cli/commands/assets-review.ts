@@ -114,7 +114,8 @@ export function registerAssetReviewCommands(program: Command): Command {
       .description('telematics equipment waiting for review: no ERP asset matched, or its identifiers point at two assets')
       .option('--all', 'include resolved entries')
       .option('--provider <name>', 'only this telematics provider')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge assets unmatched\n  assetbridge assets unmatched --provider trackunit --all'),
   ).action(
     action(async (opts: { config: string; all?: boolean; provider?: string; json?: boolean }) => {
       await withContext(

@@ -214,7 +214,13 @@ naming the line, asset and attribute.`,
     }),
   );
 
-  addConfigOption(assets.command('list').description('list mapped assets').option('--json', 'print JSON')).action(
+  addConfigOption(
+    assets
+      .command('list')
+      .description('list mapped assets')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge assets list -c assetbridge.yaml\n  assetbridge assets list --json > assets.json'),
+  ).action(
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.listAssets();

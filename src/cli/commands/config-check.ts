@@ -214,7 +214,8 @@ export function registerConfigCommand(program: Command): void {
       .addHelpText(
         'after',
         '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid or, with --connect, a secret it connects with is not set.' +
-          ' With --json an invalid config prints no JSON: the problems go to stderr, naming each key, with exit code 2, as without it.',
+          ' With --json an invalid config prints no JSON: the problems go to stderr, naming each key, with exit code 2, as without it.' +
+          '\n\nExamples:\n  assetbridge config check -c assetbridge.yaml\n  assetbridge config check --connect   # before the first run: each ERP, MQTT broker and token endpoint',
       ),
   ).action(
     action(async (opts: { config: string; connect?: boolean; json?: boolean }) => {

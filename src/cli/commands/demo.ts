@@ -60,7 +60,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--data-dir <dir>', 'keep the demo store here: a new or empty directory (default: a new temp directory)')
     .option('--seed <n>', 'random seed for the fleet and faults', '1')
     .option('--with-trackunit [machines]', 'also pull machines from the Trackunit ISO 15143-3 simulator (default 250)')
-    .addHelpText('after', '\nExit code 0 when the ERP ends up matching the fleet and nothing was lost; 1 otherwise.')
+    .addHelpText(
+      'after',
+      '\nExit code 0 when the ERP ends up matching the fleet and nothing was lost; 1 otherwise.\n\n' +
+        'Examples:\n  assetbridge demo\n  assetbridge demo --assets 50 --duration 10s --data-dir demo-store   # then inspect it: the run prints the status command',
+    )
     .action(
       action(async (o: { assets: string; duration: string; rate: string; badShare: string; erpRate: string; faults: boolean; mqttUrl?: string; dataDir?: string; seed: string; withTrackunit?: string | boolean }) => {
         const durationMs = parseDuration(o.duration);

@@ -365,7 +365,8 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--json', 'print JSON')
       .addHelpText(
         'after',
-        '\nUsage comes from the stored rule state: a running service stores it at its checkpoints (ingest.checkpointMs), so right after intake it can be behind the latest reading that assets meters and maintenance status show; the table ends saying as of when.',
+        '\nUsage comes from the stored rule state: a running service stores it at its checkpoints (ingest.checkpointMs), so right after intake it can be behind the latest reading that assets meters and maintenance status show; the table ends saying as of when.\n\n' +
+          'Examples:\n  assetbridge depreciation preview\n  assetbridge depreciation preview --period 2026-10 --csv --out usage-2026-10.csv',
       ),
   ).action(
     action(async (opts: { config: string; period?: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
@@ -405,7 +406,8 @@ export function registerDepreciationCommand(program: Command): Command {
       .requiredOption('--period <id>', `a fiscal period that has ended (required): ${PERIOD_HELP}`)
       .option('--dry-run', 'show what would be posted')
       .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)')
-      .option('--json', 'print JSON: the postings queued (with --dry-run, that would be), the assets that posted it already, held back (with why), posted for a later period or without readings, and the adjustments carried; warnings stay on stderr'),
+      .option('--json', 'print JSON: the postings queued (with --dry-run, that would be), the assets that posted it already, held back (with why), posted for a later period or without readings, and the adjustments carried; warnings stay on stderr')
+      .addHelpText('after', '\nExamples:\n  assetbridge depreciation post --period 2026-10 --dry-run\n  assetbridge depreciation post --period 2026-10'),
   ).action(
     action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean; json?: boolean }) => {
       const ended = (period: Period, now: number): void => {

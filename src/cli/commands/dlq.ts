@@ -159,7 +159,15 @@ function refuseAnotherAsset(edited: Record<string, unknown>, row: OutboxItem | u
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: deliveries that failed permanently or ran out of attempts');
 
-  addConfigOption(dlq.command('list').description('list dead letters').option('--destination <name>', 'only this destination').option('--limit <n>', 'at most this many', '100').option('--json', 'print JSON')).action(
+  addConfigOption(
+    dlq
+      .command('list')
+      .description('list dead letters')
+      .option('--destination <name>', 'only this destination')
+      .option('--limit <n>', 'at most this many', '100')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge dlq list\n  assetbridge dlq list --destination erp --limit 20'),
+  ).action(
     action(async (opts: { config: string; destination?: string; limit: string; json?: boolean }) => {
       const limit = parseLimit(opts.limit);
       await withContext(opts.config, async ({ config, store }) => {
@@ -203,7 +211,8 @@ export function registerDlqCommand(program: Command): void {
       .command('show <id>')
       .description('one dead letter with its payload and full attempt history')
       .option('--payload', "only the payload, as JSON: the file to edit for 'dlq replay ID --payload FILE'")
-      .option('--json', 'print JSON (what it prints anyway; taken as the listing commands take it)'),
+      .option('--json', 'print JSON (what it prints anyway; taken as the listing commands take it)')
+      .addHelpText('after', '\nExamples:\n  assetbridge dlq show 42\n  assetbridge dlq show 42 --payload > payload-42.json   # edit it, then: assetbridge dlq replay 42 --payload payload-42.json'),
   ).action(
     action(async (id: string, opts: { config: string; payload?: boolean }) => {
       const [n] = parseIds([id], 'delivery');
@@ -240,7 +249,12 @@ export function registerDlqCommand(program: Command): void {
         '--new-key',
         "send them unchanged under a new idempotency key (derived from the old one): for an ERP that keeps its refusal (a 4xx) under the old key and answers it again; not for one a request of which may have reached the ERP (kept as a dead letter, exit 1) unless --not-in-erp",
       )
-      .option('--not-in-erp', 'with --new-key: a new key for those too that may have reached the ERP, as you checked that the ERP does not hold them (else it may apply them twice)'),
+      .option('--not-in-erp', 'with --new-key: a new key for those too that may have reached the ERP, as you checked that the ERP does not hold them (else it may apply them twice)')
+      .addHelpText(
+        'after',
+        "\nExit codes: 0 replayed, 1 when an id is no dead letter (the others are replayed), a dead letter's destination is no longer configured, or --new-key kept one that may have reached the ERP; 2 bad usage or config.\n\n" +
+          'Examples:\n  assetbridge dlq replay 42 43\n  assetbridge dlq replay --all --destination erp\n  assetbridge dlq replay 42 --payload payload-42.json',
+      ),
   ).action(
     action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; payload?: string; newKey?: boolean; notInErp?: boolean }) => {
       if (opts.payload !== undefined && (opts.all || new Set(ids).size !== 1)) throw new UsageError('--payload edits one dead letter: name one id (not --all)');
@@ -332,7 +346,12 @@ export function registerDlqCommand(program: Command): void {
       .description('give up on dead letters: they leave the list and are never sent (the record and its audit stay; a discarded work order or posting cannot be queued again)')
       .option('--all', 'discard every dead letter')
       .option('--destination <name>', 'with --all: only the dead letters of this destination')
-      .option('--send-again', "discard inventory counts that may have reached the ERP too (their change is sent again; without this they stay dead letters: check the ERP, then 'dlq mark-delivered' or this)"),
+      .option('--send-again', "discard inventory counts that may have reached the ERP too (their change is sent again; without this they stay dead letters: check the ERP, then 'dlq mark-delivered' or this)")
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 discarded, 1 when an id is no dead letter (the others are discarded) or an inventory count that may have reached the ERP was kept (without --send-again); 2 bad usage or config.\n\n' +
+          'Examples:\n  assetbridge dlq discard 42 43\n  assetbridge dlq discard --all --destination erp',
+      ),
   ).action(
     action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; sendAgain?: boolean }) => {
       checkAllOf(ids, opts, 'discards');
@@ -385,6 +404,10 @@ export function registerDlqCommand(program: Command): void {
       .command('mark-delivered <ids...>')
       .description(
         'record dead letters as delivered, without sending them: the ERP holds them (a request whose answer was lost did land, or the record was keyed in by hand); an inventory count so recorded is not sent again',
+      )
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 recorded, 1 when an id is no dead letter (the others are recorded); 2 bad usage or config.\n\nExample (after checking that the ERP holds them):\n  assetbridge dlq mark-delivered 42 43',
       ),
   ).action(
     action(async (ids: string[], opts: { config: string }) => {

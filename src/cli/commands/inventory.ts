@@ -260,7 +260,8 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--sku <sku>', 'one SKU only')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', `write the CSV to a file (${OUT_FILE_HELP})`)
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge inventory counts\n  assetbridge inventory counts --location 1000/0001 --csv --out counts.csv'),
   ).action(
     action(async (opts: { config: string; destination?: string; location?: string; sku?: string; csv?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, CSV_OUTPUT);
@@ -358,7 +359,8 @@ export function registerInventoryCommand(program: Command): Command {
   addConfigOption(
     inventory
       .command('snapshot')
-      .description('ask the service for a full snapshot of every count at its next inventory run, instead of at the next cron time'),
+      .description('ask the service for a full snapshot of every count at its next inventory run, instead of at the next cron time')
+      .addHelpText('after', '\nExample:\n  assetbridge inventory snapshot -c assetbridge.yaml'),
   ).action(
     action(async (opts: { config: string }) => {
       await withContext(opts.config, async ({ config, store }) => {

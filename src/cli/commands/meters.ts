@@ -172,7 +172,7 @@ export function registerMetersCommand(program: Command): void {
       .option('--json', 'print JSON (with the newest readings set aside or held, up to 20 per asset)')
       .addHelpText(
         'after',
-        `\nSET ASIDE counts the readings set aside (not counted, not sent), by reason; a reading ahead of the wall clock that could be a frozen feed catching up is held until the next reading tells: "N held" there and "${HELD_NOTE}: ..." in the last column, not set aside (the next reading confirms it, counted and sent, or sets it aside as too fast). LATEST SET ASIDE is the newest reading set aside, with why.`,
+        `\nSET ASIDE counts the readings set aside (not counted, not sent), by reason; a reading ahead of the wall clock that could be a frozen feed catching up is held until the next reading tells: "N held" there and "${HELD_NOTE}: ..." in the last column, not set aside (the next reading confirms it, counted and sent, or sets it aside as too fast). LATEST SET ASIDE is the newest reading set aside, with why.\n\nExamples:\n  assetbridge assets meters --flagged\n  assetbridge assets meters --asset EQ-1 --json`,
       ),
   ).action(
     action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {

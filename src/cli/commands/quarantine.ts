@@ -84,7 +84,8 @@ export function registerQuarantineCommand(program: Command): void {
       .option('--code <code>', `only this reason code (${CODES.join(', ')})`)
       .option('--all', 'include replayed and discarded entries')
       .option('--limit <n>', 'at most this many', '100')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge quarantine list\n  assetbridge quarantine list --code unknown-asset --limit 20'),
   ).action(
     action(async (opts: { config: string; code?: string; all?: boolean; limit: string; json?: boolean }) => {
       checkCode(opts.code);
@@ -119,7 +120,8 @@ export function registerQuarantineCommand(program: Command): void {
       .command('show <id>')
       .description('one quarantine entry in full: its reason and its whole payload')
       .option('--payload', 'only the payload, exactly as it was received (bytes too: redirect it to a file)')
-      .option('--json', 'print JSON (what it prints without --payload anyway; taken as the listing commands take it)'),
+      .option('--json', 'print JSON (what it prints without --payload anyway; taken as the listing commands take it)')
+      .addHelpText('after', '\nExamples:\n  assetbridge quarantine show 17\n  assetbridge quarantine show 17 --payload > message-17.bin'),
   ).action(
     action(async (id: string, opts: { config: string; payload?: boolean; json?: boolean }) => {
       if (opts.payload && opts.json) throw new UsageError("--payload prints the payload as received, not JSON: drop --json (without --payload the JSON has the payload, and 'payloadBase64' for bytes)");

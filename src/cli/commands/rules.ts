@@ -484,7 +484,13 @@ export function registerRulesCommand(program: Command): Command {
     }),
   );
 
-  addConfigOption(rules.command('list').description('list the configured rules as compiled from the config').option('--json', 'print JSON')).action(
+  addConfigOption(
+    rules
+      .command('list')
+      .description('list the configured rules as compiled from the config')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge rules list -c assetbridge.yaml\n  assetbridge rules list -c examples/rules/assetbridge.yaml --json'),
+  ).action(
     // The config alone: opening the store would create an empty one where nothing has run yet.
     action((opts: { config: string; json?: boolean }) => {
       const r = rulesConfigOf(resolveConfig(opts.config).config);

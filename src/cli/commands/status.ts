@@ -263,7 +263,12 @@ export function registerStatusCommand(program: Command): void {
     program
       .command('status')
       .description('queue depth per destination, oldest pending age, quarantine and dead-letter counts, rate-limit pauses')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        "\nExit codes: 0 shown (dead letters or a stopped service do not fail it), 1 failed (a store it cannot read: one an older assetbridge wrote, left as it is, or a file that is no store; it says what to do), 2 bad usage or config, or no store at the config's store.path (nothing has run with that config: check --config).\n\n" +
+          "Examples:\n  assetbridge status -c assetbridge.yaml\n  assetbridge status --json | jq '.outbox[] | select(.dead > 0)'",
+      ),
   ).action(
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {

@@ -318,7 +318,12 @@ export function registerZonesCommand(program: Command): Command {
     .option('--site-property <p>', 'feature property with the zone’s site, shown by zones list (maintenance windows follow the asset’s site attribute, not its zone) (default: "site")')
     .option('--priority-property <p>', 'feature property with the zone’s priority (the higher wins where zones overlap) (default: "priority")')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
+    .addHelpText(
+      'after',
+      '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).\n\n' +
+        'Exit codes: 0 every zone OK, 2 the file has problems (each named on stderr) or cannot be read, or bad usage.\n\n' +
+        'Examples:\n  assetbridge zones check zones.geojson\n  assetbridge zones check sites.geojson --name-property NAME --code-property LGORT\n  assetbridge zones check zones.geojson -c assetbridge.yaml',
+    )
     .action(
       action(async (file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
         const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config, file) : { properties: {}, key: 'rules.zones.properties' };
@@ -391,7 +396,8 @@ export function registerZonesCommand(program: Command): Command {
     zones
       .command('locate <lat> [lng]')
       .description('which configured zone a position is in (latitude first, then longitude; "LAT, LNG" as a map copies it is taken too)')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', "\nExamples:\n  assetbridge zones locate 51.952 4.045 -c examples/rules/assetbridge.yaml\n  assetbridge zones locate '51.952, 4.045'"),
   ).action(
     action((latArg: string, lngArg: string | undefined, opts: { config: string; json?: boolean }) => {
       const [latText, lngText] = positionArgs(latArg, lngArg);
@@ -413,7 +419,8 @@ export function registerZonesCommand(program: Command): Command {
       .option('--zone <name>', 'list the assets in one zone')
       .option('--csv', 'print one row per asset in a zone (zone, location code, asset, state, since) as CSV')
       .option('--out <file>', `write that CSV to a file (${OUT_FILE_HELP})`)
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge zones occupancy\n  assetbridge zones occupancy --zone YARD-A --csv --out yard-a.csv'),
   ).action(
     action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, CSV_OUTPUT);
