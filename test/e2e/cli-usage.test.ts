@@ -14,9 +14,10 @@ const base = { store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 're
 const telematics = [{ name: 'trackunit', vendor: 'trackunit', baseUrl: 'http://127.0.0.1:9/iso', auth: { type: 'bearer', token: 'tu-token-123' } }];
 
 describe('commands that only look at what ran', () => {
-  it('assets list, export, unmatched and reset-meter and aemp budget refuse a store that does not exist rather than create an empty one', async () => {
+  it('status, assets list, export, unmatched and reset-meter and aemp budget refuse a store that does not exist rather than create an empty one (exit 2)', async () => {
     const { path, dir } = writeConfig({ ...base, telematics });
     for (const args of [
+      ['status'],
       ['assets', 'unmatched'],
       ['aemp', 'budget'],
       ['assets', 'list'],
@@ -30,6 +31,9 @@ describe('commands that only look at what ran', () => {
     // The CLI reference lists them among the commands that refuse it.
     const reference = readFileSync(join(import.meta.dirname, '../../docs/cli.md'), 'utf8').replace(/\s+/g, ' ');
     expect(reference.includes('`assets list`, `export`, `meters` and `unmatched`') && reference.includes('and `assets reset-meter` and `confirm`, `depreciation preview`'), 'docs/cli.md names them').toBe(true);
+    // And gives the exit code, as status --help does (a script tells a wrong --config from a failure by it).
+    expect(reference).toContain('a store that does not exist for the commands above that refuse one: `status` with a config nothing has run with exits 2');
+    expect((await runCli(['status', '--help'])).stdout.replace(/\s+/g, ' ')).toContain("2 bad usage or config, or no store at the config's store.path");
   });
 
   it('a store.path naming a file that is not a store is called that, not a store at "schema version 0"; an empty file is no store yet; neither is changed', async () => {
