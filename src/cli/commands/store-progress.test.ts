@@ -1,7 +1,7 @@
-/** `store vacuum`'s progress lines ({@link vacuumProgress}): redrawn in place at a terminal, one line each elsewhere. */
+/** `store vacuum`'s and `store backup`'s progress lines ({@link vacuumProgress}, {@link backupProgress}): redrawn in place at a terminal, one line each elsewhere. */
 import { describe, expect, it } from 'vitest';
 import type { VacuumProgress } from '../../adapters/store/sqlite/sqlite-store.js';
-import { vacuumProgress } from './store.js';
+import { backupProgress, vacuumProgress } from './store.js';
 
 const MIB = 1_048_576;
 const stream = (isTTY: boolean) => {
@@ -37,6 +37,34 @@ describe('vacuumProgress', () => {
       '\rvacuuming ab.db: 0 s; WAL 0 MiB, of about 10 MiB in use (file 40 MiB)\x1b[K',
       '\rvacuuming ab.db: 1 s; temporary copy 3 MiB, WAL 0 MiB, of about 10 MiB in use (file 40 MiB)\x1b[K',
       '\rvacuuming ab.db: done in 2 s, the file is 9.6 MiB\x1b[K\n',
+    ]);
+  });
+});
+
+describe('backupProgress', () => {
+  // Was: the lines ran "0 % (0 of 6.6 MiB)" … "100 % (6.4 of 6.4 MiB)": the total was the estimate
+  // (the pages in use) until the end, then the size of the compacted copy, so it jumped.
+  it('keeps the one total, the estimate made at the start, on every line, the last too, and says it is about', () => {
+    const { out, written } = stream(false);
+    const show = backupProgress('backing up ab.db to copy.db', out);
+    show({ written: 0, expected: 6.6 * MIB, done: false });
+    show({ written: 3.3 * MIB, expected: 6.6 * MIB, done: false });
+    show({ written: 6.4 * MIB, expected: 6.6 * MIB, done: true });
+    expect(written).toEqual([
+      'backing up ab.db to copy.db: 0 % (0 of about 6.6 MiB)\n',
+      'backing up ab.db to copy.db: 50 % (3.3 of about 6.6 MiB)\n',
+      'backing up ab.db to copy.db: 100 % (6.4 MiB copied, of about 6.6 MiB)\n',
+    ]);
+  });
+
+  it('a copy that outgrows the estimate (a running service wrote meanwhile) shows what it wrote, at 99 % until done', () => {
+    const { out, written } = stream(true);
+    const show = backupProgress('backing up ab.db to copy.db', out);
+    show({ written: 7 * MIB, expected: 6.6 * MIB, done: false });
+    show({ written: 7.2 * MIB, expected: 6.6 * MIB, done: true });
+    expect(written).toEqual([
+      '\rbacking up ab.db to copy.db: 99 % (7 of about 6.6 MiB)\x1b[K',
+      '\rbacking up ab.db to copy.db: 100 % (7.2 MiB copied, of about 6.6 MiB)\x1b[K\n',
     ]);
   });
 });

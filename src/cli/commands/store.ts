@@ -52,16 +52,19 @@ const PROGRESS_LINE_MS = 5000;
 /**
  * Shows on stderr (never stdout, which has the summary) how far a backup has got: at a terminal one
  * line updated in place; else a line at the start, at 25, 50 and 75 %, at least every
- * {@link PROGRESS_LINE_MS} between, and at the end.
+ * {@link PROGRESS_LINE_MS} between, and at the end. The total is the estimate made at the start
+ * (the store's pages in use), on every line, the last too: the compacted copy comes out somewhat
+ * smaller (pages packed fuller) or larger (what a running service wrote meanwhile), so it is
+ * "about", and the MiB written are the copy's own, never trimmed to the estimate.
  */
 export function backupProgress(what: string, out: NodeJS.WriteStream = process.stderr): (p: BackupProgress) => void {
   const tty = out.isTTY === true;
   let lastQuarter = -1;
   let lastLine = 0;
   return ({ written, expected, done }) => {
-    // The copy may come out a little larger than the pages counted: never over 100 % before it is done.
+    // The copy may come out larger than the pages counted: never over 100 % before it is done.
     const pct = done ? 100 : Math.min(99, expected > 0 ? Math.floor((written / expected) * 100) : 0);
-    const line = `${what}: ${pct} % (${mib(done ? written : Math.min(written, expected))} of ${mib(done ? written : expected)} MiB)`;
+    const line = `${what}: ${pct} % (${mib(written)} ${done ? 'MiB copied, ' : ''}of about ${mib(expected)} MiB)`;
     if (tty) {
       out.write(`\r${line}\x1b[K${done ? '\n' : ''}`);
       return;
