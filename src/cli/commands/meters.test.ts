@@ -4,6 +4,7 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import { simulateRules } from '../../core/rules/simulate.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
+import { toJson } from '../context.js';
 import { formatMeterReport, loadMeterReport, meterResetEvent } from './meters.js';
 
 const stores: SqliteStore[] = [];
@@ -67,7 +68,38 @@ describe('assets meters', () => {
     const explained = formatMeterReport([{ ...row!, recent: row!.recent.slice(0, 1) }]);
     expect(explained).toContain('2026-10-01T03:00:00.000Z meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 0.5 (2026-10-01T03:00:00.000Z) (set aside before the replacement at 2026-10-01T02:00:00.000Z was declared: the replacement explains it)');
     expect(explained).not.toContain('declare it:');
+    // Nor in the JSON (was: the advice stayed in its detail there).
+    expect(row?.recent[0]?.detail).toBe('meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 0.5 (2026-10-01T03:00:00.000Z): set aside, not counted');
     expect(formatMeterReport([row!])).toMatch(/2026-10-01T04:00:00.000Z meter advanced .*declare it: assetbridge assets reset-meter/);
+  });
+
+  it('once a replacement is declared after a reading set aside, no longer advises declaring one: not in the table, --flagged or JSON', async () => {
+    // Was: "… if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 …" after reset-meter EQ-1 had been run.
+    const store = await storeAfter([
+      meter('EQ-1', 0, { operatingHours: 1000 }),
+      meter('EQ-1', 1, { operatingHours: 1001 }),
+      meter('EQ-1', 2, { operatingHours: 5 }), // the new meter: went backwards against the old one, set aside
+      { ...meter('EQ-1', 3, { operatingHours: 6 }), declaredReset: true } as CanonicalEvent, // assets reset-meter EQ-1 --hours 6 (now: after that reading)
+      meter('EQ-1', 4, { operatingHours: 7 }),
+      meter('EQ-9', 0, { odometerKm: 500 }),
+      meter('EQ-9', 1, { odometerKm: 400 }), // the odometer went backwards: set aside
+      { ...meter('EQ-9', 3, { operatingHours: 0 }), declaredReset: true } as CanonicalEvent, // the hour meter replaced, not the odometer
+    ]);
+    for (const flagged of [false, true]) {
+      const rows = await loadMeterReport(store, { flagged });
+      const [eq1, eq9] = rows;
+      expect(rows.map((r) => r.erpAssetId)).toEqual(['EQ-1', 'EQ-9']);
+      expect(eq1?.hours).toMatchObject({ value: 7 });
+      expect(eq1?.setAside).toEqual({ backwards: 1 });
+      expect(eq1?.recent).toEqual([{ status: 'backwards', detail: 'meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 5 (2026-10-01T02:00:00.000Z): set aside, not counted', at: T0 + 2 * H, source: 'aemp:trackunit', replacedAfterAt: T0 + 3 * H }]);
+      const text = formatMeterReport(rows, flagged);
+      expect(text).toContain('2026-10-01T02:00:00.000Z meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 5 (2026-10-01T02:00:00.000Z): set aside, not counted (before the replacement declared at 2026-10-01T03:00:00.000Z: stays set aside, the readings since count on the new meter)');
+      expect(text).not.toContain('reset-meter EQ-1');
+      expect(toJson(rows)).not.toContain('reset-meter EQ-1');
+      // The odometer was not declared replaced: its advice stays.
+      expect(eq9?.recent.map((r) => r.replacedAfterAt)).toEqual([undefined]);
+      expect(text).toContain('declare it: assetbridge assets reset-meter EQ-9');
+    }
   });
 
   it('shows a held reading the next reading confirmed as a confirmed catch-up, not as set aside; one set aside stays flagged', async () => {

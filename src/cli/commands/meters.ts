@@ -40,6 +40,12 @@ export interface MeterRow {
      * meter (a replacement declared late, `reset-meter --at` in the past), taken on the new one since.
      */
     readonly explainedByResetAt?: number;
+    /**
+     * The meter replacement (its time) declared since, after this reading: the reading was the old
+     * meter's and stays set aside, readings from then on count on the new meter; the advice to
+     * declare a replacement is left out of `detail` (it was declared).
+     */
+    readonly replacedAfterAt?: number;
   }[];
 }
 
@@ -55,6 +61,19 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
   const reset = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.lastResetAt : m.lastResetAt;
   return reset !== undefined && f.previousEventTime < reset && f.eventTime >= reset ? reset : undefined;
 }
+
+/**
+ * When a replacement declared since was after `f`, whose reason advises declaring one: `f` was set
+ * aside on the old meter and stays so; the advice is out of date.
+ */
+function laterReset(f: MeterFlag, m: MeterSyncState): number | undefined {
+  const reset = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.lastResetAt : m.lastResetAt;
+  return reset !== undefined && f.eventTime < reset && DECLARE_ADVICE.test(f.detail) ? reset : undefined;
+}
+
+/** The advice in a flag's reason to declare a replacement (meter-hygiene.ts), and what holds only until one is declared. */
+const DECLARE_ADVICE = /; if the meter or ECU was replaced, declare it: .*$/;
+const UNTIL_DECLARED = /, as is every reading below [^;]* or a replacement is declared/;
 
 /** The status of a held reading the next reading confirmed (a frozen feed catching up): counted, not set aside. */
 export const CONFIRMED = 'confirmed catch-up';
@@ -116,7 +135,11 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
         if (f.confirmedAt !== undefined) return { status: CONFIRMED, detail: confirmedDetail(f), at: f.eventTime, source: f.source };
         if (held.includes(f)) return { status: HELD, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source };
         const reset = explainingReset(f, m);
-        return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
+        if (reset !== undefined) return { status: f.status, detail: f.detail.replace(UNTIL_DECLARED, '').replace(DECLARE_ADVICE, ''), at: f.eventTime, source: f.source, explainedByResetAt: reset };
+        // Declared since (after this reading): not to be declared again.
+        const since = laterReset(f, m);
+        if (since !== undefined) return { status: f.status, detail: f.detail.replace(UNTIL_DECLARED, '').replace(DECLARE_ADVICE, ''), at: f.eventTime, source: f.source, replacedAfterAt: since };
+        return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source };
       }),
     };
     // A held reading is listed too (an operator may want to see it), as held, not as set aside.
@@ -129,10 +152,14 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
 /** A replacement declared this soon after another of the same meter is refused without --again (a command run twice). */
 const RECENT_RESET_H = 24;
 
-/** A reading set aside, as the report's last column says it; one a declared replacement explains says so, without the advice to declare it. */
+/**
+ * A reading set aside, as the report's last column says it; one a declared replacement explains, or
+ * one taken before a replacement declared since, says so (its detail is without the advice to declare one).
+ */
 function latestSetAside(f: MeterRow['recent'][number]): string {
+  if (f.replacedAfterAt !== undefined) return `${f.detail} (before the replacement declared at ${isoTime(f.replacedAfterAt)}: stays set aside, the readings since count on the new meter)`;
   if (f.explainedByResetAt === undefined) return f.detail;
-  const what = f.detail.replace(/: set aside, not counted, as is every reading below [^;]*/, '').replace(/; if the meter or ECU was replaced, declare it: .*$/, '');
+  const what = f.detail.replace(/: set aside, not counted$/, '');
   return `${what} (set aside before the replacement at ${isoTime(f.explainedByResetAt)} was declared: the replacement explains it)`;
 }
 
