@@ -613,7 +613,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
               notReadyBecause: () => engine.notReadyReason(),
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
               metrics: async () =>
-                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters(), config.rules.depreciation ? await lastPostingCheck(store) : undefined) +
+                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters(), config.rules.depreciation ? { lastCheck: await lastPostingCheck(store) } : undefined) +
                 (await timings.metrics()) +
                 (await processMetrics()),
             },

@@ -191,9 +191,33 @@ describe('metrics', () => {
 describe('the period-end usage posting', () => {
   const zero: Counters = { eventsAccepted: 0, workOrderUpdatesPolled: 0, quarantined: 0, quarantineOpen: 0, quarantineRepeats: 0, factsEnqueued: {}, ingestLog: 0 };
   it('gauges the assets held back and when it last checked, only with rules.depreciation', () => {
-    const text = renderMetrics({}, [], zero, { at: Date.parse('2026-12-03T08:00:00Z'), heldCount: 3 });
+    const text = renderMetrics({}, [], zero, { lastCheck: { at: Date.parse('2026-12-03T08:00:00Z'), heldCount: 3 } });
     expect(text).toContain('# TYPE assetbridge_depreciation_held_back_assets gauge\nassetbridge_depreciation_held_back_assets 3\n');
     expect(text).toContain(`assetbridge_depreciation_last_check_timestamp_seconds ${Date.parse('2026-12-03T08:00:00Z') / 1000}\n`);
     expect(renderMetrics({}, [], zero)).not.toContain('assetbridge_depreciation_');
+  });
+
+  // Was: both gauges absent until a first check was recorded, so `time() - assetbridge_depreciation_last_check_timestamp_seconds > 7200`
+  // never fired on a store whose posting never checked (a task failing from the start).
+  it('with rules.depreciation and no check recorded yet: held back 0, last check the service start, so the staleness alert fires', () => {
+    const startedAt = Date.parse('2026-12-03T06:00:00Z');
+    const failing = { startedAt, tasks: { 'depreciation-posting': { runs: 3, failures: 3, failingRuns: 3, error: 'SQLITE_FULL' } } };
+    const text = renderMetrics(failing, [], zero, { lastCheck: undefined });
+    expect(text).toContain('\nassetbridge_depreciation_held_back_assets 0\n');
+    expect(text).toContain(`\nassetbridge_depreciation_last_check_timestamp_seconds ${startedAt / 1000}\n`);
+    expect(text).toMatch(/# HELP assetbridge_depreciation_last_check_timestamp_seconds .*before its first check on this store, when the service started/);
+  });
+
+  it('counts a run without failing that had no period to post (none recorded) as a check, and never goes back to an older one', () => {
+    const startedAt = Date.parse('2026-12-03T06:00:00Z');
+    const ran = Date.parse('2026-12-03T07:00:00Z');
+    const tasks = { 'depreciation-posting': { runs: 1, failures: 0, failingRuns: 0, lastSuccessAt: ran } };
+    // A new store before its first period ends: the task runs fine, recording no check.
+    expect(renderMetrics({ startedAt, tasks }, [], zero, { lastCheck: undefined })).toContain(`\nassetbridge_depreciation_last_check_timestamp_seconds ${ran / 1000}\n`);
+    // A check recorded before this start, none since: that check (a restart does not reset the age).
+    const before = Date.parse('2026-12-02T23:00:00Z');
+    expect(renderMetrics({ startedAt }, [], zero, { lastCheck: { at: before, heldCount: 0 } })).toContain(`\nassetbridge_depreciation_last_check_timestamp_seconds ${before / 1000}\n`);
+    // The later of the two.
+    expect(renderMetrics({ startedAt, tasks }, [], zero, { lastCheck: { at: before, heldCount: 1 } })).toContain(`\nassetbridge_depreciation_last_check_timestamp_seconds ${ran / 1000}\n`);
   });
 });

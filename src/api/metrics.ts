@@ -11,6 +11,7 @@ import type { AttemptTiming, DestinationMetrics } from '../engine/dispatcher.js'
 import type { BatchTiming } from '../engine/ingestor.js';
 import type { RuntimeSnapshot } from '../engine/engine.js';
 import type { SourceStats } from '../ports/source.js';
+import { USAGE_TASK } from '../engine/tasks/usage-posting.js';
 
 /**
  * The service's timings, one set per app: how long sources wait for their ack, how many messages
@@ -96,13 +97,33 @@ function escapeLabel(v: string): string {
   return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-/** The period-end usage posting's last check (rules.depreciation), for its gauges. */
+/** The period-end usage posting's last check recorded in the store, for its gauges. */
 export interface DepreciationCheckMetrics {
   readonly at: number;
   readonly heldCount: number;
 }
 
-export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readonly DestinationStats[], counters: Counters, depreciation?: DepreciationCheckMetrics): string {
+/**
+ * The period-end usage posting's gauges, with rules.depreciation configured (else none):
+ * `lastCheck`, its last check recorded in the store (undefined: none yet, as on a new store).
+ */
+export interface DepreciationMetrics {
+  readonly lastCheck: DepreciationCheckMetrics | undefined;
+}
+
+/**
+ * When the period-end usage posting last checked (epoch ms): the later of its check recorded in
+ * the store (kept across restarts) and its last run without failing since the service started (a
+ * run with no period to post yet records none); with neither, when the service started, so that
+ * `time()` minus it is how long it has gone without a check. Undefined only with none of these.
+ */
+function lastDepreciationCheck(snapshot: Partial<RuntimeSnapshot>, recorded: DepreciationCheckMetrics | undefined): number | undefined {
+  const ran = snapshot.tasks?.[USAGE_TASK]?.lastSuccessAt;
+  const checked = [recorded?.at, ran].filter((t): t is number => t !== undefined);
+  return checked.length > 0 ? Math.max(...checked) : snapshot.startedAt;
+}
+
+export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readonly DestinationStats[], counters: Counters, depreciation?: DepreciationMetrics): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -215,9 +236,21 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
     'When each scheduled task last finished a run without failing (Unix time), for those that did since the process started.',
     tasks.flatMap(([task, t]): [Record<string, string>, number][] => (t.lastSuccessAt !== undefined ? [[{ task }, t.lastSuccessAt / 1000]] : [])),
   );
+  // With rules.depreciation, from the service's start: a store whose posting never checked is alertable too.
   if (depreciation) {
-    metric('assetbridge_depreciation_held_back_assets', 'gauge', "Assets whose usage postings the period-end task held back at its last check (invalid inputs, or usage filed under another calendar); 'assetbridge status' names them.", [[{}, depreciation.heldCount]]);
-    metric('assetbridge_depreciation_last_check_timestamp_seconds', 'gauge', 'When the period-end usage posting last checked (Unix time).', [[{}, Math.round(depreciation.at / 1000)]]);
+    metric(
+      'assetbridge_depreciation_held_back_assets',
+      'gauge',
+      "Assets whose usage postings the period-end task held back at its last recorded check (invalid inputs, or usage filed under another calendar; 0 before its first); 'assetbridge status' names them.",
+      [[{}, depreciation.lastCheck?.heldCount ?? 0]],
+    );
+    const at = lastDepreciationCheck(snapshot, depreciation.lastCheck);
+    metric(
+      'assetbridge_depreciation_last_check_timestamp_seconds',
+      'gauge',
+      'When the period-end usage posting last checked (Unix time): its last check recorded in the store, or its last run without failing since the service started, whichever is later; before its first check on this store, when the service started (the time since is how long it has gone without one).',
+      at !== undefined ? [[{}, Math.round(at / 1000)]] : [],
+    );
   }
   return `${lines.join('\n')}\n`;
 }
