@@ -12,7 +12,7 @@ import type { Exchange } from '../../../ports/connector.js';
 import type { RestAuthConfig, RestDestinationConfig } from '../../../config/schema.js';
 import { createHttpClient, type HttpClient, type HttpResult, type NetworkFailure } from '../../http/http-client.js';
 import { ClientCredentialsTokenSource, type TokenOutcome } from '../../http/oauth2.js';
-import { classifyNetworkFailure, classifyResponse } from './rest-errors.js';
+import { classifyNetworkFailure, classifyResponse, type KeyIgnoredWrite } from './rest-errors.js';
 
 export interface RestClientOptions {
   /** Clock for token expiry and HTTP-date `Retry-After`. @default systemClock */
@@ -31,6 +31,8 @@ export interface RestRequest {
   readonly body?: unknown;
   /** Sent in the configured idempotency header. */
   readonly idempotencyKey?: string;
+  /** A batch call (`batch.path`): its sub-requests create and update records. */
+  readonly batch?: boolean;
   readonly signal?: AbortSignal;
   /** Getting the OAuth2 token runs inside it: the caller's per-request timeout does not count the token request (`SendContext.outsideTimeout`). */
   readonly outsideTimeout?: <T>(work: () => Promise<T>) => Promise<T>;
@@ -153,11 +155,12 @@ export class RestClient {
       ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     });
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    const keyIgnored = read ? undefined : this.keyIgnored(req);
     if (result.type === 'failure') {
-      const read = req.method === 'GET' || req.method === 'HEAD';
-      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read, urlKey: `baseUrl of destination "${this.config.name}"` }), exchange: result.exchange, networkFailure: result.failure.kind };
+      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read, urlKey: `baseUrl of destination "${this.config.name}"`, keyIgnored }), exchange: result.exchange, networkFailure: result.failure.kind };
     }
-    const error = this.classify(result, context, req.method === 'GET' || req.method === 'HEAD');
+    const error = this.classify(result, context, read, keyIgnored);
     let outcome: RestOutcome;
     if (error) {
       outcome = { ok: false, error, exchange: result.exchange, answer: { status: result.status, headers: result.headers, bodyText: result.bodyText } };
@@ -187,8 +190,21 @@ export class RestClient {
     this.tokens?.invalidate(token);
   }
 
-  /** Classify a response that arrived (2xx → undefined); `read`: of a request that changes nothing at the ERP. */
-  classify(result: Extract<HttpResult, { type: 'response' }>, context: string, read: boolean): DeliveryError | undefined {
+  /**
+   * A write to this destination when it ignores the idempotency key (`idempotencySupported:
+   * false`): what kind, for what its error says keeps a retry from applying it twice (a POST
+   * creates a record, looked up by its externalKey before a retry; a PATCH updates one).
+   */
+  private keyIgnored(req: RestRequest): KeyIgnoredWrite | undefined {
+    if (this.config.idempotencySupported) return undefined;
+    return req.batch === true ? 'batch' : req.method === 'POST' ? 'create' : 'update';
+  }
+
+  /**
+   * Classify a response that arrived (2xx → undefined); `read`: of a request that changes nothing
+   * at the ERP; `keyIgnored`: a write the ERP takes without its idempotency key.
+   */
+  classify(result: Extract<HttpResult, { type: 'response' }>, context: string, read: boolean, keyIgnored?: KeyIgnoredWrite): DeliveryError | undefined {
     return classifyResponse(
       {
         status: result.status,
@@ -199,7 +215,7 @@ export class RestClient {
       context,
       this.clock.now(),
       (t) => this.http.redactor.text(t),
-      { read },
+      { read, keyIgnored },
     );
   }
 

@@ -281,7 +281,7 @@ export class RestConnector implements ErpConnector {
   private async probeBatch(batchPath: string, ctx: SendContext): Promise<ProbeResult> {
     const key = 'batch.path';
     const what = `POST ${this.base}${batchPath} (an empty batch)`;
-    const outcome = await new PacedCall(this.client, ctx).request({ method: 'POST', path: batchPath, body: buildBatchRequest([]) });
+    const outcome = await new PacedCall(this.client, ctx).request({ method: 'POST', path: batchPath, body: buildBatchRequest([]), batch: true });
     if (!outcome.ok) {
       const status = outcome.exchange?.status;
       if (status === 400 || status === 422) return { ok: true, detail: `${what} → ${status}: an empty batch refused, so the path is there (${outcome.error.message})` };
@@ -732,7 +732,7 @@ export class RestConnector implements ErpConnector {
       headers: { [this.config.idempotencyHeader]: item.idempotencyKey },
       body: plan.body,
     }));
-    const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
+    const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), batch: true });
     if (!outcome.ok) {
       const conflict = outcome.answer?.status === 409 ? outcome.answer : undefined;
       if (conflict && conflictMeaning(conflict.bodyText, 'auto', false) === 'retry') {
@@ -782,7 +782,7 @@ export class RestConnector implements ErpConnector {
         latencyMs: outcome.exchange.latencyMs,
       };
       if (!sub) {
-        // The ERP may or may not have applied it; the retry carries the same idempotency key.
+        // The ERP may or may not have applied it; the retry carries the same idempotency key (ignored by the ERP: a create is looked up by its externalKey first).
         return failed(item, new RetryableError(`POST ${batchPath}: the batch response has no entry for request id ${item.id}`, undefined, undefined, { outcomeUnknown: true }), requestExchange);
       }
       const bodyText = sub.body === undefined ? '' : typeof sub.body === 'string' ? sub.body : JSON.stringify(sub.body);
@@ -801,6 +801,7 @@ export class RestConnector implements ErpConnector {
         `${plan.method} ${plan.path} (in batch)`,
         (this.options.clock ?? systemClock).now(),
         (t) => http.redactor.text(t),
+        { keyIgnored: this.config.idempotencySupported ? undefined : plan.method === 'POST' ? 'create' : 'update' },
       );
       if (error && sub.status === 409) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
       if (error) return failed(item, this.pathRefused(error, item), exchange);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
+import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError, type DeliveryError } from '../../../core/errors/errors.js';
 import { classifyNetworkFailure, classifyResponse, conflictMeaning, erpReason } from './rest-errors.js';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -94,6 +94,52 @@ describe('classifyResponse', () => {
   it('scrubs secrets out of the quoted ERP reason', () => {
     const error = classifyResponse({ status: 400, bodyText: '{"message":"bad token tok-123"}' }, 'c', NOW, (t) => t.replace('tok-123', '[REDACTED]'));
     expect(error?.message).not.toContain('tok-123');
+  });
+});
+
+describe('what the error of a write that may have landed says keeps its retry from applying it twice', () => {
+  // Was: always "the retry carries the same idempotency key", also to an ERP that ignores the key
+  // (idempotencySupported: false), where a create is safe because it is looked up by its externalKey first.
+  const KEY = '; the ERP may have applied it, the retry carries the same idempotency key';
+  const IGNORED = '; the ERP may have applied it; it ignores the idempotency key (idempotencySupported: false),';
+  const said = {
+    key: KEY,
+    create: `${IGNORED} so the retry first looks the record up by its externalKey and does not create it again if it is there`,
+    update: `${IGNORED} and the update sent again sets the same values`,
+    batch: `${IGNORED} so the retry first looks up each record it creates by its externalKey (an update is sent again, setting the same values)`,
+  } as const;
+
+  it('a 5xx, a timeout and a reset: the idempotency key where the ERP honours it, the lookup by externalKey for a create where it does not', () => {
+    for (const [keyIgnored, note] of Object.entries(said) as [keyof typeof said, string][]) {
+      const options = keyIgnored === 'key' ? {} : { keyIgnored };
+      const answered = classifyResponse({ status: 500, bodyText: '' }, 'POST /usage', NOW, undefined, options);
+      expect(answered?.message).toBe(`POST /usage → 500${note}`);
+      expect(classifyNetworkFailure({ kind: 'timeout', message: 'no answer within 50 ms' }, 'POST /usage', options).message).toBe(`POST /usage → timeout: no answer within 50 ms${note}`);
+      expect(classifyNetworkFailure({ kind: 'connection-reset', message: 'other side closed' }, 'POST /usage', options).message).toBe(`POST /usage → connection-reset: other side closed${note}`);
+    }
+    expect(said.create).not.toContain('carries the same idempotency key');
+  });
+
+  it('changes no classification: the same class, status and unknown outcome with or without the key honoured', () => {
+    const shape = (e: DeliveryError | undefined) => e && { cls: e.constructor.name, status: e.status, retryable: e.retryable, outcomeUnknown: e.outcomeUnknown };
+    for (const keyIgnored of ['create', 'update', 'batch'] as const) {
+      for (const status of [400, 401, 404, 408, 409, 423, 429, 500, 502, 503, 504, 302]) {
+        for (const read of [false, true]) {
+          expect(shape(classifyResponse({ status, bodyText: '{"message":"x"}' }, 'c', NOW, undefined, { read, keyIgnored }))).toEqual(shape(classifyResponse({ status, bodyText: '{"message":"x"}' }, 'c', NOW, undefined, { read })));
+        }
+      }
+      for (const kind of ['timeout', 'connection-reset', 'connection-refused', 'dns', 'tls', 'aborted', 'network'] as const) {
+        for (const read of [false, true]) {
+          const failure = { kind, message: 'x' };
+          expect(shape(classifyNetworkFailure(failure, 'c', { read, keyIgnored }))).toEqual(shape(classifyNetworkFailure(failure, 'c', { read })));
+        }
+      }
+    }
+  });
+
+  it('a read, or a write that cannot have landed, says nothing of either', () => {
+    expect(classifyResponse({ status: 500, bodyText: '' }, 'GET /usage', NOW, undefined, { read: true, keyIgnored: 'create' })?.message).toBe('GET /usage → 500');
+    expect(classifyNetworkFailure({ kind: 'connection-refused', message: 'ECONNREFUSED' }, 'POST /usage', { keyIgnored: 'create' }).message).toBe('POST /usage → connection-refused: ECONNREFUSED');
   });
 });
 

@@ -27,6 +27,29 @@ import {
 } from '../../../core/errors/errors.js';
 import type { NetworkFailure } from '../../http/http-client.js';
 
+/**
+ * A write to an ERP that ignores the idempotency key (`idempotencySupported: false`), for what the
+ * error of one whose outcome is unknown says keeps its retry from applying it twice: a `create`
+ * (a POST of a record) is looked up by its `externalKey` before it is created again; an `update`
+ * (a PATCH) sent again sets the same values; a `batch` holds both.
+ */
+export type KeyIgnoredWrite = 'create' | 'update' | 'batch';
+
+/** Why the retry of a write the ERP may have applied is safe, as said after its error. */
+function mayHaveApplied(keyIgnored: KeyIgnoredWrite | undefined): string {
+  const ignored = 'the ERP may have applied it; it ignores the idempotency key (idempotencySupported: false),';
+  switch (keyIgnored) {
+    case undefined:
+      return '; the ERP may have applied it, the retry carries the same idempotency key';
+    case 'create':
+      return `; ${ignored} so the retry first looks the record up by its externalKey and does not create it again if it is there`;
+    case 'update':
+      return `; ${ignored} and the update sent again sets the same values`;
+    case 'batch':
+      return `; ${ignored} so the retry first looks up each record it creates by its externalKey (an update is sent again, setting the same values)`;
+  }
+}
+
 /** Longest ERP reason quoted in an error message. */
 const MAX_REASON_CHARS = 300;
 
@@ -46,13 +69,15 @@ export interface ClassifiableResponse {
  * `POST /api/v1/work-orders`) and `now` is the clock for HTTP-date `Retry-After` values.
  * `scrub` removes secrets from the ERP's reason before it goes into the message. `read`: the
  * request changes nothing at the ERP (a GET, a token request), so no answer leaves its outcome unknown.
+ * `keyIgnored`: a write to a destination with `idempotencySupported: false`, what kind (only the
+ * message of a write whose outcome is unknown differs: what keeps its retry from applying it twice).
  */
 export function classifyResponse(
   response: ClassifiableResponse,
   context: string,
   now: number,
   scrub: (text: string) => string = (t) => t,
-  options: { readonly read?: boolean } = {},
+  options: { readonly read?: boolean; readonly keyIgnored?: KeyIgnoredWrite | undefined } = {},
 ): DeliveryError | undefined {
   const { status } = response;
   if (status >= 200 && status < 300) return undefined;
@@ -91,7 +116,7 @@ export function classifyResponse(
     // commit, a gateway that gave up waiting on the ERP behind it (which may still apply it). A
     // 408 says the ERP did not get the whole request; a 503 (above) that it is not taking any.
     const mayHaveLanded = status >= 500 && options.read !== true;
-    return new RetryableError(`${context} → ${status}${said}${mayHaveLanded ? '; the ERP may have applied it, the retry carries the same idempotency key' : ''}`, status, body, {
+    return new RetryableError(`${context} → ${status}${said}${mayHaveLanded ? mayHaveApplied(options.keyIgnored) : ''}`, status, body, {
       outcomeUnknown: mayHaveLanded,
     });
   }
@@ -183,19 +208,25 @@ function withoutQuoted(reason: string, sent: readonly string[]): string {
 
 /**
  * A failure below HTTP. All are retryable: the request carries the same idempotency key next
- * time, so a write that did land (timeout, reset) is not applied twice. Only a refused connection,
- * an unresolved name or a failed TLS handshake says the request never reached the ERP; after any
- * other the outcome is unknown (it may still land later). `urlKey` names the setting that holds the
- * URL (`baseUrl of destination "erp"`), for what a failed TLS handshake asks to check.
+ * time, so a write that did land (timeout, reset) is not applied twice (to an ERP that ignores the
+ * key, `keyIgnored`: a create is looked up by its `externalKey` first, an update sets the same
+ * values again). Only a refused connection, an unresolved name or a failed TLS handshake says the
+ * request never reached the ERP; after any other the outcome is unknown (it may still land later).
+ * `urlKey` names the setting that holds the URL (`baseUrl of destination "erp"`), for what a failed
+ * TLS handshake asks to check.
  */
-export function classifyNetworkFailure(failure: NetworkFailure, context: string, options: { readonly read?: boolean; readonly urlKey?: string } = {}): DeliveryError {
+export function classifyNetworkFailure(
+  failure: NetworkFailure,
+  context: string,
+  options: { readonly read?: boolean; readonly urlKey?: string; readonly keyIgnored?: KeyIgnoredWrite | undefined } = {},
+): DeliveryError {
   // A read (a lookup before a create, a poll) or a token request changes nothing at the ERP, whatever became of it.
   const mayLand = options.read !== true && failure.kind !== 'connection-refused' && failure.kind !== 'dns' && failure.kind !== 'tls';
   const outcome =
     failure.kind === 'tls'
       ? `; the TLS handshake failed, so nothing was sent: the server's certificate is not trusted here or does not name the host of ${options.urlKey ?? 'the URL'} (a private CA: start the service with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; an http:// server: write http:// in ${options.urlKey ?? 'the URL'})`
       : mayLand && (failure.kind === 'timeout' || failure.kind === 'connection-reset')
-        ? '; the ERP may have applied it, the retry carries the same idempotency key'
+        ? mayHaveApplied(options.keyIgnored)
         : '';
   return new RetryableError(`${context} → ${failure.kind}: ${failure.message}${outcome}`, undefined, undefined, {
     cause: failure.cause,

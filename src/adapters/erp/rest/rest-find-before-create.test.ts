@@ -67,6 +67,41 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().usagePostings).toEqual([]);
   });
 
+  it('a create that may have landed (a 500, a reset) says the retry looks it up by its externalKey, not that the ERP honours the idempotency key', async () => {
+    // Was: "the ERP may have applied it, the retry carries the same idempotency key", which this ERP ignores.
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'error', status: 500, method: 'POST', path: '/usage' });
+    s.faults.add({ kind: 'reset', method: 'POST', path: '/usage' });
+    const lookupNote = 'the ERP may have applied it; it ignores the idempotency key (idempotencySupported: false), so the retry first looks the record up by its externalKey and does not create it again if it is there';
+    for (const period of ['2026-02', '2026-03']) {
+      const [result] = await c.send([usage('FA-1', period)], ctx);
+      expect(result?.ok === false && result.error).toBeInstanceOf(RetryableError);
+      expect(result?.ok === false && result.error.outcomeUnknown).toBe(true);
+      expect(result?.ok === false && result.error.message).toMatch(/^POST \/api\/v1\/assets\/FA-1\/usage → (500|connection-reset)/);
+      expect(result?.ok === false && result.error.message).toContain(lookupNote);
+      expect(result?.ok === false && result.error.message).not.toContain('the same idempotency key');
+    }
+    // The same create to an ERP that honours the key says so.
+    const honoured = await sim();
+    honoured.faults.add({ kind: 'error', status: 500, method: 'POST', path: '/usage' });
+    const [keyed] = await connectorFor(honoured).send([usage('FA-1', '2026-02')], ctx);
+    expect(keyed?.ok === false && keyed.error.message).toContain('; the ERP may have applied it, the retry carries the same idempotency key');
+  });
+
+  it('an update (a location PATCH) that may have landed says it sets the same values again; in a batch, a create there says its lookup', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'error', status: 502, method: 'PATCH' });
+    const [patched] = await c.send([outboxItem('location.update', 'EQ-1', { erpAssetId: 'EQ-1', warehouseLocation: 'YARD-1', coordinates: { lat: 59.33, lng: 18.07 }, lastSeen: '2026-03-02T08:10:00.000Z' })], ctx);
+    expect(patched?.ok === false && patched.error.message).toMatch(/→ 502: InjectedFault: injected 502 fault; the ERP may have applied it; it ignores the idempotency key \(idempotencySupported: false\), and the update sent again sets the same values$/);
+
+    const batched = connectorFor(s, { idempotencySupported: false, batch: { maxSize: 10 } });
+    s.faults.add({ kind: 'error', status: 500, method: 'POST', path: '/$batch' });
+    const [inBatch] = await batched.send([usage('FA-1', '2026-04')], ctx);
+    expect(inBatch?.ok === false && inBatch.error.message).toContain(
+      '; the ERP may have applied it; it ignores the idempotency key (idempotencySupported: false), so the retry first looks up each record it creates by its externalKey (an update is sent again, setting the same values)',
+    );
+  });
+
   it('a lookup that times out sent no create: its error says nothing may have been applied, and the create is no unknown outcome', async () => {
     const s = await sim({ idempotency: false });
     const c = connectorFor(s, { idempotencySupported: false, timeoutMs: 300 });
