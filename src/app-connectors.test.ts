@@ -12,6 +12,8 @@ import { createLogger } from './adapters/log/logger.js';
 import type { ErpConnector } from './ports/connector.js';
 
 const logger = createLogger('silent');
+/** What the toy connector delivers. */
+const OPS = ['usage.post', 'workorder.create'];
 
 function connector(createsRecord: readonly string[], webhook: boolean): ErpConnector {
   return {
@@ -50,10 +52,14 @@ describe('CONNECTORS', () => {
 
   it('finds a registration that says other than its connector does, naming what to make agree', () => {
     // Mutation: a createsRecord list drifted from the connector's (dlq replay would send a create at once that the service holds).
-    const drifted = registrationProblems({ createsRecord: ['workorder.create'], pushReader: undefined }, connector(['workorder.create', 'usage.post'], false));
+    const drifted = registrationProblems({ createsRecord: ['workorder.create'], operations: OPS, pushReader: undefined }, connector(['workorder.create', 'usage.post'], false));
     expect(drifted).toEqual([expect.stringMatching(/capabilities\.createsRecord is \[usage\.post, workorder\.create\] but the registration's createsRecord is \[workorder\.create\]/)]);
     // A connector that reads pushes with no pushReader: quarantine replay without the service would pass its pushes over.
-    expect(registrationProblems({ createsRecord: [], pushReader: undefined }, connector([], true))).toEqual([expect.stringMatching(/parseWorkOrderWebhook.*no pushReader/)]);
-    expect(registrationProblems({ createsRecord: ['usage.post', 'workorder.create'], pushReader: () => ({ parse: () => [] }) }, connector(['workorder.create', 'usage.post'], true))).toEqual([]);
+    expect(registrationProblems({ createsRecord: [], operations: OPS, pushReader: undefined }, connector([], true))).toEqual([expect.stringMatching(/parseWorkOrderWebhook.*no pushReader/)]);
+    // Mutation: an operations list drifted from the connector's (config check would judge the rules against other operations than the service).
+    expect(registrationProblems({ createsRecord: [], operations: ['workorder.create'], pushReader: undefined }, connector([], false))).toEqual([
+      expect.stringMatching(/capabilities\.operations is \[usage\.post, workorder\.create\] but the registration's operations is \[workorder\.create\] \('config check' reads that one\)/),
+    ]);
+    expect(registrationProblems({ createsRecord: ['usage.post', 'workorder.create'], operations: OPS, pushReader: () => ({ parse: () => [] }) }, connector(['workorder.create', 'usage.post'], true))).toEqual([]);
   });
 });

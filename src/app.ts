@@ -31,6 +31,8 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector, REST_CREATES_RECORD, restPushReader } from './adapters/erp/rest/rest-connector.js';
+import { REST_OPERATIONS } from './adapters/erp/rest/rest-mapping.js';
+import { destinationOperationIssues, operationProducersOf, type OperationIssue } from './config/destination-operations.js';
 import { createLogger, exitWhenLogged, redactString } from './adapters/log/logger.js';
 import { scrubSecretValues } from './adapters/http/redact.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
@@ -230,6 +232,8 @@ export interface ConnectorRegistration<D extends DestinationConfig = Destination
   build(d: D, logger: Logger, configKey?: string): ErpConnector;
   /** Its connector's `capabilities.createsRecord`, for commands that make none (`dlq replay` holds such a create while its request may land). */
   readonly createsRecord: readonly string[];
+  /** Its connector's `capabilities.operations`, for `config check`, which makes none: checked against what the configured rules produce (see {@link operationRoutingIssues}). */
+  readonly operations: readonly string[];
   /**
    * How its connector reads its ERP's work-order pushes, from the config alone, for `quarantine
    * replay` by a command that makes no connector; `undefined` when it has no `parseWorkOrderWebhook`.
@@ -241,6 +245,7 @@ export const CONNECTORS: { readonly [T in DestinationConfig['type']]: ConnectorR
   rest: {
     build: (d, logger, configKey) => createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) }),
     createsRecord: REST_CREATES_RECORD,
+    operations: REST_OPERATIONS,
     pushReader: (d, configKey) => restPushReader(d, configKey),
   },
 };
@@ -264,12 +269,16 @@ export function buildConnector(d: DestinationConfig, logger: Logger, configKey?:
  * Where a connector and its registration disagree: what the commands that make no connector read
  * would differ from what the service does (a create replayed without its hold, pushes passed over).
  */
-export function registrationProblems(registration: { readonly createsRecord: readonly string[]; readonly pushReader: unknown }, connector: ErpConnector): string[] {
+export function registrationProblems(registration: { readonly createsRecord: readonly string[]; readonly operations: readonly string[]; readonly pushReader: unknown }, connector: ErpConnector): string[] {
   const problems: string[] = [];
   const built = [...(connector.capabilities.createsRecord ?? [])].sort();
   const listed = [...registration.createsRecord].sort();
   if (built.join() !== listed.join())
     problems.push(`its capabilities.createsRecord is [${built.join(', ')}] but the registration's createsRecord is [${listed.join(', ')}] ('dlq replay' reads that one): make them one list`);
+  const delivered = [...connector.capabilities.operations].sort();
+  const registered = [...registration.operations].sort();
+  if (delivered.join() !== registered.join())
+    problems.push(`its capabilities.operations is [${delivered.join(', ')}] but the registration's operations is [${registered.join(', ')}] ('config check' reads that one): make them one list`);
   if (connector.parseWorkOrderWebhook !== undefined && registration.pushReader === undefined)
     problems.push("it reads work-order pushes (parseWorkOrderWebhook) but the registration has no pushReader, so 'quarantine replay' without the service would pass its pushes over");
   if (connector.parseWorkOrderWebhook === undefined && registration.pushReader !== undefined) problems.push('the registration has a pushReader but the connector no parseWorkOrderWebhook (no webhook)');
@@ -282,6 +291,33 @@ export function registrationProblems(registration: { readonly createsRecord: rea
  */
 export function createsRecordOf(d: DestinationConfig): readonly string[] {
   return registrationOf(d).createsRecord;
+}
+
+/** The operations destination `d`'s connector delivers (its `capabilities.operations`), without building it: no secret is read. */
+export function operationsOf(d: DestinationConfig): readonly string[] {
+  return registrationOf(d).operations;
+}
+
+/**
+ * Each destination assets can be routed to (the default one, and each `assets` names) that does
+ * not deliver an operation the configured rules produce for them: `errors` refuse the start (and
+ * `config check`), `warnings` are said (see config/destination-operations.ts for which is which).
+ * `operations`: what destination `d` (entry `i` of `destinations`) delivers; `where` says which
+ * assets `assets` are (`listed in the config`).
+ */
+export function operationRoutingIssues(
+  config: Config,
+  assets: readonly AssetRecord[],
+  operations: (d: DestinationConfig, i: number) => readonly string[],
+  where: string,
+): { errors: OperationIssue[]; warnings: OperationIssue[] } {
+  return destinationOperationIssues({
+    destinations: config.destinations.map((d, i) => ({ name: d.name, key: `destinations.${i}`, operations: operations(d, i) })),
+    defaultDestination: defaultDestinationOf(config),
+    producers: operationProducersOf(config.rules),
+    assets,
+    where,
+  });
 }
 
 function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPolicy {
@@ -470,7 +506,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // A listed fiscal calendar is remembered, so usage filed under it can be re-filed once the list is edited.
     const dep = config.rules.depreciation;
     if (dep) await recordCalendar(store, calendarOf(dep), dep.periods, dep.periodsEnd);
-    const identity = { current: new IdentityIndex(await store.listAssets()) };
+    const stored = await store.listAssets();
+    const identity = { current: new IdentityIndex(stored) };
     const defaultDestination = defaultDestinationOf(config);
     const capture = config.capture
       ? new JsonlCapture({ dir: config.capture.dir, keepDays: config.capture.keepDays, maxFileBytes: Math.round(config.capture.maxFileMiB * 1_048_576), logger: logger.child({ component: 'capture' }) })
@@ -481,6 +518,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       deliver ? config.destinations.map((d, i) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger, `destinations.${i}`)]) : [],
     );
     if (deliver) {
+      // A destination assets are routed to whose connector does not deliver an operation the rules
+      // produce for them: each such delivery would only fail, as a dead letter. Refused here, before
+      // anything runs (config/destination-operations.ts says when it is only a warning). The assets:
+      // the registry, with what the config lists (not yet in it when the ingest log is replayed first).
+      const known = new Map(stored.map((r) => [r.asset.erpAssetId, r.asset]));
+      for (const r of assets) known.set(r.asset.erpAssetId, r.asset);
+      const routing = operationRoutingIssues(config, [...known.values()], (d) => (connectors.get(d.name) as ErpConnector).capabilities.operations, 'in the asset registry');
+      if (routing.errors.length) throw new ConfigError(withConfigLines(config, routing.errors));
+      warnConfig(logger, config, routing.warnings);
       // Deliveries queued for a destination since renamed or removed: no worker claims them, so they
       // would wait for good with nothing said (status and the metrics show them pending, growing old).
       const orphaned = (await store.outboxStats(clock.now())).filter((d) => !connectors.has(d.destination) && d.pending + d.inflight > 0);

@@ -7,7 +7,7 @@
 import { resolveProvider } from '../../adapters/telematics/vendor-profiles.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { buildConnector, configuredAssets, redactedFor } from '../../app.js';
+import { buildConnector, configuredAssets, operationRoutingIssues, operationsOf, redactedFor } from '../../app.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
@@ -225,7 +225,12 @@ export function registerConfigCommand(program: Command): void {
       logLevel(config.log.level);
       // What the service checks only as it starts: the asset CSVs, each feed's address, and that capture.dir is (or can be) a directory.
       const captureDir = config.capture === undefined ? undefined : captureDirProblem(config.capture.dir);
-      const startProblems = [...assetFileProblems(config), ...telematicsProblems(config), ...(captureDir === undefined ? [] : [{ key: 'capture.dir', message: captureDir }])];
+      const assetProblems = assetFileProblems(config);
+      // And, once the asset lists read, that each destination the assets listed in the config are
+      // routed to (and the default one) delivers the operations the rules produce for them
+      // (assets imported into the store are checked by the service's start).
+      const routing = assetProblems.length ? { errors: [], warnings: [] } : operationRoutingIssues(config, configuredAssets(config).map((a) => a.asset), operationsOf, 'listed in the config');
+      const startProblems = [...assetProblems, ...routing.errors, ...telematicsProblems(config), ...(captureDir === undefined ? [] : [{ key: 'capture.dir', message: captureDir }])];
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
       const intake = !config.sources.http ? 'off' : port > 0 ? `at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
@@ -247,6 +252,8 @@ export function registerConfigCommand(program: Command): void {
       warn(withConfigLines(config, noInputWarnings(config)));
       // A webhook that can take no push (no secret nor intake token, no server): as the service's start says.
       warn(withConfigLines(config, webhookWarnings(config)));
+      // An operation only rules with an appliesTo produce, for none of the listed assets routed to a destination that does not deliver it.
+      warn(withConfigLines(config, routing.warnings));
       // Rules nothing configured feeds: said, not refused (a source may come later).
       warn(withConfigLines(config, ruleInputWarnings(config)));
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
