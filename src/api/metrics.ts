@@ -113,8 +113,8 @@ export interface DepreciationMetrics {
 
 /**
  * When the period-end usage posting last checked (epoch ms): the later of its check recorded in
- * the store (kept across restarts) and its last run without failing since the service started (a
- * run with no period to post yet records none); with neither, when the service started, so that
+ * the store (kept across restarts; a run with no period to post yet records one too) and its last
+ * run without failing since the service started; with neither, when the service started, so that
  * `time()` minus it is how long it has gone without a check. Undefined only with none of these.
  */
 function lastDepreciationCheck(snapshot: Partial<RuntimeSnapshot>, recorded: DepreciationCheckMetrics | undefined): number | undefined {

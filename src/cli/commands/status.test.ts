@@ -197,6 +197,10 @@ describe('status: the period-end usage posting', () => {
       "depreciation: the service's last check (5 min ago) posted nothing new (usage posted through 2026-11 already); 'depreciation post --period 2026-12' queued 3 posting(s) 4 min ago\n",
     );
     expect(depreciationLine(undefined, posted, at + 5 * 60_000)).toBe("depreciation: 'depreciation post --period 2026-12' queued 3 posting(s) 4 min ago\n");
+    // A check that found no period to post yet (a new store before its first period end) is a check too.
+    expect(depreciationLine({ at, heldCount: 0, held: [], postings: 0 }, undefined, at + 5 * 60_000)).toBe(
+      "depreciation: the service's last check (5 min ago) found no period to post yet (none ended rules.depreciation.postAfter ago or more)\n",
+    );
     expect(depreciationLine(undefined, undefined, at)).toBe('');
   });
 });

@@ -237,13 +237,15 @@ export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): st
 /**
  * What the usage posting last did: the service's last check (what it queued, or that it posted
  * nothing new, and through which period every asset is posted but those held back, named with
- * why), and the last `depreciation post` that queued postings (on demand, outside those checks).
+ * why; or that it found no period to post yet), and the last `depreciation post` that queued postings (on demand, outside those checks).
  */
 export function depreciationLine(check: PostingCheck | undefined, onDemand: OnDemandPosting | undefined, now: number): string {
   const parts: string[] = [];
   if (check) {
     const did =
-      check.postings === undefined
+      check.through === undefined
+        ? 'found no period to post yet (none ended rules.depreciation.postAfter ago or more)'
+        : check.postings === undefined
         ? `usage posted through ${check.through}`
         : check.postings > 0
           ? `queued ${check.postings} usage posting(s), posted through ${check.through}`
@@ -255,7 +257,7 @@ export function depreciationLine(check: PostingCheck | undefined, onDemand: OnDe
   const head = `depreciation: ${parts.join('; ')}`;
   if (!check || check.heldCount === 0) return `${head}\n`;
   const more = check.heldCount > check.held.length ? `; and ${check.heldCount - check.held.length} more` : '';
-  return `${head}; ${check.heldCount} asset(s) held back: ${check.held.join('; ')}${more} ('assetbridge depreciation preview --period ${check.through}' notes each)\n`;
+  return `${head}; ${check.heldCount} asset(s) held back: ${check.held.join('; ')}${more} ('assetbridge depreciation preview${check.through !== undefined ? ` --period ${check.through}` : ''}' notes each)\n`;
 }
 
 export function registerStatusCommand(program: Command): void {

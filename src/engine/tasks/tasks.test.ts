@@ -1226,6 +1226,22 @@ describe('period-end usage posting', () => {
     expect(latestPostable(quarters, Date.parse('2028-01-01T00:00:00Z'), 2 * day)?.id).toBe('Q2');
   });
 
+  // Was: no check recorded, so `status` showed none until a first period had posted, while the metric
+  // assetbridge_depreciation_last_check_timestamp_seconds counted such a run as a check.
+  it('records a run that finds no period to post yet (listed periods, the first not ended) as a check, without a period posted through', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: { expectedUnits: '10000' } }]);
+    const quarters = customCalendar('UTC', [{ id: 'Q1', start: '2026-09-15' }, { id: 'Q2', start: '2026-12-15' }], '2027-03-15');
+    const options = { calendar: quarters, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, postAfterMs: 2 * 86_400_000, checkEveryMs: 3_600_000, defaultDestination: 'erp' };
+    const clock = { t: Date.parse('2026-09-20T00:00:00Z') };
+    expect(await createUsagePostingTask(options).run(context(store, clock))).toBeUndefined();
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, heldCount: 0, held: [], postings: 0 });
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBeUndefined();
+    // Once Q1 and its grace have passed, the check posts it and says through which period.
+    clock.t = Date.parse('2026-12-17T00:00:00Z');
+    await createUsagePostingTask(options).run(context(store, clock));
+    expect(await lastPostingCheck(store)).toMatchObject({ at: clock.t, through: 'Q1' });
+  });
+
   it('posts each tracked asset’s usage once the period and its grace have passed, exactly once', async () => {
     const store = await withAssets([
       { id: 'FA-1', attributes: { expectedUnits: '10000' }, state: usage(120, 1100) },

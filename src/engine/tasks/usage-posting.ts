@@ -339,7 +339,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         periods.push(period.id);
         period = options.calendar.next(period);
       }
-      if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1) as string, held: [...heldBack], postings });
+      if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1), held: [...heldBack], postings });
       // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
       // `heldBack`: assets whose postings were not made, with the invalid input (fixed, they are posted at a later check).
       // `meterSetAside`: assets posted while their latest meter reading was set aside (a meter gone
@@ -349,7 +349,10 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
           msg: 'period-end usage posted',
           fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}), ...(meterSetAside.size ? { meterSetAside: namedFew([...meterSetAside]) } : {}) },
         };
-      if (!lastPeriod || ctx.signal.aborted) return;
+      if (ctx.signal.aborted) return;
+      // No period posted yet, none ended to post (a new store before its first period end): a check
+      // all the same, recorded so that `status` says when it ran, as the metric of the last check does.
+      if (!lastPeriod) return void (await recordCheck(ctx.store, { at: now, held: [], postings: 0 }));
       // Assets with no posting yet whose usage in the last posted period became known after it was
       // posted (readings that arrived after a first run on a new store, a backfill, an asset
       // registered later): their first posting is that period, made now, not skipped for good. So
@@ -456,7 +459,7 @@ export async function recordedCalendars(store: Store): Promise<RecordedCalendar[
   });
 }
 
-/** kv namespace and key of the posting task's last check that read usage: what `status` shows. */
+/** kv namespace and key of the posting task's last check (one with nothing to post yet too): what `status` shows. */
 const POSTING_CHECK_NS = 'depreciation-task';
 const POSTING_CHECK_KEY = 'lastCheck';
 /** Assets named in a recorded check (the count is kept whole). */
@@ -468,21 +471,21 @@ function namedFew(list: readonly string[]): string[] {
 }
 
 /**
- * The posting task's last check that read usage: when, the last period it has posted (each asset
- * is posted through it but those held back), the assets held back (`<asset>: <why>`), and how many
- * postings the check itself queued (0: none, every asset was posted through it already; absent in
- * a record an older version wrote).
+ * The posting task's last check: when, the last period it has posted (each asset is posted through
+ * it but those held back; absent when it had no period to post yet, none having ended), the assets
+ * held back (`<asset>: <why>`), and how many postings the check itself queued (0: none, every asset
+ * was posted through it already, or nothing to post yet; absent in a record an older version wrote).
  */
 export interface PostingCheck {
   readonly at: number;
-  readonly through: string;
+  readonly through?: string;
   readonly heldCount: number;
   readonly held: readonly string[];
   readonly postings?: number;
 }
 
-async function recordCheck(store: Store, check: { at: number; through: string; held: readonly string[]; postings: number }): Promise<void> {
-  const record: PostingCheck = { at: check.at, through: check.through, heldCount: check.held.length, held: check.held.slice(0, HELD_NAMED), postings: check.postings };
+async function recordCheck(store: Store, check: { at: number; through?: string; held: readonly string[]; postings: number }): Promise<void> {
+  const record: PostingCheck = { at: check.at, ...(check.through !== undefined ? { through: check.through } : {}), heldCount: check.held.length, held: check.held.slice(0, HELD_NAMED), postings: check.postings };
   await store.kvSet(POSTING_CHECK_NS, POSTING_CHECK_KEY, JSON.stringify(record));
 }
 
@@ -517,7 +520,7 @@ export async function lastPostingCheck(store: Pick<Store, 'kvGet'>): Promise<Pos
   if (raw === undefined) return undefined;
   try {
     const v = JSON.parse(raw) as Partial<PostingCheck> | null;
-    return v && typeof v.at === 'number' && typeof v.through === 'string' && typeof v.heldCount === 'number' && Array.isArray(v.held) ? (v as PostingCheck) : undefined;
+    return v && typeof v.at === 'number' && (v.through === undefined || typeof v.through === 'string') && typeof v.heldCount === 'number' && Array.isArray(v.held) ? (v as PostingCheck) : undefined;
   } catch {
     return undefined;
   }
