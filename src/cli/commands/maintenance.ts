@@ -21,6 +21,7 @@ import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '../../core/rules/maintenance/status.js';
+import { METER_RULE, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
@@ -46,13 +47,15 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, na
     assets = assets.filter((a) => a.erpAssetId === asset);
     if (assets.length === 0) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
   }
-  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE, METER_RULE]);
   // One asset asked for: only its marks (a fleet's are hundreds of thousands of keys).
   const marks = await loadCalendarMarks(store, asset !== undefined ? (options.calendarIntervals ?? []).map((r) => [asset, r.name] as const) : undefined);
   const out: AssetMaintenance[] = [];
   for (const a of assets.sort((x, y) => (x.erpAssetId < y.erpAssetId ? -1 : 1))) {
     const state = states.get(a.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
-    const s = maintenanceStatus(a, state, options, { now, marks: (rule) => calendarMarksOf(marks, a.erpAssetId, rule) });
+    // The meter rule's state: a meter replacement declared since (see maintenanceStatus).
+    const meter = states.get(a.erpAssetId)?.[METER_RULE] as MeterSyncState | undefined;
+    const s = maintenanceStatus(a, state, options, { now, marks: (rule) => calendarMarksOf(marks, a.erpAssetId, rule) }, meter);
     // Assets no rule applies to and with no history are noise.
     if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0 && s.openForgotten === undefined) continue;
     out.push({ erpAssetId: a.erpAssetId, ...s });

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { readAmount } from '../../core/rules/depreciation/inputs.js';
-import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
+import { beforeReplacementNote, replacedAfter, withoutDeclareAdvice, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
@@ -67,13 +67,8 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
  * aside on the old meter and stays so; the advice is out of date.
  */
 function laterReset(f: MeterFlag, m: MeterSyncState): number | undefined {
-  const reset = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.lastResetAt : m.lastResetAt;
-  return reset !== undefined && f.eventTime < reset && DECLARE_ADVICE.test(f.detail) ? reset : undefined;
+  return replacedAfter(m, f.detail.startsWith(ODOMETER_FLAG) ? 'km' : 'hours', f.eventTime, f.detail);
 }
-
-/** The advice in a flag's reason to declare a replacement (meter-hygiene.ts), and what holds only until one is declared. */
-const DECLARE_ADVICE = /; if the meter or ECU was replaced, declare it: .*$/;
-const UNTIL_DECLARED = /, as is every reading below [^;]* or a replacement is declared/;
 
 /** The status of a held reading the next reading confirmed (a frozen feed catching up): counted, not set aside. */
 export const CONFIRMED = 'confirmed catch-up';
@@ -135,10 +130,10 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
         if (f.confirmedAt !== undefined) return { status: CONFIRMED, detail: confirmedDetail(f), at: f.eventTime, source: f.source };
         if (held.includes(f)) return { status: HELD, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source };
         const reset = explainingReset(f, m);
-        if (reset !== undefined) return { status: f.status, detail: f.detail.replace(UNTIL_DECLARED, '').replace(DECLARE_ADVICE, ''), at: f.eventTime, source: f.source, explainedByResetAt: reset };
+        if (reset !== undefined) return { status: f.status, detail: withoutDeclareAdvice(f.detail), at: f.eventTime, source: f.source, explainedByResetAt: reset };
         // Declared since (after this reading): not to be declared again.
         const since = laterReset(f, m);
-        if (since !== undefined) return { status: f.status, detail: f.detail.replace(UNTIL_DECLARED, '').replace(DECLARE_ADVICE, ''), at: f.eventTime, source: f.source, replacedAfterAt: since };
+        if (since !== undefined) return { status: f.status, detail: withoutDeclareAdvice(f.detail), at: f.eventTime, source: f.source, replacedAfterAt: since };
         return { status: f.status, detail: adviceFor(f.detail, id), at: f.eventTime, source: f.source };
       }),
     };
@@ -157,7 +152,7 @@ const RECENT_RESET_H = 24;
  * one taken before a replacement declared since, says so (its detail is without the advice to declare one).
  */
 function latestSetAside(f: MeterRow['recent'][number]): string {
-  if (f.replacedAfterAt !== undefined) return `${f.detail} (before the replacement declared at ${isoTime(f.replacedAfterAt)}: stays set aside, the readings since count on the new meter)`;
+  if (f.replacedAfterAt !== undefined) return `${f.detail} ${beforeReplacementNote(f.replacedAfterAt)}`;
   if (f.explainedByResetAt === undefined) return f.detail;
   const what = f.detail.replace(/: set aside, not counted$/, '');
   return `${what} (set aside before the replacement at ${isoTime(f.explainedByResetAt)} was declared: the replacement explains it)`;

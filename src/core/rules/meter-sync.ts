@@ -125,6 +125,51 @@ export function meterHygieneNotes(before: unknown, after: unknown, erpAssetId: s
   return out;
 }
 
+/** The advice in a hygiene reason to declare a replacement (meter-hygiene.ts), and what holds only until one is declared. */
+const DECLARE_ADVICE = /; if the meter or ECU was replaced, declare it: .*$/;
+const UNTIL_DECLARED = /, as is every reading below [^;]* or a replacement is declared/;
+
+/** A hygiene reason without its advice to declare a replacement, nor what holds only until one is declared. */
+export function withoutDeclareAdvice(detail: string): string {
+  return detail.replace(UNTIL_DECLARED, '').replace(DECLARE_ADVICE, '');
+}
+
+/**
+ * When the replacement of `meter` the meter rule's state `m` records (`assets reset-meter`, the
+ * newest) was declared after a reading at `at` whose reason `detail` advises declaring one: the
+ * reading was the old meter's and stays set aside, and the advice is out of date. Undefined when
+ * none was declared since, or the reason advises none. For every report of a reading set aside
+ * (`assets meters`, `maintenance status`, `depreciation preview`): one decision.
+ */
+export function replacedAfter(m: MeterSyncState | undefined, meter: 'hours' | 'km', at: number, detail: string): number | undefined {
+  const reset = meter === 'km' ? m?.odometer?.lastResetAt : m?.lastResetAt;
+  return reset !== undefined && at < reset && DECLARE_ADVICE.test(detail) ? reset : undefined;
+}
+
+/** What a report adds to a reading set aside before a replacement declared since ({@link replacedAfter}). */
+export function beforeReplacementNote(resetAt: number): string {
+  return `(before the replacement declared at ${new Date(resetAt).toISOString()}: stays set aside, the readings since count on the new meter)`;
+}
+
+/** {@link replacedAfter} for a rule's record of the latest reading set aside (`<time>: <why>`; see {@link meterIssueText}). */
+function issueReplacedAfter(issue: string, meter: 'hours' | 'km', m: MeterSyncState | undefined): number | undefined {
+  const colon = issue.indexOf(': ');
+  const at = colon > 0 ? Date.parse(issue.slice(0, colon)) : NaN;
+  return Number.isNaN(at) ? undefined : replacedAfter(m, meter, at, issue);
+}
+
+/**
+ * A rule's record of the latest reading set aside (`<time>: <why>`, the maintenance rule's
+ * `meterIssue`/`odometerIssue`, the depreciation rule's `meterIssue`) as a report says it, with
+ * the `reset-meter` advice naming `erpAssetId`; without it when the meter rule `m` records a
+ * replacement of `meter` declared since ({@link replacedAfter}; the other rules may not have
+ * taken it in yet: they hold it until `rules.allowedLateness` has passed).
+ */
+export function meterIssueText(issue: string, erpAssetId: string, meter: 'hours' | 'km', m: MeterSyncState | undefined): string {
+  const reset = issueReplacedAfter(issue, meter, m);
+  return reset === undefined ? adviceFor(issue, erpAssetId) : `${withoutDeclareAdvice(issue)} ${beforeReplacementNote(reset)}`;
+}
+
 /** The meter rule (`name: 'meter'`) for the engine's rule set. */
 export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterSyncState> {
   const hygiene: MeterHygieneOptions = { ...HELD_METER_HYGIENE, ...options.hygiene };

@@ -15,7 +15,7 @@
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { MeterSyncState } from '../../core/rules/meter-sync.js';
+import { meterIssueText, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -162,7 +162,12 @@ function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerR
     ...(postedBefore ? { postedBefore } : {}),
   });
   const issue = (doc?.[DEPRECIATION_RULE] as UsageState | undefined)?.meterIssue;
-  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc), ...(issue !== undefined ? { meterIssue: adviceFor(issue, asset.erpAssetId) } : {}) };
+  if (issue === undefined) return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
+  // Without the advice to declare a replacement the meter rule has taken in since (this rule holds it until rules.allowedLateness has passed).
+  const said = meterIssueText(issue, asset.erpAssetId, plan.line.meter, doc?.meter as MeterSyncState | undefined);
+  const advised = adviceFor(issue, asset.erpAssetId);
+  const line = said === advised ? plan.line : { ...plan.line, notes: plan.line.notes.map((n) => (n === `meter: ${advised}` ? `meter: ${said}` : n)) };
+  return { asset, destination, plan, ledgerRaw, line: withMeterHint(line, doc), meterIssue: said };
 }
 
 /**

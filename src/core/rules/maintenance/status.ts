@@ -7,7 +7,8 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { adviceFor, type MeterHygieneState } from '../meter-hygiene.js';
+import type { MeterHygieneState } from '../meter-hygiene.js';
+import { meterIssueText, type MeterSyncState } from '../meter-sync.js';
 import { isoTime } from '../iso-format.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, feedbackWaitsFor, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
@@ -157,7 +158,12 @@ function waitingNote(state: MaintenanceState | undefined, rule: string, options:
   return note;
 }
 
-export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
+/**
+ * `meter`: the meter rule's state of the asset, which takes a declared meter replacement in at once
+ * (this rule holds it until `rules.allowedLateness` has passed): a reading set aside before it is not
+ * advised to be declared again ({@link meterIssueText}).
+ */
+export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView, meter?: MeterSyncState): MaintenanceStatus {
   const due: DueRow[] = [];
   /** Work orders the calendar task opened that no ERP feedback has mentioned yet. */
   const requested: [string, WorkOrderRecord][] = [];
@@ -186,7 +192,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
     // One hygiene holds (a catch-up, awaiting the next reading) is not set aside (yet): only one the next reading refuted is.
     const held = issue !== undefined && isHeldIssue(issue, (rule.meter === 'km' ? state?.km : state?.hours)?.hygiene);
-    const setAside = issue !== undefined ? `; latest reading ${held ? 'held, awaiting the next reading' : 'set aside'}: ${adviceFor(issue, asset.erpAssetId)}` : '';
+    const setAside = issue !== undefined ? `; latest reading ${held ? 'held, awaiting the next reading' : 'set aside'}: ${meterIssueText(issue, asset.erpAssetId, rule.meter, meter)}` : '';
     // Hours (km) count on across a replaced meter and readings set aside: say how the meter's own display differs.
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
