@@ -110,7 +110,9 @@ export function destinationOperationIssues(input: {
   const routed = new Map<string, AssetRecord[]>();
   for (const a of input.assets) {
     const to = a.destination ?? input.defaultDestination;
-    routed.set(to, [...(routed.get(to) ?? []), a]);
+    const list = routed.get(to);
+    if (list) list.push(a);
+    else routed.set(to, [a]);
   }
   for (const d of input.destinations) {
     const isDefault = d.name === input.defaultDestination;
