@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import { CSV_FILE_BOM } from '../../core/csv.js';
-import { awaitIdentityReload, bumpIdentityGeneration } from '../../app.js';
+import { awaitIdentityReload, bumpIdentityGeneration, operationRoutingIssues, operationsOf } from '../../app.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { runningService } from './status.js';
 import { replayLeftIngestLog } from './submit-event.js';
@@ -149,6 +149,12 @@ naming the line, asset and attribute.`,
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();
         const rows = applyAssetUpdates(existing, updates);
+        // An asset routed to a destination that does not deliver an operation the rules produce for
+        // it: its deliveries would only be dead letters (the start and config check refuse it too).
+        const importedIds = new Set(updates.map((u) => u.erpAssetId));
+        const routing = operationRoutingIssues(config, rows.filter((r) => importedIds.has(r.asset.erpAssetId)).map((r) => r.asset), operationsOf, `in ${file}`);
+        if (routing.errors.length) throw new UsageError(`${routing.errors.map((e) => `${e.key}: ${e.message}`).join('\n')}\nnothing of ${file} was imported: route those assets to another destination in the file (its destination column), or change the rules as named, then import it again`);
+        for (const w of routing.warnings) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
         if (large) process.stderr.write(`${file}: ${rows.length} asset(s) checked in ${((Date.now() - started) / 1000).toFixed(1)} s; storing them in one transaction (interrupted now, nothing is imported)…\n`);
         const r = await store.upsertAssets(rows, { replaceIdentifiers: opts.replace === true });
         const gen = await bumpIdentityGeneration(store);
@@ -160,9 +166,8 @@ naming the line, asset and attribute.`,
         if (removed.length) process.stdout.write(`events naming a removed identifier are quarantined from now on (unknown-asset)\n`);
         // Depreciation inputs the assets now have (the file's values over the stored ones) that are
         // not valid: imported all the same, and said, naming the line or that the value is stored.
-        const imported = new Set(updates.map((u) => u.erpAssetId));
         const listed = rows
-          .filter((r) => imported.has(r.asset.erpAssetId))
+          .filter((r) => importedIds.has(r.asset.erpAssetId))
           .map(({ asset }) => ({ asset, key: () => file, where: (attribute: string) => { const line = lines.get(asset.erpAssetId)?.get(attribute); return line !== undefined ? `${file} line ${line}` : `${file} (stored value, not in the file)`; } }));
         for (const w of depreciationInputWarnings(config.rules, listed)) process.stdout.write(`warning: ${w.message}; fix it in the file and import it again\n`);
         // Codes a spreadsheet may have turned into dates (imported as they are: they may be real).
