@@ -12,7 +12,7 @@ import type { Exchange } from '../../../ports/connector.js';
 import type { RestAuthConfig, RestDestinationConfig } from '../../../config/schema.js';
 import { createHttpClient, type HttpClient, type HttpResult, type NetworkFailure } from '../../http/http-client.js';
 import { ClientCredentialsTokenSource, type TokenOutcome } from '../../http/oauth2.js';
-import { classifyNetworkFailure, classifyResponse, type KeyIgnoredWrite } from './rest-errors.js';
+import { classifyNetworkFailure, classifyResponse, keyIgnoredWrite, type KeyIgnoredWrite } from './rest-errors.js';
 
 export interface RestClientOptions {
   /** Clock for token expiry and HTTP-date `Retry-After`. @default systemClock */
@@ -196,8 +196,7 @@ export class RestClient {
    * creates a record, looked up by its externalKey before a retry; a PATCH updates one).
    */
   private keyIgnored(req: RestRequest): KeyIgnoredWrite | undefined {
-    if (this.config.idempotencySupported) return undefined;
-    return req.batch === true ? 'batch' : req.method === 'POST' ? 'create' : 'update';
+    return keyIgnoredWrite(this.config.idempotencySupported, req.method, req.batch === true);
   }
 
   /**

@@ -33,7 +33,7 @@ import type {
 import type { RestDestinationConfig } from '../../../config/schema.js';
 import { emptyAnswerText, jsonCutShort } from '../../http/cut-short.js';
 import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
-import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
+import { classifyResponse, conflictMeaning, keyIgnoredWrite, type On409Setting } from './rest-errors.js';
 import { CallPacing } from '../call-pacing.js';
 import {
   REST_OPERATIONS,
@@ -801,7 +801,7 @@ export class RestConnector implements ErpConnector {
         `${plan.method} ${plan.path} (in batch)`,
         (this.options.clock ?? systemClock).now(),
         (t) => http.redactor.text(t),
-        { keyIgnored: this.config.idempotencySupported ? undefined : plan.method === 'POST' ? 'create' : 'update' },
+        { keyIgnored: keyIgnoredWrite(this.config.idempotencySupported, plan.method) },
       );
       if (error && sub.status === 409) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
       if (error) return failed(item, this.pathRefused(error, item), exchange);

@@ -35,6 +35,12 @@ import type { NetworkFailure } from '../../http/http-client.js';
  */
 export type KeyIgnoredWrite = 'create' | 'update' | 'batch';
 
+/** The write a request is, to a destination that ignores the idempotency key (else undefined: the key keeps a retry safe). */
+export function keyIgnoredWrite(idempotencySupported: boolean, method: string, batch = false): KeyIgnoredWrite | undefined {
+  if (idempotencySupported) return undefined;
+  return batch ? 'batch' : method.toUpperCase() === 'POST' ? 'create' : 'update';
+}
+
 /** Why the retry of a write the ERP may have applied is safe, as said after its error. */
 function mayHaveApplied(keyIgnored: KeyIgnoredWrite | undefined): string {
   const ignored = 'the ERP may have applied it; it ignores the idempotency key (idempotencySupported: false),';
