@@ -7,31 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { writeConfig } from '../../../test/helpers/cli.js';
-import { CONNECTORS } from '../../app.js';
-import { buildProgram } from '../program.js';
+import { cliInProcess as cli, narrowRest, restoreRest } from '../../../test/helpers/narrowed-rest.js';
 
-const registry = CONNECTORS as unknown as Record<string, unknown>;
-const rest = CONNECTORS.rest;
-
-afterEach(() => {
-  registry.rest = rest;
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-async function cli(args: string[]): Promise<{ code: number | string | undefined; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  process.exitCode = undefined;
-  await buildProgram().parseAsync(['node', 'assetbridge', ...args]);
-  const code = process.exitCode;
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+afterEach(restoreRest);
 
 function setup(): { config: string; csv: (rows: string[]) => string } {
   const cfg = writeConfig({
@@ -42,7 +22,7 @@ function setup(): { config: string; csv: (rows: string[]) => string } {
     ],
     rules: { inventory: { skuAttribute: 'sku' } },
   });
-  registry.rest = { ...rest, operations: rest.operations.filter((op) => op !== 'inventory.count') };
+  narrowRest('inventory.count');
   let n = 0;
   return {
     config: cfg.path,

@@ -4,19 +4,11 @@
  * connector is built, no secret read). No destination type lacks an operation yet, so the REST
  * registration is given one without `inventory.count` here, in-process, for the length of a test.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { writeConfig } from '../../../test/helpers/cli.js';
-import { CONNECTORS } from '../../app.js';
-import { buildProgram } from '../program.js';
+import { cliInProcess, narrowRest, restoreRest } from '../../../test/helpers/narrowed-rest.js';
 
-const registry = CONNECTORS as unknown as Record<string, unknown>;
-const rest = CONNECTORS.rest;
-
-afterEach(() => {
-  registry.rest = rest;
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+afterEach(restoreRest);
 
 async function check(sapAsset: Record<string, string>): Promise<{ code: number | string | undefined; stdout: string; stderr: string }> {
   const cfg = writeConfig({
@@ -28,15 +20,8 @@ async function check(sapAsset: Record<string, string>): Promise<{ code: number |
     rules: { inventory: { skuAttribute: 'sku' } },
     assets: { inline: [{ erpAssetId: 'P-1', destination: 'sap', attributes: sapAsset, identifiers: [{ type: 'tag', value: 'tag-p1' }] }] },
   });
-  registry.rest = { ...rest, operations: rest.operations.filter((op) => op !== 'inventory.count') };
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  await buildProgram().parseAsync(['node', 'assetbridge', 'config', 'check', '-c', cfg.path]);
-  const code = process.exitCode;
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+  narrowRest('inventory.count');
+  return cliInProcess(['config', 'check', '-c', cfg.path]);
 }
 
 describe('config check and the operations a destination delivers', () => {
