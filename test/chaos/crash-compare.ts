@@ -70,8 +70,10 @@ const STEP = 500;
 const end = Date.now() - 5 * 60_000;
 const boundary = Math.floor((end - (TOTAL * STEP) / 2) / 3_600_000) * 3_600_000;
 const t0 = boundary - Math.floor((TOTAL * STEP) / 2);
-const offsetH = (24 - new Date(boundary).getUTCHours()) % 24; // local = UTC + offsetH: boundary is local midnight
-const tz = offsetH === 0 ? 'UTC' : offsetH <= 14 ? `Etc/GMT-${offsetH}` : `Etc/GMT+${24 - offsetH}`;
+// local = UTC + offsetH, one of the zones Etc/GMT offers (−12 … +14): boundary is local midnight.
+const boundaryHour = new Date(boundary).getUTCHours();
+const offsetH = boundaryHour === 0 ? 0 : 24 - boundaryHour <= 14 ? 24 - boundaryHour : -boundaryHour;
+const tz = offsetH === 0 ? 'UTC' : offsetH > 0 ? `Etc/GMT-${offsetH}` : `Etc/GMT+${-offsetH}`;
 const localDay = (ms: number): string => new Date(ms + offsetH * 3_600_000).toISOString().slice(0, 10);
 const P1 = localDay(boundary - 1);
 const P2 = localDay(boundary);
@@ -400,6 +402,8 @@ for (const [name, r] of [['baseline', base], ['chaos', chaos]] as const) {
   // Without idempotency support a location PATCH sent again after an unknown outcome writes the same value again, by design.
   if (args['keep-delivered'] && !args['no-idempotency'] && r.counters.duplicateStateWrites > r.resent) problems.push(`${name}: ${r.counters.duplicateStateWrites} duplicate state writes, only ${r.resent} resends`);
   if (r.dead) problems.push(`${name}: ${r.dead} dead letters`);
+  // A run that posted no usage compared nothing of the period-end posting: the harness's periods are wrong.
+  if (r.state.usagePostings.length === 0) problems.push(`${name}: no usage posted for period ${P1} (${tz}): the period-end posting was not exercised`);
   for (const [k, v] of Object.entries(summarize(r).usageCount)) if (Number(v) > 1) problems.push(`${name}: usage ${k} posted ${v} times`);
   for (const [k, v] of Object.entries(summarize(r).wo)) if (Number(v) > 1) problems.push(`${name}: work order ${k} created ${v} times`);
 }
