@@ -16,7 +16,6 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { meterIssueText, type MeterSyncState } from '../../core/rules/meter-sync.js';
-import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
@@ -147,6 +146,7 @@ const CHUNK = 500;
 function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerRaw: string | undefined, options: UsageLoadOptions, period: Period, now: number, postedBefore?: PostedUnits): AssetUsageLine {
   const destination = asset.destination ?? options.defaultDestination;
   const configured = options.meterOf?.(asset);
+  const meterSync = doc?.meter as MeterSyncState | undefined; // the meter sync rule's state (`name: 'meter'`)
   const plan = planUsagePosting({
     asset,
     state: doc?.[DEPRECIATION_RULE] as UsageState | undefined,
@@ -160,14 +160,13 @@ function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerR
     units: options.units,
     ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
     ...(postedBefore ? { postedBefore } : {}),
+    // Whether a replacement was declared after the reading set aside (the meter rule takes it in at
+    // once; this rule holds it until rules.allowedLateness has passed): the line's note says it so.
+    ...(meterSync ? { meterSync } : {}),
   });
   const issue = (doc?.[DEPRECIATION_RULE] as UsageState | undefined)?.meterIssue;
   if (issue === undefined) return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
-  // Without the advice to declare a replacement the meter rule has taken in since (this rule holds it until rules.allowedLateness has passed).
-  const said = meterIssueText(issue, asset.erpAssetId, plan.line.meter, doc?.meter as MeterSyncState | undefined);
-  const advised = adviceFor(issue, asset.erpAssetId);
-  const line = said === advised ? plan.line : { ...plan.line, notes: plan.line.notes.map((n) => (n === `meter: ${advised}` ? `meter: ${said}` : n)) };
-  return { asset, destination, plan, ledgerRaw, line: withMeterHint(line, doc), meterIssue: said };
+  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc), meterIssue: meterIssueText(issue, asset.erpAssetId, plan.line.meter, meterSync) };
 }
 
 /**

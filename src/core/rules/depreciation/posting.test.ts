@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { MeterEvent } from '../../model/events.js';
+import { createMeterSyncRule, type MeterSyncState } from '../meter-sync.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { customCalendar, monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { parseLedger, planUsagePosting, type UsageLedger, type UsagePlan } from './posting.js';
-import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS } from './usage.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS, type PostedUnits } from './usage.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
 
 const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: { unitsAtAcquisition: '200' } };
@@ -402,5 +403,47 @@ describe('usage postings: assets with invalid inputs', () => {
     expect(plan({ expectedUnits: 'x' }, '2026-10', ledger).kind).toBe('held');
     const nov = plan({ expectedUnits: '10000' }, '2026-11', ledger);
     expect(nov.kind === 'new' && nov.deliveries.map((d) => d.businessKey)).toEqual(['FA-1|usage|2026-10', 'FA-1|usage|2026-11']);
+  });
+});
+
+// The line's note on a reading set aside is built from the meter rule's state passed in
+// (`meterSync`), not rewritten afterwards by matching its text: each kind of plan says it so.
+describe('usage postings: a reading set aside before a meter replacement declared since', () => {
+  const utc = monthlyCalendar('UTC');
+  const t0 = Date.parse('2026-10-01T00:00:00Z');
+  const readings = [meter(t0, 1000), meter(t0 + H, 1001), meter(t0 + 2 * H, 5)]; // the new meter: backwards against the old one
+  const reset: MeterEvent = { ...meter(t0 + 3 * H, 6), declaredReset: true }; // assets reset-meter FA-1 --hours 6 --at 03:00
+  // The usage rule holds the replacement for the allowed lateness; the meter rule takes it in at once.
+  const state = stateAt(utc, readings);
+  const meterSyncAfter = (events: readonly MeterEvent[]) => simulateRules([createMeterSyncRule()], events.map((event) => ({ event, asset, destination: 'erp' }))).states.get('FA-1')?.meter as MeterSyncState;
+  const replaced = meterSyncAfter([...readings, reset]);
+  const now = Date.parse('2026-11-05T00:00:00Z');
+  const plan = (periodId: string, meterSync?: MeterSyncState, ledger?: UsageLedger, postedBefore?: PostedUnits) =>
+    planUsagePosting({ asset, state, ledger, period: utc.period(periodId) as Period, calendar: utc, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now, destination: 'erp', units: DEFAULT_USAGE_UNITS, ...(meterSync ? { meterSync } : {}), ...(postedBefore ? { postedBefore } : {}) });
+  const backwards = 'meter: 2026-10-01T02:00:00.000Z: meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 5 (2026-10-01T02:00:00.000Z): set aside, not counted';
+  const declared = `${backwards} (before the replacement declared at 2026-10-01T03:00:00.000Z: stays set aside, the readings since count on the new meter)`;
+  const advised = `${backwards}, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>`;
+
+  it('says it without the advice to declare one, in a new, a decided and a covered plan', () => {
+    const first = plan('2026-10', replaced);
+    expect(first.kind).toBe('new');
+    expect(first.line.notes).toContain(declared);
+    expect(first.line.notes.join('\n')).not.toContain('reset-meter');
+    const ledger = first.kind === 'new' ? parseLedger(JSON.stringify(first.ledger)) : undefined;
+    const again = plan('2026-10', replaced, ledger);
+    expect(again.kind).toBe('decided');
+    expect(again.line.notes).toContain(declared);
+    const nov = plan('2026-11', replaced, ledger);
+    const novLedger = nov.kind === 'new' ? parseLedger(JSON.stringify(nov.ledger)) : undefined;
+    const covered = plan('2026-10', replaced, novLedger, ledger?.posted);
+    expect(covered.kind).toBe('covered');
+    expect(covered.line.notes).toContain(declared);
+  });
+
+  it('advises declaring one when the meter rule records none since (none declared, none given, or of the other meter)', () => {
+    expect(plan('2026-10').line.notes).toContain(advised);
+    expect(plan('2026-10', meterSyncAfter(readings)).line.notes).toContain(advised);
+    const odometerReplaced = meterSyncAfter([...readings, { kind: 'meter', source: 'test', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: t0 + 3 * H, receivedAt: t0 + 3 * H, odometerKm: 0, odometerReset: true }]);
+    expect(plan('2026-10', odometerReplaced).line.notes).toContain(advised);
   });
 });

@@ -11,6 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
+import type { MeterSyncState } from '../meter-sync.js';
 import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { postedThrough } from './refile.js';
@@ -77,6 +78,12 @@ export interface UsagePlanInput {
    * without it an earlier period posted reads as one never posted.
    */
   readonly postedBefore?: PostedUnits;
+  /**
+   * The asset's meter rule state (`name: 'meter'`): whether a meter replacement was declared after
+   * the reading set aside that the line's note `meter: …` names, so the note advises declaring one
+   * only when none was ({@link usageFor}).
+   */
+  readonly meterSync?: MeterSyncState;
 }
 
 /**
@@ -125,9 +132,9 @@ const MAX_CATCH_UP = 120;
 
 /** What to post for `period` (and the unposted periods before it) given the asset's ledger. */
 export function planUsagePosting(input: UsagePlanInput): UsagePlan {
-  const { asset, state, ledger, period, calendar, attributes, now, configured, destination, units } = input;
-  const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : { calendar });
-  if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted, calendar }), deliveries: ledger.deliveries };
+  const { asset, state, ledger, period, calendar, attributes, now, configured, destination, units, meterSync } = input;
+  const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : { calendar }, meterSync);
+  if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted, calendar }, meterSync), deliveries: ledger.deliveries };
   const last = ledger ? calendar.period(ledger.period) : undefined;
   // A last posting for a period of another calendar (the calendar changed, the usage was re-filed):
   // placed by the end it was posted with. The first period to post is then the one holding that
@@ -136,7 +143,7 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   if (ledger && ((last && last.start > period.start) || (foreignEnd !== undefined && foreignEnd >= period.end))) {
     // Posted before the last posting: shown as posted, with what it carried. Never posted (before the
     // asset's first posting): its units are in the later postings' life-to-date, in none's period units.
-    if (input.postedBefore) return { kind: 'covered', through: ledger.period, line: usageFor(asset, state, period, attributes, now, configured, { posted: input.postedBefore, calendar }) };
+    if (input.postedBefore) return { kind: 'covered', through: ledger.period, line: usageFor(asset, state, period, attributes, now, configured, { posted: input.postedBefore, calendar }, meterSync) };
     const line = lineFor(period);
     return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made in period order, once each, and this asset's are made through ${ledger.period}: its units are in the life-to-date of its later postings`] } };
   }

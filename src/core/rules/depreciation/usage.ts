@@ -17,7 +17,7 @@ import type { PeriodUsage, UsageState } from './usage-rule.js';
 import { joinCellList, splitCellList, toCsv } from '../../csv.js';
 import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
 import { zonedTimeToUtc } from '../time-zone.js';
-import { adviceFor } from '../meter-hygiene.js';
+import { meterIssueText, type MeterSyncState } from '../meter-sync.js';
 import { isoTime } from '../iso-format.js';
 
 export const USAGE_POST = 'usage.post';
@@ -232,7 +232,13 @@ const money = (v: number): number => roundHalfUp(v, 2);
 export const roundUnits = (v: number): number => roundHalfUp(v, 3);
 const units = roundUnits;
 
-/** The usage line for one asset and period, at time `now` (to tell open periods from closed). */
+/**
+ * The usage line for one asset and period, at time `now` (to tell open periods from closed).
+ * `meterSync`: the asset's meter rule state (`name: 'meter'`), which says whether a replacement
+ * was declared after the reading set aside that the note `meter: …` names (the meter rule takes a
+ * replacement in at once, this rule only once `rules.allowedLateness` has passed): the note then
+ * does not advise declaring one ({@link meterIssueText}). Without it, the note advises it.
+ */
 export function usageFor(
   asset: AssetRecord,
   state: UsageState | undefined,
@@ -241,6 +247,7 @@ export function usageFor(
   now: number,
   configured: { readonly meter: UsageMeterKind; readonly problem?: string } = { meter: 'hours' },
   basis?: PostingBasis,
+  meterSync?: MeterSyncState,
 ): UsageLine {
   const notes: string[] = [];
   if (configured.problem !== undefined) notes.push(configured.problem);
@@ -325,8 +332,9 @@ export function usageFor(
         : `units-of-production charge for the ${formatAmount(left)} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
     );
   }
-  // A reading set aside, with why and, for one that went backwards, the command that declares the replacement.
-  if (state?.meterIssue) notes.push(`meter: ${adviceFor(state.meterIssue, asset.erpAssetId)}`);
+  // A reading set aside, with why and, for one that went backwards, the command that declares the
+  // replacement; not that command when the meter rule records a replacement declared since.
+  if (state?.meterIssue) notes.push(`meter: ${meterIssueText(state.meterIssue, asset.erpAssetId, meter, meterSync)}`);
   const inService = unusable.has('inServiceDate') ? null : (asset.attributes[attributes.inServiceDate]?.trim() ?? '');
   const sl = inService === null ? { charge: null } : straightLineCharge(base, life, inService === '' ? undefined : inService, period, basis?.calendar);
   if (sl.note !== undefined) notes.push(sl.note);
