@@ -26,7 +26,8 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulatedWatermark, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace.js';
-import { METER_RECORD, METER_RULE, meterHygieneNotes } from '../../core/rules/meter-sync.js';
+import { advisesReplacement, flagMeter, lastReplacementAt, METER_RECORD, METER_RULE, meterHygieneNote, newMeterFlags, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
+import { adviceFor, declareReplacementAdvice } from '../../core/rules/meter-hygiene.js';
 import { METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM } from '../../core/rules/owned.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
@@ -212,7 +213,9 @@ export interface RulesTestLine {
   readonly duplicateOf?: string;
   /**
    * What meter hygiene did with the line's meter readings, when it held one or set one aside (a
-   * meter going backwards, a jump, out of order): why the line delivers no meter reading.
+   * meter going backwards, a jump, out of order): why the line delivers no meter reading. Without
+   * the advice to declare a meter replacement, which a replacement declared later in the input
+   * would contradict: {@link RulesTestReport.meterReplacementAdvice} says it at the end.
    */
   readonly meterHygiene?: readonly string[];
   /**
@@ -261,6 +264,15 @@ export interface RulesTestReport {
    * `redelivered`). With {@link RulesTestInput.compare}, the current rules'.
    */
   readonly meterReadings?: { readonly held: { readonly hours: number; readonly km: number }; readonly setAside: { readonly hours: number; readonly km: number } };
+  /**
+   * Readings meter hygiene set aside (shown on their lines) that a replaced meter or ECU would explain
+   * and that no replacement declared later in the input answers (one declared after such a reading,
+   * or between it and the reading it was judged against, as `assets meters` tells them): per asset
+   * and meter, how many, the lines of the first and last, and the advice to declare the replacement
+   * (the `assets reset-meter` command naming the asset). Said once at the end, not on the lines: a
+   * line is written before the rest of the input is read. Absent: none.
+   */
+  readonly meterReplacementAdvice?: readonly MeterReplacementAdvice[];
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: RulesComparison;
   /**
@@ -314,6 +326,19 @@ export interface RulesTestReport {
   readonly unseenSensors?: UnseenSensors;
   /** With {@link RulesTestInput.compare} and {@link RulesTestInput.compareThresholdSensors}: the same for the second rule set. */
   readonly compareUnseenSensors?: UnseenSensors;
+}
+
+/** Readings set aside that a replaced meter would explain, of one asset's meter (see {@link RulesTestReport.meterReplacementAdvice}). */
+export interface MeterReplacementAdvice {
+  readonly erpAssetId: string;
+  /** `hours`: the hour meter; `km`: the odometer. */
+  readonly meter: 'hours' | 'km';
+  readonly readings: number;
+  /** Where the first and the last of them are in the input (`line 3`, `a.jsonl:3`). */
+  readonly first: string;
+  readonly last: string;
+  /** What to run if the meter or ECU was replaced. */
+  readonly advice: string;
 }
 
 /** Threshold rules whose sensor no event of the input carried (see {@link RulesTestReport.unseenSensors}). */
@@ -602,9 +627,17 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
   const keepLines = input.compare === undefined;
+  /** The flags of the chunk's steps whose reason advises declaring a meter replacement (taken for the lines that stand). */
+  const advisingByStep = new Map<SimulationStep, MeterFlag[]>();
   /** Why a meter reading delivered nothing: what meter hygiene did with it (set aside, held), said on its line. */
-  const explain = (s: SimulationStep, before: StateDoc, after: StateDoc): readonly string[] | undefined =>
-    s.event.kind === 'meter' ? meterHygieneNotes(before[METER_RULE], after[METER_RULE], s.asset.erpAssetId) : undefined;
+  const explain = (s: SimulationStep, before: StateDoc, after: StateDoc): readonly string[] | undefined => {
+    if (s.event.kind !== 'meter') return undefined;
+    const flags = newMeterFlags(before[METER_RULE], after[METER_RULE]);
+    const advising = flags.filter((f) => advisesReplacement(f) !== undefined);
+    if (advising.length) advisingByStep.set(s, advising);
+    return flags.map((f) => meterHygieneNote(f, s.asset.erpAssetId));
+  };
+  const replacements = new ReplacementAdvice();
   const keep = (l: RulesTestLine) => {
     for (const w of l.idle ?? []) count(w.deliveries);
     count(l.deliveries);
@@ -783,6 +816,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       for (const bits of result.meterReadingsByStep.slice(k, k + n)) if (bits !== 0) countMeterReadings(bits);
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       const meterHygiene = result.notesByStep.slice(k, k + n).flat();
+      if (advisingByStep.size) for (const s of p.steps) for (const f of advisingByStep.get(s) ?? []) replacements.add(s.asset.erpAssetId, f, whereOf(p.at));
       const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
       const before = keepLines ? p.steps.map((s) => firstSeen(s, whereOf(p.at))) : [];
       // A duplicate as the rules decided it (as the service counts it): each of the line's events
@@ -807,6 +841,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     }
     for (const l of coalesceArrayItems(decided)) keep(l);
     if (keepLines) forgetDecided(new Set(runs.flatMap((p) => p.steps.map((s) => s.asset.erpAssetId))));
+    advisingByStep.clear();
+    replacements.answered(states);
     chunk = [];
   };
 
@@ -1036,7 +1072,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const ruleFailures = anyFailure(ruleFailed.current) ? { ruleFailures: ruleFailed.current } : {};
   const m = meterReadings;
   const meterCounts = m.held.hours + m.held.km + m.setAside.hours + m.setAside.km > 0 ? { meterReadings } : {};
-  if (!other) return { lines, flushed, totals, byRule, counts, ...meterCounts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
+  const advice = replacements.unanswered();
+  const meterAdvice = advice.length ? { meterReplacementAdvice: advice } : {};
+  if (!other) return { lines, flushed, totals, byRule, counts, ...meterCounts, ...meterAdvice, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -1067,6 +1105,73 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     ...unseenSensors,
     ...(otherUnseen ? { compareUnseenSensors: otherUnseen } : {}),
   };
+}
+
+/** Readings of one asset's meter set aside, advising a replacement, that came after the same reading (the one they were judged against) or so: counted together. */
+interface AdvisedReadings {
+  /** The earliest time a replacement declared answers them ({@link advisesReplacement}). */
+  since: number;
+  readings: number;
+  readonly first: string;
+  last: string;
+}
+
+/** Groups kept per asset and meter at most: beyond, the two oldest are counted as one (answered by what answers the earlier). */
+const MAX_ADVISED_GROUPS = 64;
+
+/**
+ * The readings set aside whose reason advises declaring a meter replacement, per asset and meter,
+ * while no replacement declared in the input answers them ({@link RulesTestReport.meterReplacementAdvice}).
+ * The meter rule's newest replacement only moves later, so readings it answers once stay answered:
+ * they are forgotten at once, and what is kept is small (groups of readings judged against one reading).
+ */
+class ReplacementAdvice {
+  private readonly byMeter = new Map<string, { readonly erpAssetId: string; readonly meter: 'hours' | 'km'; readonly groups: AdvisedReadings[] }>();
+
+  add(erpAssetId: string, f: MeterFlag, where: string): void {
+    const since = advisesReplacement(f);
+    if (since === undefined) return;
+    const meter = flagMeter(f);
+    const key = `${erpAssetId}\u001f${meter}`;
+    let entry = this.byMeter.get(key);
+    if (!entry) this.byMeter.set(key, (entry = { erpAssetId, meter, groups: [] }));
+    const groups = entry.groups;
+    const latest = groups.at(-1);
+    if (latest?.since === since) {
+      latest.readings++;
+      latest.last = where;
+      return;
+    }
+    groups.push({ since, readings: 1, first: where, last: where });
+    if (groups.length > MAX_ADVISED_GROUPS) {
+      // Counted as one, answered from the earlier time: advice is then left out rather than given wrongly.
+      const [a, b] = groups.splice(0, 2) as [AdvisedReadings, AdvisedReadings];
+      groups.unshift({ since: Math.min(a.since, b.since), readings: a.readings + b.readings, first: a.first, last: b.last });
+    }
+  }
+
+  /** Forgets the readings a replacement the meter rule's state in `states` records answers. */
+  answered(states: ReadonlyMap<string, StateDoc>): void {
+    for (const [key, entry] of this.byMeter) {
+      const reset = lastReplacementAt(states.get(entry.erpAssetId)?.[METER_RULE] as MeterSyncState | undefined, entry.meter);
+      if (reset === undefined) continue;
+      const left = entry.groups.filter((g) => g.since >= reset);
+      if (left.length === 0) this.byMeter.delete(key);
+      else if (left.length < entry.groups.length) entry.groups.splice(0, entry.groups.length, ...left);
+    }
+  }
+
+  /** What is left: per asset and meter, in the order first seen. */
+  unanswered(): MeterReplacementAdvice[] {
+    return [...this.byMeter.values()].map(({ erpAssetId, meter, groups }) => ({
+      erpAssetId,
+      meter,
+      readings: groups.reduce((n, g) => n + g.readings, 0),
+      first: (groups[0] as AdvisedReadings).first,
+      last: (groups.at(-1) as AdvisedReadings).last,
+      advice: adviceFor(declareReplacementAdvice(meter === 'km' ? 'km' : 'h'), erpAssetId),
+    }));
+  }
 }
 
 /**
@@ -1426,6 +1531,15 @@ function meterReadingsNote(m: RulesTestReport['meterReadings']): string[] {
   return [`meter readings held by meter hygiene: ${by(m.held)}; held ones set aside: ${by(m.setAside)} (as the service counts them: assetbridge_meter_readings_held_total, assetbridge_meter_readings_set_aside_total)`];
 }
 
+/** The readings set aside that a replaced meter would explain and no replacement declared in the input answers, with what to run. */
+function meterReplacementLines(advice: RulesTestReport['meterReplacementAdvice']): string[] {
+  if (!advice?.length) return [];
+  return [
+    'meter readings set aside that a replaced meter or ECU would explain, with no replacement declared after them in the input:',
+    ...advice.map((a) => `  ${a.erpAssetId} ${a.meter === 'km' ? 'odometer' : 'hour meter'}: ${a.readings === 1 ? `1 reading (${a.first})` : `${a.readings} readings (${a.first} to ${a.last})`}; ${a.advice}`),
+  ];
+}
+
 /** What follows the lines: what the end of the input decided, and the counts. */
 export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): string {
   const out: string[] = [];
@@ -1447,6 +1561,7 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     ...unknownAssetsNote(report.unknownAssets),
     ...lateNote(c.late),
     ...meterReadingsNote(report.meterReadings),
+    ...meterReplacementLines(report.meterReplacementAdvice),
     ...failureNote(report.ruleFailures),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     ...byRuleLines(report),

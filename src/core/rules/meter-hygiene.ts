@@ -225,7 +225,7 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
   const elapsedH = (reading.eventTime - last.eventTime) / HOUR_MS;
   const allowed = wallClockAllowance(reading.eventTime - last.eventTime, options);
   const unit = options.unit ?? 'h';
-  const declare = `if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`;
+  const declare = declareReplacementAdvice(unit);
   if (delta > allowed)
     return {
       state: withJump(state, reading, options),
@@ -349,6 +349,14 @@ function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: bool
 
 function flag(state: MeterHygieneState, reading: MeterReading, last: MeterReading, status: MeterFlagStatus, detail: string): MeterHygieneResult {
   return { state, verdict: { status, reading, previous: last, newFlag: true, detail } };
+}
+
+/**
+ * The advice to declare a replaced meter of `unit` (`km`: an odometer; any other: an hour meter), as a reason
+ * too fast says it (its `<asset>` filled in by {@link adviceFor}).
+ */
+export function declareReplacementAdvice(unit: string): string {
+  return `if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`;
 }
 
 /**

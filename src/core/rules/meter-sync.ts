@@ -102,27 +102,57 @@ const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, accepted
 export const METER_RULE = 'meter';
 
 /**
- * What meter hygiene did with a reading, from the meter rule's sub-state before and after it: one
- * line per flag the reading raised (hour meter, odometer), `held` for a reading held until the next
- * one tells, else `set aside as <status>` (`flagged as stalled` for a stall: the same value again, nothing
- * new to send), with the flag's reason (its `reset-meter` advice naming `erpAssetId`). None for a reading
- * hygiene accepted, a repeat of a stall already flagged, or a duplicate. For `rules test`, which
- * otherwise shows such a reading as one without deliveries, not saying why.
+ * The flags a reading raised (hour meter, odometer), from the meter rule's sub-state before and
+ * after it. None for a reading hygiene accepted, a repeat of a stall already flagged, or a duplicate.
  */
-export function meterHygieneNotes(before: unknown, after: unknown, erpAssetId: string): string[] {
+export function newMeterFlags(before: unknown, after: unknown): MeterFlag[] {
   const was = (before as MeterSyncState | undefined)?.flags ?? [];
   const now = (after as MeterSyncState | undefined)?.flags ?? [];
   if (now === was || now.length === 0) return [];
   const key = (f: MeterFlag) => `${f.status}\u001f${f.eventTime}\u001f${f.value}\u001f${f.detail}`;
   const known = new Set(was.map(key));
-  const out: string[] = [];
-  for (const f of now) {
-    // A held flag the reading confirmed is marked so (an object anew): no new flag.
-    if (f.confirmedAt !== undefined || known.has(key(f))) continue;
-    const what = f.held === true ? 'held' : f.status === 'stalled' ? 'flagged as stalled' : `set aside as ${f.status}`;
-    out.push(`meter hygiene ${what}: ${adviceFor(f.detail, erpAssetId)}`);
-  }
-  return out;
+  // A held flag the reading confirmed is marked so (an object anew): no new flag.
+  return now.filter((f) => f.confirmedAt === undefined && !known.has(key(f)));
+}
+
+/**
+ * What meter hygiene did with a reading, as `rules test` says it on the reading's line (which
+ * otherwise shows it as one without deliveries, not saying why): `held` for a reading held until
+ * the next one tells, else `set aside as <status>` (`flagged as stalled` for a stall: the same value
+ * again, nothing new to send), with the flag's reason; without its advice to declare a replacement,
+ * which a replacement declared later in the input would contradict (`rules test` says it once at
+ * the end, for the readings none answered: see {@link advisesReplacement}).
+ */
+export function meterHygieneNote(f: MeterFlag, erpAssetId: string): string {
+  const what = f.held === true ? 'held' : f.status === 'stalled' ? 'flagged as stalled' : `set aside as ${f.status}`;
+  return `meter hygiene ${what}: ${adviceFor(f.detail.replace(DECLARE_ADVICE, ''), erpAssetId)}`;
+}
+
+/** {@link meterHygieneNote} for each of {@link newMeterFlags}. */
+export function meterHygieneNotes(before: unknown, after: unknown, erpAssetId: string): string[] {
+  return newMeterFlags(before, after).map((f) => meterHygieneNote(f, erpAssetId));
+}
+
+/** The meter a flag is of: the odometer's carry its prefix (they share the list with the hour meter's). */
+export function flagMeter(f: MeterFlag): 'hours' | 'km' {
+  return f.detail.startsWith(ODOMETER_FLAG) ? 'km' : 'hours';
+}
+
+/**
+ * When `f`'s reason advises declaring a meter replacement: the time from which a replacement
+ * declared answers it, so that the advice is out of date once the meter rule's newest replacement of
+ * {@link flagMeter} (its `lastResetAt`) is later. Such a replacement is either after the reading
+ * (it was the old meter's, and stays set aside: {@link replacedAfter}) or between the reading it was
+ * judged against and it (it was the new meter's, judged against the old one), as `assets meters` says.
+ * Undefined when the reason advises none.
+ */
+export function advisesReplacement(f: MeterFlag): number | undefined {
+  return DECLARE_ADVICE.test(f.detail) ? Math.min(f.eventTime, f.previousEventTime) : undefined;
+}
+
+/** The event time of the newest replacement of `meter` the meter rule's state `m` records. */
+export function lastReplacementAt(m: MeterSyncState | undefined, meter: 'hours' | 'km'): number | undefined {
+  return meter === 'km' ? m?.odometer?.lastResetAt : m?.lastResetAt;
 }
 
 /** The advice in a hygiene reason to declare a replacement (meter-hygiene.ts), and what holds only until one is declared. */
@@ -142,7 +172,7 @@ export function withoutDeclareAdvice(detail: string): string {
  * (`assets meters`, `maintenance status`, `depreciation preview`): one decision.
  */
 export function replacedAfter(m: MeterSyncState | undefined, meter: 'hours' | 'km', at: number, detail: string): number | undefined {
-  const reset = meter === 'km' ? m?.odometer?.lastResetAt : m?.lastResetAt;
+  const reset = lastReplacementAt(m, meter);
   return reset !== undefined && at < reset && DECLARE_ADVICE.test(detail) ? reset : undefined;
 }
 
