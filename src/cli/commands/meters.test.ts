@@ -44,7 +44,7 @@ describe('assets meters', () => {
     const text = formatMeterReport(rows);
     expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00.000Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00.000Z .*went backwards from 1001/);
     // That it is not counted, and the command to run for this asset (never reset by itself).
-    expect(text).toContain('to 900 (2026-10-01T02:00:00.000Z): set aside, not counted, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km');
+    expect(text).toContain('to 900 (2026-10-01T02:00:00.000Z): set aside, not counted, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours');
     expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00.000Z\s+0\s+-/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);

@@ -61,7 +61,7 @@ describe('a reading set aside before a meter replacement declared since', () => 
     expect(svc).toContain('; latest reading set aside: 2026-10-01T02:00:00.000Z: meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 5 (2026-10-01T02:00:00.000Z): set aside, not counted ' + said);
     expect(svc).not.toContain('reset-meter');
     // The odometer was not declared replaced: its advice stays.
-    expect(eq9?.due.find((d) => d.rule === 'oil')?.state).toContain('declare it: assetbridge assets reset-meter EQ-9 --hours or --km');
+    expect(eq9?.due.find((d) => d.rule === 'oil')?.state).toContain('declare it: assetbridge assets reset-meter EQ-9 --km <new reading>');
   });
 
   it('depreciation preview: no advice to declare it in the notes', async () => {

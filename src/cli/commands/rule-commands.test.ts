@@ -786,7 +786,7 @@ describe('maintenance status', () => {
     const store = await storeAfter([at('2026-10-01T00:00:00Z', 100), at('2026-10-01T10:00:00Z', 110), at('2026-10-01T11:00:00Z', 3)], hours);
     const text = formatMaintenanceStatus(await loadMaintenanceStatus(store, hours, 'EQ-1'), 5);
     expect(text).toContain(
-      '[1] EQ-1 service-250h: ok; latest reading set aside: 2026-10-01T11:00:00.000Z: meter went backwards from 110 (2026-10-01T10:00:00.000Z) to 3 (2026-10-01T11:00:00.000Z): set aside, not counted, as is every reading below 110 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours or --km <new reading> --at <when>',
+      '[1] EQ-1 service-250h: ok; latest reading set aside: 2026-10-01T11:00:00.000Z: meter went backwards from 110 (2026-10-01T10:00:00.000Z) to 3 (2026-10-01T11:00:00.000Z): set aside, not counted, as is every reading below 110 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter EQ-1 --hours <new reading> --at <when>',
     );
   });
 

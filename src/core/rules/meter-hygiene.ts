@@ -200,7 +200,7 @@ function classify(state: MeterHygieneState, reading: MeterReading, options: Mete
       last,
       'backwards',
       // Said wherever it shows (depreciation preview, maintenance status, assets meters): it is not counted, and never reset by itself.
-      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}): set aside, not counted, as is every reading below ${last.value} until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours or --km <new reading> --at <when>`,
+      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}): set aside, not counted, as is every reading below ${last.value} until the meter shows it again or a replacement is declared; ${declareReplacementAdvice(options.unit ?? 'h')}`,
     );
 
   if (delta === 0) {

@@ -197,7 +197,7 @@ describe('meter sync rule', () => {
     // Undeclared, the new odometer's readings are set aside as going backwards, and the hint says what to send.
     const undeclared = run([km(182_000, 0), km(182_080, 1), km(12, 2), km(90, 3)]);
     expect(undeclared.deliveries).toEqual([odo(182_000, 0), odo(182_080, 1)]);
-    expect(undeclared.state.flags[0]?.detail).toContain('assetbridge assets reset-meter <asset> --hours or --km');
+    expect(undeclared.state.flags[0]?.detail).toContain('assetbridge assets reset-meter <asset> --km <new reading>');
   });
 
   it('an odometer sent beside the hours goes through odometer hygiene: a jump is not sent, a declared replacement is', () => {

@@ -1386,7 +1386,7 @@ describe('period-end usage posting', () => {
         postings: 1,
         withoutReadings: 0,
         meterSetAside: [
-          'FA-1: 2026-10-30T00:00:00.000Z: meter went backwards from 1100 (2026-10-19T00:00:00.000Z) to 9 (2026-10-30T00:00:00.000Z): set aside, not counted, as is every reading below 1100 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>',
+          'FA-1: 2026-10-30T00:00:00.000Z: meter went backwards from 1100 (2026-10-19T00:00:00.000Z) to 9 (2026-10-30T00:00:00.000Z): set aside, not counted, as is every reading below 1100 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours <new reading> --at <when>',
         ],
       },
     });

@@ -422,7 +422,7 @@ describe('usage postings: a reading set aside before a meter replacement declare
     planUsagePosting({ asset, state, ledger, period: utc.period(periodId) as Period, calendar: utc, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now, destination: 'erp', units: DEFAULT_USAGE_UNITS, ...(meterSync ? { meterSync } : {}), ...(postedBefore ? { postedBefore } : {}) });
   const backwards = 'meter: 2026-10-01T02:00:00.000Z: meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 5 (2026-10-01T02:00:00.000Z): set aside, not counted';
   const declared = `${backwards} (before the replacement declared at 2026-10-01T03:00:00.000Z: stays set aside, the readings since count on the new meter)`;
-  const advised = `${backwards}, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>`;
+  const advised = `${backwards}, as is every reading below 1001 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours <new reading> --at <when>`;
 
   it('says it without the advice to declare one, in a new, a decided and a covered plan', () => {
     const first = plan('2026-10', replaced);

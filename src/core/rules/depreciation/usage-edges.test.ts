@@ -360,11 +360,11 @@ describe('depreciation preview: a meter that went backwards, undeclared', () => 
     const line = usageFor({ ...asset, attributes }, s, monthlyCalendar('UTC').period('2026-03')!, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 13 * h);
     expect(line.periodUnits).toBe(10);
     expect(line.notes).toContain(
-      'meter: 2026-03-01T12:00:00.000Z: meter went backwards from 1010 (2026-03-01T10:00:00.000Z) to 6 (2026-03-01T12:00:00.000Z): set aside, not counted, as is every reading below 1010 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours or --km <new reading> --at <when>',
+      'meter: 2026-03-01T12:00:00.000Z: meter went backwards from 1010 (2026-03-01T10:00:00.000Z) to 6 (2026-03-01T12:00:00.000Z): set aside, not counted, as is every reading below 1010 until the meter shows it again or a replacement is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter FA-1 --hours <new reading> --at <when>',
     );
     // An id a shell would split is quoted.
     const odd = usageFor({ ...asset, erpAssetId: "FA 1's", attributes }, s, monthlyCalendar('UTC').period('2026-03')!, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 13 * h);
-    expect(odd.notes.join('; ')).toContain("assetbridge assets reset-meter 'FA 1'\\''s' --hours or --km");
+    expect(odd.notes.join('; ')).toContain("assetbridge assets reset-meter 'FA 1'\\''s' --hours");
   });
 });
 

@@ -55,7 +55,7 @@ describe('usage rule: readings set aside', () => {
     const line = usageFor(asset, s, cal.period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
     // With the asset's id in the command that declares a replaced meter.
     expect(line.notes).toContain(`meter: ${(s?.meterIssue ?? '').replace('reset-meter <asset>', 'reset-meter FA-1')}`);
-    expect(line.notes.join('; ')).toContain('assetbridge assets reset-meter FA-1 --hours or --km');
+    expect(line.notes.join('; ')).toContain('assetbridge assets reset-meter FA-1 --hours');
     // A good reading after it clears the issue.
     expect(applyAll(rule, [meter(t0 + 72 * H, 530)], s)?.meterIssue).toBeUndefined();
   });
