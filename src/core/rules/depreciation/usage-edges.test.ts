@@ -5,7 +5,7 @@ import type { MeterEvent } from '../../model/events.js';
 import { compareOwned } from '../../../../test/helpers/owned-oracle.js';
 import type { OwnedRule } from '../owned.js';
 import { flushRules, simulateRules } from '../simulate.js';
-import { customCalendar, monthlyCalendar, type PeriodCalendar } from './calendar.js';
+import { customCalendar, monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
 import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageFor } from './usage.js';
 
@@ -120,6 +120,64 @@ describe('usage by the odometer', () => {
     };
     expect(units([km(t0, 182_000), km(t0 + 10 * H, 182_500), km(t0 + 11 * H, 0, true), km(t0 + 20 * H, 300)])).toBe(800);
     expect(units([km(t0, 182_000), km(t0 + 10 * H, 182_500), km(t0 + 11 * H, 0), km(t0 + 20 * H, 300)])).toBe(500);
+  });
+});
+
+describe('usage per period: the asset\'s meter changed (hours → km) while readings wait for the lateness', () => {
+  // The meter is the asset's attribute (rules.depreciation.meterAttribute), not an event: the rule
+  // learns of a change at the asset's next reading or watermark, and has no event time for it. A
+  // waiting reading holds the value of the meter in force when it came (its hours), and the state
+  // holding it says which meter that was (`km`): it is counted on that meter or not at all, never
+  // as the other's.
+  const H = 3_600_000;
+  const M = 60_000;
+  const t0 = Date.parse('2026-10-10T00:00:00Z');
+  const october = monthlyCalendar('UTC').period('2026-10') as Period;
+  const meterOf = (a: AssetRecord) => (a.attributes.depreciationMeter === 'km' ? 'km' : 'hours');
+  const onKm: AssetRecord = { ...asset, attributes: { depreciationMeter: 'km' } };
+  const both = (min: number, hours: number, km: number): MeterEvent => ({ ...meter(t0 + min * M, hours), odometerKm: km });
+  const ctx = (a: AssetRecord) => ({ asset: a, destination: 'erp', now: 0 });
+  const rule = () => createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: H, keepPeriods: 1000, meterOf });
+  /** Five readings 20 min apart counted on hours: with a lateness of an hour, the last three still wait. */
+  const onHours = (r: ReturnType<typeof rule>): UsageState => {
+    let s: UsageState | undefined;
+    for (const e of [both(0, 100, 5000), both(20, 100.3, 5010), both(40, 100.6, 5020), both(60, 101, 5030), both(80, 101.3, 5040)]) s = r.apply(s, e, ctx(asset)).state;
+    return s as UsageState;
+  };
+
+  it('a watermark after the change counts the waiting readings on hours, the meter they were read from; the next reading starts the km count without them', () => {
+    const r = rule();
+    const s = onHours(r);
+    expect(s.order?.pending.map((x) => x.h)).toEqual([100.6, 101, 101.3]);
+    const flushed = r.flush(s, ctx(onKm), t0 + 4 * H).state;
+    // Still the hours count (no `km`), hours hygiene, all five readings once: 1.3 h.
+    expect(flushed.km).toBeUndefined();
+    expect(flushed.periods).toEqual({ '2026-10': { units: 1.3, meterAtEnd: 101.3 } });
+    expect(flushed.meterIssue).toBeUndefined();
+    // `depreciation preview` says what the state counts: hours, until the asset's next reading.
+    expect(usageFor(onKm, flushed, october, DEFAULT_DEPRECIATION_ATTRIBUTES, t0 + 4 * H, { meter: 'km' })).toMatchObject({ meter: 'hours', periodUnits: 1.3 });
+    // The next reading is counted on the odometer, afresh: no hour value in the km count.
+    const km = r.flush(r.apply(flushed, both(100, 101.6, 5050), ctx(onKm)).state, ctx(onKm)).state;
+    expect(km).toMatchObject({ km: true, first: [t0 + 100 * M, 5050], last: [t0 + 100 * M, 5050], periods: { '2026-10': { units: 0, meterAtEnd: 5050 } } });
+    expect(km.meterIssue).toBeUndefined();
+  });
+
+  it('a km reading older than the waiting hour readings starts the km count; none of them is taken as km (they would have gone backwards)', () => {
+    const r = rule();
+    const s = r.apply(onHours(r), both(30, 100.5, 5015), ctx(onKm)).state;
+    expect(s).toEqual({ km: true, order: { newest: t0 + 30 * M, pending: [{ t: t0 + 30 * M, h: 5015 }] } });
+    const later = r.flush(r.apply(s, both(120, 102, 5060), ctx(onKm)).state, ctx(onKm)).state;
+    expect(later).toMatchObject({ km: true, first: [t0 + 30 * M, 5015], last: [t0 + 120 * M, 5060], periods: { '2026-10': { units: 45, meterAtEnd: 5060 } } });
+    expect(later.meterIssue).toBeUndefined();
+  });
+
+  it('the meter set back to hours before a km reading came: the hours count goes on as if never changed', () => {
+    const r = rule();
+    const changed = r.flush(onHours(r), ctx(onKm), t0 + 4 * H).state;
+    const back = r.flush(r.apply(changed, both(300, 103, 5100), ctx(asset)).state, ctx(asset)).state;
+    const unchanged = r.flush(r.apply(r.flush(onHours(r), ctx(asset), t0 + 4 * H).state, both(300, 103, 5100), ctx(asset)).state, ctx(asset)).state;
+    expect(back).toEqual(unchanged);
+    expect(back.periods).toEqual({ '2026-10': { units: 3, meterAtEnd: 103 } });
   });
 });
 

@@ -562,6 +562,74 @@ describe('usage rule, owned form: the pending columns within the buffer budget',
   });
 });
 
+describe('usage rule, owned form: an asset\'s meter changed (hours → km) while readings wait for the lateness', () => {
+  // The pure rule's semantics (usage-edges.test.ts): waiting readings are counted on the meter they
+  // were read from (the state's), by a watermark too; the new meter's first reading starts afresh
+  // without them. The columns hold a meter per asset (`km`) and the asset's record may change under them.
+  const id = 'FA-9';
+  const onHours = asset(id);
+  const onKm = asset(id, { depreciationMeter: 'km' });
+  const both = (t: number, hours: number, km: number): MeterEvent => ({ ...meter(onHours, t, hours), odometerKm: km });
+  const optionsFor = (lateness: number): UsageRuleOptions => ({ calendar: CALENDARS.utc as PeriodCalendar, allowedLatenessMs: lateness, keepPeriods: 36, meterOf });
+  const t0 = Date.parse('2026-11-10T00:00:00Z');
+
+  it('a watermark after the change counts them on hours in both forms; a km reading older than some of them starts the km count', () => {
+    const options = optionsFor(HOUR);
+    const hours: OracleStep[] = [0, 20, 40, 60, 80].map((m, i) => ({ event: both(t0 + m * MINUTE, 100 + i * 0.3, 5000 + i * 10), asset: onHours }));
+    const owned = ownedOf(options);
+    compareOwned(createUsageRule(options), owned, [...hours, { flush: t0 + 4 * HOUR, asset: onKm }, { roundTrip: onKm }, { event: both(t0 + 100 * MINUTE, 101.6, 5050), asset: onKm }, { flush: undefined, asset: onKm }]);
+    // The owned form's own state as the pure rule's: hours counted up to the watermark, then afresh on km.
+    const after = (steps: OracleStep[]): UsageState => {
+      const o = ownedOf(options);
+      compareOwned(createUsageRule(options), o, steps);
+      return o.save(0) as UsageState;
+    };
+    expect(after([...hours, { flush: t0 + 4 * HOUR, asset: onKm }])).toMatchObject({ periods: { '2026-11': { units: 1.2, meterAtEnd: 101.2 } } });
+    expect(after([...hours, { flush: t0 + 4 * HOUR, asset: onKm }]).km).toBeUndefined();
+    const older = after([...hours, { event: both(t0 + 30 * MINUTE, 100.5, 5015), asset: onKm }, { event: both(t0 + 2 * HOUR, 102, 5060), asset: onKm }, { flush: undefined, asset: onKm }]);
+    expect(older).toMatchObject({ km: true, first: [t0 + 30 * MINUTE, 5015], last: [t0 + 2 * HOUR, 5060], periods: { '2026-11': { units: 45, meterAtEnd: 5060 } } });
+    expect(older.meterIssue).toBeUndefined();
+  });
+
+  it('property: readings of both meters, the asset\'s meter changed (and maybe set back) at any point, any arrival order, restarts, evictions and watermarks: the same decisions', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 30 * SECOND, 10 * MINUTE),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 120 }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 2, maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        (lateness, moves, changes, start) => {
+          let seed = start;
+          const rnd = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+          let t = t0;
+          let h = 100;
+          let km = 5000;
+          const arrivals = moves.map(([dt, rate], i) => {
+            t += dt * SECOND;
+            h = roundThousandths(h + (rate * dt * SECOND) / HOUR);
+            km = roundThousandths(km + (rate * 80 * dt * SECOND) / HOUR);
+            return { event: both(t, h, km), at: t + rnd() * 1.5 * lateness, i };
+          });
+          arrivals.sort((x, y) => x.at - y.at || x.i - y.i);
+          // The asset's record at each arrival: hours, switched at each change point (km, then back, …).
+          const steps: OracleStep[] = [];
+          arrivals.forEach(({ event }, n) => {
+            const a = changes.filter((c) => c <= n).length % 2 === 1 ? onKm : onHours;
+            steps.push({ event, asset: a });
+            const x = rnd();
+            if (x < 0.1) steps.push({ roundTrip: a });
+            else if (x < 0.15) steps.push({ evict: a });
+            else if (x < 0.35) steps.push({ flush: event.eventTime + Math.floor(rnd() * 3) * lateness, asset: changes.some((c) => c === n + 1) ? (a === onKm ? onHours : onKm) : a });
+          });
+          steps.push({ flush: undefined, asset: changes.length % 2 === 1 ? onKm : onHours });
+          compareOwned(createUsageRule(optionsFor(lateness)), ownedOf(optionsFor(lateness)), steps);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('usage rule, owned form: what the pure rule decides', () => {
   const options: UsageRuleOptions = { calendar: CALENDARS.berlin as PeriodCalendar, allowedLatenessMs: 30 * SECOND, keepPeriods: 36, meterOf };
   const a = HOURS_ASSET;

@@ -4,6 +4,11 @@
  * (hours.ts → meter-hygiene.ts), in event-time order. The usage between two readings is spread
  * over the periods they span in proportion to time, so a reading on 3 November still gives
  * October its share. A state counted on the other meter (the config changed) starts afresh.
+ * The meter is the asset's (its attribute, else the config), not an event: the rule learns of a
+ * change at the asset's next reading or watermark and has no event time for it. A reading waiting
+ * in the buffer holds the value of the meter in force when it came, and the state holding it says
+ * which (`km`): a watermark counts it on that meter; the new meter's first reading drops it with
+ * the old count. None is ever taken as the other meter's (usage-edges.test.ts).
  *
  * Postings (`usage.post`) are made by the period-end task (engine/tasks/usage-posting.ts) and the
  * `depreciation post` command from this state with {@link usageFor}; this rule makes no deliveries.
