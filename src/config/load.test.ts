@@ -17,6 +17,17 @@ function problems(fn: () => unknown): { key: string; message: string; line?: num
   throw new Error('expected a ConfigError');
 }
 
+/** A refused config's problems, and apart from them the secrets it could not resolve (`unresolvedSecrets`). */
+function refused(fn: () => unknown): { problems: ConfigError['problems']; secrets: ConfigError['unresolvedSecrets']; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return { problems: err.problems, secrets: err.unresolvedSecrets, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
 describe('config', () => {
   it('applies defaults and interpolates env', () => {
     const c = compileConfig(minimal, { ERP_TOKEN: 's3cret' });
@@ -47,10 +58,10 @@ describe('config', () => {
       { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: .*set username as well/) },
     ]);
     // Also while the secret is not set where the command runs (it is deferred, not dropped), with that said too.
-    expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't' }, undefined, { deferSecrets: true }))).toEqual([
-      { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^environment variable MQTT_PASSWORD is not set .*; set it where the service runs: /) },
-      { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: /) },
-    ]);
+    expect(refused(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't' }, undefined, { deferSecrets: true }))).toMatchObject({
+      problems: [{ key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: /) }],
+      secrets: [{ key: 'sources.mqtt.0.password', message: expect.stringMatching(/^environment variable MQTT_PASSWORD is not set .*; set it where the service runs: /) }],
+    });
     expect(compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, username: 'ab', password: 'secret-pw' }] } }, { ERP_TOKEN: 't' }).sources.mqtt[0]?.username).toBe('ab');
   });
 
@@ -311,8 +322,13 @@ describe('config', () => {
       ingest: { maxBatch: 0 },
     };
     const env = { ERP_KEY: 'erp-Key-4471', ERP_KEY_FILE: join(dir, 'key'), INTAKE_TOKEN_FILE: join(dir, 'no-such-file'), B_TOKEN: 'b-Token-4471' };
-    const p = problems(() => compileConfig(config, env, undefined, { deferSecrets: true }));
-    expect(p).toEqual([
+    const r = refused(() => compileConfig(config, env, undefined, { deferSecrets: true }));
+    // What makes the config invalid, and apart from it (after it), the secrets also needed before the service starts.
+    expect(r.problems).toEqual([
+      { key: 'ingest.maxBatch', message: '0 is too small: use a whole number of at least 1' },
+      { key: 'destinations.1.auth', message: expect.stringMatching(/^set either `token` or `auth`, not both/) },
+    ]);
+    expect(r.secrets).toEqual([
       { key: 'destinations.0.token', message: "environment variable ERP_TOKEN is not set (set ERP_TOKEN or ERP_TOKEN_FILE); set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it" },
       {
         key: 'destinations.0.headers.X-Api-Key',
@@ -320,12 +336,15 @@ describe('config', () => {
       },
       { key: 'sources.http.token', message: expect.stringMatching(/^cannot read \S*no-such-file, the file INTAKE_TOKEN_FILE names \(it does not exist\): .*; 'assetbridge run' \(its HTTP intake\) refuses to start until that is fixed$/) },
       { key: 'telematics.0.auth.token', message: "environment variable TU_TOKEN is not set (set TU_TOKEN or TU_TOKEN_FILE); set it where the service runs: 'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse to start without it" },
-      { key: 'ingest.maxBatch', message: '0 is too small: use a whole number of at least 1' },
-      { key: 'destinations.1.auth', message: expect.stringMatching(/^set either `token` or `auth`, not both/) },
     ]);
-    expect(JSON.stringify(p)).not.toMatch(/4471/);
-    // Without deferring (every secret is needed here), each is refused as it was, once.
+    const lines = r.message.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['Invalid configuration:', '  - ingest.maxBatch: 0 is too small: use a whole number of at least 1', expect.stringMatching(/^ {2}- destinations\.1\.auth: set either/)]);
+    expect(lines[3]).toBe('also needed before the service starts (not why the configuration is invalid): these secrets are not set or cannot be read where this runs:');
+    expect(lines.slice(4).map((l) => l.replace(/:.*/, ''))).toEqual(['  - destinations.0.token', '  - destinations.0.headers.X-Api-Key', '  - sources.http.token', '  - telematics.0.auth.token']);
+    expect(JSON.stringify(r)).not.toMatch(/4471/);
+    // Without deferring (every secret is needed here), each is refused as it was, once, among the problems.
     expect(problems(() => compileConfig(config, env)).map((x) => x.key)).toEqual(['destinations.0.token', 'destinations.0.headers.X-Api-Key', 'sources.http.token', 'telematics.0.auth.token', 'ingest.maxBatch', 'destinations.1.auth']);
+    expect(refused(() => compileConfig(config, env)).secrets).toEqual([]);
     // On a config the schema takes, they load deferred, as before: for the commands that connect to refuse.
     const { ingest: _refused, ...valid } = config;
     const loaded = compileConfig({ ...valid, destinations: [config.destinations[0]] }, env, undefined, { deferSecrets: true });

@@ -359,8 +359,11 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       // The secrets not resolved here (a variable not set, a NAME_FILE that cannot be read), which
       // load deferred: said with the rest, as a valid config's check says them, or they would be
       // news only once the schema's problems are fixed. Named by key and variable, never by value.
+      // Apart from the problems, after them: they are not why the config is refused (said so, not
+      // read as its cause), unless nothing else is said.
       const secrets = (deferred ?? []).flatMap((d) => d.problems).filter((p) => !under(p.key)).map((p) => ({ key: p.key, message: unresolvedSecretMessage(p) }));
-      throw new ConfigError([...problems.filter((p) => !under(p.key)), ...secrets, ...schemaProblems, ...across]);
+      const refused = [...problems.filter((p) => !under(p.key)), ...schemaProblems, ...across];
+      throw refused.length === 0 ? new ConfigError(secrets) : new ConfigError(refused, { unresolvedSecrets: secrets });
     }
   }
   const config = parsed.data;
@@ -631,13 +634,11 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   } catch (err) {
     // Each problem with the line its key is written on (or its nearest written parent's).
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(
-      err.problems.map((p) => {
-        const line = p.line ?? parsed.lineOf(p.key);
-        return line === undefined ? p : { ...p, line };
-      }),
-      { cause: err },
-    );
+    const located = <P extends { readonly key: string; readonly line?: number }>(p: P): P => {
+      const line = p.line ?? parsed.lineOf(p.key);
+      return line === undefined ? p : { ...p, line };
+    };
+    throw new ConfigError(err.problems.map(located), { cause: err, unresolvedSecrets: err.unresolvedSecrets.map(located) });
   }
 }
 

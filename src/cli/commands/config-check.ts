@@ -214,7 +214,7 @@ export function registerConfigCommand(program: Command): void {
       .addHelpText(
         'after',
         '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid or, with --connect, a secret it connects with is not set.' +
-          ' With --json an invalid config prints no JSON: the problems go to stderr, naming each key, with exit code 2, as without it.' +
+          ' With --json an invalid config prints no JSON: the problems go to stderr, naming each key, with exit code 2, as without it; the secrets not set where it runs follow them, apart.' +
           '\n\nExamples:\n  assetbridge config check -c assetbridge.yaml\n  assetbridge config check --connect   # before the first run: each ERP, MQTT broker and token endpoint',
       ),
   ).action(
@@ -270,7 +270,7 @@ export function registerConfigCommand(program: Command): void {
       warn(withConfigLines(config, emptyTokenWarnings(config)));
       // Said, not refused: this check may run where the service's secrets are not (a deploy
       // pipeline, an operator's shell); the service refuses to start without them.
-      // (An invalid config says them the same way beside its problems: config/load.ts.)
+      // (An invalid config says them after its problems, apart from them: config/load.ts.)
       const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) => warn(secrets.map((s) => ({ ...s, message: unresolvedSecretMessage(s) })));
       const summary = {
         configPath,

@@ -95,18 +95,23 @@ describe('secrets resolved where they are used', () => {
   });
 
   // Were left out of the problems of a config the schema refuses: news only on the run after those were fixed.
-  it('config check of a config the schema refuses says each secret it cannot resolve among its problems (exit 2), as it says them of a valid one, --json the same; no secret printed', async () => {
+  // Then listed among them, where they read as a cause of the refusal: now after them, under a heading of their own.
+  it('config check of a config the schema refuses says each secret it cannot resolve after its problems, apart (exit 2), as it says them of a valid one, --json the same; no secret printed', async () => {
     const cfg = serviceConfig(0, { ingest: { maxBatch: 0 } });
     const env = { AB_SC_INTAKE: SECRETS.AB_SC_INTAKE, AB_SC_MQTT_FILE: join(cfg.dir, 'no-such-file') };
     const r = await runCli(['config', 'check', '-c', cfg.path], env);
     expect([r.code, r.stdout]).toEqual([2, '']);
-    const lines = r.stderr.split('\n');
+    const lines = r.stderr.trimEnd().split('\n');
+    // What makes it invalid first, alone under "Invalid configuration".
     expect(lines[0]).toBe('error: Invalid configuration:');
-    expect(lines).toContain(`  - ${unset('destinations.0.token', 'AB_SC_ERP')}; set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it`);
-    expect(lines.find((l) => l.startsWith('  - sources.mqtt.0.password (line 10): '))).toMatch(
+    expect(lines[1]).toMatch(/^ {2}- ingest\.maxBatch \(line \d+\): 0 is too small: use a whole number of at least 1$/);
+    // Then, apart, the secrets: needed before the service starts, not why the config is refused.
+    expect(lines[2]).toBe('also needed before the service starts (not why the configuration is invalid): these secrets are not set or cannot be read where this runs:');
+    expect(lines).toHaveLength(5);
+    expect(lines.slice(3)).toContain(`  - ${unset('destinations.0.token', 'AB_SC_ERP')}; set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it`);
+    expect(lines.slice(3).find((l) => l.startsWith('  - sources.mqtt.0.password (line 10): '))).toMatch(
       /: cannot read \S*no-such-file, the file AB_SC_MQTT_FILE names \(it does not exist\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/,
     );
-    expect(lines.find((l) => l.startsWith('  - ingest.maxBatch (line '))).toMatch(/: 0 is too small: use a whole number of at least 1$/);
     // The one that is set is not named, and no value is printed.
     expect(r.stderr).not.toContain('sources.http.token');
     expect(r.stderr).not.toContain(SECRETS.AB_SC_INTAKE);

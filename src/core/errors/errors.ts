@@ -16,17 +16,39 @@ export abstract class AssetbridgeError extends Error {
 /** Configuration is wrong; names the key at fault. Thrown at startup, never at runtime. */
 export class ConfigError extends AssetbridgeError {
   readonly code = 'CONFIG';
+  /**
+   * Secrets that cannot be resolved where the command runs (a variable not set, a `NAME_FILE` it
+   * cannot read), said beside `problems` but apart from them: they are not why the config is
+   * refused (the commands that do not connect load without them), only needed before the service
+   * starts. Said so that one run names everything to fix.
+   */
+  readonly unresolvedSecrets: readonly ConfigProblem[];
   constructor(
     /** `line`: where the key is written in the config file, when known. */
-    readonly problems: readonly { key: string; message: string; line?: number }[],
-    options?: { cause?: unknown },
+    readonly problems: readonly ConfigProblem[],
+    options?: { cause?: unknown; unresolvedSecrets?: readonly ConfigProblem[] },
   ) {
+    const secrets = options?.unresolvedSecrets ?? [];
     super(
-      `Invalid configuration:\n${problems.map((p) => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`).join('\n')}`,
-      options,
+      `Invalid configuration:\n${problems.map(problemLine).join('\n')}` +
+        (secrets.length === 0 ? '' : `\n${UNRESOLVED_SECRETS_HEADING}\n${secrets.map(problemLine).join('\n')}`),
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
+    this.unresolvedSecrets = secrets;
   }
 }
+
+/** A config problem: the key at fault, the config-file line it is written on when known, and what is wrong. */
+export interface ConfigProblem {
+  readonly key: string;
+  readonly message: string;
+  readonly line?: number;
+}
+
+/** The heading of a refused config's {@link ConfigError.unresolvedSecrets}, after its problems. */
+export const UNRESOLVED_SECRETS_HEADING = 'also needed before the service starts (not why the configuration is invalid): these secrets are not set or cannot be read where this runs:';
+
+const problemLine = (p: ConfigProblem): string => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`;
 
 /** A user-facing error from a command: bad arguments, missing files, options that contradict each other (exit 2). A name or id that names nothing is a {@link NotFoundError} instead. */
 export class UsageError extends AssetbridgeError {
