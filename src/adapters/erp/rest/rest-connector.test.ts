@@ -917,6 +917,19 @@ describe('batches', () => {
       expect(s.state().workOrders).toHaveLength(1);
     });
 
+    it('"already exists" quoting a key with a lock-like word (a rule door-lock) is no lock: split, not retried whole', async () => {
+      // Was: the whole-batch 409 was read without leaving out what the requests carried, so the
+      // quoted key's "lock" made it a lock: every item retried whole, refused again each time, to dead letters.
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      const wo = workOrder('A', 'A|door-lock|2026-03-02T08:00:00.000Z');
+      expect((await c.send([wo], ctx))[0]?.ok).toBe(true);
+      s.faults.add({ kind: 'already-exists', inBatch: true, path: '/work-orders' });
+      const results = await c.send([wo, usage('A'), location('B')], ctx);
+      expect(results.map((r) => (r.ok ? 'ok' : r.error.message))).toEqual(['ok', 'ok', 'ok']);
+      expect(s.counters()).toMatchObject({ batchesRolledBack: 1, applied: { workOrders: 1, usagePostings: 1, location: 1 } });
+    });
+
     it('the log says a 409 for the whole batch is a conflict of one of its requests, not a batch too large', async () => {
       const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
       const warnings: string[] = [];

@@ -476,9 +476,7 @@ export class RestConnector implements ErpConnector {
     const key = PATH_KEYS[item.operation];
     const setting: On409Setting = key !== undefined ? this.config.on409[key] : 'auto';
     const where = `on409.${key ?? item.operation} of destination "${this.name}"`;
-    // What the request carried, which the ERP may quote back in its reason.
-    const sent = [item.erpAssetId, ...Object.values(p.plan.body).filter((v): v is string => typeof v === 'string')];
-    switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation), sent)) {
+    switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation), sentValues(p))) {
       case 'retry': {
         const why = setting === 'retry' ? `${where} is retry` : 'the ERP names a lock or a concurrent change';
         // When the ERP says when the lock is gone (Retry-After), the retry waits for it, as after a 429.
@@ -735,7 +733,9 @@ export class RestConnector implements ErpConnector {
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), batch: true });
     if (!outcome.ok) {
       const conflict = outcome.answer?.status === 409 ? outcome.answer : undefined;
-      if (conflict && conflictMeaning(conflict.bodyText, 'auto', false) === 'retry') {
+      // Without what the batch's requests carried, which the ERP quotes back: "…externalKey
+      // EQ-1|door-lock|… already exists" is no lock, and retrying it whole would only be refused again.
+      if (conflict && conflictMeaning(conflict.bodyText, 'auto', false, planned.flatMap(sentValues)) === 'retry') {
         // A lock or concurrent change refused the whole batch: it passes, so every item is retried
         // (after the ERP's Retry-After), not sent again apart into the same lock.
         const retryAfterMs = parseRetryAfter(conflict.headers.get('retry-after') ?? undefined, (this.options.clock ?? systemClock).now());
@@ -1008,6 +1008,11 @@ function recordIdOf(raw: unknown): string | undefined {
   const { id, externalKey } = raw as { id?: unknown; externalKey?: unknown };
   if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
   return typeof externalKey === 'string' && externalKey !== '' ? `key:${externalKey}` : undefined;
+}
+
+/** What a request carried (its asset id, its body's strings), which the ERP may quote back in a 409's reason. */
+function sentValues({ item, plan }: Planned): string[] {
+  return [item.erpAssetId, ...Object.values(plan.body).filter((v): v is string => typeof v === 'string')];
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
