@@ -930,6 +930,37 @@ describe('batches', () => {
       expect(s.counters()).toMatchObject({ batchesRolledBack: 1, applied: { workOrders: 1, usagePostings: 1, location: 1 } });
     });
 
+    it("a \"locked\" that on409 reads as fail for its path (a closed period): split, only that one fails, not the whole batch retried", async () => {
+      // Was: the whole-batch 409 was read as 'auto' whatever on409 said, so a closed period worded
+      // "locked" retried the whole batch, refused again each time, every item to dead letters.
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const c = connectorFor(s, { batch: { maxSize: 10 }, on409: { usagePostings: 'fail' } });
+      const periodLocked = { error: { code: 'PeriodLocked', message: 'fiscal period 2026-02 is locked for postings' } };
+      s.faults.add({ kind: 'error', inBatch: true, count: 10, path: '/usage', status: 409, body: periodLocked });
+      s.faults.add({ kind: 'error', path: '/usage', status: 409, body: periodLocked });
+      const closed = usage('A');
+      const good = [workOrder('A'), location('B')];
+      const results = await c.send([good[0]!, closed, good[1]!], ctx);
+      const byId = new Map(results.map((r) => [r.id, r]));
+      for (const g of good) expect(byId.get(g.id)?.ok).toBe(true);
+      expect(errorOf(byId.get(closed.id))).toBeInstanceOf(PermanentError);
+      expect(errorOf(byId.get(closed.id))?.message).toContain('(on409.usagePostings of destination "erp-sim" is fail)');
+      expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 0, location: 1 });
+    });
+
+    it('a whole-batch 409 that on409 reads as retry for every request is retried whole, saying on409 is why', async () => {
+      const s = await sim();
+      const retry = { location: 'retry', workOrders: 'retry', meterReadings: 'retry', inventoryCounts: 'retry', usagePostings: 'retry' };
+      const c = connectorFor(s, { batch: { maxSize: 10 }, on409: retry });
+      s.faults.add({ kind: 'error', path: '/$batch', status: 409, body: { error: { code: 'Busy', message: 'the posting queue is full' } } });
+      const results = await c.send([workOrder('A'), usage('A')], ctx);
+      for (const r of results) {
+        expect(errorOf(r)).toBeInstanceOf(ConflictError);
+        expect(errorOf(r)?.message).toContain('the whole batch of 2 requests; retried as on409 of destination "erp-sim" is retry for the path of each;');
+      }
+      expect(s.counters()).toMatchObject({ requests: 1 });
+    });
+
     it('the log says a 409 for the whole batch is a conflict of one of its requests, not a batch too large', async () => {
       const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
       const warnings: string[] = [];

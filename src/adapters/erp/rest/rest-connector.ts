@@ -474,7 +474,7 @@ export class RestConnector implements ErpConnector {
   private async conflictResult(p: Planned, bodyText: string, header: (name: string) => string | undefined, error: DeliveryError, exchange: Exchange, call: PacedCall): Promise<ItemResult> {
     const { item } = p;
     const key = PATH_KEYS[item.operation];
-    const setting: On409Setting = key !== undefined ? this.config.on409[key] : 'auto';
+    const setting = this.on409Of(item);
     const where = `on409.${key ?? item.operation} of destination "${this.name}"`;
     switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation), sentValues(p))) {
       case 'retry': {
@@ -496,6 +496,12 @@ export class RestConnector implements ErpConnector {
       case 'exists':
         return this.existingRecord(p, bodyText, header, error, exchange, call);
     }
+  }
+
+  /** The destination's `on409` for the path of `item`'s operation. */
+  private on409Of(item: OutboxItem): On409Setting {
+    const key = PATH_KEYS[item.operation];
+    return key !== undefined ? this.config.on409[key] : 'auto';
   }
 
   /**
@@ -686,8 +692,8 @@ export class RestConnector implements ErpConnector {
   }
 
   /**
-   * A whole batch refused as invalid or too large (400, 413, 422), or for a conflict that is no lock
-   * (409): an all-or-nothing batch (Oracle's, many ERPs' batch middleware) is refused whole for one
+   * A whole batch refused as invalid or too large (400, 413, 422), or for a conflict its requests'
+   * `on409` does not read as a retry (409: no lock, or a path set to `fail` or `exists`): an all-or-nothing batch (Oracle's, many ERPs' batch middleware) is refused whole for one
    * bad or conflicting request, often naming none, and ERPs
    * cap the requests in one batch. A 4xx applied nothing of it, so its halves are sent again, each
    * request with its own idempotency key as before (exactly once holds), down to a request on its
@@ -733,14 +739,18 @@ export class RestConnector implements ErpConnector {
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), batch: true });
     if (!outcome.ok) {
       const conflict = outcome.answer?.status === 409 ? outcome.answer : undefined;
-      // Without what the batch's requests carried, which the ERP quotes back: "…externalKey
-      // EQ-1|door-lock|… already exists" is no lock, and retrying it whole would only be refused again.
-      if (conflict && conflictMeaning(conflict.bodyText, 'auto', false, planned.flatMap(sentValues)) === 'retry') {
+      // Read as each request's own 409 would be (its on409: an ERP whose "locked" means a closed
+      // period is set to fail there), and without what the batch's requests carried, which the ERP
+      // quotes back ("…externalKey EQ-1|door-lock|… already exists" is no lock): retried whole, such
+      // a batch would only be refused again, and every item in it would go to dead letters.
+      const sent = conflict ? planned.flatMap(sentValues) : [];
+      if (conflict && planned.every(({ item }) => conflictMeaning(conflict.bodyText, this.on409Of(item), LOOKED_UP_CREATES.has(item.operation), sent) === 'retry')) {
         // A lock or concurrent change refused the whole batch: it passes, so every item is retried
         // (after the ERP's Retry-After), not sent again apart into the same lock.
         const retryAfterMs = parseRetryAfter(conflict.headers.get('retry-after') ?? undefined, (this.options.clock ?? systemClock).now());
+        const why = planned.every(({ item }) => this.on409Of(item) === 'retry') ? `on409 of destination "${this.name}" is retry for the path of each` : 'the ERP names a lock or a concurrent change';
         const error = new ConflictError(
-          `${outcome.error.message} (the whole batch of ${planned.length} request${planned.length === 1 ? '' : 's'}; retried${retryAfterMs !== undefined ? ` after its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s,` : ''} as the ERP names a lock or a concurrent change; after retry.maxAttempts attempts it goes to dead letters)`,
+          `${outcome.error.message} (the whole batch of ${planned.length} request${planned.length === 1 ? '' : 's'}; retried${retryAfterMs !== undefined ? ` after its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s,` : ''} as ${why}; after retry.maxAttempts attempts it goes to dead letters)`,
           409,
           outcome.error instanceof PermanentError ? outcome.error.responseBody : undefined,
           retryAfterMs !== undefined ? { retryAfterMs } : {},
