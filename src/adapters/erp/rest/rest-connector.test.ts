@@ -948,6 +948,23 @@ describe('batches', () => {
       expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 0, location: 1 });
     });
 
+    it('a 409 carrying a throttling code (SSS_REQUEST_LIMIT_EXCEEDED, "try again later") is a throttle, alone, in a batch and for a whole batch: not a conflict', async () => {
+      // Was: every 409 was read as a conflict first, so "please try again later" made it a lock
+      // (ConflictError): the item retried, the destination not paused as the ERP asked.
+      const limited = { error: { code: 'SSS_REQUEST_LIMIT_EXCEEDED', message: 'Request limit exceeded. Please try again later.' } };
+      const throttledBy = async (fault: { path: string; inBatch?: boolean }, batched: boolean) => {
+        const s = await sim();
+        s.faults.add({ kind: 'error', status: 409, body: limited, retryAfterSeconds: 2, ...fault });
+        const results = await connectorFor(s, batched ? { batch: { maxSize: 10 } } : {}).send([workOrder('A'), usage('A')], ctx);
+        return errorOf(results[0]);
+      };
+      for (const [fault, batched] of [[{ path: '/work-orders' }, false], [{ path: '/work-orders', inBatch: true }, true], [{ path: '/$batch' }, true]] as const) {
+        const error = await throttledBy(fault, batched);
+        expect(error, JSON.stringify(fault)).toBeInstanceOf(RateLimitedError);
+        expect(error?.message).toContain("rate limited (the ERP's code says so); Retry-After 2 s");
+      }
+    });
+
     it('a whole-batch 409 that on409 reads as retry for every request is retried whole, saying on409 is why', async () => {
       const s = await sim();
       const retry = { location: 'retry', workOrders: 'retry', meterReadings: 'retry', inventoryCounts: 'retry', usagePostings: 'retry' };

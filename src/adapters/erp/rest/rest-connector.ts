@@ -460,7 +460,8 @@ export class RestConnector implements ErpConnector {
     });
     if (!outcome.ok) {
       const answer = outcome.answer;
-      if (answer?.status === 409 && outcome.exchange) return this.conflictResult({ item, plan }, answer.bodyText, (name) => answer.headers.get(name) ?? undefined, outcome.error, outcome.exchange, call);
+      // A 409 carrying a throttling code is a throttle (a pause of the destination), not a conflict.
+      if (answer?.status === 409 && outcome.exchange && !(outcome.error instanceof RateLimitedError)) return this.conflictResult({ item, plan }, answer.bodyText, (name) => answer.headers.get(name) ?? undefined, outcome.error, outcome.exchange, call);
       return failed(item, this.pathRefused(outcome.error, item), outcome.exchange);
     }
     const response = withCreatedId(outcome.body, outcome.headers.get('location') ?? outcome.headers.get('odata-entityid'));
@@ -738,7 +739,7 @@ export class RestConnector implements ErpConnector {
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), batch: true });
     if (!outcome.ok) {
-      const conflict = outcome.answer?.status === 409 ? outcome.answer : undefined;
+      const conflict = outcome.answer?.status === 409 && !(outcome.error instanceof RateLimitedError) ? outcome.answer : undefined;
       // Read as each request's own 409 would be (its on409: an ERP whose "locked" means a closed
       // period is set to fail there), and without what the batch's requests carried, which the ERP
       // quotes back ("…externalKey EQ-1|door-lock|… already exists" is no lock): retried whole, such
@@ -813,7 +814,7 @@ export class RestConnector implements ErpConnector {
         (t) => http.redactor.text(t),
         { keyIgnored: keyIgnoredWrite(this.config.idempotencySupported, plan.method) },
       );
-      if (error && sub.status === 409) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
+      if (error && sub.status === 409 && !(error instanceof RateLimitedError)) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
       if (error) return failed(item, this.pathRefused(error, item), exchange);
       const response = withCreatedId(sub.body, headerValue(sub.headers, 'location') ?? headerValue(sub.headers, 'odata-entityid'));
       return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
