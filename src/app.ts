@@ -15,7 +15,7 @@ import { mqttCredentialWarnings } from './config/mqtt-credentials.js';
 import { noInputWarnings, webhookWarnings } from './config/inputs.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
-import { calendarOf, createRules, sensorUnitsOf, zoneNamesOf } from './core/rules/index.js';
+import { calendarOf, createRules, meterSyncOptionsOf, sensorUnitsOf, zoneNamesOf } from './core/rules/index.js';
 import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import { openedAtOf } from './engine/tasks/work-order-feedback.js';
 import type { PushReader } from './engine/work-order-push.js';
@@ -218,8 +218,9 @@ export function validationPolicyOf(config: Config): ValidationPolicy {
 }
 
 export function buildRules(config: Config): Rule[] {
-  // Meter sync (cumulative hours to the ERP, after meter hygiene) runs whenever meters arrive.
-  return [...createRules(config.rules), createMeterSyncRule()];
+  // Meter sync (cumulative hours to the ERP, after meter hygiene) runs whenever meters arrive:
+  // `rules.meters` only decides which readings are sent, never whether hygiene judges them.
+  return [...createRules(config.rules), createMeterSyncRule(meterSyncOptionsOf(config.rules))];
 }
 
 /**

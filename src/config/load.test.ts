@@ -219,6 +219,16 @@ describe('config', () => {
     expect(problems(() => compileConfig(badName, {})).filter((x) => x.key === 'destinations.2.name')).toHaveLength(1);
   });
 
+  it('takes rules.meters (meter sync on for every asset when absent) and names its key at a value it refuses', () => {
+    expect(compileConfig(minimal, { ERP_TOKEN: 'x' }).rules.meters).toEqual({ enabled: true });
+    expect(compileConfig({ ...minimal, rules: { meters: { enabled: false, appliesTo: { attributes: { fleet: 'own' } } } } }, { ERP_TOKEN: 'x' }).rules.meters).toEqual({ enabled: false, appliesTo: { attributes: { fleet: ['own'] } } });
+    const bad = (meters: unknown) => problems(() => compileConfig({ ...minimal, rules: { meters } }, { ERP_TOKEN: 'x' })).map((p) => [p.key, p.message]);
+    expect(bad({ enabled: 'no' })).toEqual([['rules.meters.enabled', '"no" is text: use true or false']]);
+    expect(bad({ enable: false })).toEqual([['rules.meters.enable', 'unknown key: did you mean enabled?']]);
+    expect(bad({ appliesTo: { site: 'BER' } })).toEqual([['rules.meters.appliesTo.site', expect.stringContaining('write appliesTo: { attributes: { site: BER } }')]]);
+    expect(bad({ appliesTo: { erpModules: [] } })).toEqual([['rules.meters.appliesTo.erpModules', expect.stringContaining('the list is empty')]]);
+  });
+
   // Were said only once every value of the rules section passed: a duplicate rule name after an unrelated typo in another rule was fixed.
   it("says the rules section's checks across entries beside a value the schema refuses in that section, each once", () => {
     const circle = { lat: 52.5, lng: 13.4, radiusM: 50 };

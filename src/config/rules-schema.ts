@@ -1,5 +1,5 @@
 /**
- * The `rules` section of the configuration: location sync, zones, maintenance (thresholds,
+ * The `rules` section of the configuration: location sync, meter sync, zones, maintenance (thresholds,
  * service intervals, windows, ERP feedback), inventory and depreciation. Validated at startup with
  * every problem named by its key; zone GeoJSON files are read and checked here too, so a bad file
  * stops the start with the feature at fault. The output is the compiled rules config that
@@ -964,6 +964,19 @@ export const locationRuleSchema = z.strictObject({
   appliesTo: assetFilterSchema.optional(),
 });
 
+/**
+ * Meter sync (meter-sync.ts): the accepted hour-meter and odometer readings sent to the ERP as
+ * `meter.record`. Turning it off, or limiting it, suppresses only those deliveries: meter hygiene
+ * still judges every reading (service intervals, usage, `assets meters`, `maintenance status` read
+ * what it kept), so the rule's stored state is kept either way.
+ */
+export const meterRuleSchema = z.strictObject({
+  /** Send `meter.record`; false: no meter readings go to the ERP. @default true */
+  enabled: z.boolean().default(true),
+  /** Only these assets' readings are sent (e.g. not the rented-in machines). @default all assets */
+  appliesTo: assetFilterSchema.optional(),
+});
+
 export const rulesSchema = z.strictObject({
   /**
    * Event-time reorder window for zones, maintenance, inventory and depreciation: events wait this
@@ -980,6 +993,8 @@ export const rulesSchema = z.strictObject({
    */
   idleAfter: ruleDuration('2m'),
   location: locationRuleSchema.prefault({}),
+  /** Meter sync (`meter.record`): on for every asset unless said otherwise. */
+  meters: meterRuleSchema.prefault({}),
   /** Named zones mapped to ERP location codes; location sync and inventory use them when present. */
   zones: zonesSchema.optional(),
   maintenance: maintenanceSchema.optional(),

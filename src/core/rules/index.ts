@@ -10,6 +10,7 @@ import { customCalendar, monthlyCalendar, type PeriodCalendar } from './deprecia
 import { createUsageRule } from './depreciation/usage-rule.js';
 import { createInventoryRule } from './inventory/inventory-rule.js';
 import { createLocationSyncRule } from './location-sync.js';
+import type { MeterSyncOptions } from './meter-sync.js';
 import { createMaintenanceRule } from './maintenance/maintenance-rule.js';
 import type { MaintenanceOptions } from './maintenance/types.js';
 import type { Rule } from './rule.js';
@@ -78,6 +79,12 @@ export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | 
     keepClosed: m.keepClosed,
     snapshotMaxAgeMs: m.snapshotMaxAge,
   };
+}
+
+/** Meter sync's options from the `meters` block: whether, and for which assets, readings are sent (`meter.record`). */
+export function meterSyncOptionsOf(config: RulesConfig): Pick<MeterSyncOptions, 'enabled' | 'appliesTo'> {
+  const m = config.meters;
+  return { ...(m.enabled ? {} : { enabled: false }), ...(m.appliesTo ? { appliesTo: m.appliesTo } : {}) };
 }
 
 /** Any threshold, service interval, calendar interval or alert rule configured (the maintenance rule then runs). */

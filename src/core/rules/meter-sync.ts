@@ -14,7 +14,9 @@
  * aside, so a spike is never sent nor makes the readings after it look backwards (`holdCatchUp`).
  * @module
  */
+import type { AssetRecord } from '../model/assets.js';
 import type { MeterEvent } from '../model/events.js';
+import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import {
   HELD_METER_HYGIENE,
@@ -41,6 +43,21 @@ export interface MeterSyncOptions {
   readonly hygiene?: Partial<MeterHygieneOptions>;
   /** Recent flags kept in the rule state for `status` (older ones only count). @default 20 */
   readonly maxFlags?: number;
+  /**
+   * Whether readings are sent (`rules.meters.enabled`); false: none is. Hygiene and the state are
+   * the same either way (the stored state, what the reports and other rules read). @default true
+   */
+  readonly enabled?: boolean;
+  /** Only the readings of these assets are sent (`rules.meters.appliesTo`); the others' are judged and kept alike. @default all assets */
+  readonly appliesTo?: AssetFilter;
+}
+
+/**
+ * Whether meter sync sends `asset`'s readings as `meter.record` under `options` (`rules.meters`):
+ * enabled, and `appliesTo` (if any) matches it. The rule judges and keeps every asset's readings.
+ */
+export function meterSyncSends(options: Pick<MeterSyncOptions, 'enabled' | 'appliesTo'>, asset: AssetRecord): boolean {
+  return options.enabled !== false && matchesFilter(asset, options.appliesTo);
 }
 
 /** A reading hygiene refused, as `status` shows it. */
@@ -66,7 +83,10 @@ export interface MeterFlag {
   readonly confirmedAt?: number;
 }
 
-/** The last reading handed to the outbox. */
+/**
+ * The last reading handed to the outbox; for an asset meter sync sends nothing for
+ * (`rules.meters`), the one that would have been: the state is the same whether readings are sent.
+ */
 export interface SyncedMeterReading {
   readonly operatingHours: number;
   readonly idleHours?: number;
@@ -210,7 +230,9 @@ export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterS
     apply(state, event, ctx) {
       if (event.kind !== 'meter') return { state: state ?? EMPTY, deliveries: [] };
       judged = 0;
-      const r = applyMeter(state ?? EMPTY, event, ctx, hygiene, maxFlags);
+      let r = applyMeter(state ?? EMPTY, event, ctx, hygiene, maxFlags);
+      // Off for this asset (rules.meters): judged and kept all the same, only nothing is sent.
+      if (r.deliveries.length > 0 && !meterSyncSends(options, ctx.asset)) r = { state: r.state, deliveries: [] };
       // Rare (a reading held or set aside): only then a result of its own.
       return judged === 0 ? r : { ...r, meterReadings: judged };
     },
