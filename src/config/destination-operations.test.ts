@@ -30,14 +30,14 @@ const asset = (erpAssetId: string, attributes: Record<string, string> = {}, dest
 const INVENTORY = { inventory: { skuAttribute: 'sku' } };
 
 describe('operationProducersOf', () => {
-  it('lists location and meter sync (always on), each maintenance rule by key, inventory and depreciation', () => {
+  it('lists location and meter sync (on unless rules.meters says otherwise), each maintenance rule by key, inventory and depreciation', () => {
     const rules = rulesOf({
       ...INVENTORY,
       maintenance: { thresholds: [{ name: 'hot', sensor: 'temp', above: 90, for: '5m' }], serviceIntervals: [{ name: 'svc', everyHours: 250 }] },
     });
     expect(operationProducersOf(rules).map((p) => [p.key, p.operation])).toEqual([
       ['rules.location', 'location.update'],
-      ['meter sync (built in, always on)', 'meter.record'],
+      ['meter sync (rules.meters, on for every asset)', 'meter.record'],
       ['rules.maintenance.thresholds.0', 'workorder.create'],
       ['rules.maintenance.serviceIntervals.0', 'workorder.create'],
       ['rules.inventory', 'inventory.count'],
@@ -46,6 +46,14 @@ describe('operationProducersOf', () => {
 
   it('leaves out location sync when it is disabled', () => {
     expect(operationProducersOf(rulesOf({ location: { enabled: false } })).map((p) => p.operation)).toEqual(['meter.record']);
+  });
+
+  it('leaves out meter sync when rules.meters turns it off, and limits it to the assets its appliesTo picks', () => {
+    expect(operationProducersOf(rulesOf({ meters: { enabled: false } })).map((p) => p.operation)).toEqual(['location.update']);
+    expect(operationProducersOf(rulesOf({ meters: { enabled: false, appliesTo: { erpModules: ['pm'] } } })).map((p) => p.operation)).toEqual(['location.update']);
+    const [meters] = operationProducersOf(rulesOf({ location: { enabled: false }, meters: { appliesTo: { attributes: { fleet: 'own' } } } }));
+    expect(meters?.key).toBe('rules.meters');
+    expect([asset('A', { fleet: 'own' }), asset('B', { fleet: 'rented' })].filter((a) => meters?.appliesTo?.(a) === true).map((a) => a.erpAssetId)).toEqual(['A']);
   });
 });
 
@@ -118,7 +126,7 @@ describe('destinationOperationIssues', () => {
     expect(r).toEqual({ errors: [], warnings: [] });
   });
 
-  it('names every rule producing the missing operation, and meter sync, which no key turns off', () => {
+  it('names every rule producing the missing operation, and meter sync, on unless rules.meters says otherwise', () => {
     const producers = operationProducersOf(rulesOf({ maintenance: { thresholds: [{ name: 'hot', sensor: 'temp', above: 90, for: '5m' }], serviceIntervals: [{ name: 'svc', everyHours: 250 }] } }));
     const meterless = { name: 'wo', key: 'destinations.0', operations: ['location.update'] };
     const r = destinationOperationIssues({ destinations: [meterless], defaultDestination: 'wo', producers, assets: [], where: 'listed' });
@@ -126,6 +134,23 @@ describe('destinationOperationIssues', () => {
     const wo = r.errors.find((e) => e.message.includes('deliver workorder.create'));
     expect(wo?.message).toContain('which rules.maintenance.thresholds.0, rules.maintenance.serviceIntervals.0 produce for');
     expect(wo?.message).toContain('remove rules.maintenance.thresholds.0 or set its appliesTo to leave them out');
-    expect(r.errors.find((e) => e.message.includes('deliver meter.record'))?.message).toContain('meter sync (built in, always on)');
+    const meter = r.errors.find((e) => e.message.includes('deliver meter.record'))?.message;
+    expect(meter).toContain('which meter sync (rules.meters, on for every asset) produces for the default destination');
+    expect(meter).toContain('or set rules.meters.appliesTo to the assets whose meter readings are to be sent (or rules.meters.enabled: false to send none)');
+  });
+
+  it('does not refuse a destination without meter.record with rules.meters off, and with its appliesTo only for the assets it picks (else a warning)', () => {
+    const meterless: DestinationOperations = { name: 'wo', key: 'destinations.1', operations: ALL.filter((op) => op !== 'meter.record') };
+    const issues = (meters: object, assets: AssetRecord[]) =>
+      destinationOperationIssues({ destinations: [rest, meterless], defaultDestination: 'erp', producers: operationProducersOf(rulesOf({ meters })), assets, where: 'listed in the config' });
+    const routed = [asset('OWN-1', { fleet: 'own' }, 'wo'), asset('RENT-1', { fleet: 'rented' }, 'wo')];
+    expect(issues({}, routed).errors.map((e) => e.key)).toEqual(['destinations.1']);
+    expect(issues({ enabled: false }, routed)).toEqual({ errors: [], warnings: [] });
+    const own = { appliesTo: { attributes: { fleet: 'own' } } };
+    const refused = issues(own, routed);
+    expect(refused.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^destination "wo" does not deliver meter\.record .*which rules\.meters produces for assets routed to it \(their destination\), such as OWN-1 listed in the config.*or set rules\.meters\.appliesTo to leave them out \(or rules\.meters\.enabled: false\)$/)]);
+    const warned = issues(own, routed.slice(1));
+    expect(warned.errors).toEqual([]);
+    expect(warned.warnings.map((w) => [w.key, w.message.slice(0, w.message.indexOf(';'))])).toEqual([['destinations.1', 'destination "wo" does not deliver meter.record (its connector delivers location.update, workorder.create, inventory.count, usage.post), which rules.meters produces for the assets its appliesTo picks']]);
   });
 });

@@ -7,7 +7,7 @@
  *
  * The decision, per destination and missing operation:
  * - an error (the start is refused) when a rule producing it applies to an asset routed there: a
- *   rule without `appliesTo` (meter sync, which always runs, and location sync unless limited)
+ *   rule without `appliesTo` (meter sync and location sync, unless limited or off)
  *   reaches every destination assets are routed to, and the default destination always (an asset
  *   that names none goes there, one imported later too); a rule with `appliesTo` (the inventory:
  *   the assets with its SKU attribute) reaches it when a known asset routed there matches it;
@@ -60,8 +60,17 @@ export function operationProducersOf(rules: RulesConfig): OperationProducer[] {
     const f = rules.location.appliesTo;
     out.push({ operation: LOCATION_UPDATE, key: 'rules.location', ...(f ? { appliesTo: (a) => matchesFilter(a, f) } : {}), remedy: 'set rules.location.appliesTo to leave them out (or rules.location.enabled: false)' });
   }
-  // Meter sync runs whenever meters arrive (src/app.ts buildRules): no key turns it off.
-  out.push({ operation: METER_RECORD, key: 'meter sync (built in, always on)' });
+  // Meter sync runs whenever meters arrive (src/app.ts buildRules), on unless `rules.meters` says
+  // otherwise: off, it sends no meter.record (meter hygiene still runs), limited, only its assets'.
+  if (rules.meters.enabled) {
+    const f = rules.meters.appliesTo;
+    out.push({
+      operation: METER_RECORD,
+      key: f ? 'rules.meters' : 'meter sync (rules.meters, on for every asset)',
+      ...(f ? { appliesTo: (a) => matchesFilter(a, f) } : {}),
+      remedy: f ? 'set rules.meters.appliesTo to leave them out (or rules.meters.enabled: false)' : 'set rules.meters.appliesTo to the assets whose meter readings are to be sent (or rules.meters.enabled: false to send none)',
+    });
+  }
   const m = rules.maintenance;
   if (m) {
     const lists: [string, readonly { readonly appliesTo?: Parameters<typeof matchesFilter>[1] }[]][] = [

@@ -54,3 +54,26 @@ describe('assets import and the operations a destination delivers', () => {
     expect(r.stdout).toMatch(/warning: destinations\.1: destination "sap" does not deliver inventory\.count/);
   });
 });
+
+describe('assets import, meter.record and rules.meters', () => {
+  it('refuses a file routing an asset rules.meters.appliesTo picks to a destination without meter.record, not one it leaves out', async () => {
+    const cfg = writeConfig({
+      store: { path: 'ab.db' },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }],
+      rules: { meters: { appliesTo: { attributes: { site: 'OWN' } } } },
+    });
+    narrowRest('meter.record');
+    const file = (name: string, rows: string[]) => {
+      const path = join(cfg.dir, name);
+      writeFileSync(path, ['identifier,id_type,erp_asset_id,erp_module,destination,site', ...rows, ''].join('\n'));
+      return path;
+    };
+    const refused = await cli(['assets', 'import', file('own.csv', ['pin-o1,pin,O-1,,,OWN']), '-c', cfg.path]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/destinations\.0: destination "erp" does not deliver meter\.record .*rules\.meters produces .*such as O-1 in .*own\.csv/);
+    const taken = await cli(['assets', 'import', file('rented.csv', ['pin-r1,pin,R-1,,,RENTED']), '-c', cfg.path]);
+    expect(taken.code).toBeUndefined();
+    expect(taken.stdout).toContain('imported 1 identifier(s) for 1 asset(s)');
+    expect(taken.stdout).toMatch(/warning: destinations\.0: destination "erp" does not deliver meter\.record/);
+  });
+});
