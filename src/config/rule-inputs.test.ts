@@ -348,6 +348,11 @@ describe('settings that select none of the assets known', () => {
       { key: 'rules.maintenance.thresholds.0.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so rule hot applies to no asset; check the values (erpModules known: maintenance)' },
       { key: 'rules.location.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so location sync applies to no asset; check the values (erpModules known: maintenance)' },
     ]);
+    // Meter sync's appliesTo too, unless meter sync is off (it then sends no asset's readings anyway).
+    expect(assetMatchWarnings(rules({ meters: { appliesTo: { attributes: { fleet: 'own' } } } }), fleet, 'listed in the config')).toEqual([
+      { key: 'rules.meters.appliesTo', message: expect.stringMatching(/^none of the 2 asset\(s\) listed in the config matches it, so meter sync applies to no asset; no asset has attribute "fleet"/) },
+    ]);
+    expect(assetMatchWarnings(rules({ meters: { enabled: false, appliesTo: { attributes: { fleet: 'own' } } } }), fleet, 'listed in the config')).toEqual([]);
     const plant = rules({ maintenance: { siteAttribute: 'plant', thresholds: [{ name: 'ok', sensor: 't', above: 99 }], windows: { timeZone: 'UTC', sites: { ROT: slot } } } });
     expect(assetMatchWarnings(plant, fleet, 'in the registry').map((w) => w.key)).toEqual(['rules.maintenance.siteAttribute']);
   });

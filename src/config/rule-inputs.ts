@@ -365,6 +365,8 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
     if (rules.inventory) out.push(...inventoryIntervalWarnings({ service: m.serviceIntervals, calendar: m.calendarIntervals ?? [] }, rules.inventory.skuAttribute, assets, where));
   }
   filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
+  // Off, it sends no asset's readings whatever it picks.
+  if (rules.meters.enabled) filterWarning(out, 'rules.meters.appliesTo', 'meter sync', rules.meters.appliesTo, assets, of);
   filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
   const bare = rules.depreciation ? depreciatedWithoutAttributes(rules.depreciation, assets) : [];
   if (bare.length > 0 && rules.depreciation) {
