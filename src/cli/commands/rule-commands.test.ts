@@ -432,9 +432,16 @@ describe('rules test', () => {
   });
 
   it('lists the compiled rules', () => {
-    expect(describeRules(rules).map((r) => r[0])).toEqual(['RULE', 'location', 'zones', 'overheat', 'service-250h', 'depreciation']);
+    expect(describeRules(rules).map((r) => r[0])).toEqual(['RULE', 'location', 'zones', 'overheat', 'service-250h', 'depreciation', 'meter']);
     const spikes = rulesSchema.parse({ maintenance: { thresholds: [{ name: 'spikes', sensor: 'hydPressure', above: 250, clearBelow: 240, repeat: { count: 3, within: '1h' } }] } });
     expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 1 h, clears below 240, cooldown 1 h');
+  });
+
+  it('lists meter sync, which runs whenever meters arrive: limited to the assets rules.meters.appliesTo picks, or off', () => {
+    const meter = (meters?: object) => describeRules(rulesSchema.parse(meters ? { meters } : {})).find((r) => r[0] === 'meter');
+    expect(meter()).toEqual(['meter', 'meter sync', 'hour meter or odometer reading changed, past meter hygiene', 'meter.record']);
+    expect(meter({ appliesTo: { erpModules: ['pm'] } })?.[2]).toMatch(/^hour meter or odometer reading changed, past meter hygiene \(.*pm.*\)$/);
+    expect(meter({ enabled: false })).toEqual(['meter', 'meter sync', 'off (rules.meters.enabled: false): meter hygiene still judges the readings, none is sent', '-']);
   });
 
   it('lists a threshold with the unit it is in', () => {

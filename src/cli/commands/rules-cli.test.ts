@@ -63,6 +63,22 @@ describe('rules test on a config that has not run yet', () => {
   });
 });
 
+describe('rules list and rules test with meter sync off (rules.meters.enabled: false)', () => {
+  it('say it is off; the service interval still comes due on the readings, no meter.record is sent', async () => {
+    const cfg = config();
+    const written = parse(readFileSync(cfg.path, 'utf8')) as { rules: object };
+    writeFileSync(cfg.path, stringify({ ...written, rules: { ...written.rules, meters: { enabled: false } } }));
+    const list = await runCli(['rules', 'list', '-c', cfg.path]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^meter +meter sync +off \(rules\.meters\.enabled: false\): meter hygiene still judges the readings, none is sent +-$/m);
+    const text = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('workorder.create → erp [fact] EQ-1|svc-10h|10h@b0');
+    expect(text.stdout).not.toContain('meter.record');
+    expect(text.stdout).toContain('\n  meter (meter sync, off): nothing\n');
+  });
+});
+
 describe('rules test counts by rule', () => {
   it('in the text summary and the --json summary, each configured rule with its kind', async () => {
     const cfg = config();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
-import { createRules } from '../../core/rules/index.js';
+import { createRules, meterSyncOptionsOf } from '../../core/rules/index.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { deliveringRulesOf } from './rules.js';
@@ -164,6 +164,32 @@ describe('rules test: deliveries by rule', () => {
         '  oil-very-low  threshold          0        1         added, +1',
       ].join('\n'),
     );
+  });
+
+  it('with rules.meters: meter sync off is listed so and delivers nothing, limited it delivers the readings of the assets it picks only; --compare names the setting', async () => {
+    const withMeters = (meters: object) => rulesSchema.parse({ allowedLateness: 0, location: { enabled: false }, meters });
+    const off = withMeters({ enabled: false });
+    const own = withMeters({ appliesTo: { attributes: { fleet: 'own' } } });
+    const fleet: AssetWithIdentifiers[] = assets.map((a, i) => ({ ...a, asset: { ...a.asset, attributes: { ...a.asset.attributes, fleet: i === 0 ? 'own' : 'rented' } } }));
+    const test = (c: typeof off, proposed?: typeof off) =>
+      runRulesTest({
+        lines: stream,
+        rules: [...createRules(c), createMeterSyncRule(meterSyncOptionsOf(c))],
+        deliveringRules: deliveringRulesOf(c),
+        ...(proposed ? { compare: [...createRules(proposed), createMeterSyncRule(meterSyncOptionsOf(proposed))], compareDeliveringRules: deliveringRulesOf(proposed) } : {}),
+        assets: fleet,
+        defaultDestination: 'erp',
+        states: new Map(),
+        now: Date.parse('2026-10-02T00:00:00Z'),
+      });
+    const r = await test(off);
+    expect(r.byRule).toEqual({ meter: { type: 'meter sync, off', total: 0, deliveries: {} } });
+    expect(formatSummary(r)).toContain('by rule:\n  meter (meter sync, off): nothing\n');
+    // Meter hygiene still judged EQ-1's readings: the stored state is what it is with meter sync on.
+    expect((await test(own)).byRule).toEqual({ meter: { type: 'meter sync', total: 2, deliveries: { 'meter.record (state)': 2 } } });
+    const compared = await test(own, withMeters({ enabled: false, appliesTo: { attributes: { fleet: 'own' } } }));
+    expect(compared.comparison?.byRule).toEqual({ meter: { type: 'meter sync → meter sync, off', current: 2, proposed: 0 } });
+    expect(compared.comparison?.changedRules).toEqual([{ rule: 'meter', type: 'meter sync → meter sync, off', settings: [{ key: 'enabled', current: true, proposed: false }] }]);
   });
 
   it('finds a work order\'s rule in its business key, an asset id with "|" in it too', () => {

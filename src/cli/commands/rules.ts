@@ -126,13 +126,20 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     rows.push(['windows', 'maintenance windows', `${site === '*' ? 'other sites' : `site ${site}`}: ${describeWindows(calendar)}`, 'planned dates']);
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${formatDuration(rules.inventory.freshness)}`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
+  // Built in: it runs whenever meters arrive (meter hygiene for every asset); `rules.meters` decides what is sent.
+  rows.push(
+    rules.meters.enabled
+      ? ['meter', 'meter sync', `hour meter or odometer reading changed, past meter hygiene${only(rules.meters.appliesTo)}`, 'meter.record']
+      : ['meter', 'meter sync', 'off (rules.meters.enabled: false): meter hygiene still judges the readings, none is sent', '-'],
+  );
   return rows;
 }
 
 /**
  * The configured rules that make deliveries of events, in the order `rules list` lists them, for
  * `rules test`'s counts by rule: location sync, each maintenance rule (whose name its work orders'
- * business keys hold), and meter sync, which the service always runs. Inventory and depreciation
+ * business keys hold), and meter sync, which the service always runs (`meter sync, off` when
+ * `rules.meters.enabled` is false: it sends nothing then). Inventory and depreciation
  * make none (their tasks send the counts and post the usage).
  */
 export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
@@ -143,7 +150,8 @@ export function deliveringRulesOf(rules: RulesConfig): DeliveringRule[] {
   for (const s of m?.serviceIntervals ?? []) out.push({ name: s.name, type: 'service interval', settings: serviceIntervalSettings(s) });
   for (const c of m?.calendarIntervals ?? []) out.push({ name: c.name, type: 'calendar interval', settings: { ...c } });
   for (const a of m?.alerts ?? []) out.push({ name: a.name, type: 'alert', settings: { ...a, cooldownMs: formatDuration(a.cooldownMs) } });
-  out.push({ name: 'meter', type: 'meter sync' });
+  // Off, it still judges the readings (meter hygiene) but sends none: listed so, not left out.
+  out.push({ name: 'meter', type: rules.meters.enabled ? 'meter sync' : 'meter sync, off', settings: { ...rules.meters } });
   return out;
 }
 
