@@ -50,6 +50,28 @@ describe('assets meters', () => {
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
   });
+  it('marks the readings of an asset rules.meters sends none of now as not sent (off, or left out by its appliesTo)', async () => {
+    const store = await storeAfter([meter('EQ-1', 0, { operatingHours: 1000 }), meter('TR-5', 0, { odometerKm: 30_000 })]);
+    await store.upsertAssets([{ asset: { erpAssetId: 'TR-5', erpModule: 'trucks', attributes: {} }, identifiers: [] }]);
+    expect((await loadMeterReport(store, { meters: { enabled: true } })).map((r) => r.notSent)).toEqual([undefined, undefined]);
+    const off = await loadMeterReport(store, { meters: { enabled: false } });
+    expect(off.map((r) => [r.erpAssetId, r.notSent])).toEqual([
+      ['EQ-1', 'rules.meters.enabled is false'],
+      ['TR-5', 'rules.meters.enabled is false'],
+    ]);
+    expect(formatMeterReport(off)).toMatch(/EQ-1\s+1000 h \(not sent\)\s+-/);
+    expect(formatMeterReport(off)).toContain('\n(not sent): meter sync sends no readings of any asset now (rules.meters.enabled is false): these are the newest readings meter hygiene accepted, which the ERP may not have\n');
+    const fleet = await loadMeterReport(store, { meters: { enabled: true, appliesTo: { erpModules: ['fleet'] } } });
+    expect(fleet.map((r) => [r.erpAssetId, r.notSent])).toEqual([
+      ['EQ-1', undefined],
+      ['TR-5', 'rules.meters.appliesTo leaves it out'],
+    ]);
+    const text = formatMeterReport(fleet);
+    expect(text).toMatch(/TR-5\s+-\s+30000 km \(not sent\)/);
+    expect(text).toMatch(/EQ-1\s+1000 h\s+-/);
+    expect(text).toContain('(not sent): meter sync sends no readings of TR-5 now (rules.meters.appliesTo leaves it out)');
+  });
+
   it('says a reading set aside before a late-declared replacement (reset-meter --at in the past) is explained by it, not to declare it', async () => {
     const store = await storeAfter([
       meter('EQ-1', 0, { operatingHours: 1000 }),

@@ -1,6 +1,6 @@
 /**
  * `assetbridge assets meters`: per asset, the meter readings the ERP was last sent (hours, idle
- * hours, odometer) and the readings meter hygiene set aside (went backwards, ran too fast,
+ * hours, odometer; the newest accepted, marked not sent, for an asset `rules.meters` leaves out) and the readings meter hygiene set aside (went backwards, ran too fast,
  * stalled, came out of order) with the reason, so "why does the ERP not show the new hours?"
  * has an answer.
  * @module
@@ -8,7 +8,8 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { readAmount } from '../../core/rules/depreciation/inputs.js';
-import { beforeReplacementNote, replacedAfter, withoutDeclareAdvice, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
+import type { RulesConfig } from '../../config/rules-schema.js';
+import { beforeReplacementNote, meterSyncSends, replacedAfter, withoutDeclareAdvice, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
@@ -18,6 +19,12 @@ import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
 export interface MeterRow {
   readonly erpAssetId: string;
+  /**
+   * Why meter sync sends none of this asset's readings now (`rules.meters.enabled: false`, or its
+   * `appliesTo` leaves the asset out): `hours` and `odometer` are then the newest readings meter
+   * hygiene accepted, which the ERP may not have. Absent: they are sent.
+   */
+  readonly notSent?: string;
   /** The last hour-meter reading sent (with what came with it). */
   readonly hours?: { readonly value: number; readonly idleHours?: number; readonly odometerKm?: number; readonly at: number };
   /** The last odometer-only reading sent (vehicles without an hour meter). */
@@ -98,8 +105,20 @@ function confirmedDetail(f: MeterFlag): string {
 }
 
 /** The meter report from the `meter` rule's state of each asset (or one). */
-export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
-  let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
+export async function loadMeterReport(
+  store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>,
+  opts: { asset?: string; flagged?: boolean; meters?: RulesConfig['meters'] } = {},
+): Promise<MeterRow[]> {
+  const records = await store.listAssetRecords();
+  let ids = records.map((a) => a.erpAssetId);
+  const meters = opts.meters;
+  // What `rules.meters` leaves out now: the state is kept alike, only nothing is sent (meter-sync.ts).
+  const notSentOf = (id: string): string | undefined => {
+    if (meters === undefined) return undefined;
+    if (!meters.enabled) return 'rules.meters.enabled is false';
+    const asset = records.find((a) => a.erpAssetId === id);
+    return asset !== undefined && !meterSyncSends(meters, asset) ? 'rules.meters.appliesTo leaves it out' : undefined;
+  };
   if (opts.asset !== undefined) {
     // Named by its ERP id or any identifier the registry maps to it.
     const asset = await resolveAssetArg(store, opts.asset);
@@ -121,8 +140,10 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
       if (n > 0) setAside[f.status] = n;
       else delete setAside[f.status];
     }
+    const notSent = notSentOf(id);
     const row: MeterRow = {
       erpAssetId: id,
+      ...(notSent !== undefined ? { notSent } : {}),
       ...(s ? { hours: { value: s.operatingHours, ...(s.idleHours !== undefined ? { idleHours: s.idleHours } : {}), ...(s.odometerKm !== undefined ? { odometerKm: s.odometerKm } : {}), at: s.eventTime } } : {}),
       ...(od ? { odometer: { value: od.odometerKm, at: od.eventTime } } : {}),
       setAside,
@@ -161,7 +182,10 @@ function latestSetAside(f: MeterRow['recent'][number]): string {
 export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
   if (rows.length === 0) return flagged ? 'no meter reading was set aside or is held\n' : 'no meter readings yet\n';
   const lines: (string | number)[][] = [['ASSET', 'HOURS', 'ODOMETER', 'LAST READING', 'SET ASIDE', 'LATEST SET ASIDE']];
+  const notSent = new Map<string, string[]>();
   for (const r of rows) {
+    if (r.notSent !== undefined) notSent.set(r.notSent, [...(notSent.get(r.notSent) ?? []), r.erpAssetId]);
+    const mark = r.notSent !== undefined ? ' (not sent)' : '';
     // The newer of the odometer sent alone and the one sent with the hours (a vehicle may send both ways: a declared replacement goes alone).
     const km = r.hours?.odometerKm !== undefined && (r.odometer === undefined || r.hours.at > r.odometer.at) ? r.hours.odometerKm : r.odometer?.value;
     const last = Math.max(r.hours?.at ?? -Infinity, r.odometer?.at ?? -Infinity);
@@ -173,14 +197,18 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
     const notes = [...(latest ? [`${isoTime(latest.at)} ${latestSetAside(latest)}`] : []), ...held.map((f) => `${HELD_NOTE}: ${isoTime(f.at)} ${f.detail}`)];
     lines.push([
       r.erpAssetId,
-      r.hours ? `${r.hours.value} h` : '-',
-      km !== undefined ? `${km} km` : '-',
+      r.hours ? `${r.hours.value} h${mark}` : '-',
+      km !== undefined ? `${km} km${mark}` : '-',
       Number.isFinite(last) ? isoTime(last) : '-',
       `${total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0'}${held.length ? `, ${held.length} held` : ''}`,
       notes.length ? notes.join('; ') : '-',
     ]);
   }
-  return table(lines);
+  const notes = [...notSent].map(([why, ids]) => {
+    const which = why.startsWith('rules.meters.enabled') ? 'any asset' : `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? `, … (${ids.length} in all)` : ''}`;
+    return `(not sent): meter sync sends no readings of ${which} now (${why}): these are the newest readings meter hygiene accepted, which the ERP may not have\n`;
+  });
+  return table(lines) + notes.join('');
 }
 
 export function registerMetersCommand(program: Command): void {
@@ -188,7 +216,7 @@ export function registerMetersCommand(program: Command): void {
   addConfigOption(
     assets
       .command('meters')
-      .description('per asset: the meter readings last sent to the ERP (hours, odometer) and the readings meter hygiene set aside, with why')
+      .description('per asset: the meter readings last sent to the ERP (hours, odometer; "not sent" where rules.meters sends none) and the readings meter hygiene set aside, with why')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--flagged', 'only assets with readings set aside, or with one held as a possible catch-up (awaiting the next reading)')
       .option('--json', 'print JSON (with the newest readings set aside or held, up to 20 per asset)')
@@ -198,8 +226,8 @@ export function registerMetersCommand(program: Command): void {
       ),
   ).action(
     action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {
-      await withContext(opts.config, async ({ store }) => {
-        const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}) });
+      await withContext(opts.config, async ({ config, store }) => {
+        const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}), meters: config.rules.meters });
         process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows, opts.flagged === true));
       }, { readOnly: true });
     }),
