@@ -64,3 +64,21 @@ describe('the service start and the operations its destinations deliver', () => 
     expect(warned).toEqual([expect.objectContaining({ msg: expect.stringContaining('destination "sap" does not deliver inventory.count') as string })]);
   });
 });
+
+describe('the service start, meter.record and rules.meters', () => {
+  /** One REST destination `erp` whose connector delivers no meter.record, with `meters` (absent: meter sync on). */
+  function meterless(meters?: object): { config: Config; connectors: Map<string, ErpConnector> } {
+    const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], rules: meters ? { meters } : {} }, {});
+    const rest = buildConnector(config.destinations[0]!, silent);
+    const erp: ErpConnector = Object.assign(Object.create(rest) as ErpConnector, { capabilities: { ...rest.capabilities, operations: rest.capabilities.operations.filter((op) => op !== 'meter.record') } });
+    return { config, connectors: new Map([['erp', erp]]) };
+  }
+
+  it('is refused with meter sync on, and goes ahead with rules.meters.enabled: false', async () => {
+    const on = meterless();
+    await expect(createApp(on.config, { sources: false, http: false, logger: silent, connectors: on.connectors })).rejects.toThrow(/destinations\.0: destination "erp" does not deliver meter\.record .*rules\.meters\.enabled: false to send none/);
+    const off = meterless({ enabled: false });
+    const app = await createApp(off.config, { sources: false, http: false, logger: silent, connectors: off.connectors });
+    await app.close();
+  });
+});
