@@ -225,6 +225,7 @@ describe('config', () => {
     const bad = (meters: unknown) => problems(() => compileConfig({ ...minimal, rules: { meters } }, { ERP_TOKEN: 'x' })).map((p) => [p.key, p.message]);
     expect(bad({ enabled: 'no' })).toEqual([['rules.meters.enabled', '"no" is text: use true or false']]);
     expect(bad({ enable: false })).toEqual([['rules.meters.enable', 'unknown key: did you mean enabled?']]);
+    expect(bad(false)).toEqual([['rules.meters', 'false is a boolean: rules.meters is a mapping; write meters: { enabled: false }']]);
     expect(bad({ appliesTo: { site: 'BER' } })).toEqual([['rules.meters.appliesTo.site', expect.stringContaining('write appliesTo: { attributes: { site: BER } }')]]);
     expect(bad({ appliesTo: { erpModules: [] } })).toEqual([['rules.meters.appliesTo.erpModules', expect.stringContaining('the list is empty')]]);
   });

@@ -970,12 +970,16 @@ export const locationRuleSchema = z.strictObject({
  * still judges every reading (service intervals, usage, `assets meters`, `maintenance status` read
  * what it kept), so the rule's stored state is kept either way.
  */
-export const meterRuleSchema = z.strictObject({
-  /** Send `meter.record`; false: no meter readings go to the ERP. @default true */
-  enabled: z.boolean().default(true),
-  /** Only these assets' readings are sent (e.g. not the rented-in machines). @default all assets */
-  appliesTo: assetFilterSchema.optional(),
-});
+export const meterRuleSchema = z.strictObject(
+  {
+    /** Send `meter.record`; false: no meter readings go to the ERP. @default true */
+    enabled: z.boolean().default(true),
+    /** Only these assets' readings are sent (e.g. not the rented-in machines). @default all assets */
+    appliesTo: assetFilterSchema.optional(),
+  },
+  // `meters: false` (or true), as if the section were a switch: say the key that is.
+  { error: (iss) => (typeof iss.input === 'boolean' ? `${iss.input} is a boolean: rules.meters is a mapping; write meters: { enabled: ${iss.input} }` : undefined) },
+);
 
 export const rulesSchema = z.strictObject({
   /**
