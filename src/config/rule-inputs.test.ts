@@ -353,6 +353,8 @@ describe('settings that select none of the assets known', () => {
       { key: 'rules.meters.appliesTo', message: expect.stringMatching(/^none of the 2 asset\(s\) listed in the config matches it, so meter sync applies to no asset; no asset has attribute "fleet"/) },
     ]);
     expect(assetMatchWarnings(rules({ meters: { enabled: false, appliesTo: { attributes: { fleet: 'own' } } } }), fleet, 'listed in the config')).toEqual([]);
+    // Location sync's alike: off, it applies to no asset whatever its appliesTo says.
+    expect(assetMatchWarnings(rules({ location: { enabled: false, appliesTo: { erpModules: ['fleet'] } } }), fleet, 'listed in the config')).toEqual([]);
     const plant = rules({ maintenance: { siteAttribute: 'plant', thresholds: [{ name: 'ok', sensor: 't', above: 99 }], windows: { timeZone: 'UTC', sites: { ROT: slot } } } });
     expect(assetMatchWarnings(plant, fleet, 'in the registry').map((w) => w.key)).toEqual(['rules.maintenance.siteAttribute']);
   });

@@ -364,7 +364,7 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
     for (const [list, rulesOfList] of lists) rulesOfList.forEach((r, i) => filterWarning(out, `rules.maintenance.${list}.${i}.appliesTo`, `rule ${r.name}`, r.appliesTo, assets, of));
     if (rules.inventory) out.push(...inventoryIntervalWarnings({ service: m.serviceIntervals, calendar: m.calendarIntervals ?? [] }, rules.inventory.skuAttribute, assets, where));
   }
-  filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
+  if (rules.location.enabled) filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
   // Off, it sends no asset's readings whatever it picks.
   if (rules.meters.enabled) filterWarning(out, 'rules.meters.appliesTo', 'meter sync', rules.meters.appliesTo, assets, of);
   filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
