@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { readAmount } from '../../core/rules/depreciation/inputs.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
-import { beforeReplacementNote, meterSyncSends, replacedAfter, withoutDeclareAdvice, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
+import { beforeReplacementNote, flagMeter, lastReplacementAt, meterSyncSends, ODOMETER_FLAG, replacedAfter, withoutDeclareAdvice, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
@@ -56,16 +56,13 @@ export interface MeterRow {
   }[];
 }
 
-/** Prefix of the odometer's flags (they share the list with the hour meter's; see meter-sync.ts). */
-const ODOMETER_FLAG = 'odometer: ';
-
 /**
  * When a replacement declared later explains `f`: a reading after the replacement judged against
  * one before it (the old meter), so set aside before the replacement was declared.
  */
 function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
   if (f.status !== 'backwards' && f.status !== 'too-fast') return undefined;
-  const reset = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.lastResetAt : m.lastResetAt;
+  const reset = lastReplacementAt(m, flagMeter(f));
   return reset !== undefined && f.previousEventTime < reset && f.eventTime >= reset ? reset : undefined;
 }
 
@@ -74,7 +71,7 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
  * aside on the old meter and stays so; the advice is out of date.
  */
 function laterReset(f: MeterFlag, m: MeterSyncState): number | undefined {
-  return replacedAfter(m, f.detail.startsWith(ODOMETER_FLAG) ? 'km' : 'hours', f.eventTime, f.detail);
+  return replacedAfter(m, flagMeter(f), f.eventTime, f.detail);
 }
 
 /** The status of a held reading the next reading confirmed (a frozen feed catching up): counted, not set aside. */
@@ -92,14 +89,14 @@ const HELD_NOTE = 'held, awaiting the next reading';
  */
 function stillHeld(f: MeterFlag, m: MeterSyncState): boolean {
   if (f.held !== true || f.confirmedAt !== undefined) return false;
-  const hygiene = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.hygiene : m.hygiene;
+  const hygiene = flagMeter(f) === 'km' ? m.odometer?.hygiene : m.hygiene;
   const jump = hygiene?.jumpHeld === true ? hygiene.jump : undefined;
   return jump !== undefined && jump.eventTime === f.eventTime && jump.value === f.value;
 }
 
 /** What a confirmed catch-up says: what was held, and that it counted. */
 function confirmedDetail(f: MeterFlag): string {
-  const odometer = f.detail.startsWith(ODOMETER_FLAG);
+  const odometer = flagMeter(f) === 'km';
   const unit = odometer ? 'km' : 'h';
   return `${odometer ? ODOMETER_FLAG : ''}reading ${f.value} ${unit}, ahead of the wall clock since ${f.previousValue} ${unit} was last shown, held until the next reading, which continued from it (${isoTime(f.confirmedAt as number)}): a feed that froze and caught up, counted and sent from ${f.previousValue} ${unit} (${isoTime(f.previousEventTime)}), not set aside`;
 }
@@ -272,7 +269,7 @@ export async function meterResetTarget(store: Pick<Store, 'listAssets' | 'loadRu
   const erpAssetId = await resolveAssetArg(store, name);
   if (erpAssetId === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
   const m = (await store.loadRuleStates([erpAssetId], ['meter'])).get(erpAssetId)?.meter as MeterSyncState | undefined;
-  const lastReset = meter === 'hours' ? m?.lastResetAt : m?.odometer?.lastResetAt;
+  const lastReset = lastReplacementAt(m, meter);
   return { erpAssetId, ...(lastReset !== undefined ? { lastReset } : {}) };
 }
 

@@ -334,8 +334,8 @@ function setAsideSince(flags: readonly MeterFlag[], t: number, odometer: boolean
   return newest && { value: newest.value, eventTime: newest.eventTime };
 }
 
-/** Prefix of the flags of odometer readings (they share the list with the hour meter's). */
-const ODOMETER_FLAG = 'odometer: ';
+/** Prefix of the odometer's flags (they share the list with the hour meter's). */
+export const ODOMETER_FLAG = 'odometer: ';
 
 /** An out-of-order reading of a redelivered message: most likely one already taken (see {@link RuleContext.redelivered}). */
 function redeliveredAgain(verdict: MeterVerdict, ctx: RuleContext): boolean {
