@@ -903,6 +903,22 @@ describe('batches', () => {
 
   // A 409 to the whole batch dead-lettered every item in it, the records that already exist and the ones never sent alike.
   describe('an all-or-nothing batch answered with its failed request\'s 409', () => {
+    /**
+     * A work order, a usage posting the ERP answers 409 with `body` (in every batch it is in, and on
+     * its own) and a location, sent in one all-or-nothing batch: each item's result, and the simulator.
+     */
+    async function withUsageRefused(body: object, options: Record<string, unknown> = {}) {
+      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
+      const c = connectorFor(s, { batch: { maxSize: 10 }, ...options });
+      s.faults.add({ kind: 'error', inBatch: true, count: 10, path: '/usage', status: 409, body });
+      s.faults.add({ kind: 'error', path: '/usage', status: 409, body });
+      const refused = usage('A');
+      const good = [workOrder('A'), location('B')];
+      const results = await c.send([good[0]!, refused, good[1]!], ctx);
+      const byId = new Map(results.map((r) => [r.id, r]));
+      return { s, good: good.map((g) => byId.get(g.id)), refused: byId.get(refused.id) };
+    }
+
     it('"already exists" (a batch sent again after a lost answer): its parts go again apart, each delivered once', async () => {
       const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
       const c = connectorFor(s, { batch: { maxSize: 10 } });
@@ -933,18 +949,11 @@ describe('batches', () => {
     it("a \"locked\" that on409 reads as fail for its path (a closed period): split, only that one fails, not the whole batch retried", async () => {
       // Was: the whole-batch 409 was read as 'auto' whatever on409 said, so a closed period worded
       // "locked" retried the whole batch, refused again each time, every item to dead letters.
-      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
-      const c = connectorFor(s, { batch: { maxSize: 10 }, on409: { usagePostings: 'fail' } });
       const periodLocked = { error: { code: 'PeriodLocked', message: 'fiscal period 2026-02 is locked for postings' } };
-      s.faults.add({ kind: 'error', inBatch: true, count: 10, path: '/usage', status: 409, body: periodLocked });
-      s.faults.add({ kind: 'error', path: '/usage', status: 409, body: periodLocked });
-      const closed = usage('A');
-      const good = [workOrder('A'), location('B')];
-      const results = await c.send([good[0]!, closed, good[1]!], ctx);
-      const byId = new Map(results.map((r) => [r.id, r]));
-      for (const g of good) expect(byId.get(g.id)?.ok).toBe(true);
-      expect(errorOf(byId.get(closed.id))).toBeInstanceOf(PermanentError);
-      expect(errorOf(byId.get(closed.id))?.message).toContain('(on409.usagePostings of destination "erp-sim" is fail)');
+      const { s, good, refused } = await withUsageRefused(periodLocked, { on409: { usagePostings: 'fail' } });
+      for (const g of good) expect(g?.ok).toBe(true);
+      expect(errorOf(refused)).toBeInstanceOf(PermanentError);
+      expect(errorOf(refused)?.message).toContain('(on409.usagePostings of destination "erp-sim" is fail)');
       expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 0, location: 1 });
     });
 
@@ -1007,18 +1016,11 @@ describe('batches', () => {
     });
 
     it('a conflict of one request that is no duplicate: only that one fails, with its own reason and on409 hint', async () => {
-      const s = await sim({ batchAtomic: true, batchAtomicAnswer: 'failed-request' });
-      const c = connectorFor(s, { batch: { maxSize: 10 } });
       // Refused in every batch it is in, and on its own.
-      s.faults.add({ kind: 'error', inBatch: true, count: 10, path: '/usage', status: 409, body: { error: { code: 'PeriodClosed', message: 'fiscal period 2026-10 is closed for postings' } } });
-      s.faults.add({ kind: 'error', path: '/usage', status: 409, body: { error: { code: 'PeriodClosed', message: 'fiscal period 2026-10 is closed for postings' } } });
-      const closed = usage('A');
-      const good = [workOrder('A'), location('B')];
-      const results = await c.send([good[0]!, closed, good[1]!], ctx);
-      const byId = new Map(results.map((r) => [r.id, r]));
-      for (const g of good) expect(byId.get(g.id)?.ok).toBe(true);
-      expect(errorOf(byId.get(closed.id))).toBeInstanceOf(PermanentError);
-      expect(errorOf(byId.get(closed.id))?.message).toContain('fiscal period 2026-10 is closed');
+      const { s, good, refused } = await withUsageRefused({ error: { code: 'PeriodClosed', message: 'fiscal period 2026-10 is closed for postings' } });
+      for (const g of good) expect(g?.ok).toBe(true);
+      expect(errorOf(refused)).toBeInstanceOf(PermanentError);
+      expect(errorOf(refused)?.message).toContain('fiscal period 2026-10 is closed');
       expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 0, location: 1 });
     });
   });
