@@ -1364,6 +1364,35 @@ describe('period-end usage posting', () => {
     expect(await lastPostingCheck(store)).toEqual({ at: clock.t + 3_600_000, through: '2026-10', heldCount: 0, held: [], postings: 0 });
   });
 
+  // Was: an asset held back from its first posting over two period ends got, once fixed, a first
+  // posting of the last period only: the units of the period it was held back from first were then
+  // in the life-to-date alone, never in any posting's period units (never depreciated by the ERP).
+  it('an asset held back from its first posting over several period ends has each of those periods posted once fixed', async () => {
+    const state: AssetStateDoc = {
+      depreciation: {
+        first: [Date.UTC(2026, 8, 15), 900],
+        last: [Date.UTC(2026, 11, 2), 1160],
+        periods: { '2026-09': { units: 80, meterAtEnd: 980 }, '2026-10': { units: 120, meterAtEnd: 1100 }, '2026-11': { units: 55, meterAtEnd: 1155 } },
+      } satisfies UsageState,
+    };
+    const store = await withAssets([{ id: 'FA-1', attributes: { expectedUnits: '0' }, state }]);
+    const clock = { t: Date.UTC(2026, 10, 3) };
+    // The first run posts October (the latest postable): FA-1 is held back; so it is from November.
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-10'], postings: 0, heldBack: [expect.stringMatching(/^FA-1: /)] } });
+    clock.t = Date.UTC(2026, 11, 3);
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-11'], postings: 0, heldBack: [expect.stringMatching(/^FA-1: /)] } });
+    // Fixed: the next check posts October, then November, each with its own units.
+    await store.upsertAssets([{ asset: { erpAssetId: 'FA-1', erpModule: 'inventory', attributes: { expectedUnits: '10000' } }, identifiers: [{ type: 'tag', value: 'tag-FA-1', erpAssetId: 'FA-1' }] }]);
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-11'], postings: 2 } });
+    expect((await pending(store, 'usage.post')).map((d) => [d.payload.period, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['2026-10', 120, 1100],
+      ['2026-11', 55, 1155],
+    ]);
+    expect(await task().run(context(store, { t: clock.t + 3_600_000 }))).toBeUndefined();
+    expect(await pending(store, 'usage.post')).toHaveLength(2);
+  });
+
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */
   const ruleState = (readings: readonly (readonly [string, number])[], keepPeriods?: number): AssetStateDoc => {
     const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0, ...(keepPeriods !== undefined ? { keepPeriods } : {}) });

@@ -30,9 +30,14 @@ import type { ScheduledTask } from '../../ports/task.js';
 import type { AssetStateDoc, FactDelivery, Store } from '../../ports/store.js';
 
 export const USAGE_TASK = 'depreciation-posting';
-/** kv namespace; key `lastPosted` holds the last period posted by the task, `posted:<asset>` each asset's ledger. */
+/**
+ * kv namespace; key `lastPosted` holds the last period posted by the task, `posted:<asset>` each
+ * asset's ledger, `held:<asset>` the first period an asset with no posting yet was held back from.
+ */
 export const USAGE_NS = 'depreciation';
 export const ledgerKey = (erpAssetId: string): string => `posted:${erpAssetId}`;
+/** The first period an asset's postings were held back from while it had none (`heldSince` of posting.ts). */
+export const heldKey = (erpAssetId: string): string => `held:${erpAssetId}`;
 /** At most this many periods are posted in one run (a long outage catches up over several runs). */
 const MAX_PERIODS_PER_RUN = 12;
 
@@ -61,6 +66,8 @@ export interface AssetUsageLine {
   readonly plan: UsagePlan;
   /** The asset's ledger as read (the compare-and-set's expected value). */
   readonly ledgerRaw: string | undefined;
+  /** The first period its postings were held back from while it had none, as read ({@link heldKey}). */
+  readonly heldRaw?: string;
   /**
    * The outbox row of this period's posting, when it was made (read with `deliveries`): whether
    * the ERP has it, or it waits, or was refused (a dead letter).
@@ -97,14 +104,14 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
   const { only, listed } = select;
   const assets = (listed ?? (await store.listAssetRecords())).filter((a) => matchesFilter(a, options.appliesTo) && (!only || only(a)));
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
-  const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
+  const ledgers = await store.kvGetMany(USAGE_NS, assets.flatMap((a) => [ledgerKey(a.erpAssetId), heldKey(a.erpAssetId)]));
   assets.sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0));
   const lines: AssetUsageLine[] = [];
   for (const asset of assets) {
     // A turn of the event loop every CHUNK assets: a fleet's period end is planned while ingest, MQTT
     // and HTTP go on (50,000 assets took 2 s at once).
     if (lines.length > 0 && lines.length % CHUNK === 0) await nextTurn();
-    lines.push(usageLineOf(asset, states.get(asset.erpAssetId), ledgers.get(ledgerKey(asset.erpAssetId)), options, period, now));
+    lines.push(usageLineOf(asset, states.get(asset.erpAssetId), ledgers.get(ledgerKey(asset.erpAssetId)), options, period, now, undefined, ledgers.get(heldKey(asset.erpAssetId))));
   }
   if (!select.deliveries) return lines;
   const posted = lines.filter((l) => l.plan.kind === 'decided' || l.plan.kind === 'covered');
@@ -113,7 +120,7 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
     const delivery = l.plan.kind === 'decided' || l.plan.kind === 'covered' ? facts.get(usageKey(l.asset.erpAssetId, period.id)) : undefined;
     if (!delivery) return l;
     const earlier = l.plan.kind === 'covered' ? postedUnitsOf(delivery.payload, l.asset, options.attributes) : undefined;
-    const line = earlier ? usageLineOf(l.asset, states.get(l.asset.erpAssetId), l.ledgerRaw, options, period, now, earlier) : l;
+    const line = earlier ? usageLineOf(l.asset, states.get(l.asset.erpAssetId), l.ledgerRaw, options, period, now, earlier, l.heldRaw) : l;
     return { ...line, delivery, line: withDeliveryNote(line.line, delivery) };
   });
 }
@@ -143,7 +150,16 @@ function withDeliveryNote(line: UsageLine, d: FactDelivery): UsageLine {
 const CHUNK = 500;
 
 /** One asset's usage line for `period`, with what to post, from its stored state and ledger. */
-function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerRaw: string | undefined, options: UsageLoadOptions, period: Period, now: number, postedBefore?: PostedUnits): AssetUsageLine {
+function usageLineOf(
+  asset: AssetRecord,
+  doc: AssetStateDoc | undefined,
+  ledgerRaw: string | undefined,
+  options: UsageLoadOptions,
+  period: Period,
+  now: number,
+  postedBefore?: PostedUnits,
+  heldRaw?: string,
+): AssetUsageLine {
   const destination = asset.destination ?? options.defaultDestination;
   const configured = options.meterOf?.(asset);
   const meterSync = doc?.meter as MeterSyncState | undefined; // the meter sync rule's state (`name: 'meter'`)
@@ -160,13 +176,15 @@ function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerR
     units: options.units,
     ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
     ...(postedBefore ? { postedBefore } : {}),
+    ...(heldRaw !== undefined ? { heldSince: heldRaw } : {}),
     // Whether a replacement was declared after the reading set aside (the meter rule takes it in at
     // once; this rule holds it until rules.allowedLateness has passed): the line's note says it so.
     ...(meterSync ? { meterSync } : {}),
   });
   const issue = (doc?.[DEPRECIATION_RULE] as UsageState | undefined)?.meterIssue;
-  if (issue === undefined) return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
-  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc), meterIssue: meterIssueText(issue, asset.erpAssetId, plan.line.meter, meterSync) };
+  const held = heldRaw !== undefined ? { heldRaw } : {};
+  if (issue === undefined) return { asset, destination, plan, ledgerRaw, ...held, line: withMeterHint(plan.line, doc) };
+  return { asset, destination, plan, ledgerRaw, ...held, line: withMeterHint(plan.line, doc), meterIssue: meterIssueText(issue, asset.erpAssetId, plan.line.meter, meterSync) };
 }
 
 /**
@@ -210,11 +228,17 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
     const chunk = lines.slice(i, i + CHUNK);
     const again: DeliveryIntent[] = [];
     const decisions: { key: string; expected: string | undefined; next: string; deliveries: readonly DeliveryIntent[] }[] = [];
+    // Assets with no posting yet held back: the first period they were held back from, so that their
+    // first posting, once they can be made, starts there (posting.ts `heldSince`).
+    const heldFrom: { key: string; expected: undefined; next: string }[] = [];
     for (const l of chunk) {
       const plan = l.plan;
       if (plan.kind === 'decided') again.push(...plan.deliveries);
       if (plan.kind === 'new' && plan.ledger) decisions.push({ key: ledgerKey(l.asset.erpAssetId), expected: l.ledgerRaw, next: JSON.stringify(plan.ledger), deliveries: plan.deliveries });
+      const from = plan.kind === 'held' ? plan.periods[0] : undefined;
+      if (from !== undefined && l.ledgerRaw === undefined && l.heldRaw === undefined) heldFrom.push({ key: heldKey(l.asset.erpAssetId), expected: undefined, next: from });
     }
+    if (heldFrom.length) await store.kvCompareAndSetMany(USAGE_NS, heldFrom);
     const set = await store.kvCompareAndSetWithDeliveries(USAGE_NS, decisions);
     for (let k = 0; k < decisions.length; k++) {
       const d = decisions[k] as (typeof decisions)[number];
@@ -390,7 +414,9 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       await ctx.checkpoint();
       const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: (a) => behindIds.has(a.erpAssetId), listed: tracked });
       const late = lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
-      const made = late.length ? await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod) : [];
+      // Those held back too: an asset with no posting yet has the period it was first held back from recorded.
+      const held = lines.filter((l) => l.plan.kind === 'held');
+      const made = late.length || held.length ? await postUsage(ctx.store, (d) => ctx.commit(d), [...late, ...held], lastPeriod) : [];
       await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines), postings: made.length });
       if (!late.length) return;
       ctx.notify?.();

@@ -351,7 +351,7 @@ describe('usage postings: every unit posted exactly once (property)', () => {
 
 describe('usage postings: assets with invalid inputs', () => {
   const utc = monthlyCalendar('UTC');
-  const plan = (attributes: Record<string, string>, periodId: string, ledger?: UsageLedger, holdBack?: boolean) =>
+  const plan = (attributes: Record<string, string>, periodId: string, ledger?: UsageLedger, holdBack?: boolean, heldSince?: string) =>
     planUsagePosting({
       asset: { ...asset, attributes },
       state: stateAt(utc, [meter(Date.parse('2026-09-10T00:00:00Z'), 1000), meter(Date.parse('2026-10-20T00:00:00Z'), 1100)]),
@@ -363,6 +363,7 @@ describe('usage postings: assets with invalid inputs', () => {
       destination: 'erp',
       units: DEFAULT_USAGE_UNITS,
       ...(holdBack !== undefined ? { holdBack } : {}),
+      ...(heldSince !== undefined ? { heldSince } : {}),
     });
 
   it('are held back, deciding and recording nothing, with why on the line; posted once fixed, or when not held back', () => {
@@ -403,6 +404,20 @@ describe('usage postings: assets with invalid inputs', () => {
     expect(plan({ expectedUnits: 'x' }, '2026-10', ledger).kind).toBe('held');
     const nov = plan({ expectedUnits: '10000' }, '2026-11', ledger);
     expect(nov.kind === 'new' && nov.deliveries.map((d) => d.businessKey)).toEqual(['FA-1|usage|2026-10', 'FA-1|usage|2026-11']);
+  });
+
+  it('an asset with no posting yet, held back since an earlier period, has its first posting start there once fixed', () => {
+    // Held back from September on (the posting side recorded it), still held in October: both periods are named.
+    expect(plan({ expectedUnits: 'x' }, '2026-10', undefined, true, '2026-09')).toMatchObject({ kind: 'held', periods: ['2026-09', '2026-10'] });
+    const oct = plan({ expectedUnits: '10000' }, '2026-10', undefined, true, '2026-09');
+    expect(oct.kind === 'new' && oct.deliveries.map((d) => [d.payload.period, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['2026-09', 52.5, 1052.5],
+      ['2026-10', 47.5, 1100],
+    ]);
+    // Not before the period asked for, and once it has a posting, its ledger decides.
+    expect(plan({ expectedUnits: '10000' }, '2026-09', undefined, true, '2026-10')).toMatchObject({ kind: 'new', deliveries: [{ businessKey: 'FA-1|usage|2026-09' }] });
+    const ledger = oct.kind === 'new' ? parseLedger(JSON.stringify(oct.ledger)) : undefined;
+    expect(plan({ expectedUnits: '10000' }, '2026-10', ledger, true, '2026-09').kind).toBe('decided');
   });
 });
 

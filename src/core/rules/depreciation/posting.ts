@@ -84,6 +84,15 @@ export interface UsagePlanInput {
    * only when none was ({@link usageFor}).
    */
   readonly meterSync?: MeterSyncState;
+  /**
+   * For an asset with no posting yet: the first period its postings were held back from (invalid
+   * inputs, another calendar), recorded by the posting side. Its first posting then starts there,
+   * each period in turn, as an asset with earlier postings catches up on the periods it was held
+   * back from: not at `period` alone, which would leave the held periods' units in the
+   * life-to-date only, in no posting's period units. Ignored once the asset has a posting, and
+   * when it is not a period of the calendar before `period`.
+   */
+  readonly heldSince?: string;
 }
 
 /**
@@ -149,7 +158,9 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   }
   // The periods between the last posting and this one are posted first, each in turn.
   const periods: Period[] = [];
-  const first = last ? calendar.next(last) : foreignEnd !== undefined ? calendar.periodFrom(foreignEnd) : undefined;
+  // No posting yet: from the first period it was held back from, if any (see `heldSince`).
+  const held = !ledger && input.heldSince !== undefined ? calendar.period(input.heldSince) : undefined;
+  const first = last ? calendar.next(last) : foreignEnd !== undefined ? calendar.periodFrom(foreignEnd) : held && held.start < period.start ? held : undefined;
   for (let p = first; p && p.start < period.start && periods.length <= MAX_CATCH_UP; p = calendar.next(p)) periods.push(p);
   if (periods.length > MAX_CATCH_UP) periods.length = 0;
   periods.push(period);
