@@ -125,6 +125,17 @@ describe('--period of a calendar that is not monthly', () => {
     );
   });
 
+  // Was: 0026-10 was taken for a period "26-10" of October 1926 (a two-digit year to Date.UTC), so
+  // preview refused "26-10", a value not given, and post went on for 1926.
+  it('a month of a year before 1000 is no month: refused as given, not taken for another id', () => {
+    const monthly = depreciation({ timeZone: 'UTC' });
+    for (const id of ['0026-10', '0999-12', '0000-01']) {
+      expect(() => resolvePeriod(monthly, id, at('2026-12-06T05:00:00Z'))).toThrow(UsageError);
+      expect(unknownPeriodText(monthly, id, at('2026-12-06T05:00:00Z'))).toMatch(new RegExp(`^--period "${id}" is not a month`));
+    }
+    expect(resolvePeriod(monthly, '1000-01').id).toBe('1000-01');
+  });
+
   it('an unknown id of a listed calendar names the ids near the current period, the one meant, and the current and last ended (names nothing: exit 1)', () => {
     const listed = depreciation({ timeZone: 'UTC', periods: fiscal(24), periodsEnd: '2028-10-01' });
     expect(() => resolvePeriod(listed, '2026-12', at('2027-09-15T00:00:00Z'))).toThrow(NotFoundError);

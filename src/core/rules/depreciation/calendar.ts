@@ -74,7 +74,8 @@ export function stampCalendar(stamp: string): string {
   return stamp.split(' ', 2).join(' ');
 }
 
-const MONTH_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
+// Years 1000 and on: an id is its month's own (`0026-10` would be built as `26-10`, of 1926, by Date.UTC's two-digit years).
+const MONTH_ID = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
 
 /** Calendar months in `timeZone`, ids `YYYY-MM`. */
 export function monthlyCalendar(timeZone: string): PeriodCalendar {
