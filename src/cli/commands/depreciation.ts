@@ -23,7 +23,19 @@ import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/deprec
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, USAGE_NS, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import {
+  calendarChangeWarning,
+  decidedMeanwhile,
+  heldBackAssets,
+  latestPostable,
+  loadUsageLines,
+  postUsage,
+  recordOnDemandPosting,
+  usageDeliveries,
+  USAGE_NS,
+  type AssetUsageLine,
+  type UsageLoadOptions,
+} from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog, storedRuleStateAsOf } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -159,25 +171,24 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
   const d = depreciationOf(rules);
   const period = resolvePeriod(d, periodId, now);
   const asset = name === undefined ? undefined : typeof name === 'string' ? await previewedAsset(store, d, name) : name.erpAssetId;
-  const lines = await loadUsageLines(
-    store,
-    {
-      calendar: calendarOf(d),
-      attributes: d.attributes,
-      units: { hours: d.unit, km: d.kmUnit },
-      defaultDestination,
-      meterOf: depreciationMeterOf(d),
-      holdBack: d.holdBack && !force,
-      ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
-    },
-    period,
-    now,
-    { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
-  );
+  const lines = await loadUsageLines(store, usageLoadOptionsOf(d, defaultDestination, force), period, now, { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) });
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   const first = await firstPostingNote(store, d, period, now);
   return first === undefined ? lines : lines.map((l) => (l.plan.kind === 'new' && l.ledgerRaw === undefined && l.line.tracked ? { ...l, line: { ...l.line, notes: [...l.line.notes, first] } } : l));
+}
+
+/** How `preview` and `post` read usage lines (`force`: not holding back assets with invalid inputs). */
+function usageLoadOptionsOf(d: DepreciationConfig, defaultDestination: string, force: boolean): UsageLoadOptions {
+  return {
+    calendar: calendarOf(d),
+    attributes: d.attributes,
+    units: { hours: d.unit, km: d.kmUnit },
+    defaultDestination,
+    meterOf: depreciationMeterOf(d),
+    holdBack: d.holdBack && !force,
+    ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
+  };
 }
 
 /**
@@ -441,7 +452,14 @@ export function registerDepreciationCommand(program: Command): Command {
         const before = new Set(usageDeliveries(decided).map((x) => x.businessKey));
         const all = opts.dryRun
           ? usageDeliveries(lines.filter((l) => l.plan.kind === 'new'))
-          : await postUsage(store, (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }), lines, period);
+          : await postUsage(
+              store,
+              (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }),
+              lines,
+              period,
+              // Assets the running service posted an earlier period of meanwhile: planned again from that posting.
+              (ids) => loadUsageLines(store, usageLoadOptionsOf(d, defaultDestination, opts.force === true), period, now, { deliveries: true, only: (a) => ids.has(a.erpAssetId) }),
+            );
         const deliveries = all.filter((x) => !before.has(x.businessKey));
         // Assets the running service's period-end check posted between our read and our commit.
         const meanwhile = opts.dryRun ? 0 : decidedMeanwhile(lines, all);

@@ -1639,4 +1639,36 @@ describe('period-end usage posting', () => {
     expect((await postings(store)).map((d) => d.payload.periodUnits)).toEqual([120]);
     expect(JSON.parse((await store.kvGet(USAGE_NS, ledgerKey('FA-1'))) ?? '{}')).toMatchObject({ period: '2026-10', meterAtEnd: 1120 });
   });
+
+  // Was: a `depreciation post --period 2026-11` planned (October, then November) while the task
+  // posted October alone lost the compare-and-set, committed nothing, and said November was
+  // "posted meanwhile, by the running service": November was not posted (until the task's own
+  // check after its grace), though the command said it was.
+  it('a `depreciation post` that loses to the task posting an earlier period plans again from that posting and posts its period', async () => {
+    const readings = [['2026-09-01T00:00:00Z', 1000], ['2026-10-01T00:00:00Z', 1100], ['2026-11-01T00:00:00Z', 1250], ['2026-11-25T00:00:00Z', 1330]] as const;
+    const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState(readings.slice(0, 2)) }]);
+    const berlin = monthlyCalendar('Europe/Berlin');
+    const options = { calendar: berlin, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    await task().run(context(store, { t: Date.UTC(2026, 9, 3) })); // September, the first run
+    await setState(store, ruleState(readings));
+    const november = berlin.period('2026-11');
+    if (!november) throw new Error('no November');
+    // 1 December, before November's grace: the command plans October and November …
+    const now = Date.UTC(2026, 11, 1, 12);
+    const cli = await loadUsageLines(store, options, november, now);
+    expect(cli[0]?.plan.kind === 'new' && cli[0].plan.deliveries.map((d) => d.payload.period)).toEqual(['2026-10', '2026-11']);
+    // … while the task's check posts October (its grace has passed; November's has not).
+    expect(await task().run(context(store, { t: now }))).toMatchObject({ fields: { periods: ['2026-10'], postings: 1 } });
+    const commit = (d: readonly unknown[]) => store.commitIngest({ states: [], deliveries: d as never, quarantine: [], accepted: 0 });
+    const replan = (ids: ReadonlySet<string>) => loadUsageLines(store, options, november, now, { only: (a) => ids.has(a.erpAssetId) });
+    const sent = await postUsage(store, commit, cli, november, replan);
+    expect(sent.map((d) => d.businessKey)).toEqual(['FA-1|usage|2026-11']);
+    expect(decidedMeanwhile(cli, sent)).toBe(0);
+    expect((await postings(store)).map((d) => [d.payload.period, d.payload.periodUnits])).toEqual([
+      ['2026-09', expect.any(Number)],
+      ['2026-10', expect.any(Number)],
+      ['2026-11', expect.any(Number)],
+    ]);
+    expect(JSON.parse((await store.kvGet(USAGE_NS, ledgerKey('FA-1'))) ?? '{}')).toMatchObject({ period: '2026-11', meterAtEnd: 1330 });
+  });
 });

@@ -217,9 +217,22 @@ export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
  * Returns the facts of the postings this call decided: facts decided before, or by a concurrent
  * poster that won the compare-and-set, are committed again (which adds nothing) but not returned,
  * so callers count only what they queued.
+ *
+ * `replan`: the lines of these assets planned again from what is stored now. Given, an asset whose
+ * ledger another poster moved meanwhile to another period (the task posting an earlier one while
+ * `depreciation post` planned that and `period`) is planned again from it and posted once more, so
+ * `period` is posted for it now, not only at the task's later check (a later period posted covers
+ * it: nothing then).
  */
-export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
+export async function postUsage(
+  store: Store,
+  commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>,
+  lines: readonly AssetUsageLine[],
+  period: Period,
+  replan?: (erpAssetIds: ReadonlySet<string>) => Promise<readonly AssetUsageLine[]>,
+): Promise<DeliveryIntent[]> {
   const made: DeliveryIntent[] = [];
+  const moved = new Set<string>();
   // CHUNK assets at a time, each chunk's ledgers and facts in one transaction, with a turn of the
   // event loop between chunks (50,000 assets, a transaction each, held it for 4 s; with
   // `synchronous: full`, 5,000 for over 1 s).
@@ -227,14 +240,14 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
     if (i > 0) await nextTurn();
     const chunk = lines.slice(i, i + CHUNK);
     const again: DeliveryIntent[] = [];
-    const decisions: { key: string; expected: string | undefined; next: string; deliveries: readonly DeliveryIntent[] }[] = [];
+    const decisions: { erpAssetId: string; key: string; expected: string | undefined; next: string; deliveries: readonly DeliveryIntent[] }[] = [];
     // Assets with no posting yet held back: the first period they were held back from, so that their
     // first posting, once they can be made, starts there (posting.ts `heldSince`).
     const heldFrom: { key: string; expected: undefined; next: string }[] = [];
     for (const l of chunk) {
       const plan = l.plan;
       if (plan.kind === 'decided') again.push(...plan.deliveries);
-      if (plan.kind === 'new' && plan.ledger) decisions.push({ key: ledgerKey(l.asset.erpAssetId), expected: l.ledgerRaw, next: JSON.stringify(plan.ledger), deliveries: plan.deliveries });
+      if (plan.kind === 'new' && plan.ledger) decisions.push({ erpAssetId: l.asset.erpAssetId, key: ledgerKey(l.asset.erpAssetId), expected: l.ledgerRaw, next: JSON.stringify(plan.ledger), deliveries: plan.deliveries });
       const from = plan.kind === 'held' ? plan.periods[0] : undefined;
       if (from !== undefined && l.ledgerRaw === undefined && l.heldRaw === undefined) heldFrom.push({ key: heldKey(l.asset.erpAssetId), expected: undefined, next: from });
     }
@@ -248,10 +261,13 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
         // are theirs: not returned as made here (a `depreciation post` racing the task counted them twice).
         const theirs = parseLedger(await store.kvGet(USAGE_NS, d.key));
         if (theirs?.period === period.id) again.push(...theirs.deliveries);
+        else if (theirs) moved.add(d.erpAssetId);
       }
     }
     if (again.length) await commit(again);
   }
+  // Planned again from the posting made meanwhile, once (a poster racing again decides it then).
+  if (replan && moved.size) made.push(...(await postUsage(store, commit, await replan(moved), period)));
   return made;
 }
 
