@@ -79,6 +79,18 @@ describe('rules list and rules test with meter sync off (rules.meters.enabled: f
   });
 });
 
+describe('rules list, usage per period', () => {
+  it('says how long after its end a period is posted as a duration (90 s, not 0.025 h)', async () => {
+    const cfg = config();
+    const written = parse(readFileSync(cfg.path, 'utf8')) as { rules: object };
+    writeFileSync(cfg.path, stringify({ ...written, rules: { ...written.rules, depreciation: { postAfter: '90s' } } }));
+    const list = await runCli(['rules', 'list', '-c', cfg.path]);
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^depreciation +usage per period +.*, posted 90 s after period end +usage\.post$/m);
+  });
+});
+
 describe('rules test counts by rule', () => {
   it('in the text summary and the --json summary, each configured rule with its kind', async () => {
     const cfg = config();
