@@ -461,6 +461,17 @@ describe('service intervals', () => {
     expect(keys(run([meter(0, 100), meter(24 * 60, 990)], svc()).deliveries)).toEqual(['EQ-7|service-250h|750h@b0']);
   });
 
+  it('status after the interval was changed shows the due point the next reading opens, not one interval too far', () => {
+    // 250h@b0 opened at 251 h and cancelled (not done after all); then the rule became every 300 h.
+    const opened = run([meter(0, 240), meter(11, 251), feedback(12, 'EQ-7|service-250h|250h@b0', 'cancelled')], svc());
+    const changed = svc({ every: 300 });
+    const row = maintenanceStatus(asset, opened.state, changed).due.find((d) => d.rule === 'service-250h');
+    expect(row).toMatchObject({ state: 'ok', hours: 251, baselineHours: 0, nextDueHours: 300, remainingHours: 49 });
+    // Which is where the work order opens.
+    expect(keys(run([meter(59, 299)], changed, opened.doc).deliveries)).toEqual([]);
+    expect(keys(run([meter(60, 300)], changed, opened.doc).deliveries)).toEqual(['EQ-7|service-250h|300h@b0']);
+  });
+
   it('an interval crossed by a late reading opens it once, whatever the arrival order', () => {
     const inOrder = [meter(0, 240), meter(9, 249), meter(11, 251), meter(12, 252)];
     const lateCrossing = [meter(0, 240), meter(9, 249), meter(12, 252), meter(11, 251)];

@@ -51,4 +51,20 @@ describe('the next due point', () => {
     expect(nextDue(service250, { base: 0, firedDue: 250 })).toBe(500);
     expect(nextDue(service250, { base: 100, firedDue: 850 })).toBe(1100);
   });
+
+  it('after the interval was changed in the config, is the first of the new interval past the last opened: the one the next reading opens', () => {
+    // 250h@b0 was opened (and cancelled) under every: 250, then the rule became every 300 (or 500):
+    // the next reading opens 300 (500), so status must not say 600 (1000).
+    for (const every of [300, 500, 1000, 200]) {
+      const changed = { ...service250, every };
+      const next = nextDue(changed, { base: 0, firedDue: 250 });
+      const opens = stepService(changed, { base: 0, firedDue: 250 }, next).fire?.due;
+      expect(opens).toBe(next);
+      // And no reading short of it opens anything.
+      expect(stepService(changed, { base: 0, firedDue: 250 }, next - 0.01).fire).toBeUndefined();
+    }
+    expect(nextDue({ ...service250, every: 300 }, { base: 0, firedDue: 250 })).toBe(300);
+    expect(nextDue({ ...service250, every: 500 }, { base: 0, firedDue: 250 })).toBe(500);
+    expect(nextDue({ ...service250, every: 200 }, { base: 0, firedDue: 250 })).toBe(400);
+  });
 });

@@ -98,9 +98,14 @@ export function occurrenceOf(due: number, base: number, meter: ServiceMeter = 'h
   return `${formatReading(due)}${UNIT[meter]}@b${formatReading(base)}`;
 }
 
-/** The next due point after the current baseline's last opened one. */
+/**
+ * The next due point after the current baseline's last opened one: the first of the interval past
+ * it, which is where {@link stepService} opens the next work order. The last opened one need not be
+ * on this interval's points (it was opened before the rule's `every` was changed: 250 opened, now
+ * every 300 h, the next is 300, not 600).
+ */
 export function nextDue(rule: ServiceIntervalRule, s: ServiceState): number {
-  const k = s.firedDue === undefined ? 1 : Math.round((s.firedDue - s.base) / rule.every) + 1;
+  const k = s.firedDue === undefined ? 1 : Math.floor((s.firedDue - s.base) / rule.every + 1e-9) + 1;
   return s.base + k * rule.every;
 }
 
