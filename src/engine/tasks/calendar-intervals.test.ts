@@ -57,6 +57,29 @@ describe('calendar service intervals', () => {
     expect(await workOrders(store)).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10']);
   });
 
+  it('an everyDays shortened while the work order for this due date is open opens no second one for the same service; the next due date opens as before', async () => {
+    const store = await fleet();
+    await checkCalendarIntervals(store, options, at('2026-12-15T09:00:00Z'), commitTo(store));
+    // The inspection is now every 360 days: due 5 Jan 2027, a due date the opened work order (10 Jan) already stands for.
+    const shorter = rulesSchema.parse({
+      maintenance: {
+        calendarIntervals: [{ name: 'annual-inspection', everyDays: 360, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
+        windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
+      },
+    });
+    const changed = calendarTaskOptionsOf(shorter, 'erp') as CalendarTaskOptions;
+    expect(await checkCalendarIntervals(store, changed, at('2026-12-16T09:00:00Z'), commitTo(store))).toEqual([]);
+    expect(await checkCalendarIntervals(store, changed, at('2027-01-06T09:00:00Z'), commitTo(store))).toEqual([]);
+    // Status says the work order opened stands for it, not that one opens at the next check.
+    const [row] = await loadMaintenanceStatus(store, shorter, 'CR-1', at('2027-01-06T09:00:00Z'));
+    expect(row?.due.find((d) => d.rule === 'annual-inspection')?.state).toBe('due, work order requested (CR-1|annual-inspection|2027-01-10@b2026-01-10, for a later due date of this baseline, stands for it)');
+    expect(row?.open.map((w) => w.businessKey)).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10']);
+    // The service after it (no completion reported: 360 days on, 31 Dec 2027) opens as before.
+    const next = await checkCalendarIntervals(store, changed, at('2027-12-02T09:00:00Z'), commitTo(store));
+    expect(next.map((d) => d.businessKey).filter((k) => k.startsWith('CR-1|'))).toEqual(['CR-1|annual-inspection|2027-12-31@b2026-01-10']);
+    expect((await workOrders(store)).filter((k) => k.startsWith('CR-1|')).sort()).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10', 'CR-1|annual-inspection|2027-12-31@b2026-01-10']);
+  });
+
   it('reads its marks of the assets and rules it checks as it reads them all (the check reads only its own, in chunks)', async () => {
     const store = await fleet();
     await checkCalendarIntervals(store, options, at('2026-12-01T09:00:00Z'), commitTo(store));

@@ -18,7 +18,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, dayIn, isoDay, openedStandsFor, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
 import { calendarMeterOf, calendarSnapshot, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
@@ -162,8 +162,9 @@ export async function checkCalendarIntervals(
       const due = calendarDueAt(rule, base, now, calendarMeterOf(rule, asset, state, zone), zone);
       if (!due) continue;
       const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
-      // Opened already, or the next one is (under UTC days, before the site's day turned): nothing again.
-      if (m.fired?.key === key || m.fired?.key === workOrderKey(asset.erpAssetId, rule.name, nextOccurrence(rule, base, due))) continue;
+      // Opened already, or a later due point of this baseline is (the next one, under UTC days before the
+      // site's day turned; or the one before an interval shortened since): it stands for this one.
+      if (openedStandsFor(m.fired?.key, key)) continue;
       out.push(calendarWorkOrder(rule, asset, asset.destination ?? options.defaultDestination, base, due, state, now, options));
       fired.push([id, JSON.stringify({ key, at: now })]);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { rulesSchema } from '../../../config/rules-schema.js';
-import { calendarDueAt, calendarMeterBaseline, DAY_MS, parseServiceDate } from './calendar-interval.js';
+import { calendarDueAt, calendarMeterBaseline, DAY_MS, openedStandsFor, parseServiceDate } from './calendar-interval.js';
 import type { CalendarIntervalRule } from './types.js';
 
 const ruleOf = (input: object): CalendarIntervalRule => rulesSchema.parse({ maintenance: { calendarIntervals: [{ name: 'pm', ...input }] } }).maintenance!.calendarIntervals[0]!;
@@ -98,5 +98,27 @@ describe('due points (property)', () => {
         },
       ),
     );
+  });
+});
+
+describe('the work order last opened', () => {
+  it('stands for its own due point and an earlier one of its baseline, never for a later one nor another baseline', () => {
+    const k = 'CR-1|inspection|2027-01-10@b2026-01-10';
+    expect(openedStandsFor(undefined, k)).toBe(false);
+    expect(openedStandsFor(k, k)).toBe(true);
+    // everyDays shortened from 365 to 360: the due date moved before the one opened.
+    expect(openedStandsFor(k, 'CR-1|inspection|2027-01-05@b2026-01-10')).toBe(true);
+    // The next service, or one from a completion since, opens.
+    expect(openedStandsFor(k, 'CR-1|inspection|2028-01-10@b2026-01-10')).toBe(false);
+    expect(openedStandsFor(k, 'CR-1|inspection|2027-06-01@b2026-06-01')).toBe(false);
+    // Another asset's or rule's never.
+    expect(openedStandsFor(k, 'CR-2|inspection|2027-01-05@b2026-01-10')).toBe(false);
+    expect(openedStandsFor(k, 'CR-1|other|2027-01-05@b2026-01-10')).toBe(false);
+    // Whichever-first: by number, with both baselines the same.
+    const w = 'EX-1|pm|2@b2026-01-10+1200h';
+    expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1200h')).toBe(true);
+    expect(openedStandsFor(w, 'EX-1|pm|3@b2026-01-10+1200h')).toBe(false);
+    expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1250h')).toBe(false);
+    expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1200km')).toBe(false);
   });
 });

@@ -23,6 +23,7 @@ import { offsetAt, zonedParts } from '../time-zone.js';
 import { commonTimeZone, type WindowCalendar } from './windows.js';
 import { formatReading, UNIT } from './service-interval.js';
 import type { CalendarIntervalRule, ServiceMeter } from './types.js';
+import { parseWorkOrderKey, scheduleOrder } from './work-order.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -214,13 +215,23 @@ export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: n
 }
 
 /**
- * The occurrence of the due point after `d` (same baseline): a check that finds the work order last
- * opened is already that one (opened under UTC days, hours before the site's day turned) opens
- * nothing rather than the earlier one again.
+ * Whether the work order last opened for an asset and rule (`openedKey`) stands for the due point
+ * `key` of the same asset and rule: it is that one, or a later due point counted from the same
+ * baseline (and, whichever-first, the same meter baseline). So a check opens nothing for a due point
+ * the service already has a work order for: the next one, opened under UTC days hours before the
+ * site's day turned (a check then finds the earlier one); or the one an interval since shortened
+ * (`everyDays` 365 to 360) puts before the due date already opened, which is the same service, as a
+ * service interval opens nothing at or below the due point it last opened. A completion the ERP
+ * reports moves the baseline, and the next series opens as before.
  */
-export function nextOccurrence(rule: CalendarIntervalRule, base: number, d: CalendarDue): string {
-  const period = rule.everyDays * DAY_MS;
-  const due = d.due + period;
-  if (!d.meter || !rule.orMeter) return calendarOccurrence(due, base);
-  return cycleOccurrence(Math.round((due - base) / period), base, d.meter.base, rule.orMeter.meter);
+export function openedStandsFor(openedKey: string | undefined, key: string): boolean {
+  if (openedKey === undefined) return false;
+  if (openedKey === key) return true;
+  const opened = parseWorkOrderKey(openedKey);
+  const due = parseWorkOrderKey(key);
+  if (!opened || !due || opened.erpAssetId !== due.erpAssetId || opened.rule !== due.rule) return false;
+  const a = scheduleOrder(opened.occurrence);
+  const b = scheduleOrder(due.occurrence);
+  if (!a || !b || a.form !== b.form || a.at[0] !== b.at[0] || a.at[1] !== b.at[1]) return false;
+  return a.at[2] >= b.at[2];
 }

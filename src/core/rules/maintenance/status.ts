@@ -13,7 +13,7 @@ import { isoTime } from '../iso-format.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, feedbackWaitsFor, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
-import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, wallClockIn } from './calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, openedStandsFor, wallClockIn } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
@@ -226,15 +226,19 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const now = calendar.now;
     const meter = calendarMeterOf(rule, asset, state, zone);
     const d = calendarDueAt(rule, base, now, meter, zone);
-    const key = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
+    const dueKey = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
+    // The work order last opened stands for this due point when it is this one or a later one of its
+    // baseline (an interval shortened since): the check opens none for it (see openedStandsFor).
+    const fired = dueKey !== undefined && marks.fired !== undefined && openedStandsFor(marks.fired.key, dueKey) ? marks.fired : undefined;
+    const key = fired?.key ?? dueKey;
     const record = key !== undefined ? state?.workOrders?.[key] : undefined;
-    const fired = key !== undefined && marks.fired?.key === key ? marks.fired : undefined;
     if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
     const next = d ? d.due : nextCalendarDue(rule, base, now, zone);
     const when = !d ? 'ok' : d.dueSoon ? 'due soon' : 'due';
     // A whichever-first rule says which side got there.
     const by = d?.by === undefined ? '' : d.by === 'date' ? ' by date' : d.by === 'km' ? ' by km' : ' by hours';
-    const work = record ? `, work order ${record.status}` : fired ? ', work order requested' : d ? ', work order at the next check' : '';
+    const standing = key !== dueKey ? ` (${key ?? ''}, for a later due date of this baseline, stands for it)` : '';
+    const work = record ? `, work order ${record.status}${standing}` : fired ? `, work order requested${standing}` : d ? ', work order at the next check' : '';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
