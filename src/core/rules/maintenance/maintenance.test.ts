@@ -666,6 +666,32 @@ describe('service intervals', () => {
     expect(keys(cancelled.deliveries)).toEqual(['EQ-7|service-250h|505h@b255']);
   });
 
+  it('an everyHours lengthened while the work order for the due point is open opens no second one for the same service; cancelled, the new due point opens', () => {
+    // 250h@b0 opened at 251 h, not done yet; the rule becomes every 300 h.
+    const opened = run([meter(0, 240), meter(11, 251)], svc());
+    expect(keys(opened.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    const longer = svc({ every: 300 });
+    const after = run([meter(59, 299), meter(61, 301), meter(70, 310)], longer, opened.doc);
+    expect(keys(after.deliveries)).toEqual([]);
+    // Status: the open work order is what is due.
+    expect(maintenanceStatus(asset, after.state, longer).due[0]).toMatchObject({ state: 'due, work order requested', nextDueHours: 250 });
+    expect(maintenanceStatus(asset, after.state, longer).open.map((w) => w.businessKey)).toEqual(['EQ-7|service-250h|250h@b0']);
+    // Cancelled (not done after all): the due point of the new interval opens at the next reading.
+    const cancelled = run([feedback(71, 'EQ-7|service-250h|250h@b0', 'cancelled'), meter(72, 312)], longer, after.doc);
+    expect(keys(cancelled.deliveries)).toEqual(['EQ-7|service-250h|300h@b0']);
+    // Still open when the next service of the new interval comes due (600 h): that one opens.
+    expect(keys(run([meter(360, 600)], longer, after.doc).deliveries)).toEqual(['EQ-7|service-250h|600h@b0']);
+  });
+
+  it('with every unchanged, an open work order never stands for the next due point of its baseline, also when the keys round the baseline (252.555 h)', () => {
+    // Completed at 252.555 h: due points 502.555 and 752.555, keyed 502.56h@b252.56 and 752.56h@b252.56.
+    const done = run([meter(0, 240), meter(11, 251), feedback(13, 'EQ-7|service-250h|250h@b0', 'completed', 252.555), meter(14, 253)], svc());
+    expect(done.state?.services?.['service-250h']?.base).toBe(252.555);
+    // The first stays open; the second is a service of its own and opens.
+    const r = run([meter(263, 502.6), meter(513, 752.6)], svc(), done.doc);
+    expect(keys(r.deliveries)).toEqual(['EQ-7|service-250h|502.56h@b252.56', 'EQ-7|service-250h|752.56h@b252.56']);
+  });
+
   it('a work order the ERP reopens after its completion counted does not stand for the next due point: that one opens', () => {
     const o = svc({ dueSoon: 10 });
     const key = 'EQ-7|service-250h|250h@b0';

@@ -81,7 +81,10 @@ export function openServiceWorkOrder(
 /**
  * The open work order (its key) of an interval's earlier schedule that stands for the due point
  * `due` of the schedule from `base`: opened under an earlier baseline for a due point past `base`
- * and less than one interval before `due` (the same service, counted from the earlier service).
+ * and less than one interval before `due` (the same service, counted from the earlier service), or
+ * under this baseline for an earlier due point less than one interval before `due` (the same
+ * service, opened before `every` was lengthened: 250h@b0 open, now every 300 h, stands for 300 h;
+ * with `every` unchanged, the due point before is a whole interval before: a service of its own).
  * Undefined when there is none. `completed`: the occurrence the schedule counts from (the state's
  * `completed` of the rule): that work order, or one before it, open again (the ERP reopened it
  * after its completion counted) is the service already done, and stands for no later due point.
@@ -97,7 +100,12 @@ export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], er
     const o = scheduleOrder(occurrence);
     if (!o || o.form !== UNIT[rule.meter]) continue;
     const [oldBase, , oldDue] = o.at;
-    if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
+    // Under this baseline: keys hold due points to 2 decimals, so the one a whole interval back (a
+    // service of its own) may read up to 0.005 past it (502.56h@b252.56 for 502.555 h): a margin of 0.01.
+    const stands = isLaterBaseline(base, oldBase)
+      ? oldDue > due - rule.every + 1e-9
+      : !isLaterBaseline(oldBase, base) && oldDue < due - 0.01 && oldDue > due - rule.every + 0.01;
+    if (stands && oldDue > base) return key;
   }
   return undefined;
 }
