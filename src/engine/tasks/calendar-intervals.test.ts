@@ -74,10 +74,36 @@ describe('calendar service intervals', () => {
     const [row] = await loadMaintenanceStatus(store, shorter, 'CR-1', at('2027-01-06T09:00:00Z'));
     expect(row?.due.find((d) => d.rule === 'annual-inspection')?.state).toBe('due, work order requested (CR-1|annual-inspection|2027-01-10@b2026-01-10, for a later due date of this baseline, stands for it)');
     expect(row?.open.map((w) => w.businessKey)).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10']);
-    // The service after it (no completion reported: 360 days on, 31 Dec 2027) opens as before.
-    const next = await checkCalendarIntervals(store, changed, at('2027-12-02T09:00:00Z'), commitTo(store));
-    expect(next.map((d) => d.businessKey).filter((k) => k.startsWith('CR-1|'))).toEqual(['CR-1|annual-inspection|2027-12-31@b2026-01-10']);
-    expect((await workOrders(store)).filter((k) => k.startsWith('CR-1|')).sort()).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10', 'CR-1|annual-inspection|2027-12-31@b2026-01-10']);
+    // Still open (no completion reported), it stands for the due date less than an interval after its own
+    // (31 Dec 2027), as an open service work order does; the first a whole interval after it (25 Dec 2028) opens.
+    expect(await checkCalendarIntervals(store, changed, at('2027-12-02T09:00:00Z'), commitTo(store))).not.toContainEqual(expect.objectContaining({ businessKey: expect.stringMatching(/^CR-1\|/) }));
+    const next = await checkCalendarIntervals(store, changed, at('2028-11-26T09:00:00Z'), commitTo(store));
+    expect(next.map((d) => d.businessKey).filter((k) => k.startsWith('CR-1|'))).toEqual(['CR-1|annual-inspection|2028-12-25@b2026-01-10']);
+    expect((await workOrders(store)).filter((k) => k.startsWith('CR-1|')).sort()).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10', 'CR-1|annual-inspection|2028-12-25@b2026-01-10']);
+  });
+
+  it('an everyDays lengthened while the work order for this due date is open opens no second one until it is closed; cancelled, the new due date opens', async () => {
+    const store = await fleet();
+    await checkCalendarIntervals(store, options, at('2026-12-15T09:00:00Z'), commitTo(store));
+    const longer = rulesSchema.parse({
+      maintenance: {
+        calendarIntervals: [{ name: 'annual-inspection', everyDays: 370, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
+        windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
+      },
+    });
+    const changed = calendarTaskOptionsOf(longer, 'erp') as CalendarTaskOptions;
+    // Due 15 Jan 2027 now, its lead begun 16 Dec: the work order for 10 Jan (open) is that service.
+    const cr1 = (ds: readonly DeliveryIntent[]) => ds.map((d) => d.businessKey).filter((k) => k.startsWith('CR-1|'));
+    expect(cr1(await checkCalendarIntervals(store, changed, at('2026-12-17T09:00:00Z'), commitTo(store)))).toEqual([]);
+    const [row] = await loadMaintenanceStatus(store, longer, 'CR-1', at('2026-12-17T09:00:00Z'));
+    expect(row?.due.find((d) => d.rule === 'annual-inspection')?.state).toBe('due soon, work order requested (CR-1|annual-inspection|2027-01-10@b2026-01-10, for an earlier due date of this baseline, stands for it)');
+    // The ERP cancels it (not done after all): the due date of the new interval opens.
+    const cancel: WorkOrderStatusEvent = { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'CR-1' }], eventTime: at('2026-12-18T09:00:00Z'), receivedAt: at('2026-12-18T09:00:00Z'), businessKey: 'CR-1|annual-inspection|2027-01-10@b2026-01-10', status: 'cancelled' };
+    const rule = createRules(longer).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+    const asset = (await store.listAssets()).find((a) => a.asset.erpAssetId === 'CR-1')!.asset;
+    const r = rule.apply(undefined, cancel, { asset, destination: 'erp', now: 0 });
+    await store.commitIngest({ states: [{ erpAssetId: 'CR-1', doc: { [MAINTENANCE_RULE]: r.state } }], deliveries: [], quarantine: [], accepted: 1 });
+    expect(cr1(await checkCalendarIntervals(store, changed, at('2026-12-19T09:00:00Z'), commitTo(store)))).toEqual(['CR-1|annual-inspection|2027-01-15@b2026-01-10']);
   });
 
   it('reads its marks of the assets and rules it checks as it reads them all (the check reads only its own, in chunks)', async () => {

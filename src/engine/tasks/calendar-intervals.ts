@@ -120,6 +120,12 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
   );
 }
 
+/** Whether the ERP has reported the work order `key` completed or cancelled (by the maintenance rule's record of it). */
+function closedIn(state: MaintenanceState | undefined, key: string | undefined): boolean {
+  const status = key === undefined ? undefined : state?.workOrders?.[key]?.status;
+  return status === 'completed' || status === 'cancelled';
+}
+
 /** One check at `now`: commits the work orders coming due and returns them. */
 export async function checkCalendarIntervals(
   store: Store,
@@ -162,9 +168,8 @@ export async function checkCalendarIntervals(
       const due = calendarDueAt(rule, base, now, calendarMeterOf(rule, asset, state, zone), zone);
       if (!due) continue;
       const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
-      // Opened already, or a later due point of this baseline is (the next one, under UTC days before the
-      // site's day turned; or the one before an interval shortened since): it stands for this one.
-      if (openedStandsFor(m.fired?.key, key)) continue;
+      // Opened already, or a due point of this baseline that stands for this one is (see openedStandsFor).
+      if (openedStandsFor(m.fired?.key, key, rule.everyDays * DAY_MS, closedIn(state, m.fired?.key))) continue;
       out.push(calendarWorkOrder(rule, asset, asset.destination ?? options.defaultDestination, base, due, state, now, options));
       fired.push([id, JSON.stringify({ key, at: now })]);
     }

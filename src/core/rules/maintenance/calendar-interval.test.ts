@@ -114,10 +114,15 @@ describe('the work order last opened', () => {
     // Another asset's or rule's never.
     expect(openedStandsFor(k, 'CR-2|inspection|2027-01-05@b2026-01-10')).toBe(false);
     expect(openedStandsFor(k, 'CR-1|other|2027-01-05@b2026-01-10')).toBe(false);
+    // Open, it also stands for a due date less than one interval after its own (everyDays lengthened
+    // from 365 to 370); closed (cancelled), or a whole interval on (unchanged), it does not.
+    expect(openedStandsFor(k, 'CR-1|inspection|2027-01-15@b2026-01-10', 370 * DAY_MS)).toBe(true);
+    expect(openedStandsFor(k, 'CR-1|inspection|2027-01-15@b2026-01-10', 370 * DAY_MS, true)).toBe(false);
+    expect(openedStandsFor(k, 'CR-1|inspection|2028-01-10@b2026-01-10', 365 * DAY_MS)).toBe(false);
     // Whichever-first: by number, with both baselines the same.
     const w = 'EX-1|pm|2@b2026-01-10+1200h';
     expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1200h')).toBe(true);
-    expect(openedStandsFor(w, 'EX-1|pm|3@b2026-01-10+1200h')).toBe(false);
+    expect(openedStandsFor(w, 'EX-1|pm|3@b2026-01-10+1200h', 365 * DAY_MS)).toBe(false);
     expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1250h')).toBe(false);
     expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1200km')).toBe(false);
   });

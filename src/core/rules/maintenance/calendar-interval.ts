@@ -216,15 +216,17 @@ export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: n
 
 /**
  * Whether the work order last opened for an asset and rule (`openedKey`) stands for the due point
- * `key` of the same asset and rule: it is that one, or a later due point counted from the same
- * baseline (and, whichever-first, the same meter baseline). So a check opens nothing for a due point
- * the service already has a work order for: the next one, opened under UTC days hours before the
- * site's day turned (a check then finds the earlier one); or the one an interval since shortened
- * (`everyDays` 365 to 360) puts before the due date already opened, which is the same service, as a
- * service interval opens nothing at or below the due point it last opened. A completion the ERP
- * reports moves the baseline, and the next series opens as before.
+ * `key` of the same asset and rule, counted from the same baseline (and, whichever-first, the same
+ * meter baseline). It does when it is that one or a later due point: the next one, opened under UTC
+ * days hours before the site's day turned (a check then finds the earlier one); or the one an
+ * interval since shortened (`everyDays` 365 to 360) puts before the due date already opened, which
+ * is the same service, as a service interval opens nothing at or below the due point it last opened.
+ * While it is open (`openedClosed` false) it also stands for a due date less than one interval
+ * (`periodMs`, the rule's `everyDays`) after its own: the same service, with `everyDays` lengthened
+ * since (365 to 370), as coveringWorkOrder has an open service work order stand for it; cancelled,
+ * that due date opens. A completion the ERP reports moves the baseline, and the next series opens.
  */
-export function openedStandsFor(openedKey: string | undefined, key: string): boolean {
+export function openedStandsFor(openedKey: string | undefined, key: string, periodMs = 0, openedClosed = false): boolean {
   if (openedKey === undefined) return false;
   if (openedKey === key) return true;
   const opened = parseWorkOrderKey(openedKey);
@@ -233,5 +235,7 @@ export function openedStandsFor(openedKey: string | undefined, key: string): boo
   const a = scheduleOrder(opened.occurrence);
   const b = scheduleOrder(due.occurrence);
   if (!a || !b || a.form !== b.form || a.at[0] !== b.at[0] || a.at[1] !== b.at[1]) return false;
-  return a.at[2] >= b.at[2];
+  if (a.at[2] >= b.at[2]) return true;
+  // A due date (`day` form; a whichever-first point is numbered, and its number does not move with everyDays).
+  return !openedClosed && a.form === 'day' && a.at[2] > b.at[2] - periodMs;
 }

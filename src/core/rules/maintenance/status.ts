@@ -16,7 +16,7 @@ import { coveringWorkOrder } from './work-order-memory.js';
 import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, openedStandsFor, wallClockIn } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
-import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
+import { parseWorkOrderKey, priorityOf, scheduleOrder, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
 
 export interface DueRow {
   readonly erpAssetId: string;
@@ -227,9 +227,12 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const meter = calendarMeterOf(rule, asset, state, zone);
     const d = calendarDueAt(rule, base, now, meter, zone);
     const dueKey = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
-    // The work order last opened stands for this due point when it is this one or a later one of its
-    // baseline (an interval shortened since): the check opens none for it (see openedStandsFor).
-    const fired = dueKey !== undefined && marks.fired !== undefined && openedStandsFor(marks.fired.key, dueKey) ? marks.fired : undefined;
+    // The work order last opened stands for this due point when it is this one, a later one of its
+    // baseline (an interval shortened since) or, open, an earlier one less than an interval before it
+    // (an interval lengthened since): the check opens none for it (see openedStandsFor).
+    const firedStatus = marks.fired !== undefined ? state?.workOrders?.[marks.fired.key]?.status : undefined;
+    const firedClosed = firedStatus === 'completed' || firedStatus === 'cancelled';
+    const fired = dueKey !== undefined && marks.fired !== undefined && openedStandsFor(marks.fired.key, dueKey, rule.everyDays * DAY_MS, firedClosed) ? marks.fired : undefined;
     const key = fired?.key ?? dueKey;
     const record = key !== undefined ? state?.workOrders?.[key] : undefined;
     if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
@@ -237,7 +240,8 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const when = !d ? 'ok' : d.dueSoon ? 'due soon' : 'due';
     // A whichever-first rule says which side got there.
     const by = d?.by === undefined ? '' : d.by === 'date' ? ' by date' : d.by === 'km' ? ' by km' : ' by hours';
-    const standing = key !== dueKey ? ` (${key ?? ''}, for a later due date of this baseline, stands for it)` : '';
+    const order = (k: string): number => scheduleOrder(parseWorkOrderKey(k)?.occurrence ?? '')?.at[2] ?? 0;
+    const standing = key !== undefined && dueKey !== undefined && key !== dueKey ? ` (${key}, for ${order(key) < order(dueKey) ? 'an earlier' : 'a later'} due ${d?.meter ? 'point' : 'date'} of this baseline, stands for it)` : '';
     const work = record ? `, work order ${record.status}${standing}` : fired ? `, work order requested${standing}` : d ? ', work order at the next check' : '';
     due.push({
       erpAssetId: asset.erpAssetId,
