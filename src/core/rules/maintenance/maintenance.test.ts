@@ -138,6 +138,11 @@ describe('threshold rules', () => {
     const row = (upTo: number) => maintenanceStatus(asset, run(temps(pts.filter(([m]) => m <= upTo))).state, options(), { now: T0 + upTo * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'engine-overheat')?.state;
     expect(row(22)).toBe('pending since 2026-10-01T08:20:00.000Z, held 0 s of 5 min');
     expect(row(40)).toBe('pending since 2026-10-01T08:20:00.000Z, held long enough: waits for the cooldown after the last work order (2026-10-01T08:05:00.000Z) to end 2026-10-01T09:05:00.000Z');
+    // Taken after the cooldown ended, before the next sample: it waits for that sample, not for a cooldown in the past.
+    const upTo60 = run(temps(pts.filter(([m]) => m <= 60))).state;
+    expect(maintenanceStatus(asset, upTo60, options(), { now: T0 + 66 * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'engine-overheat')?.state).toBe(
+      'pending since 2026-10-01T08:20:00.000Z, held long enough; the cooldown after the last work order (2026-10-01T08:05:00.000Z) ended 2026-10-01T09:05:00.000Z: the next breaching sample opens the work order',
+    );
     expect(ds.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
       ['EQ-7|engine-overheat|2026-10-01T08:00:00.000Z', 5],
       ['EQ-7|engine-overheat|2026-10-01T08:20:00.000Z', 65],

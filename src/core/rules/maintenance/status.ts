@@ -29,7 +29,7 @@ export interface DueRow {
    * hygiene did not count the newest reading (`; latest reading held, awaiting the next reading: <why>` while it holds it, a catch-up
    * the next reading confirms or sets aside), and `; the meter itself shows N h less (…)` when the
    * count runs on across a replaced meter or readings set aside. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
-   * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
+   * (or, held long enough, waiting for the cooldown to end at a time, or, that time past, for the next breaching sample) or `active` (work order opened, or for a repeating rule breach counted, not yet
    * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
    * completed <time>: …` once the ERP completed an active episode's work order, and `; no sample since <time>, more than maxGap …` when a
    * pending or active one has had no sample for longer than its maxGap (broken: the next sample decides afresh). Calendar: `ok`, `due soon` or
@@ -274,9 +274,15 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     if (th?.phase === 'pending' && th.start !== undefined) {
       const heldFor = (th.last ?? th.start) - th.start;
       const cooldownEnds = th.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
+      // The cooldown over when status is taken: no sample since it ended (one would have opened the
+      // work order); the next breaching sample does, unless the breach is broken by then (said below).
+      const cooled = cooldownEnds !== undefined && calendar !== undefined && calendar.now >= cooldownEnds;
+      const broken = calendar !== undefined && calendar.now - (th.last ?? th.start) > rule.maxGapMs;
       pending =
         heldFor >= rule.durationMs && cooldownEnds !== undefined
-          ? ` since ${isoTime(th.start)}, held long enough: waits for the cooldown after the last work order (${isoTime(th.firedAt as number)}) to end ${isoTime(cooldownEnds)}`
+          ? cooled
+            ? ` since ${isoTime(th.start)}, held long enough; the cooldown after the last work order (${isoTime(th.firedAt as number)}) ended ${isoTime(cooldownEnds)}${broken ? '' : ': the next breaching sample opens the work order'}`
+            : ` since ${isoTime(th.start)}, held long enough: waits for the cooldown after the last work order (${isoTime(th.firedAt as number)}) to end ${isoTime(cooldownEnds)}`
           : ` since ${isoTime(th.start)}, held ${minutes(heldFor)} of ${minutes(rule.durationMs)}`;
     }
     // No sample for longer than maxGap (a device gone quiet, or one that reports less often): the
