@@ -110,6 +110,10 @@ describe('maintenance status: repeating threshold rows', () => {
     expect(row?.state).toBe(
       'normal, 3 of 3 breaches counted since 2026-10-01T08:14:00.000Z: the count is reached, but no work order opens before the cooldown after the last one (2026-10-01T08:10:00.000Z) ends 2026-10-01T09:10:00.000Z; then the next breach opens one, while 3 are counted within 60 min',
     );
+    // Taken after the cooldown ended, before the next breach: that breach opens it, the cooldown is past.
+    expect(run([100, 260, 230, 265, 230, 270, 230, 280, 230, 275, 230, 290, 230], T0 + 71 * 60_000).row?.state).toBe(
+      'normal, 3 of 3 breaches counted since 2026-10-01T08:14:00.000Z: the count is reached, and the cooldown after the last work order (2026-10-01T08:10:00.000Z) ended 2026-10-01T09:10:00.000Z: the next breach opens one, while 3 are counted within 60 min',
+    );
     // Under the count, nothing of the kind.
     expect(run([100, 260, 230, 265, 230], T0 + 30 * 60_000).row?.state).toBe('normal, 2 of 3 breaches counted since 2026-10-01T08:02:00.000Z');
   });

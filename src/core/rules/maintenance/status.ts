@@ -262,9 +262,12 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const hits = repeat && th?.hits ? th.hits.filter((h) => calendar === undefined || calendar.now - h < repeat.withinMs) : [];
     // The count reached without a work order: the cooldown after the last one holds it (a breach held after the cooldown opens one).
     const cooldownEnds = th?.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
+    // Reached with the cooldown since over (no breach since, which would have opened it): the next breach opens one.
     const heldBack =
-      repeat && hits.length >= repeat.count && cooldownEnds !== undefined && (calendar === undefined || calendar.now < cooldownEnds)
-        ? `: the count is reached, but no work order opens before the cooldown after the last one (${isoTime(th?.firedAt as number)}) ends ${isoTime(cooldownEnds)}; then the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
+      repeat && hits.length >= repeat.count && cooldownEnds !== undefined
+        ? calendar === undefined || calendar.now < cooldownEnds
+          ? `: the count is reached, but no work order opens before the cooldown after the last one (${isoTime(th?.firedAt as number)}) ends ${isoTime(cooldownEnds)}; then the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
+          : `: the count is reached, and the cooldown after the last work order (${isoTime(th?.firedAt as number)}) ended ${isoTime(cooldownEnds)}: the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
         : '';
     const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${isoTime(hits[0] as number)}${heldBack}` : '';
     // Completed in the ERP while still breaching: the next breach starts a new episode.
