@@ -51,6 +51,17 @@ describe('maintenance status: service rows', () => {
     expect(row).toMatchObject({ state: 'due, work order requested', hours: 250, nextDueHours: 250, remainingHours: 0 });
   });
 
+  it('an interval added after readings were counted (by another interval) says the next reading starts it, not that there are none', () => {
+    // The hours are kept for service-250h; service-500h is added to the config afterwards.
+    const r = simulateRules([createMaintenanceRule(options())], [meter(0, 200), meter(10, 210)].map((event) => ({ event, asset, destination: 'erp' })));
+    const state = r.states.get('EQ-7')?.maintenance as MaintenanceState | undefined;
+    const added: MaintenanceOptions = { ...options(), serviceIntervals: [service250, { ...service250, name: 'service-500h', every: 500 }] };
+    const row = maintenanceStatus(asset, state, added, { now: T0 + 11 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-500h');
+    expect(row).toMatchObject({ state: 'not counted yet: the next meter reading starts its schedule (the latest, 210 h, was read at 2026-10-01T18:00:00.000Z, before it applied)', hours: 210 });
+    // With no reading at all, none.
+    expect(serviceRow([]).row?.state).toBe('no readings');
+  });
+
   it('a reading exactly at the start of the due-soon lead is "due soon"', () => {
     // Kills `remaining <= dueSoon` → `<` (the row would say "scheduled" while the rule opened the work order as due soon).
     const lead = options({ ...service250, dueSoon: 25 });

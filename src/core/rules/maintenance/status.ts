@@ -23,7 +23,7 @@ export interface DueRow {
   readonly rule: string;
   readonly type: 'service' | 'threshold' | 'calendar' | 'alert';
   /**
-   * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
+   * Service: `ok`, `due soon`, `due`, `no readings`, or `not counted yet` (readings kept, none since the rule applied); with `, work order <status>` while the
    * work order for the due point is open (`, work order with the next meter reading` while none is
    * opened for it yet: the interval or the baseline changed since the last reading), and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading (`; latest reading held, awaiting the next reading: <why>` while it holds it, a catch-up
@@ -173,7 +173,14 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const stored = state?.services?.[rule.name];
     const reading = latest[rule.meter];
     if (!stored || reading === undefined) {
-      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: `no readings${waitingNote(state, rule.name, options)}` });
+      // Readings kept (for another rule counting the meter) but none counted by this one yet: it was
+      // added, or took this asset in, since; its schedule starts at the next reading.
+      const read = rule.meter === 'km' ? latestKm(state) : latestHours(state);
+      const none =
+        read !== undefined
+          ? `not counted yet: the next ${rule.meter === 'km' ? 'odometer' : 'meter'} reading starts its schedule (the latest, ${r2(read[1])} ${rule.meter === 'km' ? 'km' : 'h'}, was read at ${isoTime(read[0])}, before it applied)`
+          : 'no readings';
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: `${none}${waitingNote(state, rule.name, options)}`, ...(read !== undefined ? (rule.meter === 'km' ? { km: r2(read[1]) } : { hours: r2(read[1]) }) : {}) });
       continue;
     }
     // The baseline in force: a baseline attribute changed since the last reading counts already.
