@@ -321,6 +321,14 @@ describe('damaged sent records', () => {
     expect(compareCounts(cellsOf([['WH-C', 'S', 1]]), whole).map((c) => [c.location, c.revision])).toEqual([['WH-C', 6]]);
     expect(parseSentRecord(JSON.stringify(plan.next))).toEqual({ sent: plan.next });
     expect(parseSentRecord('{"cells":{},"revisionFloor":-1}').damage).toEqual({ record: 'its "revisionFloor" (the revision cells it does not hold go on above) is not a whole number' });
+    // A full snapshot that read the ERP's on-hand quantities goes on above it too: a cell the record
+    // does not hold read at revision 0 went out as r1, a key the outbox keeps and drops (the count lost).
+    const read = reconcileWithOnHand(whole, [{ location: 'WH-A', sku: 'S', quantity: 5 }, { location: 'WH-B', sku: 'S', quantity: 3 }]);
+    const snapshot = planInventoryCounts('erp', cellsOf([['WH-A', 'S', 2], ['WH-B', 'S', 1]]), read, 'full', 0);
+    expect(snapshot.deliveries.map((d) => [d.businessKey, d.payload.delta])).toEqual([
+      ['WH-A|S|r7', -3],
+      ['WH-B|S|r7', -2],
+    ]);
     // Damaged entries: each at that revision at least, whether or not the outbox still holds a count of it.
     const sent: SentCounts = { cells: { [cellKey('WH-C', 'S')]: { quantity: 7, revision: 9 } } };
     expect(asNeverSent(sent, { entries: [cellKey('WH-A', 'S'), cellKey('WH-B', 'S'), 'no separator'] }, outbox, 5)).toEqual({

@@ -501,7 +501,7 @@ function* snapshotCellSteps(current: ReadonlyMap<string, CountCell>, sent: SentC
 
 /**
  * The sent record with each cell read from the ERP taken as last sent at the ERP's on-hand
- * quantity (its revision kept; 0 for a cell never sent), so a full snapshot planned from it sends
+ * quantity (its revision kept; for a cell never sent, the record's revisionFloor, else 0), so a full snapshot planned from it sends
  * `delta` = counted − on hand: an ERP that takes deltas and was edited by hand ends at the count.
  * Only for cells whose earlier counts have all landed (none pending, in flight or dead), or a
  * change would count twice. Returns the record unchanged (the same object) when nothing was read.
@@ -521,7 +521,10 @@ function* reconcileSteps(sent: SentCounts, onHand: readonly OnHandCell[], due: D
   for (const read of onHand) {
     if (due()) yield;
     const key = cellKey(read.location, read.sku);
-    cells[key] = { quantity: read.quantity, revision: cells[key]?.revision ?? 0 };
+    // A cell the record does not hold goes on above its floor (a record rebuilt after damage), as
+    // planning a cell never sent does: at revision 0 its count would go out as r1, a key that may be
+    // used already (the outbox keeps keys for good, and drops the count as one it has).
+    cells[key] = { quantity: read.quantity, revision: cells[key]?.revision ?? sent.revisionFloor ?? 0 };
   }
   return { ...sent, cells };
 }
