@@ -569,6 +569,18 @@ interface RecordForRun {
 async function recordForRun(store: Store, kv: readonly { key: string; value: string }[], destination: string, read: ReadSentRecord | undefined): Promise<RecordForRun> {
   let sent = read?.sent ?? EMPTY_SENT;
   let damage = read?.damage;
+  const text = kv.find((r) => r.key === highestKey(destination))?.value;
+  const highest = text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+  // No record, though counts were planned for the destination: its cells at revision 1 again would
+  // be keys the outbox keeps for good, and every count under them dropped as one it has. With counts
+  // of it in the outbox, the record was deleted (by hand, to start over): taken as damaged whole, its
+  // cells go on above the revisions used, and it is warned of. Without (a stop before the first
+  // record was written, nothing committed; or every count pruned since): they go on above the highest.
+  if (read === undefined && highest !== undefined && highest > 0) {
+    if ((await store.listDeliveries({ destination, operation: INVENTORY_COUNT, limit: 1 })).length > 0)
+      damage = { record: `missing (deleted by hand?), though counts up to revision ${highest} were planned for ${destination} ("${highestKey(destination)}")` };
+    else sent = { cells: {}, revisionFloor: highest };
+  }
   let pending = sent.pending;
   // An older version's write-ahead: the deliveries in parts the record names; one missing or unreadable: the record cannot be finished.
   if (sent.pendingParts) {
@@ -589,8 +601,6 @@ async function recordForRun(store: Store, kv: readonly { key: string; value: str
         damage = { record: `changed since counts were planned for it (write-ahead "${plannedKey(destination)}": its cells are neither all at the revisions planned nor all below them), of counts planned and maybe not committed` };
     }
   }
-  const text = kv.find((r) => r.key === highestKey(destination))?.value;
-  const highest = text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
   // A record that could not be used as stored: its cells as never sent, above the revisions used, their discards owed nothing more.
   if (damage?.record !== undefined) {
     sent = EMPTY_SENT;

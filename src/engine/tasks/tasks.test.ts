@@ -886,6 +886,50 @@ describe('inventory sync task', () => {
     expect(warns[1]?.msg).toContain('has cell entries that are not {"quantity": <number>, "revision": <whole number>}: "WH-A\\u001fS"; those cells taken as never sent');
   });
 
+  // Deleted by hand (to start over, say): its cells at r1 again were keys the outbox keeps for good,
+  // so every count was dropped as a duplicate while the new record said it was sent.
+  it('a sent record deleted while its highest revision is kept is taken as damaged: full counts above every revision used, warned of', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    await deliverAll(store, clock.t);
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('1');
+    await store.kvDelete(INVENTORY_NS, 'sent:erp');
+    const shown = await inventoryReport(store, options, clock.t);
+    expect(shown.damagedRecords?.erp?.record).toMatch(/^missing/);
+    const { warns, run } = reportedRuns(store, clock);
+    await run();
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH-A|S|r2', 1, 1],
+      ['WH-B|T|r2', 1, 1],
+    ]);
+    expect(warns.map((w) => w.level)).toEqual(['warn']);
+    expect(warns[0]?.msg).toContain('record "sent:erp" (kv namespace "inventory") is missing');
+    expect(warns[0]?.msg).toContain('every cell of erp taken as never sent');
+    await deliverAll(store, clock.t);
+    await run();
+    expect(warns).toHaveLength(1);
+    expect(await pending(store, 'inventory.count')).toEqual([]);
+
+    // A first run that stopped before its record was written (nothing committed): no record, the
+    // highest revision kept. Not said as damage; its counts go on above that revision, once.
+    const fresh = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    const stopping = context(fresh, clock, {
+      store: new Proxy(fresh, {
+        get: (target, prop, receiver) =>
+          prop === 'kvSet' ? (ns: string, key: string, value: string) => (key === 'sent:erp' ? Promise.reject(new Error('killed')) : target.kvSet(ns, key, value)) : (Reflect.get(target, prop, receiver) as unknown),
+      }),
+    });
+    await expect(runInventorySync(stopping, options)).rejects.toThrow('killed');
+    expect([await fresh.kvGet(INVENTORY_NS, 'sent:erp'), await fresh.kvGet(INVENTORY_NS, 'highestRevision:erp')]).toEqual([undefined, '1']);
+    const again = await runInventorySync(context(fresh, clock), options);
+    expect(again.damagedRecords).toBeUndefined();
+    expect((await pending(fresh, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 1]]);
+  });
+
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only
