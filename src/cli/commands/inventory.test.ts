@@ -41,6 +41,13 @@ describe('inventory counts output', () => {
     expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
   });
 
+  // Every item gone stale after counts were sent: the cells were last sent 0, and are not shown
+  // (nothing counted, nothing to send); "none was sent" said the ERP never got a count.
+  it('with no cell to show, does not say no count was sent: cells last sent 0 are not shown either', () => {
+    const emptied: InventoryReport = { ...report, destinations: [{ destination: 'erp', cells: [] }] };
+    expect(formatCounts(emptied, options).split('\n')[0]).toBe('no counts: no item has been seen at a location within the freshness window, and no cell was last sent a total above 0');
+  });
+
   // A short freshness read as "last seen over 0.01 h ago": shown in the unit it is given in.
   it('says the freshness in a readable unit, not as a fraction of an hour', () => {
     expect(formatCounts(report, { ...options, freshnessMs: 20_000 })).toContain(', 1 last seen over 20 s ago,');

@@ -195,7 +195,7 @@ export function noCountsText(all: InventoryReport, filter: CountFilter, items?: 
   const cells = all.destinations.filter((d) => filter.destination === undefined || d.destination === filter.destination).flatMap((d) => d.cells);
   if (cells.length === 0) {
     const why = items !== undefined && (filter.location !== undefined || filter.sku !== undefined) ? itemFilterMiss(items, filter) : undefined;
-    return why !== undefined ? `no counts match: ${why}` : 'no counts: no item has been seen at a location within the freshness window, and none was sent';
+    return why !== undefined ? `no counts match: ${why}` : 'no counts: no item has been seen at a location within the freshness window, and no cell was last sent a total above 0';
   }
   const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
   if (filter.location !== undefined && !cells.some((c) => c.location === filter.location)) return `no counts match: no count is at location "${filter.location}"; locations with counts: ${listed(cells.map((c) => c.location))}`;
