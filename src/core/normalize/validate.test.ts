@@ -163,6 +163,15 @@ describe('validateEvent: values that must not get through (or throw)', () => {
     expect(validateEvent(ev({ zone: 'YARD-A' }), now)).toEqual({ ok: true });
   });
 
+  // A zone is a location code: sent to the ERP, and the location an inventory item is counted at.
+  // With the unit separator in it, the item's count went out under a wrong location and SKU, and
+  // the record of what was sent took it as a damaged key, so it was never taken back.
+  it('rejects a zone with a control character in it, naming it escaped', () => {
+    expect(validateEvent(ev({ zone: 'DOCK\u001f3' }), now)).toMatchObject({ ok: false, reason: 'zone must not contain a control character, got "DOCK\\u001f3"; send the location code as printable text' });
+    expect(validateEvent(ev({ zone: 'DOCK\n3' }), now)).toMatchObject({ ok: false, reason: expect.stringContaining('zone must not contain a control character') });
+    expect(validateEvent(ev({ zone: 'Lager Süd 3' }), now)).toEqual({ ok: true });
+  });
+
   describe('zone sightings (a fixed reader: a configured zone, no lat/lng)', () => {
     const zoneNames = new Set(['DOCK-1', 'YARD-A']);
     const policy = { maxFutureSkewMs: 300_000, maxAgeMs: 0, zoneNames };

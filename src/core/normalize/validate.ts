@@ -42,6 +42,9 @@ const fail = (reason: string): Validation => ({ ok: false, code: 'invalid', reas
 const VALID: Validation = Object.freeze({ ok: true });
 const isNum = (v: unknown): v is number => typeof v === 'number';
 const BLANK = /^\s*$/;
+/** A C0 control character or DEL: no location code holds one (inventory keys its cells with the unit separator). */
+// eslint-disable-next-line no-control-regex -- the control characters are what this class finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
 const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
 
 /** A finite number within [min, max]: what {@link checkNumber} accepts of a value that is required. */
@@ -126,7 +129,9 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
           ? `zone must be a string, got ${describe(e.zone)}`
           : typeof e.zone === 'string' && BLANK.test(e.zone)
             ? 'zone must not be blank; leave zone out when the asset is in no zone'
-            : undefined) ?? coordinatesProblem(e, policy);
+            : typeof e.zone === 'string' && CONTROL.test(e.zone)
+              ? `zone must not contain a control character, got ${JSON.stringify(e.zone.length > 60 ? `${e.zone.slice(0, 60)}…` : e.zone)}; send the location code as printable text`
+              : undefined) ?? coordinatesProblem(e, policy);
       if (!problem && e.lat === 0 && e.lng === 0) problem = 'position 0,0 (null island) is a missing fix, not a location';
       break;
     case 'meter': {
