@@ -212,6 +212,27 @@ export function placement(shape: ZoneShape, lat: number, lng0: number, marginM: 
   return 'outside';
 }
 
+/**
+ * Whether two zones' shapes share no inside: they are apart, or touch (two bays side by side along
+ * one wall). A position inside one of them is then in the other only by its hysteresis band, which
+ * does not hold the asset in it (see ZoneIndex.locate). Conservative: shapes that may overlap
+ * (one inside the other, crossing, an island in a hole) are not apart.
+ */
+export function shapesApart(a: ZoneShape, b: ZoneShape): boolean {
+  if (a.type === 'circle' && b.type === 'circle') return haversineM(a, b) >= a.radiusM + b.radiusM;
+  if (a.type === 'circle' || b.type === 'circle') {
+    const [c, p] = (a.type === 'circle' ? [a, b] : [b, a]) as [CircleShape, PolygonShape];
+    // The disk misses the polygon's boundary and its centre is outside it (or in a hole).
+    return placement(p, c.lat, c.lng, 0) !== 'inside' && distanceToBoundaryM(c.lng, c.lat, p.polygons) >= c.radiusM;
+  }
+  for (const pa of a.polygons)
+    for (const pb of b.polygons) {
+      const [ra, rb] = [pa[0], pb[0]];
+      if (ra && rb && ringsOverlap(ra, rb) !== undefined) return false;
+    }
+  return true;
+}
+
 /** Radius of the sphere a polygon's area is measured on: the one whose degree is {@link M_PER_DEG} metres. */
 const R_AREA = (M_PER_DEG * 180) / Math.PI;
 

@@ -9,13 +9,16 @@
 import { createHash } from 'node:crypto';
 import type { PositionFix } from '../../model/events.js';
 import { haversineCoordsM } from '../geo.js';
-import { areaM2, M_PER_DEG, placement, searchBBox, segmentDistance2, wrapBBox, type BBox, type Zone } from './geometry.js';
+import { areaM2, M_PER_DEG, placement, searchBBox, segmentDistance2, shapesApart, wrapBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
 export interface ZoneHit {
   /** Zone names, in configuration order. */
   readonly inside: readonly string[];
-  /** Outside these zones but within the hysteresis margin of their boundary. */
+  /**
+   * Outside these zones but within the hysteresis margin of their boundary; not a zone apart from
+   * one the position is inside (the bay beside the one it is in: see ZoneIndex's `apart`).
+   */
   readonly band: readonly string[];
 }
 
@@ -181,7 +184,33 @@ export class ZoneIndex {
       else if (p === 'band') (band ??= []).push(e);
     }
     if (!inside && !band) return EMPTY_HIT;
+    if (inside && band) {
+      const within = inside;
+      band = band.filter((e) => !within.some((f) => this.apart(e.order, f.order)));
+    }
     return { inside: namesInOrder(inside), band: namesInOrder(band) };
+  }
+
+  /** Zone number pairs (a * size + b, a < b) → whether their shapes are apart, as asked (see {@link apart}). */
+  private readonly apartPairs = new Map<number, boolean>();
+
+  /**
+   * Whether zones number `a` and `b` (configuration order) share no inside: side by side along a
+   * wall, or apart (see shapesApart). A position inside one is not in the other's hysteresis band:
+   * the band keeps an asset in a zone it has entered against GPS error at its edge, but an asset
+   * inside the bay next to it is there, not still in the one it drove out of (with that one
+   * listed first, smaller or of higher priority, it would be sent as in it for as long as it stays
+   * within the band, however long). Nested and overlapping zones keep their bands: the yard a bay
+   * is in does not take the bay's band away. Worked out once per pair, when first asked.
+   */
+  private apart(a: number, b: number): boolean {
+    const key = a < b ? a * this.zones.length + b : b * this.zones.length + a;
+    let v = this.apartPairs.get(key);
+    if (v === undefined) {
+      v = shapesApart((this.zones[a] as Zone).shape, (this.zones[b] as Zone).shape);
+      this.apartPairs.set(key, v);
+    }
+    return v;
   }
 
   /** {@link locate} for a fix, computed once per event object however many rules ask. */
@@ -240,6 +269,17 @@ export class ZoneIndex {
         if (nBand < band.length) band[nBand] = zone;
         nBand++;
       }
+    }
+    // A band beside a zone the position is inside counts only for zones not apart from it (see apart).
+    if (nIn > 0 && nBand > 0 && nIn <= inside.length && nBand <= band.length) {
+      let kept = 0;
+      for (let i = 0; i < nBand; i++) {
+        const z = band[i] as number;
+        let drop = false;
+        for (let j = 0; j < nIn && !drop; j++) drop = this.apart(z, inside[j] as number);
+        if (!drop) band[kept++] = z;
+      }
+      nBand = kept;
     }
     // Grid cells list their zones in configuration order; the large ones come after them.
     if (large.length > 0) {

@@ -5,6 +5,8 @@
  *   not inside on the way cancels the attempt.
  * - Exit: the asset must be *beyond* the hysteresis band (further than the margin outside the
  *   boundary) on fixes spanning at least `exitDwellMs`; any fix inside or in the band cancels it.
+ *   A fix inside a zone beside it (side by side, not overlapping: the next bay) is beyond its band
+ *   (the index leaves it out of `band`), so a machine parked in the next bay near the wall leaves.
  *
  * - After a silence: a fix more than `exitDwellMs` after the asset's previous one (`previousAt`)
  *   leaves at once the zones it is beyond the band of. Nothing was seen of the asset for longer than
