@@ -283,6 +283,18 @@ describe('rules config', () => {
     ]);
   });
 
+  it('says a zones file of 0 bytes or only blanks is empty (an export that failed), not that its JSON ends too soon', () => {
+    const nothing = join(dir, 'nothing.geojson');
+    writeFileSync(nothing, '');
+    const blank = join(dir, 'blank.geojson');
+    writeFileSync(blank, '\uFEFF \r\n');
+    // Was "is not valid JSON: line 1, column 1: Unexpected end of JSON input; fix it there (… no trailing commas, no comments)".
+    expect(problems({ zones: { files: [nothing, blank] } })).toEqual([
+      { key: 'zones.files.0', message: `${nothing}: the file is empty (0 bytes): write the zones file again (an export that failed or was cut short leaves it so)` },
+      { key: 'zones.files.1', message: `${blank}: the file holds only blanks: write the zones file again (an export that failed or was cut short leaves it so)` },
+    ]);
+  });
+
   it('refuses a zones file with no zones, naming the file', () => {
     const empty = join(dir, 'empty.geojson');
     writeFileSync(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));

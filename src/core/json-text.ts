@@ -9,7 +9,7 @@ import { decodeUtf16WithBom, firstLineNotUtf8 } from './text-bytes.js';
 
 const BOM = '\uFEFF';
 
-/** A JSON file whose bytes are not text in an encoding JSON allows: what is wrong, and what to do. */
+/** A JSON file whose bytes are not text in an encoding JSON allows, or no text at all: what is wrong, and what to do. */
 export class JsonFileEncodingError extends Error {}
 
 /**
@@ -17,9 +17,19 @@ export class JsonFileEncodingError extends Error {}
  * BOM (Windows PowerShell 5 writes it with `>` and `Out-File`). Anything else is refused, naming
  * the first line that is not UTF-8: read as UTF-8, a Windows-1252 "Lager Süd" would become
  * "Lager S\uFFFDd", and a location code so read would reach the ERP mangled, with nothing said.
+ * An empty file (0 bytes, or only a BOM and blanks: an export that failed, a `>` that cut it) is
+ * refused as empty, not as JSON that ends too soon ("no trailing commas, no comments" says nothing of it).
  * `what`: what the file is, for what to do ("save the zones file as UTF-8").
  */
 export function decodeJsonFile(bytes: Uint8Array, what = 'file'): string {
+  const text = decodeText(bytes, what);
+  if (text.replace(BOM, '').trim() === '') {
+    throw new JsonFileEncodingError(`${bytes.length === 0 ? 'the file is empty (0 bytes)' : 'the file holds only blanks'}: write the ${what} again (an export that failed or was cut short leaves it so)`);
+  }
+  return text;
+}
+
+function decodeText(bytes: Uint8Array, what: string): string {
   const utf16 = decodeUtf16WithBom(bytes);
   if (utf16 !== undefined) return withoutNul(utf16, what);
   // UTF-16 without its BOM first: its bytes beside the NULs need not be UTF-8 either ("ü" is FC 00).

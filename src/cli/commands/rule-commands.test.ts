@@ -898,6 +898,9 @@ describe('zones commands', () => {
     expect(() => checkZonesFile(file)).toThrow(`${file}: line 2 is not UTF-8 text (`);
     writeFileSync(file, '{"type": "FeatureCollection", "features": [\n  {"type": "Feature",},\n]}');
     expect(() => checkZonesFile(file)).toThrow(`${file} is not valid JSON: line 2, column 22: `);
+    // An empty file (an export that failed) is said to be empty, not JSON ending too soon.
+    writeFileSync(file, '');
+    expect(() => checkZonesFile(file)).toThrow(`${file}: the file is empty (0 bytes): write the zones file again (an export that failed or was cut short leaves it so)`);
     expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });
     expect(locate(rules, 52.5, 13.5)).toEqual({ inside: [], band: [] });
     // LNG LAT given for LAT LNG (GeoJSON's order): in no zone, and the zone it would be in the other way round.
