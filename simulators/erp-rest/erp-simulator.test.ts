@@ -443,6 +443,31 @@ describe('webhook retries', () => {
       await new Promise((resolve) => receiver.close(resolve));
     }
   });
+
+  it('a 503 without Retry-After is sent again after webhookRetryDelayMs, doubling, not at once', async () => {
+    const at: number[] = [];
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        at.push(Date.now());
+        // No Retry-After: the simulator waits its own delay before each retry.
+        res.writeHead(at.length < 3 ? 503 : 202).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await start({ webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, webhookRetryDelayMs: 150 });
+      await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'k' });
+      await call(s, 'POST', '/__sim/complete-work-order', { externalKey: 'k' });
+      await waitFor(() => at.length === 3, 'the push and its two retries', 5000);
+      const [first, second, third] = at as [number, number, number];
+      expect(second - first).toBeGreaterThanOrEqual(140);
+      expect(third - second).toBeGreaterThanOrEqual(290);
+      expect(s.counters()).toMatchObject({ webhooksSent: 1, webhookRetries: 2, webhookFailures: 0 });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
 });
 
 describe('faults', () => {

@@ -329,8 +329,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
           return;
         }
         if (res.status !== 408 && res.status !== 429 && res.status < 500) break;
-        const seconds = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(seconds) && seconds >= 0) retryAfterMs = seconds * 1000;
+        // Seconds only; none (or a date) waits the simulator's own delay: Number(null) would be 0, a retry at once.
+        const retryAfter = res.headers.get('retry-after')?.trim();
+        const seconds = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+        if (seconds !== undefined) retryAfterMs = seconds * 1000;
       } catch {
         // no answer: sent again like a 5xx
       }
