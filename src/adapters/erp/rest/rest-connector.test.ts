@@ -383,6 +383,31 @@ describe('each operation against the simulator', () => {
     s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });
     await expect(connectorFor(s).fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(RateLimitedError);
   });
+
+  it('a poll the ERP refuses for good (it knows no ?updatedSince=, the path is wrong) says it was the poll and names the keys to set', async () => {
+    const s = await sim();
+    const placed = createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000 }), { configKey: 'destinations.1' });
+    for (const status of [400, 404]) {
+      s.faults.add({ kind: 'error', status, method: 'GET', body: { error: { code: 'BadRequest', message: 'unknown query parameter updatedSince' } } });
+      const error = await placed.fetchWorkOrderUpdates(T0, ctx).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(PermanentError);
+      expect((error as PermanentError).status).toBe(status);
+      const message = (error as Error).message;
+      expect(message).toContain(`GET /api/v1/work-orders → ${status}`);
+      expect(message).toContain('unknown query parameter updatedSince');
+      expect(message).toMatch(/the work-order poll \(GET \/api\/v1\/work-orders\?updatedSince=<ISO time>, every rules\.maintenance\.feedback\.pollEvery\)/);
+      expect(message).toContain('check destinations.1.paths.workOrders (destination "erp-sim", now /api/v1/work-orders)');
+      expect(message).toContain('rules.maintenance.feedback.pollEvery: 0 and have the ERP push them to POST /v1/webhooks/erp-sim/work-orders (destinations.1.webhook)');
+    }
+    // A 401 keeps its own advice (the credentials), not this one.
+    s.setToken('rotated-token');
+    const denied = await placed.fetchWorkOrderUpdates(T0, ctx).catch((err: unknown) => err);
+    expect(denied).toBeInstanceOf(AuthError);
+    expect((denied as Error).message).not.toContain('work-order poll');
+  });
 });
 
 describe('on-hand reads (paths.inventoryOnHand)', () => {

@@ -370,7 +370,8 @@ export class RestConnector implements ErpConnector {
         await this.client.refreshAuth(ctx.signal);
         outcome = await call.request({ method: 'GET', ...request });
       }
-      if (!outcome.ok) throw outcome.error;
+      // The list's first page refused for good: the path, or a query the ERP does not take.
+      if (!outcome.ok) throw 'path' in request ? this.pollRefused(outcome.error) : outcome.error;
       // No body at all: cut short before any of it came, as likely as a page cut half way; not "not a list" (permanent).
       if (outcome.body === undefined) throw new RetryableError(`GET ${pagePath(request)} → ${outcome.status}, but ${emptyAnswerText('a work-order list (at least [])')}: ${EMPTY_CAUSE}; the next poll asks again`);
       if (typeof outcome.body === 'string') {
@@ -420,6 +421,26 @@ export class RestConnector implements ErpConnector {
       ...(inOrder ? { ascending: true } : {}),
       ...(more !== undefined ? { more: { resume: more, pages: maxPages, advice: this.pageCapAdvice(ascending) } } : {}),
     };
+  }
+
+  /**
+   * The work-order poll refused for good (400, 404, 405 ...: a wrong path, or an ERP that takes no
+   * `?updatedSince=`): said to be the poll, with the keys that fix it, or turn it off for pushes.
+   * A 401 (the credentials), a 403 (read rights) and what passes are as they are.
+   */
+  private pollRefused(error: DeliveryError): DeliveryError {
+    if (!(error instanceof PermanentError) || error.status === undefined || error.status === 403) return error;
+    const place = this.options.configKey;
+    const key = (name: string): string => (place === undefined ? `${name} of destination "${this.name}"` : `${place}.${name}`);
+    const order = this.config.workOrderOrder;
+    const query = `${this.config.paths.workOrders.includes('?') ? '&' : '?'}updatedSince=<ISO time>${order === undefined ? '' : `&${order.param}=${order.value}`}`;
+    const paths = place === undefined ? `${key('paths.workOrders')} (now ${this.config.paths.workOrders})` : `${key('paths.workOrders')} (destination "${this.name}", now ${this.config.paths.workOrders})`;
+    const sorted = order === undefined ? '' : ` and ${key('workOrderOrder')}`;
+    return new PermanentError(
+      `${error.message}; this was the work-order poll (GET ${this.config.paths.workOrders}${query}, every rules.maintenance.feedback.pollEvery): check ${paths}${sorted} against the ERP's API, so it answers with a list of the work orders changed at or after that time; if this ERP cannot list them so, set rules.maintenance.feedback.pollEvery: 0 and have the ERP push them to POST /v1/webhooks/${this.name}/work-orders (${key('webhook')})`,
+      error.status,
+      error.responseBody,
+    );
   }
 
   /** What lets a poll read the work-order list whole, or move on from where it stopped: the keys to set. */
