@@ -254,7 +254,13 @@ export class RestClient {
         return { error: new PermanentError(`"${req.url}" is not a URL`) };
       }
       if (parsed.origin !== this.base.origin) {
-        return { error: new PermanentError(`refusing to send credentials to ${parsed.origin}: it is not the destination's origin ${this.base.origin}`) };
+        // Only a next-page link the ERP gave comes as a URL: one naming its own internal address
+        // (a proxy in front of it that does not rewrite the links) would fail every poll or lookup.
+        return {
+          error: new PermanentError(
+            `refusing to send credentials to ${parsed.origin}: it is not the destination's origin ${this.base.origin}, yet the ERP's next-page link names it; if it is this ERP behind a proxy that writes the ERP's own address, have the proxy rewrite the links, or set baseUrl of destination "${this.config.name}" to ${parsed.origin} if this host reaches the ERP there`,
+          ),
+        };
       }
       return { url: parsed.toString(), display: parsed.pathname };
     }

@@ -134,6 +134,27 @@ describe('each operation against the simulator', () => {
     expect(asked[3]).toBe('/sap/opu/odata/sap/API_MAINTENANCEORDER/MaintenanceOrder?$skiptoken=1');
   });
 
+  it('a next link on another origin (a proxy in front of the ERP writing its internal address) is not followed, and the error names baseUrl, polled and looked up', async () => {
+    const asked: string[] = [];
+    const fake = ((url: string | URL) => {
+      asked.push(String(url));
+      const body = { value: [], '@odata.nextLink': 'http://erp-internal:8000/api/v1/work-orders?$skiptoken=1' };
+      return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }));
+    }) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test', token: 'secret-token', idempotencySupported: false });
+    const c = createRestConnector(config, { fetch: fake });
+    const polled = await c.fetchWorkOrderUpdates(T0, ctx).catch((err: unknown) => err);
+    expect(polled).toBeInstanceOf(PermanentError);
+    expect((polled as Error).message).toContain('refusing to send credentials to http://erp-internal:8000');
+    expect((polled as Error).message).toContain('set baseUrl of destination "erp" to http://erp-internal:8000');
+    // The credentials never went there.
+    expect(asked.every((u) => u.startsWith('https://erp.example.test/'))).toBe(true);
+    const [looked] = await c.send([workOrder('EQ-5', 'EQ-5|svc-250h|250h@b0')], ctx);
+    expect(errorOf(looked)).toBeInstanceOf(PermanentError);
+    expect(errorOf(looked)?.message).toContain('set baseUrl of destination "erp" to http://erp-internal:8000');
+    expect(asked.every((u) => u.startsWith('https://erp.example.test/'))).toBe(true);
+  });
+
   it('a work order changing while the poll pages (offset paging shifts the rest by one) misses no other: the cursor stays before it', async () => {
     const clock = steppedClock();
     const s = await sim({ now: clock.now, pageSize: 2 });
