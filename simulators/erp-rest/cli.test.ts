@@ -51,6 +51,11 @@ describe('erp simulator command line', () => {
     expect(parse(['--webhook-url', 'http://127.0.0.1:9000/hooks'])).toMatchObject({ webhookUrl: 'http://127.0.0.1:9000/hooks' });
   });
 
+  it('takes --webhook-timestamp-header with --webhook-secret only, which it is signed with', () => {
+    expect(parse(['--webhook-secret', 'whsec-0123456789abcdef', '--webhook-timestamp-header', 'X-Signature-Timestamp'])).toMatchObject({ webhookTimestampHeader: 'X-Signature-Timestamp' });
+    expect(parse(['--webhook-timestamp-header', 'X-Signature-Timestamp'])).toBe('error: --webhook-timestamp-header needs --webhook-secret: the timestamp is signed with the body');
+  });
+
   it('names the option of a word it does not know', () => {
     expect(parse(['--rate-window', 'rolling'])).toBe('error: --rate-window must be fixed or sliding, got "rolling"');
     expect(parse(['--list-order', 'random'])).toBe('error: --list-order must be oldest-first or newest-first, got "random"');

@@ -38,6 +38,7 @@ export function erpSimulatorCommand(): Command {
     .option('--known-assets <ids>', 'comma-separated asset ids, at least one; writes for others get 404 (left out: writes for any asset)')
     .option('--webhook-url <url>', 'POST work-order status changes to this http:// or https:// URL')
     .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
+    .option('--webhook-timestamp-header <name>', 'with --webhook-secret: put the Unix time in seconds in this header and sign "<timestamp>.<body>", afresh on every attempt (a destination\'s webhook.timestampHeader)')
     .option('--webhook-retries <n>', 'times a webhook is sent again after a 408, 429, 5xx or no answer (after its Retry-After, else 1 s doubling; 0 = sent once)', wholeNumber(0, undefined, ' (0 = sent once, never again)'), 5)
     .option('--max-batch-size <n>', 'largest $batch accepted, 1 or more requests', wholeNumber(1), 50)
     .option('--batch-atomic', 'all-or-nothing batches: one failing request rolls the batch back, answered 400 BatchRolledBack naming none')
@@ -66,6 +67,7 @@ interface ParsedOptions {
   knownAssets?: string;
   webhookUrl?: string;
   webhookSecret?: string;
+  webhookTimestampHeader?: string;
   webhookRetries: number;
   maxBatchSize: number;
   batchAtomic?: boolean;
@@ -102,6 +104,9 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
   if (opts.webhookUrl !== undefined && !(URL.canParse(opts.webhookUrl) && /^https?:$/.test(new URL(opts.webhookUrl).protocol))) {
     program.error(`error: --webhook-url must be an http:// or https:// URL, got "${opts.webhookUrl}"`);
   }
+  if (opts.webhookTimestampHeader !== undefined && opts.webhookSecret === undefined) {
+    program.error('error: --webhook-timestamp-header needs --webhook-secret: the timestamp is signed with the body');
+  }
   if (opts.batchAtomicAnswer !== undefined && opts.batchAtomicAnswer !== 'rolled-back' && opts.batchAtomicAnswer !== 'failed-request') {
     program.error(`error: --batch-atomic-answer must be rolled-back or failed-request, got "${opts.batchAtomicAnswer}"`);
   }
@@ -120,6 +125,7 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
     ...(knownAssets !== undefined ? { knownAssets } : {}),
     ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
     ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
+    ...(opts.webhookTimestampHeader !== undefined ? { webhookTimestampHeader: opts.webhookTimestampHeader } : {}),
     webhookRetries: opts.webhookRetries,
     maxBatchSize: opts.maxBatchSize,
     batchAtomic: opts.batchAtomic === true,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from './erp-simulator.js';
 import { RequestRateLimiter } from './rate-limit.js';
+import { checkWebhookSignature } from '../../src/api/webhook-signature.js';
 
 let sims: ErpSimulator[] = [];
 afterEach(async () => {
@@ -404,6 +405,43 @@ describe('work-order lifecycle and webhooks', () => {
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+});
+
+describe('timestamped webhook signing (webhookTimestampHeader)', () => {
+  it('signs "<timestamp>.<body>" with the time in seconds in that header, as webhook.timestampHeader checks it; a retry is signed afresh', async () => {
+    let clock = Date.parse('2026-03-02T08:00:00Z');
+    const received: { body: string; header: (name: string) => string | undefined; at: number }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const headers = { ...req.headers };
+        received.push({ body: Buffer.concat(chunks).toString(), header: (name) => headers[name.toLowerCase()] as string | undefined, at: clock });
+        // The first attempt refused; the ERP's retry comes ten minutes later (past a 5 min tolerance).
+        if (received.length === 1) clock += 600_000;
+        res.writeHead(received.length === 1 ? 503 : 202).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await start({ now: () => clock, webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, webhookSecret: 'whsec-0123456789abcdef', webhookTimestampHeader: 'X-Signature-Timestamp', webhookRetryDelayMs: 10 });
+      await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'k' });
+      await call(s, 'POST', '/__sim/complete-work-order', { externalKey: 'k' });
+      await waitFor(() => received.length === 2, 'the push and its retry', 5000);
+      const signing = { secrets: ['whsec-0123456789abcdef'], timestampHeader: 'X-Signature-Timestamp', toleranceMs: 300_000 };
+      for (const r of received) expect(checkWebhookSignature(signing, r.body, r.header, 'X-Signature-256', r.at)).toBeUndefined();
+      const [first, retry] = received as [(typeof received)[0], (typeof received)[0]];
+      expect(Number(retry.header('X-Signature-Timestamp')) - Number(first.header('X-Signature-Timestamp'))).toBe(600);
+      // The first attempt's headers replayed now would be refused as stale.
+      expect(checkWebhookSignature(signing, first.body, first.header, 'X-Signature-256', retry.at)).toMatchObject({ fault: 'stale' });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('is refused without webhookSecret, naming both options', async () => {
+    await expect(startErpSimulator({ webhookTimestampHeader: 'X-Signature-Timestamp' })).rejects.toThrow('webhookTimestampHeader needs webhookSecret');
   });
 });
 

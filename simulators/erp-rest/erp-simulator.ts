@@ -69,6 +69,12 @@ export interface ErpSimulatorOptions {
   /** Signs webhook bodies: `X-Signature-256: sha256=<hex HMAC>`. */
   readonly webhookSecret?: string;
   /**
+   * With `webhookSecret`: timestamped signing, as a destination's `webhook.timestampHeader` expects:
+   * this header carries the Unix time in seconds (from `now`) and the signature covers
+   * `<timestamp>.<body>`; every attempt, retries too, is signed afresh. @default the body alone is signed
+   */
+  readonly webhookTimestampHeader?: string;
+  /**
    * Times a webhook is sent again after a 408, 429, 5xx or no answer, as ERPs retry pushes: after
    * its `Retry-After`, else `webhookRetryDelayMs` doubling. Other answers are final. @default 5
    */
@@ -263,6 +269,9 @@ function checkOptions(options: ErpSimulatorOptions): void {
   checkWholeNumber(name('webhookRetries'), options.webhookRetries, 0, undefined, ' (0 = sent once, never again)');
   checkWholeNumber(name('maxBatchSize'), options.maxBatchSize, 1);
   checkWholeNumber(name('pageSize'), options.pageSize, 1);
+  // Nothing to sign with: the option would have no effect.
+  if (options.webhookTimestampHeader !== undefined && options.webhookSecret === undefined)
+    throw new RangeError(`${name('webhookTimestampHeader')} needs webhookSecret: a timestamp is signed with the body, and without a secret pushes are not signed`);
 }
 
 /** Start the simulator; resolves once it listens. Throws a RangeError for a number out of its option's range. */
@@ -308,11 +317,18 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     const payload = JSON.stringify({ type: 'workorder.status-changed', occurredAt: wo.updatedAt, workOrder: wo });
     // One id per change, the same on every attempt: a receiver can tell a retry from a new change.
     const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Sim-Event-Id': randomBytes(8).toString('hex') };
-    if (options.webhookSecret !== undefined) {
-      headers['X-Signature-256'] = `sha256=${createHmac('sha256', options.webhookSecret).update(payload).digest('hex')}`;
-    }
     const delivery = pushWebhook(target, headers, payload).finally(() => pendingWebhooks.delete(delivery));
     pendingWebhooks.add(delivery);
+  }
+
+  /** The signature headers of one attempt (with a timestamp: the time of this attempt, signed afresh). */
+  function signed(payload: string): Record<string, string> {
+    const secret = options.webhookSecret;
+    if (secret === undefined) return {};
+    const stamp = options.webhookTimestampHeader;
+    if (stamp === undefined) return { 'X-Signature-256': `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}` };
+    const seconds = String(Math.floor(now() / 1000));
+    return { [stamp]: seconds, 'X-Signature-256': `sha256=${createHmac('sha256', secret).update(`${seconds}.${payload}`).digest('hex')}` };
   }
 
   /** POST one webhook, again after a 408, 429, 5xx or no answer (a later change may overtake it, as with real pushes). */
@@ -322,7 +338,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     for (let attempt = 0; ; attempt++) {
       let retryAfterMs: number | undefined;
       try {
-        const res = await fetch(target, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(5000) });
+        const res = await fetch(target, { method: 'POST', headers: { ...headers, ...signed(payload) }, body: payload, signal: AbortSignal.timeout(5000) });
         await res.arrayBuffer();
         if (res.ok) {
           counters.webhooksSent++;
