@@ -475,6 +475,25 @@ describe('on-hand reads (paths.inventoryOnHand)', () => {
     await c.readInventory?.(cells, { signal: ctx.signal, budget: { next: () => Promise.resolve(void asked++) } });
     expect(asked).toBe(1);
   });
+
+  it('an on-hand read refused for good (400, 405) or answered without a quantity names paths.inventoryOnHand, as every snapshot would fail so', async () => {
+    const s = await sim();
+    const c = createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, ...ON_HAND }), { configKey: 'destinations.1' });
+    const key = 'check destinations.1.paths.inventoryOnHand (destination "erp-sim", now /api/v1/inventory/on-hand?location={location}&sku={sku})';
+    for (const fault of [
+      { kind: 'error', status: 400, path: '/inventory/on-hand' },
+      { kind: 'error', status: 405, path: '/inventory/on-hand' },
+      { kind: 'error', status: 200, body: { sku: 'SKU-1' }, path: '/inventory/on-hand' },
+    ] as const) {
+      s.faults.add(fault);
+      const err = await c.readInventory?.(cells, ctx).catch((e: unknown) => e);
+      expect(err, String(fault.status)).toBeInstanceOf(PermanentError);
+      expect((err as Error).message, String(fault.status)).toContain(key);
+    }
+    // Credentials keep their own advice.
+    s.faults.add({ kind: 'error', status: 403, path: '/inventory/on-hand' });
+    expect(((await c.readInventory?.(cells, ctx).catch((e: unknown) => e)) as Error).message).not.toContain('paths.inventoryOnHand');
+  });
 });
 
 describe('a 2xx answer cut short is retryable on every read', () => {

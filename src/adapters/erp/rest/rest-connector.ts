@@ -165,18 +165,34 @@ export class RestConnector implements ErpConnector {
         await this.client.refreshAuth(ctx.signal);
         read = await readCell(call, template, cell);
       }
-      if (read.kind === 'failed') throw read.error;
+      if (read.kind === 'failed') throw this.onHandRefused(read.error, template);
       if (read.kind === 'unreadable') {
         const what = `GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but`;
         // Text that is not JSON (cut short, a proxy's page): a transport fault the next read may not
         // get, retryable as for a poll's page or a lookup. JSON without a quantity is the wrong answer.
         if (read.body === undefined) throw new RetryableError(`${what} ${emptyAnswerText('an object with a quantity')}: ${EMPTY_CAUSE}; the next snapshot reads it again`);
         if (typeof read.body === 'string') throw new RetryableError(`${what} the answer is not JSON (cut short, or a proxy's page): got ${JSON.stringify(read.body.slice(0, 200))}; the next snapshot reads it again`);
-        throw new PermanentError(`${what} ${read.why}`);
+        throw new PermanentError(`${what} ${read.why}; ${this.onHandFix(template)}`);
       }
       out.push({ location: cell.location, sku: cell.sku, quantity: read.kind === 'absent' ? 0 : read.quantity });
     }
     return out;
+  }
+
+  /**
+   * An on-hand read refused for good (400, 405 ...: a wrong path or query): every snapshot would
+   * fail so, so the key is named. A 401 and a 403 (the credentials), and what passes, are as they are.
+   */
+  private onHandRefused(error: DeliveryError, template: string): DeliveryError {
+    if (!(error instanceof PermanentError) || !refusedRead(error.status)) return error;
+    return new PermanentError(`${error.message}; ${this.onHandFix(template)}`, error.status, error.responseBody);
+  }
+
+  /** What fixes on-hand reads: the key, and what a read must answer. */
+  private onHandFix(template: string): string {
+    const place = this.options.configKey;
+    const key = place === undefined ? `paths.inventoryOnHand of destination "${this.name}" (now ${template})` : `${place}.paths.inventoryOnHand (destination "${this.name}", now ${template})`;
+    return `check ${key} against the ERP's API: a GET per cell answered with an object holding its quantity (quantity, onHand or quantityOnHand), or 404 for none; until then snapshots send their deltas against what was last sent (unset it not to read)`;
   }
 
   /** Deliver the items; one result per item. Never throws. */
@@ -429,7 +445,7 @@ export class RestConnector implements ErpConnector {
    * A 401 (the credentials), a 403 (read rights) and what passes are as they are.
    */
   private pollRefused(error: DeliveryError): DeliveryError {
-    if (!(error instanceof PermanentError) || error.status === undefined || error.status === 403) return error;
+    if (!(error instanceof PermanentError) || !refusedRead(error.status)) return error;
     const place = this.options.configKey;
     const key = (name: string): string => (place === undefined ? `${name} of destination "${this.name}"` : `${place}.${name}`);
     const order = this.config.workOrderOrder;
@@ -851,6 +867,14 @@ export class RestConnector implements ErpConnector {
     }
     return out;
   }
+}
+
+/**
+ * A read's answer that says its path or query is wrong: a 4xx but 403 (the credentials' rights). A
+ * 3xx names baseUrl itself; 401, 408 and 429 are no PermanentError.
+ */
+function refusedRead(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 403;
 }
 
 /**
