@@ -404,7 +404,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (empty) return empty;
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
-        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt, ...asideFor(setAside) }]).catch(asError);
+        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt, ...asideFor(setAside), retained: true }]).catch(asError);
         if (r instanceof Error) return notStoredAnswer(c, shown, r, 'push');
         return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_PUSH_NOTE }, 400);
       }
@@ -439,8 +439,11 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // intake items; set aside in the same commit as the rest, so a push retried after a
         // failed commit does not keep it twice. Kept without an `openedAtDestination` of the ERP's:
         // replayed, it is read under this destination's source, where that field is assetbridge's own.
-        if ('invalid' in r) messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.record), receivedAt, setAside: { code: 'invalid', reason: r.invalid } });
-        else messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.event), receivedAt });
+        // Each marked as a copy the ERP may send again (a push whose answer was lost, or one
+        // delivered at least once, as ERPs push): one quarantine holds already is counted on its
+        // open entry, not kept a second time, as a poll's copies are.
+        if ('invalid' in r) messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.record), receivedAt, setAside: { code: 'invalid', reason: r.invalid }, retained: true });
+        else messages.push({ source, channel: c.req.path, payload: JSON.stringify(r.event), receivedAt, retained: true });
       }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');

@@ -177,9 +177,14 @@ describe('maintenance closed loop by webhook', () => {
       rejected: [{ index: 1, reason: 'work order EQ-1|service-250h|250h@b0 needs id' }],
       note: expect.stringMatching(/^none of its updates was taken; the rejected ones are kept in quarantine .*: do not send this push again unchanged$/) as unknown,
     });
+    // The ERP sends the same push again (its answer lost, or a push delivered at least once): the
+    // record quarantine holds is counted on its entry, not kept a second time.
+    const resent = await push(partly, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(partly).digest('hex')}` });
+    expect(resent.status).toBe(400);
     const q = await runCli(['quarantine', 'list', '--json', '-c', cfg.path], env);
     expect(q.stdout).toContain('erp-feedback:erp');
-    expect(q.stdout).toContain('work order EQ-1|service-250h|250h@b0 needs id');
+    const kept = (JSON.parse(q.stdout) as { reason: string; repeats?: number }[]).filter((e) => e.reason === 'work order EQ-1|service-250h|250h@b0 needs id');
+    expect(kept.map((e) => e.repeats)).toEqual([1]);
     const unknown = await fetch(`${base}/v1/webhooks/sap/work-orders`, { method: 'POST', body });
     expect(unknown.status).toBe(404);
     // Whoever reaches the port is not told the destinations' names; the service log is.
