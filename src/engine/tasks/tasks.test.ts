@@ -144,6 +144,39 @@ describe('work-order feedback polling', () => {
     expect(asked).toEqual([T0 - 50 * MIN, T0 + 2 * MIN]);
   });
 
+  // A record dated ahead (the ERP's clock, a date typed by hand) moved the cursor there, and every
+  // change made before that time was never listed again: a completion missed for good.
+  it('moves the cursor no further than now for a change dated ahead of this host, so a change made meanwhile is still read; warns of it', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const asked: number[] = [];
+    let listed = [update('EQ-1|service-250h|250h@b0', 'in-progress', T0 + 2 * MIN), update('manual-order-17', 'open', T0 + 3 * 24 * 60 * MIN)];
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.resolve({ updates: listed.filter((u) => u.changedAt >= since) });
+    });
+    const clock = { t: T0 + 10 * MIN };
+    const ctx = context(store, clock, { connector: () => connector });
+    const notes: PollNote[] = [];
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, notes);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 10 * MIN));
+    expect(notes.map((n) => n.level)).toEqual(['warn']);
+    expect(notes[0]?.msg).toContain(`listed 1 change dated after this host's clock (${new Date(T0 + 10 * MIN).toISOString()}), the newest ${new Date(T0 + 3 * 24 * 60 * MIN).toISOString()} (work order WO-9, manual-order-17)`);
+    expect(notes[0]?.msg).toContain('workOrderFields.updatedAt of destination "erp"');
+    // The work order completed a minute later is read at the next poll.
+    listed = [...listed, update('EQ-1|service-250h|250h@b0', 'completed', T0 + 11 * MIN)];
+    clock.t = T0 + 15 * MIN;
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    expect(asked).toEqual([T0 - 50 * MIN, T0 + 10 * MIN]);
+    const last = createCanonicalDecoder()(ctx.submitted.at(-1) as RawMessage);
+    expect(last.ok && last.events[0]).toMatchObject({ businessKey: 'EQ-1|service-250h|250h@b0', status: 'completed' });
+    // A change a little ahead (the clocks' skew) holds the cursor at now without a warning.
+    const skewed: PollNote[] = [];
+    listed = [update('EQ-1|service-250h|250h@b0', 'completed', T0 + 16 * MIN)];
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, skewed);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 15 * MIN));
+    expect(skewed).toEqual([]);
+  });
+
   it('does not advance the cursor when the commit fails', async () => {
     const store = await withAssets([]);
     const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|r|2026-10-01T08:00:00.000Z', 'open', T0)] }));

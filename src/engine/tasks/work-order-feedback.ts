@@ -18,6 +18,9 @@ import type { Store } from '../../ports/store.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 
 export const FEEDBACK_TASK = 'maintenance-feedback';
+/** A change listed this far ahead of this host's clock is warned of (less is the clocks' usual skew, and only held back). */
+const AHEAD_SAID_MS = 5 * 60_000;
+
 /** kv namespace of the poll cursors, one per destination. */
 export const FEEDBACK_NS = 'maintenance.feedback';
 /** Source name of the submitted events (`erp-feedback:<destination>`); the canonical decoder is registered for it. */
@@ -292,7 +295,22 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   // The ERP's own work orders move the cursor too, so they are not read again on every poll. The
   // connector's readUpTo is where the next poll must start (it may hold back for a record that
   // changed while the pages were read); without one, the newest update.
-  const read = Math.max(since, poll.readUpTo ?? Math.max(since, ...updates.map((u) => u.changedAt)));
+  // Never past this host's clock: a change time ahead of it (the ERP's clock ahead, a record
+  // dated by hand, a field that is no change time) would move the cursor past every change still to
+  // be made before then, and none of them would be read. Those ahead are listed again until then.
+  const listedUpTo = Math.max(since, poll.readUpTo ?? Math.max(since, ...updates.map((u) => u.changedAt)));
+  const now = ctx.clock.now();
+  const read = Math.max(since, Math.min(listedUpTo, now));
+  if (listedUpTo > now + AHEAD_SAID_MS) {
+    const ahead = updates.filter((u) => u.changedAt > now);
+    const newestAhead = ahead.reduce<WorkOrderUpdate | undefined>((a, u) => (a === undefined || u.changedAt > a.changedAt ? u : a), undefined);
+    notes.push({
+      level: 'warn',
+      msg:
+        `work-order poll of ${destination} listed ${ahead.length || 'changes'}${ahead.length ? ` change${ahead.length === 1 ? '' : 's'}` : ''} dated after this host's clock (${iso(now)})${newestAhead ? `, the newest ${iso(newestAhead.changedAt)} (work order ${newestAhead.erpWorkOrderId}, ${newestAhead.businessKey})` : ''}: ` +
+        `the cursor moves no further than now, so no change made meanwhile is skipped, and ${ahead.length === 1 ? 'it is' : 'they are'} listed again until then; check the ERP's clock (NTP), or which field workOrderFields.updatedAt of destination "${destination}" reads`,
+    });
+  }
   const newest = await moveOn(ctx, destination, since, read, poll, list, ours, notes);
   // Those the list's first poll submitted at the newest it read, when the cursor moves there now.
   const atNewest = [...(list !== undefined && poll.more === undefined && newest === list.upTo ? list.atUpTo : []), ...ours.filter((u) => u.changedAt === newest).map(updateId)];
