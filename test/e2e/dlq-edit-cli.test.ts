@@ -440,6 +440,17 @@ describe('assetbridge dlq discard of inventory counts', () => {
     expect(rest.stdout).toBe('discarded 2 dead letter(s)\n1 of them inventory count(s): the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n');
   });
 
+  // The inventory run sends counts only to configured destinations: "the next run sends it again" was untrue.
+  it('says a discarded count of a destination no longer configured is sent again only once it is configured again', async () => {
+    const { path, ids } = await deadCounts(['PAL']);
+    writeFileSync(path, stringify({ store: { path: 'ab.db' }, destinations: [{ name: 'erp-new', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }));
+    const r = await runCli(['dlq', 'discard', String(ids[0]), '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      'discarded 1 dead letter(s)\n1 of them inventory count(s): none is sent again while "erp" is not configured (destinations[].name); once it is again, the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n',
+    );
+  });
+
   it('keeps a count that may have reached the ERP until the operator says which: mark-delivered, or discard --send-again', async () => {
     // Every one timed out at its last attempt but the bin count, refused with a 400, and the work order.
     const { path, dir, ids } = await deadCounts(['PAL', 'DRUM', 'BIN'], ['PAL', 'DRUM']);

@@ -381,7 +381,19 @@ export function registerDlqCommand(program: Command): void {
           const at = await resendableAt(store, d, settleMs);
           if (at > now) later.push({ id: d.id, destination: d.destination, at, settleMs });
         }
-        process.stdout.write(`discarded ${n} dead letter(s)\n${inventory.length ? `${inventory.length} of them inventory count(s): ${later.length ? `the first inventory run from the time below sends the change of ${later.length} of them again, the next run that of the others` : 'the next inventory run sends their change again'} (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        // Counts of a destination no longer configured: the inventory run sends none there until it is again.
+        const gone = [...new Set(inventory.map((d) => d.destination).filter((name) => !config.destinations.some((x) => x.name === name)))];
+        const goneCount = inventory.filter((d) => gone.includes(d.destination)).length;
+        const list = gone.map((g) => `"${g}"`).join(', ');
+        const itIs = gone.length === 1 ? 'it is' : 'they are';
+        const again = later.length ? `the first inventory run from the time below sends the change of ${later.length} of them again, the next run that of the others` : 'the next inventory run sends their change again';
+        const owed =
+          goneCount === 0
+            ? again
+            : goneCount === inventory.length
+              ? `none is sent again while ${list} ${gone.length === 1 ? 'is' : 'are'} not configured (destinations[].name); once ${itIs} again, ${again}`
+              : `${again}, but the ${goneCount} to ${list} (no longer configured: destinations[].name) only once ${itIs} configured again`;
+        process.stdout.write(`discarded ${n} dead letter(s)\n${inventory.length ? `${inventory.length} of them inventory count(s): ${owed} (\`assetbridge inventory counts\` shows it)\n` : ''}`);
         if (later.length)
           process.stdout.write(
             `${later.length} may have reached the ERP (a request got no answer or a 5xx): sent again before that request can no longer land, an ERP that takes deltas could count the change twice:\n` +
