@@ -15,7 +15,8 @@ import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/
 import type { TelematicsConfig } from '../../config/telematics-schema.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
-import { action, addConfigOption, resolveConfig, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, storeExists, toJson, withConfigContext } from '../context.js';
+import { maintenanceRenameWarnings } from '../../engine/tasks/maintenance-rule-names.js';
 import { readFileSync } from 'node:fs';
 import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
@@ -202,6 +203,19 @@ export function telematicsSummary(feeds: readonly TelematicsConfig[]): string {
   return `, ${feeds.length} telematics feed(s) (${each.join('; ')})`;
 }
 
+/**
+ * Maintenance rules renamed since the service last started with the config's store (it remembers
+ * the names it started with): read only, and nothing when there is no store yet or it cannot be read.
+ */
+async function storedRenameWarnings(config: Config, configPath: string): Promise<{ key: string; message: string }[]> {
+  if (config.store.path === ':memory:' || !storeExists(config)) return [];
+  try {
+    return await withConfigContext(config, configPath, ({ store }) => maintenanceRenameWarnings(store, rulesConfigOf(config), { record: false }), { readOnly: true });
+  } catch {
+    return []; // a store this check cannot open (another version's, locked): the service's start says it
+  }
+}
+
 export function registerConfigCommand(program: Command): void {
   addConfigOption(
     program
@@ -256,6 +270,8 @@ export function registerConfigCommand(program: Command): void {
       warn(withConfigLines(config, routing.warnings));
       // Rules nothing configured feeds: said, not refused (a source may come later).
       warn(withConfigLines(config, ruleInputWarnings(config)));
+      // A maintenance rule renamed since the service last started with this store: as the start says.
+      warn(withConfigLines(config, await storedRenameWarnings(config, configPath)));
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
       warn(withConfigLines(config, assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')));
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createApp, configLogger, warnConfig, type App } from '../../app.js';
+import { maintenanceRenameWarnings } from '../../engine/tasks/maintenance-rule-names.js';
 import { exitWhenLogged, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { emptyTokenWarnings, unresolvedSecrets } from '../../config/secrets.js';
@@ -152,6 +153,8 @@ export function registerRunCommand(program: Command): void {
         const dep = rulesConfigOf(config).depreciation;
         const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
         if (calendarChange) warnConfig(logger, config, [calendarChange]);
+        // A maintenance rule renamed since the last start is a new rule: said (its work orders open again).
+        warnConfig(logger, config, await maintenanceRenameWarnings(app.store, rulesConfigOf(config), { record: true }));
         // `assetbridge depreciation refile` while this service runs: it re-files, under its calendar.
         if (dep) app.engine.registerJob(REFILE_JOB, refileJob(app.store, app.ingestor, dep));
         // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
