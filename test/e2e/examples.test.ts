@@ -90,7 +90,7 @@ describe('examples/rules', () => {
     mkdirSync(join(dirname(config), 'empty'));
     const empty = await runCli(['rules', 'test', '-c', config, '--events', join(dirname(config), 'empty')]);
     expect(empty.code).toBe(2);
-    expect(empty.stderr).toContain('holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input');
+    expect(empty.stderr).toContain('holds no .jsonl (or .jsonl.gz) files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input');
   });
 
   it('zones list --geojson writes the configured zones as a file that reads back the same', async () => {

@@ -23,7 +23,7 @@ export interface CliResult {
 }
 
 /** `assetbridge ARGS`; `stdin`, when given, is piped to it. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<CliResult> {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string | Buffer): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });

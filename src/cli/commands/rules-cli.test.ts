@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -950,5 +951,42 @@ describe('zones check', () => {
     expect(r.stderr).toContain('property "name" (the zone name) is missing or empty');
     expect(r.stderr).toContain('--name-property');
     expect(r.stderr).toContain('-c');
+  });
+});
+
+describe('rules test on gzip-compressed events', () => {
+  // Were read as they are: every line "not JSON … it reads as UTF-16 text", exit 2, with advice to re-save from PowerShell.
+  it('reads a .jsonl.gz file, a directory holding one and gzip piped to - decompressed, as the plain file', async () => {
+    const cfg = config();
+    const plain = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('2 event line(s): 2 accepted, 0 rejected');
+    const gz = gzipSync(`${EVENTS}\n`);
+    writeFileSync(join(cfg.dir, 'events.jsonl.gz'), gz);
+    const file = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl.gz'), '--fresh']);
+    expect(file.stderr).toBe('');
+    expect(file.code).toBe(0);
+    expect(file.stdout).toBe(plain.stdout);
+    const stdin = await runCli(['rules', 'test', '-c', cfg.path, '--events', '-', '--fresh'], {}, gz);
+    expect(stdin.code).toBe(0);
+    expect(stdin.stdout).toBe(plain.stdout);
+    // A capture directory whose older days were compressed (logrotate): those are read too, in name order.
+    mkdirSync(join(cfg.dir, 'capture'));
+    writeFileSync(join(cfg.dir, 'capture', 'events-2026-10-01.jsonl.gz'), gzipSync(`${EVENTS.split('\n')[0] ?? ''}\n`));
+    writeFileSync(join(cfg.dir, 'capture', 'events-2026-10-02.jsonl'), `${EVENTS.split('\n')[1] ?? ''}\n`);
+    const dir = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'capture'), '--fresh']);
+    expect(dir.code).toBe(0);
+    expect(dir.stdout).toContain('events-2026-10-01.jsonl.gz:1: position EQ-1');
+    expect(dir.stdout).toContain('events-2026-10-02.jsonl:1: meter EQ-1');
+    expect(dir.stdout).toContain('2 event line(s): 2 accepted, 0 rejected');
+  });
+
+  it('refuses a gzip file that breaks off, naming it, rather than taking its bytes for lines', async () => {
+    const cfg = config();
+    const gz = gzipSync(`${EVENTS}\n`);
+    writeFileSync(join(cfg.dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 10));
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'cut.jsonl.gz'), '--fresh']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --events .*cut\.jsonl\.gz: it is gzip-compressed and breaks off \(unexpected end of file\): a file still being written, or cut short\?/);
   });
 });

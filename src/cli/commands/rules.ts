@@ -19,6 +19,8 @@ import { idleMsOf } from '../../engine/tasks/index.js';
 import { createReadStream, existsSync, readdirSync, statSync, type ReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
@@ -267,7 +269,7 @@ function eventFiles(path: string): { path: string; size: number }[] {
   if (stat.isFile()) return [{ path, size: stat.size }];
   if (!stat.isDirectory()) throw new UsageError(`--events ${path}: not a file; give a JSONL file, a directory of them, or - for standard input`);
   const files: { path: string; size: number }[] = [];
-  for (const name of readdirSync(path).filter((n) => n.endsWith('.jsonl')).sort()) {
+  for (const name of readdirSync(path).filter((n) => n.endsWith('.jsonl') || n.endsWith('.jsonl.gz')).sort()) {
     const file = join(path, name);
     let s;
     try {
@@ -277,20 +279,46 @@ function eventFiles(path: string): { path: string; size: number }[] {
     }
     if (s.isFile()) files.push({ path: file, size: s.size }); // not a directory that happens to be named *.jsonl
   }
-  if (files.length === 0) throw new UsageError(`--events ${path}: holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+  if (files.length === 0) throw new UsageError(`--events ${path}: holds no .jsonl (or .jsonl.gz) files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
   return files;
 }
 
-/** The lines of several files as one stream, each file's after a {@link FileStart} when there are several. */
+/**
+ * The bytes of an input, decompressed when they start as gzip does (`1f 8b`): an `events.jsonl.gz`,
+ * a capture file compressed by logrotate, `gzip -c` piped in. Read as they are, they were rejected
+ * line by line as "not JSON … UTF-16 text". A gzip stream that breaks off is a {@link UsageError}
+ * naming the input (`name`), after the lines before the break have run.
+ */
+export async function* gunzipIfGzip(input: AsyncIterable<Buffer | string>, name: string): AsyncGenerator<Buffer> {
+  const it = input[Symbol.asyncIterator]();
+  const next = async (): Promise<Buffer | undefined> => {
+    const r = await it.next();
+    return r.done === true ? undefined : typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  };
+  let head = Buffer.alloc(0);
+  for (let chunk = await next(); chunk !== undefined; chunk = head.length < 2 ? await next() : undefined) head = Buffer.concat([head, chunk]);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    for (let chunk = await next(); chunk !== undefined; chunk = await next()) yield chunk;
+  }
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return yield* all();
+  try {
+    for await (const chunk of Readable.from(all()).pipe(createGunzip())) yield chunk as Buffer;
+  } catch (err) {
+    throw new UsageError(`--events ${name}: it is gzip-compressed and breaks off (${err instanceof Error ? err.message : String(err)}): a file still being written, or cut short? nothing after the break was read; give a whole .gz file, or the events uncompressed`);
+  }
+}
+
+/** The lines of several files as one stream, each file's after a {@link FileStart} when there are several; a gzip-compressed file is read decompressed. */
 function readFiles(files: readonly { path: string; size: number }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
   let done = 0;
   let current: ReadStream | undefined;
   async function* lines(): AsyncGenerator<string | FileStart> {
     for (const f of files) {
       if (files.length > 1) yield { file: basename(f.path) };
-      current = createReadStream(f.path, 'utf8');
+      current = createReadStream(f.path);
       try {
-        for await (const line of createInterface({ input: current, crlfDelay: Infinity })) yield line;
+        for await (const line of createInterface({ input: Readable.from(gunzipIfGzip(current, f.path)), crlfDelay: Infinity })) yield line;
       } finally {
         current.destroy();
         current = undefined;
@@ -347,7 +375,7 @@ export function registerRulesCommand(program: Command): Command {
     rules
       .command('test')
       .description('run events through the rules and show the deliveries they would produce; stores and sends nothing')
-      .requiredOption('--events <file>', '(required) JSONL file, a directory of them (such as capture.dir: its files in name order), or - for standard input: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}; a line holding a JSON array is taken as POST /v1/events takes one: each item its own message ("line 3 item 1" when one is rejected); device payloads are not decoded through the mappings of the sources: give the events as capture.dir writes them (decoded)')
+      .requiredOption('--events <file>', '(required) JSONL file (gzip-compressed too), a directory of them (such as capture.dir: its *.jsonl and *.jsonl.gz files in name order), or - for standard input: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}; a line holding a JSON array is taken as POST /v1/events takes one: each item its own message ("line 3 item 1" when one is rejected); device payloads are not decoded through the mappings of the sources: give the events as capture.dir writes them (decoded)')
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected, were late or had a meter reading set aside or held by meter hygiene (for long inputs); the rest are counted')
@@ -411,7 +439,7 @@ export function registerRulesCommand(program: Command): Command {
         const progress = mode === 'none' ? { update: () => undefined, stop: () => undefined } : fileProgress(mode, stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
-            lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
+            lines: reading ? reading.lines : createInterface({ input: Readable.from(gunzipIfGzip(process.stdin, 'standard input')), crlfDelay: Infinity }),
             rules: buildRules(config),
             deliveringRules: deliveringRulesOf(rulesConfigOf(config)),
             thresholdSensors: thresholdSensorsOf(rulesConfigOf(config)),
