@@ -990,3 +990,18 @@ describe('rules test on gzip-compressed events', () => {
     expect(r.stderr).toMatch(/^error: --events .*cut\.jsonl\.gz: it is gzip-compressed and breaks off \(unexpected end of file\): a file still being written, or cut short\?/);
   });
 });
+
+describe('rules test --events on a pipe', () => {
+  // Was refused: "--events /dev/fd/63: not a file"; so was a named pipe.
+  it.skipIf(process.platform === 'win32')("reads bash's <(…) as it reads the file (a pipe, with no size, as standard input is)", () => {
+    const cfg = config();
+    const events = join(cfg.dir, 'events.jsonl');
+    const plain = spawnSync(process.execPath, [CLI, 'rules', 'test', '-c', cfg.path, '--events', events, '--fresh'], { encoding: 'utf8' });
+    expect(plain.status).toBe(0);
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    const piped = spawnSync('bash', ['-c', `${quote(process.execPath)} ${quote(CLI)} rules test -c ${quote(cfg.path)} --events <(cat ${quote(events)}) --fresh`], { encoding: 'utf8' });
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toBe(plain.stdout);
+  });
+});

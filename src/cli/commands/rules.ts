@@ -257,9 +257,10 @@ function fileProgress(mode: 'bar' | 'lines', name: string, size: number | undefi
 
 /**
  * The files `--events` names: the file itself, or a directory's `*.jsonl` files in name order (the
- * event capture's daily files, oldest first).
+ * event capture's daily files, oldest first). A pipe (bash's `<(zcat a.gz b.gz)`, a named pipe) is
+ * read as standard input is, with no size.
  */
-function eventFiles(path: string): { path: string; size: number }[] {
+function eventFiles(path: string): { path: string; size: number | undefined }[] {
   let stat;
   try {
     stat = statSync(path);
@@ -267,8 +268,9 @@ function eventFiles(path: string): { path: string; size: number }[] {
     throw new UsageError(`--events ${path}: cannot read it (${whyUnreadable(err)}); give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
   }
   if (stat.isFile()) return [{ path, size: stat.size }];
+  if (stat.isFIFO()) return [{ path, size: undefined }];
   if (!stat.isDirectory()) throw new UsageError(`--events ${path}: not a file; give a JSONL file, a directory of them, or - for standard input`);
-  const files: { path: string; size: number }[] = [];
+  const files: { path: string; size: number | undefined }[] = [];
   for (const name of readdirSync(path).filter((n) => n.endsWith('.jsonl') || n.endsWith('.jsonl.gz')).sort()) {
     const file = join(path, name);
     let s;
@@ -310,7 +312,7 @@ export async function* gunzipIfGzip(input: AsyncIterable<Buffer | string>, name:
 }
 
 /** The lines of several files as one stream, each file's after a {@link FileStart} when there are several; a gzip-compressed file is read decompressed. */
-function readFiles(files: readonly { path: string; size: number }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
+function readFiles(files: readonly { path: string; size: number | undefined }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
   let done = 0;
   let current: ReadStream | undefined;
   async function* lines(): AsyncGenerator<string | FileStart> {
@@ -323,7 +325,7 @@ function readFiles(files: readonly { path: string; size: number }[]): { lines: A
         current.destroy();
         current = undefined;
       }
-      done += f.size;
+      done += f.size ?? 0;
     }
   }
   return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
@@ -400,7 +402,7 @@ export function registerRulesCommand(program: Command): Command {
         throw new UsageError('--jsonl streams each line\'s deliveries as it is decided, and --compare shows only how two configs differ, at the end of the input: use --compare with --json for that as JSON, or --jsonl without --compare (-c on each config in turn) for the lines');
       const stdin = opts.events === '-';
       const files = stdin ? [] : eventFiles(opts.events);
-      const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
+      const size = stdin || files.some((f) => f.size === undefined) ? undefined : files.reduce((n, f) => n + (f.size ?? 0), 0);
       if (opts.exitCode && opts.compare === undefined) throw new UsageError('--exit-code goes with --compare: it says whether the two configs deliver the same');
       if (opts.trace !== undefined && opts.compare !== undefined) throw new UsageError('--trace shows one rule set at work: run it without --compare (and with -c on the other config to trace that one)');
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
