@@ -219,6 +219,23 @@ describe('config', () => {
     expect(problems(() => compileConfig(badName, {})).filter((x) => x.key === 'destinations.2.name')).toHaveLength(1);
   });
 
+  // Was said only by the service's start (and config check) once the schema's problems were fixed: a second round of fixes.
+  it('says an identifier given to two inline assets with the schema problems, at the identifier', () => {
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
+    const inline = [
+      { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] },
+      { erpAssetId: 'EQ-2', identifiers: [{ type: 'serial', value: 'S-2' }, { type: 'tag', value: ' TAG-1 ' }] },
+      // Another type of the same value names another identifier: not said.
+      { erpAssetId: 'EQ-3', identifiers: [{ type: 'serial', value: 'tag-1' }] },
+    ];
+    const expected = { key: 'assets.inline.1.identifiers.1', message: 'tag "TAG-1" is given to asset EQ-2 here but to EQ-1 in assets.inline.0.identifiers.0; an identifier can name only one asset: remove it from the one it does not name' };
+    const p = problems(() => compileConfig({ destinations: [erp], stor: {}, assets: { inline } }, {}));
+    expect(p).toContainEqual({ key: 'stor', message: 'unknown key: did you mean store?' });
+    expect(p.filter((x) => x.key.startsWith('assets.'))).toEqual([expected]);
+    // And on a config the schema takes, as the one problem.
+    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline } }, {}))).toEqual([expected]);
+  });
+
   it('takes rules.meters (meter sync on for every asset when absent) and names its key at a value it refuses', () => {
     expect(compileConfig(minimal, { ERP_TOKEN: 'x' }).rules.meters).toEqual({ enabled: true });
     expect(compileConfig({ ...minimal, rules: { meters: { enabled: false, appliesTo: { attributes: { fleet: 'own' } } } } }, { ERP_TOKEN: 'x' }).rules.meters).toEqual({ enabled: false, appliesTo: { attributes: { fleet: ['own'] } } });

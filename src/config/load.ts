@@ -13,6 +13,7 @@ import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } fro
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { editDistance } from '../core/edit-distance.js';
+import { normalizeIdentifier } from '../core/model/assets.js';
 import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
@@ -387,8 +388,8 @@ const fieldOf = (value: unknown, key: string): unknown => (isDoc(value) ? value[
 
 /**
  * The checks across entries: a destination, MQTT source or telematics provider name used twice, a
- * destination named that is not configured, an asset listed twice inline, two MQTT sources taking one
- * session, a telematics schedule's unknown time zone. On the parsed config, or, when the schema
+ * destination named that is not configured, an asset listed twice inline, an identifier given to two
+ * inline assets, two MQTT sources taking one session, a telematics schedule's unknown time zone. On the parsed config, or, when the schema
  * refused it, on what was given, so they are reported with the schema's problems: an entry whose
  * keys they read are not of the kind they take is passed over (and "no destination named" is said
  * only when every destination has a name).
@@ -415,6 +416,8 @@ function crossFieldProblems(config: unknown): { key: string; message: string }[]
     problems.push({ key: 'defaultDestination', message: `no destination named "${defaultDestination}"; configured: ${[...names.keys()].join(', ')}` });
   /** erpAssetId → the first inline entry listing it. */
   const inlineAssets = new Map<string, number>();
+  /** `type value` (as identity matches it) → the asset and the key of the first inline identifier that is it. */
+  const inlineIdentifiers = new Map<string, { erpAssetId: string; key: string }>();
   itemsOf(fieldOf(fieldOf(config, 'assets'), 'inline')).forEach((a, i) => {
     const named = fieldOf(a, 'destination');
     // Read without spaces at either end, as the schema reads it.
@@ -424,6 +427,18 @@ function crossFieldProblems(config: unknown): { key: string; message: string }[]
     const given = fieldOf(a, 'erpAssetId');
     const erpAssetId = typeof given === 'string' ? given.trim() : '';
     if (erpAssetId === '') return;
+    // Events naming it would go to whichever asset was applied last (the service's start refuses it, but only once the schema takes the config).
+    itemsOf(fieldOf(a, 'identifiers')).forEach((id, j) => {
+      const type = fieldOf(id, 'type');
+      const value = fieldOf(id, 'value');
+      if (typeof type !== 'string' || typeof value !== 'string' || value.trim() === '') return;
+      const key = `assets.inline.${i}.identifiers.${j}`;
+      const ident = `${type}\u001f${normalizeIdentifier(value)}`;
+      const first = inlineIdentifiers.get(ident);
+      if (first === undefined) inlineIdentifiers.set(ident, { erpAssetId, key });
+      else if (first.erpAssetId !== erpAssetId)
+        problems.push({ key, message: `${type} "${value.trim()}" is given to asset ${erpAssetId} here but to ${first.erpAssetId} in ${first.key}; an identifier can name only one asset: remove it from the one it does not name` });
+    });
     // Applied one after the other, the later entry's module, destination and attributes replaced the earlier's, silently.
     const first = inlineAssets.get(erpAssetId);
     if (first === undefined) inlineAssets.set(erpAssetId, i);
