@@ -324,6 +324,17 @@ describe('rules.idleAfter below rules.allowedLateness', () => {
   });
 });
 
+describe('rules.location.heartbeatMs 0', () => {
+  // Was taken silently: read as "no heartbeat", it sends every fix (rules list: "or every 0 s").
+  it('says every fix would be sent, not that the heartbeat is off; nothing for a heartbeat above 0 or location sync off', () => {
+    expect(ruleInputWarnings(config({}, { rules: { location: { heartbeatMs: 0 } } }))).toEqual([
+      { key: 'rules.location.heartbeatMs', message: expect.stringContaining('0 does not turn the heartbeat off: every fix is then due one, so each fix of each asset is sent as a location.update whatever minDistanceM') as unknown },
+    ]);
+    expect(ruleInputWarnings(config({}, { rules: { location: { heartbeatMs: '1s' } } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}, { rules: { location: { heartbeatMs: 0, enabled: false } } }))).toEqual([]);
+  });
+});
+
 describe('settings that select none of the assets known', () => {
   const rules = (r: object) => rulesSchema.parse(r);
   const asset = (erpAssetId: string, erpModule: string, attributes: Record<string, string>): AssetRecord => ({ erpAssetId, erpModule, attributes });

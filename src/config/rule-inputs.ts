@@ -54,7 +54,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...sensorUnitWarnings(config), ...idleAfterWarnings(config), ...inventoryFreshnessWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...sensorUnitWarnings(config), ...idleAfterWarnings(config), ...heartbeatWarnings(config), ...inventoryFreshnessWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
 }
 
 /**
@@ -178,6 +178,23 @@ function idleAfterWarnings(config: Config): RuleInputWarning[] {
     {
       key: 'rules.idleAfter',
       message: `${formatDuration(r.idleAfter)} is below rules.allowedLateness (${lateness}): a silent asset has what its rules hold decided after ${lateness}; set idleAfter to at least the lateness, or lower the lateness`,
+    },
+  ];
+}
+
+/**
+ * A location heartbeat of 0: not "no heartbeat" (as idleAfter 0 is no watermarks) but every fix a
+ * heartbeat, so each fix of each asset goes to the ERP as a location.update, whatever minDistanceM.
+ * Said, not refused: sending every fix can be meant.
+ */
+function heartbeatWarnings(config: Config): RuleInputWarning[] {
+  const l = (config as unknown as { rules: RulesConfig }).rules.location;
+  if (!l.enabled || l.heartbeatMs > 0) return [];
+  return [
+    {
+      key: 'rules.location.heartbeatMs',
+      message:
+        '0 does not turn the heartbeat off: every fix is then due one, so each fix of each asset is sent as a location.update whatever minDistanceM (a tracker reporting every 10 s: 8,640 a day at the ERP); give the longest an asset that reports may go without its position sent (the default is 1h; e.g. 24h to send little but moves), or keep 0 only if every fix is meant to reach the ERP',
     },
   ];
 }
