@@ -219,6 +219,27 @@ describe('rules config', () => {
     ]);
   });
 
+  // Were said only in a later round, once every item had its start and the end was given.
+  it('says the checks across a period list (an id used twice, a day not of the calendar, starts out of order) beside a missing end or a refused item, once each', () => {
+    const periods = [
+      { id: 'P1', start: '2026-01-01' },
+      { id: 'P1', start: '2026-02-01' },
+      { id: 'P3', start: '2026-01-15' },
+      { id: 'P4', start: '2026-13-01' },
+      { id: 'P5' },
+    ];
+    expect(problems({ depreciation: { periods } })).toEqual([
+      { key: 'depreciation.periods.4.start', message: 'missing: give the first day of the period, YYYY-MM-DD' },
+      { key: 'depreciation.periodsEnd', message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' },
+      { key: 'depreciation.periods.1.id', message: '"P1" is the id of periods.0 too: give each period its own id' },
+      { key: 'depreciation.periods.2.start', message: '"2026-01-15" is not after the start of the period before it (P1, 2026-02-01): list the periods in order, each starting after the one before' },
+      { key: 'depreciation.periods.3.start', message: '"2026-13-01" is not a day of the calendar: write a real date (YYYY-MM-DD)' },
+    ]);
+    // A value refused itself is said once, not again by the checks across the items.
+    const refused = problems({ depreciation: { periodsEnd: '2026/12/01', periods: [{ id: 'A|B', start: '2026-01-01' }, { id: 'A|B', start: '2026-02-01' }] } });
+    expect(refused.map((p) => p.key).sort()).toEqual(['depreciation.periods.0.id', 'depreciation.periods.1.id', 'depreciation.periodsEnd']);
+  });
+
   it('refuses a site named * (the default calendar is kept under that name: its slots replaced the default ones)', () => {
     expect(problems({ maintenance: { windows: { default: [{ days: ['sat'], from: '06:00', to: '14:00' }], sites: { '*': [{ days: ['mon'], from: '01:00', to: '02:00' }] } } } })).toEqual([
       { key: 'maintenance.windows.sites.*', message: '"*" is no site name: the windows of every site without its own go in rules.maintenance.windows.default; move these slots there' },

@@ -926,9 +926,8 @@ export const depreciationSchema = z
   })
   .superRefine((d, ctx) => {
     // Beside the section's other refused values (a mistyped postAfter), not on periods or an end refused themselves.
-    if (!accepted(ctx, ['periods'], ['periodsEnd'])) return;
     if (d.periods === 'monthly') {
-      if (d.periodsEnd !== undefined)
+      if (d.periodsEnd !== undefined && accepted(ctx, ['periods'], ['periodsEnd']))
         ctx.addIssue({
           code: 'custom',
           path: ['periodsEnd'],
@@ -936,14 +935,16 @@ export const depreciationSchema = z
         });
       return;
     }
-    if (d.periodsEnd === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['periodsEnd'], message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' });
-      return;
-    }
-    const problems = customCalendarProblems(d.periods, d.periodsEnd);
+    // A list (its items as given when one is refused): not one refused as neither form.
+    if (!Array.isArray(d.periods)) return;
+    const endRead = accepted(ctx, ['periodsEnd']);
+    if (endRead && d.periodsEnd === undefined) ctx.addIssue({ code: 'custom', path: ['periodsEnd'], message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' });
+    // The checks across the items (an id used twice, a day not of the calendar, starts out of order) on
+    // the items read, beside an item or an end refused (said there, not again): not in a second round.
+    const problems = customCalendarProblems(d.periods, endRead ? d.periodsEnd : undefined).filter((p) => untouched(ctx, p.path));
     for (const p of problems) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
     // Items or an end the schema refused are named there already.
-    if (problems.length > 0 || !d.periods.every((p) => periodItem.safeParse(p).success) || !date.safeParse(d.periodsEnd).success || !accepted(ctx, ['timeZone'])) return;
+    if (problems.length > 0 || d.periodsEnd === undefined || !accepted(ctx, ['periods'], ['periodsEnd']) || !d.periods.every((p) => periodItem.safeParse(p).success) || !date.safeParse(d.periodsEnd).success || !accepted(ctx, ['timeZone'])) return;
     try {
       customCalendar(d.timeZone, d.periods, d.periodsEnd);
     } catch (err) {
