@@ -312,23 +312,32 @@ export async function* gunzipIfGzip(input: AsyncIterable<Buffer | string>, name:
 }
 
 /** The lines of several files as one stream, each file's after a {@link FileStart} when there are several; a gzip-compressed file is read decompressed. */
-function readFiles(files: readonly { path: string; size: number | undefined }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
+export function readFiles(files: readonly { path: string; size: number | undefined }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
   let done = 0;
   let current: ReadStream | undefined;
+  let input: Readable | undefined;
+  // The text read from the file first: destroyed after it, a file stream's premature close would be
+  // an unhandled error of the reader no one reads any more (the run stopped before the file's end).
+  const destroy = () => {
+    input?.destroy();
+    current?.destroy();
+  };
   async function* lines(): AsyncGenerator<string | FileStart> {
     for (const f of files) {
       if (files.length > 1) yield { file: basename(f.path) };
       current = createReadStream(f.path);
+      input = Readable.from(gunzipIfGzip(current, f.path));
       try {
-        for await (const line of createInterface({ input: Readable.from(gunzipIfGzip(current, f.path)), crlfDelay: Infinity })) yield line;
+        for await (const line of createInterface({ input, crlfDelay: Infinity })) yield line;
       } finally {
-        current.destroy();
+        destroy();
         current = undefined;
+        input = undefined;
       }
       done += f.size ?? 0;
     }
   }
-  return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
+  return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: destroy };
 }
 
 /** How a config's inventory task counts (undefined: no inventory), by its zones as configured: `rules test` shows the counts the events leave. */
