@@ -979,6 +979,11 @@ describe('rules test on gzip-compressed events', () => {
     expect(dir.stdout).toContain('events-2026-10-01.jsonl.gz:1: position EQ-1');
     expect(dir.stdout).toContain('events-2026-10-02.jsonl:1: meter EQ-1');
     expect(dir.stdout).toContain('2 event line(s): 2 accepted, 0 rejected');
+    // A day compressed beside its original (gzip -k): not each event run twice.
+    writeFileSync(join(cfg.dir, 'capture', 'events-2026-10-02.jsonl.gz'), gzipSync(`${EVENTS.split('\n')[1] ?? ''}\n`));
+    const both = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'capture'), '--fresh']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^error: --events .*capture: holds events-2026-10-02\.jsonl and events-2026-10-02\.jsonl\.gz, the same events twice, so each would run twice; move one of each pair out of the directory/);
   });
 
   it('refuses a gzip file that breaks off, naming it, rather than taking its bytes for lines', async () => {

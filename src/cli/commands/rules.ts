@@ -282,6 +282,11 @@ function eventFiles(path: string): { path: string; size: number | undefined }[] 
     if (s.isFile()) files.push({ path: file, size: s.size }); // not a directory that happens to be named *.jsonl
   }
   if (files.length === 0) throw new UsageError(`--events ${path}: holds no .jsonl (or .jsonl.gz) files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+  // A day compressed beside its original (gzip -k): read both, each of its events would run twice.
+  const names = new Set(files.map((f) => basename(f.path)));
+  const twice = [...names].filter((n) => n.endsWith('.jsonl') && names.has(`${n}.gz`));
+  if (twice.length)
+    throw new UsageError(`--events ${path}: holds ${twice[0] ?? ''} and ${twice[0] ?? ''}.gz${twice.length > 1 ? ` (and ${twice.length - 1} more such pair(s))` : ''}, the same events twice, so each would run twice; move one of each pair out of the directory, or give the files to test one by one`);
   return files;
 }
 
