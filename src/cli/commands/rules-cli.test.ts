@@ -80,6 +80,17 @@ describe('rules list and rules test with meter sync off (rules.meters.enabled: f
   });
 });
 
+describe('rules list, location sync with heartbeatMs 0', () => {
+  it('says every fix is sent, not "every 0 s"', async () => {
+    const cfg = config();
+    const written = parse(readFileSync(cfg.path, 'utf8')) as { rules: object };
+    writeFileSync(cfg.path, stringify({ ...written, rules: { ...written.rules, location: { heartbeatMs: 0 } } }));
+    const list = await runCli(['rules', 'list', '-c', cfg.path]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^location +location sync +every fix \(rules\.location\.heartbeatMs 0\) +location\.update$/m);
+  });
+});
+
 describe('rules list, usage per period', () => {
   it('says how long after its end a period is posted as a duration (90 s, not 0.025 h)', async () => {
     const cfg = config();

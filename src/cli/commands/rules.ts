@@ -100,7 +100,7 @@ function describeWindows(c: WindowCalendar): string {
 /** The compiled rules, as rows for `rules list`. */
 export function describeRules(rules: RulesConfig): (string | number)[][] {
   const rows: (string | number)[][] = [['RULE', 'TYPE', 'CONDITION', 'ACTION']];
-  if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${formatDuration(rules.location.heartbeatMs)}${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
+  if (rules.location.enabled) rows.push(['location', 'location sync', `${rules.location.heartbeatMs === 0 ? 'every fix (rules.location.heartbeatMs 0)' : `moved > ${rules.location.minDistanceM} m, zone change, or every ${formatDuration(rules.location.heartbeatMs)}`}${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
   if (rules.zones) rows.push(['zones', 'zones', `${rules.zones.zones.length} zone(s), enter after ${formatDuration(rules.zones.enterDwellMs)}, leave after ${formatDuration(rules.zones.exitDwellMs)} beyond ${rules.zones.hysteresisM} m`, 'location code']);
   const only = (f: AssetFilter | undefined) => (f ? ` (${describeFilter(f)})` : '');
   const action = (severity: string) => `workorder.create ${severity === 'critical' ? 'HIGH' : 'MEDIUM'}`;
