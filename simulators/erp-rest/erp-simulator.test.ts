@@ -734,6 +734,48 @@ describe('faults', () => {
     expect((await call(s, 'POST', '/__sim/faults', [{ kind: 'latency', latencyMs: 0 }, { kind: 'error', status: 429, retryAfterSeconds: 0 }])).status).toBe(201);
   });
 
+  it('counts a second inventory count of a cell revision and a second usage posting of an asset and period as duplicates, as it does work orders', async () => {
+    const s = await start({ idempotency: false });
+    const count = (revision: number, delta: number) => ({ location: 'L', sku: 'S', countedQuantity: 3, delta, revision, countedAt: '2026-03-02T08:00:00Z' });
+    const usage = { period: '2026-02', periodUnits: 1, unit: 'h' };
+    for (const body of [count(1, 3), count(2, 0), count(1, 3)]) expect((await call(s, 'POST', '/api/v1/inventory/counts', body)).status).toBe(201);
+    // Without a revision, a count is told apart by its countedAt.
+    const plain = { location: 'L', sku: 'S', countedQuantity: 4, countedAt: '2026-03-02T09:00:00Z' };
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', plain)).status).toBe(201);
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', { ...plain, countedAt: '2026-03-02T10:00:00Z' })).status).toBe(201);
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', plain)).status).toBe(201);
+    for (const path of ['/api/v1/assets/A/usage', '/api/v1/assets/B/usage', '/api/v1/assets/A/usage']) expect((await call(s, 'POST', path, usage)).status).toBe(201);
+    expect((await call(s, 'POST', '/api/v1/assets/A/usage', { ...usage, period: '2026-03' })).status).toBe(201);
+    const expected = { duplicateInventoryCounts: 2, duplicateUsagePostings: 1, duplicateWorkOrders: 0, applied: { inventoryCounts: 6, usagePostings: 4 } };
+    expect(s.counters()).toMatchObject(expected);
+    expect((await call(s, 'GET', '/__sim/counters')).body).toMatchObject(expected);
+
+    // A rolled-back batch takes its duplicates back with its records; a reset clears them.
+    const atomic = await start({ batchAtomic: true, idempotency: false });
+    expect((await call(atomic, 'POST', '/api/v1/inventory/counts', count(2, 0))).status).toBe(201);
+    const batch = await call(atomic, 'POST', '/api/v1/$batch', {
+      requests: [
+        { id: '1', method: 'POST', path: '/api/v1/inventory/counts', body: count(1, 3) },
+        { id: '2', method: 'POST', path: '/api/v1/inventory/counts', body: count(1, 3) },
+        { id: '3', method: 'POST', path: '/api/v1/assets/A/usage', body: usage },
+        { id: '4', method: 'POST', path: '/api/v1/assets/A/usage', body: usage },
+        { id: '5', method: 'POST', path: '/api/v1/assets/A/usage', body: {} },
+      ],
+    });
+    expect(batch.status).toBe(400);
+    expect(atomic.counters()).toMatchObject({ duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
+    expect((await call(atomic, 'POST', '/api/v1/inventory/counts', count(1, 3))).status).toBe(201);
+    expect((await call(atomic, 'POST', '/api/v1/assets/A/usage', usage)).status).toBe(201);
+    expect(atomic.counters()).toMatchObject({ duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
+    expect((await call(atomic, 'POST', '/api/v1/inventory/counts', count(2, 0))).status).toBe(201); // applied before the batch: still known
+    expect(atomic.counters()).toMatchObject({ duplicateInventoryCounts: 1, duplicateUsagePostings: 0 });
+    await call(s, 'POST', '/__sim/reset');
+    expect(s.counters()).toMatchObject({ duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', count(1, 3))).status).toBe(201);
+    expect((await call(s, 'POST', '/api/v1/assets/A/usage', usage)).status).toBe(201);
+    expect(s.counters()).toMatchObject({ duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
+  });
+
   it('reset clears records, counters and remembered keys', async () => {
     const s = await start();
     await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'k' });

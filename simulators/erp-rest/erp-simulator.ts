@@ -170,7 +170,12 @@ export interface ErpSimCounters {
   readonly outOfOrderLateLandings: number;
   /** Location writes for an (asset, lastSeen) that had already taken effect: a duplicate effect. */
   readonly duplicateStateWrites: number;
+  /** Work orders created with an `externalKey` a work order already had: a duplicate effect. */
   readonly duplicateWorkOrders: number;
+  /** Inventory counts applied for a (location, sku, revision) already applied: a duplicate effect (a delta taken twice). */
+  readonly duplicateInventoryCounts: number;
+  /** Usage postings applied for an (asset, period) already posted: a duplicate effect. */
+  readonly duplicateUsagePostings: number;
   /** Creates refused 409 `DuplicateEntry` (`uniqueExternalKey`); `already-exists` faults are in `faultsFired`. */
   readonly duplicatesRefused: number;
   /** Webhooks a 2xx answered (once each, however many attempts it took). */
@@ -739,6 +744,8 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       outOfOrderLateLandings: store.outOfOrderLateLandings,
       duplicateStateWrites: store.duplicateStateWrites,
       duplicateWorkOrders: store.duplicateWorkOrders,
+      duplicateInventoryCounts: store.duplicateInventoryCounts,
+      duplicateUsagePostings: store.duplicateUsagePostings,
       duplicatesRefused: store.duplicatesRefused,
     }),
     faults: {

@@ -12,7 +12,7 @@
  * - `GET /api/v1/work-orders/{id}` → 200
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
- * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, countedAt}` → 201
+ * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, revision?, countedAt}` → 201
  * - `GET /api/v1/inventory/counts?externalKey=&location=&sku=` → `{items}`
  * - `GET /api/v1/inventory/on-hand?location=&sku=` → `{location, sku, quantity}` (0 for a cell never counted)
  * - `POST /api/v1/assets/{id}/usage` `{period, periodUnits, unit, lifeToDateUnits?, totalExpectedUnits?}` → 201
@@ -167,11 +167,20 @@ export class ErpStore {
   clientGone = false;
   /** Work orders created with an `externalKey` that already existed (a duplicate effect). */
   duplicateWorkOrders = 0;
+  /**
+   * Inventory counts applied for a count already applied (a duplicate effect, a delta taken twice):
+   * the same `location`, `sku` and `revision` (a count without a `revision`: the same `countedAt`).
+   */
+  duplicateInventoryCounts = 0;
+  /** Usage postings applied for an (asset, `period`) already posted: one posting per asset and period, ever (a duplicate effect). */
+  duplicateUsagePostings = 0;
   /** Location writes for an (asset, lastSeen) already applied: the same fact taking effect twice. */
   duplicateStateWrites = 0;
   /** Creates refused 409 because their `externalKey` was taken (`uniqueExternalKey`). */
   duplicatesRefused = 0;
   private readonly appliedLocationFacts = new Set<string>();
+  /** The key of each inventory count applied (see {@link duplicateInventoryCounts}). */
+  private readonly appliedCountKeys = new Set<string>();
   /** The newest `readingAt` applied per asset (epoch ms). */
   private readonly newestReadingAt = new Map<string, number>();
   knownAssets: ReadonlySet<string> | undefined;
@@ -196,16 +205,35 @@ export class ErpStore {
     const state = structuredClone(this.state);
     const seq = this.seq;
     const applied = { ...this.applied };
-    const counters = [this.outOfOrderStateWrites, this.outOfOrderLateLandings, this.duplicateWorkOrders, this.duplicateStateWrites, this.duplicatesRefused] as const;
+    const counters = [
+      this.outOfOrderStateWrites,
+      this.outOfOrderLateLandings,
+      this.duplicateWorkOrders,
+      this.duplicateInventoryCounts,
+      this.duplicateUsagePostings,
+      this.duplicateStateWrites,
+      this.duplicatesRefused,
+    ] as const;
     const facts = new Set(this.appliedLocationFacts);
+    const countKeys = new Set(this.appliedCountKeys);
     const newest = new Map(this.newestReadingAt);
     return () => {
       this.state = state;
       this.seq = seq;
       Object.assign(this.applied, applied);
-      [this.outOfOrderStateWrites, this.outOfOrderLateLandings, this.duplicateWorkOrders, this.duplicateStateWrites, this.duplicatesRefused] = counters;
+      [
+        this.outOfOrderStateWrites,
+        this.outOfOrderLateLandings,
+        this.duplicateWorkOrders,
+        this.duplicateInventoryCounts,
+        this.duplicateUsagePostings,
+        this.duplicateStateWrites,
+        this.duplicatesRefused,
+      ] = counters;
       this.appliedLocationFacts.clear();
       for (const f of facts) this.appliedLocationFacts.add(f);
+      this.appliedCountKeys.clear();
+      for (const k of countKeys) this.appliedCountKeys.add(k);
       this.newestReadingAt.clear();
       for (const [k, v] of newest) this.newestReadingAt.set(k, v);
     };
@@ -218,9 +246,12 @@ export class ErpStore {
     this.outOfOrderStateWrites = 0;
     this.outOfOrderLateLandings = 0;
     this.duplicateWorkOrders = 0;
+    this.duplicateInventoryCounts = 0;
+    this.duplicateUsagePostings = 0;
     this.duplicateStateWrites = 0;
     this.duplicatesRefused = 0;
     this.appliedLocationFacts.clear();
+    this.appliedCountKeys.clear();
     this.newestReadingAt.clear();
   }
 
@@ -480,6 +511,10 @@ export class ErpStore {
     if (taken) return taken;
     const key = `${body.location}|${body.sku}`;
     const previous = this.state.inventory[key];
+    // One count per cell and revision (a client's business key `<location>|<sku>|r<revision>`).
+    const countKey = `${body.location}\u001f${body.sku}\u001f${typeof body.revision === 'number' ? `r${body.revision}` : Date.parse(body.countedAt)}`;
+    if (this.appliedCountKeys.has(countKey)) this.duplicateInventoryCounts++;
+    this.appliedCountKeys.add(countKey);
     if (previous?.countedAt !== undefined && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.countOutOfOrder();
     const record: InventoryCountRecord = {
       ...body,
@@ -509,6 +544,8 @@ export class ErpStore {
     if (missing) return missing;
     const taken = this.keyTaken(this.state.usagePostings, body, 'usage posting');
     if (taken) return taken;
+    const period = body.period;
+    if (this.state.usagePostings.some((u) => u.erpAssetId === erpAssetId && u.period === period)) this.duplicateUsagePostings++;
     const record: UsagePostingRecord = {
       ...body,
       id: this.nextId('UP'),

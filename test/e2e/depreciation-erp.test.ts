@@ -54,6 +54,7 @@ describe('usage postings at period end', () => {
     expect(post.stdout).toBe(`nothing new to post for ${period}: 1 asset(s) posted it already (not sent again)\n`);
     await new Promise((r) => setTimeout(r, 1500)); // a few more checks of the task, and deliveries
     expect(erp.state().usagePostings).toHaveLength(1);
+    expect(erp.counters().duplicateUsagePostings).toBe(0);
     const status = await runCli(['status', '-c', cfg.path], env);
     // The service's last check posted the period, or (checked again since) posted nothing new.
     expect(status.stdout).toMatch(
