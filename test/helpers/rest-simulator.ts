@@ -33,14 +33,21 @@ export function connectorFor(s: ErpSimulator, overrides: Record<string, unknown>
 }
 
 let nextId = 1;
-/** An in-flight outbox item of `operation` (a state for locations and inventory counts, else a fact); ids, keys and times count up. */
+/**
+ * The kind production's rules give each operation: a location update and a meter reading are state
+ * (a newer value replaces a pending one), a work order, an inventory count (one per cell revision,
+ * `core/rules/inventory/counts.ts`) and a usage posting are facts.
+ */
+const STATE_OPERATIONS: ReadonlySet<string> = new Set(['location.update', 'meter.record']);
+
+/** An in-flight outbox item of `operation`, of the kind production gives it ({@link STATE_OPERATIONS}); ids, keys and times count up. */
 export function outboxItem(operation: string, erpAssetId: string, payload: Record<string, unknown>, extra: Partial<OutboxItem> = {}): OutboxItem {
   const id = nextId++;
   return {
     id,
     destination: 'erp-sim',
     operation,
-    kind: operation === 'location.update' || operation === 'inventory.count' ? 'state' : 'fact',
+    kind: STATE_OPERATIONS.has(operation) ? 'state' : 'fact',
     businessKey: `${erpAssetId}|${operation}|${id}`,
     erpAssetId,
     eventTime: T0 + id * 1000,

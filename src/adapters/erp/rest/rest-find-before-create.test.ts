@@ -226,6 +226,19 @@ describe('the idempotency key is sent with writes, never with a lookup', () => {
   });
 });
 
+describe('the test helper\'s outbox items are of the kind production queues them as', () => {
+  it('an inventory count is a fact (one per cell revision): its record carries its business key; a meter reading is state: its idempotency key', async () => {
+    // Production: core/rules/inventory/counts.ts queues counts as facts, core/rules/meter-sync.ts readings as state.
+    const counted = outboxItem('inventory.count', 'SKU-1', { location: 'WH-1/A-01', sku: 'SKU-1', countedQuantity: 40, delta: 40, revision: 1 });
+    const read = outboxItem('meter.record', 'EQ-1', { meter: 'operatingHours', operatingHours: 1200, unit: 'h' });
+    expect([counted.kind, read.kind, outboxItem('usage.post', 'EQ-1', {}).kind, outboxItem('location.update', 'EQ-1', {}).kind]).toEqual(['fact', 'state', 'fact', 'state']);
+    const { s, c } = await lookupSetup();
+    for (const r of await c.send([counted, read], ctx)) expect(r.ok).toBe(true);
+    expect(s.state().inventoryCounts.map((r) => r.externalKey)).toEqual([counted.businessKey]);
+    expect(s.state().meterReadings.map((r) => r.externalKey)).toEqual([read.idempotencyKey]);
+  });
+});
+
 describe('find-before-create for meter readings (ERP without idempotency support)', () => {
   /** A meter reading as the meter rule queues it: a state delivery keyed by the asset. */
   const reading = (erpAssetId: string, hours: number, at: number): OutboxItem => {
