@@ -776,22 +776,6 @@ describe('faults', () => {
     expect(s.counters()).toMatchObject({ duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
   });
 
-  it('counts a meter reading recorded again with the time and values of one the asset has; a correction at the same time or another asset is not one', async () => {
-    const s = await start({ idempotency: false });
-    const reading = { readingAt: '2026-03-02T08:00:00Z', operatingHours: 5, odometerKm: 40 };
-    for (const [asset, body] of [
-      ['A', reading],
-      ['B', reading],
-      ['A', { ...reading, operatingHours: 5.5 }],
-      ['A', { ...reading, readingAt: '2026-03-02T08:00:00.000Z' }],
-      ['A', { ...reading, readingAt: '2026-03-02T09:00:00Z' }],
-    ] as const) expect((await call(s, 'POST', `/api/v1/assets/${asset}/meter-readings`, body)).status).toBe(201);
-    expect(s.counters()).toMatchObject({ duplicateMeterReadings: 1, applied: { meterReadings: 5 } });
-    expect((await call(s, 'GET', '/__sim/counters')).body).toMatchObject({ duplicateMeterReadings: 1 });
-    await call(s, 'POST', '/__sim/reset');
-    expect(s.counters().duplicateMeterReadings).toBe(0);
-  });
-
   it('reset clears records, counters and remembered keys', async () => {
     const s = await start();
     await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'k' });

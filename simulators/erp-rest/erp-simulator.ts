@@ -176,8 +176,6 @@ export interface ErpSimCounters {
   readonly duplicateInventoryCounts: number;
   /** Usage postings applied for an (asset, period) already posted: a duplicate effect. */
   readonly duplicateUsagePostings: number;
-  /** Meter readings recorded for an asset at a `readingAt` with the values of a reading already recorded: a duplicate effect. */
-  readonly duplicateMeterReadings: number;
   /** Creates refused 409 `DuplicateEntry` (`uniqueExternalKey`); `already-exists` faults are in `faultsFired`. */
   readonly duplicatesRefused: number;
   /** Webhooks a 2xx answered (once each, however many attempts it took). */
@@ -748,7 +746,6 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       duplicateWorkOrders: store.duplicateWorkOrders,
       duplicateInventoryCounts: store.duplicateInventoryCounts,
       duplicateUsagePostings: store.duplicateUsagePostings,
-      duplicateMeterReadings: store.duplicateMeterReadings,
       duplicatesRefused: store.duplicatesRefused,
     }),
     faults: {

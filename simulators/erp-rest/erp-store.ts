@@ -174,11 +174,6 @@ export class ErpStore {
   duplicateInventoryCounts = 0;
   /** Usage postings applied for an (asset, `period`) already posted: one posting per asset and period, ever (a duplicate effect). */
   duplicateUsagePostings = 0;
-  /**
-   * Meter readings recorded for an asset with a `readingAt` and values a recorded reading already has:
-   * the same reading taking effect twice (a second record). A reading at the same time with other values is a correction, not counted.
-   */
-  duplicateMeterReadings = 0;
   /** Location writes for an (asset, lastSeen) already applied: the same fact taking effect twice. */
   duplicateStateWrites = 0;
   /** Creates refused 409 because their `externalKey` was taken (`uniqueExternalKey`). */
@@ -216,7 +211,6 @@ export class ErpStore {
       this.duplicateWorkOrders,
       this.duplicateInventoryCounts,
       this.duplicateUsagePostings,
-      this.duplicateMeterReadings,
       this.duplicateStateWrites,
       this.duplicatesRefused,
     ] as const;
@@ -233,7 +227,6 @@ export class ErpStore {
         this.duplicateWorkOrders,
         this.duplicateInventoryCounts,
         this.duplicateUsagePostings,
-        this.duplicateMeterReadings,
         this.duplicateStateWrites,
         this.duplicatesRefused,
       ] = counters;
@@ -255,7 +248,6 @@ export class ErpStore {
     this.duplicateWorkOrders = 0;
     this.duplicateInventoryCounts = 0;
     this.duplicateUsagePostings = 0;
-    this.duplicateMeterReadings = 0;
     this.duplicateStateWrites = 0;
     this.duplicatesRefused = 0;
     this.appliedLocationFacts.clear();
@@ -498,9 +490,6 @@ export class ErpStore {
     const newest = this.newestReadingAt.get(erpAssetId);
     if (newest !== undefined && at < newest) this.countOutOfOrder();
     if (newest === undefined || at > newest) this.newestReadingAt.set(erpAssetId, at);
-    const same = (r: MeterReadingRecord): boolean =>
-      r.erpAssetId === erpAssetId && Date.parse(r.readingAt) === at && METER_FIELDS.every((f) => (r as Body)[f] === body[f]);
-    if (this.state.meterReadings.some(same)) this.duplicateMeterReadings++;
     const record: MeterReadingRecord = { ...body, id: this.nextId('MR'), erpAssetId, readingAt: body.readingAt };
     this.state.meterReadings.push(record);
     this.applied.meterReadings++;

@@ -245,11 +245,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const perKey = new Map<string, number>();
     for (const w of state.workOrders) perKey.set(String(w.externalKey), (perKey.get(String(w.externalKey)) ?? 0) + 1);
     for (const [key, n] of perKey) if (n > 1) mismatches.push(`work order ${key}: ${n} in the ERP`);
-    // Every other fact the ERP took twice (the simulator counts them by business key), should the demo's rules send any; a meter reading recorded twice too.
+    // Every other fact the ERP took twice (the simulator counts them by business key), should the demo's rules send any.
     const twice = erp.counters();
     if (twice.duplicateInventoryCounts > 0) mismatches.push(`inventory counts: ${twice.duplicateInventoryCounts} applied twice in the ERP`);
     if (twice.duplicateUsagePostings > 0) mismatches.push(`usage postings: ${twice.duplicateUsagePostings} posted twice in the ERP`);
-    if (twice.duplicateMeterReadings > 0) mismatches.push(`meter readings: ${twice.duplicateMeterReadings} recorded twice in the ERP`);
     const withWorkOrder = new Set(state.workOrders.map((w) => w.erpAssetId));
     for (const id of overheated) if (!withWorkOrder.has(id)) mismatches.push(`${id}: its engine overheated, but the ERP has no work order`);
     for (const id of withWorkOrder) if (!overheated.has(id)) mismatches.push(`${id}: a work order, but its engine never overheated`);

@@ -399,7 +399,6 @@ for (const [name, r] of [['baseline', base], ['chaos', chaos]] as const) {
   if (r.counters.duplicateWorkOrders) problems.push(`${name}: ${r.counters.duplicateWorkOrders} duplicate work orders at the ERP`);
   if (r.counters.duplicateInventoryCounts) problems.push(`${name}: ${r.counters.duplicateInventoryCounts} duplicate inventory counts at the ERP`);
   if (r.counters.duplicateUsagePostings) problems.push(`${name}: ${r.counters.duplicateUsagePostings} duplicate usage postings at the ERP`);
-  if (r.counters.duplicateMeterReadings) problems.push(`${name}: ${r.counters.duplicateMeterReadings} duplicate meter readings at the ERP`);
   if (r.counters.outOfOrderStateWrites) problems.push(`${name}: ${r.counters.outOfOrderStateWrites} older state written over newer`);
   // Resends are counted from delivered outbox rows, which retention deletes unless --keep-delivered.
   // Without idempotency support a location PATCH sent again after an unknown outcome writes the same value again, by design.

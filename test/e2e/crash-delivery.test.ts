@@ -153,7 +153,7 @@ describe.each([
 
     const state = erp.state();
     expect(state.workOrders.map((w) => w.erpAssetId)).toEqual(['EQ-1']);
-    expect(erp.counters()).toMatchObject({ duplicateWorkOrders: 0, duplicateInventoryCounts: 0, duplicateUsagePostings: 0, duplicateMeterReadings: 0 });
+    expect(erp.counters()).toMatchObject({ duplicateWorkOrders: 0, duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
     expect(state.locations['EQ-1']?.coordinates).toEqual({ lat: 48.2, lng: 11.6 });
     // The create was sent again after the restart, and that took no second effect.
     if (idempotency) expect(erp.counters().duplicatesSuppressed).toBeGreaterThanOrEqual(1);

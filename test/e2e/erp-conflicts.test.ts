@@ -73,7 +73,7 @@ describe('409 answers through the dispatcher', () => {
     expect(row).toMatchObject({ status: 'delivered', attempts: 2 });
     const records = erp.state().workOrders;
     expect(records).toHaveLength(1);
-    expect(erp.counters()).toMatchObject({ duplicatesRefused: 1, duplicateWorkOrders: 0, duplicateInventoryCounts: 0, duplicateUsagePostings: 0, duplicateMeterReadings: 0 });
+    expect(erp.counters()).toMatchObject({ duplicatesRefused: 1, duplicateWorkOrders: 0, duplicateInventoryCounts: 0, duplicateUsagePostings: 0 });
     const delivered = (await app.store.factDeliveries('workorder.create', ['EQ-1|engine-temp|1'])).get('EQ-1|engine-temp|1');
     expect(delivered?.response).toMatchObject({ id: records[0]?.id });
     const audit = await app.store.queryAudit({ deliveryId: row?.id ?? -1 });
