@@ -145,6 +145,9 @@ type Body = Record<string, unknown>;
 
 const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL', 'reading', 'value'];
 
+/** The store's counters of effects: a rollback restores them, a reset clears them. */
+const COUNTERS = ['outOfOrderStateWrites', 'outOfOrderLateLandings', 'duplicateWorkOrders', 'duplicateInventoryCounts', 'duplicateUsagePostings', 'duplicateStateWrites', 'duplicatesRefused'] as const;
+
 export class ErpStore {
   private state: ErpState = emptyState();
   private seq = 0;
@@ -205,15 +208,7 @@ export class ErpStore {
     const state = structuredClone(this.state);
     const seq = this.seq;
     const applied = { ...this.applied };
-    const counters = [
-      this.outOfOrderStateWrites,
-      this.outOfOrderLateLandings,
-      this.duplicateWorkOrders,
-      this.duplicateInventoryCounts,
-      this.duplicateUsagePostings,
-      this.duplicateStateWrites,
-      this.duplicatesRefused,
-    ] as const;
+    const counters = COUNTERS.map((k) => this[k]);
     const facts = new Set(this.appliedLocationFacts);
     const countKeys = new Set(this.appliedCountKeys);
     const newest = new Map(this.newestReadingAt);
@@ -221,15 +216,7 @@ export class ErpStore {
       this.state = state;
       this.seq = seq;
       Object.assign(this.applied, applied);
-      [
-        this.outOfOrderStateWrites,
-        this.outOfOrderLateLandings,
-        this.duplicateWorkOrders,
-        this.duplicateInventoryCounts,
-        this.duplicateUsagePostings,
-        this.duplicateStateWrites,
-        this.duplicatesRefused,
-      ] = counters;
+      COUNTERS.forEach((k, i) => (this[k] = counters[i] ?? 0));
       this.appliedLocationFacts.clear();
       for (const f of facts) this.appliedLocationFacts.add(f);
       this.appliedCountKeys.clear();
@@ -243,13 +230,7 @@ export class ErpStore {
     this.state = emptyState();
     this.seq = 0;
     Object.assign(this.applied, zeroApplied());
-    this.outOfOrderStateWrites = 0;
-    this.outOfOrderLateLandings = 0;
-    this.duplicateWorkOrders = 0;
-    this.duplicateInventoryCounts = 0;
-    this.duplicateUsagePostings = 0;
-    this.duplicateStateWrites = 0;
-    this.duplicatesRefused = 0;
+    for (const k of COUNTERS) this[k] = 0;
     this.appliedLocationFacts.clear();
     this.appliedCountKeys.clear();
     this.newestReadingAt.clear();
