@@ -7,7 +7,9 @@
  * episodes, repeats, flagged meter readings, declared resets, odometers, alerts (of several
  * rules, by code), ERP feedback, baseline attributes, filters, windows (per site), the snapshots'
  * age bound, whichever-first calendar intervals (on hours or km), messages of up to 17 values in
- * any order (the ring items widened for them), ties, duplicates, late samples, lateness 0,
+ * any order (the ring items widened for them), ties, duplicates, late samples, lateness 0, an
+ * earlier due point completed late while a later one of the old baseline is open (it stands for
+ * the new schedule's first one),
  * round trips through JSON, evictions and idle watermarks, idle stretches ending in a jump held
  * until the next reading confirms it or sets it aside (with a completion between them, applied
  * after the held reading, and feedback on another rule's work order after it, not held behind it);
@@ -514,6 +516,84 @@ describe('maintenance owned form: generated configurations and streams', () => {
     // orders in twelve runs of 300), so that they occur at all is what is checked.
     expect(serviceSensors).toBeGreaterThan(30);
     expect(serviceOnly).toBeGreaterThan(0);
+  });
+});
+
+describe('maintenance owned form: earlier due points completed late', () => {
+  // Hour-meter service intervals alone, readings crossing several due points, and the ERP
+  // completing the work orders opened, some done just past their due points and reported late: an
+  // earlier one completed while a later one of the old baseline is open restarts the schedule, and
+  // the open one stands for the new schedule's first due point (coveringWorkOrder), in both forms.
+  const hourService = fc.record({ every: fc.constantFrom(0.05, 0.1), dueSoon: fc.constantFrom(0, 0.02), firstReading: fc.boolean() }).map(
+    (r): Omit<ServiceIntervalRule, 'name'> => ({ meter: 'hours', every: r.every, dueSoon: r.dueSoon, defaultBaseline: r.firstReading ? 'first-reading' : 'zero', severity: 'warning' }),
+  );
+  const setup = fc.record({ services: fc.array(hourService, { minLength: 1, maxLength: 2 }), lateness: fc.constantFrom(0, 30_000) });
+  const step = fc.record({
+    kind: fc.constantFrom('meter', 'meter', 'meter', 'complete', 'roundTrip'),
+    /** Hundredths of an hour since the last reading, 10 min ago. */
+    dh: fc.integer({ min: 0, max: 6 }),
+    pick: fc.nat(),
+    status: fc.constantFrom('completed', 'completed', 'completed', 'cancelled'),
+    /** The service done just past the work order's due point (reported late), or at the meter now. */
+    doneAtDue: fc.boolean(),
+  });
+  type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+  const asset = assets[2] as AssetRecord;
+  const stepsFor = (items: readonly Step[], opened: readonly string[] = []): OracleStep[] => {
+    const out: OracleStep[] = [];
+    let t = T0;
+    let hours = 100;
+    for (const it of items) {
+      t += 600_000;
+      if (it.kind === 'roundTrip') {
+        out.push({ roundTrip: asset });
+        continue;
+      }
+      if (it.kind === 'meter') {
+        hours = Math.round((hours + it.dh / 100) * 1e4) / 1e4;
+        out.push({ event: { kind: 'meter', source: 's', ids, eventTime: t, receivedAt: t, operatingHours: hours }, asset, now: t });
+        continue;
+      }
+      const key = opened.length > 0 ? (opened[it.pick % opened.length] as string) : `${asset.erpAssetId}|s0|100h@b0`;
+      const due = Number(/\|(\d+(?:\.\d+)?)h@b/.exec(key)?.[1]);
+      const done = it.doneAtDue ? Math.min(due + 0.01, hours) : hours;
+      out.push({ event: { kind: 'workorder', source: 's', ids, eventTime: t, receivedAt: t, businessKey: key, status: it.status, operatingHoursAtCompletion: done }, asset, now: t });
+    }
+    out.push({ flush: undefined, asset, now: t });
+    return out;
+  };
+
+  it('decides as the pure rule, the open later work order standing for the new due point', () => {
+    let stood = 0;
+    fc.assert(
+      fc.property(setup, fc.array(step, { minLength: 10, maxLength: 60 }), (c, items) => {
+        const options = optionsOf({ thresholds: [], services: c.services, calendar: undefined, alerts: 0, lateness: c.lateness, keepClosed: undefined, windows: 'none', snapshotMaxAgeMs: undefined });
+        // Which work orders the readings open, for the ERP to complete.
+        const opened = compareOwned(createMaintenanceRule(options), createMaintenanceRule(options).owned?.() as OwnedRule, stepsFor(items)).delivered.map((d) => d.businessKey);
+        const pure = createMaintenanceRule(options);
+        // The oracle, noting a reading that reached a due point past the one its schedule opened and opened none: a work order stood for it.
+        let covered = false;
+        const spy = {
+          ...pure,
+          apply: (...args: Parameters<typeof pure.apply>) => {
+            const r = pure.apply(...args);
+            const total = r.state?.hours?.total;
+            if (args[1].kind !== 'meter' || total === undefined) return r;
+            for (const rule of options.serviceIntervals) {
+              const sv = r.state?.services?.[rule.name];
+              const k = sv === undefined ? 0 : Math.floor((total + rule.dueSoon - sv.base) / rule.every + 1e-9);
+              if (sv !== undefined && k >= 1 && sv.base + k * rule.every > (sv.firedDue ?? Number.NEGATIVE_INFINITY) + 1e-9) covered = true;
+            }
+            return r;
+          },
+        };
+        compareOwned(spy, createMaintenanceRule(options).owned?.() as OwnedRule, stepsFor(items, opened));
+        if (covered) stood++;
+      }),
+      { numRuns: 200 },
+    );
+    // Runs where it happened (with both forms deciding alike, compared step by step).
+    expect(stood).toBeGreaterThan(5);
   });
 });
 
