@@ -258,6 +258,54 @@ describe('calendar intervals with a meter: whichever comes first', () => {
     expect((await workOrders(x.store)).sort()).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h', 'EX-1|pm-a|1@b2026-07-10+1265h', 'EX-1|pm-a|2@b2026-07-10+1265h']);
   });
 
+  /** The task's options and the rules for status, with pm-a's intervals changed. */
+  const changedTo = (everyDays: number, everyHours: number) => {
+    const r = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays, dueSoonDays: 14, everyHours, dueSoonHours: 10, severity: 'warning' }] } });
+    const m = r.maintenance!;
+    return { rules: r, options: { ...pmOptions, rules: m.calendarIntervals } };
+  };
+
+  it('an everyHours shortened while a due point is open opens no second work order for that service; the first point a whole interval past it opens', async () => {
+    const x = await excavator();
+    await x.feed(x.hours('2026-03-01T08:00:00Z', 1241));
+    expect(await x.check('2026-03-01T12:00:00Z')).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    // Now every 100 h: 1,241 h is past point 2 (1,200 h), 41 h before the open one's 1,250 h: the same service.
+    const c = changedTo(180, 100);
+    const check = async (iso: string) => (await checkCalendarIntervals(x.store, c.options, at(iso), commitTo(x.store))).map((d) => d.businessKey);
+    expect(await check('2026-03-01T13:00:00Z')).toEqual([]);
+    const [row] = await loadMaintenanceStatus(x.store, c.rules, 'EX-1', at('2026-03-01T13:00:00Z'));
+    expect(row?.due[0]?.state).toBe('due by hours, work order requested (EX-1|pm-a|1@b2026-01-01+1000h, for an earlier due point of this baseline, stands for it)');
+    // 1,345 h: point 3 (1,300 h), less than 100 h past 1,250 h: still that service.
+    await x.feed(x.hours('2026-03-10T08:00:00Z', 1345));
+    expect(await check('2026-03-10T12:00:00Z')).toEqual([]);
+    // 1,391 h: point 4 (1,400 h, within its 10 h lead), a whole interval past 1,250 h: the next service.
+    await x.feed(x.hours('2026-03-15T08:00:00Z', 1391));
+    expect(await check('2026-03-15T12:00:00Z')).toEqual(['EX-1|pm-a|4@b2026-01-01+1000h']);
+    expect(await check('2026-03-15T13:00:00Z')).toEqual([]);
+  });
+
+  it('an everyDays shortened while a due point is open opens no second work order for that service; the first point a whole interval past it opens', async () => {
+    const x = await excavator();
+    // Parked: the date's lead opens point 1 (30 Jun).
+    expect(await x.check('2026-06-17T00:00:00Z')).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    // Now every 90 days: point 2 is 30 Jun too (less than 90 days after the open one's): the same service.
+    const c = changedTo(90, 250);
+    const check = async (iso: string) => (await checkCalendarIntervals(x.store, c.options, at(iso), commitTo(x.store))).map((d) => d.businessKey);
+    expect(await check('2026-06-18T00:00:00Z')).toEqual([]);
+    expect(await check('2026-09-13T00:00:00Z')).toEqual([]);
+    // Point 3 (28 Sep), 90 days after 30 Jun, its lead begun 14 Sep: the next service.
+    expect(await check('2026-09-14T00:00:00Z')).toEqual(['EX-1|pm-a|3@b2026-01-01+1000h']);
+  });
+
+  it('a shortened interval opens the next point while the open one is cancelled', async () => {
+    const x = await excavator();
+    await x.feed(x.hours('2026-03-01T08:00:00Z', 1241));
+    expect(await x.check('2026-03-01T12:00:00Z')).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    await x.feed({ kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EX-1' }], eventTime: at('2026-03-01T12:30:00Z'), receivedAt: 0, businessKey: 'EX-1|pm-a|1@b2026-01-01+1000h', status: 'cancelled' });
+    const c = changedTo(180, 100);
+    expect((await checkCalendarIntervals(x.store, c.options, at('2026-03-01T13:00:00Z'), commitTo(x.store))).map((d) => d.businessKey)).toEqual(['EX-1|pm-a|2@b2026-01-01+1000h']);
+  });
+
   it('a completion with no known meter is not counted (as a service interval\'s): no new work order at once, until recorded with the meter', async () => {
     const x = await excavator();
     await x.feed(x.hours('2026-02-01T08:00:00Z', 1100), x.hours('2026-03-01T08:00:00Z', 1241));

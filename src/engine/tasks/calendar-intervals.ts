@@ -18,7 +18,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, dayIn, isoDay, openedStandsFor, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, dayIn, isoDay, openedCycle, openedStandsFor, type CalendarDue, type OpenedPoint } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
 import { calendarMeterOf, calendarSnapshot, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
@@ -30,7 +30,8 @@ import type { KvSwap, Store } from '../../ports/store.js';
 export const CALENDAR_TASK = 'maintenance-calendar';
 /**
  * kv namespace: `first:<asset>|<rule>` (the first check, a baseline of last resort),
- * `fired:<asset>|<rule>` (the key last opened, and when) and `gone:<asset>|<rule>` (when a sweep
+ * `fired:<asset>|<rule>` (the key last opened, and when; whichever-first, where it was due: its
+ * due date and meter, see openedStandsFor) and `gone:<asset>|<rule>` (when a sweep
  * first found the pair no longer configured: see {@link sweepCalendarMarks}).
  */
 export const CALENDAR_NS = 'maintenance-calendar';
@@ -50,7 +51,20 @@ export interface CalendarTaskOptions extends SchedulingOptions {
 /** What the task remembers per asset and rule, read back for `maintenance status`. */
 export interface CalendarMarks {
   readonly firstChecked?: number;
-  readonly fired?: { readonly key: string; readonly at: number };
+  readonly fired?: FiredMark;
+}
+
+/** The work order last opened for an asset and rule: its key, when, and (whichever-first rules) where it was due. */
+export interface FiredMark extends Partial<OpenedPoint> {
+  readonly key: string;
+  readonly at: number;
+}
+
+/** A `fired:` mark as stored; its due point only when it holds one (marks written before it was kept do not). */
+function firedMark(value: string): FiredMark {
+  const m = JSON.parse(value) as { key: string; at: number; due?: unknown; dueMeter?: unknown };
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return { key: m.key, at: m.at, ...(num(m.due) ? { due: m.due } : {}), ...(num(m.dueMeter) ? { dueMeter: m.dueMeter } : {}) };
 }
 
 const pair = (asset: string, rule: string) => `${asset}|${rule}`;
@@ -61,7 +75,7 @@ const pair = (asset: string, rule: string) => `${asset}|${rule}`;
  * of 50,000 assets with two calendar rules held it 0.85 s at once reading them all).
  */
 export async function loadCalendarMarks(store: Store, pairs?: readonly (readonly [asset: string, rule: string])[]): Promise<Map<string, CalendarMarks>> {
-  const out = new Map<string, { firstChecked?: number; fired?: { key: string; at: number } }>();
+  const out = new Map<string, { firstChecked?: number; fired?: FiredMark }>();
   const entries: Iterable<readonly [string, string]> = pairs
     ? await store.kvGetMany(CALENDAR_NS, pairs.flatMap(([asset, rule]) => [`first:${pair(asset, rule)}`, `fired:${pair(asset, rule)}`]))
     : (await store.kvList(CALENDAR_NS)).map((e) => [e.key, e.value] as const);
@@ -74,7 +88,7 @@ export async function loadCalendarMarks(store: Store, pairs?: readonly (readonly
     const id = rest.join(':');
     const m = out.get(id) ?? {};
     if (kind === 'first') m.firstChecked = Number(value);
-    else if (kind === 'fired') m.fired = JSON.parse(value) as { key: string; at: number };
+    else if (kind === 'fired') m.fired = firedMark(value);
     out.set(id, m);
   }
   return out;
@@ -169,9 +183,10 @@ export async function checkCalendarIntervals(
       if (!due) continue;
       const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
       // Opened already, or a due point of this baseline that stands for this one is (see openedStandsFor).
-      if (openedStandsFor(m.fired?.key, key, rule.everyDays * DAY_MS, closedIn(state, m.fired?.key))) continue;
+      if (openedStandsFor(m.fired?.key, key, rule.everyDays * DAY_MS, closedIn(state, m.fired?.key), openedCycle(rule, m.fired, due))) continue;
       out.push(calendarWorkOrder(rule, asset, asset.destination ?? options.defaultDestination, base, due, state, now, options));
-      fired.push([id, JSON.stringify({ key, at: now })]);
+      // Whichever-first: where it is due, which its numbered key does not say once an interval changes.
+      fired.push([id, JSON.stringify({ key, at: now, ...(due.meter ? { due: due.due, dueMeter: due.meter.due } : {}) })]);
     }
   }
   if (skipped.length) options.logger?.warn({ skipped: skipped.length, examples: skipped.slice(0, 5) }, `calendar intervals skipped for ${skipped.length} asset(s) whose service date is not a date: ${skipped[0] ?? ''}${skipped.length > 1 ? ', …' : ''}`);

@@ -19,13 +19,14 @@ describe('whichever comes first: the due point', () => {
       dueSoon: true,
       meter: { meter: 'km', base: 20000, reading: 34600, due: 35000 },
       by: 'km',
+      reached: { date: false, meter: true },
     });
     // Day 95 with few km: the date's lead.
     expect(calendarDueAt(rule, base, base + 95 * DAY_MS, { base: 20000, reading: 21000 })).toMatchObject({ occurrence: '1@b2026-01-01+20000km', dueSoon: true, by: 'date' });
     // Both in their lead: the one past its due point decides, else the date.
-    expect(calendarDueAt(rule, base, base + 95 * DAY_MS, { base: 20000, reading: 35000 })).toMatchObject({ dueSoon: false, by: 'km' });
+    expect(calendarDueAt(rule, base, base + 95 * DAY_MS, { base: 20000, reading: 35000 })).toMatchObject({ dueSoon: false, by: 'km', reached: { date: true, meter: true } });
     // Two km intervals on day 95: the second point, though the date has reached only the first.
-    expect(calendarDueAt(rule, base, base + 95 * DAY_MS, { base: 20000, reading: 50000 })).toMatchObject({ occurrence: '2@b2026-01-01+20000km', due: base + 200 * DAY_MS, by: 'km', dueSoon: false });
+    expect(calendarDueAt(rule, base, base + 95 * DAY_MS, { base: 20000, reading: 50000 })).toMatchObject({ occurrence: '2@b2026-01-01+20000km', due: base + 200 * DAY_MS, by: 'km', dueSoon: false, reached: { date: false, meter: true } });
     // Neither lead yet, or no reading yet: the date alone.
     expect(calendarDueAt(rule, base, base + 50 * DAY_MS, { base: 20000, reading: 30000 })).toBeUndefined();
     expect(calendarDueAt(rule, base, base + 91 * DAY_MS, { base: 20000, reading: undefined })).toMatchObject({ occurrence: '1@b2026-01-01+20000km', by: 'date' });
@@ -125,5 +126,17 @@ describe('the work order last opened', () => {
     expect(openedStandsFor(w, 'EX-1|pm|3@b2026-01-10+1200h', 365 * DAY_MS)).toBe(false);
     expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1250h')).toBe(false);
     expect(openedStandsFor(w, 'EX-1|pm|1@b2026-01-10+1200km')).toBe(false);
+    // Open, and where it was due known (day 360, 1,700 h): a later point (everyHours shortened from
+    // 250 to 100) stands while each side that reached it is less than an interval past that.
+    const opened = { due: day('2026-01-10') + 360 * DAY_MS, dueMeter: 1700 };
+    const point = (k: number, date: boolean, meter: boolean) => ({ due: day('2026-01-10') + k * 180 * DAY_MS, occurrence: `${k}@b2026-01-10+1200h`, dueSoon: false, meter: { meter: 'hours' as const, base: 1200, reading: 1200 + k * 100, due: 1200 + k * 100 }, reached: { date, meter } });
+    const cycle = (k: number, date: boolean, meter: boolean, known = true) => ({ opened: known ? opened : undefined, due: point(k, date, meter), meterEvery: 100 });
+    expect(openedStandsFor(w, 'EX-1|pm|5@b2026-01-10+1200h', 180 * DAY_MS, false, cycle(5, false, true))).toBe(true);
+    expect(openedStandsFor(w, 'EX-1|pm|6@b2026-01-10+1200h', 180 * DAY_MS, false, cycle(6, false, true))).toBe(false);
+    // Reached by date too, a whole interval past day 360 (point 3, day 540): the next service.
+    expect(openedStandsFor(w, 'EX-1|pm|3@b2026-01-10+1200h', 180 * DAY_MS, false, cycle(3, true, true))).toBe(false);
+    // Cancelled, or opened before where it was due was kept: the later point opens.
+    expect(openedStandsFor(w, 'EX-1|pm|5@b2026-01-10+1200h', 180 * DAY_MS, true, cycle(5, false, true))).toBe(false);
+    expect(openedStandsFor(w, 'EX-1|pm|5@b2026-01-10+1200h', 180 * DAY_MS, false, cycle(5, false, true, false))).toBe(false);
   });
 });

@@ -175,6 +175,8 @@ export interface CalendarDue {
   readonly meter?: MeterDue;
   /** Whichever-first rules: the side that reached the due point (or its lead) first. */
   readonly by?: 'date' | ServiceMeter;
+  /** Whichever-first rules: the sides that have reached the due point (or its lead), one or both. */
+  readonly reached?: { readonly date: boolean; readonly meter: boolean };
 }
 
 /**
@@ -205,6 +207,7 @@ export function calendarDueAt(rule: CalendarIntervalRule, base: number, now: num
     dueSoon: today < due && !meterPast,
     meter: { meter: m.meter, base: meter.base, reading: meter.reading, due: dueMeter },
     by,
+    reached: { date: kDays >= k, meter: kMeter >= k },
   };
 }
 
@@ -212,6 +215,16 @@ export function calendarDueAt(rule: CalendarIntervalRule, base: number, now: num
 export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: number, timeZone = 'UTC'): number {
   const period = rule.everyDays * DAY_MS;
   return base + Math.max(1, Math.floor((dayIn(now, timeZone) + rule.dueSoonDays * DAY_MS - base) / period) + 1) * period;
+}
+
+/**
+ * Where the work order last opened for a whichever-first rule was due when it was opened: its due
+ * date and the meter it was due at (the task keeps them with its mark). A numbered key
+ * (`2@b2026-03-15+1200h`) does not hold them, and an interval changed since moves every number's.
+ */
+export interface OpenedPoint {
+  readonly due: number;
+  readonly dueMeter?: number;
 }
 
 /**
@@ -225,8 +238,21 @@ export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: n
  * (`periodMs`, the rule's `everyDays`) after its own: the same service, with `everyDays` lengthened
  * since (365 to 370), as coveringWorkOrder has an open service work order stand for it; cancelled,
  * that due date opens. A completion the ERP reports moves the baseline, and the next series opens.
+ *
+ * A whichever-first point is numbered, and its number moves with the intervals: shortened while
+ * point k is open (`everyHours` 250 to 100, or `everyDays` 180 to 90), a later number comes due at
+ * once or soon. While open, the work order stands for a later point too when, on each side that
+ * has reached that point (`cycle.due.reached`), the point is less than one interval (`periodMs`,
+ * `cycle.meterEvery`) past where the open one was due (`cycle.opened`, kept since it was opened):
+ * the same service. Without `cycle.opened` (a mark written before it was kept) a later point opens.
  */
-export function openedStandsFor(openedKey: string | undefined, key: string, periodMs = 0, openedClosed = false): boolean {
+export function openedStandsFor(
+  openedKey: string | undefined,
+  key: string,
+  periodMs = 0,
+  openedClosed = false,
+  cycle?: { readonly opened: OpenedPoint | undefined; readonly due: CalendarDue; readonly meterEvery: number },
+): boolean {
   if (openedKey === undefined) return false;
   if (openedKey === key) return true;
   const opened = parseWorkOrderKey(openedKey);
@@ -236,6 +262,19 @@ export function openedStandsFor(openedKey: string | undefined, key: string, peri
   const b = scheduleOrder(due.occurrence);
   if (!a || !b || a.form !== b.form || a.at[0] !== b.at[0] || a.at[1] !== b.at[1]) return false;
   if (a.at[2] >= b.at[2]) return true;
-  // A due date (`day` form; a whichever-first point is numbered, and its number does not move with everyDays).
-  return !openedClosed && a.form === 'day' && a.at[2] > b.at[2] - periodMs;
+  if (openedClosed) return false;
+  // A due date.
+  if (a.form === 'day') return a.at[2] > b.at[2] - periodMs;
+  // A numbered point: by where the open one was due, on the sides that reached this one.
+  if (cycle === undefined) return false;
+  const { opened: o, due: d, meterEvery } = cycle;
+  if (o?.dueMeter === undefined || d.meter === undefined || d.reached === undefined) return false;
+  return (!d.reached.date || d.due < o.due + periodMs) && (!d.reached.meter || d.meter.due < o.dueMeter + meterEvery - 1e-6);
+}
+
+/** What {@link openedStandsFor} weighs a whichever-first rule's numbered points by: where the open one was due (as its mark keeps it), the point now due, the meter interval. */
+export function openedCycle(rule: CalendarIntervalRule, fired: Partial<OpenedPoint> | undefined, due: CalendarDue): Parameters<typeof openedStandsFor>[4] {
+  if (!rule.orMeter) return undefined;
+  const opened = fired?.due !== undefined ? { due: fired.due, ...(fired.dueMeter !== undefined ? { dueMeter: fired.dueMeter } : {}) } : undefined;
+  return { opened, due, meterEvery: rule.orMeter.every };
 }

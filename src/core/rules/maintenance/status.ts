@@ -13,7 +13,7 @@ import { isoTime } from '../iso-format.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, feedbackWaitsFor, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
-import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, openedStandsFor, wallClockIn } from './calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, openedCycle, openedStandsFor, wallClockIn, type OpenedPoint } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
 import { parseWorkOrderKey, priorityOf, scheduleOrder, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
@@ -67,7 +67,7 @@ export interface DueRow {
 /** What the calendar task remembers per rule for this asset, and the time status is taken at. */
 export interface CalendarView {
   readonly now: number;
-  marks(rule: string): { readonly firstChecked?: number; readonly fired?: { readonly key: string; readonly at: number } };
+  marks(rule: string): { readonly firstChecked?: number; readonly fired?: { readonly key: string; readonly at: number } & Partial<OpenedPoint> };
 }
 
 export interface WorkOrderRow extends WorkOrderRecord {
@@ -239,7 +239,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     // (an interval lengthened since): the check opens none for it (see openedStandsFor).
     const firedStatus = marks.fired !== undefined ? state?.workOrders?.[marks.fired.key]?.status : undefined;
     const firedClosed = firedStatus === 'completed' || firedStatus === 'cancelled';
-    const fired = dueKey !== undefined && marks.fired !== undefined && openedStandsFor(marks.fired.key, dueKey, rule.everyDays * DAY_MS, firedClosed) ? marks.fired : undefined;
+    const fired = dueKey !== undefined && marks.fired !== undefined && d !== undefined && openedStandsFor(marks.fired.key, dueKey, rule.everyDays * DAY_MS, firedClosed, openedCycle(rule, marks.fired, d)) ? marks.fired : undefined;
     const key = fired?.key ?? dueKey;
     const record = key !== undefined ? state?.workOrders?.[key] : undefined;
     if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
