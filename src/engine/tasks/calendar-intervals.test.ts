@@ -21,12 +21,15 @@ afterEach(async () => {
 });
 
 const at = (iso: string) => Date.parse(iso);
-const rules = rulesSchema.parse({
-  maintenance: {
-    calendarIntervals: [{ name: 'annual-inspection', everyDays: 365, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
-    windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
-  },
-});
+/** The annual inspection of the maintained machines, every `everyDays` (365; changed in the config by some tests). */
+const inspectionEvery = (everyDays: number) =>
+  rulesSchema.parse({
+    maintenance: {
+      calendarIntervals: [{ name: 'annual-inspection', everyDays, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
+      windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
+    },
+  });
+const rules = inspectionEvery(365);
 const options = calendarTaskOptionsOf(rules, 'erp') as CalendarTaskOptions;
 
 async function fleet(): Promise<SqliteStore> {
@@ -61,12 +64,7 @@ describe('calendar service intervals', () => {
     const store = await fleet();
     await checkCalendarIntervals(store, options, at('2026-12-15T09:00:00Z'), commitTo(store));
     // The inspection is now every 360 days: due 5 Jan 2027, a due date the opened work order (10 Jan) already stands for.
-    const shorter = rulesSchema.parse({
-      maintenance: {
-        calendarIntervals: [{ name: 'annual-inspection', everyDays: 360, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
-        windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
-      },
-    });
+    const shorter = inspectionEvery(360);
     const changed = calendarTaskOptionsOf(shorter, 'erp') as CalendarTaskOptions;
     expect(await checkCalendarIntervals(store, changed, at('2026-12-16T09:00:00Z'), commitTo(store))).toEqual([]);
     expect(await checkCalendarIntervals(store, changed, at('2027-01-06T09:00:00Z'), commitTo(store))).toEqual([]);
@@ -85,12 +83,7 @@ describe('calendar service intervals', () => {
   it('an everyDays lengthened while the work order for this due date is open opens no second one until it is closed; cancelled, the new due date opens', async () => {
     const store = await fleet();
     await checkCalendarIntervals(store, options, at('2026-12-15T09:00:00Z'), commitTo(store));
-    const longer = rulesSchema.parse({
-      maintenance: {
-        calendarIntervals: [{ name: 'annual-inspection', everyDays: 370, dueSoonDays: 30, severity: 'critical', appliesTo: { erpModules: ['maintenance'] } }],
-        windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '06:00', to: '14:00' }] },
-      },
-    });
+    const longer = inspectionEvery(370);
     const changed = calendarTaskOptionsOf(longer, 'erp') as CalendarTaskOptions;
     // Due 15 Jan 2027 now, its lead begun 16 Dec: the work order for 10 Jan (open) is that service.
     const cr1 = (ds: readonly DeliveryIntent[]) => ds.map((d) => d.businessKey).filter((k) => k.startsWith('CR-1|'));

@@ -566,6 +566,17 @@ describe('inventory sync task', () => {
     defaultDestination: 'erp',
   };
   const at = (location: string, min: number): AssetStateDoc => ({ inventory: { location, seenAt: T0 + min * MIN, since: T0 } satisfies InventoryItemState });
+  /** Two items (P-1 of SKU S at WH-A, P-2 of T at WH-B) whose first counts were sent and delivered, and the clock of that run. */
+  async function twoCellsSent(): Promise<{ store: SqliteStore; clock: { t: number } }> {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    await deliverAll(store, clock.t);
+    return { store, clock };
+  }
   /** Runs of the task a minute apart (`run`), each report it gives kept in `warns`. */
   const reportedRuns = (store: SqliteStore, clock: { t: number }) => {
     const warns: { level: string | undefined; msg: string; fields: Record<string, unknown> }[] = [];
@@ -781,13 +792,7 @@ describe('inventory sync task', () => {
 
   // A record edited by hand (or by an older version) with a key lacking the separator made every run throw in planning.
   it('leaves sent-record keys that name no cell out of the counts, warning of them each run, and counts the rest', async () => {
-    const store = await withAssets([
-      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
-      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
-    ]);
-    const clock = { t: T0 + MIN };
-    await runInventorySync(context(store, clock), options);
-    await deliverAll(store, clock.t);
+    const { store, clock } = await twoCellsSent();
     const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, { quantity: number; revision: number }> };
     // No separator (an older `|`), and two of them.
     const edited = { cells: { ...record.cells, 'WH-A|OLD': { quantity: 3, revision: 2 }, 'WH-C\u001fX\u001fY': { quantity: 4, revision: 1 } } };
@@ -922,13 +927,7 @@ describe('inventory sync task', () => {
   // Deleted by hand (to start over, say): its cells at r1 again were keys the outbox keeps for good,
   // so every count was dropped as a duplicate while the new record said it was sent.
   it('a sent record deleted while its highest revision is kept is taken as damaged: full counts above every revision used, warned of', async () => {
-    const store = await withAssets([
-      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
-      { id: 'P-2', attributes: { sku: 'T' }, state: at('WH-B', 0) },
-    ]);
-    const clock = { t: T0 + MIN };
-    await runInventorySync(context(store, clock), options);
-    await deliverAll(store, clock.t);
+    const { store, clock } = await twoCellsSent();
     expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('1');
     await store.kvDelete(INVENTORY_NS, 'sent:erp');
     const shown = await inventoryReport(store, options, clock.t);
