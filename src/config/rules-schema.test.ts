@@ -97,6 +97,18 @@ describe('rules config', () => {
     expect(parse({ depreciation: { meter: 'odometerKm', kmUnit: 'KMT' } }).depreciation).toMatchObject({ meter: 'odometerKm', unit: 'h', kmUnit: 'KMT' });
   });
 
+  it("an alert rule's codeMap: compiled as written; a blank code, two spellings of one code mapped apart, or a chain refused, saying what to write", () => {
+    const alert = (codeMap: Record<string, unknown>) => ({ maintenance: { alerts: [{ name: 'f', codeMap }] } });
+    expect(parse(alert({ P0217: 'SPN110-FMI0', '110-0': 'SPN110-FMI0' })).maintenance?.alerts?.[0]?.codeMap).toEqual({ P0217: 'SPN110-FMI0', '110-0': 'SPN110-FMI0' });
+    // One spelling in two cases mapped to the same code (as compared) is no conflict.
+    expect(parse(alert({ p0217: 'SPN110-FMI0', P0217: 'spn110-fmi0' })).maintenance?.alerts?.[0]?.codeMap).toBeDefined();
+    expect(problems(alert({ ' ': 'SPN110-FMI0' }))).toEqual([{ key: 'maintenance.alerts.0.codeMap. ', message: expect.stringMatching(/^a blank code: write each spelling/) }]);
+    expect(problems(alert({ P0217: ' ' }))[0]?.message).toMatch(/^a blank code for "P0217"/);
+    expect(problems(alert({ p0217: 'SPN110-FMI0', P0217: 'SPN110-FMI1' }))[0]?.message).toMatch(/^"P0217" and "p0217" are one spelling \(codes are compared trimmed and in any case\) mapped to different codes/);
+    expect(problems(alert({ P0217: '110-0', '110-0': 'SPN110-FMI0' }))[0]?.message).toBe('"P0217" is mapped to "110-0", which is mapped to "SPN110-FMI0" in turn; the map is applied once: map "P0217" to "SPN110-FMI0"');
+    expect(problems(alert({ P0217: 17 }))[0]?.key).toBe('maintenance.alerts.0.codeMap.P0217');
+  });
+
   it('refuses work-order extras named like a field assetbridge writes (the value would be replaced), saying what to use instead', () => {
     const extras = (workOrder: Record<string, unknown>) => problems({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, workOrder }], alerts: [{ name: 'f', workOrder }] } });
     expect(extras({ priority: '1', costCenter: 'CC1' })).toEqual([

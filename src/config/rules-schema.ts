@@ -19,6 +19,7 @@ import { customCalendar, customCalendarProblems } from '../core/rules/depreciati
 import { commonFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type ServiceIntervalRule, type ThresholdRule } from '../core/rules/maintenance/types.js';
 import { builtInRuleNameProblem, isBuiltInRuleName, isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
+import { canonicalCode } from '../core/rules/maintenance/alert.js';
 import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { decodeJsonFile, JsonFileEncodingError, parseJsonText } from '../core/json-text.js';
@@ -476,6 +477,30 @@ export const thresholdSchema = z
     };
   });
 
+/**
+ * An alert rule's `codeMap`: each spelling to the code it is. Compared as codes are (trimmed, in
+ * any case), so two spellings of one key must map to the same code, and a code mapped to is not
+ * itself mapped (the map is applied once: a chain would key the fault by where it stops).
+ */
+const codeMapSchema = z.record(z.string(), z.string()).superRefine((m, ctx) => {
+  const to = new Map<string, [string, string]>();
+  for (const [from, code] of Object.entries(m)) {
+    const f = canonicalCode(from);
+    const c = canonicalCode(code);
+    if (f === undefined || c === undefined) {
+      ctx.addIssue({ code: 'custom', path: [from], message: `${f === undefined ? 'a blank code' : `a blank code for ${JSON.stringify(from)}`}: write each spelling a feed sends and the code it is, e.g. P0217: SPN110-FMI0` });
+      continue;
+    }
+    const before = to.get(f);
+    if (before !== undefined && before[1] !== c) ctx.addIssue({ code: 'custom', path: [from], message: `${JSON.stringify(from)} and ${JSON.stringify(before[0])} are one spelling (codes are compared trimmed and in any case) mapped to different codes, ${JSON.stringify(code)} and ${JSON.stringify(m[before[0]])}: keep one` });
+    else to.set(f, [from, c]);
+  }
+  for (const [f, [from, c]] of to) {
+    const next = to.get(c);
+    if (next !== undefined && c !== f && next[1] !== c) ctx.addIssue({ code: 'custom', path: [from], message: `${JSON.stringify(from)} is mapped to ${JSON.stringify(m[from])}, which is mapped to ${JSON.stringify(m[next[0]])} in turn; the map is applied once: map ${JSON.stringify(from)} to ${JSON.stringify(m[next[0]])}` });
+  }
+});
+
 export const alertRuleSchema = z
   .strictObject({
     name: ruleName,
@@ -483,6 +508,8 @@ export const alertRuleSchema = z
     minSeverity: alertSeverity.default('critical'),
     /** Only these fault codes; a trailing `*` matches a prefix (`SPN 100*`). @default every code */
     codes: z.array(z.string().min(1)).min(1).optional(),
+    /** Other spellings of a fault code, each to the code it is (`P0217: SPN110-FMI0`); codes are compared trimmed and in any case anyway. @default none */
+    codeMap: codeMapSchema.optional(),
     /** The same code reported again within this time of its previous report is the same fault (no new work order). @default 24h */
     cooldown: ruleDuration('24h'),
     /** The work order's severity. @default the alert's own */
@@ -496,6 +523,7 @@ export const alertRuleSchema = z
       name: r.name,
       minSeverity: r.minSeverity,
       ...(r.codes ? { codes: r.codes } : {}),
+      ...(r.codeMap ? { codeMap: r.codeMap } : {}),
       cooldownMs: r.cooldown,
       ...(r.severity ? { severity: r.severity } : {}),
       ...workOrderOptions(r),

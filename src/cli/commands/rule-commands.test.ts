@@ -465,6 +465,16 @@ describe('rules test', () => {
     expect(rows.find((r) => r[0] === 'faults')?.[2]).toBe('critical alert, any code; again after 24 h quiet');
   });
 
+  it("names an alert rule's codeMap; rules test shows a fault two feeds spell apart as one work order, by the code as compared", async () => {
+    const c = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults', minSeverity: 'warning', codes: ['SPN*'], codeMap: { P0217: 'SPN110-FMI0' } }] } });
+    expect(describeRules(c).find((r) => r[0] === 'faults')?.[2]).toBe('warning or critical alert, codes SPN* (P0217 as SPN110-FMI0); again after 24 h quiet');
+    const alert = (t: string, code: string) => JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: `2026-10-01T${t}Z`, severity: 'critical', reason: 'coolant hot', code });
+    const report = await runRulesTest({ lines: [alert('08:00:00', 'spn110-fmi0'), alert('08:05:00', ' SPN110-FMI0'), alert('08:10:00', 'p0217')], rules: createRules(c), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    const opened = report.lines.flatMap((l) => l.deliveries.map((d) => d.businessKey));
+    expect(opened).toEqual(['EQ-1|faults|SPN110-FMI0@2026-10-01T08:00:00.000Z']);
+    expect(formatRulesTest(report)).toContain('SPN110-FMI0: coolant hot');
+  });
+
   it('lists the maintenance windows work orders are planned into, per site', () => {
     const windows = rulesSchema.parse({
       maintenance: {

@@ -121,7 +121,8 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${orMeter}${only(c.appliesTo)}`, action(c.severity)]);
   }
   for (const r of rules.maintenance?.alerts ?? []) {
-    const codes = r.codes ? `codes ${r.codes.join(', ')}` : 'any code';
+    const mapped = r.codeMap ? Object.entries(r.codeMap).map(([from, to]) => `${from} as ${to}`) : [];
+    const codes = `${r.codes ? `codes ${r.codes.join(', ')}` : 'any code'}${mapped.length ? ` (${mapped.join(', ')})` : ''}`;
     rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${formatDuration(r.cooldownMs)} quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
   }
   for (const [site, calendar] of Object.entries(rules.maintenance?.windows ?? {}).sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1)))

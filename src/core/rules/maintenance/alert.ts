@@ -58,12 +58,94 @@ const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical
  */
 export const MAX_EPISODES = 500;
 
-/** Does this rule take an alert of this severity and code? */
+/**
+ * A fault code as alert rules compare it: trimmed, its letters a–z in upper case (`spn100-fmi1 `
+ * is `SPN100-FMI1`, the spelling J1939 and ISO 15143-3 feeds mostly send, so such a code keys its
+ * work orders as it always did). undefined for no code or a blank one (a feed's empty field).
+ */
+export function canonicalCode(code: string | undefined): string | undefined {
+  if (code === undefined) return undefined;
+  const t = code.trim();
+  return t === '' ? undefined : t.replace(/[a-z]+/g, (s) => s.toUpperCase());
+}
+
+/** A rule's `codeMap` and `codes` as compared: canonical codes. */
+interface Compiled {
+  readonly map: ReadonlyMap<string, string> | undefined;
+  readonly patterns: readonly { readonly text: string; readonly prefix: boolean }[] | undefined;
+}
+const compiled = new WeakMap<AlertRule, Compiled>();
+
+function compiledOf(rule: AlertRule): Compiled {
+  let c = compiled.get(rule);
+  if (c === undefined) {
+    const map = rule.codeMap === undefined ? undefined : new Map<string, string>();
+    for (const [from, to] of Object.entries(rule.codeMap ?? {})) {
+      const f = canonicalCode(from);
+      const t = canonicalCode(to);
+      if (f !== undefined && t !== undefined && !map?.has(f)) map?.set(f, t);
+    }
+    const patterns = rule.codes?.map((p) => {
+      const text = canonicalCode(p) ?? '';
+      return text.endsWith('*') ? { text: text.slice(0, -1), prefix: true } : { text, prefix: false };
+    });
+    c = { map, patterns };
+    compiled.set(rule, c);
+  }
+  return c;
+}
+
+/**
+ * The fault a rule takes a report of `code` for: the code as compared ({@link canonicalCode}),
+ * then through the rule's `codeMap` (another feed's spelling of the same fault), once.
+ * undefined for no code or a blank one.
+ */
+export function faultCode(rule: AlertRule, code: string | undefined): string | undefined {
+  const c = canonicalCode(code);
+  if (c === undefined || rule.codeMap === undefined) return c;
+  return compiledOf(rule).map?.get(c) ?? c;
+}
+
+/**
+ * Does this rule take an alert of this severity and code? `codes` are compared as codes are
+ * (trimmed, in any case), with the code as reported or as the rule's `codeMap` maps it.
+ */
 export function alertMatches(rule: AlertRule, severity: Severity, code: string | undefined): boolean {
   if (RANK[severity] < RANK[rule.minSeverity]) return false;
   if (!rule.codes) return true;
-  if (code === undefined) return false;
-  return rule.codes.some((p) => (p.endsWith('*') ? code.startsWith(p.slice(0, -1)) : code === p));
+  const reported = canonicalCode(code);
+  if (reported === undefined) return false;
+  const mapped = faultCode(rule, code) as string;
+  const patterns = compiledOf(rule).patterns ?? [];
+  const takes = (c: string): boolean => patterns.some((p) => (p.prefix ? c.startsWith(p.text) : c === p.text));
+  return takes(reported) || (mapped !== reported && takes(mapped));
+}
+
+/**
+ * The key of the episode a report belongs to, for a rule whose faults are keyed `key` now: `key`
+ * itself, unless no episode of it is kept within the cooldown while one of the same fault under
+ * another spelling is (kept before codes were compared in any case, or before the rule's `codeMap`
+ * mapped it): `legacy` (the key of the code as reported, as it was keyed before), else a kept key
+ * `sameFault` takes (the earliest started). So an upgrade, or a `codeMap` entry added, opens no
+ * second work order for a fault already open; once that episode ends, the fault is keyed `key`.
+ */
+export function episodeKey(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, legacy: string, sameFault: (k: string) => boolean): string {
+  if (episodes === undefined) return key;
+  const within = (e: AlertEpisode | undefined): boolean => e !== undefined && t - e.last < cooldownMs;
+  if (within(episodes[key])) return key;
+  if (legacy !== key && within(episodes[legacy])) return legacy;
+  let found = key;
+  let start = Infinity;
+  for (const k in episodes) {
+    if (k === key || k === OVERFLOW_KEY) continue;
+    const e = episodes[k] as AlertEpisode;
+    if (!within(e) || !sameFault(k)) continue;
+    if (e.start < start || (e.start === start && k < found)) {
+      found = k;
+      start = e.start;
+    }
+  }
+  return found;
 }
 
 /** The longest fault key; a longer code is cut, with its hash. */

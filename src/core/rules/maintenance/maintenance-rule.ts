@@ -26,7 +26,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, episodeKey, faultCode, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -780,15 +780,23 @@ function onAlert(
 ): Mutable {
   let alerts = s.alerts;
   let workOrders = s.workOrders;
-  const key = alertKey(sample.c, sample.r);
+  // The key the code had before codes were compared in any case and mapped (codeMap): what an episode kept from then is under.
+  const legacy = alertKey(sample.c, sample.r);
   for (const rule of a.alerts) {
     if (!alertMatches(rule, sample.s, sample.c)) continue;
-    const step = stepAlert(alerts?.[rule.name], key, sample.t, rule.cooldownMs);
-    if (step.episodes !== alerts?.[rule.name]) alerts = { ...alerts, [rule.name]: step.episodes };
+    // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
+    const code = faultCode(rule, sample.c);
+    const key = alertKey(code, sample.r);
+    const episodes = alerts?.[rule.name];
+    // An episode of the same fault kept under the spelling it was reported in before (an upgrade, a codeMap entry added) goes on.
+    const into = code === undefined ? key : episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
+    const step = stepAlert(episodes, into, sample.t, rule.cooldownMs);
+    if (step.episodes !== episodes) alerts = { ...alerts, [rule.name]: step.episodes };
     if (!step.opens) continue;
     const at = new Date(sample.t).toISOString();
     const occurrence = `${step.into}@${at}`;
-    const fault = `${sample.s} fault${sample.c !== undefined ? ` ${sample.c}` : ''} reported at ${at}: ${sample.r}`;
+    const reported = code !== undefined && code !== sample.c ? ` (reported as ${JSON.stringify(sample.c)})` : '';
+    const fault = `${sample.s} fault${code !== undefined ? ` ${code}${reported}` : ''} reported at ${at}: ${sample.r}`;
     const d = workOrderDelivery(
       step.into === OVERFLOW_KEY
         ? {
@@ -800,7 +808,7 @@ function onAlert(
             description:
               `more than ${MAX_EPISODES} distinct faults active at once (each reported within ${formatDuration(rule.cooldownMs)} of its last report; rule ${rule.name}): ` +
               `${fault}, and every further fault not already tracked on its own until none has been reported for ${formatDuration(rule.cooldownMs)}, are covered by this work order, not one each`,
-            trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
+            trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(code !== undefined ? { code } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
             ...alertSnapshot(s, sample.t, options),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),
@@ -810,9 +818,9 @@ function onAlert(
             occurrence,
             severity: rule.severity ?? sample.s,
             // The short text has 40 characters: the fault itself, after the rule's own title if it has one.
-            title: rule.title !== undefined ? `${rule.title}: ${sample.c ?? sample.r}` : `${sample.c !== undefined ? `${sample.c}: ` : ''}${sample.r}`,
+            title: rule.title !== undefined ? `${rule.title}: ${code ?? sample.r}` : `${code !== undefined ? `${code}: ` : ''}${sample.r}`,
             description: `${fault} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
-            trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
+            trigger: { type: 'alert', ...(code !== undefined ? { code } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
             detectedAt: sample.t,
             ...alertSnapshot(s, sample.t, options),
             ...(rule.workOrder ? { extras: rule.workOrder } : {}),

@@ -87,8 +87,14 @@ export interface AlertRule {
   readonly name: string;
   /** Alerts at least this severe count (info < warning < critical). */
   readonly minSeverity: Severity;
-  /** Only these codes (`SPN 100*` matches by prefix); absent: every code, and alerts without one. */
+  /** Only these codes (`SPN 100*` matches by prefix; in any case); absent: every code, and alerts without one. */
   readonly codes?: readonly string[];
+  /**
+   * Other spellings of a fault code, each to the code it is (`P0217: SPN110-FMI0`): compared as
+   * codes are (trimmed, in any case; see alert.ts `canonicalCode`), applied once. A report of either
+   * is the same fault, keyed and shown by the mapped code.
+   */
+  readonly codeMap?: Readonly<Record<string, string>>;
   /** A report this long after the previous report of the code starts a new episode, ms. */
   readonly cooldownMs: number;
   /** The work order's severity; absent: the alert's own (`critical` → HIGH, else MEDIUM). */
