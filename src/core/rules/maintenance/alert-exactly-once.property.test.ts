@@ -99,6 +99,42 @@ describe('alert rules: exactly one work order per fault episode', () => {
       );
     });
 
+  it('each feed spelling a code its own way (case, spaces, a codeMap alias), any arrival within the lateness, restarts and replays: one work order per fault episode, keyed by the code as compared', () => {
+    const lateness = 30 * MIN;
+    const mapped: MaintenanceOptions = { ...options(lateness), alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: COOLDOWN, codeMap: { 'alt-0': 'E-0' } }] };
+    const spell = (code: string, how: number): string => [code, code.toLowerCase(), ` ${code} `, code === 'E-0' ? 'ALT-0' : code, code === 'E-0' ? ' alt-0' : code.toLowerCase()][how] as string;
+    fc.assert(
+      fc.property(
+        reportsArb,
+        fc.infiniteStream(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.double({ min: 0, max: 0.999, noNaN: true }), fc.boolean())),
+        fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
+        fc.nat(),
+        (reports, how, batchSizes, cutAt) => {
+          const want = expected(reports);
+          const arrivals: [number, number, AlertEvent][] = [];
+          let seq = 0;
+          for (const [i, [spelling, delay, again]] of [...how.take(reports.length)].entries()) {
+            const r = reports[i] as AlertEvent;
+            const spelt = { ...r, code: spell(r.code as string, spelling) };
+            arrivals.push([r.eventTime + delay * lateness, seq++, spelt]);
+            // Sent again by another feed, spelt as that one spells it.
+            if (again) arrivals.push([r.eventTime + delay * lateness + MIN, seq++, { ...r, code: spell(r.code as string, (spelling + 1) % 5) }]);
+          }
+          const order = arrivals.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
+          const rule = createMaintenanceRule(mapped);
+          const whole = run(rule, order, undefined, batchSizes, true);
+          expect([...whole.keys].sort()).toEqual(want);
+          const cut = cutAt % (order.length + 1);
+          const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
+          const second = run(rule, order.slice(Math.max(0, cut - 2)), first.doc, batchSizes, true);
+          expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual(want);
+          expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('faults behind live sensor samples (pulled from a telematics feed every few minutes) all count, each once', () => {
     const lateness = 30_000;
     const withSensors: MaintenanceOptions = {

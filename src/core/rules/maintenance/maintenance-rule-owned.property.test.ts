@@ -433,7 +433,7 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
         break;
       }
       case 'alert':
-        event = { kind: 'alert', ...at, reason: 'overheat', severity: (['info', 'warning', 'critical'] as Severity[])[it.pick % 3] as Severity, code: `SPN${it.pick % 2}` };
+        event = { kind: 'alert', ...at, reason: 'overheat', severity: (['info', 'warning', 'critical'] as Severity[])[it.pick % 3] as Severity, code: ['SPN0', 'SPN1', 'spn1', ' SPN0 ', 'Spn1'][it.pick % 5] as string }; // one fault, feeds spelling it apart
         break;
       case 'complete': {
         const keys = opened?.[it.asset] ?? [];
