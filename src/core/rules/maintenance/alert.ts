@@ -131,7 +131,7 @@ export function alertMatches(rule: AlertRule, severity: Severity, code: string |
  */
 export function episodeKey(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, legacy: string, sameFault: (k: string) => boolean): string {
   if (episodes === undefined) return key;
-  const within = (e: AlertEpisode | undefined): boolean => e !== undefined && t - e.last < cooldownMs;
+  const within = (e: AlertEpisode | undefined): boolean => e !== undefined && (t - e.last < cooldownMs || e.last >= t);
   if (within(episodes[key])) return key;
   if (legacy !== key && within(episodes[legacy])) return legacy;
   let found = key;
@@ -259,17 +259,20 @@ export interface AlertStep {
  */
 export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, max = MAX_EPISODES): AlertStep {
   const current = episodes?.[key];
-  if (current !== undefined && t - current.last < cooldownMs) {
+  // A report not after the episode's last one is of that episode, whatever the cooldown (0 too:
+  // another report of one time, with another text or from another feed, would open its work order, same key, again).
+  if (current !== undefined && (t <= current.last || t - current.last < cooldownMs)) {
     if (t <= current.last) return { episodes: episodes as AlertEpisodes, into: key, opens: false };
     return { episodes: { ...episodes, [key]: current.w !== undefined ? { start: current.start, last: t, w: current.w } : { start: current.start, last: t } }, into: key, opens: false };
   }
   // Too many faults at once not long ago: one not tracked on its own may be one the overflow took
   // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.
   const overflow = episodes?.[OVERFLOW_KEY];
-  if (overflow !== undefined && t - overflow.last < cooldownMs) {
+  if (overflow !== undefined && (t - overflow.last < cooldownMs || overflow.last >= t)) {
     return { episodes: { ...episodes, [OVERFLOW_KEY]: joinOverflow(overflow, key, t, max) }, into: OVERFLOW_KEY, opens: false };
   }
-  const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && k !== OVERFLOW_KEY && t - e.last < cooldownMs);
+  // Kept: those within their cooldown, and those reported at `t` itself (with a cooldown of 0, another report of theirs at `t` is still theirs).
+  const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && k !== OVERFLOW_KEY && (t - e.last < cooldownMs || e.last >= t));
   if (kept.length >= max) return { episodes: { ...Object.fromEntries(kept), [OVERFLOW_KEY]: { start: t, last: t, f: [faultHash(key)] } }, into: OVERFLOW_KEY, opens: true };
   return { episodes: { ...Object.fromEntries(kept), [key]: { start: t, last: t } }, into: key, opens: true };
 }
