@@ -110,9 +110,21 @@ export const jsonDecoderSchema = z.strictObject({
    */
   alert: z
     .strictObject(
-      { reason: fieldPath, severity: fieldPath.optional(), code: fieldPath.optional() },
+      {
+        reason: fieldPath,
+        severity: fieldPath.optional(),
+        code: fieldPath.optional(),
+        /** A J1939 fault sent as two numbers: the paths of its SPN and FMI, read as the code `SPN<spn>-FMI<fmi>` (where `code` is absent or its value missing). */
+        spn: fieldPath.optional(),
+        fmi: fieldPath.optional(),
+      },
       { error: (iss) => (iss.code === 'invalid_type' && typeof iss.input === 'string' ? `${echo(iss.input)} is text: write { reason: ${iss.input} } (the path of the alert's reason; severity: <path> and code: <path> too if the payload has them)` : undefined) },
     )
+    .superRefine((a, ctx) => {
+      if ((a.spn === undefined) === (a.fmi === undefined)) return;
+      const [given, missing] = a.spn !== undefined ? ['spn', 'fmi'] : ['fmi', 'spn'];
+      ctx.addIssue({ code: 'custom', path: [given], message: `maps ${given} without ${missing}: a J1939 fault code is its SPN and FMI together (SPN110-FMI0); map ${missing} too, or map code alone when the payload has them joined` });
+    })
     .optional(),
 }).superRefine((d, ctx) => {
   // Half a position could never decode: every payload would be quarantined for its missing half.

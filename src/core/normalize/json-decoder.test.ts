@@ -75,6 +75,22 @@ describe('createJsonDecoder: the fleet payload', () => {
     expect(dtc).toMatchObject({ kind: 'alert', code: '110', severity: 'critical' });
   });
 
+  it('reads a J1939 fault sent as its SPN and FMI apart as the code a feed sending them joined sends (SPN110-FMI0): one fault for the alert rules', () => {
+    const j1939 = createJsonDecoder('mqtt:fleet', [{ ...fleetTopic, decoder: jsonDecoderSchema.parse({ ...fleetTopic.decoder, alert: { reason: 'alarm.text', code: 'alarm.dtc', spn: 'alarm.spn', fmi: 'alarm.fmi' } }) }]);
+    const codeOf = (alarm: Record<string, unknown>) => (events(j1939(msg({ ...fleetPayload, alarm: { text: 'coolant temperature high', ...alarm } }))).find((e) => e.kind === 'alert') as { code?: string } | undefined)?.code;
+    expect(codeOf({ spn: 110, fmi: 0 })).toBe('SPN110-FMI0');
+    expect(codeOf({ spn: ' 110', fmi: '00' })).toBe('SPN110-FMI0');
+    // A joined code, where the payload has one, is the code.
+    expect(codeOf({ dtc: 'SPN100-FMI1', spn: 110, fmi: 0 })).toBe('SPN100-FMI1');
+    // Half of it, or not a number: no code (the fault keyed by its text).
+    expect(codeOf({ spn: 110 })).toBeUndefined();
+    expect(codeOf({ spn: 'x', fmi: 0 })).toBeUndefined();
+    expect(codeOf({ spn: 1.5, fmi: 0 })).toBeUndefined();
+    // Both paths or neither.
+    const refused = jsonDecoderSchema.safeParse({ ...fleetTopic.decoder, alert: { reason: 'alarm.text', spn: 'alarm.spn' } });
+    expect(refused.success ? [] : refused.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['alert.spn', expect.stringMatching(/^maps spn without fmi: a J1939 fault code is its SPN and FMI together/)]]);
+  });
+
   it('defaults the alert severity to warning and passes an unknown one on to validation', () => {
     const noLevel = events(decode(msg({ ...fleetPayload, alarm: { text: 'door' } }))).find((e) => e.kind === 'alert');
     expect(noLevel).toMatchObject({ severity: 'warning' });

@@ -123,7 +123,9 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     const factor = unit === undefined ? 1 : (unitFactor(unit, METER_DIMENSION[field]) ?? 1);
     return [{ field, path: parsePath(typeof p === 'string' ? p : p.path), unit, factor }];
   });
-  const alert = config.alert ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity), code: optionalPath(config.alert.code) } : undefined;
+  const alert = config.alert
+    ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity), code: optionalPath(config.alert.code), spn: optionalPath(config.alert.spn), fmi: optionalPath(config.alert.fmi) }
+    : undefined;
 
   return (root, message) => {
     // Asset id.
@@ -204,7 +206,9 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       const reason = nonNull(read(root, alert.reason));
       if (reason !== undefined && reason !== '') {
         const severity = alert.severity ? nonNull(read(root, alert.severity)) : undefined;
-        const code = alert.code ? nonNull(read(root, alert.code)) : undefined;
+        const joined = alert.code ? nonNull(read(root, alert.code)) : undefined;
+        // A J1939 fault sent as its SPN and FMI apart: the code a feed sending them joined sends (SPN110-FMI0), so both are one fault.
+        const code = typeof joined === 'string' || typeof joined === 'number' ? joined : j1939Code(alert.spn && nonNull(read(root, alert.spn)), alert.fmi && nonNull(read(root, alert.fmi)));
         events.push({
           ...base,
           kind: 'alert',
@@ -218,6 +222,14 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     if (events.length === 0) return fail(`payload has none of the configured values (${configuredPaths(config).join(', ')})`);
     return { ok: true, events };
   };
+}
+
+/** `SPN<spn>-FMI<fmi>` from the two values, each a number or text of digits (leading zeros dropped); else undefined (no code). */
+function j1939Code(spn: unknown, fmi: unknown): string | undefined {
+  const n = (v: unknown): string | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : typeof v === 'string' && /^\s*\d{1,9}\s*$/.test(v) ? String(Number(v.trim())) : undefined);
+  const s = n(spn);
+  const f = n(fmi);
+  return s !== undefined && f !== undefined ? `SPN${s}-FMI${f}` : undefined;
 }
 
 function fail(reason: string): DecodeResult {
