@@ -72,6 +72,8 @@ export function canonicalCode(code: string | undefined): string | undefined {
 /** A rule's `codeMap` and `codes` as compared: canonical codes. */
 interface Compiled {
   readonly map: ReadonlyMap<string, string> | undefined;
+  /** Each code the map maps to: the spellings mapped to it. */
+  readonly spellings: ReadonlyMap<string, readonly string[]>;
   readonly patterns: readonly { readonly text: string; readonly prefix: boolean }[] | undefined;
 }
 const compiled = new WeakMap<AlertRule, Compiled>();
@@ -89,7 +91,9 @@ function compiledOf(rule: AlertRule): Compiled {
       const text = canonicalCode(p) ?? '';
       return text.endsWith('*') ? { text: text.slice(0, -1), prefix: true } : { text, prefix: false };
     });
-    c = { map, patterns };
+    const spellings = new Map<string, string[]>();
+    for (const [from, to] of map ?? []) spellings.set(to, [...(spellings.get(to) ?? []), from]);
+    c = { map, spellings, patterns };
     compiled.set(rule, c);
   }
   return c;
@@ -108,17 +112,18 @@ export function faultCode(rule: AlertRule, code: string | undefined): string | u
 
 /**
  * Does this rule take an alert of this severity and code? `codes` are compared as codes are
- * (trimmed, in any case), with the code as reported or as the rule's `codeMap` maps it.
+ * (trimmed, in any case), with the fault's code (as the rule's `codeMap` maps it) and each of its
+ * spellings the map names: a fault is taken, or not, however a feed spells it.
  */
 export function alertMatches(rule: AlertRule, severity: Severity, code: string | undefined): boolean {
   if (RANK[severity] < RANK[rule.minSeverity]) return false;
   if (!rule.codes) return true;
-  const reported = canonicalCode(code);
-  if (reported === undefined) return false;
-  const mapped = faultCode(rule, code) as string;
-  const patterns = compiledOf(rule).patterns ?? [];
-  const takes = (c: string): boolean => patterns.some((p) => (p.prefix ? c.startsWith(p.text) : c === p.text));
-  return takes(reported) || (mapped !== reported && takes(mapped));
+  const fault = faultCode(rule, code);
+  if (fault === undefined) return false;
+  const c = compiledOf(rule);
+  const patterns = c.patterns ?? [];
+  const takes = (x: string): boolean => patterns.some((p) => (p.prefix ? x.startsWith(p.text) : x === p.text));
+  return takes(fault) || (c.spellings.get(fault)?.some(takes) ?? false);
 }
 
 /**

@@ -135,6 +135,9 @@ describe('fault codes compared trimmed and in any case', () => {
     expect(alertMatches(rule({ codes: ['spn110-fmi0'] }), 'critical', ' SPN110-FMI0 ')).toBe(true);
     expect(alertMatches(rule({ codes: ['SPN110-FMI0'], codeMap: { P0217: 'SPN110-FMI0' } }), 'critical', 'p0217')).toBe(true);
     expect(alertMatches(rule({ codes: ['SPN110-FMI0'] }), 'critical', 'P0217')).toBe(false);
+    // Listed by a spelling the map names: the fault is taken however it is spelt.
+    expect(alertMatches(rule({ codes: ['P02*'], codeMap: { P0217: 'SPN110-FMI0' } }), 'critical', 'spn110-fmi0')).toBe(true);
+    expect(alertMatches(rule({ codes: ['P02*'], codeMap: { P0217: 'SPN110-FMI0' } }), 'critical', 'SPN110-FMI1')).toBe(false);
     expect(alertMatches(rule({ codes: ['SPN110*'] }), 'critical', '   ')).toBe(false);
     expect(faultCode(rule({ codeMap: { a: 'b', B: 'c' } }), 'A')).toBe('B');
   });
