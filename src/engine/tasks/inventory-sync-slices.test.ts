@@ -207,18 +207,18 @@ describe('inventory run in slices', () => {
       destination: 'erp',
       operation: 'inventory.count',
       kind: 'fact',
-      businessKey: `${location}|${sku}|r2`,
+      businessKey: `${location}|${sku}|r${cell.revision + 1}`,
       sequence: `${location}|${sku}`,
       erpAssetId: sku,
       eventTime: clock.t,
-      payload: { location, sku, countedQuantity: cell.quantity + 1, delta: 1, previousQuantity: cell.quantity, countedAt: new Date(clock.t).toISOString(), items: 1, snapshot: false, revision: 2 },
+      payload: { location, sku, countedQuantity: cell.quantity + 1, delta: 1, previousQuantity: cell.quantity, countedAt: new Date(clock.t).toISOString(), items: 1, snapshot: false, revision: cell.revision + 1 },
     };
-    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, [key]: { quantity: cell.quantity + 1, revision: 2 } }, pending: [count] }));
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, [key]: { quantity: cell.quantity + 1, revision: cell.revision + 1 } }, pending: [count] }));
     clock.t += MIN;
     const r = await runInventorySync(taskContext(store, clock), options);
     expect(r.damagedRecords).toBeUndefined();
-    // Committed, and the record taken as it said: the cell's count (one less than planned there) then goes back, at r3.
-    expect((await counts(store)).map((d) => d.businessKey)).toEqual([...sent.map((d) => d.businessKey), count.businessKey, `${location}|${sku}|r3`].sort((a, b) => (a < b ? -1 : 1)));
+    // Committed, and the record taken as it said: the cell's count (one less than planned there) then goes back, at the run's time.
+    expect((await counts(store)).map((d) => d.businessKey)).toEqual([...sent.map((d) => d.businessKey), count.businessKey, `${location}|${sku}|r${clock.t}`].sort((a, b) => (a < b ? -1 : 1)));
 
     // A record naming a part no longer there: its counts may never have been committed, so every cell is sent its full count, warned of.
     const now = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, unknown> };
@@ -233,8 +233,8 @@ describe('inventory run in slices', () => {
     const full = (await counts(store)).filter((d) => d.payload.countedAt === new Date(clock.t).toISOString());
     expect(full).toHaveLength(Object.keys(record.cells).length);
     expect(full.map((d) => d.payload.delta)).toEqual(full.map((d) => d.payload.countedQuantity));
-    // Above the highest revision handed out (r3, kept beside the record), not only above each cell's in the outbox; now r4.
-    expect(full.map((d) => d.payload.revision)).toEqual(full.map(() => 4));
-    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('4');
+    // Above every revision handed out: a minute on, the run's time (inventory-sync-writes.test.ts has the same ms, above the highest kept).
+    expect(full.map((d) => d.payload.revision)).toEqual(full.map(() => clock.t));
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe(String(clock.t));
   });
 });

@@ -14,7 +14,10 @@
  * (its planned cells at the revisions planned: the outbox drops the ones already committed, their
  * business keys being facts), or drops them if it was not ({@link recordOfPlan}). The highest
  * revision handed out is kept beside the record (`highestRevision:<destination>`), so a damaged
- * record's cells go on above every revision used, though retention pruned their counts.
+ * record's cells go on above every revision used, though retention pruned their counts. Both live
+ * in the store, which an operator may restore from an older copy: a revision is therefore also at
+ * least the run's time in ms (`nextRevision`, core/rules/inventory/counts.ts), so the counts after
+ * a restore go out above those sent since the copy (which the ERP holds), not under their keys again.
  * @module
  */
 import { randomUUID } from 'node:crypto';

@@ -600,9 +600,10 @@ describe('inventory sync task', () => {
     const first = await runInventorySync(context(store, clock), options);
     expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
     const sent = await pending(store, 'inventory.count');
+    // Each cell's revision: the time of its count (ms since 1970), or one above its last when that is higher.
     expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['erp', 'WH-A|SKU-1|r1', 2, 2],
-      ['wms', 'WH-B|SKU-2|r1', 10, 10],
+      ['erp', `WH-A|SKU-1|r${T0 + 5 * MIN}`, 2, 2],
+      ['wms', `WH-B|SKU-2|r${T0 + 5 * MIN}`, 10, 10],
     ]);
     clock.t += MIN;
     expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
@@ -612,9 +613,9 @@ describe('inventory sync task', () => {
     await runInventorySync(context(store, clock), options);
     const after = (await pending(store, 'inventory.count')).filter((d) => d.destination === 'erp');
     expect(after.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH-A|SKU-1|r1', 2, 2],
-      ['WH-A|SKU-1|r2', 0, -2],
-      ['WH-B|SKU-1|r1', 1, 1],
+      [`WH-A|SKU-1|r${T0 + 5 * MIN}`, 2, 2],
+      [`WH-A|SKU-1|r${T0 + 65 * MIN}`, 0, -2],
+      [`WH-B|SKU-1|r${T0 + 65 * MIN}`, 1, 1],
     ]);
     // 02:00 next day: the snapshot is due.
     clock.t = Date.UTC(2026, 9, 2, 2, 0, 30);
@@ -638,7 +639,8 @@ describe('inventory sync task', () => {
       // Another writer (another process, a hand edit) changes the record: the next run goes by it.
       const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, { quantity: number; revision: number }> };
       const cell = Object.keys(record.cells).find((k) => k.endsWith('SKU-1')) as string;
-      record.cells[cell] = { quantity: 5, revision: 7 };
+      // A revision ahead of the clock: the next count goes on one above it.
+      record.cells[cell] = { quantity: 5, revision: T0 + 60 * MIN };
       await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify(record));
       parse.mockClear();
       clock.t += MIN;
@@ -649,8 +651,8 @@ describe('inventory sync task', () => {
     }
     const sent = (await pending(store, 'inventory.count')).filter((d) => d.businessKey.startsWith('WH-A|SKU-1|'));
     expect(sent.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH-A|SKU-1|r1', 1, 1],
-      ['WH-A|SKU-1|r8', 1, -4],
+      [`WH-A|SKU-1|r${T0 + 5 * MIN}`, 1, 1],
+      [`WH-A|SKU-1|r${T0 + 60 * MIN + 1}`, 1, -4],
     ]);
     // Removed by hand: counting starts from nothing sent again, not from the record remembered.
     await store.kvDelete(INVENTORY_NS, 'sent:erp');
@@ -691,7 +693,7 @@ describe('inventory sync task', () => {
     // Once its request can no longer land: given back and sent again, once.
     clock.t = T0 + 11 * MIN;
     expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: { erp: 1 }, deliveries: { erp: 1 } });
-    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 1]]);
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([[`WH-A|S|r${T0 + 11 * MIN}`, 1]]);
     clock.t += MIN;
     expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: {}, deliveries: { erp: 0 } });
   });
@@ -774,14 +776,14 @@ describe('inventory sync task', () => {
     // The cause fixed, `dlq replay` queues it again; the service delivers it before the next inventory run.
     await noteReplayedCounts(store, [r1!], clock.t);
     expect(await store.replayDead([r1!.id], clock.t)).toBe(1);
-    expect((await deliver()).map((d) => d.businessKey)).toEqual(['WH-A|S|r1']);
+    expect((await deliver()).map((d) => d.businessKey)).toEqual([`WH-A|S|r${T0 + MIN}`]);
     expect(erp).toEqual({ total: 1, byDelta: 2 });
     clock.t += MIN;
     expect(await createInventorySyncTask(options).run(context(store, clock))).toEqual({
       msg: 'inventory counts sent again (delta 0): 1 cell(s) of erp had an older count replayed from dead letters after a newer one was sent; the current total follows it, for an ERP that takes totals',
       fields: { resent: { erp: 1 } },
     });
-    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([['WH-A|S|r3', 2, 0]]);
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([[`WH-A|S|r${clock.t}`, 2, 0]]);
     await deliver();
     expect(erp).toEqual({ total: 2, byDelta: 2 });
     // Once: the note is done with.
@@ -802,17 +804,17 @@ describe('inventory sync task', () => {
     const { warns, run } = reportedRuns(store, clock);
     await run();
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH-A|T|r1', 1, 1],
-      ['WH-B|T|r2', 0, -1],
+      [`WH-A|T|r${T0 + 2 * MIN}`, 1, 1],
+      [`WH-B|T|r${T0 + 2 * MIN}`, 0, -1],
     ]);
     // The record keeps them as they were, beside the cells planned.
     expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({
       cells: {
-        'WH-A\u001fS': { quantity: 1, revision: 1 },
-        'WH-B\u001fT': { quantity: 0, revision: 2 },
+        'WH-A\u001fS': { quantity: 1, revision: T0 + MIN },
+        'WH-B\u001fT': { quantity: 0, revision: T0 + 2 * MIN },
         'WH-A|OLD': { quantity: 3, revision: 2 },
         'WH-C\u001fX\u001fY': { quantity: 4, revision: 1 },
-        'WH-A\u001fT': { quantity: 1, revision: 1 },
+        'WH-A\u001fT': { quantity: 1, revision: T0 + 2 * MIN },
       },
     });
     // Once a run, at warn, naming the record and each key escaped.
@@ -840,7 +842,7 @@ describe('inventory sync task', () => {
       { location: 'WH-A', sku: 'T' },
       { location: 'WH-B', sku: 'T' },
     ]);
-    expect((await pending(store, 'inventory.count')).map((d) => d.businessKey)).toEqual(['WH-A|S|r2', 'WH-A|T|r2', 'WH-B|T|r3']);
+    expect((await pending(store, 'inventory.count')).map((d) => d.businessKey)).toEqual([`WH-A|S|r${clock.t}`, `WH-A|T|r${clock.t}`, `WH-B|T|r${clock.t}`]);
     // What `inventory counts` shows: the cells, and the keys it left out.
     const report = await inventoryReport(store, options, clock.t);
     expect(report.destinations.flatMap((d) => d.cells.map((c) => [c.location, c.sku, c.quantity]))).toEqual([
@@ -873,10 +875,10 @@ describe('inventory sync task', () => {
       ['WH-B', 'T', 0, 2],
     ]);
     await run();
-    // Each cell's full count, from 0, under a revision above the r1 the outbox holds (an r1 would be dropped as a duplicate).
+    // Each cell's full count, from 0, under a revision above the one the outbox holds (that one would be dropped as a duplicate).
     expect(await counts()).toEqual([
-      ['WH-A|S|r2', 1, 1],
-      ['WH-B|T|r2', 2, 2],
+      [`WH-A|S|r${T0 + 2 * MIN}`, 1, 1],
+      [`WH-B|T|r${T0 + 2 * MIN}`, 2, 2],
     ]);
     expect(warns).toHaveLength(1);
     expect(warns[0]?.level).toBe('warn');
@@ -886,8 +888,11 @@ describe('inventory sync task', () => {
     expect(warns[0]?.msg).toContain('replaced the record, so nothing is lost and nothing needs resetting');
     expect(warns[0]?.msg).toContain("'assetbridge inventory snapshot'");
     // Replaced: the next run reads it, warns of nothing and sends nothing.
-    // Cells it does not hold go on above the highest revision handed out (r1), though the outbox may have forgotten theirs.
-    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 2 }, 'WH-B\u001fT': { quantity: 2, revision: 2 } }, revisionFloor: 1 });
+    // Cells it does not hold go on above the highest revision handed out (the first run's), though the outbox may have forgotten theirs.
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({
+      cells: { 'WH-A\u001fS': { quantity: 1, revision: T0 + 2 * MIN }, 'WH-B\u001fT': { quantity: 2, revision: T0 + 2 * MIN } },
+      revisionFloor: T0 + MIN,
+    });
     await deliverAll(store, clock.t);
     await run();
     expect(warns).toHaveLength(1);
@@ -910,14 +915,14 @@ describe('inventory sync task', () => {
 
     // One entry that is not a count: that cell alone as never sent; the other goes on from its revision.
     const record = JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string) as { cells: Record<string, unknown> };
-    expect(record.cells).toEqual({ 'WH-A\u001fS': { quantity: 1, revision: 5 }, 'WH-B\u001fT': { quantity: 2, revision: 5 } });
-    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, 'WH-A\u001fS': { quantity: '1', revision: 5 } } }));
+    expect(record.cells).toEqual({ 'WH-A\u001fS': { quantity: 1, revision: clock.t }, 'WH-B\u001fT': { quantity: 2, revision: clock.t } });
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { ...record.cells, 'WH-A\u001fS': { quantity: '1', revision: clock.t } } }));
     await store.commitIngest({ states: [{ erpAssetId: 'P-3', doc: at('WH-C', 1) }], deliveries: [], quarantine: [], accepted: 0 });
     await run();
     expect(await counts()).toEqual([
-      ['WH-A|S|r6', 1, 1],
-      ['WH-B|T|r6', 1, -1],
-      ['WH-C|T|r1', 1, 1],
+      [`WH-A|S|r${clock.t}`, 1, 1],
+      [`WH-B|T|r${clock.t}`, 1, -1],
+      [`WH-C|T|r${clock.t}`, 1, 1],
     ]);
     expect(warns).toHaveLength(2);
     expect(warns[1]?.fields.damagedRecords).toEqual({ erp: { entries: ['WH-A\u001fS'] } });
@@ -928,15 +933,15 @@ describe('inventory sync task', () => {
   // so every count was dropped as a duplicate while the new record said it was sent.
   it('a sent record deleted while its highest revision is kept is taken as damaged: full counts above every revision used, warned of', async () => {
     const { store, clock } = await twoCellsSent();
-    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe('1');
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe(String(T0 + MIN));
     await store.kvDelete(INVENTORY_NS, 'sent:erp');
     const shown = await inventoryReport(store, options, clock.t);
     expect(shown.damagedRecords?.erp?.record).toMatch(/^missing/);
     const { warns, run } = reportedRuns(store, clock);
     await run();
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH-A|S|r2', 1, 1],
-      ['WH-B|T|r2', 1, 1],
+      [`WH-A|S|r${T0 + 2 * MIN}`, 1, 1],
+      [`WH-B|T|r${T0 + 2 * MIN}`, 1, 1],
     ]);
     expect(warns.map((w) => w.level)).toEqual(['warn']);
     expect(warns[0]?.msg).toContain('record "sent:erp" (kv namespace "inventory") is missing');
@@ -956,10 +961,11 @@ describe('inventory sync task', () => {
       }),
     });
     await expect(runInventorySync(stopping, options)).rejects.toThrow('killed');
-    expect([await fresh.kvGet(INVENTORY_NS, 'sent:erp'), await fresh.kvGet(INVENTORY_NS, 'highestRevision:erp')]).toEqual([undefined, '1']);
+    expect([await fresh.kvGet(INVENTORY_NS, 'sent:erp'), await fresh.kvGet(INVENTORY_NS, 'highestRevision:erp')]).toEqual([undefined, String(clock.t)]);
+    // Run again at the same ms: the revision is one above the one handed out, not the clock's again.
     const again = await runInventorySync(context(fresh, clock), options);
     expect(again.damagedRecords).toBeUndefined();
-    expect((await pending(fresh, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 1]]);
+    expect((await pending(fresh, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([[`WH-A|S|r${clock.t + 1}`, 1]]);
   });
 
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {
@@ -974,12 +980,50 @@ describe('inventory sync task', () => {
     const r = await runInventorySync(context(store, clock), options);
     expect(r.deliveries).toEqual({ erp: 1 });
     const sent = await pending(store, 'inventory.count');
-    expect(sent.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.countedAt])).toEqual([['WH-A|S|r1', 1, new Date(T0 + MIN).toISOString()]]);
+    expect(sent.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.countedAt])).toEqual([[`WH-A|S|r${T0 + MIN}`, 1, new Date(T0 + MIN).toISOString()]]);
     // Recovered once; the next run sends nothing more.
     await runInventorySync(context(store, clock), options);
     expect(await pending(store, 'inventory.count')).toHaveLength(1);
-    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}')).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 1 } } });
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}')).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: T0 + MIN } } });
   });
+  // Revisions were counted up from 1 by older versions: a store they wrote goes on from the clock, its write-ahead committed under the keys it planned.
+  it('a store an older version wrote (small revisions, a write-ahead in its record) goes on above them, no count dropped or sent twice', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+    ]);
+    await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only
+    const count = (revision: number, quantity: number, delta: number) => ({
+      destination: 'erp',
+      operation: 'inventory.count',
+      kind: 'fact' as const,
+      businessKey: `WH-A|S|r${revision}`,
+      sequence: 'WH-A|S',
+      erpAssetId: 'S',
+      eventTime: T0,
+      payload: { location: 'WH-A', sku: 'S', countedQuantity: quantity, delta, previousQuantity: quantity - delta, countedAt: new Date(T0).toISOString(), items: quantity, snapshot: false, revision },
+    });
+    // As the older version left it: r1 delivered, r2 written ahead in the record and maybe not committed.
+    await store.commitIngest({ states: [], deliveries: [count(1, 1, 1)], quarantine: [], accepted: 0 });
+    await deliverAll(store, T0);
+    await store.kvSet(INVENTORY_NS, 'sent:erp', JSON.stringify({ cells: { 'WH-A\u001fS': { quantity: 2, revision: 2 } }, pending: [count(2, 2, 1)] }));
+    await store.kvSet(INVENTORY_NS, 'highestRevision:erp', '2');
+    await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 1) }], deliveries: [], quarantine: [], accepted: 0 });
+    const clock = { t: T0 + MIN };
+    expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 3 });
+    const all = (await store.listDeliveries({ operation: 'inventory.count', limit: 100 })).sort((a, b) => a.id - b.id);
+    expect(all.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH-A|S|r1', 1, 1],
+      ['WH-A|S|r2', 2, 1],
+      [`WH-A|S|r${clock.t}`, 1, -1],
+      [`WH-B|S|r${clock.t}`, 1, 1],
+    ]);
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) as string)).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: clock.t }, 'WH-B\u001fS': { quantity: 1, revision: clock.t } } });
+    expect(await store.kvGet(INVENTORY_NS, 'highestRevision:erp')).toBe(String(clock.t));
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock), options)).deliveries).toEqual({ erp: 0 });
+  });
+
   it('a snapshot asked for on demand goes with the next run, once, though the cron is not due', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     const clock = { t: T0 + MIN };
@@ -992,8 +1036,8 @@ describe('inventory sync task', () => {
     const snap = await runInventorySync(context(store, clock), options);
     expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
-      ['WH-A|S|r1', 1, true],
-      ['WH-A|S|r2', 0, true],
+      [`WH-A|S|r${T0 + MIN}`, 1, true],
+      [`WH-A|S|r${T0 + 3 * MIN}`, 0, true],
     ]);
     clock.t += MIN;
     expect((await runInventorySync(context(store, clock), options)).mode).toBe('changes');
@@ -1008,7 +1052,7 @@ describe('inventory sync task', () => {
     const clock = { t: T0 + MIN };
     await runInventorySync(context(store, clock), options);
     const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
-    const refused = claimed.find((d) => d.businessKey === 'WH-B|S|r1');
+    const refused = claimed.find((d) => d.businessKey === `WH-B|S|r${T0 + MIN}`);
     await store.completeAttempts(claimed.map((d) => (d === refused ? { id: d.id, result: 'dead' as const, error: '400 unknown location' } : { id: d.id, result: 'delivered' as const })), [], clock.t);
     const report = await inventoryReport(store, options, clock.t);
     expect(report.destinations).toEqual([
@@ -1032,8 +1076,8 @@ describe('inventory sync task', () => {
     const byKey = async () => new Map((await store.listDeliveries({ operation: 'inventory.count', limit: 1000 })).map((d) => [d.businessKey, d]));
     // WH-A's count landed; WH-B's is in flight, WH-C's dead, WH-D's still pending.
     const first = await byKey();
-    const id = (location: string) => first.get(`${location}|S|r1`)?.id as number;
-    expect((await store.claimDue('erp', Date.now() + MIN, 10, new Set())).map((d) => d.businessKey).sort()).toEqual(['WH-A|S|r1', 'WH-B|S|r1', 'WH-C|S|r1', 'WH-D|S|r1']);
+    const id = (location: string) => first.get(`${location}|S|r${T0 + MIN}`)?.id as number;
+    expect((await store.claimDue('erp', Date.now() + MIN, 10, new Set())).map((d) => d.businessKey).sort()).toEqual([`WH-A|S|r${T0 + MIN}`, `WH-B|S|r${T0 + MIN}`, `WH-C|S|r${T0 + MIN}`, `WH-D|S|r${T0 + MIN}`]);
     await store.completeAttempts(
       [
         { id: id('WH-A'), result: 'delivered' },
@@ -1043,7 +1087,7 @@ describe('inventory sync task', () => {
       [],
       clock.t,
     );
-    expect((await store.listDeliveries({ status: 'inflight' })).map((d) => d.businessKey)).toEqual(['WH-B|S|r1']);
+    expect((await store.listDeliveries({ status: 'inflight' })).map((d) => d.businessKey)).toEqual([`WH-B|S|r${T0 + MIN}`]);
     const asked: string[][] = [];
     const limited: string[] = [];
     // Someone set WH-A to 5 by hand.
@@ -1062,11 +1106,11 @@ describe('inventory sync task', () => {
     expect(asked).toEqual([['WH-A']]);
     expect(limited).toEqual(['erp']);
     const second = await byKey();
-    expect(['WH-A|S|r2', 'WH-B|S|r2', 'WH-C|S|r2', 'WH-D|S|r2'].map((k) => [k, second.get(k)?.payload.countedQuantity, second.get(k)?.payload.delta])).toEqual([
-      ['WH-A|S|r2', 1, -4],
-      ['WH-B|S|r2', 1, 0],
-      ['WH-C|S|r2', 1, 0],
-      ['WH-D|S|r2', 1, 0],
+    expect([`WH-A|S|r${T0 + 2 * MIN}`, `WH-B|S|r${T0 + 2 * MIN}`, `WH-C|S|r${T0 + 2 * MIN}`, `WH-D|S|r${T0 + 2 * MIN}`].map((k) => [k, second.get(k)?.payload.countedQuantity, second.get(k)?.payload.delta])).toEqual([
+      [`WH-A|S|r${T0 + 2 * MIN}`, 1, -4],
+      [`WH-B|S|r${T0 + 2 * MIN}`, 1, 0],
+      [`WH-C|S|r${T0 + 2 * MIN}`, 1, 0],
+      [`WH-D|S|r${T0 + 2 * MIN}`, 1, 0],
     ]);
     // The changes runs between snapshots read nothing.
     clock.t += MIN;
@@ -1164,7 +1208,7 @@ describe('inventory sync task', () => {
       msg: 'inventory snapshot sent; the on-hand read failed for 1 cell(s) of erp (GET /on-hand → 429), so their deltas are against what was last sent',
       fields: { deliveries: { erp: 1 }, reconciled: {}, readFailed: { erp: { cells: 1, error: 'GET /on-hand → 429' } } },
     });
-    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 0]]);
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([[`WH-A|S|r${T0 + 2 * MIN}`, 0]]);
   });
 
   it('an item whose quantity is not a whole number is left out of the counts, and the snapshot says so', async () => {
@@ -1175,7 +1219,7 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + MIN };
     const report = await createInventorySyncTask(options).run(context(store, clock));
-    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.items])).toEqual([['WH-A|S|r1', 40, 1]]);
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.items])).toEqual([[`WH-A|S|r${T0 + MIN}`, 40, 1]]);
     expect(report).toMatchObject({ msg: expect.stringContaining("; 2 item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')"), fields: { badQuantity: 2 } });
     expect((await inventoryReport(store, options, clock.t)).items).toMatchObject({ total: 3, counted: 1, 'bad-quantity': 2 });
   });
@@ -1218,7 +1262,7 @@ describe('inventory sync task', () => {
     clock.t += MIN;
     const report = await task.run(context(store, clock));
     // Before: the snapshot also sent erp its every cell (0 here), queued for a destination nothing delivers to.
-    expect((await pending(store, 'inventory.count')).map((d) => [d.destination, d.businessKey, d.payload.countedQuantity])).toEqual([['erp-prod', 'WH-A|S|r1', 40]]);
+    expect((await pending(store, 'inventory.count')).map((d) => [d.destination, d.businessKey, d.payload.countedQuantity])).toEqual([['erp-prod', `WH-A|S|r${T0 + 2 * MIN}`, 40]]);
     expect(report?.fields).toMatchObject({ deliveries: { 'erp-prod': 1 }, unconfiguredDestinations: ['erp'] });
     expect(report?.msg).toContain('inventory counts are not sent to "erp": no longer configured (destinations[].name)');
     expect(report?.msg).toContain('If it was renamed, put its old name back');
@@ -1255,7 +1299,7 @@ describe('inventory sync task', () => {
     expect(after.destinations[0]).toEqual({
       destination: 'erp',
       cells: [
-        { location: 'WH-A', sku: 'SKU-1', quantity: 0, items: 0, sentQuantity: 2, revision: 1, change: -2 },
+        { location: 'WH-A', sku: 'SKU-1', quantity: 0, items: 0, sentQuantity: 2, revision: T0 + 5 * MIN, change: -2 },
         { location: 'WH-B', sku: 'SKU-1', quantity: 1, items: 1, sentQuantity: 0, revision: 0, change: 1 },
       ],
     });
@@ -1269,7 +1313,7 @@ describe('inventory sync task', () => {
     // The report is what the next run sends.
     clock.t = T0 + 61 * MIN;
     await runInventorySync(context(store, clock), options);
-    const sent = (await pending(store, 'inventory.count')).filter((d) => d.destination === 'erp' && d.businessKey !== 'WH-A|SKU-1|r1');
+    const sent = (await pending(store, 'inventory.count')).filter((d) => d.destination === 'erp' && d.businessKey !== `WH-A|SKU-1|r${T0 + 5 * MIN}`);
     expect(sent.map((d) => [d.payload.location, d.payload.countedQuantity, d.payload.delta])).toEqual(after.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.change]));
   });
 });

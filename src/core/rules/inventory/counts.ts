@@ -8,7 +8,10 @@
  * facts, never coalesced (a coalesced delta would be lost), keyed `<location>|<sku>|r<revision>`
  * (`|` and `%` in a location or SKU escaped as `%7C` and `%25`)
  * with a revision per (destination, location, SKU) that only moves forward; the sent totals and
- * revisions are kept by the inventory task (see {@link SentCounts}).
+ * revisions are kept by the inventory task (see {@link SentCounts}). A new revision is the count's
+ * time (ms since 1970) or one above the cell's last, whichever is higher ({@link nextRevision}):
+ * a store restored from an older copy holds the revisions of that copy, not those sent since, and
+ * a count under one of those keys would be taken by the ERP as one it already has.
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
@@ -208,7 +211,8 @@ export interface SentCounts {
    * Set when the record was rebuilt after damage ({@link asNeverSent}): revisions up to this one
    * may have been used by cells the record does not hold (their counts since pruned from the
    * outbox, their keys kept by it for good), so such a cell's next count goes out above it, not
-   * at revision 1 (a key the outbox would drop as one it already has).
+   * at a revision it may have used (a key the outbox would drop as one it already has), though the
+   * clock ({@link nextRevision}) is behind it.
    */
   readonly revisionFloor?: number;
 }
@@ -649,7 +653,7 @@ function* planSteps(
     // right); a cell never sent and empty now is nothing to send.
     if (mode === 'full' && quantity === 0 && before === undefined) continue;
     const [location, sku] = key.split(SEP) as [string, string];
-    const revision = (before?.revision ?? sent.revisionFloor ?? 0) + 1;
+    const revision = nextRevision(before?.revision ?? sent.revisionFloor ?? 0, now);
     cells[key] = { quantity, revision };
     deliveries.push({
       destination,
@@ -675,6 +679,25 @@ function* planSteps(
   }
   // Cells stay even at zero: their revision must only move forward, or a key would repeat.
   return { deliveries, next: { cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}), ...floorOf(sent) } };
+}
+
+/**
+ * The revision of a cell's next count after `previous` (its last; 0 for none), planned at `now`
+ * (epoch ms): one above `previous`, or `now` when that is higher. Revisions live in the store, and
+ * a store restored from an older copy (`store backup`, or a file copied by hand) holds that copy's:
+ * counted on from there, a cell's next counts would go out under keys the ERP already received
+ * after the copy was taken (`<location>|<sku>|r<n>`), and an ERP that keeps idempotency keys (or
+ * the connector's lookup by `externalKey` before a create) would take each as one it has, never
+ * applying it. From the clock, a revision is above every one handed out before the restore, as
+ * long as the clock has not gone back by more than the time since the last count the copy missed
+ * (and no cell was counted twice within a millisecond, which moves a cell ahead of the clock by 1).
+ * A store of an older version (revisions counted up from 1) goes on from the clock too: its
+ * revisions only move forward. A `now` that is not a whole number of ms is taken down to one; a
+ * clock that is no time (NaN) counts up from `previous` alone.
+ */
+export function nextRevision(previous: number, now: number): number {
+  const clock = Math.floor(now);
+  return Number.isSafeInteger(clock) && clock > previous ? clock : previous + 1;
 }
 
 /** `sent`'s {@link SentCounts.revisionFloor}, to spread into a record made from it. */
@@ -718,8 +741,9 @@ export interface CountComparison {
   /** The total last sent (0 when never sent). */
   readonly sentQuantity: number;
   /**
-   * Revision of the last count sent (0: never sent); the next count goes out at this + 1. For a
-   * cell of a record rebuilt after damage, the revision it goes on above ({@link asNeverSent}).
+   * Revision of the last count sent (0: never sent); the next count goes out above it ({@link nextRevision}:
+   * at this + 1, or the time of the count in ms since 1970 when that is higher). For a cell of a
+   * record rebuilt after damage, the revision it goes on above ({@link asNeverSent}).
    */
   readonly revision: number;
   /** What the next run sends as the delta: `quantity − sentQuantity`. */

@@ -486,9 +486,10 @@ describe('counts and deliveries', () => {
 
   it('sends changes as counted totals with signed deltas, each exactly once', () => {
     const first = planInventoryCounts('erp', countInventory(items(), now, opts).get('erp') ?? new Map(), EMPTY_SENT, 'changes', now);
+    // A cell's first revision is the time it was counted (ms since 1970): never one handed out before a restore of an older store.
     expect(first.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.kind, d.operation])).toEqual([
-      ['WH1-A|SKU-1|r1', 2, 2, 'fact', 'inventory.count'],
-      ['WH1-B|SKU-1|r1', 40, 40, 'fact', 'inventory.count'],
+      [`WH1-A|SKU-1|r${now}`, 2, 2, 'fact', 'inventory.count'],
+      [`WH1-B|SKU-1|r${now}`, 40, 40, 'fact', 'inventory.count'],
     ]);
     expect(first.deliveries[0]?.payload).toMatchObject({ location: 'WH1-A', sku: 'SKU-1', countedAt: new Date(now).toISOString(), previousQuantity: 0 });
     // Nothing changed: nothing to send.
@@ -499,17 +500,18 @@ describe('counts and deliveries', () => {
     const later = now + 5 * MIN;
     const second = planInventoryCounts('erp', countInventory(moved, later, opts).get('erp') ?? new Map(), first.next, 'changes', later);
     expect(second.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH1-A|SKU-1|r2', 1, -1],
-      ['WH1-B|SKU-1|r2', 41, 1],
+      [`WH1-A|SKU-1|r${later}`, 1, -1],
+      [`WH1-B|SKU-1|r${later}`, 41, 1],
     ]);
-    // Everything goes stale: counts drop to zero, then an item comes back: revisions keep rising.
+    // Everything goes stale: counts drop to zero, then an item comes back: revisions keep rising,
+    // one above the last when planned within the same ms or by a clock gone back.
     const gone = planInventoryCounts('erp', new Map(), second.next, 'changes', later);
     expect(gone.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
-      ['WH1-A|SKU-1|r3', 0, -1],
-      ['WH1-B|SKU-1|r3', 0, -41],
+      [`WH1-A|SKU-1|r${later + 1}`, 0, -1],
+      [`WH1-B|SKU-1|r${later + 1}`, 0, -41],
     ]);
     const back = planInventoryCounts('erp', countInventory(items().slice(0, 1), now, opts).get('erp') ?? new Map(), gone.next, 'changes', now);
-    expect(back.deliveries.map((d) => d.businessKey)).toEqual(['WH1-A|SKU-1|r4']);
+    expect(back.deliveries.map((d) => d.businessKey)).toEqual([`WH1-A|SKU-1|r${later + 2}`]);
   });
 
   it('a full snapshot sends every non-zero cell, unchanged ones with delta 0', () => {
@@ -517,8 +519,8 @@ describe('counts and deliveries', () => {
     const first = planInventoryCounts('erp', cells, EMPTY_SENT, 'changes', now);
     const full = planInventoryCounts('erp', cells, first.next, 'full', now + MIN);
     expect(full.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.payload.snapshot])).toEqual([
-      ['WH1-A|SKU-1|r2', 2, 0, true],
-      ['WH1-B|SKU-1|r2', 40, 0, true],
+      [`WH1-A|SKU-1|r${now + MIN}`, 2, 0, true],
+      [`WH1-B|SKU-1|r${now + MIN}`, 40, 0, true],
     ]);
   });
 
