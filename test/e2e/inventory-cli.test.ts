@@ -59,14 +59,17 @@ describe('inventory sync through the service and the CLI', () => {
     await waitFor(() => counts().length > 0, `a count reaches the ERP (output: ${svc.output()})`);
     expect(counts().map((c) => [c.countedQuantity, c.delta])).toEqual([[41, 41]]);
 
+    // The revision the ERP was sent: the time the count was made, in ms (so a restored older store never reuses one).
+    const revision = counts()[0]?.revision;
+    expect(revision).toBeGreaterThanOrEqual(start);
     const r = await runCli(['inventory', 'counts', '--json', '-c', cfg.path], env);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as InventoryReport;
-    expect(report.destinations).toEqual([{ destination: 'erp', cells: [{ location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2, sentQuantity: 41, revision: 1, change: 0 }] }]);
+    expect(report.destinations).toEqual([{ destination: 'erp', cells: [{ location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2, sentQuantity: 41, revision, change: 0 }] }]);
     expect(report.items).toMatchObject({ total: 3, counted: 2, unseen: 1 });
     expect(report.now as unknown).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/); // ISO 8601, as every time in --json (was epoch ms)
     const table = await runCli(['inventory', 'counts', '-c', cfg.path], env);
-    expect(table.stdout).toMatch(/erp\s+1000\/0001\s+PAL-40\s+41\s+2\s+41\s+1\n/);
+    expect(table.stdout).toMatch(new RegExp(`erp\\s+1000/0001\\s+PAL-40\\s+41\\s+2\\s+41\\s+${String(revision)}\\n`));
     // A typo in --location: refused (exit 1, as a zone or destination naming nothing), with the locations there are.
     const typo = await runCli(['inventory', 'counts', '--location', '1000/001', '-c', cfg.path], env);
     expect([typo.code, typo.stdout, typo.stderr]).toEqual([1, '', 'error: no count or item is at location "1000/001"; locations with counts or items: 1000/0001\n']);
