@@ -51,6 +51,11 @@ describe('erp simulator command line', () => {
     expect(parse(['--webhook-url', 'http://127.0.0.1:9000/hooks'])).toMatchObject({ webhookUrl: 'http://127.0.0.1:9000/hooks' });
   });
 
+  it('ignores ?updatedSince= only when --ignore-updated-since asks it (opt-in)', () => {
+    expect(parse(['--ignore-updated-since'])).toMatchObject({ updatedSinceFilter: false });
+    expect(parse([])).not.toHaveProperty('updatedSinceFilter');
+  });
+
   it('takes --webhook-timestamp-header with --webhook-secret only, which it is signed with', () => {
     expect(parse(['--webhook-secret', 'whsec-0123456789abcdef', '--webhook-timestamp-header', 'X-Signature-Timestamp'])).toMatchObject({ webhookTimestampHeader: 'X-Signature-Timestamp' });
     expect(parse(['--webhook-timestamp-header', 'X-Signature-Timestamp'])).toBe('error: --webhook-timestamp-header needs --webhook-secret: the timestamp is signed with the body');

@@ -47,6 +47,7 @@ export function erpSimulatorCommand(): Command {
     .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
     .option('--unique-external-key', 'refuse a create whose externalKey a record already has with 409 DuplicateEntry (a unique business key)')
     .option('--page-size <n>', 'work orders per page of a work-order list, 1 or more (next links to the rest)', wholeNumber(1), 100)
+    .option('--ignore-updated-since', 'work-order lists ignore ?updatedSince= and list every work order on every poll (an ERP or middleware that does not pass the filter on)')
     .option('--list-order <order>', 'order of work-order lists without ?orderBy=: oldest-first or newest-first (as many ERPs list)', 'oldest-first')
     .option('--inventory-takes <kind>', 'what an inventory count changes on hand: total (countedQuantity) or delta (added, as NetSuite adjustQtyBy)', 'total')
     .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/on-hand, POST /__sim/token (see simulators/erp-rest/README.md).');
@@ -76,6 +77,7 @@ interface ParsedOptions {
   createdBody: boolean;
   inventoryTakes: string;
   uniqueExternalKey?: boolean;
+  ignoreUpdatedSince?: boolean;
   pageSize: number;
   listOrder: string;
 }
@@ -134,6 +136,7 @@ export function parseErpSimulatorArgs(argv: readonly string[], program: Command 
     createdBody: opts.createdBody,
     inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',
     uniqueExternalKey: opts.uniqueExternalKey === true,
+    ...(opts.ignoreUpdatedSince === true ? { updatedSinceFilter: false } : {}),
     pageSize: opts.pageSize,
     listOrder: opts.listOrder === 'newest-first' ? 'newest-first' : 'oldest-first',
   };

@@ -295,6 +295,21 @@ describe('validation and routes', () => {
     expect(bad.body.error.message).toBe('orderBy must be "updatedAt asc" or "updatedAt desc"');
   });
 
+  it('lists only the work orders changed at or after ?updatedSince=, and every one with updatedSinceFilter: false (still refusing a value that is no time)', async () => {
+    for (const updatedSinceFilter of [undefined, false] as const) {
+      let now = Date.parse('2026-03-02T08:00:00Z');
+      const s = await start({ now: () => now, ...(updatedSinceFilter === undefined ? {} : { updatedSinceFilter }) });
+      for (const n of [1, 2, 3]) {
+        now += 60_000;
+        await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: `T${n}`, externalKey: `k${n}` });
+      }
+      const listed = await call(s, 'GET', '/api/v1/work-orders?updatedSince=2026-03-02T08:02:00Z');
+      expect(listed.body.items.map((w: { externalKey: string }) => w.externalKey)).toEqual(updatedSinceFilter === false ? ['k1', 'k2', 'k3'] : ['k2', 'k3']);
+      const bad = await call(s, 'GET', '/api/v1/work-orders?updatedSince=yesterday');
+      expect(bad.status).toBe(400);
+    }
+  });
+
   it('takes a zone sighting\'s location: a warehouseLocation with coordinates null', async () => {
     const s = await start();
     expect((await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, warehouseLocation: '1000/0009', coordinates: null })).status).toBe(200);

@@ -118,6 +118,8 @@ export interface ErpSimulatorOptions {
   readonly inventoryTakes?: 'total' | 'delta';
   /** `false`: work-order lists ignore `?externalKey=` and page through every work order. @default true */
   readonly externalKeyFilter?: boolean;
+  /** `false`: work-order lists ignore `?updatedSince=` and list every work order, every poll. @default true */
+  readonly updatedSinceFilter?: boolean;
   /**
    * `true`: a create whose `externalKey` a record already has is 409 `DuplicateEntry` naming it
    * (a unique business key), not a second record. @default false
@@ -310,6 +312,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
     ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
     ...(options.externalKeyFilter !== undefined ? { externalKeyFilter: options.externalKeyFilter } : {}),
+    ...(options.updatedSinceFilter !== undefined ? { updatedSinceFilter: options.updatedSinceFilter } : {}),
     ...(options.uniqueExternalKey !== undefined ? { uniqueExternalKey: options.uniqueExternalKey } : {}),
     ...(options.listOrder !== undefined ? { listOrder: options.listOrder } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),

@@ -8,7 +8,7 @@
  * - `GET /api/v1/assets/{id}/location` → 200
  * - `POST /api/v1/work-orders` `{externalKey?, erpAssetId, title, ...}` → 201 + `Location`
  * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&orderBy=&limit=&offset=` → `{items, next?}`
- *   (`orderBy=updatedAt asc|desc`; else in the `listOrder` order)
+ *   (`orderBy=updatedAt asc|desc`; else in the `listOrder` order; `updatedSinceFilter: false` ignores `updatedSince`)
  * - `GET /api/v1/work-orders/{id}` → 200
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
@@ -128,6 +128,11 @@ export interface ErpStoreOptions {
    * ERPs (and middlewares) do with a filter they do not know. @default true
    */
   readonly externalKeyFilter?: boolean;
+  /**
+   * `false`: work-order lists ignore `?updatedSince=` (the value is still checked) and list every
+   * work order, as an ERP (or a middleware) does with a filter it does not pass on. @default true
+   */
+  readonly updatedSinceFilter?: boolean;
   /**
    * `true`: `externalKey` is a unique key, as an ERP's unique business-key field is (Frappe's
    * `DuplicateEntryError`): a create whose key a record already has is 409 `DuplicateEntry` naming
@@ -436,7 +441,7 @@ export class ErpStore {
       if (!isIsoTime(updatedSince)) return invalid('updatedSince must be an ISO 8601 date-time with zone');
       const since = Date.parse(updatedSince);
       // At-or-after: a consumer polling with its last seen time gets that change again, never loses one.
-      items = items.filter((w) => Date.parse(w.updatedAt) >= since);
+      if (this.options.updatedSinceFilter !== false) items = items.filter((w) => Date.parse(w.updatedAt) >= since);
     }
     const orderBy = query.get('orderBy');
     if (orderBy !== null && orderBy !== 'updatedAt asc' && orderBy !== 'updatedAt desc') return invalid('orderBy must be "updatedAt asc" or "updatedAt desc"');
