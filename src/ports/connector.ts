@@ -121,6 +121,33 @@ export interface WorkOrderPoll {
   readonly ascending?: boolean;
   /** The call stopped at its page cap with pages of the list not read. */
   readonly more?: WorkOrderPollMore;
+  /**
+   * Records read whose change time is more than {@link LISTED_BEFORE_ALLOWANCE_MS} before `since`:
+   * the ERP (or a middleware in front of it) ignores the changed-since filter, or reads it otherwise
+   * (a local time, a date only), so every poll reads its whole list again. They are read as any
+   * record (an update applied already changes nothing). `advice`: the keys to set, or what the ERP
+   * must do, for the poll to be filtered.
+   */
+  readonly listedBefore?: WorkOrderPollListedBefore;
+}
+
+/**
+ * How far before a poll's `since` a listed record may have changed without the list being taken as
+ * unfiltered: an ERP that compares whole seconds or minutes, or a middleware that asks its ERP with an
+ * overlap of a few minutes of its own, lists a few such. Past it, the ERP did not filter by `since`.
+ */
+export const LISTED_BEFORE_ALLOWANCE_MS = 5 * 60_000;
+
+/** The records a work-order poll read that changed well before the time it asked from ({@link WorkOrderPoll.listedBefore}). */
+export interface WorkOrderPollListedBefore {
+  /** How many. */
+  readonly count: number;
+  /** Of how many records the call read. */
+  readonly of: number;
+  /** The oldest change time among them (epoch ms). */
+  readonly oldest: number;
+  /** What makes the ERP list only the changes since the cursor, naming the keys. */
+  readonly advice: string;
 }
 
 /** Where a work-order list a call stopped reading goes on, and what would let a poll read it whole. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IsAlive, LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, heldMessagesText, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines, type Vantage } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, unfilteredPollLines, heldMessagesText, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines, type Vantage } from './status.js';
 import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
@@ -164,6 +164,16 @@ describe('status: scheduled tasks that fail', () => {
     expect(failingTaskLines({ 'aemp-pull:trackunit': { runs: 2, failures: 0, failingRuns: 0, retrying: 'trackunit: fleet pull stopped waiting for request budget: …' } })).toBe(
       'task aemp-pull:trackunit will retry: its last run stopped before it finished (not a failure): trackunit: fleet pull stopped waiting for request budget: …\n',
     );
+  });
+});
+
+describe('status: work-order polls the ERP does not filter', () => {
+  it('names each destination whose polls list changes older than they asked for, since when and how many polls; nothing when none', () => {
+    const u = { since: NOW - 2 * 3_600_000, polls: 24, count: 180, of: 181, oldest: Date.parse('2024-01-05T10:00:00Z'), cursor: NOW - 300_000 };
+    expect(unfilteredPollLines({ erp: u }, NOW)).toBe(
+      `work-order poll of erp NOT FILTERED: 24 poll(s) since 2026-12-01T11:00:00.000Z (2.0 h ago) listed work orders changed before the time they asked from (the last: 180 of the 181 it listed, the oldest changed at 2024-01-05T10:00:00.000Z, for updatedSince=2026-12-01T12:55:00.000Z): the ERP ignores ?updatedSince=, so every poll reads its whole work-order list; the service log's warning says what to set\n`,
+    );
+    expect(unfilteredPollLines({}, NOW)).toBe('');
   });
 });
 

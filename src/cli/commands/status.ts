@@ -8,6 +8,7 @@ import type { DestinationStats, Store } from '../../ports/store.js';
 import type { RefusedSubscription } from '../../ports/source.js';
 import { lastOnDemandPosting, lastPostingCheck, type OnDemandPosting, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
+import { unfilteredPolls, type UnfilteredPolls } from '../../engine/tasks/work-order-feedback.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import { redactedFor } from '../../app.js';
@@ -260,6 +261,20 @@ export function depreciationLine(check: PostingCheck | undefined, onDemand: OnDe
   return `${head}; ${check.heldCount} asset(s) held back: ${check.held.join('; ')}${more} ('assetbridge depreciation preview${check.through !== undefined ? ` --period ${check.through}` : ''}' notes each)\n`;
 }
 
+/**
+ * The destinations whose work-order polls list records changed well before their cursor (the ERP
+ * ignores `?updatedSince=`): since when, over how many polls, and the last one's figures; '' when none.
+ */
+export function unfilteredPollLines(polls: Readonly<Record<string, UnfilteredPolls>>, now: number): string {
+  return Object.entries(polls)
+    .map(
+      ([destination, u]) =>
+        `work-order poll of ${destination} NOT FILTERED: ${u.polls} poll(s) since ${isoTime(u.since)} (${ago(Math.max(0, now - u.since))} ago) listed work orders changed before the time they asked from (the last: ${u.count} of the ${u.of} it listed, the oldest changed at ${isoTime(u.oldest)}, for updatedSince=${isoTime(u.cursor)}): ` +
+        `the ERP ignores ?updatedSince=, so every poll reads its whole work-order list; the service log's warning says what to set\n`,
+    )
+    .join('');
+}
+
 export function registerStatusCommand(program: Command): void {
   addConfigOption(
     program
@@ -336,7 +351,13 @@ export function registerStatusCommand(program: Command): void {
             return { name: t.name, last: last?.error === undefined ? last : { ...last, error: redact(last.error) } };
           }),
         );
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: isoTime(holder.since) } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, duplicateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: isoTime(depreciation.at) } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: isoTime(onDemand.at) } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        // Destinations whose work-order polls the ERP does not filter by ?updatedSince= (said once in the log, counted here).
+        const unfiltered: Record<string, UnfilteredPolls> = {};
+        for (const d of config.destinations) {
+          const u = await unfilteredPolls(store, d.name);
+          if (u !== undefined) unfiltered[d.name] = u;
+        }
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: isoTime(holder.since) } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, duplicateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: isoTime(depreciation.at) } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: isoTime(onDemand.at) } } : {}), destinations: snap?.destinations ?? {}, ...(Object.keys(unfiltered).length ? { workOrderPollsUnfiltered: Object.fromEntries(Object.entries(unfiltered).map(([d, u]) => [d, { ...u, since: isoTime(u.since), oldest: isoTime(u.oldest), cursor: isoTime(u.cursor) }])) } : {}), ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -354,6 +375,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         // The intake's messages above; the ERP's own work-order updates, listed by its polls, apart.
         if (counters.workOrderUpdatesPolled > 0) process.stdout.write(`work-order updates polled from the ERP (accepted, all time): ${counters.workOrderUpdatesPolled}\n`);
+        process.stdout.write(unfilteredPollLines(unfiltered, now));
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) process.stdout.write(heldMessagesText(heldMessages, stopping ? 'stopping' : stalled?.stopping ? 'stalled-stopping' : up || stalled ? 'running' : 'stopped'));

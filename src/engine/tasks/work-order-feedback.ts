@@ -311,6 +311,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
         `the cursor moves no further than now, so no change made meanwhile is skipped, and ${ahead.length === 1 ? 'it is' : 'they are'} listed again until then; check the ERP's clock (NTP), or which field workOrderFields.updatedAt of destination "${destination}" reads`,
     });
   }
+  await noteUnfiltered(ctx, destination, since, poll, notes);
   const newest = await moveOn(ctx, destination, since, read, poll, list, ours, notes);
   // Those the list's first poll submitted at the newest it read, when the cursor moves there now.
   const atNewest = [...(list !== undefined && poll.more === undefined && newest === list.upTo ? list.atUpTo : []), ...ours.filter((u) => u.changedAt === newest).map(updateId)];
@@ -353,6 +354,64 @@ async function moveOn(ctx: TaskContext, destination: string, since: number, read
   return upTo;
 }
 
+/**
+ * A destination whose polls list records changed well before the cursor they ask from (the ERP
+ * ignores `?updatedSince=`, {@link WorkOrderPoll.listedBefore}): since when, over how many polls,
+ * and the last such poll's figures. Kept in the store (kv `unfiltered:<destination>`) while it lasts,
+ * so it is said once (not on every poll, nor again after a restart), and `status` shows it.
+ */
+export interface UnfilteredPolls {
+  /** When a poll first listed so (epoch ms). */
+  readonly since: number;
+  /** Polls that listed so since then. */
+  readonly polls: number;
+  /** The last such poll: the records changed before its cursor, of how many read, and the oldest change time. */
+  readonly count: number;
+  readonly of: number;
+  readonly oldest: number;
+  /** The cursor that poll asked from (epoch ms). */
+  readonly cursor: number;
+}
+
+/** What the store says of a destination's unfiltered polls, if they are so now. */
+export async function unfilteredPolls(store: Pick<Store, 'kvGet'>, destination: string): Promise<UnfilteredPolls | undefined> {
+  const stored = await store.kvGet(FEEDBACK_NS, unfilteredKey(destination));
+  if (stored === undefined) return undefined;
+  try {
+    const u = JSON.parse(stored) as UnfilteredPolls;
+    return typeof u.since === 'number' && typeof u.polls === 'number' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Warns once when a destination's polls start listing records changed well before the cursor,
+ * counts such polls while they go on, and says so (info) when a poll that read records lists none
+ * so again; a poll that read nothing tells neither.
+ */
+async function noteUnfiltered(ctx: TaskContext, destination: string, since: number, poll: WorkOrderPoll, notes: PollNote[]): Promise<void> {
+  const was = await unfilteredPolls(ctx.store, destination);
+  const before = poll.listedBefore;
+  if (before !== undefined) {
+    const now: UnfilteredPolls = { since: was?.since ?? ctx.clock.now(), polls: (was?.polls ?? 0) + 1, count: before.count, of: before.of, oldest: before.oldest, cursor: since };
+    await ctx.store.kvSet(FEEDBACK_NS, unfilteredKey(destination), JSON.stringify(now));
+    if (was === undefined)
+      notes.push({
+        level: 'warn',
+        msg:
+          `work-order poll of ${destination} listed ${before.count} of ${before.of} work order${before.of === 1 ? '' : 's'} changed before the time it asked from (updatedSince=${iso(since)}), the oldest at ${iso(before.oldest)}: ` +
+          `the ERP ignores ?updatedSince= (or reads it otherwise: a local time, a date only), so every poll reads its whole work-order list again, longer as its history grows; ${before.advice} ` +
+          `(said once: 'assetbridge status' counts such polls, and a poll listed as asked is said)`,
+      });
+    return;
+  }
+  const read = poll.readUpTo !== undefined || poll.updates.length > 0 || (poll.setAside?.length ?? 0) > 0;
+  if (was === undefined || !read) return;
+  await ctx.store.kvDelete(FEEDBACK_NS, unfilteredKey(destination));
+  notes.push({ level: 'info', msg: `work-order poll of ${destination} listed only changes since the time it asked from again, after ${was.polls} poll${was.polls === 1 ? '' : 's'} since ${iso(was.since)} that listed older ones: the ERP honours ?updatedSince= now` });
+}
+
 /** The list an earlier poll stopped reading, if it is of this cursor. */
 async function unfinishedList(ctx: TaskContext, destination: string, since: number): Promise<UnfinishedList | undefined> {
   const stored = await ctx.store.kvGet(FEEDBACK_NS, listKey(destination));
@@ -370,6 +429,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** kv key of the list a destination's poll stopped reading. */
 const listKey = (destination: string): string => `unfinished-list:${destination}`;
+
+/** kv key of a destination's polls that list records changed well before their cursor ({@link UnfilteredPolls}). */
+const unfilteredKey = (destination: string): string => `unfiltered:${destination}`;
 
 /** kv key of the updates a destination's last poll submitted at its cursor. */
 const seenKey = (destination: string): string => `seen-at-cursor:${destination}`;

@@ -28,8 +28,10 @@ import type {
   SendContext,
   WebhookItem,
   WorkOrderPoll,
+  WorkOrderPollListedBefore,
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
+import { LISTED_BEFORE_ALLOWANCE_MS } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
 import { emptyAnswerText, jsonCutShort } from '../../http/cut-short.js';
 import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
@@ -361,6 +363,8 @@ export class RestConnector implements ErpConnector {
     const setAside: { record: unknown; reason: string; version?: string }[] = [];
     const place = { destination: this.name, ...(this.options.configKey === undefined ? {} : { configKey: this.options.configKey }) };
     let readUpTo: number | undefined;
+    // Records changed well before `since`: a list the ERP did not filter by it.
+    const before = { count: 0, of: 0, oldest: Infinity };
     // A record read twice changed while the poll paged: with offset paging the records after it
     // moved up a place, so one at a page's edge may not have been read. Its change time is at or
     // after the moved record's first one: the next poll starts there, not past it.
@@ -400,6 +404,11 @@ export class RestConnector implements ErpConnector {
         const raw = withWorkOrderFields(listed, this.config.workOrderFields);
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
+        before.of++;
+        if (changedAt !== undefined && changedAt < since - LISTED_BEFORE_ALLOWANCE_MS) {
+          before.count++;
+          before.oldest = Math.min(before.oldest, changedAt);
+        }
         if (changedAt !== undefined) {
           if (previous !== undefined && changedAt < previous) ascending = false;
           previous = changedAt;
@@ -436,7 +445,18 @@ export class RestConnector implements ErpConnector {
       ...(setAside.length > 0 ? { setAside } : {}),
       ...(inOrder ? { ascending: true } : {}),
       ...(more !== undefined ? { more: { resume: more, pages: maxPages, advice: this.pageCapAdvice(ascending) } } : {}),
+      ...(before.count > 0 ? { listedBefore: { count: before.count, of: before.of, oldest: before.oldest, advice: this.unfilteredAdvice() } satisfies WorkOrderPollListedBefore } : {}),
     };
+  }
+
+  /** What makes a poll's list hold only the changes since its cursor: the query parameter's name is fixed, so the path or the ERP. */
+  private unfilteredAdvice(): string {
+    const place = this.options.configKey;
+    const paths = place === undefined ? `paths.workOrders of destination "${this.name}"` : `${place}.paths.workOrders (destination "${this.name}")`;
+    return (
+      `the query parameter's name is fixed (updatedSince, an ISO 8601 UTC time; the ERP lists the work orders changed at or after it): check that ${paths} (now ${this.config.paths.workOrders}) is a list the ERP filters by it, or have the ERP (or a middleware in front of it) honour it; ` +
+      `until then every record is read again on each poll (taken once: an update applied already changes nothing); or set rules.maintenance.feedback.pollEvery: 0 and have the ERP push its changes to POST /v1/webhooks/${this.name}/work-orders`
+    );
   }
 
   /**
