@@ -172,6 +172,12 @@ export interface ErpConnector {
    */
   fetchWorkOrderUpdates?(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll>;
   /**
+   * `config check --connect`: the work-order poll's first page for changes since `since` (now: a
+   * harmless read), as {@link fetchWorkOrderUpdates} asks it; failed with the key to fix when the ERP
+   * refuses it, with a `warning` when the list ignores the changed-since filter. Optional.
+   */
+  probeWorkOrderPoll?(since: number, ctx: SendContext): Promise<ProbeResult>;
+  /**
    * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
    * ERP's own format: one update per item, or why an item is not one. `ignored`: not a change the
    * service tracks (a work order assetbridge did not open, a status the destination's config
@@ -243,6 +249,8 @@ export interface ProbeResult {
   readonly problem?: 'unreachable' | 'slow' | 'credentials' | 'path' | 'cut-short' | 'other';
   /** The destination's config key at fault when it is not the usual one for `problem` (a second path tried). */
   readonly key?: string;
+  /** Said when it worked, but not as the service needs it (a list that ignores its filter): the service still runs. */
+  readonly warning?: string;
 }
 
 /** A work order's state as the ERP reports it. */

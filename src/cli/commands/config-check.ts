@@ -14,7 +14,8 @@ import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/telematics/auth/probe.js';
 import type { TelematicsConfig } from '../../config/telematics-schema.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
-import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
+import type { ErpConnector, ProbeResult, SendContext } from '../../ports/connector.js';
+import { pollsWorkOrders } from '../../engine/tasks/index.js';
 import { action, addConfigOption, resolveConfig, storeExists, toJson, withConfigContext } from '../context.js';
 import { maintenanceRenameWarnings } from '../../engine/tasks/maintenance-rule-names.js';
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,8 @@ export interface ConnectionResult {
   readonly name: string;
   readonly status: 'ok' | 'failed' | 'not-tried';
   readonly detail: string;
+  /** It works, but not as the service needs it (a work-order poll the ERP does not filter): said, not failed. */
+  readonly warning?: string;
 }
 
 export interface ConnectionCheck {
@@ -54,7 +57,7 @@ export interface ConnectionCheck {
 
 const STATUS_LABEL: Record<ConnectionResult['status'], string> = { ok: 'ok      ', failed: 'FAILED  ', 'not-tried': '-       ' };
 const KIND_LABEL: Record<ConnectionResult['kind'], string> = { destination: 'destination', mqtt: 'mqtt source', telematics: 'telematics' };
-const connectionLine = (r: ConnectionResult): string => `  ${STATUS_LABEL[r.status]}${KIND_LABEL[r.kind]} ${r.name}: ${r.detail}`;
+const connectionLine = (r: ConnectionResult): string => `  ${STATUS_LABEL[r.status]}${KIND_LABEL[r.kind]} ${r.name}: ${r.detail}${r.warning === undefined ? '' : `; WARNING: ${r.warning}`}`;
 
 /** The REST destination's keys to look at for each kind of failed probe (an answer cut short is no key's fault). */
 const HINT: Record<Exclude<NonNullable<ProbeResult['problem']>, 'cut-short'>, string> = {
@@ -94,17 +97,28 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
   // error is: the connector's own redaction knows only its credential-named headers, and an ERP
   // may echo any header (`unknown tenant <X-Erp-Tenant>`).
   const redact = redactedFor(config);
-  const shown = <R extends { detail: string }>(r: R): R => ({ ...r, detail: redact(r.detail) });
+  const shown = <R extends { detail: string; warning?: string }>(r: R): R => ({ ...r, detail: redact(r.detail), ...(r.warning === undefined ? {} : { warning: redact(r.warning) }) });
+  // The service polls every destination whose connector lists work orders, with the maintenance rules' feedback on.
+  const polled = pollsWorkOrders(config.rules);
   const destinations = config.destinations.map(async (d, i): Promise<ConnectionResult> => {
     const connector = deps.connector(d, logger);
-    const result = (status: ConnectionResult['status'], detail: string): ConnectionResult => ({ kind: 'destination', name: d.name, status, detail });
-    try {
-      if (!connector.probe) return result('not-tried', 'this connector has no connectivity check');
-      // Its reason is the message: how long it waited, as a delivery's timeout says it.
+    const result = (status: ConnectionResult['status'], detail: string, warning?: string): ConnectionResult => ({ kind: 'destination', name: d.name, status, detail, ...(warning === undefined ? {} : { warning }) });
+    /** One probe, within the destination's timeout: its reason is the message, how long it waited, as a delivery's timeout says it. */
+    const timed = async (probe: (ctx: SendContext) => Promise<ProbeResult>): Promise<ProbeResult> => {
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${d.timeoutMs} ms`, 'TimeoutError')), d.timeoutMs);
-      const r = shown(await connector.probe({ signal: deadline.signal }).finally(() => clearTimeout(timer)));
-      return r.ok ? result('ok', r.detail) : result('failed', `${r.detail} (check ${probeHint(d, i, r)})`);
+      return shown(await probe({ signal: deadline.signal }).finally(() => clearTimeout(timer)));
+    };
+    try {
+      if (!connector.probe) return result('not-tried', 'this connector has no connectivity check');
+      const r = await timed(connector.probe.bind(connector));
+      if (!r.ok) return result('failed', `${r.detail} (check ${probeHint(d, i, r)})`);
+      const probePoll = connector.probeWorkOrderPoll?.bind(connector);
+      if (!polled || probePoll === undefined) return result('ok', r.detail);
+      // The work-order poll's query (changes since now: a harmless read), as the service asks it every rules.maintenance.feedback.pollEvery.
+      const poll = await timed((ctx) => probePoll(Date.now(), ctx));
+      if (!poll.ok) return result('failed', `${r.detail}; but ${poll.detail} (check ${probeHint(d, i, poll)})`);
+      return result('ok', `${r.detail}; ${poll.detail}`, poll.warning);
     } finally {
       await connector.close?.().catch(() => undefined);
     }

@@ -49,10 +49,16 @@ export function calendarTaskOptionsOf(config: RulesConfig, defaultDestination: s
   };
 }
 
+/** Whether the service polls its destinations for work-order changes (rules.maintenance.feedback.pollEvery, with maintenance rules to feed). */
+export function pollsWorkOrders(config: RulesConfig): boolean {
+  const m = config.maintenance;
+  return m !== undefined && m.feedback.pollEvery > 0 && hasMaintenanceRules(m);
+}
+
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
   const tasks: ScheduledTask[] = [];
   const m = config.maintenance;
-  if (m && m.feedback.pollEvery > 0 && hasMaintenanceRules(m)) {
+  if (m && pollsWorkOrders(config)) {
     tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
   }
   const calendar = calendarTaskOptionsOf(config, options.defaultDestination);

@@ -449,6 +449,48 @@ export class RestConnector implements ErpConnector {
     };
   }
 
+  /**
+   * `config check --connect`: the poll's first page of the changes since `since` (now), as a poll
+   * asks it. Refused: the poll's keys, as a poll's refusal names them; records changed well before
+   * `since`: a warning that the ERP ignores the filter.
+   */
+  async probeWorkOrderPoll(since: number, ctx: SendContext): Promise<ProbeResult> {
+    const path = workOrderUpdatesPath(this.config.paths, since, this.config.workOrderOrder);
+    const what = `GET ${this.base}${path} (the work-order poll, rules.maintenance.feedback.pollEvery)`;
+    const key = 'paths.workOrders';
+    const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
+    if (!outcome.ok) {
+      if (outcome.tokenEndpoint) return tokenFailure(outcome.error, outcome.exchange?.status);
+      const cut = connectionCut(what, outcome);
+      if (cut) return cut;
+      const status = outcome.exchange?.status;
+      // 401, 403, 429 and what passes are as for any read; a 400, 404, 405 ... is this query's.
+      const refused = outcome.error instanceof PermanentError && refusedRead(status);
+      // A refused query: the path, or (with workOrderOrder) the sort parameter the ERP does not take.
+      const failure = this.probeFailure(refused ? this.pollRefused(outcome.error) : outcome.error, status);
+      // The path, or the sort parameter the poll adds to it (the lookup before it does not).
+      if (refused) return { ...failure, problem: 'path', key: this.config.workOrderOrder === undefined ? key : `${key} and workOrderOrder` };
+      return outcome.networkFailure === 'timeout' ? { ...failure, problem: 'slow' } : failure;
+    }
+    const cut = jsonCut(what, outcome.status, outcome.body) ?? emptyAnswer(what, outcome.status, outcome.body, 'a work-order list (at least [])', key);
+    if (cut) return cut;
+    let listed: readonly unknown[];
+    try {
+      listed = parseWorkOrderPage(outcome.body).items;
+    } catch (err) {
+      return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path', key };
+    }
+    const detail = `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms`;
+    const times = listed.map((r) => workOrderChangedAt(withWorkOrderFields(r, this.config.workOrderFields))).filter((t): t is number => t !== undefined);
+    const older = times.filter((t) => t < since - LISTED_BEFORE_ALLOWANCE_MS);
+    if (older.length === 0) return { ok: true, detail };
+    return {
+      ok: true,
+      detail,
+      warning: `the answer to the work-order poll for changes since ${new Date(since).toISOString()} (now) lists ${older.length} of its ${listed.length} work order(s) changed before then, the oldest at ${new Date(Math.min(...older)).toISOString()}: the ERP ignores ?updatedSince=, so every poll would read its whole work-order list again; ${this.unfilteredAdvice()}`,
+    };
+  }
+
   /** What makes a poll's list hold only the changes since its cursor: the query parameter's name is fixed, so the path or the ERP. */
   private unfilteredAdvice(): string {
     const place = this.options.configKey;
