@@ -61,6 +61,21 @@ describe('a work-order poll whose ERP ignores ?updatedSince=', () => {
     expect(filtered).toEqual({ updates: [] });
   });
 
+  it('tells by the update time only (workOrderFields.updatedAt): a record with only a creation time long before may have changed since', async () => {
+    const created = new Date(T0 - 120 * MIN).toISOString();
+    const listing = [
+      { id: 'WO-1', externalKey: KEY, erpAssetId: 'EQ-1', status: 'in-progress', createdAt: created },
+      { id: 'WO-2', externalKey: 'EQ-2|service-250h|250h@b0', erpAssetId: 'EQ-2', status: 'in-progress', ModifiedOn: created, createdAt: created },
+    ];
+    const erp = (() => Promise.resolve(new Response(JSON.stringify(listing), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const poll = (fields: Record<string, string>) =>
+      createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test', workOrderFields: fields }), { fetch: erp, configKey: 'destinations.0' }).fetchWorkOrderUpdates(T0 - 5 * MIN, { signal: new AbortController().signal });
+    expect((await poll({})).listedBefore).toBeUndefined();
+    const mapped = await poll({ updatedAt: 'ModifiedOn' });
+    expect(mapped.listedBefore).toMatchObject({ count: 1, of: 2, oldest: T0 - 120 * MIN });
+    expect(mapped.listedBefore?.advice).toContain('destinations.0.workOrderFields.updatedAt (now ModifiedOn)');
+  });
+
   it('warns once per destination, not on every poll; still submits what it lists; counts the polls in the store', async () => {
     const clock = { t: T0 };
     const { connector } = await erpWithHistory(clock, false);

@@ -405,7 +405,9 @@ export class RestConnector implements ErpConnector {
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
         before.of++;
-        if (changedAt !== undefined && changedAt < since - LISTED_BEFORE_ALLOWANCE_MS) {
+        // Only a record's update time tells: one read from its completedAt or createdAt (it has no
+        // updatedAt) may have changed since all the same.
+        if (changedAt !== undefined && hasUpdateTime(raw) && changedAt < since - LISTED_BEFORE_ALLOWANCE_MS) {
           before.count++;
           before.oldest = Math.min(before.oldest, changedAt);
         }
@@ -481,7 +483,11 @@ export class RestConnector implements ErpConnector {
       return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path', key };
     }
     const detail = `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms`;
-    const times = listed.map((r) => workOrderChangedAt(withWorkOrderFields(r, this.config.workOrderFields))).filter((t): t is number => t !== undefined);
+    const times = listed
+      .map((r) => withWorkOrderFields(r, this.config.workOrderFields))
+      .filter(hasUpdateTime)
+      .map(workOrderChangedAt)
+      .filter((t): t is number => t !== undefined);
     const older = times.filter((t) => t < since - LISTED_BEFORE_ALLOWANCE_MS);
     if (older.length === 0) return { ok: true, detail };
     return {
@@ -496,7 +502,7 @@ export class RestConnector implements ErpConnector {
     const place = this.options.configKey;
     const paths = place === undefined ? `paths.workOrders of destination "${this.name}"` : `${place}.paths.workOrders (destination "${this.name}")`;
     return (
-      `the query parameter's name is fixed (updatedSince, an ISO 8601 UTC time; the ERP lists the work orders changed at or after it): check that ${paths} (now ${this.config.paths.workOrders}) is a list the ERP filters by it, or have the ERP (or a middleware in front of it) honour it; ` +
+      `the query parameter's name is fixed (updatedSince, an ISO 8601 UTC time; the ERP lists the work orders changed at or after it): check that ${paths} (now ${this.config.paths.workOrders}) is a list the ERP filters by it, or have the ERP (or a middleware in front of it) honour it, and that ${place === undefined ? 'workOrderFields.updatedAt' : `${place}.workOrderFields.updatedAt`} (now ${this.config.workOrderFields.updatedAt ?? 'updatedAt'}) names the change time it filters by; ` +
       `until then every record is read again on each poll (taken once: an update applied already changes nothing); or set rules.maintenance.feedback.pollEvery: 0 and have the ERP push its changes to POST /v1/webhooks/${this.name}/work-orders`
     );
   }
@@ -1107,6 +1113,13 @@ function nextPageUrl(next: string, page: string): string {
   } catch {
     return next; // not a URL: the client refuses it, saying so
   }
+}
+
+/** Whether a listed record (its fields as `workOrderFields` name them) has an update time, which {@link workOrderChangedAt} reads before the others. */
+function hasUpdateTime(raw: unknown): boolean {
+  if (raw === null || typeof raw !== 'object') return false;
+  const { updatedAt } = raw as { updatedAt?: unknown };
+  return typeof updatedAt === 'string' || typeof updatedAt === 'number';
 }
 
 /** The path of a page request, for messages (a `next` link's without its origin). */
