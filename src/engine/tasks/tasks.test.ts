@@ -107,6 +107,24 @@ describe('work-order feedback polling', () => {
     expect(await pollOne(ctx, 'other', { initialLookbackMs: 1 })).toBe(0);
   });
 
+  it('a first poll that lists nothing fixes the cursor where it looked back to: a completion made while the service was down longer than initialLookback is still read', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const asked: number[] = [];
+    // An ERP that lists the changes made at or after the cursor: one completion, a day after the first poll.
+    const completion = update('EQ-1|service-250h|250h@b0', 'completed', T0 + 24 * 60 * MIN);
+    const clock = { t: T0 };
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.resolve({ updates: [completion].filter((u) => u.changedAt >= since && u.changedAt <= clock.t) });
+    });
+    const ctx = context(store, clock, { connector: () => connector });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
+    // Down for three days: more than the lookback.
+    clock.t = T0 + 3 * 24 * 60 * MIN;
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    expect(asked).toEqual([T0 - 60 * MIN, T0 - 60 * MIN]);
+  });
+
   it('moves the cursor past work orders the ERP opened itself, and polls within the destination limits', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     const asked: number[] = [];

@@ -315,8 +315,10 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   const newest = await moveOn(ctx, destination, since, read, poll, list, ours, notes);
   // Those the list's first poll submitted at the newest it read, when the cursor moves there now.
   const atNewest = [...(list !== undefined && poll.more === undefined && newest === list.upTo ? list.atUpTo : []), ...ours.filter((u) => u.changedAt === newest).map(updateId)];
-  // A first poll that stopped mid-list fixes its cursor: the next reads on the same list.
-  if (newest > since || (stored === undefined && poll.more !== undefined)) {
+  // A first poll fixes its cursor, also where it read nothing newer: the next reads on from where it
+  // looked back to (the same list, if it stopped mid-list), not from a lookback that moves with the
+  // clock, which would pass over what changed while the service was down longer than initialLookback.
+  if (newest > since || stored === undefined) {
     await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(atNewest));
     await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
   } else if (atNewest.length) await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify([...seenAtCursor, ...atNewest]));
