@@ -9,6 +9,7 @@ import type { RefusedSubscription } from '../../ports/source.js';
 import { lastOnDemandPosting, lastPostingCheck, type OnDemandPosting, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { unfilteredPolls, type UnfilteredPolls } from '../../engine/tasks/work-order-feedback.js';
+import { pollsWorkOrders } from '../../engine/tasks/index.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import { redactedFor } from '../../app.js';
@@ -351,9 +352,10 @@ export function registerStatusCommand(program: Command): void {
             return { name: t.name, last: last?.error === undefined ? last : { ...last, error: redact(last.error) } };
           }),
         );
-        // Destinations whose work-order polls the ERP does not filter by ?updatedSince= (said once in the log, counted here).
+        // Destinations whose work-order polls the ERP does not filter by ?updatedSince= (said once in the log, counted here);
+        // none once the service no longer polls (what an earlier run recorded would be stale).
         const unfiltered: Record<string, UnfilteredPolls> = {};
-        for (const d of config.destinations) {
+        for (const d of pollsWorkOrders(config.rules) ? config.destinations : []) {
           const u = await unfilteredPolls(store, d.name);
           if (u !== undefined) unfiltered[d.name] = u;
         }
