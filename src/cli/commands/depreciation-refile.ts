@@ -267,7 +267,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       .option('--details', `print each re-filed asset's old and new periods (the default for up to ${REFILE_DETAIL_LIMIT} held assets; more are summed up)`)
       .addHelpText(
         'after',
-        '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading.\n' +
+        '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading filed before the calendar change; readings counted while held are filed after it by their own times.\n' +
           'While a service runs on the store, it does the re-file (and the dry run), under the calendar it runs with (restart it after changing the calendar): it holds intake for the moment a re-file takes.\n\n' +
           'Examples:\n  assetbridge depreciation refile --dry-run\n  assetbridge depreciation refile --asset EQ-1',
       ),

@@ -443,7 +443,8 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
 
 /**
  * Assets whose usage was filed under another calendar than `calendar` (the configured one changed):
- * their periods are held, neither counted on nor posted. One warning naming the setting, how many
+ * their periods are held, neither filed into nor posted (readings are counted meanwhile, their usage
+ * filed at the release: usage-rule.ts `heldUsage`). One warning naming the setting, how many
  * assets and what to do; undefined when there are none. For the service's start and the
  * depreciation commands.
  */
@@ -468,7 +469,7 @@ export async function calendarChangeWarning(store: Store, calendar: PeriodCalend
     key: timeZoneChanged ? 'rules.depreciation.timeZone' : 'rules.depreciation.periods',
     message:
       `the depreciation calendar (rules.depreciation.timeZone, periods, periodsEnd) is not the one the usage of ${count} asset(s) was filed under: ${listed}; now ${now}. ` +
-      'Their periods are held: no usage is counted into them or posted with other boundaries. Set the calendar back to the one they were filed under, or keep this one and re-file their usage under it with \'assetbridge depreciation refile\' (try --dry-run first); listing more periods (a new fiscal year) is no change',
+      'Their periods are held: nothing is filed into them or posted with other boundaries (the readings that come meanwhile are counted, and their usage is filed when the hold ends). Set the calendar back to the one they were filed under, or keep this one and re-file their usage under it with \'assetbridge depreciation refile\' (try --dry-run first); listing more periods (a new fiscal year) is no change',
   };
 }
 

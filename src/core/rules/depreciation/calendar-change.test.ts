@@ -35,11 +35,13 @@ describe('depreciation calendar changes', () => {
     expect(filedUnderOtherCalendar(s, utc)).toBe(true);
   });
 
-  it('under another time zone, the periods are held: a reading adds nothing to them, and nothing is posted', () => {
+  it('under another time zone, the periods are held: a reading adds nothing to them (it is counted, its usage kept for the release), and nothing is posted', () => {
     const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
     const after = run(utc, [meter('2026-12-05T00:00:00Z', 300)], s);
     expect(after.periods).toEqual(s.periods);
-    expect(after.last).toEqual(s.last);
+    expect(after.cal).toBe(s.cal);
+    expect(after.last).toEqual([Date.parse('2026-12-05T00:00:00Z'), 300]);
+    expect(after.heldFrom).toEqual(s.last);
     const p = plan(after, utc, '2026-11');
     expect(p.kind).toBe('held');
     expect(p.kind === 'held' && p.reason).toBe(

@@ -13,7 +13,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { MeterSyncState } from '../meter-sync.js';
 import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
-import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
+import { fileHeldUsage, filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { postedThrough } from './refile.js';
 import { depreciationInputProblems, POSTED_INPUTS, readAmount, type DepreciationInputProblem } from './inputs.js';
 import { roundUnits, usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
@@ -141,7 +141,10 @@ const MAX_CATCH_UP = 120;
 
 /** What to post for `period` (and the unposted periods before it) given the asset's ledger. */
 export function planUsagePosting(input: UsagePlanInput): UsagePlan {
-  const { asset, state, ledger, period, calendar, attributes, now, configured, destination, units, meterSync } = input;
+  const { asset, ledger, period, calendar, attributes, now, configured, destination, units, meterSync } = input;
+  // Usage read while held by a calendar change and not yet filed by the rule (the calendar was set
+  // back, and no reading or watermark came since): filed here as the rule will file it.
+  const state = input.state && !filedUnderOtherCalendar(input.state, calendar) ? fileHeldUsage(input.state, calendar, Infinity) : input.state;
   const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : { calendar }, meterSync);
   if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted, calendar }, meterSync), deliveries: ledger.deliveries };
   const last = ledger ? calendar.period(ledger.period) : undefined;

@@ -4,9 +4,11 @@
  * held until then (usage-rule.ts).
  *
  * The cumulative meter is known at points: the first reading, the end of each period filed under
- * the old calendar that ended before the last reading (the meter at its end), and the last
+ * the old calendar that ended before the last reading filed (the meter at its end), and that last
  * reading. Between them it is taken as linear in time, as the rule spreads usage between two
- * readings; each new period's units are the meter's advance across it.
+ * readings; each new period's units are the meter's advance across it. Usage read while the state
+ * was held (usage-rule.ts `heldUsage`) is then filed under the new calendar as the rule files it,
+ * reading by reading.
  *
  * Postings already made covered time under the old boundaries, up to the end of the last posted
  * period. New periods ending by then are covered (the asset's posting ledger is moved to the last
@@ -17,7 +19,7 @@
 import { periodStamp, sameStamp, type Period, type PeriodCalendar } from './calendar.js';
 import type { UsageLedger } from './posting.js';
 import { formatAmount, periodUsage } from './usage.js';
-import type { PeriodUsage, UsageState } from './usage-rule.js';
+import { fileHeldUsage, type HeldSpread, type PeriodUsage, type UsageState } from './usage-rule.js';
 import { isoTime } from '../iso-format.js';
 
 /** A period of the re-filed state. */
@@ -72,7 +74,9 @@ const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 /** Re-file `state` (filed under `from`) under `to`. Pure. */
 export function refileUsage(state: UsageState, from: PeriodCalendar, to: PeriodCalendar, options: RefileOptions = {}): RefileResult {
   const first = state.first;
-  const last = state.last;
+  // The old periods are filed up to the latest reading before the hold (`heldFrom`); the usage read
+  // since (`heldUsage`) is filed under the new calendar after them, spread by its readings' times.
+  const last = state.heldFrom ?? state.last;
   const oldIds = [...new Set([...Object.keys(state.periods ?? {}), ...Object.keys(state.pruned ?? {})])];
   const oldPeriods = oldIds
     .map((id) => {
@@ -119,6 +123,7 @@ export function refileUsage(state: UsageState, from: PeriodCalendar, to: PeriodC
     const mark: RefiledPeriod['posted'] = posted && (p.end <= posted.end || idPosted) ? 'covered' : straddles ? 'straddles' : undefined;
     periods.push({ id: p.id, start: p.start, end: p.end, units: round(Math.max(0, meterAtEnd - start)), meterAtEnd, ...(mark ? { posted: mark } : {}) });
   }
+  if (state.heldUsage !== undefined) withHeldUsage(periods, state.heldUsage, to, from, posted);
 
   const coveredList = periods.filter((p) => p.posted === 'covered');
   const covered = coveredList.at(-1);
@@ -141,8 +146,37 @@ export function refileUsage(state: UsageState, from: PeriodCalendar, to: PeriodC
   for (const p of kept) filed[p.id] = { units: p.units, meterAtEnd: p.meterAtEnd };
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { ...state, periods: filed, cal: periodStamp(to, Object.keys(filed)) };
   delete next.pruned;
+  delete next.heldFrom;
+  delete next.heldUsage;
   if (dropped.length) next.pruned = Object.fromEntries(dropped.map((p) => [p.id, p.units]));
   return { state: next, old, periods, ...(covered ? { coveredThrough: covered.id } : {}), notes };
+}
+
+/**
+ * `periods` (the re-filed ones, oldest first; changed in place) with the usage read while the
+ * state was held filed into them under `to`, as the rule files it at a release: new periods added
+ * in order, marked as covered or straddling the last posting as the others are.
+ */
+function withHeldUsage(periods: RefiledPeriod[], spreads: readonly HeldSpread[], to: PeriodCalendar, from: PeriodCalendar, posted: PostedThrough | undefined): void {
+  const records: Record<string, PeriodUsage> = {};
+  for (const p of periods) records[p.id] = { units: p.units, meterAtEnd: p.meterAtEnd };
+  const filed = fileHeldUsage({ periods: records, heldUsage: spreads, cal: '' }, to, Infinity).periods ?? {};
+  const byId = new Map(periods.map((p) => [p.id, p]));
+  const out: RefiledPeriod[] = [];
+  for (const id in filed) {
+    const record = filed[id] as PeriodUsage;
+    const was = byId.get(id);
+    const p = was ?? to.period(id);
+    if (p === undefined) continue;
+    let mark = was?.posted;
+    if (was === undefined && posted !== undefined) {
+      const idPosted = (from.period(id)?.end ?? Infinity) <= posted.end;
+      mark = p.end <= posted.end || idPosted ? 'covered' : p.start < posted.end && posted.end < p.end ? 'straddles' : undefined;
+    }
+    out.push({ id, start: p.start, end: p.end, units: record.units, meterAtEnd: record.meterAtEnd, ...(mark ? { posted: mark } : {}) });
+  }
+  out.sort((a, b) => a.start - b.start);
+  periods.splice(0, periods.length, ...out);
 }
 
 /**

@@ -116,19 +116,28 @@ describe('depreciation: an asset depreciation.appliesTo leaves out, at an idle w
 });
 
 describe('depreciation: an asset whose periods were filed under another calendar, at an idle watermark', () => {
-  it('holds nothing: its buffered reading waits for the calendar to be set back, so `rules test` does not name it idle again and again', () => {
+  it('counts its buffered reading into the held state (periods untouched, its usage kept to file at the release), then holds nothing: `rules test` names it idle once', () => {
     const readings = [[0, 100], [1, 101], [2, 101.75]] as const;
     const stored = storedAfter(kept, readings);
     expect(stored.order?.pending.length).toBe(1);
     // The calendar changed (Berlin's months, not UTC's): the periods are held, nothing filed into them.
     const berlin = createUsageRule({ ...options(), calendar: monthlyCalendar('Europe/Berlin') });
-    expect(berlin.flush(stored, ctxOf(kept), T0 + 5 * HOUR).state).toBe(stored);
-    expect(berlin.holds(stored, kept)).toBe(false);
+    expect(berlin.holds(stored, kept)).toBe(true);
+    const flushed = berlin.flush(stored, ctxOf(kept), T0 + 5 * HOUR).state;
+    expect(flushed.periods).toEqual(stored.periods);
+    expect(flushed.cal).toBe(stored.cal);
+    expect(flushed.order?.pending).toEqual([]);
+    expect(flushed.last).toEqual([T0 + 2 * HOUR, 101.75]);
+    expect(flushed.heldFrom).toEqual(stored.last);
+    expect(flushed.heldUsage).toEqual([[T0 + HOUR, 101, T0 + 2 * HOUR, 101.75]]);
+    expect(berlin.holds(flushed, kept)).toBe(false);
     const owned = berlin.owned?.() as OwnedRule;
     owned.load(0, JSON.parse(JSON.stringify(stored)));
+    expect(owned.holds(0, kept)).toBe(true);
+    expect(owned.flush(0, ctxOf(kept), T0 + 5 * HOUR, [])).not.toBe(0);
+    expect(JSON.parse(JSON.stringify(owned.save(0)))).toEqual(JSON.parse(JSON.stringify(flushed)));
     expect(owned.holds(0, kept)).toBe(false);
-    expect(owned.flush(0, ctxOf(kept), T0 + 5 * HOUR, [])).toBe(0);
-    // Under the calendar it was filed under, the same state holds its reading.
+    // Under the calendar it was filed under, the same state holds its reading too.
     expect(createUsageRule(options()).holds(stored, kept)).toBe(true);
     const watermarks: string[] = [];
     const steps = [
@@ -136,7 +145,10 @@ describe('depreciation: an asset whose periods were filed under another calendar
       { event: meter(left, T0 + 8 * HOUR, 10), asset: left, destination: 'erp', receivedAt: T0 + 8 * HOUR },
     ];
     const r = simulateRules([berlin], steps, { initial: new Map([['FA-1', { depreciation: stored }]]), idle: new IdleWatermarks(30 * MINUTE), onStep: (_i, id, _b, _a, at) => at !== undefined && watermarks.push(id) });
-    expect(watermarks).toEqual([]);
-    expect(r.states.get('FA-1')).toEqual({ depreciation: stored });
+    expect(watermarks).toEqual(['FA-1']);
+    const after = r.states.get('FA-1')?.depreciation as UsageState;
+    expect(after.periods).toEqual(stored.periods);
+    expect(after.last).toEqual([T0 + 3 * HOUR, 102]);
+    expect(berlin.holds(after, kept)).toBe(false);
   });
 });

@@ -183,7 +183,7 @@ function readings(a: AssetRecord, km: boolean, moves: readonly Move[], calendar:
 }
 
 /** A stored state to start from: the pure rule's after a few readings, as an older version or another configuration left it. */
-type Start = 'none' | 'otherCalendar' | 'noCal' | 'oldHygiene' | 'otherMeter' | 'pendingReset' | 'extraField' | 'morePeriods' | 'confirmedLater' | 'issueOnly';
+type Start = 'none' | 'otherCalendar' | 'heldReleased' | 'noCal' | 'oldHygiene' | 'otherMeter' | 'pendingReset' | 'extraField' | 'morePeriods' | 'confirmedLater' | 'issueOnly';
 
 function startState(kind: Start, a: AssetRecord, km: boolean, options: UsageRuleOptions): unknown {
   if (kind === 'none') return undefined;
@@ -196,8 +196,14 @@ function startState(kind: Start, a: AssetRecord, km: boolean, options: UsageRule
   if (kind === 'pendingReset') events.push(meter(a, t + 35 * DAY + 10 * SECOND, 3, { km, reset: true }));
   const r = simulateRules([rule], events.map((event) => ({ event, asset: a, destination: 'erp' })));
   const f = kind === 'pendingReset' ? r : flushRules([rule], r.states, new Map([[a.erpAssetId, { asset: a, destination: 'erp' }]]), 0);
-  const state = f.states.get(a.erpAssetId)?.depreciation;
+  let state = f.states.get(a.erpAssetId)?.depreciation;
   if (state === undefined) return undefined;
+  if (kind === 'heldReleased') {
+    // Held a while under another calendar (readings counted, their usage kept), then the calendar set back: the rule files it at its next step.
+    const other = createUsageRule({ ...options, calendar: (options.calendar === CALENDARS.utc ? CALENDARS.berlin : CALENDARS.utc) as PeriodCalendar });
+    const held = simulateRules([other], [meter(a, t + 36 * DAY, 610, { km }), meter(a, t + 38 * DAY, 640, { km })].map((event) => ({ event, asset: a, destination: 'erp' })), { initial: new Map([[a.erpAssetId, { depreciation: state }]]) });
+    state = flushRules([other], held.states, new Map([[a.erpAssetId, { asset: a, destination: 'erp' }]]), 0).states.get(a.erpAssetId)?.depreciation;
+  }
   const s = JSON.parse(JSON.stringify(state)) as Record<string, unknown> & UsageState;
   const mutable = s as { cal?: string; km?: boolean; hours?: { hygiene: Record<string, unknown> }; extra?: number };
   if (kind === 'noCal') delete mutable.cal;
@@ -228,7 +234,7 @@ const scenario = fc.record({
   assets: fc.array(
     fc.record({
       which: fc.constantFrom(HOURS_ASSET, KM_ASSET, OTHER_SITE),
-      start: fc.constantFrom<Start>('none', 'none', 'none', 'otherCalendar', 'noCal', 'oldHygiene', 'otherMeter', 'pendingReset', 'extraField', 'morePeriods', 'confirmedLater', 'issueOnly'),
+      start: fc.constantFrom<Start>('none', 'none', 'none', 'otherCalendar', 'heldReleased', 'noCal', 'oldHygiene', 'otherMeter', 'pendingReset', 'extraField', 'morePeriods', 'confirmedLater', 'issueOnly'),
       // Meter values in thousandths (as the benchmark's), or with more decimals than rounding keeps.
       precise: fc.boolean(),
       moves: fc.array(moveArb, { minLength: 1, maxLength: 60 }),

@@ -18,14 +18,19 @@
  * `periodUsage` in usage.ts).
  *
  * The state records the calendar its periods were filed under (`cal`): when the configured one
- * gives them other boundaries, the state is held (no reading is filed into it, nothing is posted
- * from it) until the calendar is set back.
+ * gives them other boundaries, the state is held (no reading is filed into its periods, nothing is
+ * posted from it) until the calendar is set back or the usage is re-filed under the new one
+ * (`depreciation refile`, refile.ts). A reading that comes while it is held is still counted: the
+ * meter, hygiene (a declared replacement too), the latest reading; the usage it would have spread
+ * over periods is kept as spreads (`heldUsage`), filed at the release under the calendar then in
+ * force ({@link fileHeldUsage}). So nothing read while held is lost, and each hour goes to the
+ * period it was used in, as if the calendar had been the new one all along.
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
-import { stepHours, type HoursState } from '../hours.js';
+import { stepHours, type HoursState, type HoursStep } from '../hours.js';
 import { beyondWallClock, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { duplicateResult, lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
@@ -83,6 +88,70 @@ export interface UsageState {
    * before it was kept: those count as filed under the configured calendar.
    */
   readonly cal?: string;
+  /**
+   * Held by a calendar change (`cal` is another calendar than the configured one): the latest
+   * reading filed into `periods` before the hold, `[eventTime, meter]`; present only while usage
+   * read since waits in `heldUsage`.
+   */
+  readonly heldFrom?: readonly [number, number];
+  /**
+   * The usage read while held, not yet filed: spreads `[t0, meter0, t1, meter1]` in the order the
+   * rule decided them (as it would have spread them over periods), filed at the release by
+   * {@link fileHeldUsage}. At most {@link MAX_HELD_SPREADS}: beyond, two adjacent spreads are
+   * joined (the usage between is spread in proportion to time, none is lost).
+   */
+  readonly heldUsage?: readonly HeldSpread[];
+}
+
+/** Usage read while held, to spread over periods at the release: `[t0, meter0, t1, meter1]`. */
+export type HeldSpread = readonly [number, number, number, number];
+
+/** Spreads kept per held asset; beyond, the two adjacent ones spanning the least time are joined. */
+export const MAX_HELD_SPREADS = 256;
+
+/**
+ * `state` with the usage read while it was held ({@link UsageState.heldUsage}) filed into its
+ * periods under `calendar` (the configured one, no longer another than the periods'), as the rule
+ * would have filed it reading by reading; the same state when there is none. `keepPeriods`
+ * prunes as the rule does (`Infinity`: a view for a posting, nothing dropped).
+ */
+export function fileHeldUsage(state: UsageState, calendar: PeriodCalendar, keepPeriods: number): UsageState {
+  if (state.heldUsage === undefined && state.heldFrom === undefined) return state;
+  const periods: Record<string, PeriodUsage> = {};
+  for (const id in state.periods) periods[id] = state.periods[id] as PeriodUsage;
+  let added = false;
+  for (const x of state.heldUsage ?? []) added = spread(periods, [x[0], x[1]], [x[2], x[3]], calendar) || added;
+  const kept = keepPeriods === Infinity ? periods : prune(periods, keepPeriods, calendar);
+  const { heldFrom: _from, heldUsage: _usage, ...rest } = state;
+  const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { ...rest, periods: kept };
+  const pruned = kept === periods ? state.pruned : keepUnits(state.pruned, periods, kept);
+  if (pruned !== undefined) next.pruned = pruned;
+  if (added || kept !== periods || state.cal === undefined) next.cal = periodStamp(calendar, Object.keys(kept));
+  return next;
+}
+
+/** `spreads` and `x` after them, adjacent ones joined while more than {@link MAX_HELD_SPREADS}. */
+function withSpread(spreads: readonly HeldSpread[] | undefined, x: HeldSpread): HeldSpread[] {
+  const out = spreads ? [...spreads, x] : [x];
+  while (out.length > MAX_HELD_SPREADS) {
+    // The two adjacent spreads that meet (one ends where the next starts) spanning the least time: joined.
+    let best = -1;
+    let span = Infinity;
+    for (let i = 0; i + 1 < out.length; i++) {
+      const a = out[i] as HeldSpread;
+      const b = out[i + 1] as HeldSpread;
+      if (a[2] !== b[0] || a[3] !== b[1]) continue;
+      if (b[2] - a[0] < span) {
+        span = b[2] - a[0];
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    const a = out[best] as HeldSpread;
+    const b = out[best + 1] as HeldSpread;
+    out.splice(best, 2, [a[0], a[1], b[2], b[3]]);
+  }
+  return out;
 }
 
 /**
@@ -142,15 +211,18 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       const meter = km ? 'odometerKm' : 'operatingHours';
       if (event[meter] === undefined) return { state: state as UsageState, deliveries: [] };
       // Usage counted on the other meter is not this one's history: start afresh.
-      const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
-      // Periods filed under another calendar: nothing is filed over them with other boundaries.
-      if (held(s)) return { state: s, deliveries: NO_DELIVERIES };
+      const was = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
+      // Periods filed under another calendar: nothing is filed over them with other boundaries, but
+      // the reading is counted (hygiene, the meter, the latest reading) and its usage kept to file at
+      // the release. Released (the calendar set back, or re-filed): what was read meanwhile is filed first.
+      const holding = held(was);
+      const s = holding ? was : fileHeldUsage(was, options.calendar, options.keepPeriods ?? 36);
       const r = readingOf(event, meter);
       // The newest readings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder, true);
       // A declared reset comes after the readings that showed the new meter (set aside as
       // backwards): taken now, never dropped as late, so the readings after it count again.
-      if (a.late) return r.reset === true ? lateReset(s, r, options) : lateResult(s);
+      if (a.late) return r.reset === true ? lateReset(s, r, options, holding) : lateResult(s);
       if (a.duplicate) return duplicateResult(s);
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
@@ -162,22 +234,26 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (s.pruned !== undefined) next.pruned = s.pruned;
       if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
       if (s.cal !== undefined) next.cal = s.cal;
-      return processAll(next, a.released, options);
+      if (s.heldFrom !== undefined) next.heldFrom = s.heldFrom;
+      if (s.heldUsage !== undefined) next.heldUsage = s.heldUsage;
+      return processAll(next, a.released, options, holding);
     },
     flush(state, ctx, upTo) {
-      // Nothing held, or periods filed under another calendar. Nor for an asset `appliesTo` leaves
-      // out (the config changed since its readings were buffered): none of them is counted, its
-      // state stays as it is, as on an event.
-      if (!state?.order || held(state) || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
-      const s = state;
+      // Nothing held. Nor for an asset `appliesTo` leaves out (the config changed since its readings
+      // were buffered): none of them is counted, its state stays as it is, as on an event.
+      if (state === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
+      // Periods filed under another calendar: what the watermark releases is counted into the held state, as on an event.
+      const holding = held(state);
+      const s = holding ? state : fileHeldUsage(state, options.calendar, options.keepPeriods ?? 36);
+      if (!s.order) return { state: s, deliveries: [] };
       const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       if (d.released.length === 0) return { state: s, deliveries: [] };
-      return processAll({ ...s, order: d.state }, d.released, options);
+      return processAll({ ...s, order: d.state }, d.released, options, holding);
     },
-    // Nothing for an asset `appliesTo` leaves out, nor in periods filed under another calendar (a
-    // watermark decides nothing for either: see flush; the engine would name the asset idle again
-    // and again until it reports).
-    holds: (state, asset) => (asset === undefined || matchesFilter(asset, options.appliesTo)) && holdsAny(state?.order) && !held(state),
+    // Nothing for an asset `appliesTo` leaves out (a watermark decides nothing for it: see flush;
+    // the engine would name the asset idle again and again until it reports). Usage read while held
+    // by a calendar change, once released (the calendar set back), is filed by a watermark too.
+    holds: (state, asset) => (asset === undefined || matchesFilter(asset, options.appliesTo)) && (holdsAny(state?.order) || (state?.heldUsage !== undefined && !held(state))),
     // The same decisions with every asset's state in columns (usage-rule-owned.ts); this rule for the rest.
     owned: () => ownedUsageRule({ rule, options, held, kmFor }),
   };
@@ -197,10 +273,10 @@ function readingOf(event: MeterEvent, meter: 'operatingHours' | 'odometerKm'): R
   return reset ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
 }
 
-function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {
+function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions, holding: boolean): RuleResult<UsageState> {
   if (readings.length === 0) return { state: start, deliveries: NO_DELIVERIES };
   let s = start;
-  for (const r of readings) s = onReading(s, r, options);
+  for (const r of readings) s = onReading(s, r, options, holding);
   return { state: s, deliveries: NO_DELIVERIES };
 }
 
@@ -212,18 +288,24 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
  * newest's delta). When a reading after it was accepted, the reset changes no base (see
  * `declareMeterReset`), and nothing already counted is counted again.
  */
-function lateReset(s: UsageState, r: Reading, options: UsageRuleOptions): RuleResult<UsageState> {
+function lateReset(s: UsageState, r: Reading, options: UsageRuleOptions, holding: boolean): RuleResult<UsageState> {
   const rebases = resetRebases(s.hours?.hygiene, r.t);
-  let next = onReading(s, r, options);
-  if (rebases) for (const x of s.order?.last ?? NO_READINGS) if (x.t > r.t && x.reset !== true) next = onReading(next, x, options);
+  let next = onReading(s, r, options, holding);
+  if (rebases) for (const x of s.order?.last ?? NO_READINGS) if (x.t > r.t && x.reset !== true) next = onReading(next, x, options, holding);
   return { state: next, deliveries: NO_DELIVERIES };
 }
 
 const NO_READINGS: readonly Reading[] = [];
 
-function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
+/**
+ * One reading, final. `holding`: the periods are held by a calendar change (see
+ * {@link UsageState.heldUsage}): the reading is counted, but what it would spread over periods is
+ * kept as spreads to file at the release, the periods and their calendar stamp left as they are.
+ */
+function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding = false): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE);
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
+  if (holding && s.last !== undefined) return onHeldReading(s, r, step);
   // A stall is flagged for review, but the meter still showed its value then: no usage up to this
   // reading, so a period ending during the stall has its end reading, and the advance the meter
   // shows later is spread from here, not back across the stall (unless it is more than the wall
@@ -273,6 +355,33 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   else if (step.setAside !== undefined) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.setAside}`;
   // The calendar the periods are filed under: stamped again only when the periods held change.
   next.cal = s.cal !== undefined && !added && next.periods === periods ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
+  return next;
+}
+
+/**
+ * {@link onReading} of a held state (with a reading before): the same hygiene, meter and latest
+ * reading, and the same spreads, kept in `heldUsage` instead of filed (unfiled usage after a listed
+ * calendar's end is found again at the release, by the next reading: see `unfiledBefore`).
+ */
+function onHeldReading(s: UsageState, r: Reading, step: HoursStep): UsageState {
+  const hours = step.ok ? step.hours : (step.unchangedHours as number);
+  const prev = s.last as readonly [number, number];
+  const last = r.t < prev[0] && !resetRebases(s.hours?.hygiene, r.t) ? prev : ([r.t, hours] as const);
+  let spreads = s.heldUsage;
+  if (r.t > prev[0]) {
+    const held = step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < r.t ? step.confirmed : undefined;
+    if (held) {
+      const from = spreadFrom(s, prev, held);
+      spreads = withSpread(spreads, [from[0], from[1], held[0], held[1]]);
+    }
+    const from = held ?? spreadFrom(s, prev, last);
+    spreads = withSpread(spreads, [from[0], from[1], last[0], last[1]]);
+  }
+  const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { ...s, hours: step.state, last, heldFrom: s.heldFrom ?? prev };
+  if (spreads !== undefined) next.heldUsage = spreads;
+  delete next.meterIssue;
+  if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
+  else if (step.setAside !== undefined) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.setAside}`;
   return next;
 }
 
