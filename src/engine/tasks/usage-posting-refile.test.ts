@@ -107,6 +107,24 @@ describe('period-end posting after a calendar change and a re-file', () => {
     expect(total(await postings(store))).toBe(605);
   });
 
+  it("UTC's months, readings through December while held: counted, and after the re-file December is posted with their hours (none lost)", async () => {
+    const store = await setup();
+    const d = depreciation({ timeZone: 'UTC' });
+    // 1 to 20 December at 10 h a day, while EQ-1 is held (its usage filed in Berlin's months).
+    await readDaily(store, d, '2026-12-01', '2026-12-20', 1615);
+    const afterDec = Date.parse('2027-01-03T12:00:00Z');
+    expect(await runTask(store, d, afterDec)).toMatchObject({ fields: { postings: 0, heldBack: [expect.stringMatching(/^EQ-1: its usage is filed in periods of another calendar/)] } });
+    await refile(store, d);
+    await runTask(store, d, afterDec + HOUR);
+    const posted = await postings(store);
+    expect(posted).toEqual([
+      ['2026-10', 309.583, 1309.583],
+      ['2026-11', 300.417, 1610],
+      ['2026-12', 195, 1805],
+    ]);
+    expect(total(posted)).toBe(805);
+  });
+
   it('UTC’s months, re-filed before the task ran: November is posted at its period end, once', async () => {
     const store = await setup();
     const d = depreciation({ timeZone: 'UTC' });
