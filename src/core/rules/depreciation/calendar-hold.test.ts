@@ -128,19 +128,23 @@ describe.each([0, HOUR])('readings while held by a calendar change (allowedLaten
 });
 
 describe('readings while held: many, and with postings made before the change', () => {
-  it('a long hold keeps at most MAX_HELD_SPREADS spreads (adjacent ones joined), and no hour is lost at the re-file', () => {
+  it('a long hold keeps at most MAX_HELD_SPREADS spreads (adjacent ones joined, within a period of the configured calendar first), and no hour is lost at the re-file', () => {
     const before = filed(0);
-    // Every 2 hours from 6 November to 25 December, 0.5 h each: 600 readings.
-    const events = Array.from({ length: 600 }, (_, i) => meter(new Date(Date.parse('2026-11-06T00:00:00Z') + i * 2 * HOUR).toISOString(), 100 + (i + 1) * 0.5));
+    // Every 2 hours from 6 November 01:00 to 25 December: 600 readings; it works in bursts (1 h per reading, three on, three off).
+    const at = (k: number) => Date.parse('2026-11-06T01:00:00Z') + k * 2 * HOUR;
+    const value = (k: number) => 100 + Array.from({ length: k + 1 }, (_, i) => (i % 6 < 3 ? 1 : 0)).reduce((a: number, b: number) => a + b, 0);
+    const events = Array.from({ length: 600 }, (_, k) => meter(new Date(at(k)).toISOString(), value(k)));
     const held = run(utc, 0, events, before) as UsageState;
     expect(held.heldUsage?.length).toBeLessThanOrEqual(MAX_HELD_SPREADS);
-    expect(held.last?.[1]).toBe(400);
+    expect(held.last?.[1]).toBe(value(599));
     const r = refileUsage(held, berlin, utc);
-    expect(units(r.state)).toBeCloseTo(320, 6);
-    expect(r.state.periods?.['2026-12']?.meterAtEnd).toBe(400);
-    // The meter rises 0.25 h an hour from 5 November 12:00: November's end is where it was then, within a few readings' rounding.
-    const novEnd = 100 + 0.25 * ((Date.parse('2026-12-01T00:00:00Z') - Date.parse('2026-11-06T00:00:00Z')) / HOUR) + 0.5;
-    expect(Math.abs((r.state.periods?.['2026-11']?.meterAtEnd ?? 0) - novEnd)).toBeLessThan(3);
+    expect(units(r.state)).toBeCloseTo(value(599) - 80, 6);
+    expect(r.state.periods?.['2026-12']?.meterAtEnd).toBe(value(599));
+    // Spreads are joined within one period of the configured calendar (UTC's months) first: November's
+    // end (1 December 00:00) is read between the readings on either side of it, as if none was joined.
+    const novEnd = (value(299) + value(300)) / 2;
+    expect(r.state.periods?.['2026-11']?.meterAtEnd).toBeCloseTo(novEnd, 6);
+    expect(r.state.periods?.['2026-12']?.units).toBeCloseTo(value(599) - novEnd, 6);
   });
 
   it('a re-file with postings made: the periods the held readings add are posted after the last posting, not marked covered', () => {

@@ -98,7 +98,8 @@ export interface UsageState {
    * The usage read while held, not yet filed: spreads `[t0, meter0, t1, meter1]` in the order the
    * rule decided them (as it would have spread them over periods), filed at the release by
    * {@link fileHeldUsage}. At most {@link MAX_HELD_SPREADS}: beyond, two adjacent spreads are
-   * joined (the usage between is spread in proportion to time, none is lost).
+   * joined, within one period of the configured calendar where they can be (the usage between is
+   * spread in proportion to time, none is lost).
    */
   readonly heldUsage?: readonly HeldSpread[];
 }
@@ -106,8 +107,8 @@ export interface UsageState {
 /** Usage read while held, to spread over periods at the release: `[t0, meter0, t1, meter1]`. */
 export type HeldSpread = readonly [number, number, number, number];
 
-/** Spreads kept per held asset; beyond, the two adjacent ones spanning the least time are joined. */
-export const MAX_HELD_SPREADS = 256;
+/** Spreads kept per held asset; beyond, two adjacent ones are joined (see `withSpread`). */
+export const MAX_HELD_SPREADS = 64;
 
 /**
  * `state` with the usage read while it was held ({@link UsageState.heldUsage}) filed into its
@@ -130,20 +131,29 @@ export function fileHeldUsage(state: UsageState, calendar: PeriodCalendar, keepP
   return next;
 }
 
-/** `spreads` and `x` after them, adjacent ones joined while more than {@link MAX_HELD_SPREADS}. */
-function withSpread(spreads: readonly HeldSpread[] | undefined, x: HeldSpread): HeldSpread[] {
+/**
+ * `spreads` and `x` after them, adjacent ones joined while more than {@link MAX_HELD_SPREADS}: two
+ * that meet (one ends where the other starts) and lie in one period of `calendar` (the configured
+ * one, which a re-file files them under) first, which changes no period's units under it; else the
+ * two spanning the least time.
+ */
+function withSpread(spreads: readonly HeldSpread[] | undefined, x: HeldSpread, calendar: PeriodCalendar): HeldSpread[] {
   const out = spreads ? [...spreads, x] : [x];
   while (out.length > MAX_HELD_SPREADS) {
-    // The two adjacent spreads that meet (one ends where the next starts) spanning the least time: joined.
     let best = -1;
     let span = Infinity;
+    let inOne = false;
     for (let i = 0; i + 1 < out.length; i++) {
       const a = out[i] as HeldSpread;
       const b = out[i + 1] as HeldSpread;
       if (a[2] !== b[0] || a[3] !== b[1]) continue;
-      if (b[2] - a[0] < span) {
+      const p = calendar.periodAt(a[0]);
+      const one = p !== undefined && b[2] <= p.end;
+      if (inOne && !one) continue;
+      if ((one && !inOne) || b[2] - a[0] < span) {
         span = b[2] - a[0];
         best = i;
+        inOne = one;
       }
     }
     if (best < 0) break;
@@ -156,7 +166,8 @@ function withSpread(spreads: readonly HeldSpread[] | undefined, x: HeldSpread): 
 
 /**
  * Whether `state`'s periods were filed under another calendar than `calendar` (the configured one
- * changed): then they are held, neither added to nor posted, until the calendar is restored.
+ * changed): then they are held, neither added to nor posted, until the calendar is restored or they are
+ * re-filed under it (readings are counted meanwhile: see {@link UsageState.heldUsage}).
  * `cache`: stamps already judged against this calendar (a stamp stands for its periods' boundaries).
  */
 export function filedUnderOtherCalendar(state: UsageState | undefined, calendar: PeriodCalendar, cache?: Map<string, boolean>): boolean {
@@ -305,7 +316,7 @@ const NO_READINGS: readonly Reading[] = [];
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding = false): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE);
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
-  if (holding && s.last !== undefined) return onHeldReading(s, r, step);
+  if (holding && s.last !== undefined) return onHeldReading(s, r, step, options.calendar);
   // A stall is flagged for review, but the meter still showed its value then: no usage up to this
   // reading, so a period ending during the stall has its end reading, and the advance the meter
   // shows later is spread from here, not back across the stall (unless it is more than the wall
@@ -363,7 +374,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding
  * reading, and the same spreads, kept in `heldUsage` instead of filed (unfiled usage after a listed
  * calendar's end is found again at the release, by the next reading: see `unfiledBefore`).
  */
-function onHeldReading(s: UsageState, r: Reading, step: HoursStep): UsageState {
+function onHeldReading(s: UsageState, r: Reading, step: HoursStep, calendar: PeriodCalendar): UsageState {
   const hours = step.ok ? step.hours : (step.unchangedHours as number);
   const prev = s.last as readonly [number, number];
   const last = r.t < prev[0] && !resetRebases(s.hours?.hygiene, r.t) ? prev : ([r.t, hours] as const);
@@ -372,10 +383,10 @@ function onHeldReading(s: UsageState, r: Reading, step: HoursStep): UsageState {
     const held = step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < r.t ? step.confirmed : undefined;
     if (held) {
       const from = spreadFrom(s, prev, held);
-      spreads = withSpread(spreads, [from[0], from[1], held[0], held[1]]);
+      spreads = withSpread(spreads, [from[0], from[1], held[0], held[1]], calendar);
     }
     const from = held ?? spreadFrom(s, prev, last);
-    spreads = withSpread(spreads, [from[0], from[1], last[0], last[1]]);
+    spreads = withSpread(spreads, [from[0], from[1], last[0], last[1]], calendar);
   }
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { ...s, hours: step.state, last, heldFrom: s.heldFrom ?? prev };
   if (spreads !== undefined) next.heldUsage = spreads;
