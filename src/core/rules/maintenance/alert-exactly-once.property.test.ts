@@ -3,12 +3,16 @@
  * lateness, duplicates, batching through JSON, a restart from a checkpoint with the ingest log
  * replayed over it, or a replay of everything, the work orders are exactly those of the fault
  * episodes the reports make in event time: one per (code, episode), keyed `<code>@<first report>`.
+ * And a feed pulled behind the others, beyond the lateness: its faults judged per fault, never a
+ * work order the reports do not call for, each once, the same over restarts and replays, in both forms.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { AlertEvent, CanonicalEvent, SensorEvent } from '../../model/events.js';
+import type { OwnedRule } from '../owned.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
+import { compareOwned } from '../../../../test/helpers/owned-oracle.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
 
@@ -173,6 +177,52 @@ describe('alert rules: exactly one work order per fault episode', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('a feed pulled behind the others beyond the lateness (its own codes, in its own order): no work order the episodes do not call for, each once, restarts and replays alike, both forms; all of them while no episode is forgotten', () => {
+    const lateness = 5 * MIN;
+    fc.assert(
+      fc.property(
+        reportsArb,
+        // Per report: how far behind its time it reaches the service (feed A, codes E-0 and E-1: within the lateness; feed B: up to 110 min), and whether it is sent again later.
+        fc.infiniteStream(fc.tuple(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.integer({ min: 0, max: 110 }), fc.boolean())),
+        fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
+        fc.nat(),
+        (reports, delays, batchSizes, cutAt) => {
+          const arrivals: [number, number, AlertEvent][] = [];
+          let seq = 0;
+          // Each feed pages its faults oldest first.
+          const arrives = { a: 0, b: 0 };
+          for (const [i, [a, b, again]] of [...delays.take(reports.length)].entries()) {
+            const r = reports[i] as AlertEvent;
+            const feed = r.code === 'E-0' || r.code === 'E-1' ? 'a' : 'b';
+            arrives[feed] = Math.max(arrives[feed], r.eventTime + (feed === 'a' ? a * lateness : b * MIN));
+            arrivals.push([arrives[feed], seq++, { ...r, source: feed }]);
+            if (again) arrivals.push([arrives[feed] + 3 * MIN, seq++, { ...r, source: feed }]);
+          }
+          const order = arrivals.sort((x, y) => x[0] - y[0] || x[1] - y[1]).map((x) => x[2]);
+          const want = expected(reports);
+          const rule = createMaintenanceRule(options(lateness));
+          const whole = run(rule, order, undefined, batchSizes, true);
+          expect(new Set(whole.keys).size).toBe(whole.keys.length);
+          // Never a work order the episodes do not call for (a late report is taken only where it decides as in event-time order).
+          expect(whole.keys.filter((k) => !want.includes(k))).toEqual([]);
+          // Within a cooldown, no episode is forgotten: every fault, however late, has its work order.
+          const span = (reports[reports.length - 1] as AlertEvent).eventTime - (reports[0] as AlertEvent).eventTime;
+          if (span < COOLDOWN) expect([...whole.keys].sort()).toEqual(want);
+          const cut = cutAt % (order.length + 1);
+          const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
+          const second = run(rule, order.slice(Math.max(0, cut - 2)), first.doc, batchSizes, true);
+          expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual([...whole.keys].sort());
+          expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+          // The owned form decides as the pure one, step by step (with a checkpoint and restart midway).
+          const pure = createMaintenanceRule(options(lateness));
+          const steps = order.map((event) => ({ event, asset }));
+          compareOwned(pure, pure.owned?.() as OwnedRule, [...steps.slice(0, cut), { roundTrip: asset }, ...steps.slice(cut), { flush: undefined, asset }]);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -4,7 +4,9 @@
  * reports with no gap of `cooldown` or more between them. The occurrence is the code and the time
  * of the episode's first report (`SPN100-FMI1@2026-10-01T09:00:00.000Z`); the maintenance rule
  * feeds reports in event-time order, so any arrival order within the allowed lateness gives the
- * same episodes and keys.
+ * same episodes and keys. A report older than that (a feed pulled behind the others) is judged
+ * against its own fault's episodes ({@link lateReportFits}): taken where it decides as it would
+ * have in event-time order, else dropped as late.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -228,8 +230,10 @@ function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): Ale
  * The episodes without those that can no longer matter, given that no report older than `newest`
  * (the newest report any alert rule of the asset took) is taken from now on: an episode whose
  * last report is `cooldownMs` or more before it (any report of its fault to come starts a new
- * episode). The episode holding `newest` always stays: it is what refuses older reports
- * (see the maintenance rule's `notOlderThanAlerts`). The same object when none lapsed.
+ * episode). The episode holding `newest` always stays: it is what tells older reports (see the
+ * maintenance rule's `notOlderThanAlerts`); a report older than it is taken only where
+ * {@link lateReportFits} (the latest forgotten report bounding it: {@link forgottenBound}). The
+ * same object when none lapsed.
  */
 export function pruneLapsed(episodes: AlertEpisodes, newest: number, cooldownMs: number): AlertEpisodes {
   let lapsed = false;
@@ -247,6 +251,42 @@ export function pruneLapsed(episodes: AlertEpisodes, newest: number, cooldownMs:
     if (!(e.last < newest && newest - e.last >= cooldownMs)) kept[k] = e;
   }
   return kept;
+}
+
+/**
+ * Can a report of `key` at `t`, older than the newest fault the asset's alert rules took (a feed
+ * pulled behind the others), be taken now by a rule whose episodes are `episodes`, exactly as it
+ * would have been in event-time order? Lateness is judged per fault: it can when it changes no
+ * decided episode, that is when
+ * - it is not before `from`: no episode forgotten (to keep the state bounded) was reported within
+ *   its rule's cooldown before `t` (see {@link forgottenBound}), so none is near it;
+ * - the rule has no overflow episode kept, and fewer than `max - 1` episodes (taken in order, the
+ *   fault would have counted towards the cap of every fault started in its cooldown);
+ * - its fault's episode kept, if any, did not start after `t` (else the report would move its start,
+ *   so its key): a report within the episode, or after its last, goes on with it (no work order).
+ * A fault with no episode kept then opens its work order, keyed by its own time. Episodes kept are
+ * all within their cooldown of the newest report (pruneLapsed), so none lapsed before `t`.
+ */
+export function lateReportFits(episodes: AlertEpisodes | undefined, key: string, t: number, from: number, max = MAX_EPISODES): boolean {
+  if (t < from) return false;
+  if (episodes === undefined) return true;
+  if (episodes[OVERFLOW_KEY] !== undefined) return false;
+  const e = episodes[key];
+  if (e !== undefined) return t >= e.start;
+  return Object.keys(episodes).length + 1 < max;
+}
+
+/**
+ * `from` (see {@link lateReportFits}) after the episodes in `before` and not in `after` were
+ * forgotten: a report of their fault within `cooldownMs` of their last report would have been of
+ * their episode, so no late report before then is judged now. (An episode replaced by a later one of
+ * its fault needs none: a report of that fault before the later one's start is refused anyway.)
+ */
+export function forgottenBound(before: AlertEpisodes | undefined, after: AlertEpisodes | undefined, cooldownMs: number, from: number): number {
+  if (before === undefined || before === after) return from;
+  let bound = from;
+  for (const k in before) if (after?.[k] === undefined) bound = Math.max(bound, (before[k] as AlertEpisode).last + cooldownMs);
+  return bound;
 }
 
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */

@@ -9,7 +9,8 @@
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped, except a meter reading newer than every reading of its
  * meters (hours pulled from a telematics feed arrive behind live sensor samples), and a fault not
- * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once,
+ * older than any fault taken (fault codes pulled from a feed, likewise), or older but changing no
+ * decided episode of its own fault (another feed pulled behind: judged per fault, see alert.ts). Work-order feedback (`workorder` events) applies at once,
  * but a completion dated after a meter reading still in the reorder buffer, or after one hygiene holds,
  * waits (`feedbackHeld`) until that reading is released, or decided by the next one, and then applies
  * in event-time order with the samples around it:
@@ -26,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, faultCode, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -84,6 +85,14 @@ export interface MaintenanceState {
   readonly calendars?: Readonly<Record<string, CalendarState>>;
   /** Alert rules: the fault episodes still within their cooldown, per rule and code. */
   readonly alerts?: Readonly<Record<string, AlertEpisodes>>;
+  /**
+   * Alert rules: a fault report older than the newest one taken (beyond the allowed lateness: a
+   * feed pulled behind the others) is judged against its own fault's episodes only from this time
+   * on (event time): the latest report of an episode forgotten (its cooldown run out, to keep the
+   * state bounded), plus its rule's cooldown, else {@link NOTHING_FORGOTTEN}. Absent while `alerts`
+   * is present: state from before it, where the newest report taken is the bound.
+   */
+  readonly lateAlertsFrom?: number;
   /**
    * Service and calendar intervals: the occurrence of the work order whose completion the
    * schedule counts from, per rule. A completion of that work order or of one before it in the
@@ -284,8 +293,9 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
           // for the meters, which is all a reading is counted against, so taken now.
           // Faults the same way (fault codes pulled from a telematics feed arrive behind live sensor
           // samples): one not older than every fault taken is in order for the alert rules, which
-          // decide on faults alone, so taken now rather than lost.
-          return (sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && notOlderThanAlerts(s, sample.t)) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
+          // decide on faults alone, so taken now rather than lost. So is an older one that changes no
+          // decided episode of its own fault (another feed pulled behind: see lateReportFits).
+          return (sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && (notOlderThanAlerts(s, sample.t) || lateAlertFits(s, sample, a))) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
         }
         const next = copy(s);
         next.releasedKinds = kinds === undefined ? sample.k : kinds.includes(sample.k) ? kinds : kinds + sample.k;
@@ -328,6 +338,44 @@ function notOlderThanAlerts(s: MaintenanceState, t: number): boolean {
     for (const key in episodes) if ((episodes[key] as AlertEpisode).last > t) return false;
   }
   return true;
+}
+
+/** {@link MaintenanceState.lateAlertsFrom} when no episode was forgotten: the earliest time a Date holds. */
+export const NOTHING_FORGOTTEN = -8.64e15;
+
+/** The newest report any alert rule kept took (-Infinity for none). */
+function newestAlert(alerts: MaintenanceState['alerts']): number {
+  let newest = -Infinity;
+  for (const rule in alerts) {
+    const episodes = alerts[rule] as AlertEpisodes;
+    for (const key in episodes) newest = Math.max(newest, (episodes[key] as AlertEpisode).last);
+  }
+  return newest;
+}
+
+/** {@link MaintenanceState.lateAlertsFrom} as it stands (state from before it: the newest report taken). */
+function lateAlertsFromOf(s: MaintenanceState): number {
+  return s.lateAlertsFrom ?? (s.alerts === undefined ? NOTHING_FORGOTTEN : newestAlert(s.alerts));
+}
+
+/** The episode key a rule takes a report for (see {@link episodeKey}), and the fault as it compares it. */
+function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Extract<MaintenanceSample, { k: 'a' }>, legacy: string): { readonly code: string | undefined; readonly key: string; readonly into: string } {
+  const code = faultCode(rule, sample.c);
+  const key = alertKey(code, sample.r);
+  const into = code === undefined ? key : episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
+  return { code, key, into };
+}
+
+/** Some rule can take the fault, older than the newest one taken, as in event-time order (see lateReportFits): it is not late. */
+function lateAlertFits(s: MaintenanceState, sample: Extract<MaintenanceSample, { k: 'a' }>, a: Applicable): boolean {
+  const from = lateAlertsFromOf(s);
+  const legacy = alertKey(sample.c, sample.r);
+  for (const rule of a.alerts) {
+    if (!alertMatches(rule, sample.s, sample.c)) continue;
+    const episodes = s.alerts?.[rule.name];
+    if (lateReportFits(episodes, intoOf(rule, episodes, sample, legacy).into, sample.t, from)) return true;
+  }
+  return false;
 }
 
 /**
@@ -377,6 +425,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     odometerIssue: drop === 'odometerIssue' ? undefined : s.odometerIssue,
     calendars: s.calendars,
     alerts: s.alerts,
+    lateAlertsFrom: s.lateAlertsFrom,
     completed: s.completed,
     openForgotten: s.openForgotten,
     feedbackHeld: s.feedbackHeld,
@@ -780,17 +829,20 @@ function onAlert(
 ): Mutable {
   let alerts = s.alerts;
   let workOrders = s.workOrders;
+  let from = lateAlertsFromOf(s);
+  // Older than the newest fault taken (a feed pulled behind the others): taken by the rules for which it changes no decided episode.
+  const late = sample.t < newestAlert(alerts);
   // The key the code had before codes were compared in any case and mapped (codeMap): what an episode kept from then is under.
   const legacy = alertKey(sample.c, sample.r);
   for (const rule of a.alerts) {
     if (!alertMatches(rule, sample.s, sample.c)) continue;
-    // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
-    const code = faultCode(rule, sample.c);
-    const key = alertKey(code, sample.r);
     const episodes = alerts?.[rule.name];
+    // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
     // An episode of the same fault kept under the spelling it was reported in before (an upgrade, a codeMap entry added) goes on.
-    const into = code === undefined ? key : episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
+    const { code, into } = intoOf(rule, episodes, sample, legacy);
+    if (late && !lateReportFits(episodes, into, sample.t, from)) continue;
     const step = stepAlert(episodes, into, sample.t, rule.cooldownMs);
+    from = forgottenBound(episodes, step.episodes, rule.cooldownMs, from);
     if (step.episodes !== episodes) alerts = { ...alerts, [rule.name]: step.episodes };
     if (!step.opens) continue;
     const at = new Date(sample.t).toISOString();
@@ -836,13 +888,17 @@ function onAlert(
     else if (rule.severity === undefined && known.severity === undefined) workOrders = { ...workOrders, [d.businessKey]: { ...known, severity: sample.s } };
   }
   // Episodes that can no longer matter are dropped, every rule's, not only when an episode of the
-  // same rule starts: no report older than the newest one taken is taken from now on (see
-  // notOlderThanAlerts), so one whose cooldown ran out before it only takes up state. Not by the
-  // sensor or meter samples' time: a fault pulled from a feed behind them is still taken.
-  alerts = withoutLapsed(alerts, sample.t, cooldownsOf(options));
-  if (alerts === s.alerts && workOrders === s.workOrders) return s;
+  // same rule starts: a report older than the newest one taken is taken from now on only where it
+  // changes no decided episode (see lateAlertFits), and never within its rule's cooldown after the
+  // last report of one forgotten (`lateAlertsFrom`), so one whose cooldown ran out before it only
+  // takes up state. Not by the sensor or meter samples' time: a fault pulled from a feed behind them is still taken.
+  const pruned = withoutLapsed(alerts, sample.t, cooldownsOf(options));
+  for (const rule in alerts) from = forgottenBound(alerts[rule], pruned?.[rule], cooldownsOf(options).get(rule) ?? 0, from);
+  alerts = pruned;
+  if (alerts === s.alerts && workOrders === s.workOrders && (alerts === undefined || from === s.lateAlertsFrom)) return s;
   const next = copy(s);
   if (alerts !== undefined) next.alerts = alerts;
+  if (alerts !== undefined) next.lateAlertsFrom = from;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
 }
