@@ -11,9 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { compileConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
-import type { TaskContext } from '../../src/ports/task.js';
-import { requestFullSnapshot, runInventorySync, type InventoryRunSummary } from '../../src/engine/tasks/inventory-sync.js';
-import { inventorySyncOptionsOf } from '../../src/engine/tasks/index.js';
+import { requestFullSnapshot, type InventoryRunSummary } from '../../src/engine/tasks/inventory-sync.js';
+import { appInventoryRun } from '../helpers/app-inventory.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
@@ -74,26 +73,22 @@ async function drained(app: App): Promise<void> {
 /** One inventory run of changes (or a snapshot asked for before it), as the scheduled task makes it (the service's own runs are an hour apart here). */
 async function inventoryRun(app: App, snapshotAsked = false): Promise<InventoryRunSummary> {
   if (!snapshotAsked) await app.store.kvSet('inventory', 'lastFullAt', String(Date.now())); // no cron snapshot in between
-  const options = inventorySyncOptionsOf(app.config.rules, 'erp');
-  if (!options) throw new Error('inventory not configured');
-  const signal = new AbortController().signal;
-  const ctx = {
-    store: app.store,
-    clock: { now: () => Date.now() },
-    commit: async (deliveries) => {
-      await app.store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
-      app.dispatcher.notify();
-    },
-    checkpoint: () => Promise.resolve(),
-    connector: (name) => app.connectors.get(name),
-    withinLimits: (name, call) => app.dispatcher.withinLimits(name, signal, call),
-    signal,
-  } as Pick<TaskContext, 'store' | 'clock' | 'commit' | 'checkpoint' | 'connector' | 'withinLimits' | 'signal'> as TaskContext;
-  return runInventorySync(ctx, options);
+  return appInventoryRun(app);
 }
 
 /** The store file and its `-wal` and `-shm`, as a restore replaces them. */
 const storeFiles = (path: string): string[] => [path, `${path}-wal`, `${path}-shm`];
+
+/** A copy of the store at `path` (the service stopped), as an operator takes one by hand. */
+function copyStore(path: string, copy: string): void {
+  for (const [i, file] of storeFiles(path).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(copy)[i] as string);
+}
+
+/** The copy put back at `path`: the store file and its `-wal` and `-shm` deleted, the copy's files in their place. */
+function restoreStore(copy: string, path: string): void {
+  for (const file of storeFiles(path)) rmSync(file, { force: true });
+  copyStore(copy, path);
+}
 
 describe('inventory counts after a restore of an older store', () => {
   for (const idempotency of [true, false])
@@ -113,7 +108,7 @@ describe('inventory counts after a restore of an older store', () => {
       // A copy of the store taken by hand, the service stopped.
       await app.stop();
       const copy = `${storePath}.copy`;
-      for (const [i, file] of storeFiles(storePath).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(copy)[i] as string);
+      copyStore(storePath, copy);
 
       // A third pallet arrives: its count goes out and is applied.
       app = await start(storePath, erp, idempotency);
@@ -124,8 +119,7 @@ describe('inventory counts after a restore of an older store', () => {
 
       // The operator restores the older copy: stop, replace the store file (and its -wal and -shm), start.
       await app.stop();
-      for (const file of storeFiles(storePath)) rmSync(file, { force: true });
-      for (const [i, file] of storeFiles(copy).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(storePath)[i] as string);
+      restoreStore(copy, storePath);
       app = await start(storePath, erp, idempotency);
 
       // Two more pallets arrive (the restored store knows of two at WH-1, not of the third): four there now.
@@ -158,7 +152,7 @@ describe('inventory counts after a restore of an older store', () => {
     await drained(app);
     await app.stop();
     const copy = `${storePath}.copy`;
-    for (const [i, file] of storeFiles(storePath).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(copy)[i] as string);
+    copyStore(storePath, copy);
     app = await start(storePath, erp, true, paths);
     expect((await app.ingestor.submit([seen('p2', 3, 'WH-1')])).accepted).toBe(1);
     await inventoryRun(app);
@@ -166,8 +160,7 @@ describe('inventory counts after a restore of an older store', () => {
     expect(onHand()).toBe(3);
 
     await app.stop();
-    for (const file of storeFiles(storePath)) rmSync(file, { force: true });
-    for (const [i, file] of storeFiles(copy).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(storePath)[i] as string);
+    restoreStore(copy, storePath);
     app = await start(storePath, erp, true, paths);
     await requestFullSnapshot(app.store, Date.now());
     expect((await app.ingestor.submit([seen('p2', 4, 'WH-1'), seen('p3', 5, 'WH-1')])).accepted).toBe(2);

@@ -8,9 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { compileConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
-import type { TaskContext } from '../../src/ports/task.js';
-import { inventoryReport, runInventorySync, type InventoryRunSummary, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
-import { inventorySyncOptionsOf } from '../../src/engine/tasks/index.js';
+import { inventoryReport, type InventoryRunSummary } from '../../src/engine/tasks/inventory-sync.js';
+import { appInventoryOptions, appInventoryRun } from '../helpers/app-inventory.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
@@ -146,30 +145,11 @@ describe('location and meter updates at the ERP', () => {
 
 const ITEMS = Array.from({ length: 6 }, (_, i) => ({ erpAssetId: `P-${i}`, erpModule: 'inventory', attributes: { sku: i < 4 ? 'PAL' : 'DRUM' }, identifiers: [{ type: 'tag', value: `p${i}` }] }));
 
-function inventoryOptions(app: App): InventorySyncOptions {
-  const options = inventorySyncOptionsOf(app.config.rules, 'erp');
-  if (!options) throw new Error('inventory not configured');
-  return options;
-}
-
 /** One inventory run, as the scheduled task makes it (the service's own runs are an hour apart here). */
 async function inventoryRun(app: App, full = false): Promise<InventoryRunSummary> {
   if (full) await app.store.kvSet('inventory', 'snapshotRequestedAt', String(Date.now()));
   else await app.store.kvSet('inventory', 'lastFullAt', String(Date.now())); // no cron snapshot in between
-  const signal = new AbortController().signal;
-  const ctx = {
-    store: app.store,
-    clock: { now: () => Date.now() },
-    commit: async (deliveries) => {
-      await app.store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
-      app.dispatcher.notify();
-    },
-    checkpoint: () => Promise.resolve(),
-    connector: (name) => app.connectors.get(name),
-    withinLimits: (name, call) => app.dispatcher.withinLimits(name, signal, call),
-    signal,
-  } as Pick<TaskContext, 'store' | 'clock' | 'commit' | 'checkpoint' | 'connector' | 'withinLimits' | 'signal'> as TaskContext;
-  return runInventorySync(ctx, inventoryOptions(app));
+  return appInventoryRun(app);
 }
 
 const inventoryRules = { inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } };
@@ -266,7 +246,7 @@ describe('inventory counts through faults', () => {
     expect(await app.store.discardDead([dead!.id], Date.now())).toBe(1);
     // One pallet leaves for WH-2 meanwhile; `inventory counts` already shows what the next run sends.
     expect((await app.ingestor.submit([position('p0', 10, 50, 'WH-2')])).accepted).toBe(1);
-    const report = await inventoryReport(app.store, inventoryOptions(app), Date.now());
+    const report = await inventoryReport(app.store, appInventoryOptions(app), Date.now());
     expect(report.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.sentQuantity, c.change])).toEqual([
       ['WH-1', 3, 0, 3],
       ['WH-2', 1, 0, 1],
@@ -302,7 +282,7 @@ describe('inventory counts through faults', () => {
     // The operator finds it in the ERP and records it as delivered; one pallet leaves for WH-2.
     expect(await app.store.markDelivered([dead!.id], Date.now())).toEqual([dead!.id]);
     expect((await app.ingestor.submit([position('p0', 10, 50, 'WH-2')])).accepted).toBe(1);
-    const report = await inventoryReport(app.store, inventoryOptions(app), Date.now());
+    const report = await inventoryReport(app.store, appInventoryOptions(app), Date.now());
     expect(report.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.sentQuantity, c.change])).toEqual([
       ['WH-1', 3, 4, -1],
       ['WH-2', 1, 0, 1],
