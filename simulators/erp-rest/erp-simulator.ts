@@ -121,6 +121,12 @@ export interface ErpSimulatorOptions {
   /** `false`: work-order lists ignore `?updatedSince=` and list every work order, every poll. @default true */
   readonly updatedSinceFilter?: boolean;
   /**
+   * Fault: a work-order status change is listed only this long after its `updatedAt` (a long
+   * transaction, a lagging read replica, a batching middleware); lists show the version before it
+   * until then. @default 0
+   */
+  readonly updateVisibleAfterMs?: number;
+  /**
    * `true`: a create whose `externalKey` a record already has is 409 `DuplicateEntry` naming it
    * (a unique business key), not a second record. @default false
    */
@@ -313,6 +319,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
     ...(options.externalKeyFilter !== undefined ? { externalKeyFilter: options.externalKeyFilter } : {}),
     ...(options.updatedSinceFilter !== undefined ? { updatedSinceFilter: options.updatedSinceFilter } : {}),
+    ...(options.updateVisibleAfterMs !== undefined ? { updateVisibleAfterMs: options.updateVisibleAfterMs } : {}),
     ...(options.uniqueExternalKey !== undefined ? { uniqueExternalKey: options.uniqueExternalKey } : {}),
     ...(options.listOrder !== undefined ? { listOrder: options.listOrder } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),

@@ -144,6 +144,14 @@ export interface ErpStoreOptions {
    * `newest-first`, as many ERPs list by default. @default oldest-first
    */
   readonly listOrder?: 'oldest-first' | 'newest-first';
+  /**
+   * Fault: a work-order status change (`setWorkOrderStatus`) is stamped `updatedAt` when it is made,
+   * but lists show it only this long after (a long transaction committing later, a read replica
+   * lagging, a middleware batching): until then they show the version before it. A poller whose
+   * `?updatedSince=` cursor passed that stamp meanwhile never lists the change unless it asks with
+   * an overlap. @default 0 (visible at once)
+   */
+  readonly updateVisibleAfterMs?: number;
 }
 
 type Body = Record<string, unknown>;
@@ -157,6 +165,8 @@ export class ErpStore {
   private state: ErpState = emptyState();
   private seq = 0;
   readonly applied: AppliedCounters = zeroApplied();
+  /** With `updateVisibleAfterMs`: the version of a work order lists show while its newest change is not visible yet. */
+  private readonly shownBefore = new Map<string, WorkOrderRecord>();
   /**
    * Location, inventory or meter-reading writes older than what was stored (for readings: than the
    * asset's newest), sent while the client still waited for the answer: the client broke
@@ -234,6 +244,7 @@ export class ErpStore {
   reset(): void {
     this.state = emptyState();
     this.seq = 0;
+    this.shownBefore.clear();
     Object.assign(this.applied, zeroApplied());
     for (const k of COUNTERS) this[k] = 0;
     this.appliedLocationFacts.clear();
@@ -323,6 +334,12 @@ export class ErpStore {
         : {}),
       ...(status === 'completed' && details.odometerKmAtCompletion !== undefined ? { odometerKmAtCompletion: details.odometerKmAtCompletion } : {}),
     };
+    // Lists go on showing the version they show now until this change is visible.
+    if ((this.options.updateVisibleAfterMs ?? 0) > 0) {
+      const shown = this.visible(current);
+      if (shown) this.shownBefore.set(current.id, shown);
+      else this.shownBefore.delete(current.id);
+    }
     this.state.workOrders[index] = next;
     this.options.onWorkOrderChanged?.(structuredClone(next));
     return structuredClone(next);
@@ -428,8 +445,16 @@ export class ErpStore {
     return { status: 201, headers: { Location: `/api/v1/work-orders/${record.id}` }, body: record };
   }
 
+  /** The version of a work order lists show now (`updateVisibleAfterMs`): its newest, or the one before a change not visible yet; none if no version is. */
+  private visible(w: WorkOrderRecord): WorkOrderRecord | undefined {
+    const lag = this.options.updateVisibleAfterMs ?? 0;
+    if (lag <= 0 || w.updatedAt === w.createdAt || Date.parse(w.updatedAt) + lag <= this.options.now()) return w;
+    const before = this.shownBefore.get(w.id);
+    return before === undefined ? undefined : this.visible(before);
+  }
+
   private listWorkOrders(path: string, query: URLSearchParams): SimResponse {
-    let items = [...this.state.workOrders];
+    let items = this.state.workOrders.map((w) => this.visible(w)).filter((w): w is WorkOrderRecord => w !== undefined);
     const externalKey = query.get('externalKey');
     if (externalKey !== null && this.options.externalKeyFilter !== false) items = items.filter((w) => w.externalKey === externalKey);
     const erpAssetId = query.get('erpAssetId');

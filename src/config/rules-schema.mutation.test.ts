@@ -73,7 +73,7 @@ describe('rules defaults as docs/configuration.md states them', () => {
       calendarCheckEvery: H,
       siteAttribute: 'site',
       windows: {},
-      feedback: { pollEvery: 5 * MIN, initialLookback: D },
+      feedback: { pollEvery: 5 * MIN, initialLookback: D, pollOverlap: 2 * MIN },
       keepClosed: 20,
       snapshotMaxAge: 10 * MIN,
     });

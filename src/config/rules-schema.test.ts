@@ -505,7 +505,7 @@ describe('rules config', () => {
         maintenance: {
           thresholds: [{ ...threshold, for: 5, maxGap: 10, cooldown: 12, repeat: { count: 3, within: 60 } }],
           alerts: [{ name: 'a', cooldown: 24 }],
-          feedback: { pollEvery: 5, initialLookback: 1 },
+          feedback: { pollEvery: 5, initialLookback: 1, pollOverlap: 2 },
         },
         inventory: { freshness: 24 },
         depreciation: { postAfter: 2 },
@@ -520,6 +520,7 @@ describe('rules config', () => {
       { key: 'maintenance.alerts.0.cooldown', message: message('24', '24') },
       { key: 'maintenance.feedback.pollEvery', message: message('5', '5') },
       { key: 'maintenance.feedback.initialLookback', message: message('1', '1') },
+      { key: 'maintenance.feedback.pollOverlap', message: message('2', '2') },
       { key: 'inventory.freshness', message: message('24', '24') },
       { key: 'depreciation.postAfter', message: message('2', '2') },
     ]);

@@ -807,6 +807,12 @@ export const maintenanceSchema = z
         pollEvery: ruleDuration('5m'),
         /** Look back this far on the first poll. @default 1d */
         initialLookback: ruleDuration('1d'),
+        /**
+         * Each poll asks for the changes since its cursor less this much, so a change the ERP lists
+         * only some time after the update time it stamps (a long transaction, a lagging read
+         * replica, a batching middleware) is still read; changes read again are skipped. 0: none. @default 2m
+         */
+        pollOverlap: ruleDuration('2m'),
       })
       .prefault({}),
     /** Closed work orders remembered per asset for status. @default 20 */

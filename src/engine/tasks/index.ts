@@ -59,7 +59,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
   const tasks: ScheduledTask[] = [];
   const m = config.maintenance;
   if (m && pollsWorkOrders(config)) {
-    tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
+    tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback, pollOverlapMs: m.feedback.pollOverlap }));
   }
   const calendar = calendarTaskOptionsOf(config, options.defaultDestination);
   if (calendar) tasks.push(createCalendarIntervalTask(options.logger ? { ...calendar, logger: options.logger } : calendar));

@@ -32,6 +32,12 @@ export interface WorkOrderFeedbackOptions {
   readonly pollEveryMs: number;
   /** How far back the first poll looks. */
   readonly initialLookbackMs: number;
+  /**
+   * Each poll asks from its cursor less this much (`rules.maintenance.feedback.pollOverlap`): a
+   * change the ERP lists only after its cursor passed the change's stamped time is read still. The
+   * updates read again are skipped (the seen set keeps those submitted within it). @default 0
+   */
+  readonly pollOverlapMs?: number;
 }
 
 /**
@@ -221,26 +227,32 @@ interface UnfinishedList {
  * Read through, the cursor goes to the newest change the list's first poll read: a change the
  * pages already read missed while later ones were read is newer, and listed again.
  */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: KeptRecords = { fresh: [], held: 0 }): Promise<number> {
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs' | 'pollOverlapMs'>, notes: PollNote[] = [], ignored: IgnoredUpdate[] = [], kept: KeptRecords = { fresh: [], held: 0 }): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
   const stored = await ctx.store.kvGet(FEEDBACK_NS, destination);
   const since = stored !== undefined ? Number(stored) : ctx.clock.now() - options.initialLookbackMs;
-  // The ERP lists changes at or after the cursor, so the last poll's newest come again: those it
-  // submitted are skipped (they would only be counted as input again), others of that instant are new.
-  const seenAtCursor = new Set<string>(stored !== undefined ? (JSON.parse((await ctx.store.kvGet(FEEDBACK_NS, seenKey(destination))) ?? '[]') as string[]) : []);
+  // The poll asks from the cursor less the overlap: a change the ERP stamped before the cursor but
+  // listed only after the cursor had passed it (a transaction committed later, a read replica
+  // behind) is read still. The cursor itself moves as without it.
+  const overlap = Math.max(0, options.pollOverlapMs ?? 0);
+  const askedFrom = since - overlap;
+  // The ERP lists changes at or after the time asked, so the last poll's newest (and, with the
+  // overlap, every change within it) come again: those submitted are skipped (they would only be
+  // counted as input again), others are new (a change listed late, or another of that instant).
+  const seen = new Set<string>(stored !== undefined ? (JSON.parse((await ctx.store.kvGet(FEEDBACK_NS, seenKey(destination))) ?? '[]') as string[]) : []);
   const list = await unfinishedList(ctx, destination, since);
   let poll: WorkOrderPoll;
   try {
     // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
-    poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx, list?.resume));
+    poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(askedFrom, sendCtx, list?.resume));
   } catch (err) {
     if (list === undefined || !(err instanceof PermanentError)) throw err;
     // The ERP no longer answers the next-page link (expired, or the destination changed): start the list again.
     await ctx.store.kvDelete(FEEDBACK_NS, listKey(destination));
     throw new Error(
-      `the next page of the list of work orders changed since ${iso(since)}, which an earlier poll stopped reading, could not be read (${err.message}); the next poll reads the list again from its start (the cursor has not moved); if this repeats, the cursor cannot move on: ${list.advice}`,
+      `the next page of the list of work orders changed since ${iso(askedFrom)}, which an earlier poll stopped reading, could not be read (${err.message}); the next poll reads the list again from its start (the cursor has not moved); if this repeats, the cursor cannot move on: ${list.advice}`,
       { cause: err },
     );
   }
@@ -255,7 +267,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
       ignored.push({ businessKey: u.businessKey, status: u.status, reason: problem });
       return false;
     }
-    return !(u.changedAt === since && seenAtCursor.has(updateId(u)));
+    return !seen.has(updateId(u));
   });
   const unread = poll.setAside ?? [];
   if (ours.length > 0 || unread.length > 0) {
@@ -311,17 +323,23 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
         `the cursor moves no further than now, so no change made meanwhile is skipped, and ${ahead.length === 1 ? 'it is' : 'they are'} listed again until then; check the ERP's clock (NTP), or which field workOrderFields.updatedAt of destination "${destination}" reads`,
     });
   }
-  await noteUnfiltered(ctx, destination, since, poll, notes);
+  // Judged against the time the poll asked from: the overlap lists changes before the cursor on purpose.
+  await noteUnfiltered(ctx, destination, askedFrom, poll, notes);
   const newest = await moveOn(ctx, destination, since, read, poll, list, ours, notes);
   // Those the list's first poll submitted at the newest it read, when the cursor moves there now.
   const atNewest = [...(list !== undefined && poll.more === undefined && newest === list.upTo ? list.atUpTo : []), ...ours.filter((u) => u.changedAt === newest).map(updateId)];
   // A first poll fixes its cursor, also where it read nothing newer: the next reads on from where it
   // looked back to (the same list, if it stopped mid-list), not from a lookback that moves with the
   // clock, which would pass over what changed while the service was down longer than initialLookback.
+  // Remembered: the updates submitted that the next poll lists again (changed at or after its cursor
+  // less the overlap), so they are skipped then; older ones are not listed again and are forgotten.
+  const keepFrom = Math.max(since, newest) - overlap;
+  const seenNow = [...new Set([...seen, ...atNewest, ...ours.map(updateId)])].filter((id) => changedAtOf(id) >= keepFrom);
+  const seenChanged = seenNow.length !== seen.size || seenNow.some((id) => !seen.has(id));
   if (newest > since || stored === undefined) {
-    await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(atNewest));
+    await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(seenNow));
     await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
-  } else if (atNewest.length) await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify([...seenAtCursor, ...atNewest]));
+  } else if (seenChanged) await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(seenNow));
   return ours.length;
 }
 
@@ -440,3 +458,6 @@ const seenKey = (destination: string): string => `seen-at-cursor:${destination}`
 
 /** One update of one work order: its key, status and change time. */
 const updateId = (u: WorkOrderUpdate): string => `${u.businessKey}|${u.status}|${u.changedAt}`;
+
+/** The change time of an {@link updateId} (its last part); NaN for an unreadable one, which is then forgotten. */
+const changedAtOf = (id: string): number => Number(id.slice(id.lastIndexOf('|') + 1));
