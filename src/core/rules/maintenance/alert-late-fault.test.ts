@@ -75,15 +75,32 @@ describe('alert rules: a late fault is judged against its own fault’s episodes
         // E-1's episode (08:00) lapses once 09:00 is passed: forgotten when E-2 of 09:20 is taken.
         fault('a', 'E-2', at(9, 20)),
         fault('a', 'E-2', at(9, 30)),
-        // E-1 at 08:50: within the forgotten episode's cooldown (in event time, no work order of its own): late.
-        fault('b', 'E-1', at(8, 50)),
-        // E-2 at 09:10: would have started E-2's episode (its key): late.
-        fault('b', 'E-2', at(9, 10)),
         // E-3 at 09:05: no fault's episode forgotten within the cooldown before it: its own work order.
         fault('b', 'E-3', at(9, 5)),
+        // E-2 at 09:10: would have started E-2's episode (its key): late.
+        fault('b', 'E-2', at(9, 10)),
+        // E-1 at 08:50: within the forgotten episode's cooldown (in event time, no work order of its own): late.
+        fault('b', 'E-1', at(8, 50)),
       ]);
       expect(got.keys.sort()).toEqual([key('E-1', at(8, 0)), key('E-2', at(9, 20)), key('E-3', at(9, 5))].sort());
-      expect(got.late).toEqual([false, false, false, true, true, false]);
+      expect(got.late).toEqual([false, false, false, false, true, true]);
+    });
+
+    it(`${form} form: a fault refused as late still joins its fault's episode to the reports after it: no second work order for one episode`, () => {
+      const got = run([
+        // E-1's episode starts 08:00; E-0 at 09:00 (cooldown 60 min run out) has it forgotten.
+        fault('b', 'E-1', at(8, 0)),
+        fault('a', 'E-0', at(9, 0)),
+        fault('a', 'E-0', at(9, 40)),
+        fault('a', 'E-0', at(9, 50)),
+        // Feed B pulled behind: E-1 at 08:59 is within the forgotten episode's cooldown (late), and
+        // E-1 at 09:30 within a cooldown of it: in event time one episode, 08:00 to 09:30, one work order.
+        fault('b', 'E-1', at(8, 59)),
+        fault('b', 'E-1', at(9, 30)),
+      ]);
+      // Was: a second work order, EQ-7|faults|E-1@…09:30, for the episode of 08:00.
+      expect(got.keys.sort()).toEqual([key('E-1', at(8, 0)), key('E-0', at(9, 0))].sort());
+      expect(got.late).toEqual([false, false, false, false, true, true]);
     });
   }
 

@@ -289,6 +289,21 @@ export function forgottenBound(before: AlertEpisodes | undefined, after: AlertEp
   return bound;
 }
 
+/**
+ * `from` (see {@link lateReportFits}) after a report of `key` at `t` was refused as late by a rule
+ * whose episodes are `episodes`: reports of its fault within `cooldownMs` after it would have
+ * been of the same episode in event-time order (one forgotten, the overflow, or its own refused),
+ * so none of them is judged now, else a later one would open a work order that order never opens
+ * (E-1 at 08:00 taken and forgotten, E-1 at 09:59 refused, E-1 at 10:09 taken: a second work
+ * order for one episode). Not when it was refused only for being before its own fault's kept
+ * episode: any report of that fault before that episode's start is refused anyway.
+ */
+export function refusedBound(episodes: AlertEpisodes | undefined, key: string, t: number, from: number, cooldownMs: number): number {
+  const e = episodes?.[key];
+  if (t >= from && episodes?.[OVERFLOW_KEY] === undefined && e !== undefined && t < e.start) return from;
+  return Math.max(from, t + cooldownMs);
+}
+
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */
 export interface AlertStep {
   readonly episodes: AlertEpisodes;

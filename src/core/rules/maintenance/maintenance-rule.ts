@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBound, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -295,7 +295,9 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
           // samples): one not older than every fault taken is in order for the alert rules, which
           // decide on faults alone, so taken now rather than lost. So is an older one that changes no
           // decided episode of its own fault (another feed pulled behind: see lateReportFits).
-          return (sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && (notOlderThanAlerts(s, sample.t) || lateAlertFits(s, sample, a))) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
+          if ((sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && (notOlderThanAlerts(s, sample.t) || lateAlertFits(s, sample, a)))) return processSamples(copy(s), [sample], a, ctx, options);
+          // A fault refused as late still bounds the late faults judged after it (see refusedBound).
+          return sample.k === 'a' ? lateAlertResult(s, sample, a) : lateResult(s);
         }
         const next = copy(s);
         next.releasedKinds = kinds === undefined ? sample.k : kinds.includes(sample.k) ? kinds : kinds + sample.k;
@@ -376,6 +378,22 @@ function lateAlertFits(s: MaintenanceState, sample: Extract<MaintenanceSample, {
     if (lateReportFits(episodes, intoOf(rule, episodes, sample, legacy).into, sample.t, from)) return true;
   }
   return false;
+}
+
+/** A fault report no rule takes as late (not lateAlertFits): dropped, the late-fault bound raised past it (see refusedBound). */
+function lateAlertResult(s: MaintenanceState, sample: Extract<MaintenanceSample, { k: 'a' }>, a: Applicable): RuleResult<MaintenanceState> {
+  const before = lateAlertsFromOf(s);
+  let from = before;
+  const legacy = alertKey(sample.c, sample.r);
+  for (const rule of a.alerts) {
+    if (!alertMatches(rule, sample.s, sample.c)) continue;
+    const episodes = s.alerts?.[rule.name];
+    from = refusedBound(episodes, intoOf(rule, episodes, sample, legacy).into, sample.t, from, rule.cooldownMs);
+  }
+  if (from === before) return lateResult(s);
+  const next = copy(s);
+  next.lateAlertsFrom = from;
+  return lateResult(next);
 }
 
 /**
@@ -840,7 +858,11 @@ function onAlert(
     // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
     // An episode of the same fault kept under the spelling it was reported in before (an upgrade, a codeMap entry added) goes on.
     const { code, into } = intoOf(rule, episodes, sample, legacy);
-    if (late && !lateReportFits(episodes, into, sample.t, from)) continue;
+    if (late && !lateReportFits(episodes, into, sample.t, from)) {
+      // Refused by this rule: the reports of its fault within a cooldown after it are not judged either (see refusedBound).
+      from = refusedBound(episodes, into, sample.t, from, rule.cooldownMs);
+      continue;
+    }
     const step = stepAlert(episodes, into, sample.t, rule.cooldownMs);
     from = forgottenBound(episodes, step.episodes, rule.cooldownMs, from);
     if (step.episodes !== episodes) alerts = { ...alerts, [rule.name]: step.episodes };
