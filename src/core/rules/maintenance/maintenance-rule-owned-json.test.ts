@@ -95,6 +95,8 @@ describe('maintenance owned form: saveJson', () => {
       { odometerIssue: 'x' },
       { calendars: { cal: { base: '2026-09-30' } } },
       { alerts: { faults: { last: T0 } } },
+      { alerts: { faults: { last: T0 } }, lateAlertsFrom: T0 - 1 },
+      { lateAlertsFrom: -8.64e15 },
       { completed: { 'EQ-1|s|250h@b0': T0 } },
     ];
     const rule = owned();
@@ -123,6 +125,7 @@ describe('maintenance owned form: saveJson', () => {
       odometerIssue: 'y',
       calendars: { cal: { base: '2026-09-30' } },
       alerts: { faults: { last: T0 } },
+      lateAlertsFrom: T0 - 3_600_000,
       completed: { 'EQ-1|service-250h|750h@b0': T0 },
     };
     rule.load(0, state);
