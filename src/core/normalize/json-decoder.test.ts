@@ -82,6 +82,10 @@ describe('createJsonDecoder: the fleet payload', () => {
     expect(codeOf({ spn: ' 110', fmi: '00' })).toBe('SPN110-FMI0');
     // A joined code, where the payload has one, is the code.
     expect(codeOf({ dtc: 'SPN100-FMI1', spn: 110, fmi: 0 })).toBe('SPN100-FMI1');
+    // A blank one (the feed's empty field) is none: the SPN and FMI are the code, not the text.
+    expect(codeOf({ dtc: '', spn: 110, fmi: 0 })).toBe('SPN110-FMI0');
+    expect(codeOf({ dtc: '  ', spn: 110, fmi: 0 })).toBe('SPN110-FMI0');
+    expect(codeOf({ dtc: '' })).toBe('');
     // Half of it, or not a number: no code (the fault keyed by its text).
     expect(codeOf({ spn: 110 })).toBeUndefined();
     expect(codeOf({ spn: 'x', fmi: 0 })).toBeUndefined();

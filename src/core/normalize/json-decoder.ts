@@ -208,7 +208,8 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
         const severity = alert.severity ? nonNull(read(root, alert.severity)) : undefined;
         const joined = alert.code ? nonNull(read(root, alert.code)) : undefined;
         // A J1939 fault sent as its SPN and FMI apart: the code a feed sending them joined sends (SPN110-FMI0), so both are one fault.
-        const code = typeof joined === 'string' || typeof joined === 'number' ? joined : j1939Code(alert.spn && nonNull(read(root, alert.spn)), alert.fmi && nonNull(read(root, alert.fmi)));
+        // A blank joined code (a feed's empty field) is no code, as the alert rules read it: the SPN and FMI then tell the fault.
+        const code = (typeof joined === 'string' && joined.trim() !== '') || typeof joined === 'number' ? joined : (j1939Code(alert.spn && nonNull(read(root, alert.spn)), alert.fmi && nonNull(read(root, alert.fmi))) ?? joined);
         events.push({
           ...base,
           kind: 'alert',
