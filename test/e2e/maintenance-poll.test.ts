@@ -6,54 +6,28 @@
  * naming the key to raise and workOrderOrder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
-import { runCli } from '../helpers/cli.js';
-import { startErpService, type ErpService } from '../helpers/erp-service.js';
-import { waitFor } from '../helpers/wait.js';
+import { startPollLoop, type PollLoop } from '../helpers/poll-loop.js';
 
 const env = { INTAKE_TOKEN: 'intake-token-poll', ERP_TOKEN: 'erp-token' };
 const ASSETS = ['EQ-1', 'EQ-2', 'EQ-3', 'EQ-4', 'EQ-5', 'EQ-6'];
-let service: ErpService;
+let loop: PollLoop;
 
 beforeAll(async () => {
-  service = await startErpService({
-    simulator: { listOrder: 'newest-first', pageSize: 2 },
-    destination: { maxWorkOrderPages: 1 },
-    env,
-    config: {
-      sources: { http: { token: '${INTAKE_TOKEN}' } },
-      assets: { inline: ASSETS.map((id) => ({ erpAssetId: id, identifiers: [{ type: 'tag', value: `tag-${id}` }] })) },
-      ingest: { checkpointMs: '200ms' },
-      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: '300ms' } } },
-    },
-  });
+  loop = await startPollLoop({ assets: ASSETS, env, simulator: { listOrder: 'newest-first', pageSize: 2 }, destination: { maxWorkOrderPages: 1 } });
 });
 
 afterAll(async () => {
-  expect(await service?.stop()).toBe(0);
+  expect(await loop?.service.stop()).toBe(0);
 });
-
-const t0 = Date.now() - 24 * 3_600_000;
-const hours = (asset: string, at: number, operatingHours: number) =>
-  fetch(`${service.base}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'meter', assetId: `tag-${asset}`, eventTime: new Date(t0 + at * 3_600_000).toISOString(), operatingHours }),
-  });
-const status = async (): Promise<AssetMaintenance[]> => JSON.parse((await runCli(['maintenance', 'status', '--json', '-c', service.cfg.path], env)).stdout) as AssetMaintenance[];
 
 describe('maintenance closed loop polled from an ERP listing newest first, past maxWorkOrderPages', () => {
   it('every completion resets its baseline over successive polls, and the page cap is warned of', async () => {
-    const { erp, svc } = service;
-    for (const asset of ASSETS) for (const [at, h] of [[0, 5], [4.5, 9], [6, 10.5]] as const) expect((await hours(asset, at, h)).status).toBe(202);
-    await waitFor(() => erp.state().workOrders.length === ASSETS.length, `the work orders (output: ${svc.output()})`);
+    const { erp, svc } = loop.service;
+    await loop.openWorkOrders();
 
     // All completed at once: a list of six, three polls long, newest first.
     for (const wo of erp.state().workOrders) erp.completeWorkOrder({ id: wo.id }, { operatingHoursAtCompletion: 11 });
-    const done = await waitFor(async () => {
-      const s = await status();
-      return s.filter((a) => a.closed.some((w) => w.status === 'completed')).length === ASSETS.length ? s : undefined;
-    }, `every completion to arrive (output: ${svc.output()})`);
+    const done = await loop.completed();
     for (const a of done) expect(a.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11, nextDueHours: 21 });
 
     const log = svc.output();
