@@ -316,7 +316,6 @@ const NO_READINGS: readonly Reading[] = [];
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding = false): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? USAGE_KM_HYGIENE : USAGE_HOURS_HYGIENE);
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
-  if (holding && s.last !== undefined) return onHeldReading(s, r, step, options.calendar);
   // A stall is flagged for review, but the meter still showed its value then: no usage up to this
   // reading, so a period ending during the stall has its end reading, and the advance the meter
   // shows later is spread from here, not back across the stall (unless it is more than the wall
@@ -328,6 +327,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding
   // after the reset counted usage (they were set aside; stalled ones filed none), so that the new
   // meter's next reading is spread from the reset.
   const last = prev !== undefined && r.t < prev[0] && !resetRebases(s.hours?.hygiene, r.t) ? prev : ([r.t, hours] as const);
+  if (holding && prev !== undefined) return onHeldReading(s, r, step, prev, last, options.calendar);
   // Copied key by key, not as `{ ...s.periods }`: the records that spread makes get several hidden
   // classes in V8 (the first reading's, copies of copies), so the spread goes megamorphic and copies
   // each record through the runtime's generic path (measured: a tenth of a reading's instructions).
@@ -348,7 +348,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding
     if (unfiled) added = spread(periods, unfiled, prev, options.calendar);
     // A held reading this one confirmed (a frozen feed caught up): its advance spread from the
     // first showing of the frozen value, then this reading's from it.
-    const held = step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < r.t ? step.confirmed : undefined;
+    const held = confirmedBetween(step, prev, r.t);
     if (held) added = spread(periods, spreadFrom(s, prev, held), held, options.calendar) || added;
     added = spread(periods, held ?? spreadFrom(s, prev, last), last, options.calendar) || added;
   }
@@ -362,8 +362,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding
   next.periods = prune(periods, options.keepPeriods ?? 36, options.calendar);
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
   if (pruned !== undefined) next.pruned = pruned;
-  if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
-  else if (step.setAside !== undefined) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.setAside}`;
+  const issue = meterIssueOf(step, r.t);
+  if (issue !== undefined) next.meterIssue = issue;
   // The calendar the periods are filed under: stamped again only when the periods held change.
   next.cal = s.cal !== undefined && !added && next.periods === periods ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
   return next;
@@ -374,13 +374,10 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions, holding
  * reading, and the same spreads, kept in `heldUsage` instead of filed (unfiled usage after a listed
  * calendar's end is found again at the release, by the next reading: see `unfiledBefore`).
  */
-function onHeldReading(s: UsageState, r: Reading, step: HoursStep, calendar: PeriodCalendar): UsageState {
-  const hours = step.ok ? step.hours : (step.unchangedHours as number);
-  const prev = s.last as readonly [number, number];
-  const last = r.t < prev[0] && !resetRebases(s.hours?.hygiene, r.t) ? prev : ([r.t, hours] as const);
+function onHeldReading(s: UsageState, r: Reading, step: HoursStep, prev: readonly [number, number], last: readonly [number, number], calendar: PeriodCalendar): UsageState {
   let spreads = s.heldUsage;
   if (r.t > prev[0]) {
-    const held = step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < r.t ? step.confirmed : undefined;
+    const held = confirmedBetween(step, prev, r.t);
     if (held) {
       const from = spreadFrom(s, prev, held);
       spreads = withSpread(spreads, [from[0], from[1], held[0], held[1]], calendar);
@@ -391,9 +388,20 @@ function onHeldReading(s: UsageState, r: Reading, step: HoursStep, calendar: Per
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { ...s, hours: step.state, last, heldFrom: s.heldFrom ?? prev };
   if (spreads !== undefined) next.heldUsage = spreads;
   delete next.meterIssue;
-  if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
-  else if (step.setAside !== undefined) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.setAside}`;
+  const issue = meterIssueOf(step, r.t);
+  if (issue !== undefined) next.meterIssue = issue;
   return next;
+}
+
+/** A held reading the step at `t` confirmed after `prev` (a frozen feed caught up): its advance is spread first. */
+function confirmedBetween(step: HoursStep, prev: readonly [number, number], t: number): readonly [number, number] | undefined {
+  return step.ok && step.confirmed !== undefined && step.confirmed[0] > prev[0] && step.confirmed[0] < t ? step.confirmed : undefined;
+}
+
+/** What the state says of a reading the step at `t` flagged (a stall) or set aside; undefined for neither. */
+function meterIssueOf(step: HoursStep, t: number): string | undefined {
+  if (!step.ok) return `${new Date(t).toISOString()}: ${step.reason}`;
+  return step.setAside !== undefined ? `${new Date(t).toISOString()}: ${step.setAside}` : undefined;
 }
 
 /**
