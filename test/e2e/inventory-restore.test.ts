@@ -79,6 +79,32 @@ async function inventoryRun(app: App, snapshotAsked = false): Promise<InventoryR
 /** The store file and its `-wal` and `-shm`, as a restore replaces them. */
 const storeFiles = (path: string): string[] => [path, `${path}-wal`, `${path}-shm`];
 
+/**
+ * Two pallets at WH-1 counted and applied; a copy of the store taken by hand (the service stopped);
+ * a third pallet counted and applied; then the copy restored (stop, replace the store file and its
+ * `-wal` and `-shm`): the app started on it.
+ */
+async function restoredBeforeThirdPallet(erp: ErpSimulator, idempotency: boolean, paths?: Record<string, string>): Promise<App> {
+  const storePath = tempStorePath();
+  const onHand = () => erp.state().inventory['WH-1|PAL']?.quantity;
+  let app = await start(storePath, erp, idempotency, paths);
+  expect((await app.ingestor.submit([seen('p0', 1, 'WH-1'), seen('p1', 2, 'WH-1')])).accepted).toBe(2);
+  await inventoryRun(app);
+  await drained(app);
+  expect(onHand()).toBe(2);
+  await app.stop();
+  const copy = `${storePath}.copy`;
+  copyStore(storePath, copy);
+  app = await start(storePath, erp, idempotency, paths);
+  expect((await app.ingestor.submit([seen('p2', 3, 'WH-1')])).accepted).toBe(1);
+  await inventoryRun(app);
+  await drained(app);
+  expect(onHand()).toBe(3);
+  await app.stop();
+  restoreStore(copy, storePath);
+  return start(storePath, erp, idempotency, paths);
+}
+
 /** A copy of the store at `path` (the service stopped), as an operator takes one by hand. */
 function copyStore(path: string, copy: string): void {
   for (const [i, file] of storeFiles(path).entries()) if (existsSync(file)) copyFileSync(file, storeFiles(copy)[i] as string);
@@ -95,32 +121,8 @@ describe('inventory counts after a restore of an older store', () => {
     it(`a count after the restore reaches the ERP, though the restored store's revisions were sent since (${idempotency ? 'an ERP that keeps idempotency keys' : "the connector's lookup before a create"})`, async () => {
       const erp = await startErpSimulator({ token: 'erp-token', idempotency, seed: 3 });
       cleanup.push(() => erp.close());
-      const storePath = tempStorePath();
       const onHand = () => erp.state().inventory['WH-1|PAL']?.quantity;
-
-      // Two pallets at WH-1, sent and applied.
-      let app = await start(storePath, erp, idempotency);
-      expect((await app.ingestor.submit([seen('p0', 1, 'WH-1'), seen('p1', 2, 'WH-1')])).accepted).toBe(2);
-      await inventoryRun(app);
-      await drained(app);
-      expect(onHand()).toBe(2);
-
-      // A copy of the store taken by hand, the service stopped.
-      await app.stop();
-      const copy = `${storePath}.copy`;
-      copyStore(storePath, copy);
-
-      // A third pallet arrives: its count goes out and is applied.
-      app = await start(storePath, erp, idempotency);
-      expect((await app.ingestor.submit([seen('p2', 3, 'WH-1')])).accepted).toBe(1);
-      await inventoryRun(app);
-      await drained(app);
-      expect(onHand()).toBe(3);
-
-      // The operator restores the older copy: stop, replace the store file (and its -wal and -shm), start.
-      await app.stop();
-      restoreStore(copy, storePath);
-      app = await start(storePath, erp, idempotency);
+      const app = await restoredBeforeThirdPallet(erp, idempotency);
 
       // Two more pallets arrive (the restored store knows of two at WH-1, not of the third): four there now.
       expect((await app.ingestor.submit([seen('p2', 4, 'WH-1'), seen('p3', 5, 'WH-1')])).accepted).toBe(2);
@@ -144,24 +146,8 @@ describe('inventory counts after a restore of an older store', () => {
     const erp = await startErpSimulator({ token: 'erp-token', idempotency: true, seed: 3, inventoryTakes: 'delta' });
     cleanup.push(() => erp.close());
     const paths = { inventoryOnHand: '/api/v1/inventory/on-hand?location={location}&sku={sku}' };
-    const storePath = tempStorePath();
     const onHand = () => erp.state().inventory['WH-1|PAL']?.quantity;
-    let app = await start(storePath, erp, true, paths);
-    expect((await app.ingestor.submit([seen('p0', 1, 'WH-1'), seen('p1', 2, 'WH-1')])).accepted).toBe(2);
-    await inventoryRun(app);
-    await drained(app);
-    await app.stop();
-    const copy = `${storePath}.copy`;
-    copyStore(storePath, copy);
-    app = await start(storePath, erp, true, paths);
-    expect((await app.ingestor.submit([seen('p2', 3, 'WH-1')])).accepted).toBe(1);
-    await inventoryRun(app);
-    await drained(app);
-    expect(onHand()).toBe(3);
-
-    await app.stop();
-    restoreStore(copy, storePath);
-    app = await start(storePath, erp, true, paths);
+    const app = await restoredBeforeThirdPallet(erp, true, paths);
     await requestFullSnapshot(app.store, Date.now());
     expect((await app.ingestor.submit([seen('p2', 4, 'WH-1'), seen('p3', 5, 'WH-1')])).accepted).toBe(2);
     expect(await inventoryRun(app, true)).toMatchObject({ mode: 'full', reconciled: { erp: 1 }, deliveries: { erp: 1 } });
