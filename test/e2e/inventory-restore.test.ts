@@ -8,12 +8,11 @@
  */
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { compileConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/adapters/log/logger.js';
+import type { App } from '../../src/app.js';
 import { requestFullSnapshot, type InventoryRunSummary } from '../../src/engine/tasks/inventory-sync.js';
 import { appInventoryRun } from '../helpers/app-inventory.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpApp } from '../helpers/erp-app.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,33 +23,10 @@ afterEach(async () => {
 
 const PALLETS = Array.from({ length: 4 }, (_, i) => ({ erpAssetId: `P-${i}`, erpModule: 'inventory', attributes: { sku: 'PAL' }, identifiers: [{ type: 'tag', value: `p${i}` }] }));
 
+/** The app on the store at `storePath` against `erp`: the pallets, inventory counted (its runs by hand: an hour apart), no location sync. */
 async function start(storePath: string, erp: ErpSimulator, idempotency: boolean, paths?: Record<string, string>): Promise<App> {
-  const config = compileConfig({
-    store: { path: storePath, synchronous: 'normal' },
-    shutdown: { graceMs: '50ms' },
-    destinations: [
-      {
-        name: 'erp',
-        type: 'rest',
-        baseUrl: erp.url,
-        token: 'erp-token',
-        idempotencySupported: idempotency,
-        ...(paths ? { paths } : {}),
-        timeoutMs: '2s',
-        rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
-        retry: { baseDelayMs: '10ms', maxDelayMs: '50ms', maxAttempts: 20, unknownOutcomeSettleMs: '300ms' },
-        circuitBreaker: { failureThreshold: 1000, openMs: '100ms' },
-      },
-    ],
-    assets: { inline: PALLETS },
-    ingest: { checkpointMs: 0 },
-    rules: { allowedLateness: 0, inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } },
-    server: { port: 0 },
-  });
-  const app = await createApp(config, { logger: createLogger('silent'), http: false });
-  cleanup.push(() => app.stop());
-  await app.start();
-  return app;
+  const rules = { inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } };
+  return (await startErpApp(cleanup, { storePath, erp, idempotency, assets: PALLETS, rules, ...(paths ? { paths } : {}) })).app;
 }
 
 const T0 = Date.now() - 3_600_000;

@@ -5,12 +5,11 @@
  * revisions around failures.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { compileConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/adapters/log/logger.js';
+import type { App } from '../../src/app.js';
 import { inventoryReport, type InventoryRunSummary } from '../../src/engine/tasks/inventory-sync.js';
 import { appInventoryOptions, appInventoryRun } from '../helpers/app-inventory.js';
-import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpApp, type ErpApp, type ErpAppOptions } from '../helpers/erp-app.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -19,49 +18,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-interface Setup {
-  readonly app: App;
-  readonly erp: ErpSimulator;
-}
-
-async function setup(
-  options: { idempotency?: boolean; rules?: Record<string, unknown>; assets?: unknown[]; timeoutMs?: string; maxAttempts?: number; storePath?: string; erp?: ErpSimulator; paths?: Record<string, string> } = {},
-): Promise<Setup> {
-  const erp = options.erp ?? (await startErpSimulator({ token: 'erp-token', idempotency: options.idempotency ?? true, seed: 3 }));
-  if (!options.erp) cleanup.push(() => erp.close());
-  const config = compileConfig({
-    store: { path: options.storePath ?? tempStorePath(), synchronous: 'normal' },
-    shutdown: { graceMs: '50ms' },
-    destinations: [
-      {
-        name: 'erp',
-        type: 'rest',
-        baseUrl: erp.url,
-        token: 'erp-token',
-        idempotencySupported: options.idempotency ?? true,
-        ...(options.paths ? { paths: options.paths } : {}),
-        timeoutMs: options.timeoutMs ?? '2s',
-        rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
-        // A request the simulator did not answer in time never lands later: resends need not wait long.
-        retry: { baseDelayMs: '10ms', maxDelayMs: '50ms', maxAttempts: options.maxAttempts ?? 20, unknownOutcomeSettleMs: '300ms' },
-        circuitBreaker: { failureThreshold: 1000, openMs: '100ms' },
-      },
-    ],
-    assets: {
-      inline: options.assets ?? [
-        { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 't1' }] },
-        { erpAssetId: 'EQ-2', identifiers: [{ type: 'tag', value: 't2' }] },
-      ],
-    },
-    ingest: { checkpointMs: 0 },
-    rules: { allowedLateness: 0, ...(options.rules ?? {}) },
-    server: { port: 0 },
-  });
-  const app = await createApp(config, { logger: createLogger('silent'), http: false });
-  cleanup.push(() => app.stop());
-  await app.start();
-  return { app, erp };
-}
+const setup = (options: ErpAppOptions = {}): Promise<ErpApp> => startErpApp(cleanup, options);
 
 const T0 = Date.now() - 3_600_000;
 
