@@ -332,7 +332,7 @@ describe('each operation against the simulator', () => {
       setAside: [
         {
           record: records[0],
-          reason: 'work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)',
+          reason: 'work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)',
           // No time to read: the time fields as listed stand for it.
           version: JSON.stringify(['4000124', 'EQ-6|svc-250h|250h@b0', 'TECO', [null, null, null]]),
         },

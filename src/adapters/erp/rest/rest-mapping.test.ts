@@ -180,6 +180,27 @@ describe('work-order responses', () => {
     expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T08:00:00.000Z' })).toBe(T);
   });
 
+  it('reads an epoch number below 1e11 as seconds (Unix time), in every time field, polled or pushed; one above as milliseconds', () => {
+    // Mutation: epoch seconds read as milliseconds — 1772438400 taken for 21 January 1970, a completion dated 56 years back.
+    const wo = { id: 'WO-1', externalKey: 'A|oil|1', erpAssetId: 'A', status: 'completed' };
+    const seconds = T / 1000;
+    expect(workOrderChangedAt({ ...wo, updatedAt: seconds })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, completedAt: seconds })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, createdAt: seconds })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, updatedAt: seconds + 0.25 })).toBe(T + 250);
+    // Just below the line it is seconds (1e11 ms is March 1973: no change time an ERP lists now); at it, milliseconds.
+    expect(workOrderChangedAt({ ...wo, updatedAt: 99_999_999_999 })).toBe(99_999_999_999_000);
+    expect(workOrderChangedAt({ ...wo, updatedAt: 100_000_000_000 })).toBe(100_000_000_000);
+    expect(workOrderChangedAt({ ...wo, updatedAt: T })).toBe(T);
+    // The update a poll reads, and one pushed (its changedAt too), with the completion's reading.
+    const completed = { businessKey: 'A|oil|1', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 250 };
+    expect(toWorkOrderUpdate({ ...wo, completedAt: seconds, operatingHoursAtCompletion: 250 })).toEqual(completed);
+    expect(parseWorkOrderWebhook({ ...wo, updatedAt: seconds, operatingHoursAtCompletion: 250 })).toEqual([completed]);
+    expect(parseWorkOrderWebhook({ workOrder: { ...wo, changedAt: seconds, operatingHoursAtCompletion: '250' } })).toEqual([completed]);
+    // OData V2's /Date(n)/ is milliseconds by definition, and read so.
+    expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T})/` })).toBe(T);
+  });
+
   it('reads list envelopes and rejects anything else', () => {
     expect(parseWorkOrderPage([1])).toEqual({ items: [1] });
     expect(parseWorkOrderPage({ value: [], '@odata.nextLink': '/n' })).toEqual({ items: [], next: '/n' });
@@ -227,7 +248,7 @@ describe('parseWorkOrderWebhook', () => {
           "work order EQ-1|svc-10h|10h@b0: unknown status \"parked\", which the workOrderStatuses of the destination does not map: add it there with the status it means (e.g. { \"parked\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')",
       },
       { ignored: 'not a JSON object' },
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)' },
       // Another system's key in the same field: not ours, so not kept.
       { ignored: 'externalKey "PM-2026-17" is no work-order key assetbridge makes (asset|rule|occurrence): not a work order it opened' },
     ]);
@@ -249,14 +270,14 @@ describe('parseWorkOrderWebhook', () => {
   it('ours with a time it cannot read says which and why, not that it has no time', () => {
     // Before: "needs a time (updatedAt, …)" for a record whose updatedAt was there, written without a zone.
     expect(parseWorkOrderWebhook({ ...record, updatedAt: '2026-12-04T22:34:00' })).toEqual([
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)' },
     ]);
     expect(parseWorkOrderWebhook({ ...record, updatedAt: 'yesterday' })).toEqual([
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "yesterday" is not a time (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "yesterday" is not a time (ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)' },
     ]);
     // A listed one (a poll) is passed over with the same reason.
     expect(whyPassedOver({ ...record, id: 'WO-7', updatedAt: '2026-12-04T22:34:00' })).toBe(
-      'work order EQ-1|svc-10h|10h@b0: needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)',
+      'work order EQ-1|svc-10h|10h@b0: needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)',
     );
   });
 
@@ -281,7 +302,7 @@ describe('parseWorkOrderWebhook', () => {
   it('a status the destination maps is known: ours without a time is invalid (kept), not ignored as an unknown status', () => {
     const { updatedAt: _u, ...timeless } = record;
     expect(parseWorkOrderWebhook({ ...timeless, status: 'TECO' }, { TECO: 'completed' })).toEqual([
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)' },
     ]);
   });
 });

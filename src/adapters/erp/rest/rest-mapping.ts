@@ -263,17 +263,31 @@ function readingOf(value: unknown): number | undefined {
 }
 
 /**
+ * A number below this is a time in epoch seconds, not milliseconds: 1e11 ms is March 1973, before
+ * any work order an ERP lists now, and 1e11 s is the year 5138. An ERP that sends Unix time
+ * (`1790856000`) is read as it means it, not as a time in January 1970.
+ */
+export const EPOCH_SECONDS_BELOW = 1e11;
+
+/** Epoch ms of a number an ERP sends as a time: epoch milliseconds, or seconds below {@link EPOCH_SECONDS_BELOW}. */
+export function epochTime(value: number): number | undefined {
+  if (!Number.isFinite(value)) return undefined;
+  return value < EPOCH_SECONDS_BELOW ? Math.round(value * 1000) : value;
+}
+
+/**
  * When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`),
- * whoever opened it: ISO 8601 text with `Z` or an offset, OData V2's `/Date(ms)/` (SAP), or epoch
- * milliseconds.
+ * whoever opened it: ISO 8601 text with `Z` or an offset, OData V2's `/Date(ms)/` (SAP), or an
+ * epoch number (milliseconds; seconds below {@link EPOCH_SECONDS_BELOW}).
  */
 export function workOrderChangedAt(raw: unknown): number | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
   const value = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string' || typeof v === 'number');
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'number') return epochTime(value);
   if (typeof value !== 'string') return undefined;
-  // `/Date(1700000000000)/` or `/Date(1700000000000+0060)/`: the milliseconds are UTC either way.
+  // `/Date(1700000000000)/` or `/Date(1700000000000+0060)/`: the milliseconds are UTC either way
+  // (always milliseconds, as OData V2 defines them).
   const odataV2 = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value.trim());
   if (odataV2) return Number(odataV2[1]);
   // ISO 8601 with its zone: a time without one (`2026-03-02T09:00:00`) is not guessed in this host's zone.
@@ -281,7 +295,10 @@ export function workOrderChangedAt(raw: unknown): number | undefined {
   return typeof at === 'number' ? at : undefined;
 }
 
-const TIME_NEEDED = 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)';
+/** The forms a work-order time is read in, for reasons that say what to send. */
+const TIME_FORMS = 'ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds';
+
+const TIME_NEEDED = `a time (updatedAt, completedAt or createdAt: ${TIME_FORMS})`;
 
 /**
  * What a work-order record lacks for its time, for the reasons of one that cannot be read: no time
@@ -293,7 +310,7 @@ function timeNeeded(raw: Record<string, unknown>): string {
   if (field === undefined) return TIME_NEEDED;
   const value = raw[field];
   const why = typeof value === 'string' && parseIsoTime(value) === 'zoneless' ? 'has no zone (a time without one is not guessed: add Z or an offset)' : 'is not a time';
-  return `a readable time: ${field} ${JSON.stringify(value)} ${why} (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)`;
+  return `a readable time: ${field} ${JSON.stringify(value)} ${why} (${TIME_FORMS})`;
 }
 
 /**
