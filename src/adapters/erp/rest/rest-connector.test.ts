@@ -340,6 +340,23 @@ describe('each operation against the simulator', () => {
     });
   });
 
+  it('reads a listed record whose updatedAt is blank by its completedAt, and does not judge the list unfiltered by it (a completion time is no update time)', async () => {
+    // Mutation: the blank updatedAt taken for the time (the completion set aside as unreadable); or,
+    // read past, taken for an update time (an old completedAt warned of as a list the ERP did not filter).
+    const completedAt = new Date(T0 - 60 * 60_000).toISOString();
+    const record = { id: '4000127', externalKey: 'EQ-6|svc-250h|250h@b0', erpAssetId: 'EQ-6', status: 'completed', updatedAt: '', completedAt };
+    const fake = (() => Promise.resolve(new Response(JSON.stringify([record, { ...record, id: '4000128', externalKey: 'EQ-7|svc-250h|250h@b0', erpAssetId: 'EQ-7', updatedAt: null }]), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const c = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test' }), { fetch: fake });
+    const polled = await c.fetchWorkOrderUpdates(T0, ctx);
+    expect(polled).toEqual({
+      updates: [
+        { businessKey: record.externalKey, erpAssetId: 'EQ-6', erpWorkOrderId: '4000127', status: 'completed', changedAt: Date.parse(completedAt) },
+        { businessKey: 'EQ-7|svc-250h|250h@b0', erpAssetId: 'EQ-7', erpWorkOrderId: '4000128', status: 'completed', changedAt: Date.parse(completedAt) },
+      ],
+      readUpTo: Date.parse(completedAt),
+    });
+  });
+
   it('probe reads the answer as a work-order list, so a path that answers 200 with something else fails config check --connect', async () => {
     const answering = (body: string) => createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test' }), {
       fetch: (() => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }))),

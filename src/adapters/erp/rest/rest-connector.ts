@@ -55,6 +55,7 @@ import {
   withQuery,
   withWorkOrderFields,
   workOrderChangedAt,
+  workOrderTimeField,
   workOrderLookupPath,
   workOrderUpdatesPath,
   type BatchSubRequest,
@@ -1115,11 +1116,13 @@ function nextPageUrl(next: string, page: string): string {
   }
 }
 
-/** Whether a listed record (its fields as `workOrderFields` name them) has an update time, which {@link workOrderChangedAt} reads before the others. */
+/**
+ * Whether a listed record's (its fields as `workOrderFields` name them) time is its update time,
+ * which {@link workOrderChangedAt} reads before the others: not when `updatedAt` is blank and the
+ * time is its `completedAt` or `createdAt`.
+ */
 function hasUpdateTime(raw: unknown): boolean {
-  if (raw === null || typeof raw !== 'object') return false;
-  const { updatedAt } = raw as { updatedAt?: unknown };
-  return typeof updatedAt === 'string' || typeof updatedAt === 'number';
+  return workOrderTimeField(raw)?.field === 'updatedAt';
 }
 
 /** The path of a page request, for messages (a `next` link's without its origin). */

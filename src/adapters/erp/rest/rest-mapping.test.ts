@@ -16,6 +16,7 @@ import {
   whyPassedOver,
   withQuery,
   workOrderChangedAt,
+  workOrderVersion,
 } from './rest-mapping.js';
 
 const paths = restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example' }).paths;
@@ -199,6 +200,32 @@ describe('work-order responses', () => {
     expect(parseWorkOrderWebhook({ workOrder: { ...wo, changedAt: seconds, operatingHoursAtCompletion: '250' } })).toEqual([completed]);
     // OData V2's /Date(n)/ is milliseconds by definition, and read so.
     expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T})/` })).toBe(T);
+  });
+
+  it('passes over a blank time field (empty, spaces, null) to the next one; a field that holds something unreadable is the problem, named, not guessed past', () => {
+    // Mutation: an empty updatedAt taken for the record's time — a completion with a good completedAt quarantined as unreadable.
+    const wo = { id: 'WO-1', externalKey: 'A|oil|1', erpAssetId: 'A', status: 'completed' };
+    const completedAt = '2026-03-02T08:00:00Z';
+    for (const blank of ['', '   ', null]) {
+      expect(workOrderChangedAt({ ...wo, updatedAt: blank, completedAt }), JSON.stringify(blank)).toBe(T);
+      expect(workOrderChangedAt({ ...wo, updatedAt: blank, completedAt: '', createdAt: T / 1000 }), JSON.stringify(blank)).toBe(T);
+      expect(toWorkOrderUpdate({ ...wo, updatedAt: blank, completedAt })?.changedAt, JSON.stringify(blank)).toBe(T);
+      expect(whyPassedOver({ ...wo, updatedAt: blank, completedAt })).toBeUndefined();
+      // Pushed: a blank updatedAt gives way to the record's changedAt, or the envelope's occurredAt.
+      expect(parseWorkOrderWebhook({ ...wo, updatedAt: blank, changedAt: completedAt })).toEqual([expect.objectContaining({ changedAt: T })]);
+      expect(parseWorkOrderWebhook({ occurredAt: completedAt, workOrder: { ...wo, updatedAt: blank } })).toEqual([expect.objectContaining({ changedAt: T })]);
+    }
+    // Not blank but unreadable: that field is the record's time, and the reason names it (the completedAt beside it is not taken).
+    expect(workOrderChangedAt({ ...wo, updatedAt: 'n/a', completedAt })).toBeUndefined();
+    expect(whyPassedOver({ ...wo, updatedAt: 'n/a', completedAt })).toBe(
+      'work order A|oil|1: needs a readable time: updatedAt "n/a" is not a time (ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds)',
+    );
+    // Only blanks: the reason says which are there, empty.
+    expect(parseWorkOrderWebhook({ ...wo, updatedAt: ' ', completedAt: null })).toEqual([
+      { invalid: 'work order A|oil|1 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/, or epoch milliseconds or seconds), but updatedAt is " ", completedAt is null' },
+    ]);
+    // A blank time is no time for a record's version either: the one read from completedAt is.
+    expect(workOrderVersion({ ...wo, updatedAt: '', completedAt })).toBe(workOrderVersion({ ...wo, completedAt }));
   });
 
   it('reads list envelopes and rejects anything else', () => {

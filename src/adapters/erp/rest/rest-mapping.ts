@@ -275,15 +275,39 @@ export function epochTime(value: number): number | undefined {
   return value < EPOCH_SECONDS_BELOW ? Math.round(value * 1000) : value;
 }
 
+/** The fields a work-order record's time is read from, in this order. */
+const TIME_FIELDS = ['updatedAt', 'completedAt', 'createdAt'] as const;
+
+/** A field an ERP left blank: null, or text of spaces or nothing (absent counts as blank too). */
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
 /**
- * When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`),
- * whoever opened it: ISO 8601 text with `Z` or an offset, OData V2's `/Date(ms)/` (SAP), or an
- * epoch number (milliseconds; seconds below {@link EPOCH_SECONDS_BELOW}).
+ * The field a work-order record's time is read from, and its value: the first of `updatedAt`,
+ * `completedAt`, `createdAt` that holds text or a number and is not blank. A blank one (`""`,
+ * `null`: an ERP exporting an empty column) says nothing and is passed over; one that holds
+ * something the time cannot be read from is the record's time all the same, reported as such
+ * rather than guessed past (a time before it would be taken for the record's last change).
  */
-export function workOrderChangedAt(raw: unknown): number | undefined {
+export function workOrderTimeField(raw: unknown): { readonly field: (typeof TIME_FIELDS)[number]; readonly value: string | number } | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
-  const value = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string' || typeof v === 'number');
+  for (const field of TIME_FIELDS) {
+    const value = wo[field];
+    if ((typeof value === 'string' || typeof value === 'number') && !isBlank(value)) return { field, value };
+  }
+  return undefined;
+}
+
+/**
+ * When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`: the
+ * first not blank, {@link workOrderTimeField}), whoever opened it: ISO 8601 text with `Z` or an
+ * offset, OData V2's `/Date(ms)/` (SAP), or an epoch number (milliseconds; seconds below
+ * {@link EPOCH_SECONDS_BELOW}).
+ */
+export function workOrderChangedAt(raw: unknown): number | undefined {
+  const value = workOrderTimeField(raw)?.value;
   if (typeof value === 'number') return epochTime(value);
   if (typeof value !== 'string') return undefined;
   // `/Date(1700000000000)/` or `/Date(1700000000000+0060)/`: the milliseconds are UTC either way
@@ -306,9 +330,13 @@ const TIME_NEEDED = `a time (updatedAt, completedAt or createdAt: ${TIME_FORMS})
  * guessed), so the ERP's integrator is not told a record with an `updatedAt` has none.
  */
 function timeNeeded(raw: Record<string, unknown>): string {
-  const field = (['updatedAt', 'completedAt', 'createdAt'] as const).find((f) => typeof raw[f] === 'string' || typeof raw[f] === 'number');
-  if (field === undefined) return TIME_NEEDED;
-  const value = raw[field];
+  const at = workOrderTimeField(raw);
+  if (at === undefined) {
+    // Only blanks (or nothing): say which are there, empty, so the ERP's integrator looks at the export.
+    const blank = TIME_FIELDS.filter((f) => raw[f] === null || typeof raw[f] === 'string');
+    return blank.length === 0 ? TIME_NEEDED : `${TIME_NEEDED}, but ${blank.map((f) => `${f} is ${JSON.stringify(raw[f])}`).join(', ')}`;
+  }
+  const { field, value } = at;
   const why = typeof value === 'string' && parseIsoTime(value) === 'zoneless' ? 'has no zone (a time without one is not guessed: add Z or an offset)' : 'is not a time';
   return `a readable time: ${field} ${JSON.stringify(value)} ${why} (${TIME_FORMS})`;
 }
@@ -456,7 +484,8 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
       ...wo,
       id: wo.id ?? wo.erpWorkOrderId,
       externalKey: wo.externalKey ?? wo.businessKey,
-      updatedAt: wo.updatedAt ?? wo.changedAt ?? (typeof o.occurredAt === 'string' ? o.occurredAt : undefined),
+      // The first not blank: an empty updatedAt says nothing, and the changedAt or envelope time beside it does.
+      updatedAt: [wo.updatedAt, wo.changedAt, typeof o.occurredAt === 'string' ? o.occurredAt : undefined].find((v) => !isBlank(v)) ?? wo.updatedAt,
     };
     const update = toWorkOrderUpdate(record, statuses);
     if (update) return update;
