@@ -111,9 +111,11 @@ export interface WorkOrderPoll {
    * ours named without the record itself would be lost once the cursor has moved on. `version`:
    * which version of the record it is (its id, key, status and change time as read): listed again
    * at that version, however else its fields come, it is kept once (counted on its entry); absent,
-   * its bytes tell it from another.
+   * its bytes tell it from another. `changedAt`: its change time, when that could be read (a
+   * status the mapping does not name): a poll that lists it again within the time it asks again
+   * (the cursor's instant, and `pollOverlap` before it) skips it, as it skips an update it took.
    */
-  readonly setAside?: readonly { readonly record: unknown; readonly reason: string; readonly version?: string }[];
+  readonly setAside?: readonly { readonly record: unknown; readonly reason: string; readonly version?: string; readonly changedAt?: number }[];
   /**
    * The records read were listed oldest change first, and the destination asks its ERP for that
    * order: pages not read hold no change older than `readUpTo`. Absent: in no known order.

@@ -256,7 +256,7 @@ describe('work-order feedback polling', () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     const record = { externalKey: 'EQ-1|service-250h|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: new Date(T0 + MIN).toISOString(), openedAtDestination: 'elsewhere' };
     const reason = 'work order EQ-1|service-250h|250h@b0: unknown status "Fertig", which destinations.0.workOrderStatuses (destination "erp") does not map: …';
-    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 2 * MIN)], readUpTo: T0 + 2 * MIN, setAside: [{ record, reason }] }));
+    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 2 * MIN)], readUpTo: T0 + 2 * MIN, setAside: [{ record, reason, changedAt: T0 + MIN }] }));
     const clock = { t: T0 + 3 * MIN };
     // Submitted to the pipeline (recorded here too): the store keeps what it sets aside.
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
@@ -281,7 +281,8 @@ describe('work-order feedback polling', () => {
       ['erp-feedback:erp', kept, { code: 'invalid', reason }, true],
     ]);
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 2 * MIN));
-    // Listed again: submitted again (the store counts it on its entry), not warned of again.
+    // Listed again, changed before the time the poll asks from (an ERP that lists it whatever it is
+    // asked): submitted again (the store counts it on its entry), not warned of again.
     clock.t = T0 + 4 * MIN;
     await expect(task.run(ctx)).resolves.toBeUndefined();
     expect(submitted.filter((m) => m.setAside !== undefined)).toHaveLength(2);
@@ -294,9 +295,10 @@ describe('work-order feedback polling', () => {
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
     const key = 'EQ-1|service-250h|250h@b0';
     const reason = (status: string) => `work order ${key}: unknown status "${status}", which destinations.0.workOrderStatuses (destination "erp") does not map: …`;
-    const listing = (status: string, at: number) => ({ record: { externalKey: key, id: 'WO-1', status, updatedAt: new Date(at).toISOString(), listedAt: Math.random() }, reason: reason(status), version: JSON.stringify(['WO-1', key, status, at]) });
+    const listing = (status: string, at: number) => ({ record: { externalKey: key, id: 'WO-1', status, updatedAt: new Date(at).toISOString(), listedAt: Math.random() }, reason: reason(status), version: JSON.stringify(['WO-1', key, status, at]), changedAt: at });
     let setAside = [listing('Fertig', T0 + MIN)];
-    const connector = polled(() => Promise.resolve({ updates: [], readUpTo: T0 + MIN, setAside }));
+    // The ERP's own changes move the cursor past it: each poll lists it again though it asks from after it.
+    const connector = polled(() => Promise.resolve({ updates: [], readUpTo: T0 + 2 * MIN, setAside }));
     const ctx = context(store, { t: T0 + 3 * MIN }, { connector: () => connector, sink: ingestor });
     /** One run of a task started afresh (as by a restart: nothing remembered), what it said. */
     const restarted = async () => (await createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN }).run(ctx))?.msg;
@@ -349,8 +351,11 @@ describe('work-order feedback polling', () => {
     const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
     const record = { externalKey: 'EQ-1|service-250h|250h@b0', id: 'WO-1', status: 'Fertig', updatedAt: new Date(T0 + MIN).toISOString() };
     let listings = 0;
-    // The ERP lists the record at every poll, stamped with the listing (its bytes differ each time).
-    const erp = (() => Promise.resolve(new Response(JSON.stringify([{ ...record, listing: ++listings }]), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    // The ERP lists the record at every poll, stamped with the listing (its bytes differ each time),
+    // with a work order of its own changed after it, which moves the cursor past it: every listing
+    // but the first is the ERP's again, not the poll's overlap.
+    const own = { id: 'PM-1', status: 'open', updatedAt: new Date(T0 + 2 * MIN).toISOString() };
+    const erp = (() => Promise.resolve(new Response(JSON.stringify([{ ...record, listing: ++listings }, own]), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
     const config = restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test' });
     const connector = createRestConnector(config, { fetch: erp });
     const ctx = context(store, { t: T0 + 3 * MIN }, { connector: () => connector, sink: ingestor });
@@ -382,6 +387,57 @@ describe('work-order feedback polling', () => {
     expect(rows.map((q) => q.status)).toEqual(['replayed', 'replayed', 'replayed', 'open']);
     // Every listing is kept: each entry or a copy counted on one.
     expect(rows.reduce((n, q) => n + (q.replayOf === undefined ? 1 : 0) + (q.repeats ?? 0), 0)).toBe(listings);
+  });
+
+  it('a record it could not read, listed again unchanged within the overlap by an ERP that filters as asked, is skipped, no repeat on its entry; changed and still unreadable, it is kept anew; one without a readable time likewise, while each poll lists it', async () => {
+    // Mutation: the overlap's re-read submitted again — its entry's repeats counting every poll that
+    // asks back over it, so one bad record looks like many repeats.
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { decoders: new DecoderRegistry().register('erp-feedback:erp', createCanonicalDecoder()) });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // The ERP's records with its own change time (`at`, what its filter reads), listed when at or after ?updatedSince=.
+    const unmapped = (status: string, at: number) => ({ at, body: { id: 'WO-1', externalKey: 'EQ-1|service-250h|250h@b0', status, updatedAt: iso(at) } });
+    const timeless = { at: T0 + MIN, body: { id: 'WO-2', externalKey: 'EQ-1|service-500h|500h@b0', status: 'completed', updatedAt: 'n/a' } };
+    let records = [unmapped('Fertig', T0 + MIN), timeless];
+    const erp = ((url: string | URL | Request) => {
+      const since = Date.parse(new URL(url instanceof Request ? url.url : url).searchParams.get('updatedSince') ?? '');
+      const listed = records.filter((r) => r.at >= since).map((r) => r.body);
+      return Promise.resolve(new Response(JSON.stringify(listed), { status: 200, headers: { 'content-type': 'application/json' } }));
+    }) as typeof fetch;
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.test' }), { fetch: erp });
+    const clock = { t: T0 };
+    const ctx = context(store, clock, { connector: () => connector, sink: ingestor });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN, pollOverlapMs: 2 * MIN });
+    const pollAt = async (minutes: number) => {
+      clock.t = T0 + minutes * MIN;
+      const report = await task.run(ctx);
+      await ingestor.flush();
+      return report?.msg.match(/could not read (\d+)/)?.[1] ?? '-';
+    };
+    const entries = async () => (await store.listQuarantine({})).map((q) => [(JSON.parse(String(q.payload)) as { status: string }).status, q.repeats ?? 0]);
+    // Kept at the first poll; the cursor goes to T0+1m, and the polls after ask from T0-1m: both listed again.
+    expect([await pollAt(2), await pollAt(3), await pollAt(4)]).toEqual(['2', '-', '-']);
+    expect(await entries()).toEqual([
+      ['Fertig', 0],
+      ['completed', 0],
+    ]);
+    // It changes (another status the mapping does not name): another version, kept and said; listed again, skipped.
+    records = [unmapped('Abgenommen', T0 + 5 * MIN), timeless];
+    expect([await pollAt(6), await pollAt(7), await pollAt(8)]).toEqual(['1', '-', '-']);
+    expect(await entries()).toEqual([
+      ['Fertig', 0],
+      ['completed', 0],
+      ['Abgenommen', 0],
+    ]);
+    // The one without a time, no longer listed since the poll at 7, listed again (touched in the ERP,
+    // its fields as they were): no longer remembered, so counted on its entry, as a copy sent again.
+    records = [unmapped('Abgenommen', T0 + 5 * MIN), { ...timeless, at: T0 + 9 * MIN }];
+    expect(await pollAt(10)).toBe('-');
+    expect(await entries()).toEqual([
+      ['Fertig', 0],
+      ['completed', 1],
+      ['Abgenommen', 0],
+    ]);
   });
 
   it('does not submit an update whose key names no work order a rule opens (EQ-1|service-250h|garbage): warned once per key, the cursor moves past it, ours still go in', async () => {

@@ -10,6 +10,7 @@
  * events to the HTTP intake instead.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { coerceError, PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
@@ -215,10 +216,12 @@ interface UnfinishedList {
  * submitted: a completion of one must reset no baseline). Records of ours the connector could not
  * read (a status its mapping does not name, no id or time: its `setAside`) are kept in quarantine
  * with the updates' submit, before the cursor moves past them, under the destination's feedback
- * source (so `quarantine replay` reads them as a push, once the config is fixed). A record listed
- * again (at the cursor's instant, or by an ERP that lists it on every poll) is counted on its open
- * entry, not kept twice, across restarts too: told by its version when the connector gives one
- * (id, key, status, change time), else by its bytes. The reasons of those quarantine did not hold
+ * source (so `quarantine replay` reads them as a push, once the config is fixed). One listed again
+ * unchanged within the time the poll asks again (the cursor's instant, and the overlap before it;
+ * one without a readable time: by the very next poll) is skipped, as a taken update is: it is the
+ * same record read again, no repeat. One listed again otherwise (by an ERP that lists it on every
+ * poll) is counted on its open entry, not kept twice, across restarts too: told by its version
+ * when the connector gives one (id, key, status, change time), else by its bytes. The reasons of those quarantine did not hold
  * before this poll go to `kept.fresh` (to be said), the others are counted in `kept.held`.
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
@@ -269,7 +272,11 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     }
     return !seen.has(updateId(u));
   });
-  const unread = poll.setAside ?? [];
+  // Ours but unreadable, as listed: one a poll kept already and lists again unchanged within the
+  // time it asks again (the cursor's instant, the overlap) is skipped, as a taken update is: the
+  // same record read again, not the ERP sending it again, so not counted on its entry as a repeat.
+  const listedUnread = (poll.setAside ?? []).map((u) => ({ ...u, id: unreadId(u) }));
+  const unread = listedUnread.filter((u) => !seen.has(u.id));
   if (ours.length > 0 || unread.length > 0) {
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone. Each is marked
@@ -334,7 +341,10 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   // Remembered: the updates submitted that the next poll lists again (changed at or after its cursor
   // less the overlap), so they are skipped then; older ones are not listed again and are forgotten.
   const keepFrom = Math.max(since, newest) - overlap;
-  const seenNow = [...new Set([...seen, ...atNewest, ...ours.map(updateId)])].filter((id) => changedAtOf(id) >= keepFrom);
+  // Unreadable ones without a time to tell: remembered while each poll lists them (the ERP's own
+  // time of it, which its filter reads, is still within the time asked), forgotten once one does not.
+  const listedNow = new Set(listedUnread.map((u) => u.id));
+  const seenNow = [...new Set([...seen, ...atNewest, ...ours.map(updateId), ...listedNow])].filter((id) => (isTimeless(id) ? listedNow.has(id) : changedAtOf(id) >= keepFrom));
   const seenChanged = seenNow.length !== seen.size || seenNow.some((id) => !seen.has(id));
   if (newest > since || stored === undefined) {
     await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(seenNow));
@@ -458,6 +468,16 @@ const seenKey = (destination: string): string => `seen-at-cursor:${destination}`
 
 /** One update of one work order: its key, status and change time. */
 const updateId = (u: WorkOrderUpdate): string => `${u.businessKey}|${u.status}|${u.changedAt}`;
+
+/**
+ * One version of a record of ours a poll could not read (its `setAside`): its version (else its
+ * bytes, as kept), hashed, and its change time when read, else `-` (see {@link isTimeless}).
+ */
+const unreadId = (u: { readonly record: unknown; readonly version?: string; readonly changedAt?: number }): string =>
+  `unread:${createHash('sha256').update(u.version ?? JSON.stringify(withoutOpenedAt(u.record)) ?? '').digest('hex').slice(0, 32)}|${u.changedAt ?? '-'}`;
+
+/** An {@link unreadId} without a change time: kept in the seen set only while polls list it. */
+const isTimeless = (id: string): boolean => id.startsWith('unread:') && id.endsWith('|-');
 
 /** The change time of an {@link updateId} (its last part); NaN for an unreadable one, which is then forgotten. */
 const changedAtOf = (id: string): number => Number(id.slice(id.lastIndexOf('|') + 1));

@@ -292,6 +292,8 @@ describe('each operation against the simulator', () => {
             "work order EQ-5|svc-250h|250h@b0: unknown status \"TECO\", which destinations.1.workOrderStatuses (destination \"s4\") does not map: add it there with the status it means (e.g. { \"TECO\": completed }, or ignore for one that changes nothing), then replay it ('assetbridge quarantine replay')",
           // Its id, key, status and change time: what makes a listing of it again the same record.
           version: JSON.stringify(['4000123', record.externalKey, 'TECO', Date.parse(record.updatedAt)]),
+          // Its change time, read: the poll skips it when it lists it again within its overlap.
+          changedAt: Date.parse(record.updatedAt),
         },
       ],
     });

@@ -361,7 +361,7 @@ export class RestConnector implements ErpConnector {
    */
   async fetchWorkOrderUpdates(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
-    const setAside: { record: unknown; reason: string; version?: string }[] = [];
+    const setAside: { record: unknown; reason: string; version?: string; changedAt?: number }[] = [];
     const place = { destination: this.name, ...(this.options.configKey === undefined ? {} : { configKey: this.options.configKey }) };
     let readUpTo: number | undefined;
     // Records changed well before `since`: a list the ERP did not filter by it.
@@ -430,7 +430,8 @@ export class RestConnector implements ErpConnector {
           const why = whyPassedOver(raw, this.config.workOrderStatuses, place, this.config.workOrderFields);
           // Its version (id, key, status, time as read): listed again so, it is the same record, kept once.
           const version = workOrderVersion(raw);
-          if (why !== undefined) setAside.push({ record: listed, reason: why, ...(version !== undefined ? { version } : {}) });
+          // Its change time, when read (a status not mapped): listed again within the poll's overlap, it is skipped.
+          if (why !== undefined) setAside.push({ record: listed, reason: why, ...(version !== undefined ? { version } : {}), ...(changedAt !== undefined ? { changedAt } : {}) });
         }
       }
       more = undefined;
