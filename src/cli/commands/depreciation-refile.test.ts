@@ -11,7 +11,7 @@ import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { formatRefile, REFILE_DETAIL_LIMIT, refileJob, type AssetRefile } from './depreciation-refile.js';
 import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
 import { customCalendar, monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
-import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { createUsageRule, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { CALENDARS_NS, recordCalendar } from '../../engine/tasks/usage-posting.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
@@ -86,6 +86,53 @@ describe('depreciation refile', () => {
     const r = await runCli(['depreciation', 'refile', '--asset', 'EQ-2', '-c', cfg.path]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('EQ-2 is not held: its usage is filed under the configured calendar (monthly UTC); nothing to re-file\n');
+  });
+});
+
+describe('depreciation preview of an asset held by the calendar change, before the re-file', () => {
+  /** The setup, and EQ-1 read twice since the change, under UTC's months: 1625 h on 2 December 12:00, 1645 h on 4 December 12:00 (10 h a day). */
+  async function setupHeld(): Promise<{ path: string; dir: string }> {
+    const cfg = await setup();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    try {
+      const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0 });
+      const [doc] = [...(await store.loadRuleStates(['EQ-1'], ['depreciation'])).values()];
+      let state = doc?.depreciation as UsageState;
+      const asset = { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: ATTRIBUTES };
+      for (const [at, hours] of [['2026-12-02T12:00:00Z', 1625], ['2026-12-04T12:00:00Z', 1645]] as const) {
+        const t = Date.parse(at);
+        state = rule.apply(state, { kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: t, receivedAt: t, operatingHours: hours }, { asset, destination: 'erp', now: t }).state;
+      }
+      expect(state.heldUsage).toHaveLength(2); // held, not filed: what the preview read as nothing before
+      await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    } finally {
+      await store.close();
+    }
+    return cfg;
+  }
+
+  it('shows the usage read while held as a re-file would file it under the configured calendar, in the table, CSV (last columns) and JSON; posts nothing of it', async () => {
+    const cfg = await setupHeld();
+    const table = await runCli(['depreciation', 'preview', '--period', '2026-12', '-c', cfg.path]);
+    expect(table.code).toBe(0);
+    // Filed: nothing in December (the held periods are Berlin's); held: 15 h of the first spread (1 December 00:00 to 2 December 12:00) and 20 h.
+    expect(table.stdout).toMatch(/^ASSET\s+PERIOD\s+UNITS\s+LIFE TO DATE\s+HELD UNITS\s+HELD LIFE TO DATE\s+EXPECTED\s/);
+    expect(table.stdout).toMatch(/\nEQ-1\s+2026-12\s+0 h\s+-\s+35 h\s+1,645 h\s+10,000 h\s/);
+    expect(table.stdout).toMatch(/\nEQ-2\s+2026-12\s+0 h\s+-\s+10,000 h\s/);
+    expect(table.stdout).toContain("held, pending re-file: 35 h read since the hold began (2026-11-30T12:00:00.000Z) would file in 2026-12 under the configured calendar, life-to-date 1,645 h at its end; not posted until the usage is re-filed ('assetbridge depreciation refile')");
+    const csv = await runCli(['depreciation', 'preview', '--period', '2026-11', '--csv', '-c', cfg.path]);
+    const [header, eq1, eq2] = csv.stdout.split('\r\n');
+    expect(header).toBe('erpAssetId,period,meter,periodUnits,lifeToDateUnits,totalExpectedUnits,cost,salvage,usefulLifePeriods,unitsOfProduction,straightLine,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits');
+    // November (UTC), the period the hold began in: the 5 h read after 30 November 12:00, to the meter at 1 December 00:00.
+    expect(eq1).toMatch(/^EQ-1,2026-11,.*,5,1610$/);
+    expect(eq2).toMatch(/^EQ-2,2026-11,.*,,$/);
+    const json = await runCli(['depreciation', 'preview', '--period', '2026-12', '--json', '--asset', 'EQ-1', '-c', cfg.path]);
+    expect((JSON.parse(json.stdout) as { held?: unknown }[])[0]?.held).toEqual({ units: 35, lifeToDateUnits: 1645, since: '2026-11-30T12:00:00.000Z' });
+    // The preview only: a posting is as it was, held back.
+    const post = await runCli(['depreciation', 'post', '--period', '2026-11', '--dry-run', '--json', '-c', cfg.path]);
+    const planned = JSON.parse(post.stdout) as { wouldQueue: { erpAssetId: string }[]; heldBack: { erpAssetId: string }[] };
+    expect(planned.wouldQueue.filter((x) => x.erpAssetId === 'EQ-1')).toEqual([]);
+    expect(planned.heldBack.map((x) => x.erpAssetId)).toEqual(['EQ-1']);
   });
 });
 

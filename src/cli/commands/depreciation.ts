@@ -219,7 +219,11 @@ const money = (v: number | null) => (v === null ? '-' : MONEY.format(v));
 
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';
-  const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
+  // Usage read while an asset is held by a calendar change, as a re-file would file it: columns of
+  // their own (only when a line has some), so UNITS and LIFE TO DATE stay what is filed and posted.
+  const anyHeld = lines.some((l) => l.line.held !== undefined);
+  const heldHead = anyHeld ? ['HELD UNITS', 'HELD LIFE TO DATE'] : [];
+  const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', ...heldHead, 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
   // A total of the lines that have a figure; none has one (no inputs, no straight line before the
   // calendar): '-' as in each line, not 0.00, which reads as a charge of nothing.
   let uop: number | null = null;
@@ -229,10 +233,11 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
     uop = sum(uop, l.unitsOfProduction);
     sl = sum(sl, l.straightLine);
     const u = ` ${units[l.meter]}`;
-    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), money(l.straightLine), l.notes.join('; ')]);
+    const held = !anyHeld ? [] : l.held === undefined ? ['', ''] : [fmt(l.held.units, 3) + u, l.held.lifeToDateUnits === null ? '-' : fmt(l.held.lifeToDateUnits, 3) + u];
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, ...held, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), money(l.straightLine), l.notes.join('; ')]);
   }
   const cents = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
-  rows.push(['TOTAL', '', '', '', '', '', '', money(cents(uop)), money(cents(sl)), '']);
+  rows.push(['TOTAL', '', '', '', ...heldHead.map(() => ''), '', '', '', money(cents(uop)), money(cents(sl)), '']);
   return table(rows);
 }
 

@@ -162,3 +162,36 @@ describe('readings while held: many, and with postings made before the change', 
     expect(r.coveredThrough).toBe('2026-10');
   });
 });
+
+describe('what a preview shows of a held asset: the usage read while held, as a re-file would file it', () => {
+  it('in a period after the hold began, its units and life-to-date as the re-file under the configured calendar gives them; nothing posted, the filed figures unchanged', () => {
+    const before = filed(0);
+    const held = run(utc, 0, [meter('2026-12-05T12:00:00Z', 110), meter('2026-12-20T12:00:00Z', 120), meter('2027-01-10T12:00:00Z', 130)], before) as UsageState;
+    const refiled = refileUsage(held, berlin, utc).state.periods ?? {};
+    const dec = plan(held, utc, '2026-12');
+    expect(dec.kind).toBe('held');
+    // The filed periods know nothing of December: what a posting would say is not changed.
+    expect(dec.line.lifeToDateUnits).toBeNull();
+    expect(dec.line.held?.units).toBeCloseTo(refiled['2026-12']?.units ?? NaN, 3);
+    expect(dec.line.held?.lifeToDateUnits).toBeCloseTo(refiled['2026-12']?.meterAtEnd ?? NaN, 3);
+    expect(dec.line.held?.since).toBe(Date.parse('2026-11-05T12:00:00Z'));
+    expect(dec.line.notes.at(-1)).toMatch(/^held, pending re-file: [\d.]+ h read since the hold began \(2026-11-05T12:00:00\.000Z\) would file in 2026-12 under the configured calendar, life-to-date [\d.]+ h at its end; not posted until/);
+    // January, still open at its latest reading: the meter then.
+    expect(plan(held, utc, '2027-01').line.held).toMatchObject({ lifeToDateUnits: 130 });
+    // The period the hold began in: only the units read after it, to the meter at its end under the configured calendar.
+    const nov = plan(held, utc, '2026-11');
+    expect(nov.line.held?.lifeToDateUnits).toBeCloseTo(refiled['2026-11']?.meterAtEnd ?? NaN, 3);
+    expect(nov.line.held?.units).toBeCloseTo((refiled['2026-11']?.meterAtEnd ?? NaN) - 100, 3);
+    // A period that ended before the hold began: nothing held in it.
+    expect(plan(held, utc, '2026-10').line.held).toBeUndefined();
+  });
+
+  it('units at acquisition are taken off the life-to-date, as a posting counts it; an asset filed under the configured calendar has no held usage', () => {
+    const before = filed(0);
+    const held = run(utc, 0, [meter('2026-12-05T12:00:00Z', 110)], before) as UsageState;
+    const used: AssetRecord = { ...asset, attributes: { unitsAtAcquisition: '50' } };
+    const line = planUsagePosting({ asset: used, state: held, ledger: undefined, period: utc.period('2026-12') as Period, calendar: utc, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now: Date.parse('2027-03-01T00:00:00Z'), destination: 'erp', units: DEFAULT_USAGE_UNITS }).line;
+    expect(line.held?.lifeToDateUnits).toBe(60);
+    expect(plan(before, berlin, '2026-11').line.held).toBeUndefined();
+  });
+});

@@ -14,9 +14,10 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { MeterSyncState } from '../meter-sync.js';
 import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { fileHeldUsage, filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
-import { postedThrough } from './refile.js';
+import { heldUsageIn, postedThrough } from './refile.js';
+import { isoTime } from '../iso-format.js';
 import { depreciationInputProblems, POSTED_INPUTS, readAmount, type DepreciationInputProblem } from './inputs.js';
-import { roundUnits, usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
+import { formatAmount, roundUnits, usageFor, usagePostDelivery, type DepreciationAttributes, type HeldUsageLine, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
 /** An asset's posting record: the basis of its next posting. */
 export interface UsageLedger extends UsagePosted {
@@ -125,6 +126,30 @@ export function calendarHeldReason(stamp: string, calendar: PeriodCalendar): str
   return `its usage is filed in periods of another calendar (${same ? `${was}, with other periods` : was}) than the configured one (${now}${same ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under, or keep this one and re-file the usage under it with 'assetbridge depreciation refile'`;
 }
 
+/**
+ * The usage a held asset read since the hold began, in `period` as a re-file would file it under
+ * `calendar` ({@link heldUsageIn}), with the life-to-date it implies (less the units at acquisition,
+ * as a posting counts it); undefined when there is none for the period.
+ */
+function heldLineOf(state: UsageState | undefined, period: Period, calendar: PeriodCalendar, asset: AssetRecord, attributes: DepreciationAttributes): HeldUsageLine | undefined {
+  const held = heldUsageIn(state, period, calendar);
+  if (held === undefined) return undefined;
+  const acquired = readAmount(asset.attributes[attributes.unitsAtAcquisition]);
+  const base = acquired !== undefined && Number.isFinite(acquired) && acquired >= 0 ? acquired : 0;
+  // Units at acquisition above the meter: not known (never shown as 0), as a line's life-to-date.
+  const lifeToDate = held.meterAtEnd - base < -0.002 ? null : roundUnits(Math.max(0, held.meterAtEnd - base));
+  return { units: roundUnits(held.units), lifeToDateUnits: lifeToDate, since: held.since };
+}
+
+/** What a held line's `held` usage is, in its notes. */
+export function heldUsageNote(held: HeldUsageLine, period: Period, unit: string): string {
+  const ltd = held.lifeToDateUnits === null ? '' : `, life-to-date ${formatAmount(held.lifeToDateUnits)} ${unit} at its end`;
+  return (
+    `held, pending re-file: ${formatAmount(held.units)} ${unit} read since the hold began (${isoTime(held.since)}) would file in ${period.id} under the configured calendar${ltd}; ` +
+    `not posted until the usage is re-filed ('assetbridge depreciation refile'), or filed under the old calendar once that is set back`
+  );
+}
+
 /** Why an asset's postings are held back, for the line's notes, the log and `depreciation post`. */
 export function heldBackReason(problems: readonly DepreciationInputProblem[]): string {
   return `held back, not posted: ${problems.map((p) => p.message).join('; ')}; fix the asset's attribute (assets import, or the config's assets), or post anyway with 'depreciation post --force' or rules.depreciation.holdBack: false`;
@@ -198,7 +223,10 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
     // lost beyond keepPeriods (what `incomplete` would say): the calendar change is the reason, said once.
     const { incomplete, ...line } = result;
     const notes = result.notes.filter((n) => n !== incomplete);
-    return { kind: 'held', line: { ...line, notes: [...notes, `held back, not posted: ${reason}`] }, reason, problems: [], periods: periodIds };
+    // What was read since the hold began is known, though filed in no period yet: shown as a re-file would file it, never posted from here.
+    const held = heldLineOf(state, period, calendar, asset, attributes);
+    const heldNote = held ? [heldUsageNote(held, period, units[line.meter])] : [];
+    return { kind: 'held', line: { ...line, notes: [...notes, `held back, not posted: ${reason}`, ...heldNote], ...(held ? { held } : {}) }, reason, problems: [], periods: periodIds };
   }
   // Postings are never changed once sent: one carrying an invalid input is not made until it is fixed.
   // Those of the attributes, and of each posting's line (units at acquisition above its meter).

@@ -71,6 +71,39 @@ export function filedCalendar(state: UsageState, candidates: readonly PeriodCale
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
+/**
+ * The usage read while `state` was held by a calendar change ({@link UsageState.heldUsage}), as it
+ * would file in `period` under `calendar` (the configured one) at a re-file: what `depreciation
+ * preview` shows of a held asset, whose filed periods say nothing of it. Undefined when the state
+ * holds no usage read since the hold began (`heldFrom`), or `period` ends by then.
+ */
+export interface HeldPeriodUsage {
+  /**
+   * Units read while held that file in `period`: in the period the hold began in, only those after
+   * `since` (the units before it are in the periods filed under the old calendar).
+   */
+  readonly units: number;
+  /** The continuous meter at the period's end (at the latest reading while it is open), as those readings give it. */
+  readonly meterAtEnd: number;
+  /** When the hold began: the time of the latest reading filed before it. */
+  readonly since: number;
+}
+
+/** See {@link HeldPeriodUsage}. Pure. */
+export function heldUsageIn(state: UsageState | undefined, period: Period, calendar: PeriodCalendar): HeldPeriodUsage | undefined {
+  const from = state?.heldFrom;
+  const spreads = state?.heldUsage;
+  if (from === undefined || spreads === undefined || spreads.length === 0 || period.end <= from[0]) return undefined;
+  // Filed as the rule files them at a release (and a re-file after the old periods), into no other period.
+  const filed = fileHeldUsage({ heldFrom: from, heldUsage: spreads }, calendar, Infinity).periods?.[period.id];
+  if (filed) return { units: round(filed.units), meterAtEnd: round(filed.meterAtEnd), since: from[0] };
+  // None of it in the period (it starts after the latest reading, or in a gap between two spreads):
+  // the meter at its end is that of the latest reading by then.
+  let meter = from[1];
+  for (const x of spreads) if (x[2] <= period.end) meter = x[3];
+  return { units: 0, meterAtEnd: round(meter), since: from[0] };
+}
+
 /** Re-file `state` (filed under `from`) under `to`. Pure. */
 export function refileUsage(state: UsageState, from: PeriodCalendar, to: PeriodCalendar, options: RefileOptions = {}): RefileResult {
   const first = state.first;

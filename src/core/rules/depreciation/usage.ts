@@ -161,6 +161,24 @@ export interface UsageLine {
   readonly notes: readonly string[];
   /** The asset's depreciation attributes that are invalid (not a number, negative, …): also in `notes`. */
   readonly invalidInputs?: readonly DepreciationInputProblem[];
+  /**
+   * Of an asset held by a calendar change (its usage filed under another calendar than the configured
+   * one: nothing is posted from it until it is re-filed, or the calendar set back), the usage read
+   * since the hold began, as a re-file would file it in this period under the configured calendar
+   * (refile.ts `heldUsageIn`); absent otherwise. Shown by `depreciation preview`, never posted:
+   * `periodUnits` and `lifeToDateUnits` stay what the filed periods say.
+   */
+  readonly held?: HeldUsageLine;
+}
+
+/** See {@link UsageLine.held}. */
+export interface HeldUsageLine {
+  /** Units read while held that file in the period (in the period the hold began in, those after `since` only). */
+  readonly units: number;
+  /** Units used since acquisition at the period's end (at the latest reading while it is open), as those readings give it; null when units at acquisition are above it. */
+  readonly lifeToDateUnits: number | null;
+  /** When the hold began: the latest reading filed before it. */
+  readonly since: number;
 }
 
 /**
@@ -505,7 +523,10 @@ export function parseNotesCell(cell: string): string[] {
   return splitCellList(cell, '|');
 }
 
-/** CSV (RFC 4180) of usage lines, for spreadsheets. */
+/**
+ * CSV (RFC 4180) of usage lines, for spreadsheets. `heldUnits` and `heldLifeToDateUnits` (the last
+ * columns): {@link UsageLine.held}, empty for every asset not held by a calendar change.
+ */
 export function usageCsv(lines: readonly UsageLine[]): string {
   const header = [
     'erpAssetId',
@@ -522,9 +543,12 @@ export function usageCsv(lines: readonly UsageLine[]): string {
     'notes',
     'adjustmentUnits',
     'adjustmentPeriods',
+    // Last, so readers of the columns before keep working: empty but for an asset held by a calendar change.
+    'heldUnits',
+    'heldLifeToDateUnits',
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, notesCell(l.notes), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods)]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, notesCell(l.notes), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods), l.held?.units ?? null, l.held ? l.held.lifeToDateUnits : null]),
   ]);
 }
