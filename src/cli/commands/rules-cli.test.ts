@@ -12,8 +12,10 @@ import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
+import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
+import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { toJson } from '../context.js';
-import { formatLine, formatSummary, INPUT_HINTS, jsonReportWriter, runRulesTest, UNKNOWN_IDS_SHOWN } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, INPUT_HINTS, jsonReportWriter, runRulesTest, UNKNOWN_IDS_SHOWN } from './rules-test.js';
 
 const EVENTS = [
   '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
@@ -567,6 +569,74 @@ describe('rules test with rules.depreciation', () => {
     expect(formatSummary(report)).toContain(
       'usage per fiscal period the events leave (rules.depreciation), in the periods they changed:\n  ASSET  PERIOD   UNITS    METER AT END\n  EQ-0   2026-09  4.125 h  104.125 h\n  EQ-0   2026-10  5.875 h  110 h\n  EQ-1   2026-10  0 h      7 h\n',
     );
+  });
+});
+
+describe('rules test with rules.depreciation, of an asset held by a calendar change', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const meter = (eventTime: string, hours: number) => `{"kind":"meter","assetId":"tag-1","eventTime":"${eventTime}","operatingHours":${hours}}`;
+  const berlin = monthlyCalendar('Europe/Berlin');
+  const utc = monthlyCalendar('UTC');
+  // Filed under Berlin's months up to 1605 h on 30 November 12:00 UTC; the config now has UTC's: held.
+  const start: UsageState = {
+    first: [Date.parse('2026-10-01T00:00:00Z'), 1000],
+    last: [Date.parse('2026-11-30T12:00:00Z'), 1605],
+    periods: { '2026-10': { units: 309.583333, meterAtEnd: 1309.583333 }, '2026-11': { units: 295.416667, meterAtEnd: 1605 } },
+    cal: periodStamp(berlin, ['2026-10', '2026-11']),
+  };
+  const states = () => new Map([['EQ-1', { depreciation: start }]]);
+  const rulesUnder = (timeZone: string) => createRules(rulesSchema.parse({ allowedLateness: '0s', depreciation: { timeZone } }));
+  // 10 h a day: 1625 h on 2 December 12:00, 1645 h on 4 December 12:00.
+  const lines = [meter('2026-12-02T12:00:00Z', 1625), meter('2026-12-04T12:00:00Z', 1645)];
+  const now = Date.parse('2026-12-05T00:00:00Z');
+
+  it('shows the usage the readings add while held, as a re-file would file it under the configured calendar, marked held; no delivery, nothing filed', async () => {
+    const report = await runRulesTest({ lines, rules: rulesUnder('UTC'), assets, defaultDestination: 'erp', states: states(), now, usageCalendar: utc });
+    expect(report.counts).toMatchObject({ accepted: 2, rejected: 0 });
+    expect(report.lines.flatMap((l) => l.deliveries).filter((d) => d.operation === 'usage.post')).toEqual([]);
+    expect(report.totals['usage.post (fact)']).toBeUndefined();
+    // Filed: nothing (the held periods are Berlin's). Held: November (UTC) from 30 November 12:00 to its end, and December.
+    expect(report.usage).toBeUndefined();
+    expect(report.heldUsage).toEqual([
+      { erpAssetId: 'EQ-1', period: '2026-11', units: 5, unit: 'h', meterAtEnd: 1610, held: true },
+      { erpAssetId: 'EQ-1', period: '2026-12', units: 35, unit: 'h', meterAtEnd: 1645, held: true },
+    ]);
+    const summary = formatSummary(report);
+    expect(summary).toContain(
+      "usage read while held by a calendar change (rules.depreciation: the asset's periods are filed under another calendar than the configured one), not filed in any period yet: per period as a re-file ('assetbridge depreciation refile') would file it under the configured calendar; filed once the usage is re-filed, or under the old calendar once that is set back, and posted by nothing before:\n" +
+        '  ASSET  PERIOD   UNITS  METER AT END\n  EQ-1   2026-11  5 h    1,610 h\n  EQ-1   2026-12  35 h   1,645 h\n(usage is no delivery of an event',
+    );
+    expect(summary).not.toContain('usage per fiscal period the events leave (rules.depreciation), in the periods they changed');
+  });
+
+  it('--compare with the old calendar set back: the usage filed under it against the usage held under the configured one', async () => {
+    const report = await runRulesTest({ lines, rules: rulesUnder('UTC'), compare: rulesUnder('Europe/Berlin'), assets, defaultDestination: 'erp', states: states(), now, usageCalendar: utc, compareUsageCalendar: berlin });
+    const december = report.usageComparison?.changed.filter((x) => x.period === '2026-12');
+    // Under Berlin's months December starts 30 November 23:00 UTC, an hour before UTC's: 35.417 h filed there.
+    expect(december).toEqual([
+      { erpAssetId: 'EQ-1', period: '2026-12', current: { erpAssetId: 'EQ-1', period: '2026-12', units: 35, unit: 'h', meterAtEnd: 1645, held: true } },
+      { erpAssetId: 'EQ-1', period: '2026-12', proposed: { erpAssetId: 'EQ-1', period: '2026-12', units: 35.417, unit: 'h', meterAtEnd: 1645 } },
+    ]);
+    expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('EQ-1 2026-12: 35 h (meter at end 1,645 h), held by a calendar change, not filed → (none)');
+  });
+
+  it('the command shows it, with the calendar of the config', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { allowedLateness: '0s', depreciation: { timeZone: 'UTC' } },
+    }));
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    await store.upsertAssets(assets);
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: start }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    writeFileSync(join(cfg.dir, 'held.jsonl'), `${lines.join('\n')}\n`);
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'held.jsonl')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/usage read while held by a calendar change .*\n {2}ASSET {2}PERIOD {3}UNITS {2}METER AT END\n {2}EQ-1 {3}2026-11 {2}5 h {4}1,610 h\n {2}EQ-1 {3}2026-12 {2}35 h {3}1,645 h\n/);
+    const json = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'held.jsonl'), '--json']);
+    expect((JSON.parse(json.stdout) as { heldUsage?: unknown[] }).heldUsage).toHaveLength(2);
   });
 });
 

@@ -34,7 +34,8 @@ import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { unseenThresholdSensors, type ThresholdSensor, type UnseenSensor } from '../../core/rules/maintenance/unseen-sensors.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { localDate, zonedParts } from '../../core/rules/time-zone.js';
-import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { DEPRECIATION_RULE, fileHeldUsage, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import type { PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, roundUnits } from '../../core/rules/depreciation/usage.js';
 import { coalesceStates } from '../../engine/ingestor.js';
 import { tooLarge } from '../../engine/too-large.js';
@@ -135,6 +136,14 @@ export interface RulesTestInput {
   readonly inventory?: InventoryAtEndOptions;
   /** The same for the {@link compare} rule set's config. */
   readonly compareInventory?: InventoryAtEndOptions;
+  /**
+   * The configured depreciation calendar (`rules.depreciation`): the usage read while an asset is
+   * held by a calendar change is shown as a re-file would file it under it ({@link RulesTestReport.heldUsage}).
+   * Absent: that usage is not shown.
+   */
+  readonly usageCalendar?: PeriodCalendar;
+  /** The same for the {@link compare} rule set's config. */
+  readonly compareUsageCalendar?: PeriodCalendar;
   /**
    * A second rule set (`--compare`): the same events, assets and starting state run through it as
    * well, and the report says how its deliveries differ from those of `rules`.
@@ -299,6 +308,14 @@ export interface RulesTestReport {
    */
   readonly usage?: readonly UsageAtEndRow[];
   /**
+   * With `rules.depreciation` ({@link RulesTestInput.usageCalendar}), when the events were read for an
+   * asset held by a calendar change (its periods filed under another calendar than the configured
+   * one): their usage, which the rule keeps unfiled until the hold ends, per period as a re-file
+   * (`depreciation refile`) would file it under the configured calendar, in the periods it changed
+   * (rows marked `held`). Not in `usage`: it is filed in no period, and posted by nothing, yet.
+   */
+  readonly heldUsage?: readonly UsageAtEndRow[];
+  /**
    * When no line was accepted and none was even JSON: what is likely wrong with the input as a whole
    * (a pretty-printed JSON file, a UTF-16 file), and what to do.
    */
@@ -441,6 +458,8 @@ export interface UsageAtEndRow {
   readonly unit: 'h' | 'km';
   /** The continuous meter at the period's end, or at its latest reading while it is open. */
   readonly meterAtEnd: number;
+  /** Read while the asset is held by a calendar change: not filed yet ({@link RulesTestReport.heldUsage}). */
+  readonly held?: true;
 }
 
 /**
@@ -460,6 +479,27 @@ export function usageAtEnd(start: ReadonlyMap<string, StateDoc>, end: ReadonlyMa
     }
   }
   return rows.sort((a, b) => a.erpAssetId.localeCompare(b.erpAssetId) || a.period.localeCompare(b.period));
+}
+
+/**
+ * The usage the events read for assets held by a calendar change ({@link UsageState.heldUsage}), per
+ * period as a re-file would file it under `calendar` (the configured one), in the periods where it
+ * differs from what the starting state held.
+ */
+export function heldUsageAtEnd(start: ReadonlyMap<string, StateDoc>, end: ReadonlyMap<string, StateDoc>, seen: Iterable<string>, calendar: PeriodCalendar): UsageAtEndRow[] {
+  const filed = (s: UsageState | undefined) => (s?.heldUsage === undefined ? {} : (fileHeldUsage({ heldUsage: s.heldUsage, ...(s.heldFrom ? { heldFrom: s.heldFrom } : {}) }, calendar, Infinity).periods ?? {}));
+  const rows: UsageAtEndRow[] = [];
+  for (const id of seen) {
+    const state = end.get(id)?.[DEPRECIATION_RULE] as UsageState | undefined;
+    if (state?.heldUsage === undefined) continue;
+    const before = filed(start.get(id)?.[DEPRECIATION_RULE] as UsageState | undefined);
+    for (const [period, p] of Object.entries(filed(state))) {
+      const b = before[period];
+      if (b && b.units === p.units && b.meterAtEnd === p.meterAtEnd) continue;
+      rows.push({ erpAssetId: id, period, units: roundUnits(p.units), unit: state.km ? 'km' : 'h', meterAtEnd: roundUnits(p.meterAtEnd), held: true });
+    }
+  }
+  return rows.sort((a, b) => a.erpAssetId.localeCompare(b.erpAssetId) || (calendar.period(a.period)?.start ?? 0) - (calendar.period(b.period)?.start ?? 0) || a.period.localeCompare(b.period));
 }
 
 /** One (location, SKU) of a destination as counted at the end of the input. */
@@ -490,7 +530,8 @@ export interface UsageComparison {
 
 /** The usage rows two rule sets leave, compared by asset and period. */
 export function compareUsage(current: readonly UsageAtEndRow[], proposed: readonly UsageAtEndRow[]): UsageComparison {
-  const key = (r: UsageAtEndRow) => `${r.erpAssetId}\u001f${r.period}`;
+  // Held usage (not filed yet) is compared with held usage: a period filed under one config and held under the other differs.
+  const key = (r: UsageAtEndRow) => `${r.erpAssetId}\u001f${r.period}${r.held ? '\u001fheld' : ''}`;
   const rows = new Map<string, { erpAssetId: string; period: string; current?: UsageAtEndRow; proposed?: UsageAtEndRow }>();
   for (const r of current) rows.set(key(r), { erpAssetId: r.erpAssetId, period: r.period, current: r });
   for (const r of proposed) rows.set(key(r), { ...(rows.get(key(r)) ?? { erpAssetId: r.erpAssetId, period: r.period }), proposed: r });
@@ -1062,6 +1103,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     ...(unknown.messages ? { unknownAssets: { messages: unknown.messages, distinct: unknown.ids.size, ids: [...unknown.ids].slice(0, UNKNOWN_IDS_SHOWN) } } : {}),
   };
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
+  const heldUsage = input.usageCalendar && input.rules.some((r) => r.name === DEPRECIATION_RULE) ? heldUsageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys(), input.usageCalendar) : [];
   const unseenOf = (thresholds: readonly ThresholdSensor[] | undefined): UnseenSensors | undefined => {
     const rules = carried !== undefined && counts.accepted > 0 ? unseenThresholdSensors(thresholds ?? [], carried) : [];
     return rules.length ? { sensorsCarried: carried?.size ?? 0, rules } : undefined;
@@ -1074,7 +1116,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const meterCounts = m.held.hours + m.held.km + m.setAside.hours + m.setAside.km > 0 ? { meterReadings } : {};
   const advice = replacements.unanswered();
   const meterAdvice = advice.length ? { meterReplacementAdvice: advice } : {};
-  if (!other) return { lines, flushed, totals, byRule, counts, ...meterCounts, ...meterAdvice, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
+  if (!other) return { lines, flushed, totals, byRule, counts, ...meterCounts, ...meterAdvice, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...(heldUsage.length ? { heldUsage } : {}), ...inputHint, ...ruleFailures, ...unseenSensors };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates, otherSeen, ruleFailed.proposed);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -1083,7 +1125,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const rejectedByOne = oneSided.current.lines + oneSided.proposed.lines > 0 ? { rejectedByOne: oneSided } : {};
   // Usage per period is no delivery of an event (the usage-posting task posts it), so it is compared as the events leave it.
   const otherUsage = other.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys()) : [];
-  const usageComparison = usage.length || otherUsage.length ? { usageComparison: compareUsage(usage, otherUsage) } : {};
+  const otherHeld = input.compareUsageCalendar && other.some((r) => r.name === DEPRECIATION_RULE) ? heldUsageAtEnd(input.states, new Map([...otherStates, ...otherEnd.states]), otherSeen.keys(), input.compareUsageCalendar) : [];
+  const mine = [...usage, ...heldUsage];
+  const theirs = [...otherUsage, ...otherHeld];
+  const usageComparison = mine.length || theirs.length ? { usageComparison: compareUsage(mine, theirs) } : {};
   const configuredRules = input.deliveringRules && input.compareDeliveringRules ? { current: input.deliveringRules, proposed: input.compareDeliveringRules } : undefined;
   const otherUnseen = unseenOf(input.compareThresholdSensors);
   return {
@@ -1550,7 +1595,7 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
   out.push(...notDecidedAtEnd(report.ruleFailures));
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   if (report.inventory) out.push('', ...inventoryLines(report.inventory));
-  if (report.usage?.length) out.push('', ...usageLines(report.usage));
+  if (report.usage?.length || report.heldUsage?.length) out.push('', ...usageLines(report.usage ?? [], report.heldUsage ?? []));
   const totals = Object.entries(report.totals);
   const c = report.counts;
   const quiet = (c.messages ?? c.lines) - c.shown;
@@ -1584,7 +1629,7 @@ function byRuleLines(report: RulesTestReport): string[] {
     out.push(`  ${name}${r.type !== undefined ? ` (${r.type})` : ''}: ${what || 'nothing'}`);
   }
   if (report.inventory) out.push(`  ${INVENTORY_RULE}: no deliveries of events (the inventory task sends the counts: above)`);
-  if (report.usage?.length) out.push(`  ${DEPRECIATION_RULE}: no deliveries of events (the usage-posting task posts the usage: above)`);
+  if (report.usage?.length || report.heldUsage?.length) out.push(`  ${DEPRECIATION_RULE}: no deliveries of events (the usage-posting task posts the usage: above)`);
   return out;
 }
 
@@ -1642,15 +1687,23 @@ function inventoryLines(inv: InventoryAtEnd): string[] {
   return [head, ...body, INVENTORY_NOTE];
 }
 
-/** The usage per period the events leave, as `rules test` shows it. */
-function usageLines(rows: readonly UsageAtEndRow[]): string[] {
-  const grid = table([['ASSET', 'PERIOD', 'UNITS', 'METER AT END'], ...rows.map((r) => [r.erpAssetId, r.period, `${formatAmount(r.units)} ${r.unit}`, `${formatAmount(r.meterAtEnd)} ${r.unit}`])]);
+/** The usage per period the events leave, and the usage they read while held by a calendar change, as `rules test` shows them. */
+function usageLines(rows: readonly UsageAtEndRow[], held: readonly UsageAtEndRow[]): string[] {
+  const grid = (list: readonly UsageAtEndRow[]) =>
+    table([['ASSET', 'PERIOD', 'UNITS', 'METER AT END'], ...list.map((r) => [r.erpAssetId, r.period, `${formatAmount(r.units)} ${r.unit}`, `${formatAmount(r.meterAtEnd)} ${r.unit}`])])
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`);
   return [
-    'usage per fiscal period the events leave (rules.depreciation), in the periods they changed:',
-    ...grid.trimEnd().split('\n').map((l) => `  ${l}`),
+    ...(rows.length ? ['usage per fiscal period the events leave (rules.depreciation), in the periods they changed:', ...grid(rows)] : []),
+    ...(held.length ? [HELD_USAGE_HEAD, ...grid(held)] : []),
     USAGE_NOTE,
   ];
 }
+
+/** What the held usage rows are: read, counted, filed in no period yet. */
+const HELD_USAGE_HEAD =
+  "usage read while held by a calendar change (rules.depreciation: the asset's periods are filed under another calendar than the configured one), not filed in any period yet: per period as a re-file ('assetbridge depreciation refile') would file it under the configured calendar; filed once the usage is re-filed, or under the old calendar once that is set back, and posted by nothing before:";
 
 /** Usage is posted by a periodic task, not by the events' rules: said wherever usage is shown. */
 const USAGE_NOTE =
@@ -1733,7 +1786,7 @@ export function formatComparison(
   }
   const use = report.usageComparison;
   if (use) {
-    const amount = (r: UsageAtEndRow | undefined) => (r === undefined ? '(none)' : `${formatAmount(r.units)} ${r.unit} (meter at end ${formatAmount(r.meterAtEnd)} ${r.unit})`);
+    const amount = (r: UsageAtEndRow | undefined) => (r === undefined ? '(none)' : `${formatAmount(r.units)} ${r.unit} (meter at end ${formatAmount(r.meterAtEnd)} ${r.unit})${r.held ? ', held by a calendar change, not filed' : ''}`);
     section('usage per fiscal period the events leave that differs (rules.depreciation)', use.changed.map((x) => `${x.erpAssetId} ${x.period}: ${amount(x.current)} → ${amount(x.proposed)}`));
     out.push('', `${use.same} period usage(s) alike under both`, USAGE_NOTE);
   }

@@ -33,7 +33,8 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
-import { sensorUnitsOf, zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
+import { calendarOf, sensorUnitsOf, zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
+import type { PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
 import type { SensorUnits } from '../../core/normalize/sensor-units.js';
 import type { ThresholdSensor } from '../../core/rules/maintenance/unseen-sensors.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
@@ -385,6 +386,12 @@ function comparedRules(path: string): { config: Config; rules: Rule[]; idleMs: n
   }
 }
 
+/** The configured depreciation calendar, under `key`, for `rules test` to show the usage read while held by a calendar change as a re-file would file it; nothing without `rules.depreciation`. */
+function usageCalendarOf<K extends string>(config: Config, key: K): Partial<Record<K, PeriodCalendar>> {
+  const d = rulesConfigOf(config).depreciation;
+  return d ? ({ [key]: calendarOf(d) } as Record<K, PeriodCalendar>) : {};
+}
+
 export function registerRulesCommand(program: Command): Command {
   const rules = program.command('rules').description('see what the configured rules would do: dry runs and the compiled rule list');
 
@@ -472,7 +479,8 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), changedSections: changedRulesSections(rulesConfigOf(config), rulesConfigOf(compare.config)), compareThresholdSensors: thresholdSensorsOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...usageCalendarOf(config, 'usageCalendar'),
+            ...(compare ? { ...usageCalendarOf(compare.config, 'compareUsageCalendar'), compare: compare.rules, compareDeliveringRules: deliveringRulesOf(rulesConfigOf(compare.config)), changedSections: changedRulesSections(rulesConfigOf(config), rulesConfigOf(compare.config)), compareThresholdSensors: thresholdSensorsOf(rulesConfigOf(compare.config)), compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.sensorUnits ? { compareSensorUnits: compare.sensorUnits } : {}), ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
