@@ -3,7 +3,9 @@
  *
  * - `preview --period 2026-10` shows, per asset, period units, life-to-date units, expected units,
  *   (cost − salvage) × period units ÷ total expected units, and straight line beside it; as a
- *   table, or as CSV with `--csv` (to a file with `--out`).
+ *   table, or as CSV with `--csv` (to a file with `--out`). An asset held by a calendar change
+ *   also shows the usage read since the hold began as a re-file would file it (held units and
+ *   life-to-date: two more columns, last in the CSV), never posted.
  * - `post --period 2026-10` posts the period's `usage.post` facts now instead of waiting for the
  *   period-end task (same business keys: posting twice, or after the task, adds nothing). Usage
  *   found after an earlier period was posted is included as a prior-period adjustment, and said so.
