@@ -13,6 +13,7 @@ import type { AlertEvent, CanonicalEvent, SensorEvent } from '../../model/events
 import type { OwnedRule } from '../owned.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { compareOwned } from '../../../../test/helpers/owned-oracle.js';
+import { textKey } from './alert.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
 
@@ -105,10 +106,23 @@ describe('alert rules: exactly one work order per fault episode', () => {
       );
     });
 
-  it('each feed spelling a code its own way (case, spaces, a codeMap alias), any arrival within the lateness, restarts and replays: one work order per fault episode, keyed by the code as compared', () => {
+  it('each feed spelling a fault its own way (a code in any case, with spaces, a codeMap alias; a fault with no code by its text in any case and spacing), any arrival within the lateness, restarts and replays: one work order per fault episode, keyed by the code or text as compared, both forms', () => {
     const lateness = 30 * MIN;
-    const mapped: MaintenanceOptions = { ...options(lateness), alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: COOLDOWN, codeMap: { 'alt-0': 'E-0' } }] };
+    const mapped: MaintenanceOptions = { ...options(lateness), alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: COOLDOWN, codeMap: { 'alt-0': 'E-0', OVERHEAT: 'E-1' } }] };
+    // E-3 and E-4 come with no code, only a text (E-4's reads as a code the codeMap maps: still no code).
+    const texts: Readonly<Record<string, readonly string[]>> = {
+      'E-3': ['Low oil pressure', 'low oil pressure', ' Low  oil pressure ', 'LOW OIL\tPRESSURE', 'Low oil\u00a0pressure'],
+      'E-4': ['Overheat', 'OVERHEAT', ' overheat', 'overheat\n', 'OverHeat'],
+    };
     const spell = (code: string, how: number): string => [code, code.toLowerCase(), ` ${code} `, code === 'E-0' ? 'ALT-0' : code, code === 'E-0' ? ' alt-0' : code.toLowerCase()][how] as string;
+    const spelt = (r: AlertEvent, how: number): AlertEvent => {
+      const code = r.code as string;
+      const text = texts[code];
+      if (text === undefined) return { ...r, code: spell(code, how) };
+      const { code: _, ...rest } = r;
+      return { ...rest, reason: text[how] as string };
+    };
+    const keyOf = (code: string): string => (texts[code] !== undefined ? textKey(texts[code]?.[0] ?? code) : code);
     fc.assert(
       fc.property(
         reportsArb,
@@ -116,15 +130,14 @@ describe('alert rules: exactly one work order per fault episode', () => {
         fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
         fc.nat(),
         (reports, how, batchSizes, cutAt) => {
-          const want = expected(reports);
+          const want = expected(reports).map((k) => k.replace(/\|(E-\d)@/, (_, code: string) => `|${keyOf(code)}@`)).sort();
           const arrivals: [number, number, AlertEvent][] = [];
           let seq = 0;
           for (const [i, [spelling, delay, again]] of [...how.take(reports.length)].entries()) {
             const r = reports[i] as AlertEvent;
-            const spelt = { ...r, code: spell(r.code as string, spelling) };
-            arrivals.push([r.eventTime + delay * lateness, seq++, spelt]);
+            arrivals.push([r.eventTime + delay * lateness, seq++, spelt(r, spelling)]);
             // Sent again by another feed, spelt as that one spells it.
-            if (again) arrivals.push([r.eventTime + delay * lateness + MIN, seq++, { ...r, code: spell(r.code as string, (spelling + 1) % 5) }]);
+            if (again) arrivals.push([r.eventTime + delay * lateness + MIN, seq++, { ...spelt(r, (spelling + 1) % 5), source: 'other' }]);
           }
           const order = arrivals.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
           const rule = createMaintenanceRule(mapped);
@@ -135,6 +148,9 @@ describe('alert rules: exactly one work order per fault episode', () => {
           const second = run(rule, order.slice(Math.max(0, cut - 2)), first.doc, batchSizes, true);
           expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual(want);
           expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+          // The owned form decides as the pure one, step by step (with a checkpoint and restart midway).
+          const steps = order.map((event) => ({ event, asset }));
+          compareOwned(rule, rule.owned?.() as OwnedRule, [...steps.slice(0, cut), { roundTrip: asset }, ...steps.slice(cut), { flush: undefined, asset }]);
         },
       ),
       { numRuns: 200 },

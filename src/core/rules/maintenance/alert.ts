@@ -2,7 +2,8 @@
  * Alert rules: fault codes (ISO 15143-3 `FaultCode`, or `alert` events from any source) open work
  * orders. Machines keep reporting an active fault, so one work order covers an episode: the code's
  * reports with no gap of `cooldown` or more between them. The occurrence is the code and the time
- * of the episode's first report (`SPN100-FMI1@2026-10-01T09:00:00.000Z`); the maintenance rule
+ * of the episode's first report (`SPN100-FMI1@2026-10-01T09:00:00.000Z`; a fault with no code: its
+ * text as compared, {@link textKey}); the maintenance rule
  * feeds reports in event-time order, so any arrival order within the allowed lateness gives the
  * same episodes and keys. A report older than that (a feed pulled behind the others) is judged
  * against its own fault's episodes ({@link lateReportFits}): taken where it decides as it would
@@ -70,6 +71,49 @@ export function canonicalCode(code: string | undefined): string | undefined {
   const t = code.trim();
   return t === '' ? undefined : t.replace(/[a-z]+/g, (s) => s.toUpperCase());
 }
+
+/**
+ * The text of a fault with no code as alert rules compare it: trimmed, each run of whitespace in it
+ * one space, in lower case (`Low oil pressure`, `low oil pressure` and `Low  oil pressure ` from two
+ * feeds, or one feed's firmware before and after an update, are one fault). Only for its key (see
+ * {@link textKey}): its work orders show the text as reported.
+ */
+export function canonicalText(text: string): string {
+  return text.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/**
+ * The key of a fault with no code: its text as compared ({@link canonicalText}), made safe for keys
+ * as {@link alertKey} makes a code and cut to 47 characters, then `-` and 12 hex digits of the
+ * SHA-256 of `text:` and that text, always (`low_oil_pressure-…`, `overheat-…`): no code's key (a
+ * code cut with the same hash would be `text:…`, with letters a–z, which no code as compared has; a
+ * code kept whole would have to be spelt as this very key), so a fault with no code shares no code's
+ * episode, and a rule's `codes` and `codeMap` never take it. `alert` for no text, as before.
+ */
+export function textKey(text: string): string {
+  const t = canonicalText(text);
+  if (t === '') return 'alert';
+  const hash = createHash('sha256').update(Buffer.from(`text:${t}`, 'utf16le')).digest('hex').slice(0, KEY_HASH);
+  return `${t.slice(0, KEY_MAX - KEY_HASH - 1).replace(/[^A-Za-z0-9._:/-]/g, '_')}-${hash}`;
+}
+
+/**
+ * The key of the episode a report of a fault with no code belongs to (see {@link episodeKey}):
+ * {@link textKey}, unless no episode of it is kept within the cooldown while one of the same fault
+ * is kept under the key an earlier version gave its text (trimmed, as reported: `alertKey(undefined,
+ * text)`), or under another spelling of a one-word text (`Overheat` for `OVERHEAT`, only a key with
+ * a letter a–z and no hash, which no code as compared has): that episode goes on, so an upgrade
+ * opens no second work order for a fault already open.
+ */
+export function textEpisodeKey(episodes: AlertEpisodes | undefined, text: string, t: number, cooldownMs: number): { readonly key: string; readonly into: string } {
+  const key = textKey(text);
+  // An earlier version's key of a one-word text: the text itself (one ending in a hash is no such key).
+  const sameFault = (k: string): boolean => /[a-z]/.test(k) && !HASHED.test(k) && canonicalText(k) === canonicalText(text);
+  return { key, into: episodeKey(episodes, key, t, cooldownMs, alertKey(undefined, text), sameFault) };
+}
+
+/** The end of a key cut or made safe: `-` and {@link KEY_HASH} hex digits of a hash. */
+const HASHED = /-[0-9a-f]{12}$/;
 
 /** A rule's `codeMap` and `codes` as compared: canonical codes. */
 interface Compiled {
@@ -161,7 +205,9 @@ const KEY_MAX = 60;
 const KEY_HASH = 12;
 
 /**
- * The fault as it appears in business keys: its code (else, or when blank, its text), trimmed. A code of only
+ * The fault as it appears in business keys: its code (else, or when blank, its text), trimmed (the
+ * rules pass a code as compared, {@link faultCode}, and key a fault with no code {@link textKey};
+ * of a code or text as reported, this is the key an earlier version gave the fault). A code of only
  * letters, digits and `. _ : / -`, at most 60 characters, is its own key. Any other has anything
  * else replaced by `_`, cut to 47 characters, and `-` and 12 hex digits of the SHA-256 of the
  * code as reported appended (60 characters at most), so codes that differ only in those characters

@@ -10,8 +10,9 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent } from '../../model/events.js';
 import type { OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
-import { alertKey, alertMatches, canonicalCode, faultCode } from './alert.js';
+import { alertKey, alertMatches, canonicalCode, canonicalText, faultCode, textKey } from './alert.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { stateChanges } from '../trace.js';
 import { maintenanceStatus } from './status.js';
 import type { AlertRule, MaintenanceOptions } from './types.js';
 
@@ -23,6 +24,8 @@ const ctx = (now: number): RuleContext => ({ asset, destination: 'erp', now });
 const rule = (extra: Partial<AlertRule> = {}): AlertRule => ({ name: 'fault-codes', minSeverity: 'warning', cooldownMs: COOLDOWN, ...extra });
 const options = (r: AlertRule = rule()): MaintenanceOptions => ({ thresholds: [], serviceIntervals: [], alerts: [r], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} });
 const fault = (code: string, t: number): AlertEvent => ({ kind: 'alert', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, severity: 'critical', code, reason: 'coolant temperature high' });
+/** A fault with no code: only its text, from feed `source`. */
+const text = (reason: string, t: number, source = 'test'): AlertEvent => ({ kind: 'alert', source, ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, severity: 'critical', reason });
 
 interface Run {
   readonly deliveries: DeliveryIntent[];
@@ -140,5 +143,94 @@ describe('fault codes compared trimmed and in any case', () => {
     expect(alertMatches(rule({ codes: ['P02*'], codeMap: { P0217: 'SPN110-FMI0' } }), 'critical', 'SPN110-FMI1')).toBe(false);
     expect(alertMatches(rule({ codes: ['SPN110*'] }), 'critical', '   ')).toBe(false);
     expect(faultCode(rule({ codeMap: { a: 'b', B: 'c' } }), 'A')).toBe('B');
+  });
+});
+
+describe('faults with no code: their texts compared trimmed, whitespace runs as one space, in any case', () => {
+  it('canonicalText and textKey: one key per text as compared, with its hash, never a code’s key', () => {
+    expect(canonicalText('  Low \t oil\u00a0 pressure ')).toBe('low oil pressure');
+    expect(new Set(['Low oil pressure', 'low oil pressure', 'Low  oil pressure ', '\tLOW OIL\nPRESSURE'].map(textKey)).size).toBe(1);
+    expect(textKey('Low oil pressure')).toMatch(/^low_oil_pressure-[0-9a-f]{12}$/);
+    expect(textKey('Low oil pressure')).not.toBe(textKey('Low oil level'));
+    // Characters keys cannot hold are not merged: only whitespace and case are.
+    expect(textKey('Low oil_pressure')).not.toBe(textKey('Low oil pressure'));
+    // A one-word text is hashed too, so it is never the key of a code (as compared or as reported).
+    expect(textKey('Overheat')).toMatch(/^overheat-[0-9a-f]{12}$/);
+    for (const c of ['OVERHEAT', 'overheat', 'E-17', '110 0']) {
+      expect(textKey(c)).not.toBe(alertKey(canonicalCode(c), ''));
+      expect(textKey(c)).not.toBe(alertKey(c, ''));
+    }
+    expect(textKey('  ')).toBe('alert');
+  });
+
+  for (const [form, run] of [
+    ['pure', pure],
+    ['owned', owned],
+  ] as const) {
+    describe(`${form} form`, () => {
+      it('one fault reported as "Low oil pressure", "low oil pressure" and "Low  oil pressure " by two feeds (one of them after a firmware update): one work order, titled by the text as first reported', () => {
+        // Was: three work orders, keyed Low_oil_pressure-…, low_oil_pressure-… and Low__oil_pressure-…
+        const r = run(options(), [text('Low oil pressure', T0, 'aemp'), text('low oil pressure', T0 + MIN, 'mqtt'), text('Low  oil pressure ', T0 + 2 * MIN, 'aemp'), text('LOW OIL\tPRESSURE', T0 + 3 * MIN, 'mqtt')]);
+        expect(keys(r)).toEqual([`EQ-7|fault-codes|${textKey('low oil pressure')}@${at(T0)}`]);
+        const payload = r.deliveries[0]?.payload as { title: string; description: string; trigger: { reason: string; code?: string } };
+        expect(payload.title).toBe('Low oil pressure');
+        expect(payload.trigger).toMatchObject({ reason: 'Low oil pressure' });
+        expect(payload.trigger.code).toBeUndefined();
+        expect(payload.description).toContain(': Low oil pressure (rule fault-codes;');
+        // The first report in another spelling: the same key, its own text shown.
+        const other = run(options(), [text('Low  oil pressure ', T0), text('Low oil pressure', T0 + MIN)]);
+        expect(keys(other)).toEqual(keys(r));
+        expect((other.deliveries[0]?.payload as { title: string }).title).toBe('Low  oil pressure ');
+        // Another text is another fault.
+        expect(keys(run(options(), [text('Low oil pressure', T0), text('Low oil level', T0 + MIN)]))).toHaveLength(2);
+      });
+
+      it('after an upgrade: a fault open under the key its text had before opens no second work order, and its next episode is keyed by the text as compared', () => {
+        const old = alertKey(undefined, 'Low oil pressure');
+        const initial: MaintenanceState = {
+          alerts: { 'fault-codes': { [old]: { start: T0, last: T0 + 10 * MIN } } },
+          workOrders: { [`EQ-7|fault-codes|${old}@${at(T0)}`]: { status: 'requested', openedAt: T0, severity: 'critical', destination: 'erp' } },
+        } as unknown as MaintenanceState;
+        const r = run(options(), [text('Low oil pressure', T0 + 20 * MIN), text('Low oil pressure ', T0 + 30 * MIN)], initial);
+        expect(keys(r)).toEqual([]);
+        expect(r.state?.alerts?.['fault-codes']).toEqual({ [old]: { start: T0, last: T0 + 30 * MIN } });
+        const later = T0 + 30 * MIN + COOLDOWN;
+        const next = run(options(), [text('low oil pressure', later), text('Low oil pressure', later + MIN)], r.state);
+        expect(keys(next)).toEqual([`EQ-7|fault-codes|${textKey('Low oil pressure')}@${at(later)}`]);
+        // A one-word text, kept under itself, goes on in any case.
+        const word = { alerts: { 'fault-codes': { Overheat: { start: T0, last: T0 } } } } as unknown as MaintenanceState;
+        expect(keys(run(options(), [text('OVERHEAT', T0 + MIN), text(' overheat', T0 + 2 * MIN)], word))).toEqual([]);
+        // A code's episode is not a text's: a text spelling a code in another case opens its own work order.
+        const code = { alerts: { 'fault-codes': { OVERHEAT: { start: T0, last: T0 } } } } as unknown as MaintenanceState;
+        expect(keys(run(options(), [text('Overheat', T0 + MIN)], code))).toEqual([`EQ-7|fault-codes|${textKey('Overheat')}@${at(T0 + MIN)}`]);
+      });
+
+      it('codes and codeMap never take a fault with no code, whatever its text, in any arrival order', () => {
+        // A `codes` list never takes a fault with no code, however its text reads.
+        expect(keys(run(options(rule({ codes: ['LOW*', 'OVERHEAT'] })), [text('low oil pressure', T0), text('Overheat', T0 + MIN)]))).toEqual([]);
+        // A codeMap entry whose spelling a text reads as: the text is its own fault, the code another, in either order.
+        // Was: the text first, the code joined its episode (one work order); the code first, two.
+        const mapped = options(rule({ codeMap: { OVERHEAT: 'SPN110-FMI0' } }));
+        const want = [`EQ-7|fault-codes|${textKey('Overheat')}@${at(T0)}`, `EQ-7|fault-codes|SPN110-FMI0@${at(T0 + MIN)}`];
+        expect(keys(run(mapped, [text('Overheat', T0), fault('overheat', T0 + MIN), fault('SPN110-FMI0', T0 + 2 * MIN)]))).toEqual(want);
+        expect(keys(run(mapped, [text('Overheat', T0), fault('SPN110-FMI0', T0 + MIN), fault('overheat', T0 + 2 * MIN)]))).toEqual(want);
+        expect(keys(run(mapped, [fault('overheat', T0), text('Overheat', T0 + MIN)]))).toEqual([`EQ-7|fault-codes|SPN110-FMI0@${at(T0)}`, `EQ-7|fault-codes|${textKey('Overheat')}@${at(T0 + MIN)}`]);
+        // A text that reads as a code in another case (no map): its own fault either way.
+        const first = run(options(), [text('e-17', T0), fault('E-17', T0 + MIN)]);
+        const second = run(options(), [fault('E-17', T0), text('e-17', T0 + MIN)]);
+        expect([keys(first).length, keys(second).length]).toEqual([2, 2]);
+      });
+    });
+  }
+
+  it('maintenance status and rules test --trace name a fault with no code by its key: the text as compared', () => {
+    const o = options();
+    const r = pure(o, [text('Low oil pressure', T0), text('low  oil pressure', T0 + MIN)]);
+    const status = maintenanceStatus(asset, r.state, o, { now: T0 + 2 * MIN, marks: () => ({}) });
+    expect(status.due.find((d) => d.rule === 'fault-codes')?.state).toBe(`active: ${textKey('Low oil pressure')} since ${at(T0)}`);
+    expect(status.open.map((w) => w.occurrence)).toEqual([`${textKey('Low oil pressure')}@${at(T0)}`]);
+    // rules test --trace: the episode the first report starts, under that key.
+    const one = pure(o, [text('Low oil pressure', T0)]);
+    expect(stateChanges({}, { maintenance: one.state })).toContain(`maintenance.alerts.fault-codes.${textKey('Low oil pressure')}.start: (none) → ${at(T0)}`);
   });
 });

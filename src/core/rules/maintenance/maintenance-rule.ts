@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBound, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBound, stepAlert, textEpisodeKey, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -363,8 +363,10 @@ function lateAlertsFromOf(s: MaintenanceState): number {
 /** The episode key a rule takes a report for (see {@link episodeKey}), and the fault as it compares it. */
 function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Extract<MaintenanceSample, { k: 'a' }>, legacy: string): { readonly code: string | undefined; readonly key: string; readonly into: string } {
   const code = faultCode(rule, sample.c);
+  // No code: keyed by its text, compared trimmed, its whitespace runs one space, in any case (never through the codeMap).
+  if (code === undefined) return { code, ...textEpisodeKey(episodes, sample.r, sample.t, rule.cooldownMs) };
   const key = alertKey(code, sample.r);
-  const into = code === undefined ? key : episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
+  const into = episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
   return { code, key, into };
 }
 

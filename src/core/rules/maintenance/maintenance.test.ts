@@ -1212,7 +1212,7 @@ describe('alert rules (fault codes)', () => {
       ['EQ-7|hydraulics|HYD-22@2026-10-01T08:02:00.000Z', 'HIGH'], // a warning, raised by the rule's severity
       [expect.stringMatching(/^EQ-7\|hydraulics\|SPN_1638-[0-9a-f]{12}@2026-10-01T08:03:00\.000Z$/), 'HIGH'], // made safe for keys, with its hash
       ['EQ-7|faults|HYD-22@2026-10-01T08:04:00.000Z', 'HIGH'], // critical: the general rule takes it too, once
-      [expect.stringMatching(/^EQ-7\|faults\|Engine___stop_now-[0-9a-f]{12}@2026-10-01T08:05:00\.000Z$/), 'HIGH'], // no code: its text, made safe for keys
+      [expect.stringMatching(/^EQ-7\|faults\|engine___stop_now-[0-9a-f]{12}@2026-10-01T08:05:00\.000Z$/), 'HIGH'], // no code: its text as compared (in lower case), made safe for keys, with its hash
     ]);
     expect(deliveries.every((d) => parseWorkOrderKey(d.businessKey) !== undefined)).toBe(true);
     expect((deliveries[0]?.payload as { title: string }).title).toBe('Hydraulic fault: HYD-22');
