@@ -12,10 +12,11 @@ import type { StateDoc } from './simulate.js';
 /**
  * A rule sub-state's own keys left out of the difference: reorder buffers (summarised) and their
  * bookkeeping (`located`: the zones the positions they hold were located by), meter histories, and
- * the bound below which late faults are dropped (`lateAlertsFrom`, a number until an episode is forgotten).
+ * the bounds below which late faults are dropped (`lateAlertsFrom`, a number until an episode is
+ * forgotten, and `lateAlertFaults`, those of single faults).
  * Only at that level: deeper down the keys are names (a threshold, interval or zone may be called `order`).
  */
-const SKIP = new Set(['order', 'located', 'releasedKinds', 'history', 'kmHistory', 'lateAlertsFrom']);
+const SKIP = new Set(['order', 'located', 'releasedKinds', 'history', 'kmHistory', 'lateAlertsFrom', 'lateAlertFaults']);
 /** Whole milliseconds between 2000 and 2100 are times. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);

@@ -13,7 +13,7 @@ import type { AlertEvent, CanonicalEvent, SensorEvent } from '../../model/events
 import type { OwnedRule } from '../owned.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { compareOwned } from '../../../../test/helpers/owned-oracle.js';
-import { textKey } from './alert.js';
+import { LATE_FAULTS_KEPT, textKey } from './alert.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
 
@@ -56,12 +56,12 @@ function run(rule: ReturnType<typeof createMaintenanceRule>, events: readonly Ca
 }
 
 /** Faults of a few codes; several often share a time (one message's fault codes). */
-const reportsArb = fc
-  .array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 0, 0, 1, 10, 40, 119, 120, 121, 300)), { minLength: 1, maxLength: 40 })
-  .map((steps) => {
+const reportsOf = (codes: number, maxLength: number) =>
+  fc.array(fc.tuple(fc.integer({ min: 0, max: codes - 1 }), fc.constantFrom(0, 0, 0, 1, 10, 40, 119, 120, 121, 300)), { minLength: 1, maxLength }).map((steps) => {
     let t = T0;
     return steps.map(([code, dt]) => fault(`E-${code}`, (t += dt * MIN)));
   });
+const reportsArb = reportsOf(5, 40);
 
 describe('alert rules: exactly one work order per fault episode', () => {
   for (const lateness of [0, 30 * MIN])
@@ -198,11 +198,13 @@ describe('alert rules: exactly one work order per fault episode', () => {
     );
   });
 
-  it('a feed pulled behind the others beyond the lateness (its own codes, in its own order): no work order the episodes of the reports taken do not call for, each once, restarts and replays alike, both forms; all of them while no episode is forgotten', () => {
+  // Five codes, and thirteen: more faults forgotten than a rule keeps late bounds of its own for (LATE_FAULTS_KEPT).
+  for (const codes of [5, 13])
+  it(`a feed pulled behind the others beyond the lateness (its own codes, in its own order; ${codes} codes): no work order the episodes of the reports taken do not call for, each once, restarts and replays alike, both forms; all of them while no episode is forgotten; the late bounds kept bounded`, () => {
     const lateness = 5 * MIN;
     fc.assert(
       fc.property(
-        reportsArb,
+        reportsOf(codes, codes === 5 ? 40 : 60),
         // Per report: how far behind its time it reaches the service (feed A, codes E-0 and E-1: within the lateness; feed B: up to 110 min), and whether it is sent again later.
         fc.infiniteStream(fc.tuple(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.integer({ min: 0, max: 110 }), fc.boolean())),
         fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
@@ -239,6 +241,8 @@ describe('alert rules: exactly one work order per fault episode', () => {
           const second = run(rule, order.slice(Math.max(0, cut - 2)), first.doc, batchSizes, true);
           expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual([...whole.keys].sort());
           expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+          // The faults with a late bound of their own: a few per rule at most.
+          for (const bounds of Object.values((whole.doc.maintenance as MaintenanceState | undefined)?.lateAlertFaults ?? {})) expect(Object.keys(bounds).length).toBeLessThanOrEqual(LATE_FAULTS_KEPT);
           // The owned form decides as the pure one, step by step (with a checkpoint and restart midway).
           const pure = createMaintenanceRule(options(lateness));
           const steps = order.map((event) => ({ event, asset }));

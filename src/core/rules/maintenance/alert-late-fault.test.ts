@@ -3,7 +3,8 @@
  * rules took (beyond the allowed lateness: a feed pulled late, as AEMP pulls lag) is taken when
  * it changes no decided episode — a fault with no episode near it opens its work order, keyed by
  * its own time — and dropped (counted late) only when it would move an episode of its own fault
- * (its start, so its key) or fall near an episode forgotten to keep the state bounded. In both
+ * (its start, so its key) or fall near an episode of its own fault forgotten to keep the state
+ * bounded (past a few such faults per rule, of any fault: see LATE_FAULTS_KEPT). In both
  * forms of the maintenance rule.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent } from '../../model/events.js';
 import { LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
-import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { alertKey, LATE_FAULTS_KEPT } from './alert.js';
+import { createMaintenanceRule, NOTHING_FORGOTTEN, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
 
 const MIN = 60_000;
@@ -102,7 +104,84 @@ describe('alert rules: a late fault is judged against its own fault’s episodes
       expect(got.keys.sort()).toEqual([key('E-1', at(8, 0)), key('E-0', at(9, 0))].sort());
       expect(got.late).toEqual([false, false, false, false, true, true]);
     });
+
+    it(`${form} form: an episode forgotten bounds the late reports of its own fault only: another code reported late within its cooldown opens its work order`, () => {
+      const got = run([
+        // E-1's episode (08:00) is forgotten when E-2 of 09:20 is taken: E-1 reported before 09:00 would have been of it.
+        fault('a', 'E-1', at(8, 0)),
+        fault('a', 'E-2', at(9, 20)),
+        fault('a', 'E-2', at(9, 30)),
+        // Feed B pulled behind: E-3 at 08:50 is another fault, with no episode near it.
+        fault('b', 'E-3', at(8, 50)),
+        // E-1 at 08:55: of the forgotten episode in event time, late; so is E-1 at 09:12, within a cooldown of it.
+        fault('b', 'E-1', at(8, 55)),
+        fault('b', 'E-3', at(9, 10)),
+        fault('b', 'E-1', at(9, 12)),
+        // E-4 at 09:15: its own work order as well.
+        fault('b', 'E-4', at(9, 15)),
+      ]);
+      // Was: E-3 and E-4 dropped as late (the forgotten E-1 bounded every fault's late reports until 09:00, and the refused E-1 until 09:55).
+      expect(got.keys.sort()).toEqual([key('E-1', at(8, 0)), key('E-2', at(9, 20)), key('E-3', at(8, 50)), key('E-4', at(9, 15))].sort());
+      expect(got.late).toEqual([false, false, false, false, true, false, true, false]);
+    });
+
+    it(`${form} form: past ${LATE_FAULTS_KEPT} faults forgotten, the rule keeps the latest bounds per fault and the others bound every fault (the state stays bounded)`, () => {
+      // Twelve faults, one a minute from 08:00, all forgotten when F-1 of 09:30 is taken: bounds 09:00 to 09:11.
+      const first = Array.from({ length: 12 }, (_, i) => fault('a', `C-${i}`, at(8, i)));
+      const events = [
+        ...first,
+        fault('a', 'F-1', at(9, 30)),
+        fault('a', 'F-1', at(9, 36)),
+        // C-6's bound is kept (09:06): late; D-2 after 09:03 has none: taken.
+        fault('b', 'C-6', at(9, 4)),
+        fault('b', 'D-2', at(9, 4)),
+        // C-0's own bound (09:00) was given up, with C-1's to C-3's: every fault is late before 09:03
+        // (and, as such a fault may have been of any episode, every fault's within a cooldown after it).
+        fault('b', 'C-0', at(8, 30)),
+        fault('b', 'D-1', at(9, 2)),
+      ];
+      const got = run(events);
+      expect(got.late.slice(first.length)).toEqual([false, false, true, false, true, true]);
+      expect(got.keys.filter((k) => k.includes('|D-') || k.includes('@2026-10-01T09:0'))).toEqual([key('D-2', at(9, 4))]);
+      // In the state: the eight latest bounds, C-4 to C-11, and every fault's from the last given up.
+      const r = createMaintenanceRule(options);
+      let state: MaintenanceState | undefined;
+      for (const e of events.slice(0, first.length + 1)) state = r.apply(state, e, ctx(e.eventTime)).state;
+      state = r.flush(state, ctx(at(9, 40)), undefined).state;
+      expect(Object.keys(state.lateAlertFaults?.faults ?? {}).sort()).toEqual(['C-10', 'C-11', 'C-4', 'C-5', 'C-6', 'C-7', 'C-8', 'C-9']);
+      expect(state.lateAlertsFrom).toBe(at(9, 3));
+    });
   }
+
+  it('a fault forgotten under the spelling an earlier version kept it by bounds its late reports however they spell it, in both forms', () => {
+    // Kept by an earlier version: SPN100-FMI1 under its spelling then, and a fault with no code under its text as reported.
+    const old: MaintenanceState = {
+      alerts: { faults: { 'spn100-fmi1': { start: at(8, 0), last: at(8, 0) }, [alertKey(undefined, 'Low oil pressure')]: { start: at(8, 0), last: at(8, 0) } } },
+      lateAlertsFrom: NOTHING_FORGOTTEN,
+    };
+    const text = (reason: string, t: number): AlertEvent => ({ kind: 'alert', source: 'b', ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, severity: 'critical', reason });
+    // Both forgotten when E-2 of 09:20 is taken; then, pulled behind, each reported within its cooldown: of its episode in event time, late.
+    const events = [fault('a', 'E-2', at(9, 20)), fault('a', 'E-2', at(9, 30)), fault('b', 'SPN100-FMI1', at(8, 50)), text('Low oil pressure', at(8, 40)), fault('b', 'E-3', at(8, 45))];
+    const pure = createMaintenanceRule(options);
+    let state: MaintenanceState | undefined = old;
+    const out: DeliveryIntent[] = [];
+    const late: boolean[] = [];
+    for (const e of events) {
+      const step = pure.apply(state, e, ctx(e.eventTime));
+      out.push(...step.deliveries);
+      late.push(step.late === true);
+      state = step.state;
+    }
+    out.push(...pure.flush(state, ctx(at(23, 0)), undefined).deliveries);
+    expect(out.map((d) => d.businessKey).sort()).toEqual([key('E-2', at(9, 20)), key('E-3', at(8, 45))].sort());
+    expect(late).toEqual([false, false, true, true, false]);
+    const owned = createMaintenanceRule(options).owned?.() as OwnedRule;
+    owned.load(0, JSON.parse(JSON.stringify(old)));
+    const ownedOut: DeliveryIntent[] = [];
+    expect(events.map((e) => (owned.apply(0, e, ctx(e.eventTime), ownedOut) & LATE) !== 0)).toEqual(late);
+    owned.flush(0, ctx(at(23, 0)), undefined, ownedOut);
+    expect(ownedOut.map((d) => d.businessKey).sort()).toEqual(out.map((d) => d.businessKey).sort());
+  });
 
   it('state from before faults were judged per fault (no `lateAlertsFrom`): what it forgot is unknown, so an older fault is late, as it was, in both forms', () => {
     const r = createMaintenanceRule(options);

@@ -6,7 +6,7 @@
  * text as compared, {@link textKey}); the maintenance rule
  * feeds reports in event-time order, so any arrival order within the allowed lateness gives the
  * same episodes and keys. A report older than that (a feed pulled behind the others) is judged
- * against its own fault's episodes ({@link lateReportFits}): taken where it decides as it would
+ * against its own fault's episodes ({@link lateVerdict}): taken where it decides as it would
  * have in event-time order, else dropped as late.
  * @module
  */
@@ -105,11 +105,12 @@ export function textKey(text: string): string {
  * a letter a–z and no hash, which no code as compared has): that episode goes on, so an upgrade
  * opens no second work order for a fault already open.
  */
-export function textEpisodeKey(episodes: AlertEpisodes | undefined, text: string, t: number, cooldownMs: number): { readonly key: string; readonly into: string } {
+export function textEpisodeKey(episodes: AlertEpisodes | undefined, text: string, t: number, cooldownMs: number): { readonly key: string; readonly into: string; readonly ofFault: (k: string) => boolean } {
   const key = textKey(text);
+  const legacy = alertKey(undefined, text);
   // An earlier version's key of a one-word text: the text itself (one ending in a hash is no such key).
   const sameFault = (k: string): boolean => /[a-z]/.test(k) && !HASHED.test(k) && canonicalText(k) === canonicalText(text);
-  return { key, into: episodeKey(episodes, key, t, cooldownMs, alertKey(undefined, text), sameFault) };
+  return { key, into: episodeKey(episodes, key, t, cooldownMs, legacy, sameFault), ofFault: (k) => k === key || k === legacy || sameFault(k) };
 }
 
 /** The end of a key cut or made safe: `-` and {@link KEY_HASH} hex digits of a hash. */
@@ -278,7 +279,7 @@ function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): Ale
  * last report is `cooldownMs` or more before it (any report of its fault to come starts a new
  * episode). The episode holding `newest` always stays: it is what tells older reports (see the
  * maintenance rule's `notOlderThanAlerts`); a report older than it is taken only where
- * {@link lateReportFits} (the latest forgotten report bounding it: {@link forgottenBound}). The
+ * {@link lateVerdict} (the latest forgotten report bounding it: {@link forgottenBounds}). The
  * same object when none lapsed.
  */
 export function pruneLapsed(episodes: AlertEpisodes, newest: number, cooldownMs: number): AlertEpisodes {
@@ -300,54 +301,107 @@ export function pruneLapsed(episodes: AlertEpisodes, newest: number, cooldownMs:
 }
 
 /**
- * Can a report of `key` at `t`, older than the newest fault the asset's alert rules took (a feed
- * pulled behind the others), be taken now by a rule whose episodes are `episodes`, exactly as it
- * would have been in event-time order? Lateness is judged per fault: it can when it changes no
- * decided episode, that is when
- * - it is not before `from`: no episode forgotten (to keep the state bounded) was reported within
- *   its rule's cooldown before `t` (see {@link forgottenBound}), so none is near it;
- * - the rule has no overflow episode kept, and fewer than `max - 1` episodes (taken in order, the
- *   fault would have counted towards the cap of every fault started in its cooldown);
- * - its fault's episode kept, if any, did not start after `t` (else the report would move its start,
- *   so its key): a report within the episode, or after its last, goes on with it (no work order).
- * A fault with no episode kept then opens its work order, keyed by its own time. Episodes kept are
- * all within their cooldown of the newest report (pruneLapsed), so none lapsed before `t`.
+ * Late-fault bounds of one rule, per fault key: a report of that fault older than the newest fault
+ * taken is judged only from this time on (event time). Raised past the last report of an episode of
+ * the fault forgotten (its cooldown run out, to keep the state bounded), plus the cooldown: a report
+ * of it before then would have been of that episode; and past a report of it refused as late, plus
+ * the cooldown (see {@link lateVerdict}). At most {@link LATE_FAULTS_KEPT} per rule: past those, the
+ * lowest bound is the asset's (`from`), for every fault, as a bound of any forgotten fault is.
  */
-export function lateReportFits(episodes: AlertEpisodes | undefined, key: string, t: number, from: number, max = MAX_EPISODES): boolean {
-  if (t < from) return false;
-  if (episodes === undefined) return true;
-  if (episodes[OVERFLOW_KEY] !== undefined) return false;
-  const e = episodes[key];
-  if (e !== undefined) return t >= e.start;
-  return Object.keys(episodes).length + 1 < max;
-}
+export type LateBounds = Readonly<Record<string, number>>;
+
+/** The faults a rule keeps a late bound of its own for ({@link LateBounds}); beyond, the lowest bound is every fault's. */
+export const LATE_FAULTS_KEPT = 8;
 
 /**
- * `from` (see {@link lateReportFits}) after the episodes in `before` and not in `after` were
- * forgotten: a report of their fault within `cooldownMs` of their last report would have been of
- * their episode, so no late report before then is judged now. (An episode replaced by a later one of
- * its fault needs none: a report of that fault before the later one's start is refused anyway.)
+ * How a report at `t` of a fault keyed `key` (`ofFault`: the keys that are that fault, `key` and
+ * the spellings its episode may be kept under, see {@link episodeKey}), older than the newest
+ * fault the asset's alert rules took (a feed pulled behind the others), stands with a rule whose
+ * episodes are `episodes` and late bounds `bounds`, `from` being the asset's bound for every fault:
+ * - `fits`: it changes no decided episode, so it is taken exactly as in event-time order: it is not
+ *   before `from` nor before its fault's own bound (no episode of its fault forgotten, nor one
+ *   refused, within the cooldown before it); the rule has no overflow episode kept, and fewer than
+ *   `max - 1` episodes kept or forgotten within their cooldown (taken in order, the fault would have
+ *   counted towards the cap of every fault started in its cooldown); and its fault's episode kept,
+ *   if any, did not start after `t` (a report within the episode, or after its last, goes on with
+ *   it; a fault with no episode kept opens its work order, keyed by its own time);
+ * - `own`: refused for being before its own fault's kept episode: any report of that fault before
+ *   that episode's start is refused anyway, so it bounds nothing;
+ * - `fault`: refused for its fault's own bound: its fault's reports within the cooldown after it
+ *   would have been of the same episode, so they are not judged either (raise its bound);
+ * - `all`: refused for the asset's bound, the overflow or the cap: in event-time order it may have
+ *   been of the overflow episode, which takes any fault, so no late fault within the cooldown after
+ *   it is judged (raise `from`).
+ * Episodes kept are all within their cooldown of the newest report (pruneLapsed), so none lapsed before `t`.
  */
-export function forgottenBound(before: AlertEpisodes | undefined, after: AlertEpisodes | undefined, cooldownMs: number, from: number): number {
-  if (before === undefined || before === after) return from;
-  let bound = from;
-  for (const k in before) if (after?.[k] === undefined) bound = Math.max(bound, (before[k] as AlertEpisode).last + cooldownMs);
-  return bound;
-}
-
-/**
- * `from` (see {@link lateReportFits}) after a report of `key` at `t` was refused as late by a rule
- * whose episodes are `episodes`: reports of its fault within `cooldownMs` after it would have
- * been of the same episode in event-time order (one forgotten, the overflow, or its own refused),
- * so none of them is judged now, else a later one would open a work order that order never opens
- * (E-1 at 08:00 taken and forgotten, E-1 at 09:59 refused, E-1 at 10:09 taken: a second work
- * order for one episode). Not when it was refused only for being before its own fault's kept
- * episode: any report of that fault before that episode's start is refused anyway.
- */
-export function refusedBound(episodes: AlertEpisodes | undefined, key: string, t: number, from: number, cooldownMs: number): number {
+export function lateVerdict(episodes: AlertEpisodes | undefined, key: string, ofFault: (k: string) => boolean, t: number, from: number, bounds: LateBounds | undefined, max = MAX_EPISODES): 'fits' | 'own' | 'fault' | 'all' {
+  if (t < from || episodes?.[OVERFLOW_KEY] !== undefined) return 'all';
+  let near = 0;
+  let own = false;
+  for (const k in bounds) {
+    if ((bounds[k] as number) <= t) continue;
+    near++;
+    if (k === key || ofFault(k)) own = true;
+  }
+  if (own) return 'fault';
   const e = episodes?.[key];
-  if (t >= from && episodes?.[OVERFLOW_KEY] === undefined && e !== undefined && t < e.start) return from;
-  return Math.max(from, t + cooldownMs);
+  if (e !== undefined) return t >= e.start ? 'fits' : 'own';
+  return Object.keys(episodes ?? {}).length + near + 1 < max ? 'fits' : 'all';
+}
+
+/**
+ * `bounds` with `key`'s raised to `bound` (see {@link LateBounds}), and `from`: past
+ * {@link LATE_FAULTS_KEPT} faults, the lowest bound is raised into `from` (every fault's), and a
+ * bound not past `from` is dropped (it bounds nothing more). The same objects when nothing changes.
+ */
+export function withLateBound(bounds: LateBounds | undefined, key: string, bound: number, from: number): { readonly bounds: LateBounds | undefined; readonly from: number } {
+  if (bound <= from || (bounds?.[key] ?? -Infinity) >= bound) return { bounds, from };
+  const next: Record<string, number> = {};
+  for (const k in bounds) if ((bounds[k] as number) > from) next[k] = bounds[k] as number;
+  next[key] = bound;
+  let f = from;
+  let count = Object.keys(next).length;
+  while (count > LATE_FAULTS_KEPT) {
+    let low: string | undefined;
+    for (const k in next) if (low === undefined || (next[k] as number) < (next[low] as number) || (next[k] === next[low] && k < low)) low = k;
+    f = Math.max(f, next[low as string] as number);
+    delete next[low as string];
+    count--;
+  }
+  for (const k in next) if ((next[k] as number) <= f) delete next[k];
+  return { bounds: next, from: f };
+}
+
+/**
+ * `bounds` and `from` after the episodes in `before` and not in `after` were forgotten: a report of
+ * their fault within `cooldownMs` of their last report would have been of their episode, so no late
+ * report of it before then is judged now; the overflow episode's reports were of any fault, so none
+ * is (`from`). (An episode replaced by a later one of its fault needs none: a report of that fault
+ * before the later one's start is refused anyway.)
+ */
+export function forgottenBounds(before: AlertEpisodes | undefined, after: AlertEpisodes | undefined, cooldownMs: number, from: number, bounds: LateBounds | undefined): { readonly bounds: LateBounds | undefined; readonly from: number } {
+  let r = { bounds, from };
+  if (before === undefined || before === after) return r;
+  for (const k in before) {
+    if (after?.[k] !== undefined) continue;
+    const bound = (before[k] as AlertEpisode).last + cooldownMs;
+    r = k === OVERFLOW_KEY ? { bounds: r.bounds, from: Math.max(r.from, bound) } : withLateBound(r.bounds, k, bound, r.from);
+  }
+  return r;
+}
+
+/**
+ * `bounds` and `from` after a report at `t` of the fault keyed `key` was refused as late (see
+ * {@link lateVerdict}): reports of its fault within `cooldownMs` after it would have been of the
+ * same episode in event-time order (one forgotten, or its own refused), so none of them is judged
+ * now, else a later one would open a work order that order never opens (E-1 at 08:00 taken and
+ * forgotten, E-1 at 09:59 refused, E-1 at 10:09 taken: a second work order for one episode); and
+ * when it may have been of the overflow episode, no late report of any fault is.
+ */
+export function refusedBounds(verdict: 'own' | 'fault' | 'all', key: string, t: number, cooldownMs: number, from: number, bounds: LateBounds | undefined): { readonly bounds: LateBounds | undefined; readonly from: number } {
+  if (verdict === 'own') return { bounds, from };
+  if (verdict === 'all') return { bounds, from: Math.max(from, t + cooldownMs) };
+  return withLateBound(bounds, key, t + cooldownMs, from);
 }
 
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */

@@ -104,7 +104,7 @@ const MAX_WIDTH = MAX_LATEST_SENSORS;
 const FAST = 0;
 const PURE = 1;
 
-const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'lateAlertsFrom', 'completed', 'openForgotten', 'latest']);
+const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'lateAlertsFrom', 'lateAlertFaults', 'completed', 'openForgotten', 'latest']);
 /** A name JSON writes before the others (an array index): `latest` with one is written by JSON.stringify. */
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
@@ -775,6 +775,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (r.calendars !== undefined) s.calendars = r.calendars;
     if (r.alerts !== undefined) s.alerts = r.alerts;
     if (r.lateAlertsFrom !== undefined) s.lateAlertsFrom = r.lateAlertsFrom;
+    if (r.lateAlertFaults !== undefined) s.lateAlertFaults = r.lateAlertFaults;
     if (r.completed !== undefined) s.completed = r.completed;
     if (r.openForgotten !== undefined) s.openForgotten = r.openForgotten;
     if (latestNames[a] !== undefined) s.latest = latestOf(a);
@@ -883,7 +884,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     s += restJson('km', r.km) + restJson('kmHistory', r.kmHistory) + restJson('thresholds', r.thresholds);
     if (d[o + B_SERVICES] === 1) s += `,"services":${servicesJson(o)}`;
     s += restJson('workOrders', r.workOrders) + restJson('meterIssue', r.meterIssue) + restJson('odometerIssue', r.odometerIssue);
-    s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('lateAlertsFrom', r.lateAlertsFrom) + restJson('completed', r.completed) + restJson('openForgotten', r.openForgotten);
+    s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('lateAlertsFrom', r.lateAlertsFrom) + restJson('lateAlertFaults', r.lateAlertFaults) + restJson('completed', r.completed) + restJson('openForgotten', r.openForgotten);
     s += latestJson(a);
     return `{${s.slice(1)}}`;
   };

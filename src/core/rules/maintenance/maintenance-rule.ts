@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, faultCode, forgottenBound, lateReportFits, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBound, stepAlert, textEpisodeKey, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, episodeKey, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, stepAlert, textEpisodeKey, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -88,11 +88,19 @@ export interface MaintenanceState {
   /**
    * Alert rules: a fault report older than the newest one taken (beyond the allowed lateness: a
    * feed pulled behind the others) is judged against its own fault's episodes only from this time
-   * on (event time): the latest report of an episode forgotten (its cooldown run out, to keep the
-   * state bounded), plus its rule's cooldown, else {@link NOTHING_FORGOTTEN}. Absent while `alerts`
-   * is present: state from before it, where the newest report taken is the bound.
+   * on (event time), whatever its fault: the latest report of an overflow episode forgotten (its
+   * cooldown run out, to keep the state bounded), plus its rule's cooldown; the bound of a single
+   * fault given up past those `lateAlertFaults` keeps; a fault refused as late for this bound, the
+   * overflow or the cap, plus its rule's cooldown; else {@link NOTHING_FORGOTTEN}. Absent while
+   * `alerts` is present: state from before it, where the newest report taken is the bound.
    */
   readonly lateAlertsFrom?: number;
+  /**
+   * Alert rules: per rule, the faults with a late bound of their own (see alert.ts `LateBounds`):
+   * a late report of such a fault is judged only from its bound on, while other faults' are from
+   * `lateAlertsFrom` on. At most a few per rule (alert.ts `LATE_FAULTS_KEPT`); absent when none.
+   */
+  readonly lateAlertFaults?: Readonly<Record<string, LateBounds>>;
   /**
    * Service and calendar intervals: the occurrence of the work order whose completion the
    * schedule counts from, per rule. A completion of that work order or of one before it in the
@@ -294,9 +302,9 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
           // Faults the same way (fault codes pulled from a telematics feed arrive behind live sensor
           // samples): one not older than every fault taken is in order for the alert rules, which
           // decide on faults alone, so taken now rather than lost. So is an older one that changes no
-          // decided episode of its own fault (another feed pulled behind: see lateReportFits).
+          // decided episode of its own fault (another feed pulled behind: see lateVerdict).
           if ((sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && (notOlderThanAlerts(s, sample.t) || lateAlertFits(s, sample, a)))) return processSamples(copy(s), [sample], a, ctx, options);
-          // A fault refused as late still bounds the late faults judged after it (see refusedBound).
+          // A fault refused as late still bounds the late reports of its fault (or of any) judged after it (see refusedBounds).
           return sample.k === 'a' ? lateAlertResult(s, sample, a) : lateResult(s);
         }
         const next = copy(s);
@@ -360,42 +368,81 @@ function lateAlertsFromOf(s: MaintenanceState): number {
   return s.lateAlertsFrom ?? (s.alerts === undefined ? NOTHING_FORGOTTEN : newestAlert(s.alerts));
 }
 
-/** The episode key a rule takes a report for (see {@link episodeKey}), and the fault as it compares it. */
-function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Extract<MaintenanceSample, { k: 'a' }>, legacy: string): { readonly code: string | undefined; readonly key: string; readonly into: string } {
+/**
+ * The episode key a rule takes a report for (see {@link episodeKey}), the fault as it compares it,
+ * and the keys that are that fault (`ofFault`: the key, and the spellings its episode may be kept under).
+ */
+function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Extract<MaintenanceSample, { k: 'a' }>, legacy: string): { readonly code: string | undefined; readonly key: string; readonly into: string; readonly ofFault: (k: string) => boolean } {
   const code = faultCode(rule, sample.c);
   // No code: keyed by its text, compared trimmed, its whitespace runs one space, in any case (never through the codeMap).
   if (code === undefined) return { code, ...textEpisodeKey(episodes, sample.r, sample.t, rule.cooldownMs) };
   const key = alertKey(code, sample.r);
-  const into = episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, (k) => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key);
-  return { code, key, into };
+  const sameFault = (k: string): boolean => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key;
+  const into = episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, sameFault);
+  return { code, key, into, ofFault: (k) => k === key || k === legacy || sameFault(k) };
 }
 
-/** Some rule can take the fault, older than the newest one taken, as in event-time order (see lateReportFits): it is not late. */
+/** Some rule can take the fault, older than the newest one taken, as in event-time order (see lateVerdict): it is not late. */
 function lateAlertFits(s: MaintenanceState, sample: Extract<MaintenanceSample, { k: 'a' }>, a: Applicable): boolean {
   const from = lateAlertsFromOf(s);
   const legacy = alertKey(sample.c, sample.r);
   for (const rule of a.alerts) {
     if (!alertMatches(rule, sample.s, sample.c)) continue;
     const episodes = s.alerts?.[rule.name];
-    if (lateReportFits(episodes, intoOf(rule, episodes, sample, legacy).into, sample.t, from)) return true;
+    const { into, ofFault } = intoOf(rule, episodes, sample, legacy);
+    if (lateVerdict(episodes, into, ofFault, sample.t, from, s.lateAlertFaults?.[rule.name]) === 'fits') return true;
   }
   return false;
 }
 
-/** A fault report no rule takes as late (not lateAlertFits): dropped, the late-fault bound raised past it (see refusedBound). */
+/** A fault report no rule takes as late (not lateAlertFits): dropped, the late-fault bounds raised past it (see refusedBounds). */
 function lateAlertResult(s: MaintenanceState, sample: Extract<MaintenanceSample, { k: 'a' }>, a: Applicable): RuleResult<MaintenanceState> {
   const before = lateAlertsFromOf(s);
   let from = before;
+  let faults = s.lateAlertFaults;
   const legacy = alertKey(sample.c, sample.r);
   for (const rule of a.alerts) {
     if (!alertMatches(rule, sample.s, sample.c)) continue;
     const episodes = s.alerts?.[rule.name];
-    from = refusedBound(episodes, intoOf(rule, episodes, sample, legacy).into, sample.t, from, rule.cooldownMs);
+    const { into, ofFault } = intoOf(rule, episodes, sample, legacy);
+    const verdict = lateVerdict(episodes, into, ofFault, sample.t, from, faults?.[rule.name]);
+    if (verdict === 'fits') continue;
+    const r = refusedBounds(verdict, into, sample.t, rule.cooldownMs, from, faults?.[rule.name]);
+    from = r.from;
+    faults = withRuleBounds(faults, rule.name, r.bounds);
   }
-  if (from === before) return lateResult(s);
+  if (from === before && faults === s.lateAlertFaults) return lateResult(s);
   const next = copy(s);
   next.lateAlertsFrom = from;
+  next.lateAlertFaults = compactBounds(faults, from);
   return lateResult(next);
+}
+
+/** `faults` with `rule`'s bounds `bounds` (the same object when they are its bounds already). */
+function withRuleBounds(faults: MaintenanceState['lateAlertFaults'], rule: string, bounds: LateBounds | undefined): MaintenanceState['lateAlertFaults'] {
+  if (faults?.[rule] === bounds) return faults;
+  const next = { ...faults };
+  if (bounds === undefined || Object.keys(bounds).length === 0) delete next[rule];
+  else next[rule] = bounds;
+  return next;
+}
+
+/** `faults` without the bounds not past `from` (they bound nothing more), nor rules left with none; undefined for none. */
+function compactBounds(faults: MaintenanceState['lateAlertFaults'], from: number): MaintenanceState['lateAlertFaults'] {
+  if (faults === undefined) return undefined;
+  let next: Record<string, LateBounds> | undefined;
+  for (const rule in faults) {
+    const bounds = faults[rule] as LateBounds;
+    let keep: Record<string, number> | undefined;
+    for (const k in bounds) if ((bounds[k] as number) <= from) keep ??= { ...bounds };
+    if (keep === undefined) continue;
+    for (const k in keep) if ((keep[k] as number) <= from) delete keep[k];
+    next ??= { ...faults };
+    if (Object.keys(keep).length === 0) delete next[rule];
+    else next[rule] = keep;
+  }
+  const r = next ?? faults;
+  return Object.keys(r).length === 0 ? undefined : r;
 }
 
 /**
@@ -446,6 +493,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     calendars: s.calendars,
     alerts: s.alerts,
     lateAlertsFrom: s.lateAlertsFrom,
+    lateAlertFaults: s.lateAlertFaults,
     completed: s.completed,
     openForgotten: s.openForgotten,
     feedbackHeld: s.feedbackHeld,
@@ -850,6 +898,7 @@ function onAlert(
   let alerts = s.alerts;
   let workOrders = s.workOrders;
   let from = lateAlertsFromOf(s);
+  let faults = s.lateAlertFaults;
   // Older than the newest fault taken (a feed pulled behind the others): taken by the rules for which it changes no decided episode.
   const late = sample.t < newestAlert(alerts);
   // The key the code had before codes were compared in any case and mapped (codeMap): what an episode kept from then is under.
@@ -859,14 +908,19 @@ function onAlert(
     const episodes = alerts?.[rule.name];
     // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
     // An episode of the same fault kept under the spelling it was reported in before (an upgrade, a codeMap entry added) goes on.
-    const { code, into } = intoOf(rule, episodes, sample, legacy);
-    if (late && !lateReportFits(episodes, into, sample.t, from)) {
-      // Refused by this rule: the reports of its fault within a cooldown after it are not judged either (see refusedBound).
-      from = refusedBound(episodes, into, sample.t, from, rule.cooldownMs);
+    const { code, into, ofFault } = intoOf(rule, episodes, sample, legacy);
+    const verdict = late ? lateVerdict(episodes, into, ofFault, sample.t, from, faults?.[rule.name]) : 'fits';
+    if (verdict !== 'fits') {
+      // Refused by this rule: the reports of its fault (or of any, see lateVerdict) within a cooldown after it are not judged either (see refusedBounds).
+      const r = refusedBounds(verdict, into, sample.t, rule.cooldownMs, from, faults?.[rule.name]);
+      from = r.from;
+      faults = withRuleBounds(faults, rule.name, r.bounds);
       continue;
     }
     const step = stepAlert(episodes, into, sample.t, rule.cooldownMs);
-    from = forgottenBound(episodes, step.episodes, rule.cooldownMs, from);
+    const f = forgottenBounds(episodes, step.episodes, rule.cooldownMs, from, faults?.[rule.name]);
+    from = f.from;
+    faults = withRuleBounds(faults, rule.name, f.bounds);
     if (step.episodes !== episodes) alerts = { ...alerts, [rule.name]: step.episodes };
     if (!step.opens) continue;
     const at = new Date(sample.t).toISOString();
@@ -917,12 +971,18 @@ function onAlert(
   // last report of one forgotten (`lateAlertsFrom`), so one whose cooldown ran out before it only
   // takes up state. Not by the sensor or meter samples' time: a fault pulled from a feed behind them is still taken.
   const pruned = withoutLapsed(alerts, sample.t, cooldownsOf(options));
-  for (const rule in alerts) from = forgottenBound(alerts[rule], pruned?.[rule], cooldownsOf(options).get(rule) ?? 0, from);
+  for (const rule in alerts) {
+    const f = forgottenBounds(alerts[rule], pruned?.[rule], cooldownsOf(options).get(rule) ?? 0, from, faults?.[rule]);
+    from = f.from;
+    faults = withRuleBounds(faults, rule, f.bounds);
+  }
   alerts = pruned;
-  if (alerts === s.alerts && workOrders === s.workOrders && (alerts === undefined || from === s.lateAlertsFrom)) return s;
+  faults = compactBounds(faults, from);
+  if (alerts === s.alerts && workOrders === s.workOrders && (alerts === undefined || (from === s.lateAlertsFrom && faults === s.lateAlertFaults))) return s;
   const next = copy(s);
   if (alerts !== undefined) next.alerts = alerts;
   if (alerts !== undefined) next.lateAlertsFrom = from;
+  if (alerts !== undefined) next.lateAlertFaults = faults;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
 }
