@@ -10,6 +10,9 @@
  * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&orderBy=&limit=&offset=` → `{items, next?}`
  *   (`orderBy=updatedAt asc|desc`; else in the `listOrder` order; `updatedSinceFilter: false` ignores `updatedSince`)
  * - `GET /api/v1/work-orders/{id}` → 200
+ * - `PATCH /api/v1/work-orders/{id}` `{priority?, severity?, reason?, ...}` → 200 (the fields merged
+ *   in; a priority change is recorded in the record's `priorityChanges`); 404 for an unknown work order;
+ *   400 for `id`, `externalKey`, `erpAssetId` or `status` (a status moves only as a planner moves it)
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
  * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, revision?, countedAt}` → 201
@@ -107,6 +110,8 @@ export interface ErpState {
 export interface AppliedCounters {
   location: number;
   workOrders: number;
+  /** PATCHes of a work order applied. */
+  workOrderUpdates: number;
   meterReadings: number;
   inventoryCounts: number;
   usagePostings: number;
@@ -281,7 +286,8 @@ export class ErpStore {
       return methodNotAllowed(method, path, 'GET, POST');
     }
     if (collection === 'work-orders' && id !== undefined && segments.length === 4) {
-      if (method !== 'GET') return methodNotAllowed(method, path, 'GET');
+      if (method === 'PATCH') return this.updateWorkOrder(id, body);
+      if (method !== 'GET') return methodNotAllowed(method, path, 'GET, PATCH');
       const wo = this.state.workOrders.find((w) => w.id === id);
       return wo ? { status: 200, body: wo } : notFound(`work order ${id} does not exist`);
     }
@@ -443,6 +449,44 @@ export class ErpStore {
     this.state.workOrders.push(record);
     this.applied.workOrders++;
     return { status: 201, headers: { Location: `/api/v1/work-orders/${record.id}` }, body: record };
+  }
+
+  /**
+   * `PATCH /api/v1/work-orders/{id}`: the body's fields merged into the work order (a planner's
+   * priority raised by the service); each priority change is kept in `priorityChanges` (`{from, to, at}`).
+   */
+  private updateWorkOrder(id: string, raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    for (const field of ['id', 'externalKey', 'status', 'createdAt', 'updatedAt', 'completedAt', 'priorityChanges'])
+      if (body[field] !== undefined) return invalid(`${field} cannot be changed by a PATCH`);
+    if (body.priority !== undefined && !isNonEmptyString(body.priority)) return invalid('priority must be a non-empty string');
+    const index = this.state.workOrders.findIndex((w) => w.id === id);
+    const current = this.state.workOrders[index];
+    if (!current) return notFound(`work order ${id} does not exist`);
+    if (body.erpAssetId !== undefined && body.erpAssetId !== current.erpAssetId) return invalid(`erpAssetId cannot be changed by a PATCH (work order ${id} is for ${current.erpAssetId})`);
+    const now = this.isoNow();
+    const changes = Array.isArray(current.priorityChanges) ? (current.priorityChanges as unknown[]) : [];
+    const changed = body.priority !== undefined && body.priority !== current.priority;
+    const next: WorkOrderRecord = {
+      ...current,
+      ...body,
+      id: current.id,
+      erpAssetId: current.erpAssetId,
+      title: typeof body.title === 'string' && body.title !== '' ? body.title : current.title,
+      status: current.status,
+      updatedAt: now,
+      ...(changed ? { priorityChanges: [...changes, { from: current.priority ?? null, to: body.priority, at: now }] } : {}),
+    };
+    // Lists go on showing the version they show now until this change is visible.
+    if ((this.options.updateVisibleAfterMs ?? 0) > 0) {
+      const shown = this.visible(current);
+      if (shown) this.shownBefore.set(current.id, shown);
+      else this.shownBefore.delete(current.id);
+    }
+    this.state.workOrders[index] = next;
+    this.applied.workOrderUpdates++;
+    return { status: 200, body: next };
   }
 
   /** The version of a work order lists show now (`updateVisibleAfterMs`): its newest, or the one before a change not visible yet; none if no version is. */
@@ -609,7 +653,7 @@ function emptyState(): ErpState {
 }
 
 function zeroApplied(): AppliedCounters {
-  return { location: 0, workOrders: 0, meterReadings: 0, inventoryCounts: 0, usagePostings: 0 };
+  return { location: 0, workOrders: 0, workOrderUpdates: 0, meterReadings: 0, inventoryCounts: 0, usagePostings: 0 };
 }
 
 function asObject(value: unknown): Body | undefined {

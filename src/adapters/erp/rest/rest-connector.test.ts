@@ -65,7 +65,7 @@ describe('each operation against the simulator', () => {
     expect(state.meterReadings).toEqual([expect.objectContaining({ erpAssetId: 'EQ-3', operatingHours: 1234.5, readingAt: expect.any(String) })]);
     expect(state.inventory['WH-1/A-01|SKU-1']).toMatchObject({ quantity: 41 });
     expect(state.usagePostings).toEqual([expect.objectContaining({ erpAssetId: 'EQ-3', period: '2026-02', periodUnits: 160, unit: 'h' })]);
-    expect(s.counters().applied).toEqual({ location: 0, workOrders: 0, meterReadings: 1, inventoryCounts: 1, usagePostings: 1 });
+    expect(s.counters().applied).toEqual({ location: 0, workOrders: 0, workOrderUpdates: 0, meterReadings: 1, inventoryCounts: 1, usagePostings: 1 });
   });
 
   it('sends the idempotency key in the configured header', async () => {

@@ -55,12 +55,14 @@ import {
   withQuery,
   withWorkOrderFields,
   workOrderChangedAt,
+  workOrderIdOf,
   workOrderTimeField,
   workOrderLookupPath,
   workOrderUpdatesPath,
   type BatchSubRequest,
   type PlannedRequest,
 } from './rest-mapping.js';
+import { WORKORDER_UPDATE } from '../../../core/rules/maintenance/work-order.js';
 
 export interface RestConnectorOptions {
   /** Clock for token expiry and `Retry-After` dates. @default systemClock */
@@ -204,7 +206,13 @@ export class RestConnector implements ErpConnector {
     const call = new PacedCall(this.client, ctx);
     try {
       const planned: Planned[] = [];
+      // Updates after the rest: a work order created in this call is there for its update's lookup.
+      const updates: OutboxItem[] = [];
       for (const item of items) {
+        if (item.operation === WORKORDER_UPDATE) {
+          updates.push(item);
+          continue;
+        }
         try {
           planned.push({ item, plan: planRequest(item, this.config.paths) });
         } catch (err) {
@@ -220,6 +228,7 @@ export class RestConnector implements ErpConnector {
       } else {
         for (const p of toWrite) results.set(p.item.id, await this.sendOne(p, call));
       }
+      for (const item of updates) results.set(item.id, await this.sendUpdate(item, call));
     } catch (err) {
       // A bug, not an ERP answer: report it on every item still without a result, never throw.
       const error = new RetryableError(`REST connector ${this.name} failed unexpectedly: ${coerceError(err).message}`, undefined, undefined, { cause: err });
@@ -558,6 +567,37 @@ export class RestConnector implements ErpConnector {
     return Promise.resolve();
   }
 
+  /**
+   * A `workorder.update`: the work order is found by its business key (`GET {paths.workOrders}?externalKey=`,
+   * as the lookup before a create), then patched at `paths.workOrder` with its id. One the ERP does
+   * not have yet (its create still queued or retried) is retried, as a {@link ConflictError}: the
+   * ERP answered, so the circuit breaker does not count it (else updates waiting for their creates
+   * could pause the destination, creates included).
+   */
+  private async sendUpdate(item: OutboxItem, call: PacedCall): Promise<ItemResult> {
+    const path = workOrderLookupPath(this.config.paths, item.businessKey);
+    let found: Awaited<ReturnType<RestConnector['lookUp']>>;
+    try {
+      found = await this.lookUp(path, item.businessKey, item, call, 'the lookup of the work order whose priority it raises');
+    } catch (err) {
+      return failed(item, asDeliveryError(err));
+    }
+    if (found.kind === 'failed') return found.result;
+    if (found.kind === 'absent') return failed(item, notThereYet(item, `GET ${path} lists no work order with externalKey ${item.businessKey}`), found.exchange);
+    const id = workOrderIdOf(found.record, this.config.workOrderFields);
+    if (id === undefined) {
+      const key = this.options.configKey === undefined ? `workOrderFields.id of destination "${this.name}"` : `${this.options.configKey}.workOrderFields.id (destination "${this.name}")`;
+      return failed(item, new PermanentError(`workorder.update of ${item.businessKey}: GET ${path} lists the work order without an id (now read from ${this.config.workOrderFields.id ?? 'id'}): set ${key} to the field that holds it, then replay it ('assetbridge dlq replay')`), found.exchange);
+    }
+    let plan: PlannedRequest;
+    try {
+      plan = planRequest(item, this.config.paths, id);
+    } catch (err) {
+      return failed(item, asDeliveryError(err));
+    }
+    return this.sendOne({ item, plan }, call);
+  }
+
   private async sendOne({ item, plan }: Planned, call: PacedCall): Promise<ItemResult> {
     const outcome = await call.request({
       method: plan.method,
@@ -678,7 +718,7 @@ export class RestConnector implements ErpConnector {
     item: OutboxItem,
     call: PacedCall,
     purpose = 'the lookup before a create, as idempotencySupported is false',
-  ): Promise<{ kind: 'found'; record: unknown; exchange: Exchange } | { kind: 'absent' } | { kind: 'failed'; result: ItemResult }> {
+  ): Promise<{ kind: 'found'; record: unknown; exchange: Exchange } | { kind: 'absent'; exchange: Exchange } | { kind: 'failed'; result: ItemResult }> {
     const maxPages = this.options.maxLookupPages ?? 20;
     const what = `GET ${path} (${purpose})`;
     let request: { path: string } | { url: string } = { path };
@@ -722,14 +762,14 @@ export class RestConnector implements ErpConnector {
       for (const r of listed.items) {
         // By its id only (a work order's where workOrderFields.id says): two records of one
         // externalKey (some other key's duplicate) are no move.
-        const id = recordIdOf(item.operation === 'workorder.create' ? withWorkOrderFields(r, this.config.workOrderFields) : r);
+        const id = recordIdOf(item.operation === 'workorder.create' || item.operation === WORKORDER_UPDATE ? withWorkOrderFields(r, this.config.workOrderFields) : r);
         if (id === undefined || !id.startsWith('id:')) continue;
         const first = seen.get(id);
         if (first === undefined) seen.set(id, page);
         else listedTwice ??= { id, first, again: page };
       }
       if (listed.next === undefined) {
-        if (listedTwice === undefined) return { kind: 'absent' };
+        if (listedTwice === undefined) return { kind: 'absent', exchange: outcome.exchange };
         const { id, first, again } = listedTwice;
         const error = new RetryableError(
           `${what}: record ${id.slice(3)} was listed twice (on page ${first} and again on page ${again}), so the list changed while it was read page by page and a record may have moved onto a page already read; ` +
@@ -774,6 +814,12 @@ export class RestConnector implements ErpConnector {
    */
   private pathRefused(error: DeliveryError, item: OutboxItem): DeliveryError {
     if (!(error instanceof PermanentError) || (error.status !== 404 && error.status !== 405)) return error;
+    if (item.operation === WORKORDER_UPDATE) {
+      const setting = this.options.configKey === undefined ? `paths.workOrder of destination "${this.name}"` : `${this.options.configKey}.paths.workOrder (destination "${this.name}")`;
+      const check = `check ${setting} (now ${this.config.paths.workOrder}) against the ERP's API`;
+      if (error.status === 404) return notThereYet(item, `${error.message}; should it last, ${check}`, error);
+      return new PermanentError(`${error.message}; ${check}, then replay it ('assetbridge dlq replay')`, error.status, error.responseBody);
+    }
     const key = PATH_KEYS[item.operation];
     if (key === undefined) return error;
     const setting = this.options.configKey === undefined ? `paths.${key} of destination "${this.name}"` : `${this.options.configKey}.paths.${key} (destination "${this.name}")`;
@@ -793,6 +839,9 @@ export class RestConnector implements ErpConnector {
 
   /** The keys that make a lookup before a create work, for its errors. */
   private lookupFix(item: OutboxItem): string {
+    // An update finds its work order whatever idempotencySupported says: only the path can fix it.
+    if (item.operation === WORKORDER_UPDATE)
+      return `set paths.workOrders of destination "${this.name}" to a path that answers GET ?externalKey= with a list (an update finds its work order so), then replay it ('assetbridge dlq replay')`;
     return (
       `set paths.${PATH_KEYS[item.operation] ?? 'workOrders'} of destination "${this.name}" to a path that answers GET ?externalKey= with a list, ` +
       `or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}, then replay it ('assetbridge dlq replay')`
@@ -1148,6 +1197,19 @@ function recordIdOf(raw: unknown): string | undefined {
 /** What a request carried (its asset id, its body's strings), which the ERP may quote back in a 409's reason. */
 function sentValues({ item, plan }: Planned): string[] {
   return [item.erpAssetId, ...Object.values(plan.body).filter((v): v is string => typeof v === 'string')];
+}
+
+/**
+ * A `workorder.update` of a work order the ERP does not have (yet): its create may still be queued
+ * or retried, and lands first, so it is retried; a {@link ConflictError} (the ERP answered: the
+ * circuit breaker does not count it). `why`: what said so.
+ */
+function notThereYet(item: OutboxItem, why: string, error?: DeliveryError): ConflictError {
+  return new ConflictError(
+    `workorder.update of ${item.businessKey}: ${why}: the ERP does not have this work order yet (its workorder.create may still be queued or retried), so its priority cannot be raised yet; retried until the work order is there (after retry.maxAttempts attempts or retry.maxAgeMs it goes to dead letters: 'assetbridge dlq replay' it once the work order exists)`,
+    error?.status ?? 404,
+    error?.responseBody,
+  );
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {

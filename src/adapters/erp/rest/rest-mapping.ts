@@ -6,6 +6,7 @@
  * |---|---|
  * | `location.update` | `PATCH {paths.location}` `{warehouseLocation, coordinates:{lat,lng} \| null, lastSeen}` (null: a zone sighting) |
  * | `workorder.create` | `POST {paths.workOrders}` the rule's payload + `externalKey` (= business key) and `erpAssetId` |
+ * | `workorder.update` | `PATCH {paths.workOrder}` (the work order found by `GET {paths.workOrders}?externalKey=`) `{priority, severity, reason, trigger, sensorSnapshot, detectedAt, ...}` |
  * | `meter.record` | `POST {paths.meterReadings}` the rule's payload; `readingAt` defaults to the event time |
  * | `inventory.count` | `POST {paths.inventoryCounts}` `{location, sku, countedQuantity, delta, countedAt}` + rest of payload |
  * | `usage.post` | `POST {paths.usagePostings}` `{period, periodUnits, lifeToDateUnits, totalExpectedUnits, unit, ...}` |
@@ -25,6 +26,7 @@ import type { WebhookItem, WorkOrderUpdate } from '../../../ports/connector.js';
 export const REST_OPERATIONS = [
   'location.update',
   'workorder.create',
+  'workorder.update',
   'meter.record',
   'inventory.count',
   'usage.post',
@@ -54,12 +56,17 @@ type Payload = Readonly<Record<string, unknown>>;
 
 /**
  * The request for one outbox item. Throws {@link PermanentError} when the operation is unknown
- * or the payload lacks what the operation needs: no retry can fix either.
+ * or the payload lacks what the operation needs: no retry can fix either. A `workorder.update`
+ * needs the ERP's id of its work order (`workOrderId`, which the connector looks up by business key).
  */
-export function planRequest(item: OutboxItem, paths: RestPaths): PlannedRequest {
+export function planRequest(item: OutboxItem, paths: RestPaths, workOrderId?: string): PlannedRequest {
   const payload = item.payload;
   const vars = { erpAssetId: item.erpAssetId };
   switch (item.operation) {
+    case 'workorder.update':
+      requireFields(item, ['priority']);
+      if (workOrderId === undefined) throw new PermanentError(`workorder.update of ${item.businessKey}: the work order's id in the ERP is needed (looked up by its externalKey) and was not given`);
+      return { method: 'PATCH', path: expandPath(paths.workOrder, { workOrderId, ...vars }), body: { ...payload } };
     case 'location.update':
       return { method: 'PATCH', path: expandPath(paths.location, vars), body: locationBody(item, payload) };
     case 'workorder.create':
@@ -177,6 +184,14 @@ export function withQuery(path: string, params: Readonly<Record<string, string>>
   const query = new URLSearchParams(params).toString();
   if (query === '') return path;
   return `${path}${path.includes('?') ? '&' : '?'}${query}`;
+}
+
+/** The ERP's id of a listed work order (where `workOrderFields.id` says), or undefined when it has none. */
+export function workOrderIdOf(raw: unknown, fields: WorkOrderFieldMap = {}): string | undefined {
+  const wo = withWorkOrderFields(raw, fields);
+  if (wo === null || typeof wo !== 'object') return undefined;
+  const id = (wo as { id?: unknown }).id;
+  return (typeof id === 'string' && id !== '') || typeof id === 'number' ? String(id) : undefined;
 }
 
 /** `GET {workOrders}?externalKey=…`: find a work order we may already have created. */

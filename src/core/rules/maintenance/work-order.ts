@@ -18,6 +18,14 @@ import type { WorkOrderExtras } from './types.js';
 
 export const WORKORDER_CREATE = 'workorder.create';
 
+/**
+ * A work order's priority raised after it was opened (a fault reported `warning`, then `critical`,
+ * in one episode): a fact under the work order's own business key, so one per work order ever,
+ * whatever replays, restarts or arrival orders; idempotent at the ERP (it sets the priority, it
+ * creates nothing), so not among a connector's `createsRecord`.
+ */
+export const WORKORDER_UPDATE = 'workorder.update';
+
 /** SAP notification/order short texts are 40 characters; the detail goes to `description`. */
 export const TITLE_MAX = 40;
 

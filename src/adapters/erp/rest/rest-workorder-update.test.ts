@@ -1,0 +1,124 @@
+/**
+ * `workorder.update` (a work order's priority raised after it opened) through the REST connector
+ * and the ERP simulator: the work order found by its business key, then `PATCH {paths.workOrder}`;
+ * idempotent; one the ERP does not have yet (its create still queued or retried) retried, not
+ * dead-lettered; the simulator's faults hit the route.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConflictError, PermanentError, RetryableError } from '../../../core/errors/errors.js';
+import { WORKORDER_UPDATE } from '../../../core/rules/maintenance/work-order.js';
+import { REST_CREATES_RECORD } from './rest-connector.js';
+import { REST_OPERATIONS } from './rest-mapping.js';
+import { connectorFor, ctx, errorOf, outboxItem as item, useSimulators } from '../../../../test/helpers/rest-simulator.js';
+
+const sim = useSimulators();
+const KEY = 'EQ-7|faults|SPN100-FMI1@2026-03-02T08:00:00.000Z';
+const create = () => item('workorder.create', 'EQ-7', { erpAssetId: 'EQ-7', title: 'SPN100-FMI1: oil pressure low', priority: 'MEDIUM', severity: 'warning' }, { businessKey: KEY });
+const update = () =>
+  item(
+    WORKORDER_UPDATE,
+    'EQ-7',
+    {
+      erpAssetId: 'EQ-7',
+      priority: 'HIGH',
+      severity: 'critical',
+      rule: 'faults',
+      occurrence: 'SPN100-FMI1@2026-03-02T08:00:00.000Z',
+      reason: 'critical fault SPN100-FMI1 reported at 2026-03-02T08:10:00.000Z: oil pressure very low',
+      trigger: { type: 'alert', escalation: true, code: 'SPN100-FMI1', severity: 'critical', reportedAt: '2026-03-02T08:10:00.000Z' },
+      sensorSnapshot: { at: '2026-03-02T08:10:00.000Z', values: { oilPressure: { value: 1.4, unit: 'bar' } } },
+      detectedAt: '2026-03-02T08:10:00.000Z',
+    },
+    { businessKey: KEY },
+  );
+
+describe('workorder.update through the REST connector', () => {
+  it('is delivered, and no create: a PATCH, never among createsRecord', () => {
+    expect(REST_OPERATIONS).toContain(WORKORDER_UPDATE);
+    expect(REST_CREATES_RECORD).not.toContain(WORKORDER_UPDATE);
+  });
+
+  it('finds the work order by its business key and PATCHes it at paths.workOrder: the priority raised, recorded once however often it is sent', async () => {
+    const s = await sim();
+    const connector = connectorFor(s);
+    expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);
+    const [done] = await connector.send([update()], ctx);
+    const id = s.state().workOrders[0]?.id as string;
+    expect(done).toMatchObject({ ok: true, exchange: { method: 'PATCH', url: `${s.url}/api/v1/work-orders/${id}`, status: 200 } });
+    expect(s.state().workOrders[0]).toMatchObject({ externalKey: KEY, priority: 'HIGH', severity: 'critical', status: 'open', trigger: { escalation: true, code: 'SPN100-FMI1' }, sensorSnapshot: { values: { oilPressure: { value: 1.4 } } } });
+    // Idempotent: sent again (a retry after a lost answer), the priority is HIGH still, changed once.
+    expect((await connector.send([update()], ctx))[0]?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.state().workOrders[0]?.priorityChanges).toEqual([{ from: 'MEDIUM', to: 'HIGH', at: expect.any(String) }]);
+    expect(s.counters().applied).toMatchObject({ workOrders: 1, workOrderUpdates: 2 });
+  });
+
+  it('before its work order exists (the create still queued or retried): retried as a ConflictError saying so, then delivered once the create landed', async () => {
+    const s = await sim();
+    const connector = connectorFor(s);
+    const early = await connector.send([update()], ctx);
+    const error = errorOf(early[0]);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error?.message).toContain(`workorder.update of ${KEY}`);
+    expect(error?.message).toContain('the ERP does not have this work order yet (its workorder.create may still be queued or retried)');
+    expect(early[0]?.exchange).toMatchObject({ method: 'GET', status: 200 });
+    expect(s.counters().applied.workOrderUpdates).toBe(0);
+    expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);
+    expect((await connector.send([update()], ctx))[0]?.ok).toBe(true);
+    expect(s.state().workOrders[0]?.priority).toBe('HIGH');
+  });
+
+  it('in one call with its create, one by one and in a batch: the create goes first, so the update finds it', async () => {
+    for (const overrides of [{}, { batch: { maxSize: 10 } }, { idempotencySupported: false }]) {
+      const s = await sim();
+      const results = await connectorFor(s, overrides).send([update(), create()], ctx);
+      expect(results.map((r) => r.ok)).toEqual([true, true]);
+      expect(s.state().workOrders).toEqual([expect.objectContaining({ externalKey: KEY, priority: 'HIGH' })]);
+    }
+  });
+
+  it('a 404 to the PATCH is retried too, naming paths.workOrder should it last; a 405 dead-letters naming it', async () => {
+    const s = await sim();
+    expect((await connectorFor(s).send([create()], ctx))[0]?.ok).toBe(true);
+    const wrongPath = await connectorFor(s, { paths: { workOrder: '/api/v1/maintenance-orders/{workOrderId}' } }).send([update()], ctx);
+    const notFound = errorOf(wrongPath[0]);
+    expect(notFound).toBeInstanceOf(ConflictError);
+    expect(notFound?.message).toMatch(/PATCH \/api\/v1\/maintenance-orders\/WO-\d+ → 404/);
+    expect(notFound?.message).toContain('should it last, check paths.workOrder of destination "erp-sim" (now /api/v1/maintenance-orders/{workOrderId})');
+    s.faults.add({ kind: 'error', status: 405, method: 'PATCH', path: '/work-orders/' });
+    const refused = errorOf((await connectorFor(s).send([update()], ctx))[0]);
+    expect(refused).toBeInstanceOf(PermanentError);
+    expect(refused?.message).toContain('check paths.workOrder of destination "erp-sim"');
+  });
+
+  it("the simulator's faults hit the PATCH: a 503 and a lost answer are retried, and the update then lands once", async () => {
+    const s = await sim();
+    const connector = connectorFor(s);
+    expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);
+    s.faults.add({ kind: 'error', status: 500, method: 'PATCH', path: '/work-orders/' });
+    expect(errorOf((await connector.send([update()], ctx))[0])).toBeInstanceOf(RetryableError);
+    expect(s.state().workOrders[0]?.priority).toBe('MEDIUM');
+    s.faults.add({ kind: 'lost-response', method: 'PATCH', path: '/work-orders/' });
+    expect(errorOf((await connector.send([update()], ctx))[0])).toBeInstanceOf(RetryableError);
+    expect(s.state().workOrders[0]?.priority).toBe('HIGH');
+    expect((await connector.send([update()], ctx))[0]?.ok).toBe(true);
+    expect(s.state().workOrders[0]?.priorityChanges).toHaveLength(1);
+  });
+});
+
+describe('the simulator: PATCH /api/v1/work-orders/{id}', () => {
+  const patch = async (url: string, body: unknown) => {
+    const res = await fetch(url, { method: 'PATCH', headers: { authorization: 'Bearer sim-token', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { error?: { message: string } } & Record<string, unknown> };
+  };
+
+  it('404 for an unknown work order; 400 for a field a PATCH cannot change', async () => {
+    const s = await sim();
+    expect(await patch(`${s.url}/api/v1/work-orders/WO-404`, { priority: 'HIGH' })).toMatchObject({ status: 404, body: { error: { message: 'work order WO-404 does not exist' } } });
+    expect((await connectorFor(s).send([create()], ctx))[0]?.ok).toBe(true);
+    const id = s.state().workOrders[0]?.id as string;
+    expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { status: 'completed' })).toMatchObject({ status: 400, body: { error: { message: 'status cannot be changed by a PATCH' } } });
+    expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { priority: 'HIGH' })).toMatchObject({ status: 200, body: { id, priority: 'HIGH', status: 'open' } });
+  });
+});
