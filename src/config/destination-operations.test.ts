@@ -44,6 +44,28 @@ describe('operationProducersOf', () => {
     ]);
   });
 
+  it('an alert rule whose priority comes from the reports, taking some below critical, also produces workorder.update (it raises the priority when a fault turns critical)', () => {
+    const rules = rulesOf({
+      location: { enabled: false },
+      meters: { enabled: false },
+      maintenance: {
+        alerts: [
+          { name: 'raised', minSeverity: 'warning' },
+          { name: 'fixed', minSeverity: 'warning', severity: 'warning' },
+          { name: 'critical-only', minSeverity: 'critical' },
+        ],
+      },
+    });
+    expect(operationProducersOf(rules).map((p) => [p.key, p.operation])).toEqual([
+      ['rules.maintenance.alerts.0', 'workorder.create'],
+      ['rules.maintenance.alerts.0', 'workorder.update'],
+      ['rules.maintenance.alerts.1', 'workorder.create'],
+      ['rules.maintenance.alerts.2', 'workorder.create'],
+    ]);
+    const r = destinationOperationIssues({ destinations: [rest], defaultDestination: 'erp', producers: operationProducersOf(rules), assets: [], where: 'listed in the config' });
+    expect(r.errors.map((e) => e.message).join('\n')).toContain('workorder.update');
+  });
+
   it('leaves out location sync when it is disabled', () => {
     expect(operationProducersOf(rulesOf({ location: { enabled: false } })).map((p) => p.operation)).toEqual(['meter.record']);
   });

@@ -21,7 +21,8 @@ import { matchesFilter } from '../core/rules/maintenance/types.js';
 import { isInventoryItem } from '../core/rules/inventory/inventory-rule.js';
 import { LOCATION_UPDATE } from '../core/rules/location-sync-state.js';
 import { METER_RECORD } from '../core/rules/meter-sync.js';
-import { WORKORDER_CREATE } from '../core/rules/maintenance/work-order.js';
+import { priorityOf, WORKORDER_CREATE, WORKORDER_UPDATE } from '../core/rules/maintenance/work-order.js';
+import type { AlertRule } from '../core/rules/maintenance/types.js';
 import { INVENTORY_COUNT } from '../core/rules/inventory/counts.js';
 import { USAGE_POST } from '../core/rules/depreciation/usage.js';
 import type { RulesConfig } from './rules-schema.js';
@@ -84,6 +85,9 @@ export function operationProducersOf(rules: RulesConfig): OperationProducer[] {
         const key = `rules.maintenance.${list}.${i}`;
         const f = r.appliesTo;
         out.push({ operation: WORKORDER_CREATE, key, ...(f ? { appliesTo: (a) => matchesFilter(a, f) } : {}), remedy: `remove ${key} or set its appliesTo to leave them out` });
+        // An alert rule whose priority comes from the reports raises it when a fault turns critical (alert.ts, escalates).
+        if (list === 'alerts' && escalatesAny(r as AlertRule))
+          out.push({ operation: WORKORDER_UPDATE, key, ...(f ? { appliesTo: (a) => matchesFilter(a, f) } : {}), remedy: `set ${key}.severity (a fixed priority, never raised), remove it, or set its appliesTo to leave them out` });
       });
   }
   const inv = rules.inventory;
@@ -94,6 +98,11 @@ export function operationProducersOf(rules: RulesConfig): OperationProducer[] {
     out.push({ operation: USAGE_POST, key: 'rules.depreciation', ...(f ? { appliesTo: (a) => matchesFilter(a, f) } : {}), remedy: 'set rules.depreciation.appliesTo to leave them out (or remove rules.depreciation)' });
   }
   return out;
+}
+
+/** An alert rule that can raise a work order's priority: one without a `severity` of its own, taking reports below `critical` too. */
+function escalatesAny(r: Pick<AlertRule, 'severity' | 'minSeverity'>): boolean {
+  return r.severity === undefined && priorityOf(r.minSeverity) !== 'HIGH';
 }
 
 const SHOWN = 3;

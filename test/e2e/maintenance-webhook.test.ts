@@ -44,7 +44,10 @@ beforeAll(async () => {
             { name: 'svc-10h', everyHours: 10, appliesTo: { erpModules: ['fixed-assets'] } },
             { name: 'oil-15000km', everyKm: 15_000, appliesTo: { erpModules: ['fleet'] } },
           ],
-          alerts: [{ name: 'faults', cooldown: '1h' }],
+          alerts: [
+            { name: 'faults', cooldown: '1h' },
+            { name: 'hydraulics', minSeverity: 'warning', codes: ['HYD-*'], cooldown: '1h' },
+          ],
           feedback: { pollEvery: 0 },
         },
       },
@@ -147,6 +150,25 @@ describe('maintenance closed loop by webhook', () => {
       [key(20.5), 'HIGH'],
     ]);
     expect(s?.due.find((d) => d.rule === 'faults')).toMatchObject({ type: 'alert', state: 'quiet' }); // hours ago, by the wall clock
+  });
+
+  it('a fault reported warning, then critical in the same episode: its open work order is raised to HIGH in the ERP (one PATCH), and status shows HIGH', async () => {
+    const report = (at: number, severity: string) =>
+      fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: new Date(t0 + at * 3_600_000).toISOString(), severity, code: 'HYD-7', reason: 'hydraulic oil temperature high' }),
+      });
+    const orders = () => erp.state().workOrders.filter((w) => w.externalKey?.startsWith('EQ-1|hydraulics|'));
+    expect((await report(21, 'warning')).status).toBe(202);
+    await waitFor(() => orders().length === 1, `the hydraulics work order (output: ${svc.output()})`);
+    expect(orders()[0]).toMatchObject({ priority: 'MEDIUM', severity: 'warning' });
+    for (const at of [21.25, 21.5]) expect((await report(at, 'critical')).status).toBe(202);
+    await waitFor(() => orders()[0]?.priority === 'HIGH', `the work order's priority raised (output: ${svc.output()})`);
+    const key = `EQ-1|hydraulics|HYD-7@${new Date(t0 + 21 * 3_600_000).toISOString()}`;
+    expect(orders()).toEqual([expect.objectContaining({ externalKey: key, priority: 'HIGH', severity: 'critical', trigger: expect.objectContaining({ escalation: true, code: 'HYD-7', reportedAt: new Date(t0 + 21.25 * 3_600_000).toISOString() }) })]);
+    expect(orders()[0]?.priorityChanges).toEqual([{ from: 'MEDIUM', to: 'HIGH', at: expect.any(String) }]);
+    await waitFor(async () => (await status())?.open.some((w) => w.businessKey === key && w.priority === 'HIGH'), 'maintenance status to show HIGH');
   });
 
   it('refuses unsigned or wrongly signed pushes and names what to send; ignores work orders it did not open', async () => {

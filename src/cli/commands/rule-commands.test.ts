@@ -475,6 +475,23 @@ describe('rules test', () => {
     expect(formatRulesTest(report)).toContain('SPN110-FMI0: coolant hot');
   });
 
+  it('an alert rule whose priority comes from the reports: rules list says a critical report raises it; rules test (and --trace) shows the workorder.update', async () => {
+    const c = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults', minSeverity: 'warning', cooldown: '1h' }] } });
+    expect(describeRules(c).find((r) => r[0] === 'faults')?.[3]).toBe('workorder.create (priority from the alert; workorder.update HIGH when it turns critical)');
+    const alert = (t: string, severity: string) => JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: `2026-10-01T${t}Z`, severity, reason: 'oil pressure low', code: 'SPN100-FMI1' });
+    const input = { lines: [alert('08:00:00', 'warning'), alert('08:05:00', 'critical'), alert('08:10:00', 'critical')], rules: createRules(c), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') };
+    const report = await runRulesTest({ ...input, trace: 'tag-1' });
+    const key = 'EQ-1|faults|SPN100-FMI1@2026-10-01T08:00:00.000Z';
+    const all = [...report.lines.flatMap((l) => l.deliveries), ...report.flushed];
+    expect(all.map((d) => [d.operation, d.businessKey, d.payload.priority])).toEqual([['workorder.create', key, 'MEDIUM'], ['workorder.update', key, 'HIGH']]);
+    expect(report.byRule.faults?.deliveries).toEqual({ 'workorder.create (fact)': 1, 'workorder.update (fact)': 1 });
+    const text = formatRulesTest(report);
+    expect(text).toContain(`workorder.update → erp [fact] ${key}: priority raised to HIGH by the critical report of SPN100-FMI1 at 2026-10-01T08:05:00.000Z`);
+    // --trace: the line that raised it shows the episode's severity change.
+    const raisedOn = report.lines.find((l) => l.deliveries.some((d) => d.operation === 'workorder.update'));
+    expect(raisedOn?.trace?.join('\n')).toMatch(/warning → critical/);
+  });
+
   it('lists the maintenance windows work orders are planned into, per site', () => {
     const windows = rulesSchema.parse({
       maintenance: {

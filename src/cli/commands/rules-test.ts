@@ -42,6 +42,7 @@ import { tooLarge } from '../../engine/too-large.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table, toJson } from '../context.js';
 import { resolveAssetName } from './asset-name.js';
+import { WORKORDER_UPDATE } from '../../core/rules/maintenance/work-order.js';
 
 /** In a stream of lines: the lines after it are those of this file (numbered from 1 again). */
 export interface FileStart {
@@ -1439,6 +1440,13 @@ export function plannedTime(iso: string, timeZone: string | undefined, endIso?: 
   return `${day} ${clock(t)}${end} ${timeZone} (${iso})`;
 }
 
+/** What raised a work order's priority (a `workorder.update`'s trigger): ` by the critical report of SPN100-FMI1 at …`. */
+function escalationOf(trigger: unknown): string {
+  if (trigger === null || typeof trigger !== 'object') return '';
+  const t = trigger as { severity?: unknown; code?: unknown; reportedAt?: unknown };
+  return ` by the ${txt(t.severity)} report${t.code !== undefined ? ` of ${txt(t.code)}` : ''}${t.reportedAt !== undefined ? ` at ${txt(t.reportedAt)}` : ''}`;
+}
+
 /**
  * One line per delivery: operation, destination, business key and the essentials of the payload.
  * `decidedBy`: the event times of the line it is shown under; a location update of another fix (one
@@ -1453,7 +1461,9 @@ export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[
       ? `location ${txt(p.warehouseLocation ?? '(none)')} ${p.coordinates === null ? 'from a zone sighting (no coordinates)' : `at ${JSON.stringify(p.coordinates)}`}${fixOf}`
       : d.operation === 'workorder.create'
         ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${typeof p.plannedStart === 'string' ? plannedTime(p.plannedStart, zoneOf?.(p.site), typeof p.plannedEnd === 'string' ? p.plannedEnd : undefined) : txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
-        : d.operation === 'inventory.count'
+        : d.operation === WORKORDER_UPDATE
+          ? `priority raised to ${txt(p.priority)}${escalationOf(p.trigger)}`
+          : d.operation === 'inventory.count'
           ? `${txt(p.location)} ${txt(p.sku)} = ${txt(p.countedQuantity)} (${Number(p.delta) >= 0 ? '+' : ''}${txt(p.delta)})`
           : d.operation === 'usage.post'
             ? `${txt(p.period)}: ${txt(p.periodUnits)} ${txt(p.unit)}`

@@ -124,7 +124,7 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   for (const r of rules.maintenance?.alerts ?? []) {
     const mapped = r.codeMap ? Object.entries(r.codeMap).map(([from, to]) => `${from} as ${to}`) : [];
     const codes = `${r.codes ? `codes ${r.codes.join(', ')}` : 'any code'}${mapped.length ? ` (${mapped.join(', ')})` : ''}`;
-    rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${formatDuration(r.cooldownMs)} quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
+    rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${formatDuration(r.cooldownMs)} quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : r.minSeverity === 'critical' ? 'workorder.create (priority from the alert)' : 'workorder.create (priority from the alert; workorder.update HIGH when it turns critical)']);
   }
   for (const [site, calendar] of Object.entries(rules.maintenance?.windows ?? {}).sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1)))
     rows.push(['windows', 'maintenance windows', `${site === '*' ? 'other sites' : `site ${site}`}: ${describeWindows(calendar)}`, 'planned dates']);

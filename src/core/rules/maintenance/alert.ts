@@ -7,12 +7,15 @@
  * feeds reports in event-time order, so any arrival order within the allowed lateness gives the
  * same episodes and keys. A report older than that (a feed pulled behind the others) is judged
  * against its own fault's episodes ({@link lateVerdict}): taken where it decides as it would
- * have in event-time order, else dropped as late.
+ * have in event-time order, else dropped as late. A rule without a `severity` of its own takes its
+ * work order's priority from the report that opens the episode; a later `critical` report of an
+ * episode opened at MEDIUM raises it once ({@link escalates}: a `workorder.update`).
  * @module
  */
 import { createHash } from 'node:crypto';
 import type { Severity, WorkOrderStatus } from '../../model/events.js';
 import type { AlertRule } from './types.js';
+import { priorityOf } from './work-order.js';
 
 /**
  * One fault's current episode: its first and latest report (event time). The overflow episode
@@ -36,6 +39,14 @@ export interface AlertEpisode {
    * active, also when the work order's own record was forgotten (`keepClosed`).
    */
   readonly w?: readonly [WorkOrderStatus, number];
+  /**
+   * The severity its work order was sent with, where a later report can raise its priority: kept
+   * for a rule without a `severity` of its own whose episode opened below `critical` (MEDIUM), and
+   * set to `critical` when a `workorder.update` raised it to HIGH (see {@link escalates}). Absent:
+   * never raised (opened HIGH, a rule with its own severity, or state from before this was kept,
+   * whose work order's priority is not known: its next episode is raised as any).
+   */
+  readonly s?: Severity;
 }
 
 /** Episodes per code key, for one rule. */
@@ -267,7 +278,7 @@ function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): Ale
   const f = e.f ?? [];
   const more = e.more === true || e.f === undefined;
   const last = Math.max(t, e.last);
-  const w = e.w !== undefined ? { w: e.w } : {};
+  const w = { ...(e.w !== undefined ? { w: e.w } : {}), ...(e.s !== undefined ? { s: e.s } : {}) };
   if (f.includes(h)) return { start: e.start, last, f, ...(more ? { more: true as const } : {}), ...w };
   if (f.length >= max) return { start: e.start, last, f, more: true, ...w };
   return { start: e.start, last, f: [...f, h], ...(more ? { more: true as const } : {}), ...w };
@@ -423,7 +434,7 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
   // another report of one time, with another text or from another feed, would open its work order, same key, again).
   if (current !== undefined && (t <= current.last || t - current.last < cooldownMs)) {
     if (t <= current.last) return { episodes: episodes as AlertEpisodes, into: key, opens: false };
-    return { episodes: { ...episodes, [key]: current.w !== undefined ? { start: current.start, last: t, w: current.w } : { start: current.start, last: t } }, into: key, opens: false };
+    return { episodes: { ...episodes, [key]: { start: current.start, last: t, ...(current.w !== undefined ? { w: current.w } : {}), ...(current.s !== undefined ? { s: current.s } : {}) } }, into: key, opens: false };
   }
   // Too many faults at once not long ago: one not tracked on its own may be one the overflow took
   // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.
@@ -435,4 +446,28 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
   const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && k !== OVERFLOW_KEY && (t - e.last < cooldownMs || e.last >= t));
   if (kept.length >= max) return { episodes: { ...Object.fromEntries(kept), [OVERFLOW_KEY]: { start: t, last: t, f: [faultHash(key)] } }, into: OVERFLOW_KEY, opens: true };
   return { episodes: { ...Object.fromEntries(kept), [key]: { start: t, last: t } }, into: key, opens: true };
+}
+
+/**
+ * Does a report of `severity`, taken into episode `e` of `rule` (not the one it opened), raise its
+ * work order's priority? Only where the priority comes from the reports (the rule has no
+ * `severity` of its own), the work order was sent with MEDIUM ({@link AlertEpisode.s}) and the
+ * report's is HIGH: info → warning is none (both MEDIUM), and nothing ever lowers it.
+ */
+export function escalates(rule: AlertRule, e: AlertEpisode, severity: Severity): boolean {
+  return rule.severity === undefined && e.s !== undefined && priorityOf(e.s) !== 'HIGH' && priorityOf(severity) === 'HIGH';
+}
+
+/**
+ * The severity to keep with the episode a report of `severity` opens for `rule` ({@link AlertEpisode.s}):
+ * where a later report can raise its priority, else undefined.
+ */
+export function sentSeverity(rule: AlertRule, severity: Severity): Severity | undefined {
+  return rule.severity === undefined && priorityOf(severity) !== 'HIGH' ? severity : undefined;
+}
+
+/** The episode `into` of `episodes` with its work order sent with `severity` ({@link AlertEpisode.s}). */
+export function withSentSeverity(episodes: AlertEpisodes, into: string, severity: Severity): AlertEpisodes {
+  const e = episodes[into];
+  return e === undefined || e.s === severity ? episodes : { ...episodes, [into]: { ...e, s: severity } };
 }

@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, stepAlert, textEpisodeKey, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
+import { alertKey, alertMatches, episodeKey, escalates, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -39,7 +39,7 @@ import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { keepsLatestFor, newestReading, readingsSnapshot, sensorSnapshot, snapshotReachMs, withLatest, type LatestSensors, type WorkOrderSnapshot } from './latest-sensors.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
-import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, priorityOf, scheduleOrder, workOrderDelivery, workOrderKey, workOrderUpdateDelivery, type WorkOrderRecord } from './work-order.js';
 import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion, type ForgottenTally } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -921,7 +921,20 @@ function onAlert(
     const f = forgottenBounds(episodes, step.episodes, rule.cooldownMs, from, faults?.[rule.name]);
     from = f.from;
     faults = withRuleBounds(faults, rule.name, f.bounds);
-    if (step.episodes !== episodes) alerts = { ...alerts, [rule.name]: step.episodes };
+    let stepped = step.episodes;
+    if (!step.opens) {
+      // A report of an episode under way: it raises its work order's priority once, when it is the first to rank HIGH.
+      const e = stepped[step.into];
+      if (e !== undefined && escalates(rule, e, sample.s)) {
+        stepped = withSentSeverity(stepped, step.into, sample.s);
+        workOrders = escalateWorkOrder(s, rule, step.into, e.start, code, sample, workOrders, ctx, options, out);
+      }
+    } else {
+      // Opened at MEDIUM from the report: kept, so a critical report of the episode raises it.
+      const sent = sentSeverity(rule, sample.s);
+      if (sent !== undefined) stepped = withSentSeverity(stepped, step.into, sent);
+    }
+    if (stepped !== episodes) alerts = { ...alerts, [rule.name]: stepped };
     if (!step.opens) continue;
     const at = new Date(sample.t).toISOString();
     const occurrence = `${step.into}@${at}`;
@@ -985,6 +998,48 @@ function onAlert(
   if (alerts !== undefined) next.lateAlertFaults = faults;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
+}
+
+/**
+ * The `workorder.update` raising the priority of the work order of `rule`'s episode `into` (started
+ * at `start`) to the report's (`critical`: HIGH), to the destination its create went to; its record,
+ * when kept, takes the report's severity (status shows its priority from it). The work orders after.
+ */
+function escalateWorkOrder(
+  s: Mutable,
+  rule: AlertRule,
+  into: string,
+  start: number,
+  code: string | undefined,
+  sample: Extract<MaintenanceSample, { k: 'a' }>,
+  workOrders: MaintenanceState['workOrders'],
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+  out: DeliveryIntent[],
+): MaintenanceState['workOrders'] {
+  const occurrence = `${into}@${new Date(start).toISOString()}`;
+  const businessKey = workOrderKey(ctx.asset.erpAssetId, rule.name, occurrence);
+  const known = workOrders?.[businessKey];
+  const at = new Date(sample.t).toISOString();
+  const reported = code !== undefined && code !== sample.c ? ` (reported as ${JSON.stringify(sample.c)})` : '';
+  const covered = into === OVERFLOW_KEY ? `, one of the faults work order ${occurrence} covers` : '';
+  out.push(
+    workOrderUpdateDelivery(
+      {
+        businessKey,
+        destination: known?.destination ?? ctx.destination,
+        rule: rule.name,
+        occurrence,
+        severity: sample.s,
+        reason: `${sample.s} fault${code !== undefined ? ` ${code}${reported}` : ''} reported at ${at}${covered}: ${sample.r} (rule ${rule.name}; the fault was reported less severe when its work order opened at ${new Date(start).toISOString()}: its priority is raised to ${priorityOf(sample.s)})`,
+        trigger: { type: 'alert', escalation: true, ...(into === OVERFLOW_KEY ? { overflow: true } : {}), ...(code !== undefined ? { code } : {}), reason: sample.r, severity: sample.s, reportedAt: at, firstReportedAt: new Date(start).toISOString() },
+        detectedAt: sample.t,
+        ...alertSnapshot(s, sample.t, options),
+      },
+      ctx,
+    ),
+  );
+  return known === undefined ? workOrders : { ...workOrders, [businessKey]: { ...known, severity: sample.s } };
 }
 
 const cooldowns = new WeakMap<MaintenanceOptions, ReadonlyMap<string, number>>();

@@ -255,3 +255,45 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
     },
   };
 }
+
+/** Why a work order's priority is raised: the report that raised it. */
+export interface WorkOrderEscalation {
+  readonly businessKey: string;
+  /** The destination its create went to. */
+  readonly destination: string;
+  readonly rule: string;
+  readonly occurrence: string;
+  readonly severity: Severity;
+  /** Why, in words (as a create's `reason`). */
+  readonly reason: string;
+  /** Machine-readable: the report that raised it (code, reason, severity, time). */
+  readonly trigger: Readonly<Record<string, unknown>>;
+  /** Event time of that report. */
+  readonly detectedAt: number;
+  readonly snapshot: Readonly<Record<string, SnapshotValue>>;
+  readonly snapshotAt?: number;
+}
+
+/** The `workorder.update` fact raising an open work order's priority (see {@link WORKORDER_UPDATE}). */
+export function workOrderUpdateDelivery(e: WorkOrderEscalation, ctx: RuleContext): DeliveryIntent {
+  const detectedAt = isoTime(e.detectedAt);
+  return {
+    destination: e.destination,
+    operation: WORKORDER_UPDATE,
+    kind: 'fact',
+    businessKey: e.businessKey,
+    erpAssetId: ctx.asset.erpAssetId,
+    eventTime: e.detectedAt,
+    payload: {
+      erpAssetId: ctx.asset.erpAssetId,
+      priority: priorityOf(e.severity),
+      severity: e.severity,
+      rule: e.rule,
+      occurrence: e.occurrence,
+      reason: e.reason,
+      trigger: e.trigger,
+      sensorSnapshot: { at: e.snapshotAt !== undefined ? isoTime(e.snapshotAt) : detectedAt, values: e.snapshot },
+      detectedAt,
+    },
+  };
+}
