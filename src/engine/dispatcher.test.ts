@@ -3,7 +3,8 @@
  * concurrency slot (or its half-open probe) taken for good, nor one that fails to record an outcome
  * leave the row in flight until a restart; calls outside delivery (work-order polls) keep to the
  * destination's limits; max age counts from the value now queued; a state update whose request had an
- * unknown outcome is followed by its newest value again once the old request can no longer land.
+ * unknown outcome is followed by its newest value again once the old request can no longer land; a
+ * work order's update sent before its create landed is retried, without opening the circuit.
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -1346,5 +1347,29 @@ describe('delivery attempt timings (onAttempt)', () => {
     // Three attempts in the batch that got no answer, then one per item delivered (in one request or several).
     expect(told.slice(0, 3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 2.5 })));
     expect(told.slice(3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 0.04, status: 201 })));
+  });
+});
+
+describe('a work order raised (workorder.update) before its create has landed', () => {
+  it('is retried until the work order is there, without opening the circuit, and then lands: nothing lost', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const create = workOrder(1);
+    const raise: DeliveryIntent = { ...create, operation: 'workorder.update', eventTime: create.eventTime + 60_000, payload: { erpAssetId: 'EQ-1', priority: 'HIGH', severity: 'critical' } };
+    const store = await storeWith([{ ...create, payload: { erpAssetId: 'EQ-1', title: 'Oil pressure low', priority: 'MEDIUM' } }, raise]);
+    // The create is held by the ERP for a while: the update, sent beside it, finds no work order yet.
+    erp.faults.add({ kind: 'latency', latencyMs: 300, method: 'POST', path: '/work-orders' });
+    // Retries every 50-100 ms, 20 at most: the update's outlast the create's 300 ms.
+    const d = dispatcherFor(store, connector, { maxConcurrency: 2, failureThreshold: 1, openMs: 60_000, baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 20 });
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 2, 'the create and the update delivered', 10_000);
+    const outcomes = (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update').map((a) => [a.outcome, a.error ?? '']);
+    expect(outcomes[0]?.[0]).toBe('retry');
+    expect(outcomes[0]?.[1]).toContain('the ERP does not have this work order yet');
+    expect(outcomes.at(-1)?.[0]).toBe('delivered');
+    // Retried as a conflict: the circuit (one failure opens it here, for a minute) never opened.
+    expect(d.metrics().erp?.circuitOpened ?? 0).toBe(0);
+    expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, priority: 'HIGH' })]);
   });
 });
