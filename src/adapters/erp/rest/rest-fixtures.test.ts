@@ -12,7 +12,7 @@ import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp
 import { createRestConnector } from './rest-connector.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import { createRules } from '../../../core/rules/index.js';
-import type { SensorEvent } from '../../../core/model/events.js';
+import type { CanonicalEvent, SensorEvent } from '../../../core/model/events.js';
 
 const BASE = 'https://erp.example.test';
 
@@ -33,7 +33,7 @@ function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8')) as T;
 }
 
-const items = fixture<Record<'location' | 'workOrder' | 'meter' | 'inventory' | 'usage', OutboxItem>>('items.json');
+const items = fixture<Record<'location' | 'workOrder' | 'meter' | 'inventory' | 'usage' | 'workOrderUpdate', OutboxItem>>('items.json');
 
 interface Recorded {
   method: string;
@@ -96,6 +96,40 @@ describe('the outbox items behind the requests', () => {
     const [wo] = maintenance.apply(undefined, reading, { asset, destination: 'erp', now: Date.parse('2026-03-02T08:00:01Z') }).deliveries;
     expect(wo).toMatchObject({ operation: items.workOrder.operation, businessKey: items.workOrder.businessKey, eventTime: items.workOrder.eventTime });
     expect(items.workOrder.payload).toEqual(wo?.payload);
+  });
+});
+
+describe('the outbox item behind a work order raised (workorder.update)', () => {
+  it('holds the update the alert rules produce when a fault reported warning turns critical', () => {
+    const rules = rulesSchema.parse({ allowedLateness: 0, maintenance: { alerts: [{ name: 'fault-codes', minSeverity: 'warning', cooldown: '1h' }] } });
+    const maintenance = createRules(rules).find((r) => r.name === 'maintenance')!;
+    const asset = { erpAssetId: 'EQ-1001', erpModule: 'maintenance', attributes: {} };
+    const ids = [{ type: 'erp' as const, value: 'EQ-1001' }];
+    const events: CanonicalEvent[] = [
+      { kind: 'alert', source: 'aemp', ids, eventTime: Date.parse('2026-03-02T08:00:00Z'), receivedAt: 0, severity: 'warning', code: 'SPN110-FMI0', reason: 'Engine coolant temperature high' },
+      { kind: 'sensor', source: 'mqtt', ids, eventTime: Date.parse('2026-03-02T08:09:00Z'), receivedAt: 0, values: { engineTempC: { value: 112.5, unit: '°C' } } },
+      { kind: 'alert', source: 'aemp', ids, eventTime: Date.parse('2026-03-02T08:10:00Z'), receivedAt: 0, severity: 'critical', code: 'SPN110-FMI0', reason: 'Engine coolant temperature very high' },
+    ];
+    let state: unknown;
+    const out = events.flatMap((e) => {
+      const step = maintenance.apply(state, e, { asset, destination: 'erp', now: e.eventTime + 1000 });
+      state = step.state;
+      return step.deliveries;
+    });
+    const update = out.find((d) => d.operation === 'workorder.update');
+    expect(update).toMatchObject({ operation: items.workOrderUpdate.operation, kind: items.workOrderUpdate.kind, businessKey: items.workOrderUpdate.businessKey, eventTime: items.workOrderUpdate.eventTime });
+    expect(items.workOrderUpdate.payload).toEqual(update?.payload);
+  });
+
+  it('is found by its business key, then PATCHed at paths.workOrder with its payload', async () => {
+    const lookup = fixture<ResponseFixture>('workorder-update-lookup.response.json');
+    const response = fixture<ResponseFixture>('workorder-update.response.json');
+    const expected = fixture<RequestFixture>('workorder-update.request.json');
+    const { fetch, recorded } = recordingFetch([lookup, response]);
+    const [result] = await createRestConnector(config(), { fetch }).send([items.workOrderUpdate], ctx);
+    expect(recorded.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /api/v1/work-orders?externalKey=${encodeURIComponent(items.workOrderUpdate.businessKey)}`, `PATCH ${expected.path}`]);
+    expect(asFixture(recorded[1]!, expected)).toEqual(expected);
+    expect(result).toMatchObject({ id: items.workOrderUpdate.id, ok: true, response: response.body });
   });
 });
 
