@@ -4,7 +4,8 @@
  * leave the row in flight until a restart; calls outside delivery (work-order polls) keep to the
  * destination's limits; max age counts from the value now queued; a state update whose request had an
  * unknown outcome is followed by its newest value again once the old request can no longer land; a
- * work order's update sent before its create landed is retried, without opening the circuit.
+ * work order's update waits while its create is queued, retried or in flight (no attempt, no age),
+ * and one whose create is dead is sent and retried, without opening the circuit.
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -1351,23 +1352,57 @@ describe('delivery attempt timings (onAttempt)', () => {
 });
 
 describe('a work order raised (workorder.update) before its create has landed', () => {
-  it('is retried until the work order is there, without opening the circuit, and then lands: nothing lost', async () => {
+  const raiseOf = (create: DeliveryIntent): DeliveryIntent => ({ ...create, operation: 'workorder.update', eventTime: create.eventTime + 60_000, payload: { erpAssetId: 'EQ-1', priority: 'HIGH', severity: 'critical' } });
+  const medium = (create: DeliveryIntent): DeliveryIntent => ({ ...create, payload: { erpAssetId: 'EQ-1', title: 'Oil pressure low', priority: 'MEDIUM' } });
+
+  it('waits while its create is retried and settles (no attempt, no age), then lands once: not dead-lettered beside a late create', async () => {
     const erp = await startErpSimulator({ token: 'erp-token' });
     cleanup.push(() => erp.close());
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
     const create = workOrder(1);
-    const raise: DeliveryIntent = { ...create, operation: 'workorder.update', eventTime: create.eventTime + 60_000, payload: { erpAssetId: 'EQ-1', priority: 'HIGH', severity: 'critical' } };
-    const store = await storeWith([{ ...create, payload: { erpAssetId: 'EQ-1', title: 'Oil pressure low', priority: 'MEDIUM' } }, raise]);
-    // The create is held by the ERP for a while: the update, sent beside it, finds no work order yet.
-    erp.faults.add({ kind: 'latency', latencyMs: 300, method: 'POST', path: '/work-orders' });
-    // Retries every 50-100 ms, 20 at most: the update's outlast the create's 300 ms.
-    const d = dispatcherFor(store, connector, { maxConcurrency: 2, failureThreshold: 1, openMs: 60_000, baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 20 });
+    const store = await storeWith([medium(create), raiseOf(create)]);
+    // The create's first request fails with an unknown outcome (a 500 to a write): its retry waits 300 ms to settle.
+    erp.faults.add({ kind: 'error', status: 500, method: 'POST', path: '/work-orders' });
+    // Once raised, the update's first PATCH fails too: it is retried, not given up for its age (its wait was none).
+    erp.faults.add({ kind: 'error', status: 500, method: 'PATCH' });
+    // Two attempts and 200 ms of age at most: an update sent beside the create would be dead within a few ms.
+    const d = dispatcherFor(store, connector, { maxConcurrency: 2, maxAttempts: 2, maxAgeMs: 200, unknownOutcomeSettleMs: 300 });
     await d.start();
+    await waitFor(async () => (await delivered(store)) === 2 || (await store.listDeliveries({ status: 'dead' })).length > 0, 'the create and the update done with', 10_000);
+    expect(await store.listDeliveries({ status: 'dead' })).toEqual([]);
+    const audit = await store.queryAudit({});
+    const updates = audit.filter((a) => a.operation === 'workorder.update');
+    // Sent only after the create was delivered; its one failure was the PATCH's 500, never "not there yet".
+    const createdAt = audit.find((a) => a.operation === 'workorder.create' && a.outcome === 'delivered')?.at ?? Infinity;
+    expect(updates.map((a) => a.outcome)).toEqual(['retry', 'delivered']);
+    expect(updates.every((a) => a.at >= createdAt)).toBe(true);
+    expect(updates.some((a) => (a.error ?? '').includes('does not have this work order yet'))).toBe(false);
+    expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, priority: 'HIGH' })]);
+  });
+
+  it('whose create is in the dead letters goes, retried as "not there yet" without opening the circuit, and lands once the create is replayed', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const create = workOrder(1);
+    const store = await storeWith([medium(create), raiseOf(create)]);
+    // The ERP refuses the create (a 422: for good, to the dead letters); the update does not wait for it for ever.
+    erp.faults.add({ kind: 'error', status: 422, method: 'POST', path: '/work-orders' });
+    // Retries every 50-100 ms, 40 at most; one failure would open the circuit for a minute.
+    const d = dispatcherFor(store, connector, { maxConcurrency: 2, failureThreshold: 1, openMs: 60_000, baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 40 });
+    await d.start();
+    const updateOutcomes = async () => (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update').map((a) => [a.outcome, a.error ?? '']);
+    await waitFor(async () => (await updateOutcomes()).length > 0, 'the update sent after its create died', 10_000);
+    const [first] = await updateOutcomes();
+    expect(first?.[0]).toBe('retry');
+    expect(first?.[1]).toContain('the ERP does not have this work order yet');
+    // The operator fixes the cause and replays the create: it lands, and so does the update.
+    const [dead] = await store.listDeliveries({ status: 'dead' });
+    expect(dead?.operation).toBe('workorder.create');
+    await store.replayDead([dead!.id], Date.now());
+    d.notify();
     await waitFor(async () => (await delivered(store)) === 2, 'the create and the update delivered', 10_000);
-    const outcomes = (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update').map((a) => [a.outcome, a.error ?? '']);
-    expect(outcomes[0]?.[0]).toBe('retry');
-    expect(outcomes[0]?.[1]).toContain('the ERP does not have this work order yet');
-    expect(outcomes.at(-1)?.[0]).toBe('delivered');
+    expect((await updateOutcomes()).at(-1)?.[0]).toBe('delivered');
     // Retried as a conflict: the circuit (one failure opens it here, for a minute) never opened.
     expect(d.metrics().erp?.circuitOpened ?? 0).toBe(0);
     expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, priority: 'HIGH' })]);

@@ -7,7 +7,9 @@
  * whose request had an unknown outcome (or was in flight when the process died) leaves its key
  * unsettled, so a newer value delivered while the old request could still land is sent once more
  * afterwards; for an operation that adds a record per value (a meter reading), the newer value
- * waits until then instead (invariant 8).
+ * waits until then instead (invariant 8). An operation that acts on the record another creates (a
+ * work order's update, `capabilities.waitsFor`) is not claimed while that create of its key is
+ * pending or in flight: it waits without attempts, and its max age counts from the create's end.
  * @module
  */
 import type { Logger } from 'pino';
@@ -294,7 +296,7 @@ export class Dispatcher {
         }
         let items: OutboxItem[];
         try {
-          items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy, w.held);
+          items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy, w.held, w.policy.connector.capabilities.waitsFor);
         } catch (err) {
           // A failed claim (store busy) sent nothing either: without this the slot (or the
           // half-open probe) stays taken for good and the destination stops delivering.

@@ -40,6 +40,17 @@ export interface ConnectorCapabilities {
    * an ERP that locks a key while its request is in flight would catch it. @default none
    */
   readonly createsRecord?: readonly string[];
+  /**
+   * An operation that acts on the record another operation of the same business key creates (a
+   * work order's `workorder.update` → its `workorder.create`): the first waits, not sent, while a
+   * delivery of the second (a fact) to the same destination and key is pending, in flight, or
+   * waiting for its old request to settle (`retry.unknownOutcomeSettleMs`). Waiting is no attempt,
+   * and its max age (`retry.maxAgeMs`) counts from when that create was delivered or given up on.
+   * A create in the dead letters holds it no longer: it is sent, and retried as its connector
+   * answers (a `ConflictError` until the record is there) until its own retries run out; a create
+   * replayed holds it again. @default none
+   */
+  readonly waitsFor?: Readonly<Record<string, string>>;
 }
 
 /** One request/response as it went over the wire, secrets redacted by the connector's client. */

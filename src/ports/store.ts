@@ -279,9 +279,19 @@ export interface Store {
   /**
    * Claim due pending deliveries for a destination, oldest first, skipping busy business keys. A
    * state value of an operation in `held` whose key is unsettled (a request of an older value had
-   * an unknown outcome and may still land) is not claimed: it is due again at the settle time.
+   * an unknown outcome and may still land) is not claimed: it is due again at the settle time. A
+   * delivery of an operation `waitsFor` names is not claimed while a fact of the operation it names,
+   * of the same destination and business key, is pending or in flight (`ConnectorCapabilities.waitsFor`);
+   * claimed, its `enqueuedAt` (its max age) is from when that fact was last delivered or dead, where later.
    */
-  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]>;
+  claimDue(
+    destination: string,
+    now: number,
+    limit: number,
+    busyKeys: ReadonlySet<string>,
+    held?: ReadonlySet<string>,
+    waitsFor?: Readonly<Record<string, string>>,
+  ): Promise<OutboxItem[]>;
   /** Record attempt outcomes and their audit rows in one transaction. */
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void>;
   /**

@@ -141,6 +141,8 @@ export class RestConnector implements ErpConnector {
       lastWriteWins: ['location.update'],
       heldWhileUnsettled: ['meter.record'],
       createsRecord: REST_CREATES_RECORD,
+      // A work order's update finds it by its business key: sent only once its create is done with.
+      waitsFor: { [WORKORDER_UPDATE]: 'workorder.create' },
     };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
@@ -1200,13 +1202,14 @@ function sentValues({ item, plan }: Planned): string[] {
 }
 
 /**
- * A `workorder.update` of a work order the ERP does not have (yet): its create may still be queued
- * or retried, and lands first, so it is retried; a {@link ConflictError} (the ERP answered: the
- * circuit breaker does not count it). `why`: what said so.
+ * A `workorder.update` of a work order the ERP does not have (yet): the dispatcher sends one only
+ * once its create is delivered or dead (`capabilities.waitsFor`), so the create is in the dead
+ * letters (a replay lands it), went elsewhere, or the ERP does not list it yet: retried; a
+ * {@link ConflictError} (the ERP answered: the circuit breaker does not count it). `why`: what said so.
  */
 function notThereYet(item: OutboxItem, why: string, error?: DeliveryError): ConflictError {
   return new ConflictError(
-    `workorder.update of ${item.businessKey}: ${why}: the ERP does not have this work order yet (its workorder.create may still be queued or retried), so its priority cannot be raised yet; retried until the work order is there (after retry.maxAttempts attempts or retry.maxAgeMs it goes to dead letters: 'assetbridge dlq replay' it once the work order exists)`,
+    `workorder.update of ${item.businessKey}: ${why}: the ERP does not have this work order yet (an update goes only once its workorder.create is delivered or dead: is that create in the dead letters? 'assetbridge dlq list'), so its priority cannot be raised yet; retried until the work order is there (after retry.maxAttempts attempts or retry.maxAgeMs it goes to dead letters: replay its create and it together ('assetbridge dlq replay'): it waits for the create)`,
     error?.status ?? 404,
     error?.responseBody,
   );

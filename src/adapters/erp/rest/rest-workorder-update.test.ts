@@ -1,8 +1,9 @@
 /**
  * `workorder.update` (a work order's priority raised after it opened) through the REST connector
  * and the ERP simulator: the work order found by its business key, then `PATCH {paths.workOrder}`;
- * idempotent; one the ERP does not have yet (its create still queued or retried) retried, not
- * dead-lettered; the simulator's faults hit the route.
+ * idempotent; held by the dispatcher while its create is queued or in flight (`waitsFor`); one the
+ * ERP does not have yet (its create dead-lettered, or not listed yet) retried, not dead-lettered;
+ * the simulator's faults hit the route.
  */
 import { describe, expect, it } from 'vitest';
 import { ConflictError, PermanentError, RetryableError } from '../../../core/errors/errors.js';
@@ -38,6 +39,11 @@ describe('workorder.update through the REST connector', () => {
     expect(REST_CREATES_RECORD).not.toContain(WORKORDER_UPDATE);
   });
 
+  it('waits for its work order\'s create (capabilities.waitsFor): the dispatcher holds it while that is queued, retried or in flight', async () => {
+    const connector = connectorFor(await sim());
+    expect(connector.capabilities.waitsFor).toEqual({ [WORKORDER_UPDATE]: 'workorder.create' });
+  });
+
   it('finds the work order by its business key and PATCHes it at paths.workOrder: the priority raised, recorded once however often it is sent', async () => {
     const s = await sim();
     const connector = connectorFor(s);
@@ -53,7 +59,7 @@ describe('workorder.update through the REST connector', () => {
     expect(s.counters().applied).toMatchObject({ workOrders: 1, workOrderUpdates: 2 });
   });
 
-  it('before its work order exists (the create still queued or retried): retried as a ConflictError saying so, then delivered once the create landed', async () => {
+  it('before its work order exists (its create dead-lettered, or not listed yet): retried as a ConflictError saying so, then delivered once the create landed', async () => {
     const s = await sim();
     const connector = connectorFor(s);
     const early = await connector.send([update()], ctx);
@@ -61,7 +67,7 @@ describe('workorder.update through the REST connector', () => {
     expect(error).toBeInstanceOf(ConflictError);
     expect(error).toBeInstanceOf(RetryableError);
     expect(error?.message).toContain(`workorder.update of ${KEY}`);
-    expect(error?.message).toContain('the ERP does not have this work order yet (its workorder.create may still be queued or retried)');
+    expect(error?.message).toContain("the ERP does not have this work order yet (an update goes only once its workorder.create is delivered or dead: is that create in the dead letters? 'assetbridge dlq list')");
     expect(early[0]?.exchange).toMatchObject({ method: 'GET', status: 200 });
     expect(s.counters().applied.workOrderUpdates).toBe(0);
     expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);

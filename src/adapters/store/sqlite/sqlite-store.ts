@@ -189,6 +189,33 @@ function toItem(r: OutboxRow): OutboxItem {
   };
 }
 
+/**
+ * The claim's candidates: a destination's due pending rows, oldest first. Facts waiting for an
+ * earlier one of their sequence are left out here, not after the LIMIT: later revisions due before
+ * their retried first one would otherwise fill every claim. An ordered fact waits while an earlier
+ * one of its sequence is pending or in flight: left out here, so the limit counts only rows that can
+ * go (two of one sequence are never both candidates). So is a row of an operation of `waits`
+ * (`[operation, the fact operation it waits for]`, `ConnectorCapabilities.waitsFor`) while a fact
+ * of the operation it waits for, of its destination and business key, is pending (retried, or
+ * waiting for its old request to settle) or in flight. Parameters: destination, now, then each pair's
+ * two operations, then the limit.
+ */
+function claimCandidatesSql(waits: readonly (readonly [string, string])[]): string {
+  const waiting =
+    waits.length === 0
+      ? ''
+      : `
+           AND (o.operation NOT IN (${waits.map(() => '?').join(', ')}) OR NOT EXISTS (
+             SELECT 1 FROM outbox c WHERE c.destination = o.destination AND c.kind = 'fact'
+               AND c.operation = (CASE o.operation ${waits.map(() => 'WHEN ? THEN ?').join(' ')} END)
+               AND c.business_key = o.business_key AND c.status IN ('pending', 'inflight')))`;
+  return `SELECT * FROM outbox o WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ?
+           AND (sequence IS NULL OR NOT EXISTS (
+             SELECT 1 FROM outbox e WHERE e.destination = o.destination AND e.operation = o.operation AND e.sequence = o.sequence
+               AND e.id < o.id AND e.status IN ('pending', 'inflight')))${waiting}
+         ORDER BY next_attempt_at, id LIMIT ?`;
+}
+
 /** A key of `outbox_unsettled`: until when, and the value of unknown outcome (see migration 9). */
 interface Unsettled {
   settleAt: number;
@@ -379,6 +406,8 @@ export class SqliteStore implements Store {
   /** The connection, for sibling modules of this adapter that add their own tables. */
   readonly db: Database.Database;
   private readonly stmts;
+  /** Claim statements of destinations whose operations wait for others, by their SQL. */
+  private readonly waitingStatements = new Map<string, Database.Statement>();
   private readonly ingest: IngestStatements;
   /** Prepared reads of a few hundred keys at once ({@link SqliteStore.stateReader}, {@link SqliteStore.kvReader}), by shape. */
   private readonly stateReaders = new Map<string, Database.Statement>();
@@ -598,17 +627,13 @@ export class SqliteStore implements Store {
         `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
       ),
-      // Facts waiting for an earlier one of their sequence are left out here, not after the LIMIT:
-      // later revisions due before their retried first one would otherwise fill every claim.
-      // An ordered fact waits while an earlier one of its sequence is pending or in flight: left out
-      // here, so the limit counts only rows that can go (two of one sequence are never both candidates).
-      claimCandidates: db.prepare(
-        `SELECT * FROM outbox o WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ?
-           AND (sequence IS NULL OR NOT EXISTS (
-             SELECT 1 FROM outbox e WHERE e.destination = o.destination AND e.operation = o.operation AND e.sequence = o.sequence
-               AND e.id < o.id AND e.status IN ('pending', 'inflight')))
-         ORDER BY next_attempt_at, id LIMIT ?`,
-      ),
+      // Without operations that wait for others (see claimCandidatesSql).
+      claimCandidates: db.prepare(claimCandidatesSql([])),
+      // When the fact an operation waits for (`waitsFor`: its create) was last done with: its max age counts from then.
+      waitedForDoneAt: db.prepare(
+        `SELECT updated_at FROM outbox WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'fact' AND status IN ('delivered', 'dead')`,
+      ).pluck(),
+      setEnqueuedAt: db.prepare(`UPDATE outbox SET enqueued_at = ? WHERE id = ?`),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
       deferPending: db.prepare(`UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'`),
       setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
@@ -838,14 +863,26 @@ export class SqliteStore implements Store {
     return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, workOrderUpdatesPolled: get(POLLED_UPDATES_COUNTER), quarantineRepeats: get(REPEATS_COUNTER), ingestLog, factsEnqueued });
   }
 
-  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]> {
+  claimDue(
+    destination: string,
+    now: number,
+    limit: number,
+    busyKeys: ReadonlySet<string>,
+    held?: ReadonlySet<string>,
+    waitsFor?: Readonly<Record<string, string>>,
+  ): Promise<OutboxItem[]> {
     const claimed: OutboxItem[] = [];
     // The store's lease is lost (refuseCommits): the process that holds it now sends them.
     if (this.refused !== undefined) return Promise.resolve(claimed);
+    const waits = Object.entries(waitsFor ?? {});
     this.tx(() => {
       if (!this.guarded()) return;
       // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
-      const rows = this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size) as OutboxRow[];
+      const rows = (
+        waits.length === 0
+          ? this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size)
+          : this.waitingCandidates(waits).all(destination, now, ...waits.map(([op]) => op), ...waits.flat(), limit * 2 + busyKeys.size)
+      ) as OutboxRow[];
       const seen = new Set<string>();
       for (const r of rows) {
         if (claimed.length >= limit) break;
@@ -861,6 +898,13 @@ export class SqliteStore implements Store {
           }
         }
         this.stmts.markInflight.run(now, r.id);
+        // It waited for its create (not a candidate while that was pending or in flight): that wait is not its age.
+        const waited = waitsFor?.[r.operation];
+        const doneAt = waited === undefined ? undefined : (this.stmts.waitedForDoneAt.get(r.destination, waited, r.business_key) as number | undefined);
+        if (doneAt !== undefined && doneAt > r.enqueued_at) {
+          this.stmts.setEnqueuedAt.run(doneAt, r.id);
+          r.enqueued_at = doneAt;
+        }
         const item = toItem({ ...r, status: 'inflight' });
         if (r.idempotency_key === '') {
           const idempotencyKey = idempotencyKeyFor(item);
@@ -870,6 +914,17 @@ export class SqliteStore implements Store {
       }
     })();
     return Promise.resolve(claimed);
+  }
+
+  /** The claim's candidates for a destination whose operations wait for others (`claimCandidatesSql`), prepared once per set. */
+  private waitingCandidates(waits: readonly (readonly [string, string])[]): Database.Statement {
+    const sql = claimCandidatesSql(waits);
+    let stmt = this.waitingStatements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.waitingStatements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void> {

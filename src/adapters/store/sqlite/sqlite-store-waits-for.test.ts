@@ -1,0 +1,85 @@
+/**
+ * The claim of an operation that waits for another of its business key (`waitsFor`: a work order's
+ * `workorder.update` for its `workorder.create`): not claimed while that create is pending (retried,
+ * or waiting for its old request to settle) or in flight; claimed once it is delivered or dead, its
+ * max age then counting from that (the wait is neither an attempt nor age).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
+import { tempStore } from '../../../../test/helpers/temp-store.js';
+import type { SqliteStore } from './sqlite-store.js';
+
+const DAY = 86_400_000;
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+const KEY = 'EQ-1|oil|2026-03-02T08:00:00.000Z';
+const create = (key = KEY, destination = 'erp'): DeliveryIntent => ({ destination, operation: 'workorder.create', kind: 'fact', businessKey: key, erpAssetId: 'EQ-1', eventTime: 1, payload: { priority: 'MEDIUM' } });
+const raise = (key = KEY, destination = 'erp'): DeliveryIntent => ({ ...create(key, destination), operation: 'workorder.update', eventTime: 2, payload: { priority: 'HIGH' } });
+const WAITS = { 'workorder.update': 'workorder.create' } as const;
+
+async function storeWith(deliveries: DeliveryIntent[]): Promise<SqliteStore> {
+  const s = tempStore();
+  stores.push(s);
+  await s.commitIngest({ states: [], deliveries, quarantine: [], accepted: deliveries.length });
+  return s;
+}
+
+const ops = (items: readonly OutboxItem[]) => items.map((i) => `${i.operation} ${i.businessKey}`);
+
+describe('claimDue with waitsFor', () => {
+  const now = Date.now() + DAY;
+
+  it('holds an update while its create is pending or in flight, and claims it once the create is delivered, its age from then', async () => {
+    const s = await storeWith([create(), raise()]);
+    const [queued] = (await s.listDeliveries({ operation: 'workorder.update' })).map((d) => d.enqueuedAt);
+    // Pending beside it: only the create goes.
+    const first = await s.claimDue('erp', now, 10, new Set(), undefined, WAITS);
+    expect(ops(first)).toEqual([`workorder.create ${KEY}`]);
+    // In flight: the update is not claimed.
+    expect(await s.claimDue('erp', now, 10, new Set(), undefined, WAITS)).toEqual([]);
+    // Of unknown outcome, waiting to settle (due only later): still held, though the update is due.
+    await s.completeAttempts([{ id: first[0]!.id, result: 'retry', nextAttemptAt: now + DAY, error: 'timeout', mayHaveLanded: true }], [], now);
+    expect(await s.claimDue('erp', now + DAY - 1, 10, new Set(), undefined, WAITS)).toEqual([]);
+    // Its retry delivered a day later: the update goes, with no attempt counted and its age from the create's delivery.
+    const [again] = await s.claimDue('erp', now + DAY, 10, new Set(), undefined, WAITS);
+    expect(again?.operation).toBe('workorder.create');
+    await s.completeAttempts([{ id: again!.id, result: 'delivered' }], [], now + DAY);
+    const [update, ...more] = await s.claimDue('erp', now + DAY, 10, new Set(), undefined, WAITS);
+    expect(more).toEqual([]);
+    expect(update).toMatchObject({ operation: 'workorder.update', businessKey: KEY, attempts: 0, enqueuedAt: now + DAY });
+    expect(update!.enqueuedAt).toBeGreaterThan(queued!);
+    expect((await s.getDelivery(update!.id))?.enqueuedAt).toBe(now + DAY);
+  });
+
+  it('lets the update go once its create is dead (it does not wait for ever), and holds it again while the create is replayed', async () => {
+    const s = await storeWith([create(), raise()]);
+    const [c] = await s.claimDue('erp', now, 10, new Set(), undefined, WAITS);
+    await s.completeAttempts([{ id: c!.id, result: 'dead', error: '422 invalid plant' }], [], now);
+    const [u] = await s.claimDue('erp', now, 10, new Set(), undefined, WAITS);
+    expect(u).toMatchObject({ operation: 'workorder.update', enqueuedAt: now });
+    await s.completeAttempts([{ id: u!.id, result: 'retry', nextAttemptAt: now, error: 'the ERP does not have this work order yet' }], [], now);
+    expect(await s.replayDead([c!.id], now)).toBe(1);
+    expect(ops(await s.claimDue('erp', now, 10, new Set(), undefined, WAITS))).toEqual([`workorder.create ${KEY}`]);
+  });
+
+  it('holds only the update of the same destination and business key, and nothing without waitsFor', async () => {
+    const other = 'EQ-2|oil|2026-03-02T08:00:00.000Z';
+    const s = await storeWith([create(), raise(), raise(other), raise(KEY, 'other')]);
+    expect(ops(await s.claimDue('erp', now, 10, new Set(), undefined, WAITS)).sort()).toEqual([`workorder.create ${KEY}`, `workorder.update ${other}`]);
+    expect(ops(await s.claimDue('other', now, 10, new Set(), undefined, WAITS))).toEqual([`workorder.update ${KEY}`]);
+    const t = await storeWith([create(), raise()]);
+    expect(ops(await t.claimDue('erp', now, 10, new Set())).sort()).toEqual([`workorder.create ${KEY}`, `workorder.update ${KEY}`]);
+  });
+
+  it('does not let held updates fill the claim: a due delivery behind them still goes', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `EQ-${i}|oil|2026-03-02T08:00:00.000Z`);
+    const s = await storeWith(keys.map((k) => create(k)));
+    const creates = await s.claimDue('erp', now, 100, new Set(), undefined, WAITS);
+    expect(creates).toHaveLength(20);
+    await s.commitIngest({ states: [], deliveries: [...keys.map((k) => raise(k)), create('EQ-99|oil|2026-03-02T08:00:00.000Z')], quarantine: [], accepted: 21 });
+    expect(ops(await s.claimDue('erp', now, 1, new Set(), undefined, WAITS))).toEqual(['workorder.create EQ-99|oil|2026-03-02T08:00:00.000Z']);
+  });
+});
