@@ -492,6 +492,27 @@ describe('rules test', () => {
     expect(raisedOn?.trace?.join('\n')).toMatch(/warning → critical/);
   });
 
+  it('rules test: a critical report of a work order the ERP reported completed before it raises nothing, and its line says why', async () => {
+    const c = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults', minSeverity: 'warning', cooldown: '1h' }] } });
+    const key = 'EQ-1|faults|SPN100-FMI1@2026-10-01T08:00:00.000Z';
+    const alert = (t: string, severity: string, code = 'SPN100-FMI1') => JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: `2026-10-01T${t}Z`, severity, reason: 'oil pressure low', code });
+    const status = (t: string, st: string) => JSON.stringify({ kind: 'workorder', erpAssetId: 'EQ-1', businessKey: key, status: st, eventTime: `2026-10-01T${t}Z` });
+    // Another fault at 08:02 decides the 08:00 warning (allowedLateness 30 s): its work order is sent, then completed at 08:03.
+    const lines = [alert('08:00:00', 'warning'), alert('08:02:00', 'warning', 'SPN200-FMI2'), status('08:03:00', 'completed'), alert('08:05:00', 'critical')];
+    const input = { lines, rules: createRules(c), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), alertRules: c.maintenance?.alerts };
+    const report = await runRulesTest(input);
+    const all = [...report.lines.flatMap((l) => l.deliveries), ...report.flushed];
+    expect(all.filter((d) => d.operation === 'workorder.update')).toEqual([]);
+    expect(all.filter((d) => d.operation === 'workorder.create').map((d) => d.businessKey)).toContain(key);
+    const critical = report.lines.find((l) => l.events.some((e) => e.kind === 'alert' && e.eventTime === '2026-10-01T08:05:00.000Z'));
+    expect(critical?.notRaised).toEqual([`priority not raised (rule faults): the ERP reported work order ${key} completed at 2026-10-01T08:03:00.000Z, at or before this report`]);
+    expect(formatRulesTest(report)).toContain(`  priority not raised (rule faults): the ERP reported work order ${key} completed`);
+    // Completed only after the report (08:06): raised, and no such line.
+    const later = await runRulesTest({ ...input, lines: [...lines.slice(0, 2), status('08:06:00', 'completed'), lines[3] as string] });
+    expect([...later.lines.flatMap((l) => l.deliveries), ...later.flushed].filter((d) => d.operation === 'workorder.update').map((d) => d.businessKey)).toEqual([key]);
+    expect(later.lines.some((l) => l.notRaised !== undefined)).toBe(false);
+  });
+
   it('lists the maintenance windows work orders are planned into, per site', () => {
     const windows = rulesSchema.parse({
       maintenance: {

@@ -29,8 +29,8 @@ import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace
 import { advisesReplacement, flagMeter, lastReplacementAt, METER_RECORD, METER_RULE, meterHygieneNote, newMeterFlags, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor, declareReplacementAdvice } from '../../core/rules/meter-hygiene.js';
 import { METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM } from '../../core/rules/owned.js';
-import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
-import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
+import { closedWhenRaised, formatDuration, MAINTENANCE_RULE, type ClosedWhenRaised, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import type { AlertRule, ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { unseenThresholdSensors, type ThresholdSensor, type UnseenSensor } from '../../core/rules/maintenance/unseen-sensors.js';
 import { calendarForSite, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { localDate, zonedParts } from '../../core/rules/time-zone.js';
@@ -157,6 +157,11 @@ export interface RulesTestInput {
   /** The configured threshold rules: with `--trace`, a breach a gap between samples broke says so, with the gap and maxGap. */
   readonly traceThresholds?: readonly ThresholdRule[];
   /**
+   * The configured alert rules: a critical fault report that raises no work order because the ERP
+   * had reported it completed or cancelled by then says so on its line ({@link RulesTestLine.notRaised}).
+   */
+  readonly alertRules?: readonly AlertRule[];
+  /**
    * The configured threshold rules and the sensor each watches: those whose sensor no event of the
    * input carried are listed at the end ({@link RulesTestReport.unseenSensors}), as not tried at all.
    */
@@ -228,6 +233,11 @@ export interface RulesTestLine {
    * would contradict: {@link RulesTestReport.meterReplacementAdvice} says it at the end.
    */
   readonly meterHygiene?: readonly string[];
+  /**
+   * Why a critical fault report of the line raised no work order's priority: the ERP had reported
+   * it completed or cancelled at or before the report's time (with {@link RulesTestInput.alertRules}).
+   */
+  readonly notRaised?: readonly string[];
   /**
    * The line says its message was sent again by its source (`"redelivered": true`, as the capture
    * writes it for an MQTT redelivery): its rules ran as the service's did on it, taking an older
@@ -672,7 +682,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   /** The flags of the chunk's steps whose reason advises declaring a meter replacement (taken for the lines that stand). */
   const advisingByStep = new Map<SimulationStep, MeterFlag[]>();
   /** Why a meter reading delivered nothing: what meter hygiene did with it (set aside, held), said on its line. */
+  const alertRules = input.alertRules ?? [];
   const explain = (s: SimulationStep, before: StateDoc, after: StateDoc): readonly string[] | undefined => {
+    if (s.event.kind === 'alert' && alertRules.length > 0) return notRaisedNotes(closedWhenRaised(alertRules, after[MAINTENANCE_RULE] as MaintenanceState | undefined, s.event, s.asset));
     if (s.event.kind !== 'meter') return undefined;
     const flags = newMeterFlags(before[METER_RULE], after[METER_RULE]);
     const advising = flags.filter((f) => advisesReplacement(f) !== undefined);
@@ -683,7 +695,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const keep = (l: RulesTestLine) => {
     for (const w of l.idle ?? []) count(w.deliveries);
     count(l.deliveries);
-    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace && !l.idle && !l.meterHygiene)) return;
+    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace && !l.idle && !l.meterHygiene && !l.notRaised)) return;
     counts.shown++;
     if (input.onLine) input.onLine(l);
     else lines.push(l);
@@ -857,7 +869,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (late.length) counts.late++;
       for (const bits of result.meterReadingsByStep.slice(k, k + n)) if (bits !== 0) countMeterReadings(bits);
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
-      const meterHygiene = result.notesByStep.slice(k, k + n).flat();
+      // What explain said of each step: of a meter reading, meter hygiene; of a fault report, a raise it did not make.
+      const notes = result.notesByStep.slice(k, k + n);
+      const meterHygiene = notes.filter((_, j) => p.steps[j]?.event.kind !== 'alert').flat();
+      const notRaised = notes.filter((_, j) => p.steps[j]?.event.kind === 'alert').flat();
       if (advisingByStep.size) for (const s of p.steps) for (const f of advisingByStep.get(s) ?? []) replacements.add(s.asset.erpAssetId, f, whereOf(p.at));
       const deliveries = coalesceStates(result.perStep.slice(k, k + n).flat());
       const before = keepLines ? p.steps.map((s) => firstSeen(s, whereOf(p.at))) : [];
@@ -875,6 +890,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         ...(late.length ? { late } : {}),
         ...(duplicateOf !== undefined ? { duplicateOf } : {}),
         ...(meterHygiene.length ? { meterHygiene } : {}),
+        ...(notRaised.length ? { notRaised } : {}),
         ...(p.steps.some((s) => s.redelivered === true) ? { redelivered: true as const } : {}),
         ...(trace.length ? { trace } : {}),
         ...idleShown,
@@ -1440,6 +1456,12 @@ export function plannedTime(iso: string, timeZone: string | undefined, endIso?: 
   return `${day} ${clock(t)}${end} ${timeZone} (${iso})`;
 }
 
+/** A line each: a critical report that raised no work order's priority, as its work order was closed by then. */
+function notRaisedNotes(closed: readonly ClosedWhenRaised[]): readonly string[] | undefined {
+  if (closed.length === 0) return undefined;
+  return closed.map((c) => `priority not raised (rule ${c.rule}): the ERP reported work order ${c.businessKey} ${c.status} at ${new Date(c.at).toISOString()}, at or before this report`);
+}
+
 /** What raised a work order's priority (a `workorder.update`'s trigger): ` by the critical report of SPN100-FMI1 at …`. */
 function escalationOf(trigger: unknown): string {
   if (trigger === null || typeof trigger !== 'object') return '';
@@ -1555,6 +1577,7 @@ export function formatLine(l: RulesTestLine, zoneOf?: PlannedZone): string {
   if (l.duplicateOf !== undefined) out.push(`  duplicate of ${l.duplicateOf}: dropped by the rules (the same event sent again; not counted as late)`);
   if (l.redelivered) out.push('  redelivered: its source sent the message again (an MQTT redelivery), as the service took it: an older event counts as one already taken, not late, and is not flagged by meter hygiene again');
   for (const h of l.meterHygiene ?? []) out.push(`  ${h}`);
+  for (const h of l.notRaised ?? []) out.push(`  ${h}`);
   for (const w of l.idle ?? []) {
     out.push(idleLine(w));
     for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [], zoneOf)}`);

@@ -484,6 +484,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
+            ...(rulesConfigOf(config).maintenance?.alerts.length ? { alertRules: rulesConfigOf(config).maintenance?.alerts } : {}),
             ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l, zoneOf)) } : json ? { onLine: json.line } : jsonl ? { onLine: jsonl.line } : {}),
             // Lines printed as decided: a pause in the input (a slow producer, events typed in) prints those read so far.
             ...(streaming || jsonl ? { decideAfterPauseMs: DECIDE_AFTER_PAUSE_MS } : {}),

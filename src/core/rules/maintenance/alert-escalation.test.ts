@@ -2,12 +2,14 @@
  * An alert rule whose priority comes from the reports (no `severity` of its own): a fault reported
  * `warning`, then `critical` within its episode, raises its open work order's priority once
  * (`workorder.update`, HIGH), whatever the arrival order and batching; a replay adds nothing; info
- * → warning and critical → warning send nothing. In both forms of the maintenance rule.
+ * → warning and critical → warning send nothing; nor does a critical report once the ERP has reported
+ * the work order completed or cancelled (at or before the report's time). In both forms of the
+ * maintenance rule.
  */
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { AlertEvent, CanonicalEvent, SensorEvent, Severity } from '../../model/events.js';
+import type { AlertEvent, CanonicalEvent, SensorEvent, Severity, WorkOrderStatus, WorkOrderStatusEvent } from '../../model/events.js';
 import type { OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
@@ -25,6 +27,8 @@ const fault = (severity: Severity, t: number, code = 'SPN100-FMI1', reason = 'oi
 const sensor = (t: number, value: number): SensorEvent => ({ kind: 'sensor', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, values: { oilPressure: { value, unit: 'bar' } } });
 
 const KEY = 'EQ-7|faults|SPN100-FMI1@2026-10-01T09:00:00.000Z';
+/** The ERP's status of the work order of `KEY` at `t`, as its feedback (a poll or a push) brings it. */
+const status = (st: WorkOrderStatus, t: number, businessKey = KEY): WorkOrderStatusEvent => ({ kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey, erpWorkOrderId: 'WO-1', status: st });
 
 /** The pure form: events applied one by one (flushed at the end), the deliveries and the state. */
 function runPure(opts: MaintenanceOptions, events: readonly CanonicalEvent[], from?: MaintenanceState, flushEvery?: number): { out: DeliveryIntent[]; state: MaintenanceState | undefined } {
@@ -153,6 +157,40 @@ describe.each(forms)('alert escalation, %s form', (_name, run) => {
     const { out } = run(options(0), [fault('warning', T0 + 2 * MIN), fault('critical', T0 + 3 * MIN), fault('warning', later), fault('critical', later + MIN)], old);
     expect(creates(out).map((d) => d.businessKey)).toEqual([`EQ-7|faults|SPN100-FMI1@${new Date(later).toISOString()}`]);
     expect(updates(out).map((d) => d.businessKey)).toEqual([`EQ-7|faults|SPN100-FMI1@${new Date(later).toISOString()}`]);
+  });
+
+  it.each(['completed', 'cancelled'] as const)('a work order the ERP reported %s before the critical report is not raised; the episode keeps its MEDIUM', (closed) => {
+    const { out, state } = run(options(0), [fault('warning', T0), status(closed, T0 + 5 * MIN), fault('critical', T0 + 10 * MIN), fault('critical', T0 + 15 * MIN)]);
+    expect(creates(out).map((d) => d.payload.priority)).toEqual(['MEDIUM']);
+    expect(updates(out)).toEqual([]);
+    expect((state as MaintenanceState | undefined)?.alerts?.faults?.['SPN100-FMI1']).toMatchObject({ s: 'warning', w: [closed, T0 + 5 * MIN] });
+  });
+
+  it('closed at the very time of the critical report: not raised (status time ≤ report time)', () => {
+    const { out } = run(options(0), [fault('warning', T0), status('completed', T0 + 10 * MIN), fault('critical', T0 + 10 * MIN)]);
+    expect(updates(out)).toEqual([]);
+  });
+
+  it('open or in progress at the ERP, or closed only after the report: raised', () => {
+    for (const st of ['open', 'in-progress'] as const) {
+      const { out } = run(options(0), [fault('warning', T0), status(st, T0 + 5 * MIN), fault('critical', T0 + 10 * MIN)]);
+      expect(updates(out).map((d) => [d.businessKey, d.payload.priority])).toEqual([[KEY, 'HIGH']]);
+    }
+    // Its work order sent (the warning decided), then the ERP's completion at 09:15 told before or after the
+    // 09:10 report (held for the lateness): it was open at 09:10 as far as is known, so it is raised.
+    const opened = run(options(30 * MIN), [fault('warning', T0)]).state;
+    for (const order of [[status('completed', T0 + 15 * MIN), fault('critical', T0 + 10 * MIN)], [fault('critical', T0 + 10 * MIN), status('completed', T0 + 15 * MIN)]]) {
+      const { out } = run(options(30 * MIN), order, opened);
+      expect(updates(out).map((d) => [d.businessKey, d.eventTime])).toEqual([[KEY, T0 + 10 * MIN]]);
+    }
+  });
+
+  it('a completion at 09:05 told before or after the 09:10 critical report (held for the lateness) leaves it unraised', () => {
+    const opened = run(options(30 * MIN), [fault('warning', T0)]).state;
+    for (const order of [[status('completed', T0 + 5 * MIN), fault('critical', T0 + 10 * MIN)], [fault('critical', T0 + 10 * MIN), status('completed', T0 + 5 * MIN)]]) {
+      const { out } = run(options(30 * MIN), order, opened);
+      expect(out).toEqual([]);
+    }
   });
 
   it('the episode keeps the severity its work order was sent with: warning, then critical once raised', () => {

@@ -9,7 +9,8 @@
  * against its own fault's episodes ({@link lateVerdict}): taken where it decides as it would
  * have in event-time order, else dropped as late. A rule without a `severity` of its own takes its
  * work order's priority from the report that opens the episode; a later `critical` report of an
- * episode opened at MEDIUM raises it once ({@link escalates}: a `workorder.update`).
+ * episode opened at MEDIUM raises it once ({@link escalates}: a `workorder.update`), unless the ERP
+ * had reported that work order completed or cancelled by then.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -449,13 +450,24 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
 }
 
 /**
- * Does a report of `severity`, taken into episode `e` of `rule` (not the one it opened), raise its
- * work order's priority? Only where the priority comes from the reports (the rule has no
- * `severity` of its own), the work order was sent with MEDIUM ({@link AlertEpisode.s}) and the
- * report's is HIGH: info → warning is none (both MEDIUM), and nothing ever lowers it.
+ * Does a report of `severity` at `t` (event time), taken into episode `e` of `rule` (not the one it
+ * opened), raise its work order's priority? Only where the priority comes from the reports (the rule
+ * has no `severity` of its own), the work order was sent with MEDIUM ({@link AlertEpisode.s}), the
+ * report's is HIGH, and the work order was not closed by then ({@link closedBy}): info → warning is
+ * none (both MEDIUM), and nothing ever lowers it.
  */
-export function escalates(rule: AlertRule, e: AlertEpisode, severity: Severity): boolean {
-  return rule.severity === undefined && e.s !== undefined && priorityOf(e.s) !== 'HIGH' && priorityOf(severity) === 'HIGH';
+export function escalates(rule: AlertRule, e: AlertEpisode, severity: Severity, t: number): boolean {
+  return rule.severity === undefined && e.s !== undefined && priorityOf(e.s) !== 'HIGH' && priorityOf(severity) === 'HIGH' && closedBy(e, t) === undefined;
+}
+
+/**
+ * The episode's work order as the ERP reported it closed (completed or cancelled) at or before `t`
+ * (event time, {@link AlertEpisode.w}): there is nothing to raise at `t`, whatever order the status
+ * and the report arrived in. A status reported after `t` says nothing of `t` (the work order was
+ * open then, as far as is known). Undefined when not so closed.
+ */
+export function closedBy(e: AlertEpisode, t: number): readonly [WorkOrderStatus, number] | undefined {
+  return e.w !== undefined && (e.w[0] === 'completed' || e.w[0] === 'cancelled') && e.w[1] <= t ? e.w : undefined;
 }
 
 /**

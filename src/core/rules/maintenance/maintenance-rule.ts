@@ -26,8 +26,8 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, episodeKey, escalates, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
+import type { AlertEvent, CanonicalEvent, SensorValue, Severity, WorkOrderStatus, WorkOrderStatusEvent } from '../../model/events.js';
+import { alertKey, alertMatches, closedBy, episodeKey, escalates, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -382,6 +382,46 @@ function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Ex
   return { code, key, into, ofFault: (k) => k === key || k === legacy || sameFault(k) };
 }
 
+/** A fault report as the rule takes it. */
+function sampleOfAlert(event: AlertEvent): Extract<MaintenanceSample, { k: 'a' }> {
+  return event.code !== undefined && event.code.trim() !== '' ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
+}
+
+/** A work order a fault report leaves at MEDIUM, as the ERP had reported it closed by the report's time ({@link closedWhenRaised}). */
+export interface ClosedWhenRaised {
+  readonly rule: string;
+  readonly businessKey: string;
+  readonly status: WorkOrderStatus;
+  /** When the ERP changed it so (event time). */
+  readonly at: number;
+}
+
+/**
+ * For `rules test`: the work orders a `critical` fault report would raise to HIGH (see
+ * {@link escalates}) but does not, as the ERP had reported them completed or cancelled at or before
+ * the report's event time ({@link closedBy}), judged on the maintenance state `s` (the state after
+ * the report's step): per alert rule of `alerts` applying to `asset` and taking the report into an
+ * episode under way whose work order was sent at MEDIUM.
+ */
+export function closedWhenRaised(alerts: readonly AlertRule[], s: MaintenanceState | undefined, event: AlertEvent, asset: AssetRecord): ClosedWhenRaised[] {
+  const out: ClosedWhenRaised[] = [];
+  if (priorityOf(event.severity) !== 'HIGH') return out;
+  const sample = sampleOfAlert(event);
+  const legacy = alertKey(sample.c, sample.r);
+  for (const rule of alerts) {
+    if (!matchesFilter(asset, rule.appliesTo) || !alertMatches(rule, sample.s, sample.c)) continue;
+    const episodes = s?.alerts?.[rule.name];
+    const { into } = intoOf(rule, episodes, sample, legacy);
+    const e = episodes?.[into];
+    // Not an episode under way at its time (it opens one, or comes before it), nor one it would raise.
+    if (e === undefined || e.start > sample.t || (sample.t > e.last && sample.t - e.last >= rule.cooldownMs)) continue;
+    if (rule.severity !== undefined || e.s === undefined || priorityOf(e.s) === 'HIGH') continue;
+    const closed = closedBy(e, sample.t);
+    if (closed !== undefined) out.push({ rule: rule.name, businessKey: workOrderKey(asset.erpAssetId, rule.name, `${into}@${new Date(e.start).toISOString()}`), status: closed[0], at: closed[1] });
+  }
+  return out;
+}
+
 /** Some rule can take the fault, older than the newest one taken, as in event-time order (see lateVerdict): it is not late. */
 function lateAlertFits(s: MaintenanceState, sample: Extract<MaintenanceSample, { k: 'a' }>, a: Applicable): boolean {
   const from = lateAlertsFromOf(s);
@@ -670,7 +710,7 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     // Only alerts some rule takes enter the buffer and the state.
     if (!a.alerts.some((r) => alertMatches(r, event.severity, event.code))) return undefined;
     // A blank code (a feed's empty field) is no code, as for the fault's key (alertKey): not shown as one.
-    return event.code !== undefined && event.code.trim() !== '' ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
+    return sampleOfAlert(event);
   }
   if (event.kind === 'sensor') {
     // Every sensor sample, for the snapshot (`latest`), when a rule whose work orders show it applies.
@@ -923,9 +963,10 @@ function onAlert(
     faults = withRuleBounds(faults, rule.name, f.bounds);
     let stepped = step.episodes;
     if (!step.opens) {
-      // A report of an episode under way: it raises its work order's priority once, when it is the first to rank HIGH.
+      // A report of an episode under way: it raises its work order's priority once, when it is the first to rank HIGH
+      // (not a work order the ERP had reported completed or cancelled by the report's time: nothing to raise).
       const e = stepped[step.into];
-      if (e !== undefined && escalates(rule, e, sample.s)) {
+      if (e !== undefined && escalates(rule, e, sample.s, sample.t)) {
         stepped = withSentSeverity(stepped, step.into, sample.s);
         workOrders = escalateWorkOrder(s, rule, step.into, e.start, code, sample, workOrders, ctx, options, out);
       }
