@@ -247,7 +247,7 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
       occurrence: spec.occurrence,
       reason: spec.description,
       trigger: spec.trigger,
-      sensorSnapshot: { at: spec.snapshotAt !== undefined ? isoTime(spec.snapshotAt) : detectedAt, values: spec.snapshot },
+      sensorSnapshot: sensorSnapshotOf(spec, detectedAt),
       detectedAt,
       site: site ?? null,
       plannedStart: slot ? isoTime(slot.start) : null,
@@ -257,21 +257,21 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
 }
 
 /** Why a work order's priority is raised: the report that raised it. */
-export interface WorkOrderEscalation {
+export interface WorkOrderEscalation extends Pick<WorkOrderSpec, 'rule' | 'occurrence' | 'severity' | 'snapshot' | 'snapshotAt'> {
   readonly businessKey: string;
   /** The destination its create went to. */
   readonly destination: string;
-  readonly rule: string;
-  readonly occurrence: string;
-  readonly severity: Severity;
   /** Why, in words (as a create's `reason`). */
   readonly reason: string;
   /** Machine-readable: the report that raised it (code, reason, severity, time). */
   readonly trigger: Readonly<Record<string, unknown>>;
   /** Event time of that report. */
   readonly detectedAt: number;
-  readonly snapshot: Readonly<Record<string, SnapshotValue>>;
-  readonly snapshotAt?: number;
+}
+
+/** A work order's `sensorSnapshot`: the readings, and when they were taken (at `detectedAt` unless `snapshotAt` says otherwise). */
+function sensorSnapshotOf(s: Pick<WorkOrderSpec, 'snapshot' | 'snapshotAt'>, detectedAt: string): { at: string; values: Readonly<Record<string, SnapshotValue>> } {
+  return { at: s.snapshotAt !== undefined ? isoTime(s.snapshotAt) : detectedAt, values: s.snapshot };
 }
 
 /** The `workorder.update` fact raising an open work order's priority (see {@link WORKORDER_UPDATE}). */
@@ -292,7 +292,7 @@ export function workOrderUpdateDelivery(e: WorkOrderEscalation, ctx: RuleContext
       occurrence: e.occurrence,
       reason: e.reason,
       trigger: e.trigger,
-      sensorSnapshot: { at: e.snapshotAt !== undefined ? isoTime(e.snapshotAt) : detectedAt, values: e.snapshot },
+      sensorSnapshot: sensorSnapshotOf(e, detectedAt),
       detectedAt,
     },
   };
