@@ -7,20 +7,16 @@
  * before the cursor (within the overlap) do not make it take the ERP for one that ignores
  * `?updatedSince=`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { useSimulators } from '../../../test/helpers/rest-simulator.js';
-import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createRestConnector } from '../../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../../config/schema.js';
 import { createWorkOrderFeedbackTask, unfilteredPolls } from './work-order-feedback.js';
 
 const sim = useSimulators();
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z');
 const MIN = 60_000;
@@ -39,8 +35,7 @@ async function pollLaggingErp(pollOverlapMs: number) {
     fetch(`${s.url}/api/v1/work-orders`, { method: 'POST', headers: { authorization: 'Bearer sim-token', 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => expect(r.status).toBe(201));
   await create({ erpAssetId: 'EQ-1', title: 'service', externalKey: KEY });
   const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000 }), { configKey: 'destinations.0' });
-  const st = tempStore();
-  stores.push(st);
+  const st = newStore();
   const ctx = taskContext(st, clock, { connector: (n) => (n === 'erp' ? connector : undefined) });
   const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 30 * MIN, pollOverlapMs });
   const reports: string[] = [];
@@ -86,8 +81,7 @@ describe('a work-order poll of an ERP that lists a change only after its stamped
     expect(r.status).toBe(201);
     clock.t = T0;
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000 }), { configKey: 'destinations.0' });
-    const st = tempStore();
-    stores.push(st);
+    const st = newStore();
     const ctx = taskContext(st, clock, { connector: (n) => (n === 'erp' ? connector : undefined) });
     const report = await createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN, pollOverlapMs: 2 * MIN }).run(ctx);
     const asked = T0 - 7 * MIN;

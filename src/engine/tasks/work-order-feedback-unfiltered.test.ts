@@ -4,31 +4,21 @@
  * after it was listed as asked, and recurs), counted in the store for `status`, and the records
  * still read as before.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { useSimulators } from '../../../test/helpers/rest-simulator.js';
-import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createRestConnector } from '../../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../../config/schema.js';
 import { LISTED_BEFORE_ALLOWANCE_MS, type ErpConnector, type WorkOrderPoll } from '../../ports/connector.js';
 import { createWorkOrderFeedbackTask, unfilteredPolls } from './work-order-feedback.js';
 
 const sim = useSimulators();
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z');
 const MIN = 60_000;
 const KEY = 'EQ-1|service-250h|250h@b0';
-
-function store(): SqliteStore {
-  const s = tempStore();
-  stores.push(s);
-  return s;
-}
 
 /** The simulator at `clock`, with a work order of ours completed 2 h before T0 and one the ERP opened itself then. */
 async function erpWithHistory(clock: { t: number }, updatedSinceFilter: boolean) {
@@ -79,7 +69,7 @@ describe('a work-order poll whose ERP ignores ?updatedSince=', () => {
   it('warns once per destination, not on every poll; still submits what it lists; counts the polls in the store', async () => {
     const clock = { t: T0 };
     const { connector } = await erpWithHistory(clock, false);
-    const st = store();
+    const st = newStore();
     const ctx = taskContext(st, clock, { connector: (n) => (n === 'erp' ? connector : undefined) });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
     const first = await task.run(ctx);
@@ -105,7 +95,7 @@ describe('a work-order poll whose ERP ignores ?updatedSince=', () => {
     let poll: WorkOrderPoll = { updates: [], readUpTo: T0 - MIN, listedBefore: { count: 3, of: 4, oldest: T0 - 60 * MIN, advice: 'ADVICE' } };
     const connector: ErpConnector = { name: 'erp', capabilities: { maxBatchSize: 1, operations: [] }, send: () => Promise.resolve([]), fetchWorkOrderUpdates: () => Promise.resolve(poll) };
     const clock = { t: T0 };
-    const st = store();
+    const st = newStore();
     const ctx = taskContext(st, clock, { connector: () => connector });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
     const warned = (r: Awaited<ReturnType<typeof task.run>>) => (r?.msg ?? '').includes('ignores ?updatedSince=');

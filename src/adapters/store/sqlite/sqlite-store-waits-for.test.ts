@@ -4,16 +4,13 @@
  * or waiting for its old request to settle) or in flight; claimed once it is delivered or dead, its
  * max age then counting from that (the wait is neither an attempt nor age).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
-import { tempStore } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import type { SqliteStore } from './sqlite-store.js';
 
 const DAY = 86_400_000;
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const KEY = 'EQ-1|oil|2026-03-02T08:00:00.000Z';
 const create = (key = KEY, destination = 'erp'): DeliveryIntent => ({ destination, operation: 'workorder.create', kind: 'fact', businessKey: key, erpAssetId: 'EQ-1', eventTime: 1, payload: { priority: 'MEDIUM' } });
@@ -21,8 +18,7 @@ const raise = (key = KEY, destination = 'erp'): DeliveryIntent => ({ ...create(k
 const WAITS = { 'workorder.update': 'workorder.create' } as const;
 
 async function storeWith(deliveries: DeliveryIntent[]): Promise<SqliteStore> {
-  const s = tempStore();
-  stores.push(s);
+  const s = newStore();
   await s.commitIngest({ states: [], deliveries, quarantine: [], accepted: deliveries.length });
   return s;
 }
