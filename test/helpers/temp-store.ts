@@ -28,8 +28,9 @@ export async function withTempStore<T>(options: Omit<SqliteStoreOptions, 'path'>
   }
 }
 
-export function tempStore(): SqliteStore {
-  return new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+/** A store at a fresh temp path, `synchronous: 'normal'`; `options` override either (a `path` to reopen a store's file). */
+export function tempStore(options: Partial<SqliteStoreOptions> = {}): SqliteStore {
+  return new SqliteStore({ path: tempStorePath(), synchronous: 'normal', ...options });
 }
 
 /** The schema version a store file is at (its newest recorded migration). */
