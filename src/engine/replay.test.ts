@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
-import { tempStore } from '../../test/helpers/temp-store.js';
+import { useTempStores } from '../../test/helpers/temp-stores.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 async function storeWith(n: number): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.commitIngest({
     states: [],
     deliveries: [],

@@ -4,12 +4,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../adapters/log/logger.js';
 import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { createApp } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
+import { useTempStores } from '../../test/helpers/temp-stores.js';
 import { LEASE_KEY, LEASE_NS, leaseVerdict, pidAlive, pidSpace, processStartTime, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
 
 const logger = createLogger('silent');
@@ -95,15 +96,8 @@ describe('pidAlive: a pid, and the process that had it', () => {
 });
 
 describe('StoreLease on a real store', () => {
-  const stores: SqliteStore[] = [];
-  afterEach(async () => {
-    for (const s of stores.splice(0)) await s.close();
-  });
-  const open = (path: string) => {
-    const s = new SqliteStore({ path, synchronous: 'normal' });
-    stores.push(s);
-    return s;
-  };
+  const newStore = useTempStores();
+  const open = (path: string) => newStore({ path });
   const opts = (path: string, over: Partial<LeaseOptions> = {}): LeaseOptions => ({ command: 'assetbridge run', path, logger, heartbeatMs: 60_000, ...over });
   const stored = async (s: SqliteStore) => {
     const raw = await s.kvGet(LEASE_NS, LEASE_KEY);

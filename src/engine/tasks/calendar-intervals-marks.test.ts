@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -9,10 +9,7 @@ import { CALENDAR_NS, createCalendarIntervalTask, loadCalendarMarks, ORPHAN_MARK
 import { calendarTaskOptionsOf } from './index.js';
 import { withCalendarFleet } from '../../../test/helpers/calendar-fleet.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const at = (iso: string) => Date.parse(iso);
 const DAY = 86_400_000;
@@ -32,8 +29,7 @@ const before = configured([annual, pm]);
 const after = configured([{ ...annual, ...machines }]);
 
 async function fleet(): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   return withCalendarFleet(store);
 }
 

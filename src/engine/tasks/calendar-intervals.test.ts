@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -15,10 +15,7 @@ import { CALENDAR_NS, CALENDAR_TASK, checkCalendarIntervals, createCalendarInter
 import { calendarTaskOptionsOf } from './index.js';
 import { withCalendarFleet } from '../../../test/helpers/calendar-fleet.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const at = (iso: string) => Date.parse(iso);
 /** The annual inspection of the maintained machines, every `everyDays` (365; changed in the config by some tests). */
@@ -33,8 +30,7 @@ const rules = inspectionEvery(365);
 const options = calendarTaskOptionsOf(rules, 'erp') as CalendarTaskOptions;
 
 async function fleet(): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   return withCalendarFleet(store);
 }
 
@@ -181,8 +177,7 @@ describe('calendar service intervals', () => {
  * `pmRules`' maintenance rule and stores EX-1's state as the ingestor would keep it.
  */
 async function servicedExcavator(pmRules: ReturnType<typeof rulesSchema.parse>) {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
   const asset = (await store.listAssets())[0]!.asset;
   const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
@@ -370,8 +365,7 @@ describe('the calendar work order payload', () => {
   it('dates its sensor snapshot by the readings in it, not by the check (a parked machine last read months ago)', async () => {
     const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }] } });
     const pm = pmRules.maintenance!;
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
     const asset = (await store.listAssets())[0]!.asset;
     const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
@@ -436,8 +430,7 @@ describe('calendar intervals count the days of the asset\'s site', () => {
   const zm = zoned.maintenance!;
   const zoneOptions: CalendarTaskOptions = { rules: zm.calendarIntervals, checkEveryMs: zm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: zm.siteAttribute, windows: zm.windows };
   async function sites(assets: readonly { id: string; attributes: Record<string, string> }[]): Promise<SqliteStore> {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets(assets.map((a, i) => ({ asset: { erpAssetId: a.id, erpModule: 'maintenance', attributes: a.attributes }, identifiers: [{ type: 'tag', value: `zt${i}`, erpAssetId: a.id }] })));
     return store;
   }

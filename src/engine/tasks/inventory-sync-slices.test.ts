@@ -3,9 +3,9 @@
  * not held for a whole walk at 100,000 cells): a sighting committed during a pause is not half in
  * the run; the run sends what an unpaused run over the items as read sends, the next run the rest.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { turnCounter } from '../../../test/helpers/turns.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { createSlicer } from '../../core/slices.js';
@@ -13,16 +13,12 @@ import { COMMIT_CHUNK, INVENTORY_NS, inventoryReport, runInventorySync } from '.
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { MIN, T0, inventoryOptions as options, seenAt as at } from '../../../test/helpers/inventory-sync.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const ITEMS = 40;
 
 async function fleet(): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets(
     Array.from({ length: ITEMS }, (_, i) => ({
       asset: { erpAssetId: `P-${i}`, erpModule: 'inventory', attributes: { sku: `S-${i % 5}`, ...(i % 7 === 0 ? { quantity: '12' } : {}) } },
@@ -38,8 +34,7 @@ const MOVED_ITEMS = 1200;
 
 /** A store whose {@link MOVED_ITEMS} items were counted in WH-A (a run at `clock.t`), then all seen in WH-B. */
 async function movedFleet(clock: { t: number }): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   const items = Array.from({ length: MOVED_ITEMS }, (_, i) => i);
   await store.upsertAssets(items.map((i) => ({ asset: { erpAssetId: `Q-${i}`, erpModule: 'inventory', attributes: { sku: `SKU-${i}` } }, identifiers: [{ type: 'tag' as const, value: `q-${i}`, erpAssetId: `Q-${i}` }] })));
   await store.commitIngest({ states: items.map((i) => ({ erpAssetId: `Q-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });

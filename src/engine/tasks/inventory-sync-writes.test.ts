@@ -4,26 +4,22 @@
  * count nor sends one twice, and the revisions of a damaged record's cells go on above every
  * revision handed out, though retention pruned their counts from the outbox.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { INVENTORY_NS, inventoryReport, runInventorySync } from './inventory-sync.js';
 import { nextRevision } from '../../core/rules/inventory/counts.js';
 import { MIN, T0, inventoryOptions as options, seenAt as at } from '../../../test/helpers/inventory-sync.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const move = (store: SqliteStore, id: string, location: string, min: number) => store.commitIngest({ states: [{ erpAssetId: id, doc: at(location, min) }], deliveries: [], quarantine: [], accepted: 0 });
 
 /** Items `I-0`…, SKU `S-<i mod skus>`, all seen in WH-A. */
 async function items(n: number, skus = n): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   const ids = Array.from({ length: n }, (_, i) => i);
   await store.upsertAssets(ids.map((i) => ({ asset: { erpAssetId: `I-${i}`, erpModule: 'inventory', attributes: { sku: `S-${i % skus}` } }, identifiers: [{ type: 'tag' as const, value: `t-${i}`, erpAssetId: `I-${i}` }] })));
   await store.commitIngest({ states: ids.map((i) => ({ erpAssetId: `I-${i}`, doc: at('WH-A', 0) })), deliveries: [], quarantine: [], accepted: 0 });

@@ -1,13 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempStore } from '../../../test/helpers/temp-store.js';
-import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { maintenanceRenameWarnings, RULE_NAMES_KEY, RULE_NAMES_NS } from './maintenance-rule-names.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const rules = (services: readonly string[], thresholds: readonly string[] = ['hot']) =>
   rulesSchema.parse({
@@ -19,8 +15,7 @@ const rules = (services: readonly string[], thresholds: readonly string[] = ['ho
 
 describe('maintenance rules renamed since the last start', () => {
   it('are said under the new rule\'s key at the first start with the new name, and not again once recorded', async () => {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     // The first start ever: nothing to compare with, the names are recorded.
     expect(await maintenanceRenameWarnings(store, rules(['service-250h', 'oil']), { record: true })).toEqual([]);
     expect(await maintenanceRenameWarnings(store, rules(['service-250h', 'oil']), { record: true })).toEqual([]);
@@ -38,8 +33,7 @@ describe('maintenance rules renamed since the last start', () => {
   });
 
   it('says nothing of a rule only removed or only added, and a threshold renamed in its own words', async () => {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await maintenanceRenameWarnings(store, rules(['a', 'b']), { record: true });
     expect(await maintenanceRenameWarnings(store, rules(['a']), { record: true })).toEqual([]);
     expect(await maintenanceRenameWarnings(store, rules(['a', 'c']), { record: true })).toEqual([]);
@@ -51,8 +45,7 @@ describe('maintenance rules renamed since the last start', () => {
   });
 
   it('takes an unreadable record as none, and records the names anew', async () => {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.kvSet(RULE_NAMES_NS, RULE_NAMES_KEY, '{not json');
     expect(await maintenanceRenameWarnings(store, rules(['x']), { record: true })).toEqual([]);
     expect(JSON.parse((await store.kvGet(RULE_NAMES_NS, RULE_NAMES_KEY)) as string)).toMatchObject({ serviceIntervals: ['x'], thresholds: ['hot'] });

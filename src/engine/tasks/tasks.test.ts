@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { turnCounter } from '../../../test/helpers/turns.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -27,10 +27,7 @@ import { replayQuarantine } from '../replay.js';
 import { createRestConnector, restPushReader } from '../../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../../config/schema.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const MIN = 60_000;
@@ -38,8 +35,7 @@ const MIN = 60_000;
 const context = taskContext;
 
 async function withAssets(rows: { id: string; attributes: Record<string, string>; destination?: string; state?: AssetStateDoc }[]): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets(
     rows.map((r) => ({
       asset: { erpAssetId: r.id, erpModule: 'inventory', attributes: r.attributes, ...(r.destination ? { destination: r.destination } : {}) },

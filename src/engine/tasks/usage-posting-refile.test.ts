@@ -4,9 +4,9 @@
  * quarters that straddle the last posting), the task running before and after the re-file. No
  * hour is posted twice or lost: the posted period units add up to the meter's advance.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { applyRefiles, planRefile } from '../../cli/commands/depreciation-refile.js';
@@ -16,18 +16,14 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRuleTasks } from './index.js';
 import { USAGE_TASK } from './usage-posting.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000' };
 const HOUR = 3_600_000;
 
 /** EQ-1's usage filed in Berlin's months (1000 → 1605 h, 1 October to 30 November), October posted by the task. */
 async function setup(): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
   await seedBerlinOctoberPosted(store, { lastPosted: true });
   return store;
