@@ -2,25 +2,20 @@
  * Mutation-audit tests for the `aemp` commands' exit codes: a backfill stopped by the budget asks
  * to be run later (75), and a stopped pull fails (1).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../test/helpers/temp-store.js';
-import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { EXIT_TRY_LATER, aempBackfillCommand, aempPullCommand, type AempCommandDeps } from './aemp.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 function setup(signal?: AbortSignal) {
   const clock = new FakeClock(T0);
   const sim = createTrackunitSimulator({ fleetSize: 150, now: clock.now });
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-  stores.push(store);
+  const store = newStore();
   const out: string[] = [];
   const inner = simulatorFetch(sim);
   // Like a real fetch: a request whose signal is already aborted is not sent.

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { machineHeader } from '../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../test/helpers/temp-store.js';
-import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { createApp } from '../../app.js';
 import { compileConfig } from '../../config/load.js';
@@ -15,16 +15,12 @@ import { AEMP_PULL_JOB, EXIT_TRY_LATER, aempBackfillCommand, aempJobs, aempBudge
 import { confirmCommand, registerAssetReviewCommands, unmatchedCommand } from './assets-review.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 function setup(configs = [simulatorConfig()]) {
   const clock = new FakeClock(T0);
   const sim = createTrackunitSimulator({ fleetSize: 150, now: clock.now });
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-  stores.push(store);
+  const store = newStore();
   const out: string[] = [];
   const err: string[] = [];
   const sink = new RecordingSink();

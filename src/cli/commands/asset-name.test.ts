@@ -7,8 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
-import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { createRules } from '../../core/rules/index.js';
 import { assetNameNote, resolveAssetName } from './asset-name.js';
 import { previewDepreciation } from './depreciation.js';
@@ -17,10 +16,9 @@ import { loadMaintenanceStatus } from './maintenance.js';
 import { loadMeterReport, meterResetTarget } from './meters.js';
 import { runRulesTest } from './rules-test.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
+const newStore = useTempStores();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const s of stores.splice(0)) await s.close();
 });
 
 const assets = [
@@ -55,8 +53,7 @@ describe('an asset named by its ERP id or any identifier the registry maps to it
   });
 
   it('maintenance status, assets meters, reset-meter and depreciation preview and refile take the tag, saying which asset it is', async () => {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets(assets);
     // EX-1's meter state: a replaced hour meter declared (what reset-meter reads), no readings yet.
     const resetAt = Date.parse('2026-10-01T00:00:00Z');

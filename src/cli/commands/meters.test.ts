@@ -1,24 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import { simulateRules } from '../../core/rules/simulate.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { toJson } from '../context.js';
 import { formatMeterReport, loadMeterReport, meterResetEvent } from './meters.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const H = 3_600_000;
 const T0 = Date.parse('2026-10-01T00:00:00Z');
 const meter = (id: string, h: number, fields: { operatingHours?: number; odometerKm?: number }): CanonicalEvent => ({ kind: 'meter', source: 'aemp:trackunit', ids: [{ type: 'erp', value: id }], eventTime: T0 + h * H, receivedAt: 0, ...fields });
 
 async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets(['EQ-1', 'TR-5', 'EQ-9'].map((id) => ({ asset: { erpAssetId: id, erpModule: 'fleet', attributes: {} }, identifiers: [{ type: 'erp' as const, value: id, erpAssetId: id }] })));
   const assets = new Map((await store.listAssets()).map((a) => [a.asset.erpAssetId, a.asset]));
   const r = simulateRules([createMeterSyncRule()], events.map((event) => ({ event, asset: assets.get(event.ids[0]?.value ?? '')!, destination: 'erp' })));

@@ -4,22 +4,19 @@
  * depreciation rules hold the replacement until `rules.allowedLateness` has passed, the meter rule
  * takes it in at once).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules } from '../../core/rules/index.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import { simulateRules } from '../../core/rules/simulate.js';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import { previewDepreciation } from './depreciation.js';
 import { loadMaintenanceStatus } from './maintenance.js';
 import { loadMeterReport } from './meters.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const H = 3_600_000;
 const T0 = Date.parse('2026-10-01T00:00:00Z');
@@ -30,8 +27,7 @@ const meter = (id: string, h: number, fields: Partial<CanonicalEvent & { kind: '
 const rules = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }, { name: 'oil', everyKm: 15000 }] }, depreciation: { timeZone: 'UTC' } });
 
 async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets(['EQ-1', 'EQ-9'].map((id) => ({ asset: { erpAssetId: id, erpModule: 'fleet', attributes: {} }, identifiers: [{ type: 'erp' as const, value: id, erpAssetId: id }] })));
   const assets = new Map((await store.listAssets()).map((a) => [a.asset.erpAssetId, a.asset]));
   const r = simulateRules([...createRules(rules), createMeterSyncRule()], events.map((event) => ({ event, asset: assets.get(event.ids[0]?.value ?? '')!, destination: 'erp' })));

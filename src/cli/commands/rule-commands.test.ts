@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempStore } from '../../../test/helpers/temp-store.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStores } from '../../../test/helpers/temp-stores.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
@@ -552,15 +552,11 @@ describe('rules test', () => {
   });
 });
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 /** A store holding the assets and the state these events leave. */
 async function storeAfter(events: CanonicalEvent[], config: RulesConfig = rules): Promise<SqliteStore> {
-  const store = tempStore();
-  stores.push(store);
+  const store = newStore();
   await store.upsertAssets(assets);
   const byId = new Map(assets.map((a) => [a.asset.erpAssetId, a.asset]));
   const r = simulateRules(
@@ -740,8 +736,7 @@ describe('maintenance complete', () => {
     expect(() => checkKnownWorkOrder('EQ-1|svc|500h@b25', { ...known, workOrders: {} }, false)).toThrow(/; no open work orders of EQ-1; other work orders assetbridge opened for EQ-1 \(beyond what its maintenance state keeps\): EQ-1\|svc\|500h@b250, /);
 
     // From the store: the outbox's work orders of that asset, not of another, newest first.
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets(assets);
     const wo = (erpAssetId: string, businessKey: string, t: number) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey, erpAssetId, eventTime: t, payload: {} }) as const;
     await store.commitIngest({ states: [], deliveries: [wo('EQ-1', 'EQ-1|svc|250h@b0', 1), wo('EQ-2', 'EQ-2|svc|250h@b0', 2), wo('EQ-1', 'EQ-1|svc|500h@b250', 3)], quarantine: [], accepted: 1 });
@@ -915,8 +910,7 @@ describe('depreciation preview', () => {
 
 describe('zones commands', () => {
   it('reads the zones of a rule that tracks the asset now: not the state location sync left before it was turned off', async () => {
-    const store = tempStore();
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets(assets);
     const since = Date.parse('2026-10-01T08:00:00Z');
     // Location sync had EQ-1 in the yard; since it was turned off, only inventory follows it, and saw it leave.
