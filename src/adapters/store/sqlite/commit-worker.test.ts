@@ -6,22 +6,16 @@
  * batches made meanwhile keep their order behind it.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import { StateJson } from '../../../ports/store.js';
 import { STATES_PER_TURN } from './sqlite-ingest.js';
 import { SqliteStore } from './sqlite-store.js';
 
-const stores: SqliteStore[] = [];
-const open = (path = tempStorePath(), commitInWorker = true) => {
-  const s = new SqliteStore({ path, synchronous: 'normal', commitInWorker });
-  stores.push(s);
-  return s;
-};
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
+const open = (path = tempStorePath(), commitInWorker = true) => newStore({ path, commitInWorker });
 
 const fact = (key: string, destination = 'erp'): DeliveryIntent => ({
   destination,

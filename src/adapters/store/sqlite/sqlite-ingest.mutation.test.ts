@@ -2,19 +2,10 @@
  * The ingest commit (run by the commit worker) pinned by a mutation audit: a replay closes only
  * entries still open, and a rule sub-state handed back as undefined removes the stored one.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempStore } from '../../../../test/helpers/temp-store.js';
-import type { SqliteStore } from './sqlite-store.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
-const open = (): SqliteStore => {
-  const s = tempStore();
-  stores.push(s);
-  return s;
-};
+const open = useTempStores();
 
 describe('ingest commit', () => {
   it('a replayed batch closes only quarantine entries still open: a discarded one stays discarded, a replayed one is not counted twice', async () => {
