@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTrackunitSimulator } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import { TaskRetryLater, type TaskContext } from '../../../ports/task.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { bearerCredentials } from '../auth/static-credentials.js';
 import { aempTaskName, createAempProvider, createAempPullTasks } from './aemp-provider.js';
 import { loadLastPull } from './fleet-pull.js';
 
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 describe('scheduled AEMP pulls', () => {
   it('makes one task per enabled provider, on its cron schedule', () => {
@@ -29,8 +25,7 @@ describe('scheduled AEMP pulls', () => {
   it('a run pulls through the task context and never spends the reserve', async () => {
     const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
     const sim = createTrackunitSimulator({ fleetSize: 150, now: clock.now });
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets(assetsForMachines([0, 1]));
     const sink = new RecordingSink();
     const [task] = createAempPullTasks([simulatorConfig({ maxBudgetWait: '1s' })], { fetch: simulatorFetch(sim) });
@@ -50,8 +45,7 @@ describe('a scheduled pull that stops waiting for request budget', () => {
   it('stops to retry later (no failure), so the scheduler retries it, and the retry resumes where it stopped within resumeWithin', async () => {
     const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
     const sim = simulatorFetch(createTrackunitSimulator({ fleetSize: 250, now: clock.now }));
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     // Page 2 answers 429 once: its URL cools down for longer than maxBudgetWait.
     let refused = false;
     const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
@@ -78,8 +72,7 @@ describe('a scheduled pull that fails at a page', () => {
   it('fails with what it kept, where and until when the retry resumes, and what to fix first (logged by the scheduler)', async () => {
     const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
     const sim = simulatorFetch(createTrackunitSimulator({ fleetSize: 150, now: clock.now }));
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     const fetchImpl = ((input: string | URL | Request, init?: RequestInit) =>
       String(input instanceof Request ? input.url : input).includes('/Fleet/2') ? Promise.resolve(new Response('gone', { status: 410 })) : sim(input, init)) as typeof fetch;
     const [task] = createAempPullTasks([simulatorConfig({ name: 'scheduled-410' })], { fetch: fetchImpl });
@@ -92,8 +85,7 @@ describe('a scheduled pull that fails at a page', () => {
 
 describe('a provider built from config entry N', () => {
   it('names that entry\'s keys in its errors: telematics.N.auth for a refused token, telematics.N.baseUrl and profile.paths for a refused page', async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     const config = simulatorConfig();
     const refuse = (status: number) => (() => Promise.resolve(new Response('{"error":"nope"}', { status, headers: { 'content-type': 'application/json' } }))) as unknown as typeof fetch;
     const noToken = createAempProvider(config, { store, fetch: refuse(401) }, 2);

@@ -3,13 +3,12 @@
  * series the provider lacks are asked again, refusals are not mistaken for missing series, a failure
  * stops the other machines, `restart`, confirmed identities, and pages listed newest first.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import { telematicsSchema } from '../../../config/telematics-schema.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createAempProvider } from './aemp-provider.js';
 import { runBackfill } from './backfill.js';
 import { runFleetPull } from './fleet-pull.js';
@@ -19,16 +18,7 @@ import { confirmReview } from './review-list.js';
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
-
-function openStore(): SqliteStore {
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-  stores.push(store);
-  return store;
-}
+const openStore = useTempStores();
 
 /** The simulator behind `wrap`, which may answer some requests itself. */
 function setup(wrap: (inner: typeof fetch) => typeof fetch = (f) => f) {

@@ -1,10 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { dateWindows, fetchEquipmentSnapshot, runBackfill } from './backfill.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
@@ -21,16 +20,12 @@ import { replayQuarantine } from '../../../engine/replay.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const HOUR = 3_600_000;
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 function setup(simOptions: TrackunitSimulatorOptions = {}, overrides: Partial<TelematicsConfigInput> = {}) {
   const clock = new FakeClock(T0);
   const sim = createTrackunitSimulator({ fleetSize: 30, now: clock.now, dataAgeMs: 0, ...simOptions });
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-  stores.push(store);
+  const store = newStore();
   const sink = new RecordingSink();
   const built = simulatorProvider(store, clock, simulatorFetch(sim), overrides);
   const deps = { client: built.client, store, sink, clock };

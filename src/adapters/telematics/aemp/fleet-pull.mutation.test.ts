@@ -3,12 +3,11 @@
  * over), what a resumed pull keeps of its first run, the page estimate, the final cursor write,
  * confirmed matches on later pulls, machines without identifiers, and a stopped pull.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../../test/helpers/temp-store.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import { telematicsSchema } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
 import { CURSOR_NAMESPACE, loadCursor, runFleetPull, type FleetPullDeps, type PullProgress } from './fleet-pull.js';
@@ -18,11 +17,7 @@ import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js'
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const stores: SqliteStore[] = [];
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -34,8 +29,7 @@ function abortableFetch(inner: typeof fetch): typeof fetch {
 function setup(simOptions: TrackunitSimulatorOptions = {}) {
   const clock = new FakeClock(T0);
   const sim = createTrackunitSimulator({ fleetSize: 250, now: clock.now, ...simOptions });
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-  stores.push(store);
+  const store = newStore();
   const sink = new RecordingSink();
   const built = simulatorProvider(store, clock, abortableFetch(simulatorFetch(sim)));
   const pull = (opts: Parameters<typeof runFleetPull>[1] = {}, progress?: PullProgress, s: FleetPullDeps['store'] = store) =>
@@ -162,8 +156,7 @@ describe('fleet pull: machines that name nothing', () => {
     const equipment = ['A', 'B', 'C'].map((model) => ({ EquipmentHeader: { OEMName: 'Acme', Model: model }, Location: { datetime: '2025-03-04T00:00:00Z', Latitude: 50, Longitude: 8 } }));
     const fetchImpl = (() => Promise.resolve(Response.json({ Links: [{ rel: 'self', href: `${BASE}/Fleet/1` }, { rel: 'last', href: `${BASE}/Fleet/1` }], Equipment: equipment }))) as unknown as typeof fetch;
     const clock = new FakeClock(T0);
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     const config = telematicsSchema.parse({ name: 'feed', vendor: 'generic', baseUrl: BASE, auth: { type: 'bearer', token: 'k-123456' } });
     const { client } = createAempProvider(config, { store: new MemoryKv(), fetch: fetchImpl, clock, sleep: clock.sleep, limiter: new ProviderRateLimiter({ fleet: 5, equipment: 5, timeSeries: 5 }) });
     const summary = await runFleetPull({ client, store, sink: new RecordingSink(), clock });

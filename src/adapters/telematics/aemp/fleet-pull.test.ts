@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, SIM_ORIGIN, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
+import type { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
 import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, splitByValidity, splitElement, type PullProgress } from './fleet-pull.js';
@@ -19,16 +20,10 @@ import { IdentityIndex } from '../../../core/identity/resolver.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const MIN = 60_000;
-const stores: SqliteStore[] = [];
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 function openStore(path = tempStorePath()): { store: SqliteStore; path: string } {
-  const store = new SqliteStore({ path, synchronous: 'normal' });
-  stores.push(store);
-  return { store, path };
+  return { store: newStore({ path }), path };
 }
 
 function setup(simOptions: TrackunitSimulatorOptions = {}, configOverrides: Partial<TelematicsConfigInput> = {}, path?: string) {

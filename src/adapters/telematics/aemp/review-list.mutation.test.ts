@@ -3,20 +3,16 @@
  * wins (in the backfill index and on the list), a confirmation by PIN picks the open entry, and a
  * complete pull forgets the records of pages it no longer reached.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryKv } from '../../../../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { useTempStores } from '../../../../test/helpers/temp-stores.js';
 import type { SourceIdentifier } from '../../../core/model/events.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { confirmReview, dropPageRecordsBefore, listReview, loadEquipmentIndex, PAGES_NAMESPACE, savePageRecord, type ReviewEntry } from './review-list.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const DAY = 24 * 3_600_000;
 const page = (n: number) => `http://feed.example/Fleet/${n}`;
-const stores: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const newStore = useTempStores();
 
 function entry(key: string, ids: SourceIdentifier[], at: number, extra: Partial<ReviewEntry> = {}): ReviewEntry {
   return {
@@ -63,8 +59,7 @@ describe('review list (mutation audit)', () => {
 
   // Kills: a confirmation by identifier not preferring the open entry over a resolved one.
   it('confirms the open entry when an identifier also names an entry resolved earlier', async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     await store.upsertAssets([{ asset: { erpAssetId: 'EQ-7', erpModule: 'fixed-assets', attributes: {} }, identifiers: [] }]);
     const resolved = entry('machine-id:OLD', [{ type: 'machine-id', value: 'OLD' }, { type: 'pin', value: 'PIN7' }], T0, { status: 'resolved', resolution: { erpAssetId: 'EQ-0', at: T0 } });
     const open = entry('machine-id:NEW', [{ type: 'machine-id', value: 'NEW' }, { type: 'pin', value: 'PIN7' }], T0 + DAY);
@@ -76,8 +71,7 @@ describe('review list (mutation audit)', () => {
 
   // Kills: the pages this run stored ignored (every record read again), and the pull's start not compared.
   it("forgets, at the end of a complete pull, the records of earlier pulls' pages, and reads none of the pages this run stored", async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    stores.push(store);
+    const store = newStore();
     const record = (pullStartedAt: number) => ({ pullStartedAt, storedAt: pullStartedAt, equipment: [], review: [] });
     const pull = T0 + DAY;
     await savePageRecord(store, 'tu', page(1), record(pull)); // stored by this run
