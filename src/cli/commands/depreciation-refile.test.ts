@@ -119,15 +119,23 @@ describe('depreciation preview of an asset held by the calendar change, before t
     expect(table.stdout).toMatch(/^ASSET\s+PERIOD\s+UNITS\s+LIFE TO DATE\s+HELD UNITS\s+HELD LIFE TO DATE\s+EXPECTED\s/);
     expect(table.stdout).toMatch(/\nEQ-1\s+2026-12\s+0 h\s+-\s+35 h\s+1,645 h\s+10,000 h\s/);
     expect(table.stdout).toMatch(/\nEQ-2\s+2026-12\s+0 h\s+-\s+10,000 h\s/);
-    expect(table.stdout).toContain("held, pending re-file: 35 h read since the hold began (2026-11-30T12:00:00.000Z) would file in 2026-12 under the configured calendar, life-to-date 1,645 h at its end; not posted until the usage is re-filed ('assetbridge depreciation refile')");
+    // Beside the line's own units-of-production charge (nothing filed: 0.00), the held 35 h's: 100,000 × 35 ÷ 10,000; none for EQ-2, nor in the total.
+    expect(table.stdout).toMatch(/\sUNITS OF PRODUCTION\s+HELD UOP\s+STRAIGHT LINE\s/);
+    expect(table.stdout).toMatch(/\nEQ-1\s+2026-12\s.*\s20,000\.00\s+0\.00\s+350\.00\s+1,666\.67\s/);
+    expect(table.stdout).toMatch(/\nEQ-2\s+2026-12\s.*\s20,000\.00\s+0\.00\s+1,666\.67\s/);
+    expect(table.stdout).toMatch(/\nTOTAL\s+0\.00\s+3,333\.34\s*\n/);
+    expect(table.stdout).toContain(
+      "held, pending re-file: 35 h read since the hold began (2026-11-30T12:00:00.000Z) would file in 2026-12 under the configured calendar, life-to-date 1,645 h at its end, units of production 350.00 (HELD UOP), what they would depreciate once re-filed and posted; not posted until the usage is re-filed ('assetbridge depreciation refile')",
+    );
     const csv = await runCli(['depreciation', 'preview', '--period', '2026-11', '--csv', '-c', cfg.path]);
     const [header, eq1, eq2] = csv.stdout.split('\r\n');
-    expect(header).toBe('erpAssetId,period,meter,periodUnits,lifeToDateUnits,totalExpectedUnits,cost,salvage,usefulLifePeriods,unitsOfProduction,straightLine,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits');
-    // November (UTC), the period the hold began in: the 5 h read after 30 November 12:00, to the meter at 1 December 00:00.
-    expect(eq1).toMatch(/^EQ-1,2026-11,.*,5,1610$/);
-    expect(eq2).toMatch(/^EQ-2,2026-11,.*,,$/);
+    // The held units-of-production charge last: the columns before keep their positions.
+    expect(header).toBe('erpAssetId,period,meter,periodUnits,lifeToDateUnits,totalExpectedUnits,cost,salvage,usefulLifePeriods,unitsOfProduction,straightLine,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits,heldUnitsOfProduction');
+    // November (UTC), the period the hold began in: the 5 h read after 30 November 12:00, to the meter at 1 December 00:00 (100,000 × 5 ÷ 10,000).
+    expect(eq1).toMatch(/^EQ-1,2026-11,.*,5,1610,50$/);
+    expect(eq2).toMatch(/^EQ-2,2026-11,.*,,,$/);
     const json = await runCli(['depreciation', 'preview', '--period', '2026-12', '--json', '--asset', 'EQ-1', '-c', cfg.path]);
-    expect((JSON.parse(json.stdout) as { held?: unknown }[])[0]?.held).toEqual({ units: 35, lifeToDateUnits: 1645, since: '2026-11-30T12:00:00.000Z' });
+    expect((JSON.parse(json.stdout) as { held?: unknown }[])[0]?.held).toEqual({ units: 35, lifeToDateUnits: 1645, since: '2026-11-30T12:00:00.000Z', unitsOfProduction: 350 });
     // The preview only: a posting is as it was, held back.
     const post = await runCli(['depreciation', 'post', '--period', '2026-11', '--dry-run', '--json', '-c', cfg.path]);
     const planned = JSON.parse(post.stdout) as { wouldQueue: { erpAssetId: string }[]; heldBack: { erpAssetId: string }[] };

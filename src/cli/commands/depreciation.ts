@@ -4,8 +4,8 @@
  * - `preview --period 2026-10` shows, per asset, period units, life-to-date units, expected units,
  *   (cost − salvage) × period units ÷ total expected units, and straight line beside it; as a
  *   table, or as CSV with `--csv` (to a file with `--out`). An asset held by a calendar change
- *   also shows the usage read since the hold began as a re-file would file it (held units and
- *   life-to-date: two more columns, last in the CSV), never posted.
+ *   also shows the usage read since the hold began as a re-file would file it (held units,
+ *   life-to-date and their units-of-production charge: three more columns, last in the CSV), never posted.
  * - `post --period 2026-10` posts the period's `usage.post` facts now instead of waiting for the
  *   period-end task (same business keys: posting twice, or after the task, adds nothing). Usage
  *   found after an earlier period was posted is included as a prior-period adjustment, and said so.
@@ -21,7 +21,7 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
 import { monthlyCalendar, type Period } from '../../core/rules/depreciation/calendar.js';
 import { localDate } from '../../core/rules/time-zone.js';
-import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { formatAmount, formatMoney, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
@@ -215,9 +215,8 @@ export function previewJson(lines: readonly AssetUsageLine[]): string {
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : formatAmount(v, digits));
-const MONEY = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 /** An amount of money in the table: always 2 decimals (`2,324.40`, `800.00`), so a column reads as currency and lines up. */
-const money = (v: number | null) => (v === null ? '-' : MONEY.format(v));
+const money = (v: number | null) => (v === null ? '-' : formatMoney(v));
 
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';
@@ -225,7 +224,9 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
   // their own (only when a line has some), so UNITS and LIFE TO DATE stay what is filed and posted.
   const anyHeld = lines.some((l) => l.line.held !== undefined);
   const heldHead = anyHeld ? ['HELD UNITS', 'HELD LIFE TO DATE'] : [];
-  const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', ...heldHead, 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
+  // What the held units would charge once re-filed, beside the line's own charge (0.00 while held).
+  const heldUopHead = anyHeld ? ['HELD UOP'] : [];
+  const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', ...heldHead, 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', ...heldUopHead, 'STRAIGHT LINE', 'NOTES']];
   // A total of the lines that have a figure; none has one (no inputs, no straight line before the
   // calendar): '-' as in each line, not 0.00, which reads as a charge of nothing.
   let uop: number | null = null;
@@ -236,10 +237,11 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
     sl = sum(sl, l.straightLine);
     const u = ` ${units[l.meter]}`;
     const held = !anyHeld ? [] : l.held === undefined ? ['', ''] : [fmt(l.held.units, 3) + u, l.held.lifeToDateUnits === null ? '-' : fmt(l.held.lifeToDateUnits, 3) + u];
-    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, ...held, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), money(l.straightLine), l.notes.join('; ')]);
+    const heldUop = !anyHeld ? [] : l.held === undefined ? [''] : [money(l.held.unitsOfProduction)];
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, ...held, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), ...heldUop, money(l.straightLine), l.notes.join('; ')]);
   }
   const cents = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
-  rows.push(['TOTAL', '', '', '', ...heldHead.map(() => ''), '', '', '', money(cents(uop)), money(cents(sl)), '']);
+  rows.push(['TOTAL', '', '', '', ...heldHead.map(() => ''), '', '', '', money(cents(uop)), ...heldUopHead.map(() => ''), money(cents(sl)), '']);
   return table(rows);
 }
 

@@ -55,6 +55,34 @@ describe('depreciation calendar changes', () => {
     expect(plan(restored, berlin, '2026-11').kind).toBe('new');
   });
 
+  it("a held line's units-of-production charge of its held usage, capped at the expected total as a line's own: shown, never posted", () => {
+    const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
+    // Held since 5 November (200 h); 300 h on 5 December: 100 h over 30 days, 26 of them in UTC's November.
+    const after = run(utc, [meter('2026-12-05T00:00:00Z', 300)], s);
+    const heldPlan = (attributes: Record<string, string>, id: string) =>
+      planUsagePosting({ asset: { ...asset, attributes }, state: after, ledger: undefined, period: utc.period(id) as Period, calendar: utc, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now: Date.parse('2027-03-01T00:00:00Z'), destination: 'erp', units: DEFAULT_USAGE_UNITS });
+    // 10 per unit: (12,000 − 2,000) ÷ 1,000 expected units.
+    const inputs = { cost: '12000', salvage: '2000', expectedUnits: '1000' };
+    const nov = heldPlan(inputs, '2026-11');
+    expect(nov.kind).toBe('held');
+    expect(nov.line.held?.units).toBe(86.667);
+    expect(nov.line.held?.unitsOfProduction).toBe(866.67);
+    expect(nov.line.notes.at(-1)).toMatch(/, units of production 866\.67 \(HELD UOP\), what they would depreciate once re-filed and posted; not posted until the usage is re-filed/);
+    // December: nothing filed (the filed periods are Berlin's), so the line's own charge is 0; the held usage's is shown beside it.
+    const dec = heldPlan(inputs, '2026-12');
+    expect(dec.kind).toBe('held');
+    expect(dec.line.unitsOfProduction).toBe(0);
+    expect(dec.line.held).toMatchObject({ units: 13.333, lifeToDateUnits: 300, unitsOfProduction: 133.33 });
+    // 290 expected units: December's held life-to-date (300) passes it, with 3.333 units left before it (10,000 × 3.333 ÷ 290).
+    expect(heldPlan({ ...inputs, expectedUnits: '290' }, '2026-12').line.held).toMatchObject({ units: 13.333, unitsOfProduction: 114.93 });
+    // Passed before the period: nothing left to charge.
+    expect(heldPlan({ ...inputs, expectedUnits: '250' }, '2026-12').line.held?.unitsOfProduction).toBe(0);
+    // Without an expected total, no charge to show (and none said in the note).
+    const none = heldPlan({ cost: '12000' }, '2026-12');
+    expect(none.line.held).toMatchObject({ units: 13.333, unitsOfProduction: null });
+    expect(none.line.notes.at(-1)).not.toContain('HELD UOP');
+  });
+
   it('held under a calendar with other period ids: the calendar change is the reason given, not periods dropped from the kept history', () => {
     const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
     const p = plan(s, fy('2026-12-01'), 'P02');

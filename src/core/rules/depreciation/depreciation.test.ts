@@ -190,10 +190,10 @@ describe('units-of-production inputs', () => {
     ]);
     const csv = usageCsv([line]);
     expect(csv.split('\r\n')[1]).toBe(
-      'FA-2,2026-10,hours,0,,,,,,,,"no meter readings in or before this period|period still open: usage so far|attribute ""cost"" missing|attribute ""expectedUnits"" missing|attribute ""usefulLifeMonths"" missing",0,,,',
+      'FA-2,2026-10,hours,0,,,,,,,,"no meter readings in or before this period|period still open: usage so far|attribute ""cost"" missing|attribute ""expectedUnits"" missing|attribute ""usefulLifeMonths"" missing",0,,,,',
     );
     // The prior-period adjustment columns come after the notes, and the held usage (of an asset held by a calendar change) last.
-    expect(csv.split('\r\n')[0]).toMatch(/,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits$/);
+    expect(csv.split('\r\n')[0]).toMatch(/,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits,heldUnitsOfProduction$/);
   });
 
   it('charges nothing beyond the expected total: the crossing period for the units left, later ones nothing', () => {

@@ -17,7 +17,7 @@ import { fileHeldUsage, filedUnderOtherCalendar, type UsageState } from './usage
 import { heldUsageIn, postedThrough } from './refile.js';
 import { isoTime } from '../iso-format.js';
 import { depreciationInputProblems, POSTED_INPUTS, readAmount, type DepreciationInputProblem } from './inputs.js';
-import { formatAmount, roundUnits, usageFor, usagePostDelivery, type DepreciationAttributes, type HeldUsageLine, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
+import { formatAmount, formatMoney, roundUnits, unitsOfProductionCharge, usageFor, usagePostDelivery, type DepreciationAttributes, type HeldUsageLine, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
 /** An asset's posting record: the basis of its next posting. */
 export interface UsageLedger extends UsagePosted {
@@ -129,23 +129,34 @@ export function calendarHeldReason(stamp: string, calendar: PeriodCalendar): str
 /**
  * The usage a held asset read since the hold began, in `period` as a re-file would file it under
  * `calendar` ({@link heldUsageIn}), with the life-to-date it implies (less the units at acquisition,
- * as a posting counts it); undefined when there is none for the period.
+ * as a posting counts it) and their units-of-production charge from the line's inputs (`line`: its
+ * cost, salvage and expected units), as the line's own is charged; undefined when there is none for
+ * the period.
  */
-function heldLineOf(state: UsageState | undefined, period: Period, calendar: PeriodCalendar, asset: AssetRecord, attributes: DepreciationAttributes): HeldUsageLine | undefined {
+function heldLineOf(
+  state: UsageState | undefined,
+  period: Period,
+  calendar: PeriodCalendar,
+  asset: AssetRecord,
+  attributes: DepreciationAttributes,
+  line: Pick<UsageLine, 'cost' | 'salvage' | 'totalExpectedUnits'>,
+): HeldUsageLine | undefined {
   const held = heldUsageIn(state, period, calendar);
   if (held === undefined) return undefined;
   const acquired = readAmount(asset.attributes[attributes.unitsAtAcquisition]);
   const base = acquired !== undefined && Number.isFinite(acquired) && acquired >= 0 ? acquired : 0;
   // Units at acquisition above the meter: not known (never shown as 0), as a line's life-to-date.
   const lifeToDate = held.meterAtEnd - base < -0.002 ? null : roundUnits(Math.max(0, held.meterAtEnd - base));
-  return { units: roundUnits(held.units), lifeToDateUnits: lifeToDate, since: held.since };
+  const units = roundUnits(held.units);
+  return { units, lifeToDateUnits: lifeToDate, since: held.since, unitsOfProduction: unitsOfProductionCharge(line, units, lifeToDate).charge };
 }
 
 /** What a held line's `held` usage is, in its notes. */
 export function heldUsageNote(held: HeldUsageLine, period: Period, unit: string): string {
   const ltd = held.lifeToDateUnits === null ? '' : `, life-to-date ${formatAmount(held.lifeToDateUnits)} ${unit} at its end`;
+  const uop = held.unitsOfProduction === null ? '' : `, units of production ${formatMoney(held.unitsOfProduction)} (HELD UOP), what they would depreciate once re-filed and posted`;
   return (
-    `held, pending re-file: ${formatAmount(held.units)} ${unit} read since the hold began (${isoTime(held.since)}) would file in ${period.id} under the configured calendar${ltd}; ` +
+    `held, pending re-file: ${formatAmount(held.units)} ${unit} read since the hold began (${isoTime(held.since)}) would file in ${period.id} under the configured calendar${ltd}${uop}; ` +
     `not posted until the usage is re-filed ('assetbridge depreciation refile'), or filed under the old calendar once that is set back`
   );
 }
@@ -224,7 +235,7 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
     const { incomplete, ...line } = result;
     const notes = result.notes.filter((n) => n !== incomplete);
     // What was read since the hold began is known, though filed in no period yet: shown as a re-file would file it, never posted from here.
-    const held = heldLineOf(state, period, calendar, asset, attributes);
+    const held = heldLineOf(state, period, calendar, asset, attributes, line);
     const heldNote = held ? [heldUsageNote(held, period, units[line.meter])] : [];
     return { kind: 'held', line: { ...line, notes: [...notes, `held back, not posted: ${reason}`, ...heldNote], ...(held ? { held } : {}) }, reason, problems: [], periods: periodIds };
   }

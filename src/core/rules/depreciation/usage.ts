@@ -179,6 +179,12 @@ export interface HeldUsageLine {
   readonly lifeToDateUnits: number | null;
   /** When the hold began: the latest reading filed before it. */
   readonly since: number;
+  /**
+   * The units-of-production charge of `units` ({@link unitsOfProductionCharge}, as the line's own, with
+   * `lifeToDateUnits` for the cap at the expected total): what the period's posting would charge for
+   * them once re-filed; never posted from here. Null when an input is missing.
+   */
+  readonly unitsOfProduction: number | null;
 }
 
 /**
@@ -242,6 +248,13 @@ export function roundHalfUp(v: number, digits: number): number {
   // Exponent notation (under 1e-6, or 1e21 and up): no half to tell.
   const rounded = (text.includes('e') ? Math.round(magnitude * scale) : Math.round(Number(`${text}e${digits}`))) / scale;
   return rounded === 0 ? 0 : v < 0 ? -rounded : rounded;
+}
+
+const moneyFormat = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** An amount of money as `depreciation preview` shows it: always 2 decimals, digits grouped (`2,324.40`, `800.00`). */
+export function formatMoney(v: number): string {
+  return moneyFormat.format(v);
 }
 
 /** Cents, half away from zero as ERPs round currency. */
@@ -326,8 +339,7 @@ export function usageFor(
   const salvage = usable('salvage') ?? (cost !== null ? 0 : null);
   const total = usable('totalExpectedUnits');
   const life = usable('usefulLifePeriods');
-  // Salvage above cost leaves nothing to depreciate: a charge is never negative.
-  const base = cost !== null && salvage !== null ? Math.max(0, cost - salvage) : null;
+  const base = depreciableBase(cost, salvage);
 
   if (!tracked) notes.push('no meter readings in or before this period');
   // A period in the future has no usage "so far": it has not begun (a typo in --period, often).
@@ -339,17 +351,13 @@ export function usageFor(
   if (total === null && !given('totalExpectedUnits')) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
   if (life === null && !given('usefulLifePeriods')) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
   for (const p of invalid) notes.push(`invalid ${p.message}`);
-  // Units-of-production stops at the expected total: the asset is then fully depreciated (cost − salvage).
-  let depreciableUnits = periodUnits;
-  if (total !== null && total > 0 && lifeToDateUnits !== null && lifeToDateUnits > total) {
-    const left = units(Math.max(0, total - (lifeToDateUnits - periodUnits)));
-    depreciableUnits = Math.min(periodUnits, left);
+  const uop = unitsOfProductionCharge({ cost, salvage, totalExpectedUnits: total }, periodUnits, lifeToDateUnits);
+  if (uop.left !== undefined && total !== null)
     notes.push(
-      left <= 0
+      uop.left <= 0
         ? `fully depreciated: life-to-date units passed the expected total (${formatAmount(total)}) before this period, so no units-of-production charge`
-        : `units-of-production charge for the ${formatAmount(left)} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
+        : `units-of-production charge for the ${formatAmount(uop.left)} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
     );
-  }
   // A reading set aside, with why and, for one that went backwards, the command that declares the
   // replacement; not that command when the meter rule records a replacement declared since.
   if (state?.meterIssue) notes.push(`meter: ${meterIssueText(state.meterIssue, asset.erpAssetId, meter, meterSync)}`);
@@ -373,13 +381,43 @@ export function usageFor(
     cost,
     salvage,
     usefulLifePeriods: life,
-    unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null,
+    unitsOfProduction: uop.charge,
     straightLine,
     tracked,
     ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
     ...(invalid.length ? { invalidInputs: invalid } : {}),
   };
+}
+
+/** Cost − salvage; null without either. Salvage above cost leaves nothing to depreciate: a charge is never negative. */
+function depreciableBase(cost: number | null, salvage: number | null): number | null {
+  return cost !== null && salvage !== null ? Math.max(0, cost - salvage) : null;
+}
+
+/**
+ * The units-of-production charge of `periodUnits` used in a period whose life-to-date at its end is
+ * `lifeToDateUnits`: (cost − salvage) × units ÷ total expected units, in cents (half away from zero);
+ * null when an input is missing (salvage above cost: 0, a charge is never negative). Only the units
+ * up to the expected total count (the asset is then fully depreciated, cost − salvage): `left` is
+ * set when the life-to-date passed it, to the units that were left before it (0: none). A line's
+ * `unitsOfProduction` and a held line's ({@link HeldUsageLine.unitsOfProduction}) are both this.
+ */
+export function unitsOfProductionCharge(
+  inputs: Pick<UsageLine, 'cost' | 'salvage' | 'totalExpectedUnits'>,
+  periodUnits: number,
+  lifeToDateUnits: number | null,
+): { readonly charge: number | null; readonly left?: number } {
+  const { cost, salvage, totalExpectedUnits: total } = inputs;
+  const base = depreciableBase(cost, salvage);
+  let depreciableUnits = periodUnits;
+  let left: number | undefined;
+  if (total !== null && total > 0 && lifeToDateUnits !== null && lifeToDateUnits > total) {
+    left = units(Math.max(0, total - (lifeToDateUnits - periodUnits)));
+    depreciableUnits = Math.min(periodUnits, left);
+  }
+  const charge = base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null;
+  return left === undefined ? { charge } : { charge, left };
 }
 
 /**
@@ -524,8 +562,9 @@ export function parseNotesCell(cell: string): string[] {
 }
 
 /**
- * CSV (RFC 4180) of usage lines, for spreadsheets. `heldUnits` and `heldLifeToDateUnits` (the last
- * columns): {@link UsageLine.held}, empty for every asset not held by a calendar change.
+ * CSV (RFC 4180) of usage lines, for spreadsheets. `heldUnits`, `heldLifeToDateUnits` and
+ * `heldUnitsOfProduction` (the last columns, in the order they were added): {@link UsageLine.held},
+ * empty for every asset not held by a calendar change.
  */
 export function usageCsv(lines: readonly UsageLine[]): string {
   const header = [
@@ -546,9 +585,10 @@ export function usageCsv(lines: readonly UsageLine[]): string {
     // Last, so readers of the columns before keep working: empty but for an asset held by a calendar change.
     'heldUnits',
     'heldLifeToDateUnits',
+    'heldUnitsOfProduction',
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, notesCell(l.notes), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods), l.held?.units ?? null, l.held ? l.held.lifeToDateUnits : null]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, notesCell(l.notes), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods), l.held?.units ?? null, l.held ? l.held.lifeToDateUnits : null, l.held ? l.held.unitsOfProduction : null]),
   ]);
 }
