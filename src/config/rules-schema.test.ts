@@ -104,7 +104,9 @@ describe('rules config', () => {
     expect(parse(alert({ p0217: 'SPN110-FMI0', P0217: 'spn110-fmi0' })).maintenance?.alerts?.[0]?.codeMap).toBeDefined();
     expect(problems(alert({ ' ': 'SPN110-FMI0' }))).toEqual([{ key: 'maintenance.alerts.0.codeMap. ', message: expect.stringMatching(/^a blank code: write each spelling/) }]);
     expect(problems(alert({ P0217: ' ' }))[0]?.message).toMatch(/^a blank code for "P0217"/);
-    expect(problems(alert({ p0217: 'SPN110-FMI0', P0217: 'SPN110-FMI1' }))[0]?.message).toMatch(/^"P0217" and "p0217" are one spelling \(codes are compared trimmed and in any case\) mapped to different codes/);
+    expect(problems(alert({ p0217: 'SPN110-FMI0', P0217: 'SPN110-FMI1' }))[0]?.message).toMatch(/^"P0217" and "p0217" are one spelling \(codes are compared trimmed, in any case and in Unicode NFKC form, full-width as ASCII\) mapped to different codes/);
+    // A full-width spelling is the ASCII one.
+    expect(problems(alert({ '\uff30\uff10\uff12\uff11\uff17': 'SPN110-FMI0', P0217: 'SPN110-FMI1' }))[0]?.message).toMatch(/^"P0217" and "\uff30\uff10\uff12\uff11\uff17" are one spelling/);
     expect(problems(alert({ P0217: '110-0', '110-0': 'SPN110-FMI0' }))[0]?.message).toBe('"P0217" is mapped to "110-0", which is mapped to "SPN110-FMI0" in turn; the map is applied once: map "P0217" to "SPN110-FMI0"');
     expect(problems(alert({ P0217: 17 }))[0]?.key).toBe('maintenance.alerts.0.codeMap.P0217');
   });

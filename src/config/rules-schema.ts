@@ -492,7 +492,7 @@ const codeMapSchema = z.record(z.string(), z.string()).superRefine((m, ctx) => {
       continue;
     }
     const before = to.get(f);
-    if (before !== undefined && before[1] !== c) ctx.addIssue({ code: 'custom', path: [from], message: `${JSON.stringify(from)} and ${JSON.stringify(before[0])} are one spelling (codes are compared trimmed and in any case) mapped to different codes, ${JSON.stringify(code)} and ${JSON.stringify(m[before[0]])}: keep one` });
+    if (before !== undefined && before[1] !== c) ctx.addIssue({ code: 'custom', path: [from], message: `${JSON.stringify(from)} and ${JSON.stringify(before[0])} are one spelling (codes are compared trimmed, in any case and in Unicode NFKC form, full-width as ASCII) mapped to different codes, ${JSON.stringify(code)} and ${JSON.stringify(m[before[0]])}: keep one` });
     else to.set(f, [from, c]);
   }
   for (const [f, [from, c]] of to) {

@@ -74,23 +74,35 @@ const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical
 export const MAX_EPISODES = 500;
 
 /**
- * A fault code as alert rules compare it: trimmed, its letters a–z in upper case (`spn100-fmi1 `
+ * A fault code as alert rules compare it: in Unicode NFKC form (a full-width `Ｐ０１２３` is
+ * `P0123`, a decomposed `é` the composed one), trimmed, its letters a–z in upper case (`spn100-fmi1 `
  * is `SPN100-FMI1`, the spelling J1939 and ISO 15143-3 feeds mostly send, so such a code keys its
  * work orders as it always did). undefined for no code or a blank one (a feed's empty field).
  */
 export function canonicalCode(code: string | undefined): string | undefined {
+  return canonicalCodeBefore(code?.normalize('NFKC'));
+}
+
+/** A fault code as compared before codes were compared in their NFKC form ({@link canonicalCode}): trimmed, a–z in upper case. */
+function canonicalCodeBefore(code: string | undefined): string | undefined {
   if (code === undefined) return undefined;
   const t = code.trim();
   return t === '' ? undefined : t.replace(/[a-z]+/g, (s) => s.toUpperCase());
 }
 
 /**
- * The text of a fault with no code as alert rules compare it: trimmed, each run of whitespace in it
- * one space, in lower case (`Low oil pressure`, `low oil pressure` and `Low  oil pressure ` from two
- * feeds, or one feed's firmware before and after an update, are one fault). Only for its key (see
- * {@link textKey}): its work orders show the text as reported.
+ * The text of a fault with no code as alert rules compare it: in Unicode NFKC form (`é` composed or
+ * as `e` and a combining accent, full-width `ＯＩＬ` or `OIL`, are one spelling), trimmed, each run of
+ * whitespace in it one space, in lower case (locale-independent: `Low oil pressure`, `low oil
+ * pressure` and `Low  oil pressure ` from two feeds, or one feed's firmware before and after an
+ * update, are one fault). Only for its key (see {@link textKey}): its work orders show the text as reported.
  */
 export function canonicalText(text: string): string {
+  return canonicalTextBefore(text.normalize('NFKC'));
+}
+
+/** A fault's text as compared before texts were compared in their NFKC form ({@link canonicalText}). */
+function canonicalTextBefore(text: string): string {
   return text.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
@@ -103,7 +115,11 @@ export function canonicalText(text: string): string {
  * episode, and a rule's `codes` and `codeMap` never take it. `alert` for no text, as before.
  */
 export function textKey(text: string): string {
-  const t = canonicalText(text);
+  return keyOfText(canonicalText(text));
+}
+
+/** The key of a fault with no code whose text as compared is `t` ({@link textKey}). */
+function keyOfText(t: string): string {
   if (t === '') return 'alert';
   const hash = createHash('sha256').update(Buffer.from(`text:${t}`, 'utf16le')).digest('hex').slice(0, KEY_HASH);
   return `${t.slice(0, KEY_MAX - KEY_HASH - 1).replace(/[^A-Za-z0-9._:/-]/g, '_')}-${hash}`;
@@ -112,17 +128,20 @@ export function textKey(text: string): string {
 /**
  * The key of the episode a report of a fault with no code belongs to (see {@link episodeKey}):
  * {@link textKey}, unless no episode of it is kept within the cooldown while one of the same fault
- * is kept under the key an earlier version gave its text (trimmed, as reported: `alertKey(undefined,
- * text)`), or under another spelling of a one-word text (`Overheat` for `OVERHEAT`, only a key with
- * a letter a–z and no hash, which no code as compared has): that episode goes on, so an upgrade
- * opens no second work order for a fault already open.
+ * is kept under a key an earlier version gave its text: trimmed, as reported (`alertKey(undefined,
+ * text)`), or as compared before texts were compared in their NFKC form (the key of the text not
+ * normalised, where normalising changes it), or under another spelling of a one-word text
+ * (`Overheat` for `OVERHEAT`, only a key with a letter a–z and no hash, which no code as compared
+ * has): that episode goes on, so an upgrade opens no second work order for a fault already open.
  */
 export function textEpisodeKey(episodes: AlertEpisodes | undefined, text: string, t: number, cooldownMs: number): { readonly key: string; readonly into: string; readonly ofFault: (k: string) => boolean } {
-  const key = textKey(text);
-  const legacy = alertKey(undefined, text);
+  const compared = canonicalText(text);
+  const key = keyOfText(compared);
+  const before = canonicalTextBefore(text);
+  const legacy = before === compared ? [alertKey(undefined, text)] : [alertKey(undefined, text), keyOfText(before)];
   // An earlier version's key of a one-word text: the text itself (one ending in a hash is no such key).
-  const sameFault = (k: string): boolean => /[a-z]/.test(k) && !HASHED.test(k) && canonicalText(k) === canonicalText(text);
-  return { key, into: episodeKey(episodes, key, t, cooldownMs, legacy, sameFault), ofFault: (k) => k === key || k === legacy || sameFault(k) };
+  const sameFault = (k: string): boolean => /[a-z]/.test(k) && !HASHED.test(k) && canonicalText(k) === compared;
+  return { key, into: episodeKey(episodes, key, t, cooldownMs, legacy, sameFault), ofFault: (k) => k === key || legacy.includes(k) || sameFault(k) };
 }
 
 /** The end of a key cut or made safe: `-` and {@link KEY_HASH} hex digits of a hash. */
@@ -170,6 +189,21 @@ export function faultCode(rule: AlertRule, code: string | undefined): string | u
 }
 
 /**
+ * The fault a rule took a report of `code` for before codes were compared in their NFKC form (see
+ * {@link canonicalCode}): the code trimmed, a–z in upper case, through the first `codeMap` entry
+ * spelt so. Where normalising changes nothing, {@link faultCode}.
+ */
+export function faultCodeBefore(rule: AlertRule, code: string | undefined): string | undefined {
+  const c = canonicalCodeBefore(code);
+  if (c === undefined || c === canonicalCode(code)) return faultCode(rule, code);
+  for (const [from, to] of Object.entries(rule.codeMap ?? {})) {
+    const mapped = canonicalCodeBefore(from) === c ? canonicalCodeBefore(to) : undefined;
+    if (mapped !== undefined) return mapped;
+  }
+  return c;
+}
+
+/**
  * Does this rule take an alert of this severity and code? `codes` are compared as codes are
  * (trimmed, in any case), with the fault's code (as the rule's `codeMap` maps it) and each of its
  * spellings the map names: a fault is taken, or not, however a feed spells it.
@@ -188,16 +222,17 @@ export function alertMatches(rule: AlertRule, severity: Severity, code: string |
 /**
  * The key of the episode a report belongs to, for a rule whose faults are keyed `key` now: `key`
  * itself, unless no episode of it is kept within the cooldown while one of the same fault under
- * another spelling is (kept before codes were compared in any case, or before the rule's `codeMap`
- * mapped it): `legacy` (the key of the code as reported, as it was keyed before), else a kept key
- * `sameFault` takes (the earliest started). So an upgrade, or a `codeMap` entry added, opens no
- * second work order for a fault already open; once that episode ends, the fault is keyed `key`.
+ * another spelling is (kept before codes were compared in any case, or in their NFKC form, or before
+ * the rule's `codeMap` mapped it): the first of `legacy` (the keys earlier versions gave the report:
+ * the code as reported, the code as compared before NFKC) kept, else a kept key `sameFault` takes
+ * (the earliest started). So an upgrade, or a `codeMap` entry added, opens no second work order for
+ * a fault already open; once that episode ends, the fault is keyed `key`.
  */
-export function episodeKey(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, legacy: string, sameFault: (k: string) => boolean): string {
+export function episodeKey(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, legacy: readonly string[], sameFault: (k: string) => boolean): string {
   if (episodes === undefined) return key;
   const within = (e: AlertEpisode | undefined): boolean => e !== undefined && (t - e.last < cooldownMs || e.last >= t);
   if (within(episodes[key])) return key;
-  if (legacy !== key && within(episodes[legacy])) return legacy;
+  for (const l of legacy) if (l !== key && within(episodes[l])) return l;
   let found = key;
   let start = Infinity;
   for (const k in episodes) {

@@ -4,6 +4,7 @@
  * under the spelling an older version keyed it by goes on (an upgrade opens no second work order).
  * In both forms of the maintenance rule: the pure one and the owned one the ingestor runs.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
@@ -144,6 +145,78 @@ describe('fault codes compared trimmed and in any case', () => {
     expect(alertMatches(rule({ codes: ['SPN110*'] }), 'critical', '   ')).toBe(false);
     expect(faultCode(rule({ codeMap: { a: 'b', B: 'c' } }), 'A')).toBe('B');
   });
+});
+
+/** The key a version before texts were compared in NFKC form gave a fault with no code: its text not normalised, trimmed, whitespace runs one space, in lower case, with its hash. */
+function keyBeforeNfkc(text: string): string {
+  const t = text.trim().replace(/\s+/g, ' ').toLowerCase();
+  const hash = createHash('sha256').update(Buffer.from(`text:${t}`, 'utf16le')).digest('hex').slice(0, 12);
+  return `${t.slice(0, 47).replace(/[^A-Za-z0-9._:/-]/g, '_')}-${hash}`;
+}
+
+describe('fault texts and codes compared in Unicode NFKC form', () => {
+  const composed = 'Pression d\u2019huile basse, circuit pr\u00e9chauffage';
+  const decomposed = 'Pression d\u2019huile basse, circuit pre\u0301chauffage';
+  const fullWidth = '\uff2c\uff4f\uff57 \uff4f\uff49\uff4c \uff50\uff52\uff45\uff53\uff53\uff55\uff52\uff45'; // Ｌｏｗ ｏｉｌ ｐｒｅｓｓｕｒｅ
+
+  it('canonicalText and canonicalCode: composed and decomposed, full-width and ASCII are one spelling', () => {
+    expect(composed).not.toBe(decomposed);
+    expect(canonicalText(decomposed)).toBe(canonicalText(composed));
+    expect(textKey(decomposed)).toBe(textKey(composed));
+    expect(textKey(fullWidth)).toBe(textKey('Low oil pressure'));
+    // A text already in NFKC form keys as it did before (no state of it changes key on upgrade).
+    expect(textKey(composed)).toBe(keyBeforeNfkc(composed));
+    expect(textKey('Low oil pressure')).toBe(keyBeforeNfkc('Low oil pressure'));
+    expect(canonicalCode('\uff30\uff10\uff11\uff12\uff13')).toBe('P0123');
+    expect(canonicalCode(' \uff53\uff50\uff4e100-fmi1\u3000')).toBe('SPN100-FMI1');
+    expect(alertMatches(rule({ codes: ['P01*'] }), 'critical', '\uff30\uff10\uff11\uff12\uff13')).toBe(true);
+    expect(faultCode(rule({ codeMap: { '\uff30\uff10\uff12\uff11\uff17': 'SPN110-FMI0' } }), 'p0217')).toBe('SPN110-FMI0');
+  });
+
+  for (const [form, run] of [
+    ['pure', pure],
+    ['owned', owned],
+  ] as const) {
+    describe(`${form} form`, () => {
+      it('one fault with no code reported with é composed and decomposed, or full-width and in ASCII: one work order each', () => {
+        // Was: two work orders each, the texts' keys differing in their hash.
+        expect(keys(run(options(), [text(composed, T0, 'aemp'), text(decomposed, T0 + MIN, 'mqtt'), text(` ${composed.toUpperCase()}`, T0 + 2 * MIN)]))).toEqual([`EQ-7|fault-codes|${textKey(composed)}@${at(T0)}`]);
+        expect(keys(run(options(), [text(fullWidth, T0, 'aemp'), text('Low oil pressure', T0 + MIN, 'mqtt')]))).toEqual([`EQ-7|fault-codes|${textKey('low oil pressure')}@${at(T0)}`]);
+        // The work order shows the text as first reported.
+        expect((run(options(), [text(decomposed, T0), text(composed, T0 + MIN)]).deliveries[0]?.payload as { trigger: { reason: string } }).trigger.reason).toBe(decomposed);
+      });
+
+      it('one fault code reported full-width and in ASCII: one work order, keyed by the ASCII code', () => {
+        // Was: EQ-7|fault-codes|P0123@… and EQ-7|fault-codes|_____-<hash>@….
+        const r = run(options(), [fault('\uff30\uff10\uff11\uff12\uff13', T0), fault('P0123', T0 + MIN), fault('p0123', T0 + 2 * MIN)]);
+        expect(keys(r)).toEqual([`EQ-7|fault-codes|P0123@${at(T0)}`]);
+        expect((r.deliveries[0]?.payload as { trigger: { code: string } }).trigger.code).toBe('P0123');
+      });
+
+      it('after an upgrade: a fault open under the key its text or code had before NFKC opens no second work order; its next episode is keyed as compared now', () => {
+        const oldText = keyBeforeNfkc(decomposed);
+        expect(oldText).not.toBe(textKey(decomposed));
+        const initial = {
+          alerts: { 'fault-codes': { [oldText]: { start: T0, last: T0 + 10 * MIN } } },
+          workOrders: { [`EQ-7|fault-codes|${oldText}@${at(T0)}`]: { status: 'requested', openedAt: T0, severity: 'critical', destination: 'erp' } },
+        } as unknown as MaintenanceState;
+        const r = run(options(), [text(decomposed, T0 + 20 * MIN), text(` ${decomposed} `, T0 + 30 * MIN)], initial);
+        expect(keys(r)).toEqual([]);
+        expect(r.state?.alerts?.['fault-codes']?.[oldText]).toMatchObject({ start: T0, last: T0 + 30 * MIN });
+        const later = T0 + 30 * MIN + COOLDOWN;
+        expect(keys(run(options(), [text(decomposed, later), text(composed, later + MIN)], r.state))).toEqual([`EQ-7|fault-codes|${textKey(composed)}@${at(later)}`]);
+        // A full-width code in mixed case, kept under its key before NFKC (trimmed, a–z in upper case): goes on too.
+        const reported = '\uff33\uff30\uff2e\uff11\uff10\uff10-fmi1';
+        const oldCode = alertKey('\uff33\uff30\uff2e\uff11\uff10\uff10-FMI1', '');
+        expect([oldCode, alertKey(reported, '')]).not.toContain('SPN100-FMI1');
+        const code = { alerts: { 'fault-codes': { [oldCode]: { start: T0, last: T0 } } } } as unknown as MaintenanceState;
+        expect(keys(run(options(), [fault(reported, T0 + MIN)], code))).toEqual([]);
+        // Mapped before by a codeMap entry spelt full-width: the episode under the code it mapped to goes on as well.
+        const mapped = { alerts: { 'fault-codes': { 'SPN110-FMI0': { start: T0, last: T0 } } } } as unknown as MaintenanceState;
+        expect(keys(run(options(rule({ codeMap: { '\uff30\uff10\uff12\uff11\uff17': 'SPN110-FMI0' } })), [fault('\uff30\uff10\uff12\uff11\uff17', T0 + MIN), fault('P0217', T0 + 2 * MIN)], mapped))).toEqual([]);
+      });
+    });
+  }
 });
 
 describe('faults with no code: their texts compared trimmed, whitespace runs as one space, in any case', () => {

@@ -432,9 +432,13 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
                 : { kind: 'meter', ...at, operatingHours: h, ...(m === 'reset' ? { declaredReset: true } : {}) };
         break;
       }
-      case 'alert':
-        event = { kind: 'alert', ...at, reason: 'overheat', severity: (['info', 'warning', 'critical'] as Severity[])[it.pick % 3] as Severity, code: ['SPN0', 'SPN1', 'spn1', ' SPN0 ', 'Spn1'][it.pick % 5] as string }; // one fault, feeds spelling it apart
+      case 'alert': {
+        // One fault, feeds spelling it apart (full-width too); or one with no code, its text with `é` composed or decomposed, full-width or in ASCII.
+        const code = ['SPN0', 'SPN1', 'spn1', ' SPN0 ', 'Spn1', '\uff33\uff30\uff2e\uff11', undefined, undefined][it.pick % 8];
+        const reason = code !== undefined ? 'overheat' : (['Surchauffe pr\u00e9chauffage', 'surchauffe pre\u0301chauffage ', '\uff33\uff55\uff52\uff43\uff48\uff41\uff55\uff46\uff46\uff45 pr\u00e9chauffage'][Math.floor(it.pick / 8) % 3] as string);
+        event = { kind: 'alert', ...at, reason, severity: (['info', 'warning', 'critical'] as Severity[])[it.pick % 3] as Severity, ...(code !== undefined ? { code } : {}) };
         break;
+      }
       case 'complete': {
         const keys = opened?.[it.asset] ?? [];
         const key = keys.length > 0 ? (keys[it.pick % keys.length] as string) : `${asset.erpAssetId}|s0|0.2h@b0`;

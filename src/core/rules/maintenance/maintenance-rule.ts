@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent, CanonicalEvent, SensorValue, Severity, WorkOrderStatus, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, closedBy, episodeKey, escalates, faultCode, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
+import { alertKey, alertMatches, closedBy, episodeKey, escalates, faultCode, faultCodeBefore, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -374,12 +374,15 @@ function lateAlertsFromOf(s: MaintenanceState): number {
  */
 function intoOf(rule: AlertRule, episodes: AlertEpisodes | undefined, sample: Extract<MaintenanceSample, { k: 'a' }>, legacy: string): { readonly code: string | undefined; readonly key: string; readonly into: string; readonly ofFault: (k: string) => boolean } {
   const code = faultCode(rule, sample.c);
-  // No code: keyed by its text, compared trimmed, its whitespace runs one space, in any case (never through the codeMap).
+  // No code: keyed by its text, compared in NFKC form, trimmed, its whitespace runs one space, in any case (never through the codeMap).
   if (code === undefined) return { code, ...textEpisodeKey(episodes, sample.r, sample.t, rule.cooldownMs) };
   const key = alertKey(code, sample.r);
+  // And the key the code had before codes were compared in their NFKC form (full-width `Ｐ０１２３` for `P0123`), where that changes it.
+  const before = faultCodeBefore(rule, sample.c);
+  const legacies = before === code ? [legacy] : [legacy, alertKey(before, '')];
   const sameFault = (k: string): boolean => (rule.codeMap !== undefined || /[a-z]/.test(k)) && alertKey(faultCode(rule, k), '') === key;
-  const into = episodeKey(episodes, key, sample.t, rule.cooldownMs, legacy, sameFault);
-  return { code, key, into, ofFault: (k) => k === key || k === legacy || sameFault(k) };
+  const into = episodeKey(episodes, key, sample.t, rule.cooldownMs, legacies, sameFault);
+  return { code, key, into, ofFault: (k) => k === key || legacies.includes(k) || sameFault(k) };
 }
 
 /** A fault report as the rule takes it. */
@@ -946,7 +949,7 @@ function onAlert(
   for (const rule of a.alerts) {
     if (!alertMatches(rule, sample.s, sample.c)) continue;
     const episodes = alerts?.[rule.name];
-    // The fault as the rule compares it: trimmed, in upper case, through its codeMap (one fault however a feed spells it).
+    // The fault as the rule compares it: NFKC, trimmed, in upper case, through its codeMap (one fault however a feed spells it).
     // An episode of the same fault kept under the spelling it was reported in before (an upgrade, a codeMap entry added) goes on.
     const { code, into, ofFault } = intoOf(rule, episodes, sample, legacy);
     const verdict = late ? lateVerdict(episodes, into, ofFault, sample.t, from, faults?.[rule.name]) : 'fits';

@@ -91,7 +91,7 @@ export interface AlertRule {
   readonly codes?: readonly string[];
   /**
    * Other spellings of a fault code, each to the code it is (`P0217: SPN110-FMI0`): compared as
-   * codes are (trimmed, in any case; see alert.ts `canonicalCode`), applied once. A report of either
+   * codes are (NFKC, trimmed, in any case; see alert.ts `canonicalCode`), applied once. A report of either
    * is the same fault, keyed and shown by the mapped code.
    */
   readonly codeMap?: Readonly<Record<string, string>>;
