@@ -9,6 +9,7 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules, zoneTrackingOf } from '../../core/rules/index.js';
 import { flushRules, simulateRules, type StateDoc } from '../../core/rules/simulate.js';
 import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { textKey } from '../../core/rules/maintenance/alert.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
@@ -511,6 +512,21 @@ describe('rules test', () => {
     const later = await runRulesTest({ ...input, lines: [...lines.slice(0, 2), status('08:06:00', 'completed'), lines[3] as string] });
     expect([...later.lines.flatMap((l) => l.deliveries), ...later.flushed].filter((d) => d.operation === 'workorder.update').map((d) => d.businessKey)).toEqual([key]);
     expect(later.lines.some((l) => l.notRaised !== undefined)).toBe(false);
+  });
+
+  it('rules test: a fault with no code is named by its text where its work order is (the key holds a hash of it): the priority raised, or not raised', async () => {
+    const c = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults', minSeverity: 'warning', cooldown: '1h' }] } });
+    const key = `EQ-1|faults|${textKey('Oil pressure low')}@2026-10-01T08:00:00.000Z`;
+    const alert = (t: string, severity: string, reason = 'Oil pressure low') => JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: `2026-10-01T${t}Z`, severity, reason });
+    const status = (t: string, st: string) => JSON.stringify({ kind: 'workorder', erpAssetId: 'EQ-1', businessKey: key, status: st, eventTime: `2026-10-01T${t}Z` });
+    const input = { rules: createRules(c), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), alertRules: c.maintenance?.alerts };
+    // Was: `… by the critical report at …`, and `work order EQ-1|faults|oil_pressure_low-<hash>@… completed`, the fault named by its key only.
+    const raised = await runRulesTest({ ...input, lines: [alert('08:00:00', 'warning'), alert('08:05:00', 'critical', ' oil  PRESSURE low')] });
+    expect(formatRulesTest(raised)).toContain(`workorder.update → erp [fact] ${key}: priority raised to HIGH by the critical report of "oil PRESSURE low" at 2026-10-01T08:05:00.000Z`);
+    const lines = [alert('08:00:00', 'warning'), alert('08:02:00', 'warning', 'Other fault'), status('08:03:00', 'completed'), alert('08:05:00', 'critical', 'OIL PRESSURE LOW')];
+    const report = await runRulesTest({ ...input, lines });
+    const critical = report.lines.find((l) => l.events.some((e) => e.kind === 'alert' && e.eventTime === '2026-10-01T08:05:00.000Z'));
+    expect(critical?.notRaised).toEqual([`priority not raised (rule faults): the ERP reported work order ${key} ("Oil pressure low") completed at 2026-10-01T08:03:00.000Z, at or before this report`]);
   });
 
   it('lists the maintenance windows work orders are planned into, per site', () => {

@@ -29,6 +29,7 @@ import { duplicateFloor, heldEvents, stateChanges } from '../../core/rules/trace
 import { advisesReplacement, flagMeter, lastReplacementAt, METER_RECORD, METER_RULE, meterHygieneNote, newMeterFlags, type MeterFlag, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { adviceFor, declareReplacementAdvice } from '../../core/rules/meter-hygiene.js';
 import { METER_HELD_HOURS, METER_HELD_KM, METER_SET_ASIDE_HOURS, METER_SET_ASIDE_KM } from '../../core/rules/owned.js';
+import { faultText } from '../../core/rules/maintenance/alert.js';
 import { closedWhenRaised, formatDuration, MAINTENANCE_RULE, type ClosedWhenRaised, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { AlertRule, ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { unseenThresholdSensors, type ThresholdSensor, type UnseenSensor } from '../../core/rules/maintenance/unseen-sensors.js';
@@ -1459,14 +1460,16 @@ export function plannedTime(iso: string, timeZone: string | undefined, endIso?: 
 /** A line each: a critical report that raised no work order's priority, as its work order was closed by then. */
 function notRaisedNotes(closed: readonly ClosedWhenRaised[]): readonly string[] | undefined {
   if (closed.length === 0) return undefined;
-  return closed.map((c) => `priority not raised (rule ${c.rule}): the ERP reported work order ${c.businessKey} ${c.status} at ${new Date(c.at).toISOString()}, at or before this report`);
+  return closed.map((c) => `priority not raised (rule ${c.rule}): the ERP reported work order ${c.businessKey}${c.text !== undefined ? ` (${JSON.stringify(c.text)})` : ''} ${c.status} at ${new Date(c.at).toISOString()}, at or before this report`);
 }
 
-/** What raised a work order's priority (a `workorder.update`'s trigger): ` by the critical report of SPN100-FMI1 at …`. */
+/** What raised a work order's priority (a `workorder.update`'s trigger): ` by the critical report of SPN100-FMI1 at …` (a fault with no code: of its text, quoted). */
 function escalationOf(trigger: unknown): string {
   if (trigger === null || typeof trigger !== 'object') return '';
-  const t = trigger as { severity?: unknown; code?: unknown; reportedAt?: unknown };
-  return ` by the ${txt(t.severity)} report${t.code !== undefined ? ` of ${txt(t.code)}` : ''}${t.reportedAt !== undefined ? ` at ${txt(t.reportedAt)}` : ''}`;
+  const t = trigger as { severity?: unknown; code?: unknown; reason?: unknown; reportedAt?: unknown };
+  const text = t.code === undefined && typeof t.reason === 'string' ? faultText(t.reason) : undefined;
+  const of = t.code !== undefined ? ` of ${txt(t.code)}` : text !== undefined ? ` of ${JSON.stringify(text)}` : '';
+  return ` by the ${txt(t.severity)} report${of}${t.reportedAt !== undefined ? ` at ${txt(t.reportedAt)}` : ''}`;
 }
 
 /**

@@ -48,6 +48,12 @@ export interface AlertEpisode {
    * whose work order's priority is not known: its next episode is raised as any).
    */
   readonly s?: Severity;
+  /**
+   * A fault with no code: its text as first reported in the episode, for `maintenance status` and
+   * `rules test` to show (its key is a hash): see {@link faultText}. Absent for a fault with a code,
+   * the overflow episode, and state from before this was kept (status shows the key then).
+   */
+  readonly r?: string;
 }
 
 /** Episodes per code key, for one rule. */
@@ -142,6 +148,32 @@ export function textEpisodeKey(episodes: AlertEpisodes | undefined, text: string
   // An earlier version's key of a one-word text: the text itself (one ending in a hash is no such key).
   const sameFault = (k: string): boolean => /[a-z]/.test(k) && !HASHED.test(k) && canonicalText(k) === compared;
   return { key, into: episodeKey(episodes, key, t, cooldownMs, legacy, sameFault), ofFault: (k) => k === key || legacy.includes(k) || sameFault(k) };
+}
+
+/** The most characters of a fault's text an episode keeps ({@link AlertEpisode.r}): the state is checkpointed, and holds up to {@link MAX_EPISODES} episodes per rule. */
+export const FAULT_TEXT_MAX = 120;
+
+/**
+ * The text of a fault with no code as its episode keeps it to show ({@link AlertEpisode.r}): as
+ * reported, trimmed, each run of whitespace one space (status shows it on one line), cut to
+ * {@link FAULT_TEXT_MAX} characters ending in `…` when longer (never within a surrogate pair).
+ * undefined for a blank text.
+ */
+export function faultText(text: string): string | undefined {
+  const t = text.trim().replace(/\s+/g, ' ');
+  if (t === '') return undefined;
+  if (t.length <= FAULT_TEXT_MAX) return t;
+  let end = FAULT_TEXT_MAX - 1;
+  const last = t.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${t.slice(0, end)}…`;
+}
+
+/** The episodes with episode `into` showing `text` ({@link faultText}) when it has none and the text is not blank; else the same object. */
+export function withFaultText(episodes: AlertEpisodes, into: string, text: string): AlertEpisodes {
+  const e = episodes[into];
+  const r = faultText(text);
+  return e === undefined || e.r !== undefined || r === undefined ? episodes : { ...episodes, [into]: { ...e, r } };
 }
 
 /** The end of a key cut or made safe: `-` and {@link KEY_HASH} hex digits of a hash. */
@@ -470,7 +502,7 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
   // another report of one time, with another text or from another feed, would open its work order, same key, again).
   if (current !== undefined && (t <= current.last || t - current.last < cooldownMs)) {
     if (t <= current.last) return { episodes: episodes as AlertEpisodes, into: key, opens: false };
-    return { episodes: { ...episodes, [key]: { start: current.start, last: t, ...(current.w !== undefined ? { w: current.w } : {}), ...(current.s !== undefined ? { s: current.s } : {}) } }, into: key, opens: false };
+    return { episodes: { ...episodes, [key]: { start: current.start, last: t, ...(current.r !== undefined ? { r: current.r } : {}), ...(current.w !== undefined ? { w: current.w } : {}), ...(current.s !== undefined ? { s: current.s } : {}) } }, into: key, opens: false };
   }
   // Too many faults at once not long ago: one not tracked on its own may be one the overflow took
   // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.

@@ -11,7 +11,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent } from '../../model/events.js';
 import type { OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
-import { alertKey, alertMatches, canonicalCode, canonicalText, faultCode, textKey } from './alert.js';
+import { alertKey, alertMatches, canonicalCode, canonicalText, FAULT_TEXT_MAX, faultCode, textKey } from './alert.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import { stateChanges } from '../trace.js';
 import { maintenanceStatus } from './status.js';
@@ -296,14 +296,42 @@ describe('faults with no code: their texts compared trimmed, whitespace runs as 
     });
   }
 
-  it('maintenance status and rules test --trace name a fault with no code by its key: the text as compared', () => {
-    const o = options();
-    const r = pure(o, [text('Low oil pressure', T0), text('low  oil pressure', T0 + MIN)]);
-    const status = maintenanceStatus(asset, r.state, o, { now: T0 + 2 * MIN, marks: () => ({}) });
-    expect(status.due.find((d) => d.rule === 'fault-codes')?.state).toBe(`active: ${textKey('Low oil pressure')} since ${at(T0)}`);
-    expect(status.open.map((w) => w.occurrence)).toEqual([`${textKey('Low oil pressure')}@${at(T0)}`]);
-    // rules test --trace: the episode the first report starts, under that key.
-    const one = pure(o, [text('Low oil pressure', T0)]);
-    expect(stateChanges({}, { maintenance: one.state })).toContain(`maintenance.alerts.fault-codes.${textKey('Low oil pressure')}.start: (none) → ${at(T0)}`);
-  });
+  for (const [form, run] of [
+    ['pure', pure],
+    ['owned', owned],
+  ] as const) {
+    it(`${form} form: maintenance status names a fault with no code by its text as first reported (its key a hash), and rules test --trace shows its episode under its key`, () => {
+      // Was: `active: low_oil_pressure-<hash> since …`.
+      const o = options();
+      const r = run(o, [text('Low oil pressure', T0), text('low  oil pressure', T0 + MIN), fault('SPN100-FMI1', T0 + 2 * MIN)]);
+      const status = maintenanceStatus(asset, r.state, o, { now: T0 + 3 * MIN, marks: () => ({}) });
+      expect(status.due.find((d) => d.rule === 'fault-codes')?.state).toBe(`active: "Low oil pressure" since ${at(T0)}, SPN100-FMI1 since ${at(T0 + 2 * MIN)}`);
+      expect(status.open.map((w) => w.occurrence)).toEqual([`${textKey('Low oil pressure')}@${at(T0)}`, `SPN100-FMI1@${at(T0 + 2 * MIN)}`]);
+      // Kept for the fault with no code only, once.
+      expect(r.state?.alerts?.['fault-codes']).toEqual({ [textKey('Low oil pressure')]: { start: T0, last: T0 + MIN, r: 'Low oil pressure' }, 'SPN100-FMI1': { start: T0 + 2 * MIN, last: T0 + 2 * MIN } });
+      // rules test --trace: the episode the first report starts, under that key, with its text.
+      const one = pure(o, [text(' Low \n oil pressure', T0)]);
+      const trace = stateChanges({}, { maintenance: one.state });
+      expect(trace).toContain(`maintenance.alerts.fault-codes.${textKey('Low oil pressure')}.start: (none) → ${at(T0)}`);
+      expect(trace.join('\n')).toContain(`maintenance.alerts.fault-codes.${textKey('Low oil pressure')}.r: (none) → `);
+      expect(one.state?.alerts?.['fault-codes']?.[textKey('Low oil pressure')]?.r).toBe('Low oil pressure');
+    });
+
+    it(`${form} form: the text kept is bounded; an episode kept before the text was shows its key, and goes on without one`, () => {
+      const o = options();
+      const long = `Hydraulic pressure ${'very '.repeat(40)}low \u{1F6A8}`;
+      const r = run(o, [text(long, T0)]);
+      const kept = r.state?.alerts?.['fault-codes']?.[textKey(long)]?.r;
+      expect(kept).toHaveLength(FAULT_TEXT_MAX);
+      expect(kept).toBe(`${long.slice(0, FAULT_TEXT_MAX - 1)}…`);
+      // Never cut within a surrogate pair.
+      const emoji = `${'x'.repeat(FAULT_TEXT_MAX - 2)}\u{1F6A8}\u{1F6A8}`;
+      expect(run(o, [text(emoji, T0)]).state?.alerts?.['fault-codes']?.[textKey(emoji)]?.r).toBe(`${'x'.repeat(FAULT_TEXT_MAX - 2)}…`);
+      // State from before: the key, and no text added by a later report of the episode.
+      const initial = { alerts: { 'fault-codes': { [textKey('Low oil pressure')]: { start: T0, last: T0 } } } } as unknown as MaintenanceState;
+      const before = run(o, [text('Low oil pressure', T0 + MIN)], initial);
+      expect(keys(before)).toEqual([]);
+      expect(maintenanceStatus(asset, before.state, o, { now: T0 + 2 * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'fault-codes')?.state).toBe(`active: ${textKey('Low oil pressure')} since ${at(T0)}`);
+    });
+  }
 });

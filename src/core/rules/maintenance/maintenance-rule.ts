@@ -27,7 +27,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { AlertEvent, CanonicalEvent, SensorValue, Severity, WorkOrderStatus, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, closedBy, episodeKey, escalates, faultCode, faultCodeBefore, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
+import { alertKey, alertMatches, closedBy, episodeKey, escalates, faultCode, faultCodeBefore, forgottenBounds, lateVerdict, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, refusedBounds, sentSeverity, stepAlert, textEpisodeKey, withFaultText, withSentSeverity, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes, type LateBounds } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, HELD_METER_HYGIENE, HELD_ODOMETER_HYGIENE, ODOMETER_HYGIENE, resetRebases, wallClockAllowance, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -397,6 +397,8 @@ export interface ClosedWhenRaised {
   readonly status: WorkOrderStatus;
   /** When the ERP changed it so (event time). */
   readonly at: number;
+  /** A fault with no code: its text as its episode keeps it ({@link AlertEpisode.r}; the business key has a hash of it). */
+  readonly text?: string;
 }
 
 /**
@@ -420,7 +422,7 @@ export function closedWhenRaised(alerts: readonly AlertRule[], s: MaintenanceSta
     if (e === undefined || e.start > sample.t || (sample.t > e.last && sample.t - e.last >= rule.cooldownMs)) continue;
     if (rule.severity !== undefined || e.s === undefined || priorityOf(e.s) === 'HIGH') continue;
     const closed = closedBy(e, sample.t);
-    if (closed !== undefined) out.push({ rule: rule.name, businessKey: workOrderKey(asset.erpAssetId, rule.name, `${into}@${new Date(e.start).toISOString()}`), status: closed[0], at: closed[1] });
+    if (closed !== undefined) out.push({ rule: rule.name, businessKey: workOrderKey(asset.erpAssetId, rule.name, `${into}@${new Date(e.start).toISOString()}`), status: closed[0], at: closed[1], ...(e.r !== undefined ? { text: e.r } : {}) });
   }
   return out;
 }
@@ -976,6 +978,8 @@ function onAlert(
     } else {
       // Opened at MEDIUM from the report: kept, so a critical report of the episode raises it.
       const sent = sentSeverity(rule, sample.s);
+      // A fault with no code: its text as first reported, for status to show (its key is a hash).
+      if (code === undefined && step.into !== OVERFLOW_KEY) stepped = withFaultText(stepped, step.into, sample.r);
       if (sent !== undefined) stepped = withSentSeverity(stepped, step.into, sent);
     }
     if (stepped !== episodes) alerts = { ...alerts, [rule.name]: stepped };

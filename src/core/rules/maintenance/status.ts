@@ -36,7 +36,9 @@ export interface DueRow {
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
    * status (`requested` once the service opened it, `at the next check` before), or `not checked
    * yet` (no service date and the service has not checked it).
-   * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown; one
+   * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown; a
+   * fault with no code by its text as first reported, quoted, `"Low oil pressure" since <time>`, or by
+   * its key when kept by a version that did not keep the text; one
    * whose work order the ERP closed says so, and that its reports within the cooldown open none;
    * `more than 500 faults at once since <time> (N distinct faults not tracked on their own, …)` for the faults past the cap, which share one work order).
    * Any rule: `; ERP completion of <key> at <time> not applied yet: waits for <what>` for each
@@ -330,7 +332,8 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
               : `${took.atLeast ? 'at least ' : ''}${took.count} distinct fault${took.count === 1 && !took.atLeast ? '' : 's'} not tracked on their own`;
           return `more than ${MAX_EPISODES} faults at once since ${isoTime(e.start)} (${faults}, the last reported ${isoTime(e.last)}: all covered by work order ${OVERFLOW_KEY}@${isoTime(e.start)}, none opens its own until none has been reported for ${formatMinutesOrHours(rule.cooldownMs)})${closed}`;
         }
-        return `${code} since ${isoTime(e.start)}${closed}`;
+        // A fault with no code: its text as first reported (its key is a hash), or the key for an episode kept before the text was.
+        return `${e.r !== undefined ? JSON.stringify(e.r) : code} since ${isoTime(e.start)}${closed}`;
       });
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: `${active.length ? `active: ${active.join(', ')}` : 'quiet'}${waitingNote(state, rule.name, options)}` });
   }
