@@ -1380,6 +1380,30 @@ describe('a work order raised (workorder.update) before its create has landed', 
     expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, priority: 'HIGH' })]);
   });
 
+  it('of a work order the ERP has completed since the report: nothing patched, delivered, and its audit row says the priority was not raised and why', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const create = workOrder(1);
+    const store = await storeWith([medium(create)]);
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    // A planner completes it in the ERP; then the critical report (raised before that) is delivered.
+    const closed = erp.setWorkOrderStatus({ externalKey: create.businessKey }, 'completed');
+    await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 2 || (await store.listDeliveries({ status: 'dead' })).length > 0, 'the update done with', 10_000);
+    expect(await store.listDeliveries({ status: 'dead' })).toEqual([]);
+    const updates = (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update');
+    expect(updates).toEqual([expect.objectContaining({ outcome: 'delivered', method: 'GET', status: 200 })]);
+    expect(updates[0]?.error).toBe(
+      `priority not raised to HIGH: the ERP lists work order ${closed.id} completed (status "completed"), closed after the fault report was raised; nothing was sent to it (a closed work order is not patched), so this update is done`,
+    );
+    expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, status: 'completed', priority: 'MEDIUM' })]);
+    expect(erp.state().workOrders[0]?.priorityChanges).toBeUndefined();
+  });
+
   it('whose create is in the dead letters goes, retried as "not there yet" without opening the circuit, and lands once the create is replayed', async () => {
     const erp = await startErpSimulator({ token: 'erp-token' });
     cleanup.push(() => erp.close());

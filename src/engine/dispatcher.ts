@@ -675,7 +675,8 @@ export class Dispatcher {
       ...(x?.requestBody !== undefined ? { requestBody: x.requestBody } : {}),
       ...(x?.status !== undefined ? { status: x.status } : {}),
       ...(x?.responseBody !== undefined ? { responseBody: this.redact(x.responseBody) } : {}),
-      ...(r.ok ? {} : { error: this.redact(`${r.error.code}: ${r.error.message}`) }),
+      // A delivery done without its write says why where a failure's error goes (as a change by hand's note).
+      ...(r.ok ? (r.note !== undefined ? { error: this.redact(r.note) } : {}) : { error: this.redact(`${r.error.code}: ${r.error.message}`) }),
     };
   }
 }

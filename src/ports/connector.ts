@@ -64,7 +64,18 @@ export interface Exchange {
 }
 
 export type ItemResult =
-  | { readonly id: number; readonly ok: true; readonly exchange: Exchange; readonly response?: unknown }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly exchange: Exchange;
+      readonly response?: unknown;
+      /**
+       * Done without the write it asked for, and why (a `workorder.update` of a work order the ERP
+       * lists completed or cancelled: nothing is patched): recorded on its audit row (`audit`,
+       * `dlq show`), so a delivery that changed nothing in the ERP says so.
+       */
+      readonly note?: string;
+    }
   | {
       readonly id: number;
       readonly ok: false;

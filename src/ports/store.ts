@@ -135,6 +135,7 @@ export interface AuditRecord {
   readonly latencyMs: number;
   /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`; `edited` (a dead letter's payload replaced by hand, no request); `marked-delivered` (a dead letter recorded as delivered by hand, no request). */
   readonly outcome: string;
+  /** A failed attempt's error; on a `delivered` one, a note when it was done without its write (`ItemResult.note`); on a change by hand, what was done. */
   readonly error?: string;
 }
 

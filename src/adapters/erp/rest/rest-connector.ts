@@ -59,6 +59,7 @@ import {
   workOrderTimeField,
   workOrderLookupPath,
   workOrderUpdatesPath,
+  normalizeWorkOrderStatus,
   type BatchSubRequest,
   type PlannedRequest,
 } from './rest-mapping.js';
@@ -574,7 +575,9 @@ export class RestConnector implements ErpConnector {
    * as the lookup before a create), then patched at `paths.workOrder` with its id. One the ERP does
    * not have yet (its create still queued or retried) is retried, as a {@link ConflictError}: the
    * ERP answered, so the circuit breaker does not count it (else updates waiting for their creates
-   * could pause the destination, creates included).
+   * could pause the destination, creates included). One the ERP lists completed or cancelled (its
+   * status read as the work-order poll reads it: `workOrderFields.status`, `workOrderStatuses`) is
+   * not patched: done, with a note saying so (on its audit row).
    */
   private async sendUpdate(item: OutboxItem, call: PacedCall): Promise<ItemResult> {
     const path = workOrderLookupPath(this.config.paths, item.businessKey);
@@ -586,6 +589,18 @@ export class RestConnector implements ErpConnector {
     }
     if (found.kind === 'failed') return found.result;
     if (found.kind === 'absent') return failed(item, notThereYet(item, `GET ${path} lists no work order with externalKey ${item.businessKey}`), found.exchange);
+    // Closed in the ERP since the fault report: nothing open to raise, and a PATCH could be refused
+    // (a dead letter) or reopen or alter it. Its status read as the work-order poll reads it.
+    const listed = withWorkOrderFields(found.record, this.config.workOrderFields) as { status?: unknown; id?: unknown } | null;
+    const status = normalizeWorkOrderStatus(listed?.status, this.config.workOrderStatuses);
+    if (status === 'completed' || status === 'cancelled') {
+      const id = workOrderIdOf(found.record, this.config.workOrderFields);
+      const priority = typeof item.payload.priority === 'string' ? ` to ${item.payload.priority}` : '';
+      const note =
+        `priority not raised${priority}: the ERP lists work order ${id ?? item.businessKey} ${status} (status ${JSON.stringify(listed?.status)}), closed after the fault report was raised; ` +
+        `nothing was sent to it (a closed work order is not patched), so this update is done`;
+      return { id: item.id, ok: true, exchange: found.exchange, response: found.record, note };
+    }
     const id = workOrderIdOf(found.record, this.config.workOrderFields);
     if (id === undefined) {
       const key = this.options.configKey === undefined ? `workOrderFields.id of destination "${this.name}"` : `${this.options.configKey}.workOrderFields.id (destination "${this.name}")`;

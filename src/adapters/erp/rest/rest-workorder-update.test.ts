@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, PermanentError, RetryableError } from '../../../core/errors/errors.js';
 import { WORKORDER_UPDATE } from '../../../core/rules/maintenance/work-order.js';
-import { REST_CREATES_RECORD } from './rest-connector.js';
+import { REST_CREATES_RECORD, createRestConnector } from './rest-connector.js';
+import { restDestinationSchema } from '../../../config/schema.js';
 import { REST_OPERATIONS } from './rest-mapping.js';
 import { connectorFor, ctx, errorOf, outboxItem as item, useSimulators } from '../../../../test/helpers/rest-simulator.js';
 
@@ -82,6 +83,45 @@ describe('workorder.update through the REST connector', () => {
       expect(results.map((r) => r.ok)).toEqual([true, true]);
       expect(s.state().workOrders).toEqual([expect.objectContaining({ externalKey: KEY, priority: 'HIGH' })]);
     }
+  });
+
+  it('of a work order the ERP lists completed or cancelled (closed after the report was raised): no PATCH; done, with a note saying the priority was not raised', async () => {
+    for (const status of ['completed', 'cancelled'] as const) {
+      const s = await sim();
+      const connector = connectorFor(s);
+      expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);
+      const id = s.state().workOrders[0]?.id as string;
+      s.setWorkOrderStatus({ id }, status);
+      const [done] = await connector.send([update()], ctx);
+      // Done with the lookup only: the work order unchanged, no PATCH counted.
+      expect(done).toMatchObject({ ok: true, exchange: { method: 'GET', status: 200 }, response: { id, externalKey: KEY, status } });
+      expect(done?.ok === true ? done.note : undefined).toBe(
+        `priority not raised to HIGH: the ERP lists work order ${id} ${status} (status "${status}"), closed after the fault report was raised; nothing was sent to it (a closed work order is not patched), so this update is done`,
+      );
+      expect(s.state().workOrders[0]).toMatchObject({ status, priority: 'MEDIUM', severity: 'warning' });
+      expect(s.state().workOrders[0]?.priorityChanges).toBeUndefined();
+      expect(s.counters().applied.workOrderUpdates).toBe(0);
+    }
+  });
+
+  it("reads a closed work order's status as the work-order poll does (workOrderFields.status, workOrderStatuses): an ERP's own code for closed is no PATCH, one for open is", async () => {
+    const requests: string[] = [];
+    const record = (code: string) => ({ WorkOrderId: 4000123, externalKey: KEY, erpAssetId: 'EQ-7', Stat: { code }, updatedAt: '2026-03-02T09:00:00Z' });
+    const fakeFor = (code: string) =>
+      ((input: string | URL, init?: RequestInit) => {
+        requests.push(`${init?.method ?? 'GET'} ${input.toString()}`);
+        const body = (init?.method ?? 'GET') === 'GET' ? { value: [record(code)] } : record(code);
+        return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }));
+      }) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test', workOrderStatuses: { TECO: 'completed', REL: 'in-progress' }, workOrderFields: { id: 'WorkOrderId', status: 'Stat.code' } });
+    const [closed] = await createRestConnector(config, { fetch: fakeFor('TECO') }).send([update()], ctx);
+    expect(closed).toMatchObject({ ok: true, note: expect.stringContaining('the ERP lists work order 4000123 completed (status "TECO")') as unknown });
+    expect(requests.map((r) => r.split(' ')[0])).toEqual(['GET']);
+    requests.length = 0;
+    const [raised] = await createRestConnector(config, { fetch: fakeFor('REL') }).send([update()], ctx);
+    expect(raised).toMatchObject({ ok: true, exchange: { method: 'PATCH' } });
+    expect(raised?.ok === true ? raised.note : 'failed').toBeUndefined();
+    expect(requests.map((r) => r.split(' ')[0])).toEqual(['GET', 'PATCH']);
   });
 
   it('a 404 to the PATCH is retried too, naming paths.workOrder should it last; a 405 dead-letters naming it', async () => {
