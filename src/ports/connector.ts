@@ -48,7 +48,8 @@ export interface ConnectorCapabilities {
    * and its max age (`retry.maxAgeMs`) counts from when that create was delivered or given up on.
    * A create in the dead letters holds it no longer: it is sent, and retried as its connector
    * answers (a `ConflictError` until the record is there) until its own retries run out; a create
-   * replayed holds it again. @default none
+   * replayed holds it again, and once that is delivered (or dead again) the wait's attempts are not
+   * counted: it goes with its whole `retry.maxAttempts` and `retry.maxAgeMs`. @default none
    */
   readonly waitsFor?: Readonly<Record<string, string>>;
 }

@@ -283,7 +283,9 @@ export interface Store {
    * an unknown outcome and may still land) is not claimed: it is due again at the settle time. A
    * delivery of an operation `waitsFor` names is not claimed while a fact of the operation it names,
    * of the same destination and business key, is pending or in flight (`ConnectorCapabilities.waitsFor`);
-   * claimed, its `enqueuedAt` (its max age) is from when that fact was last delivered or dead, where later.
+   * claimed, its `enqueuedAt` (its max age) is from when that fact was last delivered or dead, where later,
+   * and its attempts start from 0 when that fact was done with since it was last claimed (a dead
+   * create replayed: the attempts spent while it was dead are not counted).
    */
   claimDue(
     destination: string,

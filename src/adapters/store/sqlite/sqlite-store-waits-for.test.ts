@@ -2,7 +2,8 @@
  * The claim of an operation that waits for another of its business key (`waitsFor`: a work order's
  * `workorder.update` for its `workorder.create`): not claimed while that create is pending (retried,
  * or waiting for its old request to settle) or in flight; claimed once it is delivered or dead, its
- * max age then counting from that (the wait is neither an attempt nor age).
+ * max age then counting from that (the wait is neither an attempt nor age); a create replayed and
+ * done with again gives an update that was retried meanwhile its whole retry budget again.
  */
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
@@ -59,6 +60,32 @@ describe('claimDue with waitsFor', () => {
     await s.completeAttempts([{ id: u!.id, result: 'retry', nextAttemptAt: now, error: 'the ERP does not have this work order yet' }], [], now);
     expect(await s.replayDead([c!.id], now)).toBe(1);
     expect(ops(await s.claimDue('erp', now, 10, new Set(), undefined, WAITS))).toEqual([`workorder.create ${KEY}`]);
+  });
+
+  it('gives an update retried while its create was dead its whole retry budget again once the replayed create is done with: attempts from 0, age from then', async () => {
+    const s = await storeWith([create(), raise()]);
+    const [c] = await s.claimDue('erp', now, 10, new Set(), undefined, WAITS);
+    await s.completeAttempts([{ id: c!.id, result: 'dead', error: '422 invalid plant' }], [], now);
+    // Sent while its create is dead, and retried as "not there yet", three times: those attempts count while it stays dead.
+    for (let i = 0; i < 3; i++) {
+      const [u] = await s.claimDue('erp', now + i, 10, new Set(), undefined, WAITS);
+      expect(u).toMatchObject({ operation: 'workorder.update', attempts: i, enqueuedAt: now });
+      await s.completeAttempts([{ id: u!.id, result: 'retry', nextAttemptAt: now + i + 1, error: 'the ERP does not have this work order yet' }], [], now + i);
+    }
+    // The operator replays the create an hour later; it lands a minute after that.
+    const replayedAt = now + 3_600_000;
+    expect(await s.replayDead([c!.id], replayedAt)).toBe(1);
+    const [again] = await s.claimDue('erp', replayedAt, 10, new Set(), undefined, WAITS);
+    expect(again?.operation).toBe('workorder.create');
+    await s.completeAttempts([{ id: again!.id, result: 'delivered' }], [], replayedAt + 60_000);
+    const [update, ...more] = await s.claimDue('erp', replayedAt + 60_000, 10, new Set(), undefined, WAITS);
+    expect(more).toEqual([]);
+    expect(update).toMatchObject({ operation: 'workorder.update', attempts: 0, enqueuedAt: replayedAt + 60_000 });
+    expect(await s.getDelivery(update!.id)).toMatchObject({ attempts: 0, enqueuedAt: replayedAt + 60_000 });
+    // Its attempts count from there, the create done with: a later claim resets nothing more.
+    await s.completeAttempts([{ id: update!.id, result: 'retry', nextAttemptAt: replayedAt + 60_000, error: '503' }], [], replayedAt + 60_000);
+    const [next] = await s.claimDue('erp', replayedAt + 60_000, 10, new Set(), undefined, WAITS);
+    expect(next).toMatchObject({ id: update!.id, attempts: 1, enqueuedAt: replayedAt + 60_000 });
   });
 
   it('holds only the update of the same destination and business key, and nothing without waitsFor', async () => {

@@ -633,7 +633,7 @@ export class SqliteStore implements Store {
       waitedForDoneAt: db.prepare(
         `SELECT updated_at FROM outbox WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'fact' AND status IN ('delivered', 'dead')`,
       ).pluck(),
-      setEnqueuedAt: db.prepare(`UPDATE outbox SET enqueued_at = ? WHERE id = ?`),
+      restartWaiting: db.prepare(`UPDATE outbox SET enqueued_at = ?, attempts = 0 WHERE id = ?`),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
       deferPending: db.prepare(`UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'`),
       setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
@@ -899,11 +899,15 @@ export class SqliteStore implements Store {
         }
         this.stmts.markInflight.run(now, r.id);
         // It waited for its create (not a candidate while that was pending or in flight): that wait is not its age.
+        // Done with since it was last claimed (a dead create replayed, then delivered or dead again;
+        // or marked delivered): the attempts it spent meanwhile ("not there yet" while the create was
+        // dead) are not counted either, so it has its whole retry budget, as the replayed create has.
         const waited = waitsFor?.[r.operation];
         const doneAt = waited === undefined ? undefined : (this.stmts.waitedForDoneAt.get(r.destination, waited, r.business_key) as number | undefined);
         if (doneAt !== undefined && doneAt > r.enqueued_at) {
-          this.stmts.setEnqueuedAt.run(doneAt, r.id);
+          this.stmts.restartWaiting.run(doneAt, r.id);
           r.enqueued_at = doneAt;
+          r.attempts = 0;
         }
         const item = toItem({ ...r, status: 'inflight' });
         if (r.idempotency_key === '') {
