@@ -5,7 +5,7 @@
  * is refused when it is built, naming what differs, rather than going silently wrong in a command.
  */
 import { describe, expect, it } from 'vitest';
-import { buildConnector, CONNECTORS, createsRecordOf, pushReadersOf, registrationProblems } from './app.js';
+import { buildConnector, CONNECTORS, createsRecordOf, pushReadersOf, registrationProblems, waitsForOf } from './app.js';
 import { compileConfig } from './config/load.js';
 import { destinationSchema } from './config/schema.js';
 import { createLogger } from './adapters/log/logger.js';
@@ -35,6 +35,7 @@ describe('CONNECTORS', () => {
     const built = buildConnector(d, logger);
     expect(registrationProblems(CONNECTORS.rest, built)).toEqual([]);
     expect([...createsRecordOf(d)].sort()).toEqual([...(built.capabilities.createsRecord ?? [])].sort());
+    expect(waitsForOf(d)).toEqual(built.capabilities.waitsFor);
     expect([...pushReadersOf(config.destinations).keys()]).toEqual(['erp']);
   });
 
@@ -61,5 +62,11 @@ describe('CONNECTORS', () => {
       expect.stringMatching(/capabilities\.operations is \[usage\.post, workorder\.create\] but the registration's operations is \[workorder\.create\] \('config check' reads that one\)/),
     ]);
     expect(registrationProblems({ createsRecord: ['usage.post', 'workorder.create'], operations: OPS, pushReader: () => ({ parse: () => [] }) }, connector(['workorder.create', 'usage.post'], true))).toEqual([]);
+    // Mutation: a waitsFor drifted from the connector's (status would count as late what the service holds for its create).
+    const waiting: ErpConnector = { ...connector([], false), capabilities: { maxBatchSize: 1, operations: OPS, createsRecord: [], waitsFor: { 'workorder.update': 'workorder.create' } } };
+    expect(registrationProblems({ createsRecord: [], operations: OPS, pushReader: undefined }, waiting)).toEqual([
+      expect.stringMatching(/capabilities\.waitsFor is \{workorder\.update → workorder\.create\} but the registration's waitsFor is \{\} \('status' reads that one\)/),
+    ]);
+    expect(registrationProblems({ createsRecord: [], operations: OPS, waitsFor: { 'workorder.update': 'workorder.create' }, pushReader: undefined }, waiting)).toEqual([]);
   });
 });

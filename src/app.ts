@@ -30,7 +30,7 @@ import { defaultDestinationOf, type Config, type DestinationConfig } from './con
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
-import { createRestConnector, REST_CREATES_RECORD, restPushReader } from './adapters/erp/rest/rest-connector.js';
+import { createRestConnector, REST_CREATES_RECORD, REST_WAITS_FOR, restPushReader } from './adapters/erp/rest/rest-connector.js';
 import { REST_OPERATIONS } from './adapters/erp/rest/rest-mapping.js';
 import { destinationOperationIssues, operationProducersOf, type OperationIssue } from './config/destination-operations.js';
 import { createLogger, exitWhenLogged, redactString } from './adapters/log/logger.js';
@@ -235,6 +235,8 @@ export interface ConnectorRegistration<D extends DestinationConfig = Destination
   readonly createsRecord: readonly string[];
   /** Its connector's `capabilities.operations`, for `config check`, which makes none: checked against what the configured rules produce (see {@link operationRoutingIssues}). */
   readonly operations: readonly string[];
+  /** Its connector's `capabilities.waitsFor` (`{}` for none), for `status`, which makes none: deliveries held for their create are counted apart, not as aging. */
+  readonly waitsFor: Readonly<Record<string, string>>;
   /**
    * How its connector reads its ERP's work-order pushes, from the config alone, for `quarantine
    * replay` by a command that makes no connector; `undefined` when it has no `parseWorkOrderWebhook`.
@@ -247,6 +249,7 @@ export const CONNECTORS: { readonly [T in DestinationConfig['type']]: ConnectorR
     build: (d, logger, configKey) => createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) }),
     createsRecord: REST_CREATES_RECORD,
     operations: REST_OPERATIONS,
+    waitsFor: REST_WAITS_FOR,
     pushReader: (d, configKey) => restPushReader(d, configKey),
   },
 };
@@ -270,7 +273,10 @@ export function buildConnector(d: DestinationConfig, logger: Logger, configKey?:
  * Where a connector and its registration disagree: what the commands that make no connector read
  * would differ from what the service does (a create replayed without its hold, pushes passed over).
  */
-export function registrationProblems(registration: { readonly createsRecord: readonly string[]; readonly operations: readonly string[]; readonly pushReader: unknown }, connector: ErpConnector): string[] {
+export function registrationProblems(
+  registration: { readonly createsRecord: readonly string[]; readonly operations: readonly string[]; readonly waitsFor?: Readonly<Record<string, string>>; readonly pushReader: unknown },
+  connector: ErpConnector,
+): string[] {
   const problems: string[] = [];
   const built = [...(connector.capabilities.createsRecord ?? [])].sort();
   const listed = [...registration.createsRecord].sort();
@@ -280,6 +286,13 @@ export function registrationProblems(registration: { readonly createsRecord: rea
   const registered = [...registration.operations].sort();
   if (delivered.join() !== registered.join())
     problems.push(`its capabilities.operations is [${delivered.join(', ')}] but the registration's operations is [${registered.join(', ')}] ('config check' reads that one): make them one list`);
+  const pairs = (waits: Readonly<Record<string, string>> | undefined): string =>
+    Object.entries(waits ?? {})
+      .map(([op, waited]) => `${op} → ${waited}`)
+      .sort()
+      .join(', ');
+  if (pairs(connector.capabilities.waitsFor) !== pairs(registration.waitsFor))
+    problems.push(`its capabilities.waitsFor is {${pairs(connector.capabilities.waitsFor)}} but the registration's waitsFor is {${pairs(registration.waitsFor)}} ('status' reads that one): make them one map`);
   if (connector.parseWorkOrderWebhook !== undefined && registration.pushReader === undefined)
     problems.push("it reads work-order pushes (parseWorkOrderWebhook) but the registration has no pushReader, so 'quarantine replay' without the service would pass its pushes over");
   if (connector.parseWorkOrderWebhook === undefined && registration.pushReader !== undefined) problems.push('the registration has a pushReader but the connector no parseWorkOrderWebhook (no webhook)');
@@ -292,6 +305,11 @@ export function registrationProblems(registration: { readonly createsRecord: rea
  */
 export function createsRecordOf(d: DestinationConfig): readonly string[] {
   return registrationOf(d).createsRecord;
+}
+
+/** What destination `d`'s connector holds for its create (its `capabilities.waitsFor`), without building it: no secret is read. */
+export function waitsForOf(d: DestinationConfig): Readonly<Record<string, string>> {
+  return registrationOf(d).waitsFor;
 }
 
 /** The operations destination `d`'s connector delivers (its `capabilities.operations`), without building it: no secret is read. */
@@ -518,6 +536,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const connectors = new Map<string, ErpConnector>(
       deliver ? config.destinations.map((d, i) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger, `destinations.${i}`)]) : [],
     );
+    /** What each destination's connector holds for its create: /status and the metrics count those apart, not as aging. */
+    const waitsFor = (destination: string) => connectors.get(destination)?.capabilities.waitsFor;
     if (deliver) {
       // A destination assets are routed to whose connector does not deliver an operation the rules
       // produce for them: each such delivery would only fail, as a dead letter. Refused here, before
@@ -658,9 +678,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             status: {
               ready: () => engine.ready(),
               notReadyBecause: () => engine.notReadyReason(),
-              status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
+              status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now(), waitsFor), counters: await store.counters() }),
               metrics: async () =>
-                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters(), config.rules.depreciation ? { lastCheck: await lastPostingCheck(store) } : undefined) +
+                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now(), waitsFor), await store.counters(), config.rules.depreciation ? { lastCheck: await lastPostingCheck(store) } : undefined) +
                 (await timings.metrics()) +
                 (await processMetrics()),
             },

@@ -178,8 +178,14 @@ export interface DestinationStats {
   readonly inflight: number;
   readonly delivered: number;
   readonly dead: number;
-  /** Age of the oldest pending delivery at `now`, ms; 0 when none. */
+  /**
+   * Age of the oldest pending (or in-flight) delivery at `now`, ms; 0 when none. One held only
+   * because the record it acts on is still being created (`ConnectorCapabilities.waitsFor`, as
+   * given to {@link Store.outboxStats}) is left out: it is not late.
+   */
   readonly oldestPendingAgeMs: number;
+  /** Of `pending`, those held while the record they act on is being created (a work order's update while its create is pending or in flight); absent when none. */
+  readonly waitingForCreate?: number;
 }
 
 export interface QuarantineRow extends QuarantineEntry {
@@ -305,7 +311,11 @@ export interface Store {
    * is sent again must wait until its old request can no longer land); the others are due at once.
    */
   recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined, dueAt?: (item: OutboxItem) => number | undefined): Promise<number>;
-  outboxStats(now: number): Promise<DestinationStats[]>;
+  /**
+   * Per destination. `waitsFor`: a destination's `ConnectorCapabilities.waitsFor`, so deliveries it
+   * holds for their create are counted apart (`waitingForCreate`) and left out of the oldest age.
+   */
+  outboxStats(now: number, waitsFor?: (destination: string) => Readonly<Record<string, string>> | undefined): Promise<DestinationStats[]>;
   getDelivery(id: number): Promise<OutboxItem | undefined>;
   /** Newest first. `status` may name several (one read: a row moving between them is seen once). */
   listDeliveries(filter: { status?: OutboxItem['status'] | readonly OutboxItem['status'][]; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]>;

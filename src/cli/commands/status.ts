@@ -12,7 +12,7 @@ import { unfilteredPolls, type UnfilteredPolls } from '../../engine/tasks/work-o
 import { pollsWorkOrders } from '../../engine/tasks/index.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
-import { redactedFor } from '../../app.js';
+import { redactedFor, waitsForOf } from '../../app.js';
 import { action, isoTime, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -183,6 +183,21 @@ export function unconfiguredLines(outbox: readonly Pick<DestinationStats, 'desti
 }
 
 /**
+ * One line per destination with deliveries held while the record they act on is being created (a
+ * work order's update while its create is queued, retried or in flight): they are not late, so
+ * OLDEST PENDING leaves them out, and they go once the create is delivered (or dead).
+ */
+export function waitingForCreateLines(outbox: readonly Pick<DestinationStats, 'destination' | 'pending' | 'waitingForCreate'>[]): string {
+  return outbox
+    .filter((d) => (d.waitingForCreate ?? 0) > 0)
+    .map((d) => {
+      const n = d.waitingForCreate ?? 0;
+      return `${d.destination}: ${n} of the ${d.pending} pending ${n === 1 ? 'waits' : 'wait'} for ${n === 1 ? 'its' : 'their'} create (a work order's update while its workorder.create is queued, retried or in flight): not late, left out of OLDEST PENDING; sent once the create is delivered or dead\n`;
+    })
+    .join('');
+}
+
+/**
  * One line per configured telematics feed: its last fleet pull (when, complete or why it stopped,
  * what it matched), so a feed whose pulls fail or leave machines unmatched shows where people look.
  */
@@ -291,7 +306,11 @@ export function registerStatusCommand(program: Command): void {
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const now = Date.now();
-        const outbox = await store.outboxStats(now);
+        // Deliveries held for their create (the connectors' waitsFor, read without building them): counted apart, not aging.
+        const outbox = await store.outboxStats(now, (name) => {
+          const d = config.destinations.find((x) => x.name === name);
+          return d === undefined ? undefined : waitsForOf(d);
+        });
         const configured = new Set(config.destinations.map((d) => d.name));
         const notConfigured = outbox.filter((d) => !configured.has(d.destination)).map((d) => d.destination);
         const counters = await store.counters();
@@ -407,7 +426,8 @@ export function registerStatusCommand(program: Command): void {
             d.pending,
             d.inflight,
             // In flight counts as waiting too (as the metric has it): an ERP that does not answer holds them there.
-            d.pending + d.inflight ? ago(d.oldestPendingAgeMs) : '-',
+            // Those held for their create are not (their own line below says how many).
+            d.pending + d.inflight - (d.waitingForCreate ?? 0) ? ago(d.oldestPendingAgeMs) : '-',
             d.delivered,
             d.dead,
             m?.rateLimited ?? '-',
@@ -416,6 +436,7 @@ export function registerStatusCommand(program: Command): void {
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : noDeliveriesText(counters.eventsAccepted, config.rules));
+        process.stdout.write(waitingForCreateLines(outbox));
         process.stdout.write(unconfiguredLines(outbox, configured));
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
         if (snap && !up && !stopping) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);

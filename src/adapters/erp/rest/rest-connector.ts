@@ -143,7 +143,7 @@ export class RestConnector implements ErpConnector {
       heldWhileUnsettled: ['meter.record'],
       createsRecord: REST_CREATES_RECORD,
       // A work order's update finds it by its business key: sent only once its create is done with.
-      waitsFor: { [WORKORDER_UPDATE]: 'workorder.create' },
+      waitsFor: REST_WAITS_FOR,
     };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
@@ -1153,6 +1153,8 @@ class PacedCall {
 const LOOKED_UP_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post', 'meter.record']);
 /** The REST connector's `capabilities.createsRecord`, known without a connector (no secrets read): for the CLI. */
 export const REST_CREATES_RECORD: readonly string[] = [...LOOKED_UP_CREATES];
+/** The REST connector's `capabilities.waitsFor`, known without a connector: a work order's update finds it by its business key, so it is sent only once its create is done with. */
+export const REST_WAITS_FOR: Readonly<Record<string, string>> = { [WORKORDER_UPDATE]: 'workorder.create' };
 /** The `paths` (and `on409`) key of each operation. */
 const PATH_KEYS: Readonly<Record<string, keyof RestDestinationConfig['on409']>> = {
   'location.update': 'location',

@@ -106,3 +106,43 @@ describe('claimDue with waitsFor', () => {
     expect(ops(await s.claimDue('erp', now, 1, new Set(), undefined, WAITS))).toEqual(['workorder.create EQ-99|oil|2026-03-02T08:00:00.000Z']);
   });
 });
+
+describe('outboxStats with waitsFor', () => {
+  const waits = () => WAITS;
+  const createdAt = async (s: SqliteStore, operation: string, key = KEY) => (await s.listDeliveries({ operation })).find((d) => d.businessKey === key)!.createdAt;
+
+  it('counts an update held for its create apart (waitingForCreate) while the create is pending or in flight; once the create is done with, it is pending as any', async () => {
+    const s = await storeWith([create(), raise()]);
+    const now = (await createdAt(s, 'workorder.update')) + 600_000;
+    expect(await s.outboxStats(now, waits)).toEqual([{ destination: 'erp', pending: 2, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: now - (await createdAt(s, 'workorder.create')), waitingForCreate: 1 }]);
+    // Without the destination's waitsFor (a connector that declares none): nothing is held.
+    expect((await s.outboxStats(now))[0]).not.toHaveProperty('waitingForCreate');
+    // Its create in flight: still held; delivered: the update goes, pending as any other.
+    const [c] = await s.claimDue('erp', now, 10, new Set(), undefined, WAITS);
+    expect((await s.outboxStats(now, waits))[0]).toMatchObject({ pending: 1, inflight: 1, waitingForCreate: 1 });
+    await s.completeAttempts([{ id: c!.id, result: 'delivered' }], [], now);
+    const [after] = await s.outboxStats(now, waits);
+    expect(after).toMatchObject({ pending: 1, inflight: 0, delivered: 1, oldestPendingAgeMs: now - (await createdAt(s, 'workorder.update')) });
+    expect(after).not.toHaveProperty('waitingForCreate');
+  });
+
+  it('leaves a held update out of the oldest pending age, however old it is: the age is of what can go', async () => {
+    // Queued before its create (the store takes them in any order): the oldest row, but only waiting.
+    const s = await storeWith([raise()]);
+    await new Promise((r) => setTimeout(r, 5));
+    await s.commitIngest({ states: [], deliveries: [create()], quarantine: [], accepted: 1 });
+    const now = Date.now() + DAY;
+    const update = await createdAt(s, 'workorder.update');
+    const created = await createdAt(s, 'workorder.create');
+    expect(created).toBeGreaterThan(update);
+    expect((await s.outboxStats(now))[0]?.oldestPendingAgeMs).toBe(now - update);
+    expect((await s.outboxStats(now, waits))[0]).toMatchObject({ pending: 2, waitingForCreate: 1, oldestPendingAgeMs: now - created });
+    // Held updates only: none of them is late (an update of another key, not held, is).
+    const other = 'EQ-2|oil|2026-03-02T08:00:00.000Z';
+    const t = await storeWith([raise(other), create(), raise()]);
+    const [c] = await t.claimDue('erp', now, 1, new Set(), undefined, WAITS);
+    expect(c?.operation).toBe('workorder.update');
+    await t.completeAttempts([{ id: c!.id, result: 'delivered' }], [], now);
+    expect((await t.outboxStats(now, waits))[0]).toMatchObject({ pending: 2, waitingForCreate: 1, oldestPendingAgeMs: now - (await createdAt(t, 'workorder.create')) });
+  });
+});

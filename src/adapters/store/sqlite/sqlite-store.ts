@@ -216,6 +216,20 @@ function claimCandidatesSql(waits: readonly (readonly [string, string])[]): stri
          ORDER BY next_attempt_at, id LIMIT ?`;
 }
 
+/**
+ * Whether pending row `o` is held by `waits` (`[operation, the fact operation it waits for]`), as
+ * {@link claimCandidatesSql} holds it: of a waiting operation, with a fact of the operation it waits
+ * for, of its destination and business key, pending or in flight. Parameters: each pair's two operations.
+ */
+function heldByWaitsSql(waits: readonly (readonly [string, string])[]): string {
+  return `(${waits
+    .map(
+      () => `(o.operation = ? AND EXISTS (SELECT 1 FROM outbox c WHERE c.destination = o.destination AND c.kind = 'fact' AND c.operation = ?
+               AND c.business_key = o.business_key AND c.status IN ('pending', 'inflight')))`,
+    )
+    .join(' OR ')})`;
+}
+
 /** A key of `outbox_unsettled`: until when, and the value of unknown outcome (see migration 9). */
 interface Unsettled {
   settleAt: number;
@@ -1064,18 +1078,36 @@ export class SqliteStore implements Store {
     return this.writeRefusal() ?? Promise.resolve(n);
   }
 
-  outboxStats(now: number): Promise<DestinationStats[]> {
+  outboxStats(now: number, waitsFor?: (destination: string) => Readonly<Record<string, string>> | undefined): Promise<DestinationStats[]> {
     // The counts the triggers of migration 10 keep; the oldest waiting row is the one of the lowest
     // id (ids and created_at grow together; a row keeps both through retries and replays), found
     // through the status index, so nothing here grows with the outbox.
     const counts = this.db.prepare(`SELECT destination, status, n FROM outbox_counts WHERE n != 0 ORDER BY destination`).all() as { destination: string; status: string; n: number }[];
     const oldestOf = this.db.prepare(`SELECT created_at FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE status = ? AND destination = ?)`).pluck();
-    const byDestination = new Map<string, { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }>();
+    const byDestination = new Map<string, { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null; waiting: number }>();
     for (const { destination, status, n } of counts) {
       let r = byDestination.get(destination);
-      if (!r) byDestination.set(destination, (r = { destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null }));
+      if (!r) byDestination.set(destination, (r = { destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null, waiting: 0 }));
       if (status === 'pending' || status === 'inflight' || status === 'delivered' || status === 'dead') r[status] = n;
-      if (status === 'pending' || status === 'inflight') {
+      const waits = status === 'pending' ? Object.entries(waitsFor?.(destination) ?? {}) : [];
+      if (waits.length > 0) {
+        // Held while the record they act on is being created (claimDue's waitsFor): not late, so
+        // counted apart and left out of the oldest age. Read through the waiting operations' own rows
+        // (the fact key's index; a state one's pending row) and the front of the status index, not
+        // through every pending row: a backlog of others does not make it slower.
+        const held = heldByWaitsSql(waits);
+        r.waiting = 0;
+        for (const [operation, waited] of waits) {
+          for (const [kind, index] of [['fact', 'outbox_fact_key'], ['state', 'outbox_state_pending']] as const) {
+            r.waiting += this.db
+              .prepare(`SELECT count(*) FROM outbox o INDEXED BY ${index} WHERE o.kind = '${kind}' AND o.destination = ? AND o.operation = ? AND o.status = 'pending' AND ${heldByWaitsSql([[operation, waited]])}`)
+              .pluck()
+              .get(destination, operation, operation, waited) as number;
+          }
+        }
+        const at = this.db.prepare(`SELECT created_at FROM outbox o WHERE o.status = 'pending' AND o.destination = ? AND NOT (${held}) ORDER BY o.id LIMIT 1`).pluck().get(destination, ...waits.flat()) as number | undefined;
+        if (at !== undefined && (r.oldest === null || at < r.oldest)) r.oldest = at;
+      } else if (status === 'pending' || status === 'inflight') {
         const at = oldestOf.get(status, destination) as number | undefined;
         if (at !== undefined && (r.oldest === null || at < r.oldest)) r.oldest = at;
       }
@@ -1088,7 +1120,7 @@ export class SqliteStore implements Store {
     );
     // A destination whose rows retention deleted all of still delivered them.
     const listed = new Set(rows.map((r) => r.destination));
-    for (const destination of pruned.keys()) if (!listed.has(destination)) rows.push({ destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null });
+    for (const destination of pruned.keys()) if (!listed.has(destination)) rows.push({ destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null, waiting: 0 });
     rows.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
     return Promise.resolve(
       rows.map((r) => ({
@@ -1098,6 +1130,7 @@ export class SqliteStore implements Store {
         delivered: r.delivered + (pruned.get(r.destination) ?? 0),
         dead: r.dead,
         oldestPendingAgeMs: r.oldest === null ? 0 : Math.max(0, now - r.oldest),
+        ...(r.waiting > 0 ? { waitingForCreate: r.waiting } : {}),
       })),
     );
   }
