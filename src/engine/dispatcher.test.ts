@@ -1361,12 +1361,14 @@ describe('a work order raised (workorder.update) before its create has landed', 
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
     const create = workOrder(1);
     const store = await storeWith([medium(create), raiseOf(create)]);
-    // The create's first request fails with an unknown outcome (a 500 to a write): its retry waits 300 ms to settle.
+    // The create's first request fails with an unknown outcome (a 500 to a write): its retry waits 1.5 s to settle.
     erp.faults.add({ kind: 'error', status: 500, method: 'POST', path: '/work-orders' });
     // Once raised, the update's first PATCH fails too: it is retried, not given up for its age (its wait was none).
     erp.faults.add({ kind: 'error', status: 500, method: 'PATCH' });
-    // Two attempts and 200 ms of age at most: an update sent beside the create would be dead within a few ms.
-    const d = dispatcherFor(store, connector, { maxConcurrency: 2, maxAttempts: 2, maxAgeMs: 200, unknownOutcomeSettleMs: 300 });
+    // Two attempts and 1 s of age at most, less than the create's settle wait: an update sent beside the create would be
+    // dead within a few ms, and one whose age counted its wait dead at its first failure. (The create's own first attempt
+    // must fail within that 1 s of its queueing to be retried: ample on a loaded machine, where 200 ms was not.)
+    const d = dispatcherFor(store, connector, { maxConcurrency: 2, maxAttempts: 2, maxAgeMs: 1_000, unknownOutcomeSettleMs: 1_500 });
     await d.start();
     await waitFor(async () => (await delivered(store)) === 2 || (await store.listDeliveries({ status: 'dead' })).length > 0, 'the create and the update done with', 10_000);
     expect(await store.listDeliveries({ status: 'dead' })).toEqual([]);
