@@ -119,10 +119,15 @@ describe('metrics', () => {
   it('exposes what status shows per destination that an alert needs: deliveries in flight, retries, circuit openings', () => {
     const text = renderMetrics(
       { destinations: { erp: { attempts: 9, delivered: 2, retried: 6, deadLettered: 0, rateLimited: 1, authRefreshes: 0, pauses: 0, circuit: 'open', circuitOpened: 2, inFlight: 3, pausedForMs: 0 } } },
-      [{ destination: 'erp', pending: 4, inflight: 3, delivered: 2, dead: 0, oldestPendingAgeMs: 2500 }],
+      [
+        { destination: 'erp', pending: 4, inflight: 3, delivered: 2, dead: 0, oldestPendingAgeMs: 2500, waitingForCreate: 2 },
+        { destination: 'other', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: 100 },
+      ],
       counters,
     );
     expect(text).toContain('assetbridge_outbox_pending{destination="erp"} 4\n');
+    // Updates held for their create: counted apart (0 where none), as status shows them.
+    expect(text).toContain('# TYPE assetbridge_outbox_waiting_for_create gauge\nassetbridge_outbox_waiting_for_create{destination="erp"} 2\nassetbridge_outbox_waiting_for_create{destination="other"} 0\n');
     expect(text).toContain('# TYPE assetbridge_outbox_inflight gauge\nassetbridge_outbox_inflight{destination="erp"} 3\n');
     expect(text).toContain('# TYPE assetbridge_delivery_retries_total counter\nassetbridge_delivery_retries_total{destination="erp"} 6\n');
     expect(text).toContain('# TYPE assetbridge_circuit_opened_total counter\nassetbridge_circuit_opened_total{destination="erp"} 2\n');

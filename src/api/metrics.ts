@@ -191,7 +191,18 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
   metric('assetbridge_outbox_inflight', 'gauge', 'Deliveries claimed and being sent per destination (not counted in assetbridge_outbox_pending).', outbox.map((d) => [{ destination: d.destination }, d.inflight]));
   metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
-  metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest delivery pending or in flight per destination.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
+  metric(
+    'assetbridge_outbox_oldest_pending_seconds',
+    'gauge',
+    'Age of the oldest delivery pending or in flight per destination (work-order updates waiting for their create are not counted: see assetbridge_outbox_waiting_for_create).',
+    outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]),
+  );
+  metric(
+    'assetbridge_outbox_waiting_for_create',
+    'gauge',
+    'Deliveries pending per destination that wait for their create (a workorder.update whose workorder.create is queued, retried or in flight; counted in assetbridge_outbox_pending).',
+    outbox.map((d) => [{ destination: d.destination }, d.waitingForCreate ?? 0]),
+  );
   const dest = snapshot.destinations ?? {};
   const per = (f: keyof DestinationMetrics) => Object.entries(dest).map(([k, m]): [Record<string, string>, number] => [{ destination: k }, Number(m[f]) || 0]);
   metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts (one per item sent), since the process started.', per('attempts'));
