@@ -4,7 +4,7 @@
  * @module
  */
 import { CommanderError } from 'commander';
-import { buildProgram, unknownSubcommand } from './program.js';
+import { buildProgram, unknownCommandMessage, unknownSubcommand } from './program.js';
 import { tuneV8 } from '../runtime/v8-tuning.js';
 
 tuneV8();
@@ -20,7 +20,7 @@ try {
   // `assets review --help` would print the group's help and end with 0, as if `review` existed.
   const unknown = unknownSubcommand(program, process.argv.slice(2));
   if (unknown) {
-    process.stderr.write(`error: unknown command '${unknown.word}' (see '${unknown.group} --help' for the commands there)\n`);
+    process.stderr.write(unknownCommandMessage(unknown));
     process.exit(2);
   }
   await program.parseAsync(process.argv);

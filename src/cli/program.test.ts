@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, unknownSubcommand } from './program.js';
+import { buildProgram, unknownCommandMessage, unknownSubcommand } from './program.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -323,3 +323,25 @@ async function parseOnly(args: string[]): Promise<string | undefined> {
     return err.trim() || e.message;
   }
 }
+
+describe('a command word that names no command', () => {
+  const program = buildProgram();
+  it('is answered with the command of its group it most likely meant: a typo, or the start of one command', () => {
+    expect(unknownSubcommand(program, ['stauts'])).toEqual({ word: 'stauts', group: 'assetbridge', suggestion: 'status' });
+    expect(unknownSubcommand(program, ['dlq', 'replya', '--all'])).toEqual({ word: 'replya', group: 'assetbridge dlq', suggestion: 'replay' });
+    expect(unknownSubcommand(program, ['maint'])).toEqual({ word: 'maint', group: 'assetbridge', suggestion: 'maintenance' });
+    // Nothing close: no guess.
+    expect(unknownSubcommand(program, ['assets', 'review'])).toEqual({ word: 'review', group: 'assetbridge assets' });
+    expect(unknownCommandMessage({ word: 'chek', group: 'assetbridge config', suggestion: 'check' })).toBe(
+      "error: unknown command 'chek': did you mean 'assetbridge config check'? (see 'assetbridge config --help' for the commands there)\n",
+    );
+  });
+
+  it('after help too (`help stauts`, `assets help imprt`), while `help status` is left to commander', () => {
+    expect(unknownSubcommand(program, ['help', 'stauts'])).toEqual({ word: 'stauts', group: 'assetbridge', suggestion: 'status' });
+    expect(unknownSubcommand(program, ['assets', 'help', 'imprt'])).toEqual({ word: 'imprt', group: 'assetbridge assets', suggestion: 'import' });
+    expect(unknownSubcommand(program, ['help', 'status'])).toBeUndefined();
+    expect(unknownSubcommand(program, ['assets', 'help', 'import'])).toBeUndefined();
+    expect(unknownSubcommand(program, ['help'])).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@
  * @module
  */
 import { Command } from 'commander';
+import { editDistance } from '../core/edit-distance.js';
 import { registerAssetsCommand } from './commands/assets.js';
 import { registerMetersCommand } from './commands/meters.js';
 import { registerAempParseCommand } from './commands/aemp-parse.js';
@@ -55,20 +56,48 @@ export function buildProgram(): Command {
 /**
  * The command word in `args` (the arguments after the program name) that names no command of its
  * group, as in `assetbridge assets review --help`: commander prints the group's help for that and
- * ends with 0, as if the command existed. Undefined when the words name a command (or there are
- * none before the first option).
+ * ends with 0, as if the command existed; likewise `assetbridge help stauts` and `assetbridge
+ * assets help imprt`. Undefined when the words name a command (or there are none before the first
+ * option). `suggestion`: the command it most likely meant (`status` for `stauts`).
  */
-export function unknownSubcommand(program: Command, args: readonly string[]): { word: string; group: string } | undefined {
+export function unknownSubcommand(program: Command, args: readonly string[]): { word: string; group: string; suggestion?: string } | undefined {
   let command = program;
   const path: string[] = [];
+  let afterHelp = false;
   for (const word of args) {
     if (word.startsWith('-') || command.commands.length === 0) return undefined;
-    if (word === 'help') return undefined;
+    // `help X`: X is a command of the same group (commander's help takes that one word).
+    if (word === 'help' && !afterHelp) {
+      afterHelp = true;
+      continue;
+    }
     const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
-    if (!sub) return { word, group: ['assetbridge', ...path].join(' ') };
+    if (!sub) {
+      const suggestion = likelyCommand(word, command.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+      return { word, group: ['assetbridge', ...path].join(' '), ...(suggestion !== undefined ? { suggestion } : {}) };
+    }
+    if (afterHelp) return undefined;
     command = sub;
     path.push(word);
   }
   return undefined;
 }
 
+/** The command a mistyped word most likely meant: at most two edits away (`stauts`), or the one command it starts (`maint`). */
+function likelyCommand(word: string, names: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = editDistance(lower, name);
+    if (d <= Math.min(2, name.length - 1) && (!best || d < best.d)) best = { name, d };
+  }
+  if (best) return best.name;
+  const starting = lower.length >= 3 ? names.filter((n) => n.startsWith(lower)) : [];
+  return starting.length === 1 ? starting[0] : undefined;
+}
+
+/** What main prints for {@link unknownSubcommand}'s answer: the word, the command it likely meant, and where the group's commands are listed. */
+export function unknownCommandMessage(unknown: { word: string; group: string; suggestion?: string }): string {
+  const meant = unknown.suggestion !== undefined ? `: did you mean '${unknown.group} ${unknown.suggestion}'?` : '';
+  return `error: unknown command '${unknown.word}'${meant} (see '${unknown.group} --help' for the commands there)\n`;
+}

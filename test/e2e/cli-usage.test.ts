@@ -259,22 +259,29 @@ describe('help', () => {
 
 describe('a command word that names no command', () => {
   it('is refused with exit 2 and the group to look in, also with --help (commander printed the group\'s help and exited 0, as if it existed)', async () => {
-    for (const [args, group] of [
-      [['assets', 'review', '--help'], 'assetbridge assets'],
-      [['aemp', 'pul', '--help'], 'assetbridge aemp'],
-      [['bogus', '--help'], 'assetbridge'],
-      [['assets', 'review'], 'assetbridge assets'],
+    for (const [args, word, group, meant] of [
+      [['assets', 'review', '--help'], 'review', 'assetbridge assets', ''],
+      [['aemp', 'pul', '--help'], 'pul', 'assetbridge aemp', ": did you mean 'assetbridge aemp pull'?"],
+      [['bogus', '--help'], 'bogus', 'assetbridge', ''],
+      [['assets', 'review'], 'review', 'assetbridge assets', ''],
+      // A typo is answered with the command it likely meant; `help X` and `group help X` are checked too
+      // (commander printed the top-level or the group's help for them, as if X existed).
+      [['stauts'], 'stauts', 'assetbridge', ": did you mean 'assetbridge status'?"],
+      [['config', 'chek', '-c', 'x.yaml'], 'chek', 'assetbridge config', ": did you mean 'assetbridge config check'?"],
+      [['help', 'stauts'], 'stauts', 'assetbridge', ": did you mean 'assetbridge status'?"],
+      [['assets', 'help', 'imprt'], 'imprt', 'assetbridge assets', ": did you mean 'assetbridge assets import'?"],
     ] as const) {
       const r = await runCli([...args]);
       expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
         args,
         code: 2,
         stdout: '',
-        stderr: `error: unknown command '${args[1] === '--help' ? args[0] : args[1]}' (see '${group} --help' for the commands there)\n`,
+        stderr: `error: unknown command '${word}'${meant} (see '${group} --help' for the commands there)\n`,
       });
     }
     // Real commands, `help` and options still reach commander.
     expect((await runCli(['aemp', 'parse', '--help'])).code).toBe(0);
     expect((await runCli(['help', 'aemp'])).code).toBe(0);
+    expect((await runCli(['assets', 'help', 'import'])).code).toBe(0);
   });
 });
