@@ -469,3 +469,22 @@ describe('quarantine list --limit', () => {
     expect(whole.stdout.trim().split('\n')).toHaveLength(4);
   });
 });
+
+describe('quarantine list shows what was set aside without handing it to the terminal', () => {
+  it('escapes control characters of a payload and its reason, and gives bytes that are not UTF-8 in hex (they were printed raw: an ESC in a payload drove the terminal)', async () => {
+    const { cfg, db } = setup();
+    const s = new SqliteStore({ path: db });
+    const esc = await s.addQuarantine({ source: 'mqtt:yard', channel: 'fleet/1', payload: '{"tagId":"t1\u001b[2J\u001bc","x":"\u202e"}', receivedAt: Date.now(), code: 'invalid', reason: 'tagId "t1\u001b[2J" is not known\u0007' });
+    const bytes = await s.addQuarantine({ source: 'mqtt:yard', channel: 'fleet/2', payload: Uint8Array.from([0xff, 0x9f, 0x1b, 0x63, 0xc4, 0xdc, 0x30, 0xc3, 0x07, 0x08]), receivedAt: Date.now(), code: 'undecodable', reason: 'payload is not UTF-8 text' });
+    await s.close();
+    const r = await runCli(['quarantine', 'list', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    // Nothing a terminal acts on: no C0/C1 control character, no direction override.
+    // eslint-disable-next-line no-control-regex -- the control characters are what this class finds
+    expect(r.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+    const line = (id: number): string => r.stdout.split('\n').find((l) => l.startsWith(`${id} `)) ?? '';
+    expect(line(esc)).toContain('{"tagId":"t1\\x1b[2J\\x1bc","x":"\\u202e"}');
+    expect(line(esc)).toContain('tagId "t1\\x1b[2J" is not known\\x07');
+    expect(line(bytes)).toContain('(10 bytes, not UTF-8: ff 9f 1b 63 c4 dc 30 c3 …)');
+  });
+});

@@ -26,8 +26,34 @@ function payloadFields(p: Uint8Array | string): { payload: string; payloadBase64
   }
 }
 
-function preview(p: Uint8Array | string, max = 60): string {
-  const t = payloadText(p).replace(/\s+/g, ' ');
+/**
+ * Text for a terminal: control characters (an ESC that starts a terminal sequence, a backspace, a
+ * bell) and the marks that reverse the direction of text shown as `\x1b` / `\u202e`, so input set
+ * aside cannot move the cursor, recolour or clear the operator's terminal, nor hide what it holds.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the control characters are what this class finds
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * A payload's start for the list: its text on one line, printable; bytes that are not UTF-8 (kept
+ * as received) as their count and first bytes in hex, as the reason gives them, rather than as
+ * replacement characters and whatever control bytes they hold.
+ */
+export function payloadPreview(p: Uint8Array | string, max = 60): string {
+  if (typeof p !== 'string') {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(p);
+    } catch {
+      const first = Buffer.from(p.subarray(0, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+      return `(${p.length} bytes, not UTF-8: ${first}${p.length > 8 ? ' …' : ''})`;
+    }
+  }
+  const t = printable(payloadText(p).replace(/\s+/g, ' '));
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
@@ -108,7 +134,7 @@ export function registerQuarantineCommand(program: Command): void {
         process.stdout.write(
           table([
             ['ID', 'RECEIVED', 'SOURCE', 'CODE', 'STATUS', 'REASON', 'PAYLOAD'],
-            ...rows.map((r) => [r.id, isoTime(r.receivedAt), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, r.reason, preview(r.payload)]),
+            ...rows.map((r) => [r.id, isoTime(r.receivedAt), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, printable(r.reason), payloadPreview(r.payload)]),
           ]),
         );
       }, { readOnly: true });
