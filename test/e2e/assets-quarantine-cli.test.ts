@@ -488,3 +488,19 @@ describe('quarantine list shows what was set aside without handing it to the ter
     expect(line(bytes)).toContain('(10 bytes, not UTF-8: ff 9f 1b 63 c4 dc 30 c3 …)');
   });
 });
+
+describe('assets import and the messages quarantined for an identifier no asset had', () => {
+  it('tells to replay only those whose identifier the registry maps now (it said "had no mapping; replay to process them" after any import)', async () => {
+    const { cfg, csv } = setup();
+    const db = join(cfg.dir, 'ab.db');
+    // The store exists once an import made it.
+    expect((await runCli(['assets', 'import', csv('first.csv', 'identifier,id_type,erp_asset_id\ntag-x,tag,EQ-X\n'), '-c', cfg.path])).code).toBe(0);
+    await seedQuarantine(db, 3); // tag-0, tag-1, tag-2
+    const unrelated = await runCli(['assets', 'import', csv('other.csv', 'identifier,id_type,erp_asset_id\ntag-9,tag,EQ-9\n'), '-c', cfg.path]);
+    expect(unrelated.code).toBe(0);
+    expect(unrelated.stdout).toContain("3 quarantined message(s) (unknown-asset) name identifiers the registry still lacks ('assetbridge quarantine list --code unknown-asset' names them): a replay now would set them aside again");
+    expect(unrelated.stdout).not.toContain('quarantine replay');
+    const one = await runCli(['assets', 'import', csv('one.csv', 'identifier,id_type,erp_asset_id\nTAG-1,tag,EQ-1\n'), '-c', cfg.path]);
+    expect(one.stdout).toContain("1 of 3 quarantined message(s) (unknown-asset) name an identifier the registry maps now: run 'assetbridge quarantine replay --code unknown-asset' to process them (the other 2 name identifiers it still lacks");
+  });
+});

@@ -92,7 +92,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     writeFileSync(csv, 'identifier,id_type,erp_asset_id,erp_module\ntag-2,tag,EQ-2,fixed-assets\n');
     const imp = await runCli(['assets', 'import', csv, '-c', cfg.path], env);
     expect(imp.stdout).toContain('imported 1 identifier(s) for 1 asset(s)');
-    expect(imp.stdout).toContain('1 quarantined message(s) had no mapping');
+    expect(imp.stdout).toContain("1 of 1 quarantined message(s) (unknown-asset) name an identifier the registry maps now: run 'assetbridge quarantine replay --code unknown-asset' to process them\n");
     await new Promise((r) => setTimeout(r, 1500)); // the service reloads identity within a second
     const replay = await runCli(['quarantine', 'replay', '--code', 'unknown-asset', '-c', cfg.path], env);
     expect(replay.stdout).toContain('replayed 1: 1 accepted, 0 quarantined again');

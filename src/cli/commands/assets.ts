@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
+import { IDENTIFIER_TYPES, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
+import { IdentityIndex } from '../../core/identity/resolver.js';
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { awaitIdentityReload, bumpIdentityGeneration, operationRoutingIssues, operationsOf } from '../../app.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
@@ -172,8 +174,8 @@ naming the line, asset and attribute.`,
         for (const w of depreciationInputWarnings(config.rules, listed)) process.stdout.write(`warning: ${w.message}; fix it in the file and import it again\n`);
         // Codes a spreadsheet may have turned into dates (imported as they are: they may be real).
         for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
-        const open = await store.countQuarantine({ status: 'open', code: 'unknown-asset' });
-        if (open) process.stdout.write(`${open} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
+        const waiting = await unknownAssetEntriesMapped(store);
+        if (waiting.open) process.stdout.write(`${unknownAssetAdvice(waiting)}\n`);
       });
     }),
   );
@@ -240,4 +242,51 @@ naming the line, asset and attribute.`,
     }),
   );
   return assets;
+}
+
+/**
+ * The identifiers an `unknown-asset` entry's reason names (`no ERP mapping for tag tag-7, pin
+ * P-1; …`), undefined for a reason in another form.
+ */
+export function unmappedIdentifiers(reason: string): SourceIdentifier[] | undefined {
+  const m = /^no ERP mapping for (.+?)(?:;|$)/.exec(reason);
+  if (!m?.[1]) return undefined;
+  const ids: SourceIdentifier[] = [];
+  for (const part of m[1].split(', ')) {
+    const space = part.indexOf(' ');
+    const type = part.slice(0, space);
+    if (space < 1 || !(IDENTIFIER_TYPES as readonly string[]).includes(type)) return undefined;
+    ids.push({ type: type as IdentifierType, value: part.slice(space + 1) });
+  }
+  return ids;
+}
+
+/**
+ * The open `unknown-asset` quarantine entries, and how many of them the registry maps now (their
+ * reason names an identifier it resolves, or is in a form not read here: a replay decides those).
+ */
+export async function unknownAssetEntriesMapped(store: Store): Promise<{ open: number; mapped: number }> {
+  const index = new IdentityIndex(await store.listAssets());
+  let open = 0;
+  let mapped = 0;
+  for (let afterId = 0; ; ) {
+    const page = await store.listQuarantine({ status: 'open', code: 'unknown-asset', afterId, limit: 1000 });
+    for (const entry of page) {
+      const ids = unmappedIdentifiers(entry.reason);
+      open++;
+      if (ids === undefined || index.resolve(ids).ok) mapped++;
+    }
+    const last = page.at(-1);
+    if (page.length < 1000 || last === undefined) break;
+    afterId = last.id;
+  }
+  return { open, mapped };
+}
+
+/** What `assets import` says of the open unknown-asset entries: replay those it maps now; the others would be set aside again. */
+export function unknownAssetAdvice({ open, mapped }: { open: number; mapped: number }): string {
+  const list = "'assetbridge quarantine list --code unknown-asset' names them";
+  if (mapped === 0) return `${open} quarantined message(s) (unknown-asset) name identifiers the registry still lacks (${list}): a replay now would set them aside again; import a file that maps them first`;
+  const rest = open - mapped;
+  return `${mapped} of ${open} quarantined message(s) (unknown-asset) name an identifier the registry maps now: run 'assetbridge quarantine replay --code unknown-asset' to process them${rest ? ` (the other ${rest} name identifiers it still lacks: ${list}, and a replay sets them aside again)` : ''}`;
 }
