@@ -182,7 +182,7 @@ describe('units-of-production inputs', () => {
     const line = usageFor(bare, undefined, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-10-20T00:00:00Z'));
     expect(line).toMatchObject({ periodUnits: 0, lifeToDateUnits: null, unitsOfProduction: null, straightLine: null, tracked: false });
     expect(line.notes).toEqual([
-      'no meter readings in or before this period',
+      'no meter readings counted in or before this period (usage counts readings from when rules.depreciation is configured; `assetbridge assets meters` shows earlier ones)',
       'period still open: usage so far',
       'attribute "cost" missing',
       'attribute "expectedUnits" missing',
@@ -190,7 +190,7 @@ describe('units-of-production inputs', () => {
     ]);
     const csv = usageCsv([line]);
     expect(csv.split('\r\n')[1]).toBe(
-      'FA-2,2026-10,hours,0,,,,,,,,"no meter readings in or before this period|period still open: usage so far|attribute ""cost"" missing|attribute ""expectedUnits"" missing|attribute ""usefulLifeMonths"" missing",0,,,,',
+      'FA-2,2026-10,hours,0,,,,,,,,"no meter readings counted in or before this period (usage counts readings from when rules.depreciation is configured; `assetbridge assets meters` shows earlier ones)|period still open: usage so far|attribute ""cost"" missing|attribute ""expectedUnits"" missing|attribute ""usefulLifeMonths"" missing",0,,,,',
     );
     // The prior-period adjustment columns come after the notes, and the held usage (of an asset held by a calendar change) last.
     expect(csv.split('\r\n')[0]).toMatch(/,notes,adjustmentUnits,adjustmentPeriods,heldUnits,heldLifeToDateUnits,heldUnitsOfProduction$/);

@@ -46,7 +46,7 @@ describe('usage lines: readings exactly on a period boundary', () => {
     const s = stateAfter(cal, [meter('2026-10-31T23:00:00Z', 1000), meter('2026-11-10T00:00:00Z', 1050)]); // Berlin midnight, 1 Nov
     const october = usageFor(asset, s, cal.period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
     expect(october).toMatchObject({ tracked: false, lifeToDateUnits: null });
-    expect(october.notes).toContain('no meter readings in or before this period');
+    expect(october.notes).toContain('no meter readings counted in or before this period (usage counts readings from when rules.depreciation is configured; `assetbridge assets meters` shows earlier ones)');
     expect(plan(cal, s, '2026-10', '2026-11-05T00:00:00Z')).toMatchObject({ kind: 'new', deliveries: [], ledger: undefined });
   });
 

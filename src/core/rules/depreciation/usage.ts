@@ -341,7 +341,7 @@ export function usageFor(
   const life = usable('usefulLifePeriods');
   const base = depreciableBase(cost, salvage);
 
-  if (!tracked) notes.push('no meter readings in or before this period');
+  if (!tracked) notes.push('no meter readings counted in or before this period (usage counts readings from when rules.depreciation is configured; `assetbridge assets meters` shows earlier ones)');
   // A period in the future has no usage "so far": it has not begun (a typo in --period, often).
   if (now < period.start) notes.push('period not begun yet: no usage can be known');
   else if (now < period.end) notes.push('period still open: usage so far');
