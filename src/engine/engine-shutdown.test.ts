@@ -108,12 +108,15 @@ describe('engine shutdown', () => {
     const connecting = new Promise<void>((r) => (connect = r));
     const started: string[] = [];
     const source = (name: string, start: () => Promise<void>) => ({ name, start: async () => (await start(), void started.push(name)), stop: () => Promise.resolve() });
-    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source('slow', () => connecting), source('next', () => Promise.resolve())], identity, logger, graceMs: 1000 });
+    let slowConnecting = false;
+    const slow = () => ((slowConnecting = true), connecting);
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source('slow', slow), source('next', () => Promise.resolve())], identity, logger, graceMs: 1000 });
     const starting = engine.start().then(
       () => 'started',
       (err: unknown) => `failed: ${(err as Error).message}`,
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // The stop comes while the slow source connects (not after a fixed sleep: a loaded machine can take longer to get there).
+    await waitFor(() => slowConnecting, 'the slow source connecting');
     await engine.stop();
     connect();
     await starting;
@@ -173,11 +176,12 @@ describe('engine shutdown', () => {
     const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let connect: () => void = () => undefined;
     const connecting = new Promise<void>((r) => (connect = r));
-    const source = { name: 'mqtt:yard', start: () => connecting, stop: () => Promise.resolve() };
+    let connectCalled = false;
+    const source = { name: 'mqtt:yard', start: () => ((connectCalled = true), connecting), stop: () => Promise.resolve() };
     const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source], identity, logger, graceMs: 1000 });
     expect(engine.notReadyReason()).toBe('not started yet');
     const starting = engine.start();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => connectCalled, 'the source connecting'); // not a fixed sleep: a loaded machine can take longer to get there
     expect(engine.notReadyReason()).toBe('starting: connecting source mqtt:yard (the log says why, if it cannot)');
     connect();
     await starting;

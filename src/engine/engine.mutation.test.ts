@@ -95,7 +95,8 @@ describe('engine: sources at shutdown', () => {
     };
     const { engine } = await parts([source]);
     const starting = engine.start().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 20));
+    // The stop comes while the source connects (not a fixed sleep: on a loaded machine the start can take longer to get there).
+    await waitFor(() => log.includes('start'), 'the source connecting');
     await engine.stop();
     connect();
     await starting;
@@ -168,7 +169,7 @@ describe('engine: the runtime snapshot while a source connects at start', () => 
     cleanup.push(() => engine.stop());
     const starting = engine.start();
     const stored = async () => JSON.parse((await store.kvGet(RUNTIME_NS, 'snapshot')) ?? '{}') as { state?: string; startStep?: string; sources?: unknown };
-    for (let i = 0; i < 100 && (await stored()).startStep?.startsWith('connecting') !== true; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor(async () => (await stored()).startStep?.startsWith('connecting'), 'the snapshot naming the connecting source');
     expect(await stored()).toMatchObject({ state: 'starting', startStep: 'connecting source mqtt:yard (the log says why, if it cannot)', sources: { 'mqtt:yard': { connected: false } } });
     connect();
     await starting;
