@@ -42,7 +42,8 @@ describe('a job asked of a service that stops', () => {
       await expect(asked).rejects.toThrow(/^the service stopped before it finished "never-taken"; it may have done part of it/);
       expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
 
-      await snapshot('running', Date.now() - 60_000); // killed: its last word a minute old
+      // Killed: its last word a minute old (59.6 s, so "60 s" whether the check comes 0 or 0.8 s later on a loaded machine).
+      await snapshot('running', Date.now() - 59_600);
       await expect(requestJob(store, 'never-taken', {}, { timeoutMs: 600_000, pollMs: 10 })).rejects.toThrow(/the service stopped answering \(its status was last written 60 s ago\)/);
     } finally {
       await store.close();
@@ -89,8 +90,20 @@ describe('a job taken by a service that then loses the store', () => {
     try {
       const asked = requestJob(store, 'long', {}, { timeoutMs: 5_000, pollMs: 10 });
       const key = await waitFor(request, 'the request');
+      // The command must have seen the request taken while the first holder held the lease before the
+      // lease moves (not a fixed sleep: a loaded machine's poll can come later): its read of the
+      // holder after it read the request gone.
+      let seenGone = false;
+      let holderReadAfterGone = false;
+      const kvGet = store.kvGet.bind(store);
+      store.kvGet = async (ns, k) => {
+        const value = await kvGet(ns, k);
+        if (k === key && value === undefined) seenGone = true;
+        else if (ns === LEASE_NS && k === LEASE_KEY && seenGone) holderReadAfterGone = true;
+        return value;
+      };
       await store.kvDelete(CONTROL_NS, key); // taken by the first holder
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => holderReadAfterGone, 'the command to see the request taken');
       await lease('second');
       await expect(asked).rejects.toThrow(/^the service that took "long" lost the store \(another process holds its lease now\), so it cannot store the job's result; .*then run the command again$/);
       expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
