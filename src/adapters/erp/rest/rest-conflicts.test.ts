@@ -18,9 +18,10 @@ const retired = { error: { code: 'InvalidState', message: 'asset EQ-1 is retired
 describe('a write whose idempotency key the ERP still holds (a request in progress)', () => {
   it('is retried, and once the first request is done its answer is replayed: one record', async () => {
     const s = await sim();
-    const connector = connectorFor(s, { timeoutMs: 500 });
-    // The ERP takes the create and works on it past the client's timeout, its key claimed.
-    s.faults.add({ kind: 'latency', latencyMs: 2000, method: 'POST', path: '/work-orders', holdsKey: true });
+    // 1 s a request, not 500 ms: the retry meanwhile must get its answer within it on a loaded machine.
+    const connector = connectorFor(s, { timeoutMs: 1000 });
+    // The ERP takes the create and works on it past the client's timeout, its key claimed (2 s after it for the retry meanwhile).
+    s.faults.add({ kind: 'latency', latencyMs: 3000, method: 'POST', path: '/work-orders', holdsKey: true });
     const wo = workOrder();
     const [first] = await connector.send([wo], ctx);
     expect(errorOf(first)).toBeInstanceOf(RetryableError);

@@ -619,7 +619,8 @@ describe('failure classes as they arrive over HTTP', () => {
 
   it('injected 500, reset, a hang and 503 with Retry-After classify as the dispatcher needs', async () => {
     const s = await sim();
-    const c = connectorFor(s, { timeoutMs: 300 });
+    // 1 s a request, not 300 ms: the answered ones must answer within it on a loaded machine, or they classify as timeouts.
+    const c = connectorFor(s, { timeoutMs: 1000 });
     s.faults.add({ kind: 'error', status: 500 });
     s.faults.add({ kind: 'reset' });
     s.faults.add({ kind: 'timeout' });
