@@ -12,7 +12,8 @@
  * - `GET /api/v1/work-orders/{id}` → 200
  * - `PATCH /api/v1/work-orders/{id}` `{priority?, severity?, reason?, ...}` → 200 (the fields merged
  *   in; a priority change is recorded in the record's `priorityChanges`); 404 for an unknown work order;
- *   400 for `id`, `externalKey`, `erpAssetId` or `status` (a status moves only as a planner moves it)
+ *   400 for `id`, `externalKey`, `erpAssetId` or `status` (a status moves only as a planner moves it);
+ *   409 `WorkOrderClosed` for a work order completed or cancelled (a closed work order is not changed)
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
  * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, revision?, countedAt}` → 201
@@ -22,8 +23,8 @@
  * - `GET /api/v1/assets/{id}/usage?externalKey=&period=` → `{items}`
  *
  * Errors are `{error:{code, message}}` with 400 (validation, naming the field), 404 (unknown
- * asset or route), 405 and 409 (status transition; with `uniqueExternalKey`, a create whose
- * `externalKey` a record already has: `DuplicateEntry`).
+ * asset or route), 405 and 409 (status transition; a PATCH of a closed work order: `WorkOrderClosed`;
+ * with `uniqueExternalKey`, a create whose `externalKey` a record already has: `DuplicateEntry`).
  * @module
  */
 
@@ -454,6 +455,7 @@ export class ErpStore {
   /**
    * `PATCH /api/v1/work-orders/{id}`: the body's fields merged into the work order (a planner's
    * priority raised by the service); each priority change is kept in `priorityChanges` (`{from, to, at}`).
+   * A work order completed or cancelled is refused with 409 `WorkOrderClosed`, unchanged.
    */
   private updateWorkOrder(id: string, raw: unknown): SimResponse {
     const body = asObject(raw);
@@ -465,6 +467,9 @@ export class ErpStore {
     const current = this.state.workOrders[index];
     if (!current) return notFound(`work order ${id} does not exist`);
     if (body.erpAssetId !== undefined && body.erpAssetId !== current.erpAssetId) return invalid(`erpAssetId cannot be changed by a PATCH (work order ${id} is for ${current.erpAssetId})`);
+    // As an ERP refuses changing a closed order (SAP: technically completed or closed; others a 4xx).
+    if (current.status === 'completed' || current.status === 'cancelled')
+      return { status: 409, body: errorBody('WorkOrderClosed', `work order ${id} is ${current.status}: a closed work order cannot be changed`) };
     const now = this.isoNow();
     const changes = Array.isArray(current.priorityChanges) ? (current.priorityChanges as unknown[]) : [];
     const changed = body.priority !== undefined && body.priority !== current.priority;

@@ -167,4 +167,22 @@ describe('the simulator: PATCH /api/v1/work-orders/{id}', () => {
     expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { status: 'completed' })).toMatchObject({ status: 400, body: { error: { message: 'status cannot be changed by a PATCH' } } });
     expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { priority: 'HIGH' })).toMatchObject({ status: 200, body: { id, priority: 'HIGH', status: 'open' } });
   });
+
+  it('409 WorkOrderClosed for a work order completed or cancelled: unchanged, not counted; its 404 and 400 as before', async () => {
+    for (const status of ['completed', 'cancelled'] as const) {
+      const s = await sim();
+      expect((await connectorFor(s).send([create()], ctx))[0]?.ok).toBe(true);
+      const id = s.state().workOrders[0]?.id as string;
+      s.setWorkOrderStatus({ id }, status);
+      expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { priority: 'HIGH' })).toMatchObject({
+        status: 409,
+        body: { error: { code: 'WorkOrderClosed', message: `work order ${id} is ${status}: a closed work order cannot be changed` } },
+      });
+      expect(s.state().workOrders[0]).toMatchObject({ status, priority: 'MEDIUM' });
+      expect(s.state().workOrders[0]?.priorityChanges).toBeUndefined();
+      expect(s.counters().applied.workOrderUpdates).toBe(0);
+      expect(await patch(`${s.url}/api/v1/work-orders/${id}`, { status: 'open' })).toMatchObject({ status: 400, body: { error: { message: 'status cannot be changed by a PATCH' } } });
+      expect(await patch(`${s.url}/api/v1/work-orders/WO-404`, { priority: 'HIGH' })).toMatchObject({ status: 404 });
+    }
+  });
 });
