@@ -1417,6 +1417,35 @@ describe('a work order raised (workorder.update) before its create has landed', 
     expect(erp.state().workOrders[0]?.priorityChanges).toBeUndefined();
   });
 
+  it('of a work order closed between its lookup and its PATCH (refused 409): looked up again, delivered, its audit row the PATCH\'s with the note, no dead letter', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    let closeOnPatch = false;
+    // A planner completes it in the ERP just as the PATCH goes, after the lookup listed it open.
+    const closing = ((input: string | URL, init?: RequestInit) => {
+      if (closeOnPatch && init?.method === 'PATCH' && erp.state().workOrders[0]?.status === 'open') erp.setWorkOrderStatus({ id: erp.state().workOrders[0]?.id }, 'completed');
+      return fetch(input, init);
+    }) as typeof fetch;
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }), { fetch: closing });
+    const create = workOrder(1);
+    const store = await storeWith([medium(create)]);
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    closeOnPatch = true;
+    await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 2 || (await store.listDeliveries({ status: 'dead' })).length > 0, 'the update done with', 10_000);
+    expect(await store.listDeliveries({ status: 'dead' })).toEqual([]);
+    const id = erp.state().workOrders[0]?.id as string;
+    const updates = (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update');
+    expect(updates).toEqual([expect.objectContaining({ outcome: 'delivered', method: 'PATCH', status: 409 })]);
+    expect(updates[0]?.error).toBe(
+      `priority not raised to HIGH: the ERP lists work order ${id} completed (status "completed"), closed after the fault report was raised; its PATCH /api/v1/work-orders/${id} was answered 409 (the work order closed between the lookup and the PATCH), so this update is done`,
+    );
+    expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, status: 'completed', priority: 'MEDIUM' })]);
+  });
+
   it('whose create is in the dead letters goes, retried as "not there yet" without opening the circuit, and lands once the create is replayed', async () => {
     const erp = await startErpSimulator({ token: 'erp-token' });
     cleanup.push(() => erp.close());

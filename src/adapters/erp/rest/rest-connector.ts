@@ -577,7 +577,9 @@ export class RestConnector implements ErpConnector {
    * ERP answered, so the circuit breaker does not count it (else updates waiting for their creates
    * could pause the destination, creates included). One the ERP lists completed or cancelled (its
    * status read as the work-order poll reads it: `workOrderFields.status`, `workOrderStatuses`) is
-   * not patched: done, with a note saying so (on its audit row).
+   * not patched: done, with a note saying so (on its audit row). So is one whose PATCH is answered
+   * 409 or 422 and that a second lookup then lists closed (closed between the lookup and the
+   * PATCH); any other such answer is handled as answered (a 409 as `on409` `auto` reads it).
    */
   private async sendUpdate(item: OutboxItem, call: PacedCall): Promise<ItemResult> {
     const path = workOrderLookupPath(this.config.paths, item.businessKey);
@@ -590,17 +592,9 @@ export class RestConnector implements ErpConnector {
     if (found.kind === 'failed') return found.result;
     if (found.kind === 'absent') return failed(item, notThereYet(item, `GET ${path} lists no work order with externalKey ${item.businessKey}`), found.exchange);
     // Closed in the ERP since the fault report: nothing open to raise, and a PATCH could be refused
-    // (a dead letter) or reopen or alter it. Its status read as the work-order poll reads it.
-    const listed = withWorkOrderFields(found.record, this.config.workOrderFields) as { status?: unknown; id?: unknown } | null;
-    const status = normalizeWorkOrderStatus(listed?.status, this.config.workOrderStatuses);
-    if (status === 'completed' || status === 'cancelled') {
-      const id = workOrderIdOf(found.record, this.config.workOrderFields);
-      const priority = typeof item.payload.priority === 'string' ? ` to ${item.payload.priority}` : '';
-      const note =
-        `priority not raised${priority}: the ERP lists work order ${id ?? item.businessKey} ${status} (status ${JSON.stringify(listed?.status)}), closed after the fault report was raised; ` +
-        `nothing was sent to it (a closed work order is not patched), so this update is done`;
-      return { id: item.id, ok: true, exchange: found.exchange, response: found.record, note };
-    }
+    // (a dead letter) or reopen or alter it.
+    const closed = this.closedNote(item, found.record, 'nothing was sent to it (a closed work order is not patched)');
+    if (closed !== undefined) return { id: item.id, ok: true, exchange: found.exchange, response: found.record, note: closed };
     const id = workOrderIdOf(found.record, this.config.workOrderFields);
     if (id === undefined) {
       const key = this.options.configKey === undefined ? `workOrderFields.id of destination "${this.name}"` : `${this.options.configKey}.workOrderFields.id (destination "${this.name}")`;
@@ -612,7 +606,39 @@ export class RestConnector implements ErpConnector {
     } catch (err) {
       return failed(item, asDeliveryError(err));
     }
-    return this.sendOne({ item, plan }, call);
+    const result = await this.sendOne({ item, plan }, call);
+    // Refused with 409 or 422: the work order may have been closed between the lookup and the
+    // PATCH (an ERP refuses changing a closed order). Looked up once more: listed closed now, the
+    // update is done as above, with the PATCH's exchange; else the refusal stands as answered.
+    const refusedWith = result.ok ? undefined : result.exchange?.status;
+    if (result.ok || (refusedWith !== 409 && refusedWith !== 422) || result.error instanceof RateLimitedError || result.exchange === undefined) return result;
+    let again: Awaited<ReturnType<RestConnector['lookUp']>>;
+    try {
+      again = await this.lookUp(path, item.businessKey, item, call, `the lookup of the work order after its PATCH was answered ${refusedWith}`);
+    } catch {
+      return result;
+    }
+    if (again.kind !== 'found') return result;
+    const note = this.closedNote(item, again.record, `its PATCH ${plan.path} was answered ${refusedWith} (the work order closed between the lookup and the PATCH)`);
+    return note === undefined ? result : { id: item.id, ok: true, exchange: result.exchange, response: again.record, note };
+  }
+
+  /**
+   * The note of a `workorder.update` left undone as the ERP lists its work order (`record`, as the
+   * lookup lists it) completed or cancelled, its status read as the work-order poll reads it
+   * (`workOrderFields.status`, `workOrderStatuses`); `undefined` for a work order not closed.
+   * `sent` says what was sent to the ERP.
+   */
+  private closedNote(item: OutboxItem, record: unknown, sent: string): string | undefined {
+    const listed = withWorkOrderFields(record, this.config.workOrderFields) as { status?: unknown; id?: unknown } | null;
+    const status = normalizeWorkOrderStatus(listed?.status, this.config.workOrderStatuses);
+    if (status !== 'completed' && status !== 'cancelled') return undefined;
+    const id = workOrderIdOf(record, this.config.workOrderFields);
+    const priority = typeof item.payload.priority === 'string' ? ` to ${item.payload.priority}` : '';
+    return (
+      `priority not raised${priority}: the ERP lists work order ${id ?? item.businessKey} ${status} (status ${JSON.stringify(listed?.status)}), closed after the fault report was raised; ` +
+      `${sent}, so this update is done`
+    );
   }
 
   private async sendOne({ item, plan }: Planned, call: PacedCall): Promise<ItemResult> {

@@ -124,6 +124,70 @@ describe('workorder.update through the REST connector', () => {
     expect(requests.map((r) => r.split(' ')[0])).toEqual(['GET', 'PATCH']);
   });
 
+  it('of a work order closed between its lookup and its PATCH (the simulator refuses the PATCH: 409): looked up again, done with a note and the PATCH\'s exchange', async () => {
+    for (const status of ['completed', 'cancelled'] as const) {
+      const s = await sim();
+      expect((await connectorFor(s).send([create()], ctx))[0]?.ok).toBe(true);
+      const id = s.state().workOrders[0]?.id as string;
+      const requests: string[] = [];
+      // A planner closes it in the ERP just as the PATCH goes (after the lookup listed it open).
+      const closing = ((input: string | URL, init?: RequestInit) => {
+        const method = init?.method ?? 'GET';
+        requests.push(method);
+        if (method === 'PATCH' && s.state().workOrders[0]?.status === 'open') s.setWorkOrderStatus({ id }, status);
+        return fetch(input, init);
+      }) as typeof fetch;
+      const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000 });
+      const [done] = await createRestConnector(config, { fetch: closing }).send([update()], ctx);
+      expect(done).toMatchObject({ ok: true, exchange: { method: 'PATCH', url: `${s.url}/api/v1/work-orders/${id}`, status: 409 }, response: { id, status } });
+      expect(done?.ok === true ? done.note : undefined).toBe(
+        `priority not raised to HIGH: the ERP lists work order ${id} ${status} (status "${status}"), closed after the fault report was raised; its PATCH /api/v1/work-orders/${id} was answered 409 (the work order closed between the lookup and the PATCH), so this update is done`,
+      );
+      expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+      expect(s.state().workOrders[0]).toMatchObject({ status, priority: 'MEDIUM' });
+      expect(s.counters().applied.workOrderUpdates).toBe(0);
+    }
+  });
+
+  it('a 409 to the PATCH of a work order still open (a lock) is handled as before: retried, the priority raised next time', async () => {
+    const s = await sim();
+    const connector = connectorFor(s);
+    expect((await connector.send([create()], ctx))[0]?.ok).toBe(true);
+    s.faults.add({ kind: 'locked', method: 'PATCH', path: '/work-orders/' });
+    const [locked] = await connector.send([update()], ctx);
+    expect(locked).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 409 } });
+    expect(errorOf(locked)).toBeInstanceOf(ConflictError);
+    expect((await connector.send([update()], ctx))[0]).toMatchObject({ ok: true, exchange: { method: 'PATCH', status: 200 } });
+    expect(s.state().workOrders[0]?.priority).toBe('HIGH');
+  });
+
+  it('a 422 to the PATCH (an ERP refusing a closed order so): looked up again; listed closed now, done with a note; listed open still, dead-lettered as before', async () => {
+    const requests: string[] = [];
+    const record = (code: string) => ({ WorkOrderId: 4000123, externalKey: KEY, erpAssetId: 'EQ-7', Stat: { code }, updatedAt: '2026-03-02T09:00:00Z' });
+    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    // The first lookup lists it released; the PATCH is refused 422; the second lookup lists `after`.
+    const fakeFor = (after: string) =>
+      ((input: string | URL, init?: RequestInit) => {
+        const method = init?.method ?? 'GET';
+        requests.push(method);
+        if (method === 'PATCH') return Promise.resolve(json(422, { error: { code: 'OrderStatus', message: 'order 4000123 has status TECO: changes are not allowed' } }));
+        const gets = requests.filter((r) => r === 'GET').length;
+        return Promise.resolve(json(200, { value: [record(gets === 1 ? 'REL' : after)] }));
+      }) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test', workOrderStatuses: { TECO: 'completed', REL: 'in-progress' }, workOrderFields: { id: 'WorkOrderId', status: 'Stat.code' } });
+    const [closed] = await createRestConnector(config, { fetch: fakeFor('TECO') }).send([update()], ctx);
+    expect(closed).toMatchObject({ ok: true, exchange: { method: 'PATCH', url: 'https://s4.example.test/api/v1/work-orders/4000123', status: 422 }, response: { WorkOrderId: 4000123 } });
+    expect(closed?.ok === true ? closed.note : undefined).toBe(
+      'priority not raised to HIGH: the ERP lists work order 4000123 completed (status "TECO"), closed after the fault report was raised; its PATCH /api/v1/work-orders/4000123 was answered 422 (the work order closed between the lookup and the PATCH), so this update is done',
+    );
+    expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+    requests.length = 0;
+    const [refused] = await createRestConnector(config, { fetch: fakeFor('REL') }).send([update()], ctx);
+    expect(refused).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 422 } });
+    expect(errorOf(refused)).toBeInstanceOf(PermanentError);
+    expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+  });
+
   it('a 404 to the PATCH is retried too, naming paths.workOrder should it last; a 405 dead-letters naming it', async () => {
     const s = await sim();
     expect((await connectorFor(s).send([create()], ctx))[0]?.ok).toBe(true);
