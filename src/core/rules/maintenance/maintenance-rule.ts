@@ -12,8 +12,10 @@
  * older than any fault taken (fault codes pulled from a feed, likewise), or older but changing no
  * decided episode of its own fault (another feed pulled behind: judged per fault, see alert.ts). Work-order feedback (`workorder` events) applies at once,
  * but a completion dated after a meter reading still in the reorder buffer, or after one hygiene holds,
- * waits (`feedbackHeld`) until that reading is released, or decided by the next one, and then applies
- * in event-time order with the samples around it:
+ * or after the buffer's watermark (a reading dated before it may still arrive within the allowed
+ * lateness), waits (`feedbackHeld`) until that reading is released, or decided by the next one, or
+ * the watermark (an event `allowedLatenessMs` newer, or the asset's idle watermark) passes it, and
+ * then applies in event-time order with the samples around it:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins). Only a completion whose rule counts a meter (a service interval,
  * a whichever-first calendar interval) waits, and only for a reading of that meter: a threshold's,
@@ -118,7 +120,9 @@ export interface MaintenanceState {
    * ERP completions of a rule counting a meter (a service interval, a whichever-first calendar
    * interval) not older than a reading of that meter still in the reorder buffer (`order`), or later
    * than one hygiene holds (`holdCatchUp`, until the asset's next reading confirms or sets it aside),
-   * in arrival order, with the feedback of the same rule after them (not to overtake them; other
+   * or later than the buffer's watermark (a reading dated before it may still arrive: a declared
+   * reset 2 minutes late, applied after the completion, would count the completion's baseline against
+   * the meter before the reset), in arrival order, with the feedback of the same rule after them (not to overtake them; other
    * rules' feedback does not wait behind them): applied once no such
    * reading is left, oldest first (arrival order at one time), in event-time order with the samples
    * (see {@link releaseFeedback}), so the meter at completion is read from the readings up to it, as
@@ -264,7 +268,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         // for it: event time wins (see feedbackHeld). The rule's feedback not older than one waiting
         // waits behind it (a reopening after the completion is not applied before it).
         if (s.feedbackHeld !== undefined || event.status === 'completed') {
-          if (completionWaits(s, event, feedback) || heldBehind(s.feedbackHeld, event)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
+          if (completionWaits(s, event, feedback, watermarkOf(s, lateness)) || heldBehind(s.feedbackHeld, event)) return { state: { ...s, feedbackHeld: [...(s.feedbackHeld ?? []), event] }, deliveries: [] };
         }
         return { state: applyFeedbackOf(s, event, ctx, options, feedback), deliveries: [] };
       }
@@ -317,13 +321,20 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
       return processSamples(withOrder(s, adm.state, adm.released), adm.released, a, ctx, options);
     },
     flush(state, ctx, upTo) {
-      if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
+      if (state === undefined) return { state: state as unknown as MaintenanceState, deliveries: [] };
       const s = state;
-      const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, lateness, true);
-      if (d.released.length === 0) return { state: s, deliveries: [] };
-      return processSamples(withOrder(s, d.state, d.released), d.released, applicable(ctx.asset), ctx, options);
+      // Event time is final up to here: all of it at the end of the input, else the idle watermark's time less the lateness.
+      const through = upTo === undefined ? Infinity : Math.max(s.order?.newest ?? upTo, upTo) - lateness;
+      const d = s.order === undefined ? undefined : upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, lateness, true);
+      if (d === undefined || d.released.length === 0) {
+        // No sample released: the completions the watermark passed (see completionWaits) apply alone.
+        if (s.feedbackHeld === undefined) return { state: s, deliveries: [] };
+        const next = releaseFeedback(copy(s), Infinity, ctx, options, through);
+        return { state: next.feedbackHeld === s.feedbackHeld ? s : next, deliveries: [] };
+      }
+      return processSamples(withOrder(s, d.state, d.released), d.released, applicable(ctx.asset), ctx, options, through);
     },
-    holds: (state) => holdsAny(state?.order),
+    holds: (state) => holdsAny(state?.order) || waitsForWatermark(state),
     // Its owned form decides as this rule does (the oracle's property tests), on state kept in columns.
     owned: () => createOwnedMaintenanceRule(rule, options, { spacingMs: HISTORY_SPACING_MS, max: HISTORY_MAX }, tuning.bufferBudgetBytes),
   };
@@ -562,12 +573,35 @@ function countedMeterOf(e: WorkOrderStatusEvent, r: FeedbackRules): ServiceMeter
 /**
  * Whether the completion `e` waits (see `feedbackHeld`): its rule counts a meter, and a reading of
  * that meter of `e`'s time or before is still in the reorder buffer, or the meter holds one
- * (`holdCatchUp`) older than it. Never other feedback, nor a completion of a rule counting no meter.
+ * (`holdCatchUp`) older than it, or event time is final only up to `through`, before `e` (a reading
+ * dated before it may still arrive within the allowed lateness, and count before it: a declared
+ * reset; with no lateness allowed, one arriving after it is late). Never other feedback, nor a
+ * completion of a rule counting no meter.
  */
-function completionWaits(s: MaintenanceState, e: WorkOrderStatusEvent, r: FeedbackRules): boolean {
+function completionWaits(s: MaintenanceState, e: WorkOrderStatusEvent, r: FeedbackRules, through: number): boolean {
   const meter = countedMeterOf(e, r);
   if (meter === undefined) return false;
-  return heldIn(meter === 'km' ? s.km : s.hours, e.eventTime) || bufferedReadingBy(s.order, e.eventTime, meter) !== undefined;
+  return (e.eventTime > through && r.lateness > 0) || heldIn(meter === 'km' ? s.km : s.hours, e.eventTime) || bufferedReadingBy(s.order, e.eventTime, meter) !== undefined;
+}
+
+/**
+ * The event time up to which the asset's samples are final, as far as its events tell: the newest
+ * event time seen less the allowed lateness (a sample older than that comes later than allowed).
+ * Nothing seen: none.
+ */
+function watermarkOf(s: MaintenanceState, lateness: number): number {
+  return (s.order?.newest ?? -Infinity) - lateness;
+}
+
+/**
+ * Whether `s` holds a completion that only the watermark keeps back (see completionWaits): one an
+ * idle watermark can apply. One waiting for a reading hygiene holds waits for the asset's next reading.
+ */
+function waitsForWatermark(s: MaintenanceState | undefined): boolean {
+  const held = s?.feedbackHeld;
+  if (held === undefined) return false;
+  for (const e of held) if (!heldIn(s?.hours, e.eventTime) && !heldIn(s?.km, e.eventTime)) return true;
+  return false;
 }
 
 /** The first reading of `meter` of time `t` or before the reorder buffer still holds (pending is oldest first). */
@@ -606,6 +640,9 @@ export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent, o
     if (jump !== undefined) return `the ${what} reading of ${isoTime(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
     const buffered = bufferedReadingBy(s.order, e.eventTime, meter);
     if (buffered !== undefined) return `the ${what} reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
+    if (options.allowedLatenessMs > 0 && e.eventTime > watermarkOf(s, options.allowedLatenessMs)) {
+      return `an event of the asset dated after ${isoTime(e.eventTime + options.allowedLatenessMs)} (allowedLatenessMs after it: a ${what} reading dated before it may still arrive), or the asset's idle watermark`;
+    }
   }
   const rule = feedbackRuleOf(e);
   const first = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime).find((x) => x.status === 'completed' && x !== e && x.eventTime <= e.eventTime && feedbackRuleOf(x) === rule);
@@ -623,6 +660,8 @@ interface FeedbackRules {
   /** Calendar intervals by name, with the meter a whichever-first one counts. */
   readonly calendars: ReadonlyMap<string, ServiceMeter | undefined>;
   readonly thresholds: ReadonlySet<string>;
+  /** `allowedLatenessMs`: with none, a reading dated before a completion that arrives after it is late, and the completion waits for no watermark. */
+  readonly lateness: number;
 }
 const feedbackRules = new WeakMap<MaintenanceOptions, FeedbackRules>();
 
@@ -633,6 +672,7 @@ function feedbackRulesOf(options: MaintenanceOptions): FeedbackRules {
       services: new Map(options.serviceIntervals.map((x) => [x.name, x])),
       calendars: new Map((options.calendarIntervals ?? []).map((x) => [x.name, x.orMeter?.meter])),
       thresholds: new Set(options.thresholds.map((x) => x.name)),
+      lateness: options.allowedLatenessMs,
     };
     feedbackRules.set(options, r);
   }
@@ -647,9 +687,11 @@ function applyFeedbackOf(s: MaintenanceState, e: WorkOrderStatusEvent, ctx: Rule
 /**
  * `s` after the feedback it holds back (`feedbackHeld`) of event time before `before`, oldest first
  * (in arrival order at one time), each rule's up to its first completion that still waits (see
- * {@link completionWaits}): that one and the rule's feedback after it stay held.
+ * {@link completionWaits}; event time final up to `through`: by default `before`, the time of the
+ * sample released next, as samples are released oldest first): that one and the rule's feedback
+ * after it stay held.
  */
-function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: MaintenanceOptions): Mutable {
+function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: MaintenanceOptions, through = before): Mutable {
   const r = feedbackRulesOf(options);
   // A stable sort: arrival order at equal times.
   const held = [...(s.feedbackHeld ?? [])].sort((x, y) => x.eventTime - y.eventTime);
@@ -658,7 +700,7 @@ function releaseFeedback(s: Mutable, before: number, ctx: RuleContext, options: 
   let waiting: Set<string> | undefined;
   for (const e of held) {
     const rule = feedbackRuleOf(e);
-    if (!(e.eventTime < before) || waiting?.has(rule) === true || completionWaits(s, e, r)) {
+    if (!(e.eventTime < before) || waiting?.has(rule) === true || completionWaits(s, e, r, through)) {
       (waiting ??= new Set()).add(rule);
       rest.push(e);
     } else due.push(e);
@@ -777,7 +819,9 @@ export function shortValue(value: number): string {
 /**
  * Released samples, oldest first. `start` is the caller's fresh copy of the state, made for this
  * call: it is the draft the samples change (a meter reading sets its fields on it rather than
- * copying the state once more per reading); nothing else holds it.
+ * copying the state once more per reading); nothing else holds it. `through`: the event time up to
+ * which samples are final once these are taken, for the completions after the last of them (see
+ * completionWaits): by default the buffer's watermark; a flush's its own.
  */
 function processSamples(
   start: Mutable,
@@ -785,6 +829,7 @@ function processSamples(
   a: Applicable,
   ctx: RuleContext,
   options: MaintenanceOptions,
+  through?: number,
 ): RuleResult<MaintenanceState> {
   let s: Mutable = start;
   const deliveries = collected;
@@ -800,8 +845,8 @@ function processSamples(
       if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, sample.kmReset === true, a.kmServices, ctx, options, deliveries);
     }
   }
-  // And those after the last of them, unless a reading still buffered (or held) is not older.
-  if (s.feedbackHeld !== undefined) s = releaseFeedback(s, Infinity, ctx, options);
+  // And those after the last of them, unless a reading still buffered (or held) is not older, or one dated before them may still arrive.
+  if (s.feedbackHeld !== undefined) s = releaseFeedback(s, Infinity, ctx, options, through ?? watermarkOf(s, options.allowedLatenessMs));
   if (forgotten.open > 0) {
     s.openForgotten = (s.openForgotten ?? 0) + forgotten.open;
     forgotten.open = 0;

@@ -1302,6 +1302,54 @@ describe('work-order feedback and the reorder buffer: event time wins', () => {
     const idle = flushRules([rule], sim.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 20 * HOUR, T0 + 20 * HOUR);
     expect((idle.states.get(asset.erpAssetId)?.maintenance as MaintenanceState).services).toEqual(run(events.slice(0, 4), inTime).state?.services);
   });
+
+  it('a completion dated after the watermark waits for a reading dated before it that may still arrive: a replaced meter declared late counts before it', () => {
+    const late = options({ thresholds: [], serviceIntervals: [service250], allowedLatenessMs: 2 * HOUR });
+    const inTime = { ...svc, allowedLatenessMs: 0 };
+    const key = 'EQ-7|service-250h|250h@b0';
+    // 251 h at 11 h opens the service; the meter is replaced at 12.5 h (reads 1 h) and the ERP
+    // completes the service at 13 h with the new meter's 1.5 h. The new meter's 2 h at 14 h has
+    // arrived (it releases the readings up to 12 h: the buffer holds nothing dated before the
+    // completion), and the replacement's declaration arrives after the completion, within the 2 h allowed.
+    const before = [meter(0, 240), meter(10, 250), meter(11, 251)];
+    const reset = meter(12.5, 1, true);
+    const done = feedback(13, key, 'completed', 1.5);
+    const inOrder = run([...before, reset, done, meter(14, 2), meter(16, 4), meter(17, 5)], inTime);
+    expect(keys(inOrder.deliveries)).toEqual([key]);
+    const arrived = [...before, meter(14, 2), done, reset, meter(16, 4), meter(17, 5)];
+    for (const batches of [undefined, [1, 1, 1, 1, 1, 1, 1, 1], [5, 3]]) {
+      const live = run(arrived, late, undefined, batches);
+      // Not a second service work order counted from 1.5 h as if the old meter still ran.
+      expect(keys(live.deliveries)).toEqual(keys(inOrder.deliveries));
+      expect(live.state?.services).toEqual(inOrder.state?.services);
+    }
+    // Until an event 2 h after it (or the idle watermark), the completion waits, and status says for what.
+    const rule = createMaintenanceRule(late);
+    const where = new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]);
+    const sim = simulateRules([rule], arrived.slice(0, 5).map((event) => ({ event, asset, destination: 'erp' })));
+    const waiting = sim.states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
+    expect(waiting.feedbackHeld?.map((e) => e.businessKey)).toEqual([key]);
+    expect(waiting.order?.pending.map((x) => x.t)).toEqual([T0 + 14 * HOUR]);
+    const row = maintenanceStatus(asset, waiting, late, { now: T0 + 14 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'service-250h');
+    expect(row?.state).toContain(`; ERP completion of ${key} at 2026-10-01T21:00:00.000Z not applied yet: waits for an event of the asset dated after 2026-10-01T23:00:00.000Z`);
+    // After an idle watermark released every reading, a completion dated after its watermark waits
+    // with nothing in the buffer: the rule holds it, and the next idle watermark past it applies it.
+    const flushed = flushRules([rule], simulateRules([rule], arrived.slice(0, 4).map((event) => ({ event, asset, destination: 'erp' }))).states, where, T0 + 16 * HOUR, T0 + 16 * HOUR).states;
+    const alone = simulateRules([rule], [{ event: feedback(14.5, key, 'completed', 2.5), asset, destination: 'erp' }], { initial: flushed }).states;
+    const held = alone.get(asset.erpAssetId)?.maintenance as MaintenanceState;
+    expect(held.order?.pending).toEqual([]);
+    expect(held.feedbackHeld?.map((e) => e.businessKey)).toEqual([key]);
+    expect(rule.holds(held)).toBe(true);
+    const decide = (h: number) => flushRules([rule], alone, where, T0 + h * HOUR, T0 + h * HOUR).states.get(asset.erpAssetId)?.maintenance as MaintenanceState;
+    expect(decide(16.4).feedbackHeld).toEqual(held.feedbackHeld);
+    const idle = decide(16.5);
+    expect(idle.feedbackHeld).toBeUndefined();
+    expect(idle.workOrders?.[key]).toMatchObject({ status: 'completed', changedAt: T0 + 14.5 * HOUR });
+    expect(rule.holds(idle)).toBe(false);
+    // With no lateness allowed, a reading dated before the completion that arrives after it is late: it applies at once.
+    const prompt = simulateRules([createMaintenanceRule(inTime)], arrived.slice(0, 5).map((event) => ({ event, asset, destination: 'erp' })));
+    expect((prompt.states.get(asset.erpAssetId)?.maintenance as MaintenanceState).feedbackHeld).toBeUndefined();
+  });
 });
 
 describe('work-order feedback of rules that count no meter waits for no meter reading', () => {
