@@ -182,4 +182,18 @@ describe('rules test: a line of an asset the registry here lacks', () => {
       "line 2: rejected: no ERP mapping for tag tag-9; add it with 'assetbridge assets import' then replay the quarantine (the service quarantines it as unknown-asset; this dry run takes the assets from the config's assets over the store beside it, if there is one: add the asset to the config's assets or import it into that store, or run where the store that has it is, then run again)\n",
     );
   });
+
+  it('says it in full once: the lines of unknown assets after the first name the quarantine and point back', async () => {
+    const report = await runRulesTest({ ...base, lines: [position('tag-9', '2026-10-01T08:00:00Z'), position('tag-1', '2026-10-01T08:01:00Z'), position('tag-9', '2026-10-01T08:02:00Z'), position('tag-8', '2026-10-01T08:03:00Z')] });
+    const text = formatRulesTest(report);
+    expect(text.match(/this dry run takes the assets/g)).toHaveLength(1);
+    expect(text).toContain('line 1: rejected: no ERP mapping for tag tag-9; add it with');
+    for (const [line, tag] of [[3, 'tag-9'], [4, 'tag-8']]) {
+      expect(text).toContain(
+        `line ${line}: rejected: no ERP mapping for tag ${tag}; add it with 'assetbridge assets import' then replay the quarantine (the service quarantines it as unknown-asset; what to do is said with the first such line and in the summary)\n`,
+      );
+    }
+    // The summary names every unknown identifier.
+    expect(text).toContain('3 rejected for 2 unknown asset(s) (tag tag-9, tag tag-8)');
+  });
 });

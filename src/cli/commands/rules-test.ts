@@ -1038,7 +1038,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (!r.ok) {
         unknown.messages++;
         unknown.ids.add(event.ids.map((id) => `${id.type} ${id.value}`).join(' / '));
-        return rejected(`${r.reason} (${UNKNOWN_ASSET_NOTE})`);
+        // What to do is said in full once; each line after it names the quarantine only (a day's capture of one unknown tag repeated it thousands of times).
+        return rejected(`${r.reason} (${unknown.messages === 1 ? UNKNOWN_ASSET_NOTE : UNKNOWN_ASSET_AGAIN})`);
       }
       // A reading in another unit than the threshold rules that apply to its asset is converted to
       // theirs, or refused when it does not convert, as the service does once it knows the asset:
@@ -1289,6 +1290,9 @@ const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as inv
  */
 const UNKNOWN_ASSET_NOTE =
   "the service quarantines it as unknown-asset; this dry run takes the assets from the config's assets over the store beside it, if there is one: add the asset to the config's assets or import it into that store, or run where the store that has it is, then run again";
+
+/** Said with every such line after the first (which says {@link UNKNOWN_ASSET_NOTE}). */
+const UNKNOWN_ASSET_AGAIN = 'the service quarantines it as unknown-asset; what to do is said with the first such line and in the summary';
 
 /** How many of the unknown assets' identifiers the report names (the summary says how many there were). */
 export const UNKNOWN_IDS_SHOWN = 10;
