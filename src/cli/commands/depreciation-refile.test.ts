@@ -119,11 +119,11 @@ describe('depreciation preview of an asset held by the calendar change, before t
     expect(table.stdout).toMatch(/^ASSET\s+PERIOD\s+UNITS\s+LIFE TO DATE\s+HELD UNITS\s+HELD LIFE TO DATE\s+EXPECTED\s/);
     expect(table.stdout).toMatch(/\nEQ-1\s+2026-12\s+0 h\s+-\s+35 h\s+1,645 h\s+10,000 h\s/);
     expect(table.stdout).toMatch(/\nEQ-2\s+2026-12\s+0 h\s+-\s+10,000 h\s/);
-    // Beside the line's own units-of-production charge (nothing filed: 0.00), the held 35 h's: 100,000 × 35 ÷ 10,000; none for EQ-2, nor in the total.
+    // Beside the line's own units-of-production charge (nothing filed: 0.00), the held 35 h's: 100,000 × 35 ÷ 10,000; none for EQ-2; totalled (what a re-file adds).
     expect(table.stdout).toMatch(/\sUNITS OF PRODUCTION\s+HELD UOP\s+STRAIGHT LINE\s/);
     expect(table.stdout).toMatch(/\nEQ-1\s+2026-12\s.*\s20,000\.00\s+0\.00\s+350\.00\s+1,666\.67\s/);
     expect(table.stdout).toMatch(/\nEQ-2\s+2026-12\s.*\s20,000\.00\s+0\.00\s+1,666\.67\s/);
-    expect(table.stdout).toMatch(/\nTOTAL\s+0\.00\s+3,333\.34\s*\n/);
+    expect(table.stdout).toMatch(/\nTOTAL\s+0\.00\s+350\.00\s+3,333\.34\s*\n/);
     expect(table.stdout).toContain(
       "held, pending re-file: 35 h read since the hold began (2026-11-30T12:00:00.000Z) would file in 2026-12 under the configured calendar, life-to-date 1,645 h at its end, units of production 350.00 (HELD UOP), what they would depreciate once re-filed and posted; not posted until the usage is re-filed ('assetbridge depreciation refile')",
     );

@@ -231,17 +231,20 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
   // calendar): '-' as in each line, not 0.00, which reads as a charge of nothing.
   let uop: number | null = null;
   let sl: number | null = null;
+  // And of what the held usage would charge once re-filed: beside the total posted, what a re-file adds.
+  let heldUopTotal: number | null = null;
   const sum = (total: number | null, v: number | null) => (v === null ? total : (total ?? 0) + v);
   for (const { line: l } of lines) {
     uop = sum(uop, l.unitsOfProduction);
     sl = sum(sl, l.straightLine);
+    if (l.held !== undefined) heldUopTotal = sum(heldUopTotal, l.held.unitsOfProduction);
     const u = ` ${units[l.meter]}`;
     const held = !anyHeld ? [] : l.held === undefined ? ['', ''] : [fmt(l.held.units, 3) + u, l.held.lifeToDateUnits === null ? '-' : fmt(l.held.lifeToDateUnits, 3) + u];
     const heldUop = !anyHeld ? [] : l.held === undefined ? [''] : [money(l.held.unitsOfProduction)];
     rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, ...held, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), ...heldUop, money(l.straightLine), l.notes.join('; ')]);
   }
   const cents = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
-  rows.push(['TOTAL', '', '', '', ...heldHead.map(() => ''), '', '', '', money(cents(uop)), ...heldUopHead.map(() => ''), money(cents(sl)), '']);
+  rows.push(['TOTAL', '', '', '', ...heldHead.map(() => ''), '', '', '', money(cents(uop)), ...heldUopHead.map(() => money(cents(heldUopTotal))), money(cents(sl)), '']);
   return table(rows);
 }
 
