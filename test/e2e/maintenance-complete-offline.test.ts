@@ -14,14 +14,16 @@ import { createRules } from '../../src/core/rules/index.js';
 import { simulateRules } from '../../src/core/rules/simulate.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
-const rules = { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } };
+const RULES = { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } };
 const KEY = 'EQ-9|svc-10h|10h@b0';
 
 /**
  * A config and the store a run left: readings up to 10.5 h and the work order they opened. `keep`
  * chooses where that work order is still known: the rule state, the outbox, or both.
  */
-async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: true, outbox: true }) {
+async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: true, outbox: true }, lateness?: string) {
+  // With an allowed lateness, a reading at 7 h (11.5 h) releases the one at 6 h that opens the work order, and stays in the buffer.
+  const rules = lateness === undefined ? RULES : { ...RULES, allowedLateness: lateness };
   const cfg = writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
@@ -35,7 +37,7 @@ async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: tr
   await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-9', erpAssetId: 'EQ-9' }] }]);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   const meter = (h: number, at: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-9' }], eventTime: t0 + at * 3_600_000, receivedAt: 0, operatingHours: h });
-  const sim = simulateRules(createRules(rulesSchema.parse(rules)), [meter(5, 0), meter(9, 4.5), meter(10.5, 6)].map((event) => ({ event, asset, destination: 'erp' })));
+  const sim = simulateRules(createRules(rulesSchema.parse(rules)), [meter(5, 0), meter(9, 4.5), meter(10.5, 6), ...(lateness === undefined ? [] : [meter(11.5, 7)])].map((event) => ({ event, asset, destination: 'erp' })));
   const opened: DeliveryIntent[] = sim.perStep.flat().filter((d) => d.operation === 'workorder.create');
   expect(opened.map((d) => d.businessKey)).toEqual([KEY]);
   const states = [...sim.states].map(([erpAssetId, doc]) => {
@@ -73,6 +75,26 @@ describe('maintenance complete without a running service', () => {
     const later = await ranBefore();
     const old = await runCli(['maintenance', 'complete', KEY, '--at', '2026-11-02T06:00:00Z', '-c', later.cfg.path]);
     expect(old.stdout).toContain('taken from the readings: 10.5 h, read at 2026-11-01T06:00:00.000Z (24 h before --at: if it ran since, the next service comes due early by what it ran; give --hours next time)');
+  });
+
+  it('says when the rule holds the completion back, and for what (event time wins): a reading before it still buffered, or one that may still arrive', async () => {
+    // 08:00, after the reading of 07:00 the buffer still holds (rules.allowedLateness 30 s).
+    const buffered = await ranBefore(undefined, '30s');
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '12', '--at', '2026-11-01T08:00:00Z', '-c', buffered.cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      `recorded ${KEY} as completed; not applied yet: it waits for the hour-meter reading of 2026-11-01T07:00:00.000Z still in the reorder buffer, until it is released (rules.allowedLateness after a newer event, or the asset's idle watermark: rules.idleAfter); 'assetbridge maintenance status' shows the result\n`,
+    );
+    expect((await buffered.status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 0 });
+    // 15 s before that reading, less than the lateness: a reading dated before it may still arrive.
+    const watermark = await ranBefore(undefined, '30s');
+    const w = await runCli(['maintenance', 'complete', KEY, '--hours', '11.4', '--at', '2026-11-01T06:59:45Z', '-c', watermark.cfg.path]);
+    expect(w.stdout).toContain(`recorded ${KEY} as completed; not applied yet: it waits for an event of the asset dated after 2026-11-01T07:00:15.000Z (rules.allowedLateness after it`);
+    // A minute before it: applied at once, nothing said of waiting.
+    const applied = await ranBefore(undefined, '30s');
+    const a = await runCli(['maintenance', 'complete', KEY, '--hours', '11.4', '--at', '2026-11-01T06:59:00Z', '-c', applied.cfg.path]);
+    expect(a.stdout).toBe(`recorded ${KEY} as completed; 'assetbridge maintenance status' shows the result\n`);
+    expect((await applied.status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11.4 });
   });
 
   it('records the completion through its own pipeline and stores the state', async () => {

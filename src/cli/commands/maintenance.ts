@@ -19,7 +19,7 @@ import { CSV_FILE_BOM, joinCellList, splitCellList, toCsv } from '../../core/csv
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
-import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { completionMeter, feedbackWaitsFor, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus, type WorkOrderRow } from '../../core/rules/maintenance/status.js';
 import { METER_RULE, type MeterSyncState } from '../../core/rules/meter-sync.js';
 import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
@@ -374,6 +374,28 @@ export async function loadWorkOrderKnowledge(store: Store, config: Config, busin
   return { assetIds, workOrders, opened, ...withState, outbox: await store.factKeysOfAsset(WORKORDER_CREATE, key.erpAssetId, OUTBOX_SUGGESTIONS) };
 }
 
+/**
+ * For a completion just recorded by the CLI's own pipeline: `; not applied yet: waits for …` when
+ * the asset's stored state holds it back (a reading dated before it still buffered, or one that may
+ * still arrive within `rules.allowedLateness`), so the operator is not left wondering why the
+ * baseline has not moved; empty when it was applied.
+ */
+async function heldCompletionNote(config: Config, configPath: string, businessKey: string, status: 'completed' | 'cancelled', at: number): Promise<string> {
+  const erpAssetId = parseWorkOrderKey(businessKey)?.erpAssetId;
+  const options = maintenanceOptionsOf(rulesConfigOf(config));
+  if (erpAssetId === undefined || options === undefined) return '';
+  return withConfigContext(
+    config,
+    configPath,
+    async ({ store }) => {
+      const state = (await store.loadStates([erpAssetId])).get(erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
+      const e = state?.feedbackHeld?.find((x) => x.businessKey === businessKey && x.status === status && x.eventTime === at);
+      return state !== undefined && e !== undefined ? `; not applied yet: it waits for ${feedbackWaitsFor(state, e, options)}` : '';
+    },
+    { readOnly: true },
+  );
+}
+
 /** `known`, closest to `typed` first (the likeliest meant by a typo). */
 function closestFirst(typed: string, known: readonly string[]): string[] {
   const lower = typed.toLowerCase();
@@ -624,7 +646,11 @@ export function registerMaintenanceCommand(program: Command): Command {
         },
         { existingStore: true },
       );
-      await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}${meterTaken !== undefined ? `; ${meterTaken}` : ''}; 'assetbridge maintenance status' shows the result`);
+      await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', async (via) => {
+        // Recorded here (no service running): whether the rule holds it back, and for what (event time wins).
+        const held = via === '' ? await heldCompletionNote(config, configPath, businessKey, status, at) : '';
+        return `recorded ${businessKey} as ${String(event.status)}${via}${meterTaken !== undefined ? `; ${meterTaken}` : ''}${held}; 'assetbridge maintenance status' shows the result`;
+      });
     }),
   );
   return maintenance;

@@ -20,7 +20,7 @@ import { serviceIsRunning } from './quarantine.js';
  * Records `event` and says how it went: `recorded` (told whether the service did it) once stored,
  * or why not, with exit code 1 (the event is kept in quarantine).
  */
-export async function recordOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string, recorded: (via: string) => string): Promise<void> {
+export async function recordOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string, recorded: (via: string) => string | Promise<string>): Promise<void> {
   const { result, viaService } = await submitOperatorEvent(config, configPath, event, command);
   const rejected = result.quarantined[0];
   if (rejected) {
@@ -28,7 +28,7 @@ export async function recordOperatorEvent(config: Config, configPath: string, ev
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`${recorded(viaService ? ' through the running service' : '')}\n`);
+  process.stdout.write(`${await recorded(viaService ? ' through the running service' : '')}\n`);
 }
 
 export async function submitOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string): Promise<{ result: SubmitResult; viaService: boolean }> {

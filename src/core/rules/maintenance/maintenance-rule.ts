@@ -639,9 +639,9 @@ export function feedbackWaitsFor(s: MaintenanceState, e: WorkOrderStatusEvent, o
     const jump = heldIn(counter, e.eventTime) ? counter?.hygiene.jump : undefined;
     if (jump !== undefined) return `the ${what} reading of ${isoTime(jump.eventTime)} held as a possible catch-up, until the asset's next reading confirms it or sets it aside`;
     const buffered = bufferedReadingBy(s.order, e.eventTime, meter);
-    if (buffered !== undefined) return `the ${what} reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (allowedLatenessMs after a newer event, or the asset's idle watermark)`;
+    if (buffered !== undefined) return `the ${what} reading of ${isoTime(buffered.t)} still in the reorder buffer, until it is released (rules.allowedLateness after a newer event, or the asset's idle watermark: rules.idleAfter)`;
     if (options.allowedLatenessMs > 0 && e.eventTime > watermarkOf(s, options.allowedLatenessMs)) {
-      return `an event of the asset dated after ${isoTime(e.eventTime + options.allowedLatenessMs)} (allowedLatenessMs after it: a ${what} reading dated before it may still arrive), or the asset's idle watermark`;
+      return `an event of the asset dated after ${isoTime(e.eventTime + options.allowedLatenessMs)} (rules.allowedLateness after it: a ${what} reading dated before it may still arrive), or the asset's idle watermark (rules.idleAfter)`;
     }
   }
   const rule = feedbackRuleOf(e);
