@@ -579,7 +579,8 @@ export class RestConnector implements ErpConnector {
    * status read as the work-order poll reads it: `workOrderFields.status`, `workOrderStatuses`) is
    * not patched: done, with a note saying so (on its audit row). So is one whose PATCH is answered
    * 409 or 422 and that a second lookup then lists closed (closed between the lookup and the
-   * PATCH); any other such answer is handled as answered (a 409 as `on409` `auto` reads it).
+   * PATCH); any other such answer is handled as answered (a 409 as `on409` `auto` reads it), but one
+   * that would be a dead letter on a first attempt is retried once (a list lagging the closing).
    */
   private async sendUpdate(item: OutboxItem, call: PacedCall): Promise<ItemResult> {
     const path = workOrderLookupPath(this.config.paths, item.businessKey);
@@ -620,7 +621,22 @@ export class RestConnector implements ErpConnector {
     }
     if (again.kind !== 'found') return result;
     const note = this.closedNote(item, again.record, `its PATCH ${plan.path} was answered ${refusedWith} (the work order closed between the lookup and the PATCH)`);
-    return note === undefined ? result : { id: item.id, ok: true, exchange: result.exchange, response: again.record, note };
+    if (note !== undefined) return { id: item.id, ok: true, exchange: result.exchange, response: again.record, note };
+    // Listed open still, but an ERP whose lists lag its writes (a replica, a search index) may not
+    // list a closing yet: a refusal that would be a dead letter is sent again once, looked up first
+    // then; refused again, it stands.
+    if (item.attempts === 0 && result.error instanceof PermanentError) {
+      return failed(
+        item,
+        new ConflictError(
+          `${result.error.message}; the ERP lists work order ${id} open still, but may not list a closing yet (a list that lags its writes): sent again once, looked up first (listed closed then, it is done, not patched); refused again, it is a dead letter`,
+          result.error.status,
+          result.error.responseBody,
+        ),
+        result.exchange,
+      );
+    }
+    return result;
   }
 
   /**

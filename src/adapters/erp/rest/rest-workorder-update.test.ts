@@ -161,7 +161,7 @@ describe('workorder.update through the REST connector', () => {
     expect(s.state().workOrders[0]?.priority).toBe('HIGH');
   });
 
-  it('a 422 to the PATCH (an ERP refusing a closed order so): looked up again; listed closed now, done with a note; listed open still, dead-lettered as before', async () => {
+  it('a 422 to the PATCH (an ERP refusing a closed order so): looked up again; listed closed now, done with a note; listed open still, sent again once, then dead-lettered', async () => {
     const requests: string[] = [];
     const record = (code: string) => ({ WorkOrderId: 4000123, externalKey: KEY, erpAssetId: 'EQ-7', Stat: { code }, updatedAt: '2026-03-02T09:00:00Z' });
     const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -182,10 +182,49 @@ describe('workorder.update through the REST connector', () => {
     );
     expect(requests).toEqual(['GET', 'PATCH', 'GET']);
     requests.length = 0;
-    const [refused] = await createRestConnector(config, { fetch: fakeFor('REL') }).send([update()], ctx);
+    // Listed open still on a first attempt: retried (a list may lag the closing), saying so.
+    const [retried] = await createRestConnector(config, { fetch: fakeFor('REL') }).send([update()], ctx);
+    expect(retried).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 422 } });
+    expect(errorOf(retried)).toBeInstanceOf(ConflictError);
+    expect(errorOf(retried)?.message).toContain('changes are not allowed');
+    expect(errorOf(retried)?.message).toContain('the ERP lists work order 4000123 open still, but may not list a closing yet (a list that lags its writes): sent again once');
+    expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+    // Refused so again on the next attempt: the refusal stands (a dead letter).
+    requests.length = 0;
+    const [refused] = await createRestConnector(config, { fetch: fakeFor('REL') }).send([{ ...update(), attempts: 1 }], ctx);
     expect(refused).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 422 } });
     expect(errorOf(refused)).toBeInstanceOf(PermanentError);
     expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+  });
+
+  it('of a work order closed just before its PATCH at an ERP whose lists lag its writes: retried once, and the retry finds it closed (no dead letter, no PATCH)', async () => {
+    const clock = { t: Date.parse('2026-03-02T09:00:00Z') };
+    const s = await sim({ now: () => clock.t, updateVisibleAfterMs: 60_000 });
+    expect((await connectorFor(s, {}, { now: () => clock.t }).send([create()], ctx))[0]?.ok).toBe(true);
+    clock.t += 120_000; // the create visible in lists
+    const id = s.state().workOrders[0]?.id as string;
+    const requests: string[] = [];
+    const closing = ((input: string | URL, init?: RequestInit) => {
+      const method = init?.method ?? 'GET';
+      requests.push(method);
+      if (method === 'PATCH' && s.state().workOrders[0]?.status === 'open') s.setWorkOrderStatus({ id }, 'completed');
+      return fetch(input, init);
+    }) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000 });
+    const connector = createRestConnector(config, { fetch: closing, clock: { now: () => clock.t } });
+    // The PATCH is refused (409: closed); the list still shows it open (its closing not visible for a minute).
+    const [first] = await connector.send([update()], ctx);
+    expect(first).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 409 } });
+    expect(errorOf(first)).toBeInstanceOf(ConflictError);
+    expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+    // The retry, after the lag: listed completed, done with the note, nothing sent.
+    clock.t += 120_000;
+    requests.length = 0;
+    const [done] = await connector.send([{ ...update(), attempts: 1 }], ctx);
+    expect(done).toMatchObject({ ok: true, exchange: { method: 'GET' } });
+    expect(done?.ok === true ? done.note : undefined).toContain(`the ERP lists work order ${id} completed (status "completed"), closed after the fault report was raised; nothing was sent to it`);
+    expect(requests).toEqual(['GET']);
+    expect(s.state().workOrders[0]).toMatchObject({ status: 'completed', priority: 'MEDIUM' });
   });
 
   it('a 404 to the PATCH is retried too, naming paths.workOrder should it last; a 405 dead-letters naming it', async () => {
