@@ -1,8 +1,8 @@
 /**
- * Event time wins, with the ERP in the loop (invariants 3 and 6): sensor samples, hour-meter
- * readings (declared meter resets among them) and faults arriving in any order within the allowed
- * lateness and in any batching, with ERP completions of the work orders they opened arriving once
- * those are open, ask for the same work orders as the same events taken one at a time in
+ * Event time wins, with the ERP in the loop (invariants 3 and 6): sensor samples, hour-meter and
+ * odometer readings (declared replacements among them) and faults arriving in any order within the
+ * allowed lateness and in any batching, with ERP completions (some cancellations) of the work orders
+ * they opened arriving once those are open, ask for the same work orders as the same events taken one at a time in
  * event-time order with no lateness at all. That oracle is what "event time wins" means: a rule
  * that let a completion act on samples dated before it that were still in the reorder buffer
  * (re-arming a threshold from the buffered samples on) would pass a comparison with another
@@ -30,7 +30,8 @@ const lowOil: ThresholdRule = { ...overheat, name: 'low-oil', sensor: 'oilPressu
 const hotSpikes: ThresholdRule = { ...overheat, name: 'hot-spikes', threshold: 100, clearAt: 98, durationMs: 0, cooldownMs: 0, repeat: { count: 2, withinMs: 20 * MIN } };
 const service: ServiceIntervalRule = { name: 'service-250h', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
 const faults: AlertRule = { name: 'faults', minSeverity: 'warning', cooldownMs: 5 * MIN };
-const options: MaintenanceOptions = { thresholds: [overheat, lowOil, hotSpikes], serviceIntervals: [service], alerts: [faults], allowedLatenessMs: LATENESS, siteAttribute: 'site', windows: {} };
+const oil: ServiceIntervalRule = { name: 'oil-500km', meter: 'km', every: 500, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
+const options: MaintenanceOptions = { thresholds: [overheat, lowOil, hotSpikes], serviceIntervals: [service, oil], alerts: [faults], allowedLatenessMs: LATENESS, siteAttribute: 'site', windows: {} };
 
 function run(events: readonly CanonicalEvent[], opts: MaintenanceOptions, initial?: StateDoc, batchSizes?: number[]) {
   const rule = createMaintenanceRule(opts);
@@ -50,6 +51,8 @@ const spec = fc.oneof(
   fc.record({ kind: fc.constant('oil' as const), v: fc.double({ min: 0.5, max: 3, noNaN: true }) }),
   fc.record({ kind: fc.constant('hours' as const), v: fc.double({ min: 0, max: 150, noNaN: true }) }),
   fc.record({ kind: fc.constant('reset' as const), v: fc.integer({ min: 0, max: 5 }) }),
+  fc.record({ kind: fc.constant('km' as const), v: fc.double({ min: 0, max: 300, noNaN: true }) }),
+  fc.record({ kind: fc.constant('kmreset' as const), v: fc.integer({ min: 0, max: 5 }) }),
   fc.record({ kind: fc.constant('fault' as const), v: fc.integer({ min: 0, max: 2 }) }),
   fc.record({ kind: fc.constant('complete' as const), v: fc.nat() }),
 );
@@ -63,6 +66,7 @@ describe('ERP completions among events in any arrival order (event time wins)', 
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }),
         (specs, delays, batches) => {
           let hours = 240;
+          let km = 400;
           const samples: CanonicalEvent[] = [];
           /** The meter as shown, by event time: what the ERP reports at a completion. */
           const shown: [number, number][] = [];
@@ -70,7 +74,10 @@ describe('ERP completions among events in any arrival order (event time wins)', 
             if (s.kind === 'temp') samples.push({ kind: 'sensor', source: 'mqtt', ids, ...at(i), values: { coolantTemp: { value: s.v } } });
             else if (s.kind === 'oil') samples.push({ kind: 'sensor', source: 'mqtt', ids, ...at(i), values: { oilPressure: { value: s.v } } });
             else if (s.kind === 'fault') samples.push({ kind: 'alert', source: 'aemp', ids, ...at(i), severity: 'critical', code: `E-${s.v}`, reason: 'ECU' });
-            else if (s.kind === 'hours' || s.kind === 'reset') {
+            else if (s.kind === 'km' || s.kind === 'kmreset') {
+              km = s.kind === 'kmreset' ? s.v : km + s.v;
+              samples.push({ kind: 'meter', source: 'aemp', ids, ...at(i), odometerKm: km, ...(s.kind === 'kmreset' ? { odometerReset: true } : {}) });
+            } else if (s.kind === 'hours' || s.kind === 'reset') {
               hours = s.kind === 'reset' ? s.v : hours + s.v;
               const m: MeterEvent = { kind: 'meter', source: 'aemp', ids, ...at(i), operatingHours: hours, ...(s.kind === 'reset' ? { declaredReset: true } : {}) };
               samples.push(m);
@@ -88,14 +95,14 @@ describe('ERP completions among events in any arrival order (event time wins)', 
           specs.forEach((s, i) => {
             if (s.kind !== 'complete' || opened.length === 0) return;
             // Every other one a service's, if one is open: its completion moves the baseline, which the next due point's key names.
-            const services = opened.filter(([, d]) => d.businessKey.includes(`|${service.name}|`));
+            const services = opened.filter(([, d]) => (d.businessKey.includes(`|${service.name}|`) || d.businessKey.includes(`|${oil.name}|`)));
             const from = s.v % 4 < 2 && services.length > 0 ? services : opened;
             const [step, d] = from[s.v % from.length] as readonly [number, DeliveryIntent];
             const t = Math.max(d.eventTime, ...arrival.slice(0, step + 1).map((e) => e.eventTime)) + 30_000 + i;
             const meter = [...shown].reverse().find(([mt]) => mt <= t)?.[1];
             completions.push([
               step,
-              { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey: d.businessKey, status: 'completed', erpWorkOrderId: `WO-${i}`, ...(s.v % 2 === 1 && meter !== undefined ? { operatingHoursAtCompletion: meter } : {}) },
+              { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey: d.businessKey, status: s.v % 8 >= 6 ? 'cancelled' : 'completed', erpWorkOrderId: `WO-${i}`, ...(s.v % 2 === 1 && meter !== undefined ? { operatingHoursAtCompletion: meter } : {}) },
             ]);
           });
           const arrived = [...arrival];
