@@ -1446,6 +1446,52 @@ describe('a work order raised (workorder.update) before its create has landed', 
     expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, status: 'completed', priority: 'MEDIUM' })]);
   });
 
+  it('of a work order closed just before its PATCH at an ERP whose lists lag its writes: the refusal retried once, the retry finds it closed, no dead letter', async () => {
+    const clock = { t: Date.now() };
+    const erp = await startErpSimulator({ token: 'erp-token', now: () => clock.t, updateVisibleAfterMs: 60_000 });
+    cleanup.push(() => erp.close());
+    let closeOnPatch = false;
+    let afterPatch = false;
+    const requests: string[] = [];
+    // A planner completes it just as the PATCH goes; the list shows that a minute later (the sim's clock moves on after the lookup that follows the refused PATCH).
+    const closing = (async (input: string | URL, init?: RequestInit) => {
+      const method = init?.method ?? 'GET';
+      if (closeOnPatch) requests.push(method);
+      if (closeOnPatch && method === 'PATCH' && erp.state().workOrders[0]?.status === 'open') {
+        erp.setWorkOrderStatus({ id: erp.state().workOrders[0]?.id }, 'completed');
+        afterPatch = true;
+      }
+      const response = await fetch(input, init);
+      if (afterPatch && method === 'GET') {
+        afterPatch = false;
+        clock.t += 120_000;
+      }
+      return response;
+    }) as typeof fetch;
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }), { fetch: closing });
+    const create = workOrder(1);
+    const store = await storeWith([medium(create)]);
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    clock.t += 120_000; // the create visible in lists
+    closeOnPatch = true;
+    await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 2 || (await store.listDeliveries({ status: 'dead' })).length > 0, 'the update done with', 20_000);
+    expect(await store.listDeliveries({ status: 'dead' })).toEqual([]);
+    // The PATCH refused 409, the lookup after it listing it open still; the retry's lookup lists it completed: nothing sent.
+    expect(requests).toEqual(['GET', 'PATCH', 'GET', 'GET']);
+    const updates = (await store.queryAudit({})).filter((a) => a.operation === 'workorder.update');
+    expect(updates.map((a) => [a.outcome, a.method, a.status])).toEqual([
+      ['retry', 'PATCH', 409],
+      ['delivered', 'GET', 200],
+    ]);
+    expect(updates[0]?.error).toContain('may not list a closing yet (a list that lags its writes): sent again once');
+    expect(updates[1]?.error).toContain('closed after the fault report was raised; nothing was sent to it (a closed work order is not patched), so this update is done');
+    expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, status: 'completed', priority: 'MEDIUM' })]);
+  });
+
   it('whose create is in the dead letters goes, retried as "not there yet" without opening the circuit, and lands once the create is replayed', async () => {
     const erp = await startErpSimulator({ token: 'erp-token' });
     cleanup.push(() => erp.close());
