@@ -1393,15 +1393,21 @@ describe('a work order raised (workorder.update) before its create has landed', 
     expect(erp.state().workOrders).toEqual([expect.objectContaining({ externalKey: create.businessKey, priority: 'HIGH' })]);
   });
 
-  it('of a work order the ERP has completed since the report: nothing patched, delivered, and its audit row says the priority was not raised and why', async () => {
-    const erp = await startErpSimulator({ token: 'erp-token' });
-    cleanup.push(() => erp.close());
-    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+  /** A dispatcher for `connector` that has delivered one work order's create (the work order an update then raises). */
+  async function createDelivered(connector: ErpConnector) {
     const create = workOrder(1);
     const store = await storeWith([medium(create)]);
     const d = dispatcherFor(store, connector);
     await d.start();
     await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    return { create, store, d };
+  }
+
+  it('of a work order the ERP has completed since the report: nothing patched, delivered, and its audit row says the priority was not raised and why', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const { create, store, d } = await createDelivered(connector);
     // A planner completes it in the ERP; then the critical report (raised before that) is delivered.
     const closed = erp.setWorkOrderStatus({ externalKey: create.businessKey }, 'completed');
     await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
@@ -1427,11 +1433,7 @@ describe('a work order raised (workorder.update) before its create has landed', 
       return fetch(input, init);
     }) as typeof fetch;
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }), { fetch: closing });
-    const create = workOrder(1);
-    const store = await storeWith([medium(create)]);
-    const d = dispatcherFor(store, connector);
-    await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    const { create, store, d } = await createDelivered(connector);
     closeOnPatch = true;
     await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
     d.notify();
@@ -1469,11 +1471,7 @@ describe('a work order raised (workorder.update) before its create has landed', 
       return response;
     }) as typeof fetch;
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }), { fetch: closing });
-    const create = workOrder(1);
-    const store = await storeWith([medium(create)]);
-    const d = dispatcherFor(store, connector);
-    await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'the create delivered', 10_000);
+    const { create, store, d } = await createDelivered(connector);
     clock.t += 120_000; // the create visible in lists
     closeOnPatch = true;
     await store.commitIngest({ states: [], deliveries: [raiseOf(create)], quarantine: [], accepted: 1 });
