@@ -1,6 +1,7 @@
 /**
  * `assetbridge maintenance complete` with no service running: the CLI runs the pipeline itself,
- * stores the resulting rule state, and `maintenance status` shows the reset baseline. A key that
+ * stores the resulting rule state, and `maintenance status` shows the reset baseline (and, once,
+ * through a running service: what it says of a completion the rule holds back). A key that
  * names no work order assetbridge knows (a typo) is refused before anything is recorded.
  */
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import type { DeliveryIntent } from '../../src/core/model/delivery.js';
 import type { CanonicalEvent } from '../../src/core/model/events.js';
 import { createRules } from '../../src/core/rules/index.js';
 import { simulateRules } from '../../src/core/rules/simulate.js';
-import { runCli, writeConfig } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig } from '../helpers/cli.js';
 
 const RULES = { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } };
 const KEY = 'EQ-9|svc-10h|10h@b0';
@@ -21,15 +22,16 @@ const KEY = 'EQ-9|svc-10h|10h@b0';
  * A config and the store a run left: readings up to 10.5 h and the work order they opened. `keep`
  * chooses where that work order is still known: the rule state, the outbox, or both.
  */
-async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: true, outbox: true }, lateness?: string) {
+async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: true, outbox: true }, lateness?: string, port = 0) {
   // With an allowed lateness, a reading at 7 h (11.5 h) releases the one at 6 h that opens the work order, and stays in the buffer.
-  const rules = lateness === undefined ? RULES : { ...RULES, allowedLateness: lateness };
+  // A service run on it (a port given) must not release that reading by the idle watermark while the test looks.
+  const rules = lateness === undefined ? RULES : { ...RULES, allowedLateness: lateness, ...(port !== 0 ? { idleAfter: '1h' } : {}) };
   const cfg = writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
     assets: { inline: [{ erpAssetId: 'EQ-9', identifiers: [{ type: 'tag', value: 'tag-9' }] }] },
     rules,
-    server: { port: 0 },
+    server: { port },
   }));
   const dbPath = join(cfg.dir, 'ab.db');
   const store = new SqliteStore({ path: dbPath });
@@ -61,7 +63,7 @@ async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: tr
   return { cfg, status, quarantined };
 }
 
-describe('maintenance complete without a running service', () => {
+describe('maintenance complete from the CLI, mostly with no service running', () => {
   it('without --hours: takes the meter from the readings and says which, and that the latest was read long before --at', async () => {
     const { cfg, status } = await ranBefore();
     // Between the readings at 04:30 (9 h) and 06:00 (10.5 h): 10 h at 05:30.
@@ -95,6 +97,22 @@ describe('maintenance complete without a running service', () => {
     const a = await runCli(['maintenance', 'complete', KEY, '--hours', '11.4', '--at', '2026-11-01T06:59:00Z', '-c', applied.cfg.path]);
     expect(a.stdout).toBe(`recorded ${KEY} as completed; 'assetbridge maintenance status' shows the result\n`);
     expect((await applied.status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11.4 });
+  });
+
+  it('says so through a running service too: the service stores its state after the event, and the note reads it', async () => {
+    const port = await freePort();
+    const { cfg, status } = await ranBefore(undefined, '30s', port);
+    const svc = await startReadyService(cfg.path, port);
+    try {
+      const r = await runCli(['maintenance', 'complete', KEY, '--hours', '12', '--at', '2026-11-01T08:00:00Z', '-c', cfg.path]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(
+        `recorded ${KEY} as completed through the running service; not applied yet: it waits for the hour-meter reading of 2026-11-01T07:00:00.000Z still in the reorder buffer, until it is released (rules.allowedLateness after a newer event, or the asset's idle watermark: rules.idleAfter); 'assetbridge maintenance status' shows the result\n`,
+      );
+      expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 0 });
+    } finally {
+      expect(await svc.stop()).toBe(0);
+    }
   });
 
   it('records the completion through its own pipeline and stores the state', async () => {

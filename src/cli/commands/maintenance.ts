@@ -375,7 +375,8 @@ export async function loadWorkOrderKnowledge(store: Store, config: Config, busin
 }
 
 /**
- * For a completion just recorded by the CLI's own pipeline: `; not applied yet: waits for …` when
+ * For a completion just recorded (by the CLI's own pipeline, or by a running service, which stores
+ * its rule state after an operator's event): `; not applied yet: waits for …` when
  * the asset's stored state holds it back (a reading dated before it still buffered, or one that may
  * still arrive within `rules.allowedLateness`), so the operator is not left wondering why the
  * baseline has not moved; empty when it was applied.
@@ -647,8 +648,9 @@ export function registerMaintenanceCommand(program: Command): Command {
         { existingStore: true },
       );
       await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', async (via) => {
-        // Recorded here (no service running): whether the rule holds it back, and for what (event time wins).
-        const held = via === '' ? await heldCompletionNote(config, configPath, businessKey, status, at) : '';
+        // Whether the rule holds it back, and for what (event time wins): from the stored state, which
+        // has it either way (here: stored by this pipeline; a running service checkpoints after the event).
+        const held = await heldCompletionNote(config, configPath, businessKey, status, at);
         return `recorded ${businessKey} as ${String(event.status)}${via}${meterTaken !== undefined ? `; ${meterTaken}` : ''}${held}; 'assetbridge maintenance status' shows the result`;
       });
     }),
