@@ -68,7 +68,7 @@ describe('defaults as docs/configuration.md states them', () => {
       headers: {},
       idempotencyHeader: 'X-Idempotency-Key',
       idempotencySupported: true,
-      on409: { location: 'auto', workOrders: 'auto', meterReadings: 'auto', inventoryCounts: 'auto', usagePostings: 'auto' },
+      on409: { location: 'auto', workOrders: 'auto', workOrder: 'auto', meterReadings: 'auto', inventoryCounts: 'auto', usagePostings: 'auto' },
       workOrderStatuses: {},
       workOrderFields: {},
       maxWorkOrderPages: 100,

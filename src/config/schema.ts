@@ -505,6 +505,8 @@ export const restDestinationSchema = z
       .strictObject({
         location: z.enum(['auto', 'retry', 'fail'], { error: echoed('is not allowed here: use auto, retry or fail (exists is for paths that create records; a location update creates none)') }).default('auto'),
         workOrders: conflictSetting(),
+        /** A 409 to the PATCH at `paths.workOrder` that raises a work order's priority (`workorder.update`). */
+        workOrder: z.enum(['auto', 'retry', 'fail'], { error: echoed('is not allowed here: use auto, retry or fail (exists is for paths that create records; raising a work order\'s priority creates none)') }).default('auto'),
         meterReadings: conflictSetting(),
         inventoryCounts: conflictSetting(),
         usagePostings: conflictSetting(),

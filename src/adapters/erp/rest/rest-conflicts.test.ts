@@ -206,6 +206,7 @@ describe('on409 per path', () => {
     expect(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com' }).on409).toEqual({
       location: 'auto',
       workOrders: 'auto',
+      workOrder: 'auto',
       meterReadings: 'auto',
       inventoryCounts: 'auto',
       usagePostings: 'auto',

@@ -680,7 +680,7 @@ export class RestConnector implements ErpConnector {
    */
   private async conflictResult(p: Planned, bodyText: string, header: (name: string) => string | undefined, error: DeliveryError, exchange: Exchange, call: PacedCall): Promise<ItemResult> {
     const { item } = p;
-    const key = PATH_KEYS[item.operation];
+    const key = ON409_KEYS[item.operation];
     const setting = this.on409Of(item);
     const where = `on409.${key ?? item.operation} of destination "${this.name}"`;
     switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation), sentValues(p))) {
@@ -696,7 +696,8 @@ export class RestConnector implements ErpConnector {
         );
       }
       case 'fail': {
-        const could = key === 'location' ? 'while the record is locked, set it to retry' : 'when the record already exists (an earlier attempt landed) or while it is locked, set it to exists or retry';
+        // A location update and a priority raised create nothing: only a lock can be meant.
+        const could = key === 'location' || key === 'workOrder' ? 'while the record is locked, set it to retry' : 'when the record already exists (an earlier attempt landed) or while it is locked, set it to exists or retry';
         const hint = setting === 'fail' ? ` (${where} is fail)` : `; if this ERP answers 409 on paths.${key ?? 'workOrders'} ${could} with ${where}, then replay it ('assetbridge dlq replay')`;
         return failed(item, new PermanentError(`${error.message}${hint}`, 409, error.responseBody), exchange);
       }
@@ -707,7 +708,7 @@ export class RestConnector implements ErpConnector {
 
   /** The destination's `on409` for the path of `item`'s operation. */
   private on409Of(item: OutboxItem): On409Setting {
-    const key = PATH_KEYS[item.operation];
+    const key = ON409_KEYS[item.operation];
     return key !== undefined ? this.config.on409[key] : 'auto';
   }
 
@@ -1198,13 +1199,16 @@ export const REST_CREATES_RECORD: readonly string[] = [...LOOKED_UP_CREATES];
 /** The REST connector's `capabilities.waitsFor`, known without a connector: a work order's update finds it by its business key, so it is sent only once its create is done with. */
 export const REST_WAITS_FOR: Readonly<Record<string, string>> = { [WORKORDER_UPDATE]: 'workorder.create' };
 /** The `paths` (and `on409`) key of each operation. */
-const PATH_KEYS: Readonly<Record<string, keyof RestDestinationConfig['on409']>> = {
+const PATH_KEYS: Readonly<Record<string, Exclude<keyof RestDestinationConfig['on409'], 'workOrder'>>> = {
   'location.update': 'location',
   'workorder.create': 'workOrders',
   'inventory.count': 'inventoryCounts',
   'usage.post': 'usagePostings',
   'meter.record': 'meterReadings',
 };
+
+/** The `on409` key (and the `paths` key it writes to) of each write: a priority raised is a PATCH at `paths.workOrder`. */
+const ON409_KEYS: Readonly<Record<string, keyof RestDestinationConfig['on409']>> = { ...PATH_KEYS, [WORKORDER_UPDATE]: 'workOrder' };
 
 /**
  * The key a created record carries for the lookup: a fact's business key (one work order per

@@ -197,6 +197,31 @@ describe('workorder.update through the REST connector', () => {
     expect(requests).toEqual(['GET', 'PATCH', 'GET']);
   });
 
+  it('a 409 to the PATCH that names no lock dead-letters naming on409.workOrder; set to retry, it is retried; exists is refused (a PATCH creates nothing)', async () => {
+    const requests: string[] = [];
+    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    // Listed open before and after the PATCH, which is refused 409 for a reason of the ERP's own.
+    const erp = ((input: string | URL, init?: RequestInit) => {
+      const method = init?.method ?? 'GET';
+      requests.push(method);
+      if (method === 'PATCH') return Promise.resolve(json(409, { error: { code: 'WF-17', message: 'order is in an approval workflow' } }));
+      return Promise.resolve(json(200, { value: [{ id: 'WO-9', externalKey: KEY, erpAssetId: 'EQ-7', status: 'open', updatedAt: '2026-03-02T09:00:00Z' }] }));
+    }) as typeof fetch;
+    const base = { name: 's4', type: 'rest', baseUrl: 'https://s4.example.test' };
+    // After its first attempt (a list lagging a closing is ruled out by then): the refusal stands.
+    const [refused] = await createRestConnector(restDestinationSchema.parse(base), { fetch: erp }).send([{ ...update(), attempts: 1 }], ctx);
+    expect(refused).toMatchObject({ ok: false, exchange: { method: 'PATCH', status: 409 } });
+    expect(errorOf(refused)).toBeInstanceOf(PermanentError);
+    expect(errorOf(refused)?.message).toContain('order is in an approval workflow');
+    expect(errorOf(refused)?.message).toContain('if this ERP answers 409 on paths.workOrder while the record is locked, set it to retry with on409.workOrder of destination "s4"');
+    expect(requests).toEqual(['GET', 'PATCH', 'GET']);
+    const [retried] = await createRestConnector(restDestinationSchema.parse({ ...base, on409: { workOrder: 'retry' } }), { fetch: erp }).send([{ ...update(), attempts: 1 }], ctx);
+    expect(errorOf(retried)).toBeInstanceOf(ConflictError);
+    expect(errorOf(retried)?.message).toContain('retried as on409.workOrder of destination "s4" is retry');
+    const exists = restDestinationSchema.safeParse({ ...base, on409: { workOrder: 'exists' } });
+    expect(exists.error?.issues[0]?.message).toContain("\"exists\" is not allowed here: use auto, retry or fail (exists is for paths that create records; raising a work order's priority creates none)");
+  });
+
   it('of a work order closed just before its PATCH at an ERP whose lists lag its writes: retried once, and the retry finds it closed (no dead letter, no PATCH)', async () => {
     const clock = { t: Date.parse('2026-03-02T09:00:00Z') };
     const s = await sim({ now: () => clock.t, updateVisibleAfterMs: 60_000 });
