@@ -27,7 +27,7 @@ import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, storeExists, table, withConfigContext, withContext, toJson, writeOut, OUT_FILE_HELP } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
-import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
+import { recordOperatorEvent, storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 import { plannedTime, plannedZoneOf, type PlannedZone } from './rules-test.js';
@@ -589,9 +589,10 @@ export function registerMaintenanceCommand(program: Command): Command {
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
         if (opts.asset !== undefined && all.length === 0) return void process.stdout.write(formatMaintenanceStatus([], closedLimit, { asset: opts.asset }));
-        if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
+        // As zones occupancy and inventory counts end: which checkpoint of a running service this is as of.
+        if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n${await storedRuleStateAsOf(store)}`);
         // --due leaves completed ones out: a COMPLETED section would read "none" however many there are.
-        process.stdout.write(formatMaintenanceStatus(rows, opts.due ? 0 : closedLimit, { destinations: config.destinations.length > 1 }));
+        process.stdout.write(formatMaintenanceStatus(rows, opts.due ? 0 : closedLimit, { destinations: config.destinations.length > 1 }) + (await storedRuleStateAsOf(store)));
       }, { readOnly: true });
     }),
   );

@@ -3,7 +3,8 @@
  * `items`, `zones occupancy`) with no service running, after one that did not stop cleanly (a
  * crash): what it ingested after its last checkpoint is only in the store's ingest log, so their
  * figures lack it until a start replays it. They say so on stderr (stdout stays what --json and
- * --csv promise), as `depreciation preview` does, and replay nothing.
+ * --csv promise), as `depreciation preview` does, and replay nothing. Their tables end with which
+ * checkpoint of a running service they are as of.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,7 +85,7 @@ describe('read commands after a crash left messages in the ingest log', () => {
   }, 60_000);
 });
 
-describe('inventory counts and items: the note of what they read', () => {
+describe('inventory counts and items, maintenance status: the note of what they read', () => {
   it('ends with the shared stored-rule-state note, as zones occupancy and depreciation preview do: as of the running service\'s last checkpoint (when), or at most ingest.checkpointMs behind one', async () => {
     // Was: its own line ("counts come from the stored rule state: a running service stores
     // sightings at its checkpoints"), which never said which checkpoint the counts are as of.
@@ -102,6 +103,12 @@ describe('inventory counts and items: the note of what they read', () => {
     const none = await runCli(['inventory', 'items', '--sku', 'PAL-40', '--standing', 'bad-quantity', '-c', cfg.path]);
     expect(none.stdout).toMatch(/^no inventory items match\n/);
     expect(none.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
+    // maintenance status reads the stored maintenance state: its tables end with it too (and "nothing due" with --due).
+    const maintenance = await runCli(['maintenance', 'status', '-c', cfg.path]);
+    expect(maintenance.stdout).toContain('svc-10h');
+    expect(maintenance.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
+    const nothingDue = await runCli(['maintenance', 'status', '--due', '-c', cfg.path]);
+    expect(nothingDue.stdout).toBe(`nothing due, breached or open (1 asset(s) checked)\n${storedRuleStateNote(undefined)}`);
     const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
     try {
       await app.start(); // replays the log, then a checkpoint
@@ -112,6 +119,7 @@ describe('inventory counts and items: the note of what they read', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('items: 1 with a SKU');
       expect(r.stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
+      expect((await runCli(['maintenance', 'status', '-c', cfg.path])).stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
       expect(storedRuleStateNote(checkpointAt)).toContain(`as of the running service's last checkpoint at ${new Date(checkpointAt ?? 0).toISOString()}`);
     } finally {
       await app.stop();
