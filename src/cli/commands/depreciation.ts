@@ -417,7 +417,7 @@ export function registerDepreciationCommand(program: Command): Command {
         const dep = depreciationOf(rules);
         if (lines.length === 0) return void process.stdout.write(noAssetsText((await store.listAssetRecords()).length));
         process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
-        // Usage comes from the stored rule state, which may be behind the latest reading `assets meters` shows.
+        // Usage comes from the stored rule state, as of the last checkpoint: it may be behind the latest reading.
         process.stdout.write(await storedRuleStateAsOf(store));
       }, { readOnly: true });
     }),

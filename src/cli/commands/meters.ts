@@ -13,7 +13,7 @@ import { beforeReplacementNote, flagMeter, lastReplacementAt, meterSyncSends, OD
 import { adviceFor } from '../../core/rules/meter-hygiene.js';
 import type { Store } from '../../ports/store.js';
 import { action, isoTime, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
-import { recordOperatorEvent } from './submit-event.js';
+import { recordOperatorEvent, storedRuleStateAsOf, warnOfLeftIngestLog } from './submit-event.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
@@ -225,7 +225,9 @@ export function registerMetersCommand(program: Command): void {
     action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}), meters: config.rules.meters });
-        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows, opts.flagged === true));
+        await warnOfLeftIngestLog(store, 'their readings are not in the stored meter state yet, so the meters shown may be behind');
+        // The meter rule's stored state: as of a running service's last checkpoint, as the other rule-state reports say.
+        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows, opts.flagged === true) + (await storedRuleStateAsOf(store)));
       }, { readOnly: true });
     }),
   );

@@ -1,6 +1,6 @@
 /**
- * The commands that only read stored rule state (`maintenance status`, `inventory counts` and
- * `items`, `zones occupancy`) with no service running, after one that did not stop cleanly (a
+ * The commands that only read stored rule state (`maintenance status`, `assets meters`, `inventory
+ * counts` and `items`, `zones occupancy`) with no service running, after one that did not stop cleanly (a
  * crash): what it ingested after its last checkpoint is only in the store's ingest log, so their
  * figures lack it until a start replays it. They say so on stderr (stdout stays what --json and
  * --csv promise), as `depreciation preview` does, and replay nothing. Their tables end with which
@@ -68,6 +68,11 @@ describe('read commands after a crash left messages in the ingest log', () => {
     await warnsOnly(cfg, ['maintenance', 'status'], 'their readings and work-order changes are not in the stored maintenance state yet, so meters and what is due may be behind');
   }, 60_000);
 
+  it('assets meters says its meters lack them, on stderr', async () => {
+    const cfg = await crashedWithUnfoldedMessages();
+    await warnsOnly(cfg, ['assets', 'meters'], 'their readings are not in the stored meter state yet, so the meters shown may be behind');
+  }, 60_000);
+
   it('inventory counts and items say their figures lack them, on stderr', async () => {
     const cfg = await crashedWithUnfoldedMessages();
     const lacks = 'their sightings are not in the stored rule state yet, so counts and where items are may be behind';
@@ -85,7 +90,7 @@ describe('read commands after a crash left messages in the ingest log', () => {
   }, 60_000);
 });
 
-describe('inventory counts and items, maintenance status: the note of what they read', () => {
+describe('inventory counts and items, maintenance status, assets meters: the note of what they read', () => {
   it('ends with the shared stored-rule-state note, as zones occupancy and depreciation preview do: as of the running service\'s last checkpoint (when), or at most ingest.checkpointMs behind one', async () => {
     // Was: its own line ("counts come from the stored rule state: a running service stores
     // sightings at its checkpoints"), which never said which checkpoint the counts are as of.
@@ -109,6 +114,10 @@ describe('inventory counts and items, maintenance status: the note of what they 
     expect(maintenance.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
     const nothingDue = await runCli(['maintenance', 'status', '--due', '-c', cfg.path]);
     expect(nothingDue.stdout).toBe(`nothing due, breached or open (1 asset(s) checked)\n${storedRuleStateNote(undefined)}`);
+    // assets meters reads the meter rule's stored state: the checkpointed 2 h, not the logged 3 h.
+    const meters = await runCli(['assets', 'meters', '-c', cfg.path]);
+    expect(meters.stdout).toMatch(/EQ-1\s+2 h/);
+    expect(meters.stdout.endsWith(storedRuleStateNote(undefined))).toBe(true);
     const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
     try {
       await app.start(); // replays the log, then a checkpoint
@@ -119,7 +128,7 @@ describe('inventory counts and items, maintenance status: the note of what they 
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('items: 1 with a SKU');
       expect(r.stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
-      expect((await runCli(['maintenance', 'status', '-c', cfg.path])).stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
+      for (const args of [['maintenance', 'status'], ['assets', 'meters']]) expect((await runCli([...args, '-c', cfg.path])).stdout.endsWith(storedRuleStateNote(checkpointAt))).toBe(true);
       expect(storedRuleStateNote(checkpointAt)).toContain(`as of the running service's last checkpoint at ${new Date(checkpointAt ?? 0).toISOString()}`);
     } finally {
       await app.stop();
