@@ -39,7 +39,9 @@ describe('examples/rules', () => {
     // The 09:06 reading resent: a duplicate, not counted as late (its comment says so).
     expect(out).toMatch(/line 13: sensor EX-100 @ 2026-10-01T09:06:00\.000Z \(no deliveries\)\n(?! {2}late)/);
     expect(out).toContain('line 13: sensor EX-100 @ 2026-10-01T09:06:00.000Z (no deliveries)\n  duplicate of line 10: dropped by the rules (the same event sent again; not counted as late)\n');
-    expect(out).toContain('1 line(s) dropped as late');
+    // From empty state (--fresh): the input's own earlier lines decided it, so no advice to use --fresh.
+    expect(out).toContain("1 line(s) dropped as late by the rules (not newer than what they had already decided on from the input's earlier lines: more than rules.allowedLateness behind a newer event of the asset");
+    expect(out).not.toContain('use --fresh');
     expect(readFileSync(join(dir, 'events.jsonl'), 'utf8')).toContain('# The 09:06 reading resent after it was decided on: a duplicate, dropped but not counted as late.');
     expect(out).toContain('line 26: rejected: no ERP mapping for tag tag-999');
     // A fault code reported twice: one work order (the second report releases the first, held for the lateness).

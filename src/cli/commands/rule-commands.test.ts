@@ -204,6 +204,10 @@ describe('rules test', () => {
     const behind = await runRulesTest({ ...input, lines: [...late, late[0]!.replace('08:00:00Z', '07:00:00Z')], compare: createRules(proposed) });
     expect(behind.counts.late).toBe(1);
     expect(formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)');
+    // Run from empty state: the input decided it, and --fresh would change nothing.
+    const fresh = formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' }, {}, { fromStoredState: false });
+    expect(fresh).toContain("1 line(s) dropped as late by the rules (not newer than what they had already decided on from the input's earlier lines: more than rules.allowedLateness behind a newer event of the asset, or a repeat of one decided; each such line says by which rule)");
+    expect(fresh).not.toContain('--fresh');
   });
 
   it('--compare names the fields of a changed work order that differ, inside its trigger too, not the same cut-off text twice', async () => {

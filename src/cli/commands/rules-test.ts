@@ -1600,12 +1600,20 @@ export function formatRulesTest(report: RulesTestReport, zoneOf?: PlannedZone): 
   return `${report.lines.map((l) => formatLine(l, zoneOf)).join('')}${formatSummary(report, zoneOf)}`;
 }
 
+/** What a run started from, for what its summary says of late lines: `fromStoredState` false for a run from empty state (`--fresh`, no store, nothing stored). */
+export interface RulesTestStart {
+  readonly fromStoredState?: boolean;
+}
+
 /**
- * Lines dropped as late: usually events the starting state already decided (the service ran them),
- * which then compare alike under any rules: say so, and how to start from nothing.
+ * Lines dropped as late: from stored state, usually events it already decided (the service ran
+ * them), which then compare alike under any rules: say so, and how to start from nothing. From
+ * empty state (`start.fromStoredState` false) only the input itself decided them: say how.
  */
-function lateNote(late: number): string[] {
+function lateNote(late: number, start: RulesTestStart): string[] {
   if (late === 0) return [];
+  if (start.fromStoredState === false)
+    return [`${late} line(s) dropped as late by the rules (not newer than what they had already decided on from the input's earlier lines: more than rules.allowedLateness behind a newer event of the asset, or a repeat of one decided; each such line says by which rule)`];
   return [`${late} line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)`];
 }
 
@@ -1626,7 +1634,7 @@ function meterReplacementLines(advice: RulesTestReport['meterReplacementAdvice']
 }
 
 /** What follows the lines: what the end of the input decided, and the counts. */
-export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): string {
+export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone, start: RulesTestStart = {}): string {
   const out: string[] = [];
   if (report.flushed.length) {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
@@ -1644,7 +1652,7 @@ export function formatSummary(report: RulesTestReport, zoneOf?: PlannedZone): st
     `${linesRead(c)}: ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} ${c.messages !== undefined ? 'message' : 'line'}(s) without deliveries not shown)` : ''}`,
     ...(report.inputHint !== undefined ? [report.inputHint] : []),
     ...unknownAssetsNote(report.unknownAssets),
-    ...lateNote(c.late),
+    ...lateNote(c.late, start),
     ...meterReadingsNote(report.meterReadings),
     ...meterReplacementLines(report.meterReplacementAdvice),
     ...failureNote(report.ruleFailures),
@@ -1800,6 +1808,7 @@ export function formatComparison(
   report: RulesTestReport,
   names: { readonly current: string; readonly proposed: string },
   zones: { readonly current?: PlannedZone; readonly proposed?: PlannedZone } = {},
+  start: RulesTestStart = {},
 ): string {
   const c = report.comparison;
   if (!c) return formatRulesTest(report, zones.current);
@@ -1869,7 +1878,7 @@ export function formatComparison(
     `${linesRead(report.counts)}: ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
     ...oneSidedNote(report.rejectedByOne?.current, names.current, names.proposed),
     ...oneSidedNote(report.rejectedByOne?.proposed, names.proposed, names.current),
-    ...lateNote(report.counts.late),
+    ...lateNote(report.counts.late, start),
     ...failureNote(report.ruleFailures, ` under ${names.current}`),
     ...failureNote(report.compareRuleFailures, ` under ${names.proposed}`),
     'nothing was stored or sent',

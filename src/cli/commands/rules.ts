@@ -505,7 +505,7 @@ export function registerRulesCommand(program: Command): Command {
             process.stdout.write(
               opts.json
                 ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}), ...(report.usageComparison ? { usageComparison: report.usageComparison } : {}), ...(report.ruleFailures ? { ruleFailures: report.ruleFailures } : {}), ...(report.compareRuleFailures ? { compareRuleFailures: report.compareRuleFailures } : {}), ...(report.unseenSensors ? { unseenSensors: report.unseenSensors } : {}), ...(report.compareUnseenSensors ? { compareUnseenSensors: report.compareUnseenSensors } : {}) })}\n`
-                : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }, { current: zoneOf, proposed: plannedZoneOf(rulesConfigOf(compare.config).maintenance?.windows) }),
+                : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }, { current: zoneOf, proposed: plannedZoneOf(rulesConfigOf(compare.config).maintenance?.windows) }, { fromStoredState: states.size > 0 }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;
             // Nothing compared is no "no difference": a review check would pass on input the rules never saw
@@ -518,7 +518,7 @@ export function registerRulesCommand(program: Command): Command {
           }
           if (json) json.end(report);
           else if (jsonl) jsonl.end(report);
-          else process.stdout.write(formatSummary(report, zoneOf));
+          else process.stdout.write(formatSummary(report, zoneOf, { fromStoredState: states.size > 0 }));
           // No line accepted: nothing was tested, which a script must not take for a pass (a file of
           // something else, assets only in a store this run has not got, a capture or redirect that
           // wrote nothing).
