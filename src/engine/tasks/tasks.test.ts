@@ -1507,6 +1507,21 @@ describe('period-end usage posting', () => {
     expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 0, held: [], postings: 0 });
   });
 
+  it('at fleet size, folds the store\'s write-ahead log every 2,500 assets it records, so no single fold holds the event loop long', async () => {
+    const store = await withAssets(Array.from({ length: 5_200 }, (_, i) => ({ id: `FA-${String(i).padStart(5, '0')}`, attributes: { expectedUnits: '10000' }, state: usage(100, 1000) })));
+    const folds: number[] = [];
+    const fold = store.foldLog.bind(store);
+    // Counted as they are asked for (by the postings recorded so far), then folded as asked.
+    const counting = Object.assign(Object.create(store) as SqliteStore, { foldLog: async () => (folds.push((await store.kvList(USAGE_NS)).length), fold()) });
+    const berlin = monthlyCalendar('Europe/Berlin');
+    const october = berlin.period('2026-10') as NonNullable<ReturnType<typeof berlin.period>>;
+    const options = { calendar: berlin, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const made = await postUsage(counting, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), await loadUsageLines(counting, options, october, Date.UTC(2026, 10, 3)), october);
+    expect(made).toHaveLength(5_200);
+    // After the 5th and 10th chunks of 500; none for the last, short one (the store's own threshold covers it).
+    expect(folds).toEqual([2_500, 5_000]);
+  });
+
   it('holds back an asset whose posted inputs are invalid, naming it and why in its report, and posts it at a check after the fix', async () => {
     const store = await withAssets([
       { id: 'FA-1', attributes: { expectedUnits: '0' }, state: usage(120, 1100) },

@@ -6,7 +6,7 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import type { CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+import type { CommitReply, CommitRequest, CommitWorkerData, FoldReply } from './commit-worker.js';
 import { recycleLogBuffer } from './log-frame.js';
 import type { PreparedCommit, WriteGuard } from './sqlite-ingest.js';
 import { fromWorkerFailure, workerFile } from './worker-thread.js';
@@ -46,16 +46,45 @@ export class CommitWorker {
     this.worker?.postMessage({ type: 'guard', guard } satisfies CommitRequest);
   }
 
+  /** Callers of {@link fold} waiting for the fold under way: one at a time. */
+  private folding: ((r: FoldReply) => void)[] | undefined;
+
+  /**
+   * Has the worker fold the write-ahead log into the file (after the commits posted before), off
+   * this thread; resolves with how far it got. Undefined when the worker is not running (nothing
+   * ingested yet): the caller folds on its own connection, or not at all. A fold asked for while
+   * one is under way joins it.
+   */
+  fold(): Promise<FoldReply> | undefined {
+    const worker = this.worker;
+    if (!worker) return undefined;
+    if (this.folding) {
+      const waiting = this.folding;
+      return new Promise((r) => waiting.push(r));
+    }
+    const waiting: ((r: FoldReply) => void)[] = [];
+    this.folding = waiting;
+    const done = new Promise<FoldReply>((r) => waiting.push(r));
+    worker.ref(); // a caller awaiting it keeps the process alive until it answers
+    worker.postMessage({ type: 'fold' } satisfies CommitRequest);
+    return done;
+  }
+
   /** Waits for posted commits, then closes the worker's connection and ends its thread. */
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     if (this.pending.size) await new Promise<void>((r) => this.idle.push(r));
-    worker.ref(); // keep the process alive until the thread has closed its connection
+    this.closing = true;
+    worker.ref(); // keep the process alive until the thread has closed its connection (a fold's answer does not unref it)
     worker.postMessage({ type: 'close' } satisfies CommitRequest);
     await this.exited;
     this.worker = undefined;
+    this.closing = false;
   }
+
+  /** Between {@link close}'s last wait for commits and the thread's end: nothing unrefs the worker. */
+  private closing = false;
 
   /** Called once no commit is pending. */
   private idle: (() => void)[] = [];
@@ -67,17 +96,25 @@ export class CommitWorker {
     if (error) p.reject(error);
     else p.resolve();
     if (this.pending.size === 0) {
-      this.worker?.unref();
+      if (!this.folding && !this.closing) this.worker?.unref();
       const idle = this.idle;
       this.idle = [];
       for (const f of idle) f();
     }
   }
 
+  private folded(r: FoldReply): void {
+    const waiting = this.folding ?? [];
+    this.folding = undefined;
+    if (this.pending.size === 0 && !this.closing) this.worker?.unref();
+    for (const f of waiting) f(r);
+  }
+
   private start(): Worker {
     const worker = new Worker(workerFile('commit-worker.js', 'commit worker', "run 'npm run build', or set store.commitInWorker: false"), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB, guard: this.guard } satisfies CommitWorkerData });
     worker.unref();
-    worker.on('message', (r: CommitReply) => {
+    worker.on('message', (r: CommitReply | FoldReply) => {
+      if ('type' in r) return this.folded(r);
       if (r.spare) recycleLogBuffer(r.spare);
       if (r.ok) return this.settle(r.seq);
       // Batches already queued behind a failed one are refused by the worker; new ones, computed
@@ -87,6 +124,7 @@ export class CommitWorker {
     });
     const gone = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
+      this.folded({ type: 'folded', frames: 0, folded: 0 });
       for (const seq of [...this.pending.keys()]) this.settle(seq, err);
     };
     worker.on('error', (err) => gone(new Error(`SQLite commit worker failed: ${err.message}`)));

@@ -5,6 +5,10 @@
  * checkpoint is serialised over turns of the event loop, with or without the worker, and the
  * batches made meanwhile keep their order behind it.
  */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
@@ -287,5 +291,62 @@ describe('multi-row writes', () => {
     for (const d of deliveries) if (d.kind === 'state') newest.set(d.businessKey, Math.max(newest.get(d.businessKey) ?? -1, d.eventTime));
     for (const d of await a.listDeliveries({ status: 'pending', limit: 1000 })) if (d.operation === 'location.update') expect(d.eventTime).toBe(newest.get(d.businessKey));
     expect((await a.loadStates(['A0', 'A149'])).get('A149')).toEqual({ location: { n: 149 } });
+  });
+});
+
+describe('folding the write-ahead log (foldLog, a period-end posting between its chunks)', () => {
+  const ledgers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => [`ledger:FA-${from + i}`, JSON.stringify({ period: '2026-10', units: i, note: 'x'.repeat(200) })] as const);
+
+  it('on the commit worker once it runs (off this thread), on this connection before: what this connection wrote is in the file', async () => {
+    const s = open();
+    await s.kvSetMany('usage', ledgers(2_000));
+    // Nothing ingested yet: no worker, so here.
+    const here = await s.foldLog();
+    expect(here.where).toBe('here');
+    expect(here.frames).toBeGreaterThan(0);
+    expect(here.folded).toBe(here.frames);
+    await s.commitIngest(batch([fact('A1|hot|1')])); // the worker starts
+    await s.kvSetMany('usage', ledgers(2_000, 2_000)); // this connection's writes, not the worker's
+    const there = await s.foldLog();
+    expect(there.where).toBe('worker');
+    expect(there.folded).toBe(there.frames);
+    expect(there.frames).toBeGreaterThan(0);
+    // Asked for again while one is under way: joins it.
+    const [a, b] = await Promise.all([s.foldLog(), s.foldLog()]);
+    expect(a).toEqual(b);
+  });
+
+  it('a read-only store folds nothing', async () => {
+    const path = tempStorePath();
+    const w = open(path);
+    await w.kvSetMany('usage', ledgers(10));
+    const r = newStore({ path, readOnly: true });
+    expect(await r.foldLog()).toEqual({ where: 'none', frames: 0, folded: 0 });
+  });
+
+  it('a fold still under way when the store closes: the process waits for the worker to end, not exiting half-closed', () => {
+    // In a process of its own: with the worker unreferenced by the fold's answer while close() waits
+    // for it to end, Node exited with 13 (an unsettled await) before the connection was closed.
+    const store = pathToFileURL(resolve(import.meta.dirname, '../../../../dist/src/adapters/store/sqlite/sqlite-store.js')).href;
+    // A fold of some 20 MB, so that its answer comes while close() waits; three times, as the
+    // worker's end could come before the process looked (it exited so in two runs of three).
+    const script = `
+      const { SqliteStore } = await import(${JSON.stringify(store)});
+      for (const path of ${JSON.stringify([tempStorePath(), tempStorePath(), tempStorePath()])}) {
+        const s = new SqliteStore({ path, synchronous: 'normal' });
+        await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0, log: { now: 1, messages: [{ source: 'http', channel: 'c', payload: '{}', receivedAt: 1 }] } });
+        await s.kvSetMany('usage', Array.from({ length: 20000 }, (_, i) => ['k' + i, 'v'.repeat(1000)]));
+        void s.foldLog();
+        await s.close();
+        process.stdout.write('closed ');
+      }
+    `;
+    // A file, not -e: the worker thread would inherit --input-type and refuse to start.
+    const file = join(dirname(tempStorePath()), 'close-while-folding.mjs');
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('closed closed closed ');
   });
 });

@@ -17,9 +17,15 @@ export interface CommitWorkerData {
   /** Batches commit only while it holds (the owner's {@link WriteGuard}, set before the thread started). */
   readonly guard?: WriteGuard | undefined;
 }
-export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'guard'; guard: WriteGuard } | { type: 'reset' } | { type: 'close' };
+export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'guard'; guard: WriteGuard } | { type: 'reset' } | { type: 'fold' } | { type: 'close' };
 /** `spare`: the batch's log buffer, handed back (transferred) for the owner to frame later batches in. */
 export type CommitReply = ({ seq: number; ok: true } | { seq: number; ok: false; error: WorkerFailure; refused: boolean }) & { spare?: ArrayBuffer };
+/** The answer to a `fold`: the write-ahead log's frames, and how many of them are in the file now (none: it could not fold). */
+export interface FoldReply {
+  readonly type: 'folded';
+  readonly frames: number;
+  readonly folded: number;
+}
 
 const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
@@ -37,6 +43,19 @@ port.on('message', (msg: CommitRequest) => {
   }
   if (msg.type === 'guard') {
     guard = msg.guard;
+    return;
+  }
+  if (msg.type === 'fold') {
+    // The log the owner's own connection wrote (a period-end posting's ledgers and facts), folded
+    // into the file here, off its thread (PASSIVE: no writer waits for it).
+    let reply: FoldReply = { type: 'folded', frames: 0, folded: 0 };
+    try {
+      const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+      if (r) reply = { type: 'folded', frames: r.log, folded: r.checkpointed };
+    } catch {
+      // Busy or failing: the connections' own folds (wal_autocheckpoint) still run.
+    }
+    port.postMessage(reply satisfies FoldReply);
     return;
   }
   if (msg.type === 'close') {

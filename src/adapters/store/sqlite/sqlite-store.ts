@@ -1697,6 +1697,25 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.tx(() => entries.map((e) => this.swap(namespace, e.key, e.expected, e.next, now)))());
   }
 
+  /**
+   * See {@link Store.foldLog}: on the commit worker's connection when it runs (a service: off the
+   * event loop, after the batches posted before); else here, PASSIVE (what the writes since the
+   * last fold left: a chunk's worth, a few ms), as a CLI command with no ingest of its own does.
+   */
+  foldLog(): Promise<{ readonly where: 'worker' | 'here' | 'none'; readonly frames: number; readonly folded: number }> {
+    const none = { where: 'none', frames: 0, folded: 0 } as const;
+    if (this.db.readonly || this.refused !== undefined) return Promise.resolve(none);
+    const viaWorker = this.committer?.fold();
+    if (viaWorker) return viaWorker.then((r) => ({ where: 'worker', frames: r.frames, folded: r.folded }));
+    try {
+      const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+      return Promise.resolve(r ? { where: 'here', frames: r.log, folded: r.checkpointed } : none);
+    } catch {
+      // Busy or failing: the connection's own fold (wal_autocheckpoint) still runs.
+      return Promise.resolve(none);
+    }
+  }
+
   kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
     const refused = this.writeRefusal();
