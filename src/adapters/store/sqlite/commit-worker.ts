@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { refusedBehind } from './commit-line.js';
 import { toWorkerFailure, type WorkerFailure } from './worker-thread.js';
-import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, prepareIngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, passiveFold, prepareIngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
   readonly path: string;
@@ -48,14 +48,7 @@ port.on('message', (msg: CommitRequest) => {
   if (msg.type === 'fold') {
     // The log the owner's own connection wrote (a period-end posting's ledgers and facts), folded
     // into the file here, off its thread (PASSIVE: no writer waits for it).
-    let reply: FoldReply = { type: 'folded', frames: 0, folded: 0 };
-    try {
-      const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
-      if (r) reply = { type: 'folded', frames: r.log, folded: r.checkpointed };
-    } catch {
-      // Busy or failing: the connections' own folds (wal_autocheckpoint) still run.
-    }
-    port.postMessage(reply satisfies FoldReply);
+    port.postMessage({ type: 'folded', ...(passiveFold(db) ?? { frames: 0, folded: 0 }) } satisfies FoldReply);
     return;
   }
   if (msg.type === 'close') {

@@ -365,6 +365,20 @@ export const INGEST_WAL_AUTOCHECKPOINT_PAGES = 10_000;
  */
 export const MAIN_WAL_AUTOCHECKPOINT_PAGES = 2 * INGEST_WAL_AUTOCHECKPOINT_PAGES;
 
+/**
+ * Folds the write-ahead log into the file on `db`'s connection, PASSIVE (no writer waits for it):
+ * the log's frames and how many are in the file now; undefined when it could not (busy, failing:
+ * the connections' own folds, `wal_autocheckpoint`, still run). See `Store.foldLog`.
+ */
+export function passiveFold(db: Database.Database): { readonly frames: number; readonly folded: number } | undefined {
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    return r && { frames: r.log, folded: r.checkpointed };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pragmas every connection to the store file uses (`walAutocheckpointPages`: see {@link INGEST_WAL_AUTOCHECKPOINT_PAGES}). */
 export function configureConnection(db: Database.Database, synchronous: 'full' | 'normal' | undefined, cacheMiB = DEFAULT_CACHE_MIB, walAutocheckpointPages = MAIN_WAL_AUTOCHECKPOINT_PAGES): void {
   db.pragma('journal_mode = WAL');

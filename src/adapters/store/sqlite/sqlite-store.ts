@@ -44,7 +44,7 @@ import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-va
 export type { BackupProgress, KvEntryName } from './sqlite-backup.js';
 export type { VacuumProgress } from './sqlite-vacuum.js';
 export { vacuumLeaseMs } from './sqlite-vacuum.js';
-import { applyIngestCommit, configureConnection, COPY_COLUMNS, copyArgs, FACTS_COUNTER, guardHolds, latestEntryOfRow, POLLED_UPDATES_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, COPY_COLUMNS, copyArgs, FACTS_COUNTER, guardHolds, latestEntryOfRow, passiveFold, POLLED_UPDATES_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -1707,13 +1707,8 @@ export class SqliteStore implements Store {
     if (this.db.readonly || this.refused !== undefined) return Promise.resolve(none);
     const viaWorker = this.committer?.fold();
     if (viaWorker) return viaWorker.then((r) => ({ where: 'worker', frames: r.frames, folded: r.folded }));
-    try {
-      const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
-      return Promise.resolve(r ? { where: 'here', frames: r.log, folded: r.checkpointed } : none);
-    } catch {
-      // Busy or failing: the connection's own fold (wal_autocheckpoint) still runs.
-      return Promise.resolve(none);
-    }
+    const here = passiveFold(this.db);
+    return Promise.resolve(here ? { where: 'here', ...here } : none);
   }
 
   kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]> {
