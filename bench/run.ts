@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same
- * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules checkpoints inventory depreciation`.
+ * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules checkpoints inventory depreciation retention`.
  * Results go to stdout and to bench-results.json; BENCHMARKS.md records them with the machine.
  * @module
  */
@@ -17,13 +17,14 @@ import { benchRules, median } from './rules.js';
 import { benchCheckpoints } from './checkpoints.js';
 import { benchDepreciation } from './depreciation.js';
 import { benchInventory } from './inventory.js';
+import { benchRetention } from './retention.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 
 // The service process's V8 tuning (src/cli/main.ts applies the same).
 tuneV8();
 
-const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'checkpoints', 'inventory', 'depreciation'] as const;
+const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'checkpoints', 'inventory', 'depreciation', 'retention'] as const;
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(all as readonly string[]).includes(w));
 if (unknown.length) {
@@ -161,6 +162,15 @@ if (run('depreciation')) {
   const r = await benchDepreciation();
   line(`  a period posted in ${fmt(r.postingMs)} ms (${fmt(r.postingsPerPeriod)} postings; the event loop held at most ${fmt(r.longestHoldMs)} ms at once); reading and parsing every usage state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
   results.depreciation = r;
+}
+
+if (run('retention')) {
+  line('== retention: 300,000 delivered facts and their audit records pruned in batches vs deleted in one transaction');
+  const r = await benchRetention(Number(process.env.BENCH_RETENTION_ROWS ?? 300_000));
+  line(
+    `  pruned in ${fmt(r.pruneMs)} ms (${fmt(r.batches)} batches; the event loop held at most ${fmt(r.longestHoldMs)} ms at once); in one transaction ${fmt(r.bareMs)} ms (held ${fmt(r.bareHoldMs)} ms)  ratio ${r.ratio.toFixed(2)}`,
+  );
+  results.retention = r;
 }
 
 writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
