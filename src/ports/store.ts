@@ -323,7 +323,10 @@ export interface Store {
    * Dead → pending, attempts reset, idempotency key kept. Each is due at `now`, or at the later
    * time `dueAt` gives for it, told when its last attempt ended (its newest audit row of a request):
    * a create whose last request may still land is not sent before it can no longer land
-   * (`retry.unknownOutcomeSettleMs` after it). Returns how many moved.
+   * (`retry.unknownOutcomeSettleMs` after it). Returns how many moved. These changes to dead
+   * letters (this, new keys, discard, mark delivered) go in transactions of some hundreds, so a
+   * running service's writes are not held behind thousands: a crash leaves each letter changed
+   * whole or not at all, the rest still dead.
    */
   replayDead(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<number>;
   /**
@@ -346,7 +349,8 @@ export interface Store {
   newKeyForDead(ids: readonly number[], now: number, opts?: { evenIfMayHaveLanded?: boolean }): Promise<NewKeyResult[]>;
   /**
    * {@link Store.newKeyForDead}, then {@link Store.replayDead} of those not kept for a request that
-   * may have landed, in one transaction (`dlq replay --new-key`): a crash leaves both done or neither.
+   * may have landed, each letter's both in one transaction (`dlq replay --new-key`): a crash leaves
+   * a letter with both done or neither.
    */
   replayDeadWithNewKey(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean }, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<{ keyed: NewKeyResult[]; moved: number }>;
   /**
