@@ -4,10 +4,14 @@
  * store's commit worker running as in a service, as a ratio to the least any prune must do in the
  * same process: the same rows deleted (and the facts' keys kept) in one transaction on a copy of the
  * same store. Also the longest the event loop was held at once while the prune ran, which is how
- * long MQTT acks, HTTP answers and timers wait behind it: what its batches are for.
+ * long MQTT acks, HTTP answers and timers wait behind it: what its batches are for; and the
+ * longest a second process's writes (a running service's, while `store prune` runs) waited for the
+ * write lock meanwhile: what the pauses between the batches are for.
  * @module
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configureConnection } from '../src/adapters/store/sqlite/sqlite-ingest.js';
@@ -31,6 +35,39 @@ export interface RetentionBenchResult {
   readonly longestHoldMs: number;
   /** The same during the one-transaction delete: what the batches spare the event loop. */
   readonly bareHoldMs: number;
+  /** The longest a write of another process (every 5 ms, busy_timeout 5 s) waited during the retention run, ms. */
+  readonly otherWriterWaitMs: number;
+  /** The same during the one-transaction delete. */
+  readonly bareOtherWriterWaitMs: number;
+}
+
+interface WriterReport {
+  readonly worstMs: number;
+  readonly writes: number;
+  readonly failed: number;
+}
+
+/** Starts bench/lock-writer.js on `file`; `stop()` ends it with its report. */
+async function otherWriter(file: string): Promise<{ stop(): Promise<WriterReport> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./lock-writer.js', import.meta.url)), file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((ok, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`the lock writer exited (${code}) before it started`)));
+    child.stdout.on('data', () => {
+      if (out.includes('ready')) ok();
+    });
+  });
+  return {
+    async stop() {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.stdin.write('stop\n');
+      await exited;
+      const last = out.trim().split('\n').pop() ?? '';
+      return JSON.parse(last) as WriterReport;
+    },
+  };
 }
 
 const DAY = 86_400_000;
@@ -72,16 +109,19 @@ export async function benchRetention(rows = 300_000): Promise<RetentionBenchResu
 
     const cutoffs = { deliveredFactsBefore: Date.now() - 30 * DAY, auditBefore: Date.now() - 30 * DAY };
     let batches = 0;
+    let writer = await otherWriter(db.name);
     let holds = watchHolds();
     let t = performance.now();
     const pruned = await pruneAll(store, cutoffs, { onBatch: () => batches++ });
     const pruneMs = performance.now() - t;
     const longestHoldMs = holds.stop();
+    const other = await writer.stop();
     if (pruned.deliveredFacts !== rows || pruned.audit !== rows) throw new Error(`the prune deleted ${pruned.deliveredFacts} facts and ${pruned.audit} audit records, not ${rows} of each: the benchmark is wrong`);
 
     const bare = new Database(copy);
     try {
       configureConnection(bare, 'full');
+      writer = await otherWriter(copy);
       holds = watchHolds();
       t = performance.now();
       const deleted = bare.transaction(() => {
@@ -96,8 +136,11 @@ export async function benchRetention(rows = 300_000): Promise<RetentionBenchResu
       // A turn for the ticker, which sees the hold only once the transaction has let go.
       await new Promise((r) => setTimeout(r, 2));
       const bareHoldMs = holds.stop();
+      const bareOther = await writer.stop();
+      // In one transaction they may fail (past the 5 s busy_timeout): the worst then shows 5 s.
+      if (other.failed > 0) throw new Error(`the other process's writes failed ${other.failed} time(s) during the retention run (busy_timeout 5 s): the pauses between its batches do not let them in`);
       if (deleted !== rows) throw new Error(`the bare delete removed ${deleted} rows of a kind, not ${rows}: the benchmark is wrong`);
-      return { rows, pruneMs: Math.round(pruneMs), batches, bareMs: Math.round(bareMs), ratio: Math.round((bareMs / pruneMs) * 1000) / 1000, longestHoldMs: Math.round(longestHoldMs), bareHoldMs: Math.round(bareHoldMs) };
+      return { rows, pruneMs: Math.round(pruneMs), batches, bareMs: Math.round(bareMs), ratio: Math.round((bareMs / pruneMs) * 1000) / 1000, longestHoldMs: Math.round(longestHoldMs), bareHoldMs: Math.round(bareHoldMs), otherWriterWaitMs: other.worstMs, bareOtherWriterWaitMs: bareOther.worstMs };
     } finally {
       bare.close();
     }

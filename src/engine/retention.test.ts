@@ -93,7 +93,7 @@ describe('retention', () => {
   it('sizes batches by how long the ones before took, each kind afresh', async () => {
     // Facts at 0.06 ms a row: 250 rows make 15 ms. Audit records at 0.005 ms: 3,000.
     const f = fakeStore({ delivered: 0, deliveredFacts: 20_000, audit: 60_000, quarantine: 0 }, { deliveredFacts: 0.06, audit: 0.005 });
-    const total = await pruneAll(f.store, { deliveredFactsBefore: 1, auditBefore: 1 }, { now: f.now });
+    const total = await pruneAll(f.store, { deliveredFactsBefore: 1, auditBefore: 1 }, { now: f.now, pauseMs: 0 });
     expect(total).toMatchObject({ deliveredFacts: 20_000, audit: 60_000 });
     const facts = f.calls.filter((c) => c.kinds[0] === 'deliveredFactsBefore').map((c) => c.limit);
     const audit = f.calls.filter((c) => c.kinds[0] === 'auditBefore').map((c) => c.limit);
