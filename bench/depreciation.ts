@@ -4,7 +4,8 @@
  * the ledgers recorded and the `usage.post` facts committed) over a large fleet, for three periods
  * in turn, as a ratio to the least any posting must do in the same process: read and parse every
  * asset's usage state in one query. Also the longest the event loop was held at once, which is
- * how long MQTT acks, HTTP answers and timers wait at a period end.
+ * how long MQTT acks, HTTP answers and timers wait at a period end, and the longest a second
+ * process's writes waited for the write lock meanwhile (as the commit worker's ingest commits do).
  * @module
  */
 import { resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { withTempStore } from '../test/helpers/temp-store.js';
 import { watchHolds } from './event-loop-hold.js';
 import { median } from './rules.js';
+import { otherWriter } from './retention.js';
 
 export interface DepreciationBenchResult {
   readonly assets: number;
@@ -27,6 +29,8 @@ export interface DepreciationBenchResult {
   readonly ratio: number;
   /** The longest the event loop was held at once during the postings, ms. */
   readonly longestHoldMs: number;
+  /** The longest a write of another process (every 5 ms, as the commit worker's ingest commits or a running service's) waited for the lock meanwhile, ms. */
+  readonly otherWriterWaitMs: number;
   readonly postingsPerPeriod: number;
 }
 
@@ -54,6 +58,7 @@ export async function benchDepreciation(assets = 50_000): Promise<DepreciationBe
     const bare: number[] = [];
     const posting: number[] = [];
     let hold = 0;
+    let otherWait = 0;
     let postings = 0;
     const now = Date.parse('2026-12-05T00:00:00Z');
     for (const id of ['2026-09', '2026-10', '2026-11']) {
@@ -63,18 +68,22 @@ export async function benchDepreciation(assets = 50_000): Promise<DepreciationBe
       for (const doc of read.iterate() as Iterable<string>) if ((JSON.parse(doc) as UsageState).periods !== undefined) n++;
       if (n !== assets) throw new Error(`the bare read found ${n} states of ${assets}`);
       bare.push(performance.now() - t);
+      const writer = await otherWriter(store.db.name);
       const holds = watchHolds();
       t = performance.now();
       const lines = await loadUsageLines(store, OPTIONS, period, now);
       const made = await postUsage(store, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), lines, period);
       posting.push(performance.now() - t);
       hold = Math.max(hold, holds.stop());
+      const other = await writer.stop();
+      if (other.failed > 0) throw new Error(`the other process's writes failed ${other.failed} time(s) during the posting (busy_timeout 5 s)`);
+      otherWait = Math.max(otherWait, other.worstMs);
       if (made.length !== assets) throw new Error(`${made.length} postings for ${id}, not one per asset (${assets}): the benchmark is wrong`);
       postings = made.length;
     }
     const b = median(bare);
     const p = median(posting);
-    return { assets, postingMs: Math.round(p), bareReadMs: Math.round(b), ratio: Math.round((b / p) * 1000) / 1000, longestHoldMs: Math.round(hold), postingsPerPeriod: postings };
+    return { assets, postingMs: Math.round(p), bareReadMs: Math.round(b), ratio: Math.round((b / p) * 1000) / 1000, longestHoldMs: Math.round(hold), otherWriterWaitMs: otherWait, postingsPerPeriod: postings };
   });
 }
 

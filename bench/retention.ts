@@ -41,14 +41,14 @@ export interface RetentionBenchResult {
   readonly bareOtherWriterWaitMs: number;
 }
 
-interface WriterReport {
+export interface WriterReport {
   readonly worstMs: number;
   readonly writes: number;
   readonly failed: number;
 }
 
 /** Starts bench/lock-writer.js on `file`; `stop()` ends it with its report. */
-async function otherWriter(file: string): Promise<{ stop(): Promise<WriterReport> }> {
+export async function otherWriter(file: string): Promise<{ stop(): Promise<WriterReport> }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./lock-writer.js', import.meta.url)), file], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -160,7 +160,7 @@ if (run('inventory')) {
 if (run('depreciation')) {
   line('== depreciation: the period-end usage posting of 50,000 assets vs reading their usage states');
   const r = await benchDepreciation();
-  line(`  a period posted in ${fmt(r.postingMs)} ms (${fmt(r.postingsPerPeriod)} postings; the event loop held at most ${fmt(r.longestHoldMs)} ms at once); reading and parsing every usage state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
+  line(`  a period posted in ${fmt(r.postingMs)} ms (${fmt(r.postingsPerPeriod)} postings; the event loop held at most ${fmt(r.longestHoldMs)} ms at once, another process's writes waited at most ${fmt(r.otherWriterWaitMs)} ms); reading and parsing every usage state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
   results.depreciation = r;
 }
 

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { RetentionConfig } from '../config/schema.js';
-import type { PruneCutoffs, PruneResult, Store } from '../ports/store.js';
+import { WRITE_PAUSE_MS, type PruneCutoffs, type PruneResult, type Store } from '../ports/store.js';
 import type { ScheduledTask } from '../ports/task.js';
 
 export const RETENTION_TASK = 'store-retention';
@@ -25,14 +25,6 @@ const TARGET_MS = 15;
 const FIRST = 500;
 const SMALLEST = 50;
 const LARGEST = 10_000;
-/**
- * The pause after each batch, ms. Other connections waiting for the write lock (the commit
- * worker's ingest commits, a running service's writes while `store prune` runs) wait in SQLite's
- * busy handler, which looks again only every few ms (up to 100): turns of the event loop alone
- * free the lock too briefly: another process's writes waited 2.4 s behind 300,000 facts pruned
- * without pauses, 51–59 ms with them (`npm run bench -- retention`).
- */
-const PAUSE_MS = TARGET_MS;
 /** Batches between folds of the store's write-ahead log ({@link Store.foldLog}), so no single commit folds tens of MiB. */
 const FOLD_EVERY = 5;
 
@@ -73,7 +65,7 @@ const KINDS = [
  * Deletes everything past the cutoffs, one kind at a time, batch by batch, until nothing is left
  * or `signal` aborts. Each batch is sized to hold the event loop about {@link TARGET_MS} ms, going
  * by the ones before (`batch`: a fixed size instead, for tests). Between batches it pauses about as
- * long ({@link PAUSE_MS}): ingest, dispatch, MQTT acks and HTTP answers go on, and other
+ * long ({@link WRITE_PAUSE_MS}): ingest, dispatch, MQTT acks and HTTP answers go on, and other
  * connections get the write lock. Every few batches the store folds its write-ahead log, on the
  * commit worker's thread where one runs. `onBatch` sees the running totals after each batch
  * (progress for the CLI).
@@ -93,7 +85,7 @@ export async function pruneAll(
     let size = opts.batch ?? FIRST;
     for (;;) {
       if (opts.signal?.aborted) return total;
-      if (batches > 0) await sleep(opts.pauseMs ?? PAUSE_MS);
+      if (batches > 0) await sleep(opts.pauseMs ?? WRITE_PAUSE_MS);
       const started = now();
       const r = await store.prune({ [cutoff]: before }, size);
       const took = now() - started;

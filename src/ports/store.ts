@@ -115,6 +115,17 @@ export interface FactDelivery {
   readonly lastError?: string;
 }
 
+/**
+ * How long a long run of write transactions on a store's own connection (retention, changes to
+ * many dead letters, a period-end posting) pauses between two, ms. Other connections waiting for
+ * the write lock (the commit worker's ingest commits; a running service's writes while a command
+ * runs) wait in SQLite's busy handler, which looks again after 1, 2, 5 … up to 100 ms: a turn of
+ * the event loop frees the lock for microseconds only, and they waited behind the whole run
+ * (2.4 s behind a prune of 300,000 facts, 1.2 s behind a posting of 50,000 assets, 4 s behind
+ * 100,000 dead letters replayed at once; BENCHMARKS.md).
+ */
+export const WRITE_PAUSE_MS = 20;
+
 /** The audit outcomes of changes made to a dead letter by hand, which sent no request (see {@link AuditRecord.outcome}). */
 export const HAND_AUDIT_OUTCOMES: readonly string[] = ['edited', 'new-key', 'marked-delivered'];
 

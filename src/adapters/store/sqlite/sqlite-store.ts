@@ -36,7 +36,7 @@ import type {
   QuarantineRow,
   Store,
 } from '../../../ports/store.js';
-import { HAND_AUDIT_OUTCOMES } from '../../../ports/store.js';
+import { HAND_AUDIT_OUTCOMES, WRITE_PAUSE_MS } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { backupDatabase, backupInWorker, expectedCopyBytes, type BackupProgress, type KvEntryName } from './sqlite-backup.js';
 import { vacuumDatabase, vacuumInWorker, type VacuumProgress } from './sqlite-vacuum.js';
@@ -54,14 +54,12 @@ const PRUNED_PREFIX = 'delivered_pruned:';
 
 /**
  * Dead letters changed per transaction by a command over many (`dlq replay`, `discard`,
- * `mark-delivered`, new keys), some 20 ms each, and the pause between two. A running service's
- * own writes wait for the write lock in SQLite's busy handler, which looks again after 1, 2, 5 …
- * up to 100 ms, and get it in the pauses. 100,000 letters replayed in one transaction held a
- * running service's writes 4 s (past its 5 s `busy_timeout` they fail); in these chunks at most
- * 40 ms (10 ms pauses: 233 ms), the replay taking 7 s instead of 4.
+ * `mark-delivered`, new keys), some 20 ms each, with {@link WRITE_PAUSE_MS} between two: 100,000
+ * letters replayed in one transaction made a running service's writes wait 4 s (past its 5 s
+ * `busy_timeout` they fail); in these chunks at most 40 ms (with 10 ms pauses 233 ms), the replay
+ * taking 7 s instead of 4.
  */
 const DEAD_CHUNK = 500;
-const DEAD_PAUSE_MS = 20;
 
 /**
  * What retention may delete (`prune`, `countPrunable`), as FROM … WHERE clauses.
@@ -1330,7 +1328,7 @@ export class SqliteStore implements Store {
     const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
     const out: T[] = [];
     for (let i = 0; i < list.length; i += DEAD_CHUNK) {
-      if (i > 0) await sleep(DEAD_PAUSE_MS);
+      if (i > 0) await sleep(WRITE_PAUSE_MS);
       out.push(this.tx(() => change(list.slice(i, i + DEAD_CHUNK)))());
     }
     return out;
