@@ -26,6 +26,13 @@ describe('a store the CLI cannot use', () => {
     new SqliteStore({ path: dbPath, commitInWorker: false }).db.close();
     const other = new Database(dbPath);
     try {
+      // A dead letter, so the replay has something to write (with none it writes nothing, and needs no lock).
+      other
+        .prepare(
+          `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at, last_error)
+           VALUES ('erp', 'workorder.create', 'EQ-1|hot|1', 'fact', 'EQ-1', 1, '{}', 'ab-1', 'dead', 5, 1, 1, 0, '503')`,
+        )
+        .run();
       other.exec('BEGIN EXCLUSIVE');
       const r = await runCli(['dlq', 'replay', '--all', '-c', path]);
       expect(r.code).toBe(1);
