@@ -13,6 +13,28 @@ import { action, isoTime, addConfigOption, checkDestination, clip, noneFound, pa
 /** At most this many audit records in `dlq show` (the newest); it says how many older ones it left out. */
 const SHOW_HISTORY = 1000;
 
+/** Dead letters per store call of a command over many, and how often it says how far it got (stderr). */
+const SLICE = 10_000;
+const PROGRESS_EVERY_MS = 5000;
+
+/**
+ * `run` over `ids` a slice at a time, saying on stderr how far it got at most every 5 s: 100,000
+ * letters take some 10 s (the store changes them a few hundred to a transaction, pausing between
+ * so a running service's writes go on).
+ */
+async function inSlices<T>(ids: readonly number[], done: string, run: (slice: readonly number[]) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let said = Date.now();
+  for (let i = 0; i < ids.length; i += SLICE) {
+    if (i > 0 && Date.now() - said >= PROGRESS_EVERY_MS) {
+      said = Date.now();
+      process.stderr.write(`… ${i} of ${ids.length} dead letter(s) ${done} so far\n`);
+    }
+    out.push(await run(ids.slice(i, i + SLICE)));
+  }
+  return out;
+}
+
 /** Every dead letter (of one destination, when named), oldest first. */
 async function deadLetters(store: Store, destination?: string): Promise<OutboxItem[]> {
   return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).reverse();
@@ -285,7 +307,10 @@ export function registerDlqCommand(program: Command): void {
               : `; sent with a new idempotency key ${editedRow.idempotencyKey}, as no request of it reached the ERP`;
           process.stdout.write(`payload of ${id} replaced${key} (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
         }
-        let dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
+        // Sets and maps by id: with --all, the lists run to many thousands (lookups in arrays took 35 s of 43 for 100,000).
+        const unsendableIds = new Set(unsendable.map((d) => d.id));
+        const beforeById = new Map(before.flatMap((d) => (d ? [[d.id, d] as const] : [])));
+        let dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendableIds.has(id));
         let held: number[] = [];
         // A create whose last request may still land (no answer, a 5xx) waits until it can no longer
         // land, as the service's own retry does: sent at once, the ERP could be creating it twice at
@@ -296,23 +321,25 @@ export function registerDlqCommand(program: Command): void {
         const dueAt = (item: OutboxItem, lastAttemptAt: number): number | undefined => {
           const d = config.destinations.find((x) => x.name === item.destination);
           const settleMs = d?.retry.unknownOutcomeSettleMs ?? 0;
-          if (!d || settleMs <= 0 || !before.find((b) => b?.id === item.id)?.mayHaveLanded || !createsRecordOf(d).includes(item.operation)) return undefined;
+          if (!d || settleMs <= 0 || !beforeById.get(item.id)?.mayHaveLanded || !createsRecordOf(d).includes(item.operation)) return undefined;
           const notBefore = lastAttemptAt + settleMs;
           if (notBefore > replayedAt) holds.set(item.id, { item, lastAttemptAt, settleMs, notBefore });
           return notBefore;
         };
         // An inventory count replayed after a newer one of its cell was sent lands last: the
         // inventory task sends the cell's current total after it (an ERP taking totals keeps the last).
-        await noteReplayedCounts(store, before.filter((d): d is OutboxItem => d !== undefined && dead.includes(d.id)), replayedAt);
+        const deadIds = new Set(dead);
+        await noteReplayedCounts(store, before.filter((d): d is OutboxItem => d !== undefined && deadIds.has(d.id)), replayedAt);
         if (opts.newKey) {
-          // New keys and the replay in one transaction: a crash between them left letters re-keyed
-          // (their may-have-landed mark cleared) but dead, and running this again then sent them
-          // without the settle wait above.
-          const { keyed } = await store.replayDeadWithNewKey(dead, replayedAt, { evenIfMayHaveLanded: opts.notInErp === true }, dueAt);
+          // Each letter's new key and replay in one transaction: a crash between them left letters
+          // re-keyed (their may-have-landed mark cleared) but dead, and running this again then sent
+          // them without the settle wait above.
+          const keyed = (await inSlices(dead, 'replayed', (slice) => store.replayDeadWithNewKey(slice, replayedAt, { evenIfMayHaveLanded: opts.notInErp === true }, dueAt))).flatMap((r) => r.keyed);
           for (const k of keyed) if (k.result === 'new-key') process.stdout.write(`${k.id}: new idempotency key ${k.key} (was ${k.was})\n`);
           held = keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id);
-          dead = dead.filter((id) => !held.includes(id));
-        } else await store.replayDead(dead, replayedAt, dueAt);
+          const heldIds = new Set(held);
+          dead = dead.filter((id) => !heldIds.has(id));
+        } else await inSlices(dead, 'replayed', (slice) => store.replayDead(slice, replayedAt, dueAt));
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
         const superseded = after.filter((d): d is OutboxItem => d?.status === 'superseded');
@@ -335,7 +362,8 @@ export function registerDlqCommand(program: Command): void {
           );
           process.exitCode = 1;
         }
-        await notDead(store, asked.filter((id) => !dead.includes(id) && !held.includes(id) && !unsendable.some((d) => d.id === id)));
+        const settled = new Set([...dead, ...held, ...unsendableIds]);
+        await notDead(store, asked.filter((id) => !settled.has(id)));
       }, { existingStore: true });
     }),
   );
@@ -370,8 +398,10 @@ export function registerDlqCommand(program: Command): void {
         // One whose request may have landed would then count twice at an ERP that takes deltas: it
         // stays, unless asked (the ERP was checked, or it takes totals).
         const held = opts.sendAgain ? [] : dead.filter((d) => d.operation === INVENTORY_COUNT && d.mayHaveLanded);
-        const go = dead.filter((d) => !held.includes(d));
-        const n = go.length ? await store.discardDead(go.map((d) => d.id), Date.now()) : 0;
+        const heldSet = new Set(held);
+        const go = dead.filter((d) => !heldSet.has(d));
+        const discardedAt = Date.now();
+        const n = (await inSlices(go.map((d) => d.id), 'discarded', (slice) => store.discardDead(slice, discardedAt))).reduce((a, b) => a + b, 0);
         const inventory = go.filter((d) => d.operation === INVENTORY_COUNT);
         // One whose last request may still land is sent again only once it can no longer land (as a replay waits).
         const now = Date.now();
@@ -406,7 +436,8 @@ export function registerDlqCommand(program: Command): void {
           );
           process.exitCode = 1;
         }
-        await notDead(store, asked.filter((id) => !dead.some((d) => d.id === id)));
+        const deadIds = new Set(dead.map((d) => d.id));
+        await notDead(store, asked.filter((id) => !deadIds.has(id)));
       }, { existingStore: true });
     }),
   );
@@ -426,12 +457,14 @@ export function registerDlqCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const asked = [...new Set(parseIds(ids, 'delivery'))];
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
-        const moved = await store.markDelivered(asked, Date.now());
-        const inventory = before.filter((d) => d !== undefined && moved.includes(d.id) && d.operation === INVENTORY_COUNT).length;
+        const markedAt = Date.now();
+        const moved = (await inSlices(asked, 'recorded as delivered', (slice) => store.markDelivered(slice, markedAt))).flat();
+        const movedIds = new Set(moved);
+        const inventory = before.filter((d) => d !== undefined && movedIds.has(d.id) && d.operation === INVENTORY_COUNT).length;
         process.stdout.write(
           `${moved.length} dead letter(s) recorded as delivered (not sent; 'assetbridge audit --delivery ID' shows the record)\n${inventory ? `${inventory} of them inventory count(s): their change counts as sent\n` : ''}`,
         );
-        await notDead(store, asked.filter((id) => !moved.includes(id)));
+        await notDead(store, asked.filter((id) => !movedIds.has(id)));
       }, { existingStore: true });
     }),
   );
