@@ -17,7 +17,7 @@ import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { withTempStore } from '../test/helpers/temp-store.js';
 import { watchHolds } from './event-loop-hold.js';
 import { median } from './rules.js';
-import { otherWriter } from './retention.js';
+import { otherWriter } from './other-writer.js';
 
 export interface DepreciationBenchResult {
   readonly assets: number;

@@ -9,9 +9,7 @@
  * write lock meanwhile: what the pauses between the batches are for.
  * @module
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configureConnection } from '../src/adapters/store/sqlite/sqlite-ingest.js';
@@ -19,6 +17,7 @@ import { pruneAll } from '../src/engine/retention.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { withTempStore } from '../test/helpers/temp-store.js';
 import { watchHolds } from './event-loop-hold.js';
+import { otherWriter } from './other-writer.js';
 
 export interface RetentionBenchResult {
   /** Delivered facts deleted, each with one audit record. */
@@ -39,35 +38,6 @@ export interface RetentionBenchResult {
   readonly otherWriterWaitMs: number;
   /** The same during the one-transaction delete. */
   readonly bareOtherWriterWaitMs: number;
-}
-
-export interface WriterReport {
-  readonly worstMs: number;
-  readonly writes: number;
-  readonly failed: number;
-}
-
-/** Starts bench/lock-writer.js on `file`; `stop()` ends it with its report. */
-export async function otherWriter(file: string): Promise<{ stop(): Promise<WriterReport> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./lock-writer.js', import.meta.url)), file], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((ok, fail) => {
-    child.once('error', fail);
-    child.once('exit', (code) => fail(new Error(`the lock writer exited (${code}) before it started`)));
-    child.stdout.on('data', () => {
-      if (out.includes('ready')) ok();
-    });
-  });
-  return {
-    async stop() {
-      const exited = new Promise((ok) => child.once('exit', ok));
-      child.stdin.write('stop\n');
-      await exited;
-      const last = out.trim().split('\n').pop() ?? '';
-      return JSON.parse(last) as WriterReport;
-    },
-  };
 }
 
 const DAY = 86_400_000;
